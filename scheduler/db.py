@@ -1,0 +1,95 @@
+"""Engine and ORM session.
+
+The request (or CLI command) owns the transaction: services add and flush, and the caller commits
+once at the end or rolls back on error (``init_app`` wires that to every request; ``transaction()``
+does it for commands and scripts).
+
+SQLite is made safe for concurrent writers: WAL with ``synchronous=FULL`` and ``BEGIN IMMEDIATE``
+for every write transaction, so a conflict check and the insert it guards run serialised.  Read-only
+requests (GET/HEAD) begin DEFERRED so they do not queue behind writers.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Iterator
+
+from flask import Flask, request
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+# One ORM session per thread; bound to the app's engine in init_app.
+db_session = scoped_session(sessionmaker(autoflush=True, expire_on_commit=False))
+
+# False while serving a read-only request: SQLite then begins a DEFERRED transaction.
+write_intent: ContextVar[bool] = ContextVar("write_intent", default=True)
+
+
+def make_engine(url: str, echo: bool = False) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
+        _harden_sqlite(engine)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _harden_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # pragma: no cover - exercised by every SQLite test
+        # Let SQLAlchemy's begin hook, not pysqlite, decide when a transaction starts.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+
+
+def is_postgres(engine_or_session=None) -> bool:
+    bind = engine_or_session or db_session.get_bind()
+    return bind.dialect.name == "postgresql"
+
+
+@contextmanager
+def transaction() -> Iterator[None]:
+    """Commit once at the end of a block, roll back on any error (CLI commands, scripts)."""
+    try:
+        yield
+        db_session.commit()
+    except BaseException:
+        db_session.rollback()
+        raise
+
+
+def init_app(app: Flask) -> None:
+    engine = make_engine(app.config["DATABASE_URL"], echo=app.config.get("DATABASE_ECHO", False))
+    app.extensions["scheduler.engine"] = engine
+    db_session.remove()
+    db_session.configure(bind=engine)
+
+    @app.before_request
+    def _declare_intent():
+        write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+    @app.after_request
+    def _commit_or_rollback(response):
+        if response.status_code < 400:
+            try:
+                db_session.commit()
+            except Exception as exc:  # a constraint that only fires at commit
+                db_session.rollback()
+                from scheduler.errors import error_response_for
+
+                return error_response_for(exc)
+        else:
+            db_session.rollback()
+        return response
+
+    @app.teardown_appcontext
+    def _remove_session(_exc):
+        db_session.remove()

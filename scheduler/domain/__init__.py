@@ -1,0 +1,1 @@
+"""Pure scheduling rules: plain functions over plain values. No Flask, no SQLAlchemy here."""

@@ -1,0 +1,34 @@
+"""The clinic's words as closed sets of values (DESIGN §1), shared by models, API and rules."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+CAPABILITIES = ("iv", "im", "lozenge", "nasal", "tms", "therapy", "consult")
+STAFF_ROLES = ("prescriber", "nurse", "therapist")
+USER_ROLES = ("admin", "front_desk", "clinician")
+
+SESSION_KINDS = ("evaluation", "preparation", "dose", "integration", "follow_up")
+PHASES = ("induction", "maintenance")
+ROUTES = ("iv", "im", "lozenge", "nasal", "tms")
+SESSION_STATUSES = ("proposed", "booked", "checked_in", "completed", "cancelled", "no_show")
+# Statuses that hold a room, a patient and a clinician. A cancelled session or a no-show frees
+# the slot (a waiting patient may take the chair), but its row is kept.
+LIVE_STATUSES = ("proposed", "booked", "checked_in", "completed")
+DEAD_STATUSES = ("cancelled", "no_show")
+
+COURSE_STATUSES = ("planned", "active", "maintenance", "completed", "stopped")
+
+# instrument -> (min, max, severity bands as (upper bound inclusive, label))
+INSTRUMENTS: dict[str, tuple[int, int]] = {
+    "Y-BOCS": (0, 40),
+    "PHQ-9": (0, 27),
+    "GAD-7": (0, 21),
+    "PCL-5": (0, 80),
+    "MADRS": (0, 60),
+}
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# No session may last longer than this. It also bounds overlap queries so that the
+# (resource, starts_at) B-tree index is used: a session overlapping [s, e) starts in [s - MAX, e).
+MAX_SESSION_DURATION = timedelta(hours=12)

@@ -1,0 +1,128 @@
+"""Errors the product raises on purpose, and the one place they become HTTP answers.
+
+Every answer has the shape ``{"error": {"code", "message", "field"?, "conflicts"?}}``.
+Services and domain code raise these; routes never build error responses by hand.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, request
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None,
+                 conflicts: list[dict[str, Any]] | None = None, details: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.conflicts = conflicts
+        self.details = details
+        if code:
+            self.code = code
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        if self.conflicts is not None:
+            body["conflicts"] = self.conflicts
+        if self.details is not None:
+            body.update(self.details)
+        return {"error": body}
+
+
+class ValidationError(AppError):
+    """The request is malformed: a missing field, a wrong type, an unparseable value."""
+    status = 400
+    code = "invalid"
+
+
+class UnprocessableError(AppError):
+    """Well-formed, but breaks a rule (a local time that does not exist, a plan that cannot be met)."""
+    status = 422
+    code = "unprocessable"
+
+
+class Unauthorized(AppError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(AppError):
+    """A double booking, a duplicate key, a stale write."""
+    status = 409
+    code = "conflict"
+
+
+# SQLSTATEs that mean "someone else got there first": exclusion violation, unique violation,
+# deadlock between two conflicting inserters, serialization failure.
+CONFLICT_SQLSTATES = {"23P01": "double_booked", "23505": "duplicate", "40P01": "concurrent_write",
+                      "40001": "concurrent_write"}
+
+
+def sqlstate(exc: DBAPIError) -> str | None:
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+
+
+def error_response_for(exc: Exception):
+    if isinstance(exc, AppError):
+        err = exc
+    elif isinstance(exc, DBAPIError) and sqlstate(exc) in CONFLICT_SQLSTATES:
+        err = Conflict("The change clashes with another change made at the same time; reload and retry.",
+                       code=CONFLICT_SQLSTATES[sqlstate(exc)])
+    elif isinstance(exc, IntegrityError):
+        err = Conflict("The change breaks a database rule: " + str(exc.orig).splitlines()[0],
+                       code="integrity")
+    else:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        err = AppError("Something went wrong on our side; nothing was saved.", code="internal")
+        err.status = 500
+    response = jsonify(err.to_dict())
+    response.status_code = err.status
+    return response
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(AppError)
+    def _app_error(exc: AppError):
+        from scheduler.db import db_session
+
+        db_session.rollback()
+        return error_response_for(exc)
+
+    @app.errorhandler(DBAPIError)
+    def _db_error(exc: DBAPIError):
+        from scheduler.db import db_session
+
+        db_session.rollback()
+        return error_response_for(exc)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if not request.path.startswith(("/api/", "/fhir/")):
+            return exc
+        body = {"error": {"code": (exc.name or "error").lower().replace(" ", "_"),
+                          "message": exc.description or exc.name}}
+        response = jsonify(body)
+        response.status_code = exc.code or 500
+        return response

@@ -1,0 +1,21 @@
+"""SQLAlchemy 2.0 typed models, one entity per module. Import from here."""
+from scheduler.models.api_token import ApiToken
+from scheduler.models.assessment import Assessment
+from scheduler.models.audit_event import AuditEvent
+from scheduler.models.base import Base, UTCDateTime, utcnow
+from scheduler.models.clinic import Clinic
+from scheduler.models.clinical_note import ClinicalNote
+from scheduler.models.closure import Closure
+from scheduler.models.course import Course
+from scheduler.models.opening_hours import OpeningHours
+from scheduler.models.patient import Patient
+from scheduler.models.room import Room
+from scheduler.models.staff_member import StaffMember
+from scheduler.models.time_off import TimeOff
+from scheduler.models.treatment_session import TreatmentSession
+from scheduler.models.user import User
+from scheduler.models.working_hours import WorkingHours
+
+__all__ = ["ApiToken", "Assessment", "AuditEvent", "Base", "Clinic", "ClinicalNote", "Closure", "Course",
+           "OpeningHours", "Patient", "Room", "StaffMember", "TimeOff", "TreatmentSession", "User",
+           "UTCDateTime", "WorkingHours", "utcnow"]

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from scheduler.models.base import Base, utcnow
+
+if TYPE_CHECKING:
+    from scheduler.models.closure import Closure
+    from scheduler.models.opening_hours import OpeningHours
+    from scheduler.models.room import Room
+    from scheduler.models.staff_member import StaffMember
+
+
+class Clinic(Base):
+    """One site. ``timezone`` is an IANA name; every local date and time of the clinic is in it."""
+
+    __tablename__ = "clinic"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    opening_hours: Mapped[list[OpeningHours]] = relationship(
+        back_populates="clinic", cascade="all, delete-orphan",
+        order_by="(OpeningHours.weekday, OpeningHours.opens_at)")
+    closures: Mapped[list[Closure]] = relationship(back_populates="clinic", order_by="Closure.starts_on")
+    rooms: Mapped[list[Room]] = relationship(back_populates="clinic", order_by="Room.name")
+    staff: Mapped[list[StaffMember]] = relationship(back_populates="clinic", order_by="StaffMember.name")

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from scheduler.models.base import Base, utcnow
+
+
+class Patient(Base):
+    """A patient. ``dosing_hold_reason`` set means a clinician has stopped dosing (e.g. mania)."""
+
+    __tablename__ = "patient"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mrn: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    birth_date: Mapped[date] = mapped_column(Date)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(200))
+    ride_home_arranged: Mapped[bool] = mapped_column(default=False)
+    dosing_hold_reason: Mapped[str | None] = mapped_column(String(500))
+    dosing_hold_since: Mapped[datetime | None]
+    dosing_hold_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def on_dosing_hold(self) -> bool:
+        return self.dosing_hold_reason is not None

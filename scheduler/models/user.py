@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from scheduler.domain.vocabulary import USER_ROLES
+from scheduler.models.base import Base, utcnow
+
+
+class User(Base):
+    """Someone who signs in: ``admin``, ``front_desk`` or ``clinician`` (optionally a staff member)."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(Enum(*USER_ROLES, name="user_role", native_enum=False,
+                                           create_constraint=True, validate_strings=True))
+    # argon2 hash; None means the user signs in with API tokens only.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    staff_member_id: Mapped[int | None] = mapped_column(ForeignKey("staff_member.id"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
