@@ -1,0 +1,33 @@
+"""scheduler: treatment-session scheduling for interventional-psychiatry clinics."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def create_app(test_config: dict | None = None, *, skip_database: bool = False) -> Flask:
+    """Application factory: configuration (defaults → TOML → SCHEDULER_* env → test_config),
+    database, error handlers, blueprints and the ``scheduler`` CLI commands."""
+    app = Flask(__name__, instance_relative_config=True)
+
+    from scheduler import config
+
+    config.load_config(app, test_config)
+    if skip_database:
+        return app
+
+    from scheduler import auth, cli, db, errors, protocols_registry
+    from scheduler.api import init_app as init_api
+
+    db.init_app(app)
+    errors.init_app(app)
+    auth.init_app(app)
+    protocols_registry.init_app(app)
+    init_api(app)
+    try:
+        from scheduler.web import init_app as init_web
+    except ImportError:  # pages arrive with their own package
+        init_web = None
+    if init_web is not None:
+        init_web(app)
+    cli.init_app(app)
+    return app

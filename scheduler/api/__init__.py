@@ -1,0 +1,26 @@
+"""The JSON API under /api/v1: one module per resource, all on one blueprint."""
+from __future__ import annotations
+
+from flask import Blueprint, Flask, request
+
+from scheduler.auth import authenticate_bearer
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+# Routes that answer without a token.
+PUBLIC_ENDPOINTS = {"api.health", "api.openapi"}
+
+
+@bp.before_request
+def _authenticate():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    authenticate_bearer()
+    return None
+
+
+def init_app(app: Flask) -> None:
+    # Importing the modules registers their routes on ``bp``.
+    from scheduler.api import clinics, health, patients, rooms, staff  # noqa: F401
+
+    app.register_blueprint(bp)

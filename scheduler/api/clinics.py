@@ -1,0 +1,66 @@
+"""Clinics and their closures."""
+from __future__ import annotations
+
+from flask import g
+from sqlalchemy import select
+
+from scheduler.api import bp, parsing as p, serialize
+from scheduler.auth import require
+from scheduler.db import db_session
+from scheduler.errors import ValidationError
+from scheduler.models import Clinic
+from scheduler.services import directory
+
+
+@bp.post("/clinics")
+@require("manage_clinic")
+def create_clinic():
+    body = p.json_body()
+    p.reject_unknown(body, {"name", "timezone", "hours"})
+    clinic = directory.create_clinic(
+        g.user.id,
+        name=p.string(body, "name"),
+        timezone=p.timezone_field(body, "timezone"),
+        hours=p.weekly_hours(p.get(body, "hours"), "hours"),
+    )
+    return serialize.clinic(clinic), 201
+
+
+@bp.get("/clinics")
+@require("read_schedule")
+def list_clinics():
+    clinics = db_session.scalars(select(Clinic).order_by(Clinic.name)).all()
+    return {"clinics": [serialize.clinic(c, with_closures=False) for c in clinics]}
+
+
+@bp.get("/clinics/<int:clinic_id>")
+@require("read_schedule")
+def get_clinic(clinic_id: int):
+    return serialize.clinic(p.get_or_404(Clinic, clinic_id))
+
+
+@bp.post("/clinics/<int:clinic_id>/closures")
+@require("manage_clinic")
+def add_closure(clinic_id: int):
+    clinic = p.get_or_404(Clinic, clinic_id)
+    body = p.json_body()
+    p.reject_unknown(body, {"starts_on", "ends_on", "reason", "from_time", "until_time"})
+    starts_on = p.date_field(body, "starts_on")
+    ends_on = p.date_field(body, "ends_on", required=False) or starts_on
+    if ends_on < starts_on:
+        raise ValidationError("ends_on is before starts_on.", field="ends_on")
+    from_time = p.parse_time(body["from_time"], "from_time") if body.get("from_time") else None
+    until_time = p.parse_time(body["until_time"], "until_time") if body.get("until_time") else None
+    if from_time and until_time and not from_time < until_time:
+        raise ValidationError("until_time must be after from_time.", field="until_time")
+    closure = directory.add_closure(g.user.id, clinic, starts_on=starts_on, ends_on=ends_on,
+                                    reason=p.string(body, "reason", required=False, default="") or "",
+                                    from_time=from_time, until_time=until_time)
+    return serialize.closure(closure), 201
+
+
+@bp.get("/clinics/<int:clinic_id>/closures")
+@require("read_schedule")
+def list_closures(clinic_id: int):
+    clinic = p.get_or_404(Clinic, clinic_id)
+    return {"closures": [serialize.closure(c) for c in clinic.closures]}

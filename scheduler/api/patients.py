@@ -1,0 +1,74 @@
+"""Patients: demographics (front desk) and search by MRN or name."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import g, request
+from sqlalchemy import or_, select
+
+from scheduler.api import bp, parsing as p, serialize
+from scheduler.auth import require
+from scheduler.db import db_session
+from scheduler.errors import ValidationError
+from scheduler.models import Patient
+from scheduler.services import directory
+
+FIELDS = {"mrn", "name", "birth_date", "phone", "email", "ride_home_arranged"}
+
+
+def _birth_date(body: dict) -> date:
+    born = p.date_field(body, "birth_date")
+    if born > date.today():
+        raise ValidationError("birth_date is in the future.", field="birth_date")
+    if born.year < 1900:
+        raise ValidationError("birth_date is before 1900.", field="birth_date")
+    return born
+
+
+@bp.post("/patients")
+@require("manage_patients")
+def create_patient():
+    body = p.json_body()
+    p.reject_unknown(body, FIELDS)
+    patient = directory.create_patient(
+        g.user.id, mrn=p.string(body, "mrn", max_length=64), name=p.string(body, "name"),
+        birth_date=_birth_date(body), phone=p.string(body, "phone", required=False, max_length=40),
+        email=p.string(body, "email", required=False), ride_home_arranged=p.boolean(body, "ride_home_arranged"))
+    return serialize.patient(patient), 201
+
+
+@bp.patch("/patients/<int:patient_id>")
+@require("manage_patients")
+def update_patient(patient_id: int):
+    patient = p.get_or_404(Patient, patient_id)
+    body = p.json_body()
+    p.reject_unknown(body, FIELDS - {"mrn"})
+    changes: dict = {}
+    if "name" in body:
+        changes["name"] = p.string(body, "name")
+    if "birth_date" in body:
+        changes["birth_date"] = _birth_date(body)
+    for field, size in (("phone", 40), ("email", 200)):
+        if field in body:
+            changes[field] = p.string(body, field, required=False, max_length=size)
+    if "ride_home_arranged" in body:
+        changes["ride_home_arranged"] = p.boolean(body, "ride_home_arranged")
+    directory.update_patient(g.user.id, patient, changes)
+    return serialize.patient(patient)
+
+
+@bp.get("/patients")
+@require("read_schedule")
+def search_patients():
+    """``?q=`` matches the MRN exactly or a part of the name (case-insensitive); 50 at most."""
+    query = select(Patient).order_by(Patient.name).limit(50)
+    q = (request.args.get("q") or "").strip()
+    if q:
+        query = query.where(or_(Patient.mrn == q, Patient.name.ilike(f"%{q}%")))
+    return {"patients": [serialize.patient(x) for x in db_session.scalars(query)]}
+
+
+@bp.get("/patients/<int:patient_id>")
+@require("read_schedule")
+def get_patient(patient_id: int):
+    return serialize.patient(p.get_or_404(Patient, patient_id))

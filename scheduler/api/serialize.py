@@ -1,0 +1,62 @@
+"""Entities → JSON. Instants are rendered with the clinic's offset; dates are the clinic's dates."""
+from __future__ import annotations
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from scheduler.domain.vocabulary import WEEKDAYS
+from scheduler.models import Clinic, Closure, Patient, Room, StaffMember
+
+
+def hhmm(t: time | None) -> str | None:
+    return None if t is None else t.strftime("%H:%M")
+
+
+def instant(value: datetime | None, tz: str | ZoneInfo | None = None) -> str | None:
+    if value is None:
+        return None
+    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    return (value.astimezone(zone) if zone else value).isoformat()
+
+
+def weekly(rows, start_attr: str, end_attr: str) -> dict[str, list[list[str]]]:
+    out: dict[str, list[list[str]]] = {}
+    for row in rows:
+        out.setdefault(WEEKDAYS[row.weekday], []).append(
+            [hhmm(getattr(row, start_attr)), hhmm(getattr(row, end_attr))])
+    return out
+
+
+def closure(c: Closure) -> dict:
+    return {"id": c.id, "clinic_id": c.clinic_id, "starts_on": c.starts_on.isoformat(),
+            "ends_on": c.ends_on.isoformat(), "from_time": hhmm(c.from_time),
+            "until_time": hhmm(c.until_time), "reason": c.reason}
+
+
+def clinic(c: Clinic, *, with_closures: bool = True) -> dict:
+    data = {"id": c.id, "name": c.name, "timezone": c.timezone,
+            "hours": weekly(c.opening_hours, "opens_at", "closes_at")}
+    if with_closures:
+        data["closures"] = [closure(x) for x in c.closures]
+    return data
+
+
+def room(r: Room) -> dict:
+    return {"id": r.id, "clinic_id": r.clinic_id, "name": r.name, "capabilities": list(r.capabilities),
+            "active": r.active}
+
+
+def staff_member(s: StaffMember) -> dict:
+    return {"id": s.id, "clinic_id": s.clinic_id, "name": s.name, "role": s.role, "capacity": s.capacity,
+            "active": s.active,
+            "hours": weekly(s.working_hours, "starts_at", "ends_at") if s.working_hours else None,
+            "time_off": [{"id": t.id, "starts_at": instant(t.starts_at, s.clinic.timezone),
+                          "ends_at": instant(t.ends_at, s.clinic.timezone), "reason": t.reason}
+                         for t in s.time_off]}
+
+
+def patient(p: Patient) -> dict:
+    return {"id": p.id, "mrn": p.mrn, "name": p.name, "birth_date": p.birth_date.isoformat(),
+            "phone": p.phone, "email": p.email, "ride_home_arranged": p.ride_home_arranged,
+            "dosing_hold": ({"reason": p.dosing_hold_reason, "since": instant(p.dosing_hold_since)}
+                            if p.dosing_hold_reason else None)}

@@ -1,0 +1,110 @@
+"""Who is asking: bearer tokens for the API, and what each role may do.
+
+Tokens are 256 random bits shown once; only their SHA-256 is stored, so a database leak does not
+leak usable tokens and a lookup stays one indexed query. Passwords (for the pages) use argon2.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from functools import wraps
+from typing import Callable
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import Flask, g, request
+from sqlalchemy import select
+
+from scheduler.db import db_session
+from scheduler.errors import Forbidden, Unauthorized
+from scheduler.models import ApiToken, User
+
+# What each role may do. Routes ask for a permission, never for a role.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "admin": frozenset({"manage_clinic", "manage_users", "read_audit", "read_schedule", "book",
+                        "manage_patients"}),
+    "front_desk": frozenset({"read_schedule", "book", "manage_patients"}),
+    "clinician": frozenset({"read_schedule", "read_clinical", "write_clinical"}),
+}
+
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    if not password_hash:
+        return False
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User, label: str = "") -> str:
+    """Create a token for ``user`` (added to the session, not committed) and return it in clear."""
+    token = secrets.token_urlsafe(32)
+    db_session.add(ApiToken(user_id=user.id, token_hash=token_digest(token), label=label))
+    db_session.flush()
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    row = db_session.execute(
+        select(User, ApiToken.revoked_at)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == token_digest(token))
+    ).first()
+    if row is None or row.revoked_at is not None or not row.User.active:
+        return None
+    return row.User
+
+
+def current_user() -> User | None:
+    return g.get("user")
+
+
+def authenticate_bearer() -> User:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send 'Authorization: Bearer <token>' (tokens come from 'scheduler user add').")
+    user = user_for_token(token.strip())
+    if user is None:
+        raise Unauthorized("The API token is unknown or revoked.")
+    g.user = user
+    return user
+
+
+def can(permission: str, user: User | None = None) -> bool:
+    user = user or current_user()
+    return user is not None and permission in PERMISSIONS.get(user.role, frozenset())
+
+
+def require(permission: str) -> Callable:
+    """Route decorator: the signed-in user's role must grant ``permission``."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            user = current_user()
+            if user is None:
+                raise Unauthorized("Sign in first.")
+            if not can(permission, user):
+                raise Forbidden(f"The {user.role} role may not do this ({permission}).")
+            return view(*args, **kwargs)
+
+        wrapper.permission = permission  # read by the OpenAPI document and the role tests
+        return wrapper
+
+    return decorator
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["scheduler.permissions"] = PERMISSIONS

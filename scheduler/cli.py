@@ -1,0 +1,97 @@
+"""The ``scheduler`` command: init-db, demo, serve, user add (Flask CLI commands on the app)."""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
+
+from scheduler.db import db_session, transaction
+from scheduler.domain.vocabulary import USER_ROLES
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db_command() -> None:
+    """Create or upgrade the database schema to the newest migration."""
+    from scheduler.migrate import upgrade
+
+    upgrade(current_app.config["DATABASE_URL"])
+    click.echo(f"Database at head: {db_session.get_bind().url.render_as_string(hide_password=True)}")
+
+
+@click.group("user")
+def user_group() -> None:
+    """Manage users and their API tokens."""
+
+
+@user_group.command("add")
+@click.argument("email")
+@click.option("--role", type=click.Choice(USER_ROLES), required=True)
+@click.option("--password", default=None, help="Also allow page sign-in with this password.")
+@click.option("--staff-member-id", type=int, default=None, help="Link a clinician to their staff record.")
+@with_appcontext
+def user_add_command(email: str, role: str, password: str | None, staff_member_id: int | None) -> None:
+    """Create a user and print a new API token on the last line."""
+    from scheduler.auth import hash_password, issue_token
+    from scheduler.models import User
+    from scheduler.services import audit
+
+    with transaction():
+        if db_session.scalar(select(User).where(User.email == email)) is not None:
+            raise click.ClickException(f"A user with email {email} already exists.")
+        user = User(email=email, role=role, staff_member_id=staff_member_id,
+                    password_hash=hash_password(password) if password else None)
+        db_session.add(user)
+        audit.record(None, "user.create", user)
+        token = issue_token(user, label="cli")
+    click.echo(f"Created {role} {email} (id {user.id}). API token:")
+    click.echo(token)
+
+
+@click.command("demo")
+@click.option("--today", default=None, help="Build the demo around this date (YYYY-MM-DD).")
+@with_appcontext
+def demo_command(today: str | None) -> None:
+    """Load a realistic demo clinic (idempotent: does nothing when the demo clinic exists)."""
+    from datetime import date
+
+    from scheduler.demo import load_demo
+
+    with transaction():
+        summary = load_demo(date.fromisoformat(today) if today else None)
+    click.echo(summary)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def serve_command(host: str, port: int) -> None:
+    """Run the development server (use gunicorn in production; see README)."""
+    current_app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+
+
+def init_app(app: Flask) -> None:
+    for command in (init_db_command, user_group, demo_command, serve_command):
+        app.cli.add_command(command)
+
+
+def _factory() -> Flask:
+    from scheduler import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_factory, add_default_commands=False, add_version_option=False,
+             load_dotenv=False)
+def cli() -> None:
+    """scheduler: treatment-session scheduling for interventional-psychiatry clinics."""
+
+
+def main() -> None:
+    os.environ.setdefault("FLASK_RUN_FROM_CLI", "false")
+    cli.main(args=sys.argv[1:], prog_name="scheduler")

@@ -1,0 +1,52 @@
+"""Every write records an audit event: who, what, when, the state before and after."""
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import inspect
+
+from scheduler.db import db_session
+from scheduler.models import AuditEvent, Base
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    return value
+
+
+def snapshot(entity: Base | None) -> dict[str, Any] | None:
+    """The entity's column values as JSON-safe data (secrets left out)."""
+    if entity is None:
+        return None
+    mapper = inspect(entity).mapper
+    return {
+        attr.key: _json_safe(getattr(entity, attr.key))
+        for attr in mapper.column_attrs
+        if attr.key not in ("password_hash", "token_hash")
+    }
+
+
+def record(actor_id: int | None, action: str, entity: Base, *, before: dict | None = None,
+           after: dict | None = None, reason: str | None = None) -> AuditEvent:
+    """Add an audit event for ``entity``; ``after`` defaults to the entity's current snapshot."""
+    db_session.flush()  # the entity has its id
+    event = AuditEvent(
+        actor_id=actor_id,
+        action=action,
+        entity_type=entity.__tablename__,
+        entity_id=getattr(entity, "id", None),
+        before=before,
+        after=after if after is not None else snapshot(entity),
+        reason=reason,
+    )
+    db_session.add(event)
+    return event

@@ -1,0 +1,106 @@
+"""Booking, cancelling and the session actions — the writes that must never double-book.
+
+PostgreSQL: a plain INSERT guarded by the exclusion constraints; the Python check beforehand only
+names the clash nicely. A racing writer that slips past the check hits the constraint (SQLSTATE
+23P01, or 40P01 when two conflicting inserters deadlock) inside a savepoint, which becomes the same
+409. SQLite: the write transaction began with BEGIN IMMEDIATE, so the check and the insert run
+serialised and the check is authoritative.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.exc import DBAPIError
+
+from scheduler.db import db_session
+from scheduler.domain.vocabulary import MAX_SESSION_DURATION
+from scheduler.errors import CONFLICT_SQLSTATES, Conflict, UnprocessableError, sqlstate
+from scheduler.models import TreatmentSession, utcnow
+from scheduler.services import audit
+from scheduler.services.conflicts import describe, find_clashes
+
+
+@dataclass(frozen=True)
+class SessionRequest:
+    clinic_id: int
+    patient_id: int
+    room_id: int
+    kind: str
+    starts_at: datetime
+    ends_at: datetime
+    staff_member_id: int | None = None
+    course_id: int | None = None
+    phase: str | None = None
+    sequence: int | None = None
+    route: str | None = None
+    dose_mg: Decimal | None = None
+    notes: str | None = None
+    override_reason: str | None = None
+
+
+def _refuse_double_booking(clashes, what: str = "The session") -> None:
+    if not clashes:
+        return
+    resource, first = clashes[0]
+    noun = "room" if resource == "room" else "patient"
+    raise Conflict(
+        f"{what} clashes with session {first.id} ({first.kind}, {first.starts_at:%Y-%m-%d %H:%M}–"
+        f"{first.ends_at:%H:%M} UTC): the {noun} is already booked.",
+        code=f"{noun}_double_booked", conflicts=describe(clashes))
+
+
+def _check_shape(starts_at: datetime, ends_at: datetime) -> None:
+    if not starts_at < ends_at:
+        raise UnprocessableError("The session must end after it starts.", field="ends_at")
+    if ends_at - starts_at > MAX_SESSION_DURATION:
+        raise UnprocessableError(f"A session lasts at most {MAX_SESSION_DURATION}.", field="ends_at")
+
+
+def _flush_guarded(entity: TreatmentSession, *, room_id: int, patient_id: int, starts_at: datetime,
+                   ends_at: datetime, exclude_ids: tuple[int, ...] = ()) -> None:
+    """Flush inside a savepoint; a concurrent double booking caught by the database becomes a 409."""
+    try:
+        with db_session.begin_nested():
+            db_session.add(entity)
+            db_session.flush()
+    except DBAPIError as exc:
+        if sqlstate(exc) not in CONFLICT_SQLSTATES:
+            raise
+        clashes = find_clashes(room_id=room_id, patient_id=patient_id, starts_at=starts_at, ends_at=ends_at,
+                               exclude_ids=exclude_ids)
+        _refuse_double_booking(clashes)
+        raise Conflict("Another booking for this room or patient was made at the same time; "
+                       "reload and choose again.", code="concurrent_write") from exc
+
+
+def book(actor_id: int | None, req: SessionRequest, *, status: str = "booked") -> TreatmentSession:
+    """Book one session (inside the caller's transaction). Refuses a room or patient double booking."""
+    _check_shape(req.starts_at, req.ends_at)
+    _refuse_double_booking(find_clashes(room_id=req.room_id, patient_id=req.patient_id,
+                                        starts_at=req.starts_at, ends_at=req.ends_at))
+    session = TreatmentSession(
+        clinic_id=req.clinic_id, patient_id=req.patient_id, room_id=req.room_id,
+        staff_member_id=req.staff_member_id, course_id=req.course_id, kind=req.kind, phase=req.phase,
+        sequence=req.sequence, route=req.route, dose_mg=req.dose_mg, starts_at=req.starts_at,
+        ends_at=req.ends_at, status=status, notes=req.notes, override_reason=req.override_reason)
+    _flush_guarded(session, room_id=req.room_id, patient_id=req.patient_id, starts_at=req.starts_at,
+                   ends_at=req.ends_at)
+    audit.record(actor_id, "session.book", session, reason=req.override_reason)
+    return session
+
+
+def cancel(actor_id: int | None, session: TreatmentSession, *, reason: str) -> TreatmentSession:
+    """Cancel, keeping the row: status, reason, who and when."""
+    if session.status in ("cancelled", "no_show", "completed"):
+        raise Conflict(f"Session {session.id} is {session.status}; it cannot be cancelled.",
+                       code="invalid_transition", field="status")
+    before = audit.snapshot(session)
+    session.status = "cancelled"
+    session.cancel_reason = reason
+    session.cancelled_at = utcnow()
+    session.cancelled_by_id = actor_id
+    db_session.flush()
+    audit.record(actor_id, "session.cancel", session, before=before, reason=reason)
+    return session

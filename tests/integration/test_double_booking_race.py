@@ -1,0 +1,112 @@
+"""20 threads book the same slot at the same instant: exactly one wins, on both databases."""
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from scheduler.db import db_session, transaction
+from scheduler.errors import Conflict
+from scheduler.models import AuditEvent, TreatmentSession
+from scheduler.services import booking
+from tests.support import factories
+
+THREADS = 20
+START = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)
+END = datetime(2026, 3, 2, 16, 0, tzinfo=timezone.utc)
+
+
+def _race(app, requests: list[booking.SessionRequest]):
+    barrier = threading.Barrier(len(requests))
+    results: list[object] = [None] * len(requests)
+
+    def worker(i: int) -> None:
+        with app.app_context():
+            try:
+                barrier.wait()
+                with transaction():
+                    results[i] = booking.book(None, requests[i]).id
+            except Conflict as exc:
+                results[i] = exc
+            except Exception as exc:  # noqa: BLE001 - recorded and asserted on
+                results[i] = exc
+            finally:
+                db_session.remove()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(requests))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("contested", ["room", "patient"])
+def test_exactly_one_of_twenty_racing_bookings_wins(app, contested):
+    clinic = factories.clinic()
+    rooms = [factories.room(clinic, name=f"IV-{i}") for i in range(THREADS)]
+    patients = [factories.patient(mrn=f"MRN-{i}", name=f"Patient {i}") for i in range(THREADS)]
+    db_session.commit()
+    if contested == "room":  # many patients, one room
+        pairs = [(rooms[0].id, p.id) for p in patients]
+    else:  # one patient, many rooms
+        pairs = [(r.id, patients[0].id) for r in rooms]
+    requests = [booking.SessionRequest(clinic_id=clinic.id, patient_id=pid, room_id=rid, kind="dose",
+                                       phase="induction", route="iv", starts_at=START, ends_at=END)
+                for rid, pid in pairs]
+
+    results = _race(app, requests)
+
+    winners = [r for r in results if isinstance(r, int)]
+    losers = [r for r in results if isinstance(r, Conflict)]
+    others = [r for r in results if not isinstance(r, (int, Conflict))]
+    assert others == []
+    assert len(winners) == 1
+    assert len(losers) == THREADS - 1
+    for exc in losers:
+        assert exc.conflicts, exc.message
+        assert exc.conflicts[0]["session_id"] == winners[0]
+        assert exc.conflicts[0]["resource"] == contested
+        assert f"session {winners[0]}" in exc.message
+    db_session.expire_all()
+    assert db_session.scalar(select(func.count()).select_from(TreatmentSession)) == 1
+    booked = db_session.scalar(select(func.count()).select_from(AuditEvent)
+                               .where(AuditEvent.action == "session.book"))
+    assert booked == 1
+
+
+def test_cancelled_session_frees_the_slot_and_keeps_its_row(app):
+    clinic = factories.clinic()
+    room = factories.room(clinic)
+    first, second = factories.patient(mrn="A"), factories.patient(mrn="B")
+    req = booking.SessionRequest(clinic_id=clinic.id, patient_id=first.id, room_id=room.id, kind="dose",
+                                 starts_at=START, ends_at=END)
+    session = booking.book(None, req)
+    with pytest.raises(Conflict):
+        booking.book(None, booking.SessionRequest(**{**req.__dict__, "patient_id": second.id}))
+    booking.cancel(None, session, reason="patient unwell")
+    again = booking.book(None, booking.SessionRequest(**{**req.__dict__, "patient_id": second.id}))
+    db_session.commit()
+    assert again.id != session.id
+    kept = db_session.get(TreatmentSession, session.id)
+    assert (kept.status, kept.cancel_reason) == ("cancelled", "patient unwell")
+    assert kept.cancelled_at is not None
+    actions = db_session.scalars(select(AuditEvent.action).where(AuditEvent.entity_id == session.id,
+                                                                 AuditEvent.entity_type == "treatment_session")
+                                 .order_by(AuditEvent.id)).all()
+    assert actions == ["session.book", "session.cancel"]
+
+
+def test_touching_sessions_do_not_clash(app):
+    clinic = factories.clinic()
+    room = factories.room(clinic)
+    a, b = factories.patient(mrn="A"), factories.patient(mrn="B")
+    booking.book(None, booking.SessionRequest(clinic_id=clinic.id, patient_id=a.id, room_id=room.id,
+                                              kind="dose", starts_at=START, ends_at=END))
+    booking.book(None, booking.SessionRequest(clinic_id=clinic.id, patient_id=b.id, room_id=room.id,
+                                              kind="dose", starts_at=END,
+                                              ends_at=END.replace(hour=18)))
+    db_session.commit()
