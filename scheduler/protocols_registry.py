@@ -12,15 +12,10 @@ SHIPPED_DIR = Path(__file__).resolve().parent / "protocols"
 
 
 def init_app(app: Flask) -> None:
-    try:
-        from scheduler.domain.protocols import load_protocols
-    except ImportError:  # TEMPORARY until the protocol loader lands
-        app.extensions["scheduler.protocols"] = {}
-        return
+    from scheduler.domain.protocols import load_protocols
 
-    folders = [SHIPPED_DIR]
-    if app.config.get("PROTOCOLS_DIR"):
-        folders.append(Path(app.config["PROTOCOLS_DIR"]))
+    # The shipped folder is always loaded first; a clinic folder's file with the same key replaces it.
+    folders = [Path(app.config["PROTOCOLS_DIR"])] if app.config.get("PROTOCOLS_DIR") else []
     app.extensions["scheduler.protocols"] = load_protocols(*folders)
 
 
