@@ -7,6 +7,8 @@ from scheduler.models.clinic import Clinic
 from scheduler.models.clinical_note import ClinicalNote
 from scheduler.models.closure import Closure
 from scheduler.models.course import Course
+from scheduler.models.feed_token import FeedToken
+from scheduler.models.idempotency_key import IdempotencyKey
 from scheduler.models.opening_hours import OpeningHours
 from scheduler.models.patient import Patient
 from scheduler.models.room import Room
@@ -17,5 +19,5 @@ from scheduler.models.user import User
 from scheduler.models.working_hours import WorkingHours
 
 __all__ = ["ApiToken", "Assessment", "AuditEvent", "Base", "Clinic", "ClinicalNote", "Closure", "Course",
-           "OpeningHours", "Patient", "Room", "StaffMember", "TimeOff", "TreatmentSession", "User",
-           "UTCDateTime", "WorkingHours", "utcnow"]
+           "FeedToken", "IdempotencyKey", "OpeningHours", "Patient", "Room", "StaffMember", "TimeOff",
+           "TreatmentSession", "User", "UTCDateTime", "WorkingHours", "utcnow"]
