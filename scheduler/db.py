@@ -90,6 +90,12 @@ def init_app(app: Flask) -> None:
             db_session.rollback()
         return response
 
+    # Each request gets a fresh ORM session (also under the test client, where an app context may
+    # outlive the request); commands and scripts get theirs removed with the app context.
+    @app.teardown_request
+    def _end_request_session(_exc):
+        db_session.remove()
+
     @app.teardown_appcontext
     def _remove_session(_exc):
         db_session.remove()

@@ -54,5 +54,4 @@ def add_time_off(staff_id: int):
         raise ValidationError("ends_at must be after starts_at.", field="ends_at")
     directory.add_time_off(g.user.id, member, starts_at=starts_at, ends_at=ends_at,
                            reason=p.string(body, "reason", required=False, default="") or "")
-    db_session.refresh(member)
     return serialize.staff_member(member), 201

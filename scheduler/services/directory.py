@@ -30,9 +30,9 @@ def _hours_json(hours: WeeklyHours) -> dict:
 
 def add_closure(actor_id: int | None, clinic: Clinic, *, starts_on: date, ends_on: date, reason: str,
                 from_time: time | None = None, until_time: time | None = None) -> Closure:
-    closure = Closure(clinic_id=clinic.id, starts_on=starts_on, ends_on=ends_on, reason=reason,
-                      from_time=from_time, until_time=until_time)
-    db_session.add(closure)
+    closure = Closure(starts_on=starts_on, ends_on=ends_on, reason=reason, from_time=from_time,
+                      until_time=until_time)
+    clinic.closures.append(closure)
     audit.record(actor_id, "closure.create", closure)
     return closure
 
@@ -60,8 +60,8 @@ def create_staff_member(actor_id: int | None, clinic: Clinic, *, name: str, role
 
 def add_time_off(actor_id: int | None, member: StaffMember, *, starts_at: datetime, ends_at: datetime,
                  reason: str) -> TimeOff:
-    time_off = TimeOff(staff_member_id=member.id, starts_at=starts_at, ends_at=ends_at, reason=reason)
-    db_session.add(time_off)
+    time_off = TimeOff(starts_at=starts_at, ends_at=ends_at, reason=reason)
+    member.time_off.append(time_off)
     audit.record(actor_id, "time_off.create", time_off)
     return time_off
 
