@@ -110,3 +110,33 @@ def test_touching_sessions_do_not_clash(app):
                                               kind="dose", starts_at=END,
                                               ends_at=END.replace(hour=18)))
     db_session.commit()
+
+
+def test_postgres_constraint_alone_refuses_overlap(request):
+    """Without the Python check, the database still refuses a second live session in the room."""
+    import sqlalchemy as sa
+
+    from scheduler.migrate import upgrade
+
+    url = request.getfixturevalue("postgres_server").create_database("scheduler_excl_only")
+    upgrade(url)
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO clinic (name, timezone, created_at) VALUES ('c', 'UTC', now())")
+        conn.exec_driver_sql("INSERT INTO room (clinic_id, name, capabilities, active, created_at) "
+                             "VALUES (1, 'r', '[]', true, now())")
+        for mrn in ("a", "b"):
+            conn.exec_driver_sql("INSERT INTO patient (mrn, name, birth_date, ride_home_arranged, created_at) "
+                                 f"VALUES ('{mrn}', 'p', '1980-01-01', false, now())")
+    insert = ("INSERT INTO treatment_session (clinic_id, patient_id, room_id, kind, starts_at, ends_at, status, "
+              "version, created_at, updated_at) VALUES (1, {p}, 1, 'dose', '{s}', '{e}', '{st}', 1, now(), now())")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(insert.format(p=1, s="2026-03-02 14:00Z", e="2026-03-02 16:00Z", st="booked"))
+        # touching is fine; a cancelled overlapping row is fine
+        conn.exec_driver_sql(insert.format(p=2, s="2026-03-02 16:00Z", e="2026-03-02 17:00Z", st="booked"))
+        conn.exec_driver_sql(insert.format(p=2, s="2026-03-02 15:00Z", e="2026-03-02 15:30Z", st="cancelled"))
+    with pytest.raises(sa.exc.IntegrityError) as caught:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(insert.format(p=2, s="2026-03-02 15:59Z", e="2026-03-02 16:00Z", st="booked"))
+    assert caught.value.orig.sqlstate == "23P01"
+    engine.dispose()
