@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 
@@ -61,7 +61,7 @@ def due_window(last_dose_on: date, rule: MaintenanceSpec | Protocol) -> DueWindo
 def dates_nearest_target(window: DueWindow) -> list[date]:
     """The window's dates ordered by distance from the target (earlier first on ties)."""
     span = (window.latest - window.earliest).days
-    days = [window.earliest + relativedelta(days=i) for i in range(span + 1)]
+    days = [window.earliest + timedelta(days=i) for i in range(span + 1)]
     return sorted(days, key=lambda d: (abs((d - window.target).days), d))
 
 

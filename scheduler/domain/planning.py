@@ -109,6 +109,12 @@ class _Index:
     def add(self, key: object, start: datetime, end: datetime) -> None:
         insort(self.by_key.setdefault(key, []), (start, end))
 
+    def remove(self, key: object, start: datetime, end: datetime) -> None:
+        items = self.by_key.get(key, [])
+        i = bisect_left(items, (start, end))
+        if i < len(items) and items[i] == (start, end):
+            del items[i]
+
     def overlapping(self, key: object, start: datetime, end: datetime) -> list[Interval]:
         items = self.by_key.get(key)
         if not items:
@@ -161,6 +167,15 @@ class SlotFinder:
             self.staff_busy.add(staff_id, start, end)
         self.patient_busy.add(self.patient.id if patient_id is None else patient_id, start, end)
 
+    def release(self, start: datetime, end: datetime, room_id: int | None, staff_id: int | None,
+                patient_id: int | None = None) -> None:
+        """Undo :meth:`reserve` (a session about to be moved)."""
+        if room_id is not None:
+            self.room_busy.remove(room_id, start, end)
+        if staff_id is not None:
+            self.staff_busy.remove(staff_id, start, end)
+        self.patient_busy.remove(self.patient.id if patient_id is None else patient_id, start, end)
+
     def open_on(self, d: date) -> list[Interval]:
         if d not in self._open:
             self._open[d] = open_intervals(self.clinic, d)
@@ -204,7 +219,10 @@ class SlotFinder:
         return len(busy) < staff.capacity or max_concurrency(busy, Interval(start, end)) < staff.capacity
 
     def _ordered(self, items: list, preferred: Sequence[int | None]) -> list:
-        rank = {pid: i for i, pid in enumerate(p for p in preferred if p is not None)}
+        rank: dict[int, int] = {}
+        for pid in preferred:
+            if pid is not None:
+                rank.setdefault(pid, len(rank))
         return sorted(items, key=lambda x: (rank.get(x.id, len(rank)), x.id))
 
     def resources(self, spec: SessionSpec, d: date, start: datetime, end: datetime, *, room_hint=None,
@@ -364,6 +382,18 @@ class _Builder:
                          "proposed without a clinician.", ids)
         return ids
 
+    def snapshot(self) -> tuple:
+        f = self.finder
+        return (list(self.entries), list(self.problems),
+                [{k: list(v) for k, v in ix.by_key.items()} for ix in (f.room_busy, f.patient_busy, f.staff_busy)])
+
+    def restore(self, snap: tuple) -> None:
+        entries, problems, indexes = snap
+        self.entries[:] = entries
+        self.problems[:] = problems
+        for ix, saved in zip((self.finder.room_busy, self.finder.patient_busy, self.finder.staff_busy), indexes):
+            ix.by_key = {k: list(v) for k, v in saved.items()}
+
     def problem(self, code: str, message: str, ids: Iterable[int] = (), severity: str = "error") -> None:
         self.problems.append((code, message, tuple(ids), severity))
 
@@ -472,58 +502,98 @@ def _dose_problems(b: _Builder, spec: DoseSpec, ids: list[int]) -> None:
                   "arranged.", ids, "warning")
 
 
+SHIFT_INVARIANT = {"dosing_hold", "ride_home_missing", "room_unsuitable", "staff_unavailable"}
+FIRST_DAY_SHIFT = 7  # how many days the course's first dose may slide to let a stage fit its rules
+
+
 def _plan_induction(b: _Builder, protocol: Protocol, spec: DoseSpec, first_lo: date, eval_day: date | None,
                     not_before: datetime | None) -> list[Slot]:
-    finder = b.finder
-    tz = finder.tz
-    total = protocol.induction.total_doses
-    ev = protocol.evaluation
+    """Every induction dose, stage by stage. When a stage would break its gaps or window (a weekend
+    inside five consecutive days, a closure), its first day is slid forward a few days and the stage
+    planned again; the first clean attempt wins, otherwise the unshifted one with its problems."""
     all_slots: list[Slot] = []
     prev_day: date | None = None
     hints: dict = {}
     seq = 1
     for stage in protocol.induction.stages:
-        stage_first: date | None = None
-        stage_days: list[date] = []
-        step = spec.duration + timedelta(minutes=stage.minutes_between_doses)
-        for j in range(stage.days):
-            if prev_day is None:
-                lo = first_lo
-                hi = eval_day + timedelta(days=ev.valid_days) if eval_day and ev else lo + timedelta(days=27)
-                hi = min(hi, lo + timedelta(days=27)) if hi >= lo else hi
-            else:
-                lo = prev_day + timedelta(days=stage.min_gap_days)
-                hi = prev_day + timedelta(days=stage.max_gap_days)
-            if stage_first is not None:
-                remaining = stage.days - j - 1
-                hi = min(hi, stage_first + timedelta(days=stage.window_days - remaining * stage.min_gap_days))
-            strict, ext = _stage_ranges(lo, hi)
-            guided = _guidance(stage, stage_first, stage_days)
-            slots = finder.ladder(spec, strict, ext, guided=guided, count=stage.doses_per_day, step=step,
-                                  not_before=not_before if prev_day is None else None, **hints)
-            day = local_date(slots[0].starts_at, tz)
-            label = f"Induction dose {seq} of {total}"
-            ids = b.add("dose", spec, slots, phase="induction", sequence=seq, label=label, route=spec.route)
-            _dose_problems(b, spec, ids)
-            if prev_day is None and eval_day is not None and ev is not None \
-                    and day > eval_day + timedelta(days=ev.valid_days):
-                b.problem("evaluation_expired", f"The first dose ({day}) is more than {ev.valid_days} days after "
-                          f"the evaluation ({eval_day}).", ids)
-            if prev_day is not None and (day - prev_day).days > stage.max_gap_days:
-                b.problem("induction_gap", f"Dose {seq} is {(day - prev_day).days} days after the previous dose; "
-                          f"the protocol allows at most {stage.max_gap_days}.", ids)
-            if stage_first is not None and (day - stage_first).days > stage.window_days:
-                b.problem("induction_window_exceeded", f"Dose {seq} falls {(day - stage_first).days} days after "
-                          f"the first dose of its stage; the protocol allows {stage.window_days}.", ids)
-            if stage_first is None:
-                stage_first = day
-                hints = {"time_hint": local_time(slots[0].starts_at, tz)}
-            hints = {**hints, "room_hint": slots[0].room_id, "staff_hint": slots[0].staff_member_id}
-            stage_days.append(day)
-            prev_day = day
-            all_slots.extend(slots)
-            seq += len(slots)
+        max_shift = FIRST_DAY_SHIFT if prev_day is None else stage.max_gap_days - stage.min_gap_days
+        saved = b.snapshot()
+        first_try = None
+        for shift in range(max_shift + 1):
+            try:
+                result = _plan_stage(b, protocol, spec, stage, seq, prev_day, first_lo, eval_day, not_before,
+                                     hints, shift)
+            except PlanningError:
+                if not shift:
+                    raise
+                b.restore(saved)
+                continue
+            new_codes = {code for code, *_ in b.problems[len(saved[1]):]} - SHIFT_INVARIANT
+            if not new_codes:
+                break
+            if first_try is None:
+                first_try = (b.snapshot(), result)
+            b.restore(saved)
+        else:
+            b.restore(first_try[0])
+            result = first_try[1]
+        slots, prev_day, hints = result
+        all_slots.extend(slots)
+        seq += stage.count
     return all_slots
+
+
+def _plan_stage(b: _Builder, protocol: Protocol, spec: DoseSpec, stage: Stage, seq: int, prev_day: date | None,
+                first_lo: date, eval_day: date | None, not_before: datetime | None, hints: dict, shift: int):
+    finder = b.finder
+    tz = finder.tz
+    total = protocol.induction.total_doses
+    ev = protocol.evaluation
+    stage_first: date | None = None
+    stage_days: list[date] = []
+    out: list[Slot] = []
+    step = spec.duration + timedelta(minutes=stage.minutes_between_doses)
+    for j in range(stage.days):
+        if prev_day is None:
+            lo = first_lo
+            hi = eval_day + timedelta(days=ev.valid_days) if eval_day and ev else lo + timedelta(days=27)
+            hi = min(hi, lo + timedelta(days=27)) if hi >= lo else hi
+        else:
+            lo = prev_day + timedelta(days=stage.min_gap_days)
+            hi = prev_day + timedelta(days=stage.max_gap_days)
+        if stage_first is not None:
+            remaining = stage.days - j - 1
+            hi = min(hi, stage_first + timedelta(days=stage.window_days - remaining * stage.min_gap_days))
+        strict, ext = _stage_ranges(lo, hi)
+        if j == 0 and shift:  # a shifted attempt starts on exactly that day or not at all
+            strict, ext = [lo + timedelta(days=shift)], []
+        guided = _guidance(stage, stage_first, stage_days)
+        slots = finder.ladder(spec, strict, ext, guided=guided, count=stage.doses_per_day, step=step,
+                              not_before=not_before if prev_day is None else None, **hints)
+        day = local_date(slots[0].starts_at, tz)
+        ids = b.add("dose", spec, slots, phase="induction", sequence=seq, label=f"Induction dose {seq} of {total}",
+                    route=spec.route)
+        _dose_problems(b, spec, ids)
+        if prev_day is None and eval_day is not None and ev is not None \
+                and day > eval_day + timedelta(days=ev.valid_days):
+            b.problem("evaluation_expired", f"The first dose ({day}) is more than {ev.valid_days} days after "
+                      f"the evaluation ({eval_day}).", ids)
+        if prev_day is not None and (day - prev_day).days > stage.max_gap_days:
+            b.problem("induction_gap", f"Dose {seq} is {(day - prev_day).days} days after the previous dose; "
+                      f"the protocol allows at most {stage.max_gap_days}.", ids)
+        if stage_first is not None and (day - stage_first).days > stage.window_days:
+            b.problem("induction_window_exceeded", f"Dose {seq} falls {(day - stage_first).days} days after "
+                      f"the first dose of its stage; the protocol allows {stage.window_days}.", ids)
+        if stage_first is None:
+            stage_first = day
+            if "time_hint" not in hints:
+                hints = {"time_hint": local_time(slots[0].starts_at, tz)}
+        hints = {**hints, "room_hint": slots[0].room_id, "staff_hint": slots[0].staff_member_id}
+        stage_days.append(day)
+        prev_day = day
+        out.extend(slots)
+        seq += len(slots)
+    return out, prev_day, hints
 
 
 def _guidance(stage: Stage, stage_first: date | None, stage_days: list[date]) -> Callable[[date], bool]:
