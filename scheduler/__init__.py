@@ -23,6 +23,9 @@ def create_app(test_config: dict | None = None, *, skip_database: bool = False) 
     auth.init_app(app)
     protocols_registry.init_app(app)
     init_api(app)
+    from scheduler.fhir import init_app as init_fhir
+
+    init_fhir(app)
     try:
         from scheduler.web import init_app as init_web
     except ImportError:  # pages arrive with their own package

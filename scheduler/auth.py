@@ -19,7 +19,18 @@ from scheduler.db import db_session
 from scheduler.errors import Forbidden, Unauthorized
 from scheduler.models import ApiToken, User
 
-# What each role may do. Routes ask for a permission, never for a role.
+# What each role may do: the one role table of the product. Routes ask for a permission, never
+# for a role (``@require("book")``); the OpenAPI document and the role tests read it from here.
+#   manage_clinic   clinics, closures, rooms, staff, time off, protocols
+#   manage_users    users and their API tokens
+#   read_audit      the audit trail
+#   read_schedule   clinics, rooms, staff, patients' demographics, sessions, day board, flags, feeds
+#   book            book, reschedule, cancel, check in, complete, no-show; courses
+#   manage_patients patients' demographics
+#   read_clinical   assessments, clinical notes (never the front desk)
+#   write_clinical  record assessments and notes, place and lift dosing holds
+# The admin keeps front-desk rights (small clinics run with an admin at the desk) but, like the
+# front desk, never reads assessments or clinical notes.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"manage_clinic", "manage_users", "read_audit", "read_schedule", "book",
                         "manage_patients"}),
@@ -53,6 +64,21 @@ def issue_token(user: User, label: str = "") -> str:
     db_session.add(ApiToken(user_id=user.id, token_hash=token_digest(token), label=label))
     db_session.flush()
     return token
+
+
+def revoke_token(token_row: ApiToken) -> bool:
+    """Mark a token revoked (kept, never deleted). False when it already was."""
+    if token_row.revoked_at is not None:
+        return False
+    from scheduler.models import utcnow
+
+    token_row.revoked_at = utcnow()
+    db_session.flush()
+    return True
+
+
+def roles_with(permission: str) -> list[str]:
+    return sorted(role for role, perms in PERMISSIONS.items() if permission in perms)
 
 
 def user_for_token(token: str) -> User | None:

@@ -8,7 +8,7 @@ from scheduler.auth import authenticate_bearer
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 # Routes that answer without a token.
-PUBLIC_ENDPOINTS = {"api.health", "api.openapi"}
+PUBLIC_ENDPOINTS = {"api.health", "api.openapi", "api.feed_ics"}
 
 
 @bp.before_request
@@ -22,5 +22,7 @@ def _authenticate():
 def init_app(app: Flask) -> None:
     # Importing the modules registers their routes on ``bp``.
     from scheduler.api import clinics, health, patients, rooms, staff  # noqa: F401
+    from scheduler.api import courses, day, flags, protocols, sessions, timeline  # noqa: F401
+    from scheduler.api import assessments, audit, clinical_notes, feeds, holds, openapi, users  # noqa: F401
 
     app.register_blueprint(bp)

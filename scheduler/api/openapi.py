@@ -1,0 +1,189 @@
+"""The OpenAPI 3.1 document at ``GET /api/v1/openapi.json`` (public), built from the URL map.
+
+Each route of the blueprint is described by an entry of ``OPERATIONS`` keyed by method and OpenAPI
+path (relative to /api/v1). Security and the 401/403 answers come from the view's ``@require``
+permission and ``auth.PERMISSIONS``, so the document cannot disagree with the role table. A route
+with no entry is left out of the document, and tests/http/test_openapi.py names it: add its entry.
+"""
+from __future__ import annotations
+
+import re
+
+from flask import Flask, current_app
+
+from scheduler.api import PUBLIC_ENDPOINTS, bp
+from scheduler.api.openapi_schemas import REQUESTS, SCHEMAS, ref
+from scheduler.auth import roles_with
+
+PREFIX = "/api/v1"
+ERRORS = {400: "The request is malformed; `field` names the culprit.",
+          401: "No bearer token, or an unknown or revoked one.",
+          403: "The role may not do this.",
+          404: "The entity does not exist.",
+          409: "A conflict: a double booking, a duplicate, a stale version, a key in use.",
+          422: "Well-formed but breaks a rule."}
+ID_QUERY = {"schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
+
+
+def q(name: str, description: str, schema: dict | None = None, required: bool = False) -> dict:
+    return {"name": name, "in": "query", "required": required, "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+def op(summary: str, *, body: str | None = None, ok: int = 200, returns: str | None = None,
+       params: list | None = None, errors: tuple[int, ...] = (400, 404), content: dict | None = None,
+       idempotent: bool = False) -> dict:
+    return {"summary": summary, "body": body, "ok": ok, "returns": returns, "params": params or [],
+            "errors": errors, "content": content, "idempotent": idempotent}
+
+
+WRITE = (400, 404, 409, 422)
+OPERATIONS: dict[tuple[str, str], dict] = {
+    ("GET", "/health"): op("Liveness and the database in use", returns="Health", errors=()),
+    ("GET", "/openapi.json"): op("This document", content={"application/json": {"schema": {"type": "object"}}},
+                                 errors=()),
+    ("POST", "/clinics"): op("Create a clinic with its weekly opening hours", body="NewClinic", ok=201,
+                             returns="Clinic", errors=WRITE),
+    ("GET", "/clinics"): op("List clinics", returns="ClinicList", errors=()),
+    ("GET", "/clinics/{clinic_id}"): op("A clinic with its closures", returns="Clinic"),
+    ("POST", "/clinics/{clinic_id}/closures"): op("Add a closure (whole or part days)", body="NewClosure", ok=201,
+                                                  returns="Closure", errors=WRITE),
+    ("GET", "/clinics/{clinic_id}/closures"): op("A clinic's closures", returns="ClosureList"),
+    ("POST", "/rooms"): op("Create a room or chair", body="NewRoom", ok=201, returns="Room", errors=WRITE),
+    ("GET", "/rooms"): op("List rooms", returns="RoomList", params=[q("clinic_id", "Only this clinic's", ID_QUERY)],
+                          errors=(400,)),
+    ("GET", "/rooms/{room_id}"): op("A room", returns="Room"),
+    ("POST", "/staff"): op("Create a staff member", body="NewStaffMember", ok=201, returns="StaffMember",
+                           errors=WRITE),
+    ("GET", "/staff"): op("List staff", returns="StaffList", params=[q("clinic_id", "Only this clinic's", ID_QUERY)],
+                          errors=(400,)),
+    ("GET", "/staff/{staff_id}"): op("A staff member", returns="StaffMember"),
+    ("POST", "/staff/{staff_id}/time_off"): op("Add time off", body="NewTimeOff", ok=201, returns="StaffMember",
+                                               errors=WRITE),
+    ("POST", "/patients"): op("Register a patient", body="NewPatient", ok=201, returns="Patient", errors=WRITE),
+    ("GET", "/patients"): op("Search patients by exact MRN or part of the name (50 at most)",
+                             returns="PatientList", params=[q("q", "MRN or part of the name")], errors=()),
+    ("GET", "/patients/{patient_id}"): op("A patient's demographics", returns="Patient"),
+    ("PATCH", "/patients/{patient_id}"): op("Change demographics", body="PatientChanges", returns="Patient",
+                                            errors=WRITE),
+    ("POST", "/patients/{patient_id}/assessments"): op(
+        "Record an assessment (score within the instrument's range)", body="NewAssessment", ok=201,
+        returns="Assessment", errors=WRITE),
+    ("GET", "/patients/{patient_id}/assessments"): op("A patient's assessments", returns="AssessmentList"),
+    ("POST", "/patients/{patient_id}/notes"): op("Add a clinical note (append-only)", body="NewNote", ok=201,
+                                                 returns="ClinicalNote", errors=WRITE),
+    ("GET", "/patients/{patient_id}/notes"): op("A patient's clinical notes", returns="NoteList"),
+    ("POST", "/patients/{patient_id}/dosing_hold"): op("Place a dosing hold (reason required, audited)",
+                                                       body="Reason", returns="Patient", errors=WRITE),
+    ("POST", "/patients/{patient_id}/dosing_hold/lift"): op("Lift the dosing hold (reason required, audited)",
+                                                            body="Reason", returns="Patient", errors=WRITE),
+    ("POST", "/users"): op("Create a user (password hashed with argon2)", body="NewUser", ok=201, returns="User",
+                           errors=WRITE),
+    ("GET", "/users"): op("List users", returns="UserList", errors=()),
+    ("POST", "/users/{user_id}/tokens"): op("Issue an API token (shown once, stored hashed)", body="NewToken",
+                                            ok=201, returns="NewApiToken", errors=WRITE),
+    ("GET", "/users/{user_id}/tokens"): op("A user's tokens (never the secrets)", returns="TokenList"),
+    ("POST", "/tokens/{token_id}/revoke"): op("Revoke an API token (kept, never deleted)", body="OptionalReason",
+                                              returns="ApiToken", errors=WRITE),
+    ("GET", "/audit"): op("The audit trail, oldest first, paginated", returns="AuditPage", errors=(400,), params=[
+        q("entity_type", "e.g. treatment_session, patient, room"),
+        q("entity_id", "The entity's id", {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}),
+        q("start", "From this instant (with offset) or UTC date (inclusive)"),
+        q("end", "Until this instant (exclusive) or UTC date (inclusive)"),
+        q("page", "1-based page", {"type": "integer", "minimum": 1, "maximum": 1000000}),
+        q("per_page", "Events per page (default 50)", {"type": "integer", "minimum": 1, "maximum": 200})]),
+    ("POST", "/feeds"): op("Subscribe: a secret iCalendar URL for a room, staff member or patient",
+                           body="NewFeedRequest", ok=201, returns="NewFeed", errors=WRITE),
+    ("GET", "/feeds"): op("The caller's feeds (an admin's: all)", returns="FeedList", errors=()),
+    ("POST", "/feeds/{feed_id}/revoke"): op("Revoke a feed URL", returns="Feed", errors=WRITE),
+    ("GET", "/feeds/{token}.ics"): op("The iCalendar feed (public: the token is the secret)", errors=(404,),
+                                      content={"text/calendar": {"schema": {"type": "string"}}}),
+}
+
+LISTS = {"ClinicList": ("clinics", "Clinic"), "ClosureList": ("closures", "Closure"), "RoomList": ("rooms", "Room"),
+         "StaffList": ("staff", "StaffMember"), "PatientList": ("patients", "Patient"),
+         "AssessmentList": ("assessments", "Assessment"), "NoteList": ("notes", "ClinicalNote"),
+         "UserList": ("users", "User"), "TokenList": ("tokens", "ApiToken"), "FeedList": ("feeds", "Feed")}
+
+
+def openapi_path(rule: str) -> str:
+    """``/api/v1/clinics/<int:clinic_id>`` → ``/clinics/{clinic_id}``."""
+    return re.sub(r"<(?:[a-z]+:)?([a-zA-Z_]+)>", r"{\1}", rule.removeprefix(PREFIX))
+
+
+def _path_params(rule) -> list[dict]:
+    out = []
+    for name, converter in rule._converters.items():
+        schema = ({"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+                  if type(converter).__name__ == "IntegerConverter" else {"type": "string"})
+        out.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return out
+
+
+def _operation(rule, method: str, spec: dict, view) -> dict:
+    permission = getattr(view, "permission", None)
+    public = f"api.{rule.endpoint.split('.', 1)[1]}" in PUBLIC_ENDPOINTS
+    operation: dict = {"operationId": rule.endpoint.split(".", 1)[1], "summary": spec["summary"],
+                       "parameters": _path_params(rule) + spec["params"], "responses": {}}
+    if permission:
+        roles = roles_with(permission)
+        operation["description"] = f"Permission `{permission}`: roles {', '.join(roles)}."
+        operation["x-permission"] = permission
+        operation["x-roles"] = roles
+    if public:
+        operation["security"] = []
+    if spec["idempotent"] or getattr(view, "idempotent", False):
+        operation["parameters"].append({"name": "Idempotency-Key", "in": "header", "required": False,
+                                        "description": "Retrying with the same key books once.",
+                                        "schema": {"type": "string", "minLength": 1, "maxLength": 200}})
+    if spec["body"]:
+        operation["requestBody"] = {"required": spec["body"] not in ("OptionalReason", "NewToken"),
+                                    "content": {"application/json": {"schema": ref(spec["body"])}}}
+    content = spec["content"] or ({"application/json": {"schema": ref(spec["returns"])}} if spec["returns"] else None)
+    ok = {"description": "Success"}
+    if content:
+        ok["content"] = content
+    operation["responses"][str(spec["ok"])] = ok
+    errors = set(spec["errors"])
+    if not public:
+        errors |= {401, 403}
+    if spec["body"]:
+        errors.add(400)
+    for status in sorted(errors):
+        operation["responses"][str(status)] = {"description": ERRORS[status],
+                                               "content": {"application/json": {"schema": ref("Error")}}}
+    return operation
+
+
+def document(app: Flask) -> dict:
+    paths: dict[str, dict] = {}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith(PREFIX + "/"):
+            continue
+        path = openapi_path(rule.rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            spec = OPERATIONS.get((method, path))
+            if spec is None:
+                continue  # tests/http/test_openapi.py names every undocumented route
+            view = app.view_functions[rule.endpoint]
+            paths.setdefault(path, {})[method.lower()] = _operation(rule, method, spec, view)
+    schemas = {**SCHEMAS, **REQUESTS}
+    for name, (key, item) in LISTS.items():
+        schemas[name] = {"type": "object", "properties": {key: {"type": "array", "items": ref(item)}},
+                         "required": [key], "additionalProperties": False}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "scheduler API", "version": "1",
+                 "description": "Treatment-session scheduling for interventional-psychiatry clinics. "
+                                "Errors: {\"error\": {\"code\", \"message\", \"field\"?, \"conflicts\"?}}."},
+        "servers": [{"url": PREFIX}],
+        "paths": dict(sorted(paths.items())),
+        "components": {"schemas": schemas,
+                       "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearerAuth": []}],
+    }
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return document(current_app)

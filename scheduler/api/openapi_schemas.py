@@ -1,0 +1,135 @@
+"""Component schemas of the OpenAPI document (JSON Schema 2020-12, as OpenAPI 3.1 uses).
+
+Response objects list every field as ``required`` and allow no other: the response-validation test
+fails when a documented field disappears or an undocumented one appears.
+"""
+from __future__ import annotations
+
+from scheduler.domain.vocabulary import (CAPABILITIES, INSTRUMENTS, SESSION_KINDS, SESSION_STATUSES, STAFF_ROLES,
+                                         USER_ROLES)
+from scheduler.models.feed_token import FEED_KINDS
+
+STR = {"type": "string"}
+INT = {"type": "integer"}
+BOOL = {"type": "boolean"}
+ID = {"type": "integer", "minimum": 1}
+DATE = {"type": "string", "format": "date"}
+INSTANT = {"type": "string", "format": "date-time"}
+HHMM = {"type": "string", "pattern": r"^\d{2}:\d{2}$"}
+
+
+def nullable(schema: dict) -> dict:
+    if "$ref" in schema:
+        return {"anyOf": [schema, {"type": "null"}]}
+    out = dict(schema)
+    out["type"] = [schema["type"], "null"]
+    if "enum" in out:
+        out["enum"] = [*out["enum"], None]
+    return out
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(properties: dict, *, required: list[str] | None = None, strict: bool = True) -> dict:
+    """An object; ``required`` defaults to every property (responses)."""
+    schema = {"type": "object", "properties": properties,
+              "required": list(properties) if required is None else required}
+    if strict:
+        schema["additionalProperties"] = False
+    return schema
+
+
+def listing(key: str, item: str) -> dict:
+    return obj({key: {"type": "array", "items": ref(item)}})
+
+
+def enum(values) -> dict:
+    return {"type": "string", "enum": list(values)}
+
+
+WEEKLY = {"type": "object", "additionalProperties": False,
+          "patternProperties": {"^(mon|tue|wed|thu|fri|sat|sun)$": {
+              "type": "array", "items": {"type": "array", "items": HHMM, "minItems": 2, "maxItems": 2}}}}
+
+SCHEMAS: dict[str, dict] = {
+    "Error": obj({"error": obj({"code": STR, "message": STR, "field": STR,
+                                "conflicts": {"type": "array", "items": {"type": "object"}}},
+                               required=["code", "message"], strict=False)}),
+    "Health": obj({"status": STR, "database": obj({"dialect": STR, "name": nullable(STR)}),
+                   "protocols": {"type": "array", "items": STR}}),
+    "Closure": obj({"id": ID, "clinic_id": ID, "starts_on": DATE, "ends_on": DATE, "from_time": nullable(HHMM),
+                    "until_time": nullable(HHMM), "reason": STR}),
+    "Clinic": obj({"id": ID, "name": STR, "timezone": STR, "hours": WEEKLY,
+                   "closures": {"type": "array", "items": ref("Closure")}}, required=["id", "name", "timezone", "hours"]),
+    "Room": obj({"id": ID, "clinic_id": ID, "name": STR, "capabilities": {"type": "array", "items": enum(CAPABILITIES)},
+                 "active": BOOL}),
+    "TimeOff": obj({"id": ID, "starts_at": INSTANT, "ends_at": INSTANT, "reason": STR}),
+    "StaffMember": obj({"id": ID, "clinic_id": ID, "name": STR, "role": enum(STAFF_ROLES), "capacity": INT,
+                        "active": BOOL, "hours": nullable(WEEKLY),
+                        "time_off": {"type": "array", "items": ref("TimeOff")}}),
+    "Patient": obj({"id": ID, "mrn": STR, "name": STR, "birth_date": DATE, "phone": nullable(STR),
+                    "email": nullable(STR), "ride_home_arranged": BOOL,
+                    "dosing_hold": nullable(obj({"reason": STR, "since": nullable(INSTANT)}))}),
+    "Assessment": obj({"id": ID, "patient_id": ID, "course_id": nullable(INT), "instrument": enum(INSTRUMENTS),
+                       "score": INT, "max_score": INT, "taken_on": DATE, "recorded_by_id": nullable(INT),
+                       "created_at": INSTANT}),
+    "ClinicalNote": obj({"id": ID, "patient_id": ID, "session_id": nullable(INT), "body": STR,
+                         "author_id": nullable(INT), "created_at": INSTANT}),
+    "User": obj({"id": ID, "email": STR, "role": enum(USER_ROLES), "staff_member_id": nullable(INT),
+                 "active": BOOL, "has_password": BOOL, "created_at": INSTANT}),
+    "ApiToken": obj({"id": ID, "user_id": ID, "label": STR, "created_at": INSTANT, "revoked_at": nullable(INSTANT)}),
+    "NewApiToken": obj({"id": ID, "user_id": ID, "label": STR, "created_at": INSTANT,
+                        "revoked_at": nullable(INSTANT), "token": STR}),
+    "AuditEvent": obj({"id": ID, "at": INSTANT, "actor_id": nullable(INT), "action": STR, "entity_type": STR,
+                       "entity_id": nullable(INT), "before": nullable({"type": "object"}),
+                       "after": nullable({"type": "object"}), "reason": nullable(STR)}),
+    "AuditPage": obj({"events": {"type": "array", "items": ref("AuditEvent")}, "page": INT, "per_page": INT,
+                      "total": INT, "next_page": nullable(INT)}),
+    "Feed": obj({"id": ID, "kind": enum(FEED_KINDS), "subject_id": ID, "created_by_id": nullable(INT),
+                 "created_at": INSTANT, "revoked_at": nullable(INSTANT)}),
+    "NewFeed": obj({"id": ID, "kind": enum(FEED_KINDS), "subject_id": ID, "created_by_id": nullable(INT),
+                    "created_at": INSTANT, "revoked_at": nullable(INSTANT), "token": STR,
+                    "url": {"type": "string", "format": "uri"}}),
+    "Session": obj({"id": ID, "clinic_id": ID, "patient_id": ID, "course_id": nullable(INT), "room_id": ID,
+                    "staff_member_id": nullable(INT), "kind": enum(SESSION_KINDS), "phase": nullable(STR),
+                    "sequence": nullable(INT), "route": nullable(STR), "dose_mg": nullable(STR),
+                    "starts_at": INSTANT, "ends_at": INSTANT, "status": enum(SESSION_STATUSES),
+                    "cancel_reason": nullable(STR), "cancelled_at": nullable(INSTANT),
+                    "override_reason": nullable(STR), "notes": nullable(STR), "version": INT},
+                   strict=False),
+}
+
+# Request bodies: only the required ones are listed as required; unknown fields are refused (400).
+REQUESTS: dict[str, dict] = {
+    "NewClinic": obj({"name": {**STR, "minLength": 1, "maxLength": 200}, "timezone": STR, "hours": WEEKLY},
+                     required=["name", "timezone", "hours"]),
+    "NewClosure": obj({"starts_on": DATE, "ends_on": DATE, "reason": {**STR, "maxLength": 200},
+                       "from_time": HHMM, "until_time": HHMM}, required=["starts_on"]),
+    "NewRoom": obj({"clinic_id": ID, "name": {**STR, "minLength": 1, "maxLength": 100},
+                    "capabilities": {"type": "array", "items": enum(CAPABILITIES), "minItems": 1}},
+                   required=["clinic_id", "name", "capabilities"]),
+    "NewStaffMember": obj({"clinic_id": ID, "name": {**STR, "minLength": 1, "maxLength": 200},
+                           "role": enum(STAFF_ROLES), "hours": WEEKLY,
+                           "capacity": {"type": "integer", "minimum": 1, "maximum": 20}},
+                          required=["clinic_id", "name", "role"]),
+    "NewTimeOff": obj({"starts_at": INSTANT, "ends_at": INSTANT, "reason": {**STR, "maxLength": 200}},
+                      required=["starts_at", "ends_at"]),
+    "NewPatient": obj({"mrn": {**STR, "minLength": 1, "maxLength": 64}, "name": {**STR, "minLength": 1, "maxLength": 200},
+                       "birth_date": DATE, "phone": {**STR, "maxLength": 40}, "email": {**STR, "maxLength": 200},
+                       "ride_home_arranged": BOOL}, required=["mrn", "name", "birth_date"]),
+    "PatientChanges": obj({"name": {**STR, "minLength": 1, "maxLength": 200}, "birth_date": DATE,
+                           "phone": {**STR, "maxLength": 40}, "email": {**STR, "maxLength": 200},
+                           "ride_home_arranged": BOOL}, required=[]),
+    "NewAssessment": obj({"instrument": enum(INSTRUMENTS), "score": {"type": "integer", "minimum": 0},
+                          "taken_on": DATE, "course_id": ID}, required=["instrument", "score", "taken_on"]),
+    "NewNote": obj({"body": {**STR, "minLength": 1, "maxLength": 20000}, "session_id": ID}, required=["body"]),
+    "Reason": obj({"reason": {**STR, "minLength": 1, "maxLength": 500}}, required=["reason"]),
+    "OptionalReason": obj({"reason": {**STR, "maxLength": 500}}, required=[]),
+    "NewUser": obj({"email": {**STR, "format": "email"}, "role": enum(USER_ROLES),
+                    "password": {**STR, "minLength": 12, "maxLength": 200}, "staff_member_id": ID},
+                   required=["email", "role"]),
+    "NewToken": obj({"label": {**STR, "maxLength": 100}}, required=[]),
+    "NewFeedRequest": obj({"kind": enum(FEED_KINDS), "id": ID}, required=["kind", "id"]),
+}

@@ -1,0 +1,93 @@
+"""Users and API tokens (admin): passwords hashed with argon2, tokens stored hashed, revocable."""
+from __future__ import annotations
+
+import re
+
+from flask import g, request
+from sqlalchemy import select
+
+from scheduler.api import bp, parsing as p, serialize
+from scheduler.auth import require
+from scheduler.db import db_session
+from scheduler.domain.vocabulary import USER_ROLES
+from scheduler.errors import ValidationError
+from scheduler.models import ApiToken, StaffMember, User
+from scheduler.services import accounts
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 12
+
+
+def user_json(u: User) -> dict:
+    return {"id": u.id, "email": u.email, "role": u.role, "staff_member_id": u.staff_member_id,
+            "active": u.active, "has_password": u.password_hash is not None,
+            "created_at": serialize.instant(u.created_at)}
+
+
+def token_json(t: ApiToken) -> dict:
+    return {"id": t.id, "user_id": t.user_id, "label": t.label, "created_at": serialize.instant(t.created_at),
+            "revoked_at": serialize.instant(t.revoked_at)}
+
+
+def optional_body() -> dict:
+    """The JSON object of a request whose body may be left out entirely."""
+    if not request.get_data():
+        return {}
+    return p.json_body()
+
+
+@bp.post("/users")
+@require("manage_users")
+def create_user():
+    body = p.json_body()
+    p.reject_unknown(body, {"email", "role", "password", "staff_member_id"})
+    email = p.string(body, "email")
+    if not EMAIL.match(email):
+        raise ValidationError("email must be an email address.", field="email")
+    role = p.choice(body, "role", USER_ROLES)
+    password = p.get(body, "password", required=False)
+    if password is not None:
+        if not isinstance(password, str):
+            raise ValidationError("password must be a string.", field="password")
+        if not MIN_PASSWORD <= len(password) <= 200:
+            raise ValidationError(f"password must be {MIN_PASSWORD} to 200 characters.", field="password")
+    staff_id = p.integer(body, "staff_member_id", required=False, minimum=1)
+    if staff_id is not None:
+        p.get_or_404(StaffMember, staff_id, "staff member")
+    user = accounts.create_user(g.user.id, email=email, role=role, password=password, staff_member_id=staff_id)
+    return user_json(user), 201
+
+
+@bp.get("/users")
+@require("manage_users")
+def list_users():
+    return {"users": [user_json(u) for u in db_session.scalars(select(User).order_by(User.email))]}
+
+
+@bp.post("/users/<int:user_id>/tokens")
+@require("manage_users")
+def create_token(user_id: int):
+    user = p.get_or_404(User, user_id, "user")
+    body = p.json_body()
+    p.reject_unknown(body, {"label"})
+    row, token = accounts.create_token(g.user.id, user,
+                                       label=p.string(body, "label", required=False, max_length=100) or "")
+    return {**token_json(row), "token": token}, 201
+
+
+@bp.get("/users/<int:user_id>/tokens")
+@require("manage_users")
+def list_tokens(user_id: int):
+    p.get_or_404(User, user_id, "user")
+    rows = db_session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id))
+    return {"tokens": [token_json(t) for t in rows]}
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@require("manage_users")
+def revoke_token(token_id: int):
+    row = p.get_or_404(ApiToken, token_id, "API token")
+    body = optional_body()
+    p.reject_unknown(body, {"reason"})
+    accounts.revoke(g.user.id, row, reason=p.string(body, "reason", required=False, max_length=500))
+    return token_json(row)

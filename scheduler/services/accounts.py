@@ -1,0 +1,39 @@
+"""Users and their API tokens: create, issue, revoke — each audited, nothing deleted."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from scheduler.auth import hash_password, issue_token, revoke_token
+from scheduler.db import db_session
+from scheduler.errors import Conflict
+from scheduler.models import ApiToken, User
+from scheduler.services import audit
+
+
+def create_user(actor_id: int | None, *, email: str, role: str, password: str | None = None,
+                staff_member_id: int | None = None) -> User:
+    email = email.lower()
+    if db_session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict(f"A user with email {email} already exists.", field="email", code="duplicate")
+    user = User(email=email, role=role, staff_member_id=staff_member_id,
+                password_hash=hash_password(password) if password else None)
+    db_session.add(user)
+    audit.record(actor_id, "user.create", user)
+    return user
+
+
+def create_token(actor_id: int | None, user: User, *, label: str = "") -> tuple[ApiToken, str]:
+    """A new token for ``user``: the row and the clear token (shown once, stored hashed)."""
+    token = issue_token(user, label=label)
+    row = db_session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                             .order_by(ApiToken.id.desc()).limit(1)).one()
+    audit.record(actor_id, "api_token.issue", row)
+    return row, token
+
+
+def revoke(actor_id: int | None, row: ApiToken, *, reason: str | None = None) -> ApiToken:
+    before = audit.snapshot(row)
+    if not revoke_token(row):
+        raise Conflict(f"Token {row.id} is already revoked.", code="already_revoked")
+    audit.record(actor_id, "api_token.revoke", row, before=before, reason=reason)
+    return row

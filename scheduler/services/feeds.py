@@ -1,0 +1,65 @@
+"""iCalendar feed subscriptions: revocable secret tokens (stored hashed) and the sessions they show."""
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from scheduler.auth import token_digest
+from scheduler.db import db_session
+from scheduler.errors import Conflict
+from scheduler.models import Clinic, FeedToken, Patient, Room, StaffMember, TreatmentSession, utcnow
+from scheduler.services import audit
+
+SUBJECTS = {"room": Room, "staff": StaffMember, "patient": Patient}
+HISTORY = timedelta(days=90)  # past sessions kept in a feed
+MAX_EVENTS = 5000
+
+
+def create(actor_id: int | None, kind: str, subject_id: int) -> tuple[FeedToken, str]:
+    token = secrets.token_urlsafe(32)
+    row = FeedToken(kind=kind, subject_id=subject_id, token_hash=token_digest(token), created_by_id=actor_id)
+    db_session.add(row)
+    audit.record(actor_id, "feed_token.create", row)
+    return row, token
+
+
+def revoke(actor_id: int | None, row: FeedToken) -> FeedToken:
+    if row.revoked_at is not None:
+        raise Conflict(f"Feed {row.id} is already revoked.", code="already_revoked")
+    before = audit.snapshot(row)
+    row.revoked_at = utcnow()
+    audit.record(actor_id, "feed_token.revoke", row, before=before)
+    return row
+
+
+def by_token(token: str) -> FeedToken | None:
+    row = db_session.scalar(select(FeedToken).where(FeedToken.token_hash == token_digest(token)))
+    return None if row is None or row.revoked_at is not None else row
+
+
+def subject_name(row: FeedToken) -> str:
+    subject = db_session.get(SUBJECTS[row.kind], row.subject_id)
+    if subject is None:
+        return f"{row.kind} {row.subject_id}"
+    if row.kind == "patient":
+        return f"Sessions of {subject.mrn}"
+    return f"Sessions in {subject.name}" if row.kind == "room" else f"Sessions of {subject.name}"
+
+
+def sessions_for(row: FeedToken) -> tuple[list[TreatmentSession], dict[int, Clinic]]:
+    TS = TreatmentSession
+    column = {"room": TS.room_id, "staff": TS.staff_member_id, "patient": TS.patient_id}[row.kind]
+    query = (select(TS).where(column == row.subject_id, TS.starts_at >= utcnow() - HISTORY)
+             .options(selectinload(TS.patient), selectinload(TS.room), selectinload(TS.staff_member))
+             .order_by(TS.starts_at, TS.id).limit(MAX_EVENTS))
+    sessions = list(db_session.scalars(query))
+    clinic_ids = {s.clinic_id for s in sessions}
+    if not clinic_ids and row.kind in ("room", "staff"):
+        subject = db_session.get(SUBJECTS[row.kind], row.subject_id)
+        if subject is not None:
+            clinic_ids = {subject.clinic_id}
+    clinics = {c.id: c for c in db_session.scalars(select(Clinic).where(Clinic.id.in_(clinic_ids)))}
+    return sessions, clinics
