@@ -1,0 +1,124 @@
+"""The three ways in: one patient, one candidate session, one clinic over a date range."""
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from scheduler.domain.flags.chairs import idle_chair_flags
+from scheduler.domain.flags.courses import course_flags
+from scheduler.domain.flags.model import CONFLICT_CODES, Flag, FlagContext
+from scheduler.domain.flags.resources import resource_flags
+from scheduler.domain.intervals import overlaps
+from scheduler.domain.timezones import day_bounds_utc
+from scheduler.domain.values import Session
+
+# The id a candidate session without one (not yet booked) carries while the rules run.
+_NEW = -1
+
+
+def _dedupe(sessions: Iterable[Session]) -> list[Session]:
+    """One value per id (the last given wins); sessions without an id are kept as they are."""
+    by_id: dict[int, Session] = {}
+    anonymous: list[Session] = []
+    for s in sessions:
+        if s.id is None:
+            anonymous.append(s)
+        else:
+            by_id[s.id] = s
+    return list(by_id.values()) + anonymous
+
+
+def _sorted(flags: Iterable[Flag]) -> list[Flag]:
+    return sorted(set(flags), key=Flag.sort_key)
+
+
+def _compute(ctx: FlagContext, sessions: list[Session], scope: set[int] | None, course_ids: set[int],
+             as_of: datetime | None) -> list[Flag]:
+    live = [s for s in sessions if s.live]
+    flags = resource_flags(ctx, live, scope)
+    by_course: dict[int, list[Session]] = defaultdict(list)
+    loose: dict[int, list[Session]] = defaultdict(list)
+    for s in sessions:
+        if s.course_id is None:
+            loose[s.patient_id].append(s)
+        else:
+            by_course[s.course_id].append(s)
+    for course_id in sorted(course_ids):
+        course = ctx.courses.get(course_id)
+        if course is None:
+            continue
+        flags.extend(course_flags(ctx, course, by_course.get(course_id, []), as_of=as_of,
+                                  loose=loose.get(course.patient_id, [])))
+    return flags
+
+
+def patient_flags(ctx: FlagContext, patient_id: int, sessions: Iterable[Session], *, as_of: datetime,
+                  others: Iterable[Session] = ()) -> list[Flag]:
+    """Every flag about one patient.
+
+    ``sessions``: all the patient's sessions (any status, every course); ``others``: other patients'
+    live sessions that may clash with them (same rooms or clinicians around the same times). The
+    patient's courses are those of ``ctx.courses`` with this ``patient_id``. ``as_of``: now (for
+    incomplete inductions and due/overdue maintenance).
+    """
+    mine = [s for s in _dedupe(sessions) if s.patient_id == patient_id]
+    mine_ids = {s.id for s in mine}
+    pool = mine + [s for s in _dedupe(others) if s.id not in mine_ids]
+    course_ids = {c.id for c in ctx.courses.values() if c.patient_id == patient_id}
+    course_ids |= {s.course_id for s in mine if s.course_id is not None}
+    return _sorted(_compute(ctx, pool, mine_ids, course_ids, as_of))
+
+
+def candidate_flags(ctx: FlagContext, candidate: Session, sessions: Iterable[Session], *,
+                    as_of: datetime | None = None, codes: Iterable[str] | None = None) -> list[Flag]:
+    """The flags one session would take part in if it were booked as given (before it is written).
+
+    ``candidate``: the session to book; when rescheduling, the existing session with its id and the new
+    times/room/clinician (its stored version in ``sessions`` is ignored). ``sessions``: the existing
+    sessions around it: the patient's sessions (at least those of the candidate's course, any status)
+    and the live sessions of the same room and clinician near its time. Returns the conflicts
+    (``CONFLICT_CODES``) by default; pass ``codes`` for others (e.g. ``ALL_CODES``). A new candidate
+    (``id`` None) does not appear in ``session_ids``: they name the other sessions concerned.
+    """
+    wanted = frozenset(codes) if codes is not None else CONFLICT_CODES
+    me = candidate if candidate.id is not None else dataclasses.replace(candidate, id=_NEW)
+    pool = [s for s in _dedupe(sessions) if s.id is None or s.id != me.id] + [me]
+    course_ids = {me.course_id} if me.course_id is not None else set()
+    flags = _compute(ctx, pool, {me.id}, course_ids, as_of)
+    out = []
+    for f in flags:
+        if f.code not in wanted or me.id not in f.session_ids:
+            continue
+        if me.id == _NEW:
+            f = dataclasses.replace(f, session_ids=tuple(i for i in f.session_ids if i != _NEW))
+        out.append(f)
+    return _sorted(out)
+
+
+def clinic_flags(ctx: FlagContext, first_day: date, last_day: date, sessions: Iterable[Session], *,
+                 as_of: datetime, idle_chairs: bool = True) -> list[Flag]:
+    """The clinic's flags for local dates ``first_day``..``last_day`` (inclusive).
+
+    ``sessions``: the clinic's sessions in the range (any status), plus every session of the courses
+    they belong to (course rules look outside the range), plus the live sessions elsewhere that may
+    clash with them (the patients' and clinicians' sessions at other clinics). A flag is returned when
+    it concerns a session in the range, or, for flags about no session in the range (maintenance due,
+    incomplete induction …), when its date ``on`` is in the range. ``ctx.rooms`` are the clinic's rooms
+    for idle chair time (one ``idle_chair_time`` flag per free stretch, from ``as_of`` on).
+    """
+    pool = _dedupe(sessions)
+    start, _ = day_bounds_utc(first_day, ctx.tz)
+    _, end = day_bounds_utc(last_day, ctx.tz)
+    clinic_id = ctx.clinic.id
+    in_range = {s.id for s in pool if overlaps(s.starts_at, s.ends_at, start, end)
+                and (clinic_id is None or s.clinic_id is None or s.clinic_id == clinic_id)}
+    course_ids = {s.course_id for s in pool if s.id in in_range and s.course_id is not None}
+    out = []
+    for f in _compute(ctx, pool, in_range, course_ids, as_of):
+        if any(i in in_range for i in f.session_ids) or (f.on is not None and first_day <= f.on <= last_day):
+            out.append(f)
+    if idle_chairs:
+        out.extend(idle_chair_flags(ctx, first_day, last_day, [s for s in pool if s.live], as_of))
+    return _sorted(out)

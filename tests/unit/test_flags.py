@@ -1,0 +1,312 @@
+"""Every flag code of DESIGN §3: a table of (break, fix) pairs on one clean ketamine-iv course.
+
+The clean scenario (America/New_York, open Mon-Fri 08:00-18:00, spanning the spring-forward weekend of
+8 March 2026) raises no flag at all; each case changes one thing and the code appears, then repairs it
+and the code is gone.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+
+import pytest
+
+from scheduler.domain.flags import (
+    ALL_CODES, CONFLICT_CODES, GAP_CODES, CourseFacts, Flag, FlagContext, clinic_flags, patient_flags,
+)
+from scheduler.domain.intervals import Interval
+from scheduler.domain.protocols import load_protocols
+from scheduler.domain.timezones import to_utc
+from scheduler.domain.values import Clinic, Closure, Patient, Room, Session, StaffMember
+
+TZ = "America/New_York"
+PROTOCOLS = load_protocols()
+HOURS = {d: [(time(8), time(18))] for d in range(5)}
+IV_ROOM, THERAPY_ROOM, IV_ROOM_2 = 1, 2, 3
+NURSE, THERAPIST, PRESCRIBER, NURSE_2 = 10, 11, 12, 13
+ANA, BEN = 1, 2
+COURSE = 100
+BASE_DOSE_DAYS = (4, 6, 9, 11, 13, 16)  # March 2026: gaps 2,3,2,2,3 days; 12 days from first to last
+
+
+def at(d: date | int, h: int, m: int = 0) -> datetime:
+    """UTC instant of a local wall-clock time; an int day means that day of March 2026."""
+    d = date(2026, 3, d) if isinstance(d, int) else d
+    return to_utc(d, time(h, m), TZ)
+
+
+def march(day: int) -> date:
+    return date(2026, 3, day)
+
+
+def session(id, d, h, minutes, room, *, kind="dose", patient=ANA, course=COURSE, staff=None, status="booked",
+            phase=None, seq=None, m=0, route=None):
+    start = at(d, h, m)
+    if kind == "dose" and phase is None:
+        phase = "induction"
+    if kind == "dose" and route is None:
+        route = "iv"
+    return Session(id=id, patient_id=patient, starts_at=start, ends_at=start + timedelta(minutes=minutes),
+                   room_id=room, kind=kind, status=status, clinic_id=1, course_id=course, phase=phase,
+                   sequence=seq, route=route, staff_member_id=staff)
+
+
+@dataclass
+class Scenario:
+    sessions: list[Session]
+    closures: tuple[Closure, ...] = ()
+    staff: dict[int, StaffMember] = field(default_factory=lambda: {
+        NURSE: StaffMember(NURSE, "Nurse Kim", "nurse"),
+        NURSE_2: StaffMember(NURSE_2, "Nurse Lee", "nurse"),
+        THERAPIST: StaffMember(THERAPIST, "Dr Tran", "therapist"),
+        PRESCRIBER: StaffMember(PRESCRIBER, "Dr Osei", "prescriber"),
+    })
+    rooms: dict[int, Room] = field(default_factory=lambda: {
+        IV_ROOM: Room(IV_ROOM, "Chair 1", ("iv",)),
+        THERAPY_ROOM: Room(THERAPY_ROOM, "Therapy A", ("therapy", "consult")),
+        IV_ROOM_2: Room(IV_ROOM_2, "Chair 2", ("iv", "im")),
+    })
+    patients: dict[int, Patient] = field(default_factory=lambda: {
+        ANA: Patient(ANA, "MRN1", "Ana Ruiz", ride_home_arranged=True),
+        BEN: Patient(BEN, "MRN2", "Ben Li", ride_home_arranged=True),
+    })
+    as_of: datetime = field(default_factory=lambda: at(2, 7))
+
+    def ctx(self) -> FlagContext:
+        clinic = Clinic(id=1, timezone=TZ, hours=HOURS, closures=self.closures, name="Midtown")
+        return FlagContext(clinic=clinic, protocols=PROTOCOLS, rooms=self.rooms, staff=self.staff,
+                           patients=self.patients, courses=[CourseFacts(COURSE, ANA, "ketamine-iv")])
+
+    def flags(self, patient: int = ANA) -> list[Flag]:
+        mine = [s for s in self.sessions if s.patient_id == patient]
+        others = [s for s in self.sessions if s.patient_id != patient]
+        return patient_flags(self.ctx(), patient, mine, as_of=self.as_of, others=others)
+
+    def codes(self, patient: int = ANA) -> set[str]:
+        return {f.code for f in self.flags(patient)}
+
+    # ---- edits
+
+    def sid(self, sid: int) -> Session:
+        return next(s for s in self.sessions if s.id == sid)
+
+    def edit(self, sid: int, **changes) -> "Scenario":
+        self.sessions = [replace(s, **changes) if s.id == sid else s for s in self.sessions]
+        return self
+
+    def move(self, sid: int, d, h: int, m: int = 0) -> "Scenario":
+        s = self.sid(sid)
+        start = at(d, h, m)
+        return self.edit(sid, starts_at=start, ends_at=start + (s.ends_at - s.starts_at))
+
+    def drop(self, sid: int) -> "Scenario":
+        self.sessions = [s for s in self.sessions if s.id != sid]
+        return self
+
+    def add(self, *sessions: Session) -> "Scenario":
+        self.sessions.extend(sessions)
+        return self
+
+
+def build(dose_days=BASE_DOSE_DAYS, *, evaluation_day: date | int = 2, follow_up_after: int | None = 7) -> Scenario:
+    """Evaluation (id 1), doses 09:00-11:00 in Chair 1 (ids 11..16), integration 13:00-14:00 the same
+    day (ids 21..26), follow-up 10:00-10:30 ``follow_up_after`` days after the last dose (id 31)."""
+    sessions = [session(1, evaluation_day, 10, 60, THERAPY_ROOM, kind="evaluation", staff=PRESCRIBER)]
+    for n, d in enumerate(dose_days, start=1):
+        sessions.append(session(10 + n, d, 9, 120, IV_ROOM, staff=NURSE, seq=n))
+        sessions.append(session(20 + n, d, 13, 60, THERAPY_ROOM, kind="integration", staff=THERAPIST))
+    if follow_up_after is not None:
+        last = march(dose_days[-1]) + timedelta(days=follow_up_after)
+        sessions.append(session(31, last, 10, 30, THERAPY_ROOM, kind="follow_up", staff=PRESCRIBER))
+    return Scenario(sessions=sessions)
+
+
+def ben(id, d, h, minutes=120, room=IV_ROOM_2, staff=NURSE_2, m=0, **kw):
+    return session(id, d, h, minutes, room, patient=BEN, course=None, staff=staff, m=m, **kw)
+
+
+def with_ride(sc: Scenario, arranged: bool) -> Scenario:
+    sc.patients[ANA] = replace(sc.patients[ANA], ride_home_arranged=arranged)
+    return sc
+
+
+def with_hold(sc: Scenario, reason: str | None) -> Scenario:
+    sc.patients[ANA] = replace(sc.patients[ANA], dosing_hold_reason=reason)
+    return sc
+
+
+def with_time_off(sc: Scenario, start: datetime, end: datetime) -> Scenario:
+    sc.staff[NURSE] = replace(sc.staff[NURSE], time_off=(Interval(start, end),))
+    return sc
+
+
+def with_closure(sc: Scenario, closure: Closure) -> Scenario:
+    sc.closures = (closure,)
+    return sc
+
+
+def as_of(sc: Scenario, d: date, h: int = 12) -> Scenario:
+    sc.as_of = to_utc(d, time(h), TZ)
+    return sc
+
+
+def maintenance_dose(d: date, sid: int = 41) -> Session:
+    return session(sid, d, 9, 120, IV_ROOM, staff=NURSE, phase="maintenance", seq=1)
+
+
+# (code, break the clean scenario, repair it) — each callable builds its own scenario
+CASES = {
+    "room_double_booked": (
+        lambda: build().add(ben(90, 4, 10, room=IV_ROOM)),
+        lambda: build().add(ben(90, 4, 10, room=IV_ROOM_2))),
+    "patient_double_booked": (
+        lambda: build().add(session(90, 4, 10, 60, IV_ROOM_2, kind="preparation", course=None, staff=NURSE_2)),
+        lambda: build().add(session(90, 4, 15, 60, IV_ROOM_2, kind="preparation", course=None, staff=NURSE_2))),
+    "staff_over_capacity": (
+        lambda: build().add(ben(90, 4, 9, m=30, staff=NURSE)),
+        lambda: build().add(ben(90, 4, 9, m=30, staff=NURSE_2))),
+    "outside_clinic_hours": (
+        lambda: build().move(11, 4, 17),
+        lambda: build().move(11, 4, 16)),  # ends exactly at closing time
+    "clinic_closed": (
+        lambda: with_closure(build(), Closure(march(4), march(4), reason="Staff training")),
+        lambda: with_closure(build(), Closure(march(5), march(5), reason="Staff training"))),
+    "staff_unavailable": (
+        lambda: with_time_off(build(), at(4, 8), at(4, 12)),
+        lambda: with_time_off(build(), at(4, 11), at(4, 12))),  # starts as the dose ends
+    "room_unsuitable": (
+        lambda: build().edit(11, room_id=THERAPY_ROOM).move(21, 4, 14),
+        lambda: build().edit(11, room_id=IV_ROOM_2)),
+    "doses_too_close": (
+        lambda: build().move(12, 5, 9),
+        lambda: build().move(12, 6, 9)),
+    "induction_window_exceeded": (
+        lambda: build((4, 9, 16, 20, 23, 26)),
+        lambda: build((4, 9, 16, 18, 20, 23))),
+    "dose_before_evaluation": (
+        lambda: build(evaluation_day=4).move(1, 4, 15),
+        lambda: build(evaluation_day=3)),
+    "evaluation_expired": (
+        lambda: build(evaluation_day=date(2026, 1, 30)),
+        lambda: build(evaluation_day=date(2026, 2, 2))),  # exactly 30 days
+    "maintenance_too_early": (
+        lambda: build().add(maintenance_dose(date(2026, 5, 4))),
+        lambda: build().add(maintenance_dose(date(2026, 5, 18)))),
+    "dosing_hold": (
+        lambda: with_hold(build(), "acute mania at evaluation"),
+        lambda: with_hold(build(), None)),
+    "induction_gap": (
+        lambda: build((4, 6, 9, 17, 20, 23)),
+        lambda: build((4, 6, 9, 16, 20, 23))),
+    "induction_incomplete": (
+        lambda: as_of(build().edit(16, status="cancelled"), march(20)),
+        lambda: as_of(build().edit(16, status="cancelled").add(
+            session(17, 18, 9, 120, IV_ROOM, staff=NURSE, seq=6)), march(20))),
+    "integration_missing": (
+        lambda: build().drop(23),
+        lambda: build().drop(23).add(session(23, 10, 15, 60, THERAPY_ROOM, kind="integration",
+                                             staff=THERAPIST))),
+    "follow_up_missing": (
+        lambda: build(follow_up_after=None),
+        lambda: build(follow_up_after=14)),
+    "maintenance_due": (
+        lambda: as_of(build(), date(2026, 6, 1)),
+        lambda: as_of(build().add(maintenance_dose(date(2026, 6, 2))), date(2026, 6, 1))),
+    "maintenance_overdue": (
+        lambda: as_of(build(), date(2026, 10, 1)),
+        lambda: as_of(build().add(maintenance_dose(date(2026, 10, 2))), date(2026, 10, 1))),
+    "ride_home_missing": (
+        lambda: with_ride(build(), False),
+        lambda: with_ride(build(), True)),
+}
+
+
+def idle_flags(sc: Scenario, day: int) -> list[Flag]:
+    sc.rooms = {IV_ROOM: sc.rooms[IV_ROOM], THERAPY_ROOM: sc.rooms[THERAPY_ROOM]}
+    return clinic_flags(sc.ctx(), march(day), march(day), sc.sessions, as_of=sc.as_of)
+
+
+def test_the_tables_cover_every_code():
+    assert set(CASES) | {"idle_chair_time"} == ALL_CODES
+    assert CONFLICT_CODES.isdisjoint(GAP_CODES)
+    assert len(ALL_CODES) == 21
+
+
+def test_the_clean_scenario_has_no_flag():
+    assert build().flags() == []
+    assert [f.code for f in clinic_flags(build().ctx(), march(2), march(31), build().sessions,
+                                         as_of=at(2, 7), idle_chairs=False)] == []
+
+
+@pytest.mark.parametrize("code", sorted(CASES))
+def test_code_appears(code):
+    broken, _ = CASES[code]
+    flags = broken().flags()
+    assert code in {f.code for f in flags}
+    flag = next(f for f in flags if f.code == code)
+    assert flag.severity == ("error" if code in CONFLICT_CODES else "warning")
+    assert flag.message.endswith(".") and flag.fix
+    assert flag.patient_id in (ANA, None)
+
+
+@pytest.mark.parametrize("code", sorted(CASES))
+def test_code_gone_once_fixed(code):
+    _, fixed = CASES[code]
+    assert code not in fixed().codes()
+
+
+@pytest.mark.parametrize("code", sorted(CASES))
+def test_only_the_broken_rule_fires(code):
+    """The break changes one thing: no unrelated code appears (keeps the table honest)."""
+    broken, fixed = CASES[code]
+    extra = broken().codes() - fixed().codes() - {code}
+    allowed = {  # consequences that belong to the same change
+        "induction_window_exceeded": set(), "maintenance_due": set(), "induction_incomplete": set(),
+    }.get(code, set())
+    assert extra <= allowed
+
+
+def test_idle_chair_time_appears_and_is_gone_once_the_chair_is_filled():
+    flags = idle_flags(build(), 4)
+    idle = [f for f in flags if f.code == "idle_chair_time"]
+    # Chair 1 on Wed 4 Mar: dose 09:00-11:00; 08:00-09:00 is too short for a 120-min block.
+    assert [(f.room_id, f.starts_at.time(), f.ends_at.time()) for f in idle] == [(IV_ROOM, time(11), time(18))]
+    assert idle[0].severity == "info" and "Chair 1" in idle[0].message and "7 h" in idle[0].message
+    filled = build().add(ben(90, 4, 11, room=IV_ROOM), ben(91, 4, 13, room=IV_ROOM), ben(92, 4, 15, room=IV_ROOM))
+    assert "idle_chair_time" not in {f.code for f in idle_flags(filled, 4)}  # 17:00-18:00 is left: 1 h
+
+
+def test_message_names_local_times_and_the_rule():
+    flag = next(f for f in CASES["doses_too_close"][0]().flags() if f.code == "doses_too_close")
+    assert flag.message == ("Dose 2 for Ana Ruiz on Thu 5 Mar 09:00 is 1 day after dose 1; "
+                            "ketamine-iv needs at least 2 days.")
+    assert flag.session_ids == (11, 12) and flag.course_id == COURSE
+    assert "Fri 6 Mar 2026" in flag.fix
+
+
+def test_to_dict_is_json_ready_with_the_clinic_offset():
+    import json
+
+    flag = next(f for f in CASES["room_double_booked"][0]().flags() if f.code == "room_double_booked")
+    body = flag.to_dict()
+    assert json.loads(json.dumps(body)) == body
+    assert body["code"] == "room_double_booked" and body["severity"] == "error"
+    assert body["session_ids"] == [11, 90] and body["room_id"] == IV_ROOM
+    assert body["starts_at"] == "2026-03-04T10:00:00-05:00" and body["on"] == "2026-03-04"
+    assert set(body) >= {"code", "severity", "message", "patient_id", "session_ids", "fix"}
+
+
+def test_flag_rejects_unknown_codes_and_severities():
+    with pytest.raises(ValueError):
+        Flag(code="nope", severity="error", message="x")
+    with pytest.raises(ValueError):
+        Flag(code="dosing_hold", severity="fatal", message="x")
+
+
+def test_output_order_is_deterministic():
+    sc = with_ride(with_hold(build().add(ben(90, 4, 10, room=IV_ROOM)), "psychosis"), False)
+    first = sc.flags()
+    sc.sessions = list(reversed(sc.sessions))
+    assert sc.flags() == first
+    keys = [f.sort_key() for f in first]
+    assert keys == sorted(keys)
