@@ -1,0 +1,284 @@
+"""Re-planning a course after a dose was cancelled or missed.
+
+:func:`replan_after_missed_dose` proposes a replacement dose (same sequence number) that keeps the course
+within its rules. It first looks for a day that fits between the previous and the next dose without
+touching anything else; only when there is none does it take the earliest rule-abiding day and move the
+later doses that would then be too close (each as near its old local time, room and clinician as the
+calendar allows), together with their integration sessions and the follow-up visit when those no longer
+fit. The front desk applies the new sessions and the moves in one step.
+
+When the rules cannot be met (the window is already lost, the patient is on a dosing hold) ``ok`` is
+False and ``reason`` says why; a best-effort proposal is still returned when one exists.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from scheduler.domain.planning import (
+    DAY, EXTEND_DAYS, PlanningError, Problem, ProposedSession, Slot, SlotFinder, date_range,
+)
+from scheduler.domain.protocols import Protocol, SessionSpec, Stage
+from scheduler.domain.timezones import local_date, local_time
+from scheduler.domain.values import Clinic, Patient, Preferences, Room, Session, StaffMember
+from scheduler.domain.vocabulary import LIVE_STATUSES
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why the course cannot stay within its rules: a stable ``code`` and a sentence."""
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Move:
+    """Move existing session ``session_id`` to a new time, room and clinician."""
+    session_id: int
+    kind: str
+    sequence: int | None
+    starts_at: datetime
+    ends_at: datetime
+    room_id: int | None
+    staff_member_id: int | None
+    old_starts_at: datetime
+
+    def to_dict(self) -> dict:
+        return {"session_id": self.session_id, "kind": self.kind, "sequence": self.sequence,
+                "starts_at": self.starts_at.isoformat(), "ends_at": self.ends_at.isoformat(),
+                "room_id": self.room_id, "staff_member_id": self.staff_member_id,
+                "old_starts_at": self.old_starts_at.isoformat()}
+
+
+@dataclass(frozen=True)
+class Replan:
+    ok: bool
+    new_sessions: tuple[ProposedSession, ...] = ()
+    moves: tuple[Move, ...] = ()
+    problems: tuple[Problem, ...] = ()  # ``sessions`` index into new_sessions
+    reason: Reason | None = None
+
+
+def _fail(code: str, message: str) -> Replan:
+    return Replan(ok=False, reason=Reason(code, message))
+
+
+def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence[Room], staff: Sequence[StaffMember],
+                             patient: Patient, course_sessions: Iterable[Session], other_sessions: Iterable[Session],
+                             missed_session_id: int, now: datetime, preferences: Preferences | None = None, *,
+                             grid_minutes: int = 15) -> Replan:
+    """Replacement for the cancelled / no-show dose ``missed_session_id`` of a course.
+
+    ``course_sessions``: every session of the course (any status, including the missed one);
+    ``other_sessions``: the live sessions of the clinic's rooms and staff and the patient's other sessions
+    in the period. Nothing is proposed before ``now``.
+    """
+    course = list(course_sessions)
+    missed = next((s for s in course if s.id == missed_session_id), None)
+    if missed is None:
+        return _fail("unknown_session", f"session {missed_session_id} is not part of this course")
+    if missed.kind != "dose":
+        return _fail("not_a_dose", f"session {missed_session_id} is a {missed.kind}, not a dose")
+    if missed.status in LIVE_STATUSES:
+        return _fail("not_missed", f"session {missed_session_id} is {missed.status}; cancel it or mark it "
+                     "a no-show first")
+    if patient.dosing_hold_reason is not None:
+        return _fail("dosing_hold", f"dosing is on hold for this patient: {patient.dosing_hold_reason}")
+    tz = clinic.timezone
+    live = [s for s in course if s.status in LIVE_STATUSES and s.id != missed.id]
+    finder = SlotFinder(clinic, rooms, staff, patient, [*other_sessions, *live], preferences, grid_minutes)
+    today = local_date(now, tz)
+
+    if missed.phase == "maintenance" or not missed.sequence:
+        spec = protocol.maintenance.dose if protocol.maintenance else protocol.dose
+        return _simple_replacement(finder, spec, missed, today, now)
+
+    seq = missed.sequence
+    try:
+        stage_index, stage = protocol.induction.stage_of(seq)
+    except ValueError as exc:
+        return _fail("not_in_protocol", str(exc))
+    doses = sorted((s for s in live if s.kind == "dose" and s.phase == "induction" and s.sequence),
+                   key=lambda s: s.sequence)
+    before = [s for s in doses if s.sequence < seq]
+    after = [s for s in doses if s.sequence > seq]
+    prev = before[-1] if before else None
+    prev_day = local_date(prev.starts_at, tz) if prev else None
+    stage_start_seq = sum(st.count for st in protocol.induction.stages[:stage_index]) + 1
+    stage_first = next((local_date(s.starts_at, tz) for s in doses if s.sequence == stage_start_seq), None)
+    if seq == stage_start_seq:
+        stage_first = None
+
+    spec = protocol.dose
+    same_day = stage.doses_per_day > 1 and prev_day is not None
+    lo = today if prev_day is None else max(today, prev_day + timedelta(days=0 if same_day else stage.min_gap_days))
+    hi = prev_day + timedelta(days=stage.max_gap_days) if prev_day else lo + timedelta(days=stage.max_gap_days)
+    if stage_first is not None:
+        remaining = sum(1 for s in after if s.sequence < stage_start_seq + stage.count) // stage.doses_per_day
+        hi = min(hi, stage_first + timedelta(days=stage.window_days - remaining * stage.min_gap_days))
+    hints = {"time_hint": local_time(missed.starts_at, tz), "room_hint": missed.room_id,
+             "staff_hint": missed.staff_member_id}
+
+    nxt = after[0] if after and not stage.doses_per_day > 1 else None
+    moves: list[Move] = []
+    problems: list[Problem] = []
+    # 1. a day between the neighbours: nothing else moves
+    no_move_hi = min(hi, local_date(nxt.starts_at, tz) - timedelta(days=_gap_rule(protocol, nxt.sequence).min_gap_days)) \
+        if nxt else hi
+    slot = _search(finder, spec, date_range(lo, no_move_hi), now, hints)
+    if slot is None:
+        # 2. the earliest rule-abiding day, moving later doses as needed
+        slot = _search(finder, spec, date_range(lo, hi), now, hints)
+    reason = None
+    if slot is None:
+        try:
+            found = finder.ladder(spec, [], date_range(lo, lo + timedelta(days=EXTEND_DAYS)), not_before=now, **hints)
+        except PlanningError as exc:
+            return _fail("no_slot", exc.message)
+        slot = found[0]
+        reason = Reason("induction_window_exceeded" if stage_first is not None else "induction_gap",
+                        f"No free {spec.capability} slot keeps dose {seq} within the protocol's gaps and window "
+                        f"(latest allowed {hi}); the best replacement is on {local_date(slot.starts_at, tz)}.")
+        problems.append(Problem(reason.code, reason.message, (0,)))
+    else:
+        finder.reserve(slot.starts_at, slot.ends_at, slot.room_id, slot.staff_member_id)
+    replacement = ProposedSession("dose", "induction", seq, spec.route, slot.starts_at, slot.ends_at, slot.room_id,
+                                  slot.staff_member_id, f"Replacement for induction dose {seq}")
+    new_sessions = [replacement]
+
+    # cascade: later doses that are now too close move forward
+    placed_day, placed_seq = local_date(slot.starts_at, tz), seq
+    dose_moved: dict[int, tuple[datetime, datetime]] = {seq: (slot.starts_at, slot.ends_at)}
+    for s in after:
+        rule = _gap_rule(protocol, s.sequence)
+        if stage.doses_per_day > 1:
+            break
+        day = local_date(s.starts_at, tz)
+        if (day - placed_day).days >= rule.min_gap_days:
+            break
+        finder.release(s.starts_at, s.ends_at, s.room_id, s.staff_member_id)
+        new_lo = placed_day + timedelta(days=rule.min_gap_days)
+        h = {"time_hint": local_time(s.starts_at, tz), "room_hint": s.room_id, "staff_hint": s.staff_member_id}
+        moved = _search(finder, spec, date_range(new_lo, placed_day + timedelta(days=rule.max_gap_days)), now, h)
+        if moved is None:
+            try:
+                moved = finder.ladder(spec, [], date_range(new_lo, new_lo + timedelta(days=EXTEND_DAYS)), **h)[0]
+            except PlanningError as exc:
+                return _fail("no_slot", exc.message)
+            problems.append(Problem("induction_gap", f"Dose {s.sequence} had to move to "
+                                    f"{local_date(moved.starts_at, tz)}, beyond the protocol's gap."))
+            reason = reason or Reason("induction_gap", problems[-1].message)
+        else:
+            finder.reserve(moved.starts_at, moved.ends_at, moved.room_id, moved.staff_member_id)
+        moves.append(Move(s.id, "dose", s.sequence, moved.starts_at, moved.ends_at, moved.room_id,
+                          moved.staff_member_id, s.starts_at))
+        dose_moved[s.sequence] = (moved.starts_at, moved.ends_at)
+        placed_day, placed_seq = local_date(moved.starts_at, tz), s.sequence
+    _check_window(protocol, tz, doses, dose_moved, problems)
+    if reason is None and any(p.code == "induction_window_exceeded" for p in problems):
+        reason = Reason("induction_window_exceeded", next(p.message for p in problems
+                                                          if p.code == "induction_window_exceeded"))
+
+    # integration sessions of the replacement and of moved doses
+    integ = protocol.integration
+    if integ is not None:
+        for dseq, (ds, de) in sorted(dose_moved.items()):
+            if not integ.applies_to(dseq):
+                continue
+            existing = next((s for s in live if s.kind == "integration" and s.sequence == dseq), None)
+            nb, latest = de + timedelta(hours=integ.min_hours_after), de + timedelta(hours=integ.within_hours)
+            if existing is not None and existing.status != "booked" and existing.status != "proposed":
+                continue
+            if existing is not None and nb <= existing.starts_at <= latest:
+                continue
+            if existing is not None:
+                finder.release(existing.starts_at, existing.ends_at, existing.room_id, existing.staff_member_id)
+            try:
+                got = finder.ladder(integ, date_range(local_date(nb, tz), local_date(latest, tz)),
+                                    date_range(local_date(latest, tz) + DAY, local_date(latest, tz) +
+                                               timedelta(days=EXTEND_DAYS)), not_before=nb, latest_start=latest)[0]
+            except PlanningError as exc:
+                return _fail("no_slot", exc.message)
+            if existing is not None:
+                moves.append(Move(existing.id, "integration", dseq, got.starts_at, got.ends_at, got.room_id,
+                                  got.staff_member_id, existing.starts_at))
+            else:
+                new_sessions.append(ProposedSession("integration", None, dseq, None, got.starts_at, got.ends_at,
+                                                    got.room_id, got.staff_member_id,
+                                                    f"Integration after dose {dseq}"))
+            if "window" in got.relaxed:
+                problems.append(Problem("integration_missing", f"No integration within {integ.within_hours} h "
+                                        f"after dose {dseq}; proposed later.",
+                                        (len(new_sessions) - 1,) if existing is None else ()))
+
+    _move_follow_up(protocol, finder, tz, live, doses, dose_moved, moves, problems, now)
+    return Replan(ok=reason is None, new_sessions=tuple(new_sessions), moves=tuple(moves),
+                  problems=tuple(problems), reason=reason)
+
+
+def _gap_rule(protocol: Protocol, sequence: int) -> Stage:
+    return protocol.induction.stage_of(sequence)[1]
+
+
+def _search(finder: SlotFinder, spec: SessionSpec, dates: list[date], now: datetime, hints: dict) -> Slot | None:
+    if not dates:
+        return None
+    any_room = not finder.has_room_for(spec.capability)
+    for use_prefs in (True, False):
+        got = finder.search(spec, dates, not_before=now, use_prefs=use_prefs, any_room=any_room, **hints)
+        if got:
+            return got[0]
+    return None
+
+
+def _check_window(protocol: Protocol, tz: str, doses: list[Session], moved: dict[int, tuple[datetime, datetime]],
+                  problems: list[Problem]) -> None:
+    day_of = {s.sequence: local_date(s.starts_at, tz) for s in doses}
+    day_of.update({q: local_date(v[0], tz) for q, v in moved.items()})
+    first_seq = 1
+    for st in protocol.induction.stages:
+        last_seq = first_seq + st.count - 1
+        if first_seq in day_of:
+            days = [day_of[q] for q in range(first_seq, last_seq + 1) if q in day_of]
+            span = (max(days) - day_of[first_seq]).days
+            if span > st.window_days:
+                problems.append(Problem("induction_window_exceeded", f"Doses {first_seq}-{last_seq} would span "
+                                        f"{span} days; the protocol allows {st.window_days}."))
+        first_seq = last_seq + 1
+
+
+def _move_follow_up(protocol, finder, tz, live, doses, dose_moved, moves, problems, now) -> None:
+    fu = protocol.follow_up
+    visit = next((s for s in live if s.kind == "follow_up" and s.status in ("booked", "proposed")), None)
+    if fu is None or visit is None or not dose_moved:
+        return
+    ends = {s.sequence: s.starts_at for s in doses}
+    ends.update({q: v[0] for q, v in dose_moved.items()})
+    last_day = local_date(max(ends.values()), tz)
+    lo, hi = last_day + timedelta(days=fu.min_days_after), last_day + timedelta(days=fu.max_days_after)
+    if lo <= local_date(visit.starts_at, tz) <= hi:
+        return
+    finder.release(visit.starts_at, visit.ends_at, visit.room_id, visit.staff_member_id)
+    got = finder.ladder(fu, date_range(lo, hi), date_range(hi + DAY, hi + timedelta(days=EXTEND_DAYS)), not_before=now,
+                        time_hint=local_time(visit.starts_at, tz), room_hint=visit.room_id,
+                        staff_hint=visit.staff_member_id)[0]
+    moves.append(Move(visit.id, "follow_up", visit.sequence, got.starts_at, got.ends_at, got.room_id,
+                      got.staff_member_id, visit.starts_at))
+    if "window" in got.relaxed:
+        problems.append(Problem("follow_up_missing", "No follow-up visit fits its window after the moved doses."))
+
+
+def _simple_replacement(finder: SlotFinder, spec, missed: Session, today: date, now: datetime) -> Replan:
+    tz = finder.tz
+    hints = {"time_hint": local_time(missed.starts_at, tz), "room_hint": missed.room_id,
+             "staff_hint": missed.staff_member_id}
+    try:
+        got = finder.ladder(spec, date_range(today, today + timedelta(days=14)),
+                            date_range(today + timedelta(days=15), today + timedelta(days=EXTEND_DAYS)),
+                            not_before=now, **hints)[0]
+    except PlanningError as exc:
+        return _fail("no_slot", exc.message)
+    s = ProposedSession("dose", missed.phase, missed.sequence or 1, spec.route, got.starts_at, got.ends_at,
+                        got.room_id, got.staff_member_id, f"Replacement for maintenance dose {missed.sequence or 1}")
+    return Replan(ok=True, new_sessions=(s,))
