@@ -1,0 +1,360 @@
+"""A busy Monday morning over real HTTP: gunicorn (2 workers) on PostgreSQL, 16 client threads.
+
+    python -m bench.loadtest                       # 60 s on the bench database at 10,000 sessions
+    python -m bench.loadtest --sessions 1000000 --seconds 60
+    python -m bench.loadtest --quick               # 5 s, 4 threads, throw-away database (CI)
+
+Each client thread has its own front-desk token and loops until the time is up (and at most
+``--max-requests`` requests): 45 % bookings (half of them on 40 hot slots everybody wants, the rest
+spread over the next 60 days), 15 % reschedules and 10 % cancellations of its own bookings (with the
+version it last saw), 30 % reads (day board, a patient's timeline, a clinic's sessions for a day).
+The server listens on 127.0.0.1 only and is stopped at the end.
+
+Afterwards the database is checked: no room and no patient has overlapping live sessions (self-join
+with the half-open predicate over every row written or changed during the test, against all rows),
+every 201 answer is a row, every successful write has its audit event, and no request got a 5xx.
+Exit status non-zero when a check fails (not when the throughput target is missed).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time as timer
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import requests
+import sqlalchemy as sa
+
+from bench.run import (LIVE_SQL, RESULTS, ROOT, drop_pg_database, ensure_pg_database, machine, percentile,
+                       rss_mb)
+
+UTC = timezone.utc
+TARGET_BOOKINGS_PER_S = 300
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def worker_pids(master: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == master:
+                pids.append(int(entry.name))
+    return sorted(pids)
+
+
+class World:
+    """What the clients need to know: clinics, rooms, patients, tokens."""
+
+    def __init__(self, url: str, clients: int):
+        from scheduler import create_app
+        from scheduler.auth import issue_token
+        from scheduler.db import db_session
+        from scheduler.models import Clinic, Patient, Room, StaffMember, User
+
+        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
+        with app.app_context():
+            stamp = f"{os.getpid()}-{int(timer.time())}"
+            self.tokens = []
+            for i in range(clients):
+                user = User(email=f"load-{stamp}-{i}@bench.test", role="front_desk")
+                db_session.add(user)
+                db_session.flush()
+                self.tokens.append(issue_token(user, label="loadtest"))
+            patients = [Patient(mrn=f"LOAD-{stamp}-{i}", name=f"Load Patient {i}", birth_date=date(1980, 1, 1),
+                                ride_home_arranged=True) for i in range(400)]
+            db_session.add_all(patients)
+            db_session.flush()
+            self.patients = [p.id for p in patients]
+            db_session.commit()
+            self.clinics = {c.id: c.timezone for c in db_session.scalars(sa.select(Clinic))}
+            staff = {(s.clinic_id, s.name.rsplit("(", 1)[-1].rstrip(")")): s.id
+                     for s in db_session.scalars(sa.select(StaffMember))}
+            self.rooms = []  # (clinic_id, room_id, staff_id)
+            for r in db_session.scalars(sa.select(Room).where(Room.name.in_(["Consult-1", "Consult-2"]))):
+                self.rooms.append((r.clinic_id, r.id, staff.get((r.clinic_id, "P1" if r.name == "Consult-1" else "P2"))))
+            self.history = list(db_session.scalars(sa.text("SELECT patient_id FROM course ORDER BY id LIMIT 500")))
+            engine = app.extensions["scheduler.engine"]
+            with engine.connect() as conn:
+                self.mark = conn.execute(sa.text("SELECT coalesce(max(id), 0) FROM treatment_session")).scalar()
+                self.audit_mark = conn.execute(sa.text("SELECT coalesce(max(id), 0) FROM audit_event")).scalar()
+            db_session.remove()
+            engine.dispose()
+        self.days = [date.today() + timedelta(days=i) for i in range(1, 61)]
+        self.days = [d for d in self.days if d.weekday() < 5 and (d.month, d.day) not in ((1, 1), (7, 4), (12, 25))]
+        rng = random.Random(7)
+        self.hot = [self.slot(rng, hot=True) for _ in range(40)]
+
+    def slot(self, rng: random.Random, hot: bool = False) -> dict:
+        clinic_id, room_id, staff_id = rng.choice(self.rooms[:2] if hot else self.rooms)
+        day = self.days[0] if hot else rng.choice(self.days)
+        tz = ZoneInfo(self.clinics[clinic_id])
+        minute = rng.randrange(0, 16) * 30 if not hot else rng.randrange(0, 4) * 30
+        start = datetime.combine(day, time(8), tzinfo=tz) + timedelta(minutes=minute)
+        return {"room_id": room_id, "staff_member_id": staff_id, "starts_at": start.isoformat(),
+                "clinic_id": clinic_id, "day": day.isoformat()}
+
+
+class Client(threading.Thread):
+    def __init__(self, index: int, base: str, world: World, deadline: float, max_requests: int):
+        super().__init__(daemon=True)
+        self.rng = random.Random(1000 + index)
+        self.base, self.world, self.deadline, self.max_requests = base, world, deadline, max_requests
+        self.http = requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {world.tokens[index]}"
+        self.samples: dict[str, list[float]] = {}
+        self.statuses: dict[str, dict[int, int]] = {}
+        self.mine: dict[int, int] = {}  # session id -> last version seen
+        self.created: list[int] = []
+        self.writes: dict[int, int] = {}  # session id -> successful writes
+        self.errors: list[str] = []
+
+    def call(self, op: str, method: str, path: str, **kw):
+        began = timer.perf_counter()
+        try:
+            resp = self.http.request(method, self.base + path, timeout=30, **kw)
+            status = resp.status_code
+        except requests.RequestException as exc:
+            resp, status = None, 599
+            self.errors.append(f"{op}: {exc}")
+        self.samples.setdefault(op, []).append((timer.perf_counter() - began) * 1000)
+        bucket = self.statuses.setdefault(op, {})
+        bucket[status] = bucket.get(status, 0) + 1
+        if status >= 500 and resp is not None and len(self.errors) < 20:
+            self.errors.append(f"{op} {path}: {status} {resp.text[:300]}")
+        return resp, status
+
+    def book(self) -> None:
+        slot = self.rng.choice(self.world.hot) if self.rng.random() < 0.5 else self.world.slot(self.rng)
+        body = {"patient_id": self.rng.choice(self.world.patients), "room_id": slot["room_id"],
+                "kind": "evaluation", "starts_at": slot["starts_at"], "duration_minutes": 60}
+        if slot["staff_member_id"]:
+            body["staff_member_id"] = slot["staff_member_id"]
+        resp, status = self.call("book", "POST", "/api/v1/sessions", json=body)
+        if status == 201:
+            data = resp.json()
+            self.mine[data["id"]] = data["version"]
+            self.created.append(data["id"])
+            self.writes[data["id"]] = self.writes.get(data["id"], 0) + 1
+
+    def reschedule(self) -> None:
+        if not self.mine:
+            return self.book()
+        sid = self.rng.choice(list(self.mine))
+        slot = self.world.slot(self.rng)
+        resp, status = self.call("reschedule", "POST", f"/api/v1/sessions/{sid}/reschedule",
+                                 json={"starts_at": slot["starts_at"], "version": self.mine[sid]})
+        if status == 200:
+            self.mine[sid] = resp.json()["version"]
+            self.writes[sid] = self.writes.get(sid, 0) + 1
+
+    def cancel(self) -> None:
+        if not self.mine:
+            return self.book()
+        sid = self.rng.choice(list(self.mine))
+        resp, status = self.call("cancel", "POST", f"/api/v1/sessions/{sid}/cancel",
+                                 json={"reason": "Patient called", "version": self.mine.pop(sid)})
+        if status == 200:
+            self.writes[sid] = self.writes.get(sid, 0) + 1
+
+    def read(self) -> None:
+        roll = self.rng.random()
+        clinic_id = self.rng.choice(list(self.world.clinics))
+        day = self.rng.choice(self.world.days[:10]).isoformat()
+        if roll < 0.4:
+            self.call("day_board", "GET", f"/api/v1/clinics/{clinic_id}/day?date={day}")
+        elif roll < 0.7 and self.world.history:
+            self.call("timeline", "GET", f"/api/v1/patients/{self.rng.choice(self.world.history)}/timeline")
+        else:
+            self.call("list", "GET", f"/api/v1/sessions?clinic_id={clinic_id}&start={day}&end={day}")
+
+    def run(self) -> None:
+        n = 0
+        while timer.perf_counter() < self.deadline and n < self.max_requests:
+            roll = self.rng.random()
+            if roll < 0.45:
+                self.book()
+            elif roll < 0.60:
+                self.reschedule()
+            elif roll < 0.70:
+                self.cancel()
+            else:
+                self.read()
+            n += 1
+
+
+def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
+    env = {**os.environ, "SCHEDULER_DATABASE_URL": url, "SCHEDULER_SECRET_KEY": "bench-load"}
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    proc = subprocess.Popen([str(gunicorn), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+                             "--timeout", "60", "scheduler:create_app()"], cwd=ROOT, env=env,
+                            start_new_session=True)
+    for _ in range(300):  # at most ~30 s
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
+                return proc
+        except requests.RequestException:
+            pass
+        timer.sleep(0.1)
+    stop_server(proc)
+    raise RuntimeError("gunicorn did not answer /api/v1/health within 30 s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def check_database(url: str, world: World, clients: list[Client], t0: datetime) -> dict:
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    out = {}
+    with engine.connect() as conn:
+        touched = "(a.id > :mark OR a.updated_at >= :t0)"
+        for resource in ("room_id", "patient_id"):
+            out[f"overlapping_live_{resource.split('_')[0]}_pairs"] = conn.execute(sa.text(
+                f"SELECT count(*) FROM treatment_session a JOIN treatment_session b ON a.{resource} = b.{resource} "
+                "AND a.id <> b.id AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at "
+                f"AND b.starts_at >= a.starts_at - interval '12 hours' "
+                f"WHERE {touched} AND a.{LIVE_SQL} AND b.{LIVE_SQL}"), {"mark": world.mark, "t0": t0}).scalar()
+        created = [sid for c in clients for sid in c.created]
+        found = conn.execute(sa.text("SELECT count(*) FROM treatment_session WHERE id = ANY(:ids)"),
+                             {"ids": created}).scalar() if created else 0
+        out["created_201"] = len(created)
+        out["created_rows_found"] = found
+        writes: dict[int, int] = {}
+        for c in clients:
+            for sid, k in c.writes.items():
+                writes[sid] = writes.get(sid, 0) + k
+        audited = dict(conn.execute(sa.text(
+            "SELECT entity_id, count(*) FROM audit_event WHERE id > :m AND entity_type = 'treatment_session' "
+            "GROUP BY entity_id"), {"m": world.audit_mark}).all())
+        out["successful_writes"] = sum(writes.values())
+        out["writes_without_audit"] = sum(max(0, k - audited.get(sid, 0)) for sid, k in writes.items())
+    engine.dispose()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Load test over real HTTP (issue 6 item 5).")
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--sessions", type=int, default=10_000, help="size of the generated network")
+    parser.add_argument("--max-requests", type=int, default=200_000, help="per client thread")
+    parser.add_argument("--quick", action="store_true", help="5 s, 4 clients, a throw-away database")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seconds, args.clients, args.sessions = 5, 4, 2000
+    db_name = f"scheduler_bench_load_{os.getpid()}" if args.quick else "scheduler_bench"
+    url = ensure_pg_database(db_name)
+    failures: list[str] = []
+    try:
+        gen = subprocess.run([sys.executable, "-m", "bench.generate", url, "--sessions", str(args.sessions),
+                              "--reuse"], cwd=ROOT, capture_output=True, text=True)
+        if gen.returncode != 0:
+            print(gen.stderr[-2000:])
+            return 1
+        world = World(url, args.clients)
+        port = free_port()
+        server = start_server(url, port, args.workers)
+        try:
+            t0 = datetime.now(UTC)
+            began = timer.perf_counter()
+            deadline = began + args.seconds
+            clients = [Client(i, f"http://127.0.0.1:{port}", world, deadline, args.max_requests)
+                       for i in range(args.clients)]
+            for c in clients:
+                c.start()
+            for c in clients:
+                c.join(timeout=args.seconds + 120)
+                if c.is_alive():
+                    failures.append(f"client {c.name} still running after the deadline")
+            elapsed = timer.perf_counter() - began
+            workers = {pid: rss_mb(pid) for pid in worker_pids(server.pid)}
+        finally:
+            stop_server(server)
+        ops: dict[str, dict] = {}
+        for c in clients:
+            for op, values in c.samples.items():
+                ops.setdefault(op, {"samples": [], "statuses": {}})["samples"] += values
+            for op, counts in c.statuses.items():
+                for status, k in counts.items():
+                    ops[op]["statuses"][status] = ops[op]["statuses"].get(status, 0) + k
+        table = {}
+        total = 0
+        fivexx = 0
+        for op, d in sorted(ops.items()):
+            s = d["samples"]
+            total += len(s)
+            fivexx += sum(k for st, k in d["statuses"].items() if st >= 500)
+            table[op] = {"requests": len(s), "per_s": round(len(s) / elapsed, 1),
+                         "p50_ms": round(percentile(s, 0.5), 2), "p95_ms": round(percentile(s, 0.95), 2),
+                         "p99_ms": round(percentile(s, 0.99), 2), "max_ms": round(max(s), 2),
+                         "statuses": {str(k): v for k, v in sorted(d["statuses"].items())}}
+        checks = check_database(url, world, clients, t0)
+        checks["responses_5xx"] = fivexx
+        booking_rate = table.get("book", {}).get("per_s", 0)
+        report = {"when": t0.isoformat(timespec="seconds"), "machine": machine(), "seconds": round(elapsed, 1),
+                  "clients": args.clients, "workers": args.workers, "sessions": args.sessions,
+                  "requests": total, "requests_per_s": round(total / elapsed, 1), "operations": table,
+                  "worker_rss": {str(k): v for k, v in workers.items()}, "checks": checks,
+                  "target_bookings_per_s": {"target": TARGET_BOOKINGS_PER_S, "value": booking_rate,
+                                            "verdict": "met" if booking_rate >= TARGET_BOOKINGS_PER_S
+                                            else f"missed by {TARGET_BOOKINGS_PER_S / max(booking_rate, 0.1):.2f}x"}}
+        print(f"load test: {args.clients} clients, {args.workers} workers, {elapsed:.1f} s, {total} requests "
+              f"({report['requests_per_s']}/s)")
+        print(f"{'op':<12}{'req':>7}{'req/s':>8}{'p50':>9}{'p95':>9}{'p99':>9}  statuses")
+        for op, r in table.items():
+            print(f"{op:<12}{r['requests']:>7}{r['per_s']:>8}{r['p50_ms']:>9}{r['p95_ms']:>9}{r['p99_ms']:>9}  "
+                  f"{r['statuses']}")
+        print(f"worker RSS: {report['worker_rss']}")
+        print(f"checks: {checks}")
+        print(f"target bookings/s >= {TARGET_BOOKINGS_PER_S}: {booking_rate} -> "
+              f"{report['target_bookings_per_s']['verdict']}")
+        if checks["overlapping_live_room_pairs"] or checks["overlapping_live_patient_pairs"]:
+            failures.append("overlapping live sessions")
+        if checks["created_rows_found"] != checks["created_201"]:
+            failures.append("a 201 answer without its row")
+        if checks["writes_without_audit"]:
+            failures.append("writes without an audit event")
+        if fivexx:
+            failures.append(f"{fivexx} responses were 5xx")
+        for c in clients:
+            failures += c.errors[:5]
+        if not args.quick:
+            RESULTS.mkdir(exist_ok=True)
+            (RESULTS / f"loadtest-postgres-{args.sessions}.json").write_text(json.dumps(report, indent=2) + "\n")
+    finally:
+        if args.quick:
+            drop_pg_database(db_name)
+    for f in failures:
+        print(f"  FAIL {f}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

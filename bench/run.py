@@ -1,0 +1,558 @@
+"""Measure the product at clinic-network scale against raw-SQL floors, in one run.
+
+    python -m bench.run --db postgres --sessions 1000000
+    python -m bench.run --db sqlite postgres --sessions 10000 1000000
+    python -m bench.run --quick            # tiny sizes, both databases, plus the load test's quick mode
+
+For each (database, size): the data is generated (``bench.generate``, in a subprocess; reused when the
+database already holds that size from today's run), then this process serves the app through the Flask
+test client and times, after a warm-up, p50/p95 of:
+
+* ``booking``: ``POST /api/v1/sessions`` — a 60-min evaluation in a free consult-room cell with that
+  room's prescriber, for one of 200 bench patients (the whole path: token lookup, parsing, conflict
+  check, flags, insert, audit event, commit). Only 201s are timed; 409s are counted.
+* ``planning``: ``POST /api/v1/patients/{id}/courses`` ``ketamine-iv`` with ``dry_run: true``.
+* ``timeline``: ``GET /api/v1/patients/{id}/timeline`` of a patient with history.
+* ``day_board``: ``GET /api/v1/clinics/{id}/day?date=`` of a weekday.
+* ``flags_month``: ``GET /api/v1/flags?clinic_id=&start=&end=`` for one calendar month.
+
+Floors, same run, same database, raw DBAPI (psycopg / sqlite3), no ORM, no Flask:
+
+* ``raw_booking``: one conflict-checked ``INSERT … SELECT … WHERE NOT EXISTS (room) AND NOT EXISTS
+  (patient)`` with the bounded half-open overlap predicate, then COMMIT (the API commits too).
+* ``raw_overlap_3w``: the clinic's live sessions overlapping a three-week window (bounded predicate).
+
+Booking's floor is ``raw_booking``; every read's floor is ``raw_overlap_3w``. Results: a table on
+stdout and ``bench/results/<db>-<size>.json``. Exit status is non-zero when anything fails (a 5xx, a
+wrong status, a missing result), never for a missed target.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time as timer
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+PG_ADMIN_URL = os.environ.get("SCHEDULER_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_BENCH_DB = "scheduler_bench"
+UTC = timezone.utc
+LIVE_SQL = "status NOT IN ('cancelled', 'no_show')"
+MAX_HOURS = 12  # scheduler.domain.vocabulary.MAX_SESSION_DURATION
+
+TARGETS = {  # issue 6 item 4
+    "booking_vs_floor_pg": 5.0, "booking_1m_vs_10k": 1.3, "planning_ms": 25.0, "timeline_ms": 15.0,
+    "day_board_ms": 30.0, "flags_month_ms": 500.0, "rss_mb": 150.0,
+}
+ENDPOINTS = {  # figure -> (method, Flask rule)
+    "booking": ("POST", "/api/v1/sessions"),
+    "planning": ("POST", "/api/v1/patients/<int:patient_id>/courses"),
+    "timeline": ("GET", "/api/v1/patients/<int:patient_id>/timeline"),
+    "day_board": ("GET", "/api/v1/clinics/<int:clinic_id>/day"),
+    "flags_month": ("GET", "/api/v1/flags"),
+}
+
+
+# ---- small helpers ---------------------------------------------------------------------------------
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def summarise(samples_ms: list[float]) -> dict:
+    return {"n": len(samples_ms), "p50_ms": round(percentile(samples_ms, 0.5), 3),
+            "p95_ms": round(percentile(samples_ms, 0.95), 3), "mean_ms": round(statistics.fmean(samples_ms), 3)
+            if samples_ms else None}
+
+
+def rss_mb(pid: int | str = "self") -> dict:
+    """VmRSS (now) and VmHWM (peak) of a process, from /proc."""
+    out = {}
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                key, value = line.split(":", 1)
+                out[key] = round(int(value.split()[0]) / 1024, 1)
+    return {"rss_mb": out.get("VmRSS"), "peak_rss_mb": out.get("VmHWM")}
+
+
+def machine() -> dict:
+    mem = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+    info = {"nproc": os.cpu_count(), "mem_total_gb": round(int(mem) / 1024 / 1024, 1),
+            "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
+            "loadavg_at_start": os.getloadavg()}
+    return info
+
+
+def pg_url(database: str) -> str:
+    return sa.make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
+
+
+def ensure_pg_database(name: str) -> str:
+    engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    with engine.connect() as conn:
+        if not conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).first():
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine.dispose()
+    return pg_url(name)
+
+
+def drop_pg_database(name: str) -> None:
+    engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    engine.dispose()
+
+
+def sqlite_ts(value: datetime) -> str:
+    """The text SQLAlchemy stores for a UTC instant on SQLite (string comparison must agree)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+# ---- the benchmark of one (database, size) --------------------------------------------------------
+
+class Bench:
+    def __init__(self, url: str, sessions: int, iterations: int, warmup: int, quick: bool):
+        self.url, self.sessions, self.iterations, self.warmup, self.quick = url, sessions, iterations, warmup, quick
+        self.pg = url.startswith("postgresql")
+        self.rng = random.Random(61)
+        self.failures: list[str] = []
+        self.results: dict[str, dict] = {}
+        self.plans: dict[str, str] = {}
+
+    # -- setup
+    def setup(self) -> None:
+        from scheduler import create_app
+        from scheduler.auth import issue_token
+        from scheduler.db import db_session
+        from scheduler.models import Clinic, Patient, Room, StaffMember, User
+
+        self.app = create_app({"DATABASE_URL": self.url, "SECRET_KEY": "bench", "TESTING": False})
+        self.ctx = self.app.app_context()
+        self.ctx.push()
+        self.db = db_session
+        rules = {rule.rule: rule for rule in self.app.url_map.iter_rules()}
+        self.available = {name: rule in rules and method in rules[rule].methods
+                          for name, (method, rule) in ENDPOINTS.items()}
+        stamp = f"{os.getpid()}-{int(timer.time())}"
+        user = User(email=f"bench-{stamp}@bench.test", role="front_desk")
+        db_session.add(user)
+        db_session.flush()
+        self.token = issue_token(user, label="bench")
+        # Bench patients for booking: no history, so a refused booking can only be a real clash.
+        self.bench_patients = []
+        for i in range(200):
+            p = Patient(mrn=f"BENCH-{stamp}-{i}", name=f"Bench Patient {i}", birth_date=date(1985, 1, 1),
+                        ride_home_arranged=True)
+            db_session.add(p)
+            self.bench_patients.append(p)
+        db_session.flush()
+        self.bench_patients = [p.id for p in self.bench_patients]
+        db_session.commit()
+        self.clinics = [(c.id, c.timezone) for c in db_session.scalars(sa.select(Clinic).order_by(Clinic.id))]
+        self.consult_rooms = {}
+        staff_by_key = {}
+        for s in db_session.scalars(sa.select(StaffMember)):
+            staff_by_key[(s.clinic_id, s.name.rsplit("(", 1)[-1].rstrip(")"))] = s.id
+        for r in db_session.scalars(sa.select(Room).where(Room.name.in_(["Consult-1", "Consult-2"]))):
+            key = "P1" if r.name == "Consult-1" else "P2"
+            self.consult_rooms.setdefault(r.clinic_id, []).append((r.id, staff_by_key.get((r.clinic_id, key))))
+        # Patients with history (for timeline and planning), spread over the clinics.
+        self.history_patients = list(db_session.scalars(sa.text(
+            "SELECT patient_id FROM course WHERE id % 7 = 0 ORDER BY id LIMIT 400")))
+        db_session.remove()
+        self.client = self.app.test_client()
+        self.headers = {"Authorization": f"Bearer {self.token}"}
+        self.today = date.today()
+        self.booking_slots = self._free_consult_slots()
+
+    def _weekdays_ahead(self, first: int, last: int) -> list[date]:
+        days = [self.today + timedelta(days=i) for i in range(first, last)]
+        return [d for d in days if d.weekday() < 5 and (d.month, d.day) not in ((1, 1), (7, 4), (12, 25))]
+
+    def _free_consult_slots(self) -> list[tuple]:
+        """Consult-room hourly cells in the next 80 days that hold no live session (checked in SQL)."""
+        wanted = self.iterations + self.warmup + 50
+        days = self._weekdays_ahead(1, 80)
+        slots, seen = [], set()
+        engine = self.app.extensions["scheduler.engine"]
+        with engine.connect() as conn:
+            taken = set()
+            for room_id, starts_at in conn.execute(sa.text(
+                    f"SELECT room_id, starts_at FROM treatment_session WHERE starts_at >= :a AND {LIVE_SQL} "
+                    "AND kind IN ('evaluation', 'follow_up')"),
+                    {"a": sqlite_ts(datetime.now(UTC)) if not self.pg else datetime.now(UTC)}):
+                if isinstance(starts_at, str):
+                    starts_at = datetime.fromisoformat(starts_at).replace(tzinfo=UTC)
+                taken.add((room_id, starts_at.astimezone(UTC).replace(second=0, microsecond=0)))
+        for _ in range(wanted * 20):
+            if len(slots) >= wanted:
+                break
+            clinic_id, tz = self.rng.choice(self.clinics)
+            room_id, staff_id = self.rng.choice(self.consult_rooms[clinic_id])
+            day = self.rng.choice(days)
+            hour = self.rng.randrange(8, 17)
+            start = datetime.combine(day, time(hour), tzinfo=ZoneInfo(tz)).astimezone(UTC)
+            # Follow-ups last 30 min, evaluations 60: a half-hour cell after a follow-up is free, but
+            # we keep to whole free hours.
+            if (room_id, start) in taken or (room_id, start) in seen:
+                continue
+            seen.add((room_id, start))
+            slots.append((clinic_id, tz, room_id, staff_id, start))
+        return slots
+
+    # -- measurement
+    def measure(self, name: str, call, n: int, warmup: int, expect=(200,), tolerate=()) -> None:
+        if name in ENDPOINTS and not self.available[name]:
+            self.results[name] = {"missing": True, "why": f"{ENDPOINTS[name][0]} {ENDPOINTS[name][1]} is not "
+                                                          "registered in this build"}
+            print(f"  {name:<14} MISSING (endpoint not in the app)", flush=True)
+            return
+        samples, counts = [], {}
+        deadline = timer.perf_counter() + (20 if self.quick else 240)
+        for i in range(warmup + n):
+            began = timer.perf_counter()
+            status = call(i)
+            elapsed = (timer.perf_counter() - began) * 1000
+            counts[status] = counts.get(status, 0) + 1
+            if status in expect:
+                if i >= warmup:
+                    samples.append(elapsed)
+            elif status not in tolerate:
+                self.failures.append(f"{name}: status {status} (iteration {i})")
+                if len(self.failures) > 20:
+                    break
+            if timer.perf_counter() > deadline and len(samples) >= 20:
+                break
+        result = summarise(samples)
+        result["statuses"] = {str(k): v for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}
+        self.results[name] = result
+        print(f"  {name:<14} p50 {result['p50_ms']:9.3f} ms  p95 {result['p95_ms']:9.3f} ms  n={result['n']} "
+              f"{result['statuses']}", flush=True)
+
+    def _last_body(self):
+        return getattr(self, "_body", None)
+
+    def booking(self, i: int) -> int:
+        clinic_id, tz, room_id, staff_id, start = self.booking_slots[i % len(self.booking_slots)]
+        patient = self.bench_patients[i % len(self.bench_patients)]
+        body = {"patient_id": patient, "room_id": room_id, "kind": "evaluation",
+                "starts_at": start.astimezone(ZoneInfo(tz)).isoformat(), "duration_minutes": 60}
+        if staff_id:
+            body["staff_member_id"] = staff_id
+        resp = self.client.post("/api/v1/sessions", json=body, headers=self.headers)
+        if resp.status_code >= 400 and resp.status_code != 409:
+            self._body = resp.get_json()
+        return resp.status_code
+
+    def planning(self, i: int) -> int:
+        patient = self.bench_patients[(i * 7 + 3) % len(self.bench_patients)]
+        clinic_id, _tz = self.clinics[i % len(self.clinics)]
+        start_on = self.today + timedelta(days=7 + i % 60)
+        resp = self.client.post(f"/api/v1/patients/{patient}/courses", headers=self.headers, json={
+            "protocol": "ketamine-iv", "clinic_id": clinic_id, "start_on": start_on.isoformat(),
+            "preferences": {"weekdays": ["mon", "wed", "fri"], "earliest": "08:00", "latest": "18:00"},
+            "dry_run": True})
+        if resp.status_code != 200:
+            self._body = resp.get_json()
+        return resp.status_code
+
+    def timeline(self, i: int) -> int:
+        patient = self.history_patients[i % len(self.history_patients)]
+        resp = self.client.get(f"/api/v1/patients/{patient}/timeline", headers=self.headers)
+        return resp.status_code
+
+    def day_board(self, i: int) -> int:
+        clinic_id, _tz = self.clinics[i % len(self.clinics)]
+        day = self._weekdays_ahead(-60, 30)[i % 60]
+        resp = self.client.get(f"/api/v1/clinics/{clinic_id}/day?date={day.isoformat()}", headers=self.headers)
+        return resp.status_code
+
+    def flags_month(self, i: int) -> int:
+        clinic_id, _tz = self.clinics[i % len(self.clinics)]
+        first = (self.today.replace(day=1) - timedelta(days=31 * (i % 3))).replace(day=1)
+        last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        resp = self.client.get(f"/api/v1/flags?clinic_id={clinic_id}&start={first}&end={last}",
+                               headers=self.headers)
+        return resp.status_code
+
+    # -- floors (raw DBAPI)
+    def raw_connection(self):
+        if self.pg:
+            import psycopg
+
+            url = sa.make_url(self.url)
+            return psycopg.connect(host=url.host, port=url.port, user=url.username, password=url.password,
+                                   dbname=url.database)
+        conn = sqlite3.connect(sa.make_url(self.url).database, isolation_level=None, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    def floors(self) -> None:
+        conn = self.raw_connection()
+        ph = "%s" if self.pg else "?"
+        cast = "::int" if self.pg else ""
+        ts = (lambda v: v) if self.pg else sqlite_ts
+        now_sql = "now()" if self.pg else "strftime('%Y-%m-%d %H:%M:%f', 'now')"
+        exists = (f"SELECT 1 FROM treatment_session WHERE {{col}} = {ph}{cast} AND starts_at < {ph} "
+                  f"AND ends_at > {ph} AND starts_at >= {ph} AND {LIVE_SQL}")
+        insert_sql = (
+            "INSERT INTO treatment_session (clinic_id, patient_id, room_id, staff_member_id, kind, starts_at, "
+            f"ends_at, status, version, created_at, updated_at) SELECT {ph}{cast}, {ph}{cast}, {ph}{cast}, "
+            f"{ph}{cast}, 'evaluation', {ph}, {ph}, 'booked', 1, {now_sql}, {now_sql} "
+            f"WHERE NOT EXISTS ({exists.format(col='room_id')}) AND NOT EXISTS ({exists.format(col='patient_id')})")
+        # Slots the API did not use: the same kind of free consult cell, later in the list.
+        slots = self._free_consult_slots()
+        raw_patients = self.bench_patients[::-1]
+        inserted = [0]
+
+        def raw_booking(i: int) -> int:
+            clinic_id, _tz, room_id, staff_id, start = slots[i % len(slots)]
+            end = start + timedelta(hours=1)
+            low = start - timedelta(hours=MAX_HOURS)
+            patient = raw_patients[i % len(raw_patients)]
+            params = (clinic_id, patient, room_id, staff_id, ts(start), ts(end),
+                      room_id, ts(end), ts(start), ts(low), patient, ts(end), ts(start), ts(low))
+            cur = conn.cursor()
+            if not self.pg:
+                cur.execute("BEGIN IMMEDIATE")
+            cur.execute(insert_sql, params)
+            rows = cur.rowcount
+            conn.commit() if self.pg else cur.execute("COMMIT")
+            inserted[0] += rows
+            return 201 if rows == 1 else 409
+
+        self.measure("raw_booking", raw_booking, self.iterations, self.warmup, expect=(201,), tolerate=(409,))
+
+        overlap_sql = (f"SELECT id, room_id, patient_id, staff_member_id, starts_at, ends_at, status, kind "
+                       f"FROM treatment_session WHERE clinic_id = {ph}{cast} AND starts_at < {ph} AND ends_at > {ph} "
+                       f"AND starts_at >= {ph} AND {LIVE_SQL} ORDER BY starts_at")
+
+        def raw_overlap(i: int) -> int:
+            clinic_id, tz = self.clinics[i % len(self.clinics)]
+            first = self.today - timedelta(days=30) + timedelta(days=i % 60)
+            start = datetime.combine(first, time(), tzinfo=ZoneInfo(tz)).astimezone(UTC)
+            end = start + timedelta(days=21)
+            cur = conn.cursor()
+            if not self.pg:
+                cur.execute("BEGIN")
+            cur.execute(overlap_sql, (clinic_id, ts(end), ts(start), ts(start - timedelta(hours=MAX_HOURS))))
+            rows = cur.fetchall()
+            conn.commit() if self.pg else cur.execute("COMMIT")
+            self._overlap_rows = len(rows)
+            return 200
+
+        self.measure("raw_overlap_3w", raw_overlap, self.iterations, self.warmup)
+        self.results["raw_overlap_3w"]["rows"] = getattr(self, "_overlap_rows", None)
+        conn.close()
+
+    # -- query plans of the real booking and day-board paths
+    def capture_plans(self) -> None:
+        engine = self.app.extensions["scheduler.engine"]
+        captured: list[tuple[str, object]] = []
+
+        def grab(_conn, _cursor, statement, parameters, _context, _many):
+            if statement.lstrip().upper().startswith("SELECT") and "treatment_session" in statement:
+                captured.append((statement, parameters))
+
+        sa.event.listen(engine, "before_cursor_execute", grab)
+        try:
+            paths = {"booking": lambda: self.booking(len(self.booking_slots) - 1),
+                     "day_board": lambda: self.day_board(3)}
+            for name, call in paths.items():
+                if not self.available[name]:
+                    continue
+                captured.clear()
+                call()
+                self.plans[name] = self._explain(engine, list(captured))
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", grab)
+
+    def _explain(self, engine, statements) -> str:
+        out = []
+        raw = engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            for statement, params in statements:
+                prefix = "EXPLAIN (ANALYZE, BUFFERS) " if self.pg else "EXPLAIN QUERY PLAN "
+                cur.execute(prefix + statement, params)
+                rows = cur.fetchall()
+                lines = [r[0] for r in rows] if self.pg else [f"{'  ' * 0}{r[-1]}" for r in rows]
+                out.append(" ".join(statement.split())[:400] + "\n  -> " + "\n  -> ".join(lines))
+            raw.rollback()
+        finally:
+            raw.close()
+        return "\n\n".join(out)
+
+    def run(self) -> dict:
+        self.setup()
+        print(f"  endpoints present: {', '.join(k for k, v in self.available.items() if v) or 'none'}", flush=True)
+        self.measure("booking", self.booking, self.iterations, self.warmup, expect=(201,), tolerate=(409,))
+        if self.results["booking"].get("n") == 0 and not self.results["booking"].get("missing"):
+            self.failures.append(f"booking never answered 201: {self._last_body()}")
+        reads = max(20, self.iterations // 2)
+        self.measure("planning", self.planning, reads, self.warmup)
+        self.measure("timeline", self.timeline, reads, self.warmup)
+        self.measure("day_board", self.day_board, reads, self.warmup)
+        self.measure("flags_month", self.flags_month, max(10, reads // 3), min(self.warmup, 3))
+        self.floors()
+        self.capture_plans()
+        memory = rss_mb()
+        self.ctx.pop()
+        self.app.extensions["scheduler.engine"].dispose()
+        return {"memory": memory}
+
+
+def ratios(results: dict) -> None:
+    floors = {"booking": "raw_booking", "planning": "raw_overlap_3w", "timeline": "raw_overlap_3w",
+              "day_board": "raw_overlap_3w", "flags_month": "raw_overlap_3w"}
+    for figure, floor in floors.items():
+        r, f = results.get(figure, {}), results.get(floor, {})
+        if r.get("p50_ms") and f.get("p50_ms"):
+            r["floor"] = floor
+            r["ratio_p50"] = round(r["p50_ms"] / f["p50_ms"], 2)
+
+
+def targets(db: str, size: int, results: dict, memory: dict) -> dict:
+    """Issue 6 item 4 (the size-to-size ratio is judged by ``compare``)."""
+    def check(figure, key, limit, value):
+        if value is None:
+            return {"target": f"{figure} {key} <= {limit}", "value": None, "verdict": "missing"}
+        return {"target": f"{figure} {key} <= {limit}", "value": value,
+                "verdict": "met" if value <= limit else f"missed by {value / limit:.2f}x"}
+
+    out = {}
+    if db == "postgres":
+        out["booking_vs_floor"] = check("booking", "p50/raw_booking p50", TARGETS["booking_vs_floor_pg"],
+                                        results.get("booking", {}).get("ratio_p50"))
+    for figure, key in (("planning", "planning_ms"), ("timeline", "timeline_ms"), ("day_board", "day_board_ms"),
+                        ("flags_month", "flags_month_ms")):
+        out[figure] = check(figure, "p50 ms", TARGETS[key], results.get(figure, {}).get("p50_ms"))
+    out["rss"] = check("worker", "RSS MB (this process: app + harness)", TARGETS["rss_mb"], memory.get("rss_mb"))
+    return out
+
+
+def compare_sizes(db: str) -> dict | None:
+    """booking p50 at 1M vs at 10k, from the two JSON files when both exist."""
+    small, big = RESULTS / f"{db}-10000.json", RESULTS / f"{db}-1000000.json"
+    if not (small.exists() and big.exists()):
+        return None
+    a = json.loads(small.read_text())["results"].get("booking", {}).get("p50_ms")
+    b = json.loads(big.read_text())["results"].get("booking", {}).get("p50_ms")
+    if not a or not b:
+        return {"verdict": "missing"}
+    ratio = round(b / a, 2)
+    return {"target": "booking p50 at 1M <= 1.3x at 10k", "value": ratio,
+            "verdict": "met" if ratio <= TARGETS["booking_1m_vs_10k"] else f"missed by {ratio / 1.3:.2f}x"}
+
+
+def print_table(db: str, size: int, results: dict, verdicts: dict) -> None:
+    print(f"\n{db} at {size:,} sessions")
+    print(f"{'figure':<15}{'p50 ms':>10}{'p95 ms':>10}  {'floor':<16}{'ratio':>7}")
+    for name in ("booking", "planning", "timeline", "day_board", "flags_month", "raw_booking", "raw_overlap_3w"):
+        r = results.get(name, {})
+        if r.get("missing"):
+            print(f"{name:<15}{'missing':>10}")
+            continue
+        print(f"{name:<15}{r.get('p50_ms', float('nan')):>10.2f}{r.get('p95_ms', float('nan')):>10.2f}  "
+              f"{r.get('floor', ''):<16}{r.get('ratio_p50', ''):>7}")
+    for key, v in verdicts.items():
+        print(f"  target {v['target']}: {v['value']} -> {v['verdict']}")
+
+
+def run_one(db: str, size: int, *, iterations: int, warmup: int, quick: bool, sqlite_dir: Path,
+            write: bool = True) -> tuple[dict, list[str]]:
+    if db == "postgres":
+        name = f"{PG_BENCH_DB}_quick_{os.getpid()}" if quick else PG_BENCH_DB
+        url = ensure_pg_database(name)
+    else:
+        url = f"sqlite:///{sqlite_dir / f'scheduler_bench_{size}.sqlite3'}"
+    print(f"== {db}, {size:,} sessions: generating (or reusing) {url}", flush=True)
+    gen = subprocess.run([sys.executable, "-m", "bench.generate", url, "--sessions", str(size), "--reuse"],
+                         cwd=ROOT, capture_output=True, text=True)
+    if gen.returncode != 0:
+        return {}, [f"generate {db} {size}: {gen.stderr[-2000:]}"]
+    generated = json.loads(gen.stdout)
+    print(f"   data: {generated.get('clinics')} clinics, {generated.get('patients'):,} patients, "
+          f"{generated.get('sessions'):,} sessions ({'reused' if generated.get('reused') else 'loaded in ' + str(generated.get('total_seconds')) + ' s'})",
+          flush=True)
+    bench = Bench(url, size, iterations, warmup, quick)
+    try:
+        extra = bench.run()
+    finally:
+        if db == "postgres" and quick:
+            drop_pg_database(name)
+    ratios(bench.results)
+    verdicts = targets(db, size, bench.results, extra["memory"])
+    report = {"db": db, "sessions": size, "when": datetime.now(UTC).isoformat(timespec="seconds"),
+              "machine": machine(), "data": generated, "iterations": iterations, "warmup": warmup,
+              "results": bench.results, "memory": extra["memory"], "targets": verdicts,
+              "plans": bench.plans, "failures": bench.failures}
+    print_table(db, size, bench.results, verdicts)
+    if write:
+        RESULTS.mkdir(exist_ok=True)
+        path = RESULTS / f"{db}-{size}.json"
+        path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+        cmp = compare_sizes(db)
+        if cmp:
+            print(f"  target {cmp.get('target')}: {cmp.get('value')} -> {cmp['verdict']}")
+        print(f"  written {path.relative_to(ROOT)}")
+    return report, bench.failures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Benchmarks at clinic-network scale (issue 6).")
+    parser.add_argument("--db", nargs="+", choices=["sqlite", "postgres"], default=["postgres", "sqlite"])
+    parser.add_argument("--sessions", nargs="+", type=int, default=[10_000])
+    parser.add_argument("--iterations", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--sqlite-dir", type=Path, default=Path(tempfile.gettempdir()))
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes on both databases and the load test's quick mode (CI)")
+    parser.add_argument("--no-loadtest", action="store_true", help="with --quick: skip the load test")
+    args = parser.parse_args(argv)
+    failures: list[str] = []
+    began = timer.perf_counter()
+    if args.quick:
+        with tempfile.TemporaryDirectory(prefix="scheduler-bench-") as tmp:
+            for db in ("sqlite", "postgres"):
+                _, f = run_one(db, 2000, iterations=30, warmup=3, quick=True, sqlite_dir=Path(tmp), write=False)
+                failures += f
+        if not args.no_loadtest:
+            lt = subprocess.run([sys.executable, "-m", "bench.loadtest", "--quick"], cwd=ROOT)
+            if lt.returncode != 0:
+                failures.append(f"loadtest --quick exited {lt.returncode}")
+    else:
+        for db in args.db:
+            for size in args.sessions:
+                _, f = run_one(db, size, iterations=args.iterations, warmup=args.warmup, quick=False,
+                               sqlite_dir=args.sqlite_dir)
+                failures += f
+    print(f"\nbench finished in {timer.perf_counter() - began:.0f} s; {len(failures)} failure(s)")
+    for f in failures:
+        print(f"  FAIL {f}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
