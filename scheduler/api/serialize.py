@@ -60,3 +60,45 @@ def patient(p: Patient) -> dict:
             "phone": p.phone, "email": p.email, "ride_home_arranged": p.ride_home_arranged,
             "dosing_hold": ({"reason": p.dosing_hold_reason, "since": instant(p.dosing_hold_since)}
                             if p.dosing_hold_reason else None)}
+
+
+# ---------------------------------------------------------------- sessions, courses, flags
+
+
+def session(s, tz: str | ZoneInfo | None = None, *, flags: list | None = None) -> dict:
+    """A treatment session; ``tz`` is the clinic's zone (defaults to the session's clinic)."""
+    if tz is None:
+        from scheduler.db import db_session
+        from scheduler.models import Clinic as _Clinic
+
+        tz = db_session.get(_Clinic, s.clinic_id).timezone
+    data = {"id": s.id, "clinic_id": s.clinic_id, "patient_id": s.patient_id, "course_id": s.course_id,
+            "room_id": s.room_id, "staff_member_id": s.staff_member_id, "kind": s.kind, "phase": s.phase,
+            "sequence": s.sequence, "route": s.route,
+            "dose_mg": None if s.dose_mg is None else str(s.dose_mg),
+            "starts_at": instant(s.starts_at, tz), "ends_at": instant(s.ends_at, tz), "status": s.status,
+            "cancel_reason": s.cancel_reason, "cancelled_at": instant(s.cancelled_at, tz),
+            "override_reason": s.override_reason, "notes": s.notes, "version": s.version}
+    if flags is not None:
+        data["flags"] = [flag(f) for f in flags]
+    return data
+
+
+def course(c) -> dict:
+    return {"id": c.id, "patient_id": c.patient_id, "clinic_id": c.clinic_id, "protocol": c.protocol_key,
+            "start_on": c.start_on.isoformat(), "preferences": c.preferences or {}, "status": c.status,
+            "stopped_reason": c.stopped_reason}
+
+
+def flag(f) -> dict:
+    """A computed flag (``scheduler.domain.flags.Flag``): code, severity, message, patient, sessions, fix."""
+    if hasattr(f, "to_dict"):
+        return f.to_dict()
+    return {"code": f.code, "severity": f.severity, "message": f.message, "patient_id": f.patient_id,
+            "session_ids": list(f.session_ids), "fix": f.fix}
+
+
+def closure_value(c) -> dict:
+    """A closure as the domain sees it (``scheduler.domain.values.Closure``)."""
+    return {"id": c.id, "starts_on": c.starts_on.isoformat(), "ends_on": c.ends_on.isoformat(),
+            "from_time": hhmm(c.from_time), "until_time": hhmm(c.until_time), "reason": c.reason}

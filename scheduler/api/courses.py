@@ -1,0 +1,88 @@
+"""Courses: ``POST /patients/{id}/courses`` plans a protocol for a patient (dry run or booked)."""
+from __future__ import annotations
+
+from flask import g
+
+from scheduler.api import bp, parsing as p, serialize
+from scheduler.auth import require
+from scheduler.domain.vocabulary import WEEKDAYS
+from scheduler.domain.values import Preferences
+from scheduler.errors import ValidationError
+from scheduler.models import Course
+from scheduler.services import courses as service
+from scheduler.services import flags as flag_service
+from scheduler.services import inputs
+
+FIELDS = {"protocol", "clinic_id", "start_on", "preferences", "dry_run", "override_reason", "include_maintenance"}
+PREFERENCE_FIELDS = {"weekdays", "earliest", "latest", "room_id", "staff_member_id"}
+
+
+def _preferences(body: dict) -> Preferences:
+    raw = body.get("preferences")
+    if raw is None:
+        return Preferences()
+    if not isinstance(raw, dict):
+        raise ValidationError("preferences must be an object.", field="preferences")
+    unknown = sorted(set(raw) - PREFERENCE_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown field preferences.{unknown[0]}.", field=f"preferences.{unknown[0]}")
+    weekdays = raw.get("weekdays")
+    if weekdays is not None:
+        if not isinstance(weekdays, list) or not weekdays or any(w not in WEEKDAYS for w in weekdays):
+            raise ValidationError(f"preferences.weekdays must be a non-empty list drawn from {', '.join(WEEKDAYS)}.",
+                                  field="preferences.weekdays")
+        weekdays = frozenset(WEEKDAYS.index(w) for w in weekdays)
+    earliest = p.parse_time(raw["earliest"], "preferences.earliest") if raw.get("earliest") is not None else None
+    latest = p.parse_time(raw["latest"], "preferences.latest") if raw.get("latest") is not None else None
+    if earliest and latest and latest <= earliest:
+        raise ValidationError("preferences.latest must be after preferences.earliest.", field="preferences.latest")
+    return Preferences(weekdays=weekdays, earliest=earliest, latest=latest,
+                       room_id=p.integer(raw, "room_id", required=False, minimum=1) if "room_id" in raw else None,
+                       staff_member_id=(p.integer(raw, "staff_member_id", required=False, minimum=1)
+                                        if "staff_member_id" in raw else None))
+
+
+def _render(result: service.CourseResult, flags: list) -> dict:
+    tz = result.timezone
+    if result.course is not None:
+        sessions = [serialize.session(s, tz) for s in result.sessions]
+    else:
+        sessions = [{**ps.to_dict(), "starts_at": serialize.instant(ps.starts_at, tz),
+                     "ends_at": serialize.instant(ps.ends_at, tz), "status": "proposed"}
+                    for ps in result.plan.sessions]
+    return {"course": serialize.course(result.course) if result.course is not None else None,
+            "protocol": result.plan.protocol_key, "dry_run": result.course is None,
+            "sessions": sessions, "problems": [pr.to_dict() for pr in result.plan.problems],
+            "flags": [serialize.flag(f) for f in flags],
+            "next_due": result.next_due.to_dict() if result.next_due else None}
+
+
+@bp.post("/patients/<int:patient_id>/courses")
+@require("book")
+def create_course(patient_id: int):
+    patient = inputs.patient_row(patient_id)
+    body = p.json_body()
+    p.reject_unknown(body, FIELDS)
+    key = p.string(body, "protocol", max_length=64)
+    clinic = inputs.clinic_row(p.integer(body, "clinic_id", minimum=1))
+    start_on = p.date_field(body, "start_on")
+    prefs = _preferences(body)
+    dry_run = p.boolean(body, "dry_run")
+    result = service.plan_and_book(
+        g.user.id, patient.id, clinic.id, key, start_on, prefs, dry_run=dry_run,
+        override_reason=p.string(body, "override_reason", required=False, max_length=500) or None,
+        include_maintenance=p.boolean(body, "include_maintenance", default=True))
+    flags = [] if dry_run else flag_service.for_patient(patient.id)
+    return _render(result, flags), 200 if dry_run else 201
+
+
+@bp.get("/patients/<int:patient_id>/courses")
+@require("read_schedule")
+def list_courses(patient_id: int):
+    from sqlalchemy import select
+
+    from scheduler.db import db_session
+
+    patient = inputs.patient_row(patient_id)
+    rows = db_session.scalars(select(Course).where(Course.patient_id == patient.id).order_by(Course.start_on))
+    return {"courses": [serialize.course(c) for c in rows]}

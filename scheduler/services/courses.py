@@ -1,0 +1,139 @@
+"""Plan a course with the planner (``scheduler.domain.planning.plan_course``) and book it.
+
+A dry run writes nothing. Otherwise the Course row and every planned session are written inside one
+savepoint: a clash on any session (room or patient double booking, caught by the booking service or
+the PostgreSQL exclusion constraint) undoes the whole plan, and the request answers 409 naming the
+clashing session. A plan that breaks a rule (problems of severity ``error``) is only booked with an
+``override_reason``, which is audited, like a single flagged session.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from scheduler.db import db_session
+from scheduler.domain.maintenance import DueWindow, due_window
+from scheduler.domain.planning import Plan, PlanningError, plan_course
+from scheduler.domain.protocols import Protocol
+from scheduler.domain.timezones import local_date
+from scheduler.domain.values import Preferences
+from scheduler.domain.vocabulary import LIVE_STATUSES, WEEKDAYS
+from scheduler.errors import Conflict, NotFound, UnprocessableError
+from scheduler.models import Course, TreatmentSession, utcnow
+from scheduler.protocols_registry import protocols
+from scheduler.services import audit, booking, inputs
+
+PLANNER_EXTEND_DAYS = 60  # the planner looks this far past a rule's window before giving up
+
+
+@dataclass
+class CourseResult:
+    plan: Plan
+    course: Course | None
+    sessions: list[TreatmentSession]
+    next_due: DueWindow | None
+    timezone: str
+
+
+def protocol(key: str) -> Protocol:
+    found = protocols().get(key)
+    if found is None:
+        raise NotFound(f"No protocol {key!r}; known: {', '.join(sorted(protocols()))}.", field="protocol")
+    return found
+
+
+def preferences_json(prefs: Preferences) -> dict:
+    return {"weekdays": None if prefs.weekdays is None else [WEEKDAYS[d] for d in sorted(prefs.weekdays)],
+            "earliest": prefs.earliest.strftime("%H:%M") if prefs.earliest else None,
+            "latest": prefs.latest.strftime("%H:%M") if prefs.latest else None,
+            "room_id": prefs.room_id, "staff_member_id": prefs.staff_member_id}
+
+
+def horizon_days(p: Protocol) -> int:
+    """How far after the start date a plan of ``p`` can reach (loose upper bound, for loading)."""
+    days = 14 + PLANNER_EXTEND_DAYS  # evaluation
+    if p.preparation is not None:
+        days += p.preparation.max_count * (14 + p.preparation.min_gap_days)
+    for stage in p.induction.stages:
+        days += stage.window_days + stage.max_gap_days + PLANNER_EXTEND_DAYS
+    if p.follow_up is not None:
+        days += p.follow_up.max_days_after + PLANNER_EXTEND_DAYS
+    if p.maintenance is not None:
+        days += p.maintenance.max * (31 if p.maintenance.unit == "months" else 7) + PLANNER_EXTEND_DAYS
+    return days
+
+
+def last_evaluation_on(history, tz: str, start_on: date) -> date | None:
+    days = [local_date(s.starts_at, tz) for s in history
+            if s.kind == "evaluation" and s.status in LIVE_STATUSES and local_date(s.starts_at, tz) <= start_on]
+    return max(days) if days else None
+
+
+def plan(patient_id: int, clinic_id: int, protocol_key: str, start_on: date, prefs: Preferences, *,
+         include_maintenance: bool = True, hidden_session_ids: frozenset[int] = frozenset()) -> tuple[Plan, str]:
+    """The planner's proposal for the patient's course, over the clinic's real calendar."""
+    proto = protocol(protocol_key)
+    patient = inputs.patient_row(patient_id)
+    clinic = inputs.clinic_row(clinic_id)
+    window = inputs.local_range(clinic, start_on - timedelta(days=1), start_on + timedelta(days=horizon_days(proto)))
+    loaded = inputs.clinic_inputs(clinic_id, window, patient_ids=[patient_id])
+    if prefs.room_id is not None and loaded.room(prefs.room_id) is None:
+        raise NotFound(f"No room with id {prefs.room_id} at clinic {clinic_id}.", field="preferences.room_id")
+    if prefs.staff_member_id is not None and loaded.staff_member(prefs.staff_member_id) is None:
+        raise NotFound(f"No staff member with id {prefs.staff_member_id} at clinic {clinic_id}.",
+                       field="preferences.staff_member_id")
+    history = inputs.patient_sessions([patient_id])
+    existing = [s for s in loaded.sessions if s.id not in hidden_session_ids]
+    try:
+        proposal = plan_course(proto, loaded.clinic, loaded.rooms, loaded.staff, inputs.patient_value(patient),
+                               existing, start_on, prefs,
+                               last_evaluation_on(history, clinic.timezone, start_on),
+                               include_maintenance=include_maintenance)
+    except PlanningError as exc:
+        raise UnprocessableError(exc.message, code=exc.code, field="protocol") from exc
+    return proposal, clinic.timezone
+
+
+def next_due_of(plan_: Plan, proto: Protocol, tz: str) -> DueWindow | None:
+    doses = [s for s in plan_.sessions if s.kind == "dose" and s.phase == "induction"]
+    if proto.maintenance is None or not doses:
+        return None
+    return due_window(local_date(doses[-1].starts_at, tz), proto)
+
+
+def plan_and_book(actor_id: int | None, patient_id: int, clinic_id: int, protocol_key: str, start_on: date,
+                  prefs: Preferences, *, dry_run: bool, override_reason: str | None = None,
+                  include_maintenance: bool = True, hidden_session_ids: frozenset[int] = frozenset(),
+                  past_status: str | None = None) -> CourseResult:
+    """Plan, and unless ``dry_run`` book the whole course in one savepoint (all or nothing).
+
+    ``past_status`` (demo and imports only): status given to planned sessions already in the past.
+    """
+    proposal, tz = plan(patient_id, clinic_id, protocol_key, start_on, prefs,
+                        include_maintenance=include_maintenance, hidden_session_ids=hidden_session_ids)
+    proto = protocol(protocol_key)
+    due = next_due_of(proposal, proto, tz)
+    if dry_run:
+        return CourseResult(proposal, None, [], due, tz)
+    errors = [p for p in proposal.problems if p.severity == "error"]
+    if errors and not override_reason:
+        raise Conflict("The plan breaks a scheduling rule: " + " ".join(p.message for p in errors)
+                       + " Give override_reason to book it anyway, or change the start date or preferences.",
+                       code="flagged", conflicts=[p.to_dict() for p in errors])
+    now = utcnow()
+    with db_session.begin_nested():
+        course = Course(patient_id=patient_id, clinic_id=clinic_id, protocol_key=protocol_key, start_on=start_on,
+                        preferences=preferences_json(prefs),
+                        status="active" if proposal.sessions and proposal.sessions[0].starts_at <= now else "planned")
+        db_session.add(course)
+        audit.record(actor_id, "course.create", course, reason=override_reason)
+        booked = []
+        for ps in proposal.sessions:
+            req = booking.SessionRequest(
+                clinic_id=clinic_id, patient_id=patient_id, room_id=ps.room_id, kind=ps.kind, phase=ps.phase,
+                sequence=ps.sequence, route=ps.route, starts_at=ps.starts_at, ends_at=ps.ends_at,
+                staff_member_id=ps.staff_member_id, course_id=course.id,
+                override_reason=override_reason if errors else None, notes=ps.label)
+            status = past_status if past_status and ps.ends_at <= now else "booked"
+            booked.append(booking.book(actor_id, req, status=status))
+    return CourseResult(proposal, course, booked, due, tz)

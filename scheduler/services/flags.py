@@ -1,0 +1,133 @@
+"""Flags computed from the data (never stored): load → ``scheduler.domain.flags`` → Flag values.
+
+Three scopes: a clinic over a range of local dates, one patient, one candidate session (before it is
+booked or moved). Course rules (spacing, windows, gaps) read the patients' whole histories, served by
+the ``(patient_id, starts_at)`` index; resource rules (rooms, clinicians, capacity) read the clinic's
+sessions of the days concerned only (one query, one index range per day).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+
+from scheduler.db import db_session
+from scheduler.domain import flags as rules
+from scheduler.domain.flags.model import CLOSED_COURSE_STATUSES, CourseFacts, FlagContext
+from scheduler.domain.intervals import Interval
+from scheduler.domain.timezones import day_bounds_utc, local_date, local_days_between
+from scheduler.domain.values import Session
+from scheduler.models import Course, Patient, TreatmentSession, utcnow
+from scheduler.protocols_registry import protocols
+from scheduler.services import inputs
+
+UPCOMING = ("proposed", "booked", "checked_in")
+
+
+def _courses(*, patient_ids=(), clinic_id: int | None = None, open_only: bool = False) -> list[Course]:
+    query = select(Course)
+    if clinic_id is not None:
+        query = query.where(Course.clinic_id == clinic_id)
+    if patient_ids:
+        query = query.where(Course.patient_id.in_(sorted(set(patient_ids))))
+    if open_only:
+        query = query.where(Course.status.not_in(CLOSED_COURSE_STATUSES))
+    return list(db_session.scalars(query.order_by(Course.id)))
+
+
+def course_facts(c: Course) -> CourseFacts:
+    return CourseFacts(id=c.id, patient_id=c.patient_id, protocol_key=c.protocol_key, status=c.status,
+                       start_on=c.start_on)
+
+
+def _patients(ids) -> list:
+    ids = sorted({i for i in ids if i is not None})
+    if not ids:
+        return []
+    return [inputs.patient_value(p) for p in db_session.scalars(select(Patient).where(Patient.id.in_(ids)))]
+
+
+def day_windows(tz: str, sessions) -> list[Interval]:
+    """The local days touched by the sessions, each as a UTC interval."""
+    days = sorted({d for s in sessions for d in local_days_between(s.starts_at, s.ends_at, tz)})
+    return [Interval(*day_bounds_utc(d, tz)) for d in days]
+
+
+def _context(clinic_id: int, windows: list[Interval], patient_ids) -> tuple[FlagContext, list[Session]]:
+    """The FlagContext and sessions: the clinic's sessions in ``windows`` plus the whole history of
+    ``patient_ids`` and of every patient met in the windows."""
+    loaded = inputs.clinic_inputs(clinic_id, windows)
+    sessions = {s.id: s for s in loaded.sessions}
+    everyone = {s.patient_id for s in sessions.values()} | set(patient_ids)
+    for s in inputs.patient_sessions(everyone):
+        sessions.setdefault(s.id, s)
+    ctx = FlagContext(clinic=loaded.clinic, protocols=protocols(), rooms=loaded.rooms, staff=loaded.staff,
+                      patients=_patients(everyone),
+                      courses=[course_facts(c) for c in _courses(patient_ids=everyone)] if everyone else [])
+    return ctx, sorted(sessions.values(), key=lambda s: (s.starts_at, s.id or 0))
+
+
+def for_clinic(clinic_id: int, first: date, last: date, *, as_of: datetime | None = None,
+               idle_chairs: bool = True) -> list:
+    """The clinic's flags over local dates ``first`` .. ``last``: every session's conflicts and gaps,
+    idle chair time, and the gaps of patients with an open course at the clinic but no session in the
+    range (maintenance due or overdue, an induction left incomplete)."""
+    clinic = inputs.clinic_row(clinic_id)
+    as_of = as_of or utcnow()
+    window = inputs.local_range(clinic, first, last)
+    open_patients = {c.patient_id for c in _courses(clinic_id=clinic_id, open_only=True)}
+    ctx, sessions = _context(clinic_id, [window], open_patients)
+    found = rules.clinic_flags(ctx, first, last, sessions, as_of=as_of, idle_chairs=idle_chairs)
+    # Adapter: clinic_flags runs the course rules only for courses with a session in the range; a
+    # patient whose course has nothing in the range (overdue maintenance) is asked for separately.
+    seen = {s.patient_id for s in sessions if s.clinic_id == clinic_id
+            and window.start < s.ends_at and s.starts_at < window.end}
+    extra = []
+    for patient_id in sorted(open_patients - seen):
+        mine = [s for s in sessions if s.patient_id == patient_id]
+        extra.extend(f for f in rules.patient_flags(ctx, patient_id, mine, as_of=as_of)
+                     if f.on is not None and first <= f.on <= last)
+    return sorted(set(found) | set(extra), key=lambda f: f.sort_key())
+
+
+def for_patient(patient_id: int, *, as_of: datetime | None = None) -> list:
+    """Every flag about a patient (over each clinic they have sessions or courses at)."""
+    as_of = as_of or utcnow()
+    history = inputs.patient_sessions([patient_id])
+    courses = _courses(patient_ids=[patient_id])
+    clinic_ids = sorted({s.clinic_id for s in history} | {c.clinic_id for c in courses})
+    found: set = set()
+    for clinic_id in clinic_ids:
+        clinic = inputs.clinic_row(clinic_id)
+        upcoming = [s for s in history if s.clinic_id == clinic_id and s.status in UPCOMING and s.ends_at > as_of]
+        loaded = inputs.clinic_inputs(clinic_id, day_windows(clinic.timezone, upcoming)
+                                      or [Interval(*day_bounds_utc(local_date(as_of, clinic.timezone),
+                                                                   clinic.timezone))])
+        others = [s for s in loaded.sessions if s.patient_id != patient_id]
+        ctx = FlagContext(clinic=loaded.clinic, protocols=protocols(), rooms=loaded.rooms, staff=loaded.staff,
+                          patients=_patients({patient_id} | {s.patient_id for s in others}),
+                          courses=[course_facts(c) for c in courses if c.clinic_id == clinic_id])
+        found.update(rules.patient_flags(ctx, patient_id, history, as_of=as_of, others=others))
+    return sorted(found, key=lambda f: f.sort_key())
+
+
+def for_candidate(candidate: Session, *, exclude_ids: tuple[int, ...] = (), as_of: datetime | None = None) -> list:
+    """Conflicts the candidate session would carry if booked (or moved: ``exclude_ids`` its old self)."""
+    clinic = inputs.clinic_row(candidate.clinic_id)
+    ctx, sessions = _context(candidate.clinic_id, day_windows(clinic.timezone, [candidate]),
+                             [candidate.patient_id])
+    skip = set(exclude_ids)
+    others = [s for s in sessions if s.id not in skip]
+    return rules.candidate_flags(ctx, candidate, others, as_of=as_of or utcnow())
+
+
+def for_session(session: TreatmentSession) -> list:
+    """The flags that name one session."""
+    clinic = inputs.clinic_row(session.clinic_id)
+    value = inputs.session_value(session)
+    days = day_windows(clinic.timezone, [value])
+    ctx, sessions = _context(session.clinic_id, days, [session.patient_id])
+    first = local_date(session.starts_at, clinic.timezone)
+    last = local_date(session.ends_at - timedelta(microseconds=1), clinic.timezone)
+    found = rules.clinic_flags(ctx, first, max(first, last), sessions, as_of=utcnow(), idle_chairs=False)
+    return [f for f in found if session.id in f.session_ids]

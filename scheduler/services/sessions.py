@@ -1,0 +1,182 @@
+"""Booking one session and the session actions: reschedule, cancel, check in, complete, no-show.
+
+Room and patient double bookings are refused by ``services.booking`` (409 naming the clashing
+session). Every other conflict flag of severity ``error`` for the candidate (outside hours, closed,
+clinician unavailable or over capacity, room unsuitable, doses too close, dosing hold, ...) refuses
+the write with 409 ``flagged`` unless the caller gives an ``override_reason``, which is stored on the
+session and audited with the overridden flag codes.
+
+Every action names the version it was based on (``TreatmentSession.version``); a stale version is
+refused with 409 ``stale`` so nobody overwrites a change they have not seen. The version counter is
+SQLAlchemy's, so a concurrent writer that passed the check still fails at UPDATE time (also 409).
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy.orm.exc import StaleDataError
+
+from scheduler.db import db_session
+from scheduler.errors import Conflict, NotFound
+from scheduler.models import Room, StaffMember, TreatmentSession, utcnow
+from scheduler.services import audit, booking, inputs
+from scheduler.services import flags as flag_service
+from scheduler.services.conflicts import find_clashes
+
+# action -> (statuses it may start from, status it leads to)
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "check_in": (("proposed", "booked"), "checked_in"),
+    "complete": (("booked", "checked_in"), "completed"),
+    "no_show": (("proposed", "booked"), "no_show"),
+}
+RESCHEDULABLE = ("proposed", "booked")
+# Candidate flags that the booking service refuses outright (never overridable).
+HARD_CODES = {"room_double_booked", "patient_double_booked"}
+
+
+def get(session_id: int) -> TreatmentSession:
+    session = db_session.get(TreatmentSession, session_id) if isinstance(session_id, int) else None
+    if session is None:
+        raise NotFound(f"No treatment session with id {session_id}.")
+    return session
+
+
+def _check_version(session: TreatmentSession, version: int) -> None:
+    if session.version != version:
+        raise Conflict(f"Session {session.id} was changed by someone else (it is at version {session.version}, "
+                       f"you sent {version}); reload it and try again.", code="stale", field="version",
+                       details={"current_version": session.version})
+
+
+def _flush_versioned(session: TreatmentSession) -> None:
+    try:
+        db_session.flush()
+    except StaleDataError as exc:
+        raise Conflict(f"Session {session.id} was changed by someone else at the same time; reload it.",
+                       code="stale", field="version") from exc
+
+
+def _resource_checks(clinic_id: int, room_id: int, staff_member_id: int | None) -> None:
+    room = db_session.get(Room, room_id) if isinstance(room_id, int) else None
+    if room is None or room.clinic_id != clinic_id:
+        raise NotFound(f"No room with id {room_id} at clinic {clinic_id}.", field="room_id")
+    if staff_member_id is not None:
+        member = db_session.get(StaffMember, staff_member_id) if isinstance(staff_member_id, int) else None
+        if member is None or member.clinic_id != clinic_id:
+            raise NotFound(f"No staff member with id {staff_member_id} at clinic {clinic_id}.",
+                           field="staff_member_id")
+
+
+def _refuse_flagged(candidate, *, override_reason: str | None, exclude_ids: tuple[int, ...] = ()) -> list:
+    """The candidate's flags; errors refuse the write unless overridden with a reason."""
+    found = flag_service.for_candidate(candidate, exclude_ids=exclude_ids)
+    errors = [f for f in found if f.severity == "error" and f.code not in HARD_CODES]
+    if errors and not override_reason:
+        from scheduler.api.serialize import flag as flag_json
+
+        raise Conflict("The session breaks a scheduling rule: " + " ".join(f.message for f in errors)
+                       + " Give override_reason to book it anyway.", code="flagged",
+                       conflicts=[flag_json(f) for f in errors])
+    return found
+
+
+def book(actor_id: int | None, req: booking.SessionRequest, *, status: str = "booked",
+         check_flags: bool = True) -> tuple[TreatmentSession, list]:
+    """Book one session after the flag check; returns the session and its flags."""
+    _resource_checks(req.clinic_id, req.room_id, req.staff_member_id)
+    booking._check_shape(req.starts_at, req.ends_at)
+    found: list = []
+    if check_flags:
+        # Double booking first: it is never overridable and names the clashing session.
+        booking._refuse_double_booking(find_clashes(room_id=req.room_id, patient_id=req.patient_id,
+                                                    starts_at=req.starts_at, ends_at=req.ends_at))
+        found = _refuse_flagged(candidate_of(req), override_reason=req.override_reason)
+    session = booking.book(actor_id, req, status=status)
+    if req.override_reason and any(f.severity == "error" for f in found):
+        audit.record(actor_id, "session.override", session, reason=req.override_reason,
+                     after={"flags": sorted({f.code for f in found if f.severity == "error"}),
+                            "session_id": session.id})
+    return session, found
+
+
+def candidate_of(req: booking.SessionRequest, session_id: int | None = None):
+    from scheduler.domain.values import Session
+
+    return Session(id=session_id, patient_id=req.patient_id, starts_at=req.starts_at, ends_at=req.ends_at,
+                   room_id=req.room_id, kind=req.kind, status="booked", clinic_id=req.clinic_id,
+                   course_id=req.course_id, phase=req.phase, sequence=req.sequence, route=req.route,
+                   staff_member_id=req.staff_member_id, override_reason=req.override_reason)
+
+
+def reschedule(actor_id: int | None, session: TreatmentSession, *, version: int, starts_at: datetime,
+               ends_at: datetime, room_id: int | None = None, staff_member_id: int | None | object = ...,
+               override_reason: str | None = None) -> tuple[TreatmentSession, list]:
+    """Move a proposed or booked session (and optionally change its room or clinician)."""
+    _check_version(session, version)
+    if session.status not in RESCHEDULABLE:
+        raise Conflict(f"Session {session.id} is {session.status}; only proposed or booked sessions can be "
+                       "rescheduled.", code="invalid_transition", field="status")
+    room_id = session.room_id if room_id is None else room_id
+    staff_id = session.staff_member_id if staff_member_id is ... else staff_member_id
+    _resource_checks(session.clinic_id, room_id, staff_id)
+    booking._check_shape(starts_at, ends_at)
+    booking._refuse_double_booking(
+        find_clashes(room_id=room_id, patient_id=session.patient_id, starts_at=starts_at, ends_at=ends_at,
+                     exclude_ids=(session.id,)), what="The new time")
+    candidate = replace(inputs.session_value(session), starts_at=starts_at, ends_at=ends_at, room_id=room_id,
+                        staff_member_id=staff_id, override_reason=override_reason)
+    found = _refuse_flagged(candidate, override_reason=override_reason, exclude_ids=(session.id,))
+    before = audit.snapshot(session)
+    session.starts_at, session.ends_at = starts_at, ends_at
+    session.room_id, session.staff_member_id = room_id, staff_id
+    if override_reason:
+        session.override_reason = override_reason
+    _flush_versioned(session)
+    audit.record(actor_id, "session.reschedule", session, before=before, reason=override_reason)
+    return session, found
+
+
+def cancel(actor_id: int | None, session: TreatmentSession, *, version: int, reason: str) -> TreatmentSession:
+    _check_version(session, version)
+    try:
+        return booking.cancel(actor_id, session, reason=reason)
+    except StaleDataError as exc:
+        raise Conflict(f"Session {session.id} was changed by someone else at the same time; reload it.",
+                       code="stale", field="version") from exc
+
+
+def transition(actor_id: int | None, session: TreatmentSession, action: str, *, version: int,
+               now: datetime | None = None) -> TreatmentSession:
+    """check_in, complete or no_show."""
+    allowed, target = TRANSITIONS[action]
+    _check_version(session, version)
+    if session.status not in allowed:
+        raise Conflict(f"Session {session.id} is {session.status}; {action.replace('_', ' ')} needs it to be "
+                       f"{' or '.join(allowed)}.", code="invalid_transition", field="status")
+    now = now or utcnow()
+    if action in ("complete", "no_show") and session.starts_at > now:
+        raise Conflict(f"Session {session.id} has not started yet ({session.starts_at.isoformat()}); it cannot "
+                       f"be marked {target.replace('_', '-')}.", code="invalid_transition", field="status")
+    before = audit.snapshot(session)
+    session.status = target
+    _flush_versioned(session)
+    audit.record(actor_id, f"session.{action}", session, before=before)
+    return session
+
+
+def list_for_clinic(clinic_id: int, window, *, patient_id: int | None = None,
+                    status: str | None = None) -> list[TreatmentSession]:
+    """The clinic's sessions overlapping ``window`` (any status unless ``status``), by start time."""
+    from sqlalchemy import select
+
+    from scheduler.domain.vocabulary import MAX_SESSION_DURATION
+
+    TS = TreatmentSession
+    query = select(TS).where(TS.clinic_id == clinic_id, TS.starts_at < window.end,
+                             TS.starts_at >= window.start - MAX_SESSION_DURATION, TS.ends_at > window.start)
+    if patient_id is not None:
+        query = query.where(TS.patient_id == patient_id)
+    if status is not None:
+        query = query.where(TS.status == status)
+    return list(db_session.scalars(query.order_by(TS.starts_at, TS.id)))

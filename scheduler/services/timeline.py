@@ -1,0 +1,61 @@
+"""A patient's timeline: courses, every session (all statuses), assessments, flags, next due window."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from scheduler.db import db_session
+from scheduler.domain.maintenance import DueWindow, due_window
+from scheduler.domain.timezones import local_date
+from scheduler.domain.vocabulary import LIVE_STATUSES
+from scheduler.models import Assessment, Clinic, Course, Patient, TreatmentSession
+from scheduler.protocols_registry import protocols
+from scheduler.services import flags as flag_service
+from scheduler.services import inputs
+
+TS = TreatmentSession
+
+
+@dataclass
+class Timeline:
+    patient: Patient
+    courses: list[Course]
+    sessions: list[TreatmentSession]
+    timezones: dict[int, str]  # clinic id -> zone
+    assessments: list[Assessment] | None
+    flags: list
+    next_due: DueWindow | None
+
+
+def next_due(courses: list[Course], sessions: list[TreatmentSession], timezones: dict[int, str]) -> DueWindow | None:
+    """The maintenance due window after the last live dose of the newest open course that has finished
+    its induction (None when no course has a maintenance phase or the induction is still under way)."""
+    for course in sorted(courses, key=lambda c: (c.start_on, c.id), reverse=True):
+        proto = protocols().get(course.protocol_key)
+        if proto is None or proto.maintenance is None or course.status in ("completed", "stopped"):
+            continue
+        doses = [s for s in sessions if s.course_id == course.id and s.kind == "dose" and s.status in LIVE_STATUSES]
+        induction = {s.sequence for s in doses if s.phase == "induction"}
+        if not doses or len(induction) < proto.induction.total_doses:
+            continue
+        last = max(doses, key=lambda s: s.starts_at)
+        return due_window(local_date(last.starts_at, timezones[course.clinic_id]), proto)
+    return None
+
+
+def timeline(patient_id: int, *, with_assessments: bool) -> Timeline:
+    patient = inputs.patient_row(patient_id)
+    courses = list(db_session.scalars(select(Course).where(Course.patient_id == patient.id)
+                                      .order_by(Course.start_on, Course.id)))
+    sessions = list(db_session.scalars(select(TS).where(TS.patient_id == patient.id).order_by(TS.starts_at, TS.id)))
+    clinic_ids = {s.clinic_id for s in sessions} | {c.clinic_id for c in courses}
+    timezones = dict(db_session.execute(select(Clinic.id, Clinic.timezone).where(Clinic.id.in_(clinic_ids)))
+                     .tuples().all()) if clinic_ids else {}
+    assessments = None
+    if with_assessments:
+        assessments = list(db_session.scalars(select(Assessment).where(Assessment.patient_id == patient.id)
+                                              .order_by(Assessment.taken_on, Assessment.id)))
+    return Timeline(patient=patient, courses=courses, sessions=sessions, timezones=timezones,
+                    assessments=assessments, flags=flag_service.for_patient(patient.id),
+                    next_due=next_due(courses, sessions, timezones))
