@@ -71,11 +71,15 @@ class Scenario:
         BEN: Patient(BEN, "MRN2", "Ben Li", ride_home_arranged=True),
     })
     as_of: datetime = field(default_factory=lambda: at(2, 7))
+    hours: dict = field(default_factory=lambda: HOURS)
+    protocol_key: str = "ketamine-iv"
+    course_status: str = "active"
 
     def ctx(self) -> FlagContext:
-        clinic = Clinic(id=1, timezone=TZ, hours=HOURS, closures=self.closures, name="Midtown")
+        clinic = Clinic(id=1, timezone=TZ, hours=self.hours, closures=self.closures, name="Midtown")
         return FlagContext(clinic=clinic, protocols=PROTOCOLS, rooms=self.rooms, staff=self.staff,
-                           patients=self.patients, courses=[CourseFacts(COURSE, ANA, "ketamine-iv")])
+                           patients=self.patients,
+                           courses=[CourseFacts(COURSE, ANA, self.protocol_key, status=self.course_status)])
 
     def flags(self, patient: int = ANA) -> list[Flag]:
         mine = [s for s in self.sessions if s.patient_id == patient]

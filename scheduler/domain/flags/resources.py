@@ -97,7 +97,7 @@ def single_session_flags(ctx: FlagContext, s: Session) -> list[Flag]:
         if need is not None and not room.can(need):
             why = "is not in use" if not room.active else f"has no {need} capability"
             proto = ctx.protocol_of(s)
-            rule = f"; {proto.key} needs a {need} room" if proto is not None else ""
+            rule = f"; {proto.key} needs a room with {need}" if proto is not None else ""
             out.append(_session_flag(
                 ctx, "room_unsuitable", ERROR, s, f"{ctx.room_name(room.id)} {why} for {_what(ctx, s)}{rule}.",
                 f"Move the session to a room with the {need} capability.", room_id=room.id))
