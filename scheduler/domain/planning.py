@@ -502,6 +502,10 @@ def _dose_problems(b: _Builder, spec: DoseSpec, ids: list[int]) -> None:
                   "arranged.", ids, "warning")
 
 
+class _Unclean(Exception):
+    """A shifted stage attempt broke a rule: abandon it early."""
+
+
 SHIFT_INVARIANT = {"dosing_hold", "ride_home_missing", "room_unsuitable", "staff_unavailable"}
 FIRST_DAY_SHIFT = 7  # how many days the course's first dose may slide to let a stage fit its rules
 
@@ -523,7 +527,7 @@ def _plan_induction(b: _Builder, protocol: Protocol, spec: DoseSpec, first_lo: d
             try:
                 result = _plan_stage(b, protocol, spec, stage, seq, prev_day, first_lo, eval_day, not_before,
                                      hints, shift)
-            except PlanningError:
+            except (PlanningError, _Unclean):
                 if not shift:
                     raise
                 b.restore(saved)
@@ -552,6 +556,7 @@ def _plan_stage(b: _Builder, protocol: Protocol, spec: DoseSpec, stage: Stage, s
     stage_first: date | None = None
     stage_days: list[date] = []
     out: list[Slot] = []
+    before = {p[0] for p in b.problems}
     step = spec.duration + timedelta(minutes=stage.minutes_between_doses)
     for j in range(stage.days):
         if prev_day is None:
@@ -589,6 +594,8 @@ def _plan_stage(b: _Builder, protocol: Protocol, spec: DoseSpec, stage: Stage, s
             if "time_hint" not in hints:
                 hints = {"time_hint": local_time(slots[0].starts_at, tz)}
         hints = {**hints, "room_hint": slots[0].room_id, "staff_hint": slots[0].staff_member_id}
+        if shift and {p[0] for p in b.problems} - SHIFT_INVARIANT - before:
+            raise _Unclean  # a shifted attempt is only worth finishing when it breaks nothing
         stage_days.append(day)
         prev_day = day
         out.extend(slots)
