@@ -7,7 +7,7 @@ from datetime import date, time, timedelta
 
 import pytest
 
-from scheduler.domain.flags import ALL_CODES, candidate_flags, clinic_flags
+from scheduler.domain.flags import ALL_CODES, CourseFacts, FlagContext, candidate_flags, clinic_flags
 from scheduler.domain.values import Closure, Patient, Session, StaffMember
 from tests.unit.test_flags import (
     ANA, BEN, COURSE, IV_ROOM, IV_ROOM_2, NURSE, NURSE_2, PRESCRIBER, THERAPIST, THERAPY_ROOM, Scenario, as_of, at,
@@ -15,6 +15,11 @@ from tests.unit.test_flags import (
 )
 
 ALL_WEEK_LATE = {d: [(time(7), time(22))] for d in range(7)}
+
+
+def replace_courses(ctx: FlagContext, courses) -> FlagContext:
+    return FlagContext(clinic=ctx.clinic, protocols=ctx.protocols, rooms=ctx.rooms, staff=ctx.staff,
+                       patients=ctx.patients, courses=courses)
 
 
 def codes_of(flags) -> list[str]:
@@ -246,7 +251,12 @@ def test_clinic_flags_show_course_gaps_dated_in_the_range():
     sc = as_of(build(), date(2026, 6, 1))
     today = clinic_flags(sc.ctx(), date(2026, 6, 1), date(2026, 6, 5), sc.sessions, as_of=sc.as_of,
                          idle_chairs=False)
-    assert codes_of(today) == []  # no session of the course in the range: the services ask per patient
+    assert codes_of(today) == []  # no session in the range, and the course's clinic is not known
+    ctx = replace_courses(sc.ctx(), [CourseFacts(COURSE, ANA, "ketamine-iv", clinic_id=1)])
+    today = clinic_flags(ctx, date(2026, 6, 1), date(2026, 6, 5), sc.sessions, as_of=sc.as_of, idle_chairs=False)
+    assert codes_of(today) == ["maintenance_due"]
+    later = clinic_flags(ctx, date(2026, 6, 8), date(2026, 6, 12), sc.sessions, as_of=sc.as_of, idle_chairs=False)
+    assert codes_of(later) == []  # dated today: not in next week's list
     window = clinic_flags(sc.ctx(), march(16), date(2026, 6, 5), sc.sessions, as_of=sc.as_of, idle_chairs=False)
     assert "maintenance_due" in codes_of(window)
 

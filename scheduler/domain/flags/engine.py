@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 from scheduler.domain.flags.chairs import idle_chair_flags
 from scheduler.domain.flags.courses import course_flags
-from scheduler.domain.flags.model import CONFLICT_CODES, Flag, FlagContext
+from scheduler.domain.flags.model import CLOSED_COURSE_STATUSES, CONFLICT_CODES, Flag, FlagContext
 from scheduler.domain.flags.resources import resource_flags
 from scheduler.domain.intervals import overlaps
 from scheduler.domain.timezones import day_bounds_utc
@@ -105,8 +105,10 @@ def clinic_flags(ctx: FlagContext, first_day: date, last_day: date, sessions: It
     they belong to (course rules look outside the range), plus the live sessions elsewhere that may
     clash with them (the patients' and clinicians' sessions at other clinics). A flag is returned when
     it concerns a session in the range, or, for flags about no session in the range (maintenance due,
-    incomplete induction …), when its date ``on`` is in the range. ``ctx.rooms`` are the clinic's rooms
-    for idle chair time (one ``idle_chair_time`` flag per free stretch, from ``as_of`` on).
+    incomplete induction …), when its date ``on`` is in the range. The course rules run for the courses
+    of the sessions in the range and for every open course of ``ctx.courses`` whose ``clinic_id`` is
+    this clinic's (give those courses' sessions too). ``ctx.rooms`` are the clinic's rooms for idle
+    chair time (one ``idle_chair_time`` flag per free stretch, from ``as_of`` on).
     """
     pool = _dedupe(sessions)
     start, _ = day_bounds_utc(first_day, ctx.tz)
@@ -115,6 +117,8 @@ def clinic_flags(ctx: FlagContext, first_day: date, last_day: date, sessions: It
     in_range = {s.id for s in pool if overlaps(s.starts_at, s.ends_at, start, end)
                 and (clinic_id is None or s.clinic_id is None or s.clinic_id == clinic_id)}
     course_ids = {s.course_id for s in pool if s.id in in_range and s.course_id is not None}
+    course_ids |= {c.id for c in ctx.courses.values() if clinic_id is not None and c.clinic_id == clinic_id
+                   and c.status not in CLOSED_COURSE_STATUSES}
     out = []
     for f in _compute(ctx, pool, in_range, course_ids, as_of):
         if any(i in in_range for i in f.session_ids) or (f.on is not None and first_day <= f.on <= last_day):

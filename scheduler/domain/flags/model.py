@@ -89,12 +89,14 @@ class Flag:
 
 @dataclass(frozen=True)
 class CourseFacts:
-    """What the flag rules need of a course (values.py has no course value)."""
+    """What the flag rules need of a course (values.py has no course value). ``clinic_id``, when
+    given, lets :func:`clinic_flags` find the clinic's open courses with no session in the range."""
     id: int
     patient_id: int
     protocol_key: str
     status: str = "active"
     start_on: date | None = None
+    clinic_id: int | None = None
 
 
 def _by_id(items: Any) -> dict:
