@@ -14,14 +14,16 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from scheduler.domain.calendar import max_concurrency, open_intervals, staff_available_intervals
 from scheduler.domain.intervals import Interval
 from scheduler.domain.maintenance import dates_nearest_target, due_window
 from scheduler.domain.protocols import DoseSpec, Protocol, SessionSpec, Stage
-from scheduler.domain.timezones import NonexistentLocalTime, iter_days, local_date, local_time, to_utc
+from scheduler.domain.timezones import (
+    NonexistentLocalTime, iter_days, local_date, local_time, to_utc, to_utc_lenient,
+)
 from scheduler.domain.values import Clinic, Patient, Preferences, Room, Session, StaffMember
 from scheduler.domain.vocabulary import LIVE_STATUSES, MAX_SESSION_DURATION
 
@@ -338,8 +340,6 @@ class SlotFinder:
 
 def to_utc_floor(d: date, t: time, tz: str) -> datetime:
     """A preference bound as an instant (a nonexistent time is moved past the gap)."""
-    from scheduler.domain.timezones import to_utc_lenient
-
     return to_utc_lenient(d, t, tz)
 
 

@@ -148,7 +148,7 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
     new_sessions = [replacement]
 
     # cascade: later doses that are now too close move forward
-    placed_day, placed_seq = local_date(slot.starts_at, tz), seq
+    placed_day = local_date(slot.starts_at, tz)
     dose_moved: dict[int, tuple[datetime, datetime]] = {seq: (slot.starts_at, slot.ends_at)}
     for s in after:
         rule = _gap_rule(protocol, s.sequence)
@@ -174,7 +174,7 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
         moves.append(Move(s.id, "dose", s.sequence, moved.starts_at, moved.ends_at, moved.room_id,
                           moved.staff_member_id, s.starts_at))
         dose_moved[s.sequence] = (moved.starts_at, moved.ends_at)
-        placed_day, placed_seq = local_date(moved.starts_at, tz), s.sequence
+        placed_day = local_date(moved.starts_at, tz)
     _check_window(protocol, tz, doses, dose_moved, problems)
     if reason is None and any(p.code == "induction_window_exceeded" for p in problems):
         reason = Reason("induction_window_exceeded", next(p.message for p in problems
