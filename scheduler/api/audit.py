@@ -52,8 +52,10 @@ def list_audit_events():
         query = query.where(AuditEvent.at < end)
     if start is not None and end is not None and end <= start:
         raise ValidationError("end must be after start.", field="end")
-    page = p.query_int("page") or 1
-    per_page = p.query_int("per_page") or 50
+    page = p.query_int("page")
+    page = 1 if page is None else page
+    per_page = p.query_int("per_page")
+    per_page = 50 if per_page is None else per_page
     if page < 1 or page > 1_000_000:
         raise ValidationError("page must be between 1 and 1000000.", field="page")
     if not 1 <= per_page <= MAX_PER_PAGE:
