@@ -12,7 +12,8 @@ from datetime import date, datetime, time, timedelta
 import pytest
 
 from scheduler.domain.flags import (
-    ALL_CODES, CONFLICT_CODES, GAP_CODES, CourseFacts, Flag, FlagContext, clinic_flags, patient_flags,
+    ALL_CODES, CONFLICT_CODES, GAP_CODES, CourseFacts, Flag, FlagContext, candidate_flags, clinic_flags,
+    patient_flags,
 )
 from scheduler.domain.intervals import Interval
 from scheduler.domain.protocols import load_protocols
@@ -314,3 +315,18 @@ def test_output_order_is_deterministic():
     assert sc.flags() == first
     keys = [f.sort_key() for f in first]
     assert keys == sorted(keys)
+
+
+@pytest.mark.parametrize("code", sorted(CONFLICT_CODES))
+def test_candidate_flags_agree_with_patient_flags(code):
+    """Booking the last session a conflict names, as a candidate, reports the same conflict; booking it
+    in the repaired scenario does not."""
+    broken, fixed = CASES[code]
+    sc = broken()
+    flag = next(f for f in sc.flags() if f.code == code)
+    cand = sc.sid(flag.session_ids[-1])
+    assert code in {f.code for f in candidate_flags(sc.ctx(), cand, sc.sessions)}
+    sc = fixed()
+    cand = next((s for s in sc.sessions if s.id == cand.id), None)
+    if cand is not None:
+        assert code not in {f.code for f in candidate_flags(sc.ctx(), cand, sc.sessions)}

@@ -10,9 +10,10 @@ from scheduler.domain.flags.chairs import idle_chair_flags
 from scheduler.domain.flags.courses import course_flags
 from scheduler.domain.flags.model import CLOSED_COURSE_STATUSES, CONFLICT_CODES, Flag, FlagContext
 from scheduler.domain.flags.resources import resource_flags
-from scheduler.domain.intervals import overlaps
+from scheduler.domain.intervals import Interval, overlaps
 from scheduler.domain.timezones import day_bounds_utc
 from scheduler.domain.values import Session
+from scheduler.domain.vocabulary import MAX_SESSION_DURATION
 
 # The id a candidate session without one (not yet booked) carries while the rules run.
 _NEW = -1
@@ -84,7 +85,10 @@ def candidate_flags(ctx: FlagContext, candidate: Session, sessions: Iterable[Ses
     """
     wanted = frozenset(codes) if codes is not None else CONFLICT_CODES
     me = candidate if candidate.id is not None else dataclasses.replace(candidate, id=_NEW)
-    pool = [s for s in _dedupe(sessions) if s.id is None or s.id != me.id] + [me]
+    # Only the patient's sessions and those near in time can take part in the candidate's flags.
+    near = Interval(me.starts_at - MAX_SESSION_DURATION, me.ends_at + MAX_SESSION_DURATION)
+    pool = [s for s in _dedupe(sessions) if (s.id is None or s.id != me.id)
+            and (s.patient_id == me.patient_id or near.overlaps(s.interval))] + [me]
     course_ids = {me.course_id} if me.course_id is not None else set()
     flags = _compute(ctx, pool, {me.id}, course_ids, as_of)
     out = []
