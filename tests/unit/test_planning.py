@@ -1,4 +1,3 @@
-import time as clock
 from datetime import date, time, timedelta
 
 import pytest
@@ -153,14 +152,11 @@ def _busy_clinic(n=300, seed=7):
     return out
 
 
-def test_existing_sessions_avoided_and_fast():
+def test_existing_sessions_avoided():
+    """Speed is measured in bench/ (planning p50), never in a timed test."""
     existing = _busy_clinic()
     p = plan("ketamine-iv", existing=existing)  # check_plan asserts no live overlap
     assert p.sessions
-    t0 = clock.perf_counter()
-    for _ in range(5):
-        plan_course(PROTOCOLS["ketamine-iv"], make_clinic(), ROOMS, STAFF, PATIENT, existing, START)
-    assert (clock.perf_counter() - t0) / 5 < 0.025
 
 
 def test_patient_other_sessions_avoided():
