@@ -61,6 +61,7 @@ def feed_ics(token: str):
     row = feeds.by_token(token) if len(token) <= 100 else None
     if row is None:
         raise NotFound("No feed with this token (it may have been revoked).")
-    sessions, clinics = feeds.sessions_for(row)
+    sessions, clinics = feeds.sessions_for(
+        row, int(current_app.config.get("FEED_HISTORY_DAYS", feeds.HISTORY_DAYS)))
     body = ical.calendar(feeds.subject_name(row), sessions, clinics, uid_host())
     return Response(body, mimetype="text/calendar", headers={"Cache-Control": "private, max-age=300"})

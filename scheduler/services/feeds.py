@@ -14,7 +14,7 @@ from scheduler.models import Clinic, FeedToken, Patient, Room, StaffMember, Trea
 from scheduler.services import audit
 
 SUBJECTS = {"room": Room, "staff": StaffMember, "patient": Patient}
-HISTORY = timedelta(days=90)  # past sessions kept in a feed
+HISTORY_DAYS = 365  # past sessions kept in a feed (config FEED_HISTORY_DAYS)
 MAX_EVENTS = 5000
 
 
@@ -49,10 +49,11 @@ def subject_name(row: FeedToken) -> str:
     return f"Sessions in {subject.name}" if row.kind == "room" else f"Sessions of {subject.name}"
 
 
-def sessions_for(row: FeedToken) -> tuple[list[TreatmentSession], dict[int, Clinic]]:
+def sessions_for(row: FeedToken, history_days: int = HISTORY_DAYS) -> tuple[list[TreatmentSession],
+                                                                           dict[int, Clinic]]:
     TS = TreatmentSession
     column = {"room": TS.room_id, "staff": TS.staff_member_id, "patient": TS.patient_id}[row.kind]
-    query = (select(TS).where(column == row.subject_id, TS.starts_at >= utcnow() - HISTORY)
+    query = (select(TS).where(column == row.subject_id, TS.starts_at >= utcnow() - timedelta(days=history_days))
              .options(selectinload(TS.patient), selectinload(TS.room), selectinload(TS.staff_member))
              .order_by(TS.starts_at, TS.id).limit(MAX_EVENTS))
     sessions = list(db_session.scalars(query))
