@@ -67,6 +67,13 @@ def test_a_closure_added_after_booking_flags_what_it_covers():
     assert "Fire drill" in closed[0].message and "from 10:00 to 12:00" in closed[0].message
 
 
+def test_changes_after_a_session_took_place_do_not_flag_it():
+    sc = with_time_off(with_closure(build(), Closure(march(4), march(4))), at(4, 8), at(4, 12))
+    assert {"clinic_closed", "staff_unavailable"} <= sc.codes()
+    sc.edit(11, status="completed").edit(21, status="completed")
+    assert not {"clinic_closed", "staff_unavailable"} & sc.codes()
+
+
 def test_time_off_and_own_working_hours_make_staff_unavailable():
     sc = with_time_off(build(), at(6, 7), at(6, 10))
     flags = [f for f in sc.flags() if f.code == "staff_unavailable"]

@@ -55,8 +55,13 @@ def _session_flag(ctx: FlagContext, code: str, severity: str, s: Session, messag
 
 
 def single_session_flags(ctx: FlagContext, s: Session) -> list[Flag]:
-    """Calendar, room, clinician and patient-state conflicts of one live session."""
+    """Calendar, room, clinician and patient-state conflicts of one live session.
+
+    A completed session took place: later changes to hours, closures, time off or rooms do not flag it
+    (double booking and capacity still do: :func:`resource_flags`)."""
     out: list[Flag] = []
+    if s.status == "completed":
+        return out
     iv = s.interval
     what = _what(ctx, s)
     cap = what[0].upper() + what[1:]
