@@ -122,6 +122,13 @@ def drop_pg_database(name: str) -> None:
     engine.dispose()
 
 
+def _shorten(statement: str) -> str:
+    """One line, the column list elided: the FROM/WHERE part is what the plan is about."""
+    flat = " ".join(statement.split())
+    head, sep, tail = flat.partition(" FROM ")
+    return (head.split(" ", 1)[0] + " … FROM " + tail if sep else flat)[:1200]
+
+
 def sqlite_ts(value: datetime) -> str:
     """The text SQLAlchemy stores for a UTC instant on SQLite (string comparison must agree)."""
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -149,9 +156,8 @@ class Bench:
         self.ctx = self.app.app_context()
         self.ctx.push()
         self.db = db_session
-        rules = {rule.rule: rule for rule in self.app.url_map.iter_rules()}
-        self.available = {name: rule in rules and method in rules[rule].methods
-                          for name, (method, rule) in ENDPOINTS.items()}
+        routes = {(rule.rule, method) for rule in self.app.url_map.iter_rules() for method in rule.methods}
+        self.available = {name: (rule, method) in routes for name, (method, rule) in ENDPOINTS.items()}
         stamp = f"{os.getpid()}-{int(timer.time())}"
         user = User(email=f"bench-{stamp}@bench.test", role="front_desk")
         db_session.add(user)
@@ -398,7 +404,7 @@ class Bench:
                 cur.execute(prefix + statement, params)
                 rows = cur.fetchall()
                 lines = [r[0] for r in rows] if self.pg else [f"{'  ' * 0}{r[-1]}" for r in rows]
-                out.append(" ".join(statement.split())[:400] + "\n  -> " + "\n  -> ".join(lines))
+                out.append(_shorten(statement) + "\n  -> " + "\n  -> ".join(lines))
             raw.rollback()
         finally:
             raw.close()
