@@ -7,6 +7,7 @@ table cannot drift from them silently.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 
@@ -104,7 +105,7 @@ def test_role_table_matches_the_issue(sqlite_api, role, method, url, allowed):
 def test_the_front_desk_never_sees_assessments_or_notes_in_any_answer(sqlite_api, sqlite_app):
     """Everything the front desk may GET about the patient, searched for the clinical record."""
     w = world.build()
-    w.book(__import__("datetime").date(2026, 3, 9))
+    w.book(date(2026, 3, 9))
     from scheduler.db import db_session
 
     db_session.commit()
