@@ -1,0 +1,70 @@
+"""Cancelled doses open an induction gap; POST /sessions/{id}/replan proposes and applies the fix."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from scheduler.db import db_session
+from scheduler.models import AuditEvent, TreatmentSession
+from tests.http.engine_fixtures import build_clinic, count, future_monday, patient
+
+
+def _flag_codes(api, clinic, pid):
+    flags = api.get(f"/api/v1/patients/{pid}/timeline").json["flags"]
+    return [f["code"] for f in flags]
+
+
+def _course(api, clinic, pid):
+    r = api.post(f"/api/v1/patients/{pid}/courses", json={
+        "protocol": "ketamine-iv", "clinic_id": clinic.id, "start_on": str(future_monday()),
+        "include_maintenance": False,
+        "preferences": {"weekdays": ["tue", "fri"], "earliest": "09:00", "latest": "13:00"}})
+    assert r.status_code == 201, r.json
+    return {s["sequence"]: s for s in r.json["sessions"] if s["kind"] == "dose"}
+
+
+def test_cancel_opens_a_gap_and_the_replan_closes_it(api, app):
+    clinic = build_clinic()
+    pid = patient()
+    doses = _course(api, clinic, pid)
+    assert "induction_gap" not in _flag_codes(api, clinic, pid)
+    # the patient is away for a week: doses 3 and 4 are cancelled
+    for n in (3, 4):
+        r = api.post(f"/api/v1/sessions/{doses[n]['id']}/cancel", json={"reason": "Away", "version": doses[n]["version"]})
+        assert r.status_code == 200
+    assert "induction_gap" in _flag_codes(api, clinic, pid)
+
+    for n in (3, 4):
+        url = f"/api/v1/sessions/{doses[n]['id']}/replan"
+        before = count(TreatmentSession)
+        proposal = api.post(url, json={})
+        assert proposal.status_code == 200, proposal.json
+        assert proposal.json["applied"] is False and proposal.json["ok"] is True
+        assert [s["sequence"] for s in proposal.json["new_sessions"] if s["kind"] == "dose"] == [n]
+        assert count(TreatmentSession) == before  # a proposal writes nothing
+        current = api.get(f"/api/v1/sessions/{doses[n]['id']}").json["version"]
+        applied = api.post(url, json={"apply": True, "version": current})
+        assert applied.status_code == 200, applied.json
+        assert applied.json["applied"] is True
+        assert [s["sequence"] for s in applied.json["booked"] if s["kind"] == "dose"] == [n]
+        assert {s["course_id"] for s in applied.json["booked"]} == {doses[1]["course_id"]}
+    assert "induction_gap" not in _flag_codes(api, clinic, pid)
+    assert db_session.scalars(select(AuditEvent).where(AuditEvent.action == "session.replan")).all()
+
+
+def test_replan_refusals(api, app):
+    clinic = build_clinic()
+    pid = patient()
+    doses = _course(api, clinic, pid)
+    live = doses[2]
+    r = api.post(f"/api/v1/sessions/{live['id']}/replan", json={})
+    assert r.status_code == 200 and r.json["ok"] is False and r.json["reason"]["code"] == "not_missed"
+    r = api.post(f"/api/v1/sessions/{live['id']}/replan", json={"apply": True})
+    assert r.status_code == 400 and r.json["error"]["field"] == "version"
+    cancelled = api.post(f"/api/v1/sessions/{live['id']}/cancel", json={"reason": "Flu", "version": 1}).json
+    r = api.post(f"/api/v1/sessions/{live['id']}/replan", json={"apply": True, "version": 1})
+    assert r.status_code == 409 and r.json["error"]["code"] == "stale"
+    assert cancelled["version"] == 2
+    r = api.post(f"/api/v1/sessions/{live['id']}/replan", json={"apply": "yes", "version": 2})
+    assert r.status_code == 400 and r.json["error"]["field"] == "apply"
+    assert api.post("/api/v1/sessions/999999/replan", json={}).status_code == 404
+    assert api.as_("clinician").post(f"/api/v1/sessions/{live['id']}/replan", json={}).status_code == 403
