@@ -3,13 +3,9 @@ clinical data (the front desk never sees them)."""
 from __future__ import annotations
 
 from scheduler.api import bp, serialize
+from scheduler.api.assessments import assessment_json
 from scheduler.auth import can, require
 from scheduler.services import timeline as service
-
-
-def assessment(a) -> dict:
-    return {"id": a.id, "patient_id": a.patient_id, "course_id": a.course_id, "instrument": a.instrument,
-            "score": a.score, "taken_on": a.taken_on.isoformat()}
 
 
 @bp.get("/patients/<int:patient_id>/timeline")
@@ -22,5 +18,5 @@ def patient_timeline(patient_id: int):
             "flags": [serialize.flag(f) for f in t.flags],
             "next_due": t.next_due.to_dict() if t.next_due else None}
     if t.assessments is not None:
-        body["assessments"] = [assessment(a) for a in t.assessments]
+        body["assessments"] = [assessment_json(a) for a in t.assessments]
     return body
