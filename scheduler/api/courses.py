@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import g
 
 from scheduler.api import bp, parsing as p, serialize
+from scheduler.api.idempotency import idempotent
 from scheduler.auth import require
 from scheduler.domain.vocabulary import WEEKDAYS
 from scheduler.domain.values import Preferences
@@ -59,6 +60,7 @@ def _render(result: service.CourseResult, flags: list) -> dict:
 
 @bp.post("/patients/<int:patient_id>/courses")
 @require("book")
+@idempotent
 def create_course(patient_id: int):
     patient = inputs.patient_row(patient_id)
     body = p.json_body()

@@ -9,6 +9,7 @@ from flask import g, request
 
 from scheduler.api import bp, parsing as p, serialize
 from scheduler.api.flags import query_window
+from scheduler.api.idempotency import idempotent
 from scheduler.auth import require
 from scheduler.domain.vocabulary import PHASES, ROUTES, SESSION_KINDS, SESSION_STATUSES
 from scheduler.errors import ValidationError
@@ -65,6 +66,7 @@ def _render(session, found: list | None = None):
 
 @bp.post("/sessions")
 @require("book")
+@idempotent
 def book_session():
     body = p.json_body()
     p.reject_unknown(body, BOOK_FIELDS)
