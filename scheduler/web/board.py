@@ -1,0 +1,170 @@
+"""Day board, week view, flags worklist and open chair time (front desk)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import flash, redirect, render_template, request, url_for
+
+from scheduler.domain.flags.model import ALL_CODES, SEVERITIES
+from scheduler.services import dayboard
+from scheduler.services import flags as flag_service
+from scheduler.web.context import current_clinic, date_arg, today
+from scheduler.web.frontdesk import bp
+from scheduler.web.geometry import DayAxis
+from scheduler.web.security import page
+
+KINDS = ("evaluation", "preparation", "dose", "integration", "follow_up")
+STATUSES = ("proposed", "booked", "checked_in", "completed", "cancelled", "no_show")
+MAX_FLAG_DAYS = 93
+
+
+def _no_clinic():
+    return render_template("error.html", status=404, title="No clinic yet",
+                           message="Create a clinic first (scheduler demo loads a demo clinic)."), 404
+
+
+def board_view(board) -> dict:
+    """The day board's blocks placed on an hour axis (presentation only)."""
+    spans = [(iv.start, iv.end) for iv in board.hours]
+    spans += [(s.starts_at, s.ends_at) for r in board.rooms for s in r.sessions]
+    axis = DayAxis.covering(board.day, board.clinic.timezone, spans)
+    closed = []  # shaded: outside the weekly hours
+    cursor = axis.start
+    end_of_axis = axis.start + timedelta(minutes=axis.minutes)
+    for iv in board.hours:
+        if iv.start > cursor:
+            closed.append(axis.box(cursor, iv.start))
+        cursor = max(cursor, iv.end)
+    if cursor < end_of_axis:
+        closed.append(axis.box(cursor, end_of_axis))
+    closures = [{**axis.box(iv.start, iv.end), "reason": c.reason} for iv, c in board.closures]
+    rooms = []
+    for r in board.rooms:
+        blocks = []
+        for s in r.sessions:
+            flags = board.flags_by_session.get(s.id, [])
+            worst = "error" if any(f.severity == "error" for f in flags) else (
+                "warning" if any(f.severity == "warning" for f in flags) else ("info" if flags else None))
+            blocks.append({"s": s, "box": axis.box(s.starts_at, s.ends_at), "flags": flags, "worst": worst})
+        idle = [{**axis.box(f.starts_at, f.ends_at), "message": f.message} for f in r.idle
+                if f.starts_at is not None and f.ends_at is not None]
+        rooms.append({"room": r.room, "blocks": blocks, "idle": idle})
+    return {"axis": axis, "closed": closed, "closures": closures, "rooms": rooms}
+
+
+@bp.get("/board")
+@page("read_schedule")
+def day_board():
+    clinic = current_clinic()
+    if clinic is None:
+        return _no_clinic()
+    day, problem = date_arg("date", today(clinic.timezone))
+    if problem:
+        flash(problem, "warning")
+    board = dayboard.day_board(clinic.id, day)
+    return render_template("frontdesk/day_board.html", clinic=clinic, board=board, view=board_view(board),
+                           day=day, today=today(clinic.timezone), kinds=KINDS, statuses=STATUSES,
+                           prev_day=day - timedelta(days=1), next_day=day + timedelta(days=1))
+
+
+@bp.get("/week")
+@page("read_schedule")
+def week():
+    clinic = current_clinic()
+    if clinic is None:
+        return _no_clinic()
+    day, problem = date_arg("date", today(clinic.timezone))
+    if problem:
+        flash(problem, "warning")
+    monday = day - timedelta(days=day.weekday())
+    boards = [dayboard.day_board(clinic.id, monday + timedelta(days=i)) for i in range(7)]
+    return render_template("frontdesk/week.html", clinic=clinic, boards=boards, monday=monday,
+                           today=today(clinic.timezone), kinds=KINDS, statuses=STATUSES,
+                           prev_week=monday - timedelta(days=7), next_week=monday + timedelta(days=7))
+
+
+def _flag_filters(clinic):
+    errors: dict[str, str] = {}
+    first, problem = date_arg("start", today(clinic.timezone))
+    if problem:
+        errors["start"] = problem
+    last, problem = date_arg("end", first + timedelta(days=27))
+    if problem:
+        errors["end"] = problem
+    if last < first:
+        errors["end"] = "The last date is before the first."
+        last = first
+    if (last - first).days >= MAX_FLAG_DAYS:
+        errors["end"] = f"Look at {MAX_FLAG_DAYS} days at most at once."
+        last = first + timedelta(days=MAX_FLAG_DAYS - 1)
+    severity = request.args.get("severity") or ""
+    if severity and severity not in SEVERITIES:
+        errors["severity"] = "Choose error, warning or info."
+        severity = ""
+    code = request.args.get("code") or ""
+    if code and code not in ALL_CODES:
+        errors["code"] = "Unknown flag code."
+        code = ""
+    return first, last, severity, code, errors
+
+
+def fix_link(f) -> str:
+    """Where a flag is fixed: the session it names, else the patient, else the day board."""
+    if f.session_ids:
+        return url_for("frontdesk.session_page", session_id=f.session_ids[0])
+    if f.patient_id:
+        return url_for("frontdesk.patient_page", patient_id=f.patient_id)
+    day = f.on or (f.starts_at.date() if f.starts_at else None)
+    return url_for("frontdesk.day_board", date=day.isoformat() if day else None)
+
+
+@bp.get("/flags")
+@page("book")
+def flags():
+    clinic = current_clinic()
+    if clinic is None:
+        return _no_clinic()
+    first, last, severity, code, errors = _flag_filters(clinic)
+    found = flag_service.for_clinic(clinic.id, first, last)
+    # Open chair time has its own page; the worklist shows it only when asked for by code.
+    idle = sum(1 for f in found if f.code == "idle_chair_time")
+    if code != "idle_chair_time":
+        found = [f for f in found if f.code != "idle_chair_time"]
+    shown = [f for f in found if (not severity or f.severity == severity) and (not code or f.code == code)]
+    counts = {s: sum(1 for f in found if f.severity == s) for s in SEVERITIES}
+    return render_template("frontdesk/flags.html", clinic=clinic, flags=shown, counts=counts, total=len(found),
+                           first=first, last=last, severity=severity, code=code, errors=errors,
+                           severities=SEVERITIES, codes=sorted(ALL_CODES), fix_link=fix_link, idle=idle,
+                           patients=_patient_names({f.patient_id for f in shown if f.patient_id}))
+
+
+def _patient_names(ids: set[int]) -> dict[int, str]:
+    from scheduler.web.lookups import patient_names
+
+    return patient_names(ids)
+
+
+WAITING_CODES = ("induction_gap", "induction_incomplete", "maintenance_due", "maintenance_overdue",
+                 "follow_up_missing", "integration_missing")
+
+
+@bp.get("/open-time")
+@page("book")
+def open_time():
+    clinic = current_clinic()
+    if clinic is None:
+        return _no_clinic()
+    first, problem = date_arg("date", today(clinic.timezone))
+    if problem:
+        flash(problem, "warning")
+    days = max(1, min(14, request.args.get("days", 7, type=int) or 7))
+    last = first + timedelta(days=days - 1)
+    found = flag_service.for_clinic(clinic.id, first, last)
+    idle = [f for f in found if f.code == "idle_chair_time"]
+    waiting = [f for f in found if f.code in WAITING_CODES and f.patient_id]
+    return render_template("frontdesk/open_time.html", clinic=clinic, idle=idle, waiting=waiting,
+                           first=first, last=last, days=days, fix_link=fix_link,
+                           rooms={r.id: r for r in clinic.rooms},
+                           patients=_patient_names({f.patient_id for f in waiting}))
+
+

@@ -1,0 +1,84 @@
+"""Clinicians' pages: the patient timeline (SVG course line and assessment chart), dosing holds,
+and the clinician's own day."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+
+from scheduler.db import db_session
+from scheduler.errors import AppError, ValidationError
+from scheduler.models import StaffMember
+from scheduler.domain.timezones import local_date
+from scheduler.domain.vocabulary import LIVE_STATUSES
+from scheduler.protocols_registry import protocols
+from scheduler.services import clinical, dayboard, inputs
+from scheduler.services import timeline as timeline_service
+from scheduler.web import charts
+from scheduler.web.context import current_clinic, date_arg, errors_from, today
+from scheduler.web import security
+from scheduler.web.security import page
+
+bp = Blueprint("clinician", __name__)
+security.protect(bp)
+
+
+@bp.get("/patients/<int:patient_id>/timeline")
+@page("read_clinical")
+def timeline(patient_id: int, *, errors=None, status=200):
+    data = timeline_service.timeline(patient_id, with_assessments=True)
+    clinic = current_clinic()
+    tz = clinic.timezone if clinic else "UTC"
+    if data.courses:
+        tz = data.timezones.get(data.courses[-1].clinic_id, tz)
+    whole = request.args.get("span") == "all"
+    doses = [s for s in data.sessions if s.kind == "dose" and s.status in LIVE_STATUSES]
+    first_dose_on = local_date(doses[0].starts_at, tz) if doses else None
+    course_svg = charts.course_timeline(data, tz, whole=whole, today=today(tz))
+    return render_template("clinician/timeline.html", patient=data.patient, data=data, tz=tz, whole=whole,
+                           course_svg=course_svg, protocols=protocols(),
+                           assessment_charts=charts.assessment_charts(data, first_dose_on=first_dose_on),
+                           kind_colours=charts.KIND_COLOURS, errors=errors or {}, form=request.form), status
+
+
+@bp.post("/patients/<int:patient_id>/dosing-hold")
+@page("write_clinical")
+def dosing_hold(patient_id: int):
+    patient = inputs.patient_row(patient_id)
+    lifting = request.form.get("action") == "lift"
+    try:
+        reason = (request.form.get("reason") or "").strip()
+        if not reason:
+            raise ValidationError("Give the clinical reason.", field="reason")
+        if lifting:
+            clinical.lift_dosing_hold(g.user.id, patient, reason=reason[:500])
+        else:
+            clinical.place_dosing_hold(g.user.id, patient, reason=reason[:500])
+    except AppError as exc:
+        db_session.rollback()
+        return timeline(patient_id, errors=errors_from(exc, {"reason"}), status=exc.status)
+    if lifting:
+        flash(f"Lifted the dosing hold on {patient.name}: {reason}. Doses can be booked again.", "success")
+    else:
+        flash(f"Placed a dosing hold on {patient.name}: {reason}. New doses are flagged until it is lifted.",
+              "success")
+    return redirect(url_for("clinician.timeline", patient_id=patient.id))
+
+
+@bp.get("/my-day")
+@page("read_clinical")
+def my_day():
+    clinic = current_clinic()
+    if clinic is None:
+        return render_template("error.html", status=404, title="No clinic yet",
+                               message="Create a clinic first."), 404
+    day, problem = date_arg("date", today(clinic.timezone))
+    if problem:
+        flash(problem, "warning")
+    member = db_session.get(StaffMember, g.user.staff_member_id) if g.user.staff_member_id else None
+    board = dayboard.day_board(clinic.id, day)
+    rows = sorted(((s, r.room) for r in board.rooms for s in r.sessions
+                   if member is None or s.staff_member_id == member.id), key=lambda x: x[0].starts_at)
+    return render_template("clinician/my_day.html", clinic=clinic, tz=clinic.timezone, day=day, member=member,
+                           rows=rows, flags_by_session=board.flags_by_session, today=today(clinic.timezone),
+                           prev_day=day - timedelta(days=1), next_day=day + timedelta(days=1))

@@ -1,0 +1,52 @@
+"""Small helpers shared by the page blueprints: the clinic being looked at, dates from the query
+string, and turning a service error into a message next to the form field it names."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import request, session
+from sqlalchemy import select
+
+from scheduler.db import db_session
+from scheduler.errors import AppError
+from scheduler.models import Clinic
+
+
+def clinics() -> list[Clinic]:
+    return list(db_session.scalars(select(Clinic).order_by(Clinic.name, Clinic.id)))
+
+
+def current_clinic() -> Clinic | None:
+    """``?clinic_id=`` (remembered in the session), else the last one chosen, else the first clinic."""
+    wanted = request.args.get("clinic_id", type=int) or session.get("clinic_id")
+    clinic = db_session.get(Clinic, wanted) if wanted else None
+    if clinic is None:
+        clinic = db_session.scalars(select(Clinic).order_by(Clinic.id).limit(1)).first()
+    if clinic is not None and session.get("clinic_id") != clinic.id:
+        session["clinic_id"] = clinic.id
+    return clinic
+
+
+def today(tz: str) -> date:
+    return datetime.now(ZoneInfo(tz)).date()
+
+
+def date_arg(name: str, default: date) -> tuple[date, str | None]:
+    """A ``YYYY-MM-DD`` query argument; a bad value falls back to ``default`` with a message."""
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return default, None
+    try:
+        return date.fromisoformat(raw), None
+    except ValueError:
+        return default, f"{raw!r} is not a date (YYYY-MM-DD); showing {default.isoformat()} instead."
+
+
+def errors_from(exc: AppError, fields: set[str] | frozenset[str] = frozenset(),
+                aliases: dict[str, str] | None = None) -> dict[str, str]:
+    """``{field: message}`` for a field the form shows, else ``{"_form": message}``."""
+    name = (aliases or {}).get(exc.field or "", exc.field)
+    if name and name in fields:
+        return {name: exc.message}
+    return {"_form": exc.message}

@@ -1,0 +1,148 @@
+"""Patients (front desk and clinicians): search by MRN or name, a new patient, the patient page,
+and "plan a course": form → preview of every session with its flags → one confirmation books all."""
+from __future__ import annotations
+
+from datetime import date, time
+
+from flask import flash, g, redirect, render_template, request, url_for
+
+from scheduler.auth import can
+from scheduler.errors import AppError, ValidationError
+from scheduler.protocols_registry import protocols
+from scheduler.services import directory, inputs
+from scheduler.web import lookups
+from scheduler.web.context import current_clinic, errors_from, today
+from scheduler.web.frontdesk import bp
+from scheduler.web.security import page
+
+PATIENT_FIELDS = {"mrn", "name", "birth_date", "phone", "email", "ride_home_arranged"}
+PLAN_FIELDS = {"protocol", "start_on", "weekdays", "earliest", "latest", "clinic_id", "override_reason"}
+WEEKDAY_NAMES = (("mon", "Mon"), ("tue", "Tue"), ("wed", "Wed"), ("thu", "Thu"), ("fri", "Fri"),
+                 ("sat", "Sat"), ("sun", "Sun"))
+
+
+@bp.get("/patients")
+@page("read_schedule")
+def patients():
+    q = (request.args.get("q") or "").strip()
+    found = lookups.search_patients(q) if q else []
+    return render_template("frontdesk/patients.html", q=q, patients=found, searched=bool(q))
+
+
+def _parse_patient(form) -> dict:
+    values = {k: (form.get(k) or "").strip() for k in PATIENT_FIELDS - {"ride_home_arranged"}}
+    if not values["mrn"]:
+        raise ValidationError("Enter the medical record number.", field="mrn")
+    if len(values["mrn"]) > 64:
+        raise ValidationError("The MRN is at most 64 characters.", field="mrn")
+    if not values["name"]:
+        raise ValidationError("Enter the patient's name.", field="name")
+    if len(values["name"]) > 200:
+        raise ValidationError("The name is at most 200 characters.", field="name")
+    try:
+        born = date.fromisoformat(values["birth_date"])
+    except ValueError:
+        raise ValidationError("Enter the date of birth (YYYY-MM-DD).", field="birth_date") from None
+    if born > date.today() or born.year < 1900:
+        raise ValidationError("The date of birth must be between 1900 and today.", field="birth_date")
+    if values["email"] and "@" not in values["email"]:
+        raise ValidationError("That email address has no @.", field="email")
+    return {"mrn": values["mrn"], "name": values["name"], "birth_date": born,
+            "phone": values["phone"][:40] or None, "email": values["email"][:200] or None,
+            "ride_home_arranged": form.get("ride_home_arranged") == "on"}
+
+
+@bp.route("/patients/new", methods=["GET", "POST"])
+@page("manage_patients")
+def new_patient():
+    errors: dict[str, str] = {}
+    form = request.form if request.method == "POST" else {}
+    if request.method == "POST":
+        try:
+            patient = directory.create_patient(g.user.id, **_parse_patient(request.form))
+        except AppError as exc:
+            errors = errors_from(exc, PATIENT_FIELDS)
+            return render_template("frontdesk/new_patient.html", form=form, errors=errors), exc.status
+        flash(f"Added {patient.name} (MRN {patient.mrn}).", "success")
+        return redirect(url_for("frontdesk.patient_page", patient_id=patient.id))
+    return render_template("frontdesk/new_patient.html", form=form, errors=errors)
+
+
+@bp.get("/patients/<int:patient_id>")
+@page("read_schedule")
+def patient_page(patient_id: int):
+    from scheduler.services import flags as flag_service
+
+    patient = inputs.patient_row(patient_id)
+    clinic = current_clinic()
+    tz = clinic.timezone if clinic else "UTC"
+    sessions = inputs.patient_sessions([patient.id])
+    rooms = {r.id: r for r in clinic.rooms} if clinic else {}
+    return render_template("frontdesk/patient.html", patient=patient, clinic=clinic, tz=tz,
+                           sessions=sessions, rooms=rooms, courses=lookups.courses_of(patient.id),
+                           flags=flag_service.for_patient(patient.id),
+                           show_clinical=can("read_clinical", g.user))
+
+
+# ---------------------------------------------------------------- plan a course
+
+
+def _plan_input(form, clinic) -> dict:
+    key = form.get("protocol") or ""
+    if key not in protocols():
+        raise ValidationError("Choose a protocol.", field="protocol")
+    try:
+        start_on = date.fromisoformat(form.get("start_on") or "")
+    except ValueError:
+        raise ValidationError("Enter the first date (YYYY-MM-DD).", field="start_on") from None
+    weekdays = [d for d, _ in WEEKDAY_NAMES if d in form.getlist("weekdays")]
+    prefs: dict = {}
+    if weekdays:
+        prefs["weekdays"] = weekdays
+    for name in ("earliest", "latest"):
+        raw = (form.get(name) or "").strip()
+        if raw:
+            try:
+                prefs[name] = time.fromisoformat(raw)
+            except ValueError:
+                raise ValidationError("Enter a time as HH:MM.", field=name) from None
+    if "earliest" in prefs and "latest" in prefs and prefs["latest"] <= prefs["earliest"]:
+        raise ValidationError("The latest time must be after the earliest.", field="latest")
+    return {"protocol": key, "clinic_id": clinic.id, "start_on": start_on, "preferences": prefs}
+
+
+def _plan_form(patient, clinic, form, *, errors=None, result=None, status=200):
+    return render_template("frontdesk/plan.html", patient=patient, clinic=clinic, form=form,
+                           errors=errors or {}, result=result, protocols=protocols(),
+                           weekday_names=WEEKDAY_NAMES, today=today(clinic.timezone),
+                           rooms={r.id: r for r in clinic.rooms},
+                           staff={s.id: s for s in clinic.staff}), status
+
+
+@bp.route("/patients/<int:patient_id>/plan", methods=["GET", "POST"])
+@page("book")
+def plan_course(patient_id: int):
+    from scheduler.web import planning
+
+    patient = inputs.patient_row(patient_id)
+    clinic = current_clinic()
+    if clinic is None:
+        return redirect(url_for("frontdesk.day_board"))
+    if request.method == "GET":
+        defaults = {"protocol": request.args.get("protocol", "ketamine-iv"),
+                    "start_on": today(clinic.timezone).isoformat(), "weekdays": ["mon", "wed", "fri"],
+                    "earliest": "09:00", "latest": "17:00"}
+        return _plan_form(patient, clinic, defaults)
+    form = {k: request.form.get(k) for k in PLAN_FIELDS} | {"weekdays": request.form.getlist("weekdays")}
+    form["clinic_id"] = clinic.id
+    confirm = request.form.get("action") == "confirm"
+    try:
+        params = _plan_input(request.form, clinic)
+        override = (request.form.get("override_reason") or "").strip()[:500] or None
+        result = planning.plan(g.user.id, patient, params, dry_run=not confirm, override_reason=override)
+    except AppError as exc:
+        return _plan_form(patient, clinic, form, errors=errors_from(exc, PLAN_FIELDS), status=exc.status)
+    if not confirm:
+        return _plan_form(patient, clinic, form, result=result)
+    flash(f"Booked {len(result.sessions)} sessions of {params['protocol']} for {patient.name}.", "success")
+    return redirect(url_for("frontdesk.patient_page", patient_id=patient.id))

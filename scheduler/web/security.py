@@ -1,0 +1,101 @@
+"""Session sign-in, CSRF tokens and the ``@page(permission)`` guard for the web blueprints."""
+from __future__ import annotations
+
+import hmac
+import secrets
+from functools import wraps
+from typing import Callable
+
+from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
+
+from scheduler.auth import can
+from scheduler.db import db_session
+from scheduler.errors import AppError
+from scheduler.models import User
+
+CSRF_FIELD = "csrf_token"
+
+
+def csrf_token() -> str:
+    """The session's CSRF token (made on first use); every form posts it back."""
+    token = session.get(CSRF_FIELD)
+    if not token:
+        token = session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    return token
+
+
+def _check_csrf() -> None:
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    sent = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token") or ""
+    expected = session.get(CSRF_FIELD) or ""
+    if not expected or not hmac.compare_digest(sent, expected):
+        abort(400, description="The form expired or did not come from this site; reload the page and retry.")
+
+
+def _load_user() -> None:
+    g.user = None  # never trust a value left on g (tests share one app context)
+    user_id = session.get("user_id")
+    if user_id is None:
+        return
+    user = db_session.get(User, user_id)
+    if user is None or not user.active:
+        session.clear()
+        return
+    g.user = user
+
+
+def sign_in(user: User) -> None:
+    session.clear()  # a fresh session (and CSRF token) on every sign-in: no fixation
+    session["user_id"] = user.id
+    session.permanent = False
+    csrf_token()
+
+
+def sign_out() -> None:
+    session.clear()
+
+
+def page(permission: str | None = None) -> Callable:
+    """View decorator: signed in (else redirect to sign-in) and, when given, granted ``permission``."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            user = g.get("user")
+            if user is None:
+                return redirect(url_for("signin.sign_in", next=request.full_path.rstrip("?")))
+            if permission and not can(permission, user):
+                return render_template("error.html", status=403, title="Not available to your role",
+                                       message="Your role does not give access to this page."), 403
+            return view(*args, **kwargs)
+
+        wrapper.permission = permission
+        return wrapper
+
+    return decorator
+
+
+def _html_error(exc: AppError):
+    db_session.rollback()
+    titles = {403: "Not allowed", 404: "Not found", 409: "Conflict"}
+    return render_template("error.html", status=exc.status, title=titles.get(exc.status, "Problem"),
+                           message=exc.message), exc.status
+
+
+def protect(bp: Blueprint) -> None:
+    """Every request to ``bp``: user from the session cookie, CSRF on writes, HTML error pages."""
+    bp.before_request(_load_user)
+    bp.before_request(_check_csrf)
+    bp.register_error_handler(AppError, _html_error)
+    bp.register_error_handler(400, _bad_request)
+
+
+def _bad_request(exc):
+    return render_template("error.html", status=400, title="Please retry",
+                           message=getattr(exc, "description", "Bad request")), 400
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["can"] = lambda permission: can(permission, g.get("user"))

@@ -1,0 +1,149 @@
+"""One treatment session: its details and flags, and the front desk's actions on it — reschedule
+(choosing among suggested free slots), cancel with a reason, check in, complete, no-show."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import flash, g, redirect, render_template, request, url_for
+
+from scheduler.auth import can
+from scheduler.db import db_session
+from scheduler.errors import AppError, ValidationError
+from scheduler.models import Clinic
+from scheduler.services import flags as flag_service
+from scheduler.services import sessions as service
+from scheduler.web.context import errors_from
+from scheduler.web.frontdesk import bp
+from scheduler.web.security import page
+
+ACTIONS = {"check_in": "Checked in", "complete": "Completed", "no_show": "Marked as no-show"}
+ACTION_FIELDS = {"reason", "slot", "override_reason"}
+
+
+def _render(session, *, errors=None, form=None, status=200):
+    from scheduler.web import planning
+
+    clinic = db_session.get(Clinic, session.clinic_id)
+    slots = planning.suggest_slots(session) if session.status in service.RESCHEDULABLE else []
+    return render_template("frontdesk/session.html", s=session, clinic=clinic, tz=clinic.timezone,
+                           flags=flag_service.for_session(session), slots=slots, errors=errors or {},
+                           form=form or {}, rooms={r.id: r for r in clinic.rooms},
+                           staff={m.id: m for m in clinic.staff}, can_book=can("book", g.user),
+                           actions=[a for a, (starts, _) in service.TRANSITIONS.items() if session.status in starts],
+                           reschedulable=session.status in service.RESCHEDULABLE), status
+
+
+def _version() -> int:
+    try:
+        return int(request.form.get("version") or "")
+    except ValueError:
+        raise ValidationError("The page is missing the session's version; reload it.", field="version") from None
+
+
+def _done(session, message: str):
+    flash(message, "success")
+    return redirect(url_for("frontdesk.session_page", session_id=session.id))
+
+
+def _failed(session, exc: AppError):
+    db_session.rollback()
+    session = service.get(session.id)  # fresh after the rollback
+    return _render(session, errors=errors_from(exc, ACTION_FIELDS), form=request.form, status=exc.status)
+
+
+@bp.get("/sessions/<int:session_id>")
+@page("read_schedule")
+def session_page(session_id: int):
+    return _render(service.get(session_id))
+
+
+@bp.post("/sessions/<int:session_id>/cancel")
+@page("book")
+def cancel(session_id: int):
+    session = service.get(session_id)
+    try:
+        reason = (request.form.get("reason") or "").strip()
+        if not reason:
+            raise ValidationError("Say why the session is cancelled.", field="reason")
+        service.cancel(g.user.id, session, version=_version(), reason=reason[:500])
+    except AppError as exc:
+        return _failed(session, exc)
+    return _done(session, f"Cancelled the {session.kind.replace('_', '-')} session: {reason}.")
+
+
+@bp.post("/sessions/<int:session_id>/<any(check_in, complete, no_show):action>")
+@page("book")
+def act(session_id: int, action: str):
+    session = service.get(session_id)
+    try:
+        service.transition(g.user.id, session, action, version=_version())
+    except AppError as exc:
+        return _failed(session, exc)
+    return _done(session, f"{ACTIONS[action]}: {session.patient.name}, {session.kind.replace('_', '-')}.")
+
+
+@bp.post("/sessions/<int:session_id>/reschedule")
+@page("book")
+def reschedule(session_id: int):
+    session = service.get(session_id)
+    try:
+        raw = request.form.get("slot") or ""
+        parts = raw.split("|")
+        if len(parts) != 3:
+            raise ValidationError("Choose one of the suggested times.", field="slot")
+        try:
+            starts_at = datetime.fromisoformat(parts[0])
+            room_id = int(parts[1])
+            staff_id = int(parts[2]) if parts[2] else None
+        except ValueError:
+            raise ValidationError("That time is not one of the suggestions; choose again.", field="slot") from None
+        if starts_at.tzinfo is None:
+            raise ValidationError("That time is not one of the suggestions; choose again.", field="slot")
+        override = (request.form.get("override_reason") or "").strip()[:500] or None
+        service.reschedule(g.user.id, session, version=_version(), starts_at=starts_at,
+                           ends_at=starts_at + (session.ends_at - session.starts_at), room_id=room_id,
+                           staff_member_id=staff_id, override_reason=override)
+    except AppError as exc:
+        return _failed(session, exc)
+    clinic = db_session.get(Clinic, session.clinic_id)
+    from scheduler.web.filters import local
+
+    return _done(session, f"Moved to {local(session.starts_at, clinic.timezone, '%a %d %b %H:%M')} "
+                          f"in {session.room.name}.")
+
+
+@bp.route("/sessions/<int:session_id>/replan", methods=["GET", "POST"])
+@page("book")
+def replan(session_id: int):
+    """GET: the proposed replacement and the moves it needs; POST: apply them in one step."""
+    from scheduler.services import replanning
+
+    session = service.get(session_id)
+    clinic = db_session.get(Clinic, session.clinic_id)
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        try:
+            override = (request.form.get("override_reason") or "").strip()[:500] or None
+            result, booked, moved = replanning.apply(g.user.id, session, version=_version(),
+                                                     override_reason=override)
+        except AppError as exc:
+            db_session.rollback()
+            session = service.get(session_id)
+            errors, status = errors_from(exc, {"override_reason"}), exc.status
+        else:
+            from scheduler.web.filters import local
+
+            when = ", ".join(local(s.starts_at, clinic.timezone, "%a %d %b %H:%M") for s in booked)
+            flash(f"Re-planned: booked {len(booked)} replacement session{'s' if len(booked) != 1 else ''} ({when})"
+                  + (f" and moved {len(moved)} later session{'s' if len(moved) != 1 else ''}." if moved else "."),
+                  "success")
+            return redirect(url_for("frontdesk.patient_page", patient_id=session.patient_id))
+    try:
+        proposal, _course = replanning.propose(session)
+        problem = None
+    except AppError as exc:
+        proposal, problem = None, exc.message
+    return render_template("frontdesk/replan.html", s=session, clinic=clinic, tz=clinic.timezone,
+                           proposal=proposal, problem=problem, errors=errors, form=request.form,
+                           rooms={r.id: r for r in clinic.rooms}, staff={m.id: m for m in clinic.staff}), status

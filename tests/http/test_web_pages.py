@@ -1,0 +1,374 @@
+"""The pages through the Flask client: who may open what, sign-in, CSRF, forms and their errors,
+and the front desk's writes (each answered with a message saying what happened)."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from scheduler.db import db_session
+from scheduler.models import Patient, TreatmentSession
+from tests.browser.seed import PASSWORD, clinic_with_users, email, next_monday
+
+
+class Web:
+    def __init__(self, app):
+        self.client = app.test_client()
+
+    def csrf(self) -> str:
+        with self.client.session_transaction() as s:
+            if "csrf_token" not in s:
+                s["csrf_token"] = "t" * 43
+            return s["csrf_token"]
+
+    def sign_in(self, role: str):
+        page = self.client.get("/sign-in")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        return self.client.post("/sign-in", data={"email": email(role), "password": PASSWORD, "csrf_token": token})
+
+    def get(self, url, **kw):
+        return self.client.get(url, **kw)
+
+    def post(self, url, data=None, *, token=True, **kw):
+        data = dict(data or {})
+        if token:
+            data.setdefault("csrf_token", self.csrf())
+        return self.client.post(url, data=data, **kw)
+
+
+@pytest.fixture
+def site(sqlite_app):
+    clinic, rooms, users = clinic_with_users()
+    return {"app": sqlite_app, "clinic": clinic, "rooms": rooms, "users": users}
+
+
+@pytest.fixture
+def desk(site):
+    web = Web(site["app"])
+    assert web.sign_in("front_desk").status_code == 302
+    return web
+
+
+@pytest.fixture
+def clinician(site):
+    web = Web(site["app"])
+    assert web.sign_in("clinician").status_code == 302
+    return web
+
+
+def _patient(web, mrn="MRN-77", name="Jordan Rivera") -> int:
+    r = web.post("/patients/new", {"mrn": mrn, "name": name, "birth_date": "1985-04-12",
+                                   "ride_home_arranged": "on"})
+    assert r.status_code == 302, r.text
+    return int(r.headers["Location"].rstrip("/").split("/")[-1])
+
+
+def _plan(web, patient_id: int, start: date, weekdays=("mon", "thu"), action="confirm"):
+    return web.post(f"/patients/{patient_id}/plan", {"protocol": "ketamine-iv", "start_on": start.isoformat(),
+                                                     "weekdays": list(weekdays), "earliest": "09:00",
+                                                     "latest": "17:00", "action": action})
+
+
+def _doses(patient_id: int) -> list[TreatmentSession]:
+    db_session.remove()
+    return list(db_session.scalars(select(TreatmentSession).where(
+        TreatmentSession.patient_id == patient_id, TreatmentSession.kind == "dose",
+        TreatmentSession.phase == "induction").order_by(TreatmentSession.starts_at)))
+
+
+# ---------------------------------------------------------------- sign-in and roles
+
+
+def test_pages_send_a_stranger_to_sign_in(site):
+    r = Web(site["app"]).get("/board")
+    assert r.status_code == 302
+    assert r.headers["Location"].startswith("/sign-in?next=/board")
+
+
+def test_sign_in_with_a_wrong_password_says_so_next_to_the_field(site):
+    web = Web(site["app"])
+    r = web.post("/sign-in", {"email": email("front_desk"), "password": "nope"})
+    assert r.status_code == 401
+    assert 'id="password-error"' in r.text and "do not match" in r.text
+    assert web.get("/board").status_code == 302  # still signed out
+
+
+def test_sign_in_sends_each_role_to_its_start_page_and_honours_next(site):
+    web = Web(site["app"])
+    assert web.sign_in("front_desk").headers["Location"] == "/board"
+    web = Web(site["app"])
+    assert web.sign_in("clinician").headers["Location"] == "/my-day"
+    web = Web(site["app"])
+    web.get("/sign-in")
+    r = web.post("/sign-in?next=/flags", {"email": email("front_desk"), "password": PASSWORD})
+    assert r.headers["Location"] == "/flags"
+    web = Web(site["app"])
+    r = web.post("/sign-in?next=https://evil.example/", {"email": email("front_desk"), "password": PASSWORD})
+    assert r.headers["Location"] == "/board"
+
+
+def test_sign_out_needs_the_csrf_token(desk):
+    assert desk.post("/sign-out", token=False).status_code == 400
+    assert desk.get("/board").status_code == 200
+    r = desk.post("/sign-out")
+    assert r.status_code == 302
+    assert desk.get("/board").status_code == 302
+
+
+FRONT_DESK_ONLY = ["/flags", "/open-time", "/patients/new", "/week"]
+CLINICIAN_ONLY = ["/my-day"]
+BOTH = ["/board", "/patients", "/patients?q=Rivera"]
+
+
+@pytest.mark.parametrize("url", FRONT_DESK_ONLY + BOTH)
+def test_front_desk_pages_open_for_the_front_desk(desk, url):
+    r = desk.get(url)
+    assert r.status_code == 200
+    assert "<h1>" in r.text
+
+
+@pytest.mark.parametrize("url", CLINICIAN_ONLY + BOTH)
+def test_clinician_pages_open_for_clinicians(clinician, url):
+    assert clinician.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/flags", "/open-time", "/patients/new"])
+def test_clinicians_cannot_open_the_front_desk_worklists(clinician, url):
+    r = clinician.get(url)
+    assert r.status_code == 403
+    assert "Not available to your role" in r.text
+
+
+def test_the_front_desk_never_sees_the_clinical_timeline(desk, clinician):
+    patient_id = _patient(desk)
+    r = desk.get(f"/patients/{patient_id}/timeline")
+    assert r.status_code == 403
+    assert "Timeline" not in desk.get(f"/patients/{patient_id}").text.split("<main")[1].split("Sessions")[0]
+    assert desk.get("/my-day").status_code == 403
+    assert clinician.get(f"/patients/{patient_id}/timeline").status_code == 200
+
+
+def test_a_clinician_cannot_book(desk, clinician):
+    patient_id = _patient(desk)
+    assert clinician.get(f"/patients/{patient_id}/plan").status_code == 403
+    assert clinician.post(f"/patients/{patient_id}/plan", {"protocol": "ketamine-iv"}).status_code == 403
+
+
+# ---------------------------------------------------------------- CSRF and form errors
+
+
+def test_a_form_without_the_csrf_token_is_refused_and_writes_nothing(desk):
+    data = {"mrn": "MRN-1", "name": "A B", "birth_date": "1980-01-01"}
+    assert desk.post("/patients/new", data, token=False).status_code == 400
+    assert desk.post("/patients/new", data | {"csrf_token": "forged"}, token=False).status_code == 400
+    db_session.remove()
+    assert db_session.scalar(select(func.count()).select_from(Patient)) == 0
+
+
+@pytest.mark.parametrize("field,data,status,text", [
+    ("name", {"mrn": "M-1", "name": "", "birth_date": "1980-01-01"}, 400, "Enter the patient"),
+    ("birth_date", {"mrn": "M-1", "name": "A B", "birth_date": "12/01/1980"}, 400, "date of birth"),
+    ("birth_date", {"mrn": "M-1", "name": "A B", "birth_date": "2999-01-01"}, 400, "between 1900 and today"),
+    ("email", {"mrn": "M-1", "name": "A B", "birth_date": "1980-01-01", "email": "nope"}, 400, "@"),
+])
+def test_new_patient_errors_are_shown_next_to_the_field(desk, field, data, status, text):
+    r = desk.post("/patients/new", data)
+    assert r.status_code == status
+    error = re.search(rf'<p class="field-error" id="{field}-error">([^<]+)</p>', r.text)
+    assert error and text in error.group(1)
+    assert f'value="{data["mrn"]}"' in r.text  # what was typed is kept
+
+
+def test_a_duplicate_mrn_is_shown_next_to_the_mrn(desk):
+    _patient(desk, mrn="MRN-9")
+    r = desk.post("/patients/new", {"mrn": "MRN-9", "name": "Other", "birth_date": "1990-02-02"})
+    assert r.status_code == 409
+    assert 'id="mrn-error"' in r.text and "already belongs" in r.text
+
+
+def test_adding_a_patient_says_so_and_search_finds_them(desk):
+    patient_id = _patient(desk, mrn="MRN-4242", name="Casey Nguyen")
+    page = desk.get(f"/patients/{patient_id}")
+    assert "Added Casey Nguyen (MRN MRN-4242)." in page.text
+    assert "Casey Nguyen" in desk.get("/patients?q=MRN-4242").text
+    assert "Casey Nguyen" in desk.get("/patients?q=nguy").text
+    assert "Casey Nguyen" not in desk.get("/patients?q=zzz").text
+
+
+# ---------------------------------------------------------------- plan a course
+
+
+def test_the_preview_books_nothing_and_the_confirmation_books_every_session(desk):
+    patient_id = _patient(desk)
+    start = next_monday(date.today())
+    preview = _plan(desk, patient_id, start, action="preview")
+    assert preview.status_code == 200
+    rows = re.findall(r'<span class="pill" style="border-color: var\(--k-(\w+)\)', preview.text)
+    assert rows.count("dose") >= 6 and "evaluation" in rows and "integration" in rows
+    db_session.remove()
+    assert db_session.scalar(select(func.count()).select_from(TreatmentSession)) == 0
+    confirm = _plan(desk, patient_id, start)
+    assert confirm.status_code == 302
+    db_session.remove()
+    booked = db_session.scalar(select(func.count()).select_from(TreatmentSession))
+    assert booked == len(rows)
+    assert f"Booked {booked} sessions of ketamine-iv for Jordan Rivera." in desk.get(confirm.headers["Location"]).text
+
+
+@pytest.mark.parametrize("data,field", [
+    ({"protocol": "nope"}, "protocol"),
+    ({"start_on": "tomorrow"}, "start_on"),
+    ({"earliest": "9am"}, "earliest"),
+    ({"earliest": "15:00", "latest": "10:00"}, "latest"),
+])
+def test_plan_errors_are_shown_next_to_the_field(desk, data, field):
+    patient_id = _patient(desk)
+    base = {"protocol": "ketamine-iv", "start_on": "2030-01-07", "action": "preview"}
+    r = desk.post(f"/patients/{patient_id}/plan", base | data)
+    assert r.status_code in (400, 404, 422)
+    assert f'id="{field}-error"' in r.text
+
+
+# ---------------------------------------------------------------- sessions: actions, cancel, re-plan
+
+
+def test_cancel_needs_a_reason_and_then_says_what_happened(desk):
+    patient_id = _patient(desk)
+    _plan(desk, patient_id, next_monday(date.today()))
+    dose = _doses(patient_id)[2]
+    r = desk.post(f"/sessions/{dose.id}/cancel", {"version": dose.version, "reason": ""})
+    assert r.status_code == 400
+    assert 'id="reason-error"' in r.text
+    r = desk.post(f"/sessions/{dose.id}/cancel", {"version": dose.version, "reason": "Flu"})
+    assert r.status_code == 302
+    page = desk.get(r.headers["Location"])
+    assert "Cancelled the dose session: Flu." in page.text
+    assert 'data-testid="session-status">Cancelled' in page.text
+
+
+def test_a_stale_version_is_refused_with_a_message(desk):
+    patient_id = _patient(desk)
+    _plan(desk, patient_id, next_monday(date.today()))
+    dose = _doses(patient_id)[0]
+    r = desk.post(f"/sessions/{dose.id}/check_in", {"version": dose.version + 5})
+    assert r.status_code == 409
+    assert "changed by someone else" in r.text
+    r = desk.post(f"/sessions/{dose.id}/check_in", {"version": dose.version})
+    assert r.status_code == 302
+    assert "Checked in: Jordan Rivera, dose." in desk.get(r.headers["Location"]).text
+    assert _doses(patient_id)[0].status == "checked_in"
+
+
+def test_completing_a_future_session_is_refused_on_the_page(desk):
+    patient_id = _patient(desk)
+    _plan(desk, patient_id, next_monday(date.today()))
+    dose = _doses(patient_id)[0]
+    r = desk.post(f"/sessions/{dose.id}/complete", {"version": dose.version})
+    assert r.status_code == 409
+    assert "has not started yet" in r.text
+
+
+def test_a_gap_appears_in_the_worklist_and_the_replan_clears_it(desk):
+    patient_id = _patient(desk)
+    start = next_monday(date.today())
+    _plan(desk, patient_id, start)
+    flags_url = f"/flags?code=induction_gap&start={start.isoformat()}&end={start.replace(day=start.day) .isoformat()}"
+    third, fourth = _doses(patient_id)[2:4]
+    for dose in (third, fourth):  # a single cancellation in a twice-weekly plan leaves a gap of 7 days: allowed
+        assert desk.post(f"/sessions/{dose.id}/cancel", {"version": dose.version, "reason": "Away"}).status_code == 302
+    worklist = desk.get(f"/flags?code=induction_gap&start={start.isoformat()}")
+    assert worklist.status_code == 200
+    assert worklist.text.count('data-flag-code="induction_gap"') == 1
+    proposal = desk.get(f"/sessions/{third.id}/replan")
+    assert proposal.status_code == 200 and "Apply the re-plan" in proposal.text
+    r = desk.post(f"/sessions/{third.id}/replan", {"version": _version(third.id)})
+    assert r.status_code == 302
+    assert "Re-planned: booked" in desk.get(r.headers["Location"]).text
+    assert 'data-flag-code="induction_gap"' not in desk.get(f"/flags?code=induction_gap&start={start.isoformat()}").text
+    assert flags_url  # the filter form round-trips dates
+
+
+def _version(session_id: int) -> int:
+    db_session.remove()
+    return db_session.get(TreatmentSession, session_id).version
+
+
+def test_flag_filters_with_bad_values_are_explained(desk):
+    r = desk.get("/flags?severity=loud&code=nope&start=yesterday")
+    assert r.status_code == 200
+    for field in ("severity", "code", "start"):
+        assert f'id="{field}-error"' in r.text
+
+
+def test_the_day_board_draws_rooms_hours_and_blocks(desk, site):
+    patient_id = _patient(desk)
+    start = next_monday(date.today())
+    _plan(desk, patient_id, start)
+    dose = _doses(patient_id)[0]
+    day = dose.starts_at.astimezone(__import__("zoneinfo").ZoneInfo("America/New_York")).date()
+    page = desk.get(f"/board?date={day.isoformat()}")
+    assert page.status_code == 200
+    assert f'data-session-id="{dose.id}"' in page.text
+    for room in ("IV-1", "IV-2", "Therapy"):
+        assert f">{room}<small>" in page.text
+    assert 'class="shade"' in page.text  # before 08:00 / after 18:00 is shaded
+    assert "Day board · " + day.strftime("%A %d %B %Y") in page.text
+    bad = desk.get("/board?date=31-12-2030")
+    assert bad.status_code == 200 and "is not a date" in bad.text
+    week = desk.get(f"/week?date={day.isoformat()}")
+    assert f'/sessions/{dose.id}' in week.text
+
+
+# ---------------------------------------------------------------- clinicians
+
+
+def test_a_dosing_hold_needs_a_reason_and_can_be_lifted(desk, clinician):
+    patient_id = _patient(desk)
+    r = clinician.post(f"/patients/{patient_id}/dosing-hold", {"action": "place", "reason": ""})
+    assert r.status_code == 400 and 'id="reason-error"' in r.text
+    r = clinician.post(f"/patients/{patient_id}/dosing-hold", {"action": "place", "reason": "Acute mania"})
+    assert r.status_code == 302
+    page = clinician.get(r.headers["Location"])
+    assert "Placed a dosing hold on Jordan Rivera: Acute mania." in page.text
+    assert 'data-testid="dosing-hold"' in page.text
+    assert desk.post(f"/patients/{patient_id}/dosing-hold", {"action": "lift", "reason": "x"}).status_code == 403
+    r = clinician.post(f"/patients/{patient_id}/dosing-hold", {"action": "lift", "reason": "Euthymic at review"})
+    assert "Lifted the dosing hold" in clinician.get(r.headers["Location"]).text
+    db_session.remove()
+    assert db_session.get(Patient, patient_id).dosing_hold_reason is None
+
+
+def test_the_timeline_draws_the_doses_and_the_assessment_chart(desk, clinician, site):
+    from scheduler.services import clinical
+
+    patient_id = _patient(desk)
+    start = next_monday(date.today())
+    _plan(desk, patient_id, start)
+    patient = db_session.get(Patient, patient_id)
+    for days, score in ((-3, 30), (10, 24), (20, 18)):
+        clinical.record_assessment(None, patient, instrument="Y-BOCS", score=score,
+                                   taken_on=date.fromordinal(start.toordinal() + days))
+    db_session.commit()
+    page = clinician.get(f"/patients/{patient_id}/timeline")
+    assert page.status_code == 200
+    assert page.text.count('class="tl-session" data-kind="dose"') >= 6
+    assert 'data-testid="assessment-chart" data-instrument="Y-BOCS"' in page.text
+    assert "Response: 35% below baseline (≤ 19.5)" in page.text
+    assert "-40% · responding" in page.text
+    assert clinician.get(f"/patients/{patient_id}/timeline?span=all").status_code == 200
+
+
+def test_my_day_lists_the_clinicians_sessions(desk, clinician):
+    patient_id = _patient(desk)
+    _plan(desk, patient_id, next_monday(date.today()))
+    dose = _doses(patient_id)[0]
+    day = dose.starts_at.astimezone(__import__("zoneinfo").ZoneInfo("America/New_York")).date()
+    page = clinician.get(f"/my-day?date={day.isoformat()}")
+    assert "Nurse Kim" in page.text
+    assert f"/patients/{patient_id}/timeline" in page.text
+
+
+def test_datetime_import_is_used():
+    assert datetime.fromisoformat("2030-01-01T00:00:00+00:00").tzinfo is not None
