@@ -96,14 +96,50 @@ OPERATIONS: dict[tuple[str, str], dict] = {
                            body="NewFeedRequest", ok=201, returns="NewFeed", errors=WRITE),
     ("GET", "/feeds"): op("The caller's feeds (an admin's: all)", returns="FeedList", errors=()),
     ("POST", "/feeds/{feed_id}/revoke"): op("Revoke a feed URL", returns="Feed", errors=WRITE),
+    ("POST", "/sessions"): op("Book one session (a room or patient double booking is refused, 409)",
+                              body="NewSession", ok=201, returns="BookedSession", errors=WRITE),
+    ("GET", "/sessions"): op("A clinic's sessions over a range", returns="SessionList", errors=(400, 404), params=[
+        q("clinic_id", "The clinic", ID_QUERY, required=True), q("start", "Local date or instant"),
+        q("end", "Local date (inclusive) or instant"), q("patient_id", "Only this patient's", ID_QUERY),
+        q("status", "Only this status")]),
+    ("GET", "/sessions/{session_id}"): op("A session with its flags", returns="BookedSession"),
+    ("POST", "/sessions/{session_id}/reschedule"): op("Move a session (version required; stale → 409 stale)",
+                                                      body="Reschedule", returns="BookedSession", errors=WRITE),
+    ("POST", "/sessions/{session_id}/cancel"): op("Cancel, keeping the row (version required)", body="Cancel",
+                                                  returns="BookedSession", errors=WRITE),
+    ("POST", "/sessions/{session_id}/check_in"): op("Check in (version required)", body="Version",
+                                                    returns="BookedSession", errors=WRITE),
+    ("POST", "/sessions/{session_id}/complete"): op("Complete (version required)", body="Version",
+                                                    returns="BookedSession", errors=WRITE),
+    ("POST", "/sessions/{session_id}/no_show"): op("Mark a no-show (version required)", body="Version",
+                                                   returns="BookedSession", errors=WRITE),
+    ("POST", "/sessions/{session_id}/replan"): op("Propose (or with apply, book) a new plan around a session",
+                                                  body="ReplanRequest", returns="Replan", errors=WRITE),
+    ("POST", "/patients/{patient_id}/courses"): op(
+        "Plan a course; dry_run answers the plan (200), otherwise books it all in one transaction (201)",
+        body="NewCourse", ok=201, returns="CoursePlan", errors=WRITE),
+    ("GET", "/patients/{patient_id}/courses"): op("A patient's courses", returns="CourseList"),
+    ("GET", "/patients/{patient_id}/timeline"): op(
+        "Courses, sessions, flags, next due window (assessments only for clinicians)", returns="Timeline"),
+    ("GET", "/flags"): op("A clinic's flags over a range", returns="FlagList", errors=(400, 404), params=[
+        q("clinic_id", "The clinic", ID_QUERY, required=True), q("start", "Local date or instant"),
+        q("end", "Local date (inclusive) or instant"), q("severity", "error, warning or info"),
+        q("code", "Comma-separated flag codes")]),
+    ("GET", "/clinics/{clinic_id}/day"): op("The day board", returns="DayBoard",
+                                            params=[q("date", "Local date (default today)",
+                                                      {"type": "string", "format": "date"})]),
+    ("GET", "/protocols"): op("The protocols with their rules", returns="ProtocolList", errors=()),
+    ("GET", "/protocols/{key}"): op("One protocol", returns="Protocol", errors=(404,)),
     ("GET", "/feeds/{token}.ics"): op("The iCalendar feed (public: the token is the secret)", errors=(404,),
                                       content={"text/calendar": {"schema": {"type": "string"}}}),
 }
 
+OPTIONAL_BODIES = {"OptionalReason", "NewToken", "ReplanRequest"}
 LISTS = {"ClinicList": ("clinics", "Clinic"), "ClosureList": ("closures", "Closure"), "RoomList": ("rooms", "Room"),
          "StaffList": ("staff", "StaffMember"), "PatientList": ("patients", "Patient"),
          "AssessmentList": ("assessments", "Assessment"), "NoteList": ("notes", "ClinicalNote"),
-         "UserList": ("users", "User"), "TokenList": ("tokens", "ApiToken"), "FeedList": ("feeds", "Feed")}
+         "UserList": ("users", "User"), "TokenList": ("tokens", "ApiToken"), "FeedList": ("feeds", "Feed"),
+         "CourseList": ("courses", "Course")}
 
 
 def openapi_path(rule: str) -> str:
@@ -137,7 +173,7 @@ def _operation(rule, method: str, spec: dict, view) -> dict:
                                         "description": "Retrying with the same key books once.",
                                         "schema": {"type": "string", "minLength": 1, "maxLength": 200}})
     if spec["body"]:
-        operation["requestBody"] = {"required": spec["body"] not in ("OptionalReason", "NewToken"),
+        operation["requestBody"] = {"required": spec["body"] not in OPTIONAL_BODIES,
                                     "content": {"application/json": {"schema": ref(spec["body"])}}}
     content = spec["content"] or ({"application/json": {"schema": ref(spec["returns"])}} if spec["returns"] else None)
     ok = {"description": "Success"}
