@@ -9,19 +9,24 @@ clashing session. A plan that breaks a rule (problems of severity ``error``) is 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.exc import DBAPIError
 
 from scheduler.db import db_session
+from scheduler.domain.calendar import clashes
+from scheduler.domain.intervals import Interval
 from scheduler.domain.maintenance import DueWindow, due_window
 from scheduler.domain.planning import Plan, PlanningError, plan_course
 from scheduler.domain.protocols import Protocol
 from scheduler.domain.timezones import local_date
 from scheduler.domain.values import Preferences
 from scheduler.domain.vocabulary import LIVE_STATUSES, WEEKDAYS
-from scheduler.errors import Conflict, NotFound, UnprocessableError
-from scheduler.models import Course, TreatmentSession, utcnow
+from scheduler.errors import CONFLICT_SQLSTATES, Conflict, NotFound, UnprocessableError, sqlstate
+from scheduler.models import AuditEvent, Course, TreatmentSession, utcnow
 from scheduler.protocols_registry import protocols
 from scheduler.services import audit, booking, inputs
+from scheduler.services.conflicts import find_clashes
 
 PLANNER_EXTEND_DAYS = 60  # the planner looks this far past a rule's window before giving up
 
@@ -104,10 +109,10 @@ def next_due_of(plan_: Plan, proto: Protocol, tz: str) -> DueWindow | None:
 def plan_and_book(actor_id: int | None, patient_id: int, clinic_id: int, protocol_key: str, start_on: date,
                   prefs: Preferences, *, dry_run: bool, override_reason: str | None = None,
                   include_maintenance: bool = True, hidden_session_ids: frozenset[int] = frozenset(),
-                  past_status: str | None = None) -> CourseResult:
+                  past_status: str | None = None, now: datetime | None = None) -> CourseResult:
     """Plan, and unless ``dry_run`` book the whole course in one savepoint (all or nothing).
 
-    ``past_status`` (demo and imports only): status given to planned sessions already in the past.
+    ``past_status`` (demo and imports only): status given to planned sessions that ended before ``now``.
     """
     proposal, tz = plan(patient_id, clinic_id, protocol_key, start_on, prefs,
                         include_maintenance=include_maintenance, hidden_session_ids=hidden_session_ids)
@@ -120,20 +125,57 @@ def plan_and_book(actor_id: int | None, patient_id: int, clinic_id: int, protoco
         raise Conflict("The plan breaks a scheduling rule: " + " ".join(p.message for p in errors)
                        + " Give override_reason to book it anyway, or change the start date or preferences.",
                        code="flagged", conflicts=[p.to_dict() for p in errors])
-    now = utcnow()
+    now = now or utcnow()
     with db_session.begin_nested():
         course = Course(patient_id=patient_id, clinic_id=clinic_id, protocol_key=protocol_key, start_on=start_on,
                         preferences=preferences_json(prefs),
                         status="active" if proposal.sessions and proposal.sessions[0].starts_at <= now else "planned")
         db_session.add(course)
         audit.record(actor_id, "course.create", course, reason=override_reason)
-        booked = []
-        for ps in proposal.sessions:
-            req = booking.SessionRequest(
-                clinic_id=clinic_id, patient_id=patient_id, room_id=ps.room_id, kind=ps.kind, phase=ps.phase,
-                sequence=ps.sequence, route=ps.route, starts_at=ps.starts_at, ends_at=ps.ends_at,
-                staff_member_id=ps.staff_member_id, course_id=course.id,
-                override_reason=override_reason if errors else None, notes=ps.label)
-            status = past_status if past_status and ps.ends_at <= now else "booked"
-            booked.append(booking.book(actor_id, req, status=status))
+        requests = [booking.SessionRequest(
+            clinic_id=clinic_id, patient_id=patient_id, room_id=ps.room_id, kind=ps.kind, phase=ps.phase,
+            sequence=ps.sequence, route=ps.route, starts_at=ps.starts_at, ends_at=ps.ends_at,
+            staff_member_id=ps.staff_member_id, course_id=course.id,
+            override_reason=override_reason if errors else None, notes=ps.label) for ps in proposal.sessions]
+        statuses = [past_status if past_status and r.ends_at <= now else "booked" for r in requests]
+        booked = book_all(actor_id, requests, statuses)
     return CourseResult(proposal, course, booked, due, tz)
+
+
+def book_all(actor_id: int | None, requests: list[booking.SessionRequest], statuses: list[str]) -> list[TreatmentSession]:
+    """Book many sessions of one patient at once (a course): one clash query for all of them, one
+    flush, one audit event each. Inside the caller's savepoint; refuses like ``booking.book``."""
+    if not requests:
+        return []
+    for r in requests:
+        booking._check_shape(r.starts_at, r.ends_at)
+    span = Interval(min(r.starts_at for r in requests), max(r.ends_at for r in requests))
+    around = inputs.resource_sessions(span, room_ids={r.room_id for r in requests},
+                                      patient_ids={r.patient_id for r in requests})
+    for r in requests:
+        if clashes(Interval(r.starts_at, r.ends_at), around, room_id=r.room_id, patient_id=r.patient_id):
+            booking._refuse_double_booking(find_clashes(room_id=r.room_id, patient_id=r.patient_id,
+                                                        starts_at=r.starts_at, ends_at=r.ends_at))
+    rows = [TreatmentSession(
+        clinic_id=r.clinic_id, patient_id=r.patient_id, room_id=r.room_id, staff_member_id=r.staff_member_id,
+        course_id=r.course_id, kind=r.kind, phase=r.phase, sequence=r.sequence, route=r.route, dose_mg=r.dose_mg,
+        starts_at=r.starts_at, ends_at=r.ends_at, status=status, notes=r.notes, override_reason=r.override_reason)
+        for r, status in zip(requests, statuses)]
+    try:
+        with db_session.begin_nested():
+            db_session.add_all(rows)
+            db_session.flush()
+    except DBAPIError as exc:  # a concurrent booking caught by the PostgreSQL exclusion constraint
+        if sqlstate(exc) not in CONFLICT_SQLSTATES:
+            raise
+        for r in requests:
+            booking._refuse_double_booking(find_clashes(room_id=r.room_id, patient_id=r.patient_id,
+                                                        starts_at=r.starts_at, ends_at=r.ends_at))
+        raise Conflict("Another booking was made at the same time; plan the course again.",
+                       code="concurrent_write") from exc
+    # One audit event per session, written in one flush (audit.record flushes once per event).
+    db_session.add_all([AuditEvent(actor_id=actor_id, action="session.book", entity_type=row.__tablename__,
+                                   entity_id=row.id, before=None, after=audit.snapshot(row),
+                                   reason=row.override_reason) for row in rows])
+    db_session.flush()
+    return rows
