@@ -125,6 +125,7 @@ class Client(threading.Thread):
         self.created: list[int] = []
         self.writes: dict[int, int] = {}  # session id -> successful writes
         self.errors: list[str] = []
+        self.conflicts: dict[str, dict[str, int]] = {}
 
     def call(self, op: str, method: str, path: str, **kw):
         began = timer.perf_counter()
@@ -137,6 +138,13 @@ class Client(threading.Thread):
         self.samples.setdefault(op, []).append((timer.perf_counter() - began) * 1000)
         bucket = self.statuses.setdefault(op, {})
         bucket[status] = bucket.get(status, 0) + 1
+        if status == 409:  # which refusal: double booking, stale version, flagged rule ...
+            try:
+                code = resp.json()["error"]["code"]
+            except (ValueError, KeyError, TypeError):
+                code = "?"
+            codes = self.conflicts.setdefault(op, {})
+            codes[code] = codes.get(code, 0) + 1
         if status >= 500 and resp is not None and len(self.errors) < 20:
             self.errors.append(f"{op} {path}: {status} {resp.text[:300]}")
         return resp, status
@@ -304,6 +312,10 @@ def main(argv: list[str] | None = None) -> int:
             for op, counts in c.statuses.items():
                 for status, k in counts.items():
                     ops[op]["statuses"][status] = ops[op]["statuses"].get(status, 0) + k
+            for op, codes in c.conflicts.items():
+                bucket = ops[op].setdefault("conflicts", {})
+                for code, k in codes.items():
+                    bucket[code] = bucket.get(code, 0) + k
         table = {}
         total = 0
         fivexx = 0
@@ -314,7 +326,8 @@ def main(argv: list[str] | None = None) -> int:
             table[op] = {"requests": len(s), "per_s": round(len(s) / elapsed, 1),
                          "p50_ms": round(percentile(s, 0.5), 2), "p95_ms": round(percentile(s, 0.95), 2),
                          "p99_ms": round(percentile(s, 0.99), 2), "max_ms": round(max(s), 2),
-                         "statuses": {str(k): v for k, v in sorted(d["statuses"].items())}}
+                         "statuses": {str(k): v for k, v in sorted(d["statuses"].items())},
+                         "conflicts_409": d.get("conflicts", {})}
         checks = check_database(url, world, clients, t0)
         checks["responses_5xx"] = fivexx
         booking_rate = table.get("book", {}).get("per_s", 0)
@@ -330,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'op':<12}{'req':>7}{'req/s':>8}{'p50':>9}{'p95':>9}{'p99':>9}  statuses")
         for op, r in table.items():
             print(f"{op:<12}{r['requests']:>7}{r['per_s']:>8}{r['p50_ms']:>9}{r['p95_ms']:>9}{r['p99_ms']:>9}  "
-                  f"{r['statuses']}")
+                  f"{r['statuses']} {r['conflicts_409'] or ''}")
         print(f"worker RSS: {report['worker_rss']}")
         print(f"checks: {checks}")
         print(f"target bookings/s >= {TARGET_BOOKINGS_PER_S}: {booking_rate} -> "

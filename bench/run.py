@@ -232,16 +232,18 @@ class Bench:
                                                           "registered in this build"}
             print(f"  {name:<14} MISSING (endpoint not in the app)", flush=True)
             return
-        samples, counts = [], {}
+        samples, cpu_samples, counts = [], [], {}
         deadline = timer.perf_counter() + (20 if self.quick else 240)
         for i in range(warmup + n):
-            began = timer.perf_counter()
+            began, cpu = timer.perf_counter(), timer.thread_time()
             status = call(i)
             elapsed = (timer.perf_counter() - began) * 1000
+            cpu_ms = (timer.thread_time() - cpu) * 1000
             counts[status] = counts.get(status, 0) + 1
             if status in expect:
                 if i >= warmup:
                     samples.append(elapsed)
+                    cpu_samples.append(cpu_ms)
             elif status not in tolerate:
                 self.failures.append(f"{name}: status {status} (iteration {i})")
                 if len(self.failures) > 20:
@@ -249,10 +251,12 @@ class Bench:
             if timer.perf_counter() > deadline and len(samples) >= 20:
                 break
         result = summarise(samples)
+        # CPU time of this (client + app) thread: less disturbed by other load on a shared machine.
+        result["cpu_p50_ms"] = round(percentile(cpu_samples, 0.5), 3)
         result["statuses"] = {str(k): v for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}
         self.results[name] = result
         print(f"  {name:<14} p50 {result['p50_ms']:9.3f} ms  p95 {result['p95_ms']:9.3f} ms  n={result['n']} "
-              f"{result['statuses']}", flush=True)
+              f"cpu p50 {result['cpu_p50_ms']:.2f} ms {result['statuses']}", flush=True)
 
     def _last_body(self):
         return getattr(self, "_body", None)
@@ -410,6 +414,25 @@ class Bench:
             raw.close()
         return "\n\n".join(out)
 
+    def profile(self, figures: list[str], calls: int = 10) -> None:
+        """cProfile a few calls of each figure (after warm-up) and print where the time goes."""
+        import cProfile
+        import pstats
+
+        self.setup()
+        for name in figures:
+            call = getattr(self, name)
+            for i in range(3):
+                call(i)
+            prof = cProfile.Profile()
+            prof.enable()
+            for i in range(3, 3 + calls):
+                call(i)
+            prof.disable()
+            print(f"\n== profile of {calls} x {name}")
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
+        self.ctx.pop()
+
     def run(self) -> dict:
         self.setup()
         print(f"  endpoints present: {', '.join(k for k, v in self.available.items() if v) or 'none'}", flush=True)
@@ -513,7 +536,7 @@ def run_one(db: str, size: int, *, iterations: int, warmup: int, quick: bool, sq
     report = {"db": db, "sessions": size, "when": datetime.now(UTC).isoformat(timespec="seconds"),
               "machine": machine(), "data": generated, "iterations": iterations, "warmup": warmup,
               "results": bench.results, "memory": extra["memory"], "targets": verdicts,
-              "plans": bench.plans, "failures": bench.failures}
+              "plans": bench.plans, "failures": bench.failures, "loadavg_at_end": os.getloadavg()}
     print_table(db, size, bench.results, verdicts)
     if write:
         RESULTS.mkdir(exist_ok=True)
@@ -535,10 +558,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sqlite-dir", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes on both databases and the load test's quick mode (CI)")
+    parser.add_argument("--profile", nargs="+", choices=list(ENDPOINTS), help="cProfile these figures instead")
     parser.add_argument("--no-loadtest", action="store_true", help="with --quick: skip the load test")
     args = parser.parse_args(argv)
     failures: list[str] = []
     began = timer.perf_counter()
+    if args.profile:
+        db, size = args.db[0], args.sessions[0]
+        url = ensure_pg_database(PG_BENCH_DB) if db == "postgres" else \
+            f"sqlite:///{args.sqlite_dir / f'scheduler_bench_{size}.sqlite3'}"
+        subprocess.run([sys.executable, "-m", "bench.generate", url, "--sessions", str(size), "--reuse"],
+                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        Bench(url, size, 20, 3, False).profile(args.profile)
+        return 0
     if args.quick:
         with tempfile.TemporaryDirectory(prefix="scheduler-bench-") as tmp:
             for db in ("sqlite", "postgres"):

@@ -1,0 +1,92 @@
+"""Render bench/results/*.json as the Markdown tables of bench/README.md.
+
+    python -m bench.report            # prints Markdown; paste it into the README's Performance section
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+from bench.run import RESULTS, TARGETS
+
+FIGURES = ("booking", "planning", "timeline", "day_board", "flags_month", "raw_booking", "raw_overlap_3w")
+
+
+def _load(name: str) -> dict | None:
+    path = RESULTS / name
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def table() -> str:
+    runs = [(db, size, _load(f"{db}-{size}.json")) for db in ("postgres", "sqlite") for size in (10_000, 1_000_000)]
+    runs = [(db, size, r) for db, size, r in runs if r]
+    head = "| figure | " + " | ".join(f"{db} {size:,} p50 / p95 ms (×floor)" for db, size, _ in runs) + " |"
+    lines = [head, "|---|" + "---|" * len(runs)]
+    for fig in FIGURES:
+        cells = []
+        for _db, _size, r in runs:
+            x = r["results"].get(fig, {})
+            if x.get("missing"):
+                cells.append("missing")
+            elif "p50_ms" in x:
+                ratio = f" (×{x['ratio_p50']})" if x.get("ratio_p50") else ""
+                cells.append(f"{x['p50_ms']:.2f} / {x['p95_ms']:.2f}{ratio}")
+            else:
+                cells.append("–")
+        lines.append(f"| {fig} | " + " | ".join(cells) + " |")
+    lines.append("| RSS of the process (MB) | " + " | ".join(str(r["memory"]["rss_mb"]) for *_, r in runs) + " |")
+    out = ["\n".join(lines), ""]
+    out.append("| target (issue 6 item 4) | " + " | ".join(f"{db} {size:,}" for db, size, _ in runs) + " |")
+    out.append("|---|" + "---|" * len(runs))
+    keys = []
+    for *_, r in runs:
+        for k in r["targets"]:
+            if k not in keys:
+                keys.append(k)
+    for k in keys:
+        label = next(r["targets"][k]["target"] for *_, r in runs if k in r["targets"])
+        cells = []
+        for *_, r in runs:
+            t = r["targets"].get(k)
+            cells.append("–" if not t else f"{t['value']} → {t['verdict']}")
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    for db in ("postgres", "sqlite"):
+        small, big = _load(f"{db}-10000.json"), _load(f"{db}-1000000.json")
+        if small and big:
+            a, b = small["results"]["booking"].get("p50_ms"), big["results"]["booking"].get("p50_ms")
+            if a and b:
+                ratio = b / a
+                verdict = "met" if ratio <= TARGETS["booking_1m_vs_10k"] else f"missed by {ratio / 1.3:.2f}x"
+                out.append(f"| booking p50 at 1M ÷ at 10k ≤ 1.3 ({db}) | {ratio:.2f} → {verdict} |")
+    return "\n".join(out)
+
+
+def loadtest() -> str:
+    files = sorted(RESULTS.glob("loadtest-*.json"))
+    out = []
+    for path in files:
+        r = json.loads(path.read_text())
+        out.append(f"`{path.name}`: {r['clients']} clients, {r['workers']} gunicorn workers, {r['seconds']} s, "
+                   f"{r['sessions']:,} sessions in the database, {r['requests']} requests ({r['requests_per_s']}/s)\n")
+        out.append("| operation | requests | per s | p50 ms | p95 ms | p99 ms | statuses | 409 codes |")
+        out.append("|---|---|---|---|---|---|---|---|")
+        for op, x in r["operations"].items():
+            out.append(f"| {op} | {x['requests']} | {x['per_s']} | {x['p50_ms']} | {x['p95_ms']} | {x['p99_ms']} | "
+                       f"{x['statuses']} | {x.get('conflicts_409', '')} |")
+        out.append("")
+        out.append(f"Checks: {r['checks']}; worker RSS: "
+                   + ", ".join(f"{v['rss_mb']} MB" for v in r["worker_rss"].values())
+                   + f"; bookings/s target {r['target_bookings_per_s']['target']}: "
+                   f"{r['target_bookings_per_s']['value']} → {r['target_bookings_per_s']['verdict']}\n")
+    return "\n".join(out)
+
+
+def main() -> int:
+    print(table())
+    print()
+    print(loadtest())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
