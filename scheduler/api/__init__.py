@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Flask, request
+from werkzeug.routing import IntegerConverter
 
 from scheduler.auth import authenticate_bearer
 
@@ -19,10 +20,18 @@ def _authenticate():
     return None
 
 
+class BoundedInt(IntegerConverter):
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def init_app(app: Flask) -> None:
     # Importing the modules registers their routes on ``bp``.
     from scheduler.api import clinics, health, patients, rooms, staff  # noqa: F401
     from scheduler.api import courses, day, flags, protocols, sessions, timeline  # noqa: F401
     from scheduler.api import assessments, audit, clinical_notes, feeds, holds, openapi, users  # noqa: F401
 
+    # Ids in URLs fit the database's integer columns; a larger one is a 404, not a driver error.
+    app.url_map.converters["int"] = BoundedInt
     app.register_blueprint(bp)

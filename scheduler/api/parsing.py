@@ -11,6 +11,8 @@ from scheduler.domain.vocabulary import WEEKDAYS
 from scheduler.errors import NotFound, ValidationError
 
 _MISSING = object()
+# The range of the database's integer columns (ids, counts): larger numbers are refused, not sent.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 
 def json_body() -> dict[str, Any]:
@@ -60,6 +62,8 @@ def integer(body: dict, field: str, *, required: bool = True, minimum: int | Non
         return default
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(f"{field} must be an integer.", field=field)
+    if not INT_MIN <= value <= INT_MAX:  # beyond the database's integer columns
+        raise ValidationError(f"{field} is out of range.", field=field)
     if minimum is not None and value < minimum:
         raise ValidationError(f"{field} must be at least {minimum}.", field=field)
     if maximum is not None and value > maximum:
@@ -171,9 +175,12 @@ def query_int(name: str, *, required: bool = False) -> int | None:
             raise ValidationError(f"{name} is required.", field=name)
         return None
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ValidationError(f"{name} must be an integer.", field=name) from None
+    if not INT_MIN <= value <= INT_MAX:
+        raise ValidationError(f"{name} is out of range.", field=name)
+    return value
 
 
 def query_date(name: str, *, required: bool = False) -> date | None:
