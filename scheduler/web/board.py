@@ -49,7 +49,16 @@ def board_view(board) -> dict:
         idle = [{**axis.box(f.starts_at, f.ends_at), "message": f.message} for f in r.idle
                 if f.starts_at is not None and f.ends_at is not None]
         rooms.append({"room": r.room, "blocks": blocks, "idle": idle})
-    return {"axis": axis, "closed": closed, "closures": closures, "rooms": rooms}
+    # the day's flags once each (a flag naming two sessions is on both blocks), sessions on the board
+    shown, day_flags = set(), []
+    for row in rooms:
+        for b in row["blocks"]:
+            for f in b["flags"]:
+                if (f.code, f.message) not in shown:
+                    shown.add((f.code, f.message))
+                    day_flags.append((b["s"].id, f))
+    day_flags.sort(key=lambda item: (("error", "warning", "info").index(item[1].severity), item[1].message))
+    return {"axis": axis, "closed": closed, "closures": closures, "rooms": rooms, "flags": day_flags}
 
 
 @bp.get("/board")

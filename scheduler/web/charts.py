@@ -85,7 +85,7 @@ def course_timeline(data, tz: str, *, whole: bool = False, today: date | None = 
             out.append(f'<line x1="{xt}" y1="36" x2="{xt}" y2="{height - 12}" stroke="#2f8a8f" stroke-width="1.5"/>')
         out.append('</g>')
     elif due:
-        out.append(f'<text x="{WIDTH - RIGHT}" y="48" font-size="11" fill="#2f6f73" text-anchor="end">'
+        out.append(f'<text x="{WIDTH - RIGHT}" y="11" font-size="11" fill="#2f6f73" text-anchor="end">'
                    f'Maintenance due {due.earliest:%d %b} – {due.latest:%d %b %Y} →</text>')
     # today
     if first <= today <= last:
@@ -101,10 +101,13 @@ def course_timeline(data, tz: str, *, whole: bool = False, today: date | None = 
     for f in data.flags:
         for sid in f.session_ids:
             flags_by_session.setdefault(sid, []).append(f)
-    for s, d in zip(sessions, days):
+    same_day: dict[tuple[str, date], int] = {}
+    # live sessions last, so they are drawn over a cancelled one they replace on the same day
+    for s, d in sorted(zip(sessions, days), key=lambda sd: (sd[0].status in ("cancelled", "no_show")) is False):
         if d > last or d < first:
             continue
-        out.append(_session_mark(s, scale.x(d), lane_y.get(s.kind, lane_y["dose"]), tz,
+        k = same_day[(s.kind, d)] = same_day.get((s.kind, d), -1) + 1
+        out.append(_session_mark(s, scale.x(d) + 14 * k, lane_y.get(s.kind, lane_y["dose"]), tz,
                                  flags_by_session.get(s.id, [])))
     # flags that name no session, on their date
     for f in data.flags:
@@ -126,7 +129,7 @@ def _session_mark(s, x: float, y: float, tz: str, flags: list) -> str:
     title += "".join(f" · flag: {f.message}" for f in flags)
     href = url_for("frontdesk.session_page", session_id=s.id)
     parts = [f'<a href="{href}" class="tl-session" data-kind="{s.kind}" data-status="{s.status}" '
-             f'data-session-id="{s.id}"><title>{_e(title)}</title>']
+             f'data-phase="{s.phase or ""}" data-session-id="{s.id}"><title>{_e(title)}</title>']
     if s.status == "cancelled":
         parts.append(f'<circle cx="{x}" cy="{y}" r="7" fill="#fff" stroke="#9aa5b1" stroke-width="2"/>'
                      f'<path d="M{x - 4},{y - 4} l8,8 M{x + 4},{y - 4} l-8,8" stroke="#9aa5b1" stroke-width="2"/>')
@@ -145,7 +148,8 @@ def _session_mark(s, x: float, y: float, tz: str, flags: list) -> str:
         parts.append(f'<circle cx="{x}" cy="{y}" r="7" fill="{colour}"/>')
     if s.kind == "dose" and s.sequence:
         label = ("M" if s.phase == "maintenance" else "") + str(s.sequence)
-        parts.append(f'<text x="{x}" y="{y + 21}" font-size="10" fill="#5b6877" text-anchor="middle">{label}</text>')
+        parts.append(f'<text x="{x}" y="{y + 21}" font-size="10" fill="#5b6877" text-anchor="middle" paint-order="stroke" '
+                     f'stroke="#fff" stroke-width="3">{label}</text>')
     if flags:
         worst = min(flags, key=lambda f: ("error", "warning", "info").index(f.severity))
         colour_f = SEVERITY_COLOURS[worst.severity]

@@ -2,7 +2,7 @@
 and the clinician's own day."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
@@ -10,7 +10,7 @@ from scheduler.db import db_session
 from scheduler.errors import AppError, ValidationError
 from scheduler.models import StaffMember
 from scheduler.domain.timezones import local_date
-from scheduler.domain.vocabulary import LIVE_STATUSES
+from scheduler.domain.vocabulary import INSTRUMENTS, LIVE_STATUSES
 from scheduler.protocols_registry import protocols
 from scheduler.services import clinical, dayboard, inputs
 from scheduler.services import timeline as timeline_service
@@ -38,7 +38,8 @@ def timeline(patient_id: int, *, errors=None, status=200):
     return render_template("clinician/timeline.html", patient=data.patient, data=data, tz=tz, whole=whole,
                            course_svg=course_svg, protocols=protocols(),
                            assessment_charts=charts.assessment_charts(data, first_dose_on=first_dose_on),
-                           kind_colours=charts.KIND_COLOURS, errors=errors or {}, form=request.form), status
+                           kind_colours=charts.KIND_COLOURS, errors=errors or {}, form=request.form,
+                           instruments=INSTRUMENTS, today=today(tz)), status
 
 
 @bp.post("/patients/<int:patient_id>/dosing-hold")
@@ -62,6 +63,36 @@ def dosing_hold(patient_id: int):
     else:
         flash(f"Placed a dosing hold on {patient.name}: {reason}. New doses are flagged until it is lifted.",
               "success")
+    return redirect(url_for("clinician.timeline", patient_id=patient.id))
+
+
+@bp.post("/patients/<int:patient_id>/assessments")
+@page("write_clinical")
+def record_assessment(patient_id: int):
+    patient = inputs.patient_row(patient_id)
+    try:
+        instrument = request.form.get("instrument") or ""
+        if instrument not in INSTRUMENTS:
+            raise ValidationError("Choose an instrument.", field="instrument")
+        low, high = INSTRUMENTS[instrument]
+        try:
+            score = int(request.form.get("score") or "")
+        except ValueError:
+            raise ValidationError("Enter the score as a whole number.", field="score") from None
+        if not low <= score <= high:
+            raise ValidationError(f"{instrument} scores run from {low} to {high}.", field="score")
+        try:
+            taken_on = date.fromisoformat(request.form.get("taken_on") or "")
+        except ValueError:
+            raise ValidationError("Enter the date it was taken (YYYY-MM-DD).", field="taken_on") from None
+        if taken_on > date.today() + timedelta(days=1):
+            raise ValidationError("The date is in the future.", field="taken_on")
+        clinical.record_assessment(g.user.id, patient, instrument=instrument, score=score, taken_on=taken_on)
+    except AppError as exc:
+        db_session.rollback()
+        return timeline(patient_id, errors=errors_from(exc, {"instrument", "score", "taken_on"}),
+                        status=exc.status)
+    flash(f"Recorded {instrument} {score} for {patient.name} on {taken_on:%d %b %Y}.", "success")
     return redirect(url_for("clinician.timeline", patient_id=patient.id))
 
 
