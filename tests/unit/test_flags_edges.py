@@ -276,3 +276,30 @@ def test_idle_chair_time_starts_at_as_of_and_skips_closed_days():
     spans = [(f.on, f.starts_at.time(), f.ends_at.time()) for f in idle if f.code == "idle_chair_time"]
     assert spans == [(march(4), time(14), time(18)), (march(5), time(8), time(18)),
                      (march(6), time(11), time(18))]  # 08:00-09:00 is too short for a 120-min dose
+
+
+def kap(integration_days: dict[int, tuple[int, int]]) -> Scenario:
+    """KAP lozenge course: doses 09:00-12:00 on 4, 6, 9, 11, 13, 16 March; integration sessions after
+    dose n at ``integration_days[n] = (day, hour)``."""
+    sessions = [session(1, 2, 10, 60, THERAPY_ROOM, kind="evaluation", staff=PRESCRIBER)]
+    for n, d in enumerate((4, 6, 9, 11, 13, 16), start=1):
+        sessions.append(session(10 + n, d, 9, 180, IV_ROOM, staff=THERAPIST, seq=n, route="lozenge"))
+    for n, (d, h) in integration_days.items():
+        sessions.append(session(20 + n, d, h, 60, THERAPY_ROOM, kind="integration", staff=THERAPIST))
+    sc = Scenario(sessions=sessions, protocol_key="ketamine-lozenge-kap", hours=ALL_WEEK_LATE)
+    sc.rooms[IV_ROOM] = replace(sc.rooms[IV_ROOM], capabilities=("lozenge",))
+    return sc
+
+
+def test_kap_integration_after_doses_1_2_then_every_second_dose():
+    plan = {1: (4, 13), 2: (6, 13), 4: (11, 13), 6: (16, 13)}
+    assert "integration_missing" not in kap(plan).codes()
+    # dose 4's integration may come after dose 5 (which needs none), within 72 h
+    assert "integration_missing" not in kap(plan | {4: (13, 14)}).codes()
+    missing = [f for f in kap({k: v for k, v in plan.items() if k != 4}).flags() if f.code == "integration_missing"]
+    assert [f.session_ids for f in missing] == [(14,)]
+    # more than 72 h after dose 4 ended (Wed 11 Mar 12:00) is too late
+    assert [f.session_ids for f in kap(plan | {4: (14, 13)}).flags() if f.code == "integration_missing"] == [(14,)]
+    # dose 6's session does not count for dose 4: each dose needs its own
+    both = kap({1: (4, 13), 2: (6, 13), 6: (16, 13)})
+    assert [f.session_ids for f in both.flags() if f.code == "integration_missing"] == [(14,)]

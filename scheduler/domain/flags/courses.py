@@ -191,15 +191,14 @@ def _integration(c: _Course, integrations: list[Session]) -> list[Flag]:
     if spec is None:
         return []
     out: list[Flag] = []
-    for i, dose in enumerate(c.induction[:c.p.induction.total_doses]):
-        n = i + 1
-        if not spec.applies_to(n):
-            continue
+    needing = [(i + 1, d) for i, d in enumerate(c.induction[:c.p.induction.total_doses]) if spec.applies_to(i + 1)]
+    for k, (n, dose) in enumerate(needing):
         lo = dose.ends_at + timedelta(hours=spec.min_hours_after)
         hi = dose.ends_at + timedelta(hours=spec.within_hours)
-        # an integration session after the next dose is about that dose, not this one
-        later = [d.starts_at for d in c.doses if d.starts_at > dose.starts_at]
-        if any(lo <= s.starts_at <= hi and (not later or s.starts_at < later[0]) for s in integrations):
+        # an integration session after the next dose that needs one belongs to that dose
+        if k + 1 < len(needing):
+            hi = min(hi, needing[k + 1][1].starts_at)
+        if any(lo <= s.starts_at <= hi for s in integrations):
             continue
         out.append(c.flag("integration_missing", WARNING,
                           f"No integration session is booked within {spec.within_hours} h after "
