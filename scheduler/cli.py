@@ -1,7 +1,6 @@
 """The ``scheduler`` command: init-db, demo, serve, user add (Flask CLI commands on the app)."""
 from __future__ import annotations
 
-import os
 import sys
 
 import click
@@ -72,7 +71,10 @@ def demo_command(today: str | None) -> None:
 @with_appcontext
 def serve_command(host: str, port: int) -> None:
     """Run the development server (use gunicorn in production; see README)."""
-    current_app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    from werkzeug.serving import run_simple
+
+    click.echo(f"Serving on http://{host}:{port}/ (development server; use gunicorn in production)")
+    run_simple(host, port, current_app._get_current_object(), use_reloader=False, threaded=True)
 
 
 def init_app(app: Flask) -> None:
@@ -93,5 +95,4 @@ def cli() -> None:
 
 
 def main() -> None:
-    os.environ.setdefault("FLASK_RUN_FROM_CLI", "false")
     cli.main(args=sys.argv[1:], prog_name="scheduler")
