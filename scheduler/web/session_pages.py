@@ -94,7 +94,7 @@ def reschedule(session_id: int):
         try:
             starts_at = datetime.fromisoformat(parts[0])
             room_id = int(parts[1])
-            staff_id = int(parts[2]) if parts[2] else None
+            staff_id = int(parts[2]) if parts[2] else ...  # no clinician in the slot: keep the session's
         except ValueError:
             raise ValidationError("That time is not one of the suggestions; choose again.", field="slot") from None
         if starts_at.tzinfo is None:

@@ -270,6 +270,25 @@ def test_completing_a_future_session_is_refused_on_the_page(desk):
     assert "has not started yet" in r.text
 
 
+def test_reschedule_offers_free_slots_and_moves_the_session(desk):
+    patient_id = _patient(desk)
+    _plan(desk, patient_id, next_monday(date.today()))
+    dose = _doses(patient_id)[1]
+    page = desk.get(f"/sessions/{dose.id}")
+    slots = re.findall(r'name="slot" value="([^"]+)"', page.text)
+    assert slots, "no suggested slot"
+    assert all(datetime.fromisoformat(v.split("|")[0]) != dose.starts_at for v in slots)
+    r = desk.post(f"/sessions/{dose.id}/reschedule", {"version": dose.version})
+    assert r.status_code == 400 and 'id="slot-error"' in r.text
+    r = desk.post(f"/sessions/{dose.id}/reschedule", {"version": dose.version, "slot": slots[0]})
+    assert r.status_code == 302, r.text
+    assert "Moved to " in desk.get(r.headers["Location"]).text
+    db_session.remove()
+    moved = db_session.get(TreatmentSession, dose.id)
+    assert moved.starts_at == datetime.fromisoformat(slots[0].split("|")[0])
+    assert moved.room_id == int(slots[0].split("|")[1])
+
+
 def test_a_gap_appears_in_the_worklist_and_the_replan_clears_it(desk):
     patient_id = _patient(desk)
     start = next_monday(date.today())
@@ -369,6 +388,3 @@ def test_my_day_lists_the_clinicians_sessions(desk, clinician):
     assert "Nurse Kim" in page.text
     assert f"/patients/{patient_id}/timeline" in page.text
 
-
-def test_datetime_import_is_used():
-    assert datetime.fromisoformat("2030-01-01T00:00:00+00:00").tzinfo is not None
