@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.seconds, args.clients, args.sessions = 5, 4, 2000
-    db_name = f"scheduler_bench_load_{os.getpid()}" if args.quick else "scheduler_bench"
+    db_name = f"scheduler_bench_load_{os.getpid()}" if args.quick else f"scheduler_bench_{args.sessions}"
     url = ensure_pg_database(db_name)
     failures: list[str] = []
     try:

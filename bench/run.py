@@ -512,7 +512,7 @@ def print_table(db: str, size: int, results: dict, verdicts: dict) -> None:
 def run_one(db: str, size: int, *, iterations: int, warmup: int, quick: bool, sqlite_dir: Path,
             write: bool = True) -> tuple[dict, list[str]]:
     if db == "postgres":
-        name = f"{PG_BENCH_DB}_quick_{os.getpid()}" if quick else PG_BENCH_DB
+        name = f"{PG_BENCH_DB}_quick_{os.getpid()}" if quick else f"{PG_BENCH_DB}_{size}"
         url = ensure_pg_database(name)
     else:
         url = f"sqlite:///{sqlite_dir / f'scheduler_bench_{size}.sqlite3'}"
@@ -559,13 +559,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes on both databases and the load test's quick mode (CI)")
     parser.add_argument("--profile", nargs="+", choices=list(ENDPOINTS), help="cProfile these figures instead")
+    parser.add_argument("--drop", action="store_true",
+                        help="drop the PostgreSQL bench databases (scheduler_bench_<size>) and exit")
     parser.add_argument("--no-loadtest", action="store_true", help="with --quick: skip the load test")
     args = parser.parse_args(argv)
     failures: list[str] = []
     began = timer.perf_counter()
+    if args.drop:
+        for size in args.sessions:
+            drop_pg_database(f"{PG_BENCH_DB}_{size}")
+        return 0
     if args.profile:
         db, size = args.db[0], args.sessions[0]
-        url = ensure_pg_database(PG_BENCH_DB) if db == "postgres" else \
+        url = ensure_pg_database(f"{PG_BENCH_DB}_{size}") if db == "postgres" else \
             f"sqlite:///{args.sqlite_dir / f'scheduler_bench_{size}.sqlite3'}"
         subprocess.run([sys.executable, "-m", "bench.generate", url, "--sessions", str(size), "--reuse"],
                        cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
