@@ -7,7 +7,7 @@ sessions of the days concerned only (one query, one index range per day).
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import select
 
@@ -111,23 +111,29 @@ def for_patient(patient_id: int, *, as_of: datetime | None = None) -> list:
     return sorted(found, key=lambda f: f.sort_key())
 
 
+def _patient_context(session: Session) -> tuple[FlagContext, list[Session], list[Session]]:
+    """For rules about one session: the context, the patient's whole history and the other live
+    sessions of the clinic on the session's days (rooms, clinicians, capacity)."""
+    clinic = inputs.clinic_row(session.clinic_id)
+    loaded = inputs.clinic_inputs(session.clinic_id, day_windows(clinic.timezone, [session]))
+    history = list(inputs.patient_sessions([session.patient_id]))
+    others = [s for s in loaded.sessions if s.patient_id != session.patient_id and s.live]
+    ctx = FlagContext(clinic=loaded.clinic, protocols=protocols(), rooms=loaded.rooms, staff=loaded.staff,
+                      patients=_patients({session.patient_id} | {s.patient_id for s in others}),
+                      courses=[course_facts(c) for c in _courses(patient_ids=[session.patient_id])])
+    return ctx, history, others
+
+
 def for_candidate(candidate: Session, *, exclude_ids: tuple[int, ...] = (), as_of: datetime | None = None) -> list:
     """Conflicts the candidate session would carry if booked (or moved: ``exclude_ids`` its old self)."""
-    clinic = inputs.clinic_row(candidate.clinic_id)
-    ctx, sessions = _context(candidate.clinic_id, day_windows(clinic.timezone, [candidate]),
-                             [candidate.patient_id])
+    ctx, history, others = _patient_context(candidate)
     skip = set(exclude_ids)
-    others = [s for s in sessions if s.id not in skip]
-    return rules.candidate_flags(ctx, candidate, others, as_of=as_of or utcnow())
+    pool = [s for s in history + others if s.id not in skip]
+    return rules.candidate_flags(ctx, candidate, pool, as_of=as_of or utcnow())
 
 
 def for_session(session: TreatmentSession) -> list:
     """The flags that name one session."""
-    clinic = inputs.clinic_row(session.clinic_id)
-    value = inputs.session_value(session)
-    days = day_windows(clinic.timezone, [value])
-    ctx, sessions = _context(session.clinic_id, days, [session.patient_id])
-    first = local_date(session.starts_at, clinic.timezone)
-    last = local_date(session.ends_at - timedelta(microseconds=1), clinic.timezone)
-    found = rules.clinic_flags(ctx, first, max(first, last), sessions, as_of=utcnow(), idle_chairs=False)
+    ctx, history, others = _patient_context(inputs.session_value(session))
+    found = rules.patient_flags(ctx, session.patient_id, history, as_of=utcnow(), others=others)
     return [f for f in found if session.id in f.session_ids]
