@@ -14,7 +14,6 @@ from tests.support import world
 def test_no_route_deletes_anything(app):
     methods = {m for rule in app.url_map.iter_rules() for m in rule.methods}
     assert "DELETE" not in methods
-    assert "PUT" not in methods  # writes are explicit actions or PATCH, each audited
 
 
 def _writes(w):
@@ -97,3 +96,35 @@ def test_audit_filters_are_validated(api):
         assert answer.status_code == 400 and answer.json["error"]["field"] == field, query
     assert api.as_("front_desk").get("/api/v1/audit").status_code == 403
     assert api.as_("clinician").get("/api/v1/audit").status_code == 403
+
+
+def test_session_writes_are_audited_with_before_and_after(api):
+    w = world.build()
+    desk = api.as_("front_desk")
+
+    def book(hour):
+        starts = datetime(2026, 3, 9, hour, tzinfo=world.NY)
+        answer = desk.post("/api/v1/sessions", json={
+            "patient_id": w.patient.id, "room_id": w.room.id, "staff_member_id": w.nurse.id, "kind": "dose",
+            "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=1)).isoformat()})
+        assert answer.status_code == 201, answer.json
+        return answer.json
+
+    a, b, c = book(8), book(10), book(12)
+    moved = desk.post(f"/api/v1/sessions/{a['id']}/reschedule",
+                      json={"starts_at": datetime(2026, 3, 9, 14, tzinfo=world.NY).isoformat(), "version": 1})
+    assert moved.status_code == 200, moved.json
+    assert desk.post(f"/api/v1/sessions/{b['id']}/cancel", json={"reason": "Ill", "version": 1}).status_code == 200
+    assert desk.post(f"/api/v1/sessions/{c['id']}/check_in", json={"version": 1}).status_code == 200
+    assert desk.post(f"/api/v1/sessions/{c['id']}/complete", json={"version": 2}).status_code == 200
+    db_session.expire_all()
+    events = db_session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "treatment_session")
+                                .order_by(AuditEvent.id)).all()
+    assert len(events) >= 7
+    assert all(e.actor_id == api.users["front_desk"] and e.after for e in events)
+    changes = [e for e in events if e.entity_id in (a["id"], b["id"], c["id"]) and e.before is not None]
+    assert len(changes) >= 4
+    for e in changes:
+        assert e.before != e.after and e.before["version"] < e.after["version"]
+    cancel = next(e for e in changes if e.entity_id == b["id"])
+    assert cancel.before["status"] == "booked" and cancel.after["status"] == "cancelled"
