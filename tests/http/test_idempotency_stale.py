@@ -2,7 +2,7 @@
 leaves the newer change in place."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 import pytest
 
