@@ -54,7 +54,7 @@ def _render(result: service.CourseResult, flags: list) -> dict:
     return {"course": serialize.course(result.course) if result.course is not None else None,
             "protocol": result.plan.protocol_key, "dry_run": result.course is None,
             "sessions": sessions, "problems": [pr.to_dict() for pr in result.plan.problems],
-            "flags": [serialize.flag(f) for f in flags],
+            "flags": flags,
             "next_due": result.next_due.to_dict() if result.next_due else None}
 
 
@@ -74,7 +74,11 @@ def create_course(patient_id: int):
         g.user.id, patient.id, clinic.id, key, start_on, prefs, dry_run=dry_run,
         override_reason=p.string(body, "override_reason", required=False, max_length=500) or None,
         include_maintenance=p.boolean(body, "include_maintenance", default=True))
-    flags = [] if dry_run else flag_service.for_patient(patient.id)
+    if dry_run:  # what the plan would show once booked; plan_sessions index into "sessions"
+        flags = [{**serialize.flag(f), "plan_sessions": indexes} for f, indexes in
+                 flag_service.for_plan(patient.id, clinic.id, key, start_on, result.plan.sessions)]
+    else:
+        flags = [serialize.flag(f) for f in flag_service.for_patient(patient.id)]
     return _render(result, flags), 200 if dry_run else 201
 
 

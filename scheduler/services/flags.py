@@ -7,6 +7,7 @@ sessions of the days concerned only (one query, one index range per day).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -137,3 +138,35 @@ def for_session(session: TreatmentSession) -> list:
     ctx, history, others = _patient_context(inputs.session_value(session))
     found = rules.patient_flags(ctx, session.patient_id, history, as_of=utcnow(), others=others)
     return [f for f in found if session.id in f.session_ids]
+
+
+PLANNED_COURSE_ID = -1
+
+
+def for_plan(patient_id: int, clinic_id: int, protocol_key: str, start_on: date, proposed,
+             *, as_of: datetime | None = None) -> list[tuple]:
+    """The flags a proposed course (``planning.Plan.sessions``) would carry once booked, as
+    ``(flag, plan indexes)`` pairs; the flag's own ``session_ids`` keep only existing sessions."""
+    clinic = inputs.clinic_row(clinic_id)
+    planned = [Session(id=-(i + 1), patient_id=patient_id, starts_at=ps.starts_at, ends_at=ps.ends_at,
+                       room_id=ps.room_id, kind=ps.kind, status="booked", clinic_id=clinic_id,
+                       course_id=PLANNED_COURSE_ID, phase=ps.phase, sequence=ps.sequence, route=ps.route,
+                       staff_member_id=ps.staff_member_id) for i, ps in enumerate(proposed)]
+    if not planned:
+        return []
+    loaded = inputs.clinic_inputs(clinic_id, day_windows(clinic.timezone, planned))
+    history = list(inputs.patient_sessions([patient_id]))
+    others = [s for s in loaded.sessions if s.patient_id != patient_id and s.live]
+    courses = [course_facts(c) for c in _courses(patient_ids=[patient_id])]
+    courses.append(CourseFacts(id=PLANNED_COURSE_ID, patient_id=patient_id, protocol_key=protocol_key,
+                               status="planned", start_on=start_on))
+    ctx = FlagContext(clinic=loaded.clinic, protocols=protocols(), rooms=loaded.rooms, staff=loaded.staff,
+                      patients=_patients({patient_id} | {s.patient_id for s in others}), courses=courses)
+    out = []
+    for f in rules.patient_flags(ctx, patient_id, history + planned, as_of=as_of or utcnow(), others=others):
+        indexes = [-i - 1 for i in f.session_ids if i < 0]
+        if not indexes and f.course_id != PLANNED_COURSE_ID:
+            continue  # about the patient's existing sessions only
+        out.append((replace(f, session_ids=tuple(i for i in f.session_ids if i > 0),
+                            course_id=None if f.course_id == PLANNED_COURSE_ID else f.course_id), indexes))
+    return out

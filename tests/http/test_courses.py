@@ -40,15 +40,23 @@ def test_dry_run_answers_the_plan_and_writes_nothing(api, app):
 
 def test_booking_writes_the_course_and_every_session(api, app):
     clinic = build_clinic()
-    pid = patient()
+    pid = patient(ride=False)
+    dry = api.post(_url(pid), json=_body(clinic, future_monday(), dry_run=True)).json
     r = api.post(_url(pid), json=_body(clinic, future_monday()))
     assert r.status_code == 201, r.json
     body = r.json
+    # the dry run foretold the booked course's flags (no ride home for each dose, here)
+    foretold = sorted((f["code"], tuple(dry["sessions"][i]["starts_at"] for i in f["plan_sessions"]))
+                      for f in dry["flags"])
+    by_id = {s["id"]: s["starts_at"] for s in body["sessions"]}
+    booked = sorted((f["code"], tuple(by_id[i] for i in f["session_ids"])) for f in body["flags"])
+    assert foretold == booked and "ride_home_missing" in {code for code, _ in booked}
     assert body["course"]["protocol"] == "ketamine-iv" and body["course"]["status"] == "planned"
     assert count(Course) == 1 and count(TreatmentSession) == len(body["sessions"])
     assert {s["course_id"] for s in body["sessions"]} == {body["course"]["id"]}
     assert all(s["version"] == 1 and s["status"] == "booked" for s in body["sessions"])
     assert not [f for f in body["flags"] if f["severity"] == "error"]
+    assert [s["starts_at"] for s in body["sessions"]] == [s["starts_at"] for s in dry["sessions"]]
     listed = api.get(_url(pid)).json["courses"]
     assert [c["id"] for c in listed] == [body["course"]["id"]]
 
