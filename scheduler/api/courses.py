@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import g
 
 from scheduler.api import bp, parsing as p, serialize
+from scheduler.api.flags import plausible
 from scheduler.api.idempotency import idempotent
 from scheduler.auth import require
 from scheduler.domain.vocabulary import WEEKDAYS
@@ -67,7 +68,7 @@ def create_course(patient_id: int):
     p.reject_unknown(body, FIELDS)
     key = p.string(body, "protocol", max_length=64)
     clinic = inputs.clinic_row(p.integer(body, "clinic_id", minimum=1))
-    start_on = p.date_field(body, "start_on")
+    start_on = plausible(p.date_field(body, "start_on"), "start_on")
     prefs = _preferences(body)
     dry_run = p.boolean(body, "dry_run")
     result = service.plan_and_book(

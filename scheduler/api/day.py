@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from scheduler.api import bp, parsing as p, serialize
+from scheduler.api.flags import plausible
 from scheduler.auth import require
 from scheduler.domain.timezones import zone
 from scheduler.services import dayboard, inputs
@@ -18,6 +19,7 @@ def _span(iv, tz: str) -> dict:
 def day_board(clinic_id: int):
     clinic = inputs.clinic_row(clinic_id)
     day = p.query_date("date") or datetime.now(zone(clinic.timezone)).date()
+    plausible(day, "date")
     board = dayboard.day_board(clinic.id, day)
     tz = clinic.timezone
     rooms = []

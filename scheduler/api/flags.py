@@ -18,6 +18,16 @@ DEFAULT_DAYS = 28
 MAX_DAYS = 93
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # dates outside are typing mistakes (and overflow day arithmetic)
+
+
+def plausible(value, field: str):
+    """A date or instant between 2000 and 2100, or a ValidationError naming the field."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValidationError(f"{field} must fall between {FIRST_YEAR} and {LAST_YEAR}.", field=field)
+    return value
+
+
 def today_at(tz: str) -> date:
     return datetime.now(zone(tz)).date()
 
@@ -30,10 +40,10 @@ def query_window(clinic, *, default_days: int = DEFAULT_DAYS, max_days: int = MA
         if raw is None or raw == "":
             return None
         if len(raw) == 10:
-            d = p.parse_date(raw, name)
+            d = plausible(p.parse_date(raw, name), name)
             day = inputs.local_range(clinic, d, d)
             return day.end if is_end else day.start
-        return p.parse_instant(raw, name)
+        return plausible(p.parse_instant(raw, name), name)
 
     start, end = bound("start", False), bound("end", True)
     if start is None:

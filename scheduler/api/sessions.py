@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from flask import g, request
 
 from scheduler.api import bp, parsing as p, serialize
-from scheduler.api.flags import query_window
+from scheduler.api.flags import plausible, query_window
 from scheduler.api.idempotency import idempotent
 from scheduler.auth import require
 from scheduler.domain.vocabulary import PHASES, ROUTES, SESSION_KINDS, SESSION_STATUSES
@@ -26,7 +26,7 @@ MAX_LIST_DAYS = 93
 def _times(body: dict, *, required: bool = True) -> tuple[datetime, datetime] | None:
     if body.get("starts_at") is None and not required:
         return None
-    starts_at = p.parse_instant(p.get(body, "starts_at"), "starts_at")
+    starts_at = plausible(p.parse_instant(p.get(body, "starts_at"), "starts_at"), "starts_at")
     if body.get("ends_at") is not None and body.get("duration_minutes") is not None:
         raise ValidationError("Give ends_at or duration_minutes, not both.", field="duration_minutes")
     if body.get("duration_minutes") is not None:
@@ -34,7 +34,7 @@ def _times(body: dict, *, required: bool = True) -> tuple[datetime, datetime] | 
         return starts_at, starts_at + timedelta(minutes=minutes)
     if body.get("ends_at") is None:
         raise ValidationError("ends_at (or duration_minutes) is required.", field="ends_at")
-    return starts_at, p.parse_instant(body["ends_at"], "ends_at")
+    return starts_at, plausible(p.parse_instant(body["ends_at"], "ends_at"), "ends_at")
 
 
 def _dose_mg(body: dict) -> Decimal | None:
@@ -77,6 +77,9 @@ def book_session():
         course = p.get_or_404(Course, course_id, "course")
         if course.patient_id != patient.id:
             raise ValidationError(f"Course {course_id} belongs to another patient.", field="course_id")
+        if course.clinic_id != room.clinic_id:
+            raise ValidationError(f"Course {course_id} runs at clinic {course.clinic_id}; choose one of its rooms.",
+                                  field="room_id")
     starts_at, ends_at = _times(body)
     req = booking.SessionRequest(
         clinic_id=room.clinic_id, patient_id=patient.id, room_id=room.id,
@@ -120,7 +123,7 @@ def reschedule_session(session_id: int):
                             "version", "override_reason"})
     version = _version(body)
     if body.get("ends_at") is None and body.get("duration_minutes") is None:  # keep the length
-        starts_at = p.parse_instant(p.get(body, "starts_at"), "starts_at")
+        starts_at = plausible(p.parse_instant(p.get(body, "starts_at"), "starts_at"), "starts_at")
         ends_at = starts_at + (session.ends_at - session.starts_at)
     else:
         starts_at, ends_at = _times(body)

@@ -66,6 +66,7 @@ def test_booking_writes_the_course_and_every_session(api, app):
     ({"protocol": None}, "protocol", 400),
     ({"clinic_id": 999999}, "clinic_id", 404),
     ({"start_on": "next monday"}, "start_on", 400),
+    ({"start_on": "9999-12-31"}, "start_on", 400),
     ({"preferences": {"weekdays": ["funday"]}}, "preferences.weekdays", 400),
     ({"preferences": {"earliest": "25:00"}}, "preferences.earliest", 400),
     ({"preferences": {"earliest": "15:00", "latest": "09:00"}}, "preferences.latest", 400),

@@ -38,5 +38,6 @@ def test_day_board(api, app):
 def test_day_board_bad_input(api, app):
     clinic = build_clinic()
     assert api.get(f"/api/v1/clinics/{clinic.id}/day?date=31-12-2026").json["error"]["field"] == "date"
+    assert api.get(f"/api/v1/clinics/{clinic.id}/day?date=9999-12-31").json["error"]["field"] == "date"
     assert api.get("/api/v1/clinics/999999/day").status_code == 404
     assert api.get(f"/api/v1/clinics/{clinic.id}/day").status_code == 200

@@ -75,6 +75,7 @@ def test_filters_and_defaults(api, app):
     for query, field in [("", "clinic_id"), (f"clinic_id={clinic.id}&severity=fatal", "severity"),
                          (f"clinic_id={clinic.id}&code=nonsense", "code"),
                          (f"clinic_id={clinic.id}&start=2026-02-30", "start"),
+                         (f"clinic_id={clinic.id}&start=9999-12-01", "start"),
                          (f"clinic_id={clinic.id}&start=2026-01-01&end=2026-12-31", "end")]:
         r = api.get(f"/api/v1/flags?{query}")
         assert r.status_code == 400 and r.json["error"]["field"] == field, query

@@ -89,6 +89,8 @@ def test_room_unsuitable_is_flagged(api, world):
     ({"phase": "forever"}, "phase", 400),
     ({"colour": "blue"}, "colour", 400),
     ({"staff_member_id": 999999}, "staff_member_id", 404),
+    ({"starts_at": "9999-12-31T23:00:00+00:00"}, "starts_at", 400),
+    ({"ends_at": "0001-01-01T00:00:00+00:00", "duration_minutes": None}, "ends_at", 400),
 ])
 def test_bad_input_names_the_field(api, world, change, field, status):
     clinic, pid, _, day = world
