@@ -1,0 +1,124 @@
+"""A whole course (evaluation, preparation, induction, integration, follow-up, maintenance) and a
+single maintenance dose."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+
+from scheduler.domain.maintenance import dates_nearest_target, due_window
+from scheduler.domain.planning.builder import PlanBuilder, dose_problems, stage_ranges
+from scheduler.domain.planning.induction import plan_induction
+from scheduler.domain.planning.results import Plan, PlanningError, Slot
+from scheduler.domain.planning.slots import DAY, EXTEND_DAYS, SlotFinder, date_range
+from scheduler.domain.protocols import Protocol
+from scheduler.domain.timezones import local_date
+from scheduler.domain.values import Clinic, Patient, Preferences, Room, Session, StaffMember
+
+
+def plan_course(protocol: Protocol, clinic: Clinic, rooms: Sequence[Room], staff: Sequence[StaffMember],
+                patient: Patient, existing_sessions: Iterable[Session], start_on: date,
+                preferences: Preferences | None = None, has_valid_evaluation_on: date | None = None, *,
+                include_maintenance: bool = True, grid_minutes: int = 15) -> Plan:
+    """Propose every session of a course starting on local date ``start_on``.
+
+    ``existing_sessions``: the live (and other) sessions of the clinic's rooms and staff and of the
+    patient anywhere in the period; the plan overlaps none of the live ones. ``has_valid_evaluation_on``:
+    date of the patient's last evaluation, if any; a new one is proposed when it cannot cover the first
+    dose. Raises :class:`PlanningError` when a session cannot be proposed at all.
+    """
+    finder = SlotFinder(clinic, rooms, staff, patient, existing_sessions, preferences, grid_minutes)
+    b = PlanBuilder(protocol, finder)
+    tz = clinic.timezone
+    prev_day: date | None = None
+    prev_end: datetime | None = None
+
+    # evaluation
+    eval_day = None
+    ev = protocol.evaluation
+    if ev is not None:
+        if has_valid_evaluation_on is not None and start_on <= has_valid_evaluation_on + timedelta(days=ev.valid_days):
+            eval_day = has_valid_evaluation_on
+        else:
+            strict, ext = stage_ranges(start_on, start_on + timedelta(days=13))
+            slots = finder.ladder(ev, strict, ext)
+            b.add("evaluation", ev, slots, sequence=1, label="Evaluation")
+            eval_day, prev_end = local_date(slots[0].starts_at, tz), slots[0].ends_at
+        prev_day = eval_day
+
+    # preparation
+    prep = protocol.preparation
+    if prep is not None:
+        for i in range(1, prep.planned_count + 1):
+            lo = max(start_on, prev_day + timedelta(days=prep.min_gap_days)) if prev_day else start_on
+            strict, ext = stage_ranges(lo, lo + timedelta(days=13))
+            slots = finder.ladder(prep, strict, ext, not_before=prev_end)
+            b.add("preparation", prep, slots, sequence=i, label=f"Preparation {i} of {prep.planned_count}")
+            prev_day, prev_end = local_date(slots[0].starts_at, tz), slots[0].ends_at
+
+    # induction doses
+    first_lo = start_on
+    if ev is not None and eval_day is not None:
+        first_lo = max(first_lo, eval_day + timedelta(days=ev.min_days_before_first_dose))
+    if prep is not None and prep.planned_count and prev_day is not None:
+        first_lo = max(first_lo, prev_day + timedelta(days=prep.min_gap_days))
+    dose_slots = plan_induction(b, protocol, protocol.dose, first_lo, eval_day, prev_end)
+
+    # integration
+    integ = protocol.integration
+    if integ is not None:
+        for seq, slot in enumerate(dose_slots, start=1):
+            if not integ.applies_to(seq):
+                continue
+            nb = slot.ends_at + timedelta(hours=integ.min_hours_after)
+            latest = slot.ends_at + timedelta(hours=integ.within_hours)
+            strict, ext = stage_ranges(local_date(nb, tz), local_date(latest, tz))
+            slots = finder.ladder(integ, strict, ext, not_before=nb, latest_start=latest)
+            ids = b.add("integration", integ, slots, sequence=seq, label=f"Integration after dose {seq}")
+            if "window" in slots[0].relaxed:
+                b.problem("integration_missing", f"No integration session could be placed within "
+                          f"{integ.within_hours} h after dose {seq}; proposed later.", ids)
+
+    last = dose_slots[-1]
+    last_day = local_date(last.starts_at, tz)
+    fu = protocol.follow_up
+    if fu is not None:
+        strict, ext = stage_ranges(last_day + timedelta(days=fu.min_days_after),
+                                    last_day + timedelta(days=fu.max_days_after))
+        slots = finder.ladder(fu, strict, ext, not_before=last.ends_at)
+        ids = b.add("follow_up", fu, slots, sequence=1, label="Follow-up visit")
+        if "window" in slots[0].relaxed:
+            b.problem("follow_up_missing", f"No follow-up visit could be placed {fu.min_days_after}-"
+                      f"{fu.max_days_after} days after the last induction dose; proposed later.", ids)
+
+    if include_maintenance and protocol.maintenance is not None:
+        _plan_maintenance(b, protocol, last_day, 1, last.ends_at)
+    return b.build()
+
+
+
+def _plan_maintenance(b: PlanBuilder, protocol: Protocol, last_dose_on: date, sequence: int,
+                      not_before: datetime | None) -> list[Slot]:
+    rule = protocol.maintenance
+    window = due_window(last_dose_on, rule)
+    ext = date_range(window.latest + DAY, window.latest + timedelta(days=EXTEND_DAYS))
+    slots = b.finder.ladder(rule.dose, dates_nearest_target(window), ext, not_before=not_before)
+    ids = b.add("dose", rule.dose, slots, phase="maintenance", sequence=sequence,
+                label=f"Maintenance dose {sequence}", route=rule.dose.route)
+    dose_problems(b, rule.dose, ids)
+    if "window" in slots[0].relaxed:
+        b.problem("maintenance_overdue", f"No maintenance dose could be placed by {window.latest}; "
+                  "proposed later.", ids)
+    return slots
+
+
+def plan_maintenance_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence[Room], staff: Sequence[StaffMember],
+                          patient: Patient, existing_sessions: Iterable[Session], last_dose_on: date,
+                          preferences: Preferences | None = None, *, sequence: int = 1,
+                          grid_minutes: int = 15) -> Plan:
+    """One maintenance dose as near the target of its due window as the calendar allows."""
+    if protocol.maintenance is None:
+        raise PlanningError("no_maintenance", f"protocol {protocol.key!r} has no maintenance phase")
+    finder = SlotFinder(clinic, rooms, staff, patient, existing_sessions, preferences, grid_minutes)
+    b = PlanBuilder(protocol, finder)
+    _plan_maintenance(b, protocol, last_dose_on, sequence, None)
+    return b.build()

@@ -1,0 +1,124 @@
+"""The induction doses, stage by stage: gaps, windows, weekday and per-week guidance, shifted retries."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+
+from scheduler.domain.planning.builder import PlanBuilder, dose_problems, stage_ranges
+from scheduler.domain.planning.results import PlanningError, Slot
+from scheduler.domain.protocols import DoseSpec, Protocol, Stage
+from scheduler.domain.timezones import local_date, local_time
+
+
+class _Unclean(Exception):
+    """A shifted stage attempt broke a rule: abandon it early."""
+
+
+SHIFT_INVARIANT = {"dosing_hold", "ride_home_missing", "room_unsuitable", "staff_unavailable"}
+FIRST_DAY_SHIFT = 7  # how many days the course's first dose may slide to let a stage fit its rules
+
+
+def plan_induction(b: PlanBuilder, protocol: Protocol, spec: DoseSpec, first_lo: date, eval_day: date | None,
+                    not_before: datetime | None) -> list[Slot]:
+    """Every induction dose, stage by stage. When a stage would break its gaps or window (a weekend
+    inside five consecutive days, a closure), its first day is slid forward a few days and the stage
+    planned again; the first clean attempt wins, otherwise the unshifted one with its problems."""
+    all_slots: list[Slot] = []
+    prev_day: date | None = None
+    hints: dict = {}
+    seq = 1
+    for stage in protocol.induction.stages:
+        max_shift = FIRST_DAY_SHIFT if prev_day is None else stage.max_gap_days - stage.min_gap_days
+        saved = b.snapshot()
+        first_try = None
+        for shift in range(max_shift + 1):
+            try:
+                result = _plan_stage(b, protocol, spec, stage, seq, prev_day, first_lo, eval_day, not_before,
+                                     hints, shift)
+            except (PlanningError, _Unclean):
+                if not shift:
+                    raise
+                b.restore(saved)
+                continue
+            new_codes = {code for code, *_ in b.problems[len(saved[1]):]} - SHIFT_INVARIANT
+            if not new_codes:
+                break
+            if first_try is None:
+                first_try = (b.snapshot(), result)
+            b.restore(saved)
+        else:
+            b.restore(first_try[0])
+            result = first_try[1]
+        slots, prev_day, hints = result
+        all_slots.extend(slots)
+        seq += stage.count
+    return all_slots
+
+
+def _plan_stage(b: PlanBuilder, protocol: Protocol, spec: DoseSpec, stage: Stage, seq: int, prev_day: date | None,
+                first_lo: date, eval_day: date | None, not_before: datetime | None, hints: dict, shift: int):
+    finder = b.finder
+    tz = finder.tz
+    total = protocol.induction.total_doses
+    ev = protocol.evaluation
+    stage_first: date | None = None
+    stage_days: list[date] = []
+    out: list[Slot] = []
+    before = {p[0] for p in b.problems}
+    step = spec.duration + timedelta(minutes=stage.minutes_between_doses)
+    for j in range(stage.days):
+        if prev_day is None:
+            lo = first_lo
+            hi = eval_day + timedelta(days=ev.valid_days) if eval_day and ev else lo + timedelta(days=27)
+            hi = min(hi, lo + timedelta(days=27)) if hi >= lo else hi
+        else:
+            lo = prev_day + timedelta(days=stage.min_gap_days)
+            hi = prev_day + timedelta(days=stage.max_gap_days)
+        if stage_first is not None:
+            remaining = stage.days - j - 1
+            hi = min(hi, stage_first + timedelta(days=stage.window_days - remaining * stage.min_gap_days))
+        strict, ext = stage_ranges(lo, hi)
+        if j == 0 and shift:  # a shifted attempt starts on exactly that day or not at all
+            strict, ext = [lo + timedelta(days=shift)], []
+        guided = _guidance(stage, stage_first, stage_days)
+        slots = finder.ladder(spec, strict, ext, guided=guided, count=stage.doses_per_day, step=step,
+                              not_before=not_before if prev_day is None else None, **hints)
+        day = local_date(slots[0].starts_at, tz)
+        ids = b.add("dose", spec, slots, phase="induction", sequence=seq, label=f"Induction dose {seq} of {total}",
+                    route=spec.route)
+        dose_problems(b, spec, ids)
+        if prev_day is None and eval_day is not None and ev is not None \
+                and day > eval_day + timedelta(days=ev.valid_days):
+            b.problem("evaluation_expired", f"The first dose ({day}) is more than {ev.valid_days} days after "
+                      f"the evaluation ({eval_day}).", ids)
+        if prev_day is not None and (day - prev_day).days > stage.max_gap_days:
+            b.problem("induction_gap", f"Dose {seq} is {(day - prev_day).days} days after the previous dose; "
+                      f"the protocol allows at most {stage.max_gap_days}.", ids)
+        if stage_first is not None and (day - stage_first).days > stage.window_days:
+            b.problem("induction_window_exceeded", f"Dose {seq} falls {(day - stage_first).days} days after "
+                      f"the first dose of its stage; the protocol allows {stage.window_days}.", ids)
+        if stage_first is None:
+            stage_first = day
+            if "time_hint" not in hints:
+                hints = {"time_hint": local_time(slots[0].starts_at, tz)}
+        hints = {**hints, "room_hint": slots[0].room_id, "staff_hint": slots[0].staff_member_id}
+        if shift and {p[0] for p in b.problems} - SHIFT_INVARIANT - before:
+            raise _Unclean  # a shifted attempt is only worth finishing when it breaks nothing
+        stage_days.append(day)
+        prev_day = day
+        out.extend(slots)
+        seq += len(slots)
+    return out, prev_day, hints
+
+
+def _guidance(stage: Stage, stage_first: date | None, stage_days: list[date]) -> Callable[[date], bool]:
+    def ok(d: date) -> bool:
+        if stage.weekdays is not None and d.weekday() not in stage.weekdays:
+            return False
+        if stage.per_week_max is not None and stage_first is not None:
+            week = (d - stage_first).days // 7
+            done = sum(1 for x in stage_days if (x - stage_first).days // 7 == week) * stage.doses_per_day
+            if done + stage.doses_per_day > stage.per_week_max:
+                return False
+        return True
+    return ok

@@ -1,0 +1,74 @@
+"""What the planner returns: proposed sessions, the problems of a plan, slots, and its one error."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from scheduler.domain.intervals import Interval
+
+
+class PlanningError(ValueError):
+    """The planner cannot propose a session at all (e.g. the clinic has no rooms)."""
+
+    def __init__(self, code: str, message: str):
+        self.code = code
+        self.message = message
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class ProposedSession:
+    kind: str
+    phase: str | None
+    sequence: int
+    route: str | None
+    starts_at: datetime
+    ends_at: datetime
+    room_id: int | None
+    staff_member_id: int | None
+    label: str
+
+    @property
+    def interval(self) -> Interval:
+        return Interval(self.starts_at, self.ends_at)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "phase": self.phase, "sequence": self.sequence, "route": self.route,
+                "starts_at": self.starts_at.isoformat(), "ends_at": self.ends_at.isoformat(),
+                "room_id": self.room_id, "staff_member_id": self.staff_member_id, "label": self.label}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something the plan breaks. ``sessions``: indexes into ``Plan.sessions``."""
+    code: str
+    message: str
+    sessions: tuple[int, ...] = ()
+    severity: str = "error"
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "sessions": list(self.sessions),
+                "severity": self.severity}
+
+
+@dataclass(frozen=True)
+class Plan:
+    protocol_key: str
+    sessions: tuple[ProposedSession, ...]
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def codes(self) -> set[str]:
+        return {p.code for p in self.problems}
+
+    def of_kind(self, kind: str) -> list[ProposedSession]:
+        return [s for s in self.sessions if s.kind == kind]
+
+
+@dataclass(frozen=True)
+class Slot:
+    starts_at: datetime
+    ends_at: datetime
+    room_id: int | None
+    staff_member_id: int | None
+    relaxed: frozenset[str] = frozenset()  # "preferences", "window", "guidance", "room", "staff"

@@ -1,0 +1,267 @@
+"""The slot search: free times for one patient on the clinic's local-time grid, rule by rule relaxed.
+
+Candidate times are local wall-clock times converted with :func:`timezones.to_utc`, so a 09:00 course
+stays at 09:00 across a DST change; nonexistent local times are skipped, ambiguous ones are the first
+occurrence.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime, time, timedelta
+
+from scheduler.domain.calendar import max_concurrency, open_intervals, staff_available_intervals
+from scheduler.domain.intervals import Interval
+from scheduler.domain.planning.results import PlanningError, Slot
+from scheduler.domain.protocols import SessionSpec
+from scheduler.domain.timezones import NonexistentLocalTime, iter_days, local_date, local_time, to_utc, to_utc_lenient
+from scheduler.domain.values import Clinic, Patient, Preferences, Room, Session, StaffMember
+from scheduler.domain.vocabulary import LIVE_STATUSES, MAX_SESSION_DURATION
+
+DAY = timedelta(days=1)
+EXTEND_DAYS = 60  # how far past a rule's window the planner looks before giving up
+
+
+class _Index:
+    """Per-resource sorted intervals with fast overlap lookup (sessions are at most 12 h long)."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[object, list[tuple[datetime, datetime]]] = {}
+
+    def add(self, key: object, start: datetime, end: datetime) -> None:
+        insort(self.by_key.setdefault(key, []), (start, end))
+
+    def remove(self, key: object, start: datetime, end: datetime) -> None:
+        items = self.by_key.get(key, [])
+        i = bisect_left(items, (start, end))
+        if i < len(items) and items[i] == (start, end):
+            del items[i]
+
+    def overlapping(self, key: object, start: datetime, end: datetime) -> list[Interval]:
+        items = self.by_key.get(key)
+        if not items:
+            return []
+        i = bisect_left(items, (start - MAX_SESSION_DURATION,))
+        out = []
+        while i < len(items) and items[i][0] < end:
+            s, e = items[i]
+            if start < e:  # and s < end: the one overlap predicate, half-open
+                out.append(Interval(s, e))
+            i += 1
+        return out
+
+    def free(self, key: object, start: datetime, end: datetime) -> bool:
+        return not self.overlapping(key, start, end)
+
+
+class SlotFinder:
+    """Finds free slots for one patient at one clinic, remembering what it has already proposed."""
+
+    def __init__(self, clinic: Clinic, rooms: Sequence[Room], staff: Sequence[StaffMember], patient: Patient,
+                 existing_sessions: Iterable[Session], preferences: Preferences | None = None,
+                 grid_minutes: int = 15):
+        if grid_minutes < 1 or grid_minutes > 60:
+            raise ValueError("grid_minutes must be 1..60")
+        self.clinic = clinic
+        self.tz = clinic.timezone
+        self.rooms = sorted((r for r in rooms if r.active), key=lambda r: r.id)
+        self.staff = sorted((s for s in staff if s.active), key=lambda s: s.id)
+        self.staff_by_id = {s.id: s for s in self.staff}
+        self.patient = patient
+        self.prefs = preferences or Preferences()
+        self.grid = grid_minutes
+        self.room_busy = _Index()
+        self.patient_busy = _Index()
+        self.staff_busy = _Index()
+        for s in existing_sessions:
+            if s.status in LIVE_STATUSES:
+                self.reserve(s.starts_at, s.ends_at, s.room_id, s.staff_member_id, s.patient_id)
+        self._open: dict[date, list[Interval]] = {}
+        self._candidates: dict[date, list[tuple[time, datetime]]] = {}
+        self._staff_hours: dict[tuple[int, date], list[Interval]] = {}
+
+    # -- bookkeeping
+    def reserve(self, start: datetime, end: datetime, room_id: int | None, staff_id: int | None,
+                patient_id: int | None = None) -> None:
+        if room_id is not None:
+            self.room_busy.add(room_id, start, end)
+        if staff_id is not None:
+            self.staff_busy.add(staff_id, start, end)
+        self.patient_busy.add(self.patient.id if patient_id is None else patient_id, start, end)
+
+    def release(self, start: datetime, end: datetime, room_id: int | None, staff_id: int | None,
+                patient_id: int | None = None) -> None:
+        """Undo :meth:`reserve` (a session about to be moved)."""
+        if room_id is not None:
+            self.room_busy.remove(room_id, start, end)
+        if staff_id is not None:
+            self.staff_busy.remove(staff_id, start, end)
+        self.patient_busy.remove(self.patient.id if patient_id is None else patient_id, start, end)
+
+    def open_on(self, d: date) -> list[Interval]:
+        if d not in self._open:
+            self._open[d] = open_intervals(self.clinic, d)
+        return self._open[d]
+
+    def candidates_on(self, d: date) -> list[tuple[time, datetime]]:
+        """(local time, UTC instant) of every grid point inside the clinic's open time on ``d``."""
+        if d not in self._candidates:
+            out: list[tuple[time, datetime]] = []
+            for iv in self.open_on(d):
+                lt = local_time(iv.start, self.tz) if local_date(iv.start, self.tz) == d else time(0)
+                minute = -(-(lt.hour * 60 + lt.minute) // self.grid) * self.grid
+                while minute < 24 * 60:
+                    t = time(minute // 60, minute % 60)
+                    minute += self.grid
+                    try:
+                        instant = to_utc(d, t, self.tz)
+                    except NonexistentLocalTime:
+                        continue
+                    if instant >= iv.end:
+                        break
+                    if instant >= iv.start:
+                        out.append((t, instant))
+            self._candidates[d] = out
+        return self._candidates[d]
+
+    def staff_hours(self, staff: StaffMember, d: date) -> list[Interval]:
+        key = (staff.id, d)
+        if key not in self._staff_hours:
+            self._staff_hours[key] = staff_available_intervals(staff, self.clinic, d)
+        return self._staff_hours[key]
+
+    # -- checks
+    def is_open(self, d: date, start: datetime, end: datetime) -> bool:
+        return any(iv.start <= start and end <= iv.end for iv in self.open_on(d))
+
+    def staff_ok(self, staff: StaffMember, d: date, start: datetime, end: datetime) -> bool:
+        if not any(iv.start <= start and end <= iv.end for iv in self.staff_hours(staff, d)):
+            return False
+        busy = self.staff_busy.overlapping(staff.id, start, end)
+        return len(busy) < staff.capacity or max_concurrency(busy, Interval(start, end)) < staff.capacity
+
+    def _ordered(self, items: list, preferred: Sequence[int | None]) -> list:
+        rank: dict[int, int] = {}
+        for pid in preferred:
+            if pid is not None:
+                rank.setdefault(pid, len(rank))
+        return sorted(items, key=lambda x: (rank.get(x.id, len(rank)), x.id))
+
+    def resources(self, spec: SessionSpec, d: date, start: datetime, end: datetime, *, room_hint=None,
+                  staff_hint=None, any_room: bool = False, no_staff: bool = False):
+        """(room_id, staff_id) for the interval or None. ``any_room``: ignore capability (no suitable
+        room exists); ``no_staff``: no clinician needed (none can be found)."""
+        rooms = self.rooms if any_room else [r for r in self.rooms if spec.capability in r.capabilities]
+        room = next((r for r in self._ordered(rooms, (self.prefs.room_id, room_hint))
+                     if self.room_busy.free(r.id, start, end)), None)
+        if room is None:
+            return None
+        if no_staff:
+            return room.id, None
+        staff = [s for s in self.staff if s.role == spec.role]
+        for s in self._ordered(staff, (self.prefs.staff_member_id, staff_hint)):
+            if self.staff_ok(s, d, start, end):
+                return room.id, s.id
+        return None
+
+    def has_room_for(self, capability: str) -> bool:
+        return any(capability in r.capabilities for r in self.rooms)
+
+    def has_staff_for(self, role: str) -> bool:
+        return any(s.role == role for s in self.staff)
+
+    # -- search
+    def search(self, spec: SessionSpec, dates: Iterable[date], *, count: int = 1, step: timedelta = timedelta(0),
+               not_before: datetime | None = None, latest_start: datetime | None = None,
+               use_prefs: bool = True, any_room: bool = False, no_staff: bool = False,
+               time_hint: time | None = None, room_hint: int | None = None,
+               staff_hint: int | None = None) -> list[Slot] | None:
+        """The first day (in the order given) with ``count`` sessions ``step`` apart start-to-start that
+        all fit; within a day the earliest fitting time (``time_hint`` tried first)."""
+        dur = spec.duration
+        prefs = self.prefs if use_prefs else Preferences()
+        span = step * (count - 1) + dur
+        for d in dates:
+            if prefs.weekdays is not None and d.weekday() not in prefs.weekdays:
+                continue
+            cands = self.candidates_on(d)
+            if not cands:
+                continue
+            if time_hint is not None:
+                cands = sorted(cands, key=lambda c: (c[0] != time_hint, c[1]))
+            lo = to_utc_floor(d, prefs.earliest, self.tz) if prefs.earliest else None
+            hi = to_utc_floor(d, prefs.latest, self.tz) if prefs.latest else None
+            for _t, start in cands:
+                if not_before is not None and start < not_before:
+                    continue
+                if latest_start is not None and start > latest_start:
+                    continue
+                if lo is not None and start < lo:
+                    continue
+                if hi is not None and start + span > hi:
+                    continue
+                slots = self._fit_series(spec, d, start, count, step, any_room, no_staff, room_hint, staff_hint)
+                if slots is not None:
+                    return slots
+        return None
+
+    def _fit_series(self, spec, d, start, count, step, any_room, no_staff, room_hint, staff_hint):
+        slots: list[Slot] = []
+        for k in range(count):
+            s = start + step * k
+            e = s + spec.duration
+            if not self.is_open(d, s, e) or not self.patient_busy.free(self.patient.id, s, e):
+                return None
+            got = self.resources(spec, d, s, e, room_hint=room_hint, staff_hint=staff_hint,
+                                 any_room=any_room, no_staff=no_staff)
+            if got is None:
+                return None
+            room_hint, staff_hint = got
+            slots.append(Slot(s, e, got[0], got[1]))
+        return slots
+
+    def ladder(self, spec: SessionSpec, strict: Sequence[date], extended: Sequence[date], *,
+               guided: Callable[[date], bool] | None = None, count: int = 1, step: timedelta = timedelta(0),
+               not_before: datetime | None = None, latest_start: datetime | None = None, **hints) -> list[Slot]:
+        """Search with progressively fewer rules; the slots carry which rules were relaxed."""
+        any_room = not self.has_room_for(spec.capability)
+        if any_room and not self.rooms:
+            raise PlanningError("no_rooms", "the clinic has no active rooms")
+        base = {"count": count, "step": step, "not_before": not_before, "any_room": any_room, **hints}
+        g = guided or (lambda d: True)
+        nobody = not self.has_staff_for(spec.role)
+        attempts = [
+            (frozenset(), [d for d in strict if g(d)], True, latest_start, False),
+            (frozenset({"preferences"}), [d for d in strict if g(d)], False, latest_start, False),
+            (frozenset({"window"}), [d for d in extended if g(d)], True, None, False),
+            (frozenset({"window", "preferences"}), [d for d in extended if g(d)], False, None, False),
+            (frozenset({"window", "preferences", "guidance"}), list(strict) + list(extended), False, None, False),
+            (frozenset({"window", "preferences", "guidance", "staff"}), list(strict) + list(extended), False,
+             None, True),
+        ]
+        if self.prefs.weekdays is None and self.prefs.earliest is None and self.prefs.latest is None:
+            # without time preferences the "relax preferences" steps would repeat the search before them
+            attempts = [a for a in attempts if a[2] or "guidance" in a[0]]
+        if nobody:  # nobody with the role at all: plan without a clinician from the start
+            attempts = [(r | {"staff"}, d, u, lt, True) for r, d, u, lt, _ in attempts]
+        for relaxed, dates, use_prefs, latest, no_staff in attempts:
+            found = self.search(spec, dates, use_prefs=use_prefs, latest_start=latest, no_staff=no_staff, **base)
+            if found:
+                extra = set(relaxed)
+                if any_room:
+                    extra.add("room")
+                for s in found:
+                    self.reserve(s.starts_at, s.ends_at, s.room_id, s.staff_member_id)
+                return [Slot(s.starts_at, s.ends_at, s.room_id, s.staff_member_id, frozenset(extra)) for s in found]
+        raise PlanningError("no_slot", f"no free {spec.capability} room and {spec.role} in the clinic's open "
+                            f"hours between {strict[0] if strict else extended[0]} and "
+                            f"{(extended or strict)[-1]}")
+
+
+def to_utc_floor(d: date, t: time, tz: str) -> datetime:
+    """A preference bound as an instant (a nonexistent time is moved past the gap)."""
+    return to_utc_lenient(d, t, tz)
+
+
+def date_range(first: date, last: date) -> list[date]:
+    return list(iter_days(first, last))
