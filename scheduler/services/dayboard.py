@@ -36,7 +36,7 @@ class DayBoard:
     open: list[Interval]
     rooms: list[RoomDay]
     flags_by_session: dict[int, list]
-    other_flags: list  # flags of the day that name no session (e.g. staff over capacity without ids)
+    other_flags: list  # flags of the day that name no session
 
 
 def day_board(clinic_id: int, day: date) -> DayBoard:
@@ -47,7 +47,7 @@ def day_board(clinic_id: int, day: date) -> DayBoard:
         select(TS).where(TS.clinic_id == clinic_id, TS.starts_at < window.end,
                          TS.starts_at >= window.start - MAX_SESSION_DURATION, TS.ends_at > window.start)
         .options(selectinload(TS.patient)).order_by(TS.starts_at, TS.id)).all()
-    flags = flag_service.for_clinic(clinic_id, day, day)
+    flags = flag_service.for_clinic(clinic_id, day, day, course_gaps=False)
     by_session: dict[int, list] = {}
     other: list = []
     idle: dict[int, list] = {}

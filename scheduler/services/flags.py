@@ -69,26 +69,28 @@ def _context(clinic_id: int, windows: list[Interval], patient_ids) -> tuple[Flag
 
 
 def for_clinic(clinic_id: int, first: date, last: date, *, as_of: datetime | None = None,
-               idle_chairs: bool = True) -> list:
+               idle_chairs: bool = True, course_gaps: bool = True) -> list:
     """The clinic's flags over local dates ``first`` .. ``last``: every session's conflicts and gaps,
-    idle chair time, and the gaps of patients with an open course at the clinic but no session in the
-    range (maintenance due or overdue, an induction left incomplete)."""
+    idle chair time, and (``course_gaps``) the gaps of open courses at the clinic with no session in
+    the range (maintenance due or overdue, an induction left incomplete)."""
     clinic = inputs.clinic_row(clinic_id)
     as_of = as_of or utcnow()
     window = inputs.local_range(clinic, first, last)
-    open_patients = {c.patient_id for c in _courses(clinic_id=clinic_id, open_only=True)}
-    ctx, sessions = _context(clinic_id, [window], open_patients)
-    found = rules.clinic_flags(ctx, first, last, sessions, as_of=as_of, idle_chairs=idle_chairs)
-    # Adapter: clinic_flags runs the course rules only for courses with a session in the range; a
-    # patient whose course has nothing in the range (overdue maintenance) is asked for separately.
-    seen = {s.patient_id for s in sessions if s.clinic_id == clinic_id
-            and window.start < s.ends_at and s.starts_at < window.end}
-    extra = []
-    for patient_id in sorted(open_patients - seen):
-        mine = [s for s in sessions if s.patient_id == patient_id]
-        extra.extend(f for f in rules.patient_flags(ctx, patient_id, mine, as_of=as_of)
+    open_courses = _courses(clinic_id=clinic_id, open_only=True) if course_gaps else []
+    ctx, sessions = _context(clinic_id, [window], {c.patient_id for c in open_courses})
+    found = set(rules.clinic_flags(ctx, first, last, sessions, as_of=as_of, idle_chairs=idle_chairs))
+    # Adapter: clinic_flags runs the course rules only for courses with a session in the range; the
+    # open courses with nothing in the range (overdue maintenance) are asked separately.
+    in_range = {s.course_id for s in sessions if s.course_id is not None and s.clinic_id == clinic_id
+                and window.start < s.ends_at and s.starts_at < window.end}
+    for course in open_courses:
+        if course.id in in_range:
+            continue
+        mine = [s for s in sessions if s.course_id == course.id]
+        loose = [s for s in sessions if s.patient_id == course.patient_id and s.course_id is None]
+        found.update(f for f in rules.course_flags(ctx, course_facts(course), mine, as_of=as_of, loose=loose)
                      if f.on is not None and first <= f.on <= last)
-    return sorted(set(found) | set(extra), key=lambda f: f.sort_key())
+    return sorted(found, key=lambda f: f.sort_key())
 
 
 def for_patient(patient_id: int, *, as_of: datetime | None = None) -> list:
