@@ -186,3 +186,17 @@ def test_list_sessions_of_a_clinic(api, world):
         r = api.get(f"{URL}?{query}")
         assert r.status_code == 400 and r.json["error"]["field"] == field, query
     assert api.get(f"{URL}?clinic_id=999999").status_code == 404
+
+
+def test_dosing_hold_refuses_a_dose_unless_overridden(api, world):
+    clinic, pid, _, day = world
+    held = api.as_("clinician").post(f"/api/v1/patients/{pid}/dosing_hold", json={"reason": "Manic symptoms"})
+    assert held.status_code == 200, held.json
+    body = dose(clinic, pid, day, kind="dose", phase="induction", sequence=1, route="iv", duration_minutes=120)
+    r = api.post(URL, json=body)
+    assert r.status_code == 409 and r.json["error"]["code"] == "flagged"
+    assert [c["code"] for c in r.json["error"]["conflicts"]] == ["dosing_hold"]
+    assert r.json["error"]["conflicts"][0]["patient_id"] == pid
+    evaluation = api.post(URL, json=dose(clinic, pid, day, hh=14, room="Therapy",
+                                         staff_member_id=clinic.staff["Dr Prescriber"]))
+    assert evaluation.status_code == 201  # a hold stops dosing, not visits
