@@ -117,8 +117,15 @@ def _flag_filters(clinic):
     return first, last, severity, code, errors
 
 
+PATIENT_FIXES = ("maintenance_due", "maintenance_overdue", "follow_up_missing", "induction_incomplete",
+                 "ride_home_missing")
+
+
 def fix_link(f) -> str:
-    """Where a flag is fixed: the session it names, else the patient, else the day board."""
+    """Where a flag is fixed: the session it names, else the patient, else the day board. A missing
+    session (maintenance, follow-up) is booked from the patient's page."""
+    if f.patient_id and f.code in PATIENT_FIXES:
+        return url_for("frontdesk.patient_page", patient_id=f.patient_id)
     if f.session_ids:
         return url_for("frontdesk.session_page", session_id=f.session_ids[0])
     if f.patient_id:

@@ -70,7 +70,7 @@ def new_patient():
 
 @bp.get("/patients/<int:patient_id>")
 @page("read_schedule")
-def patient_page(patient_id: int):
+def patient_page(patient_id: int, *, errors=None, form=None, status=200):
     from scheduler.services import flags as flag_service
 
     patient = inputs.patient_row(patient_id)
@@ -81,7 +81,34 @@ def patient_page(patient_id: int):
     return render_template("frontdesk/patient.html", patient=patient, clinic=clinic, tz=tz,
                            sessions=sessions, rooms=rooms, courses=lookups.courses_of(patient.id),
                            flags=flag_service.for_patient(patient.id),
-                           show_clinical=can("read_clinical", g.user))
+                           show_clinical=can("read_clinical", g.user), errors=errors or {},
+                           form=form), status
+
+
+@bp.post("/patients/<int:patient_id>/edit")
+@page("manage_patients")
+def edit_patient(patient_id: int):
+    """Contact details and the ride home (the MRN and date of birth are fixed once added)."""
+    patient = inputs.patient_row(patient_id)
+    form = request.form
+    try:
+        name = (form.get("name") or "").strip()
+        if not name:
+            raise ValidationError("Enter the patient's name.", field="name")
+        email = (form.get("email") or "").strip()
+        if email and "@" not in email:
+            raise ValidationError("That email address has no @.", field="email")
+        changes = {"name": name[:200], "phone": (form.get("phone") or "").strip()[:40] or None,
+                   "email": email[:200] or None, "ride_home_arranged": form.get("ride_home_arranged") == "on"}
+        directory.update_patient(g.user.id, patient, changes)
+    except AppError as exc:
+        from scheduler.db import db_session
+
+        db_session.rollback()
+        return patient_page(patient_id, errors=errors_from(exc, PATIENT_FIELDS), form=form, status=exc.status)
+    flash(f"Saved {patient.name}'s details; ride home {'arranged' if patient.ride_home_arranged else 'not arranged'}.",
+          "success")
+    return redirect(url_for("frontdesk.patient_page", patient_id=patient.id))
 
 
 # ---------------------------------------------------------------- plan a course

@@ -197,6 +197,25 @@ def test_adding_a_patient_says_so_and_search_finds_them(desk):
     assert "Casey Nguyen" not in desk.get("/patients?q=zzz").text
 
 
+def test_arranging_a_ride_home_is_saved_and_said(desk):
+    patient_id = _patient(desk)
+    r = desk.post(f"/patients/{patient_id}/edit", {"name": "", "phone": "555"})
+    assert r.status_code == 400 and 'id="name-error"' in r.text
+    r = desk.post(f"/patients/{patient_id}/edit", {"name": "Jordan Rivera", "phone": "+1 555 0100"})
+    assert r.status_code == 302
+    assert "ride home not arranged" in desk.get(r.headers["Location"]).text
+    db_session.remove()
+    saved = db_session.get(Patient, patient_id)
+    assert (saved.phone, saved.ride_home_arranged) == ("+1 555 0100", False)
+
+
+def test_clinicians_see_demographics_but_cannot_edit_them(desk, clinician):
+    patient_id = _patient(desk)
+    page = clinician.get(f"/patients/{patient_id}")
+    assert page.status_code == 200 and "Save details" not in page.text
+    assert clinician.post(f"/patients/{patient_id}/edit", {"name": "X"}).status_code == 403
+
+
 # ---------------------------------------------------------------- plan a course
 
 
