@@ -65,3 +65,43 @@ def test_version_is_required_on_actions(api):
     answer = api.as_("front_desk").post(f"/api/v1/sessions/{session['id']}/cancel", json={"reason": "x"})
     assert answer.status_code == 400 and answer.json["error"]["field"] == "version"
     assert _stored(session["id"]).status == "booked"
+
+
+def test_two_concurrent_writes_on_the_same_version_one_wins(app, api, request):
+    """Both desks send version 1 at the same moment: one change lands, the other is 409, never both."""
+    import threading
+
+    if db_session.get_bind().dialect.name == "postgresql":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "services/sessions.py: after StaleDataError the Conflict message reads session.id on a session "
+            "whose flush failed -> PendingRollbackError -> 500 instead of 409 (the data itself stays right)")))
+    w = world.build()
+    session = _book(api, w)
+    tokens = [api.token("front_desk"), api.token("admin")]
+    barrier, answers = threading.Barrier(2), []
+    bodies = [{"starts_at": _iso(13), "ends_at": _iso(15), "version": session["version"]},
+              {"starts_at": _iso(16), "ends_at": _iso(18), "version": session["version"]}]
+
+    def move(i):
+        client = app.test_client()
+        barrier.wait()
+        try:
+            answer = client.post(f"/api/v1/sessions/{session['id']}/reschedule", json=bodies[i],
+                                 headers={"Authorization": f"Bearer {tokens[i]}"})
+            answers.append((i, answer.status_code, answer.get_json()))
+        except Exception as exc:  # noqa: BLE001 - an unhandled error is what a client sees as 500
+            answers.append((i, 500, repr(exc)))
+
+    threads = [threading.Thread(target=move, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = sorted(s for _, s, _ in answers)
+    assert statuses == [200, 409], answers
+    winner = next(i for i, s, _ in answers if s == 200)
+    row = _stored(session["id"])
+    assert row.starts_at == datetime.fromisoformat(bodies[winner]["starts_at"])
+    assert row.version == session["version"] + 1
+    loser = next(body for _, s, body in answers if s == 409)
+    assert loser["error"]["code"] == "stale"
