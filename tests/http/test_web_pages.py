@@ -150,6 +150,13 @@ def test_the_front_desk_never_sees_the_clinical_timeline(desk, clinician):
     assert clinician.get(f"/patients/{patient_id}/timeline").status_code == 200
 
 
+def test_an_unknown_patient_or_session_is_a_page_not_json(desk):
+    for url in ("/patients/999999", "/sessions/999999", "/patients/999999/plan"):
+        r = desk.get(url)
+        assert r.status_code == 404 and r.mimetype == "text/html"
+        assert "<h1>Not found</h1>" in r.text
+
+
 def test_a_clinician_cannot_book(desk, clinician):
     patient_id = _patient(desk)
     assert clinician.get(f"/patients/{patient_id}/plan").status_code == 403
