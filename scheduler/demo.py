@@ -17,7 +17,7 @@ from sqlalchemy import select
 from scheduler.db import db_session
 from scheduler.domain.timezones import to_utc, zone
 from scheduler.domain.values import Preferences
-from scheduler.models import Clinic, Course, TreatmentSession, User, utcnow
+from scheduler.models import Clinic, User, utcnow
 
 DEMO_CLINIC = "Riverside Interventional Psychiatry"
 TZ = "America/New_York"
@@ -157,20 +157,9 @@ def _patient_story(clinic_id: int, i: int, story: Story, today: date, now: datet
                 sessions.transition(None, s, action, version=s.version, now=now)
     if story.hold:
         clinical.place_dosing_hold(None, patient, reason=story.hold)
-    _course_status(course, rows, now)
-    audit.record(None, "course.update", course)
+    courses.advance(None, course.id)
     _assessments(patient, course, rows, story, now, rng)
     return len(rows)
-
-
-def _course_status(course: Course, rows: list[TreatmentSession], now: datetime) -> None:
-    induction = [s for s in rows if s.kind == "dose" and s.phase == "induction"]
-    if induction and all(s.ends_at <= now for s in induction) and any(s.status == "completed" for s in induction):
-        from scheduler.protocols_registry import protocols
-
-        course.status = "maintenance" if protocols()[course.protocol_key].maintenance else "completed"
-    elif rows and rows[0].starts_at <= now:
-        course.status = "active"
 
 
 def _assessments(patient, course, rows, story: Story, now: datetime, rng: random.Random) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from scheduler.db import db_session
@@ -179,3 +180,27 @@ def book_all(actor_id: int | None, requests: list[booking.SessionRequest], statu
                                    reason=row.override_reason) for row in rows])
     db_session.flush()
     return rows
+
+
+def advance(actor_id: int | None, course_id: int | None) -> Course | None:
+    """Move a course along ``planned → active → maintenance`` (or ``completed`` for a protocol
+    without maintenance) from what has happened: a session attended makes it active; every induction
+    dose completed ends the induction. Stopped and completed courses stay as they are."""
+    course = db_session.get(Course, course_id) if course_id is not None else None
+    if course is None or course.status in ("completed", "stopped"):
+        return course
+    proto = protocols().get(course.protocol_key)
+    rows = db_session.execute(select(TreatmentSession.kind, TreatmentSession.phase, TreatmentSession.status)
+                              .where(TreatmentSession.course_id == course.id,
+                                     TreatmentSession.status.in_(("checked_in", "completed")))).all()
+    doses = sum(1 for kind, phase, status in rows if kind == "dose" and phase == "induction" and status == "completed")
+    target = course.status
+    if proto is not None and doses >= proto.induction.total_doses:
+        target = "maintenance" if proto.maintenance is not None else "completed"
+    elif rows and course.status == "planned":
+        target = "active"
+    if target != course.status:
+        before = audit.snapshot(course)
+        course.status = target
+        audit.record(actor_id, "course.update", course, before=before)
+    return course

@@ -162,6 +162,10 @@ def transition(actor_id: int | None, session: TreatmentSession, action: str, *, 
     session.status = target
     _flush_versioned(session)
     audit.record(actor_id, f"session.{action}", session, before=before)
+    if target in ("checked_in", "completed"):
+        from scheduler.services.courses import advance
+
+        advance(actor_id, session.course_id)
     return session
 
 

@@ -58,3 +58,26 @@ def test_booked_course_links_sessions(app):
     assert {(s.kind, s.phase, s.sequence) for s in rows} == {(p.kind, p.phase, p.sequence) for p in result.plan.sessions}
     assert all(s.status == "booked" for s in rows)
     assert result.course.preferences["weekdays"] == ["mon", "wed", "fri"]
+
+
+def test_course_status_follows_attendance(app):
+    from datetime import date, timedelta
+
+    from scheduler.services import sessions
+
+    clinic = build_clinic()
+    pid = patient()
+    result = courses.plan_and_book(None, pid, clinic.id, "ketamine-iv", date.today() - timedelta(days=40),
+                                   Preferences(), dry_run=False, include_maintenance=False)
+    course = result.course
+    course.status = "planned"  # as booked ahead of time
+    db_session.commit()
+    rows = sorted(result.sessions, key=lambda s: s.starts_at)
+    sessions.transition(None, rows[0], "check_in", version=rows[0].version)
+    assert course.status == "active"
+    for s in rows:
+        if s.status == "booked":
+            sessions.transition(None, s, "complete", version=s.version)
+    db_session.commit()
+    assert db_session.get(Course, course.id).status == "maintenance"
+    assert db_session.scalars(select(AuditEvent.after).where(AuditEvent.action == "course.update")).all()
