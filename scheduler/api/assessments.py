@@ -7,6 +7,7 @@ from flask import g
 from sqlalchemy import select
 
 from scheduler.api import bp, parsing as p, serialize
+from scheduler.api.idempotency import idempotent
 from scheduler.auth import require
 from scheduler.db import db_session
 from scheduler.domain.vocabulary import INSTRUMENTS
@@ -24,6 +25,7 @@ def assessment_json(a: Assessment) -> dict:
 
 @bp.post("/patients/<int:patient_id>/assessments")
 @require("write_clinical")
+@idempotent
 def create_assessment(patient_id: int):
     patient = p.get_or_404(Patient, patient_id, "patient")
     body = p.json_body()

@@ -5,6 +5,7 @@ from flask import g
 from sqlalchemy import select
 
 from scheduler.api import bp, parsing as p, serialize
+from scheduler.api.idempotency import idempotent
 from scheduler.auth import require
 from scheduler.db import db_session
 from scheduler.errors import ValidationError
@@ -19,6 +20,7 @@ def note_json(n: ClinicalNote) -> dict:
 
 @bp.post("/patients/<int:patient_id>/notes")
 @require("write_clinical")
+@idempotent
 def create_note(patient_id: int):
     patient = p.get_or_404(Patient, patient_id, "patient")
     body = p.json_body()

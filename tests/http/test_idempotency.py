@@ -114,3 +114,20 @@ def test_a_retried_course_books_once(api, app):
     again = api.post(f"/api/v1/patients/{pid}/courses", json=body, headers=key)
     assert again.status_code == 201 and again.json == first.json
     assert _count(Course) == 1 and _count(TreatmentSession) == sessions
+
+
+def test_a_retried_clinical_note_is_written_once(api):
+    from scheduler.models import ClinicalNote
+
+    w = world.build()
+    clinician = api.as_("clinician")
+    url = f"/api/v1/patients/{w.patient.id}/notes"
+    key = {"Idempotency-Key": "note-1"}
+    first = clinician.post(url, json={"body": "Dissociation resolved by 60 min."}, headers=key)
+    again = clinician.post(url, json={"body": "Dissociation resolved by 60 min."}, headers=key)
+    assert first.status_code == again.status_code == 201 and again.json == first.json
+    assert _count(ClinicalNote) == 1
+    doc = api.as_(None).get("/api/v1/openapi.json").json
+    for path in ("/sessions", "/patients/{patient_id}/courses", "/patients/{patient_id}/notes"):
+        names = [p["name"] for p in doc["paths"][path]["post"]["parameters"]]
+        assert "Idempotency-Key" in names, path
