@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from scheduler.domain.planning import (
-    DAY, EXTEND_DAYS, PlanningError, Problem, ProposedSession, Slot, SlotFinder, date_range,
+    EXTEND_DAYS, PlanningError, Problem, ProposedSession, Slot, SlotFinder, date_range, extended_after, extended_from,
 )
 from scheduler.domain.protocols import Protocol, SessionSpec, Stage
 from scheduler.domain.timezones import local_date, local_time
@@ -91,7 +91,7 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
     today = local_date(now, tz)
 
     if missed.phase == "maintenance" or not missed.sequence:
-        spec = protocol.maintenance.dose if protocol.maintenance else protocol.dose
+        spec = protocol.spec_for("dose", "maintenance")
         return _simple_replacement(finder, spec, missed, today, now)
 
     seq = missed.sequence
@@ -105,7 +105,7 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
     after = [s for s in doses if s.sequence > seq]
     prev = before[-1] if before else None
     prev_day = local_date(prev.starts_at, tz) if prev else None
-    stage_start_seq = sum(st.count for st in protocol.induction.stages[:stage_index]) + 1
+    stage_start_seq = protocol.induction.first_sequence(stage_index)
     stage_first = next((local_date(s.starts_at, tz) for s in doses if s.sequence == stage_start_seq), None)
     if seq == stage_start_seq:
         stage_first = None
@@ -117,8 +117,7 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
     if stage_first is not None:
         remaining = sum(1 for s in after if s.sequence < stage_start_seq + stage.count) // stage.doses_per_day
         hi = min(hi, stage_first + timedelta(days=stage.window_days - remaining * stage.min_gap_days))
-    hints = {"time_hint": local_time(missed.starts_at, tz), "room_hint": missed.room_id,
-             "staff_hint": missed.staff_member_id}
+    hints = _hints(missed, tz)
 
     nxt = after[0] if after and not stage.doses_per_day > 1 else None
     moves: list[Move] = []
@@ -133,7 +132,7 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
     reason = None
     if slot is None:
         try:
-            found = finder.ladder(spec, [], date_range(lo, lo + timedelta(days=EXTEND_DAYS)), not_before=now, **hints)
+            found = finder.ladder(spec, [], extended_from(lo), not_before=now, **hints)
         except PlanningError as exc:
             return _fail("no_slot", exc.message)
         slot = found[0]
@@ -159,11 +158,11 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
             break
         finder.release(s.starts_at, s.ends_at, s.room_id, s.staff_member_id)
         new_lo = placed_day + timedelta(days=rule.min_gap_days)
-        h = {"time_hint": local_time(s.starts_at, tz), "room_hint": s.room_id, "staff_hint": s.staff_member_id}
+        h = _hints(s, tz)
         moved = _search(finder, spec, date_range(new_lo, placed_day + timedelta(days=rule.max_gap_days)), now, h)
         if moved is None:
             try:
-                moved = finder.ladder(spec, [], date_range(new_lo, new_lo + timedelta(days=EXTEND_DAYS)), **h)[0]
+                moved = finder.ladder(spec, [], extended_from(new_lo), **h)[0]
             except PlanningError as exc:
                 return _fail("no_slot", exc.message)
             problems.append(Problem("induction_gap", f"Dose {s.sequence} had to move to "
@@ -196,8 +195,7 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
                 finder.release(existing.starts_at, existing.ends_at, existing.room_id, existing.staff_member_id)
             try:
                 got = finder.ladder(integ, date_range(local_date(nb, tz), local_date(latest, tz)),
-                                    date_range(local_date(latest, tz) + DAY, local_date(latest, tz) +
-                                               timedelta(days=EXTEND_DAYS)), not_before=nb, latest_start=latest)[0]
+                                    extended_after(local_date(latest, tz)), not_before=nb, latest_start=latest)[0]
             except PlanningError as exc:
                 return _fail("no_slot", exc.message)
             if existing is not None:
@@ -215,6 +213,11 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
     _move_follow_up(protocol, finder, tz, live, doses, dose_moved, moves, problems, now)
     return Replan(ok=reason is None, new_sessions=tuple(new_sessions), moves=tuple(moves),
                   problems=tuple(problems), reason=reason)
+
+
+def _hints(s: Session, tz: str) -> dict:
+    """Search hints that keep a moved or replaced session near its old local time, room and clinician."""
+    return {"time_hint": local_time(s.starts_at, tz), "room_hint": s.room_id, "staff_hint": s.staff_member_id}
 
 
 def _gap_rule(protocol: Protocol, sequence: int) -> Stage:
@@ -260,9 +263,7 @@ def _move_follow_up(protocol, finder, tz, live, doses, dose_moved, moves, proble
     if lo <= local_date(visit.starts_at, tz) <= hi:
         return
     finder.release(visit.starts_at, visit.ends_at, visit.room_id, visit.staff_member_id)
-    got = finder.ladder(fu, date_range(lo, hi), date_range(hi + DAY, hi + timedelta(days=EXTEND_DAYS)), not_before=now,
-                        time_hint=local_time(visit.starts_at, tz), room_hint=visit.room_id,
-                        staff_hint=visit.staff_member_id)[0]
+    got = finder.ladder(fu, date_range(lo, hi), extended_after(hi), not_before=now, **_hints(visit, tz))[0]
     moves.append(Move(visit.id, "follow_up", visit.sequence, got.starts_at, got.ends_at, got.room_id,
                       got.staff_member_id, visit.starts_at))
     if "window" in got.relaxed:
@@ -271,12 +272,10 @@ def _move_follow_up(protocol, finder, tz, live, doses, dose_moved, moves, proble
 
 def _simple_replacement(finder: SlotFinder, spec, missed: Session, today: date, now: datetime) -> Replan:
     tz = finder.tz
-    hints = {"time_hint": local_time(missed.starts_at, tz), "room_hint": missed.room_id,
-             "staff_hint": missed.staff_member_id}
     try:
         got = finder.ladder(spec, date_range(today, today + timedelta(days=14)),
                             date_range(today + timedelta(days=15), today + timedelta(days=EXTEND_DAYS)),
-                            not_before=now, **hints)[0]
+                            not_before=now, **_hints(missed, tz))[0]
     except PlanningError as exc:
         return _fail("no_slot", exc.message)
     s = ProposedSession("dose", missed.phase, missed.sequence or 1, spec.route, got.starts_at, got.ends_at,

@@ -25,10 +25,6 @@ def _stage_of(protocol: Protocol, ordinal: int) -> tuple[int, Stage]:
     return protocol.induction.stage_of(ordinal)
 
 
-def _stage_first_ordinal(protocol: Protocol, index: int) -> int:
-    return 1 + sum(st.count for st in protocol.induction.stages[:index])
-
-
 class _Course:
     """One course's sessions read once: live doses in order, and the words for its messages."""
 
@@ -111,7 +107,7 @@ def _spacing(c: _Course) -> list[Flag]:
         if n > c.p.induction.total_doses:
             break
         idx, stage = c.p.induction.stage_of(n)
-        first_n = _stage_first_ordinal(c.p, idx)
+        first_n = c.p.induction.first_sequence(idx)
         if idx in flagged or first_n == n:
             continue
         first = c.induction[first_n - 1]

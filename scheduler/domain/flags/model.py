@@ -142,14 +142,7 @@ class FlagContext:
     def spec_of(self, s: Session) -> SessionSpec | None:
         """The protocol's rules for this kind of session (the maintenance dose block for maintenance)."""
         p = self.protocol_of(s)
-        if p is None:
-            return None
-        if s.kind == "dose":
-            if s.phase == "maintenance" and p.maintenance is not None:
-                return p.maintenance.dose
-            return p.dose
-        return {"evaluation": p.evaluation, "preparation": p.preparation, "integration": p.integration,
-                "follow_up": p.follow_up}.get(s.kind)
+        return p.spec_for(s.kind, s.phase) if p is not None else None
 
     # ---- words for messages
 

@@ -9,7 +9,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import time
 
-from scheduler.domain.calendar import closure_covering, is_staff_working, is_within_hours, time_off_overlapping
+from scheduler.domain.calendar import (
+    closure_covering, is_staff_working, is_within_hours, max_concurrency, time_off_overlapping,
+)
 from scheduler.domain.flags.model import ERROR, WARNING, Flag, FlagContext
 from scheduler.domain.intervals import Interval, merge, overlaps
 from scheduler.domain.timezones import local_date
@@ -215,7 +217,7 @@ def capacity_flags(ctx: FlagContext, live: list[Session], scope: set[int] | None
                               key=lambda s: (s.starts_at, _id_key(s.id)))
             if not _in(scope, *involved):
                 continue
-            peak = _peak(involved, excess)
+            peak = max_concurrency([s.interval for s in involved], excess)
             patients = {s.patient_id for s in involved}
             out.append(Flag(
                 code="staff_over_capacity", severity=ERROR,
@@ -228,11 +230,6 @@ def capacity_flags(ctx: FlagContext, live: list[Session], scope: set[int] | None
                 starts_at=ctx.local(excess.start), ends_at=ctx.local(excess.end),
                 on=local_date(excess.start, ctx.tz)))
     return out
-
-
-def _peak(sessions: list[Session], within: Interval) -> int:
-    points = sorted({max(s.starts_at, within.start) for s in sessions})
-    return max(sum(1 for s in sessions if s.starts_at <= p < s.ends_at) for p in points)
 
 
 def resource_flags(ctx: FlagContext, live: list[Session], scope: set[int] | None) -> list[Flag]:

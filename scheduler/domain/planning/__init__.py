@@ -18,9 +18,12 @@ from scheduler.domain.planning.builder import KIND_ORDER
 from scheduler.domain.planning.course import plan_course, plan_maintenance_dose
 from scheduler.domain.planning.induction import FIRST_DAY_SHIFT, SHIFT_INVARIANT
 from scheduler.domain.planning.results import Plan, PlanningError, Problem, ProposedSession, Slot
-from scheduler.domain.planning.slots import DAY, EXTEND_DAYS, SlotFinder, date_range, to_utc_floor
+from scheduler.domain.planning.slots import (
+    DAY, EXTEND_DAYS, SlotFinder, date_range, extended_after, extended_from, to_utc_floor,
+)
 
 __all__ = [
     "DAY", "EXTEND_DAYS", "FIRST_DAY_SHIFT", "KIND_ORDER", "SHIFT_INVARIANT", "Plan", "PlanningError", "Problem",
-    "ProposedSession", "Slot", "SlotFinder", "date_range", "plan_course", "plan_maintenance_dose", "to_utc_floor",
+    "ProposedSession", "Slot", "SlotFinder", "date_range", "extended_after", "extended_from", "plan_course",
+    "plan_maintenance_dose", "to_utc_floor",
 ]

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
 
 from scheduler.domain.planning.results import Plan, Problem, ProposedSession, Slot
-from scheduler.domain.planning.slots import DAY, EXTEND_DAYS, SlotFinder, date_range
+from scheduler.domain.planning.slots import DAY, SlotFinder, date_range, extended_from
 from scheduler.domain.protocols import DoseSpec, Protocol, SessionSpec
 
 KIND_ORDER = {"evaluation": 0, "preparation": 1, "dose": 2, "integration": 3, "follow_up": 4}
@@ -71,7 +71,7 @@ class PlanBuilder:
 def stage_ranges(lo: date, hi: date) -> tuple[list[date], list[date]]:
     strict = date_range(lo, hi)
     ext_start = max(lo, hi + DAY)
-    return strict, date_range(ext_start, ext_start + timedelta(days=EXTEND_DAYS))
+    return strict, extended_from(ext_start)
 
 
 

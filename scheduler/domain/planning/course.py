@@ -9,7 +9,7 @@ from scheduler.domain.maintenance import dates_nearest_target, due_window
 from scheduler.domain.planning.builder import PlanBuilder, dose_problems, stage_ranges
 from scheduler.domain.planning.induction import plan_induction
 from scheduler.domain.planning.results import Plan, PlanningError, Slot
-from scheduler.domain.planning.slots import DAY, EXTEND_DAYS, SlotFinder, date_range
+from scheduler.domain.planning.slots import SlotFinder, extended_after
 from scheduler.domain.protocols import Protocol
 from scheduler.domain.timezones import local_date
 from scheduler.domain.values import Clinic, Patient, Preferences, Room, Session, StaffMember
@@ -100,7 +100,7 @@ def _plan_maintenance(b: PlanBuilder, protocol: Protocol, last_dose_on: date, se
                       not_before: datetime | None) -> list[Slot]:
     rule = protocol.maintenance
     window = due_window(last_dose_on, rule)
-    ext = date_range(window.latest + DAY, window.latest + timedelta(days=EXTEND_DAYS))
+    ext = extended_after(window.latest)
     slots = b.finder.ladder(rule.dose, dates_nearest_target(window), ext, not_before=not_before)
     ids = b.add("dose", rule.dose, slots, phase="maintenance", sequence=sequence,
                 label=f"Maintenance dose {sequence}", route=rule.dose.route)

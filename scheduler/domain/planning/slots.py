@@ -81,22 +81,22 @@ class SlotFinder:
         self._staff_hours: dict[tuple[int, date], list[Interval]] = {}
 
     # -- bookkeeping
+    def _held(self, room_id: int | None, staff_id: int | None, patient_id: int | None) -> list[tuple[_Index, int]]:
+        """(index, key) of every resource a session holds (the planned patient when none is given)."""
+        held = [(self.room_busy, room_id), (self.staff_busy, staff_id)]
+        return [(ix, key) for ix, key in held if key is not None] + [
+            (self.patient_busy, self.patient.id if patient_id is None else patient_id)]
+
     def reserve(self, start: datetime, end: datetime, room_id: int | None, staff_id: int | None,
                 patient_id: int | None = None) -> None:
-        if room_id is not None:
-            self.room_busy.add(room_id, start, end)
-        if staff_id is not None:
-            self.staff_busy.add(staff_id, start, end)
-        self.patient_busy.add(self.patient.id if patient_id is None else patient_id, start, end)
+        for ix, key in self._held(room_id, staff_id, patient_id):
+            ix.add(key, start, end)
 
     def release(self, start: datetime, end: datetime, room_id: int | None, staff_id: int | None,
                 patient_id: int | None = None) -> None:
         """Undo :meth:`reserve` (a session about to be moved)."""
-        if room_id is not None:
-            self.room_busy.remove(room_id, start, end)
-        if staff_id is not None:
-            self.staff_busy.remove(staff_id, start, end)
-        self.patient_busy.remove(self.patient.id if patient_id is None else patient_id, start, end)
+        for ix, key in self._held(room_id, staff_id, patient_id):
+            ix.remove(key, start, end)
 
     def open_on(self, d: date) -> list[Interval]:
         if d not in self._open:
@@ -132,10 +132,10 @@ class SlotFinder:
 
     # -- checks
     def is_open(self, d: date, start: datetime, end: datetime) -> bool:
-        return any(iv.start <= start and end <= iv.end for iv in self.open_on(d))
+        return any(iv.contains(Interval(start, end)) for iv in self.open_on(d))
 
     def staff_ok(self, staff: StaffMember, d: date, start: datetime, end: datetime) -> bool:
-        if not any(iv.start <= start and end <= iv.end for iv in self.staff_hours(staff, d)):
+        if not any(iv.contains(Interval(start, end)) for iv in self.staff_hours(staff, d)):
             return False
         busy = self.staff_busy.overlapping(staff.id, start, end)
         return len(busy) < staff.capacity or max_concurrency(busy, Interval(start, end)) < staff.capacity
@@ -265,3 +265,13 @@ def to_utc_floor(d: date, t: time, tz: str) -> datetime:
 
 def date_range(first: date, last: date) -> list[date]:
     return list(iter_days(first, last))
+
+
+def extended_from(first: date) -> list[date]:
+    """Where a search goes on once a rule's window is given up: ``first`` and EXTEND_DAYS days more."""
+    return date_range(first, first + timedelta(days=EXTEND_DAYS))
+
+
+def extended_after(last: date) -> list[date]:
+    """The EXTEND_DAYS days after a window that ends on ``last``."""
+    return date_range(last + DAY, last + timedelta(days=EXTEND_DAYS))

@@ -96,6 +96,10 @@ class Induction:
                 return i, st
         raise ValueError(f"dose {sequence} is beyond the induction ({self.total_doses} doses)")
 
+    def first_sequence(self, index: int) -> int:
+        """The sequence number (1-based) of the first dose of stage ``index``."""
+        return 1 + sum(st.count for st in self.stages[:index])
+
 
 @dataclass(frozen=True, kw_only=True)
 class IntegrationSpec(SessionSpec):
@@ -143,6 +147,16 @@ class Protocol:
     follow_up: FollowUpSpec | None = None
     maintenance: MaintenanceSpec | None = None
     path: str = ""
+
+    def spec_for(self, kind: str, phase: str | None = None) -> SessionSpec | None:
+        """The rules for a session of ``kind`` (the maintenance dose block for a maintenance dose), or
+        None when the protocol has no such session."""
+        if kind == "dose":
+            if phase == "maintenance" and self.maintenance is not None:
+                return self.maintenance.dose
+            return self.dose
+        return {"evaluation": self.evaluation, "preparation": self.preparation, "integration": self.integration,
+                "follow_up": self.follow_up}.get(kind)
 
     def to_dict(self) -> dict[str, Any]:
         """The rules as JSON-ready data (for ``GET /protocols``)."""

@@ -88,6 +88,13 @@ class _Table:
             return None
         return _Table(self.path, self.field(key), value)
 
+    def int_range(self, lo_key: str, hi_key: str, *, lo: int, hi: int) -> tuple[int, int]:
+        """Two required integers in ``[lo, hi]``, the first not greater than the second."""
+        first = self.int(lo_key, lo=lo, hi=hi)
+        second = self.int(hi_key, lo=lo, hi=hi)
+        self.min_le_max(lo_key, first, hi_key, second)
+        return first, second
+
     def min_le_max(self, lo_key: str, lo: int | None, hi_key: str, hi: int | None) -> None:
         if lo is not None and hi is not None and lo > hi:
             raise self.fail(lo_key, f"{lo_key} ({lo}) is greater than {hi_key} ({hi})")
@@ -128,9 +135,7 @@ def _dose(t: _Table) -> DoseSpec:
 
 def _stage(t: _Table) -> Stage:
     count = t.int("count", lo=1, hi=500)
-    min_gap = t.int("min_gap_days", lo=0, hi=366)
-    max_gap = t.int("max_gap_days", lo=0, hi=366)
-    t.min_le_max("min_gap_days", min_gap, "max_gap_days", max_gap)
+    min_gap, max_gap = t.int_range("min_gap_days", "max_gap_days", lo=0, hi=366)
     window = t.int("window_days", lo=0, hi=3660)
     per_day = t.int("doses_per_day", lo=1, hi=24, required=False, default=1)
     between = t.int("minutes_between_doses", lo=0, hi=12 * 60, required=False, default=0)
@@ -187,9 +192,7 @@ def validate(data: dict[str, Any], path: str | Path, key: str | None = None) -> 
     preparation = None
     if (t := top.table("preparation")) is not None:
         common = _session(t)
-        lo = t.int("min_count", lo=0, hi=50)
-        hi = t.int("max_count", lo=0, hi=50)
-        t.min_le_max("min_count", lo, "max_count", hi)
+        lo, hi = t.int_range("min_count", "max_count", lo=0, hi=50)
         planned = t.int("planned_count", lo=lo, hi=hi, required=False, default=lo)
         gap = t.int("min_gap_days", lo=0, hi=366, required=False, default=1)
         preparation = PreparationSpec(min_count=lo, max_count=hi, planned_count=planned, min_gap_days=gap, **common)
@@ -229,9 +232,7 @@ def validate(data: dict[str, Any], path: str | Path, key: str | None = None) -> 
     follow_up = None
     if (t := top.table("follow_up")) is not None:
         common = _session(t)
-        lo = t.int("min_days_after", lo=0, hi=366)
-        hi = t.int("max_days_after", lo=0, hi=366)
-        t.min_le_max("min_days_after", lo, "max_days_after", hi)
+        lo, hi = t.int_range("min_days_after", "max_days_after", lo=0, hi=366)
         follow_up = FollowUpSpec(min_days_after=lo, max_days_after=hi, **common)
         t.done()
 
