@@ -7,7 +7,7 @@ from flask import request
 from sqlalchemy import func, select
 
 from scheduler.api import bp, parsing as p, serialize
-from scheduler.auth import require
+from scheduler.auth import can, require
 from scheduler.db import db_session
 from scheduler.errors import ValidationError
 from scheduler.models import AuditEvent
@@ -15,10 +15,23 @@ from scheduler.models import AuditEvent
 MAX_PER_PAGE = 200
 
 
+# The clinical record stays with clinicians: an admin reading the trail sees that a note or an
+# assessment was written, by whom and when, but not its content.
+CLINICAL_FIELDS = {"clinical_note": {"body"}, "assessment": {"instrument", "score"}}
+REDACTED = "[clinical content: clinicians only]"
+
+
+def _visible(entity_type: str, state: dict | None) -> dict | None:
+    hidden = CLINICAL_FIELDS.get(entity_type)
+    if state is None or not hidden or can("read_clinical"):
+        return state
+    return {k: (REDACTED if k in hidden else v) for k, v in state.items()}
+
+
 def event_json(e: AuditEvent) -> dict:
     return {"id": e.id, "at": serialize.instant(e.at), "actor_id": e.actor_id, "action": e.action,
-            "entity_type": e.entity_type, "entity_id": e.entity_id, "before": e.before, "after": e.after,
-            "reason": e.reason}
+            "entity_type": e.entity_type, "entity_id": e.entity_id, "before": _visible(e.entity_type, e.before),
+            "after": _visible(e.entity_type, e.after), "reason": e.reason}
 
 
 def _bound(name: str, *, end: bool) -> datetime | None:

@@ -102,8 +102,9 @@ def test_role_table_matches_the_issue(sqlite_api, role, method, url, allowed):
         assert answer.json["error"]["code"] == "forbidden"
 
 
-def test_the_front_desk_never_sees_assessments_or_notes_in_any_answer(sqlite_api, sqlite_app):
-    """Everything the front desk may GET about the patient, searched for the clinical record."""
+@pytest.mark.parametrize("role", ["front_desk", "admin"])
+def test_only_clinicians_see_assessments_or_notes_in_any_answer(sqlite_api, sqlite_app, role):
+    """Everything the role may GET about the patient (audit trail included), searched for the record."""
     w = world.build()
     w.book(date(2026, 3, 9))
     from scheduler.db import db_session
@@ -114,17 +115,23 @@ def test_the_front_desk_never_sees_assessments_or_notes_in_any_answer(sqlite_api
                           json={"instrument": "MADRS", "score": 31, "taken_on": "2026-03-01"}).status_code == 201
     secret = "Discussed intrusive thoughts xyzzy"
     assert clinician.post(f"/api/v1/patients/{w.patient.id}/notes", json={"body": secret}).status_code == 201
-    front = sqlite_api.as_("front_desk")
+    front = sqlite_api.as_(role)
     seen = 0
     for method, url, permission in _routes(sqlite_app, w.patient.id):
-        if method != "GET" or permission is None or permission not in PERMISSIONS["front_desk"]:
+        if method != "GET" or permission is None or permission not in PERMISSIONS[role]:
             continue
         query = f"?clinic_id={w.clinic.id}&patient={w.patient.mrn}&start=2026-03-01&end=2026-03-20&date=2026-03-09"
+        if url.endswith("/audit"):
+            query = "?per_page=200"
         answer = front.get(url + query)
         text = answer.get_data(as_text=True)
-        assert secret not in text and "MADRS" not in text, (url, text[:300])
+        assert secret not in text and "MADRS" not in text and '"score": 31' not in text, (url, text[:300])
         assert '"assessments"' not in text or '"assessments": []' in text or '"assessments":[]' in text, url
         seen += answer.status_code == 200
     assert seen >= 5
+    if role == "admin":  # the trail says a note was written, by whom and when — not what it says
+        trail = front.get("/api/v1/audit?entity_type=clinical_note").json["events"]
+        assert [e["action"] for e in trail] == ["clinical_note.create"]
+        assert trail[0]["after"]["body"].startswith("[clinical content") and trail[0]["actor_id"]
     # The clinician does see them (the check above could otherwise pass by accident).
     assert secret in clinician.get(f"/api/v1/patients/{w.patient.id}/notes").get_data(as_text=True)
