@@ -49,12 +49,17 @@ def _check_version(session: TreatmentSession, version: int) -> None:
                        details={"current_version": session.version})
 
 
+def _stale(session_id: int) -> Conflict:
+    return Conflict(f"Session {session_id} was changed by someone else at the same time; reload it.",
+                    code="stale", field="version")
+
+
 def _flush_versioned(session: TreatmentSession) -> None:
+    session_id = session.id  # read before the flush: after a failed flush the ORM session must roll back
     try:
         db_session.flush()
     except StaleDataError as exc:
-        raise Conflict(f"Session {session.id} was changed by someone else at the same time; reload it.",
-                       code="stale", field="version") from exc
+        raise _stale(session_id) from exc
 
 
 def _resource_checks(clinic_id: int, room_id: int, staff_member_id: int | None) -> None:
@@ -139,11 +144,11 @@ def reschedule(actor_id: int | None, session: TreatmentSession, *, version: int,
 
 def cancel(actor_id: int | None, session: TreatmentSession, *, version: int, reason: str) -> TreatmentSession:
     _check_version(session, version)
+    session_id = session.id
     try:
         return booking.cancel(actor_id, session, reason=reason)
     except StaleDataError as exc:
-        raise Conflict(f"Session {session.id} was changed by someone else at the same time; reload it.",
-                       code="stale", field="version") from exc
+        raise _stale(session_id) from exc
 
 
 def transition(actor_id: int | None, session: TreatmentSession, action: str, *, version: int,
