@@ -326,3 +326,25 @@ def test_candidate_flags_agree_with_patient_flags(code):
     cand = next((s for s in sc.sessions if s.id == cand.id), None)
     if cand is not None:
         assert code not in {f.code for f in candidate_flags(sc.ctx(), cand, sc.sessions)}
+
+
+def test_a_clinician_of_the_wrong_role_is_staff_unavailable():
+    """A therapist on an IV dose block that needs a nurse: staff_unavailable naming the role needed;
+    it is gone once a nurse is assigned."""
+    sc = build().edit(11, staff_member_id=THERAPIST)
+    flags = [f for f in sc.flags() if f.code == "staff_unavailable"]
+    assert [(f.session_ids, f.staff_member_id) for f in flags] == [((11,), THERAPIST)]
+    assert flags[0].message.startswith("Dr Tran is a therapist, but is assigned to dose 1 for Ana Ruiz")
+    assert flags[0].message.endswith("; ketamine-iv needs a nurse for it.")
+    assert flags[0].fix == "Assign a nurse to the session."
+    assert sc.codes() == {"staff_unavailable"}
+    assert "staff_unavailable" in {f.code for f in candidate_flags(sc.ctx(), sc.sid(11), sc.sessions)}
+    assert "staff_unavailable" not in build().edit(11, staff_member_id=NURSE_2).codes()
+    # the other way round: a nurse on the integration session that needs a therapist
+    flags = [f for f in build().edit(21, staff_member_id=NURSE_2).flags() if f.code == "staff_unavailable"]
+    assert [f.session_ids for f in flags] == [(21,)] and "needs a therapist" in flags[0].message
+
+
+def test_a_session_without_a_protocol_is_not_judged_by_role():
+    sc = build().add(ben(90, 5, 9, staff=THERAPIST))  # Ben's dose has no course, so no protocol to ask
+    assert "staff_unavailable" not in sc.codes(BEN)

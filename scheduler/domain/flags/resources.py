@@ -97,6 +97,14 @@ def single_session_flags(ctx: FlagContext, s: Session) -> list[Flag]:
             out.append(_session_flag(
                 ctx, "staff_unavailable", ERROR, s, f"{problem}, but is assigned to {_what(ctx, s)}.",
                 "Assign another clinician or move the session.", staff_member_id=member.id))
+        else:
+            spec = ctx.spec_of(s)
+            if spec is not None and member.role != spec.role:
+                out.append(_session_flag(
+                    ctx, "staff_unavailable", ERROR, s,
+                    f"{ctx.staff_name(member.id)} is a {member.role}, but is assigned to {_what(ctx, s)}; "
+                    f"{ctx.protocol_of(s).key} needs a {spec.role} for it.",
+                    f"Assign a {spec.role} to the session.", staff_member_id=member.id))
     room = ctx.rooms.get(s.room_id) if s.room_id is not None else None
     if room is not None:
         spec = ctx.spec_of(s)
