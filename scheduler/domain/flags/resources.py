@@ -57,7 +57,8 @@ def _session_flag(ctx: FlagContext, code: str, severity: str, s: Session, messag
 
 
 def single_session_flags(ctx: FlagContext, s: Session) -> list[Flag]:
-    """Calendar, room, clinician and patient-state conflicts of one live session.
+    """Calendar, room, clinician (availability and the role the protocol's session needs) and
+    patient-state conflicts of one live session.
 
     A completed session took place: later changes to hours, closures, time off or rooms do not flag it
     (double booking and capacity still do: :func:`resource_flags`)."""
@@ -66,6 +67,7 @@ def single_session_flags(ctx: FlagContext, s: Session) -> list[Flag]:
         return out
     iv = s.interval
     what = _what(ctx, s)
+    spec = ctx.spec_of(s)
     cap = what[0].upper() + what[1:]
     if _same_clinic(ctx, s):
         if not is_within_hours(ctx.clinic, iv):
@@ -97,17 +99,14 @@ def single_session_flags(ctx: FlagContext, s: Session) -> list[Flag]:
             out.append(_session_flag(
                 ctx, "staff_unavailable", ERROR, s, f"{problem}, but is assigned to {_what(ctx, s)}.",
                 "Assign another clinician or move the session.", staff_member_id=member.id))
-        else:
-            spec = ctx.spec_of(s)
-            if spec is not None and member.role != spec.role:
-                out.append(_session_flag(
-                    ctx, "staff_unavailable", ERROR, s,
-                    f"{ctx.staff_name(member.id)} is a {member.role}, but is assigned to {_what(ctx, s)}; "
-                    f"{ctx.protocol_of(s).key} needs a {spec.role} for it.",
-                    f"Assign a {spec.role} to the session.", staff_member_id=member.id))
+        elif spec is not None and member.role != spec.role:
+            out.append(_session_flag(
+                ctx, "staff_unavailable", ERROR, s,
+                f"{ctx.staff_name(member.id)} is a {member.role}, but is assigned to {_what(ctx, s)}; "
+                f"{ctx.protocol_of(s).key} needs a {spec.role} for it.",
+                f"Assign a {spec.role} to the session.", staff_member_id=member.id))
     room = ctx.rooms.get(s.room_id) if s.room_id is not None else None
     if room is not None:
-        spec = ctx.spec_of(s)
         need = spec.capability if spec is not None else (s.route if s.kind == "dose" else None)
         if need is not None and not room.can(need):
             why = "is not in use" if not room.active else f"has no {need} capability"
@@ -124,7 +123,6 @@ def single_session_flags(ctx: FlagContext, s: Session) -> list[Flag]:
                 f"{ctx.patient_name(s.patient_id)} is on a dosing hold ({patient.dosing_hold_reason}), "
                 f"but {ctx.label(s)} is booked on {ctx.span(s.starts_at, s.ends_at)}.",
                 "Cancel the dose, or have the prescriber lift the hold first."))
-        spec = ctx.spec_of(s)
         if (patient is not None and spec is not None and getattr(spec, "ride_home_required", False)
                 and not patient.ride_home_arranged):
             proto = ctx.protocol_of(s)
