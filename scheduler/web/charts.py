@@ -13,7 +13,7 @@ from flask import url_for
 from markupsafe import Markup, escape
 
 from scheduler.web.geometry import DateScale, ValueScale
-from scheduler.web.instruments import CATALOGUE
+from scheduler.domain.instruments import CATALOGUE
 
 KIND_COLOURS = {"evaluation": "#5867c7", "preparation": "#b7863b", "dose": "#2f8a8f", "integration": "#8a5fb5",
                 "follow_up": "#4f7ea8"}

@@ -1,4 +1,4 @@
-"""What the timeline and the day board draw: instrument bands and response levels, and the axes."""
+"""What the timeline and the day board draw: the axes (instrument bands: tests/unit/test_instruments.py)."""
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
@@ -6,24 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduler.domain.vocabulary import INSTRUMENTS
 from scheduler.web.geometry import DateScale, DayAxis, ValueScale
-from scheduler.web.instruments import CATALOGUE
-
-
-def test_every_instrument_has_bands_covering_its_whole_range_without_holes():
-    assert set(CATALOGUE) == set(INSTRUMENTS)
-    for key, inst in CATALOGUE.items():
-        assert (inst.low, inst.high) == INSTRUMENTS[key]
-        assert inst.bands[0].low == inst.low and inst.bands[-1].high == inst.high
-        for lower, upper in zip(inst.bands, inst.bands[1:]):
-            assert upper.low == lower.high + 1, (key, lower, upper)
-
-
-@pytest.mark.parametrize("key,baseline,level", [("Y-BOCS", 30, 19.5), ("Y-BOCS", 20, 13.0),
-                                                ("PHQ-9", 20, 10.0), ("PCL-5", 50, 40), ("PCL-5", 6, 0)])
-def test_the_response_level_is_the_instruments_drop_from_baseline(key, baseline, level):
-    assert CATALOGUE[key].response_level(baseline) == pytest.approx(level)
 
 
 def test_the_day_axis_covers_the_hours_and_every_session_with_an_hour_either_side():

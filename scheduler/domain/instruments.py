@@ -1,0 +1,75 @@
+"""Rating instruments: severity bands and the response threshold (pure clinical data).
+
+Published cut-offs (Goodman 1989 for Y-BOCS; Kroenke 2001 PHQ-9; Spitzer 2006 GAD-7; Weathers 2013
+PCL-5 cut-off 33; Snaith/Müller 2003 MADRS). A response is a fall from baseline of at least
+``response_drop`` (Y-BOCS 35%, the usual OCD trial criterion; 50% for the depression and anxiety
+scales; PCL-5 10 points, its minimal clinically important change).
+
+The score range of each instrument is ``vocabulary.INSTRUMENTS`` (the one the models and the API
+validate against); ``CATALOGUE`` takes its ``low``/``high`` from there, and its bands must cover
+exactly that range (checked on import).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scheduler.domain.vocabulary import INSTRUMENTS
+
+
+@dataclass(frozen=True)
+class Band:
+    low: int
+    high: int  # inclusive
+    label: str
+
+
+@dataclass(frozen=True)
+class Instrument:
+    key: str
+    low: int
+    high: int
+    bands: tuple[Band, ...]
+    response_drop: float  # a fraction of baseline (0.35) or, when >= 1, points
+    response_label: str
+
+    def response_level(self, baseline: int) -> float:
+        """The score at or below which a patient counts as responding."""
+        if self.response_drop >= 1:
+            return max(self.low, baseline - self.response_drop)
+        return baseline * (1 - self.response_drop)
+
+    def responded(self, baseline: int, score: int) -> bool:
+        """Whether ``score`` is a response against ``baseline`` (a baseline of the floor never is)."""
+        return baseline > self.low and score <= self.response_level(baseline)
+
+    def band_of(self, score: int) -> Band:
+        for band in self.bands:
+            if band.low <= score <= band.high:
+                return band
+        raise ValueError(f"{self.key} scores run from {self.low} to {self.high}, not {score}.")
+
+
+def _instrument(key: str, bands: tuple[tuple[int, int, str], ...], drop: float, label: str) -> Instrument:
+    low, high = INSTRUMENTS[key]
+    rows = tuple(Band(lo, hi, name) for lo, hi, name in bands)
+    if rows[0].low != low or rows[-1].high != high or any(a.high + 1 != b.low for a, b in zip(rows, rows[1:])):
+        raise ValueError(f"{key}: the bands must cover {low}–{high} without gaps or overlaps.")
+    return Instrument(key, low, high, rows, drop, label)
+
+
+CATALOGUE: dict[str, Instrument] = {
+    "Y-BOCS": _instrument("Y-BOCS", ((0, 7, "Subclinical"), (8, 15, "Mild"), (16, 23, "Moderate"),
+                                     (24, 31, "Severe"), (32, 40, "Extreme")),
+                          0.35, "Response: 35% below baseline"),
+    "PHQ-9": _instrument("PHQ-9", ((0, 4, "Minimal"), (5, 9, "Mild"), (10, 14, "Moderate"),
+                                   (15, 19, "Moderately severe"), (20, 27, "Severe")),
+                         0.5, "Response: 50% below baseline"),
+    "GAD-7": _instrument("GAD-7", ((0, 4, "Minimal"), (5, 9, "Mild"), (10, 14, "Moderate"), (15, 21, "Severe")),
+                         0.5, "Response: 50% below baseline"),
+    "PCL-5": _instrument("PCL-5", ((0, 32, "Below cut-off"), (33, 80, "Probable PTSD")),
+                         10, "Response: 10 points below baseline"),
+    "MADRS": _instrument("MADRS", ((0, 6, "Normal"), (7, 19, "Mild"), (20, 34, "Moderate"), (35, 60, "Severe")),
+                         0.5, "Response: 50% below baseline"),
+}
+if set(CATALOGUE) != set(INSTRUMENTS):  # pragma: no cover - a new instrument needs its bands here
+    raise ValueError("Every instrument of vocabulary.INSTRUMENTS needs its bands in CATALOGUE.")

@@ -1,0 +1,51 @@
+"""The instruments' severity bands and response thresholds (scheduler.domain.instruments)."""
+from __future__ import annotations
+
+import pytest
+
+from scheduler.domain.instruments import CATALOGUE, _instrument
+from scheduler.domain.vocabulary import INSTRUMENTS
+
+
+def test_every_instrument_has_bands_covering_its_whole_range_without_holes():
+    assert set(CATALOGUE) == set(INSTRUMENTS)
+    for key, inst in CATALOGUE.items():
+        assert (inst.low, inst.high) == INSTRUMENTS[key]
+        assert inst.bands[0].low == inst.low and inst.bands[-1].high == inst.high
+        for lower, upper in zip(inst.bands, inst.bands[1:]):
+            assert upper.low == lower.high + 1, (key, lower, upper)
+        for score in range(inst.low, inst.high + 1):
+            band = inst.band_of(score)
+            assert band.low <= score <= band.high
+
+
+def test_a_band_table_with_a_hole_or_the_wrong_range_is_refused():
+    with pytest.raises(ValueError, match="without gaps"):
+        _instrument("GAD-7", ((0, 4, "a"), (6, 21, "b")), 0.5, "x")
+    with pytest.raises(ValueError, match="0–21"):
+        _instrument("GAD-7", ((0, 4, "a"), (5, 20, "b")), 0.5, "x")
+
+
+def test_a_score_outside_the_range_has_no_band():
+    inst = CATALOGUE["PHQ-9"]
+    with pytest.raises(ValueError, match="0 to 27"):
+        inst.band_of(inst.high + 1)
+
+
+@pytest.mark.parametrize("key,baseline,level", [("Y-BOCS", 30, 19.5), ("Y-BOCS", 20, 13.0),
+                                                ("PHQ-9", 20, 10.0), ("GAD-7", 16, 8.0), ("MADRS", 30, 15.0),
+                                                ("PCL-5", 50, 40), ("PCL-5", 6, 0)])
+def test_the_response_level_is_the_instruments_drop_from_baseline(key, baseline, level):
+    assert CATALOGUE[key].response_level(baseline) == pytest.approx(level)
+
+
+def test_y_bocs_response_is_a_fall_of_at_least_35_percent():
+    ybocs = CATALOGUE["Y-BOCS"]
+    assert ybocs.responded(20, 13)  # exactly 35% down
+    assert not ybocs.responded(20, 14)  # 30% down
+    assert not ybocs.responded(0, 0)  # nothing to fall from
+
+
+def test_pcl5_response_is_ten_points():
+    pcl = CATALOGUE["PCL-5"]
+    assert pcl.responded(50, 40) and not pcl.responded(50, 41)
