@@ -20,7 +20,7 @@ def _load(name: str) -> dict | None:
 def table() -> str:
     runs = [(db, size, _load(f"{db}-{size}.json")) for db in ("postgres", "sqlite") for size in (10_000, 1_000_000)]
     runs = [(db, size, r) for db, size, r in runs if r]
-    head = "| figure | " + " | ".join(f"{db} {size:,} p50 / p95 ms (×floor)" for db, size, _ in runs) + " |"
+    head = "| figure | " + " | ".join(f"{db} {size:,}: p50 / p95 ms, cpu p50 (×floor)" for db, size, _ in runs) + " |"
     lines = [head, "|---|" + "---|" * len(runs)]
     for fig in FIGURES:
         cells = []
@@ -30,11 +30,16 @@ def table() -> str:
                 cells.append("missing")
             elif "p50_ms" in x:
                 ratio = f" (×{x['ratio_p50']})" if x.get("ratio_p50") else ""
-                cells.append(f"{x['p50_ms']:.2f} / {x['p95_ms']:.2f}{ratio}")
+                cpu = f", cpu {x['cpu_p50_ms']:.1f}" if x.get("cpu_p50_ms") is not None else ""
+                cells.append(f"{x['p50_ms']:.2f} / {x['p95_ms']:.2f}{cpu}{ratio}")
             else:
                 cells.append("–")
         lines.append(f"| {fig} | " + " | ".join(cells) + " |")
     lines.append("| RSS of the process (MB) | " + " | ".join(str(r["memory"]["rss_mb"]) for *_, r in runs) + " |")
+    lines.append("| load average at start → end | " + " | ".join(
+        f"{r['machine']['loadavg_at_start'][0]:.1f} → {r.get('loadavg_at_end', [float('nan')])[0]:.1f}"
+        for *_, r in runs) + " |")
+    lines.append("| run at (UTC) | " + " | ".join(r["when"] for *_, r in runs) + " |")
     out = ["\n".join(lines), ""]
     out.append("| target (issue 6 item 4) | " + " | ".join(f"{db} {size:,}" for db, size, _ in runs) + " |")
     out.append("|---|" + "---|" * len(runs))

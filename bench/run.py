@@ -144,6 +144,7 @@ class Bench:
         self.failures: list[str] = []
         self.results: dict[str, dict] = {}
         self.plans: dict[str, str] = {}
+        self.conflicts: dict[str, int] = {}  # 409 codes seen by the booking figure
 
     # -- setup
     def setup(self) -> None:
@@ -195,9 +196,9 @@ class Bench:
         return [d for d in days if d.weekday() < 5 and (d.month, d.day) not in ((1, 1), (7, 4), (12, 25))]
 
     def _free_consult_slots(self) -> list[tuple]:
-        """Consult-room hourly cells in the next 80 days that hold no live session (checked in SQL)."""
+        """Consult-room hourly cells in the next 150 days that hold no live session (checked in SQL)."""
         wanted = self.iterations + self.warmup + 50
-        days = self._weekdays_ahead(1, 80)
+        days = self._weekdays_ahead(1, 150)
         slots, seen = [], set()
         engine = self.app.extensions["scheduler.engine"]
         with engine.connect() as conn:
@@ -269,7 +270,10 @@ class Bench:
         if staff_id:
             body["staff_member_id"] = staff_id
         resp = self.client.post("/api/v1/sessions", json=body, headers=self.headers)
-        if resp.status_code >= 400 and resp.status_code != 409:
+        if resp.status_code == 409:
+            code = (resp.get_json() or {}).get("error", {}).get("code", "?")
+            self.conflicts[code] = self.conflicts.get(code, 0) + 1
+        elif resp.status_code >= 400:
             self._body = resp.get_json()
         return resp.status_code
 
@@ -433,10 +437,21 @@ class Bench:
             pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
         self.ctx.pop()
 
+    def cleanup(self) -> None:
+        """Remove what this run booked (API and raw floor), so a reused database keeps its free cells."""
+        engine = self.app.extensions["scheduler.engine"]
+        ids = ", ".join(str(int(i)) for i in self.bench_patients)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "DELETE FROM audit_event WHERE entity_type = 'treatment_session' AND entity_id IN "
+                f"(SELECT id FROM treatment_session WHERE patient_id IN ({ids}))")
+            conn.exec_driver_sql(f"DELETE FROM treatment_session WHERE patient_id IN ({ids})")
+
     def run(self) -> dict:
         self.setup()
         print(f"  endpoints present: {', '.join(k for k, v in self.available.items() if v) or 'none'}", flush=True)
         self.measure("booking", self.booking, self.iterations, self.warmup, expect=(201,), tolerate=(409,))
+        self.results["booking"]["conflicts_409"] = dict(self.conflicts)
         if self.results["booking"].get("n") == 0 and not self.results["booking"].get("missing"):
             self.failures.append(f"booking never answered 201: {self._last_body()}")
         reads = max(20, self.iterations // 2)
@@ -447,6 +462,10 @@ class Bench:
         self.floors()
         self.capture_plans()
         memory = rss_mb()
+        self.cleanup()
+        for name, r in self.results.items():
+            if not r.get("missing") and not r.get("n"):
+                self.failures.append(f"{name}: no successful call to time ({r.get('statuses')})")
         self.ctx.pop()
         self.app.extensions["scheduler.engine"].dispose()
         return {"memory": memory}
@@ -525,6 +544,7 @@ def run_one(db: str, size: int, *, iterations: int, warmup: int, quick: bool, sq
     print(f"   data: {generated.get('clinics')} clinics, {generated.get('patients'):,} patients, "
           f"{generated.get('sessions'):,} sessions ({'reused' if generated.get('reused') else 'loaded in ' + str(generated.get('total_seconds')) + ' s'})",
           flush=True)
+    started, host = datetime.now(UTC).isoformat(timespec="seconds"), machine()
     bench = Bench(url, size, iterations, warmup, quick)
     try:
         extra = bench.run()
@@ -533,8 +553,7 @@ def run_one(db: str, size: int, *, iterations: int, warmup: int, quick: bool, sq
             drop_pg_database(name)
     ratios(bench.results)
     verdicts = targets(db, size, bench.results, extra["memory"])
-    report = {"db": db, "sessions": size, "when": datetime.now(UTC).isoformat(timespec="seconds"),
-              "machine": machine(), "data": generated, "iterations": iterations, "warmup": warmup,
+    report = {"db": db, "sessions": size, "when": started, "machine": host, "data": generated, "iterations": iterations, "warmup": warmup,
               "results": bench.results, "memory": extra["memory"], "targets": verdicts,
               "plans": bench.plans, "failures": bench.failures, "loadavg_at_end": os.getloadavg()}
     print_table(db, size, bench.results, verdicts)
