@@ -4,11 +4,9 @@ from __future__ import annotations
 from datetime import date
 
 from flask import g, request
-from sqlalchemy import or_, select
 
 from scheduler.api import bp, parsing as p, serialize
 from scheduler.auth import require
-from scheduler.db import db_session
 from scheduler.errors import ValidationError
 from scheduler.models import Patient
 from scheduler.services import directory
@@ -61,11 +59,8 @@ def update_patient(patient_id: int):
 @require("read_schedule")
 def search_patients():
     """``?q=`` matches the MRN exactly or a part of the name (case-insensitive); 50 at most."""
-    query = select(Patient).order_by(Patient.name).limit(50)
-    q = (request.args.get("q") or "").strip()
-    if q:
-        query = query.where(or_(Patient.mrn == q, Patient.name.ilike(f"%{q}%")))
-    return {"patients": [serialize.patient(x) for x in db_session.scalars(query)]}
+    found = directory.search_patients(request.args.get("q") or "")
+    return {"patients": [serialize.patient(x) for x in found]}
 
 
 @bp.get("/patients/<int:patient_id>")

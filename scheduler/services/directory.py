@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from scheduler.db import db_session
 from scheduler.errors import Conflict
@@ -84,3 +84,13 @@ def update_patient(actor_id: int | None, patient: Patient, changes: dict) -> Pat
         setattr(patient, key, value)
     audit.record(actor_id, "patient.update", patient, before=before)
     return patient
+
+
+def search_patients(q: str, limit: int = 50) -> list[Patient]:
+    """Patients whose MRN is ``q`` exactly or whose name contains it (case-insensitive), by name;
+    an empty ``q`` lists the first ``limit`` by name."""
+    query = select(Patient).order_by(Patient.name, Patient.id).limit(limit)
+    q = q.strip()
+    if q:
+        query = query.where(or_(Patient.mrn == q, Patient.name.ilike(f"%{q}%")))
+    return list(db_session.scalars(query))

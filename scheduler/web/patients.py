@@ -25,7 +25,7 @@ WEEKDAY_NAMES = (("mon", "Mon"), ("tue", "Tue"), ("wed", "Wed"), ("thu", "Thu"),
 @page("read_schedule")
 def patients():
     q = (request.args.get("q") or "").strip()
-    found = lookups.search_patients(q) if q else []
+    found = directory.search_patients(q) if q else []
     return render_template("frontdesk/patients.html", q=q, patients=found, searched=bool(q))
 
 
