@@ -37,6 +37,15 @@ def op(summary: str, *, body: str | None = None, ok: int = 200, returns: str | N
             "errors": errors, "content": content, "idempotent": idempotent}
 
 
+SLOT = {"type": "object", "required": ["starts_at", "ends_at", "room_id", "staff_member_id"],
+        "additionalProperties": False,
+        "properties": {"starts_at": {"type": "string", "format": "date-time"},
+                       "ends_at": {"type": "string", "format": "date-time"},
+                       "room_id": {"type": "integer", "minimum": 1},
+                       "staff_member_id": {"type": ["integer", "null"], "minimum": 1}}}
+SUGGESTIONS = {"type": "object", "required": ["session_id", "suggestions"], "additionalProperties": False,
+               "properties": {"session_id": {"type": "integer", "minimum": 1},
+                              "suggestions": {"type": "array", "items": SLOT, "maxItems": 6}}}
 WRITE = (400, 404, 409, 422)
 OPERATIONS: dict[tuple[str, str], dict] = {
     ("GET", "/health"): op("Liveness and the database in use", returns="Health", errors=()),
@@ -103,6 +112,9 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         q("end", "Local date (inclusive) or instant"), q("patient_id", "Only this patient's", ID_QUERY),
         q("status", "Only this status")]),
     ("GET", "/sessions/{session_id}"): op("A session with its flags", returns="BookedSession"),
+    ("GET", "/sessions/{session_id}/suggestions"): op(
+        "Free slots to move a session to: same length, a suitable room and clinician, no error flag (at most 6)",
+        content={"application/json": {"schema": SUGGESTIONS}}, errors=(404,)),
     ("POST", "/sessions/{session_id}/reschedule"): op("Move a session (version required; stale → 409 stale)",
                                                       body="Reschedule", returns="BookedSession", errors=WRITE),
     ("POST", "/sessions/{session_id}/cancel"): op("Cancel, keeping the row (version required)", body="Cancel",

@@ -16,7 +16,7 @@ from scheduler.errors import ValidationError
 from scheduler.models import Course, Room
 from scheduler.services import booking, inputs, sessions as service
 from scheduler.services import flags as flag_service
-from scheduler.services import replanning
+from scheduler.services import replanning, suggestions
 
 BOOK_FIELDS = {"patient_id", "room_id", "staff_member_id", "kind", "phase", "sequence", "route", "dose_mg",
                "course_id", "starts_at", "ends_at", "duration_minutes", "override_reason", "notes"}
@@ -112,6 +112,18 @@ def list_sessions():
 def get_session(session_id: int):
     session = service.get(session_id)
     return _render(session, flag_service.for_session(session))
+
+
+@bp.get("/sessions/<int:session_id>/suggestions")
+@require("read_schedule")
+def session_suggestions(session_id: int):
+    """Free slots to move the session to (same length, a suitable room and clinician, no error flag)."""
+    session = service.get(session_id)
+    tz = inputs.clinic_row(session.clinic_id).timezone
+    return {"session_id": session.id,
+            "suggestions": [{"starts_at": serialize.instant(s.starts_at, tz),
+                             "ends_at": serialize.instant(s.ends_at, tz), "room_id": s.room_id,
+                             "staff_member_id": s.staff_member_id} for s in suggestions.for_session(session)]}
 
 
 @bp.post("/sessions/<int:session_id>/reschedule")

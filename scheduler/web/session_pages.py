@@ -21,10 +21,10 @@ ACTION_FIELDS = {"reason", "slot", "override_reason"}
 
 
 def _render(session, *, errors=None, form=None, status=200):
-    from scheduler.web import planning
+    from scheduler.services import suggestions
 
     clinic = db_session.get(Clinic, session.clinic_id)
-    slots = planning.suggest_slots(session) if session.status in service.RESCHEDULABLE else []
+    slots = suggestions.for_session(session) if session.status in service.RESCHEDULABLE else []
     return render_template("frontdesk/session.html", s=session, clinic=clinic, tz=clinic.timezone,
                            flags=flag_service.for_session(session), slots=slots, errors=errors or {},
                            form=form or {}, rooms={r.id: r for r in clinic.rooms},

@@ -1,0 +1,169 @@
+"""Suggested free slots: where to move a session, where to book a new one, and the next maintenance
+dose. Composes the planner's SlotFinder (room capability, clinician role and hours, clinic hours,
+closures, what is already booked) and the flag service (a slot any flag rule raises an error on is
+not suggested); adds no rule of its own."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+
+from scheduler.domain.planning import Plan, PlanningError, SlotFinder
+from scheduler.domain.planning.results import Slot
+from scheduler.domain.protocols import SessionSpec
+from scheduler.domain.timezones import local_date, local_time
+from scheduler.domain.values import Session
+from scheduler.domain.vocabulary import LIVE_STATUSES
+from scheduler.errors import UnprocessableError
+from scheduler.models import Course, Patient, TreatmentSession, utcnow
+from scheduler.protocols_registry import protocols
+from scheduler.services import flags as flag_service
+from scheduler.services import inputs
+
+SUGGESTIONS = 6
+SEARCH_DAYS = 10
+PER_DAY = 2
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """A session to be booked: what it is and the rule it needs (``spec``)."""
+    clinic_id: int
+    patient_id: int
+    kind: str
+    spec: SessionSpec
+    course_id: int | None = None
+    phase: str | None = None
+    sequence: int | None = None
+    route: str | None = None
+
+
+def spec_for(course: Course | None, kind: str, phase: str | None = None) -> SessionSpec | None:
+    """The course protocol's rule for a session of ``kind`` (duration, room capability, clinician
+    role), or None outside a course or when the protocol has no such session."""
+    proto = protocols().get(course.protocol_key) if course is not None else None
+    return proto.spec_for(kind, phase) if proto is not None else None
+
+
+def _spec_of(session: TreatmentSession, clinic_inputs) -> tuple[SessionSpec, bool]:
+    """The protocol's rule for this session (room capability, clinician role), else the session's
+    own room and clinician; the length is always the session's own. Second: no clinician needed."""
+    minutes = int((session.ends_at - session.starts_at).total_seconds() // 60)
+    spec = spec_for(session.course, session.kind, session.phase)
+    if spec is not None:
+        return SessionSpec(duration_minutes=minutes, capability=spec.capability, role=spec.role), False
+    room = clinic_inputs.room(session.room_id)
+    member = clinic_inputs.staff_member(session.staff_member_id)
+    capability = session.route or (room.capabilities[0] if room and room.capabilities else "consult")
+    return (SessionSpec(duration_minutes=minutes, capability=capability, role=member.role if member else "nurse"),
+            member is None)
+
+
+def _load(clinic, first: date, patient_id: int, days: int = SEARCH_DAYS):
+    dates = [first + timedelta(days=i) for i in range(days)]
+    return dates, inputs.clinic_inputs(clinic.id, inputs.local_range(clinic, dates[0], dates[-1]),
+                                       patient_ids=[patient_id])
+
+
+def _search(loaded, dates: list[date], patient: Patient, spec: SessionSpec, template: Session, *, now: datetime,
+            exclude_id: int | None = None, time_hint: time | None = None, room_hint: int | None = None,
+            staff_hint: int | None = None, no_staff: bool = False) -> list[Slot]:
+    others = [s for s in loaded.sessions if s.id != exclude_id]
+    finder = SlotFinder(loaded.clinic, loaded.rooms, loaded.staff, inputs.patient_value(patient), others)
+    excluded = (exclude_id,) if exclude_id is not None else ()
+    found: list[Slot] = []
+    for d in dates:
+        for _ in range(PER_DAY):
+            slots = finder.search(spec, [d], not_before=now, time_hint=time_hint, room_hint=room_hint,
+                                  staff_hint=staff_hint, no_staff=no_staff)
+            if not slots:
+                break
+            slot = slots[0]
+            finder.reserve(slot.starts_at, slot.ends_at, slot.room_id, slot.staff_member_id, -1)  # next: another
+            if slot.starts_at == template.starts_at and exclude_id is not None:
+                continue  # the same time in another room is no move
+            candidate = replace(template, starts_at=slot.starts_at, ends_at=slot.ends_at, room_id=slot.room_id,
+                                staff_member_id=slot.staff_member_id if not no_staff else template.staff_member_id)
+            problems = flag_service.for_candidate(candidate, exclude_ids=excluded)
+            if any(f.severity == "error" for f in problems):
+                break  # a rule of the day (spacing, closure, hold): later times that day fare no better
+            found.append(slot)
+            if len(found) == SUGGESTIONS:
+                return found
+    return found
+
+
+def for_session(session: TreatmentSession, *, now: datetime | None = None) -> list[Slot]:
+    """Free slots to move ``session`` to: the same length, a suitable room and clinician, near its
+    old time of day, from today (or three days before it) over the next days; at most six."""
+    now = now or utcnow()
+    clinic = inputs.clinic_row(session.clinic_id)
+    tz = clinic.timezone
+    first = max(local_date(now, tz), local_date(session.starts_at, tz) - timedelta(days=3))
+    dates, loaded = _load(clinic, first, session.patient_id)
+    spec, no_staff = _spec_of(session, loaded)
+    return _search(loaded, dates, session.patient, spec, inputs.session_value(session), now=now,
+                   exclude_id=session.id, time_hint=local_time(session.starts_at, tz), room_hint=session.room_id,
+                   staff_hint=session.staff_member_id, no_staff=no_staff)
+
+
+def for_new(new: NewSession, *, first: date | None = None, time_hint: time | None = None,
+            now: datetime | None = None) -> list[Slot]:
+    """Free slots for a session not yet booked, from ``first`` (default today) over the next days."""
+    now = now or utcnow()
+    clinic = inputs.clinic_row(new.clinic_id)
+    first = max(first or local_date(now, clinic.timezone), local_date(now, clinic.timezone))
+    patient = inputs.patient_row(new.patient_id)
+    template = Session(id=None, patient_id=new.patient_id, starts_at=now, ends_at=now, room_id=None, kind=new.kind,
+                       clinic_id=new.clinic_id, course_id=new.course_id, phase=new.phase, sequence=new.sequence,
+                       route=new.route)
+    dates, loaded = _load(clinic, first, patient.id)
+    return _search(loaded, dates, patient, new.spec, template, now=now, time_hint=time_hint)
+
+
+@dataclass(frozen=True)
+class MaintenanceProposal:
+    course: Course
+    last_dose_on: date
+    sequence: int
+    plan: Plan  # one maintenance dose; ``plan.problems`` says when it falls after the due window
+
+
+def maintenance(course: Course, *, now: datetime | None = None) -> MaintenanceProposal:
+    """The planner's proposal for the course's next maintenance dose (the protocol's due window
+    after the course's latest dose, as near its target as the calendar allows, never in the past)."""
+    proto = protocols().get(course.protocol_key)
+    if proto is None or proto.maintenance is None:
+        raise UnprocessableError(f"The {course.protocol_key} protocol has no maintenance phase.",
+                                 field="course_id", code="no_maintenance")
+    clinic = inputs.clinic_row(course.clinic_id)
+    tz = clinic.timezone
+    doses = [s for s in inputs.patient_sessions([course.patient_id])
+             if s.course_id == course.id and s.kind == "dose" and s.status in LIVE_STATUSES]
+    if not doses:
+        raise UnprocessableError("The course has no dose yet; plan its induction first.", field="course_id",
+                                 code="no_dose")
+    last = max(doses, key=lambda s: s.starts_at)
+    last_on = local_date(last.starts_at, tz)
+    sequence = 1 + sum(1 for s in doses if s.phase == "maintenance")
+    now = now or utcnow()
+    first = max(last_on, local_date(now, tz))
+    window = inputs.local_range(clinic, first, first + timedelta(days=180))
+    loaded = inputs.clinic_inputs(clinic.id, window, patient_ids=[course.patient_id])
+    patient = inputs.patient_value(inputs.patient_row(course.patient_id))
+    try:
+        plan = _propose(proto, loaded, patient, loaded.sessions, last_on, sequence, now)
+    except PlanningError as exc:
+        raise UnprocessableError(exc.message, field="course_id", code=exc.code) from None
+    return MaintenanceProposal(course=course, last_dose_on=last_on, sequence=sequence, plan=plan)
+
+
+def _propose(proto, loaded, patient, existing, last_on: date, sequence: int, now: datetime) -> Plan:
+    """``domain.planning.plan_maintenance_dose``, but never before ``now`` (an overdue dose is
+    proposed from today on). The domain's public function takes no ``not_before`` yet."""
+    from scheduler.domain.planning.builder import PlanBuilder
+    from scheduler.domain.planning.course import _plan_maintenance
+
+    finder = SlotFinder(loaded.clinic, loaded.rooms, loaded.staff, patient, existing)
+    b = PlanBuilder(proto, finder)
+    _plan_maintenance(b, proto, last_on, sequence, now)
+    return b.build()

@@ -1,0 +1,96 @@
+"""GET /api/v1/sessions/{id}/suggestions: free slots to move a session to (services.suggestions),
+on both databases."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from scheduler.db import db_session
+from scheduler.domain.intervals import overlaps
+from scheduler.services import booking, directory
+from tests.support import factories
+from tests.support.openapi_check import OpenApiChecker
+
+NY = ZoneInfo("America/New_York")
+HOURS = {d: [(time(8), time(18))] for d in range(7)}
+
+
+def _clinic():
+    clinic = factories.clinic(hours=HOURS)
+    rooms = [factories.room(clinic, name="IV-1"), factories.room(clinic, name="IV-2")]
+    nurse = factories.staff(clinic, hours=HOURS)
+    patient = factories.patient(mrn="MRN-S1", name="Sam Suggest", ride_home_arranged=True)
+    other = factories.patient(mrn="MRN-S2", name="Olive Other", ride_home_arranged=True)
+    db_session.flush()
+    return clinic, rooms, nurse, patient, other
+
+
+def _book(clinic, room, nurse, patient, day: date, start: time, minutes: int = 120):
+    starts = datetime.combine(day, start, tzinfo=NY)
+    return booking.book(None, booking.SessionRequest(
+        clinic_id=clinic.id, patient_id=patient.id, room_id=room.id, staff_member_id=nurse.id, kind="dose",
+        starts_at=starts, ends_at=starts + timedelta(minutes=minutes)))
+
+
+def test_suggestions_are_free_same_length_slots_elsewhere_and_one_can_be_taken(api):
+    clinic, rooms, nurse, patient, other = _clinic()
+    day = datetime.now(NY).date() + timedelta(days=3)
+    session = _book(clinic, rooms[0], nurse, patient, day, time(9))
+    busy = _book(clinic, rooms[1], nurse, other, day + timedelta(days=1), time(9))
+    db_session.flush()
+    sid, length = session.id, session.ends_at - session.starts_at
+    busy_span = (busy.starts_at, busy.ends_at)
+    directory.add_closure(None, clinic, starts_on=day + timedelta(days=2), ends_on=day + timedelta(days=2),
+                          reason="Staff training")
+    closed = day + timedelta(days=2)
+    db_session.commit()
+
+    answer = api.as_("front_desk").get(f"/api/v1/sessions/{sid}/suggestions")
+    assert answer.status_code == 200, answer.text
+    doc = api.as_(None).get("/api/v1/openapi.json").json
+    assert OpenApiChecker(doc).errors("GET", f"/api/v1/sessions/{sid}/suggestions", 200, answer.json) == []
+    slots = answer.json["suggestions"]
+    assert answer.json["session_id"] == sid and 0 < len(slots) <= 6
+    room_ids = {r.id for r in rooms}
+    for slot in slots:
+        starts, ends = datetime.fromisoformat(slot["starts_at"]), datetime.fromisoformat(slot["ends_at"])
+        assert ends - starts == length
+        assert starts > datetime.now(NY)
+        assert starts.astimezone(NY).date() != closed
+        assert slot["room_id"] in room_ids and slot["staff_member_id"] == nurse.id
+        assert not overlaps(starts, ends, *busy_span)  # the nurse is busy with the other patient then
+    assert all(datetime.fromisoformat(s["starts_at"]) != datetime.combine(day, time(9), tzinfo=NY) for s in slots)
+
+    version = api.as_("front_desk").get(f"/api/v1/sessions/{sid}").json["version"]
+    moved = api.as_("front_desk").post(f"/api/v1/sessions/{sid}/reschedule", json={
+        "version": version, "starts_at": slots[0]["starts_at"], "room_id": slots[0]["room_id"]})
+    assert moved.status_code == 200, moved.text
+    assert datetime.fromisoformat(moved.json["starts_at"]) == datetime.fromisoformat(slots[0]["starts_at"])
+
+
+def test_suggestions_need_read_schedule_and_an_existing_session(api):
+    clinic, rooms, nurse, patient, _ = _clinic()
+    session = _book(clinic, rooms[0], nurse, patient, datetime.now(NY).date() + timedelta(days=2), time(10))
+    db_session.flush()
+    sid = session.id
+    db_session.commit()
+    assert api.as_(None).get(f"/api/v1/sessions/{sid}/suggestions").status_code == 401
+    assert api.as_("clinician").get(f"/api/v1/sessions/{sid}/suggestions").status_code == 200
+    missing = api.as_("front_desk").get(f"/api/v1/sessions/{sid + 1000}/suggestions")
+    assert missing.status_code == 404 and missing.json["error"]["code"] == "not_found"
+
+
+def test_no_suggestion_when_the_only_clinician_is_free_only_at_the_sessions_own_time(api):
+    clinic = factories.clinic(hours=HOURS)
+    room = factories.room(clinic)
+    nurse = factories.staff(clinic, hours={0: [(time(8), time(10))]})  # Mondays 8-10 only
+    patient = factories.patient(mrn="MRN-S3", ride_home_arranged=True)
+    db_session.flush()
+    monday = datetime.now(NY).date() + timedelta(days=7 - datetime.now(NY).date().weekday())
+    session = _book(clinic, room, nurse, patient, monday, time(8), minutes=120)
+    db_session.flush()
+    sid = session.id
+    db_session.commit()
+    slots = api.as_("front_desk").get(f"/api/v1/sessions/{sid}/suggestions").json["suggestions"]
+    # the only time the nurse works is the session's own: nothing to move it to within the search
+    assert [s for s in slots if datetime.fromisoformat(s["starts_at"]).astimezone(NY).date() == monday] == []
