@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 from flask import g
-from sqlalchemy import select
 
 from scheduler.api import bp, parsing as p, serialize
 from scheduler.api.idempotency import idempotent
 from scheduler.auth import require
-from scheduler.db import db_session
 from scheduler.errors import ValidationError
 from scheduler.models import ClinicalNote, Patient, TreatmentSession
 from scheduler.services import clinical
@@ -39,6 +37,4 @@ def create_note(patient_id: int):
 @require("read_clinical")
 def list_notes(patient_id: int):
     p.get_or_404(Patient, patient_id, "patient")
-    rows = db_session.scalars(select(ClinicalNote).where(ClinicalNote.patient_id == patient_id)
-                              .order_by(ClinicalNote.created_at, ClinicalNote.id))
-    return {"notes": [note_json(n) for n in rows]}
+    return {"notes": [note_json(n) for n, _author in clinical.notes(patient_id)]}

@@ -28,6 +28,17 @@ def add_note(actor_id: int | None, patient: Patient, *, body: str,
     return note
 
 
+def notes(patient_id: int) -> list[tuple[ClinicalNote, str | None]]:
+    """The patient's clinical notes, oldest first, each with its author's email (None: unknown)."""
+    from sqlalchemy import select
+
+    from scheduler.models import User
+
+    return [(n, email) for n, email in db_session.execute(
+        select(ClinicalNote, User.email).outerjoin(User, User.id == ClinicalNote.author_id)
+        .where(ClinicalNote.patient_id == patient_id).order_by(ClinicalNote.created_at, ClinicalNote.id))]
+
+
 def place_dosing_hold(actor_id: int | None, patient: Patient, *, reason: str) -> Patient:
     if patient.dosing_hold_reason is not None:
         raise Conflict(f"Patient {patient.id} is already on a dosing hold ({patient.dosing_hold_reason}).",
