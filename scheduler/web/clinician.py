@@ -27,6 +27,7 @@ security.protect(bp)
 @page("read_clinical")
 def timeline(patient_id: int, *, errors=None, status=200):
     data = timeline_service.timeline(patient_id, with_assessments=True)
+    patient = data.patient
     clinic = current_clinic()
     tz = clinic.timezone if clinic else "UTC"
     if data.courses:
@@ -39,7 +40,7 @@ def timeline(patient_id: int, *, errors=None, status=200):
                            course_svg=course_svg, protocols=protocols(),
                            assessment_charts=charts.assessment_charts(data, first_dose_on=first_dose_on),
                            kind_colours=charts.KIND_COLOURS, errors=errors or {}, form=request.form,
-                           instruments=INSTRUMENTS, today=today(tz)), status
+                           instruments=INSTRUMENTS, today=today(tz), notes=clinical.notes(patient.id)), status
 
 
 @bp.post("/patients/<int:patient_id>/dosing-hold")
@@ -94,6 +95,28 @@ def record_assessment(patient_id: int):
                         status=exc.status)
     flash(f"Recorded {instrument} {score} for {patient.name} on {taken_on:%d %b %Y}.", "success")
     return redirect(url_for("clinician.timeline", patient_id=patient.id))
+
+
+NOTE_MAX = 20000
+
+
+@bp.post("/patients/<int:patient_id>/notes")
+@page("write_clinical")
+def add_note(patient_id: int):
+    """Append a clinical note (append-only: a correction is a new note)."""
+    patient = inputs.patient_row(patient_id)
+    try:
+        body = (request.form.get("note") or "").strip()
+        if not body:
+            raise ValidationError("Write the note first.", field="note")
+        if len(body) > NOTE_MAX:
+            raise ValidationError(f"A note is at most {NOTE_MAX} characters; split it in two.", field="note")
+        clinical.add_note(g.user.id, patient, body=body)
+    except AppError as exc:
+        db_session.rollback()
+        return timeline(patient_id, errors=errors_from(exc, {"note"}), status=exc.status)
+    flash(f"Added a clinical note to {patient.name}'s record.", "success")
+    return redirect(url_for("clinician.timeline", patient_id=patient.id) + "#notes-h")
 
 
 @bp.get("/my-day")
