@@ -67,14 +67,10 @@ def test_version_is_required_on_actions(api):
     assert _stored(session["id"]).status == "booked"
 
 
-def test_two_concurrent_writes_on_the_same_version_one_wins(app, api, request):
+def test_two_concurrent_writes_on_the_same_version_one_wins(app, api):
     """Both desks send version 1 at the same moment: one change lands, the other is 409, never both."""
     import threading
 
-    if db_session.get_bind().dialect.name == "postgresql":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "services/sessions.py: after StaleDataError the Conflict message reads session.id on a session "
-            "whose flush failed -> PendingRollbackError -> 500 instead of 409 (the data itself stays right)")))
     w = world.build()
     session = _book(api, w)
     tokens = [api.token("front_desk"), api.token("admin")]
