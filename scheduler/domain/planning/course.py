@@ -66,11 +66,12 @@ def plan_course(protocol: Protocol, clinic: Clinic, rooms: Sequence[Room], staff
     # integration
     integ = protocol.integration
     if integ is not None:
-        for seq, slot in enumerate(dose_slots, start=1):
-            if not integ.applies_to(seq):
-                continue
+        needing = [(seq, slot) for seq, slot in enumerate(dose_slots, start=1) if integ.applies_to(seq)]
+        for k, (seq, slot) in enumerate(needing):
             nb = slot.ends_at + timedelta(hours=integ.min_hours_after)
             latest = slot.ends_at + timedelta(hours=integ.within_hours)
+            if k + 1 < len(needing):  # after the next dose that needs one, it would count for that dose
+                latest = min(latest, needing[k + 1][1].starts_at)
             strict, ext = stage_ranges(local_date(nb, tz), local_date(latest, tz))
             slots = finder.ladder(integ, strict, ext, not_before=nb, latest_start=latest)
             ids = b.add("integration", integ, slots, sequence=seq, label=f"Integration after dose {seq}")

@@ -1,0 +1,85 @@
+"""What the planner proposes, booked as is, raises no flag: planner and flag rules agree.
+
+For every shipped protocol and several weekday preferences, the plan is turned into booked sessions and
+judged by the flags engine as of the day before the course starts (so nothing is "due" yet).
+"""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+
+import pytest
+
+from scheduler.domain.flags import CourseFacts, FlagContext, patient_flags
+from scheduler.domain.values import Preferences, Session
+from tests.unit.test_planning import PATIENT, PROTOCOLS, ROOMS, STAFF, START, _busy_clinic, make_clinic, plan
+
+PREFERENCES = [
+    None,
+    Preferences(weekdays=frozenset({0, 2, 4})),          # Mon/Wed/Fri: integration must precede the next dose
+    Preferences(weekdays=frozenset({0, 3}), earliest=time(9), latest=time(15)),
+]
+
+
+def _as_sessions(p, course_id: int = 1) -> list[Session]:
+    return [Session(id=i + 1, patient_id=PATIENT.id, starts_at=s.starts_at, ends_at=s.ends_at, room_id=s.room_id,
+                    kind=s.kind, status="booked", clinic_id=1, course_id=course_id, phase=s.phase,
+                    sequence=s.sequence, route=s.route, staff_member_id=s.staff_member_id)
+            for i, s in enumerate(p.sessions)]
+
+
+# TMS runs on consecutive weekdays: a Mon/Wed/Fri or Mon/Thu preference cannot be met, and the planner
+# says so (preference_not_met plus the induction codes it then breaks); judged separately below.
+IMPOSSIBLE = {("tms-daily", 1), ("tms-daily", 2), ("tms-accelerated", 1), ("tms-accelerated", 2)}
+
+
+def _flags(key, p, clinic, existing=()):
+    ctx = FlagContext(clinic=clinic, protocols=PROTOCOLS, rooms=ROOMS, staff=STAFF, patients=[PATIENT],
+                      courses=[CourseFacts(id=1, patient_id=PATIENT.id, protocol_key=key, start_on=START,
+                                           clinic_id=1)])
+    as_of = datetime.combine(START - timedelta(days=1), time(12), tzinfo=timezone.utc)
+    return patient_flags(ctx, PATIENT.id, _as_sessions(p), as_of=as_of, others=list(existing))
+
+
+@pytest.mark.parametrize("pref_index", range(len(PREFERENCES)), ids=["any", "mon-wed-fri", "mon-thu-9-15"])
+@pytest.mark.parametrize("key", sorted(PROTOCOLS))
+def test_a_booked_plan_raises_no_flag(key, pref_index):
+    p = plan(key, prefs=PREFERENCES[pref_index])
+    flags = _flags(key, p, make_clinic())
+    if (key, pref_index) in IMPOSSIBLE:
+        assert "preference_not_met" in p.codes
+        # whatever the booked plan breaks, the planner reported it beforehand
+        assert {f.code for f in flags} <= p.codes
+        return
+    assert p.problems == ()
+    assert [(f.code, f.message) for f in flags] == []
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("key", ["ketamine-iv", "ketamine-lozenge-kap"])
+def test_in_a_busy_clinic_every_flag_was_announced_by_the_planner(key, seed):
+    """Other patients fill rooms and clinicians; what the booked plan breaks, the plan said beforehand
+    (e.g. an integration session pushed past the next dose would be integration_missing)."""
+    existing = _busy_clinic(n=400, seed=seed)
+    p = plan(key, existing=existing, prefs=PREFERENCES[1])
+    flags = _flags(key, p, make_clinic(), existing)
+    assert {f.code for f in flags} <= p.codes, [f.message for f in flags]
+
+
+def test_integration_is_never_pushed_past_the_next_dose_silently():
+    """Therapy rooms are full between dose 2 and dose 3 but free right after dose 3 (still within 72 h of
+    dose 2). An integration session there would count for dose 3, leaving dose 2 without one: the planner
+    must instead report integration_missing for dose 2."""
+    prefs = PREFERENCES[1]
+    first = plan("ketamine-iv", prefs=prefs)
+    doses = first.of_kind("dose")
+    dose2, dose3 = doses[1], doses[2]
+    therapy_rooms = [r.id for r in ROOMS if "therapy" in r.capabilities]
+    blockers = [Session(id=9000 + i, patient_id=900 + i, starts_at=dose2.ends_at - timedelta(hours=1),
+                        ends_at=dose3.starts_at + timedelta(minutes=30), room_id=room, kind="integration",
+                        status="booked", clinic_id=1)
+                for i, room in enumerate(therapy_rooms)]
+    p = plan("ketamine-iv", prefs=prefs, existing=blockers)
+    assert [d.starts_at for d in p.of_kind("dose")][:3] == [d.starts_at for d in doses[:3]]
+    flags = _flags("ketamine-iv", p, make_clinic(), blockers)
+    assert "integration_missing" in {f.code for f in flags}
+    assert "integration_missing" in p.codes
