@@ -13,7 +13,7 @@ from scheduler.domain.protocols import SessionSpec
 from scheduler.domain.timezones import local_date, local_time
 from scheduler.domain.values import Session
 from scheduler.domain.vocabulary import LIVE_STATUSES
-from scheduler.errors import UnprocessableError
+from scheduler.errors import UnprocessableError, ValidationError
 from scheduler.models import Course, Patient, TreatmentSession, utcnow
 from scheduler.protocols_registry import protocols
 from scheduler.services import flags as flag_service
@@ -42,6 +42,36 @@ def spec_for(course: Course | None, kind: str, phase: str | None = None) -> Sess
     role), or None outside a course or when the protocol has no such session."""
     proto = protocols().get(course.protocol_key) if course is not None else None
     return proto.spec_for(kind, phase) if proto is not None else None
+
+
+def new_session(clinic_id: int, patient_id: int, kind: str, *, course: Course | None = None,
+                phase: str | None = None, custom: SessionSpec | None = None) -> NewSession:
+    """What booking one ``kind`` session means: within a course whose protocol has that session,
+    the protocol's duration, room capability, clinician role and route, and a dose's next sequence
+    number in its phase (maintenance when the course is in maintenance); otherwise ``custom``."""
+    if course is not None and course.patient_id != patient_id:
+        raise ValidationError(f"Course {course.id} belongs to another patient.", field="course_id")
+    if course is not None and phase is None and kind == "dose":
+        phase = "maintenance" if course.status == "maintenance" else "induction"
+    spec = spec_for(course, kind, phase)
+    if spec is None:
+        if custom is None:
+            raise ValidationError(f"The course's protocol has no {kind.replace('_', '-')} session; give its length, "
+                                  "room type and clinician role.", field="duration_minutes")
+        return NewSession(clinic_id, patient_id, kind, custom, course_id=course.id if course else None)
+    sequence = None
+    if kind == "dose":
+        sequence = _next_sequence(course, phase)
+    return NewSession(clinic_id, patient_id, kind, SessionSpec(duration_minutes=spec.duration_minutes,
+                                                               capability=spec.capability, role=spec.role),
+                      course_id=course.id, phase=phase if kind == "dose" else None, sequence=sequence,
+                      route=getattr(spec, "route", None))
+
+
+def _next_sequence(course: Course, phase: str | None) -> int:
+    return 1 + max((s.sequence or 0 for s in inputs.patient_sessions([course.patient_id])
+                    if s.course_id == course.id and s.kind == "dose" and s.phase == phase
+                    and s.status in LIVE_STATUSES), default=0)
 
 
 def _spec_of(session: TreatmentSession, clinic_inputs) -> tuple[SessionSpec, bool]:
@@ -144,7 +174,7 @@ def maintenance(course: Course, *, now: datetime | None = None) -> MaintenancePr
                                  code="no_dose")
     last = max(doses, key=lambda s: s.starts_at)
     last_on = local_date(last.starts_at, tz)
-    sequence = 1 + sum(1 for s in doses if s.phase == "maintenance")
+    sequence = _next_sequence(course, "maintenance")
     now = now or utcnow()
     first = max(last_on, local_date(now, tz))
     window = inputs.local_range(clinic, first, first + timedelta(days=180))

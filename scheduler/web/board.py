@@ -124,6 +124,8 @@ PATIENT_FIXES = ("maintenance_due", "maintenance_overdue", "follow_up_missing", 
 def fix_link(f) -> str:
     """Where a flag is fixed: the session it names, else the patient, else the day board. A missing
     session (maintenance, follow-up) is booked from the patient's page."""
+    if f.patient_id and f.code in ("maintenance_due", "maintenance_overdue"):
+        return url_for("frontdesk.book_maintenance", patient_id=f.patient_id, course_id=f.course_id)
     if f.patient_id and f.code in PATIENT_FIXES:
         return url_for("frontdesk.patient_page", patient_id=f.patient_id)
     if f.session_ids:

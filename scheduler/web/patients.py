@@ -80,9 +80,18 @@ def patient_page(patient_id: int, *, errors=None, form=None, status=200):
     rooms = {r.id: r for r in clinic.rooms} if clinic else {}
     return render_template("frontdesk/patient.html", patient=patient, clinic=clinic, tz=tz,
                            sessions=sessions, rooms=rooms, courses=lookups.courses_of(patient.id),
-                           flags=flag_service.for_patient(patient.id),
+                           flags=flag_service.for_patient(patient.id), maintenance_course=_maintenance_course(patient.id),
                            show_clinical=can("read_clinical", g.user), errors=errors or {},
                            form=form), status
+
+
+def _maintenance_course(patient_id: int):
+    """The patient's latest open course whose protocol has a maintenance phase (or None)."""
+    from scheduler.services import suggestions
+
+    return next((c for c in lookups.courses_of(patient_id)
+                 if c.status not in ("stopped", "completed") and suggestions.spec_for(c, "dose", "maintenance")),
+                None)
 
 
 @bp.post("/patients/<int:patient_id>/edit")
