@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
+from scheduler.auth import can
 from scheduler.domain.vocabulary import WEEKDAYS
 from scheduler.models import Clinic, Closure, Patient, Room, StaffMember
 
@@ -58,7 +59,9 @@ def staff_member(s: StaffMember) -> dict:
 def patient(p: Patient) -> dict:
     return {"id": p.id, "mrn": p.mrn, "name": p.name, "birth_date": p.birth_date.isoformat(),
             "phone": p.phone, "email": p.email, "ride_home_arranged": p.ride_home_arranged,
-            "dosing_hold": ({"reason": p.dosing_hold_reason, "since": instant(p.dosing_hold_since)}
+            # The hold is scheduling information; its reason is clinical (front desk sees null).
+            "dosing_hold": ({"reason": p.dosing_hold_reason if can("read_clinical") else None,
+                             "since": instant(p.dosing_hold_since)}
                             if p.dosing_hold_reason else None)}
 
 

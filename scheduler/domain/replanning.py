@@ -84,7 +84,7 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
         return _fail("not_missed", f"session {missed_session_id} is {missed.status}; cancel it or mark it "
                      "a no-show first")
     if patient.dosing_hold_reason is not None:
-        return _fail("dosing_hold", f"dosing is on hold for this patient: {patient.dosing_hold_reason}")
+        return _fail("dosing_hold", "a clinician has put this patient's dosing on hold")
     tz = clinic.timezone
     live = [s for s in course if s.status in LIVE_STATUSES and s.id != missed.id]
     finder = SlotFinder(clinic, rooms, staff, patient, [*other_sessions, *live], preferences, grid_minutes)

@@ -80,3 +80,15 @@ def test_dosing_hold_placed_and_lifted_with_reasons_audited(api):
     assert all(e.actor_id == api.users["clinician"] for e in events)
     db_session.expire_all()
     assert db_session.get(Patient, w.patient.id).dosing_hold_reason is None
+
+
+def test_front_desk_sees_that_a_hold_exists_but_not_its_clinical_reason(api):
+    w = world.build()
+    api.as_("clinician").post(f"/api/v1/patients/{w.patient.id}/dosing_hold", json={"reason": "Acute mania"})
+    desk = api.as_("front_desk")
+    patient = desk.get(f"/api/v1/patients/{w.patient.id}").json
+    assert patient["dosing_hold"]["since"] and patient["dosing_hold"]["reason"] is None
+    assert api.as_("clinician").get(f"/api/v1/patients/{w.patient.id}").json["dosing_hold"]["reason"] == "Acute mania"
+    timeline = desk.get(f"/api/v1/patients/{w.patient.id}/timeline")
+    assert timeline.status_code == 200
+    assert "Acute mania" not in timeline.get_data(as_text=True)

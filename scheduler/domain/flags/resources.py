@@ -120,7 +120,7 @@ def single_session_flags(ctx: FlagContext, s: Session) -> list[Flag]:
         if patient is not None and patient.on_dosing_hold:
             out.append(_session_flag(
                 ctx, "dosing_hold", ERROR, s,
-                f"{ctx.patient_name(s.patient_id)} is on a dosing hold ({patient.dosing_hold_reason}), "
+                f"{ctx.patient_name(s.patient_id)} is on a dosing hold set by a clinician, "
                 f"but {ctx.label(s)} is booked on {ctx.span(s.starts_at, s.ends_at)}.",
                 "Cancel the dose, or have the prescriber lift the hold first."))
         if (patient is not None and spec is not None and getattr(spec, "ride_home_required", False)

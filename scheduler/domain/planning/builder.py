@@ -78,7 +78,7 @@ def stage_ranges(lo: date, hi: date) -> tuple[list[date], list[date]]:
 def dose_problems(b: PlanBuilder, spec: DoseSpec, ids: list[int]) -> None:
     patient = b.finder.patient
     if patient.dosing_hold_reason is not None:
-        b.problem("dosing_hold", f"Dosing is on hold for this patient: {patient.dosing_hold_reason}", ids)
+        b.problem("dosing_hold", "A clinician has put this patient's dosing on hold; doses are flagged until it is lifted.", ids)
     if spec.ride_home_required and not patient.ride_home_arranged:
         b.problem("ride_home_missing", "The patient must not drive after this dose and has no ride home "
                   "arranged.", ids, "warning")
