@@ -62,7 +62,9 @@ def table() -> str:
             if a and b:
                 ratio = b / a
                 verdict = "met" if ratio <= TARGETS["booking_1m_vs_10k"] else f"missed by {ratio / 1.3:.2f}x"
-                out.append(f"| booking p50 at 1M ÷ at 10k ≤ 1.3 ({db}) | {ratio:.2f} → {verdict} |")
+                ca, cb = small["results"]["booking"].get("cpu_p50_ms"), big["results"]["booking"].get("cpu_p50_ms")
+                cpu = f"; by CPU time {cb / ca:.2f}" if ca and cb else ""
+                out.append(f"| booking p50 at 1M ÷ at 10k ≤ 1.3 ({db}) | wall {ratio:.2f} → {verdict}{cpu} |")
     return "\n".join(out)
 
 
