@@ -155,6 +155,7 @@ class MaintenanceProposal:
     course: Course
     last_dose_on: date
     sequence: int
+    window: object  # domain.maintenance.DueWindow after ``last_dose_on``
     plan: Plan  # one maintenance dose; ``plan.problems`` says when it falls after the due window
 
 
@@ -184,7 +185,10 @@ def maintenance(course: Course, *, now: datetime | None = None) -> MaintenancePr
         plan = _propose(proto, loaded, patient, loaded.sessions, last_on, sequence, now)
     except PlanningError as exc:
         raise UnprocessableError(exc.message, field="course_id", code=exc.code) from None
-    return MaintenanceProposal(course=course, last_dose_on=last_on, sequence=sequence, plan=plan)
+    from scheduler.domain.maintenance import due_window
+
+    return MaintenanceProposal(course=course, last_dose_on=last_on, sequence=sequence,
+                               window=due_window(last_on, proto.maintenance), plan=plan)
 
 
 def _propose(proto, loaded, patient, existing, last_on: date, sequence: int, now: datetime) -> Plan:
