@@ -94,3 +94,62 @@ def test_no_suggestion_when_the_only_clinician_is_free_only_at_the_sessions_own_
     slots = api.as_("front_desk").get(f"/api/v1/sessions/{sid}/suggestions").json["suggestions"]
     # the only time the nurse works is the session's own: nothing to move it to within the search
     assert [s for s in slots if datetime.fromisoformat(s["starts_at"]).astimezone(NY).date() == monday] == []
+
+
+def _course_world():
+    from scheduler.domain.values import Preferences
+    from scheduler.services import courses
+
+    clinic = factories.clinic(hours=HOURS)
+    factories.room(clinic, name="IV-1")
+    factories.room(clinic, name="Consult", capabilities=("consult", "therapy"))
+    for name, role in (("Dr A", "prescriber"), ("Nurse B", "nurse"), ("Sam C", "therapist")):
+        factories.staff(clinic, name=name, role=role, hours=HOURS)
+    patient = factories.patient(mrn="MRN-C1", ride_home_arranged=True)
+    db_session.flush()
+    start = datetime.now(NY).date() + timedelta(days=7)
+    result = courses.plan_and_book(None, patient.id, clinic.id, "ketamine-iv", start, Preferences(), dry_run=False)
+    db_session.flush()
+    return clinic, patient, result.course, result.sessions
+
+
+def test_a_new_session_in_a_course_takes_the_protocols_rule_and_the_next_sequence(app):
+    from scheduler.errors import ValidationError
+    from scheduler.protocols_registry import protocols
+    from scheduler.services import suggestions
+
+    clinic, patient, course, booked = _course_world()
+    proto = protocols()["ketamine-iv"]
+    new = suggestions.new_session(clinic.id, patient.id, "integration", course=course)
+    assert (new.spec.duration_minutes, new.spec.capability, new.spec.role) == (
+        proto.integration.duration_minutes, proto.integration.capability, proto.integration.role)
+    dose = suggestions.new_session(clinic.id, patient.id, "dose", course=course)
+    induction = [s.sequence for s in booked if s.kind == "dose" and s.phase == "induction"]
+    assert dose.phase == "induction" and dose.sequence == max(induction) + 1 and dose.route == proto.dose.route
+    other = factories.patient(mrn="MRN-C2")
+    db_session.flush()
+    try:
+        suggestions.new_session(clinic.id, other.id, "dose", course=course)
+    except ValidationError as exc:
+        assert exc.field == "course_id"
+    else:
+        raise AssertionError("a course of another patient was accepted")
+    slots = suggestions.for_new(new, first=datetime.now(NY).date() + timedelta(days=30))
+    assert slots and all(s.ends_at - s.starts_at == timedelta(minutes=proto.integration.duration_minutes)
+                         for s in slots)
+
+
+def test_the_maintenance_proposal_follows_the_courses_latest_dose(app):
+    from scheduler.services import suggestions
+
+    clinic, patient, course, booked = _course_world()
+    proposal = suggestions.maintenance(course)
+    doses = [s for s in booked if s.kind == "dose"]
+    latest = max(s.starts_at for s in doses)
+    assert proposal.last_dose_on == latest.astimezone(NY).date()
+    assert proposal.sequence == 1 + max((s.sequence for s in doses if s.phase == "maintenance"), default=0)
+    [dose] = proposal.plan.sessions
+    assert dose.phase == "maintenance" and dose.starts_at > latest
+    on = dose.starts_at.astimezone(NY).date()
+    assert proposal.window.earliest <= on <= proposal.window.latest or \
+        "maintenance_overdue" in {p.code for p in proposal.plan.problems}
