@@ -165,3 +165,18 @@ def test_clinicians_cannot_book_from_these_pages(desk, clinician):  # noqa: F811
     patient_id = _patient(desk)
     assert clinician.get(f"/patients/{patient_id}/book").status_code == 403
     assert clinician.get(f"/patients/{patient_id}/maintenance").status_code == 403
+
+
+def test_a_double_booking_is_shown_and_cannot_be_overridden(desk):  # noqa: F811
+    patient_id = _patient(desk)
+    form = {"kind": "evaluation", "duration_minutes": "60", "capability": "consult", "role": "prescriber",
+            "action": "book", "slot": "other", "starts_on": next_monday(date.today()).isoformat(),
+            "starts_time": "10:00"}
+    db_session.remove()
+    form["room_id"] = str(db_session.scalar(select(Room.id).where(Room.name == "Therapy")))
+    assert desk.post(f"/patients/{patient_id}/book", form).status_code == 302
+    for reason in ("", "Patient insists"):
+        r = desk.post(f"/patients/{patient_id}/book", {**form, "starts_time": "10:30", "override_reason": reason})
+        assert r.status_code == 409, r.text
+        assert 'data-clash="' in r.text and "cannot be overridden" in r.text
+    assert len(_sessions(patient_id)) == 1
