@@ -39,9 +39,14 @@ def _preferences(body: dict) -> Preferences:
     if earliest and latest and latest <= earliest:
         raise ValidationError("preferences.latest must be after preferences.earliest.", field="preferences.latest")
     return Preferences(weekdays=weekdays, earliest=earliest, latest=latest,
-                       room_id=p.integer(raw, "room_id", required=False, minimum=1) if "room_id" in raw else None,
-                       staff_member_id=(p.integer(raw, "staff_member_id", required=False, minimum=1)
-                                        if "staff_member_id" in raw else None))
+                       room_id=_preferred_id(raw, "room_id"), staff_member_id=_preferred_id(raw, "staff_member_id"))
+
+
+def _preferred_id(raw: dict, name: str) -> int | None:
+    try:
+        return p.integer(raw, name, required=False, minimum=1)
+    except ValidationError as exc:
+        raise ValidationError(f"preferences.{exc.message}", field=f"preferences.{name}") from None
 
 
 def _render(result: service.CourseResult, flags: list) -> dict:

@@ -70,6 +70,8 @@ def test_booking_writes_the_course_and_every_session(api, app):
     ({"preferences": {"weekdays": ["funday"]}}, "preferences.weekdays", 400),
     ({"preferences": {"earliest": "25:00"}}, "preferences.earliest", 400),
     ({"preferences": {"earliest": "15:00", "latest": "09:00"}}, "preferences.latest", 400),
+    ({"preferences": {"staff_member_id": "a"}}, "preferences.staff_member_id", 400),
+    ({"preferences": {"room_id": 0}}, "preferences.room_id", 400),
     ({"preferences": {"room_id": 999999}}, "preferences.room_id", 404),
     ({"preferences": {"colour": "red"}}, "preferences.colour", 400),
     ({"preferences": []}, "preferences", 400),
