@@ -15,7 +15,7 @@ from sqlalchemy import select
 from scheduler.db import db_session
 from scheduler.domain import flags as rules
 from scheduler.domain.flags.model import CLOSED_COURSE_STATUSES, CourseFacts, FlagContext
-from scheduler.domain.intervals import Interval
+from scheduler.domain.intervals import Interval, merge
 from scheduler.domain.timezones import day_bounds_utc, local_date, local_days_between
 from scheduler.domain.values import Session
 from scheduler.models import Course, Patient, TreatmentSession, utcnow
@@ -54,10 +54,10 @@ def day_windows(tz: str, sessions) -> list[Interval]:
     return [Interval(*day_bounds_utc(d, tz)) for d in days]
 
 
-def _context(clinic_id: int, windows: list[Interval], patient_ids) -> tuple[FlagContext, list[Session]]:
+def _context(clinic_id: int, windows: list[Interval], patient_ids, *, row=None) -> tuple[FlagContext, list[Session]]:
     """The FlagContext and sessions: the clinic's sessions in ``windows`` plus the whole history of
     ``patient_ids`` and of every patient met in the windows."""
-    loaded = inputs.clinic_inputs(clinic_id, windows)
+    loaded = inputs.clinic_inputs(clinic_id, windows, row=row)
     sessions = {s.id: s for s in loaded.sessions}
     everyone = {s.patient_id for s in sessions.values()} | set(patient_ids)
     for s in inputs.patient_sessions(everyone):
@@ -73,21 +73,28 @@ def for_clinic(clinic_id: int, first: date, last: date, *, as_of: datetime | Non
     """The clinic's flags over local dates ``first`` .. ``last``: every session's conflicts and gaps,
     idle chair time, and (``course_gaps``) the gaps of open courses at the clinic with no session in
     the range (maintenance due or overdue, an induction left incomplete)."""
-    clinic = inputs.clinic_row(clinic_id)
+    clinic = inputs.clinic_with_hours(clinic_id)
     as_of = as_of or utcnow()
     window = inputs.local_range(clinic, first, last)
     open_courses = _courses(clinic_id=clinic_id, open_only=True) if course_gaps else []
-    ctx, sessions = _context(clinic_id, [window], {c.patient_id for c in open_courses})
+    ctx, sessions = _context(clinic_id, [window], {c.patient_id for c in open_courses}, row=clinic)
     found = set(rules.clinic_flags(ctx, first, last, sessions, as_of=as_of, idle_chairs=idle_chairs))
     # Adapter: clinic_flags runs the course rules only for courses with a session in the range; the
     # open courses with nothing in the range (overdue maintenance) are asked separately.
     in_range = {s.course_id for s in sessions if s.course_id is not None and s.clinic_id == clinic_id
                 and window.start < s.ends_at and s.starts_at < window.end}
+    by_course: dict[int, list[Session]] = {}
+    loose_by_patient: dict[int, list[Session]] = {}
+    for s in sessions:  # one pass, in order: each course's and each patient's loose sessions
+        if s.course_id is None:
+            loose_by_patient.setdefault(s.patient_id, []).append(s)
+        else:
+            by_course.setdefault(s.course_id, []).append(s)
     for course in open_courses:
         if course.id in in_range:
             continue
-        mine = [s for s in sessions if s.course_id == course.id]
-        loose = [s for s in sessions if s.patient_id == course.patient_id and s.course_id is None]
+        mine = by_course.get(course.id, [])
+        loose = loose_by_patient.get(course.patient_id, [])
         found.update(f for f in rules.course_flags(ctx, course_facts(course), mine, as_of=as_of, loose=loose)
                      if f.on is not None and first <= f.on <= last)
     return sorted(found, key=lambda f: f.sort_key())
@@ -101,11 +108,11 @@ def for_patient(patient_id: int, *, as_of: datetime | None = None) -> list:
     clinic_ids = sorted({s.clinic_id for s in history} | {c.clinic_id for c in courses})
     found: set = set()
     for clinic_id in clinic_ids:
-        clinic = inputs.clinic_row(clinic_id)
+        clinic = inputs.clinic_with_hours(clinic_id)
         upcoming = [s for s in history if s.clinic_id == clinic_id and s.status in UPCOMING and s.ends_at > as_of]
         loaded = inputs.clinic_inputs(clinic_id, day_windows(clinic.timezone, upcoming)
                                       or [Interval(*day_bounds_utc(local_date(as_of, clinic.timezone),
-                                                                   clinic.timezone))])
+                                                                   clinic.timezone))], row=clinic)
         others = [s for s in loaded.sessions if s.patient_id != patient_id]
         ctx = FlagContext(clinic=loaded.clinic, protocols=protocols(), rooms=loaded.rooms, staff=loaded.staff,
                           patients=_patients({patient_id} | {s.patient_id for s in others}),
@@ -117,8 +124,8 @@ def for_patient(patient_id: int, *, as_of: datetime | None = None) -> list:
 def _patient_context(session: Session) -> tuple[FlagContext, list[Session], list[Session]]:
     """For rules about one session: the context, the patient's whole history and the other live
     sessions of the clinic on the session's days (rooms, clinicians, capacity)."""
-    clinic = inputs.clinic_row(session.clinic_id)
-    loaded = inputs.clinic_inputs(session.clinic_id, day_windows(clinic.timezone, [session]))
+    clinic = inputs.clinic_with_hours(session.clinic_id)
+    loaded = inputs.clinic_inputs(session.clinic_id, day_windows(clinic.timezone, [session]), row=clinic)
     history = list(inputs.patient_sessions([session.patient_id]))
     others = [s for s in loaded.sessions if s.patient_id != session.patient_id and s.live]
     ctx = FlagContext(clinic=loaded.clinic, protocols=protocols(), rooms=loaded.rooms, staff=loaded.staff,
@@ -127,11 +134,30 @@ def _patient_context(session: Session) -> tuple[FlagContext, list[Session], list
     return ctx, history, others
 
 
+def _candidate_context(candidate: Session) -> tuple[FlagContext, list[Session]]:
+    """For the candidate rules: the context and, from one query, the patient's whole history plus the
+    other patients' live sessions at the clinic on the candidate's days in its room or with its
+    clinician (the only other sessions a candidate's flag can name: double bookings by room,
+    clinician capacity)."""
+    row = inputs.clinic_with_hours(candidate.clinic_id)
+    windows = merge(day_windows(row.timezone, [candidate]))
+    span = Interval(windows[0].start, windows[-1].end)
+    loaded = inputs.candidate_sessions(candidate.clinic_id, windows, patient_id=candidate.patient_id,
+                                       room_id=candidate.room_id, staff_id=candidate.staff_member_id)
+    history = [s for s in loaded if s.patient_id == candidate.patient_id]
+    others = [s for s in loaded if s.patient_id != candidate.patient_id and s.live]
+    ctx = FlagContext(clinic=inputs.clinic_value(candidate.clinic_id, span, row=row), protocols=protocols(),
+                      rooms=inputs.room_values(candidate.clinic_id, [candidate.room_id]), staff=inputs.staff(candidate.clinic_id, span),
+                      patients=_patients({candidate.patient_id} | {s.patient_id for s in others}),
+                      courses=[course_facts(c) for c in _courses(patient_ids=[candidate.patient_id])])
+    return ctx, history + others
+
+
 def for_candidate(candidate: Session, *, exclude_ids: tuple[int, ...] = (), as_of: datetime | None = None) -> list:
     """Conflicts the candidate session would carry if booked (or moved: ``exclude_ids`` its old self)."""
-    ctx, history, others = _patient_context(candidate)
+    ctx, loaded = _candidate_context(candidate)
     skip = set(exclude_ids)
-    pool = [s for s in history + others if s.id not in skip]
+    pool = [s for s in loaded if s.id not in skip]
     return rules.candidate_flags(ctx, candidate, pool, as_of=as_of or utcnow())
 
 
@@ -149,14 +175,14 @@ def for_plan(patient_id: int, clinic_id: int, protocol_key: str, start_on: date,
              *, as_of: datetime | None = None) -> list[tuple]:
     """The flags a proposed course (``planning.Plan.sessions``) would carry once booked, as
     ``(flag, plan indexes)`` pairs; the flag's own ``session_ids`` keep only existing sessions."""
-    clinic = inputs.clinic_row(clinic_id)
+    clinic = inputs.clinic_with_hours(clinic_id)
     planned = [Session(id=-(i + 1), patient_id=patient_id, starts_at=ps.starts_at, ends_at=ps.ends_at,
                        room_id=ps.room_id, kind=ps.kind, status="booked", clinic_id=clinic_id,
                        course_id=PLANNED_COURSE_ID, phase=ps.phase, sequence=ps.sequence, route=ps.route,
                        staff_member_id=ps.staff_member_id) for i, ps in enumerate(proposed)]
     if not planned:
         return []
-    loaded = inputs.clinic_inputs(clinic_id, day_windows(clinic.timezone, planned))
+    loaded = inputs.clinic_inputs(clinic_id, day_windows(clinic.timezone, planned), row=clinic)
     history = list(inputs.patient_sessions([patient_id]))
     others = [s for s in loaded.sessions if s.patient_id != patient_id and s.live]
     courses = [course_facts(c) for c in _courses(patient_ids=[patient_id])]

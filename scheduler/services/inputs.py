@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Iterable
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from scheduler.db import db_session
 from scheduler.domain import values as v
@@ -64,12 +64,20 @@ def local_range(clinic: Clinic | v.Clinic, first: date, last: date) -> Interval:
     return Interval(day_bounds_utc(first, clinic.timezone)[0], day_bounds_utc(last, clinic.timezone)[1])
 
 
-def clinic_value(clinic_id: int, window: Interval | None = None) -> v.Clinic:
-    """The clinic with its weekly hours and the closures touching ``window`` (all when None)."""
+def clinic_with_hours(clinic_id: int) -> Clinic:
+    """The clinic row with its opening hours (one statement)."""
     clinic = db_session.scalars(select(Clinic).where(Clinic.id == clinic_id)
-                                .options(selectinload(Clinic.opening_hours))).first()
+                                .options(joinedload(Clinic.opening_hours))).unique().first() \
+        if isinstance(clinic_id, int) else None
     if clinic is None:
         raise NotFound(f"No clinic with id {clinic_id}.", field="clinic_id")
+    return clinic
+
+
+def clinic_value(clinic_id: int, window: Interval | None = None, *, row: Clinic | None = None) -> v.Clinic:
+    """The clinic with its weekly hours and the closures touching ``window`` (all when None);
+    ``row``: the clinic already read by ``clinic_with_hours``."""
+    clinic = row if row is not None else clinic_with_hours(clinic_id)
     query = select(Closure).where(Closure.clinic_id == clinic_id)
     if window is not None:
         first = local_date(window.start, clinic.timezone) - timedelta(days=1)
@@ -88,11 +96,19 @@ def rooms(clinic_id: int) -> tuple[v.Room, ...]:
                  for r in rows)
 
 
+def room_values(clinic_id: int, room_ids: Iterable[int | None]) -> tuple[v.Room, ...]:
+    """The given rooms of the clinic (by primary key: no statement for rows the request already
+    read, e.g. the booking's room check)."""
+    rows = [db_session.get(Room, i) for i in sorted({i for i in room_ids if isinstance(i, int)})]
+    return tuple(v.Room(id=r.id, name=r.name, capabilities=tuple(r.capabilities or ()), active=r.active)
+                 for r in rows if r is not None and r.clinic_id == clinic_id)
+
+
 def staff(clinic_id: int, window: Interval) -> tuple[v.StaffMember, ...]:
     """The clinic's clinicians with weekly hours and the time off touching ``window``."""
     members = db_session.scalars(select(StaffMember).where(StaffMember.clinic_id == clinic_id)
-                                 .options(selectinload(StaffMember.working_hours))
-                                 .order_by(StaffMember.name, StaffMember.id)).all()
+                                 .options(joinedload(StaffMember.working_hours))
+                                 .order_by(StaffMember.name, StaffMember.id)).unique().all()
     away: dict[int, list[tuple[datetime, datetime]]] = {}
     if members:
         rows = db_session.execute(
@@ -178,14 +194,28 @@ def resource_sessions(window: Interval, *, room_ids: Iterable[int] = (), patient
     return _values(select(*_SESSION_COLUMNS).where(or_(*holders), *_in_window(window)))
 
 
+def candidate_sessions(clinic_id: int, windows: list[Interval], *, patient_id: int, room_id: int | None,
+                       staff_id: int | None) -> tuple[v.Session, ...]:
+    """In one query: the patient's whole history (any status, any clinic) and the clinic's sessions
+    (any status) in ``windows`` that hold the room or the clinician; by start time."""
+    holders = [TS.room_id == room_id] if room_id is not None else []
+    if staff_id is not None:
+        holders.append(TS.staff_member_id == staff_id)
+    where = TS.patient_id == patient_id
+    if holders and (windows := merge(list(windows))):
+        where = or_(where, and_(TS.clinic_id == clinic_id, or_(*holders),
+                                or_(*(and_(*_in_window(w)) for w in windows))))
+    return _values(select(*_SESSION_COLUMNS).where(where))
+
+
 def clinic_inputs(clinic_id: int, window: Interval | Iterable[Interval], *,
-                  patient_ids: Iterable[int] = ()) -> ClinicInputs:
+                  patient_ids: Iterable[int] = (), row: Clinic | None = None) -> ClinicInputs:
     """The clinic, rooms, staff and the sessions over ``window`` (one interval or several): the
     clinic's own plus, for the given patients, their sessions anywhere (a patient cannot be in two
-    clinics at once)."""
+    clinics at once). ``row``: the clinic already read by ``clinic_with_hours``."""
     windows = [window] if isinstance(window, Interval) else merge(list(window))
     span = Interval(windows[0].start, windows[-1].end)
-    clinic = clinic_value(clinic_id, span)
+    clinic = clinic_value(clinic_id, span, row=row)
     sessions = {s.id: s for s in clinic_sessions(clinic_id, windows)}
     for s in patient_sessions(patient_ids, span):
         sessions.setdefault(s.id, s)
