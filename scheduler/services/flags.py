@@ -43,6 +43,9 @@ def course_facts(c: Course) -> CourseFacts:
 
 def _patients(ids) -> list:
     ids = sorted({i for i in ids if i is not None})
+    if len(ids) == 1:  # by primary key: no statement when the request already read the patient
+        patient = db_session.get(Patient, ids[0])
+        return [inputs.patient_value(patient)] if patient is not None else []
     if not ids:
         return []
     return [inputs.patient_value(p) for p in db_session.scalars(select(Patient).where(Patient.id.in_(ids)))]
@@ -149,8 +152,15 @@ def _candidate_context(candidate: Session) -> tuple[FlagContext, list[Session]]:
     ctx = FlagContext(clinic=inputs.clinic_value(candidate.clinic_id, span, row=row), protocols=protocols(),
                       rooms=inputs.room_values(candidate.clinic_id, [candidate.room_id]), staff=inputs.staff(candidate.clinic_id, span),
                       patients=_patients({candidate.patient_id} | {s.patient_id for s in others}),
-                      courses=[course_facts(c) for c in _courses(patient_ids=[candidate.patient_id])])
+                      courses=_candidate_course(candidate))
     return ctx, history + others
+
+
+def _candidate_course(candidate: Session) -> list[CourseFacts]:
+    """The candidate's own course (the only one its rules read), by primary key: no statement when the
+    request already read it."""
+    course = db_session.get(Course, candidate.course_id) if isinstance(candidate.course_id, int) else None
+    return [course_facts(course)] if course is not None and course.patient_id == candidate.patient_id else []
 
 
 def for_candidate(candidate: Session, *, exclude_ids: tuple[int, ...] = (), as_of: datetime | None = None) -> list:
