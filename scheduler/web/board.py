@@ -61,15 +61,21 @@ def board_view(board) -> dict:
     return {"axis": axis, "closed": closed, "closures": closures, "rooms": rooms, "flags": day_flags}
 
 
+def _date_or_today(clinic):
+    """The ?date= asked for, or the clinic's today (with a warning when the date was unreadable)."""
+    day, problem = date_arg("date", today(clinic.timezone))
+    if problem:
+        flash(problem, "warning")
+    return day
+
+
 @bp.get("/board")
 @page("read_schedule")
 def day_board():
     clinic = current_clinic()
     if clinic is None:
         return _no_clinic()
-    day, problem = date_arg("date", today(clinic.timezone))
-    if problem:
-        flash(problem, "warning")
+    day = _date_or_today(clinic)
     board = dayboard.day_board(clinic.id, day)
     return render_template("frontdesk/day_board.html", clinic=clinic, board=board, view=board_view(board),
                            day=day, today=today(clinic.timezone), kinds=KINDS, statuses=STATUSES,
@@ -82,9 +88,7 @@ def week():
     clinic = current_clinic()
     if clinic is None:
         return _no_clinic()
-    day, problem = date_arg("date", today(clinic.timezone))
-    if problem:
-        flash(problem, "warning")
+    day = _date_or_today(clinic)
     monday = day - timedelta(days=day.weekday())
     boards = [dayboard.day_board(clinic.id, monday + timedelta(days=i)) for i in range(7)]
     return render_template("frontdesk/week.html", clinic=clinic, boards=boards, monday=monday,
