@@ -40,7 +40,7 @@ class SessionRequest:
     override_reason: str | None = None
 
 
-def _refuse_double_booking(clashes, what: str = "The session") -> None:
+def refuse_double_booking(clashes, what: str = "The session") -> None:
     if not clashes:
         return
     resource, first = clashes[0]
@@ -51,44 +51,57 @@ def _refuse_double_booking(clashes, what: str = "The session") -> None:
         code=f"{noun}_double_booked", conflicts=describe(clashes))
 
 
-def _check_shape(starts_at: datetime, ends_at: datetime) -> None:
+def refuse_clashes(*, room_id: int | None, patient_id: int | None, starts_at: datetime, ends_at: datetime,
+                   exclude_ids: tuple[int, ...] = (), what: str = "The session") -> None:
+    """409 naming the clashing session when the room or the patient is already booked."""
+    refuse_double_booking(find_clashes(room_id=room_id, patient_id=patient_id, starts_at=starts_at,
+                                       ends_at=ends_at, exclude_ids=exclude_ids), what)
+
+
+def check_shape(starts_at: datetime, ends_at: datetime) -> None:
     if not starts_at < ends_at:
         raise UnprocessableError("The session must end after it starts.", field="ends_at")
     if ends_at - starts_at > MAX_SESSION_DURATION:
         raise UnprocessableError(f"A session lasts at most {MAX_SESSION_DURATION}.", field="ends_at")
 
 
-def _flush_guarded(entity: TreatmentSession, *, room_id: int, patient_id: int, starts_at: datetime,
-                   ends_at: datetime, exclude_ids: tuple[int, ...] = ()) -> None:
-    """Flush inside a savepoint; a concurrent double booking caught by the database becomes a 409."""
+def flush_guarded(sessions: list[TreatmentSession]) -> None:
+    """Add and flush new sessions inside a savepoint; a concurrent double booking caught by the
+    database (PostgreSQL's exclusion constraints) becomes the same 409 as the check before it."""
     try:
         with db_session.begin_nested():
-            db_session.add(entity)
+            db_session.add_all(sessions)
             db_session.flush()
     except DBAPIError as exc:
         if sqlstate(exc) not in CONFLICT_SQLSTATES:
             raise
-        clashes = find_clashes(room_id=room_id, patient_id=patient_id, starts_at=starts_at, ends_at=ends_at,
-                               exclude_ids=exclude_ids)
-        _refuse_double_booking(clashes)
+        for s in sessions:
+            refuse_clashes(room_id=s.room_id, patient_id=s.patient_id, starts_at=s.starts_at, ends_at=s.ends_at)
         raise Conflict("Another booking for this room or patient was made at the same time; "
                        "reload and choose again.", code="concurrent_write") from exc
 
 
-def book(actor_id: int | None, req: SessionRequest, *, status: str = "booked") -> TreatmentSession:
-    """Book one session (inside the caller's transaction). Refuses a room or patient double booking."""
-    _check_shape(req.starts_at, req.ends_at)
-    _refuse_double_booking(find_clashes(room_id=req.room_id, patient_id=req.patient_id,
-                                        starts_at=req.starts_at, ends_at=req.ends_at))
-    session = TreatmentSession(
+def new_session(req: SessionRequest, status: str = "booked") -> TreatmentSession:
+    return TreatmentSession(
         clinic_id=req.clinic_id, patient_id=req.patient_id, room_id=req.room_id,
         staff_member_id=req.staff_member_id, course_id=req.course_id, kind=req.kind, phase=req.phase,
         sequence=req.sequence, route=req.route, dose_mg=req.dose_mg, starts_at=req.starts_at,
         ends_at=req.ends_at, status=status, notes=req.notes, override_reason=req.override_reason)
-    _flush_guarded(session, room_id=req.room_id, patient_id=req.patient_id, starts_at=req.starts_at,
-                   ends_at=req.ends_at)
+
+
+def insert(actor_id: int | None, req: SessionRequest, *, status: str = "booked") -> TreatmentSession:
+    """Write a session whose shape and clashes the caller has just checked (guarded, audited)."""
+    session = new_session(req, status)
+    flush_guarded([session])
     audit.record(actor_id, "session.book", session, reason=req.override_reason)
     return session
+
+
+def book(actor_id: int | None, req: SessionRequest, *, status: str = "booked") -> TreatmentSession:
+    """Book one session (inside the caller's transaction). Refuses a room or patient double booking."""
+    check_shape(req.starts_at, req.ends_at)
+    refuse_clashes(room_id=req.room_id, patient_id=req.patient_id, starts_at=req.starts_at, ends_at=req.ends_at)
+    return insert(actor_id, req, status=status)
 
 
 def cancel(actor_id: int | None, session: TreatmentSession, *, reason: str) -> TreatmentSession:

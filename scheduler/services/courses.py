@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
 
 from scheduler.db import db_session
 from scheduler.domain.calendar import clashes
@@ -23,11 +22,10 @@ from scheduler.domain.protocols import Protocol
 from scheduler.domain.timezones import local_date
 from scheduler.domain.values import Preferences
 from scheduler.domain.vocabulary import LIVE_STATUSES, WEEKDAYS
-from scheduler.errors import CONFLICT_SQLSTATES, Conflict, NotFound, UnprocessableError, sqlstate
+from scheduler.errors import Conflict, NotFound, UnprocessableError
 from scheduler.models import AuditEvent, Course, TreatmentSession, utcnow
 from scheduler.protocols_registry import protocols
 from scheduler.services import audit, booking, inputs
-from scheduler.services.conflicts import find_clashes
 
 PLANNER_EXTEND_DAYS = 60  # the planner looks this far past a rule's window before giving up
 
@@ -149,31 +147,16 @@ def book_all(actor_id: int | None, requests: list[booking.SessionRequest], statu
     if not requests:
         return []
     for r in requests:
-        booking._check_shape(r.starts_at, r.ends_at)
+        booking.check_shape(r.starts_at, r.ends_at)
     span = Interval(min(r.starts_at for r in requests), max(r.ends_at for r in requests))
     around = inputs.resource_sessions(span, room_ids={r.room_id for r in requests},
                                       patient_ids={r.patient_id for r in requests})
     for r in requests:
         if clashes(Interval(r.starts_at, r.ends_at), around, room_id=r.room_id, patient_id=r.patient_id):
-            booking._refuse_double_booking(find_clashes(room_id=r.room_id, patient_id=r.patient_id,
-                                                        starts_at=r.starts_at, ends_at=r.ends_at))
-    rows = [TreatmentSession(
-        clinic_id=r.clinic_id, patient_id=r.patient_id, room_id=r.room_id, staff_member_id=r.staff_member_id,
-        course_id=r.course_id, kind=r.kind, phase=r.phase, sequence=r.sequence, route=r.route, dose_mg=r.dose_mg,
-        starts_at=r.starts_at, ends_at=r.ends_at, status=status, notes=r.notes, override_reason=r.override_reason)
-        for r, status in zip(requests, statuses)]
-    try:
-        with db_session.begin_nested():
-            db_session.add_all(rows)
-            db_session.flush()
-    except DBAPIError as exc:  # a concurrent booking caught by the PostgreSQL exclusion constraint
-        if sqlstate(exc) not in CONFLICT_SQLSTATES:
-            raise
-        for r in requests:
-            booking._refuse_double_booking(find_clashes(room_id=r.room_id, patient_id=r.patient_id,
-                                                        starts_at=r.starts_at, ends_at=r.ends_at))
-        raise Conflict("Another booking was made at the same time; plan the course again.",
-                       code="concurrent_write") from exc
+            booking.refuse_clashes(room_id=r.room_id, patient_id=r.patient_id, starts_at=r.starts_at,
+                                   ends_at=r.ends_at)
+    rows = [booking.new_session(r, status) for r, status in zip(requests, statuses)]
+    booking.flush_guarded(rows)
     # One audit event per session, written in one flush (audit.record flushes once per event).
     db_session.add_all([AuditEvent(actor_id=actor_id, action="session.book", entity_type=row.__tablename__,
                                    entity_id=row.id, before=None, after=audit.snapshot(row),

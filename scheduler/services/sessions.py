@@ -22,7 +22,6 @@ from scheduler.errors import Conflict, NotFound
 from scheduler.models import Room, StaffMember, TreatmentSession, utcnow
 from scheduler.services import audit, booking, inputs
 from scheduler.services import flags as flag_service
-from scheduler.services.conflicts import find_clashes
 
 # action -> (statuses it may start from, status it leads to)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -90,14 +89,12 @@ def book(actor_id: int | None, req: booking.SessionRequest, *, status: str = "bo
          check_flags: bool = True) -> tuple[TreatmentSession, list]:
     """Book one session after the flag check; returns the session and its flags."""
     _resource_checks(req.clinic_id, req.room_id, req.staff_member_id)
-    booking._check_shape(req.starts_at, req.ends_at)
-    found: list = []
-    if check_flags:
-        # Double booking first: it is never overridable and names the clashing session.
-        booking._refuse_double_booking(find_clashes(room_id=req.room_id, patient_id=req.patient_id,
-                                                    starts_at=req.starts_at, ends_at=req.ends_at))
-        found = _refuse_flagged(candidate_of(req), override_reason=req.override_reason)
-    session = booking.book(actor_id, req, status=status)
+    booking.check_shape(req.starts_at, req.ends_at)
+    # Double booking first: it is never overridable and names the clashing session.
+    booking.refuse_clashes(room_id=req.room_id, patient_id=req.patient_id, starts_at=req.starts_at,
+                           ends_at=req.ends_at)
+    found = _refuse_flagged(candidate_of(req), override_reason=req.override_reason) if check_flags else []
+    session = booking.insert(actor_id, req, status=status)
     if req.override_reason and any(f.severity == "error" for f in found):
         audit.record(actor_id, "session.override", session, reason=req.override_reason,
                      after={"flags": sorted({f.code for f in found if f.severity == "error"}),
@@ -125,10 +122,9 @@ def reschedule(actor_id: int | None, session: TreatmentSession, *, version: int,
     room_id = session.room_id if room_id is None else room_id
     staff_id = session.staff_member_id if staff_member_id is ... else staff_member_id
     _resource_checks(session.clinic_id, room_id, staff_id)
-    booking._check_shape(starts_at, ends_at)
-    booking._refuse_double_booking(
-        find_clashes(room_id=room_id, patient_id=session.patient_id, starts_at=starts_at, ends_at=ends_at,
-                     exclude_ids=(session.id,)), what="The new time")
+    booking.check_shape(starts_at, ends_at)
+    booking.refuse_clashes(room_id=room_id, patient_id=session.patient_id, starts_at=starts_at, ends_at=ends_at,
+                           exclude_ids=(session.id,), what="The new time")
     candidate = replace(inputs.session_value(session), starts_at=starts_at, ends_at=ends_at, room_id=room_id,
                         staff_member_id=staff_id, override_reason=override_reason)
     found = _refuse_flagged(candidate, override_reason=override_reason, exclude_ids=(session.id,))
