@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: demo test venv browser-deps bench-quick clean
+.PHONY: demo test venv browser-deps js-deps bench-quick clean
 
 $(BIN)/scheduler: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,9 +27,18 @@ browser-deps:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# The npm validators the tests use (tests/js/package.json: ical.js; HL7's FHIR R4 JSON schema), from the
+# npm registry by the lock file; never downloaded while the tests run.
+JS := tests/js
+$(JS)/node_modules/.installed: $(JS)/package.json $(JS)/package-lock.json
+	cd $(JS) && npm ci --no-audit --no-fund --silent
+	touch $@
+
+js-deps: $(JS)/node_modules/.installed
+
 # Sets everything up and runs the whole suite: the benchmarks' quick mode (so the scripts cannot rot),
 # then unit, integration (SQLite + PostgreSQL), HTTP and browser tests.
-test: venv browser-deps bench-quick
+test: venv browser-deps js-deps bench-quick
 	$(BIN)/pytest
 
 bench-quick: venv

@@ -20,6 +20,9 @@ DEFAULTS: dict[str, object] = {
     "PROTOCOLS_DIR": None,
     # Time zone used when a clinic is created without one (never for stored instants).
     "DEFAULT_TIMEZONE": "America/New_York",
+    # The domain part of every calendar event's UID (session-42@<domain>). Keep it stable: a change
+    # makes calendar apps see every session as a new event.
+    "ICAL_UID_DOMAIN": "scheduler.invalid",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
 }

@@ -1,16 +1,22 @@
 """iCalendar (RFC 5545) feeds of treatment sessions, built with the icalendar library.
 
-One VEVENT per session: UID ``session-<id>@<host>`` (stable for the session's life), SEQUENCE the
-session's version (raised by every change), STATUS CANCELLED for a cancelled session, DTSTART and
-DTEND in the clinic's zone with TZID and the clinic's VTIMEZONE. Summaries carry the kind and the
-patient's initials and MRN, never clinical content (a feed URL ends up in phone calendars).
+One VEVENT per session: UID ``session-<id>@<domain>`` (stable for the session's life; the domain is
+the ``ICAL_UID_DOMAIN`` setting, never the request's Host), SEQUENCE the session's version (raised
+by every change), DTSTAMP the feed's generation time, STATUS CANCELLED for a cancelled session,
+DTSTART and DTEND in the clinic's zone with TZID and the clinic's VTIMEZONE. Summaries carry the
+kind and the patient's initials and MRN, never clinical content (a feed URL ends up in phone
+calendars).
+
+The VTIMEZONE has one onset per STANDARD/DAYLIGHT sub-component (DTSTART only, no RDATE): ical.js
+ignores a sub-component's DTSTART once it has an RDATE, which put the feed's first daylight season
+an hour off, while vobject and icalendar read the single-onset form the same way.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 
-from icalendar import Calendar, Event, Timezone
+from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard
 
 from scheduler.domain.timezones import zone
 from scheduler.models import Clinic, TreatmentSession
@@ -40,12 +46,12 @@ def summary(session: TreatmentSession) -> str:
     return text
 
 
-def event(session: TreatmentSession, clinic: Clinic, host: str) -> Event:
+def event(session: TreatmentSession, clinic: Clinic, host: str, stamp: datetime) -> Event:
     tz = zone(clinic.timezone)
     ev = Event()
     ev.add("uid", uid(session, host))
     ev.add("sequence", session.version)
-    ev.add("dtstamp", session.updated_at)
+    ev.add("dtstamp", stamp)
     ev.add("last-modified", session.updated_at)
     ev.add("created", session.created_at)
     ev.add("dtstart", session.starts_at.astimezone(tz))
@@ -63,8 +69,39 @@ def event(session: TreatmentSession, clinic: Clinic, host: str) -> Event:
     return ev
 
 
-def calendar(name: str, sessions: Iterable[TreatmentSession], clinics: dict[int, Clinic], host: str) -> bytes:
-    """A VCALENDAR with one VTIMEZONE per clinic involved and one VEVENT per session."""
+def _onsets(sub) -> list:
+    """A sub-component's onsets: its DTSTART and every RDATE."""
+    starts = [sub.decoded("DTSTART")]
+    rdates = sub.get("RDATE", [])
+    for prop in rdates if isinstance(rdates, list) else [rdates]:
+        starts += [d.dt for d in prop.dts]
+    return starts
+
+
+def vtimezone(tzid: str, first: date, last: date) -> Timezone:
+    """The zone's rules from ``first`` to ``last`` (icalendar's, from the tz database), rewritten
+    with one onset per sub-component."""
+    built = Timezone.from_tzid(tzid, first_date=first, last_date=last)
+    out = Timezone()
+    out.add("tzid", tzid)
+    parts = []
+    for sub in built.subcomponents:
+        for start in _onsets(sub):
+            part = TimezoneDaylight() if sub.name == "DAYLIGHT" else TimezoneStandard()
+            part.add("dtstart", start)
+            for key in ("TZNAME", "TZOFFSETFROM", "TZOFFSETTO"):
+                if key in sub:
+                    part.add(key, sub.decoded(key))
+            parts.append(part)
+    for part in sorted(parts, key=lambda c: c.decoded("DTSTART")):
+        out.add_component(part)
+    return out
+
+
+def calendar(name: str, sessions: Iterable[TreatmentSession], clinics: dict[int, Clinic], host: str,
+             stamp: datetime) -> bytes:
+    """A VCALENDAR with one VTIMEZONE per clinic involved and one VEVENT per session; ``stamp`` (the
+    feed's generation time) is every event's DTSTAMP."""
     sessions = list(sessions)
     cal = Calendar()
     cal.add("prodid", PRODID)
@@ -74,12 +111,12 @@ def calendar(name: str, sessions: Iterable[TreatmentSession], clinics: dict[int,
     cal.add("x-wr-calname", name)
     zones = sorted({clinics[s.clinic_id].timezone for s in sessions} or
                    {c.timezone for c in clinics.values()})
-    first = min((s.starts_at.date() for s in sessions), default=date.today()).replace(month=1, day=1)
-    last = max((s.ends_at.date() for s in sessions), default=date.today()).replace(month=12, day=31)
+    first = min((s.starts_at.date() for s in sessions), default=stamp.date()).replace(month=1, day=1)
+    last = max((s.ends_at.date() for s in sessions), default=stamp.date()).replace(month=12, day=31)
     for tzid in zones:
-        cal.add_component(Timezone.from_tzid(tzid, first_date=first, last_date=last))
+        cal.add_component(vtimezone(tzid, first, last))
         if len(zones) == 1:
             cal.add("x-wr-timezone", tzid)
     for s in sessions:
-        cal.add_component(event(s, clinics[s.clinic_id], host))
+        cal.add_component(event(s, clinics[s.clinic_id], host, stamp))
     return cal.to_ical()

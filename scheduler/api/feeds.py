@@ -2,7 +2,7 @@
 by token); ``POST /feeds/<id>/revoke``."""
 from __future__ import annotations
 
-from flask import Response, current_app, g, request, url_for
+from flask import Response, current_app, g, url_for
 from sqlalchemy import select
 
 from scheduler import ical
@@ -10,7 +10,7 @@ from scheduler.api import bp, parsing as p, serialize
 from scheduler.auth import can, require
 from scheduler.db import db_session
 from scheduler.errors import Forbidden, NotFound
-from scheduler.models import FeedToken
+from scheduler.models import FeedToken, utcnow
 from scheduler.models.feed_token import FEED_KINDS
 from scheduler.services import feeds
 
@@ -21,7 +21,8 @@ def feed_json(row: FeedToken) -> dict:
 
 
 def uid_host() -> str:
-    return current_app.config.get("ICAL_UID_DOMAIN") or request.host.split(":")[0]
+    """The UIDs' domain: the ICAL_UID_DOMAIN setting (stable, whatever hostname a client used)."""
+    return current_app.config["ICAL_UID_DOMAIN"]
 
 
 @bp.post("/feeds")
@@ -63,5 +64,5 @@ def feed_ics(token: str):
         raise NotFound("No feed with this token (it may have been revoked).")
     sessions, clinics = feeds.sessions_for(
         row, int(current_app.config.get("FEED_HISTORY_DAYS", feeds.HISTORY_DAYS)))
-    body = ical.calendar(feeds.subject_name(row), sessions, clinics, uid_host())
+    body = ical.calendar(feeds.subject_name(row), sessions, clinics, uid_host(), utcnow())
     return Response(body, mimetype="text/calendar", headers={"Cache-Control": "private, max-age=300"})

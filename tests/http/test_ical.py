@@ -37,7 +37,7 @@ def test_room_feed_keeps_nine_o_clock_across_the_dst_change(api):
     zones = cal.walk("VTIMEZONE")
     assert [str(z["TZID"]) for z in zones] == ["America/New_York"]
     assert {c.name for c in zones[0].subcomponents} >= {"STANDARD", "DAYLIGHT"}
-    host = "localhost"
+    host = "scheduler.invalid"
     ev_before, ev_after = events[f"session-{before.id}@{host}"], events[f"session-{after.id}@{host}"]
     for ev, day in ((ev_before, BEFORE_DST), (ev_after, AFTER_DST)):
         start, end = ev["DTSTART"], ev["DTEND"]
@@ -56,7 +56,7 @@ def test_a_change_raises_sequence_keeps_uid_and_cancelled_shows_as_cancelled(api
     db_session.commit()
     feed = _feed(api, "patient", w.patient.id, role="clinician")
     _, events = _events(api, feed["url"])
-    uid = f"session-{session.id}@localhost"
+    uid = f"session-{session.id}@scheduler.invalid"
     first_sequence = int(events[uid]["SEQUENCE"])
     assert first_sequence == session.version
 
