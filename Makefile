@@ -15,11 +15,12 @@ $(BIN)/scheduler: pyproject.toml
 
 venv: $(BIN)/scheduler
 
-# Sets everything up and runs the product on SQLite (instance/scheduler.sqlite3) with demo data.
+# Sets everything up and runs the product on SQLite (instance/scheduler.sqlite3) with demo data, in
+# development mode (the development SECRET_KEY, cookies over plain http).
 demo: venv
-	$(BIN)/scheduler init-db
-	$(BIN)/scheduler demo
-	$(BIN)/scheduler serve --host $(HOST) --port $(PORT)
+	SCHEDULER_ENV=development $(BIN)/scheduler init-db
+	SCHEDULER_ENV=development $(BIN)/scheduler demo
+	SCHEDULER_ENV=development $(BIN)/scheduler serve --host $(HOST) --port $(PORT)
 
 # Debian's Chromium for the browser tests (Playwright drives it; nothing is downloaded by Playwright).
 browser-deps:

@@ -70,7 +70,7 @@ class World:
         from scheduler.db import db_session
         from scheduler.models import Clinic, Patient, Room, StaffMember, User
 
-        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
+        app = create_app({"ENV": "development", "DATABASE_URL": url, "SECRET_KEY": "bench"})
         with app.app_context():
             stamp = f"{os.getpid()}-{int(timer.time())}"
             self.tokens = []
@@ -235,7 +235,8 @@ class Client(threading.Thread):
 
 
 def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
-    env = {**os.environ, "SCHEDULER_DATABASE_URL": url, "SCHEDULER_SECRET_KEY": "bench-load"}
+    env = {**os.environ, "SCHEDULER_DATABASE_URL": url, "SCHEDULER_SECRET_KEY": "bench-load",
+           "SCHEDULER_ENV": "development"}
     gunicorn = Path(sys.executable).with_name("gunicorn")
     proc = subprocess.Popen([str(gunicorn), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
                              "--timeout", "60", "scheduler:create_app()"], cwd=ROOT, env=env,

@@ -153,7 +153,7 @@ class Bench:
         from scheduler.db import db_session
         from scheduler.models import Clinic, Patient, Room, StaffMember, User
 
-        self.app = create_app({"DATABASE_URL": self.url, "SECRET_KEY": "bench", "TESTING": False})
+        self.app = create_app({"ENV": "development", "DATABASE_URL": self.url, "SECRET_KEY": "bench", "TESTING": False})
         self.ctx = self.app.app_context()
         self.ctx.push()
         self.db = db_session

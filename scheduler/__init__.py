@@ -4,9 +4,15 @@ from __future__ import annotations
 from flask import Flask
 
 
-def create_app(test_config: dict | None = None, *, skip_database: bool = False) -> Flask:
+def create_app(test_config: dict | None = None, *, skip_database: bool = False,
+               require_secret: bool = True) -> Flask:
     """Application factory: configuration (defaults → TOML → SCHEDULER_* env → test_config),
-    database, error handlers, blueprints and the ``scheduler`` CLI commands."""
+    database, error handlers, blueprints and the ``scheduler`` CLI commands.
+
+    An app that will serve (gunicorn's ``scheduler:create_app()``) refuses to be built outside
+    development without a real ``SECRET_KEY``; the CLI builds it with ``require_secret=False`` and
+    ``scheduler serve`` checks before serving, so ``init-db``, ``demo`` and ``user add`` work in
+    any mode."""
     app = Flask(__name__, instance_relative_config=True)
 
     from scheduler import config
@@ -14,6 +20,8 @@ def create_app(test_config: dict | None = None, *, skip_database: bool = False) 
     config.load_config(app, test_config)
     if skip_database:
         return app
+    if require_secret:
+        config.require_real_secret_key(app)
 
     from scheduler import auth, cli, db, errors, protocols_registry
     from scheduler.api import init_app as init_api

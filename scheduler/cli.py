@@ -73,6 +73,9 @@ def serve_command(host: str, port: int) -> None:
     """Run the development server (use gunicorn in production; see README)."""
     from werkzeug.serving import run_simple
 
+    from scheduler.config import require_real_secret_key
+
+    require_real_secret_key(current_app)
     click.echo(f"Serving on http://{host}:{port}/ (development server; use gunicorn in production)")
     run_simple(host, port, current_app._get_current_object(), use_reloader=False, threaded=True)
 
@@ -85,7 +88,7 @@ def init_app(app: Flask) -> None:
 def _factory() -> Flask:
     from scheduler import create_app
 
-    return create_app()
+    return create_app(require_secret=False)  # `serve` checks the key before serving
 
 
 @click.group(cls=FlaskGroup, create_app=_factory, add_default_commands=False, add_version_option=False,

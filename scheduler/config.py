@@ -2,6 +2,10 @@
 
 Only UPPERCASE keys are kept (Flask's ``from_file``/``from_mapping`` rule).  Every key is
 documented in ``config.example.toml``.
+
+``ENV`` is ``production`` unless set to ``development`` (``SCHEDULER_ENV=development``, what
+``make demo`` does). Outside development the app refuses to serve without a real ``SECRET_KEY``
+and its cookies are ``Secure`` unless ``SESSION_COOKIE_SECURE`` says otherwise.
 """
 from __future__ import annotations
 
@@ -11,8 +15,19 @@ from pathlib import Path
 
 from flask import Flask
 
+DEVELOPMENT = "development"
+# The key used in development when none is set; like every value below it is public (it is in
+# this repository's code, tests, benchmarks or example file) and never accepted outside development.
+DEVELOPMENT_SECRET_KEY = "dev-only-change-me"
+KNOWN_DEVELOPMENT_KEYS = frozenset({DEVELOPMENT_SECRET_KEY, "change-me", "changeme", "dev", "development",
+                                    "secret", "test", "testing", "browser-tests", "bench", "bench-load"})
+MIN_SECRET_KEY_LENGTH = 32
+
 DEFAULTS: dict[str, object] = {
-    "SECRET_KEY": "dev-only-change-me",
+    # "development" (SCHEDULER_ENV=development) or anything else, which is production.
+    "ENV": "production",
+    # Signs page session cookies and CSRF tokens. No default outside development.
+    "SECRET_KEY": None,
     # None means "a SQLite file in the instance folder" (resolved in load_config).
     "DATABASE_URL": None,
     "DATABASE_ECHO": False,
@@ -25,18 +40,31 @@ DEFAULTS: dict[str, object] = {
     "ICAL_UID_DOMAIN": "scheduler.invalid",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    # None: Secure outside development, not in development (plain http://127.0.0.1).
+    "SESSION_COOKIE_SECURE": None,
 }
 
 ENV_PREFIX = "SCHEDULER_"
+BOOLEAN_KEYS = {"SESSION_COOKIE_SECURE", "DATABASE_ECHO", "SESSION_COOKIE_HTTPONLY"}
+TRUE_WORDS = {"1", "true", "yes", "on"}
 
 
-def _coerce(raw: str, current: object) -> object:
+class InsecureConfiguration(SystemExit):
+    """Raised instead of serving with a setting that is unsafe outside development: its one-line
+    message is what the operator sees (SystemExit prints it without a traceback, exit status 1)."""
+
+
+def _coerce(name: str, raw: str, current: object) -> object:
     """Turn an environment string into the type of the default it overrides."""
-    if isinstance(current, bool):
-        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(current, bool) or name in BOOLEAN_KEYS:
+        return raw.strip().lower() in TRUE_WORDS
     if isinstance(current, int):
         return int(raw)
     return raw
+
+
+def is_development(app: Flask) -> bool:
+    return str(app.config.get("ENV") or "").strip().lower() == DEVELOPMENT
 
 
 def load_config(app: Flask, test_config: dict | None = None) -> None:
@@ -50,9 +78,40 @@ def load_config(app: Flask, test_config: dict | None = None) -> None:
         if key.startswith(ENV_PREFIX) and key != f"{ENV_PREFIX}CONFIG":
             name = key.removeprefix(ENV_PREFIX)
             if name.isupper():
-                app.config[name] = _coerce(value, app.config.get(name))
+                app.config[name] = _coerce(name, value, app.config.get(name))
     if test_config:
         app.config.from_mapping(test_config)
     if not app.config["DATABASE_URL"]:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'scheduler.sqlite3'}"
+    development = is_development(app)
+    if app.config["SESSION_COOKIE_SECURE"] is None:
+        app.config["SESSION_COOKIE_SECURE"] = not development
+    if development and not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = DEVELOPMENT_SECRET_KEY
+
+
+def secret_key_problem(app: Flask) -> str | None:
+    """Why ``SECRET_KEY`` is unfit to serve with outside development, or None when it is fine."""
+    if is_development(app):
+        return None
+    key = app.config.get("SECRET_KEY")
+    if not key:
+        return "SECRET_KEY is not set"
+    if not isinstance(key, str):
+        return "SECRET_KEY must be a string"
+    if key.strip().lower() in KNOWN_DEVELOPMENT_KEYS:
+        return "SECRET_KEY is a known development value"
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        return f"SECRET_KEY is shorter than {MIN_SECRET_KEY_LENGTH} characters"
+    return None
+
+
+def require_real_secret_key(app: Flask) -> None:
+    """Refuse to serve outside development with a missing, known or short ``SECRET_KEY``."""
+    problem = secret_key_problem(app)
+    if problem:
+        raise InsecureConfiguration(
+            f"scheduler: refusing to start: {problem}; set SCHEDULER_SECRET_KEY to a long random value "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(48))'), or SCHEDULER_ENV=development "
+            "for local use.")

@@ -19,6 +19,12 @@ from scheduler.db import db_session
 from scheduler.migrate import upgrade
 from scheduler.models import Base
 
+# The suite runs the app in development mode (plain http, the development SECRET_KEY), here once for
+# the whole run, subprocesses included (`scheduler serve`, the browser tests' server); the tests of
+# production behaviour say ENV=production themselves (tests/http/test_security_config.py).
+os.environ.setdefault("SCHEDULER_ENV", "development")
+DEVELOPMENT = {"ENV": "development"}
+
 PG_ADMIN_URL = os.environ.get("SCHEDULER_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PG_REQUIRED = os.environ.get("CI", "").lower() == "true" or os.environ.get("SCHEDULER_TEST_POSTGRES") == "require"
@@ -119,7 +125,7 @@ def sqlite_url(_migrated_urls) -> str:
 
 
 def _make_app(url: str, tmp_path: Path):
-    app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "test"})
+    app = create_app({"TESTING": True, **DEVELOPMENT, "DATABASE_URL": url, "SECRET_KEY": "test"})
     app.instance_path = str(tmp_path / "instance")
     return app
 

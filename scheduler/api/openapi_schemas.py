@@ -57,7 +57,7 @@ SCHEMAS: dict[str, dict] = {
     "Error": obj({"error": obj({"code": STR, "message": STR, "field": STR,
                                 "conflicts": {"type": "array", "items": {"type": "object"}}},
                                required=["code", "message"], strict=False)}),
-    "Health": obj({"status": STR, "database": obj({"dialect": STR, "name": nullable(STR)}),
+    "Health": obj({"status": STR, "database": enum(["sqlite", "postgresql"]),
                    "protocols": {"type": "array", "items": STR}}),
     "Closure": obj({"id": ID, "clinic_id": ID, "starts_on": DATE, "ends_on": DATE, "from_time": nullable(HHMM),
                     "until_time": nullable(HHMM), "reason": STR}),

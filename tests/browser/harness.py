@@ -30,7 +30,8 @@ def _cli() -> str:
 def build_demo_database(folder: Path) -> str:
     """A SQLite file built by the migrations (``scheduler init-db``) and loaded by ``scheduler demo``."""
     url = f"sqlite:///{folder / 'browser.sqlite3'}"
-    env = {**os.environ, "SCHEDULER_DATABASE_URL": url, "SCHEDULER_SECRET_KEY": "browser-tests"}
+    env = {**os.environ, "SCHEDULER_DATABASE_URL": url, "SCHEDULER_SECRET_KEY": "browser-tests",
+           "SCHEDULER_ENV": "development"}
     for command in (["init-db"], ["demo"]):
         subprocess.run([_cli(), *command], env=env, cwd=ROOT, check=True, capture_output=True, text=True,
                        timeout=120)

@@ -13,7 +13,7 @@ from scheduler import create_app
 
 def main() -> None:
     url, port = sys.argv[1], int(sys.argv[2])
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "browser-tests"})
+    app = create_app({"ENV": "development", "DATABASE_URL": url, "SECRET_KEY": "browser-tests"})
     server = make_server("127.0.0.1", port, app, threaded=True)
     print("ready", flush=True)
     server.serve_forever()

@@ -19,6 +19,9 @@ def _env(tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["SCHEDULER_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
     env.pop("SCHEDULER_CONFIG", None)
+    # production mode without a key: init-db, demo and user add work in any mode; only serving needs one
+    env["SCHEDULER_ENV"] = "production"
+    env.pop("SCHEDULER_SECRET_KEY", None)
     return env
 
 
@@ -61,8 +64,17 @@ def test_init_db_demo_user_add_and_serve(tmp_path):
     bad_role = _run(["user", "add", "x@clinic.test", "--role", "janitor"], env)
     assert bad_role.returncode != 0
 
+    # outside development `serve` needs a real key: one line naming the setting, no traceback
+    production = env
+    refused = _run(["serve", "--port", str(_free_port())], production)
+    assert refused.returncode == 1
+    assert refused.stderr.strip().count("\n") == 0 and "SECRET_KEY is not set" in refused.stderr, refused.stderr
+    weak = _run(["serve", "--port", str(_free_port())], {**production, "SCHEDULER_SECRET_KEY": "change-me"})
+    assert weak.returncode == 1 and "SECRET_KEY is a known development value" in weak.stderr
+
     port = _free_port()
     log = tmp_path / "serve.log"
+    env = {**env, "SCHEDULER_ENV": "development"}
     with log.open("wb") as sink:
         server = subprocess.Popen([SCHEDULER, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
                                   stdout=sink, stderr=subprocess.STDOUT)
@@ -76,7 +88,8 @@ def test_init_db_demo_user_add_and_serve(tmp_path):
                 time.sleep(0.1)
         else:
             pytest.fail("server did not start: " + log.read_text())
-        assert status == 200 and health["database"] == {"dialect": "sqlite", "name": str(tmp_path / "cli.sqlite3")}
+        assert status == 200 and health["database"] == "sqlite"
+        assert "cli.sqlite3" not in json.dumps(health)
         status, _ = _get(f"{base}/clinics")
         assert status == 401
         status, clinics = _get(f"{base}/clinics", token)
