@@ -9,6 +9,11 @@ fit. The front desk applies the new sessions and the moves in one step.
 
 When the rules cannot be met (the window is already lost, the patient is on a dosing hold) ``ok`` is
 False and ``reason`` says why; a best-effort proposal is still returned when one exists.
+
+Every rule comes from the rule book (:mod:`scheduler.domain.rules`): the days a dose may take
+(``next_dose_days``, ``latest_day_for``, ``gap_code``), the stage window (``stage_last_day``), the
+integration window (``integration_window``: a session counts for the latest dose before it), the
+follow-up window (``follow_up_days``) and the dosing hold (``on_dosing_hold``).
 """
 from __future__ import annotations
 
@@ -19,7 +24,11 @@ from datetime import date, datetime, timedelta
 from scheduler.domain.planning import (
     EXTEND_DAYS, PlanningError, Problem, ProposedSession, Slot, SlotFinder, date_range, extended_after, extended_from,
 )
-from scheduler.domain.protocols import Protocol, SessionSpec, Stage
+from scheduler.domain.protocols import Protocol, SessionSpec
+from scheduler.domain.rules import (
+    follow_up_days, gap_code, integration_window, latest_day_for, next_dose_days, on_dosing_hold, stage_last_day,
+    stage_of_dose,
+)
 from scheduler.domain.timezones import local_date, local_time
 from scheduler.domain.values import Clinic, Patient, Preferences, Room, Session, StaffMember
 from scheduler.domain.vocabulary import LIVE_STATUSES
@@ -83,7 +92,7 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
     if missed.status in LIVE_STATUSES:
         return _fail("not_missed", f"session {missed_session_id} is {missed.status}; cancel it or mark it "
                      "a no-show first")
-    if patient.dosing_hold_reason is not None:
+    if on_dosing_hold(patient):
         return _fail("dosing_hold", "a clinician has put this patient's dosing on hold")
     tz = clinic.timezone
     live = [s for s in course if s.status in LIVE_STATUSES and s.id != missed.id]
@@ -112,11 +121,15 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
 
     spec = protocol.dose
     same_day = stage.doses_per_day > 1 and prev_day is not None
-    lo = today if prev_day is None else max(today, prev_day + timedelta(days=0 if same_day else stage.min_gap_days))
-    hi = prev_day + timedelta(days=stage.max_gap_days) if prev_day else lo + timedelta(days=stage.max_gap_days)
+    if prev_day is None:
+        lo = today
+        hi = next_dose_days(stage, lo)[1]  # a first dose: searched as far as one gap from today
+    else:
+        earliest, hi = next_dose_days(stage, prev_day)
+        lo = max(today, prev_day if same_day else earliest)
     if stage_first is not None:
         remaining = sum(1 for s in after if s.sequence < stage_start_seq + stage.count) // stage.doses_per_day
-        hi = min(hi, stage_first + timedelta(days=stage.window_days - remaining * stage.min_gap_days))
+        hi = min(hi, latest_day_for(stage, stage_first, remaining))
     hints = _hints(missed, tz)
 
     nxt = after[0] if after and not stage.doses_per_day > 1 else None
@@ -124,7 +137,7 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
     problems: list[Problem] = []
     # 1. a day between the neighbours: nothing else moves
     no_move_hi = min(hi, local_date(nxt.starts_at, tz) - timedelta(days=_gap_rule(protocol, nxt.sequence).min_gap_days)) \
-        if nxt else hi
+        if nxt else hi  # the latest day the next dose is not doses_too_close after
     slot = _search(finder, spec, date_range(lo, no_move_hi), now, hints)
     if slot is None:
         # 2. the earliest rule-abiding day, moving later doses as needed
@@ -154,12 +167,12 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
         if stage.doses_per_day > 1:
             break
         day = local_date(s.starts_at, tz)
-        if (day - placed_day).days >= rule.min_gap_days:
+        if gap_code(rule, placed_day, day) != "doses_too_close":
             break
         finder.release(s.starts_at, s.ends_at, s.room_id, s.staff_member_id)
-        new_lo = placed_day + timedelta(days=rule.min_gap_days)
+        new_lo, new_hi = next_dose_days(rule, placed_day)
         h = _hints(s, tz)
-        moved = _search(finder, spec, date_range(new_lo, placed_day + timedelta(days=rule.max_gap_days)), now, h)
+        moved = _search(finder, spec, date_range(new_lo, new_hi), now, h)
         if moved is None:
             try:
                 moved = finder.ladder(spec, [], extended_from(new_lo), **h)[0]
@@ -182,11 +195,16 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
     # integration sessions of the replacement and of moved doses
     integ = protocol.integration
     if integ is not None:
+        starts = {s.sequence: s.starts_at for s in doses}
+        starts.update({q: v[0] for q, v in dose_moved.items()})
         for dseq, (ds, de) in sorted(dose_moved.items()):
             if not integ.applies_to(dseq):
                 continue
             existing = next((s for s in live if s.kind == "integration" and s.sequence == dseq), None)
-            nb, latest = de + timedelta(hours=integ.min_hours_after), de + timedelta(hours=integ.within_hours)
+            # an integration session after the next dose that needs one counts for that dose
+            nxt_start = min((t for q, t in starts.items() if q > dseq and integ.applies_to(q) and t > ds),
+                            default=None)
+            nb, latest = integration_window(integ, de, nxt_start)
             if existing is not None and existing.status != "booked" and existing.status != "proposed":
                 continue
             if existing is not None and nb <= existing.starts_at <= latest:
@@ -220,8 +238,8 @@ def _hints(s: Session, tz: str) -> dict:
     return {"time_hint": local_time(s.starts_at, tz), "room_hint": s.room_id, "staff_hint": s.staff_member_id}
 
 
-def _gap_rule(protocol: Protocol, sequence: int) -> Stage:
-    return protocol.induction.stage_of(sequence)[1]
+def _gap_rule(protocol: Protocol, sequence: int):
+    return stage_of_dose(protocol, sequence)[1]
 
 
 def _search(finder: SlotFinder, spec: SessionSpec, dates: list[date], now: datetime, hints: dict) -> Slot | None:
@@ -245,7 +263,7 @@ def _check_window(protocol: Protocol, tz: str, doses: list[Session], moved: dict
         if first_seq in day_of:
             days = [day_of[q] for q in range(first_seq, last_seq + 1) if q in day_of]
             span = (max(days) - day_of[first_seq]).days
-            if span > st.window_days:
+            if max(days) > stage_last_day(st, day_of[first_seq]):
                 problems.append(Problem("induction_window_exceeded", f"Doses {first_seq}-{last_seq} would span "
                                         f"{span} days; the protocol allows {st.window_days}."))
         first_seq = last_seq + 1
@@ -259,7 +277,7 @@ def _move_follow_up(protocol, finder, tz, live, doses, dose_moved, moves, proble
     ends = {s.sequence: s.starts_at for s in doses}
     ends.update({q: v[0] for q, v in dose_moved.items()})
     last_day = local_date(max(ends.values()), tz)
-    lo, hi = last_day + timedelta(days=fu.min_days_after), last_day + timedelta(days=fu.max_days_after)
+    lo, hi = follow_up_days(fu, last_day)
     if lo <= local_date(visit.starts_at, tz) <= hi:
         return
     finder.release(visit.starts_at, visit.ends_at, visit.room_id, visit.staff_member_id)

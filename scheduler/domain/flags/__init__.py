@@ -1,4 +1,5 @@
-"""Flags (DESIGN §3): conflicts and gaps computed from plain values, never stored.
+"""The flag engine (DESIGN §3): the rule book (:mod:`scheduler.domain.rules`) run over sessions;
+conflicts and gaps computed from plain values, never stored.
 
 Entry points (pure; the services load the values and call them):
 
@@ -9,14 +10,14 @@ Entry points (pure; the services load the values and call them):
 Build a :class:`FlagContext` (clinic, protocols by key, rooms, staff, patients, :class:`CourseFacts`)
 once per request and pass it with the sessions (:class:`scheduler.domain.values.Session`).
 """
-from scheduler.domain.flags.chairs import idle_chair_flags
-from scheduler.domain.flags.courses import course_flags
 from scheduler.domain.flags.engine import candidate_flags, clinic_flags, patient_flags
 from scheduler.domain.flags.model import (
     ALL_CODES, CONFLICT_CODES, ERROR, GAP_CODES, HARD_CONFLICT_CODES, INFO, SEVERITIES, WARNING, CourseFacts, Flag,
     FlagContext,
 )
-from scheduler.domain.flags.resources import resource_flags
+from scheduler.domain.rules.chairs import idle_chair_flags
+from scheduler.domain.rules.course import course_flags
+from scheduler.domain.rules.resources import resource_flags
 
 __all__ = [
     "ALL_CODES", "CONFLICT_CODES", "ERROR", "GAP_CODES", "HARD_CONFLICT_CODES", "INFO", "SEVERITIES", "WARNING",

@@ -1,4 +1,4 @@
-"""The three ways in: one patient, one candidate session, one clinic over a date range."""
+"""The engine's three ways in: one patient, one candidate session, one clinic over a date range."""
 from __future__ import annotations
 
 import dataclasses
@@ -6,10 +6,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from scheduler.domain.flags.chairs import idle_chair_flags
-from scheduler.domain.flags.courses import course_flags
-from scheduler.domain.flags.model import CLOSED_COURSE_STATUSES, CONFLICT_CODES, Flag, FlagContext
-from scheduler.domain.flags.resources import resource_flags
+from scheduler.domain.rules.chairs import idle_chair_flags
+from scheduler.domain.rules.codes import CONFLICT_CODES
+from scheduler.domain.rules.course import course_flags
+from scheduler.domain.rules.model import CLOSED_COURSE_STATUSES, Flag, FlagContext
+from scheduler.domain.rules.resources import resource_flags
 from scheduler.domain.intervals import Interval, overlaps
 from scheduler.domain.timezones import day_bounds_utc
 from scheduler.domain.values import Session

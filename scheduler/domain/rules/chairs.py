@@ -5,7 +5,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from scheduler.domain.calendar import room_free_intervals
-from scheduler.domain.flags.model import INFO, Flag, FlagContext
+from scheduler.domain.rules.model import Flag, FlagContext
 from scheduler.domain.intervals import Interval
 from scheduler.domain.timezones import iter_days
 from scheduler.domain.values import Room, Session
@@ -58,7 +58,7 @@ def idle_chair_flags(ctx: FlagContext, first_day: date, last_day: date, live: li
                 if free.duration < length:
                     continue
                 out.append(Flag(
-                    code="idle_chair_time", severity=INFO,
+                    code="idle_chair_time",
                     message=(f"{ctx.room_name(room_id)} is free {ctx.span(free.start, free.end)} "
                              f"({_duration_words(free.duration)}), long enough for a "
                              f"{_duration_words(length)} {key} dose."),

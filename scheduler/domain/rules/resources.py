@@ -1,59 +1,85 @@
-"""Conflicts about rooms, patients, clinicians and the clinic's calendar, session by session.
+"""Resources: the session's room capability and clinician role and availability, no room or patient
+double booking, no clinician over capacity — and (via :mod:`.calendar`, :mod:`.patient`) every
+per-session rule, run by :func:`resource_flags`.
 
-Only live sessions take part (vocabulary.LIVE_STATUSES). Every overlap test is
-:func:`scheduler.domain.intervals.overlaps` (half-open, touching sessions do not clash).
+Predicates: :func:`room_suits`, :func:`staff_suits`, :func:`staff_problem` (the planner's slot search
+asks the same of each room and clinician). Only live sessions take part (vocabulary.LIVE_STATUSES).
+Every overlap test is :func:`scheduler.domain.intervals.overlaps` (half-open, touching sessions do
+not clash).
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from datetime import time
 
-from scheduler.domain.calendar import (
-    closure_covering, is_staff_working, is_within_hours, max_concurrency, time_off_overlapping,
-)
-from scheduler.domain.flags.model import ERROR, WARNING, Flag, FlagContext
+from scheduler.domain.calendar import is_staff_working, max_concurrency, time_off_overlapping
 from scheduler.domain.intervals import Interval, merge, overlaps
+from scheduler.domain.rules.calendar import calendar_flags, session_flag, what
+from scheduler.domain.rules.model import Flag, FlagContext
+from scheduler.domain.rules.patient import patient_flags_of
 from scheduler.domain.timezones import local_date
-from scheduler.domain.values import Session
+from scheduler.domain.values import Room, Session, StaffMember
 
-UPCOMING_STATUSES = ("proposed", "booked", "checked_in")
-_DAY_NAMES = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
+# ---------------------------------------------------------------- predicates
+
+
+def room_suits(room: Room, capability: str | None) -> bool:
+    """An active room with ``capability`` (None: any room)."""
+    return capability is None or room.can(capability)
+
+
+def staff_suits(member: StaffMember, role: str | None) -> bool:
+    """A clinician of the role the session needs (None: any role)."""
+    return role is None or member.role == role
+
+
+def staff_problem(ctx: FlagContext, member: StaffMember, interval: Interval) -> str | None:
+    """Why ``member`` cannot take a session over ``interval`` (inactive, off, not working), or None."""
+    away = time_off_overlapping(member, interval)
+    if not member.active:
+        return f"{ctx.staff_name(member.id)} is no longer active"
+    if away is not None:
+        return f"{ctx.staff_name(member.id)} is off {ctx.span(away.start, away.end)}"
+    if member.hours is not None and not is_staff_working(member, ctx.clinic, interval):
+        # (without hours of their own they work the clinic's: outside_clinic_hours says it already)
+        return f"{ctx.staff_name(member.id)} does not work at that time"
+    return None
 
 
 def _in(scope: set[int] | None, *sessions: Session) -> bool:
     return scope is None or any(s.id in scope for s in sessions)
 
 
-def _same_clinic(ctx: FlagContext, s: Session) -> bool:
-    return s.clinic_id is None or ctx.clinic.id is None or s.clinic_id == ctx.clinic.id
-
-
-def _hm(t: time) -> str:
-    return "24:00" if t == time(0, 0) else t.strftime("%H:%M")
-
-
-def _hours_words(ctx: FlagContext, s: Session) -> str:
-    d = local_date(s.starts_at, ctx.tz)
-    spans = ctx.clinic.hours[d.weekday()]
-    if not spans:
-        return f"the clinic is closed on {_DAY_NAMES[d.weekday()]}"
-    return f"open {', '.join(f'{_hm(o)}–{_hm(c)}' for o, c in spans)} on {_DAY_NAMES[d.weekday()]}"
-
-
-def _what(ctx: FlagContext, s: Session) -> str:
-    """"dose 3 for Ana Ruiz on Tue 3 Mar 09:00–11:00"."""
-    return f"{ctx.label(s)} for {ctx.patient_name(s.patient_id)} on {ctx.span(s.starts_at, s.ends_at)}"
-
-
-def _session_flag(ctx: FlagContext, code: str, severity: str, s: Session, message: str, fix: str,
-                  **extra) -> Flag:
-    return Flag(code=code, severity=severity, message=message, patient_id=s.patient_id, session_ids=(s.id,),
-                fix=fix, course_id=s.course_id, starts_at=ctx.local(s.starts_at), ends_at=ctx.local(s.ends_at),
-                on=local_date(s.starts_at, ctx.tz), **extra)
-
-
 # ---------------------------------------------------------------- one session at a time
+
+
+def staff_and_room_flags(ctx: FlagContext, s: Session) -> list[Flag]:
+    """staff_unavailable (availability, role) and room_unsuitable for one live session."""
+    out: list[Flag] = []
+    spec = ctx.spec_of(s)
+    member = ctx.staff.get(s.staff_member_id) if s.staff_member_id is not None else None
+    if member is not None:
+        problem = staff_problem(ctx, member, s.interval)
+        if problem is not None:
+            out.append(session_flag(ctx, "staff_unavailable", s, f"{problem}, but is assigned to {what(ctx, s)}.",
+                                    "Assign another clinician or move the session.", staff_member_id=member.id))
+        elif spec is not None and not staff_suits(member, spec.role):
+            out.append(session_flag(
+                ctx, "staff_unavailable", s,
+                f"{ctx.staff_name(member.id)} is a {member.role}, but is assigned to {what(ctx, s)}; "
+                f"{ctx.protocol_of(s).key} needs a {spec.role} for it.",
+                f"Assign a {spec.role} to the session.", staff_member_id=member.id))
+    room = ctx.rooms.get(s.room_id) if s.room_id is not None else None
+    if room is not None:
+        need = spec.capability if spec is not None else (s.route if s.kind == "dose" else None)
+        if not room_suits(room, need):
+            why = "is not in use" if not room.active else f"has no {need} capability"
+            proto = ctx.protocol_of(s)
+            rule = f"; {proto.key} needs a room with {need}" if proto is not None else ""
+            out.append(session_flag(
+                ctx, "room_unsuitable", s, f"{ctx.room_name(room.id)} {why} for {what(ctx, s)}{rule}.",
+                f"Move the session to a room with the {need} capability.", room_id=room.id))
+    return out
 
 
 def single_session_flags(ctx: FlagContext, s: Session) -> list[Flag]:
@@ -62,76 +88,9 @@ def single_session_flags(ctx: FlagContext, s: Session) -> list[Flag]:
 
     A completed session took place: later changes to hours, closures, time off or rooms do not flag it
     (double booking and capacity still do: :func:`resource_flags`)."""
-    out: list[Flag] = []
     if s.status == "completed":
-        return out
-    iv = s.interval
-    what = _what(ctx, s)
-    spec = ctx.spec_of(s)
-    cap = what[0].upper() + what[1:]
-    if _same_clinic(ctx, s):
-        if not is_within_hours(ctx.clinic, iv):
-            out.append(_session_flag(
-                ctx, "outside_clinic_hours", ERROR, s,
-                f"{cap} is outside the clinic's opening hours ({_hours_words(ctx, s)}).",
-                "Move the session inside the clinic's opening hours."))
-        closure = closure_covering(ctx.clinic, iv)
-        if closure is not None:
-            why = f" ({closure.reason})" if closure.reason else ""
-            part = "" if closure.whole_day else (
-                f" from {_hm(closure.from_time or time(0))} to {_hm(closure.until_time or time(0))}")
-            out.append(_session_flag(
-                ctx, "clinic_closed", ERROR, s,
-                f"{cap} falls on a clinic closure{part}{why}.",
-                "Reschedule the session to a time the clinic is open."))
-    member = ctx.staff.get(s.staff_member_id) if s.staff_member_id is not None else None
-    if member is not None:
-        away = time_off_overlapping(member, iv)
-        problem = None
-        if not member.active:
-            problem = f"{ctx.staff_name(member.id)} is no longer active"
-        elif away is not None:
-            problem = f"{ctx.staff_name(member.id)} is off {ctx.span(away.start, away.end)}"
-        elif member.hours is not None and not is_staff_working(member, ctx.clinic, iv):
-            # (without hours of their own they work the clinic's: outside_clinic_hours says it already)
-            problem = f"{ctx.staff_name(member.id)} does not work at that time"
-        if problem is not None:
-            out.append(_session_flag(
-                ctx, "staff_unavailable", ERROR, s, f"{problem}, but is assigned to {_what(ctx, s)}.",
-                "Assign another clinician or move the session.", staff_member_id=member.id))
-        elif spec is not None and member.role != spec.role:
-            out.append(_session_flag(
-                ctx, "staff_unavailable", ERROR, s,
-                f"{ctx.staff_name(member.id)} is a {member.role}, but is assigned to {_what(ctx, s)}; "
-                f"{ctx.protocol_of(s).key} needs a {spec.role} for it.",
-                f"Assign a {spec.role} to the session.", staff_member_id=member.id))
-    room = ctx.rooms.get(s.room_id) if s.room_id is not None else None
-    if room is not None:
-        need = spec.capability if spec is not None else (s.route if s.kind == "dose" else None)
-        if need is not None and not room.can(need):
-            why = "is not in use" if not room.active else f"has no {need} capability"
-            proto = ctx.protocol_of(s)
-            rule = f"; {proto.key} needs a room with {need}" if proto is not None else ""
-            out.append(_session_flag(
-                ctx, "room_unsuitable", ERROR, s, f"{ctx.room_name(room.id)} {why} for {_what(ctx, s)}{rule}.",
-                f"Move the session to a room with the {need} capability.", room_id=room.id))
-    if s.kind == "dose" and s.status in UPCOMING_STATUSES:
-        patient = ctx.patients.get(s.patient_id)
-        if patient is not None and patient.on_dosing_hold:
-            out.append(_session_flag(
-                ctx, "dosing_hold", ERROR, s,
-                f"{ctx.patient_name(s.patient_id)} is on a dosing hold set by a clinician, "
-                f"but {ctx.label(s)} is booked on {ctx.span(s.starts_at, s.ends_at)}.",
-                "Cancel the dose, or have the prescriber lift the hold first."))
-        if (patient is not None and spec is not None and getattr(spec, "ride_home_required", False)
-                and not patient.ride_home_arranged):
-            proto = ctx.protocol_of(s)
-            out.append(_session_flag(
-                ctx, "ride_home_missing", WARNING, s,
-                f"No ride home is arranged for {ctx.patient_name(s.patient_id)} after {ctx.label(s)} on "
-                f"{ctx.when(s.starts_at)}; {proto.key} doses require one.",
-                "Arrange a ride home and record it on the patient."))
-    return out
+        return []
+    return calendar_flags(ctx, s) + staff_and_room_flags(ctx, s) + patient_flags_of(ctx, s)
 
 
 # ---------------------------------------------------------------- pairs and capacity
@@ -165,7 +124,7 @@ def double_booking_flags(ctx: FlagContext, live: list[Session], scope: set[int] 
         start, end = max(a.starts_at, b.starts_at), min(a.ends_at, b.ends_at)
         same = a.patient_id == b.patient_id
         out.append(Flag(
-            code="room_double_booked", severity=ERROR,
+            code="room_double_booked",
             message=(f"{ctx.room_name(a.room_id)} is booked twice on {ctx.span(start, end)}: "
                      f"{ctx.label(a)} for {ctx.patient_name(a.patient_id)} and {ctx.label(b)} for "
                      f"{ctx.patient_name(b.patient_id)}."),
@@ -177,7 +136,7 @@ def double_booking_flags(ctx: FlagContext, live: list[Session], scope: set[int] 
             continue
         start, end = max(a.starts_at, b.starts_at), min(a.ends_at, b.ends_at)
         out.append(Flag(
-            code="patient_double_booked", severity=ERROR,
+            code="patient_double_booked",
             message=(f"{ctx.patient_name(a.patient_id)} has two sessions at once on {ctx.when(start)}: "
                      f"{ctx.label(a)} ({ctx.span(a.starts_at, a.ends_at)}) and {ctx.label(b)} "
                      f"({ctx.span(b.starts_at, b.ends_at)})."),
@@ -226,7 +185,7 @@ def capacity_flags(ctx: FlagContext, live: list[Session], scope: set[int] | None
             peak = max_concurrency([s.interval for s in involved], excess)
             patients = {s.patient_id for s in involved}
             out.append(Flag(
-                code="staff_over_capacity", severity=ERROR,
+                code="staff_over_capacity",
                 message=(f"{ctx.staff_name(staff_id)} would monitor {peak} sessions at once on "
                          f"{ctx.span(excess.start, excess.end)} but can monitor {capacity} at a time "
                          f"({', '.join(f'{ctx.label(s)} for {ctx.patient_name(s.patient_id)}' for s in involved)})."),

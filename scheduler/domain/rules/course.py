@@ -1,0 +1,72 @@
+"""One course read once (:class:`CourseView`) and every course rule run over it (:func:`course_flags`).
+
+Doses are taken in time order among the LIVE sessions of the course (a cancelled or no-show dose leaves
+the gap it leaves). "Dose n" in the rules is the n-th live induction dose; messages show the session's
+sequence number when it has one. Day rules count calendar dates in the clinic's zone, hour rules real
+elapsed hours (DESIGN §5, :mod:`scheduler.domain.timezones`).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from scheduler.domain.protocols import Protocol
+from scheduler.domain.rules.model import CLOSED_COURSE_STATUSES, CourseFacts, Flag, FlagContext
+from scheduler.domain.rules.spacing import maintenance_spacing_flags, spacing_flags
+from scheduler.domain.rules.windows import (
+    evaluation_flags, follow_up_flags, incomplete_flags, integration_flags, maintenance_due_flags,
+)
+from scheduler.domain.timezones import local_date
+from scheduler.domain.values import Session
+
+
+class CourseView:
+    """One course's sessions read once: live doses in order, and the words for its messages."""
+
+    def __init__(self, ctx: FlagContext, course: CourseFacts, protocol: Protocol, sessions: list[Session],
+                 evaluations: list[Session]):
+        self.ctx, self.course, self.p = ctx, course, protocol
+        live = [s for s in sessions if s.live]
+        order = lambda s: (s.starts_at, s.ends_at, s.id if s.id is not None else -1)  # noqa: E731
+        doses = sorted((s for s in live if s.kind == "dose"), key=order)
+        self.induction = [s for s in doses if s.phase != "maintenance"]
+        self.maintenance = [s for s in doses if s.phase == "maintenance"]
+        self.doses = doses
+        self.live = live
+        self.evaluations = sorted((s for s in evaluations if s.live and s.kind == "evaluation"), key=order)
+        self.name = ctx.patient_name(course.patient_id)
+
+    def day(self, s: Session) -> date:
+        return local_date(s.starts_at, self.ctx.tz)
+
+    def label(self, s: Session, ordinal: int | None = None) -> str:
+        return self.ctx.label(s, ordinal)
+
+    def flag(self, code: str, message: str, fix: str | None, sessions: tuple[Session, ...] = (),
+             on: date | None = None, anchor: Session | None = None) -> Flag:
+        anchor = anchor or (sessions[-1] if sessions else None)
+        return Flag(code=code, message=message, patient_id=self.course.patient_id,
+                    session_ids=tuple(s.id for s in sessions), fix=fix, course_id=self.course.id,
+                    starts_at=self.ctx.local(anchor.starts_at) if anchor else None,
+                    ends_at=self.ctx.local(anchor.ends_at) if anchor else None,
+                    on=on if on is not None else (self.day(anchor) if anchor else None))
+
+
+def course_flags(ctx: FlagContext, course: CourseFacts, sessions: list[Session], *, as_of: datetime | None,
+                 loose: list[Session] = ()) -> list[Flag]:
+    """Every rule of the course's protocol over ``sessions`` (the course's sessions, any status).
+    ``loose`` are the patient's sessions without a course (an evaluation booked on its own counts).
+    Gaps need ``as_of`` where they depend on today (incomplete induction, maintenance due/overdue)."""
+    protocol = ctx.protocols.get(course.protocol_key)
+    if protocol is None:
+        return []
+    pool = list(sessions) + [s for s in loose if s.course_id is None]
+    c = CourseView(ctx, course, protocol, list(sessions), pool)
+    out = spacing_flags(c) + evaluation_flags(c) + maintenance_spacing_flags(c)
+    if course.status in CLOSED_COURSE_STATUSES:
+        return out
+    live_pool = [s for s in pool if s.live]
+    out += integration_flags(c, [s for s in live_pool if s.kind == "integration"])
+    out += follow_up_flags(c, [s for s in live_pool if s.kind == "follow_up"])
+    if as_of is not None:
+        out += incomplete_flags(c, as_of) + maintenance_due_flags(c, as_of)
+    return out

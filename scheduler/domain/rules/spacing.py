@@ -1,0 +1,183 @@
+"""Spacing: doses apart by the protocol's gaps (clinic calendar days), induction stages inside their
+window, maintenance doses after their minimum interval.
+
+Predicates (used by the flag rules below, the planner, the re-planner and the write gate):
+
+* :func:`next_dose_days` — the local dates the next induction dose may fall on after one;
+* :func:`gap_code` — ``doses_too_close`` / ``induction_gap`` / None for two dose days;
+* :func:`same_day_code` — the same on a day of several doses (count per day, minutes between);
+* :func:`stage_last_day` / :func:`latest_day_for` — the stage window, and the last day a dose may
+  take with ``remaining`` doses of the stage still to come after it;
+* :func:`induction_window_end` — the last day a whole induction can still be completed;
+* :func:`maintenance_earliest` — the first day a maintenance dose may follow the previous dose.
+
+Days are local calendar dates in the clinic's zone (never 24-hour periods).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from scheduler.domain.maintenance import add_interval
+from scheduler.domain.protocols import MaintenanceSpec, Protocol, Stage
+from scheduler.domain.rules.model import Flag, day_label, plural
+
+# ---------------------------------------------------------------- predicates
+
+
+def stage_of_dose(protocol: Protocol, ordinal: int) -> tuple[int, Stage]:
+    """(index, stage) of the ``ordinal``-th induction dose (doses past the induction: the last stage)."""
+    stages = protocol.induction.stages
+    if ordinal > protocol.induction.total_doses:
+        return len(stages) - 1, stages[-1]
+    return protocol.induction.stage_of(ordinal)
+
+
+def next_dose_days(stage: Stage, prev_day: date) -> tuple[date, date]:
+    """First and last local date (inclusive) the next dose of ``stage`` may fall on after a dose on
+    ``prev_day``, on a day of its own (``stage.doses_per_day > 1`` also allows the same day: see
+    :func:`same_day_code`)."""
+    return prev_day + timedelta(days=stage.min_gap_days), prev_day + timedelta(days=stage.max_gap_days)
+
+
+def gap_code(stage: Stage, prev_day: date, day: date) -> str | None:
+    """``doses_too_close`` when ``day`` is fewer than ``stage.min_gap_days`` after ``prev_day``,
+    ``induction_gap`` when more than ``stage.max_gap_days``, else None. Two doses on one day of a
+    multi-dose stage are judged by :func:`same_day_code` instead."""
+    days = (day - prev_day).days
+    if days == 0 and stage.doses_per_day > 1:
+        return None
+    if days < stage.min_gap_days:
+        return "doses_too_close"
+    if days > stage.max_gap_days:
+        return "induction_gap"
+    return None
+
+
+def same_day_code(stage: Stage, prev_end: datetime, start: datetime, nth_of_day: int) -> str | None:
+    """``doses_too_close`` for the ``nth_of_day`` dose of one day (starting at ``start``, the previous
+    one ending at ``prev_end``) when the stage allows fewer doses a day or more minutes between."""
+    if nth_of_day > stage.doses_per_day:
+        return "doses_too_close"
+    if start - prev_end < timedelta(minutes=stage.minutes_between_doses):
+        return "doses_too_close"
+    return None
+
+
+def stage_last_day(stage: Stage, stage_first_day: date) -> date:
+    """The last local date of the stage's window that began with a dose on ``stage_first_day``."""
+    return stage_first_day + timedelta(days=stage.window_days)
+
+
+def latest_day_for(stage: Stage, stage_first_day: date, remaining: int = 0) -> date:
+    """The last day a dose of the stage may take when ``remaining`` dose days of the stage still
+    follow it (each at least ``min_gap_days`` later, all inside the window)."""
+    return stage_last_day(stage, stage_first_day) - timedelta(days=remaining * stage.min_gap_days)
+
+
+def induction_window_end(protocol: Protocol, first_day: date) -> date:
+    """The last day the induction that began on ``first_day`` can still be completed (every stage's
+    window, and the longest gaps between stages)."""
+    stages = protocol.induction.stages
+    span = sum(st.window_days for st in stages) + sum(st.max_gap_days for st in stages[1:])
+    return first_day + timedelta(days=span)
+
+
+def maintenance_earliest(rule: MaintenanceSpec, prev_day: date) -> date:
+    """The first local date a maintenance dose may follow a dose on ``prev_day``."""
+    return add_interval(prev_day, rule.min, rule.unit)
+
+
+# ---------------------------------------------------------------- flag rules over one course
+
+
+def spacing_flags(c) -> list[Flag]:
+    """doses_too_close, induction_gap and induction_window_exceeded over the course's live induction
+    doses in time order (``c``: :class:`scheduler.domain.rules.course.CourseView`)."""
+    out: list[Flag] = []
+    key = c.p.key
+    per_day_count = 1
+    for i in range(1, len(c.induction)):
+        a, b = c.induction[i - 1], c.induction[i]
+        n = i + 1
+        _, stage = stage_of_dose(c.p, n)
+        da, db = c.day(a), c.day(b)
+        days = (db - da).days
+        what = f"{c.label(b, n).capitalize()} for {c.name} on {c.ctx.when(b.starts_at)}"
+        prev = c.label(a, n - 1)
+        per_day_count = per_day_count + 1 if days == 0 else 1
+        if days == 0 and stage.doses_per_day > 1:
+            if same_day_code(stage, a.ends_at, b.starts_at, per_day_count) is None:
+                continue
+            if per_day_count > stage.doses_per_day:
+                out.append(c.flag("doses_too_close",
+                                  f"{what} is dose {per_day_count} on one day; {key} allows "
+                                  f"{stage.doses_per_day} a day.",
+                                  f"Move {c.label(b, n)} to the next treatment day.", (a, b)))
+            else:
+                gap_min = int((b.starts_at - a.ends_at).total_seconds() // 60)
+                later = c.ctx.when(a.ends_at + timedelta(minutes=stage.minutes_between_doses))
+                out.append(c.flag("doses_too_close",
+                                  f"{what} starts {gap_min} min after {prev} ends; {key} needs at least "
+                                  f"{stage.minutes_between_doses} min between doses.",
+                                  f"Move {c.label(b, n)} to {later} or later.", (a, b)))
+            continue
+        code = gap_code(stage, da, db)
+        lo, hi = next_dose_days(stage, da)
+        if code == "doses_too_close":
+            gap = "on the same day as" if days == 0 else f"{plural(days, 'day')} after"
+            out.append(c.flag("doses_too_close",
+                              f"{what} is {gap} {prev}; {key} needs at least {plural(stage.min_gap_days, 'day')}.",
+                              f"Move {c.label(b, n)} to {day_label(lo)} or later.", (a, b)))
+        elif code == "induction_gap":
+            out.append(c.flag("induction_gap",
+                              f"{what} is {plural(days, 'day')} after {prev}; {key} allows at most "
+                              f"{plural(stage.max_gap_days, 'day')} between induction doses, so the induction "
+                              "is interrupted.",
+                              f"Book a dose on or before {day_label(hi)}, "
+                              "or ask the prescriber whether to restart the induction.", (a, b)))
+    # the window of each stage, from the stage's first dose
+    flagged: set[int] = set()
+    for i, s in enumerate(c.induction):
+        n = i + 1
+        if n > c.p.induction.total_doses:
+            break
+        idx, stage = c.p.induction.stage_of(n)
+        first_n = c.p.induction.first_sequence(idx)
+        if idx in flagged or first_n == n:
+            continue
+        first = c.induction[first_n - 1]
+        last_ok = stage_last_day(stage, c.day(first))
+        if c.day(s) > last_ok:
+            flagged.add(idx)
+            days = (c.day(s) - c.day(first)).days
+            part = f"stage “{stage.name}”" if len(c.p.induction.stages) > 1 and stage.name else "induction"
+            out.append(c.flag("induction_window_exceeded",
+                              f"{c.label(s, n).capitalize()} for {c.name} on {c.ctx.when(s.starts_at)} is "
+                              f"{plural(days, 'day')} after {c.label(first, first_n)} "
+                              f"({day_label(c.day(first))}); {c.p.key}'s {part} must be done within "
+                              f"{plural(stage.window_days, 'day')}.",
+                              f"Move {c.label(s, n)} to {day_label(last_ok)} or earlier.", (first, s)))
+    return out
+
+
+def maintenance_spacing_flags(c) -> list[Flag]:
+    """maintenance_too_early: a maintenance dose before the minimum interval after the previous dose."""
+    m = c.p.maintenance
+    if m is None or not c.maintenance:
+        return []
+    out: list[Flag] = []
+    prev = None
+    k = 0
+    for s in c.doses:
+        if s.phase == "maintenance":
+            k += 1
+            earliest = maintenance_earliest(m, c.day(prev)) if prev is not None else None
+            if earliest is not None and c.day(s) < earliest:
+                out.append(c.flag("maintenance_too_early",
+                                  f"{c.label(s, k).capitalize()} for {c.name} on {c.ctx.when(s.starts_at)} is only "
+                                  f"{plural((c.day(s) - c.day(prev)).days, 'day')} after {c.label(prev)} "
+                                  f"({day_label(c.day(prev))}); {c.p.key} spaces maintenance doses at least "
+                                  f"{plural(m.min, m.unit[:-1])} apart.",
+                                  f"Move it to {day_label(earliest)} or later.", (prev, s)))
+        prev = s
+    return out
