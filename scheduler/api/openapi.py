@@ -119,6 +119,9 @@ OPERATIONS: dict[tuple[str, str], dict] = {
                                                       body="Reschedule", returns="BookedSession", errors=WRITE),
     ("POST", "/sessions/{session_id}/cancel"): op("Cancel, keeping the row (version required)", body="Cancel",
                                                   returns="BookedSession", errors=WRITE),
+    ("POST", "/sessions/{session_id}/reinstate"): op(
+        "Undo a cancellation while the room and patient are still free then (version required; a taken slot "
+        "→ 409 naming the session that took it)", body="Version", returns="BookedSession", errors=WRITE),
     ("POST", "/sessions/{session_id}/check_in"): op("Check in (version required)", body="Version",
                                                     returns="BookedSession", errors=WRITE),
     ("POST", "/sessions/{session_id}/complete"): op("Complete (version required)", body="Version",

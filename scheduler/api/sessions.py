@@ -1,5 +1,5 @@
-"""Treatment sessions: book one, list a clinic's, and the actions (reschedule, cancel, check in,
-complete, no-show, replan). Each route is thin: parse → service → render."""
+"""Treatment sessions: book one, list a clinic's, and the actions (reschedule, cancel, reinstate,
+check in, complete, no-show, replan). Each route is thin: parse → service → render."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -156,6 +156,16 @@ def cancel_session(session_id: int):
     version = _version(body)
     session = service.cancel(g.user.id, session, version=version, reason=p.string(body, "reason", max_length=500))
     return _render(session)
+
+
+@bp.post("/sessions/<int:session_id>/reinstate")
+@require("book")
+def reinstate_session(session_id: int):
+    """Undo a cancellation while the slot is still free (version required; a taken slot → 409)."""
+    session = service.get(session_id)
+    body = p.json_body()
+    p.reject_unknown(body, {"version"})
+    return _render(service.reinstate(g.user.id, session, version=_version(body)))
 
 
 def _transition(session_id: int, action: str):

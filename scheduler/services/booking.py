@@ -81,6 +81,30 @@ def flush_guarded(sessions: list[TreatmentSession]) -> None:
                        "reload and choose again.", code="concurrent_write") from exc
 
 
+def flush_update_guarded(session: TreatmentSession) -> None:
+    """Flush a change that makes ``session`` hold its room and patient again (a reinstatement)
+    inside a savepoint: a concurrent booking of the slot caught by PostgreSQL's exclusion
+    constraints becomes the same 409 as the check before it; a concurrent change of the session
+    itself (its version) becomes 409 ``stale``."""
+    from sqlalchemy.orm.exc import StaleDataError
+
+    session_id, room_id, patient_id = session.id, session.room_id, session.patient_id
+    starts_at, ends_at = session.starts_at, session.ends_at
+    try:
+        with db_session.begin_nested():
+            db_session.flush()
+    except StaleDataError as exc:
+        raise Conflict(f"Session {session_id} was changed by someone else at the same time; reload it.",
+                       code="stale", field="version") from exc
+    except DBAPIError as exc:
+        if sqlstate(exc) not in CONFLICT_SQLSTATES:
+            raise
+        refuse_clashes(room_id=room_id, patient_id=patient_id, starts_at=starts_at, ends_at=ends_at,
+                       exclude_ids=(session_id,), what="The cancelled session's slot")
+        raise Conflict("Another booking for this room or patient was made at the same time; "
+                       "reload and choose again.", code="concurrent_write") from exc
+
+
 def new_session(req: SessionRequest, status: str = "booked") -> TreatmentSession:
     return TreatmentSession(
         clinic_id=req.clinic_id, patient_id=req.patient_id, room_id=req.room_id,

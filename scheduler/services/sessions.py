@@ -147,6 +147,44 @@ def cancel(actor_id: int | None, session: TreatmentSession, *, version: int, rea
         raise _stale(session_id) from exc
 
 
+def reinstate(actor_id: int | None, session: TreatmentSession, *, version: int,
+              now: datetime | None = None) -> TreatmentSession:
+    """Undo a cancellation while the slot is still free: the session gets back the status it had
+    before it was cancelled (from the audit trail; booked when none is recorded), its cancellation
+    fields are cleared (the cancel event keeps them), and the change is audited.
+
+    Refused (409) when the version is stale, when the session is not cancelled, when it has already
+    started, or when its room or patient was booked for that time meanwhile (naming that session;
+    on PostgreSQL the exclusion constraints catch a racing booking too)."""
+    _check_version(session, version)
+    if session.status != "cancelled":
+        raise Conflict(f"Session {session.id} is {session.status}; only a cancelled session can be reinstated.",
+                       code="invalid_transition", field="status")
+    if session.starts_at <= (now or utcnow()):
+        raise Conflict(f"Session {session.id} was due at {session.starts_at.isoformat()}; a session in the past "
+                       "cannot be reinstated — book a new one.", code="invalid_transition", field="status")
+    booking.refuse_clashes(room_id=session.room_id, patient_id=session.patient_id, starts_at=session.starts_at,
+                           ends_at=session.ends_at, exclude_ids=(session.id,), what="The cancelled session's slot")
+    before = audit.snapshot(session)
+    session.status = _status_before_cancel(session)
+    session.cancel_reason = session.cancelled_at = session.cancelled_by_id = None
+    booking.flush_update_guarded(session)
+    audit.record(actor_id, "session.reinstate", session, before=before)
+    return session
+
+
+def _status_before_cancel(session: TreatmentSession) -> str:
+    from sqlalchemy import select
+
+    from scheduler.models import AuditEvent
+
+    before = db_session.scalar(select(AuditEvent.before).where(
+        AuditEvent.entity_type == TreatmentSession.__tablename__, AuditEvent.entity_id == session.id,
+        AuditEvent.action == "session.cancel").order_by(AuditEvent.id.desc()).limit(1))
+    status = (before or {}).get("status")
+    return status if status in RESCHEDULABLE + ("checked_in",) else "booked"
+
+
 def transition(actor_id: int | None, session: TreatmentSession, action: str, *, version: int,
                now: datetime | None = None) -> TreatmentSession:
     """check_in, complete or no_show."""

@@ -1,5 +1,6 @@
 """One treatment session: its details and flags, and the front desk's actions on it — reschedule
-(choosing among suggested free slots), cancel with a reason, check in, complete, no-show."""
+(choosing among suggested free slots), cancel with a reason (confirmed first) and reinstate (undo),
+check in, complete, no-show."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -20,7 +21,7 @@ ACTIONS = {"check_in": "Checked in", "complete": "Completed", "no_show": "Marked
 ACTION_FIELDS = {"reason", "slot", "override_reason"}
 
 
-def _render(session, *, errors=None, form=None, status=200):
+def _render(session, *, errors=None, form=None, status=200, confirm_cancel=False):
     from scheduler.services import suggestions
 
     clinic = db_session.get(Clinic, session.clinic_id)
@@ -30,7 +31,8 @@ def _render(session, *, errors=None, form=None, status=200):
                            form=form or {}, rooms={r.id: r for r in clinic.rooms},
                            staff={m.id: m for m in clinic.staff}, can_book=can("book", g.user),
                            actions=[a for a, (starts, _) in service.TRANSITIONS.items() if session.status in starts],
-                           reschedulable=session.status in service.RESCHEDULABLE), status
+                           reschedulable=session.status in service.RESCHEDULABLE,
+                           confirm_cancel=confirm_cancel), status
 
 
 def _version() -> int:
@@ -65,10 +67,27 @@ def cancel(session_id: int):
         reason = (request.form.get("reason") or "").strip()
         if not reason:
             raise ValidationError("Say why the session is cancelled.", field="reason")
-        service.cancel(g.user.id, session, version=_version(), reason=reason[:500])
+        version = _version()
+        if request.form.get("confirm") != "yes":  # first ask: the page shows what will be cancelled
+            return _render(session, form=request.form, confirm_cancel=True)
+        service.cancel(g.user.id, session, version=version, reason=reason[:500])
     except AppError as exc:
         return _failed(session, exc)
-    return _done(session, f"Cancelled the {session.kind.replace('_', '-')} session: {reason}.")
+    return _done(session, f"Cancelled the {session.kind.replace('_', '-')} session: {reason}. "
+                          "Changed your mind? Reinstate it below while the time is still free.")
+
+
+@bp.post("/sessions/<int:session_id>/reinstate")
+@page("book")
+def reinstate(session_id: int):
+    """Undo a cancellation (``services.sessions.reinstate``: only while the slot is still free)."""
+    session = service.get(session_id)
+    try:
+        service.reinstate(g.user.id, session, version=_version())
+    except AppError as exc:
+        return _failed(session, exc)
+    return _done(session, f"Reinstated the {session.kind.replace('_', '-')} session: it is "
+                          f"{session.status.replace('_', ' ')} again.")
 
 
 @bp.post("/sessions/<int:session_id>/<any(check_in, complete, no_show):action>")

@@ -78,7 +78,9 @@ def test_front_desk_plans_cancels_sees_the_gap_and_replans(page, base_url, artif
     for sequence in (3, 4):
         _open_dose(page, base_url, patient_url, sequence)
         page.get_by_label("Reason for cancelling").fill("Patient travelling")
-        page.get_by_role("button", name="Cancel session").click()
+        page.get_by_role("button", name="Cancel session…").click()
+        expect(page.get_by_test_id("confirm-cancel")).to_contain_text("Cancel this session?")
+        page.get_by_role("button", name="Yes, cancel it").click()
         expect(page.locator(".flash-success")).to_contain_text("Cancelled the dose session: Patient travelling.")
         expect(page.get_by_test_id("session-status")).to_have_text("Cancelled")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -268,10 +269,40 @@ def test_cancel_needs_a_reason_and_then_says_what_happened(desk):
     assert r.status_code == 400
     assert 'id="reason-error"' in r.text
     r = desk.post(f"/sessions/{dose.id}/cancel", {"version": dose.version, "reason": "Flu"})
+    assert r.status_code == 200 and 'data-testid="confirm-cancel"' in r.text  # asks first, changes nothing
+    assert "Cancel this session?" in r.text and "Flu" in r.text and _doses(patient_id)[2].status == "booked"
+    r = desk.post(f"/sessions/{dose.id}/cancel", {"version": dose.version, "reason": "Flu", "confirm": "yes"})
     assert r.status_code == 302
     page = desk.get(r.headers["Location"])
     assert "Cancelled the dose session: Flu." in page.text
     assert 'data-testid="session-status">Cancelled' in page.text
+    assert 'data-testid="reinstate"' in page.text
+
+
+def test_a_cancellation_is_undone_with_reinstate_unless_the_slot_was_taken(desk):
+    patient_id = _patient(desk)
+    other_id = _patient(desk, mrn="MRN-78", name="Ana Ruiz")
+    _plan(desk, patient_id, next_monday(date.today()))
+    dose = _doses(patient_id)[2]
+    assert desk.post(f"/sessions/{dose.id}/cancel", {"version": dose.version, "reason": "Flu",
+                                                     "confirm": "yes"}).status_code == 302
+    r = desk.post(f"/sessions/{dose.id}/reinstate", {"version": _version(dose.id)})
+    assert r.status_code == 302
+    assert "Reinstated the dose session: it is booked again." in desk.get(r.headers["Location"]).text
+    assert _doses(patient_id)[2].status == "booked"
+    assert desk.post(f"/sessions/{dose.id}/cancel", {"version": _version(dose.id), "reason": "Flu",
+                                                     "confirm": "yes"}).status_code == 302
+    db_session.remove()
+    row = db_session.get(TreatmentSession, dose.id)
+    taken = desk.post(f"/patients/{other_id}/book", {
+        "action": "book", "kind": "evaluation", "duration_minutes": "30", "capability": "iv", "role": "nurse",
+        "slot": "other", "starts_on": row.starts_at.astimezone(ZoneInfo("America/New_York")).date().isoformat(),
+        "starts_time": row.starts_at.astimezone(ZoneInfo("America/New_York")).strftime("%H:%M"),
+        "room_id": str(row.room_id), "override_reason": "test"})
+    assert taken.status_code == 302, taken.text
+    r = desk.post(f"/sessions/{dose.id}/reinstate", {"version": _version(dose.id)})
+    assert r.status_code == 409 and "the room is already booked" in r.text
+    assert _doses(patient_id)[2].status == "cancelled"
 
 
 def test_a_stale_version_is_refused_with_a_message(desk):
@@ -322,7 +353,8 @@ def test_a_gap_appears_in_the_worklist_and_the_replan_clears_it(desk):
     flags_url = f"/flags?code=induction_gap&start={start.isoformat()}&end={start.replace(day=start.day) .isoformat()}"
     third, fourth = _doses(patient_id)[2:4]
     for dose in (third, fourth):  # a single cancellation in a twice-weekly plan leaves a gap of 7 days: allowed
-        assert desk.post(f"/sessions/{dose.id}/cancel", {"version": dose.version, "reason": "Away"}).status_code == 302
+        assert desk.post(f"/sessions/{dose.id}/cancel", {"version": dose.version, "reason": "Away",
+                                                         "confirm": "yes"}).status_code == 302
     worklist = desk.get(f"/flags?code=induction_gap&start={start.isoformat()}")
     assert worklist.status_code == 200
     assert worklist.text.count('data-flag-code="induction_gap"') == 1
