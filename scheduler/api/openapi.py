@@ -70,8 +70,11 @@ OPERATIONS: dict[tuple[str, str], dict] = {
     ("POST", "/staff/{staff_id}/time_off"): op("Add time off", body="NewTimeOff", ok=201, returns="StaffMember",
                                                errors=WRITE),
     ("POST", "/patients"): op("Register a patient", body="NewPatient", ok=201, returns="Patient", errors=WRITE),
-    ("GET", "/patients"): op("Search patients by exact MRN or part of the name (50 at most)",
-                             returns="PatientList", params=[q("q", "MRN or part of the name")], errors=()),
+    ("GET", "/patients"): op(
+        "Search patients (50 at most), each with the open course and the next session: MRN case-insensitive, "
+        "whole or any part; names with every word in any order (\"Ruiz, Ana\"); a date of birth. Without q: "
+        "the patients seen in the last 30 days, latest first",
+        returns="PatientMatchList", params=[q("q", "MRN, name words or date of birth")], errors=()),
     ("GET", "/patients/{patient_id}"): op("A patient's demographics", returns="Patient"),
     ("PATCH", "/patients/{patient_id}"): op("Change demographics", body="PatientChanges", returns="Patient",
                                             errors=WRITE),
@@ -151,7 +154,7 @@ OPERATIONS: dict[tuple[str, str], dict] = {
 
 OPTIONAL_BODIES = {"OptionalReason", "NewToken", "ReplanRequest"}
 LISTS = {"ClinicList": ("clinics", "Clinic"), "ClosureList": ("closures", "Closure"), "RoomList": ("rooms", "Room"),
-         "StaffList": ("staff", "StaffMember"), "PatientList": ("patients", "Patient"),
+         "StaffList": ("staff", "StaffMember"), "PatientMatchList": ("patients", "PatientMatch"),
          "AssessmentList": ("assessments", "Assessment"), "NoteList": ("notes", "ClinicalNote"),
          "UserList": ("users", "User"), "TokenList": ("tokens", "ApiToken"), "FeedList": ("feeds", "Feed"),
          "CourseList": ("courses", "Course")}

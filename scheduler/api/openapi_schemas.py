@@ -53,6 +53,9 @@ WEEKLY = {"type": "object", "additionalProperties": False,
           "patternProperties": {"^(mon|tue|wed|thu|fri|sat|sun)$": {
               "type": "array", "items": {"type": "array", "items": HHMM, "minItems": 2, "maxItems": 2}}}}
 
+PATIENT = {"id": ID, "mrn": STR, "name": STR, "birth_date": DATE, "phone": nullable(STR),
+           "email": nullable(STR), "ride_home_arranged": BOOL,
+           "dosing_hold": nullable(obj({"reason": STR, "since": nullable(INSTANT)}))}
 SCHEMAS: dict[str, dict] = {
     "Error": obj({"error": obj({"code": STR, "message": STR, "field": STR,
                                 "conflicts": {"type": "array", "items": {"type": "object"}}},
@@ -69,9 +72,7 @@ SCHEMAS: dict[str, dict] = {
     "StaffMember": obj({"id": ID, "clinic_id": ID, "name": STR, "role": enum(STAFF_ROLES), "capacity": INT,
                         "active": BOOL, "hours": nullable(WEEKLY),
                         "time_off": {"type": "array", "items": ref("TimeOff")}}),
-    "Patient": obj({"id": ID, "mrn": STR, "name": STR, "birth_date": DATE, "phone": nullable(STR),
-                    "email": nullable(STR), "ride_home_arranged": BOOL,
-                    "dosing_hold": nullable(obj({"reason": STR, "since": nullable(INSTANT)}))}),
+    "Patient": obj(PATIENT),
     "Assessment": obj({"id": ID, "patient_id": ID, "course_id": nullable(INT), "instrument": enum(INSTRUMENTS),
                        "score": INT, "max_score": INT, "taken_on": DATE, "recorded_by_id": nullable(INT),
                        "created_at": INSTANT}),
@@ -105,6 +106,8 @@ SCHEMAS: dict[str, dict] = {
     "NextDue": obj({"earliest": STR, "target": STR, "latest": STR}, strict=False),
     "Course": obj({"id": ID, "patient_id": ID, "clinic_id": ID, "protocol": STR, "start_on": DATE,
                    "preferences": {"type": "object"}, "status": STR, "stopped_reason": nullable(STR)}),
+    # A patient search result: the demographics plus the open course and the next session.
+    "PatientMatch": obj({**PATIENT, "open_course": nullable(ref("Course")), "next_session": nullable(ref("Session"))}),
     # A session; booking, reading and rescheduling answers add its flags.
     "BookedSession": {"allOf": [ref("Session"), obj({"flags": {"type": "array", "items": ref("Flag")}},
                                                        required=[], strict=False)]},

@@ -1,4 +1,4 @@
-"""Patients: demographics (front desk) and search by MRN or name."""
+"""Patients: demographics (front desk) and search by MRN, name or date of birth."""
 from __future__ import annotations
 
 from datetime import date
@@ -58,9 +58,10 @@ def update_patient(patient_id: int):
 @bp.get("/patients")
 @require("read_schedule")
 def search_patients():
-    """``?q=`` matches the MRN exactly or a part of the name (case-insensitive); 50 at most."""
+    """``?q=``: MRN (case-insensitive, any part), name words in any order, or date of birth; without
+    it the patients seen recently. 50 at most, each with the open course and the next session."""
     found = directory.search_patients(request.args.get("q") or "")
-    return {"patients": [serialize.patient(x) for x in found]}
+    return {"patients": [serialize.patient_match(m) for m in found]}
 
 
 @bp.get("/patients/<int:patient_id>")

@@ -65,6 +65,12 @@ def patient(p: Patient) -> dict:
                             if p.dosing_hold_reason else None)}
 
 
+def patient_match(m) -> dict:
+    """A search result (``services.directory.PatientMatch``): the patient, open course, next session."""
+    return {**patient(m.patient), "open_course": course(m.open_course) if m.open_course else None,
+            "next_session": session(m.next_session) if m.next_session else None}
+
+
 # ---------------------------------------------------------------- sessions, courses, flags
 
 

@@ -1,14 +1,17 @@
 """Clinics, closures, rooms, staff and patients: create and change, with an audit event each."""
 from __future__ import annotations
 
-from datetime import date, datetime, time
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from scheduler.db import db_session
 from scheduler.errors import Conflict
-from scheduler.models import (Clinic, Closure, OpeningHours, Patient, Room, StaffMember, TimeOff,
-                              WorkingHours)
+from scheduler.domain.vocabulary import LIVE_STATUSES
+from scheduler.models import (Clinic, Closure, Course, OpeningHours, Patient, Room, StaffMember, TimeOff,
+                              TreatmentSession, WorkingHours, utcnow)
 from scheduler.services import audit
 
 WeeklyHours = dict[int, list[tuple[time, time]]]
@@ -86,11 +89,108 @@ def update_patient(actor_id: int | None, patient: Patient, changes: dict) -> Pat
     return patient
 
 
-def search_patients(q: str, limit: int = 50) -> list[Patient]:
-    """Patients whose MRN is ``q`` exactly or whose name contains it (case-insensitive), by name;
-    an empty ``q`` lists the first ``limit`` by name."""
-    query = select(Patient).order_by(Patient.name, Patient.id).limit(limit)
+@dataclass(frozen=True)
+class PatientMatch:
+    """A search result: the patient, their open course (latest not completed or stopped) and their
+    next live session from now (None when there is none)."""
+    patient: Patient
+    open_course: Course | None
+    next_session: TreatmentSession | None
+
+
+RECENT_DAYS = 30
+OPEN_COURSE_STATUSES = ("planned", "active", "maintenance")
+_DATE_SLASHED = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})$")
+
+
+def birth_dates_in(q: str) -> set[date]:
+    """The dates of birth ``q`` may mean: ``1985-04-12``, or ``04/12/1985`` / ``12.04.1985`` read both
+    month-first and day-first (an ambiguous one matches both); empty when ``q`` is no date."""
     q = q.strip()
-    if q:
-        query = query.where(or_(Patient.mrn == q, Patient.name.ilike(f"%{q}%")))
-    return list(db_session.scalars(query))
+    try:
+        return {date.fromisoformat(q)} if re.fullmatch(r"\d{4}-\d{2}-\d{2}", q) else _slashed(q)
+    except ValueError:
+        return set()
+
+
+def _slashed(q: str) -> set[date]:
+    m = _DATE_SLASHED.match(q)
+    if not m:
+        return set()
+    a, b, year = (int(x) for x in m.groups())
+    out = set()
+    for month, day in ((a, b), (b, a)):
+        try:
+            out.add(date(year, month, day))
+        except ValueError:
+            pass
+    return out
+
+
+def _name_words(q: str) -> list[str]:
+    """"Ruiz, Ana" and "ana ruiz" are the same two words, in any order."""
+    return [w for w in re.split(r"[\s,]+", q.lower()) if w]
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_patients(q: str, limit: int = 50, *, now: datetime | None = None) -> list[PatientMatch]:
+    """Patients matching ``q``, each with their open course and next session.
+
+    An MRN matches case-insensitively, whole or by its beginning or any part (``demo-0001``, ``DEMO``,
+    ``0001``); a name when it contains every word of ``q`` in any order (``Ruiz, Ana``); a date of
+    birth (``1985-04-12``, ``04/12/1985``). Exact MRNs first, then MRNs that begin with ``q``, then the
+    rest by name. An empty ``q`` lists the patients seen most recently (a session started in the
+    last ``RECENT_DAYS`` days, up to now), latest first."""
+    now = now or utcnow()
+    q = q.strip()[:200]
+    if not q:
+        return _with_details(_recently_seen(now, limit), now)
+    needle = q.lower()
+    mrn = func.lower(Patient.mrn)
+    words = _name_words(q)
+    conditions = [mrn.like(f"%{_like(needle)}%", escape="\\")]
+    if words:
+        conditions.append(and_(*(func.lower(Patient.name).like(f"%{_like(w)}%", escape="\\") for w in words)))
+    born = birth_dates_in(q)
+    if born:
+        conditions.append(Patient.birth_date.in_(sorted(born)))
+    rank = case((mrn == needle, 0), (mrn.like(f"{_like(needle)}%", escape="\\"), 1), else_=2)
+    query = select(Patient).where(or_(*conditions)).order_by(rank, Patient.name, Patient.id).limit(limit)
+    return _with_details(list(db_session.scalars(query)), now)
+
+
+def _recently_seen(now: datetime, limit: int) -> list[Patient]:
+    TS = TreatmentSession
+    last = func.max(TS.starts_at)
+    rows = db_session.execute(
+        select(TS.patient_id, last).where(TS.starts_at <= now, TS.starts_at >= now - timedelta(days=RECENT_DAYS),
+                                          TS.status.in_(LIVE_STATUSES))
+        .group_by(TS.patient_id).order_by(last.desc(), TS.patient_id).limit(limit)).all()
+    ids = [pid for pid, _ in rows]
+    by_id = {p.id: p for p in db_session.scalars(select(Patient).where(Patient.id.in_(ids)))} if ids else {}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def _with_details(patients: list[Patient], now: datetime) -> list[PatientMatch]:
+    """Each patient's open course and next live session: two queries for the whole list."""
+    ids = [p.id for p in patients]
+    if not ids:
+        return []
+    courses: dict[int, Course] = {}
+    for c in db_session.scalars(select(Course).where(Course.patient_id.in_(ids),
+                                                     Course.status.in_(OPEN_COURSE_STATUSES))
+                                .order_by(Course.start_on, Course.id)):
+        courses[c.patient_id] = c  # the latest open course wins
+    TS = TreatmentSession
+    first = (select(TS.patient_id, func.min(TS.starts_at).label("at"))
+             .where(TS.patient_id.in_(ids), TS.starts_at >= now, TS.status.in_(("proposed", "booked")))
+             .group_by(TS.patient_id).subquery())
+    upcoming: dict[int, TreatmentSession] = {}
+    for s in db_session.scalars(select(TS).join(first, and_(TS.patient_id == first.c.patient_id,
+                                                            TS.starts_at == first.c.at))
+                                .where(TS.status.in_(("proposed", "booked"))).order_by(TS.id)):
+        upcoming.setdefault(s.patient_id, s)
+    return [PatientMatch(p, courses.get(p.id), upcoming.get(p.id)) for p in patients]

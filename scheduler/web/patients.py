@@ -24,9 +24,12 @@ WEEKDAY_NAMES = (("mon", "Mon"), ("tue", "Tue"), ("wed", "Wed"), ("thu", "Thu"),
 @bp.get("/patients")
 @page("read_schedule")
 def patients():
+    """Search by MRN (any part, any case), name words in any order, or date of birth; without a query
+    the patients seen in the last days. Each result shows the open course and the next session."""
     q = (request.args.get("q") or "").strip()
-    found = directory.search_patients(q) if q else []
-    return render_template("frontdesk/patients.html", q=q, patients=found, searched=bool(q))
+    clinic = current_clinic()
+    return render_template("frontdesk/patients.html", q=q, matches=directory.search_patients(q), searched=bool(q),
+                           tz=clinic.timezone if clinic else "UTC", recent_days=directory.RECENT_DAYS)
 
 
 def _parse_patient(form) -> dict:

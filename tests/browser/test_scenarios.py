@@ -111,7 +111,7 @@ def test_clinician_opens_the_timeline_and_sees_doses_and_chart(page, base_url, a
     harness.sign_in(page, base_url, "clinician@demo.clinic")
     expect(page.get_by_role("heading", level=1)).to_contain_text("My day")
     page.get_by_role("link", name="Patients", exact=True).click()
-    page.get_by_label("MRN or name").fill(MRN)
+    page.get_by_label("MRN, name or date of birth").fill(MRN)
     page.get_by_role("button", name="Search").click()
     page.get_by_role("link", name="Timeline").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"Timeline · {NAME}")

@@ -94,8 +94,10 @@ def test_init_db_demo_user_add_and_serve(tmp_path):
         assert status == 401
         status, clinics = _get(f"{base}/clinics", token)
         assert status == 200 and len(clinics["clinics"]) == 1
-        status, patients = _get(f"{base}/patients", token)
+        status, patients = _get(f"{base}/patients?q=demo", token)  # every demo MRN begins DEMO-
         assert status == 200 and len(patients["patients"]) >= 30
+        status, recent = _get(f"{base}/patients", token)  # no query: the patients seen recently
+        assert status == 200 and 0 < len(recent["patients"]) < len(patients["patients"])
     finally:
         server.terminate()
         server.wait(10)

@@ -446,3 +446,14 @@ def test_my_day_lists_the_clinicians_sessions(desk, clinician):
     assert "Nurse Kim" in page.text
     assert f"/patients/{patient_id}/timeline" in page.text
 
+
+
+def test_patient_search_page_finds_by_mrn_part_and_name_words_and_shows_course_and_next(desk):
+    patient_id = _patient(desk, mrn="MRN-77", name="Jordan Rivera")
+    _plan(desk, patient_id, next_monday(date.today()))
+    for q in ("mrn-77", "77", "Rivera, Jordan", "1985-04-12"):
+        page = desk.get(f"/patients?q={q}")
+        assert f'data-patient-id="{patient_id}"' in page.text, q
+        assert "ketamine-iv" in page.text and "Evaluation, " in page.text, q  # open course, next session
+    empty = desk.get("/patients")
+    assert "Seen recently" in empty.text and "Nobody was seen in the last" in empty.text
