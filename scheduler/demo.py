@@ -145,7 +145,7 @@ def _patient_story(clinic_id: int, i: int, story: Story, today: date, now: datet
     result = courses.plan_and_book(None, patient.id, clinic_id, story.protocol, today + timedelta(days=story.start),
                                    prefs, dry_run=False, include_maintenance=story.maintenance,
                                    override_reason="Demo data: plan booked as proposed",
-                                   past_status=None if story.missed else "completed", now=now)
+                                   past_status="booked" if story.missed else "completed", now=now)
     course = result.course
     rows = sorted(result.sessions, key=lambda s: s.starts_at)
     if story.missed:  # the patient missed the last ``missed`` induction doses (and their integrations)

@@ -15,7 +15,8 @@ from scheduler.services import courses as service
 from scheduler.services import flags as flag_service
 from scheduler.services import inputs
 
-FIELDS = {"protocol", "clinic_id", "start_on", "preferences", "dry_run", "override_reason", "include_maintenance"}
+FIELDS = {"protocol", "clinic_id", "start_on", "preferences", "dry_run", "override_reason", "include_maintenance",
+          "replaces_course_id", "stop_reason"}
 PREFERENCE_FIELDS = {"weekdays", "earliest", "latest", "room_id", "staff_member_id"}
 
 
@@ -61,7 +62,9 @@ def _render(result: service.CourseResult, flags: list) -> dict:
             "protocol": result.plan.protocol_key, "dry_run": result.course is None,
             "sessions": sessions, "problems": [pr.to_dict() for pr in result.plan.problems],
             "flags": flags,
-            "next_due": result.next_due.to_dict() if result.next_due else None}
+            "next_due": result.next_due.to_dict() if result.next_due else None,
+            "replaced_course": serialize.course(result.replaced) if result.replaced is not None else None,
+            "cancelled_session_ids": list(result.cancelled_session_ids)}
 
 
 @bp.post("/patients/<int:patient_id>/courses")
@@ -76,13 +79,20 @@ def create_course(patient_id: int):
     start_on = plausible(p.date_field(body, "start_on"), "start_on")
     prefs = _preferences(body)
     dry_run = p.boolean(body, "dry_run")
+    replaces = p.integer(body, "replaces_course_id", required=False, minimum=1)
+    stop_reason = p.string(body, "stop_reason", required=False, max_length=500) or None
+    if stop_reason and replaces is None:
+        raise ValidationError("stop_reason goes with replaces_course_id (the course to stop).", field="stop_reason")
     result = service.plan_and_book(
         g.user.id, patient.id, clinic.id, key, start_on, prefs, dry_run=dry_run,
         override_reason=p.string(body, "override_reason", required=False, max_length=500) or None,
-        include_maintenance=p.boolean(body, "include_maintenance", default=True))
+        include_maintenance=p.boolean(body, "include_maintenance", default=True),
+        replaces_course_id=replaces, stop_reason=stop_reason)
     if dry_run:  # what the plan would show once booked; plan_sessions index into "sessions"
         flags = [{**serialize.flag(f), "plan_sessions": indexes} for f, indexes in
-                 flag_service.for_plan(patient.id, clinic.id, key, start_on, result.plan.sessions)]
+                 flag_service.for_plan(patient.id, clinic.id, key, start_on, result.plan.sessions,
+                                       hidden_session_ids=frozenset(result.cancelled_session_ids),
+                                       stopped_course_id=result.replaced.id if result.replaced else None)]
     else:
         flags = [serialize.flag(f) for f in flag_service.for_patient(patient.id)]
     return _render(result, flags), 200 if dry_run else 201

@@ -14,10 +14,11 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from scheduler.db import db_session
+from scheduler.domain import courses as course_rules
 from scheduler.domain.calendar import clashes
 from scheduler.domain.intervals import Interval
 from scheduler.domain.maintenance import DueWindow, due_window
-from scheduler.domain.planning import Plan, PlanningError, plan_course
+from scheduler.domain.planning import Plan, PlanningError, plan_course, planning_start
 from scheduler.domain.protocols import Protocol
 from scheduler.domain.timezones import local_date
 from scheduler.domain.values import Preferences
@@ -37,6 +38,8 @@ class CourseResult:
     sessions: list[TreatmentSession]
     next_due: DueWindow | None
     timezone: str
+    replaced: Course | None = None  # the course ``replaces_course_id`` stops
+    cancelled_session_ids: tuple[int, ...] = ()  # its future sessions, cancelled (or to be, in a dry run)
 
 
 def protocol(key: str) -> Protocol:
@@ -74,25 +77,28 @@ def last_evaluation_on(history, tz: str, start_on: date) -> date | None:
 
 
 def plan(patient_id: int, clinic_id: int, protocol_key: str, start_on: date, prefs: Preferences, *,
-         include_maintenance: bool = True, hidden_session_ids: frozenset[int] = frozenset()) -> tuple[Plan, str]:
-    """The planner's proposal for the patient's course, over the clinic's real calendar."""
+         include_maintenance: bool = True, hidden_session_ids: frozenset[int] = frozenset(),
+         now: datetime | None = None) -> tuple[Plan, str]:
+    """The planner's proposal for the patient's course, over the clinic's real calendar; with ``now``
+    nothing is proposed before it (a past ``start_on`` plans from today)."""
     proto = protocol(protocol_key)
     patient = inputs.patient_row(patient_id)
     clinic = inputs.clinic_row(clinic_id)
-    window = inputs.local_range(clinic, start_on - timedelta(days=1), start_on + timedelta(days=horizon_days(proto)))
+    first = planning_start(start_on, now, clinic.timezone)
+    window = inputs.local_range(clinic, first - timedelta(days=1), first + timedelta(days=horizon_days(proto)))
     loaded = inputs.clinic_inputs(clinic_id, window, patient_ids=[patient_id])
     if prefs.room_id is not None and loaded.room(prefs.room_id) is None:
         raise NotFound(f"No room with id {prefs.room_id} at clinic {clinic_id}.", field="preferences.room_id")
     if prefs.staff_member_id is not None and loaded.staff_member(prefs.staff_member_id) is None:
         raise NotFound(f"No staff member with id {prefs.staff_member_id} at clinic {clinic_id}.",
                        field="preferences.staff_member_id")
-    history = inputs.patient_sessions([patient_id])
+    history = [s for s in inputs.patient_sessions([patient_id]) if s.id not in hidden_session_ids]
     existing = [s for s in loaded.sessions if s.id not in hidden_session_ids]
     try:
         proposal = plan_course(proto, loaded.clinic, loaded.rooms, loaded.staff, inputs.patient_value(patient),
                                existing, start_on, prefs,
-                               last_evaluation_on(history, clinic.timezone, start_on),
-                               include_maintenance=include_maintenance)
+                               last_evaluation_on(history, clinic.timezone, first),
+                               include_maintenance=include_maintenance, now=now)
     except PlanningError as exc:
         raise UnprocessableError(exc.message, code=exc.code, field="protocol") from exc
     return proposal, clinic.timezone
@@ -105,32 +111,103 @@ def next_due_of(plan_: Plan, proto: Protocol, tz: str) -> DueWindow | None:
     return due_window(local_date(doses[-1].starts_at, tz), proto)
 
 
+def summary(c: Course) -> course_rules.CourseSummary:
+    return course_rules.CourseSummary(id=c.id, patient_id=c.patient_id, protocol_key=c.protocol_key,
+                                      status=c.status, start_on=c.start_on)
+
+
+def patient_courses(patient_id: int) -> list[Course]:
+    return list(db_session.scalars(select(Course).where(Course.patient_id == patient_id).order_by(Course.id)))
+
+
+def refuse_second_course(patient_id: int, protocol_key: str, *, override_reason: str | None,
+                         replaces_course_id: int | None) -> list[course_rules.CourseSummary]:
+    """409 ``course_active`` naming the patient's open course(s), unless the request replaces it or
+    gives an ``override_reason``; returns the open courses overridden (to audit)."""
+    others = course_rules.open_courses([summary(c) for c in patient_courses(patient_id)],
+                                       except_ids=[replaces_course_id] if replaces_course_id else [])
+    if others and not override_reason:
+        raise Conflict(course_rules.course_active_message(others, protocol_key), code="course_active",
+                       field="replaces_course_id", conflicts=[c.to_conflict() for c in others])
+    return others
+
+
+def replaceable(patient_id: int, course_id: int) -> Course:
+    course = db_session.get(Course, course_id) if isinstance(course_id, int) else None
+    if course is None or course.patient_id != patient_id:
+        raise NotFound(f"The patient has no course {course_id}.", field="replaces_course_id")
+    if not course_rules.is_open(course.status) and course.status != "maintenance":
+        raise UnprocessableError(f"Course {course_id} is already {course.status}; there is nothing to replace.",
+                                 code="course_closed", field="replaces_course_id")
+    return course
+
+
+def future_sessions(course: Course, now: datetime) -> list[TreatmentSession]:
+    """The course's sessions still to come (proposed or booked, starting at or after ``now``)."""
+    TS = TreatmentSession
+    return list(db_session.scalars(select(TS).where(TS.course_id == course.id, TS.starts_at >= now,
+                                                    TS.status.in_(("proposed", "booked"))).order_by(TS.starts_at)))
+
+
+def stop(actor_id: int | None, course: Course, *, reason: str, now: datetime) -> list[TreatmentSession]:
+    """Stop a course: status ``stopped`` with the reason, its future sessions cancelled with it."""
+    cancelled = [booking.cancel(actor_id, s, reason=reason) for s in future_sessions(course, now)]
+    before = audit.snapshot(course)
+    course.status, course.stopped_reason = "stopped", reason
+    db_session.flush()
+    audit.record(actor_id, "course.stop", course, before=before, reason=reason)
+    return cancelled
+
+
 def plan_and_book(actor_id: int | None, patient_id: int, clinic_id: int, protocol_key: str, start_on: date,
                   prefs: Preferences, *, dry_run: bool, override_reason: str | None = None,
                   include_maintenance: bool = True, hidden_session_ids: frozenset[int] = frozenset(),
-                  past_status: str | None = None, now: datetime | None = None) -> CourseResult:
+                  past_status: str | None = None, now: datetime | None = None,
+                  replaces_course_id: int | None = None, stop_reason: str | None = None) -> CourseResult:
     """Plan, and unless ``dry_run`` book the whole course in one savepoint (all or nothing).
 
-    ``past_status`` (demo and imports only): status given to planned sessions that ended before ``now``.
+    A patient has one open course at a time (``course_active``): ``replaces_course_id`` stops that
+    course (its future sessions cancelled with ``stop_reason``) in the same transaction, and
+    ``override_reason`` books a second one anyway (audited).
+
+    ``past_status`` (demo and imports only, entering history): the plan may start in the past and
+    planned sessions that ended before ``now`` get this status. Otherwise nothing is planned before
+    ``now`` (a past ``start_on`` plans from today: problem ``start_moved_to_today``).
     """
+    now = now or utcnow()
+    protocol(protocol_key)  # 404 for an unknown protocol before anything else
+    replaced = replaceable(patient_id, replaces_course_id) if replaces_course_id is not None else None
+    overridden = refuse_second_course(patient_id, protocol_key, override_reason=override_reason,
+                                      replaces_course_id=replaces_course_id)
+    leaving = future_sessions(replaced, now) if replaced is not None else []
+    hidden = frozenset(hidden_session_ids) | {s.id for s in leaving}
     proposal, tz = plan(patient_id, clinic_id, protocol_key, start_on, prefs,
-                        include_maintenance=include_maintenance, hidden_session_ids=hidden_session_ids)
+                        include_maintenance=include_maintenance, hidden_session_ids=hidden,
+                        now=None if past_status else now)
     proto = protocol(protocol_key)
     due = next_due_of(proposal, proto, tz)
+    leaving_ids = tuple(s.id for s in leaving)
     if dry_run:
-        return CourseResult(proposal, None, [], due, tz)
+        return CourseResult(proposal, None, [], due, tz, replaced, leaving_ids)
     errors = [p for p in proposal.problems if p.severity == "error"]
     if errors and not override_reason:
         raise Conflict("The plan breaks a scheduling rule: " + " ".join(p.message for p in errors)
                        + " Give override_reason to book it anyway, or change the start date or preferences.",
                        code="flagged", conflicts=[p.to_dict() for p in errors])
-    now = now or utcnow()
     with db_session.begin_nested():
-        course = Course(patient_id=patient_id, clinic_id=clinic_id, protocol_key=protocol_key, start_on=start_on,
+        if replaced is not None:
+            stop(actor_id, replaced, now=now,
+                 reason=stop_reason or f"Replaced by a new {protocol_key} course.")
+        first_day = planning_start(start_on, None if past_status else now, tz)
+        course = Course(patient_id=patient_id, clinic_id=clinic_id, protocol_key=protocol_key, start_on=first_day,
                         preferences=preferences_json(prefs),
                         status="active" if proposal.sessions and proposal.sessions[0].starts_at <= now else "planned")
         db_session.add(course)
         audit.record(actor_id, "course.create", course, reason=override_reason)
+        if overridden:
+            audit.record(actor_id, "course.override", course, reason=override_reason,
+                         after={"flags": ["course_active"], "course_id": course.id,
+                                "open_courses": [c.id for c in overridden]})
         requests = [booking.SessionRequest(
             clinic_id=clinic_id, patient_id=patient_id, room_id=ps.room_id, kind=ps.kind, phase=ps.phase,
             sequence=ps.sequence, route=ps.route, starts_at=ps.starts_at, ends_at=ps.ends_at,
@@ -138,7 +215,7 @@ def plan_and_book(actor_id: int | None, patient_id: int, clinic_id: int, protoco
             override_reason=override_reason if errors else None, notes=ps.label) for ps in proposal.sessions]
         statuses = [past_status if past_status and r.ends_at <= now else "booked" for r in requests]
         booked = book_all(actor_id, requests, statuses)
-    return CourseResult(proposal, course, booked, due, tz)
+    return CourseResult(proposal, course, booked, due, tz, replaced, leaving_ids)
 
 
 def book_all(actor_id: int | None, requests: list[booking.SessionRequest], statuses: list[str]) -> list[TreatmentSession]:

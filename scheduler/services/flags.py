@@ -182,9 +182,12 @@ PLANNED_COURSE_ID = -1
 
 
 def for_plan(patient_id: int, clinic_id: int, protocol_key: str, start_on: date, proposed,
-             *, as_of: datetime | None = None) -> list[tuple]:
+             *, as_of: datetime | None = None, hidden_session_ids: frozenset[int] = frozenset(),
+             stopped_course_id: int | None = None) -> list[tuple]:
     """The flags a proposed course (``planning.Plan.sessions``) would carry once booked, as
-    ``(flag, plan indexes)`` pairs; the flag's own ``session_ids`` keep only existing sessions."""
+    ``(flag, plan indexes)`` pairs; the flag's own ``session_ids`` keep only existing sessions.
+    ``hidden_session_ids``/``stopped_course_id``: what booking the plan would cancel and stop (a
+    course it replaces)."""
     clinic = inputs.clinic_with_hours(clinic_id)
     planned = [Session(id=-(i + 1), patient_id=patient_id, starts_at=ps.starts_at, ends_at=ps.ends_at,
                        room_id=ps.room_id, kind=ps.kind, status="booked", clinic_id=clinic_id,
@@ -193,9 +196,11 @@ def for_plan(patient_id: int, clinic_id: int, protocol_key: str, start_on: date,
     if not planned:
         return []
     loaded = inputs.clinic_inputs(clinic_id, day_windows(clinic.timezone, planned), row=clinic)
-    history = list(inputs.patient_sessions([patient_id]))
+    history = [replace(s, status="cancelled") if s.id in hidden_session_ids else s
+               for s in inputs.patient_sessions([patient_id])]
     others = [s for s in loaded.sessions if s.patient_id != patient_id and s.live]
-    courses = [course_facts(c) for c in _courses(patient_ids=[patient_id])]
+    courses = [replace(course_facts(c), status="stopped") if c.id == stopped_course_id else course_facts(c)
+               for c in _courses(patient_ids=[patient_id])]
     courses.append(CourseFacts(id=PLANNED_COURSE_ID, patient_id=patient_id, protocol_key=protocol_key,
                                status="planned", start_on=start_on))
     ctx = FlagContext(clinic=loaded.clinic, protocols=protocols(), rooms=loaded.rooms, staff=loaded.staff,

@@ -67,13 +67,14 @@ def test_course_status_follows_attendance(app):
 
     clinic = build_clinic()
     pid = patient()
+    # entering history (past_status): the course lies in the past, its sessions still booked
     result = courses.plan_and_book(None, pid, clinic.id, "ketamine-iv", date.today() - timedelta(days=40),
-                                   Preferences(), dry_run=False, include_maintenance=False)
+                                   Preferences(), dry_run=False, include_maintenance=False, past_status="booked")
     course = result.course
     course.status = "planned"  # as booked ahead of time
     db_session.commit()
     rows = sorted(result.sessions, key=lambda s: s.starts_at)
-    sessions.transition(None, rows[0], "check_in", version=rows[0].version)
+    sessions.transition(None, rows[0], "complete", version=rows[0].version)
     assert course.status == "active"
     for s in rows:
         if s.status == "booked":

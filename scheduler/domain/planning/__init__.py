@@ -15,7 +15,7 @@ SlotFinder search), :mod:`.builder` (assembling a plan), :mod:`.induction` (dose
 :mod:`.course` (:func:`plan_course`, :func:`plan_maintenance_dose`). Import from here.
 """
 from scheduler.domain.planning.builder import KIND_ORDER
-from scheduler.domain.planning.course import plan_course, plan_maintenance_dose
+from scheduler.domain.planning.course import plan_course, plan_maintenance_dose, planning_start
 from scheduler.domain.planning.induction import FIRST_DAY_SHIFT, SHIFT_INVARIANT
 from scheduler.domain.planning.results import Plan, PlanningError, Problem, ProposedSession, Slot
 from scheduler.domain.planning.slots import (
@@ -25,5 +25,5 @@ from scheduler.domain.planning.slots import (
 __all__ = [
     "DAY", "EXTEND_DAYS", "FIRST_DAY_SHIFT", "KIND_ORDER", "SHIFT_INVARIANT", "Plan", "PlanningError", "Problem",
     "ProposedSession", "Slot", "SlotFinder", "date_range", "extended_after", "extended_from", "plan_course",
-    "plan_maintenance_dose", "to_utc_floor",
+    "plan_maintenance_dose", "planning_start", "to_utc_floor",
 ]

@@ -15,20 +15,36 @@ from scheduler.domain.timezones import local_date
 from scheduler.domain.values import Clinic, Patient, Preferences, Room, Session, StaffMember
 
 
+def planning_start(start_on: date, now: datetime | None, tz: str) -> date:
+    """The first local date a plan may use: ``start_on``, or today when that has passed."""
+    if now is None:
+        return start_on
+    return max(start_on, local_date(now, tz))
+
+
 def plan_course(protocol: Protocol, clinic: Clinic, rooms: Sequence[Room], staff: Sequence[StaffMember],
                 patient: Patient, existing_sessions: Iterable[Session], start_on: date,
                 preferences: Preferences | None = None, has_valid_evaluation_on: date | None = None, *,
-                include_maintenance: bool = True, grid_minutes: int = 15) -> Plan:
+                include_maintenance: bool = True, grid_minutes: int = 15, now: datetime | None = None) -> Plan:
     """Propose every session of a course starting on local date ``start_on``.
+
+    ``now``, when given: nothing is proposed before it; a ``start_on`` before today (the clinic's
+    date at ``now``) plans from today and adds the problem ``start_moved_to_today``. Without it the
+    plan may lie in the past (entering history).
 
     ``existing_sessions``: the live (and other) sessions of the clinic's rooms and staff and of the
     patient anywhere in the period; the plan overlaps none of the live ones. ``has_valid_evaluation_on``:
     date of the patient's last evaluation, if any; a new one is proposed when it cannot cover the first
     dose. Raises :class:`PlanningError` when a session cannot be proposed at all.
     """
-    finder = SlotFinder(clinic, rooms, staff, patient, existing_sessions, preferences, grid_minutes)
+    finder = SlotFinder(clinic, rooms, staff, patient, existing_sessions, preferences, grid_minutes,
+                        not_before=now)
     b = PlanBuilder(protocol, finder)
     tz = clinic.timezone
+    asked_on, start_on = start_on, planning_start(start_on, now, tz)
+    if start_on != asked_on:
+        b.problem("start_moved_to_today", f"The start date {asked_on.isoformat()} is in the past; the course is "
+                  f"planned from today, {start_on.isoformat()}.", (), "warning")
     prev_day: date | None = None
     prev_end: datetime | None = None
 

@@ -59,7 +59,8 @@ class SlotFinder:
 
     def __init__(self, clinic: Clinic, rooms: Sequence[Room], staff: Sequence[StaffMember], patient: Patient,
                  existing_sessions: Iterable[Session], preferences: Preferences | None = None,
-                 grid_minutes: int = 15):
+                 grid_minutes: int = 15, not_before: datetime | None = None):
+        """``not_before``: no slot starts before this instant (now, for a plan of the future)."""
         if grid_minutes < 1 or grid_minutes > 60:
             raise ValueError("grid_minutes must be 1..60")
         self.clinic = clinic
@@ -70,6 +71,7 @@ class SlotFinder:
         self.patient = patient
         self.prefs = preferences or Preferences()
         self.grid = grid_minutes
+        self.not_before = not_before
         self.room_busy = _Index()
         self.patient_busy = _Index()
         self.staff_busy = _Index()
@@ -181,6 +183,8 @@ class SlotFinder:
         dur = spec.duration
         prefs = self.prefs if use_prefs else Preferences()
         span = step * (count - 1) + dur
+        if self.not_before is not None and (not_before is None or not_before < self.not_before):
+            not_before = self.not_before
         for d in dates:
             if prefs.weekdays is not None and d.weekday() not in prefs.weekdays:
                 continue
