@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from scheduler.domain.intervals import Interval
+from scheduler.domain.rules.codes import severity_of
 
 
 class PlanningError(ValueError):
@@ -40,11 +41,16 @@ class ProposedSession:
 
 @dataclass(frozen=True)
 class Problem:
-    """Something the plan breaks. ``sessions``: indexes into ``Plan.sessions``."""
+    """Something the plan breaks. ``sessions``: indexes into ``Plan.sessions``. ``severity`` is always
+    the code's one severity in the rule book (:func:`scheduler.domain.rules.codes.severity_of`),
+    whatever the caller passes."""
     code: str
     message: str
     sessions: tuple[int, ...] = ()
-    severity: str = "error"
+    severity: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "severity", severity_of(self.code))
 
     def to_dict(self) -> dict:
         return {"code": self.code, "message": self.message, "sessions": list(self.sessions),

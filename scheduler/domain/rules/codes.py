@@ -41,7 +41,7 @@ CODES: dict[str, Code] = {c.name: c for c in (
     # spacing (rules/spacing.py)
     Code("doses_too_close", ERROR, "conflict", "spacing",
          "Two doses are closer than the protocol's minimum gap (days, or minutes on a multi-dose day)."),
-    Code("induction_gap", WARNING, "gap", "spacing",
+    Code("induction_gap", ERROR, "gap", "spacing",
          "Two induction doses are further apart than the protocol's maximum gap."),
     Code("induction_window_exceeded", ERROR, "conflict", "spacing",
          "An induction stage is not done within its window from its first dose."),
@@ -52,7 +52,7 @@ CODES: dict[str, Code] = {c.name: c for c in (
          "The first dose has no evaluation early enough before it."),
     Code("evaluation_expired", ERROR, "conflict", "windows",
          "The evaluation is older than the protocol accepts at the first dose."),
-    Code("integration_missing", WARNING, "gap", "windows",
+    Code("integration_missing", ERROR, "gap", "windows",
          "No integration session inside its window after a dose that needs one (and before the next)."),
     Code("follow_up_missing", WARNING, "gap", "windows",
          "No follow-up visit inside its window after the last induction dose."),

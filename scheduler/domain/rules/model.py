@@ -45,7 +45,7 @@ class Flag:
         if self.severity and self.severity not in SEVERITIES:
             raise ValueError(f"unknown severity {self.severity!r}")
         if self.severity and self.severity != severity_of(self.code):
-            raise ValueError(f"{self.code} is a {severity_of(self.code)}, not a {self.severity}")
+            raise ValueError(f"{self.code} has severity {severity_of(self.code)}, not {self.severity}")
         if not self.message:
             raise ValueError(f"a {self.code} flag needs a message")
         object.__setattr__(self, "severity", severity_of(self.code))
