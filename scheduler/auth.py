@@ -29,13 +29,16 @@ from scheduler.models import ApiToken, User
 #   manage_patients patients' demographics
 #   read_clinical   assessments, clinical notes (never the front desk)
 #   write_clinical  record assessments and notes, place and lift dosing holds
+#   import_data     import patients and sessions from CSV, restore an export
+#   export_data     export everything (clinical content only to roles with read_clinical)
+#   read_reports    the Reports page and /reports (aggregates, no patient is named)
 # The admin keeps front-desk rights (small clinics run with an admin at the desk) but, like the
 # front desk, never reads assessments or clinical notes.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"manage_clinic", "manage_users", "read_audit", "read_schedule", "book",
-                        "manage_patients"}),
+                        "manage_patients", "import_data", "export_data", "read_reports"}),
     "front_desk": frozenset({"read_schedule", "book", "manage_patients"}),
-    "clinician": frozenset({"read_schedule", "read_clinical", "write_clinical"}),
+    "clinician": frozenset({"read_schedule", "read_clinical", "write_clinical", "read_reports"}),
 }
 
 _hasher = PasswordHasher()

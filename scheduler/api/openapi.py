@@ -12,6 +12,7 @@ import re
 from flask import Flask, current_app
 
 from scheduler.api import PUBLIC_ENDPOINTS, bp
+from scheduler.api import openapi_data
 from scheduler.api.openapi_schemas import REQUESTS, SCHEMAS, ref
 from scheduler.auth import roles_with
 
@@ -151,6 +152,10 @@ OPERATIONS: dict[tuple[str, str], dict] = {
     ("GET", "/feeds/{token}.ics"): op("The iCalendar feed (public: the token is the secret)", errors=(404,),
                                       content={"text/calendar": {"schema": {"type": "string"}}}),
 }
+# Imports, exports and reports.
+OPERATIONS.update(openapi_data.operations(op, q, WRITE, ID_QUERY))
+SCHEMAS.update(openapi_data.SCHEMAS)
+REQUESTS.update(openapi_data.REQUESTS)
 
 OPTIONAL_BODIES = {"OptionalReason", "NewToken", "ReplanRequest"}
 LISTS = {"ClinicList": ("clinics", "Clinic"), "ClosureList": ("closures", "Closure"), "RoomList": ("rooms", "Room"),

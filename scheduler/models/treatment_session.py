@@ -63,6 +63,8 @@ class TreatmentSession(Base):
     # Set when the front desk booked despite flagged conflicts; the reason is audited too.
     override_reason: Mapped[str | None] = mapped_column(String(500))
     notes: Mapped[str | None] = mapped_column(String(2000))
+    # The session's id in the system it was imported from (``scheduler import sessions``).
+    external_id: Mapped[str | None] = mapped_column(String(100), index=True, unique=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,340 @@
+"""Import sessions, matched by ``external_id``: past ones as history, future ones through the rule book.
+
+A row whose session started before now (or that is cancelled or a no-show) is history: it is written
+with its status after the shape and double-booking checks only (the past is what it was). A future
+``booked``/``proposed`` row is booked by ``services.sessions.book``, the same checks as every other
+booking: double bookings and error-severity flags refuse the row, warnings are reported. Every flag
+becomes a problem on the row, in the column it is about. A second import of the same file finds
+every ``external_id`` and changes nothing; a row whose status moved on (booked → completed) updates
+the status; other changes to an imported session are refused (reschedule it in the scheduler).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+
+from scheduler.db import db_session
+from scheduler.domain import imports as cells
+from scheduler.domain.imports import ImportReport, Problem, RowOutcome
+from scheduler.domain.timezones import NonexistentLocalTime, local_date, to_utc
+from scheduler.domain.vocabulary import (DEAD_STATUSES, MAX_SESSION_DURATION, PHASES, SESSION_KINDS,
+                                         SESSION_STATUSES)
+from scheduler.errors import AppError
+from scheduler.models import AuditEvent, Clinic, Course, Room, StaffMember, TreatmentSession, utcnow
+from scheduler.protocols_registry import protocols
+from scheduler.services import audit, booking
+from scheduler.services import sessions as session_service
+from scheduler.services.imports.patients import CHUNK, existing_by_mrn
+
+# The column a flag (or refusal) code is about.
+FLAG_COLUMNS = {"room_double_booked": "room", "room_unsuitable": "room", "patient_double_booked": "mrn",
+                "dosing_hold": "mrn", "ride_home_missing": "mrn", "staff_over_capacity": "staff",
+                "staff_unavailable": "staff", "course_active": "protocol"}
+FINISHED = ("checked_in", "completed", "no_show")
+CANCELLED_REASON = "cancelled in the system it was imported from"
+
+
+def _key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+@dataclass
+class Lookups:
+    clinics: dict[str, list[Clinic]]
+    rooms: dict[tuple[int, str], Room]
+    staff: dict[tuple[int, str], list[StaffMember]]
+    patients: dict
+    sessions: dict[str, TreatmentSession]
+    courses: dict[tuple[int, str], Course] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, rows) -> "Lookups":
+        clinics: dict[str, list[Clinic]] = {}
+        for c in db_session.scalars(select(Clinic).order_by(Clinic.id)):
+            clinics.setdefault(_key(c.name), []).append(c)
+        rooms = {(r.clinic_id, _key(r.name)): r for r in db_session.scalars(select(Room))}
+        staff: dict[tuple[int, str], list[StaffMember]] = {}
+        for m in db_session.scalars(select(StaffMember).order_by(StaffMember.id)):
+            staff.setdefault((m.clinic_id, _key(m.name)), []).append(m)
+        patients = existing_by_mrn(sorted({r["mrn"] for _, r in rows if r.get("mrn")}))
+        ids = sorted({r["external_id"] for _, r in rows if r.get("external_id")})
+        existing: dict[str, TreatmentSession] = {}
+        for i in range(0, len(ids), CHUNK):
+            for s in db_session.scalars(select(TreatmentSession).where(TreatmentSession.external_id.in_(ids[i:i + CHUNK]))):
+                existing[s.external_id] = s
+        courses: dict[tuple[int, str], Course] = {}
+        patient_ids = sorted(p.id for p in patients.values())
+        for i in range(0, len(patient_ids), CHUNK):
+            for c in db_session.scalars(select(Course).where(Course.patient_id.in_(patient_ids[i:i + CHUNK]))
+                                        .order_by(Course.start_on, Course.id)):
+                courses[(c.patient_id, c.protocol_key)] = c  # the latest of that protocol wins
+        return cls(clinics, rooms, staff, patients, existing, courses)
+
+
+@dataclass
+class Row:
+    external_id: str
+    patient_id: int
+    clinic: Clinic
+    kind: str
+    starts_at: datetime
+    ends_at: datetime
+    room_id: int
+    staff_member_id: int | None
+    status: str
+    protocol: str | None
+    phase: str | None
+    sequence: int | None
+
+
+def _instant(line: int, column: str, cell: str, tz: str, problems: list[Problem]) -> datetime | None:
+    try:
+        day, at = cells.local_datetime(cell)
+        return to_utc(day, at, tz)
+    except cells.CellError as exc:
+        problems.append(Problem(line, column, str(exc), code="invalid"))
+    except NonexistentLocalTime as exc:
+        problems.append(Problem(line, column, str(exc), code="nonexistent_local_time"))
+    return None
+
+
+def _parse(line: int, row: dict[str, str], known: Lookups, problems: list[Problem], now: datetime) -> Row | None:
+    def need(column: str) -> str | None:
+        cell = row.get(column, "")
+        if cell == "":
+            problems.append(Problem(line, column, "a value is required", code="required"))
+            return None
+        return cell
+
+    def check(column: str, parse, cell: str):
+        try:
+            return parse(cell)
+        except cells.CellError as exc:
+            problems.append(Problem(line, column, str(exc), code="invalid"))
+            return None
+
+    external_id = need("external_id")
+    if external_id is not None:
+        check("external_id", lambda c: cells.text(c, max_length=100), external_id)
+    mrn = need("mrn")
+    patient = known.patients.get(mrn) if mrn else None
+    if mrn and patient is None:
+        problems.append(Problem(line, "mrn", f"no patient has MRN {mrn} (import the patients first)",
+                                code="unknown_patient"))
+    clinic = None
+    if (name := need("clinic")) is not None:
+        found = known.clinics.get(_key(name), [])
+        if len(found) != 1:
+            names = sorted(c[0].name for c in known.clinics.values())
+            problems.append(Problem(line, "clinic", f"{'several clinics are' if found else 'no clinic is'} named "
+                                                    f"{name!r} (clinics: {', '.join(names) or 'none yet'})",
+                                    code="unknown_clinic"))
+        else:
+            clinic = found[0]
+    kind = need("kind")
+    if kind is not None:
+        kind = check("kind", lambda c: cells.choice(c, SESSION_KINDS), kind)
+    starts_at = ends_at = None
+    start_cell, end_cell = need("start"), need("end")
+    if clinic is not None:
+        if start_cell is not None:
+            starts_at = _instant(line, "start", start_cell, clinic.timezone, problems)
+        if end_cell is not None:
+            ends_at = _instant(line, "end", end_cell, clinic.timezone, problems)
+    if starts_at and ends_at:
+        if ends_at <= starts_at:
+            problems.append(Problem(line, "end", f"{end_cell} is not after the start {start_cell}", code="invalid"))
+        elif ends_at - starts_at > MAX_SESSION_DURATION:
+            problems.append(Problem(line, "end", f"a session lasts at most {MAX_SESSION_DURATION}", code="invalid"))
+    room = None
+    if (room_name := need("room")) is not None and clinic is not None:
+        room = known.rooms.get((clinic.id, _key(room_name)))
+        if room is None:
+            problems.append(Problem(line, "room", f"{clinic.name} has no room named {room_name!r}", code="unknown_room"))
+    staff_id = None
+    if (staff_name := row.get("staff", "")) and clinic is not None:
+        found_staff = known.staff.get((clinic.id, _key(staff_name)), [])
+        if len(found_staff) != 1:
+            problems.append(Problem(line, "staff", f"{clinic.name} has {'several staff members' if found_staff else 'no staff member'} "
+                                                   f"named {staff_name!r}", code="unknown_staff"))
+        else:
+            staff_id = found_staff[0].id
+    status = check("status", lambda c: cells.choice(c, SESSION_STATUSES), row.get("status") or "booked")
+    if status in FINISHED and starts_at is not None and starts_at > now:
+        problems.append(Problem(line, "status", f"a session that has not started yet cannot be {status}",
+                                code="invalid"))
+    protocol = row.get("protocol") or None
+    if protocol is not None and protocol not in protocols():
+        problems.append(Problem(line, "protocol", f"{protocol!r} is not a protocol here "
+                                                  f"({', '.join(sorted(protocols()))})", code="unknown_protocol"))
+    phase = row.get("phase") or None
+    if phase is not None:
+        phase = check("phase", lambda c: cells.choice(c, PHASES), phase)
+        if phase and kind and kind != "dose":
+            problems.append(Problem(line, "phase", "only doses have a phase", code="invalid"))
+    elif kind == "dose":
+        phase = "induction"
+    sequence = row.get("sequence") or None
+    if sequence is not None:
+        sequence = check("sequence", cells.whole_number, sequence)
+    if any(p.severity == "error" for p in problems):
+        return None
+    return Row(external_id, patient.id, clinic, kind, starts_at, ends_at, room.id, staff_id, status, protocol,
+               phase, sequence)
+
+
+def _course(actor_id: int | None, row: Row, known: Lookups, reason: str) -> Course | None:
+    if row.protocol is None:
+        return None
+    course = known.courses.get((row.patient_id, row.protocol))
+    first_day = local_date(row.starts_at, row.clinic.timezone)
+    if course is None:
+        course = Course(patient_id=row.patient_id, clinic_id=row.clinic.id, protocol_key=row.protocol,
+                        start_on=first_day, preferences={}, status="planned")
+        db_session.add(course)
+        audit.record(actor_id, "course.create", course, reason=reason)
+        known.courses[(row.patient_id, row.protocol)] = course
+    elif first_day < course.start_on and course.id is not None:
+        course.start_on = first_day
+    return course
+
+
+def _route(row: Row) -> str | None:
+    if row.kind != "dose" or row.protocol is None:
+        return None
+    spec = protocols()[row.protocol].spec_for("dose", row.phase)
+    return getattr(spec, "route", None)
+
+
+def _request(row: Row, course: Course | None) -> booking.SessionRequest:
+    return booking.SessionRequest(clinic_id=row.clinic.id, patient_id=row.patient_id, room_id=row.room_id,
+                                  kind=row.kind, starts_at=row.starts_at, ends_at=row.ends_at,
+                                  staff_member_id=row.staff_member_id, course_id=course.id if course else None,
+                                  phase=row.phase, sequence=row.sequence, route=_route(row))
+
+
+def _refusal(line: int, exc: AppError) -> list[Problem]:
+    if exc.conflicts and exc.code == "flagged":
+        return [Problem(line, FLAG_COLUMNS.get(c.get("code"), "start"), c.get("message", exc.message),
+                        severity=c.get("severity", "error"), code=c.get("code")) for c in exc.conflicts]
+    return [Problem(line, FLAG_COLUMNS.get(exc.code, exc.field if exc.field in cells.SESSION_COLUMNS else "start"),
+                    exc.message, code=exc.code)]
+
+
+def _history(row: Row, course: Course | None, line: int, problems: list[Problem]) -> TreatmentSession | None:
+    """A past (or cancelled) session as it was: only its shape and double bookings are checked."""
+    req = _request(row, course)
+    if row.status not in DEAD_STATUSES:
+        try:
+            booking.refuse_clashes(room_id=req.room_id, patient_id=req.patient_id, starts_at=req.starts_at,
+                                   ends_at=req.ends_at)
+        except AppError as exc:
+            problems.extend(_refusal(line, exc))
+            return None
+    session = booking.new_session(req, row.status)
+    session.external_id = row.external_id
+    if row.status == "cancelled":
+        session.cancel_reason = CANCELLED_REASON
+    db_session.add(session)
+    return session
+
+
+def _future(actor_id: int | None, row: Row, course: Course | None, line: int, problems: list[Problem],
+            reason: str) -> TreatmentSession | None:
+    """A future session through the rule book (``services.sessions.book``)."""
+    try:
+        session, found = session_service.book(actor_id, _request(row, course), status=row.status)
+    except AppError as exc:
+        problems.extend(_refusal(line, exc))
+        return None
+    session.external_id = row.external_id
+    problems.extend(Problem(line, FLAG_COLUMNS.get(f.code, "start"), f.message, severity=f.severity, code=f.code)
+                    for f in found if f.severity != "error")
+    return session
+
+
+def _compare(actor_id: int | None, row: Row, existing: TreatmentSession, known: Lookups, line: int,
+             problems: list[Problem], reason: str) -> str:
+    """``unchanged``, ``update`` (the status moved on) or ``refused`` (anything else differs)."""
+    course = db_session.get(Course, existing.course_id) if existing.course_id else None
+    differs = [column for column, same in (
+        ("mrn", existing.patient_id == row.patient_id), ("clinic", existing.clinic_id == row.clinic.id),
+        ("kind", existing.kind == row.kind), ("start", existing.starts_at == row.starts_at),
+        ("end", existing.ends_at == row.ends_at), ("room", existing.room_id == row.room_id),
+        ("staff", existing.staff_member_id == row.staff_member_id),
+        ("protocol", (course.protocol_key if course else None) == row.protocol),
+        ("phase", existing.phase == row.phase),
+        ("sequence", row.sequence is None or existing.sequence == row.sequence)) if not same]
+    for column in differs:
+        problems.append(Problem(line, column, f"session {existing.external_id} was imported before (id {existing.id}) "
+                                              f"with another {column}; the import does not change it (reschedule "
+                                              "or correct it in the scheduler)", code="changed"))
+    if differs:
+        return "refused"
+    if existing.status == row.status:
+        return "unchanged"
+    if existing.status in ("completed", *DEAD_STATUSES):
+        problems.append(Problem(line, "status", f"session {existing.external_id} is already {existing.status}",
+                                code="invalid_transition"))
+        return "refused"
+    before = audit.snapshot(existing)
+    existing.status = row.status
+    if row.status == "cancelled":
+        existing.cancel_reason = CANCELLED_REASON
+    db_session.flush()
+    audit.record(actor_id, "session.update", existing, before=before, reason=reason)
+    return "update"
+
+
+def import_rows(actor_id: int | None, rows: list[tuple[int, dict[str, str]]], report: ImportReport, *,
+                reason: str, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    known = Lookups.load(rows)
+    first_line: dict[str, int] = {}
+    history: list[TreatmentSession] = []
+    created: list[tuple[RowOutcome, TreatmentSession]] = []
+    courses: set[int] = set()
+    for line, cells_of_row in rows:
+        problems: list[Problem] = []
+        key = cells_of_row.get("external_id", "")
+        outcome = RowOutcome(line=line, key=key, action="refused", problems=problems)
+        report.rows.append(outcome)
+        if key and key in first_line:
+            problems.append(Problem(line, "external_id", f"{key} is also on line {first_line[key]} of this file",
+                                    code="duplicate"))
+        first_line.setdefault(key, line)
+        row = _parse(line, cells_of_row, known, problems, now)
+        if row is None or problems:
+            continue
+        existing = known.sessions.get(row.external_id)
+        if existing is not None:
+            outcome.action = _compare(actor_id, row, existing, known, line, problems, reason)
+            outcome.entity_id = existing.id
+            continue
+        course = _course(actor_id, row, known, reason)
+        past = row.starts_at < now or row.status in DEAD_STATUSES
+        session = (_history(row, course, line, problems) if past
+                   else _future(actor_id, row, course, line, problems, reason))
+        if session is None:
+            continue
+        if past:
+            history.append(session)
+        known.sessions[row.external_id] = session
+        if course is not None:
+            courses.add(course.id)
+        outcome.action = "create"
+        created.append((outcome, session))
+    db_session.flush()
+    for outcome, session in created:
+        outcome.entity_id = session.id
+    # One audit event per history session, written in one flush (the future ones had theirs).
+    db_session.add_all([AuditEvent(actor_id=actor_id, action="session.book", entity_type=s.__tablename__,
+                                   entity_id=s.id, after=audit.snapshot(s), reason=reason) for s in history])
+    from scheduler.services.courses import advance
+
+    for course_id in sorted(courses):
+        advance(actor_id, course_id)
+    db_session.flush()
+

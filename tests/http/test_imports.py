@@ -1,0 +1,166 @@
+"""Importing patients and sessions from CSV: through the command (both databases) and the API."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from scheduler.db import db_session
+from scheduler.models import AuditEvent, Course, Patient, TreatmentSession
+from tests.support import world
+
+PATIENTS = ("mrn,name,birth_date,email,phone,ride_home_arranged\n"
+            "MRN-1,Ana Ruiz,1980-02-03,ana@example.com,555-0101,yes\n"
+            "MRN-2,Ben Cohen,1975-11-30,,,no\n")
+
+
+def _run(app, tmp_path, kind: str, text: str | bytes, *extra: str):
+    path = tmp_path / f"{kind}.csv"
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    result = app.test_cli_runner().invoke(args=["import", kind, str(path), *extra])
+    db_session.remove()
+    return result
+
+
+def _count(model) -> int:
+    return db_session.scalar(select(func.count()).select_from(model))
+
+
+def _day(offset: int) -> str:
+    return (date.today() + timedelta(days=offset)).isoformat()
+
+
+def test_template_prints_the_header(app):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["import", "patients", "--template"]).output.strip() == \
+        "mrn,name,birth_date,email,phone,ride_home_arranged"
+    assert runner.invoke(args=["import", "sessions", "--template"]).output.strip() == \
+        "external_id,mrn,clinic,kind,start,end,room,staff,status,protocol,phase,sequence"
+
+
+def test_patients_are_created_then_unchanged_then_updated(app, tmp_path):
+    first = _run(app, tmp_path, "patients", PATIENTS)
+    assert first.exit_code == 0, first.output + first.stderr
+    assert "create 2" in first.output
+    ana = db_session.scalar(select(Patient).where(Patient.mrn == "MRN-1"))
+    assert (ana.name, ana.birth_date, ana.ride_home_arranged, ana.phone) == ("Ana Ruiz", date(1980, 2, 3), True, "555-0101")
+    events = _count(AuditEvent)
+    again = _run(app, tmp_path, "patients", PATIENTS)
+    assert again.exit_code == 0 and "unchanged 2" in again.output
+    assert _count(Patient) == 2 and _count(AuditEvent) == events
+    changed = _run(app, tmp_path, "patients", PATIENTS.replace("555-0101", "555-0199"))
+    assert changed.exit_code == 0 and "update 1" in changed.output and "unchanged 1" in changed.output
+    assert db_session.scalar(select(Patient.phone).where(Patient.mrn == "MRN-1")) == "555-0199"
+
+
+def test_a_bad_patients_file_names_line_and_column_and_writes_nothing(app, tmp_path):
+    bad = ("mrn,name,birth_date,ride_home_arranged\n"
+           "MRN-1,Ana Ruiz,1980-02-03,yes\n"
+           "MRN-2,Ben Cohen,30/11/1975,no\n"
+           "MRN-1,Ana Again,1981-01-01,perhaps\n"
+           "MRN-3,,2090-01-01,\n")
+    result = _run(app, tmp_path, "patients", bad)
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert "line 3, column birth_date: '30/11/1975' is not a date YYYY-MM-DD" in lines
+    assert "line 4, column mrn: MRN MRN-1 is also on line 2 of this file" in lines
+    assert any(x.startswith("line 4, column ride_home_arranged: 'perhaps' is not a yes/no value") for x in lines)
+    assert "line 5, column name: a value is required" in lines
+    assert "line 5, column birth_date: 2090-01-01 is in the future" in lines
+    assert "refused: nothing was written" in result.output
+    assert _count(Patient) == 0 and _count(AuditEvent) == 0
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"mrn,name\nMRN-1,Ana\n", "line 1, column birth_date: the required column is missing"),
+    (b"mrn,name,birth_date\nMRN-1,Ana \xe9,1980-01-01\n", "line 2: the file is not UTF-8 text"),
+    (b"", "line 1: the file is empty"),
+])
+def test_file_level_problems(sqlite_app, tmp_path, content, expected):
+    result = _run(sqlite_app, tmp_path, "patients", content)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(expected), result.stderr
+
+
+def test_column_mapping_reads_another_systems_export(sqlite_app, tmp_path):
+    other = "Patient ID,Full Name,DOB,Notes\nX-9,Carla Nguyen,1990-07-08,hello\n"
+    result = _run(sqlite_app, tmp_path, "patients", other, "--map", "mrn=Patient ID", "--map", "name=Full Name",
+                  "--map", "birth_date=DOB")
+    assert result.exit_code == 0, result.stderr
+    assert "line 1, column Notes: warning: the column is not part of the template and is ignored" in result.output
+    assert db_session.scalar(select(Patient.name).where(Patient.mrn == "X-9")) == "Carla Nguyen"
+
+
+def _sessions_csv(*rows: str) -> str:
+    return "external_id,mrn,clinic,kind,start,end,room,staff,status,protocol,phase,sequence\n" + "".join(
+        r + "\n" for r in rows)
+
+
+def test_sessions_history_and_future_then_a_second_import_changes_nothing(app, tmp_path):
+    w = world.build()
+    csv = _sessions_csv(
+        f"OLD-1,MRN-100,Test Clinic,evaluation,{_day(-15)} 09:00,{_day(-15)} 10:00,IV-1,Nurse Kim,completed,ketamine-iv,,",
+        f"OLD-2,MRN-100,Test Clinic,dose,{_day(-10)} 09:00,{_day(-10)} 11:00,IV-1,,no_show,ketamine-iv,induction,1",
+        f"NEW-1,MRN-100,test clinic,dose,{_day(10)} 09:00,{_day(10)} 11:00,iv-1,nurse kim,,ketamine-iv,,1")
+    dry = _run(app, tmp_path, "sessions", csv, "--dry-run")
+    assert dry.exit_code == 0, dry.stderr + dry.output
+    assert "create 3" in dry.output and "dry run: nothing was written" in dry.output
+    assert _count(TreatmentSession) == 0 and _count(Course) == 0
+    real = _run(app, tmp_path, "sessions", csv)
+    assert real.exit_code == 0, real.stderr + real.output
+    rows = {s.external_id: s for s in db_session.scalars(select(TreatmentSession))}
+    assert rows["OLD-1"].status == "completed" and rows["OLD-2"].status == "no_show"
+    assert rows["NEW-1"].status == "booked" and rows["NEW-1"].staff_member_id == w.nurse.id
+    assert rows["NEW-1"].route == "iv" and rows["NEW-1"].phase == "induction"
+    assert rows["NEW-1"].starts_at.hour == 14 or rows["NEW-1"].starts_at.hour == 13  # 09:00 New York in UTC
+    course = db_session.scalar(select(Course))
+    assert course.protocol_key == "ketamine-iv" and {s.course_id for s in rows.values()} == {course.id}
+    assert course.status == "active"
+    events = _count(AuditEvent)
+    again = _run(app, tmp_path, "sessions", csv)
+    assert again.exit_code == 0 and "unchanged 3" in again.output
+    assert _count(TreatmentSession) == 3 and _count(AuditEvent) == events and _count(Course) == 1
+
+
+def test_a_future_session_goes_through_the_rule_book_and_one_refusal_refuses_the_file(app, tmp_path):
+    world.build()
+    events = _count(AuditEvent)
+    csv = _sessions_csv(
+        f"A,MRN-100,Test Clinic,dose,{_day(5)} 09:00,{_day(5)} 11:00,IV-1,,,,,",
+        f"B,MRN-100,Test Clinic,dose,{_day(7)} 19:00,{_day(7)} 21:00,IV-1,,,,,",
+        f"C,MRN-100,Test Clinic,integration,{_day(5)} 10:00,{_day(5)} 11:00,IV-1,,,,,",
+        "D,MRN-100,Test Clinic,dose,2027-03-14 02:30,2027-03-14 04:30,IV-1,,,,,",
+        f"E,MRN-404,Nowhere,dose,{_day(9)} 09:00,{_day(9)} 11:00,IV-1,,,,,")
+    result = _run(app, tmp_path, "sessions", csv)
+    assert result.exit_code == 1
+    err = result.stderr
+    assert "line 3, column start: " in err and "outside" in err.split("line 3, column start: ")[1].splitlines()[0].lower()
+    assert "line 4, column room: " in err or "line 4, column mrn: " in err  # double booking with line 2
+    assert "line 5, column start: 2027-03-14 02:30 does not exist in America/New_York" in err
+    assert "line 6, column mrn: no patient has MRN MRN-404" in err
+    assert "line 6, column clinic: no clinic is named 'Nowhere'" in err
+    assert _count(TreatmentSession) == 0 and _count(AuditEvent) == events
+
+
+def test_the_api_takes_a_json_body_or_an_upload_and_refuses_with_the_report(api):
+    world.build()
+    dry = api.post("/api/v1/imports", json={"kind": "patients", "csv": PATIENTS, "dry_run": True})
+    assert dry.status_code == 200, dry.json
+    assert dry.json["counts"]["create"] == 2 and dry.json["written"] is False
+    assert _count(Patient) == 1
+    import io
+
+    upload = api.post("/api/v1/imports", data={"kind": "patients", "file": (io.BytesIO(PATIENTS.encode()), "p.csv")},
+                      content_type="multipart/form-data")
+    assert upload.status_code == 201, upload.json
+    assert [r["action"] for r in upload.json["rows"]] == ["create", "create"]
+    assert _count(Patient) == 3
+    bad = api.post("/api/v1/imports", json={"kind": "sessions", "csv": _sessions_csv(
+        f"X,MRN-1,Test Clinic,dose,{_day(3)} 25:00,{_day(3)} 11:00,IV-1,,,,,")})
+    assert bad.status_code == 422
+    error = bad.json["error"]
+    assert error["code"] == "import_refused"
+    assert error["report"]["problems"][0]["text"].startswith("line 2, column start: ")
+    assert api.as_("front_desk").post("/api/v1/imports", json={"kind": "patients", "csv": PATIENTS}).status_code == 403
+    assert api.post("/api/v1/imports", json={"kind": "rooms", "csv": ""}).json["error"]["field"] == "kind"
