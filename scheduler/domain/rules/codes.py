@@ -70,6 +70,8 @@ CODES: dict[str, Code] = {c.name: c for c in (
          "A proposed session falls outside the course's preferred weekdays or times."),
     Code("protocol_guidance_not_met", WARNING, "plan", "plan",
          "A proposed dose breaks the protocol's weekday or per-week guidance."),
+    Code("start_moved_to_today", WARNING, "plan", "plan",
+         "The course's start date is in the past; it is planned from today."),
 )}
 
 CONFLICT_CODES = frozenset(c.name for c in CODES.values() if c.kind == "conflict")
