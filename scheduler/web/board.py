@@ -8,6 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from scheduler.domain.flags.model import ALL_CODES, SEVERITIES
 from scheduler.services import dayboard
 from scheduler.services import flags as flag_service
+from scheduler.web import lookups, worklist
 from scheduler.web.context import current_clinic, date_arg, today
 from scheduler.web.frontdesk import bp
 from scheduler.web.geometry import DayAxis
@@ -121,23 +122,9 @@ def _flag_filters(clinic):
     return first, last, severity, code, errors
 
 
-PATIENT_FIXES = ("maintenance_due", "maintenance_overdue", "follow_up_missing", "induction_incomplete",
-                 "ride_home_missing")
-
-
 def fix_link(f) -> str:
-    """Where a flag is fixed: the session it names, else the patient, else the day board. A missing
-    session (maintenance, follow-up) is booked from the patient's page."""
-    if f.patient_id and f.code in ("maintenance_due", "maintenance_overdue"):
-        return url_for("frontdesk.book_maintenance", patient_id=f.patient_id, course_id=f.course_id)
-    if f.patient_id and f.code in PATIENT_FIXES:
-        return url_for("frontdesk.patient_page", patient_id=f.patient_id)
-    if f.session_ids:
-        return url_for("frontdesk.session_page", session_id=f.session_ids[0])
-    if f.patient_id:
-        return url_for("frontdesk.patient_page", patient_id=f.patient_id)
-    day = f.on or (f.starts_at.date() if f.starts_at else None)
-    return url_for("frontdesk.day_board", date=day.isoformat() if day else None)
+    """Where a flag is fixed (``worklist.fix``), for pages that list single flags."""
+    return worklist.fix(worklist.Row(f.code, f.severity, [f]), replannable=lookups.missed_dose)[1]
 
 
 @bp.get("/flags")
@@ -152,12 +139,15 @@ def flags():
     idle = sum(1 for f in found if f.code == "idle_chair_time")
     if code != "idle_chair_time":
         found = [f for f in found if f.code != "idle_chair_time"]
-    shown = [f for f in found if (not severity or f.severity == severity) and (not code or f.code == code)]
-    counts = {s: sum(1 for f in found if f.severity == s) for s in SEVERITIES}
-    return render_template("frontdesk/flags.html", clinic=clinic, flags=shown, counts=counts, total=len(found),
+    rows = worklist.rows(found, replannable=lookups.missed_dose)
+    shown = [r for r in rows if (not severity or r.severity == severity) and (not code or r.code == code)]
+    counts = {s: sum(1 for r in rows if r.severity == s) for s in SEVERITIES}
+    return render_template("frontdesk/flags.html", clinic=clinic, rows=shown, counts=counts, total=len(rows),
                            first=first, last=last, severity=severity, code=code, errors=errors,
-                           severities=SEVERITIES, codes=sorted(ALL_CODES), fix_link=fix_link, idle=idle,
-                           patients=_patient_names({f.patient_id for f in shown if f.patient_id}))
+                           severities=SEVERITIES, idle=idle, today=today(clinic.timezone),
+                           codes=sorted(ALL_CODES, key=worklist.title), title_of=worklist.title,
+                           patients=_patient_names({r.patient_id for r in shown if r.patient_id}),
+                           sessions=lookups.session_times({i for r in shown for i in r.session_ids}))
 
 
 def _patient_names(ids: set[int]) -> dict[int, str]:

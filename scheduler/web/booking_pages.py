@@ -24,7 +24,7 @@ from scheduler.web.frontdesk import bp
 from scheduler.web.security import page
 
 FIELDS = {"kind", "course_id", "duration_minutes", "capability", "role", "from_on", "slot", "starts_on",
-          "starts_time", "room_id", "staff_member_id", "override_reason"}
+          "starts_time", "room_id", "staff_member_id", "override_reason", "after"}
 
 
 def _int(form, name: str, *, required: bool = False, low: int = 1, high: int = 2**31 - 1) -> int | None:
@@ -153,11 +153,19 @@ def book_one(patient_id: int):
     clinic = current_clinic()
     if clinic is None:
         return redirect(url_for("frontdesk.day_board"))
-    source = request.form if request.method == "POST" else request.args
+    source = {k: v for k, v in (request.form if request.method == "POST" else request.args).items()}
+    open_course = _open_course(patient, clinic)
+    if request.method == "GET" and "course_id" not in source and open_course is not None:
+        source["course_id"] = str(open_course.id)  # the patient's open course, preselected
+    defaults = kind_defaults(open_course)
+    kind = source.get("kind") or "dose"
+    for name, value in zip(("capability", "role"), defaults.get(kind, ("consult", "prescriber"))):
+        source.setdefault(name, value)
+    after = _after(patient, source, clinic.timezone)
     form = {k: source.get(k) for k in FIELDS}
     errors: dict[str, str] = {}
     slots, new, conflicts, status = [], None, [], 200
-    if request.method == "POST" or source.get("kind"):
+    if request.method == "POST" or request.args.get("kind"):
         try:
             new = _describe(patient, clinic, source)
             if request.method == "POST" and source.get("action") == "book":
@@ -169,15 +177,52 @@ def book_one(patient_id: int):
                 errors = {"override_reason": exc.message}
         if new is not None:
             try:
-                slots = suggestions.for_new(new, first=_from_on(source, clinic.timezone))
+                first = _from_on(source, clinic.timezone) if source.get("from_on") or after is None else after[0]
+                slots = suggestions.for_new(new, first=first, time_hint=after[1] if after else None)
             except AppError as exc:
                 errors.setdefault(exc.field or "_form", exc.message)
                 status = max(status, exc.status)
     return render_template("frontdesk/book_one.html", patient=patient, clinic=clinic, tz=clinic.timezone,
                            form=form, errors=errors, conflicts=conflicts, slots=slots, new=new,
-                           options=_options(patient), today=today(clinic.timezone),
+                           options=_options(patient), today=today(clinic.timezone), defaults=defaults,
+                           open_course=open_course, after=after,
                            rooms={r.id: r for r in clinic.rooms},
                            staff={m.id: m for m in clinic.staff}), status
+
+
+# A one-off session's room type and clinician role by kind (a course's protocol overrides them).
+ONE_OFF = {"evaluation": ("consult", "prescriber"), "preparation": ("therapy", "therapist"),
+           "dose": ("iv", "nurse"), "integration": ("therapy", "therapist"), "follow_up": ("consult", "prescriber")}
+
+
+def kind_defaults(course: Course | None) -> dict[str, tuple[str, str]]:
+    """Room capability and clinician role per session kind: the course protocol's, else ``ONE_OFF``."""
+    out = dict(ONE_OFF)
+    for kind in SESSION_KINDS:
+        spec = suggestions.spec_for(course, kind) if course is not None else None
+        if spec is not None:
+            out[kind] = (spec.capability, spec.role)
+    return out
+
+
+def _open_course(patient, clinic) -> Course | None:
+    """The patient's latest course at this clinic that is neither completed nor stopped."""
+    return next((c for c in lookups.courses_of(patient.id)
+                 if c.clinic_id == clinic.id and c.status not in ("completed", "stopped")), None)
+
+
+def _after(patient, source, tz: str) -> tuple[date, time] | None:
+    """``?after=<session id>`` (the worklist's "book integration"): search from that session's end."""
+    raw = (source.get("after") or "").strip()
+    if not raw.isdigit():
+        return None
+    from scheduler.models import TreatmentSession
+
+    earlier = db_session.get(TreatmentSession, int(raw))
+    if earlier is None or earlier.patient_id != patient.id:
+        return None
+    end = earlier.ends_at.astimezone(ZoneInfo(tz))
+    return end.date(), end.time().replace(second=0, microsecond=0)
 
 
 @bp.route("/patients/<int:patient_id>/maintenance", methods=["GET", "POST"])

@@ -22,6 +22,19 @@ def day(value: date | datetime | None, fmt: str = "%a %d %b %Y") -> str:
     return "" if value is None else value.strftime(fmt)
 
 
+def when(value: date | datetime | None, tz: str, today: date | None = None) -> str:
+    """"Sat 28 Mar 09:00" this year, "Sat 28 Mar 2026 09:00" another year (a date alone: no time)."""
+    if value is None:
+        return ""
+    this_year = (today or date.today()).year
+    if isinstance(value, datetime):
+        local_value = value.astimezone(ZoneInfo(tz))
+        year = f" {local_value.year}" if local_value.year != this_year else ""
+        return f"{local_value:%a} {local_value.day} {local_value:%b}{year} {local_value:%H:%M}"
+    year = f" {value.year}" if value.year != this_year else ""
+    return f"{value:%a} {value.day} {value:%b}{year}"
+
+
 def humanize(code: str | None) -> str:
     if not code:
         return ""
@@ -29,6 +42,6 @@ def humanize(code: str | None) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(local=local, day=day, humanize=humanize)
+    app.jinja_env.filters.update(local=local, day=day, when=when, humanize=humanize)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -85,7 +85,7 @@ def patient_page(patient_id: int, *, errors=None, form=None, status=200):
                            sessions=sessions, rooms=rooms, courses=lookups.courses_of(patient.id),
                            flags=flag_service.for_patient(patient.id), maintenance_course=_maintenance_course(patient.id),
                            show_clinical=can("read_clinical", g.user), errors=errors or {},
-                           form=form), status
+                           form=form, fixing=request.args.get("fix")), status
 
 
 def _maintenance_course(patient_id: int):
