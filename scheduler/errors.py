@@ -84,7 +84,8 @@ def sqlstate(exc: DBAPIError) -> str | None:
     return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
 
 
-def error_response_for(exc: Exception):
+def as_app_error(exc: Exception) -> AppError:
+    """Any exception as the product's error (a 500 for the unexpected, logged)."""
     if isinstance(exc, AppError):
         err = exc
     elif isinstance(exc, DBAPIError) and sqlstate(exc) in CONFLICT_SQLSTATES:
@@ -97,6 +98,15 @@ def error_response_for(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
         err = AppError("Something went wrong on our side; nothing was saved.", code="internal")
         err.status = 500
+    return err
+
+
+def error_response_for(exc: Exception):
+    if request.path.startswith("/fhir/") or request.path == "/fhir":
+        from scheduler.fhir import operation_outcome
+
+        return operation_outcome(as_app_error(exc))
+    err = as_app_error(exc)
     response = jsonify(err.to_dict())
     response.status_code = err.status
     return response
@@ -119,10 +129,17 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        if not request.path.startswith(("/api/", "/fhir/")):
+        if request.path.startswith("/fhir/"):
+            from scheduler.fhir import http_error
+
+            return http_error(exc)
+        if not request.path.startswith("/api/"):
             return exc
         body = {"error": {"code": (exc.name or "error").lower().replace(" ", "_"),
                           "message": exc.description or exc.name}}
         response = jsonify(body)
         response.status_code = exc.code or 500
+        allow = exc.get_response().headers.get("Allow")  # a 405 names the methods allowed
+        if allow:
+            response.headers["Allow"] = allow
         return response

@@ -1,128 +1,131 @@
-"""``GET /fhir/Slot?schedule=room/<id>|practitioner/<id>&start=&end=`` → free Slots.
+"""Slots of a Schedule: ``GET /fhir/Slot?schedule=Schedule/room-<id>&start=ge...&start=lt...``.
 
-Free time = the clinic's opening hours minus closures (domain.calendar.open_intervals), for a
-clinician also their working hours minus time off (staff_available_intervals), minus the live
-sessions holding the room (or, for a clinician, the times they already monitor as many sessions as
-their capacity). Interval arithmetic is domain.intervals' (merge/subtract); no overlap test here.
+``free`` Slots are the room's or clinician's free time (services.free_time: opening hours,
+closures, working hours, time off, capacity, live sessions and holds); ``busy-tentative`` Slots
+are the live holds placed by $hold. A free Slot's id encodes its schedule and interval
+(``room-3-<start epoch>-<end epoch>``), so ``Slot/<id>`` reads it back while it is still free.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import re
+from datetime import datetime, timedelta, timezone
 
-from flask import request
-
-from scheduler.api import parsing as p
 from scheduler.api.serialize import instant
 from scheduler.auth import require
 from scheduler.db import db_session
-from scheduler.domain import calendar
-from scheduler.domain.intervals import Interval, merge, subtract
-from scheduler.domain.timezones import local_date
+from scheduler.domain.intervals import Interval
 from scheduler.errors import NotFound, ValidationError
 from scheduler.fhir import base_url, bp, fhir_response
-from scheduler.models import Room, StaffMember
-from scheduler.services import inputs
+from scheduler.fhir import search as s
+from scheduler.fhir.appointments import service_type
+from scheduler.fhir.schedules import owner, split
+from scheduler.fhir.search import Param
+from scheduler.models import AppointmentHold, Clinic, utcnow
+from scheduler.services import free_time, holds
 
 MAX_RANGE = timedelta(days=31)
+DEFAULT_RANGE = timedelta(days=7)
+SLOT_STATUSES = ("free", "busy-tentative")
+
+s.searchable("Slot", [
+    Param("schedule", "reference", "Required: Schedule/room-<id> or Schedule/practitioner-<id>",
+          "http://hl7.org/fhir/SearchParameter/Slot-schedule"),
+    Param("start", "date", "Slot start: ge/gt and lt/le bound the window (default: now, for 7 days; 31 days at "
+                           "most); dates in the clinic's zone", "http://hl7.org/fhir/SearchParameter/Slot-start"),
+    Param("status", "token", "free or busy-tentative (held); default both",
+          "http://hl7.org/fhir/SearchParameter/Slot-status"),
+])
 
 
-def intersect(a: list[Interval], b: list[Interval]) -> list[Interval]:
-    return subtract(a, subtract(a, b))
+def free_slot(kind: str, ident: int, iv: Interval, tz: str) -> dict:
+    slot_id = f"{kind}-{ident}-{int(iv.start.timestamp())}-{int(iv.end.timestamp())}"
+    return {"resourceType": "Slot", "id": slot_id, "schedule": {"reference": f"Schedule/{kind}-{ident}"},
+            "status": "free", "start": instant(iv.start, tz), "end": instant(iv.end, tz)}
 
 
-def saturated(intervals: list[Interval], capacity: int) -> list[Interval]:
-    """Where at least ``capacity`` of ``intervals`` run at once (a sweep over their ends)."""
-    events = sorted([(iv.start, 1) for iv in intervals] + [(iv.end, -1) for iv in intervals],
-                    key=lambda e: (e[0], e[1]))
-    out, running, since = [], 0, None
-    for moment, step in events:
-        running += step
-        if running >= capacity and since is None:
-            since = moment
-        elif running < capacity and since is not None:
-            if since < moment:
-                out.append(Interval(since, moment))
-            since = None
-    return merge(out)
+def held_slot(row: AppointmentHold, kind: str, ident: int, tz: str) -> dict:
+    return {"resourceType": "Slot", "id": f"hold-{row.id}-{kind}", "schedule": {"reference": f"Schedule/{kind}-{ident}"},
+            "serviceType": service_type(row.kind), "status": "busy-tentative",
+            "start": instant(row.starts_at, tz), "end": instant(row.ends_at, tz),
+            "comment": f"Held until {instant(row.expires_at, tz)} (Appointment/hold-{row.id})"}
 
 
-def _schedule() -> tuple[str, int]:
-    raw = (request.args.get("schedule") or "").strip()
-    kind, _, ident = raw.removeprefix("Schedule/").partition("/")
-    if kind not in ("room", "practitioner") or not ident.isdigit() or len(ident) > 9:
-        raise ValidationError("schedule must be room/<id> or practitioner/<id>.", field="schedule")
-    return kind, int(ident)
+def _window(query: s.Query, tz: str) -> Interval:
+    lower, upper = None, None
+    for test in s.date_tests(query, "start"):
+        lo, hi = test.bounds(tz)
+        low, high = {"ge": (lo, None), "gt": (hi, None), "lt": (None, lo), "le": (None, hi),
+                     "eq": (lo, hi)}.get(test.prefix, (None, None))
+        if test.prefix == "ne":
+            raise ValidationError("start: the ne prefix is not supported for Slot.", field="start")
+        lower = max(lower, low) if lower and low else (lower or low)
+        upper = min(upper, high) if upper and high else (upper or high)
+    lower = lower or (upper - DEFAULT_RANGE if upper else utcnow().replace(microsecond=0))
+    upper = upper or lower + DEFAULT_RANGE
+    if not lower < upper:
+        raise ValidationError("start: the window is empty (its end is not after its beginning).", field="start")
+    if upper - lower > MAX_RANGE:
+        raise ValidationError("start: the window may span at most 31 days.", field="start")
+    return Interval(lower, upper)
 
 
-def _bound(name: str, tz: str, *, end: bool) -> datetime:
-    raw = request.args.get(name)
-    if not raw:
-        raise ValidationError(f"{name} is required (a date YYYY-MM-DD or an instant with offset).", field=name)
-    if len(raw) == 10:
-        d = p.parse_date(raw, name)
-        return inputs.local_range(_Zone(tz), d, d)[1 if end else 0]
-    return p.parse_instant(raw, name)
-
-
-class _Zone:
-    def __init__(self, timezone: str):
-        self.timezone = timezone
-
-
-def free_intervals(kind: str, ident: int, window: Interval) -> tuple[list[Interval], str]:
-    model = Room if kind == "room" else StaffMember
-    row = db_session.get(model, ident)
-    if row is None:
-        raise NotFound(f"No {'room' if kind == 'room' else 'staff member'} with id {ident}.", field="schedule")
-    clinic = inputs.clinic_value(row.clinic_id, window)
-    days = list(_days(window, clinic.timezone))
-    if kind == "room":
-        if not row.active:
-            return [], clinic.timezone
-        sessions = inputs.resource_sessions(window, room_ids=[ident])
-        free = [iv for d in days for iv in calendar.room_free_intervals(ident, clinic, d, sessions)]
-    else:
-        member = next(m for m in inputs.staff(row.clinic_id, window) if m.id == ident)
-        sessions = inputs.resource_sessions(window, staff_ids=[ident])
-        mine = [s.interval for s in sessions if s.live and s.staff_member_id == ident]
-        free = []
-        for d in days:
-            free += intersect(calendar.staff_available_intervals(member, clinic, d),
-                              calendar.open_intervals(clinic, d))
-        free = subtract(free, saturated(mine, member.capacity))
-    return intersect(merge(free), [window]), clinic.timezone
-
-
-def _days(window: Interval, tz: str):
-    d: date = local_date(window.start, tz) - timedelta(days=1)
-    last = local_date(window.end, tz)
-    while d <= last:
-        yield d
-        d += timedelta(days=1)
+def _held(kind: str, ident: int, window: Interval) -> list[AppointmentHold]:
+    return holds.live(window.start, window.end, **({"room_ids": [ident]} if kind == "room" else
+                                                   {"staff_ids": [ident]}))
 
 
 @bp.get("/Slot")
 @require("read_schedule")
 def search_slots():
-    kind, ident = _schedule()
-    model = Room if kind == "room" else StaffMember
-    row = db_session.get(model, ident)
-    if row is None:
-        raise NotFound(f"No {'room' if kind == 'room' else 'staff member'} with id {ident}.", field="schedule")
-    tz = inputs.clinic_row(row.clinic_id).timezone
-    window = Interval(_bound("start", tz, end=False), _bound("end", tz, end=True))
-    if not window.start < window.end:
-        raise ValidationError("end must be after start.", field="end")
-    if window.end - window.start > MAX_RANGE:
-        raise ValidationError("The range may span at most 31 days.", field="end")
-    free, tz = free_intervals(kind, ident, window)
-    schedule = f"Schedule/{kind}-{ident}"
+    query = s.parse("Slot")
+    raw = query.one("schedule")
+    if raw is None:
+        raise ValidationError("schedule is required: Schedule/room-<id> or Schedule/practitioner-<id>.",
+                              field="schedule")
+    kind, ident = split(raw.rsplit("/fhir/", 1)[-1])
+    row = owner(kind, ident)
+    tz = db_session.get(Clinic, row.clinic_id).timezone
+    window = _window(query, tz)
+    wanted = set(SLOT_STATUSES)
+    for raw_status in query.values.get("status", []):
+        wanted &= set(s.tokens(raw_status, "status", {v: v for v in SLOT_STATUSES}))
+    held = _held(kind, ident, window)
+    resources = []
+    if "free" in wanted:
+        free = free_time.free_intervals(kind, ident, window, [Interval(h.starts_at, h.ends_at) for h in held])
+        resources += [free_slot(kind, ident, iv, tz) for iv in free]
+    if "busy-tentative" in wanted:
+        resources += [held_slot(h, kind, ident, tz) for h in held]
+    resources.sort(key=lambda r: (datetime.fromisoformat(r["start"]), r["id"]))
+    page = resources[query.offset:query.offset + query.count]
     base = base_url()
-    entries = []
-    for iv in free:
-        slot_id = f"{kind}-{ident}-{int(iv.start.timestamp())}"
-        entries.append({"fullUrl": f"{base}/Slot/{slot_id}", "search": {"mode": "match"},
-                        "resource": {"resourceType": "Slot", "id": slot_id, "schedule": {"reference": schedule},
-                                     "status": "free", "start": instant(iv.start, tz), "end": instant(iv.end, tz)}})
-    return fhir_response({"resourceType": "Bundle", "type": "searchset", "total": len(entries),
-                          "link": [{"relation": "self", "url": request.url}], "entry": entries})
+    return fhir_response(s.bundle(query, len(resources),
+                                  [{"fullUrl": f"{base}/Slot/{r['id']}", "resource": r} for r in page]))
+
+
+@bp.get("/Slot/<ident>")
+@require("read_schedule")
+def read_slot(ident: str):
+    held = re.fullmatch(r"hold-(\d{1,9})-(room|practitioner)", ident)
+    if held:
+        row = db_session.get(AppointmentHold, int(held[1]))
+        if row is None or not row.live(utcnow()):
+            raise NotFound(f"No slot with id {ident} (the hold is over).")
+        kind = held[2]
+        number = row.room_id if kind == "room" else row.staff_member_id
+        if number is None:
+            raise NotFound(f"No slot with id {ident}.")
+        return fhir_response(held_slot(row, kind, number, db_session.get(Clinic, row.clinic_id).timezone))
+    m = re.fullmatch(r"(room|practitioner)-(\d{1,9})-(\d{1,11})-(\d{1,11})", ident)
+    if m is None:
+        raise NotFound(f"No slot with id {ident}.")
+    kind, number = m[1], int(m[2])
+    window = Interval(datetime.fromtimestamp(int(m[3]), timezone.utc), datetime.fromtimestamp(int(m[4]), timezone.utc))
+    if not window.start < window.end or window.end - window.start > MAX_RANGE:
+        raise NotFound(f"No slot with id {ident}.")
+    row = owner(kind, number)
+    free = free_time.free_intervals(kind, number, window, [Interval(h.starts_at, h.ends_at)
+                                                           for h in _held(kind, number, window)])
+    if free != [window]:
+        raise NotFound(f"Slot {ident} is no longer free.")
+    return fhir_response(free_slot(kind, number, window, db_session.get(Clinic, row.clinic_id).timezone))

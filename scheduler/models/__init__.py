@@ -1,5 +1,6 @@
 """SQLAlchemy 2.0 typed models, one entity per module. Import from here."""
 from scheduler.models.api_token import ApiToken
+from scheduler.models.appointment_hold import AppointmentHold
 from scheduler.models.assessment import Assessment
 from scheduler.models.audit_event import AuditEvent
 from scheduler.models.base import Base, UTCDateTime, utcnow
@@ -18,6 +19,6 @@ from scheduler.models.treatment_session import TreatmentSession
 from scheduler.models.user import User
 from scheduler.models.working_hours import WorkingHours
 
-__all__ = ["ApiToken", "Assessment", "AuditEvent", "Base", "Clinic", "ClinicalNote", "Closure", "Course",
+__all__ = ["ApiToken", "AppointmentHold", "Assessment", "AuditEvent", "Base", "Clinic", "ClinicalNote", "Closure", "Course",
            "FeedToken", "IdempotencyKey", "OpeningHours", "Patient", "Room", "StaffMember", "TimeOff",
            "TreatmentSession", "User", "UTCDateTime", "WorkingHours", "utcnow"]

@@ -53,9 +53,13 @@ def refuse_double_booking(clashes, what: str = "The session") -> None:
 
 def refuse_clashes(*, room_id: int | None, patient_id: int | None, starts_at: datetime, ends_at: datetime,
                    exclude_ids: tuple[int, ...] = (), what: str = "The session") -> None:
-    """409 naming the clashing session when the room or the patient is already booked."""
+    """409 naming the clashing session when the room or the patient is already booked, or held
+    through FHIR $hold for a booking in progress (``holds.refuse_held``)."""
     refuse_double_booking(find_clashes(room_id=room_id, patient_id=patient_id, starts_at=starts_at,
                                        ends_at=ends_at, exclude_ids=exclude_ids), what)
+    from scheduler.services.holds import refuse_held
+
+    refuse_held(room_id=room_id, patient_id=patient_id, starts_at=starts_at, ends_at=ends_at, what=what)
 
 
 def check_shape(starts_at: datetime, ends_at: datetime) -> None:

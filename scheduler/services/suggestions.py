@@ -17,7 +17,7 @@ from scheduler.errors import UnprocessableError, ValidationError
 from scheduler.models import Course, Patient, TreatmentSession, utcnow
 from scheduler.protocols_registry import protocols
 from scheduler.services import flags as flag_service
-from scheduler.services import inputs
+from scheduler.services import holds, inputs
 
 SUGGESTIONS = 6
 SEARCH_DAYS = 10
@@ -97,7 +97,9 @@ def _load(clinic, first: date, patient_id: int, days: int = SEARCH_DAYS):
 def _search(loaded, dates: list[date], patient: Patient, spec: SessionSpec, template: Session, *, now: datetime,
             exclude_id: int | None = None, time_hint: time | None = None, room_hint: int | None = None,
             staff_hint: int | None = None, no_staff: bool = False) -> list[Slot]:
-    others = [s for s in loaded.sessions if s.id != exclude_id]
+    # Live FHIR holds count as booked: a held slot is offered to no one.
+    others = [s for s in loaded.sessions if s.id != exclude_id] + holds.as_sessions(
+        loaded.clinic.id, loaded.window, patient_ids=[patient.id])
     finder = SlotFinder(loaded.clinic, loaded.rooms, loaded.staff, inputs.patient_value(patient), others)
     excluded = (exclude_id,) if exclude_id is not None else ()
     found: list[Slot] = []

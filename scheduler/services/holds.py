@@ -1,0 +1,134 @@
+"""Holds on a slot (FHIR ``Appointment/$hold``): a room, clinician and patient kept for one patient
+until the hold expires, then booked (``$book``) or released (``$cancel``).
+
+A live hold (status ``held``, not yet expired) is respected everywhere a session would be: the
+booking service refuses a session over it (``refuse_held``, called by ``booking.refuse_clashes``
+for every booking and reschedule), the slot suggestions and the FHIR free-slot search leave it out
+(``as_sessions``, ``intervals``). On PostgreSQL two live holds never overlap for one room or one
+patient (exclusion constraints; a hold past its expiry is marked ``expired`` before another is
+placed over it). The session that ``$book`` writes goes through the same booking service and the
+same exclusion constraints as the API's, so double booking stays impossible.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import DBAPIError
+
+from scheduler.db import db_session
+from scheduler.domain.values import Session
+from scheduler.domain.vocabulary import MAX_SESSION_DURATION
+from scheduler.errors import CONFLICT_SQLSTATES, Conflict, sqlstate
+from scheduler.models import AppointmentHold, utcnow
+from scheduler.services import audit
+
+H = AppointmentHold
+HOLD_MINUTES = 10  # config FHIR_HOLD_MINUTES
+
+
+def _overlapping(starts_at: datetime, ends_at: datetime):
+    return and_(H.starts_at < ends_at, H.ends_at > starts_at, H.starts_at >= starts_at - MAX_SESSION_DURATION)
+
+
+def live(starts_at: datetime, ends_at: datetime, *, room_ids=(), patient_ids=(), staff_ids=(),
+         now: datetime | None = None) -> list[AppointmentHold]:
+    """Live holds overlapping [starts_at, ends_at) on any of the rooms, patients or clinicians."""
+    now = now or utcnow()
+    holders = []
+    if room_ids:
+        holders.append(H.room_id.in_(sorted(set(room_ids))))
+    if patient_ids:
+        holders.append(H.patient_id.in_(sorted(set(patient_ids))))
+    if staff_ids:
+        holders.append(H.staff_member_id.in_(sorted(set(staff_ids))))
+    if not holders:
+        return []
+    return list(db_session.scalars(select(H).where(or_(*holders), _overlapping(starts_at, ends_at),
+                                                   H.status == "held", H.expires_at > now)
+                                   .order_by(H.starts_at, H.id)))
+
+
+def intervals(kind: str, ident: int, window) -> list:
+    """The live holds' intervals on a room (``kind`` "room") or a clinician ("practitioner")."""
+    rows = live(window.start, window.end, **({"room_ids": [ident]} if kind == "room" else {"staff_ids": [ident]}))
+    from scheduler.domain.intervals import Interval
+
+    return [Interval(h.starts_at, h.ends_at) for h in rows]
+
+
+def as_sessions(clinic_id: int, window, patient_ids=()) -> list[Session]:
+    """Live holds of the clinic (and of the patients anywhere) as booked sessions, for the slot search."""
+    now = utcnow()
+    query = select(H).where(or_(H.clinic_id == clinic_id, H.patient_id.in_(sorted(set(patient_ids)))),
+                            _overlapping(window.start, window.end), H.status == "held", H.expires_at > now)
+    return [Session(id=-h.id, patient_id=h.patient_id, starts_at=h.starts_at, ends_at=h.ends_at, room_id=h.room_id,
+                    kind=h.kind, status="booked", clinic_id=h.clinic_id, staff_member_id=h.staff_member_id)
+            for h in db_session.scalars(query)]
+
+
+def refuse_held(*, room_id: int | None, patient_id: int | None, starts_at: datetime, ends_at: datetime,
+                what: str = "The session") -> None:
+    """409 ``slot_held`` when a live hold keeps the room or the patient during [starts_at, ends_at)."""
+    rows = live(starts_at, ends_at, room_ids=[room_id] if room_id else [],
+                patient_ids=[patient_id] if patient_id else [])
+    if rows:
+        h = rows[0]
+        noun = "room" if h.room_id == room_id else "patient"
+        raise Conflict(f"{what} clashes with hold {h.id} ({h.starts_at:%Y-%m-%d %H:%M}–{h.ends_at:%H:%M} UTC, "
+                       f"until {h.expires_at:%H:%M:%S} UTC): the {noun} is held for a booking in progress.",
+                       code="slot_held", conflicts=[{"resource": noun, "hold_id": h.id, "room_id": h.room_id,
+                                                     "patient_id": h.patient_id,
+                                                     "starts_at": h.starts_at.isoformat(),
+                                                     "ends_at": h.ends_at.isoformat(),
+                                                     "expires_at": h.expires_at.isoformat()}])
+
+
+def _expire_overlapping(row: AppointmentHold, now: datetime) -> None:
+    """Mark holds past their expiry that overlap ``row`` as expired (so the constraint lets it in)."""
+    db_session.execute(update(H).where(
+        or_(H.room_id == row.room_id, H.patient_id == row.patient_id), _overlapping(row.starts_at, row.ends_at),
+        H.status == "held", H.expires_at <= now).values(status="expired", updated_at=now)
+        .execution_options(synchronize_session=False))
+
+
+def place(actor_id: int | None, row: AppointmentHold, *, minutes: int = HOLD_MINUTES,
+          now: datetime | None = None) -> AppointmentHold:
+    """Hold a slot whose session the caller has checked like a booking (shape, clashes, flags)."""
+    now = now or utcnow()
+    refuse_held(room_id=row.room_id, patient_id=row.patient_id, starts_at=row.starts_at, ends_at=row.ends_at,
+                what="The slot")
+    row.status, row.expires_at, row.created_by_id = "held", now + timedelta(minutes=minutes), actor_id
+    _expire_overlapping(row, now)
+    try:
+        with db_session.begin_nested():
+            db_session.add(row)
+            db_session.flush()
+    except DBAPIError as exc:
+        if sqlstate(exc) not in CONFLICT_SQLSTATES:
+            raise
+        raise Conflict("Someone else held this slot at the same moment; search again.", code="slot_held") from exc
+    audit.record(actor_id, "hold.place", row)
+    return row
+
+
+def status(row: AppointmentHold, now: datetime | None = None) -> str:
+    """held, booked, released or expired (a held row past its expiry is expired)."""
+    if row.status == "held" and row.expires_at <= (now or utcnow()):
+        return "expired"
+    return row.status
+
+
+def mark_booked(actor_id: int | None, row: AppointmentHold, session_id: int) -> None:
+    before = audit.snapshot(row)
+    row.status, row.session_id = "booked", session_id
+    db_session.flush()
+    audit.record(actor_id, "hold.book", row, before=before)
+
+
+def release(actor_id: int | None, row: AppointmentHold, reason: str) -> AppointmentHold:
+    before = audit.snapshot(row)
+    row.status, row.released_reason = "released", reason
+    db_session.flush()
+    audit.record(actor_id, "hold.release", row, before=before, reason=reason)
+    return row
