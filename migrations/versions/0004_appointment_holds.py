@@ -1,7 +1,7 @@
 """appointment holds (FHIR $hold)
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-01 09:50:00
 
 appointment_hold: a slot held for a patient until it expires (FHIR Appointment/$hold), turned into
@@ -15,8 +15,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0003'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
