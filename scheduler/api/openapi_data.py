@@ -34,18 +34,20 @@ def operations(op, q, write_errors, id_query) -> dict:
         "Import a CSV file of patients or sessions (JSON body, or multipart with a file); dry_run reports "
         "without writing (200); a taken file 201; a refused one 422 import_refused with the report",
         body="NewImport", ok=201, returns="ImportReport", errors=write_errors)}
-    return out
-
-
-def not_yet(op, q, id_query, csv_or_json, report_params) -> dict:
-    out = {}
     for name, what in (("utilization", "Chair utilisation per room and day (checked in or completed minutes "
                                         "over open minutes)"),
                        ("attendance", "No-show and late-cancel rates by kind, weekday and hour"),
                        ("funnel", "The course funnel and the median days from evaluation to first dose"),
                        ("outcomes", "Response and remission rates per protocol and instrument"),
                        ("maintenance", "Maintenance doses inside their due window, per protocol")):
-        out[("GET", f"/reports/{name}")] = op(what, content=csv_or_json, params=report_params, errors=(400, 404))
+        params = report_params + ([q("by", "day (default) or week", {"type": "string", "enum": ["day", "week"]})]
+                                  if name == "utilization" else [])
+        out[("GET", f"/reports/{name}")] = op(what, content=csv_or_json, params=params, errors=(400, 404))
+    return out
+
+
+def not_yet(op, q) -> dict:
+    out = {}
     out[("GET", "/exports")] = op(
         "Everything as a zip: format jsonl (restorable with `scheduler import all`), csv or fhir (Bulk Data "
         "NDJSON); clinical content only for roles that may read it",
