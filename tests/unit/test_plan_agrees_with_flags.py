@@ -65,10 +65,11 @@ def test_in_a_busy_clinic_every_flag_was_announced_by_the_planner(key, seed):
     assert {f.code for f in flags} <= p.codes, [f.message for f in flags]
 
 
-def test_integration_is_never_pushed_past_the_next_dose_silently():
-    """Therapy rooms are full between dose 2 and dose 3 but free right after dose 3 (still within 72 h of
-    dose 2). An integration session there would count for dose 3, leaving dose 2 without one: the planner
-    must instead report integration_missing for dose 2."""
+def test_integration_is_placed_with_its_dose_not_after_the_next_one():
+    """Therapy rooms are full between dose 2 and dose 3 of the first plan but free right after dose 3
+    (still within 72 h of dose 2). An integration session there would count for dose 3, leaving dose 2
+    without one. The old planner fixed the doses first and then reported integration_missing; placing
+    each dose together with its integration session, the planner finds a plan meeting every rule."""
     prefs = PREFERENCES[1]
     first = plan("ketamine-iv", prefs=prefs)
     doses = first.of_kind("dose")
@@ -79,7 +80,9 @@ def test_integration_is_never_pushed_past_the_next_dose_silently():
                         status="booked", clinic_id=1)
                 for i, room in enumerate(therapy_rooms)]
     p = plan("ketamine-iv", prefs=prefs, existing=blockers)
-    assert [d.starts_at for d in p.of_kind("dose")][:3] == [d.starts_at for d in doses[:3]]
     flags = _flags("ketamine-iv", p, make_clinic(), blockers)
-    assert "integration_missing" in {f.code for f in flags}
-    assert "integration_missing" in p.codes
+    assert [f.code for f in flags] == []
+    assert "integration_missing" not in p.codes and not [x for x in p.problems if x.severity == "error"]
+    new_doses = p.of_kind("dose")
+    integration2 = next(s for s in p.of_kind("integration") if s.sequence == 2)
+    assert new_doses[1].ends_at <= integration2.starts_at and integration2.ends_at <= new_doses[2].starts_at

@@ -75,14 +75,34 @@ def test_closures_honoured():
     assert p.problems == ()
 
 
-def test_two_week_closure_reported_not_dropped():
+def test_two_week_closure_early_in_the_course_is_cleared_by_starting_after_it():
+    """The old planner slid the first dose at most 7 days and broke the window; the first dose may now
+    move as far as the horizon allows."""
     clinic = make_clinic([Closure(date(2024, 3, 11), date(2024, 3, 24), reason="Renovation")])
+    p = plan("ketamine-iv", clinic=clinic)
+    assert p.problems == ()
+    doses = [local_date(d.starts_at, TZ) for d in p.of_kind("dose") if d.phase == "induction"]
+    assert doses[0] >= date(2024, 3, 25) or doses[-1] < date(2024, 3, 11)
+
+
+def test_closure_that_no_start_in_the_horizon_clears_is_reported_not_dropped():
+    clinic = make_clinic([Closure(date(2024, 3, 11), date(2024, 4, 30), reason="Renovation")])
     p = plan("ketamine-iv", clinic=clinic)
     assert len(p.of_kind("dose")) == 7  # six induction + first maintenance
     assert "induction_window_exceeded" in p.codes
     assert "induction_gap" in p.codes
     exceeded = next(x for x in p.problems if x.code == "induction_window_exceeded")
     assert exceeded.sessions and all(p.sessions[i].kind == "dose" for i in exceeded.sessions)
+
+
+def test_first_dose_moves_up_to_the_horizon_and_no_further():
+    """A closure of the first 30 days: the induction starts after it (within 35 days of start_on). A
+    closure of 40 days cannot be cleared within the horizon: the least-bad plan says so."""
+    p = plan("ketamine-iv", clinic=make_clinic([Closure(START + timedelta(days=1), START + timedelta(days=30))]))
+    assert p.problems == ()
+    assert local_date(p.of_kind("dose")[0].starts_at, TZ) > START + timedelta(days=30)
+    late = plan("ketamine-iv", clinic=make_clinic([Closure(START + timedelta(days=1), START + timedelta(days=40))]))
+    assert late.problems
 
 
 def test_no_room_with_capability_reported():

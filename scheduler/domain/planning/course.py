@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 from scheduler.domain.maintenance import dates_nearest_target, due_window
 from scheduler.domain.planning.builder import PlanBuilder, dose_problems, stage_ranges
+from scheduler.domain.planning.exact import ExactPlanner
 from scheduler.domain.planning.induction import plan_induction
 from scheduler.domain.planning.results import Plan, PlanningError, Slot
 from scheduler.domain.planning.slots import SlotFinder, extended_after
@@ -39,12 +40,80 @@ def plan_course(protocol: Protocol, clinic: Clinic, rooms: Sequence[Room], staff
     """
     finder = SlotFinder(clinic, rooms, staff, patient, existing_sessions, preferences, grid_minutes,
                         not_before=now)
-    b = PlanBuilder(protocol, finder)
     tz = clinic.timezone
     asked_on, start_on = start_on, planning_start(start_on, now, tz)
+    b = PlanBuilder(protocol, finder)
+    dose_slots = _plan_exact(b, protocol, start_on, has_valid_evaluation_on, now) \
+        if _exact_applies(protocol, finder) else None
+    if dose_slots is None:
+        b = PlanBuilder(protocol, finder)
+        dose_slots = _plan_least_bad(b, protocol, start_on, has_valid_evaluation_on)
     if start_on != asked_on:
         b.problem("start_moved_to_today", f"The start date {asked_on.isoformat()} is in the past; the course is "
                   f"planned from today, {start_on.isoformat()}.", (), "warning")
+    last = dose_slots[-1]
+    last_day = local_date(last.starts_at, tz)
+    fu = protocol.follow_up
+    if fu is not None:
+        strict, ext = stage_ranges(last_day + timedelta(days=fu.min_days_after),
+                                    last_day + timedelta(days=fu.max_days_after))
+        slots = finder.ladder(fu, strict, ext, not_before=last.ends_at)
+        ids = b.add("follow_up", fu, slots, sequence=1, label="Follow-up visit")
+        if "window" in slots[0].relaxed:
+            b.problem("follow_up_missing", f"No follow-up visit could be placed {fu.min_days_after}-"
+                      f"{fu.max_days_after} days after the last induction dose; proposed later.", ids)
+
+    if include_maintenance and protocol.maintenance is not None:
+        _plan_maintenance(b, protocol, last_day, 1, last.ends_at)
+    return b.build()
+
+
+def _exact_applies(protocol: Protocol, finder: SlotFinder) -> bool:
+    """The exact search needs a suitable room and a clinician for every kind it places; without them
+    no plan can meet the rules and the least-bad planner says which are missing."""
+    specs = [s for s in (protocol.evaluation, protocol.preparation, protocol.dose, protocol.integration) if s]
+    return all(finder.has_room_for(s.capability) and finder.has_staff_for(s.role) for s in specs)
+
+
+def _plan_exact(b: PlanBuilder, protocol: Protocol, start_on: date, has_valid_evaluation_on: date | None,
+                now: datetime | None):
+    """Evaluation, preparation, induction and integration by :mod:`.exact`; None when no plan in the
+    horizon meets every hard rule."""
+    finder = b.finder
+    placed = ExactPlanner(protocol, finder, start_on, start_on, has_valid_evaluation_on, now).search()
+    if placed is None:
+        return None
+    total = protocol.induction.total_doses
+    dose_slots: list[Slot] = []
+    for pl in placed:
+        relaxed = set()
+        if pl.outside_preferences:
+            relaxed.add("preferences")
+        if pl.breaks_guidance:
+            relaxed.add("guidance")
+        slots = [Slot(s.starts_at, s.ends_at, s.room_id, s.staff_member_id, frozenset(relaxed)) for s in pl.slots]
+        for s in slots:
+            finder.reserve(s.starts_at, s.ends_at, s.room_id, s.staff_member_id)
+        if pl.kind == "evaluation":
+            b.add("evaluation", pl.spec, slots, sequence=1, label="Evaluation")
+        elif pl.kind == "preparation":
+            b.add("preparation", pl.spec, slots, sequence=pl.sequence,
+                  label=f"Preparation {pl.sequence} of {protocol.preparation.planned_count}")
+        elif pl.kind == "integration":
+            b.add("integration", pl.spec, slots, sequence=pl.sequence, label=f"Integration after dose {pl.sequence}")
+        else:
+            ids = b.add("dose", pl.spec, slots, phase="induction", sequence=pl.sequence,
+                        label=f"Induction dose {pl.sequence} of {total}", route=pl.spec.route)
+            dose_problems(b, pl.spec, ids)
+            dose_slots.extend(slots)
+    return dose_slots
+
+
+def _plan_least_bad(b: PlanBuilder, protocol: Protocol, start_on: date, has_valid_evaluation_on: date | None):
+    """When no plan meets every hard rule: stage by stage, each session where it breaks the fewest rules,
+    every broken rule reported with its flag code."""
+    finder = b.finder
+    tz = finder.tz
     prev_day: date | None = None
     prev_end: datetime | None = None
 
@@ -95,21 +164,7 @@ def plan_course(protocol: Protocol, clinic: Clinic, rooms: Sequence[Room], staff
                 b.problem("integration_missing", f"No integration session could be placed within "
                           f"{integ.within_hours} h after dose {seq}; proposed later.", ids)
 
-    last = dose_slots[-1]
-    last_day = local_date(last.starts_at, tz)
-    fu = protocol.follow_up
-    if fu is not None:
-        strict, ext = stage_ranges(last_day + timedelta(days=fu.min_days_after),
-                                    last_day + timedelta(days=fu.max_days_after))
-        slots = finder.ladder(fu, strict, ext, not_before=last.ends_at)
-        ids = b.add("follow_up", fu, slots, sequence=1, label="Follow-up visit")
-        if "window" in slots[0].relaxed:
-            b.problem("follow_up_missing", f"No follow-up visit could be placed {fu.min_days_after}-"
-                      f"{fu.max_days_after} days after the last induction dose; proposed later.", ids)
-
-    if include_maintenance and protocol.maintenance is not None:
-        _plan_maintenance(b, protocol, last_day, 1, last.ends_at)
-    return b.build()
+    return dose_slots
 
 
 

@@ -6,14 +6,15 @@ occurrence.
 """
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 
 from scheduler.domain.calendar import max_concurrency, open_intervals, staff_available_intervals
-from scheduler.domain.intervals import Interval
+from scheduler.domain.intervals import Interval, merge, subtract
 from scheduler.domain.planning.results import PlanningError, Slot
 from scheduler.domain.protocols import SessionSpec
+from scheduler.domain.rules.resources import room_suits, staff_suits
 from scheduler.domain.timezones import NonexistentLocalTime, iter_days, local_date, local_time, to_utc, to_utc_lenient
 from scheduler.domain.values import Clinic, Patient, Preferences, Room, Session, StaffMember
 from scheduler.domain.vocabulary import LIVE_STATUSES, MAX_SESSION_DURATION
@@ -27,9 +28,12 @@ class _Index:
 
     def __init__(self) -> None:
         self.by_key: dict[object, list[tuple[datetime, datetime]]] = {}
+        self.longest = MAX_SESSION_DURATION
 
     def add(self, key: object, start: datetime, end: datetime) -> None:
         insort(self.by_key.setdefault(key, []), (start, end))
+        if end - start > self.longest:  # (a session is at most 12 h; imported data may not be)
+            self.longest = end - start
 
     def remove(self, key: object, start: datetime, end: datetime) -> None:
         items = self.by_key.get(key, [])
@@ -41,7 +45,7 @@ class _Index:
         items = self.by_key.get(key)
         if not items:
             return []
-        i = bisect_left(items, (start - MAX_SESSION_DURATION,))
+        i = bisect_left(items, (start - self.longest,))
         out = []
         while i < len(items) and items[i][0] < end:
             s, e = items[i]
@@ -52,6 +56,35 @@ class _Index:
 
     def free(self, key: object, start: datetime, end: datetime) -> bool:
         return not self.overlapping(key, start, end)
+
+
+class _FreeTime:
+    """Disjoint sorted intervals with a fast "does [a, b) lie inside one of them" test."""
+
+    def __init__(self, intervals: list[Interval]):
+        self.intervals = intervals
+        self.starts = [iv.start for iv in intervals]
+
+    def holds(self, a: datetime, b: datetime) -> bool:
+        i = bisect_right(self.starts, a) - 1
+        return i >= 0 and b <= self.intervals[i].end
+
+
+def saturated(busy: list[Interval], capacity: int) -> list[Interval]:
+    """Where at least ``capacity`` of the ``busy`` intervals run at once (a clinician with no room left)."""
+    if capacity <= 1:
+        return merge(busy)
+    events = sorted([(iv.start, 1) for iv in busy] + [(iv.end, -1) for iv in busy], key=lambda e: (e[0], e[1]))
+    out, depth, since = [], 0, None
+    for at, step in events:
+        depth += step
+        if step > 0 and depth == capacity:
+            since = at
+        elif step < 0 and depth == capacity - 1 and since is not None:
+            if since < at:
+                out.append(Interval(since, at))
+            since = None
+    return merge(out)
 
 
 class SlotFinder:
@@ -109,16 +142,25 @@ class SlotFinder:
         """(local time, UTC instant) of every grid point inside the clinic's open time on ``d``."""
         if d not in self._candidates:
             out: list[tuple[time, datetime]] = []
-            for iv in self.open_on(d):
+            opened = self.open_on(d)
+            if opened:
+                midnight = to_utc_lenient(d, time(0), self.tz)
+                # a day without a change of UTC offset: the grid is plain arithmetic from midnight
+                steady = to_utc_lenient(d + DAY, time(0), self.tz) - midnight == DAY
+            for iv in opened:
                 lt = local_time(iv.start, self.tz) if local_date(iv.start, self.tz) == d else time(0)
                 minute = -(-(lt.hour * 60 + lt.minute) // self.grid) * self.grid
                 while minute < 24 * 60:
                     t = time(minute // 60, minute % 60)
-                    minute += self.grid
-                    try:
-                        instant = to_utc(d, t, self.tz)
-                    except NonexistentLocalTime:
-                        continue
+                    if steady:
+                        instant = midnight + timedelta(minutes=minute)
+                        minute += self.grid
+                    else:
+                        minute += self.grid
+                        try:
+                            instant = to_utc(d, t, self.tz)
+                        except NonexistentLocalTime:
+                            continue
                     if instant >= iv.end:
                         break
                     if instant >= iv.start:
@@ -208,6 +250,61 @@ class SlotFinder:
                 if slots is not None:
                     return slots
         return None
+
+    def options(self, spec: SessionSpec, d: date, *, count: int = 1,
+                step: timedelta = timedelta(0)) -> list[tuple[datetime, tuple[Slot, ...], bool, time]]:
+        """Every grid start on local date ``d`` where ``count`` sessions ``step`` apart fit the calendar
+        (clinic open, the patient free, a suitable free room and an available clinician with room in
+        their capacity), earliest first, each with whether it lies within the course's preferred weekdays
+        and times. Preferences do not filter here: the exact planner weighs them. Rooms and clinicians
+        are chosen as :meth:`resources` does (the preferred one first, then by id)."""
+        cands = self.candidates_on(d)
+        if not cands:
+            return []
+        opened = self.open_on(d)
+        lo_day, hi_day = opened[0].start, opened[-1].end
+        patient = _FreeTime(subtract(opened, self._busy_within(self.patient_busy, self.patient.id, lo_day, hi_day)))
+        rooms = [(r.id, _FreeTime(subtract(opened, self._busy_within(self.room_busy, r.id, lo_day, hi_day))))
+                 for r in self._ordered([r for r in self.rooms if room_suits(r, spec.capability)],
+                                        (self.prefs.room_id,))]
+        staff = []
+        for m in self._ordered([m for m in self.staff if staff_suits(m, spec.role)], (self.prefs.staff_member_id,)):
+            hours = self.staff_hours(m, d)
+            if hours:
+                busy = self._busy_within(self.staff_busy, m.id, lo_day, hi_day)
+                staff.append((m.id, _FreeTime(subtract(hours, saturated(busy, m.capacity)))))
+        if not rooms or not staff:
+            return []
+        dur = spec.duration
+        span = step * (count - 1) + dur
+        prefs = self.prefs
+        day_ok = prefs.weekdays is None or d.weekday() in prefs.weekdays
+        lo = to_utc_floor(d, prefs.earliest, self.tz) if prefs.earliest else None
+        hi = to_utc_floor(d, prefs.latest, self.tz) if prefs.latest else None
+        out = []
+        floor = self.not_before
+        for t, start in cands:
+            if floor is not None and start < floor:
+                continue
+            slots = []
+            for k in range(count):
+                a = start + step * k
+                b = a + dur
+                if not patient.holds(a, b):
+                    break
+                room = next((rid for rid, free in rooms if free.holds(a, b)), None)
+                member = next((sid for sid, free in staff if free.holds(a, b)), None) if room is not None else None
+                if member is None:
+                    break
+                slots.append(Slot(a, b, room, member))
+            else:
+                inside = day_ok and (lo is None or start >= lo) and (hi is None or start + span <= hi)
+                out.append((start, tuple(slots), inside, t))
+        return out
+
+    @staticmethod
+    def _busy_within(index: "_Index", key: object, lo: datetime, hi: datetime) -> list[Interval]:
+        return index.overlapping(key, lo, hi)
 
     def _fit_series(self, spec, d, start, count, step, any_room, no_staff, room_hint, staff_hint):
         slots: list[Slot] = []
