@@ -38,6 +38,8 @@ DEFAULTS: dict[str, object] = {
     # The domain part of every calendar event's UID (session-42@<domain>). Keep it stable: a change
     # makes calendar apps see every session as a new event.
     "ICAL_UID_DOMAIN": "scheduler.invalid",
+    # How long a slot held through FHIR Appointment/$hold stays reserved before it expires.
+    "FHIR_HOLD_MINUTES": 10,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     # None: Secure outside development, not in development (plain http://127.0.0.1).

@@ -84,6 +84,14 @@ def _before():
         authenticate_bearer()
 
 
+@bp.after_request
+def _media_type(response: Response) -> Response:
+    """Every answer is FHIR JSON (also an Idempotency-Key replay, stored as plain JSON)."""
+    if response.mimetype in ("application/json", FHIR_JSON):
+        response.mimetype = FHIR_JSON
+    return response
+
+
 @bp.errorhandler(AppError)
 def _app_error(err: AppError):
     from scheduler.db import db_session
@@ -107,5 +115,6 @@ def base_url() -> str:
 
 def init_app(app: Flask) -> None:
     from scheduler.fhir import appointments, capability, care_plans, directory, schedules, slots  # noqa: F401
+    from scheduler.fhir import operations  # noqa: F401
 
     app.register_blueprint(bp)

@@ -132,3 +132,119 @@ def release(actor_id: int | None, row: AppointmentHold, reason: str) -> Appointm
     db_session.flush()
     audit.record(actor_id, "hold.release", row, before=before, reason=reason)
     return row
+
+
+# --- the IHE ITI Scheduling operations: find, hold, book, cancel --------------------------------
+
+def open_course(patient_id: int, clinic_id: int):
+    """The patient's latest open course at the clinic (its protocol says what a session needs)."""
+    from scheduler.models import Course
+    from scheduler.services.directory import OPEN_COURSE_STATUSES
+
+    return db_session.scalars(select(Course).where(Course.patient_id == patient_id, Course.clinic_id == clinic_id,
+                                                   Course.status.in_(OPEN_COURSE_STATUSES))
+                              .order_by(Course.start_on.desc(), Course.id.desc())).first()
+
+
+def new_session(patient_id: int, clinic_id: int, kind: str):
+    """What a ``kind`` session of this patient needs: their open course's protocol rule, else the rule
+    every shipped protocol agrees on; 422 when the protocols differ and no course decides."""
+    from scheduler.errors import UnprocessableError
+    from scheduler.protocols_registry import protocols
+    from scheduler.services import suggestions
+
+    course = open_course(patient_id, clinic_id)
+    if course is not None and suggestions.spec_for(course, kind) is not None:
+        return suggestions.new_session(clinic_id, patient_id, kind, course=course)
+    specs = {(sp.duration_minutes, sp.capability, sp.role) for p in protocols().values()
+             if (sp := p.spec_for(kind, None)) is not None}
+    if len(specs) != 1:
+        raise UnprocessableError(
+            f"Patient {patient_id} has no open course at clinic {clinic_id} whose protocol has a "
+            f"{kind.replace('_', '-')} session, and the protocols differ on its length, room type and clinician: "
+            "plan the course first (POST /api/v1/patients/{id}/courses).", field="service-type", code="no_course")
+    from scheduler.domain.protocols import SessionSpec
+
+    minutes, capability, role = specs.pop()
+    return suggestions.new_session(clinic_id, patient_id, kind, custom=SessionSpec(
+        duration_minutes=minutes, capability=capability, role=role))
+
+
+def find(patient_id: int, clinic_id: int, kind: str, start: datetime, end: datetime, *, room_id: int | None = None):
+    """Bookable slots (the product's slot search: services.suggestions, error-flag free, holds left
+    out) for a ``kind`` session of the patient between ``start`` and ``end``."""
+    from scheduler.domain.timezones import local_date
+    from scheduler.services import inputs, suggestions
+
+    new = new_session(patient_id, clinic_id, kind)
+    tz = inputs.clinic_row(clinic_id).timezone
+    now = max(utcnow(), start)
+    slots = suggestions.for_new(new, first=local_date(now, tz), now=now)
+    return new, [sl for sl in slots if sl.ends_at <= end and (room_id is None or sl.room_id == room_id)]
+
+
+def hold(actor_id: int | None, req, *, minutes: int = HOLD_MINUTES) -> AppointmentHold:
+    """Check ``req`` (a booking.SessionRequest) as a booking would be checked, then hold it. A retry
+    (the same user, patient, room, clinician and time, still held) answers the same hold."""
+    from scheduler.services import sessions
+
+    same = db_session.scalars(select(H).where(
+        H.patient_id == req.patient_id, H.room_id == req.room_id, H.starts_at == req.starts_at,
+        H.ends_at == req.ends_at, H.kind == req.kind, H.status == "held", H.expires_at > utcnow(),
+        H.created_by_id == actor_id)).first()
+    if same is not None and same.staff_member_id == req.staff_member_id:
+        return same
+    sessions.check(req)
+    row = AppointmentHold(clinic_id=req.clinic_id, patient_id=req.patient_id, room_id=req.room_id,
+                          staff_member_id=req.staff_member_id, course_id=req.course_id, kind=req.kind,
+                          phase=req.phase, sequence=req.sequence, route=req.route, starts_at=req.starts_at,
+                          ends_at=req.ends_at)
+    return place(actor_id, row, minutes=minutes)
+
+
+def request_of(row: AppointmentHold):
+    from scheduler.services.booking import SessionRequest
+
+    return SessionRequest(clinic_id=row.clinic_id, patient_id=row.patient_id, room_id=row.room_id, kind=row.kind,
+                          starts_at=row.starts_at, ends_at=row.ends_at, staff_member_id=row.staff_member_id,
+                          course_id=row.course_id, phase=row.phase, sequence=row.sequence, route=row.route)
+
+
+def book_hold(actor_id: int | None, row: AppointmentHold):
+    """The held slot becomes a booked session (the booking service's checks and constraints); a
+    retry after success answers the same session."""
+    from scheduler.models import TreatmentSession
+    from scheduler.services import sessions
+
+    now = utcnow()
+    if row.status == "booked" and row.session_id is not None:
+        return db_session.get(TreatmentSession, row.session_id)
+    if not row.live(now):
+        raise Conflict(f"Hold {row.id} is {status(row, now)}; find and hold a slot again.", code="hold_over",
+                       field="appointment")
+    before = audit.snapshot(row)
+    row.status = "booked"  # no longer live: the booking below is not refused by its own hold
+    db_session.flush()
+    session, _ = sessions.book(actor_id, request_of(row))
+    row.session_id = session.id
+    db_session.flush()
+    audit.record(actor_id, "hold.book", row, before=before)
+    return session
+
+
+def book_direct(actor_id: int | None, req):
+    """Book a proposed slot that was not held; a retry (the same user's live session for the same
+    patient, room, kind and time) answers that session instead of a double booking."""
+    from scheduler.models import AuditEvent, TreatmentSession
+    from scheduler.services import sessions
+
+    TS = TreatmentSession
+    same = db_session.scalars(select(TS).where(
+        TS.patient_id == req.patient_id, TS.room_id == req.room_id, TS.starts_at == req.starts_at,
+        TS.ends_at == req.ends_at, TS.kind == req.kind, TS.status == "booked")).first()
+    if same is not None and db_session.scalar(select(AuditEvent.id).where(
+            AuditEvent.entity_type == "treatment_session", AuditEvent.entity_id == same.id,
+            AuditEvent.action == "session.book", AuditEvent.actor_id == actor_id)) is not None:
+        return same
+    session, _ = sessions.book(actor_id, req)
+    return session

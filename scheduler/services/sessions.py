@@ -88,18 +88,24 @@ def _refuse_flagged(candidate, *, override_reason: str | None, exclude_ids: tupl
 def book(actor_id: int | None, req: booking.SessionRequest, *, status: str = "booked",
          check_flags: bool = True) -> tuple[TreatmentSession, list]:
     """Book one session after the flag check; returns the session and its flags."""
-    _resource_checks(req.clinic_id, req.room_id, req.staff_member_id)
-    booking.check_shape(req.starts_at, req.ends_at)
-    # Double booking first: it is never overridable and names the clashing session.
-    booking.refuse_clashes(room_id=req.room_id, patient_id=req.patient_id, starts_at=req.starts_at,
-                           ends_at=req.ends_at)
-    found = _refuse_flagged(candidate_of(req), override_reason=req.override_reason) if check_flags else []
+    found = check(req, check_flags=check_flags)
     session = booking.insert(actor_id, req, status=status)
     if req.override_reason and any(f.severity == "error" for f in found):
         audit.record(actor_id, "session.override", session, reason=req.override_reason,
                      after={"flags": sorted({f.code for f in found if f.severity == "error"}),
                             "session_id": session.id})
     return session, found
+
+
+def check(req: booking.SessionRequest, *, check_flags: bool = True) -> list:
+    """Everything ``book`` checks before writing (also what FHIR $hold checks before holding):
+    room and clinician of the clinic, shape, double booking (and holds), error flags."""
+    _resource_checks(req.clinic_id, req.room_id, req.staff_member_id)
+    booking.check_shape(req.starts_at, req.ends_at)
+    # Double booking first: it is never overridable and names the clashing session.
+    booking.refuse_clashes(room_id=req.room_id, patient_id=req.patient_id, starts_at=req.starts_at,
+                           ends_at=req.ends_at)
+    return _refuse_flagged(candidate_of(req), override_reason=req.override_reason) if check_flags else []
 
 
 def candidate_of(req: booking.SessionRequest, session_id: int | None = None):

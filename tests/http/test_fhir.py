@@ -193,6 +193,11 @@ def test_capability_statement_states_what_is_supported(api):
     assert {p["name"] for p in resources["Slot"]["searchParam"]} == {"schedule", "start", "status"}
     assert {p["name"] for p in resources["CarePlan"]["searchParam"]} == {"patient"}
     assert "searchParam" not in resources["Patient"]
+    operations = {o["name"]: o["definition"] for o in resources["Appointment"]["operation"]}
+    assert set(operations) == {"find", "hold", "book", "cancel"}
+    for name, url in operations.items():
+        definition = Fhir(api, role=None).get(url.removeprefix("http://localhost")).resource
+        assert definition["code"] == name and definition["resource"] == ["Appointment"]
     # What is stated is served: every resource type answers a read (404 for an unknown id, not 405).
     for name in resources:
         Fhir(api).get(f"/fhir/{name}/does-not-exist", expect=404)

@@ -55,7 +55,8 @@ def test_routes_without_a_permission_are_exactly_the_public_ones(sqlite_app):
 
     unguarded = {f"{m} {u}" for m, u, perm in _routes(sqlite_app) if perm is None}
     public = {f"GET {u}" for m, u, perm in _routes(sqlite_app)
-              if any(u.endswith(s) for s in ("/health", "/openapi.json", "/feeds/x.ics"))}
+              if any(u.endswith(s) for s in ("/health", "/openapi.json", "/feeds/x.ics", "/fhir/metadata",
+                                             "/fhir/OperationDefinition/x"))}
     assert unguarded == public
     assert {"api.health", "api.openapi", "api.feed_ics"} == PUBLIC_ENDPOINTS
 
