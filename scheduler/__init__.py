@@ -30,6 +30,9 @@ def create_app(test_config: dict | None = None, *, skip_database: bool = False,
     errors.init_app(app)
     auth.init_app(app)
     protocols_registry.init_app(app)
+    from scheduler.services import outbox
+
+    outbox.init_app(app)
     init_api(app)
     from scheduler.fhir import init_app as init_fhir
 

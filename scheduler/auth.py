@@ -24,6 +24,7 @@ from scheduler.models import ApiToken, User
 #   manage_clinic   clinics, closures, rooms, staff, time off, protocols
 #   manage_users    users and their API tokens
 #   read_audit      the audit trail
+#   read_messages   the outbox of messages to patients (addresses, delivery state)
 #   read_schedule   clinics, rooms, staff, patients' demographics, sessions, day board, flags, feeds
 #   book            book, reschedule, cancel, check in, complete, no-show; courses
 #   manage_patients patients' demographics
@@ -36,7 +37,7 @@ from scheduler.models import ApiToken, User
 # front desk, never reads assessments or clinical notes.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"manage_clinic", "manage_users", "read_audit", "read_schedule", "book",
-                        "manage_patients", "import_data", "export_data", "read_reports"}),
+                        "manage_patients", "import_data", "export_data", "read_reports", "read_messages"}),
     "front_desk": frozenset({"read_schedule", "book", "manage_patients"}),
     "clinician": frozenset({"read_schedule", "read_clinical", "write_clinical", "read_reports"}),
 }

@@ -83,9 +83,10 @@ def serve_command(host: str, port: int) -> None:
 def init_app(app: Flask) -> None:
     for command in (init_db_command, user_group, demo_command, serve_command):
         app.cli.add_command(command)
-    from scheduler import cli_data
+    from scheduler import cli_data, cli_worker
 
     cli_data.init_app(app)
+    cli_worker.init_app(app)
 
 
 def _factory() -> Flask:

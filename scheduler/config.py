@@ -42,12 +42,30 @@ DEFAULTS: dict[str, object] = {
     "FHIR_HOLD_MINUTES": 10,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    # Messages to patients (scheduler worker). PUBLIC_URL is the base of the links in them.
+    "PUBLIC_URL": "http://127.0.0.1:5000",
+    "SMTP_HOST": None,
+    "SMTP_PORT": 25,
+    "SMTP_USERNAME": None,
+    "SMTP_PASSWORD": None,
+    "SMTP_STARTTLS": False,
+    "MAIL_FROM": "scheduler@localhost",
+    # SMS through a Twilio-shaped HTTP API; no SMS_URL means email only.
+    "SMS_URL": None,
+    "SMS_ACCOUNT": None,
+    "SMS_TOKEN": None,
+    "SMS_FROM": None,
+    # No SMS is sent in these clinic-local hours (it waits until they end).
+    "QUIET_HOURS": "21:00-08:00",
+    "MESSAGE_MAX_ATTEMPTS": 5,
+    "WORKER_INTERVAL_SECONDS": 30,
     # None: Secure outside development, not in development (plain http://127.0.0.1).
     "SESSION_COOKIE_SECURE": None,
 }
 
 ENV_PREFIX = "SCHEDULER_"
-BOOLEAN_KEYS = {"SESSION_COOKIE_SECURE", "DATABASE_ECHO", "SESSION_COOKIE_HTTPONLY"}
+BOOLEAN_KEYS = {"SESSION_COOKIE_SECURE", "DATABASE_ECHO", "SESSION_COOKIE_HTTPONLY", "SMTP_STARTTLS"}
+INTEGER_KEYS = {"SMTP_PORT", "MESSAGE_MAX_ATTEMPTS", "WORKER_INTERVAL_SECONDS"}
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
 
@@ -60,7 +78,7 @@ def _coerce(name: str, raw: str, current: object) -> object:
     """Turn an environment string into the type of the default it overrides."""
     if isinstance(current, bool) or name in BOOLEAN_KEYS:
         return raw.strip().lower() in TRUE_WORDS
-    if isinstance(current, int):
+    if isinstance(current, int) or name in INTEGER_KEYS:
         return int(raw)
     return raw
 

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from scheduler.api import bp, parsing as p, serialize
 from scheduler.auth import require
 from scheduler.db import db_session
+from scheduler.domain.vocabulary import SESSION_KINDS
 from scheduler.errors import ValidationError
 from scheduler.models import Clinic
 from scheduler.services import directory
@@ -16,14 +17,59 @@ from scheduler.services import directory
 @require("manage_clinic")
 def create_clinic():
     body = p.json_body()
-    p.reject_unknown(body, {"name", "timezone", "hours"})
+    p.reject_unknown(body, {"name", "timezone", "hours", *SETTINGS})
     clinic = directory.create_clinic(
         g.user.id,
         name=p.string(body, "name"),
         timezone=p.timezone_field(body, "timezone"),
         hours=p.weekly_hours(p.get(body, "hours"), "hours"),
+        settings=_settings(body),
     )
     return serialize.clinic(clinic), 201
+
+
+SETTINGS = {"waitlist_auto_offer", "reminder_hours"}
+REMINDER_KINDS = (*SESSION_KINDS, "default")
+
+
+def _reminder_hours(value) -> dict | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not value:
+        raise ValidationError("reminder_hours must be an object of session kind (or default) to a list of hours.",
+                              field="reminder_hours")
+    out = {}
+    for kind, hours in value.items():
+        where = f"reminder_hours.{kind}"
+        if kind not in REMINDER_KINDS:
+            raise ValidationError(f"{where}: unknown session kind (one of {', '.join(REMINDER_KINDS)}).", field=where)
+        if (not isinstance(hours, list) or len(hours) > 6
+                or any(isinstance(h, bool) or not isinstance(h, int) or not 1 <= h <= 336 for h in hours)):
+            raise ValidationError(f"{where} must be a list of at most 6 whole hours from 1 to 336.", field=where)
+        out[kind] = sorted(set(hours), reverse=True)
+    return out
+
+
+def _settings(body: dict) -> dict:
+    out: dict = {}
+    if "waitlist_auto_offer" in body:
+        out["waitlist_auto_offer"] = p.integer(body, "waitlist_auto_offer", minimum=0, maximum=20)
+    if "reminder_hours" in body:
+        out["reminder_hours"] = _reminder_hours(body["reminder_hours"])
+    return out
+
+
+@bp.patch("/clinics/<int:clinic_id>")
+@require("manage_clinic")
+def update_clinic(clinic_id: int):
+    clinic = p.get_or_404(Clinic, clinic_id)
+    body = p.json_body()
+    p.reject_unknown(body, {"name", *SETTINGS})
+    changes = _settings(body)
+    if "name" in body:
+        changes["name"] = p.string(body, "name")
+    directory.update_clinic(g.user.id, clinic, changes)
+    return serialize.clinic(clinic)
 
 
 @bp.get("/clinics")

@@ -12,7 +12,7 @@ import re
 from flask import Flask, current_app
 
 from scheduler.api import PUBLIC_ENDPOINTS, bp
-from scheduler.api import openapi_data
+from scheduler.api import openapi_data, openapi_messages
 from scheduler.api.openapi_schemas import REQUESTS, SCHEMAS, ref
 from scheduler.auth import roles_with
 
@@ -56,6 +56,8 @@ OPERATIONS: dict[tuple[str, str], dict] = {
                              returns="Clinic", errors=WRITE),
     ("GET", "/clinics"): op("List clinics", returns="ClinicList", errors=()),
     ("GET", "/clinics/{clinic_id}"): op("A clinic with its closures", returns="Clinic"),
+    ("PATCH", "/clinics/{clinic_id}"): op("Change a clinic's name or settings (waitlist offers, reminder hours)",
+                                          body="ClinicChanges", returns="Clinic", errors=WRITE),
     ("POST", "/clinics/{clinic_id}/closures"): op("Add a closure (whole or part days)", body="NewClosure", ok=201,
                                                   returns="Closure", errors=WRITE),
     ("GET", "/clinics/{clinic_id}/closures"): op("A clinic's closures", returns="ClosureList"),
@@ -156,6 +158,10 @@ OPERATIONS: dict[tuple[str, str], dict] = {
 OPERATIONS.update(openapi_data.operations(op, q, WRITE, ID_QUERY))
 SCHEMAS.update(openapi_data.SCHEMAS)
 REQUESTS.update(openapi_data.REQUESTS)
+# The outbox and the waitlist.
+OPERATIONS.update(openapi_messages.operations(op, q, WRITE, ID_QUERY))
+SCHEMAS.update(openapi_messages.SCHEMAS)
+REQUESTS.update(openapi_messages.REQUESTS)
 
 OPTIONAL_BODIES = {"OptionalReason", "NewToken", "ReplanRequest"}
 LISTS = {"ClinicList": ("clinics", "Clinic"), "ClosureList": ("closures", "Closure"), "RoomList": ("rooms", "Room"),

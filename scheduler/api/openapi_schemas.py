@@ -55,7 +55,12 @@ WEEKLY = {"type": "object", "additionalProperties": False,
 
 PATIENT = {"id": ID, "mrn": STR, "name": STR, "birth_date": DATE, "phone": nullable(STR),
            "email": nullable(STR), "ride_home_arranged": BOOL,
+           "contact_preference": enum(("email", "sms", "none")), "contact_opted_out_at": nullable(INSTANT),
            "dosing_hold": nullable(obj({"reason": STR, "since": nullable(INSTANT)}))}
+# Per clinic: how many waitlisted patients a freed slot is messaged to at once, and reminder hours by kind.
+CLINIC_SETTINGS = {"waitlist_auto_offer": {"type": "integer", "minimum": 0, "maximum": 20},
+                   "reminder_hours": {"type": ["object", "null"], "minProperties": 1, "additionalProperties": {
+                       "type": "array", "maxItems": 6, "items": {"type": "integer", "minimum": 1, "maximum": 336}}}}
 SCHEMAS: dict[str, dict] = {
     "Error": obj({"error": obj({"code": STR, "message": STR, "field": STR,
                                 "conflicts": {"type": "array", "items": {"type": "object"}}},
@@ -65,7 +70,9 @@ SCHEMAS: dict[str, dict] = {
     "Closure": obj({"id": ID, "clinic_id": ID, "starts_on": DATE, "ends_on": DATE, "from_time": nullable(HHMM),
                     "until_time": nullable(HHMM), "reason": STR}),
     "Clinic": obj({"id": ID, "name": STR, "timezone": STR, "hours": WEEKLY,
-                   "closures": {"type": "array", "items": ref("Closure")}}, required=["id", "name", "timezone", "hours"]),
+                   "waitlist_auto_offer": INT, "reminder_hours": nullable({"type": "object"}),
+                   "closures": {"type": "array", "items": ref("Closure")}},
+                  required=["id", "name", "timezone", "hours", "waitlist_auto_offer", "reminder_hours"]),
     "Room": obj({"id": ID, "clinic_id": ID, "name": STR, "capabilities": {"type": "array", "items": enum(CAPABILITIES)},
                  "active": BOOL}),
     "TimeOff": obj({"id": ID, "starts_at": INSTANT, "ends_at": INSTANT, "reason": STR}),
@@ -98,7 +105,9 @@ SCHEMAS: dict[str, dict] = {
                     "sequence": nullable(INT), "route": nullable(STR), "dose_mg": nullable(STR),
                     "starts_at": INSTANT, "ends_at": INSTANT, "status": enum(SESSION_STATUSES),
                     "cancel_reason": nullable(STR), "cancelled_at": nullable(INSTANT),
-                    "override_reason": nullable(STR), "notes": nullable(STR), "version": INT},
+                    "override_reason": nullable(STR), "notes": nullable(STR), "version": INT,
+                    "confirmed_at": nullable(INSTANT), "ride_home_by": nullable(STR),
+                    "reschedule_requested_at": nullable(INSTANT)},
                    strict=False),
     "Flag": obj({"code": STR, "severity": enum(("error", "warning", "info")), "message": STR,
                  "patient_id": nullable(INT), "session_ids": {"type": "array", "items": INT}, "fix": nullable(STR)},
@@ -141,8 +150,9 @@ SCHEMAS: dict[str, dict] = {
 
 # Request bodies: only the required ones are listed as required; unknown fields are refused (400).
 REQUESTS: dict[str, dict] = {
-    "NewClinic": obj({"name": {**STR, "minLength": 1, "maxLength": 200}, "timezone": STR, "hours": WEEKLY},
-                     required=["name", "timezone", "hours"]),
+    "NewClinic": obj({"name": {**STR, "minLength": 1, "maxLength": 200}, "timezone": STR, "hours": WEEKLY,
+                      **CLINIC_SETTINGS}, required=["name", "timezone", "hours"]),
+    "ClinicChanges": obj({"name": {**STR, "minLength": 1, "maxLength": 200}, **CLINIC_SETTINGS}, required=[]),
     "NewClosure": obj({"starts_on": DATE, "ends_on": DATE, "reason": {**STR, "maxLength": 200},
                        "from_time": HHMM, "until_time": HHMM}, required=["starts_on"]),
     "NewRoom": obj({"clinic_id": ID, "name": {**STR, "minLength": 1, "maxLength": 100},
@@ -156,10 +166,12 @@ REQUESTS: dict[str, dict] = {
                       required=["starts_at", "ends_at"]),
     "NewPatient": obj({"mrn": {**STR, "minLength": 1, "maxLength": 64}, "name": {**STR, "minLength": 1, "maxLength": 200},
                        "birth_date": DATE, "phone": {**STR, "maxLength": 40}, "email": {**STR, "maxLength": 200},
-                       "ride_home_arranged": BOOL}, required=["mrn", "name", "birth_date"]),
+                       "ride_home_arranged": BOOL, "contact_preference": enum(("email", "sms", "none"))},
+                      required=["mrn", "name", "birth_date"]),
     "PatientChanges": obj({"name": {**STR, "minLength": 1, "maxLength": 200}, "birth_date": DATE,
                            "phone": {**STR, "maxLength": 40}, "email": {**STR, "maxLength": 200},
-                           "ride_home_arranged": BOOL}, required=[]),
+                           "ride_home_arranged": BOOL, "contact_preference": enum(("email", "sms", "none"))},
+                          required=[]),
     "NewAssessment": obj({"instrument": enum(INSTRUMENTS), "score": {"type": "integer", "minimum": 0},
                           "taken_on": DATE, "course_id": ID}, required=["instrument", "score", "taken_on"]),
     "NewNote": obj({"body": {**STR, "minLength": 1, "maxLength": 20000}, "session_id": ID}, required=["body"]),

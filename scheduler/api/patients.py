@@ -9,9 +9,10 @@ from scheduler.api import bp, parsing as p, serialize
 from scheduler.auth import require
 from scheduler.errors import ValidationError
 from scheduler.models import Patient
+from scheduler.models.patient import CONTACT_PREFERENCES
 from scheduler.services import directory
 
-FIELDS = {"mrn", "name", "birth_date", "phone", "email", "ride_home_arranged"}
+FIELDS = {"mrn", "name", "birth_date", "phone", "email", "ride_home_arranged", "contact_preference"}
 
 
 def _birth_date(body: dict) -> date:
@@ -31,7 +32,8 @@ def create_patient():
     patient = directory.create_patient(
         g.user.id, mrn=p.string(body, "mrn", max_length=64), name=p.string(body, "name"),
         birth_date=_birth_date(body), phone=p.string(body, "phone", required=False, max_length=40),
-        email=p.string(body, "email", required=False), ride_home_arranged=p.boolean(body, "ride_home_arranged"))
+        email=p.string(body, "email", required=False), ride_home_arranged=p.boolean(body, "ride_home_arranged"),
+        contact_preference=p.choice(body, "contact_preference", CONTACT_PREFERENCES, required=False))
     return serialize.patient(patient), 201
 
 
@@ -51,6 +53,8 @@ def update_patient(patient_id: int):
             changes[field] = p.string(body, field, required=False, max_length=size)
     if "ride_home_arranged" in body:
         changes["ride_home_arranged"] = p.boolean(body, "ride_home_arranged")
+    if "contact_preference" in body:
+        changes["contact_preference"] = p.choice(body, "contact_preference", CONTACT_PREFERENCES)
     directory.update_patient(g.user.id, patient, changes)
     return serialize.patient(patient)
 

@@ -36,7 +36,8 @@ def closure(c: Closure) -> dict:
 
 def clinic(c: Clinic, *, with_closures: bool = True) -> dict:
     data = {"id": c.id, "name": c.name, "timezone": c.timezone,
-            "hours": weekly(c.opening_hours, "opens_at", "closes_at")}
+            "hours": weekly(c.opening_hours, "opens_at", "closes_at"),
+            "waitlist_auto_offer": c.waitlist_auto_offer, "reminder_hours": c.reminder_hours}
     if with_closures:
         data["closures"] = [closure(x) for x in c.closures]
     return data
@@ -59,6 +60,7 @@ def staff_member(s: StaffMember) -> dict:
 def patient(p: Patient) -> dict:
     return {"id": p.id, "mrn": p.mrn, "name": p.name, "birth_date": p.birth_date.isoformat(),
             "phone": p.phone, "email": p.email, "ride_home_arranged": p.ride_home_arranged,
+            "contact_preference": p.contact_preference, "contact_opted_out_at": instant(p.contact_opted_out_at),
             # The hold is scheduling information; its reason is clinical (front desk sees null).
             "dosing_hold": ({"reason": p.dosing_hold_reason if can("read_clinical") else None,
                              "since": instant(p.dosing_hold_since)}
@@ -87,7 +89,9 @@ def session(s, tz: str | ZoneInfo | None = None, *, flags: list | None = None) -
             "dose_mg": None if s.dose_mg is None else str(s.dose_mg),
             "starts_at": instant(s.starts_at, tz), "ends_at": instant(s.ends_at, tz), "status": s.status,
             "cancel_reason": s.cancel_reason, "cancelled_at": instant(s.cancelled_at, tz),
-            "override_reason": s.override_reason, "notes": s.notes, "version": s.version}
+            "override_reason": s.override_reason, "notes": s.notes, "version": s.version,
+            "confirmed_at": instant(s.confirmed_at, tz), "ride_home_by": s.ride_home_by,
+            "reschedule_requested_at": instant(s.reschedule_requested_at, tz)}
     if flags is not None:
         data["flags"] = [flag(f) for f in flags]
     return data
@@ -111,3 +115,26 @@ def closure_value(c) -> dict:
     """A closure as the domain sees it (``scheduler.domain.values.Closure``)."""
     return {"id": c.id, "starts_on": c.starts_on.isoformat(), "ends_on": c.ends_on.isoformat(),
             "from_time": hhmm(c.from_time), "until_time": hhmm(c.until_time), "reason": c.reason}
+
+
+# ---------------------------------------------------------------- messages and the waitlist
+
+
+def message(m) -> dict:
+    return {"id": m.id, "kind": m.kind, "channel": m.channel, "to": m.to, "patient_id": m.patient_id,
+            "session_id": m.session_id, "offer_id": m.offer_id, "due_at": instant(m.due_at), "status": m.status,
+            "attempts": m.attempts, "sent_at": instant(m.sent_at), "last_error": m.last_error}
+
+
+def waitlist_entry(e) -> dict:
+    return {"id": e.id, "patient_id": e.patient_id, "clinic_id": e.clinic_id, "kind": e.kind,
+            "protocol": e.protocol, "earliest_on": e.earliest_on.isoformat(), "latest_on": e.latest_on.isoformat(),
+            "preferences": e.preferences or {}, "status": e.status, "session_id": e.session_id,
+            "created_at": instant(e.created_at)}
+
+
+def waitlist_offer(o, tz: str | None = None) -> dict:
+    return {"id": o.id, "entry_id": o.entry_id, "clinic_id": o.clinic_id, "room_id": o.room_id,
+            "staff_member_id": o.staff_member_id, "starts_at": instant(o.starts_at, tz),
+            "ends_at": instant(o.ends_at, tz), "status": o.status, "freed_session_id": o.freed_session_id,
+            "session_id": o.session_id, "created_at": instant(o.created_at, tz)}

@@ -10,15 +10,20 @@ from scheduler.models.closure import Closure
 from scheduler.models.course import Course
 from scheduler.models.feed_token import FeedToken
 from scheduler.models.idempotency_key import IdempotencyKey
+from scheduler.models.message import Message
 from scheduler.models.opening_hours import OpeningHours
 from scheduler.models.patient import Patient
+from scheduler.models.patient_link import PatientLink
 from scheduler.models.room import Room
 from scheduler.models.staff_member import StaffMember
 from scheduler.models.time_off import TimeOff
 from scheduler.models.treatment_session import TreatmentSession
 from scheduler.models.user import User
+from scheduler.models.waitlist_entry import WaitlistEntry
+from scheduler.models.waitlist_offer import WaitlistOffer
 from scheduler.models.working_hours import WorkingHours
 
-__all__ = ["ApiToken", "AppointmentHold", "Assessment", "AuditEvent", "Base", "Clinic", "ClinicalNote", "Closure", "Course",
-           "FeedToken", "IdempotencyKey", "OpeningHours", "Patient", "Room", "StaffMember", "TimeOff",
-           "TreatmentSession", "User", "UTCDateTime", "WorkingHours", "utcnow"]
+__all__ = ["ApiToken", "AppointmentHold", "Assessment", "AuditEvent", "Base", "Clinic", "ClinicalNote", "Closure",
+           "Course", "FeedToken", "IdempotencyKey", "Message", "OpeningHours", "Patient", "PatientLink", "Room",
+           "StaffMember", "TimeOff", "TreatmentSession", "User", "UTCDateTime", "WaitlistEntry", "WaitlistOffer",
+           "WorkingHours", "utcnow"]

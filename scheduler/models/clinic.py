@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import String
+from sqlalchemy import JSON, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from scheduler.models.base import Base, utcnow
@@ -23,6 +23,10 @@ class Clinic(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64))
+    # How many waitlisted patients a freed slot is offered to by message at once (0: worklist only).
+    waitlist_auto_offer: Mapped[int] = mapped_column(SmallInteger, default=0)
+    # Reminder hours before a session by kind ({"dose": [72, 24], "default": [24]}); None: the defaults.
+    reminder_hours: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     opening_hours: Mapped[list[OpeningHours]] = relationship(

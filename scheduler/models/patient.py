@@ -2,10 +2,22 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, String
+from sqlalchemy import Date, Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from scheduler.models.base import Base, utcnow
+
+CONTACT_PREFERENCES = ("email", "sms", "none")
+
+
+def default_contact_preference(email: str | None, phone: str | None) -> str:
+    """Email when an email is known, else SMS when a phone is, else none."""
+    return "email" if email else "sms" if phone else "none"
+
+
+def _contact_default(context) -> str:
+    params = context.get_current_parameters()
+    return default_contact_preference(params.get("email"), params.get("phone"))
 
 
 class Patient(Base):
@@ -20,6 +32,11 @@ class Patient(Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     email: Mapped[str | None] = mapped_column(String(200))
     ride_home_arranged: Mapped[bool] = mapped_column(default=False)
+    contact_preference: Mapped[str] = mapped_column(
+        Enum(*CONTACT_PREFERENCES, name="contact_preference", native_enum=False, create_constraint=True,
+             validate_strings=True), default=_contact_default)
+    # Set when the patient opted out of messages (the preference is then "none" until changed).
+    contact_opted_out_at: Mapped[datetime | None]
     dosing_hold_reason: Mapped[str | None] = mapped_column(String(500))
     dosing_hold_since: Mapped[datetime | None]
     dosing_hold_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))

@@ -65,6 +65,10 @@ class TreatmentSession(Base):
     notes: Mapped[str | None] = mapped_column(String(2000))
     # The session's id in the system it was imported from (``scheduler import sessions``).
     external_id: Mapped[str | None] = mapped_column(String(100), index=True, unique=True)
+    # Answers the patient gave through a message's link.
+    confirmed_at: Mapped[datetime | None]
+    ride_home_by: Mapped[str | None] = mapped_column(String(200))
+    reschedule_requested_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

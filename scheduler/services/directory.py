@@ -17,13 +17,23 @@ from scheduler.services import audit
 WeeklyHours = dict[int, list[tuple[time, time]]]
 
 
-def create_clinic(actor_id: int | None, *, name: str, timezone: str, hours: WeeklyHours) -> Clinic:
-    clinic = Clinic(name=name, timezone=timezone)
+def create_clinic(actor_id: int | None, *, name: str, timezone: str, hours: WeeklyHours,
+                  settings: dict | None = None) -> Clinic:
+    """A clinic with its weekly hours; ``settings``: ``waitlist_auto_offer``, ``reminder_hours``."""
+    clinic = Clinic(name=name, timezone=timezone, **(settings or {}))
     clinic.opening_hours = [OpeningHours(weekday=d, opens_at=o, closes_at=c)
                             for d, intervals in sorted(hours.items()) for o, c in intervals]
     db_session.add(clinic)
     audit.record(actor_id, "clinic.create", clinic,
                  after={**audit.snapshot(clinic) , "hours": _hours_json(hours)})
+    return clinic
+
+
+def update_clinic(actor_id: int | None, clinic: Clinic, changes: dict) -> Clinic:
+    before = audit.snapshot(clinic)
+    for key, value in changes.items():
+        setattr(clinic, key, value)
+    audit.record(actor_id, "clinic.update", clinic, before=before)
     return clinic
 
 
@@ -70,19 +80,26 @@ def add_time_off(actor_id: int | None, member: StaffMember, *, starts_at: dateti
 
 
 def create_patient(actor_id: int | None, *, mrn: str, name: str, birth_date: date, phone: str | None = None,
-                   email: str | None = None, ride_home_arranged: bool = False) -> Patient:
+                   email: str | None = None, ride_home_arranged: bool = False,
+                   contact_preference: str | None = None) -> Patient:
     existing = db_session.scalar(select(Patient).where(Patient.mrn == mrn))
     if existing is not None:
         raise Conflict(f"MRN {mrn} already belongs to patient {existing.id}.", field="mrn", code="duplicate")
+    # Without a stated preference the column default picks email, else SMS, else none.
+    chosen = {"contact_preference": contact_preference} if contact_preference else {}
     patient = Patient(mrn=mrn, name=name, birth_date=birth_date, phone=phone, email=email,
-                      ride_home_arranged=ride_home_arranged)
+                      ride_home_arranged=ride_home_arranged, **chosen)
     db_session.add(patient)
     audit.record(actor_id, "patient.create", patient)
     return patient
 
 
 def update_patient(actor_id: int | None, patient: Patient, changes: dict) -> Patient:
+    """Change demographics; a contact preference of ``none`` records the opt-out (cleared again when
+    the patient chooses a channel)."""
     before = audit.snapshot(patient)
+    if "contact_preference" in changes and changes["contact_preference"] != patient.contact_preference:
+        patient.contact_opted_out_at = utcnow() if changes["contact_preference"] == "none" else None
     for key, value in changes.items():
         setattr(patient, key, value)
     audit.record(actor_id, "patient.update", patient, before=before)

@@ -134,6 +134,16 @@ class MaintenanceSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Instructions:
+    """What reminders tell the patient before a dose (the ride home and the monitoring time come from
+    the dose block); ``notes`` are the clinic's own extra lines."""
+    fasting_hours: int | None = None
+    clear_liquids_hours: int | None = None
+    arrive_early_minutes: int = 15
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class Protocol:
     key: str
     name: str
@@ -146,6 +156,7 @@ class Protocol:
     integration: IntegrationSpec | None = None
     follow_up: FollowUpSpec | None = None
     maintenance: MaintenanceSpec | None = None
+    instructions: Instructions = Instructions()
     path: str = ""
 
     def spec_for(self, kind: str, phase: str | None = None) -> SessionSpec | None:

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.domain.protocols.model import (
-    MAINTENANCE_UNITS, Check, DoseSpec, EvaluationSpec, FollowUpSpec, Induction, IntegrationSpec, MaintenanceSpec,
-    PreparationSpec, Protocol, ProtocolError, Stage,
+    MAINTENANCE_UNITS, Check, DoseSpec, EvaluationSpec, FollowUpSpec, Induction, Instructions, IntegrationSpec,
+    MaintenanceSpec, PreparationSpec, Protocol, ProtocolError, Stage,
 )
 from scheduler.domain.vocabulary import CAPABILITIES, ROUTES, STAFF_ROLES, WEEKDAYS
 
@@ -247,7 +247,19 @@ def validate(data: dict[str, Any], path: str | Path, key: str | None = None) -> 
         mdose = _dose(m) if (m := t.table("dose")) is not None else dose
         maintenance = MaintenanceSpec(unit=unit, min=lo, target=target, max=hi, dose=mdose)
         t.done()
+    instructions = Instructions()
+    if (t := top.table("instructions")) is not None:
+        notes = t.list("notes") or []
+        for i, line in enumerate(notes):
+            if not isinstance(line, str) or not line.strip():
+                raise t.fail(f"notes[{i}]", "wrong type: expected a non-empty string")
+        instructions = Instructions(
+            fasting_hours=t.int("fasting_hours", lo=0, hi=24, required=False),
+            clear_liquids_hours=t.int("clear_liquids_hours", lo=0, hi=24, required=False),
+            arrive_early_minutes=t.int("arrive_early_minutes", lo=0, hi=120, required=False, default=15),
+            notes=tuple(notes))
+        t.done()
     top.done()
-    return Protocol(key=key, name=name, source=source, description=description, evaluation=evaluation,
+    return Protocol(instructions=instructions, key=key, name=name, source=source, description=description, evaluation=evaluation,
                     preparation=preparation, induction=Induction(stages), dose=dose, integration=integration,
                     follow_up=follow_up, maintenance=maintenance, path=path)

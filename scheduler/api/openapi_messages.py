@@ -1,0 +1,65 @@
+"""OpenAPI entries of the reminder and waitlist loop: the outbox and the waitlist."""
+from __future__ import annotations
+
+from scheduler.api.openapi_schemas import DATE, HHMM, ID, INSTANT, INT, STR, enum, nullable, obj, ref
+from scheduler.domain.vocabulary import SESSION_KINDS, WEEKDAYS
+from scheduler.models.message import MESSAGE_CHANNELS, MESSAGE_KINDS, MESSAGE_STATUSES
+from scheduler.models.waitlist_entry import WAITLIST_STATUSES
+from scheduler.models.waitlist_offer import OFFER_STATUSES
+
+PREFERENCES = obj({"weekdays": {"type": "array", "items": enum(WEEKDAYS), "minItems": 1}, "earliest": HHMM,
+                   "latest": HHMM}, required=[])
+SCHEMAS = {
+    "Message": obj({"id": ID, "kind": enum(MESSAGE_KINDS), "channel": enum(MESSAGE_CHANNELS), "to": STR,
+                    "patient_id": ID, "session_id": nullable(INT), "offer_id": nullable(INT), "due_at": INSTANT,
+                    "status": enum(MESSAGE_STATUSES), "attempts": INT, "sent_at": nullable(INSTANT),
+                    "last_error": nullable(STR)}),
+    "MessagePage": obj({"messages": {"type": "array", "items": ref("Message")}, "page": INT, "per_page": INT,
+                        "total": INT, "next_page": nullable(INT)}),
+    "WaitlistEntry": obj({"id": ID, "patient_id": ID, "clinic_id": ID, "kind": enum(SESSION_KINDS),
+                          "protocol": nullable(STR), "earliest_on": DATE, "latest_on": DATE,
+                          "preferences": PREFERENCES, "status": enum(WAITLIST_STATUSES), "session_id": nullable(INT),
+                          "created_at": INSTANT}),
+    "WaitlistOffer": obj({"id": ID, "entry_id": ID, "clinic_id": ID, "room_id": ID, "staff_member_id": nullable(INT),
+                          "starts_at": INSTANT, "ends_at": INSTANT, "status": enum(OFFER_STATUSES),
+                          "freed_session_id": nullable(INT), "session_id": nullable(INT), "created_at": INSTANT}),
+    "WaitlistList": obj({"entries": {"type": "array", "items": ref("WaitlistEntry")}}),
+    "OfferList": obj({"offers": {"type": "array", "items": ref("WaitlistOffer")}}),
+    "AcceptedOffer": obj({"offer": ref("WaitlistOffer"), "session": ref("BookedSession")}),
+}
+REQUESTS = {
+    "NewWaitlistEntry": obj({"patient_id": ID, "clinic_id": ID, "kind": enum(SESSION_KINDS),
+                             "protocol": {**STR, "maxLength": 64}, "earliest_on": DATE, "latest_on": DATE,
+                             "preferences": PREFERENCES},
+                            required=["patient_id", "clinic_id", "kind", "earliest_on", "latest_on"]),
+}
+
+
+def operations(op, q, write_errors, id_query) -> dict:
+    def status(choices, default):
+        return q("status", f"One of {', '.join(choices)} or all (default {default})",
+                 {"type": "string", "enum": [*choices, "all"]})
+
+    return {
+        ("GET", "/messages"): op("The outbox, latest due first (withdrawn messages stay listed)",
+                                 returns="MessagePage", errors=(400,), params=[
+            q("status", "pending, sent, failed or withdrawn", {"type": "string", "enum": list(MESSAGE_STATUSES)}),
+            q("session_id", "Only about this session", id_query),
+            q("page", "1-based page", {"type": "integer", "minimum": 1, "maximum": 1000000}),
+            q("per_page", "Messages per page (default 50)", {"type": "integer", "minimum": 1, "maximum": 200})]),
+        ("POST", "/waitlist"): op("Put a patient on the waitlist for a kind of session", body="NewWaitlistEntry",
+                                  ok=201, returns="WaitlistEntry", errors=write_errors),
+        ("GET", "/waitlist"): op("A clinic's waitlist, first come first", returns="WaitlistList", errors=(400, 404),
+                                 params=[q("clinic_id", "The clinic", id_query, required=True),
+                                         status(WAITLIST_STATUSES, "waiting")]),
+        ("POST", "/waitlist/{entry_id}/remove"): op("Take an entry off the waitlist (kept, audited)",
+                                                    body="OptionalReason", returns="WaitlistEntry",
+                                                    errors=write_errors),
+        ("GET", "/waitlist/offers"): op("Freed slots offered to waitlisted patients (the front desk's worklist)",
+                                        returns="OfferList", errors=(400, 404),
+                                        params=[q("clinic_id", "The clinic", id_query, required=True),
+                                                status(OFFER_STATUSES, "open")]),
+        ("POST", "/waitlist/offers/{offer_id}/accept"): op(
+            "Accept an offer for the patient: books it (409 slot_taken when someone else was first)", ok=201,
+            returns="AcceptedOffer", errors=write_errors),
+    }

@@ -1,0 +1,175 @@
+"""The transactional outbox on both databases: what each change writes, in the change's transaction,
+and what the worker delivers through a real SMTP server and an HTTP SMS stand-in."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from scheduler.db import db_session
+from scheduler.models import Message, Patient, PatientLink, TreatmentSession
+from scheduler.services import delivery, sessions
+from tests.support import world
+from tests.support.messaging import sms_server, smtp_server  # noqa: F401 - fixtures
+
+NY = ZoneInfo("America/New_York")
+
+
+def _messages(session_id=None):
+    db_session.expire_all()
+    query = select(Message).order_by(Message.due_at, Message.id)
+    if session_id is not None:
+        query = query.where(Message.session_id == session_id)
+    return list(db_session.scalars(query))
+
+
+def _ahead(days: int) -> date:
+    return datetime.now(NY).date() + timedelta(days=days)
+
+
+def _patient(**changes):
+    p = db_session.scalars(select(Patient)).first()
+    for key, value in changes.items():
+        setattr(p, key, value)
+    db_session.commit()
+    return p
+
+
+@pytest.fixture
+def w(app):
+    built = world.build()
+    _patient(email="pat@example.test", phone="+15550100", contact_preference="email")
+    return built
+
+
+def test_a_booking_writes_its_reminders_72_and_24_hours_before(w):
+    s = w.book(_ahead(10))
+    db_session.commit()
+    found = _messages(s.id)
+    assert [(m.kind, m.channel, m.to, m.status) for m in found] == [
+        ("reminder", "email", "pat@example.test", "pending")] * 2
+    assert [s.starts_at - m.due_at for m in found] == [timedelta(hours=72), timedelta(hours=24)]
+
+
+def test_a_late_booking_confirms_at_once_and_keeps_the_later_reminder(w):
+    soon = datetime.now(timezone.utc) + timedelta(hours=30)
+    local = soon.astimezone(NY)
+    start = time(min(max(local.hour, 8), 15))
+    s = w.book(local.date(), start)
+    db_session.commit()
+    kinds = [m.kind for m in _messages(s.id)]
+    ahead = (s.starts_at - datetime.now(timezone.utc)) > timedelta(hours=24)
+    assert kinds == (["booking_confirmation", "reminder"] if ahead else ["booking_confirmation"])
+
+
+def test_nothing_is_written_for_a_booking_that_rolls_back(w):
+    w.book(_ahead(10))
+    db_session.rollback()
+    assert _messages() == []
+    assert db_session.scalars(select(TreatmentSession)).all() == []
+
+
+def test_reschedule_replaces_pending_reminders_and_cancel_withdraws_them_with_a_notice(w):
+    s = w.book(_ahead(10))
+    db_session.commit()
+    first = {m.id for m in _messages(s.id)}
+    moved, _ = sessions.reschedule(None, s, version=s.version, starts_at=s.starts_at + timedelta(days=1),
+                                   ends_at=s.ends_at + timedelta(days=1))
+    db_session.commit()
+    after = _messages(s.id)
+    assert {m.id for m in after if m.status == "withdrawn"} == first
+    pending = [m for m in after if m.status == "pending"]
+    assert [moved.starts_at - m.due_at for m in pending] == [timedelta(hours=72), timedelta(hours=24)]
+    sessions.cancel(None, moved, version=moved.version, reason="patient unwell")
+    db_session.commit()
+    final = _messages(s.id)
+    assert [m.kind for m in final if m.status == "pending"] == ["cancellation"]
+    assert sum(m.status == "withdrawn" for m in final) == 4  # withdrawn ones stay listed
+
+
+@pytest.mark.parametrize("preference, expected", [("none", []), ("sms", [("email", "pat@example.test")] * 2)])
+def test_the_contact_preference_is_honoured(w, preference, expected):
+    _patient(contact_preference=preference)
+    s = w.book(_ahead(10))
+    db_session.commit()
+    assert [(m.channel, m.to) for m in _messages(s.id)] == expected
+
+
+def test_sms_waits_for_the_end_of_quiet_hours_in_clinic_time(app, w):
+    app.config["SMS_URL"] = "http://127.0.0.1:9/2010-04-01"
+    _patient(contact_preference="sms")
+    s = w.book(_ahead(10), time(8))  # 72 h and 24 h before 08:00 are 08:00: outside quiet hours
+    late = w.book(_ahead(12), time(17, 30))  # 24 h before: 17:30, fine
+    early = w.book(_ahead(14), time(8), minutes=30)
+    db_session.commit()
+    for m in _messages(s.id) + _messages(late.id):
+        assert m.channel == "sms" and m.to == "+15550100"
+        assert 8 <= m.due_at.astimezone(NY).hour < 21
+    app.config["QUIET_HOURS"] = "07:00-09:00"
+    other = w.book(_ahead(16), time(8))
+    db_session.commit()
+    assert {m.due_at.astimezone(NY).time() for m in _messages(other.id)} == {time(9)}
+    assert early.id
+
+
+def test_the_worker_sends_email_with_text_html_and_calendar_and_a_working_link(app, w, smtp_server):
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port, MAIL_FROM="clinic@example.test",
+                      PUBLIC_URL="https://clinic.example.test")
+    s = w.book(_ahead(10))
+    db_session.commit()
+    first_due = _messages(s.id)[0].due_at
+    result = delivery.run_once(now=first_due + timedelta(seconds=1))
+    assert (result.sent, result.failed) == (1, 0)
+    [mail] = smtp_server.messages
+    assert mail["To"] == "pat@example.test" and mail["From"] == "clinic@example.test"
+    assert mail["Subject"].startswith("Reminder: your treatment on ")
+    text = mail.get_body(("plain",)).get_content()
+    html = mail.get_body(("html",)).get_content()
+    assert "Pat" in text and "MRN-100" not in text and "Example" not in text  # first name only
+    assert "A ride home is required" not in text  # a one-off dose without a protocol: generic lines
+    assert "https://clinic.example.test/p/" in text and "https://clinic.example.test/p/" in html
+    [ics] = [part for part in mail.iter_attachments() if part.get_content_type() == "text/calendar"]
+    body = ics.get_content()
+    assert "BEGIN:VEVENT" in body and "TZID=America/New_York" in body and "MRN" not in body
+    sent = _messages(s.id)[0]
+    assert (sent.status, sent.attempts) == ("sent", 1) and sent.sent_at is not None
+    assert db_session.scalars(select(PatientLink).where(PatientLink.message_id == sent.id)).one().expires_at \
+        == s.ends_at
+    assert delivery.run_once(now=first_due + timedelta(seconds=2)).sent == 0  # nothing twice
+
+
+def test_the_worker_sends_sms_through_the_provider_and_retries_then_fails(app, w, sms_server):
+    app.config.update(SMS_URL=sms_server.url, SMS_ACCOUNT="AC123", SMS_TOKEN="secret", SMS_FROM="+15559999",
+                      MESSAGE_MAX_ATTEMPTS=2)
+    _patient(contact_preference="sms")
+    s = w.book(_ahead(10), time(10))
+    db_session.commit()
+    due = _messages(s.id)[0].due_at
+    assert delivery.run_once(now=due).sent == 1
+    [req] = sms_server.received
+    assert req["path"] == "/2010-04-01/Accounts/AC123/Messages.json"
+    assert (req["account"], req["token"]) == ("AC123", "secret")
+    assert req["form"]["To"] == "+15550100" and req["form"]["From"] == "+15559999"
+    assert "/p/" in req["form"]["Body"]
+    app.config["SMS_URL"] = "http://127.0.0.1:9/2010-04-01"  # nothing listens: a refused connection
+    second_due = _messages(s.id)[1].due_at
+    first_try = delivery.run_once(now=second_due)
+    assert (first_try.sent, first_try.retried) == (0, 1)
+    retry_at = _messages(s.id)[1].due_at
+    assert retry_at == second_due + timedelta(minutes=1)
+    last = delivery.run_once(now=retry_at)
+    assert last.failed == 1
+    failed = _messages(s.id)[1]
+    assert (failed.status, failed.attempts) == ("failed", 2) and "SMS provider" in failed.last_error
+
+
+def test_a_reminder_for_a_session_no_longer_booked_is_withdrawn_not_sent(app, w, smtp_server):
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port)
+    s = w.book(_ahead(10))
+    db_session.commit()
+    due = _messages(s.id)[0].due_at
+    _patient(contact_preference="none", contact_opted_out_at=datetime.now(timezone.utc))
+    assert delivery.run_once(now=due).withdrawn == 1
+    assert smtp_server.messages == []
