@@ -46,7 +46,10 @@ def board_view(board) -> dict:
             flags = board.flags_by_session.get(s.id, [])
             worst = "error" if any(f.severity == "error" for f in flags) else (
                 "warning" if any(f.severity == "warning" for f in flags) else ("info" if flags else None))
-            blocks.append({"s": s, "box": axis.box(s.starts_at, s.ends_at), "flags": flags, "worst": worst})
+            minutes = (s.ends_at - s.starts_at).total_seconds() / 60
+            blocks.append({"s": s, "box": axis.box(s.starts_at, s.ends_at), "flags": flags, "worst": worst,
+                           "compact": minutes * 1.0 / axis.minutes < COMPACT_SHARE,
+                           "short_name": short_name(s.patient.name)})
         idle = [{**axis.box(f.starts_at, f.ends_at), "message": f.message} for f in r.idle
                 if f.starts_at is not None and f.ends_at is not None]
         rooms.append({"room": r.room, "blocks": blocks, "idle": idle})
@@ -59,7 +62,23 @@ def board_view(board) -> dict:
                     shown.add((f.code, f.message))
                     day_flags.append((b["s"].id, f))
     day_flags.sort(key=lambda item: (("error", "warning", "info").index(item[1].severity), item[1].message))
-    return {"axis": axis, "closed": closed, "closures": closures, "rooms": rooms, "flags": day_flags}
+    agenda = sorted(((b, row["room"]) for row in rooms for b in row["blocks"]),
+                    key=lambda item: (item[0]["s"].starts_at, item[1].name, item[0]["s"].id))
+    return {"axis": axis, "closed": closed, "closures": closures, "rooms": rooms, "flags": day_flags,
+            "agenda": agenda}
+
+
+# A block shorter than this share of the axis (about 45 minutes of a 13-hour day) is drawn compact:
+# first name and initial, wrapping instead of cut; hover or keyboard focus shows it whole.
+COMPACT_SHARE = 0.058
+
+
+def short_name(name: str) -> str:
+    """"Eli Kowalczyk" → "Eli K." (a one-word name stays whole)."""
+    words = name.split()
+    if len(words) < 2:
+        return name
+    return f"{words[0]} {words[-1][0]}."
 
 
 def _date_or_today(clinic):

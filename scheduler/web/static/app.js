@@ -39,8 +39,16 @@
     });
   }
 
+  // "Print the day sheet": the print stylesheet prints the day's agenda list.
+  function printButtons() {
+    document.querySelectorAll("[data-print]").forEach(function (button) {
+      button.addEventListener("click", function () { window.print(); });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     shortcuts();
     kindDefaults();
+    printButtons();
   });
 })();

@@ -1,0 +1,56 @@
+"""Day board and week through the Flask client: every session legible (full name for hover, focus
+and screen readers; compact blocks never cut to a letter or two), flags and room and clinician in
+the week, the agenda list (the phone's board and the printed day sheet), keyboard shortcuts."""
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from scheduler.web.board import short_name
+from tests.browser.seed import next_monday
+from tests.http.test_web_pages import Web, _patient, _plan, desk, site  # noqa: F401 - fixtures
+
+
+def test_short_names_never_cut_to_a_letter_or_two():
+    assert short_name("Eli Kowalczyk") == "Eli K."
+    assert short_name("Ana María Ruiz") == "Ana R."
+    assert short_name("Cher") == "Cher"
+
+
+def test_day_board_blocks_agenda_and_keyboard_help(desk, site):
+    patient_id = _patient(desk, mrn="MRN-5", name="Eli Kowalczyk")
+    start = next_monday(date.today())
+    assert _plan(desk, patient_id, start).status_code == 302
+    therapy = site["rooms"]["Therapy"].id
+    r = desk.post(f"/patients/{patient_id}/book", {
+        "action": "book", "kind": "follow_up", "course_id": "", "duration_minutes": "20", "capability": "consult",
+        "role": "prescriber", "slot": "other", "starts_on": (start + timedelta(days=1)).isoformat(),
+        "starts_time": "16:00", "room_id": str(therapy), "override_reason": "test"})
+    assert r.status_code == 302, r.text
+    board = desk.get(f"/board?date={start.isoformat()}").text
+    assert 'class="full">Eli Kowalczyk</span>' in board  # the whole name in every block
+    assert 'data-testid="agenda"' in board and re.search(r'<a href="/sessions/\d+">Eli Kowalczyk</a>', board)
+    assert "Nurse Kim" in board or "Dr Osei" in board or "Sam Lee" in board  # the clinician in the agenda
+    assert 'data-key="ArrowLeft p"' in board and 'data-key="ArrowRight n"' in board and 'data-key="t"' in board
+    assert 'data-testid="keyboard-help"' in board and "previous day" in board
+    next_day = desk.get(f"/board?date={(start + timedelta(days=1)).isoformat()}").text
+    compact = re.search(r'<a class="block k-follow_up [^"]*compact[^"]*".*?</a>', next_day, re.S).group(0)
+    assert 'class="full">Eli Kowalczyk</span>' in compact and 'class="short" aria-hidden="true">Eli K.</span>' in compact
+
+
+def test_week_shows_room_clinician_and_flags(desk, site):
+    patient_id = _patient(desk, mrn="MRN-6", name="Ana Ruiz")
+    start = next_monday(date.today())
+    assert _plan(desk, patient_id, start).status_code == 302
+    week = desk.get(f"/week?date={start.isoformat()}").text
+    items = re.findall(r'<a class="week-item.*?</a>', week, re.S)
+    assert items and all("Ana Ruiz" in i for i in items)
+    assert any("IV-1" in i or "IV-2" in i for i in items) and any("Nurse Kim" in i for i in items)
+    assert 'data-testid="keyboard-help"' in week
+    web = desk
+    # no ride home for a new patient: the week marks the flagged doses
+    other = web.post("/patients/new", {"mrn": "MRN-9", "name": "Sam Ito", "birth_date": "1970-01-01"})
+    other_id = int(other.headers["Location"].rstrip("/").split("/")[-1])
+    assert _plan(web, other_id, start + timedelta(days=7)).status_code == 302
+    later = desk.get(f"/week?date={(start + timedelta(days=7)).isoformat()}").text
+    assert re.search(r'Sam Ito</span> <span class="w-flag sev-\w+" title="No ride home', later)
