@@ -12,6 +12,7 @@ exactly that range (checked on import).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from scheduler.domain.vocabulary import INSTRUMENTS
 
@@ -73,3 +74,23 @@ CATALOGUE: dict[str, Instrument] = {
 }
 if set(CATALOGUE) != set(INSTRUMENTS):  # pragma: no cover - a new instrument needs its bands here
     raise ValueError("Every instrument of vocabulary.INSTRUMENTS needs its bands in CATALOGUE.")
+
+
+@dataclass(frozen=True)
+class Baseline:
+    score: int
+    taken_on: date
+    before_first_dose: bool  # False: no score before dose 1, so the course's first score stands in
+
+
+def baseline(scores: list[tuple[date, int]], first_dose_on: date | None, since: date | None = None) -> Baseline | None:
+    """The course's baseline on one instrument: its FIRST score on or before the day of dose 1 (so it
+    stays put as later scores are recorded). ``since`` leaves out scores of an earlier course (the
+    day after its last dose). Without a score before dose 1, the course's first score stands in;
+    None when the course has no score at all."""
+    mine = sorted((d, s) for d, s in scores if since is None or d >= since)
+    if not mine:
+        return None
+    before = [(d, s) for d, s in mine if first_dose_on is None or d <= first_dose_on]
+    taken_on, score = (before or mine)[0]
+    return Baseline(score=score, taken_on=taken_on, before_first_dose=bool(before) and first_dose_on is not None)

@@ -13,7 +13,7 @@ from flask import url_for
 from markupsafe import Markup, escape
 
 from scheduler.web.geometry import DateScale, ValueScale
-from scheduler.domain.instruments import CATALOGUE
+from scheduler.domain.instruments import CATALOGUE, baseline
 
 KIND_COLOURS = {"evaluation": "#5867c7", "preparation": "#b7863b", "dose": "#2f8a8f", "integration": "#8a5fb5",
                 "follow_up": "#4f7ea8"}
@@ -64,13 +64,13 @@ def course_timeline(data, tz: str, *, whole: bool = False, today: date | None = 
     lane_y = {k: 62 + i * 40 for i, (k, _) in enumerate(lanes)}
     height = 62 + len(lanes) * 40 + 20
     scale = DateScale(first, last, LEFT, WIDTH - RIGHT)
-    out: list[str] = [f'<svg viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="tl-title" '
+    out: list[str] = [f'<svg viewBox="0 0 {WIDTH} {height}" role="group" aria-labelledby="tl-title" '
                       f'xmlns="http://www.w3.org/2000/svg" data-testid="course-timeline">',
                       f'<title id="tl-title">Course timeline {first:%d %b %Y} to {last:%d %b %Y}</title>']
     # grid and date ticks
     for x, label in scale.ticks(12):
         out.append(f'<line x1="{x}" y1="34" x2="{x}" y2="{height - 12}" stroke="#e6ebef"/>'
-                   f'<text x="{x}" y="26" font-size="11" fill="#5b6877" text-anchor="middle">{_e(label)}</text>')
+                   f'<text x="{x}" y="26" font-size="12" fill="#5b6877" text-anchor="middle">{_e(label)}</text>')
     # maintenance due window
     due = data.next_due
     if due and due.earliest <= last and due.latest >= first:
@@ -80,18 +80,18 @@ def course_timeline(data, tz: str, *, whole: bool = False, today: date | None = 
                    f'{due.latest:%d %b %Y}, target {due.target:%d %b %Y}</title>'
                    f'<rect x="{x0}" y="36" width="{max(2, x1 - x0)}" height="{height - 48}" fill="#2f8a8f" '
                    f'fill-opacity="0.08" stroke="#2f8a8f" stroke-dasharray="4 3" stroke-opacity="0.5"/>'
-                   f'<text x="{x0 + 4}" y="48" font-size="11" fill="#2f6f73">Maintenance due</text>')
+                   f'<text x="{x0 + 4}" y="48" font-size="12" fill="#2f6f73">Maintenance due</text>')
         if xt is not None:
             out.append(f'<line x1="{xt}" y1="36" x2="{xt}" y2="{height - 12}" stroke="#2f8a8f" stroke-width="1.5"/>')
         out.append('</g>')
     elif due:
-        out.append(f'<text x="{WIDTH - RIGHT}" y="11" font-size="11" fill="#2f6f73" text-anchor="end">'
+        out.append(f'<text x="{WIDTH - RIGHT}" y="11" font-size="12" fill="#2f6f73" text-anchor="end">'
                    f'Maintenance due {due.earliest:%d %b} – {due.latest:%d %b %Y} →</text>')
     # today
     if first <= today <= last:
         x = scale.x(today)
         out.append(f'<line x1="{x}" y1="34" x2="{x}" y2="{height - 12}" stroke="#1d2733" stroke-dasharray="2 3"/>'
-                   f'<text x="{x + 3}" y="{height - 2}" font-size="10" fill="#1d2733">today</text>')
+                   f'<text x="{x + 3}" y="{height - 2}" font-size="11" fill="#1d2733">today</text>')
     # lanes
     for k, label in lanes:
         y = lane_y[k]
@@ -148,7 +148,7 @@ def _session_mark(s, x: float, y: float, tz: str, flags: list) -> str:
         parts.append(f'<circle cx="{x}" cy="{y}" r="7" fill="{colour}"/>')
     if s.kind == "dose" and s.sequence:
         label = ("M" if s.phase == "maintenance" else "") + str(s.sequence)
-        parts.append(f'<text x="{x}" y="{y + 21}" font-size="10" fill="#5b6877" text-anchor="middle" paint-order="stroke" '
+        parts.append(f'<text x="{x}" y="{y + 21}" font-size="11" fill="#5b6877" text-anchor="middle" paint-order="stroke" '
                      f'stroke="#fff" stroke-width="3">{label}</text>')
     if flags:
         worst = min(flags, key=lambda f: ("error", "warning", "info").index(f.severity))
@@ -159,8 +159,9 @@ def _session_mark(s, x: float, y: float, tz: str, flags: list) -> str:
     return "".join(parts)
 
 
-def assessment_charts(data, *, first_dose_on: date | None = None) -> list[dict]:
-    """One chart per instrument: severity bands, the scores over time, baseline and response level."""
+def assessment_charts(data, *, first_dose_on: date | None = None, since: date | None = None) -> list[dict]:
+    """One chart per instrument: severity bands, the scores over time, baseline and response level.
+    The baseline is ``domain.instruments.baseline``: the course's first score before dose 1."""
     if not data.assessments:
         return []
     by_instrument: dict[str, list] = {}
@@ -172,15 +173,15 @@ def assessment_charts(data, *, first_dose_on: date | None = None) -> list[dict]:
         if inst is None:
             continue
         rows = sorted(rows, key=lambda a: (a.taken_on, a.id))
-        baseline_rows = [a for a in rows if first_dose_on is None or a.taken_on <= first_dose_on]
-        baseline = (baseline_rows[-1] if baseline_rows else rows[0]).score
-        level = inst.response_level(baseline)
+        base = baseline([(a.taken_on, a.score) for a in rows], first_dose_on, since) \
+            or baseline([(a.taken_on, a.score) for a in rows], first_dose_on)
+        level = inst.response_level(base.score)
         latest = rows[-1]
-        responded = latest is not rows[0] and latest.score <= level
-        charts.append({"instrument": inst, "rows": rows, "baseline": baseline, "level": level,
-                       "latest": latest, "responded": responded,
-                       "change": (latest.score - baseline) / baseline if baseline else None,
-                       "svg": _assessment_svg(inst, rows, baseline, level)})
+        responded = latest.taken_on > base.taken_on and inst.responded(base.score, latest.score)
+        charts.append({"instrument": inst, "rows": rows, "baseline": base.score, "base": base, "level": level,
+                       "latest": latest, "responded": responded, "first_dose_on": first_dose_on,
+                       "change": (latest.score - base.score) / base.score if base.score else None,
+                       "svg": _assessment_svg(inst, rows, base.score, level)})
     return charts
 
 
@@ -198,21 +199,21 @@ def _assessment_svg(inst, rows, baseline: int, level: float) -> Markup:
         y_bot = ys.y(band.low)
         out.append(f'<rect x="{LEFT}" y="{y_top}" width="{WIDTH - PLOT_RIGHT - LEFT}" height="{round(y_bot - y_top, 2)}" '
                    f'fill="{BAND_FILLS[min(i, len(BAND_FILLS) - 1)]}"/>'
-                   f'<text x="{WIDTH - PLOT_RIGHT + 6}" y="{round((y_top + y_bot) / 2 + 4, 2)}" font-size="11" fill="#5b6877">'
+                   f'<text x="{WIDTH - PLOT_RIGHT + 6}" y="{round((y_top + y_bot) / 2 + 4, 2)}" font-size="12" fill="#5b6877">'
                    f'{_e(band.label)} ({band.low}–{band.high})</text>')
     for v in range(inst.low, inst.high + 1, 10 if inst.high > 30 else 5):
         y = ys.y(v)
-        out.append(f'<text x="{LEFT - 8}" y="{y + 4}" font-size="11" fill="#5b6877" text-anchor="end">{v}</text>'
+        out.append(f'<text x="{LEFT - 8}" y="{y + 4}" font-size="12" fill="#5b6877" text-anchor="end">{v}</text>'
                    f'<line x1="{LEFT}" y1="{y}" x2="{WIDTH - PLOT_RIGHT}" y2="{y}" stroke="#ffffff" stroke-opacity="0.7"/>')
     for x, label in xs.ticks(8):
-        out.append(f'<text x="{x}" y="{bottom + 18}" font-size="11" fill="#5b6877" text-anchor="middle">{_e(label)}</text>')
+        out.append(f'<text x="{x}" y="{bottom + 18}" font-size="12" fill="#5b6877" text-anchor="middle">{_e(label)}</text>')
     yb, yl = ys.y(baseline), ys.y(level)
     out.append(f'<line x1="{LEFT}" y1="{yb}" x2="{WIDTH - PLOT_RIGHT}" y2="{yb}" stroke="#5b6877" stroke-dasharray="5 4"/>'
-               f'<text x="{LEFT + 4}" y="{yb - 4}" font-size="11" fill="#5b6877">Baseline {baseline}</text>'
+               f'<text x="{LEFT + 4}" y="{yb - 4}" font-size="12" fill="#5b6877">Baseline {baseline}</text>'
                f'<g data-testid="response-threshold"><title>{_e(inst.response_label)} (score {level:.1f} or lower)</title>'
                f'<line x1="{LEFT}" y1="{yl}" x2="{WIDTH - PLOT_RIGHT}" y2="{yl}" stroke="#2e7d4f" stroke-width="2" '
                f'stroke-dasharray="8 4"/>'
-               f'<text x="{LEFT + 4}" y="{yl + 14}" font-size="11" fill="#2e7d4f" font-weight="600">'
+               f'<text x="{LEFT + 4}" y="{yl + 14}" font-size="12" fill="#2e7d4f" font-weight="600">'
                f'{_e(inst.response_label)} (≤ {level:.1f})</text></g>')
     points = [(xs.x(a.taken_on), ys.y(a.score), a) for a in rows]
     if len(points) > 1:

@@ -33,14 +33,30 @@ def timeline(patient_id: int, *, errors=None, status=200):
     if data.courses:
         tz = data.timezones.get(data.courses[-1].clinic_id, tz)
     whole = request.args.get("span") == "all"
-    doses = [s for s in data.sessions if s.kind == "dose" and s.status in LIVE_STATUSES]
-    first_dose_on = local_date(doses[0].starts_at, tz) if doses else None
+    first_dose_on, since = _course_dose_one(data, tz)
     course_svg = charts.course_timeline(data, tz, whole=whole, today=today(tz))
+    tracked = data.assessments[-1].instrument if data.assessments else None  # the latest recorded
     return render_template("clinician/timeline.html", patient=data.patient, data=data, tz=tz, whole=whole,
-                           course_svg=course_svg, protocols=protocols(),
-                           assessment_charts=charts.assessment_charts(data, first_dose_on=first_dose_on),
+                           course_svg=course_svg, protocols=protocols(), tracked=tracked,
+                           assessment_charts=charts.assessment_charts(data, first_dose_on=first_dose_on,
+                                                                      since=since),
                            kind_colours=charts.KIND_COLOURS, errors=errors or {}, form=request.form,
                            instruments=INSTRUMENTS, today=today(tz), notes=clinical.notes(patient.id)), status
+
+
+def _course_dose_one(data, tz: str) -> tuple[date | None, date | None]:
+    """The day of dose 1 of the patient's latest course with a dose, and the day after the last dose
+    of any earlier course (scores before it belong to that course)."""
+    doses = [s for s in data.sessions if s.kind == "dose" and s.status in LIVE_STATUSES]
+    if not doses:
+        return None, None
+    courses = {s.course_id for s in doses}
+    latest = max(courses, key=lambda cid: max(s.starts_at for s in doses if s.course_id == cid))
+    mine = [s for s in doses if s.course_id == latest]
+    first = min(s.starts_at for s in mine)
+    earlier = [s.starts_at for s in doses if s.course_id != latest and s.starts_at < first]
+    since = local_date(max(earlier), tz) + timedelta(days=1) if earlier else None
+    return local_date(first, tz), since
 
 
 @bp.post("/patients/<int:patient_id>/dosing-hold")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 from scheduler.web.board import short_name
 from tests.browser.seed import next_monday
-from tests.http.test_web_pages import Web, _patient, _plan, desk, site  # noqa: F401 - fixtures
+from tests.http.test_web_pages import Web, _doses, _patient, _plan, clinician, desk, site  # noqa: F401 - fixtures
 
 
 def test_short_names_never_cut_to_a_letter_or_two():
@@ -54,3 +55,23 @@ def test_week_shows_room_clinician_and_flags(desk, site):
     assert _plan(web, other_id, start + timedelta(days=7)).status_code == 302
     later = desk.get(f"/week?date={(start + timedelta(days=7)).isoformat()}").text
     assert re.search(r'Sam Ito</span> <span class="w-flag sev-\w+" title="No ride home', later)
+
+
+def test_timeline_defaults_to_the_tracked_instrument_and_keeps_the_baseline(desk, clinician):
+    patient_id = _patient(desk, mrn="MRN-7", name="Ana Ruiz")
+    assert _plan(desk, patient_id, next_monday(date.today())).status_code == 302
+    dose1_day = _doses(patient_id)[0].starts_at.astimezone(ZoneInfo("America/New_York")).date()
+    before = date.today() - timedelta(days=1)
+    assert before < dose1_day
+    for taken_on, score in ((before, 17), (before + timedelta(days=1), 14)):
+        r = clinician.post(f"/patients/{patient_id}/assessments",
+                           {"instrument": "PHQ-9", "score": str(score), "taken_on": taken_on.isoformat()})
+        assert r.status_code == 302, r.text
+    page = clinician.get(f"/patients/{patient_id}/timeline").text
+    assert re.search(r'<option value="PHQ-9" selected>', page)  # the instrument the patient is tracked on
+    assert "is tracked on PHQ-9" in page
+    assert re.search(r'data-instrument="PHQ-9">PHQ-9 · baseline 17,', page)
+    assert "the course&#39;s first PHQ-9 score before dose 1 (17 on" in page or \
+        "the course's first PHQ-9 score before dose 1 (17 on" in page
+    assert 'role="group" aria-labelledby="tl-title"' in page  # links inside: not an image
+    assert 'tabindex="0" role="region" aria-label="Course timeline (scrolls sideways)"' in page

@@ -49,3 +49,33 @@ def test_y_bocs_response_is_a_fall_of_at_least_35_percent():
 def test_pcl5_response_is_ten_points():
     pcl = CATALOGUE["PCL-5"]
     assert pcl.responded(50, 40) and not pcl.responded(50, 41)
+
+
+from datetime import date as _date  # noqa: E402
+
+from scheduler.domain.instruments import Baseline, baseline  # noqa: E402
+
+D1 = _date(2026, 11, 16)  # dose 1
+
+
+@pytest.mark.parametrize("scores, since, expected", [
+    # the course's FIRST score on or before the day of dose 1, not the latest before it
+    ([(_date(2026, 11, 2), 17), (_date(2026, 11, 12), 11)], None, Baseline(17, _date(2026, 11, 2), True)),
+    # a score on the day of dose 1 (taken before it) counts; later scores never move the baseline
+    ([(D1, 15), (_date(2026, 11, 20), 9), (_date(2026, 11, 27), 4)], None, Baseline(15, D1, True)),
+    # nothing before dose 1: the course's first score stands in
+    ([(_date(2026, 11, 20), 12), (_date(2026, 11, 18), 14)], None, Baseline(14, _date(2026, 11, 18), False)),
+    # an earlier course's scores are not this course's baseline
+    ([(_date(2025, 6, 1), 25), (_date(2026, 11, 10), 19)], _date(2025, 9, 1), Baseline(19, _date(2026, 11, 10), True)),
+    ([], None, None),
+])
+def test_the_baseline_is_the_courses_first_score_before_dose_1(scores, since, expected):
+    assert baseline(scores, D1, since) == expected
+
+
+def test_recording_a_new_score_never_moves_the_baseline():
+    scores = [(_date(2026, 11, 10), 17)]
+    first = baseline(scores, D1)
+    for day, score in ((_date(2026, 11, 14), 11), (_date(2026, 11, 30), 5), (_date(2026, 12, 7), 3)):
+        scores.append((day, score))
+        assert baseline(scores, D1) == first
