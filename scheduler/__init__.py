@@ -23,11 +23,12 @@ def create_app(test_config: dict | None = None, *, skip_database: bool = False,
     if require_secret:
         config.require_real_secret_key(app)
 
-    from scheduler import auth, cli, db, errors, protocols_registry
+    from scheduler import auth, cli, db, errors, limits, protocols_registry
     from scheduler.api import init_app as init_api
 
     db.init_app(app)
     errors.init_app(app)
+    limits.init_app(app)
     auth.init_app(app)
     protocols_registry.init_app(app)
     from scheduler.services import outbox

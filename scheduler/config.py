@@ -40,6 +40,16 @@ DEFAULTS: dict[str, object] = {
     "ICAL_UID_DOMAIN": "scheduler.invalid",
     # How long a slot held through FHIR Appointment/$hold stays reserved before it expires.
     "FHIR_HOLD_MINUTES": 10,
+    # Request limits (scheduler/limits.py): bodies over this many bytes are refused with 413 unread;
+    # JSON nested deeper than this is a 400.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "MAX_JSON_DEPTH": 32,
+    # Database faults (scheduler/dbfaults.py), seconds: PostgreSQL connect and statement timeouts,
+    # the watchdog's grace past the statement timeout, and Retry-After of a 503.
+    "DATABASE_CONNECT_TIMEOUT": 5,
+    "DATABASE_STATEMENT_TIMEOUT": 15,
+    "DATABASE_WATCHDOG_GRACE": 2,
+    "DATABASE_RETRY_AFTER": 5,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     # Messages to patients (scheduler worker). PUBLIC_URL is the base of the links in them.
@@ -79,7 +89,7 @@ def _coerce(name: str, raw: str, current: object) -> object:
     if isinstance(current, bool) or name in BOOLEAN_KEYS:
         return raw.strip().lower() in TRUE_WORDS
     if isinstance(current, int) or name in INTEGER_KEYS:
-        return int(raw)
+        return float(raw) if "." in raw else int(raw)
     return raw
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Iterator
+from typing import Any, Iterator, Mapping
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import scoped_session, sessionmaker
 
@@ -25,12 +25,22 @@ db_session = scoped_session(sessionmaker(autoflush=True, expire_on_commit=False)
 write_intent: ContextVar[bool] = ContextVar("write_intent", default=True)
 
 
-def make_engine(url: str, echo: bool = False) -> Engine:
+def make_engine(url: str, echo: bool = False, config: Mapping[str, Any] | None = None) -> Engine:
+    """The engine; with the app's ``config``, PostgreSQL gets the connect and statement timeouts and
+    the watchdog of ``scheduler.dbfaults`` (migrations and scripts run without them)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False})
         _harden_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if config is None:
+        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    from scheduler import dbfaults
+
+    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20,
+                           pool_timeout=float(config["DATABASE_CONNECT_TIMEOUT"]),
+                           connect_args=dbfaults.postgres_connect_args(config))
+    engine.watchdog = dbfaults.guard_postgres(engine, config)  # checkout ping replaces pool_pre_ping
+    return engine
 
 
 def _harden_sqlite(engine: Engine) -> None:
@@ -67,7 +77,8 @@ def transaction() -> Iterator[None]:
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"], echo=app.config.get("DATABASE_ECHO", False))
+    engine = make_engine(app.config["DATABASE_URL"], echo=app.config.get("DATABASE_ECHO", False),
+                         config=app.config)
     app.extensions["scheduler.engine"] = engine
     db_session.remove()
     db_session.configure(bind=engine)
@@ -81,11 +92,14 @@ def init_app(app: Flask) -> None:
         if response.status_code < 400:
             try:
                 db_session.commit()
-            except Exception as exc:  # a constraint that only fires at commit
+            except Exception as exc:  # a constraint that only fires at commit, a lost database
                 db_session.rollback()
                 from scheduler.errors import error_response_for
 
-                return error_response_for(exc)
+                try:  # the handlers of the request's blueprint: an HTML page for the pages
+                    return current_app.make_response(current_app.handle_user_exception(exc))
+                except Exception:  # noqa: BLE001 - no handler: the one generic answer
+                    return error_response_for(exc)
         else:
             db_session.rollback()
         return response

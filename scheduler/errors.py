@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, jsonify, request
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -84,8 +85,22 @@ def sqlstate(exc: DBAPIError) -> str | None:
     return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
 
 
+def unavailable_error(exc: Exception) -> AppError | None:
+    """An unavailable database as the product's 503, or None when ``exc`` is something else."""
+    from flask import current_app
+
+    from scheduler import dbfaults
+
+    if dbfaults.is_unavailable(exc):
+        return dbfaults.unavailable(exc, int(current_app.config["DATABASE_RETRY_AFTER"]))
+    return None
+
+
 def as_app_error(exc: Exception) -> AppError:
-    """Any exception as the product's error (a 500 for the unexpected, logged)."""
+    """Any exception as the product's error (503 for an unavailable database, a 500 for the
+    unexpected, logged)."""
+    if not isinstance(exc, AppError) and (mapped := unavailable_error(exc)) is not None:
+        exc = mapped
     if isinstance(exc, AppError):
         err = exc
     elif isinstance(exc, DBAPIError) and sqlstate(exc) in CONFLICT_SQLSTATES:
@@ -102,13 +117,16 @@ def as_app_error(exc: Exception) -> AppError:
 
 
 def error_response_for(exc: Exception):
+    err = as_app_error(exc)
     if request.path.startswith("/fhir/") or request.path == "/fhir":
         from scheduler.fhir import operation_outcome
 
-        return operation_outcome(as_app_error(exc))
-    err = as_app_error(exc)
-    response = jsonify(err.to_dict())
-    response.status_code = err.status
+        response = operation_outcome(err)
+    else:
+        response = jsonify(err.to_dict())
+        response.status_code = err.status
+    if getattr(err, "retry_after", None):
+        response.headers["Retry-After"] = str(err.retry_after)
     return response
 
 
@@ -121,10 +139,14 @@ def init_app(app: Flask) -> None:
         return error_response_for(exc)
 
     @app.errorhandler(DBAPIError)
-    def _db_error(exc: DBAPIError):
+    @app.errorhandler(SATimeoutError)
+    def _db_error(exc: Exception):
         from scheduler.db import db_session
 
-        db_session.rollback()
+        try:
+            db_session.rollback()
+        except Exception:  # noqa: BLE001 - the database is gone: nothing to roll back on this side
+            db_session.remove()
         return error_response_for(exc)
 
     @app.errorhandler(HTTPException)

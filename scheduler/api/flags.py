@@ -18,14 +18,7 @@ DEFAULT_DAYS = 28
 MAX_DAYS = 93
 
 
-FIRST_YEAR, LAST_YEAR = 2000, 2100  # dates outside are typing mistakes (and overflow day arithmetic)
-
-
-def plausible(value, field: str):
-    """A date or instant between 2000 and 2100, or a ValidationError naming the field."""
-    if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise ValidationError(f"{field} must fall between {FIRST_YEAR} and {LAST_YEAR}.", field=field)
-    return value
+plausible = p.within_bounds  # the one set of date bounds (parsing.within_bounds)
 
 
 def today_at(tz: str) -> date:

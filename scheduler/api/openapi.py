@@ -22,7 +22,9 @@ ERRORS = {400: "The request is malformed; `field` names the culprit.",
           403: "The role may not do this.",
           404: "The entity does not exist.",
           409: "A conflict: a double booking, a duplicate, a stale version, a key in use.",
-          422: "Well-formed but breaks a rule."}
+          413: "The body is larger than MAX_CONTENT_LENGTH (default 1 MiB); code `too_large`.",
+          422: "Well-formed but breaks a rule.",
+          503: "The database is unavailable (code `database_unavailable`); retry after `Retry-After` seconds."}
 ID_QUERY = {"schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
 
 
@@ -209,11 +211,13 @@ def _operation(rule, method: str, spec: dict, view) -> dict:
     if content:
         ok["content"] = content
     operation["responses"][str(spec["ok"])] = ok
-    errors = set(spec["errors"])
+    # Every route: 400 for an empty or NUL-bearing query parameter (scheduler/limits.py), 503 when
+    # the database is unavailable; routes with a body: 413 past the size limit.
+    errors = set(spec["errors"]) | {400, 503}
     if not public:
         errors |= {401, 403}
     if spec["body"]:
-        errors.add(400)
+        errors |= {400, 413}
     for status in sorted(errors):
         operation["responses"][str(status)] = {"description": ERRORS[status],
                                                "content": {"application/json": {"schema": ref("Error")}}}

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from flask import request
 
-from scheduler.domain.vocabulary import WEEKDAYS
+from scheduler.domain.vocabulary import FIRST_YEAR, LAST_YEAR, WEEKDAYS
 from scheduler.errors import NotFound, ValidationError
 
 _MISSING = object()
@@ -87,15 +87,23 @@ def choice(body: dict, field: str, choices: Iterable[str], *, required: bool = T
     return value
 
 
+def within_bounds(value: date | datetime, field: str):
+    """The one set of date bounds of every endpoint and page (years FIRST_YEAR..LAST_YEAR)."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValidationError(f"{field} must fall between {FIRST_YEAR} and {LAST_YEAR}.", field=field)
+    return value
+
+
 def parse_date(value: Any, field: str) -> date:
     if not isinstance(value, str):
         raise ValidationError(f"{field} must be a date YYYY-MM-DD.", field=field)
     try:
         if len(value) != 10:
             raise ValueError
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         raise ValidationError(f"{field} must be a date YYYY-MM-DD, not {value!r}.", field=field) from None
+    return within_bounds(parsed, field)
 
 
 def parse_time(value: Any, field: str) -> time:
@@ -121,7 +129,7 @@ def parse_instant(value: Any, field: str) -> datetime:
                               field=field) from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValidationError(f"{field} needs a UTC offset, e.g. 2026-03-02T09:00:00-05:00.", field=field)
-    return parsed
+    return within_bounds(parsed, field)
 
 
 def date_field(body: dict, field: str, *, required: bool = True) -> date | None:

@@ -49,7 +49,10 @@ def _dose_mg(body: dict) -> Decimal | None:
         raise ValidationError("dose_mg must be a number.", field="dose_mg") from None
     if not value.is_finite() or value <= 0 or value >= Decimal("100000"):
         raise ValidationError("dose_mg must be a positive number below 100000.", field="dose_mg")
-    return value.quantize(Decimal("0.01"))
+    value = value.quantize(Decimal("0.01"))  # 99999.999 rounds to 100000.00: past the column's numeric(7,2)
+    if not Decimal("0") < value < Decimal("100000"):
+        raise ValidationError("dose_mg must be a positive number below 100000 (two decimals).", field="dose_mg")
+    return value
 
 
 def _override(body: dict) -> str | None:

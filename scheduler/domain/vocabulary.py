@@ -32,3 +32,8 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # No session may last longer than this. It also bounds overlap queries so that the
 # (resource, starts_at) B-tree index is used: a session overlapping [s, e) starts in [s - MAX, e).
 MAX_SESSION_DURATION = timedelta(hours=12)
+
+# The one set of date bounds of every endpoint and page: dates and instants outside are typing
+# mistakes (year 0001, 9999) and would overflow day arithmetic or the database's types. Wide enough
+# for dates of birth.
+FIRST_YEAR, LAST_YEAR = 1900, 2200

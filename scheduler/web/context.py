@@ -9,7 +9,8 @@ from flask import request, session
 from sqlalchemy import select
 
 from scheduler.db import db_session
-from scheduler.errors import AppError
+from scheduler.api.parsing import INT_MAX, within_bounds
+from scheduler.errors import AppError, ValidationError
 from scheduler.models import Clinic
 
 
@@ -20,7 +21,7 @@ def clinics() -> list[Clinic]:
 def current_clinic() -> Clinic | None:
     """``?clinic_id=`` (remembered in the session), else the last one chosen, else the first clinic."""
     wanted = request.args.get("clinic_id", type=int) or session.get("clinic_id")
-    clinic = db_session.get(Clinic, wanted) if wanted else None
+    clinic = db_session.get(Clinic, wanted) if isinstance(wanted, int) and 0 < wanted <= INT_MAX else None
     if clinic is None:
         clinic = db_session.scalars(select(Clinic).order_by(Clinic.id).limit(1)).first()
     if clinic is not None and session.get("clinic_id") != clinic.id:
@@ -38,9 +39,11 @@ def date_arg(name: str, default: date) -> tuple[date, str | None]:
     if not raw:
         return default, None
     try:
-        return date.fromisoformat(raw), None
+        return within_bounds(date.fromisoformat(raw), name), None
     except ValueError:
         return default, f"{raw!r} is not a date (YYYY-MM-DD); showing {default.isoformat()} instead."
+    except ValidationError as exc:
+        return default, f"{exc.message} Showing {default.isoformat()} instead."
 
 
 def errors_from(exc: AppError, fields: set[str] | frozenset[str] = frozenset(),

@@ -8,6 +8,10 @@ from typing import Callable
 
 from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
 
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
+
+from scheduler import limits
 from scheduler.auth import can
 from scheduler.db import db_session
 from scheduler.errors import AppError
@@ -83,11 +87,29 @@ def _html_error(exc: AppError):
                            message=exc.message), exc.status
 
 
+def _html_db_error(exc: Exception):
+    """The database is unavailable: a 503 page (any other database error keeps the API's answer)."""
+    from scheduler.errors import error_response_for, unavailable_error
+
+    try:
+        db_session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone
+        db_session.remove()
+    mapped = unavailable_error(exc)
+    if mapped is None:
+        return error_response_for(exc)
+    body = render_template("error.html", status=503, title="Please retry shortly", message=mapped.message)
+    return body, 503, {"Retry-After": str(mapped.retry_after)}
+
+
 def protect(bp: Blueprint) -> None:
     """Every request to ``bp``: user from the session cookie, CSRF on writes, HTML error pages."""
     bp.before_request(_load_user)
+    limits.guard_blueprint(bp)  # size, NUL bytes, lone surrogates: a 400 page naming the field
     bp.before_request(_check_csrf)
     bp.register_error_handler(AppError, _html_error)
+    bp.register_error_handler(DBAPIError, _html_db_error)
+    bp.register_error_handler(SATimeoutError, _html_db_error)
     bp.register_error_handler(400, _bad_request)
 
 
