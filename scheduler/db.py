@@ -65,6 +65,15 @@ def is_postgres(engine_or_session=None) -> bool:
     return bind.dialect.name == "postgresql"
 
 
+def rollback() -> None:
+    """Roll the request's transaction back; when the database is gone (the rollback itself fails),
+    drop the ORM session instead: the pool throws the dead connection away."""
+    try:
+        db_session.rollback()
+    except Exception:  # noqa: BLE001 - a lost connection: nothing is left to roll back
+        db_session.remove()
+
+
 @contextmanager
 def transaction() -> Iterator[None]:
     """Commit once at the end of a block, roll back on any error (CLI commands, scripts)."""
@@ -93,7 +102,7 @@ def init_app(app: Flask) -> None:
             try:
                 db_session.commit()
             except Exception as exc:  # a constraint that only fires at commit, a lost database
-                db_session.rollback()
+                rollback()
                 from scheduler.errors import error_response_for
 
                 try:  # the handlers of the request's blueprint: an HTML page for the pages
@@ -101,7 +110,7 @@ def init_app(app: Flask) -> None:
                 except Exception:  # noqa: BLE001 - no handler: the one generic answer
                     return error_response_for(exc)
         else:
-            db_session.rollback()
+            rollback()
         return response
 
     # Each request gets a fresh ORM session (also under the test client, where an app context may

@@ -133,20 +133,17 @@ def error_response_for(exc: Exception):
 def init_app(app: Flask) -> None:
     @app.errorhandler(AppError)
     def _app_error(exc: AppError):
-        from scheduler.db import db_session
+        from scheduler.db import rollback
 
-        db_session.rollback()
+        rollback()
         return error_response_for(exc)
 
     @app.errorhandler(DBAPIError)
     @app.errorhandler(SATimeoutError)
     def _db_error(exc: Exception):
-        from scheduler.db import db_session
+        from scheduler.db import rollback
 
-        try:
-            db_session.rollback()
-        except Exception:  # noqa: BLE001 - the database is gone: nothing to roll back on this side
-            db_session.remove()
+        rollback()
         return error_response_for(exc)
 
     @app.errorhandler(HTTPException)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 
 from scheduler.auth import authenticate_bearer
 from scheduler.errors import AppError
@@ -20,7 +22,7 @@ FHIR_JSON = "application/fhir+json"
 JSON_FORMATS = {"json", FHIR_JSON, "application/json", "application/json+fhir"}
 ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported",
                406: "not-supported", 409: "conflict", 410: "deleted", 412: "conflict", 415: "not-supported",
-               422: "processing"}
+               413: "too-costly", 422: "processing", 503: "transient"}
 PUBLIC_ENDPOINTS = {"fhir.metadata"}
 
 
@@ -94,10 +96,25 @@ def _media_type(response: Response) -> Response:
 
 @bp.errorhandler(AppError)
 def _app_error(err: AppError):
-    from scheduler.db import db_session
+    from scheduler.db import rollback
 
-    db_session.rollback()
-    return operation_outcome(err)
+    rollback()
+    response = operation_outcome(err)
+    if getattr(err, "retry_after", None):
+        response.headers["Retry-After"] = str(err.retry_after)
+    return response
+
+
+@bp.errorhandler(DBAPIError)
+@bp.errorhandler(SATimeoutError)
+def _db_error(exc: Exception):
+    """The database unavailable: an OperationOutcome 503 (any other database error: the API's answer)."""
+    from scheduler.errors import error_response_for, unavailable_error
+
+    mapped = unavailable_error(exc)
+    if mapped is None:
+        return error_response_for(exc)
+    return _app_error(mapped)
 
 
 def http_error(exc: HTTPException) -> Response:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import TimeoutError as SATimeoutError
 
 from scheduler import limits
 from scheduler.auth import can
-from scheduler.db import db_session
+from scheduler.db import db_session, rollback
 from scheduler.errors import AppError
 from scheduler.models import User
 
@@ -81,7 +81,7 @@ def page(permission: str | None = None) -> Callable:
 
 
 def _html_error(exc: AppError):
-    db_session.rollback()
+    rollback()
     titles = {403: "Not allowed", 404: "Not found", 409: "Conflict"}
     return render_template("error.html", status=exc.status, title=titles.get(exc.status, "Problem"),
                            message=exc.message), exc.status
@@ -91,10 +91,7 @@ def _html_db_error(exc: Exception):
     """The database is unavailable: a 503 page (any other database error keeps the API's answer)."""
     from scheduler.errors import error_response_for, unavailable_error
 
-    try:
-        db_session.rollback()
-    except Exception:  # noqa: BLE001 - the connection is gone
-        db_session.remove()
+    rollback()
     mapped = unavailable_error(exc)
     if mapped is None:
         return error_response_for(exc)
