@@ -61,5 +61,60 @@ _csv_command("patients")
 _csv_command("sessions")
 
 
+def _dir_opener(folder: Path, mode: str = "w"):
+    from contextlib import contextmanager
+
+    @contextmanager
+    def opener(name: str):
+        with open(folder / name, mode, encoding="utf-8", newline="") as f:
+            yield f
+
+    return opener
+
+
+@import_group.command("all")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@with_appcontext
+def import_all_command(folder: Path) -> None:
+    """Restore a jsonl export (scheduler export --format jsonl) into the empty database init-db just created."""
+    from scheduler.services import exports
+
+    try:
+        with transaction():
+            counts = exports.restore(_dir_opener(folder, "r"), lambda name: (folder / name).is_file())
+    except exports.RestoreError as exc:
+        click.echo(f"{folder}: {exc} Nothing was written.", err=True)
+        sys.exit(1)
+    click.echo(f"Restored {sum(counts.values())} rows: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
+
+
+@click.command("export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "fhir"]), default="jsonl", show_default=True)
+@click.option("--out", "folder", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The directory to write (created; must be empty).")
+@with_appcontext
+def export_command(fmt: str, folder: Path) -> None:
+    """Export everything: one file per table (jsonl, csv) or per FHIR resource type (Bulk Data NDJSON).
+
+    The command's export is an operator's full backup: clinical content and password hashes included
+    (never API tokens); keep it like the database itself."""
+    from scheduler.services import exports
+
+    if folder.exists() and any(folder.iterdir()):
+        raise click.ClickException(f"{folder} is not empty; export into a new directory.")
+    folder.mkdir(parents=True, exist_ok=True)
+    opener = _dir_opener(folder)
+    with transaction():
+        if fmt == "fhir":
+            from scheduler.fhir import bulk
+
+            manifest = bulk.export(opener, clinical=True)
+            counts = {o["type"]: o["count"] for o in manifest["output"]}
+        else:
+            counts = exports.export(opener, fmt, clinical=True, secrets=True)["tables"]
+    click.echo(f"Wrote {fmt} to {folder}: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(import_group)
+    app.cli.add_command(export_command)

@@ -1,0 +1,243 @@
+"""Export everything (JSON lines or CSV, one file per table plus ``manifest.json``) and restore a
+JSON-lines export into an empty, freshly migrated database.
+
+What goes out: every table — clinics with their hours and closures, rooms, staff with working hours
+and time off, users (roles, never tokens; password hashes only in an operator's full export),
+patients, courses, sessions, assessments, clinical notes, the outbox, the waitlist and the audit
+trail — except secrets and transient state (API and feed tokens, patient links, idempotency keys,
+FHIR slot holds). A redacted export (for a role without
+``read_clinical``) leaves out assessments and notes, blanks the dosing-hold reason and redacts the
+same fields inside audit events; it cannot be restored. Rows keep their ids, so a restore is the
+same data, and the ids the FHIR export and the audit trail name still match.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from contextlib import AbstractContextManager
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Callable, Iterator, TextIO
+
+from sqlalchemy import JSON, Date, Numeric, Time, func, insert, select, text
+
+from scheduler.db import db_session, is_postgres
+from scheduler.models import AuditEvent, Base, Patient, UTCDateTime, utcnow
+from scheduler.services.audit import _json_safe
+
+FORMATS = ("jsonl", "csv")
+# Tables whose rows never leave (secrets, transient state); a restore needs them empty too.
+NOT_EXPORTED = {"api_token", "feed_token", "idempotency_key", "appointment_hold", "patient_link"}
+
+
+def _all_models() -> tuple:
+    """Every mapped table except NOT_EXPORTED, parents before children (a table added later is
+    exported and restored without a change here)."""
+    by_table = {m.class_.__tablename__: m.class_ for m in Base.registry.mappers}
+    return tuple(by_table[t.name] for t in Base.metadata.sorted_tables
+                 if t.name in by_table and t.name not in NOT_EXPORTED)
+
+
+MODELS = _all_models()
+CLINICAL_TABLES = {"assessment", "clinical_note"}
+CLINICAL_COLUMNS = {"patient": {"dosing_hold_reason"}, "assessment": {"instrument", "score"},
+                    "clinical_note": {"body"}}
+# Audit actions whose reason is clinical (the reason a clinician placed or lifted a dosing hold).
+CLINICAL_REASONS = {"patient.dosing_hold", "patient.dosing_hold_lift"}
+REDACTED = "[clinical content: clinicians only]"
+CHUNK = 1000
+
+Opener = Callable[[str], AbstractContextManager[TextIO]]
+
+
+class RestoreError(ValueError):
+    """The export cannot be restored here; the message names the file and line."""
+
+
+def tables(*, clinical: bool) -> list:
+    return [m for m in MODELS if clinical or m.__tablename__ not in CLINICAL_TABLES]
+
+
+def _columns(model, *, secrets: bool) -> list[str]:
+    return [c.key for c in model.__table__.columns if secrets or c.key != "password_hash"]
+
+
+def _redact_state(entity_type: str, state):
+    hidden = CLINICAL_COLUMNS.get(entity_type)
+    if not hidden or not isinstance(state, dict):
+        return state
+    return {k: (REDACTED if k in hidden and v is not None else v) for k, v in state.items()}
+
+
+def rows(model, *, clinical: bool, secrets: bool) -> Iterator[dict]:
+    """The table's rows as JSON-safe dicts, by id, streamed."""
+    columns = _columns(model, secrets=secrets)
+    table = model.__table__
+    query = select(*(table.c[c] for c in columns)).order_by(table.c.id).execution_options(yield_per=CHUNK)
+    for row in db_session.execute(query):
+        record = {c: _json_safe(v) for c, v in zip(columns, row)}
+        if not clinical:
+            if model is Patient and record.get("dosing_hold_reason") is not None:
+                record["dosing_hold_reason"] = REDACTED
+            if model is AuditEvent:
+                record["before"] = _redact_state(record["entity_type"], record["before"])
+                record["after"] = _redact_state(record["entity_type"], record["after"])
+                if record["action"] in CLINICAL_REASONS and record["reason"] is not None:
+                    record["reason"] = REDACTED
+        yield record
+
+
+def schema_revision() -> str | None:
+    return db_session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def export(open_file: Opener, fmt: str, *, clinical: bool, secrets: bool = False) -> dict:
+    """Write one file per table (``<table>.jsonl`` or ``.csv``) and ``manifest.json``; the manifest."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}")
+    counts: dict[str, int] = {}
+    for model in tables(clinical=clinical):
+        name = model.__tablename__
+        n = 0
+        with open_file(f"{name}.{fmt}") as out:
+            if fmt == "csv":
+                writer = csv.writer(out, lineterminator="\n")
+                writer.writerow(_columns(model, secrets=secrets))
+            for record in rows(model, clinical=clinical, secrets=secrets):
+                if fmt == "jsonl":
+                    out.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+                else:
+                    writer.writerow([_csv_cell(v) for v in record.values()])
+                n += 1
+        counts[name] = n
+    manifest = {"format": fmt, "exported_at": utcnow().isoformat(), "schema_revision": schema_revision(),
+                "clinical_content": clinical, "password_hashes": secrets, "tables": counts}
+    with open_file("manifest.json") as out:
+        out.write(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return manifest
+
+
+# --- restore -------------------------------------------------------------------------------------
+
+def _reader(column) -> Callable:
+    kind = column.type
+    if isinstance(kind, UTCDateTime):
+        return datetime.fromisoformat
+    if isinstance(kind, Date):
+        return date.fromisoformat
+    if isinstance(kind, Time):
+        return time.fromisoformat
+    if isinstance(kind, Numeric):
+        return Decimal
+    if isinstance(kind, JSON):
+        return lambda v: v
+    return lambda v: v
+
+
+def _record(model, line: int, raw: str, readers: dict) -> dict:
+    where = f"{model.__tablename__}.jsonl line {line}"
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise RestoreError(f"{where}: not JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise RestoreError(f"{where}: not a JSON object")
+    unknown = sorted(set(data) - set(readers))
+    if unknown:
+        raise RestoreError(f"{where}: column {unknown[0]!r} is not in the {model.__tablename__} table")
+    out = {}
+    for key, value in data.items():
+        try:
+            out[key] = None if value is None else readers[key](value)
+        except (ValueError, TypeError, ArithmeticError):
+            raise RestoreError(f"{where}, column {key}: {value!r} cannot be read") from None
+    return out
+
+
+def _check_empty() -> None:
+    for table in Base.metadata.sorted_tables:
+        if db_session.scalar(select(func.count()).select_from(table)):
+            raise RestoreError(f"The database is not empty (table {table.name} has rows): restore into a "
+                               "database that 'scheduler init-db' has just created.")
+
+
+def restore(open_file: Opener, exists: Callable[[str], bool], *, actor_id: int | None = None) -> dict[str, int]:
+    """Insert a JSON-lines export (ids kept) into this empty database; the row counts per table."""
+    if not exists("manifest.json"):
+        raise RestoreError("manifest.json is missing: this is not a directory written by 'scheduler export'.")
+    with open_file("manifest.json") as f:
+        try:
+            manifest = json.load(f)
+        except ValueError as exc:
+            raise RestoreError(f"manifest.json: not JSON ({exc.msg})") from None
+    if manifest.get("format") != "jsonl":
+        raise RestoreError(f"manifest.json: the export is {manifest.get('format')!r}; only a jsonl export can be restored.")
+    if not manifest.get("clinical_content"):
+        raise RestoreError("manifest.json: the export leaves out clinical content (made for a role without it); "
+                           "restore needs a full export made with 'scheduler export'.")
+    here = schema_revision()
+    if manifest.get("schema_revision") != here:
+        raise RestoreError(f"manifest.json: the export was made at schema revision {manifest.get('schema_revision')}, "
+                           f"this database is at {here}; migrate one to match the other first.")
+    _check_empty()
+    counts: dict[str, int] = {}
+    for model in MODELS:
+        name = f"{model.__tablename__}.jsonl"
+        if not exists(name):
+            raise RestoreError(f"{name} is missing from the export.")
+        readers = {c.key: _reader(c) for c in model.__table__.columns}
+        batch: list[dict] = []
+        n = 0
+        with open_file(name) as f:
+            for line, raw in enumerate(f, start=1):
+                if not raw.strip():
+                    continue
+                batch.append(_record(model, line, raw, readers))
+                if len(batch) >= CHUNK:
+                    db_session.execute(insert(model.__table__), batch)
+                    n += len(batch)
+                    batch = []
+        if batch:
+            db_session.execute(insert(model.__table__), batch)
+            n += len(batch)
+        if n != manifest.get("tables", {}).get(model.__tablename__, n):
+            raise RestoreError(f"{name} has {n} rows, the manifest says {manifest['tables'][model.__tablename__]}.")
+        counts[model.__tablename__] = n
+    if is_postgres():
+        for model in MODELS:
+            table = model.__tablename__
+            db_session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                    f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"))
+    db_session.add(AuditEvent(actor_id=actor_id, action="data.restore", entity_type="export", entity_id=None,
+                              after={"exported_at": manifest.get("exported_at"), "tables": counts}))
+    db_session.flush()
+    return counts
+
+
+def text_opener(open_binary: Callable[[str], AbstractContextManager]) -> Opener:
+    """Text files (UTF-8) over a binary opener (a zip archive's ``open``)."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def opener(name: str):
+        with open_binary(name) as raw:
+            wrapper = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+            try:
+                yield wrapper
+                wrapper.flush()
+            finally:
+                wrapper.detach()
+
+    return opener
+
