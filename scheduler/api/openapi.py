@@ -236,6 +236,9 @@ def document(app: Flask) -> dict:
                 continue  # tests/http/test_openapi.py names every undocumented route
             view = app.view_functions[rule.endpoint]
             paths.setdefault(path, {})[method.lower()] = _operation(rule, method, spec, view)
+    from scheduler.fhir.openapi import paths as fhir_paths
+
+    paths.update(fhir_paths(app))  # /fhir, with its own server
     schemas = {**SCHEMAS, **REQUESTS}
     for name, (key, item) in LISTS.items():
         schemas[name] = {"type": "object", "properties": {key: {"type": "array", "items": ref(item)}},

@@ -15,7 +15,7 @@ BOOL = {"type": "boolean"}
 ID = {"type": "integer", "minimum": 1}
 DATE = {"type": "string", "format": "date"}
 INSTANT = {"type": "string", "format": "date-time"}
-HHMM = {"type": "string", "pattern": r"^\d{2}:\d{2}$"}
+HHMM = {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"}
 
 
 def nullable(schema: dict) -> dict:
@@ -56,7 +56,8 @@ WEEKLY = {"type": "object", "additionalProperties": False,
 PATIENT = {"id": ID, "mrn": STR, "name": STR, "birth_date": DATE, "phone": nullable(STR),
            "email": nullable(STR), "ride_home_arranged": BOOL,
            "contact_preference": enum(("email", "sms", "none")), "contact_opted_out_at": nullable(INSTANT),
-           "dosing_hold": nullable(obj({"reason": STR, "since": nullable(INSTANT)}))}
+           # reason: null for roles that may not read clinical content (they see that a hold exists)
+           "dosing_hold": nullable(obj({"reason": nullable(STR), "since": nullable(INSTANT)}))}
 # Per clinic: how many waitlisted patients a freed slot is messaged to at once, and reminder hours by kind.
 CLINIC_SETTINGS = {"waitlist_auto_offer": {"type": "integer", "minimum": 0, "maximum": 20},
                    "reminder_hours": {"type": ["object", "null"], "minProperties": 1, "additionalProperties": {

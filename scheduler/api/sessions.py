@@ -102,7 +102,7 @@ def list_sessions():
     clinic = inputs.clinic_row(p.query_int("clinic_id", required=True))
     window = query_window(clinic, default_days=1, max_days=MAX_LIST_DAYS)
     status = request.args.get("status")
-    if status and status not in SESSION_STATUSES:
+    if status is not None and status not in SESSION_STATUSES:
         raise ValidationError(f"status must be one of: {', '.join(SESSION_STATUSES)}.", field="status")
     rows = service.list_for_clinic(clinic.id, window, patient_id=p.query_int("patient_id"), status=status)
     return {"clinic_id": clinic.id, "start": serialize.instant(window.start, clinic.timezone),

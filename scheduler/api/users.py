@@ -68,7 +68,7 @@ def list_users():
 @require("manage_users")
 def create_token(user_id: int):
     user = p.get_or_404(User, user_id, "user")
-    body = p.json_body()
+    body = optional_body()  # the label is optional, so is the body
     p.reject_unknown(body, {"label"})
     row, token = accounts.create_token(g.user.id, user,
                                        label=p.string(body, "label", required=False, max_length=100) or "")

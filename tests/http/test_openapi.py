@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
+import re
+
 import pytest
 
 from scheduler.api.openapi import OPERATIONS, openapi_path
@@ -34,12 +36,31 @@ def test_document_is_openapi_3_1_with_the_error_schema(sqlite_api):
     assert doc["openapi"].startswith("3.1")
     assert doc["components"]["schemas"]["Error"]["required"] == ["error"]
     for path, ops in doc["paths"].items():
-        for method, op in ops.items():
+        for method, op in ((m, o) for m, o in ops.items() if m != "servers"):
             assert any(s.startswith("2") for s in op["responses"]), (method, path)
             if method == "post" and "requestBody" in op:
                 assert "400" in op["responses"], (method, path)
             if op.get("security") != []:
                 assert {"401", "403"} <= set(op["responses"]), (method, path)
+
+
+def test_fhir_is_described_with_its_own_server(sqlite_api, sqlite_app):
+    doc = sqlite_api.as_(None).get("/api/v1/openapi.json").json
+    fhir_rules = {(m, re.sub(r"<(?:[a-z]+:)?([a-zA-Z_]+)>", r"{\1}", r.rule.removeprefix("/fhir")))
+                  for r in sqlite_app.url_map.iter_rules() if r.rule.startswith("/fhir/")
+                  for m in r.methods - {"HEAD", "OPTIONS"}}
+    assert len(fhir_rules) >= 15
+    for method, path in fhir_rules:
+        item = doc["paths"][path]
+        assert item["servers"] == [{"url": "/fhir"}], path
+        op = item[method.lower()]
+        assert "application/fhir+json" in op["responses"]["200"]["content"], (method, path)
+        view = sqlite_app.view_functions[next(r.endpoint for r in sqlite_app.url_map.iter_rules()
+                                              if method in r.methods and r.rule == "/fhir" + path
+                                              .replace("{ident}", "<ident>").replace("{name}", "<name>"))]
+        assert op.get("x-permission") == getattr(view, "permission", None), path
+    search = doc["paths"]["/Appointment"]["get"]
+    assert {"patient", "date", "status", "actor", "_count"} <= {p["name"] for p in search["parameters"]}
 
 
 def test_documented_permissions_are_the_role_table(sqlite_api, sqlite_app):
