@@ -16,6 +16,9 @@ test client and times, after a warm-up, p50/p95 of:
 * ``day_board``: ``GET /api/v1/clinics/{id}/day?date=`` of a weekday.
 * ``flags_month``: ``GET /api/v1/flags?clinic_id=&start=&end=`` for one calendar month.
 
+Then ``bench.planner``: the share of solvable random clinics the planner solves (target 100 %; a
+clinic left unsolved is a failure), 25 clinics in quick mode, 200 otherwise.
+
 Floors, same run, same database, raw DBAPI (psycopg / sqlite3), no ORM, no Flask:
 
 * ``raw_booking``: one conflict-checked ``INSERT … SELECT … WHERE NOT EXISTS (room) AND NOT EXISTS
@@ -44,6 +47,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+
+from bench import planner as planner_bench
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -601,6 +606,8 @@ def main(argv: list[str] | None = None) -> int:
             for db in ("sqlite", "postgres"):
                 _, f = run_one(db, 2000, iterations=30, warmup=3, quick=True, sqlite_dir=Path(tmp), write=False)
                 failures += f
+        if planner_bench.main(["--quick"]) != 0:
+            failures.append("planner --quick: a solvable random clinic left unsolved")
         if not args.no_loadtest:
             lt = subprocess.run([sys.executable, "-m", "bench.loadtest", "--quick"], cwd=ROOT)
             if lt.returncode != 0:
@@ -611,6 +618,8 @@ def main(argv: list[str] | None = None) -> int:
                 _, f = run_one(db, size, iterations=args.iterations, warmup=args.warmup, quick=False,
                                sqlite_dir=args.sqlite_dir)
                 failures += f
+        if planner_bench.main([]) != 0:
+            failures.append("planner: a solvable random clinic left unsolved")
     print(f"\nbench finished in {timer.perf_counter() - began:.0f} s; {len(failures)} failure(s)")
     for f in failures:
         print(f"  FAIL {f}")

@@ -92,6 +92,11 @@ class DayOptions:
         """The earliest option starting in ``[lo, hi]`` on ``days`` (in order), inside the preferences
         when ``inside``."""
         for d in days:
+            opened = self.finder.open_on(d)
+            if not opened:
+                continue
+            if hi is not None and opened[0].start > hi:
+                return None
             starts, opts = self.on(spec, d)
             i = bisect_left(starts, lo)
             while i < len(opts):
@@ -118,6 +123,17 @@ def _days(first: date, last: date):
     while d <= last:
         yield d
         d += timedelta(days=1)
+
+
+@dataclass
+class _Group:
+    """Options of one dose day that leave the course in the same state: ``first`` the earliest,
+    ``by_time`` one per time of day (for a steady time), all with ``miss`` sessions outside preferences."""
+    ff_key: datetime | None
+    owed: tuple | None
+    miss: int
+    first: tuple
+    by_time: dict
 
 
 @dataclass
@@ -149,6 +165,7 @@ class ExactPlanner:
         self._pre_cache: dict[tuple, list] = {}
         self._day_start: dict[date, datetime] = {}
         self._outcomes: dict = {}
+        self._spans: dict = {}
         self._lb: dict = {}
         self.expansions = 0
 
@@ -158,13 +175,6 @@ class ExactPlanner:
         if got is None:
             got = self._day_start[d] = day_start_utc(d, self.tz)
         return got
-
-    def _days_until(self, d: date, hi: datetime) -> list[date]:
-        out = []
-        while self.day_start(d) <= hi:
-            out.append(d)
-            d += timedelta(days=1)
-        return out
 
     def lower_bound_last_day(self, j: int, d: date) -> date:
         """The earliest the last dose day can be after dose day ``j`` on ``d`` (guided weekdays)."""
@@ -242,46 +252,69 @@ class ExactPlanner:
         return o
 
     # ------------------------------------------------------------ a dose day and its integration
-    def outcomes(self, j: int, d: date, free_from: datetime | None, pending):
-        """Ways to hold dose day ``j`` on ``d``: (dose option, the integration option placed after it (for
-        the owed one when ``pending``, else for this day's dose) or None, the integration now owed (its
-        window and dose sequence) or None, when the next dose may start, sessions outside preferences)."""
+    def outcomes(self, j: int, d: date, free_from: datetime | None, pending) -> list[_Group]:
+        """Ways to hold dose day ``j`` on ``d``, grouped by what the rest of the course sees of them
+        (when the next dose may start, the integration still owed); each group keeps its fewest
+        sessions outside the preferences and the options that reach it."""
         dd = self.days[j]
         spec = self.p.dose
         step = spec.duration + timedelta(minutes=dd.stage.minutes_between_doses)
-        shape = (dd.stage.doses_per_day, step, rules.needs_integration(self.p, dd.sequences[-1]),
-                 j + 1 < len(self.days) and rules.needs_integration(self.p, self.days[j + 1].sequences[0]))
+        nxt = self.days[j + 1] if j + 1 < len(self.days) else None
+        last_seq = dd.sequences[-1]
+        needs = rules.needs_integration(self.p, last_seq)
+        next_needs = nxt is not None and rules.needs_integration(self.p, nxt.sequences[0])
+        shape = (dd.stage.doses_per_day, step, needs, next_needs, nxt.stage.min_gap_days if nxt else None)
         cacheable = free_from is None and pending is None
-        if cacheable and (shape, d) in self._outcomes:
-            return self._outcomes[(shape, d)]
+        if cacheable:
+            got = self._outcomes.get((shape, d))
+            if got is not None:
+                return got
         starts, opts = self.opts.on(spec, d, dd.stage.doses_per_day, step)
         i = bisect_left(starts, free_from) if free_from is not None else 0
         integ = self.p.integration
-        last_seq = dd.sequences[-1]
-        needs = rules.needs_integration(self.p, last_seq)
-        nxt = self.days[j + 1] if j + 1 < len(self.days) else None
-        may_owe = (needs and nxt is not None and len(nxt.sequences) == 1
-                   and not rules.needs_integration(self.p, nxt.sequences[0]))
-        out = []
+        may_owe = needs and nxt is not None and len(nxt.sequences) == 1 and not next_needs
+        floor = self.day_start(d + timedelta(days=nxt.stage.min_gap_days)) if nxt is not None else None
+        groups: dict = {}
+
+        def add(o, it, owed, ff, miss):
+            ff_key = ff if floor is None or ff > floor else None
+            key = (ff_key, owed)
+            g = groups.get(key)
+            if g is None or miss < g.miss:
+                groups[key] = _Group(ff_key, owed, miss, (o, it, ff), {o[3]: (o, it, ff)})
+            elif miss == g.miss and o[3] not in g.by_time:
+                g.by_time[o[3]] = (o, it, ff)
+
+        span = timedelta(hours=integ.within_hours) if integ is not None else None
         for o in opts[i:]:
             dose_slots = o[1]
             end = dose_slots[-1].ends_at
             miss = 0 if o[2] else len(dose_slots)
             if pending is not None:
                 lo, hi, _seq = pending
-                for it in self.opts.earliest_pair(integ, max(lo, end), hi, self._days_until(d, hi)):
-                    out.append((o, it, None, it[1][-1].ends_at, miss + (0 if it[2] else 1)))
+                for it in self.opts.earliest_pair(integ, max(lo, end), hi, self._days_from(d, hi - end)):
+                    add(o, it, None, it[1][-1].ends_at, miss + (0 if it[2] else 1))
             elif needs:
                 lo, hi = rules.integration_window(integ, end)
-                for it in self.opts.earliest_pair(integ, lo, hi, self._days_until(d, hi)):
-                    out.append((o, it, None, it[1][-1].ends_at, miss + (0 if it[2] else 1)))
+                for it in self.opts.earliest_pair(integ, lo, hi, self._days_from(d, span)):
+                    add(o, it, None, it[1][-1].ends_at, miss + (0 if it[2] else 1))
                 if may_owe:
-                    out.append((o, None, (lo, hi, last_seq), end, miss))
+                    add(o, None, (lo, hi, last_seq), end, miss)
             else:
-                out.append((o, None, None, end, miss))
+                add(o, None, None, end, miss)
+        out = list(groups.values())
         if cacheable:
             self._outcomes[(shape, d)] = out
         return out
+
+    def _days_from(self, d: date, span: timedelta) -> list[date]:
+        """``d`` and the days an integration window of ``span`` after a session on ``d`` can reach (a
+        day too many at most: its options all start too late and end the scan)."""
+        key = (d, span)
+        got = self._spans.get(key)
+        if got is None:
+            got = self._spans[key] = [d + timedelta(days=k) for k in range(span.days + 2)]
+        return got
 
     # ------------------------------------------------------------ the search
     def search(self) -> list[Placed] | None:
@@ -350,37 +383,25 @@ class ExactPlanner:
 
     def _push_day(self, node, j, d, free_from, pre, stage_first, week, guided, heap, closed) -> None:
         dd = self.days[j]
-        n = len(self.days)
-        nxt = self.days[j + 1] if j + 1 < n else None
+        last = j == len(self.days) - 1
         base_miss = pre[0] if pre else 0
-        lb_day = self.lower_bound_last_day(j, d)
-        best: dict = {}
-        for o, integ, owed, ff, miss in self.outcomes(j, d, free_from, node.pending):
-            if nxt is not None:
-                floor = self.day_start(d + timedelta(days=nxt.stage.min_gap_days))
-                ff_key = ff if ff > floor else None
-            else:
-                ff_key = ff
-            key = (j, d, stage_first, week, ff_key, owed)
+        lb_day = self.lower_bound_last_day(j, d).toordinal()
+        g0 = node.cost[0] + (0 if guided else len(dd.sequences))
+        int_seq = node.pending[2] if node.pending is not None else dd.sequences[-1]
+        for grp in self.outcomes(j, d, free_from, node.pending):
+            key = (j, d, stage_first, week, grp.ff_key, grp.owed)
             if key in closed:
                 continue
-            t = o[3]
-            changes = 0 if node.last_time is None or node.last_time == t else 1
-            g = (node.cost[0] + (0 if guided else len(dd.sequences)), node.cost[1] + miss + base_miss,
-                 node.cost[2] + changes)
-            end_key = ff.timestamp() if j == n - 1 else 0.0
-            prio = (g[0], g[1], lb_day.toordinal(), end_key, g[2], -j)
-            old = best.get(key)
-            if old is not None and old[0] <= prio:
-                continue
-            best[key] = (prio, o, integ, owed, ff, g, t)
-        int_seq = node.pending[2] if node.pending is not None else dd.sequences[-1]
-        for key, (prio, o, integ, owed, ff, g, t) in best.items():
+            steady = grp.by_time.get(node.last_time) if node.last_time is not None else None
+            o, integ, ff = steady or grp.first
+            changes = 0 if node.last_time is None or steady is not None else 1
+            g = (g0, node.cost[1] + grp.miss + base_miss, node.cost[2] + changes)
+            prio = (g[0], g[1], lb_day, ff.timestamp() if last else 0.0, g[2], -j)
             placed = list(pre[1]) if pre else []
             placed.append(Placed("dose", self.p.dose, o[1], dd.sequences[0], not o[2], not guided))
             if integ is not None:
                 placed.append(Placed("integration", self.p.integration, integ[1], int_seq, not integ[2]))
-            child = _Node(j, d, key[2], key[3], ff, owed, g, t, tuple(placed), node)
+            child = _Node(j, d, stage_first, week, ff, grp.owed, g, o[3], tuple(placed), node)
             heapq.heappush(heap, (prio, next(self._tick), 0, key, child))
 
     @staticmethod
