@@ -133,9 +133,23 @@ def for_session(session: TreatmentSession, *, now: datetime | None = None) -> li
     first = max(local_date(now, tz), local_date(session.starts_at, tz) - timedelta(days=3))
     dates, loaded = _load(clinic, first, session.patient_id)
     spec, no_staff = _spec_of(session, loaded)
-    return _search(loaded, dates, session.patient, spec, inputs.session_value(session), now=now,
-                   exclude_id=session.id, time_hint=local_time(session.starts_at, tz), room_hint=session.room_id,
-                   staff_hint=session.staff_member_id, no_staff=no_staff)
+    return _in_time_order(_search(loaded, dates, session.patient, spec, inputs.session_value(session), now=now,
+                                  exclude_id=session.id, time_hint=local_time(session.starts_at, tz),
+                                  room_hint=session.room_id, staff_hint=session.staff_member_id, no_staff=no_staff))
+
+
+def _in_time_order(slots: list[Slot]) -> list[Slot]:
+    return sorted(slots, key=lambda s: (s.starts_at, s.room_id, s.staff_member_id or 0))
+
+
+def flags_if_moved(session: TreatmentSession, slots: list[Slot]) -> list[list]:
+    """For each slot, the flags moving ``session`` there would raise (warnings and notes: a slot with
+    an error is never suggested), so the page can say what each choice breaks."""
+    base = inputs.session_value(session)
+    return [flag_service.for_candidate(replace(base, starts_at=s.starts_at, ends_at=s.ends_at, room_id=s.room_id,
+                                               staff_member_id=s.staff_member_id or base.staff_member_id),
+                                       exclude_ids=(session.id,))
+            for s in slots]
 
 
 def for_new(new: NewSession, *, first: date | None = None, time_hint: time | None = None,
@@ -149,7 +163,7 @@ def for_new(new: NewSession, *, first: date | None = None, time_hint: time | Non
                        clinic_id=new.clinic_id, course_id=new.course_id, phase=new.phase, sequence=new.sequence,
                        route=new.route)
     dates, loaded = _load(clinic, first, patient.id)
-    return _search(loaded, dates, patient, new.spec, template, now=now, time_hint=time_hint)
+    return _in_time_order(_search(loaded, dates, patient, new.spec, template, now=now, time_hint=time_hint))
 
 
 @dataclass(frozen=True)

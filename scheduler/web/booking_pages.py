@@ -179,6 +179,9 @@ def book_one(patient_id: int):
             try:
                 first = _from_on(source, clinic.timezone) if source.get("from_on") or after is None else after[0]
                 slots = suggestions.for_new(new, first=first, time_hint=after[1] if after else None)
+                if after is not None:  # after that session, not before it
+                    not_before = datetime.combine(after[0], after[1], tzinfo=ZoneInfo(clinic.timezone))
+                    slots = [slot for slot in slots if slot.starts_at >= not_before]
             except AppError as exc:
                 errors.setdefault(exc.field or "_form", exc.message)
                 status = max(status, exc.status)

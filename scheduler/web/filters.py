@@ -41,7 +41,13 @@ def humanize(code: str | None) -> str:
     return STATUS_LABELS.get(code) or KIND_LABELS.get(code) or code.replace("_", " ").capitalize()
 
 
+def flag_title(code: str) -> str:
+    from scheduler.web.worklist import title
+
+    return title(code)
+
+
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters.update(local=local, day=day, when=when, humanize=humanize)
+    app.jinja_env.filters.update(local=local, day=day, when=when, humanize=humanize, flag_title=flag_title)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -35,3 +35,20 @@ def session_times(ids: set[int]) -> dict[int, tuple]:
     TS = TreatmentSession
     return {i: (at, kind, seq) for i, at, kind, seq in db_session.execute(
         select(TS.id, TS.starts_at, TS.kind, TS.sequence).where(TS.id.in_(sorted(ids))))}
+
+
+def integration_after(dose: TreatmentSession) -> TreatmentSession | None:
+    """The live integration session that follows a dose of a course (after the dose, before the
+    course's next live dose), to offer moving it along with the dose."""
+    if dose.course_id is None or dose.kind != "dose":
+        return None
+    TS = TreatmentSession
+    live = ("proposed", "booked")
+    next_dose = db_session.scalar(select(TS.starts_at).where(
+        TS.course_id == dose.course_id, TS.kind == "dose", TS.starts_at > dose.starts_at,
+        TS.status.in_(("proposed", "booked", "checked_in", "completed"))).order_by(TS.starts_at).limit(1))
+    query = select(TS).where(TS.course_id == dose.course_id, TS.kind == "integration", TS.status.in_(live),
+                             TS.starts_at >= dose.ends_at)
+    if next_dose is not None:
+        query = query.where(TS.starts_at < next_dose)
+    return db_session.scalars(query.order_by(TS.starts_at).limit(1)).first()

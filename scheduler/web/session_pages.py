@@ -3,22 +3,24 @@
 check in, complete, no-show."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 
 from flask import flash, g, redirect, render_template, request, url_for
 
 from scheduler.auth import can
 from scheduler.db import db_session
-from scheduler.errors import AppError, ValidationError
+from scheduler.errors import AppError, UnprocessableError, ValidationError
 from scheduler.models import Clinic
 from scheduler.services import flags as flag_service
 from scheduler.services import sessions as service
-from scheduler.web.context import errors_from
+from scheduler.domain.timezones import NonexistentLocalTime, local_date, to_utc
+from scheduler.web import lookups
+from scheduler.web.context import errors_from, today
 from scheduler.web.frontdesk import bp
 from scheduler.web.security import page
 
 ACTIONS = {"check_in": "Checked in", "complete": "Completed", "no_show": "Marked as no-show"}
-ACTION_FIELDS = {"reason", "slot", "override_reason"}
+ACTION_FIELDS = {"reason", "slot", "override_reason", "starts_on", "starts_time", "room_id", "staff_member_id"}
 
 
 def _render(session, *, errors=None, form=None, status=200, confirm_cancel=False):
@@ -26,12 +28,17 @@ def _render(session, *, errors=None, form=None, status=200, confirm_cancel=False
 
     clinic = db_session.get(Clinic, session.clinic_id)
     slots = suggestions.for_session(session) if session.status in service.RESCHEDULABLE else []
+    on_its_day = local_date(session.starts_at, clinic.timezone) == today(clinic.timezone)
+    actions = [a for a, (starts, _) in service.TRANSITIONS.items() if session.status in starts
+               and (a != "check_in" or on_its_day)]  # check-in is offered on the session's day only
     return render_template("frontdesk/session.html", s=session, clinic=clinic, tz=clinic.timezone,
-                           flags=flag_service.for_session(session), slots=slots, errors=errors or {},
+                           flags=flag_service.for_session(session), errors=errors or {},
+                           slots=list(zip(slots, suggestions.flags_if_moved(session, slots))),
                            form=form or {}, rooms={r.id: r for r in clinic.rooms},
                            staff={m.id: m for m in clinic.staff}, can_book=can("book", g.user),
-                           actions=[a for a, (starts, _) in service.TRANSITIONS.items() if session.status in starts],
-                           reschedulable=session.status in service.RESCHEDULABLE,
+                           actions=actions, on_its_day=on_its_day,
+                           integration=lookups.integration_after(session) if session.kind == "dose" else None,
+                           reschedulable=session.status in service.RESCHEDULABLE, today=today(clinic.timezone),
                            confirm_cancel=confirm_cancel), status
 
 
@@ -104,31 +111,76 @@ def act(session_id: int, action: str):
 @bp.post("/sessions/<int:session_id>/reschedule")
 @page("book")
 def reschedule(session_id: int):
+    """To a suggested slot or a time of one's own (date, time, room, clinician); a dose can take its
+    integration session along, moved by the same amount, in the same transaction."""
     session = service.get(session_id)
+    clinic = db_session.get(Clinic, session.clinic_id)
     try:
-        raw = request.form.get("slot") or ""
-        parts = raw.split("|")
-        if len(parts) != 3:
-            raise ValidationError("Choose one of the suggested times.", field="slot")
-        try:
-            starts_at = datetime.fromisoformat(parts[0])
-            room_id = int(parts[1])
-            staff_id = int(parts[2]) if parts[2] else ...  # no clinician in the slot: keep the session's
-        except ValueError:
-            raise ValidationError("That time is not one of the suggestions; choose again.", field="slot") from None
-        if starts_at.tzinfo is None:
-            raise ValidationError("That time is not one of the suggestions; choose again.", field="slot")
+        starts_at, room_id, staff_id = _new_time(session, clinic.timezone)
         override = (request.form.get("override_reason") or "").strip()[:500] or None
-        service.reschedule(g.user.id, session, version=_version(), starts_at=starts_at,
+        version = _version()
+        follower = lookups.integration_after(session) if request.form.get("move_integration") == "on" else None
+        shift = starts_at - session.starts_at
+        service.reschedule(g.user.id, session, version=version, starts_at=starts_at,
                            ends_at=starts_at + (session.ends_at - session.starts_at), room_id=room_id,
                            staff_member_id=staff_id, override_reason=override)
+        if follower is not None:
+            service.reschedule(g.user.id, follower, version=follower.version, starts_at=follower.starts_at + shift,
+                               ends_at=follower.ends_at + shift, override_reason=override)
     except AppError as exc:
         return _failed(session, exc)
-    clinic = db_session.get(Clinic, session.clinic_id)
     from scheduler.web.filters import local
 
-    return _done(session, f"Moved to {local(session.starts_at, clinic.timezone, '%a %d %b %H:%M')} "
-                          f"in {session.room.name}.")
+    moved = f"Moved to {local(session.starts_at, clinic.timezone, '%a %d %b %H:%M')} in {session.room.name}."
+    if follower is not None:
+        moved += f" Its integration session moved too, to {local(follower.starts_at, clinic.timezone, '%a %d %b %H:%M')}."
+    return _done(session, moved)
+
+
+def local_instant(on: date, at: time, tz: str) -> datetime:
+    """A wall-clock time typed in, in the clinic's zone (a time skipped by the clock change is refused;
+    an ambiguous one is its first occurrence)."""
+    try:
+        return to_utc(on, at, tz)
+    except NonexistentLocalTime:
+        raise UnprocessableError(f"{on.isoformat()} {at:%H:%M} does not exist in {tz} (the clocks jump forward "
+                                 "then); choose another time.", field="starts_time") from None
+
+
+def _new_time(session, tz: str):
+    """(starts_at, room id, clinician id or ... to keep the session's) from the chosen suggestion or
+    the time typed in."""
+    raw = request.form.get("slot") or ""
+    if raw == "other":
+        try:
+            on = date.fromisoformat(request.form.get("starts_on") or "")
+        except ValueError:
+            raise ValidationError("Enter the date (YYYY-MM-DD).", field="starts_on") from None
+        try:
+            at = time.fromisoformat(request.form.get("starts_time") or "")
+        except ValueError:
+            raise ValidationError("Enter the time as HH:MM.", field="starts_time") from None
+        if not 2000 <= on.year <= 2100:
+            raise ValidationError("Enter a date between 2000 and 2100.", field="starts_on")
+        room_raw, staff_raw = request.form.get("room_id") or "", request.form.get("staff_member_id") or ""
+        try:
+            room_id = int(room_raw) if room_raw else session.room_id
+            staff_id = int(staff_raw) if staff_raw else None
+        except ValueError:
+            raise ValidationError("Choose a room and a clinician from the lists.", field="room_id") from None
+        return local_instant(on, at, tz), room_id, staff_id
+    parts = raw.split("|")
+    if len(parts) != 3:
+        raise ValidationError("Choose one of the suggested times, or another time.", field="slot")
+    try:
+        starts_at = datetime.fromisoformat(parts[0])
+        room_id = int(parts[1])
+        staff_id = int(parts[2]) if parts[2] else ...  # no clinician in the slot: keep the session's
+    except ValueError:
+        raise ValidationError("That time is not one of the suggestions; choose again.", field="slot") from None
+    if starts_at.tzinfo is None:
+        raise ValidationError("That time is not one of the suggestions; choose again.", field="slot")
+    return starts_at, room_id, staff_id
 
 
 @bp.route("/sessions/<int:session_id>/replan", methods=["GET", "POST"])

@@ -332,8 +332,10 @@ def test_reschedule_offers_free_slots_and_moves_the_session(desk):
     _plan(desk, patient_id, next_monday(date.today()))
     dose = _doses(patient_id)[1]
     page = desk.get(f"/sessions/{dose.id}")
-    slots = re.findall(r'name="slot" value="([^"]+)"', page.text)
+    slots = [v for v in re.findall(r'name="slot" value="([^"]+)"', page.text) if v != "other"]
     assert slots, "no suggested slot"
+    starts = [datetime.fromisoformat(v.split("|")[0]) for v in slots]
+    assert starts == sorted(starts)  # in time order
     assert all(datetime.fromisoformat(v.split("|")[0]) != dose.starts_at for v in slots)
     r = desk.post(f"/sessions/{dose.id}/reschedule", {"version": dose.version})
     assert r.status_code == 400 and 'id="slot-error"' in r.text
@@ -457,3 +459,35 @@ def test_patient_search_page_finds_by_mrn_part_and_name_words_and_shows_course_a
         assert "ketamine-iv" in page.text and "Evaluation, " in page.text, q  # open course, next session
     empty = desk.get("/patients")
     assert "Seen recently" in empty.text and "Nobody was seen in the last" in empty.text
+
+
+def test_reschedule_to_a_time_of_ones_own_taking_the_integration_along(desk):
+    patient_id = _patient(desk)
+    _plan(desk, patient_id, next_monday(date.today()))
+    dose = _doses(patient_id)[1]
+    db_session.remove()
+    integration = db_session.scalars(select(TreatmentSession).where(
+        TreatmentSession.patient_id == patient_id, TreatmentSession.kind == "integration",
+        TreatmentSession.starts_at > dose.starts_at).order_by(TreatmentSession.starts_at)).first()
+    page = desk.get(f"/sessions/{dose.id}")
+    assert 'id="move_integration"' in page.text and 'value="other"' in page.text
+    assert re.search(r'class="pill (sev-\w+|st-checked_in)"', page.text)  # each suggestion says what it raises
+    assert 'data-testid="check-in-later"' in page.text and "/check_in" not in page.text  # not on its day
+    tz = ZoneInfo("America/New_York")
+    local = dose.starts_at.astimezone(tz)
+    target = local.replace(hour=15, minute=0) if local.hour < 12 else local.replace(hour=8, minute=0)
+    r = desk.post(f"/sessions/{dose.id}/reschedule", {
+        "version": dose.version, "slot": "other", "starts_on": target.date().isoformat(),
+        "starts_time": target.strftime("%H:%M"), "room_id": str(dose.room_id),
+        "staff_member_id": str(dose.staff_member_id or ""), "move_integration": "on", "override_reason": "test"})
+    assert r.status_code == 302, r.text
+    assert "Its integration session moved too" in desk.get(r.headers["Location"]).text
+    db_session.remove()
+    moved = db_session.get(TreatmentSession, dose.id)
+    follower = db_session.get(TreatmentSession, integration.id)
+    shift = moved.starts_at - dose.starts_at
+    assert moved.starts_at.astimezone(tz).strftime("%H:%M") == target.strftime("%H:%M")
+    assert follower.starts_at - integration.starts_at == shift
+    bad = desk.post(f"/sessions/{dose.id}/reschedule", {"version": moved.version, "slot": "other",
+                                                        "starts_on": "soon", "starts_time": "09:00"})
+    assert bad.status_code == 400 and 'id="starts_on-error"' in bad.text
