@@ -243,3 +243,18 @@ def test_plan_maintenance_dose_near_target():
     (s,) = p.sessions
     assert s.phase == "maintenance" and s.kind == "dose"
     assert local_date(s.starts_at, TZ) == date(2024, 4, 30)  # 31 Jan + 3 months, a Tuesday
+
+
+@pytest.mark.parametrize("key", sorted(PROTOCOLS))
+def test_every_shipped_protocol_is_planned_by_the_exact_search(key):
+    """Not by the least-bad fallback: the exact search itself finds the plan (and the plan meets every rule)."""
+    from scheduler.domain.planning.exact import ExactPlanner
+    from scheduler.domain.planning.slots import SlotFinder
+
+    finder = SlotFinder(make_clinic(), ROOMS, STAFF, PATIENT, _busy_clinic(n=150, seed=3))
+    placed = ExactPlanner(PROTOCOLS[key], finder, START, START, None).search()
+    assert placed is not None
+    doses = [p for p in placed if p.kind == "dose"]
+    assert sum(len(p.slots) for p in doses) == PROTOCOLS[key].induction.total_doses
+    p = plan(key, existing=_busy_clinic(n=150, seed=3))
+    assert not [x for x in p.problems if x.severity == "error"]

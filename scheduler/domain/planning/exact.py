@@ -165,6 +165,7 @@ class ExactPlanner:
         self._pre_cache: dict[tuple, list] = {}
         self._day_start: dict[date, datetime] = {}
         self._outcomes: dict = {}
+        self.pref_days = finder.prefs.weekdays
         self._spans: dict = {}
         self._lb: dict = {}
         self.expansions = 0
@@ -351,7 +352,13 @@ class ExactPlanner:
         if d > last:
             return
         j = node.j + 1
-        prio = (node.cost[0], node.cost[1], self.lower_bound_last_day(j, d).toordinal(), 0.0, node.cost[2], -j)
+        dd = self.days[j]
+        # what a dose on ``d`` costs for sure: a weekday outside the stage's guidance or the preferences
+        wd = d.weekday()
+        guide = 0 if dd.stage.weekdays is None or wd in dd.stage.weekdays else len(dd.sequences)
+        miss = 0 if self.pref_days is None or wd in self.pref_days else len(dd.sequences)
+        prio = (node.cost[0] + guide, node.cost[1] + miss, self.lower_bound_last_day(j, d).toordinal(), 0.0,
+                node.cost[2], -j)
         heapq.heappush(heap, (prio, next(self._tick), 1, node, d, last))
 
     def _day(self, node: _Node, d: date, heap, closed) -> None:
