@@ -45,4 +45,9 @@ def create_app(test_config: dict | None = None, *, skip_database: bool = False,
     if init_web is not None:
         init_web(app)
     cli.init_app(app)
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app

@@ -33,13 +33,15 @@ from scheduler.models import ApiToken, User
 #   import_data     import patients and sessions from CSV, restore an export
 #   export_data     export everything (clinical content only to roles with read_clinical)
 #   read_reports    the Reports page and /reports (aggregates, no patient is named)
+#   change_password change one's own password (manage_users: anyone's)
 # The admin keeps front-desk rights (small clinics run with an admin at the desk) but, like the
 # front desk, never reads assessments or clinical notes.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"manage_clinic", "manage_users", "read_audit", "read_schedule", "book",
-                        "manage_patients", "import_data", "export_data", "read_reports", "read_messages"}),
-    "front_desk": frozenset({"read_schedule", "book", "manage_patients"}),
-    "clinician": frozenset({"read_schedule", "read_clinical", "write_clinical", "read_reports"}),
+                        "manage_patients", "import_data", "export_data", "read_reports", "read_messages",
+                        "change_password"}),
+    "front_desk": frozenset({"read_schedule", "book", "manage_patients", "change_password"}),
+    "clinician": frozenset({"read_schedule", "read_clinical", "write_clinical", "read_reports", "change_password"}),
 }
 
 _hasher = PasswordHasher()

@@ -6,7 +6,6 @@ import sys
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
-from sqlalchemy import select
 
 from scheduler.db import db_session, transaction
 from scheduler.domain.vocabulary import USER_ROLES
@@ -34,19 +33,17 @@ def user_group() -> None:
 @click.option("--staff-member-id", type=int, default=None, help="Link a clinician to their staff record.")
 @with_appcontext
 def user_add_command(email: str, role: str, password: str | None, staff_member_id: int | None) -> None:
-    """Create a user and print a new API token on the last line."""
-    from scheduler.auth import hash_password, issue_token
-    from scheduler.models import User
-    from scheduler.services import audit
+    """Create a user and print a new API token on the last line (both audited, actor "cli")."""
+    from scheduler.errors import Conflict
+    from scheduler.services import accounts, audit
 
-    with transaction():
-        if db_session.scalar(select(User).where(User.email == email)) is not None:
-            raise click.ClickException(f"A user with email {email} already exists.")
-        user = User(email=email, role=role, staff_member_id=staff_member_id,
-                    password_hash=hash_password(password) if password else None)
-        db_session.add(user)
-        audit.record(None, "user.create", user)
-        token = issue_token(user, label="cli")
+    with transaction(), audit.acting_as("cli"):
+        try:
+            user = accounts.create_user(None, email=email, role=role, password=password,
+                                        staff_member_id=staff_member_id)
+        except Conflict as exc:
+            raise click.ClickException(exc.message) from None
+        _row, token = accounts.create_token(None, user, label="cli")
     click.echo(f"Created {role} {email} (id {user.id}). API token:")
     click.echo(token)
 
@@ -59,8 +56,9 @@ def demo_command(today: str | None) -> None:
     from datetime import date
 
     from scheduler.demo import load_demo
+    from scheduler.services import audit
 
-    with transaction():
+    with transaction(), audit.acting_as("cli"):
         summary = load_demo(date.fromisoformat(today) if today else None)
     click.echo(summary)
 

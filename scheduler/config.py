@@ -71,6 +71,17 @@ DEFAULTS: dict[str, object] = {
     "WORKER_INTERVAL_SECONDS": 30,
     # None: Secure outside development, not in development (plain http://127.0.0.1).
     "SESSION_COOKIE_SECURE": None,
+    # A page session ends after this long without a request, and this long after sign-in at most.
+    "SESSION_IDLE_MINUTES": 30,
+    "SESSION_MAX_HOURS": 12,
+    # Sign-in throttling, per account and per client address (state in the database): after
+    # SIGN_IN_DELAY_AFTER failures each attempt waits 1, 2, 4… s; SIGN_IN_LOCK_AFTER failures lock
+    # for SIGN_IN_LOCK_MINUTES (a failure is forgotten after as long).
+    "SIGN_IN_DELAY_AFTER": 5,
+    "SIGN_IN_LOCK_AFTER": 10,
+    "SIGN_IN_LOCK_MINUTES": 15,
+    # How many reverse proxies in front set X-Forwarded-For/-Proto/-Host (0: trust no such header).
+    "TRUSTED_PROXIES": 0,
 }
 
 ENV_PREFIX = "SCHEDULER_"

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Iterator, Mapping
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import scoped_session, sessionmaker
 
@@ -85,6 +85,11 @@ def transaction() -> Iterator[None]:
         raise
 
 
+def keep_writes_on_refusal() -> None:
+    """Commit this request's writes even though it answers 4xx (a failed sign-in is counted)."""
+    g.keep_writes_on_refusal = True
+
+
 def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"], echo=app.config.get("DATABASE_ECHO", False),
                          config=app.config)
@@ -98,7 +103,7 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _commit_or_rollback(response):
-        if response.status_code < 400:
+        if response.status_code < 400 or (response.status_code < 500 and g.get("keep_writes_on_refusal")):
             try:
                 db_session.commit()
             except Exception as exc:  # a constraint that only fires at commit, a lost database

@@ -74,6 +74,16 @@ class Conflict(AppError):
     code = "conflict"
 
 
+class TooManyAttempts(AppError):
+    """Sign-in throttled or locked: answered 429 with ``Retry-After``."""
+    status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message, details={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
 # SQLSTATEs that mean "someone else got there first": exclusion violation, unique violation,
 # deadlock between two conflicting inserters, serialization failure.
 CONFLICT_SQLSTATES = {"23P01": "double_booked", "23505": "duplicate", "40P01": "concurrent_write",

@@ -29,7 +29,8 @@ def _visible(entity_type: str, state: dict | None) -> dict | None:
 
 
 def event_json(e: AuditEvent) -> dict:
-    return {"id": e.id, "at": serialize.instant(e.at), "actor_id": e.actor_id, "action": e.action,
+    return {"id": e.id, "at": serialize.instant(e.at), "actor_id": e.actor_id, "actor": e.actor,
+            "action": e.action,
             "entity_type": e.entity_type, "entity_id": e.entity_id, "before": _visible(e.entity_type, e.before),
             "after": _visible(e.entity_type, e.after), "reason": e.reason}
 

@@ -100,6 +100,9 @@ OPERATIONS: dict[tuple[str, str], dict] = {
     ("POST", "/users/{user_id}/tokens"): op("Issue an API token (shown once, stored hashed)", body="NewToken",
                                             ok=201, returns="NewApiToken", errors=WRITE),
     ("GET", "/users/{user_id}/tokens"): op("A user's tokens (never the secrets)", returns="TokenList"),
+    ("POST", "/users/{user_id}/password"): op(
+        "Change a password (the user, confirming the current one, or an admin); ends the user's page sessions",
+        body="PasswordChange", returns="User", errors=(400, 403, 404)),
     ("POST", "/tokens/{token_id}/revoke"): op("Revoke an API token (kept, never deleted)", body="OptionalReason",
                                               returns="ApiToken", errors=WRITE),
     ("GET", "/audit"): op("The audit trail, oldest first, paginated", returns="AuditPage", errors=(400,), params=[

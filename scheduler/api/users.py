@@ -7,10 +7,10 @@ from flask import g, request
 from sqlalchemy import select
 
 from scheduler.api import bp, parsing as p, serialize
-from scheduler.auth import require
+from scheduler.auth import can, require, verify_password
 from scheduler.db import db_session
 from scheduler.domain.vocabulary import USER_ROLES
-from scheduler.errors import ValidationError
+from scheduler.errors import Forbidden, ValidationError
 from scheduler.models import ApiToken, StaffMember, User
 from scheduler.services import accounts
 
@@ -36,6 +36,14 @@ def optional_body() -> dict:
     return p.json_body()
 
 
+def check_password(password: object, field: str) -> str:
+    if not isinstance(password, str):
+        raise ValidationError(f"{field} must be a string.", field=field)
+    if not MIN_PASSWORD <= len(password) <= 200:
+        raise ValidationError(f"{field} must be {MIN_PASSWORD} to 200 characters.", field=field)
+    return password
+
+
 @bp.post("/users")
 @require("manage_users")
 def create_user():
@@ -47,10 +55,7 @@ def create_user():
     role = p.choice(body, "role", USER_ROLES)
     password = p.get(body, "password", required=False)
     if password is not None:
-        if not isinstance(password, str):
-            raise ValidationError("password must be a string.", field="password")
-        if not MIN_PASSWORD <= len(password) <= 200:
-            raise ValidationError(f"password must be {MIN_PASSWORD} to 200 characters.", field="password")
+        check_password(password, "password")
     staff_id = p.integer(body, "staff_member_id", required=False, minimum=1)
     if staff_id is not None:
         p.get_or_404(StaffMember, staff_id, "staff member")
@@ -91,3 +96,23 @@ def revoke_token(token_id: int):
     p.reject_unknown(body, {"reason"})
     accounts.revoke(g.user.id, row, reason=p.string(body, "reason", required=False, max_length=500))
     return token_json(row)
+
+
+@bp.post("/users/<int:user_id>/password")
+@require("change_password")
+def change_password(user_id: int):
+    """The user (who confirms the current password) or an admin sets a new one; every page session
+    of the user ends."""
+    user = p.get_or_404(User, user_id, "user")
+    own = user.id == g.user.id
+    if not own and not can("manage_users"):
+        raise Forbidden("Only the user or an admin may change a password (manage_users).")
+    body = p.json_body()
+    p.reject_unknown(body, {"password", "current_password"})
+    password = check_password(p.get(body, "password"), "password")
+    if own and user.password_hash is not None:
+        current = p.get(body, "current_password", required=False)
+        if not isinstance(current, str) or not verify_password(user.password_hash, current):
+            raise ValidationError("current_password does not match your password.", field="current_password")
+    accounts.change_password(g.user.id, user, password)
+    return user_json(user)

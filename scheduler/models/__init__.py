@@ -1,4 +1,5 @@
 """SQLAlchemy 2.0 typed models, one entity per module. Import from here."""
+from scheduler.models.access_log_entry import AccessLogEntry
 from scheduler.models.api_token import ApiToken
 from scheduler.models.appointment_hold import AppointmentHold
 from scheduler.models.assessment import Assessment
@@ -15,6 +16,7 @@ from scheduler.models.opening_hours import OpeningHours
 from scheduler.models.patient import Patient
 from scheduler.models.patient_link import PatientLink
 from scheduler.models.room import Room
+from scheduler.models.sign_in_throttle import SignInThrottle
 from scheduler.models.staff_member import StaffMember
 from scheduler.models.time_off import TimeOff
 from scheduler.models.treatment_session import TreatmentSession
@@ -23,7 +25,7 @@ from scheduler.models.waitlist_entry import WaitlistEntry
 from scheduler.models.waitlist_offer import WaitlistOffer
 from scheduler.models.working_hours import WorkingHours
 
-__all__ = ["ApiToken", "AppointmentHold", "Assessment", "AuditEvent", "Base", "Clinic", "ClinicalNote", "Closure",
-           "Course", "FeedToken", "IdempotencyKey", "Message", "OpeningHours", "Patient", "PatientLink", "Room",
-           "StaffMember", "TimeOff", "TreatmentSession", "User", "UTCDateTime", "WaitlistEntry", "WaitlistOffer",
-           "WorkingHours", "utcnow"]
+__all__ = ["AccessLogEntry", "ApiToken", "AppointmentHold", "Assessment", "AuditEvent", "Base", "Clinic",
+           "ClinicalNote", "Closure", "Course", "FeedToken", "IdempotencyKey", "Message", "OpeningHours", "Patient",
+           "PatientLink", "Room", "SignInThrottle", "StaffMember", "TimeOff", "TreatmentSession", "User",
+           "UTCDateTime", "WaitlistEntry", "WaitlistOffer", "WorkingHours", "utcnow"]

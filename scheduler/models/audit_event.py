@@ -20,6 +20,9 @@ class AuditEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    # Who acted when there is no user: "cli" (the scheduler command), "system" (e.g. a sign-in lock);
+    # "user" when actor_id names the user.
+    actor: Mapped[str] = mapped_column(String(16), default="user", server_default="user")
     action: Mapped[str] = mapped_column(String(64))
     entity_type: Mapped[str] = mapped_column(String(64))
     entity_id: Mapped[int | None]

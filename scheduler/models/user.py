@@ -23,3 +23,6 @@ class User(Base):
     staff_member_id: Mapped[int | None] = mapped_column(ForeignKey("staff_member.id"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Raised by sign-out and by a password change: every page cookie carries the epoch it was made
+    # in, and one from an older epoch is refused, so those end every session of the user at once.
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")

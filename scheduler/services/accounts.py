@@ -37,3 +37,17 @@ def revoke(actor_id: int | None, row: ApiToken, *, reason: str | None = None) ->
         raise Conflict(f"Token {row.id} is already revoked.", code="already_revoked")
     audit.record(actor_id, "api_token.revoke", row, before=before, reason=reason)
     return row
+
+
+def end_sessions(actor_id: int | None, user: User, *, action: str, reason: str | None = None) -> User:
+    """End every page session of ``user`` (each cookie carries the epoch it was made in)."""
+    before = audit.snapshot(user)
+    user.session_epoch += 1
+    audit.record(actor_id, action, user, before=before, reason=reason)
+    return user
+
+
+def change_password(actor_id: int | None, user: User, password: str) -> User:
+    """A new password (argon2) ends every page session of the user."""
+    user.password_hash = hash_password(password)
+    return end_sessions(actor_id, user, action="user.password_change")

@@ -1,14 +1,32 @@
 """Every write records an audit event: who, what, when, the state before and after."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
+
+from typing import Iterator
 
 from sqlalchemy import inspect
 
 from scheduler.db import db_session
 from scheduler.models import AuditEvent, Base
+
+
+# Who acts when no user does: set to "cli" by the scheduler command (see acting_as).
+_actor: ContextVar[str] = ContextVar("audit_actor", default="system")
+
+
+@contextmanager
+def acting_as(actor: str) -> Iterator[None]:
+    """Events recorded inside without a user are attributed to ``actor`` ("cli")."""
+    token = _actor.set(actor)
+    try:
+        yield
+    finally:
+        _actor.reset(token)
 
 
 def _json_safe(value: Any) -> Any:
@@ -36,11 +54,13 @@ def snapshot(entity: Base | None) -> dict[str, Any] | None:
 
 
 def record(actor_id: int | None, action: str, entity: Base, *, before: dict | None = None,
-           after: dict | None = None, reason: str | None = None) -> AuditEvent:
-    """Add an audit event for ``entity``; ``after`` defaults to the entity's current snapshot."""
+           after: dict | None = None, reason: str | None = None, actor: str | None = None) -> AuditEvent:
+    """Add an audit event for ``entity``; ``after`` defaults to the entity's current snapshot.
+    ``actor`` is "user" when ``actor_id`` is given, else the given one or the current ``acting_as``."""
     db_session.flush()  # the entity has its id
     event = AuditEvent(
         actor_id=actor_id,
+        actor="user" if actor_id is not None else (actor or _actor.get()),
         action=action,
         entity_type=entity.__tablename__,
         entity_id=getattr(entity, "id", None),

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from functools import wraps
 from typing import Callable
 
-from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
+from flask import (Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request, session,
+                   url_for)
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
@@ -37,26 +39,63 @@ def _check_csrf() -> None:
         abort(400, description="The form expired or did not come from this site; reload the page and retry.")
 
 
+def _now() -> int:
+    return int(time.time())
+
+
+def session_problem(user: User | None, now: int) -> str | None:
+    """Why the signed cookie no longer signs anyone in (None: it still does)."""
+    if user is None or not user.active:
+        return "The account is no longer active."
+    if session.get("epoch") != user.session_epoch:
+        return "You were signed out (signed out elsewhere, or the password was changed)."
+    idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
+    if now - int(session.get("seen_at", 0)) > idle:
+        return f"You were signed out after {current_app.config['SESSION_IDLE_MINUTES']} minutes without activity."
+    if now - int(session.get("signed_in_at", 0)) > current_app.config["SESSION_MAX_HOURS"] * 3600:
+        return f"You were signed out: sessions last {current_app.config['SESSION_MAX_HOURS']} hours at most."
+    return None
+
+
 def _load_user() -> None:
+    """The user of the session cookie, if it is still valid: the user's current session epoch (not
+    signed out since, password unchanged), used within the idle timeout and the absolute lifetime."""
     g.user = None  # never trust a value left on g (tests share one app context)
     user_id = session.get("user_id")
     if user_id is None:
         return
+    now = _now()
     user = db_session.get(User, user_id)
-    if user is None or not user.active:
+    problem = session_problem(user, now)
+    if problem:
         session.clear()
+        flash(problem, "info")
         return
+    if now - int(session["seen_at"]) >= SEEN_AT_RESOLUTION:
+        session["seen_at"] = now
     g.user = user
+
+
+SEEN_AT_RESOLUTION = 15  # seconds: how often the cookie's last-seen time is refreshed
 
 
 def sign_in(user: User) -> None:
     session.clear()  # a fresh session (and CSRF token) on every sign-in: no fixation
+    now = _now()
     session["user_id"] = user.id
+    session["epoch"] = user.session_epoch
+    session["signed_in_at"] = session["seen_at"] = now
     session.permanent = False
     csrf_token()
 
 
 def sign_out() -> None:
+    """End this cookie and every other one of the user (all browsers): the epoch moves on."""
+    user = g.get("user")
+    if user is not None:
+        from scheduler.services import accounts
+
+        accounts.end_sessions(user.id, user, action="user.sign_out")
     session.clear()
 
 

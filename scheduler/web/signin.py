@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import func, select
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 
-from scheduler.auth import can, verify_password
-from scheduler.db import db_session
+from scheduler.auth import can
+from scheduler.db import keep_writes_on_refusal
+from scheduler.domain.sign_in import ThrottlePolicy
+from scheduler.errors import TooManyAttempts
 from scheduler.models import User
+from scheduler.services import sign_in as sign_in_service
 from scheduler.web import security
 
 bp = Blueprint("signin", __name__, template_folder="templates", static_folder="static",
@@ -23,6 +25,12 @@ def _safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
+
+
+def throttle_policy() -> ThrottlePolicy:
+    c = current_app.config
+    return ThrottlePolicy(delay_after=c["SIGN_IN_DELAY_AFTER"], lock_after=c["SIGN_IN_LOCK_AFTER"],
+                          lock_minutes=c["SIGN_IN_LOCK_MINUTES"])
 
 
 def home_for(user: User) -> str:
@@ -52,9 +60,13 @@ def sign_in():
         if not password:
             errors["password"] = "Enter your password."
         if not errors:
-            user = db_session.scalar(select(User).where(func.lower(User.email) == email.lower()))
-            # verify_password runs for unknown emails too (against nothing) so timing reveals little
-            if user is not None and user.active and verify_password(user.password_hash, password):
+            keep_writes_on_refusal()  # a failure is counted even though the answer is 401
+            try:
+                user = sign_in_service.authenticate(email, password, request.remote_addr, throttle_policy())
+            except TooManyAttempts as exc:
+                return render_template("auth/sign_in.html", errors={}, email=email, refusal=exc), 429, \
+                    {"Retry-After": str(exc.retry_after)}
+            if user is not None:
                 security.sign_in(user)
                 flash(f"Signed in as {user.email}.", "success")
                 return redirect(_safe_next(request.args.get("next")) or home_for(user))

@@ -63,3 +63,17 @@ def test_the_example_config_holds_no_usable_key():
 
     example = tomllib.loads((Path(__file__).parents[2] / "config.example.toml").read_text())
     assert "SECRET_KEY" not in example
+
+
+def test_cli_user_and_token_creation_is_audited_as_the_cli(api, app):
+    result = app.test_cli_runner().invoke(args=["user", "add", "Ops@Clinic.test", "--role", "front_desk"])
+    assert result.exit_code == 0, result.output
+    events = api.as_("admin").get("/api/v1/audit?entity_type=app_user").json["events"]
+    created = [e for e in events if e["action"] == "user.create" and e["after"]["email"] == "ops@clinic.test"]
+    assert len(created) == 1 and created[0]["actor_id"] is None and created[0]["actor"] == "cli"
+    tokens = api.as_("admin").get("/api/v1/audit?entity_type=api_token").json["events"]
+    issued = [e for e in tokens if e["after"]["user_id"] == created[0]["entity_id"]]
+    assert [(e["action"], e["actor_id"], e["actor"]) for e in issued] == [("api_token.issue", None, "cli")]
+    assert "token_hash" not in issued[0]["after"]
+    # an admin's own writes say "user"
+    assert {e["actor"] for e in tokens if e["actor_id"] is not None} <= {"user"}
