@@ -143,6 +143,9 @@ class Session:
     route: str | None = None
     staff_member_id: int | None = None
     override_reason: str | None = None
+    # The patient's answers through a message's link.
+    confirmed_at: datetime | None = None
+    ride_home_by: str | None = None
 
     @property
     def live(self) -> bool:

@@ -43,7 +43,7 @@ class RoundResult:
     failed: int = 0
     retried: int = 0
     withdrawn: int = 0
-    ids: list[int] = field(default_factory=list)
+    ids: list[int] = field(default_factory=list)  # every message claimed this round
 
 
 def claim(now: datetime, limit: int = 50) -> list[int]:
@@ -187,6 +187,7 @@ def run_once(*, now: datetime | None = None, limit: int = 50,
     for message_id in claim(now, limit):
         with transaction():
             prepared = prepare(message_id, now)
+        result.ids.append(message_id)
         if prepared is None:
             result.withdrawn += 1
             continue
@@ -202,5 +203,4 @@ def run_once(*, now: datetime | None = None, limit: int = 50,
                 log.warning("message %s not delivered: %s", message_id, exc)
         with transaction():
             _record(message_id, now, error, max_attempts, result)
-        result.ids.append(message_id)
     return result

@@ -12,6 +12,7 @@ from scheduler.errors import Conflict
 from scheduler.domain.vocabulary import LIVE_STATUSES
 from scheduler.models import (Clinic, Closure, Course, OpeningHours, Patient, Room, StaffMember, TimeOff,
                               TreatmentSession, WorkingHours, utcnow)
+from scheduler.models.patient import default_contact_preference
 from scheduler.services import audit
 
 WeeklyHours = dict[int, list[tuple[time, time]]]
@@ -100,6 +101,11 @@ def update_patient(actor_id: int | None, patient: Patient, changes: dict) -> Pat
     before = audit.snapshot(patient)
     if "contact_preference" in changes and changes["contact_preference"] != patient.contact_preference:
         patient.contact_opted_out_at = utcnow() if changes["contact_preference"] == "none" else None
+    elif "contact_preference" not in changes and patient.contact_opted_out_at is None and \
+            patient.contact_preference == default_contact_preference(patient.email, patient.phone):
+        # The preference was the default for the old contact details: it follows the new ones.
+        changes = {**changes, "contact_preference": default_contact_preference(
+            changes.get("email", patient.email), changes.get("phone", patient.phone))}
     for key, value in changes.items():
         setattr(patient, key, value)
     audit.record(actor_id, "patient.update", patient, before=before)

@@ -26,7 +26,7 @@ from scheduler.models import (Clinic, Closure, Patient, Room, StaffMember, TimeO
 TS = TreatmentSession
 _SESSION_COLUMNS = (TS.id, TS.patient_id, TS.starts_at, TS.ends_at, TS.room_id, TS.kind, TS.status,
                     TS.clinic_id, TS.course_id, TS.phase, TS.sequence, TS.route, TS.staff_member_id,
-                    TS.override_reason)
+                    TS.override_reason, TS.confirmed_at, TS.ride_home_by)
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,8 @@ def session_value(s: TreatmentSession) -> v.Session:
     return v.Session(id=s.id, patient_id=s.patient_id, starts_at=s.starts_at, ends_at=s.ends_at,
                      room_id=s.room_id, kind=s.kind, status=s.status, clinic_id=s.clinic_id,
                      course_id=s.course_id, phase=s.phase, sequence=s.sequence, route=s.route,
-                     staff_member_id=s.staff_member_id, override_reason=s.override_reason)
+                     staff_member_id=s.staff_member_id, override_reason=s.override_reason,
+                     confirmed_at=s.confirmed_at, ride_home_by=s.ride_home_by)
 
 
 def _in_window(window: Interval):

@@ -12,9 +12,9 @@ from scheduler.web import filters, security
 
 
 def init_app(app: Flask) -> None:
-    from scheduler.web import clinician, frontdesk, oversight, signin
+    from scheduler.web import clinician, frontdesk, oversight, public, signin
 
     security.init_app(app)
     filters.init_app(app)
-    for bp in (signin.bp, frontdesk.bp, clinician.bp, oversight.bp):
+    for bp in (signin.bp, frontdesk.bp, clinician.bp, oversight.bp, public.bp):
         app.register_blueprint(bp)

@@ -10,4 +10,4 @@ bp = Blueprint("frontdesk", __name__)
 security.protect(bp)
 
 # Importing the modules registers their routes on ``bp``.
-from scheduler.web import board, booking_pages, patients, session_pages  # noqa: E402,F401
+from scheduler.web import board, booking_pages, patients, session_pages, waitlist_pages  # noqa: E402,F401

@@ -32,6 +32,7 @@ TITLES = {
     "maintenance_overdue": "Maintenance dose overdue",
     "dosing_hold": "Dose booked during a dosing hold",
     "ride_home_missing": "No ride home arranged",
+    "unconfirmed": "Dose not confirmed by the patient",
 }
 # Codes that repeat one fact about the patient on each of their sessions: one row per patient and course.
 PER_PATIENT = ("ride_home_missing", "dosing_hold")

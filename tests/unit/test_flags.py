@@ -223,6 +223,10 @@ CASES = {
     "ride_home_missing": (
         lambda: with_ride(build(), False),
         lambda: with_ride(build(), True)),
+    # dose 1 is at 09:00 on Wed 4 Mar; at noon the day before it is within 24 hours
+    "unconfirmed": (
+        lambda: as_of(build(), march(3)),
+        lambda: as_of(build().edit(11, confirmed_at=at(3, 8)), march(3))),
 }
 
 
@@ -234,7 +238,7 @@ def idle_flags(sc: Scenario, day: int) -> list[Flag]:
 def test_the_tables_cover_every_code():
     assert set(CASES) | {"idle_chair_time"} == ALL_CODES
     assert CONFLICT_CODES.isdisjoint(GAP_CODES)
-    assert len(ALL_CODES) == 21
+    assert len(ALL_CODES) == 22
 
 
 def test_the_clean_scenario_has_no_flag():
@@ -352,3 +356,26 @@ def test_a_clinician_of_the_wrong_role_is_staff_unavailable():
 def test_a_session_without_a_protocol_is_not_judged_by_role():
     sc = build().add(ben(90, 5, 9, staff=THERAPIST))  # Ben's dose has no course, so no protocol to ask
     assert "staff_unavailable" not in sc.codes(BEN)
+
+
+def test_a_ride_home_named_through_the_reminder_link_counts_for_that_session():
+    sc = with_ride(build(), False).edit(11, ride_home_by="Sam (partner)")
+    missing = [f for f in sc.flags() if f.code == "ride_home_missing"]
+    assert missing and all(11 not in f.session_ids for f in missing)
+
+
+@pytest.mark.parametrize("hours_before, confirmed, status, expected", [
+    (25, False, "booked", False),   # not yet within 24 hours
+    (24, False, "booked", True),    # exactly 24 hours before: due
+    (1, False, "booked", True),
+    (1, True, "booked", False),     # confirmed
+    (1, False, "cancelled", False),
+    (0, False, "booked", False),    # started: attendance is what matters now
+])
+def test_unconfirmed_edges(hours_before, confirmed, status, expected):
+    from scheduler.domain.rules.patient import unconfirmed
+
+    dose = session(11, 4, 9, 120, IV_ROOM, staff=NURSE, seq=1, status=status)
+    if confirmed:
+        dose = replace(dose, confirmed_at=at(3, 8))
+    assert unconfirmed(dose, dose.starts_at - timedelta(hours=hours_before)) is expected

@@ -10,6 +10,7 @@ from scheduler.domain.rules.chairs import idle_chair_flags
 from scheduler.domain.rules.codes import CONFLICT_CODES
 from scheduler.domain.rules.course import course_flags
 from scheduler.domain.rules.model import CLOSED_COURSE_STATUSES, Flag, FlagContext
+from scheduler.domain.rules.patient import unconfirmed_flags
 from scheduler.domain.rules.resources import resource_flags
 from scheduler.domain.intervals import Interval, overlaps
 from scheduler.domain.timezones import day_bounds_utc
@@ -40,6 +41,8 @@ def _compute(ctx: FlagContext, sessions: list[Session], scope: set[int] | None, 
              as_of: datetime | None) -> list[Flag]:
     live = [s for s in sessions if s.live]
     flags = resource_flags(ctx, live, scope)
+    if as_of is not None:
+        flags.extend(unconfirmed_flags(ctx, live, as_of, scope))
     by_course: dict[int, list[Session]] = defaultdict(list)
     loose: dict[int, list[Session]] = defaultdict(list)
     for s in sessions:

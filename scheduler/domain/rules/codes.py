@@ -65,6 +65,8 @@ CODES: dict[str, Code] = {c.name: c for c in (
     Code("dosing_hold", ERROR, "conflict", "patient", "A dose is booked while a clinician holds dosing."),
     Code("ride_home_missing", WARNING, "gap", "patient",
          "A dose that requires a ride home, for a patient without one arranged."),
+    Code("unconfirmed", WARNING, "gap", "patient",
+         "A booked dose starts within 24 hours and the patient has not confirmed it."),
     # plan only (the planner's objective and guidance)
     Code("preference_not_met", INFO, "plan", "plan",
          "A proposed session falls outside the course's preferred weekdays or times."),
