@@ -45,6 +45,9 @@ def create_app(test_config: dict | None = None, *, skip_database: bool = False,
     if init_web is not None:
         init_web(app)
     cli.init_app(app)
+    from scheduler import headers
+
+    headers.init_app(app)
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

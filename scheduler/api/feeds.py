@@ -65,4 +65,4 @@ def feed_ics(token: str):
     sessions, clinics = feeds.sessions_for(
         row, int(current_app.config.get("FEED_HISTORY_DAYS", feeds.HISTORY_DAYS)))
     body = ical.calendar(feeds.subject_name(row), sessions, clinics, uid_host(), utcnow())
-    return Response(body, mimetype="text/calendar", headers={"Cache-Control": "private, max-age=300"})
+    return Response(body, mimetype="text/calendar")  # Cache-Control: no-store (scheduler.headers)

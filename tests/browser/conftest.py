@@ -40,8 +40,11 @@ def page(browser):
     context = browser.new_context(viewport=harness.LAPTOP)
     context.set_default_timeout(15_000)
     pg = context.new_page()
+    refused: list[str] = []  # what the Content-Security-Policy blocked (an inline script, a style...)
+    pg.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     yield pg
     context.close()
+    assert not refused, f"the page broke its Content-Security-Policy: {refused}"
 
 
 @pytest.fixture
