@@ -18,10 +18,15 @@ def _chromium_or_fail() -> None:
 
 
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory):
+def demo_url(tmp_path_factory) -> str:
+    """The module's demo database (SQLite file), for tests that also write to it directly."""
     _chromium_or_fail()
-    url = harness.build_demo_database(tmp_path_factory.mktemp("browser"))
-    with harness.live_server(url) as base:
+    return harness.build_demo_database(tmp_path_factory.mktemp("browser"))
+
+
+@pytest.fixture(scope="module")
+def base_url(demo_url):
+    with harness.live_server(demo_url) as base:
         yield base
 
 
