@@ -164,3 +164,23 @@ def test_the_api_takes_a_json_body_or_an_upload_and_refuses_with_the_report(api)
     assert error["report"]["problems"][0]["text"].startswith("line 2, column start: ")
     assert api.as_("front_desk").post("/api/v1/imports", json={"kind": "patients", "csv": PATIENTS}).status_code == 403
     assert api.post("/api/v1/imports", json={"kind": "rooms", "csv": ""}).json["error"]["field"] == "kind"
+
+
+def test_history_rows_are_checked_for_double_bookings_against_the_file_and_the_calendar(app, tmp_path):
+    w = world.build()
+    w.book(date.today() - timedelta(days=3), status="completed")  # 09:00–11:00 in IV-1
+    db_session.commit()
+    csv = _sessions_csv(
+        f"H-1,MRN-100,Test Clinic,dose,{_day(-3)} 10:00,{_day(-3)} 12:00,IV-1,,completed,,,",
+        f"H-2,MRN-100,Test Clinic,dose,{_day(-2)} 09:00,{_day(-2)} 11:00,IV-1,,completed,,,",
+        f"H-3,MRN-100,Test Clinic,dose,{_day(-2)} 11:00,{_day(-2)} 12:00,IV-1,,completed,,,",
+        f"H-4,MRN-100,Test Clinic,dose,{_day(-2)} 10:30,{_day(-2)} 11:30,IV-1,,cancelled,,,",
+        f"H-5,MRN-100,Test Clinic,dose,{_day(-2)} 10:00,{_day(-2)} 12:00,IV-1,,no_show,,,",
+        f"H-6,MRN-100,Test Clinic,dose,{_day(-2)} 10:59,{_day(-2)} 11:10,IV-1,,completed,,,")
+    result = _run(app, tmp_path, "sessions", csv)
+    assert result.exit_code == 1
+    err = result.stderr.splitlines()
+    assert any(x.startswith("line 2, column room: The session clashes with session ") for x in err), err
+    assert any(x.startswith("line 7, column room: The session clashes with line 3 (H-2)") for x in err), err
+    assert not any(x.startswith(("line 3,", "line 4,", "line 5,", "line 6,")) for x in err)  # touching, dead rows
+    assert _count(TreatmentSession) == 1

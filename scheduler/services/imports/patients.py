@@ -8,7 +8,7 @@ from sqlalchemy import select
 from scheduler.db import db_session
 from scheduler.domain import imports as cells
 from scheduler.domain.imports import ImportReport, Problem, RowOutcome
-from scheduler.models import Patient
+from scheduler.models import AuditEvent, Patient
 from scheduler.services import audit
 
 SIZES = {"mrn": 64, "name": 200, "email": 200, "phone": 40}
@@ -53,6 +53,7 @@ def import_rows(actor_id: int | None, rows: list[tuple[int, dict[str, str]]], re
                 reason: str) -> None:
     known = existing_by_mrn(sorted({row["mrn"] for _, row in rows if row.get("mrn")}))
     first_line: dict[str, int] = {}
+    written: list[tuple[RowOutcome, Patient, str, dict | None]] = []
     for line, row in rows:
         problems: list[Problem] = []
         values = _values(line, row, problems)
@@ -71,17 +72,25 @@ def import_rows(actor_id: int | None, rows: list[tuple[int, dict[str, str]]], re
                               email=values.get("email"), phone=values.get("phone"),
                               ride_home_arranged=values.get("ride_home_arranged", False))
             db_session.add(patient)
-            audit.record(actor_id, "patient.create", patient, reason=reason)
             known[mrn] = patient
             outcome.action = "create"
+            written.append((outcome, patient, "patient.create", None))
         else:
             changes = {k: v for k, v in values.items() if k != "mrn" and getattr(patient, k) != v}
             if changes:
                 before = audit.snapshot(patient)
                 for key, value in changes.items():
                     setattr(patient, key, value)
-                audit.record(actor_id, "patient.update", patient, before=before, reason=reason)
                 outcome.action = "update"
+                written.append((outcome, patient, "patient.update", before))
             else:
                 outcome.action = "unchanged"
+                outcome.entity_id = patient.id
+    # One flush for the whole file, then one audit event per patient written.
+    db_session.flush()
+    for outcome, patient, action, before in written:
         outcome.entity_id = patient.id
+    db_session.add_all([AuditEvent(actor_id=actor_id, action=action, entity_type="patient", entity_id=patient.id,
+                                   before=before, after=audit.snapshot(patient), reason=reason)
+                        for _, patient, action, before in written])
+    db_session.flush()

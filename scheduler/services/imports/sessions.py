@@ -10,8 +10,9 @@ the status; other changes to an imported session are refused (reschedule it in t
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -19,7 +20,7 @@ from scheduler.db import db_session
 from scheduler.domain import imports as cells
 from scheduler.domain.imports import ImportReport, Problem, RowOutcome
 from scheduler.domain.timezones import NonexistentLocalTime, local_date, to_utc
-from scheduler.domain.vocabulary import (DEAD_STATUSES, MAX_SESSION_DURATION, PHASES, SESSION_KINDS,
+from scheduler.domain.vocabulary import (DEAD_STATUSES, LIVE_STATUSES, MAX_SESSION_DURATION, PHASES, SESSION_KINDS,
                                          SESSION_STATUSES)
 from scheduler.errors import AppError
 from scheduler.models import AuditEvent, Clinic, Course, Room, StaffMember, TreatmentSession, utcnow
@@ -223,17 +224,61 @@ def _refusal(line: int, exc: AppError) -> list[Problem]:
                     exc.message, code=exc.code)]
 
 
-def _history(row: Row, course: Course | None, line: int, problems: list[Problem]) -> TreatmentSession | None:
+class Occupancy:
+    """The live sessions holding the file's rooms and patients over its span, plus the rows taken so
+    far, indexed by (resource, UTC start date): the double-booking check of history rows without a
+    query per row (the same half-open predicate as ``conflicts.overlap_clause``)."""
+
+    def __init__(self) -> None:
+        self.index: dict[tuple[str, int, date], list[tuple[datetime, datetime, str]]] = defaultdict(list)
+
+    @classmethod
+    def load(cls, rows: list[Row]) -> "Occupancy":
+        occ = cls()
+        if not rows:
+            return occ
+        start = min(r.starts_at for r in rows) - MAX_SESSION_DURATION
+        end = max(r.ends_at for r in rows)
+        TS = TreatmentSession
+        for field, ids in (("room", sorted({r.room_id for r in rows})), ("patient", sorted({r.patient_id for r in rows}))):
+            column = TS.room_id if field == "room" else TS.patient_id
+            for i in range(0, len(ids), CHUNK):
+                query = (select(TS.id, TS.room_id, TS.patient_id, TS.kind, TS.starts_at, TS.ends_at)
+                         .where(column.in_(ids[i:i + CHUNK]), TS.status.in_(LIVE_STATUSES), TS.starts_at >= start,
+                                TS.starts_at < end))
+                for sid, room_id, patient_id, kind, s, e in db_session.execute(query):
+                    label = f"session {sid} ({kind}, {s:%Y-%m-%d %H:%M}–{e:%H:%M} UTC)"
+                    occ._put(field, room_id if field == "room" else patient_id, s, e, label)
+        return occ
+
+    def _put(self, field: str, ident: int, s: datetime, e: datetime, label: str) -> None:
+        self.index[(field, ident, s.date())].append((s, e, label))
+
+    def add(self, row: Row, label: str) -> None:
+        self._put("room", row.room_id, row.starts_at, row.ends_at, label)
+        self._put("patient", row.patient_id, row.starts_at, row.ends_at, label)
+
+    def clash(self, field: str, ident: int, s: datetime, e: datetime) -> str | None:
+        day, last = (s - MAX_SESSION_DURATION).date(), e.date()
+        while day <= last:
+            for a, b, label in self.index.get((field, ident, day), ()):
+                if a < e and b > s:
+                    return label
+            day += timedelta(days=1)
+        return None
+
+
+def _history(row: Row, course: Course | None, line: int, problems: list[Problem],
+             taken: Occupancy) -> TreatmentSession | None:
     """A past (or cancelled) session as it was: only its shape and double bookings are checked."""
-    req = _request(row, course)
     if row.status not in DEAD_STATUSES:
-        try:
-            booking.refuse_clashes(room_id=req.room_id, patient_id=req.patient_id, starts_at=req.starts_at,
-                                   ends_at=req.ends_at)
-        except AppError as exc:
-            problems.extend(_refusal(line, exc))
-            return None
-    session = booking.new_session(req, row.status)
+        for field, ident, column in (("room", row.room_id, "room"), ("patient", row.patient_id, "mrn")):
+            other = taken.clash(field, ident, row.starts_at, row.ends_at)
+            if other:
+                problems.append(Problem(line, column, f"The session clashes with {other}: the {field} is already "
+                                                      "booked.", code=f"{field}_double_booked"))
+                return None
+    session = booking.new_session(_request(row, course), row.status)
     session.external_id = row.external_id
     if row.status == "cancelled":
         session.cancel_reason = CANCELLED_REASON
@@ -293,9 +338,7 @@ def import_rows(actor_id: int | None, rows: list[tuple[int, dict[str, str]]], re
     now = now or utcnow()
     known = Lookups.load(rows)
     first_line: dict[str, int] = {}
-    history: list[TreatmentSession] = []
-    created: list[tuple[RowOutcome, TreatmentSession]] = []
-    courses: set[int] = set()
+    parsed: list[tuple[RowOutcome, Row]] = []
     for line, cells_of_row in rows:
         problems: list[Problem] = []
         key = cells_of_row.get("external_id", "")
@@ -306,8 +349,14 @@ def import_rows(actor_id: int | None, rows: list[tuple[int, dict[str, str]]], re
                                     code="duplicate"))
         first_line.setdefault(key, line)
         row = _parse(line, cells_of_row, known, problems, now)
-        if row is None or problems:
-            continue
+        if row is not None and not problems:
+            parsed.append((outcome, row))
+    taken = Occupancy.load([row for _, row in parsed if row.external_id not in known.sessions])
+    history: list[TreatmentSession] = []
+    created: list[tuple[RowOutcome, TreatmentSession]] = []
+    courses: set[int] = set()
+    for outcome, row in parsed:
+        line, problems = outcome.line, outcome.problems
         existing = known.sessions.get(row.external_id)
         if existing is not None:
             outcome.action = _compare(actor_id, row, existing, known, line, problems, reason)
@@ -315,12 +364,14 @@ def import_rows(actor_id: int | None, rows: list[tuple[int, dict[str, str]]], re
             continue
         course = _course(actor_id, row, known, reason)
         past = row.starts_at < now or row.status in DEAD_STATUSES
-        session = (_history(row, course, line, problems) if past
+        session = (_history(row, course, line, problems, taken) if past
                    else _future(actor_id, row, course, line, problems, reason))
         if session is None:
             continue
         if past:
             history.append(session)
+        if session.status not in DEAD_STATUSES:
+            taken.add(row, f"line {line} ({row.external_id})")
         known.sessions[row.external_id] = session
         if course is not None:
             courses.add(course.id)
@@ -337,4 +388,3 @@ def import_rows(actor_id: int | None, rows: list[tuple[int, dict[str, str]]], re
     for course_id in sorted(courses):
         advance(actor_id, course_id)
     db_session.flush()
-
