@@ -184,3 +184,44 @@ def test_history_rows_are_checked_for_double_bookings_against_the_file_and_the_c
     assert any(x.startswith("line 7, column room: The session clashes with line 3 (H-2)") for x in err), err
     assert not any(x.startswith(("line 3,", "line 4,", "line 5,", "line 6,")) for x in err)  # touching, dead rows
     assert _count(TreatmentSession) == 1
+
+
+def test_future_rows_get_the_same_flags_as_a_booking_would(sqlite_app, tmp_path):
+    """The import's context-once check agrees with services.flags.for_candidate, row by row."""
+    from datetime import datetime, time
+
+    from scheduler.services import booking, directory
+    from scheduler.services import flags as flag_service
+    from scheduler.services import sessions as session_service
+    from scheduler.models import Clinic, Patient
+
+    w = world.build()
+    clinic = db_session.get(Clinic, w.clinic.id)
+    directory.add_closure(None, clinic, starts_on=date.today() + timedelta(days=8),
+                          ends_on=date.today() + timedelta(days=8), reason="Training")
+    db_session.get(Patient, w.patient.id).dosing_hold_reason = None
+    w.book(date.today() + timedelta(days=4), time(9))  # a dose on day 4
+    db_session.commit()
+    cases = [(4, "13:00", "15:00"), (5, "09:00", "11:00"), (8, "09:00", "11:00"), (12, "06:00", "08:00"),
+             (20, "09:00", "11:00")]
+    seen: set[str] = set()
+    for offset, start, end in cases:
+        row = f"F-{offset},MRN-100,Test Clinic,dose,{_day(offset)} {start},{_day(offset)} {end},IV-1,Nurse Kim,,,,"
+        result = _run(sqlite_app, tmp_path, "sessions", _sessions_csv(row), "--dry-run")
+        got = sorted({line.split("(")[0] for line in result.output.splitlines() if line.startswith("line 2")})
+        from scheduler.domain.timezones import to_utc
+
+        day = date.today() + timedelta(days=offset)
+        req = booking.SessionRequest(clinic_id=w.clinic.id, patient_id=w.patient.id, room_id=w.room.id, kind="dose",
+                                     starts_at=to_utc(day, time.fromisoformat(start), "America/New_York"),
+                                     ends_at=to_utc(day, time.fromisoformat(end), "America/New_York"),
+                                     staff_member_id=w.nurse.id, phase="induction")
+        expected = [f for f in flag_service.for_candidate(session_service.candidate_of(req))
+                    if f.code not in ("room_double_booked", "patient_double_booked")]
+        db_session.remove()
+        assert len(got) == len(expected), (offset, result.output, [f.code for f in expected])
+        for f in expected:
+            assert any(f.message in line for line in result.output.splitlines()), (offset, f.code, result.output)
+        assert (result.exit_code == 1) == any(f.severity == "error" for f in expected), (offset, result.output)
+        seen |= {f.code for f in expected}
+    assert {"clinic_closed", "outside_clinic_hours"} <= seen, seen

@@ -2,8 +2,9 @@
 
 A row whose session started before now (or that is cancelled or a no-show) is history: it is written
 with its status after the shape and double-booking checks only (the past is what it was). A future
-``booked``/``proposed`` row is booked by ``services.sessions.book``, the same checks as every other
-booking: double bookings and error-severity flags refuse the row, warnings are reported. Every flag
+``booked``/``proposed`` row goes through the rule book every booking goes through (``domain.flags.candidate_flags``,
+over a context loaded once for the file: ``imports.future``): double bookings, slot holds and
+error-severity flags refuse the row, warnings are reported. Every flag
 becomes a problem on the row, in the column it is about. A second import of the same file finds
 every ``external_id`` and changes nothing; a row whose status moved on (booked → completed) updates
 the status; other changes to an imported session are refused (reschedule it in the scheduler).
@@ -11,7 +12,7 @@ the status; other changes to an imported session are refused (reschedule it in t
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -22,11 +23,11 @@ from scheduler.domain.imports import ImportReport, Problem, RowOutcome
 from scheduler.domain.timezones import NonexistentLocalTime, local_date, to_utc
 from scheduler.domain.vocabulary import (DEAD_STATUSES, LIVE_STATUSES, MAX_SESSION_DURATION, PHASES, SESSION_KINDS,
                                          SESSION_STATUSES)
-from scheduler.errors import AppError
 from scheduler.models import AuditEvent, Clinic, Course, Room, StaffMember, TreatmentSession, utcnow
 from scheduler.protocols_registry import protocols
 from scheduler.services import audit, booking
 from scheduler.services import sessions as session_service
+from scheduler.services.imports.future import FutureChecker
 from scheduler.services.imports.patients import CHUNK, existing_by_mrn
 
 # The column a flag (or refusal) code is about.
@@ -216,14 +217,6 @@ def _request(row: Row, course: Course | None) -> booking.SessionRequest:
                                   phase=row.phase, sequence=row.sequence, route=_route(row))
 
 
-def _refusal(line: int, exc: AppError) -> list[Problem]:
-    if exc.conflicts and exc.code == "flagged":
-        return [Problem(line, FLAG_COLUMNS.get(c.get("code"), "start"), c.get("message", exc.message),
-                        severity=c.get("severity", "error"), code=c.get("code")) for c in exc.conflicts]
-    return [Problem(line, FLAG_COLUMNS.get(exc.code, exc.field if exc.field in cells.SESSION_COLUMNS else "start"),
-                    exc.message, code=exc.code)]
-
-
 class Occupancy:
     """The live sessions holding the file's rooms and patients over its span, plus the rows taken so
     far, indexed by (resource, UTC start date): the double-booking check of history rows without a
@@ -286,17 +279,33 @@ def _history(row: Row, course: Course | None, line: int, problems: list[Problem]
     return session
 
 
-def _future(actor_id: int | None, row: Row, course: Course | None, line: int, problems: list[Problem],
-            reason: str) -> TreatmentSession | None:
-    """A future session through the rule book (``services.sessions.book``)."""
-    try:
-        session, found = session_service.book(actor_id, _request(row, course), status=row.status)
-    except AppError as exc:
-        problems.extend(_refusal(line, exc))
+def _future(row: Row, course: Course | None, line: int, problems: list[Problem], taken: Occupancy,
+            checker: FutureChecker) -> TreatmentSession | None:
+    """A future session through the rule book: a double booking, a slot hold or an error flag
+    refuses the row; warnings are reported on it."""
+    for field, ident, column in (("room", row.room_id, "room"), ("patient", row.patient_id, "mrn")):
+        other = taken.clash(field, ident, row.starts_at, row.ends_at)
+        if other:
+            problems.append(Problem(line, column, f"The session clashes with {other}: the {field} is already "
+                                                  "booked.", code=f"{field}_double_booked"))
+            return None
+    req = _request(row, course)
+    candidate = session_service.candidate_of(req)
+    hold = checker.hold_on(candidate)
+    if hold is not None:
+        problems.append(Problem(line, "room" if hold.room_id == row.room_id else "mrn",
+                                f"The slot is held for a booking in progress (hold {-hold.id}, "
+                                f"{hold.starts_at:%Y-%m-%d %H:%M}–{hold.ends_at:%H:%M} UTC).", code="slot_held"))
         return None
-    session.external_id = row.external_id
+    found = checker.flags(candidate, course)
     problems.extend(Problem(line, FLAG_COLUMNS.get(f.code, "start"), f.message, severity=f.severity, code=f.code)
-                    for f in found if f.severity != "error")
+                    for f in found)
+    if any(f.severity == "error" for f in found):
+        return None
+    checker.taken(replace(candidate, id=-line))
+    session = booking.new_session(req, row.status)
+    session.external_id = row.external_id
+    db_session.add(session)
     return session
 
 
@@ -333,6 +342,20 @@ def _compare(actor_id: int | None, row: Row, existing: TreatmentSession, known: 
     return "update"
 
 
+def _take(outcome: RowOutcome, row: Row, session: TreatmentSession | None, known: Lookups, taken: Occupancy,
+          written: list, created: list, courses: set[int]) -> None:
+    if session is None:
+        return
+    if session.status not in DEAD_STATUSES:
+        taken.add(row, f"line {outcome.line} ({row.external_id})")
+    known.sessions[row.external_id] = session
+    if session.course_id is not None:
+        courses.add(session.course_id)
+    outcome.action = "create"
+    written.append(session)
+    created.append((outcome, session))
+
+
 def import_rows(actor_id: int | None, rows: list[tuple[int, dict[str, str]]], report: ImportReport, *,
                 reason: str, now: datetime | None = None) -> None:
     now = now or utcnow()
@@ -352,37 +375,34 @@ def import_rows(actor_id: int | None, rows: list[tuple[int, dict[str, str]]], re
         if row is not None and not problems:
             parsed.append((outcome, row))
     taken = Occupancy.load([row for _, row in parsed if row.external_id not in known.sessions])
-    history: list[TreatmentSession] = []
+    written: list[TreatmentSession] = []
     created: list[tuple[RowOutcome, TreatmentSession]] = []
     courses: set[int] = set()
+    later: list[tuple[RowOutcome, Row]] = []
+    # History first (and rows seen before), then the future ones against a context that holds it.
     for outcome, row in parsed:
-        line, problems = outcome.line, outcome.problems
         existing = known.sessions.get(row.external_id)
         if existing is not None:
-            outcome.action = _compare(actor_id, row, existing, known, line, problems, reason)
+            outcome.action = _compare(actor_id, row, existing, known, outcome.line, outcome.problems, reason)
             outcome.entity_id = existing.id
-            continue
-        course = _course(actor_id, row, known, reason)
-        past = row.starts_at < now or row.status in DEAD_STATUSES
-        session = (_history(row, course, line, problems, taken) if past
-                   else _future(actor_id, row, course, line, problems, reason))
-        if session is None:
-            continue
-        if past:
-            history.append(session)
-        if session.status not in DEAD_STATUSES:
-            taken.add(row, f"line {line} ({row.external_id})")
-        known.sessions[row.external_id] = session
-        if course is not None:
-            courses.add(course.id)
-        outcome.action = "create"
-        created.append((outcome, session))
+        elif row.starts_at < now or row.status in DEAD_STATUSES:
+            _take(outcome, row, _history(row, _course(actor_id, row, known, reason), outcome.line,
+                                         outcome.problems, taken), known, taken, written, created, courses)
+        else:
+            later.append((outcome, row))
+    if later:
+        db_session.flush()
+        checker = FutureChecker([row for _, row in later], [row.patient_id for _, row in later], now)
+        for outcome, row in later:
+            course = _course(actor_id, row, known, reason)
+            _take(outcome, row, _future(row, course, outcome.line, outcome.problems, taken, checker), known, taken,
+                  written, created, courses)
     db_session.flush()
     for outcome, session in created:
         outcome.entity_id = session.id
-    # One audit event per history session, written in one flush (the future ones had theirs).
+    # One audit event per session written, in one flush.
     db_session.add_all([AuditEvent(actor_id=actor_id, action="session.book", entity_type=s.__tablename__,
-                                   entity_id=s.id, after=audit.snapshot(s), reason=reason) for s in history])
+                                   entity_id=s.id, after=audit.snapshot(s), reason=reason) for s in written])
     from scheduler.services.courses import advance
 
     for course_id in sorted(courses):
