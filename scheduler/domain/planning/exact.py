@@ -329,9 +329,8 @@ class ExactPlanner:
         self._queue_day(heap, root, self.first_lo, self.start_on + timedelta(days=FIRST_DOSE_HORIZON_DAYS))
         while heap:
             entry = heapq.heappop(heap)
-            if entry[2] == 1:  # the next candidate day of a node
-                _p, _t, _k, node, d, last = entry
-                self._queue_day(heap, node, d + timedelta(days=1), last)
+            if entry[2] == 1:  # a candidate day of a node
+                _p, _t, _k, node, d = entry
                 self._day(node, d, heap, closed)
                 continue
             _p, _t, _k, key, node = entry
@@ -347,19 +346,20 @@ class ExactPlanner:
                 self._queue_day(heap, node, *rules.next_dose_days(self.days[node.j + 1].stage, node.day))
         return None
 
-    def _queue_day(self, heap, node: _Node, d: date, last: date) -> None:
-        """Candidate days are tried lazily, in the order of their bound."""
-        if d > last:
-            return
+    def _queue_day(self, heap, node: _Node, first: date, last: date) -> None:
+        """Each candidate day is queued with a bound of what it costs; it is tried (its free times read)
+        only when taken from the queue."""
         j = node.j + 1
         dd = self.days[j]
-        # what a dose on ``d`` costs for sure: a weekday outside the stage's guidance or the preferences
-        wd = d.weekday()
-        guide = 0 if dd.stage.weekdays is None or wd in dd.stage.weekdays else len(dd.sequences)
-        miss = 0 if self.pref_days is None or wd in self.pref_days else len(dd.sequences)
-        prio = (node.cost[0] + guide, node.cost[1] + miss, self.lower_bound_last_day(j, d).toordinal(), 0.0,
-                node.cost[2], -j)
-        heapq.heappush(heap, (prio, next(self._tick), 1, node, d, last))
+        n = len(dd.sequences)
+        for d in _days(first, last):
+            # what a dose on ``d`` costs for sure: a weekday outside the stage's guidance or the preferences
+            wd = d.weekday()
+            guide = 0 if dd.stage.weekdays is None or wd in dd.stage.weekdays else n
+            miss = 0 if self.pref_days is None or wd in self.pref_days else n
+            prio = (node.cost[0] + guide, node.cost[1] + miss, self.lower_bound_last_day(j, d).toordinal(), 0.0,
+                    node.cost[2], -j)
+            heapq.heappush(heap, (prio, next(self._tick), 1, node, d))
 
     def _day(self, node: _Node, d: date, heap, closed) -> None:
         j = node.j + 1
