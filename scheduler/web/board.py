@@ -161,7 +161,11 @@ def flags():
     rows = worklist.rows(found, replannable=lookups.missed_dose)
     shown = [r for r in rows if (not severity or r.severity == severity) and (not code or r.code == code)]
     counts = {s: sum(1 for r in rows if r.severity == s) for s in SEVERITIES}
+    from scheduler.services import waitlist
+
+    offers = len(waitlist.offers(clinic.id))
     return render_template("frontdesk/flags.html", clinic=clinic, rows=shown, counts=counts, total=len(rows),
+                           offers=offers,
                            first=first, last=last, severity=severity, code=code, errors=errors,
                            severities=SEVERITIES, idle=idle, today=today(clinic.timezone),
                            codes=sorted(ALL_CODES, key=worklist.title), title_of=worklist.title,

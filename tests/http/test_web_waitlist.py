@@ -65,6 +65,8 @@ def test_the_front_desk_adds_to_the_waitlist_sees_the_offer_and_books_it(site):
     db_session.commit()
     offers = client.get("/waitlist").text
     assert "Open offers" in offers and "10:00" in offers and "Book<span class=\"sr-only\"> for Ana Ruiz" in offers
+    worklist = client.get("/flags").text
+    assert "1 freed time offered to waitlisted patients" in worklist and 'href="/waitlist"' in worklist
     offer_id = re.search(r'/waitlist/offers/(\d+)/accept', offers).group(1)
     booked = client.post(f"/waitlist/offers/{offer_id}/accept", data={"csrf_token": _csrf(client)})
     assert booked.status_code == 302 and "/sessions/" in booked.headers["Location"]

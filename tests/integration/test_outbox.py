@@ -173,3 +173,53 @@ def test_a_reminder_for_a_session_no_longer_booked_is_withdrawn_not_sent(app, w,
     _patient(contact_preference="none", contact_opted_out_at=datetime.now(timezone.utc))
     assert delivery.run_once(now=due).withdrawn == 1
     assert smtp_server.messages == []
+
+
+def _waiting(w, day):
+    from scheduler.models import Clinic
+    from scheduler.services import waitlist
+    from tests.support import factories
+
+    other = factories.patient(mrn="WL-9", name="Wai Ting")
+    db_session.flush()
+    waitlist.add(None, patient=other, clinic=db_session.get(Clinic, w.clinic.id), kind="dose", protocol=None,
+                 earliest_on=day, latest_on=day, preferences={})
+    db_session.commit()
+    return other
+
+
+def test_a_moved_session_offers_its_old_slot(w):
+    from scheduler.models import WaitlistOffer
+
+    day = _ahead(10)
+    _waiting(w, day)
+    s = w.book(day, time(9))
+    db_session.commit()
+    sessions.reschedule(None, s, version=s.version, starts_at=s.starts_at + timedelta(hours=4),
+                        ends_at=s.ends_at + timedelta(hours=4))
+    db_session.commit()
+    [offer] = db_session.scalars(select(WaitlistOffer)).all()
+    assert (offer.starts_at.astimezone(NY).time(), offer.ends_at.astimezone(NY).time()) == (time(9), time(11))
+    assert offer.freed_session_id == s.id and offer.status == "open"
+
+
+def test_a_no_show_reported_early_offers_the_rest_of_its_slot(w):
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    from scheduler.models import WaitlistOffer
+    from scheduler.services import outbox
+
+    day = _ahead(10)
+    _waiting(w, day)
+    s = w.book(day, time(9))
+    db_session.commit()
+    before = outbox.Before("booked", s.starts_at, s.ends_at, s.room_id, s.staff_member_id)
+    # the change itself is not under test, only its effect: write it without the ORM noticing
+    db_session.execute(TreatmentSession.__table__.update().where(TreatmentSession.__table__.c.id == s.id)
+                       .values(status="no_show"))
+    set_committed_value(s, "status", "no_show")
+    reported = s.starts_at + timedelta(minutes=7)  # at 09:07 the rest starts on the next 5 minutes
+    outbox.session_changed(s, before, reported)
+    db_session.commit()
+    [offer] = db_session.scalars(select(WaitlistOffer)).all()
+    assert (offer.starts_at.astimezone(NY).time(), offer.ends_at.astimezone(NY).time()) == (time(9, 10), time(11))
