@@ -8,7 +8,8 @@
   lone surrogate (cannot be encoded as UTF-8) anywhere in a JSON body, a form or the query string is
   a 400 naming the field.
 - API and FHIR filters: a query parameter given with an empty value (``?status=``) is a 400 naming
-  it (an empty filter is a client bug, not "no filter"). Pages keep accepting empty form values.
+  it (an empty filter is a client bug, not "no filter"), except free-text searches (``?q=``, see
+  ``EMPTY_ALLOWED``). Pages keep accepting empty form values.
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from scheduler.errors import AppError, ValidationError
 
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 _API_PREFIXES = ("/api/", "/fhir/")
+# Free-text searches, where empty means "no text" (GET /patients?q= lists the patients seen lately).
+EMPTY_ALLOWED = frozenset({"q"})
 
 
 class PayloadTooLarge(AppError):
@@ -86,7 +89,7 @@ def _check_query() -> None:
     for name, value in request.args.items(multi=True):
         check_text(name, name)
         check_text(value, name)
-        if api and value == "":
+        if api and value == "" and name not in EMPTY_ALLOWED:
             raise ValidationError(f"{name} is empty; leave the parameter out or give it a value.", field=name)
 
 
