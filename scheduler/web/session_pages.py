@@ -10,7 +10,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from scheduler.auth import can
 from scheduler.db import db_session
 from scheduler.errors import AppError, UnprocessableError, ValidationError
-from scheduler.models import Clinic
+from scheduler.models import Clinic, utcnow
 from scheduler.services import flags as flag_service
 from scheduler.services import sessions as service
 from scheduler.domain.timezones import NonexistentLocalTime, local_date, to_utc
@@ -29,8 +29,10 @@ def _render(session, *, errors=None, form=None, status=200, confirm_cancel=False
     clinic = db_session.get(Clinic, session.clinic_id)
     slots = suggestions.for_session(session) if session.status in service.RESCHEDULABLE else []
     on_its_day = local_date(session.starts_at, clinic.timezone) == today(clinic.timezone)
+    started = session.starts_at <= utcnow()
     actions = [a for a, (starts, _) in service.TRANSITIONS.items() if session.status in starts
-               and (a != "check_in" or on_its_day)]  # check-in is offered on the session's day only
+               and (a != "check_in" or on_its_day)  # check-in is offered on the session's day only
+               and (a not in ("complete", "no_show") or started)]  # and these once it has started
     return render_template("frontdesk/session.html", s=session, clinic=clinic, tz=clinic.timezone,
                            flags=flag_service.for_session(session), errors=errors or {},
                            slots=list(zip(slots, suggestions.flags_if_moved(session, slots))),

@@ -36,6 +36,8 @@ TITLES = {
 }
 # Codes that repeat one fact about the patient on each of their sessions: one row per patient and course.
 PER_PATIENT = ("ride_home_missing", "dosing_hold")
+# Codes about a session that should exist: the row's date is the flag's due date.
+DUE_CODES = ("maintenance_due", "maintenance_overdue", "follow_up_missing", "induction_incomplete")
 
 
 def title(code: str) -> str:
@@ -71,6 +73,9 @@ class Row:
 
     @property
     def when(self) -> datetime | date | None:
+        """What the row is about: a due date for a session that is missing, else its first session."""
+        if self.code in DUE_CODES and self.first.on is not None:
+            return self.first.on
         return self.first.starts_at or self.first.on
 
     @property

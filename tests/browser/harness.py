@@ -21,6 +21,7 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 DEMO_PASSWORD = "demo-password"
 LAPTOP = {"width": 1366, "height": 900}
 TABLET = {"width": 820, "height": 1180}
+PHONE = {"width": 390, "height": 844}
 
 
 def _cli() -> str:

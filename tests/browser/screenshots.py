@@ -2,8 +2,9 @@
 
     .venv/bin/python -m tests.browser.screenshots
 
-writes ``docs/screenshots/day-board.png`` (the front desk's board of today, or of the next weekday)
-and ``docs/screenshots/timeline.png`` (a demo patient mid-induction with Y-BOCS scores).
+writes ``docs/screenshots/day-board.png`` (the front desk's board of today, or of the next weekday),
+``day-board-phone.png`` (the same board on a 390 px phone: the agenda list), ``flags.png`` (the
+worklist) and ``timeline.png`` (a demo patient mid-induction with Y-BOCS scores).
 """
 from __future__ import annotations
 
@@ -31,6 +32,18 @@ def take(base: str, out: Path, playwright) -> list[Path]:
         page.goto(f"{base}/board?date={board_day(date.today()).isoformat()}")
         written.append(out / "day-board.png")
         page.screenshot(path=str(written[-1]), full_page=True)
+        page.goto(f"{base}/flags")
+        written.append(out / "flags.png")
+        page.screenshot(path=str(written[-1]), full_page=True)
+        context.close()
+
+        # the board on a phone: the agenda list
+        context = browser.new_context(viewport=harness.PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+        page = context.new_page()
+        harness.sign_in(page, base, "frontdesk@demo.clinic")
+        page.goto(f"{base}/board?date={board_day(date.today()).isoformat()}")
+        written.append(out / "day-board-phone.png")
+        page.screenshot(path=str(written[-1]), full_page=False)
         context.close()
 
         context = browser.new_context(viewport=harness.LAPTOP, device_scale_factor=1)
