@@ -15,8 +15,8 @@ from markupsafe import Markup, escape
 from scheduler.web.geometry import DateScale, ValueScale
 from scheduler.domain.instruments import CATALOGUE, baseline
 
-KIND_COLOURS = {"evaluation": "#5867c7", "preparation": "#b7863b", "dose": "#2f8a8f", "integration": "#8a5fb5",
-                "follow_up": "#4f7ea8"}
+KIND_COLOURS = {"evaluation": "#4a57b5", "preparation": "#8a5f1c", "dose": "#23706f", "integration": "#744a9e",
+                "follow_up": "#3b6890"}  # the same as app.css's --k-* (the legend's swatches)
 LANES = (("evaluation", "Evaluation"), ("preparation", "Preparation"), ("dose", "Doses"),
          ("integration", "Integration"), ("follow_up", "Follow-up"))
 SEVERITY_COLOURS = {"error": "#b3261e", "warning": "#a86200", "info": "#2f5fa7"}
