@@ -129,7 +129,7 @@ def messages_page():
     status = request.args.get("status") or None
     if status not in (None, *MESSAGE_STATUSES):
         status = None
-    pg = max(1, request.args.get("page", 1, type=int) or 1)
+    pg = min(max(1, request.args.get("page", 1, type=int) or 1), 1_000_000)  # an offset SQL can hold
     rows, total = outbox.listing(status=status, page=pg, per_page=50)
     return render_template("frontdesk/messages.html", messages=rows, total=total, page=pg, status=status,
                            statuses=MESSAGE_STATUSES, names=patient_names({m.patient_id for m in rows}),
