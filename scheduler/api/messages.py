@@ -10,6 +10,7 @@ from scheduler.models.message import MESSAGE_STATUSES
 from scheduler.services import outbox
 
 MAX_PER_PAGE = 200
+MAX_PAGE = 1_000_000
 
 
 @bp.get("/messages")
@@ -20,8 +21,8 @@ def list_messages():
         raise ValidationError(f"status must be one of {', '.join(MESSAGE_STATUSES)}.", field="status")
     page = p.query_int("page") or 1
     per_page = p.query_int("per_page") or 50
-    if page < 1:
-        raise ValidationError("page must be 1 or more.", field="page")
+    if not 1 <= page <= MAX_PAGE:
+        raise ValidationError(f"page must be between 1 and {MAX_PAGE}.", field="page")
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise ValidationError(f"per_page must be 1 to {MAX_PER_PAGE}.", field="per_page")
     rows, total = outbox.listing(status=status, session_id=p.query_int("session_id"), page=page,
