@@ -27,8 +27,8 @@ TARGET_MS = 500
 
 def url_for(kind: str, n: int) -> str:
     if kind == "sqlite":
-        return f"sqlite:////tmp/scheduler_bench_{n}.sqlite3"
-    return ensure_pg_database(f"scheduler_bench_{n}")
+        return f"sqlite:////tmp/scheduler_bench_reports_{n}.sqlite3"
+    return ensure_pg_database(f"scheduler_bench_reports_{n}")
 
 
 def measure(kind: str, n: int, iterations: int) -> dict:

@@ -28,7 +28,7 @@ from scheduler.services.audit import _json_safe
 
 FORMATS = ("jsonl", "csv")
 # Tables whose rows never leave (secrets, transient state); a restore needs them empty too.
-NOT_EXPORTED = {"api_token", "feed_token", "idempotency_key", "appointment_hold", "patient_link"}
+NOT_EXPORTED = {"api_token", "feed_token", "idempotency_key", "appointment_hold", "patient_link", "sign_in_throttle"}
 
 
 def _all_models() -> tuple:
