@@ -242,7 +242,14 @@ def document(app: Flask) -> dict:
     from scheduler.fhir.openapi import paths as fhir_paths
 
     paths.update(fhir_paths(app))  # /fhir, with its own server
-    schemas = {**SCHEMAS, **REQUESTS}
+    _link_created_entities(paths)
+    for item in paths.values():
+        for method, op in item.items():
+            if method != "servers":
+                for param in op.get("parameters", []):
+                    if param["in"] == "query":
+                        param["schema"] = _query_bounds(param["name"], param.get("schema", {}))
+    schemas = {**SCHEMAS, **{name: _text_bounds(schema) for name, schema in REQUESTS.items()}}
     for name, (key, item) in LISTS.items():
         schemas[name] = {"type": "object", "properties": {key: {"type": "array", "items": ref(item)}},
                          "required": [key], "additionalProperties": False}
@@ -257,6 +264,63 @@ def document(app: Flask) -> dict:
                        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearerAuth": []}],
     }
+
+
+# What the server refuses in any free text (parsing: a NUL byte) and in any query parameter (an
+# empty value: leave the parameter out), stated in the document so it is no looser than the server.
+NO_NUL = "^[^\\x00]*$"
+QUERY_INTS = {"clinic_id", "patient_id", "session_id", "entity_id", "room_id", "staff_member_id", "course_id",
+              "page", "per_page"}
+_YEAR_DATE = "(19\\d\\d|2[01]\\d\\d|2200)-(0[1-9]|1[0-2])-(0[1-9]|1\\d|2[0-8])"
+QUERY_DATE_OR_INSTANT = {"type": "string", "pattern": f"^{_YEAR_DATE}"
+                                                      "(T([01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(Z|[+-](0\\d|1[0-4]):00))?$"}
+
+
+def _free(schema: dict) -> bool:
+    return schema.get("type") == "string" and not {"enum", "format", "pattern", "const"} & set(schema)
+
+
+def _text_bounds(schema):
+    """Free strings of a request schema refuse NUL bytes, as the server does (recursively)."""
+    if isinstance(schema, list):
+        return [_text_bounds(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _text_bounds(v) for k, v in schema.items()}
+    if _free(out):
+        out["pattern"] = NO_NUL
+    return out
+
+
+def _query_bounds(name: str, schema: dict) -> dict:
+    if name in QUERY_INTS and schema.get("type") in (None, "string"):
+        return {"type": "integer", "minimum": 0 if name == "entity_id" else 1, "maximum": 2**31 - 1}
+    if name in ("start", "end") and schema.get("format") == "date" and "pattern" not in schema:
+        return {**schema, "pattern": f"^{_YEAR_DATE}$"}
+    if name in ("start", "end") and (_free(schema) or schema.get("format") == "date-time"):
+        return QUERY_DATE_OR_INSTANT
+    if _free(schema) or not schema:
+        return {"type": "string", "minLength": 1, "pattern": NO_NUL, **schema}
+    return schema
+
+
+def _link_created_entities(paths: dict[str, dict]) -> None:
+    """OpenAPI links from each ``POST /things`` (201) to the operations on ``/things/{thing_id}``
+    and below, with the new entity's ``id``: what a client does next (and what schemathesis'
+    stateful run follows)."""
+    for path, item in paths.items():
+        created = item.get("post", {}).get("responses", {}).get("201")
+        if created is None:
+            continue
+        for other, other_item in paths.items():
+            m = re.fullmatch(re.escape(path) + r"/\{([a-z_]+_id)\}(/.*)?", other)
+            if m is None or other_item.get("servers"):
+                continue
+            for method, op in other_item.items():
+                if method == "servers":
+                    continue
+                created.setdefault("links", {})[f"{op['operationId']}"] = {
+                    "operationId": op["operationId"], "parameters": {m[1]: "$response.body#/id"}}
 
 
 @bp.get("/openapi.json")

@@ -5,6 +5,8 @@ fails when a documented field disappears or an undocumented one appears.
 """
 from __future__ import annotations
 
+from zoneinfo import available_timezones
+
 from scheduler.domain.vocabulary import (CAPABILITIES, INSTRUMENTS, SESSION_KINDS, SESSION_STATUSES, STAFF_ROLES,
                                          USER_ROLES)
 from scheduler.models.feed_token import FEED_KINDS
@@ -12,9 +14,13 @@ from scheduler.models.feed_token import FEED_KINDS
 STR = {"type": "string"}
 INT = {"type": "integer"}
 BOOL = {"type": "boolean"}
-ID = {"type": "integer", "minimum": 1}
-DATE = {"type": "string", "format": "date"}
-INSTANT = {"type": "string", "format": "date-time"}
+ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+# Years FIRST_YEAR..LAST_YEAR, the server's one set of date bounds (parsing.within_bounds).
+_YEARS = "(19\\d\\d|2[01]\\d\\d|2200)"
+DATE = {"type": "string", "format": "date", "pattern": f"^{_YEARS}-"}
+INSTANT = {"type": "string", "format": "date-time", "pattern": f"^{_YEARS}-"}
+# The IANA zones the server accepts (parsing.timezone_field).
+TIMEZONE = {"type": "string", "enum": sorted(available_timezones())}
 HHMM = {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"}
 
 
@@ -152,7 +158,7 @@ SCHEMAS: dict[str, dict] = {
 
 # Request bodies: only the required ones are listed as required; unknown fields are refused (400).
 REQUESTS: dict[str, dict] = {
-    "NewClinic": obj({"name": {**STR, "minLength": 1, "maxLength": 200}, "timezone": STR, "hours": WEEKLY,
+    "NewClinic": obj({"name": {**STR, "minLength": 1, "maxLength": 200}, "timezone": TIMEZONE, "hours": WEEKLY,
                       **CLINIC_SETTINGS}, required=["name", "timezone", "hours"]),
     "ClinicChanges": obj({"name": {**STR, "minLength": 1, "maxLength": 200}, **CLINIC_SETTINGS}, required=[]),
     "NewClosure": obj({"starts_on": DATE, "ends_on": DATE, "reason": {**STR, "maxLength": 200},

@@ -1,6 +1,7 @@
 """Request parsing: every field checked, every problem a ValidationError naming the field."""
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -60,6 +61,8 @@ def integer(body: dict, field: str, *, required: bool = True, minimum: int | Non
     value = get(body, field, required=required, default=_MISSING)
     if value is _MISSING:
         return default
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        value = int(value)  # JSON's 3600.0 is the integer 3600 (as JSON Schema's "integer" says)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(f"{field} must be an integer.", field=field)
     if not INT_MIN <= value <= INT_MAX:  # beyond the database's integer columns
@@ -182,10 +185,9 @@ def query_int(name: str, *, required: bool = False) -> int | None:
         if required:
             raise ValidationError(f"{name} is required.", field=name)
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError(f"{name} must be an integer.", field=name) from None
+    if not re.fullmatch(r"-?\d{1,12}(?:\.0+)?", raw.strip()):  # 3600.0 is the integer 3600
+        raise ValidationError(f"{name} must be an integer.", field=name)
+    value = int(raw.strip().split(".")[0])
     if not INT_MIN <= value <= INT_MAX:
         raise ValidationError(f"{name} is out of range.", field=name)
     return value

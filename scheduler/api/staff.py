@@ -5,7 +5,6 @@ from flask import g
 from sqlalchemy import select
 
 from scheduler.api import bp, parsing as p, serialize
-from scheduler.api.flags import plausible
 from scheduler.auth import require
 from scheduler.db import db_session
 from scheduler.domain.vocabulary import STAFF_ROLES
@@ -49,8 +48,8 @@ def add_time_off(staff_id: int):
     member = p.get_or_404(StaffMember, staff_id, "staff member")
     body = p.json_body()
     p.reject_unknown(body, {"starts_at", "ends_at", "reason"})
-    starts_at = plausible(p.parse_instant(p.get(body, "starts_at"), "starts_at"), "starts_at")
-    ends_at = plausible(p.parse_instant(p.get(body, "ends_at"), "ends_at"), "ends_at")
+    starts_at = p.parse_instant(p.get(body, "starts_at"), "starts_at")
+    ends_at = p.parse_instant(p.get(body, "ends_at"), "ends_at")
     if not starts_at < ends_at:
         raise ValidationError("ends_at must be after starts_at.", field="ends_at")
     directory.add_time_off(g.user.id, member, starts_at=starts_at, ends_at=ends_at,

@@ -34,6 +34,33 @@ ERRORS = {400: "Malformed: the OperationOutcome's expression names the parameter
           422: "Well-formed but against a rule"}
 
 
+def REFERENCE(kind: str) -> dict:  # noqa: N802 - a schema maker
+    return {"type": "string", "pattern": rf"^({kind}/)?\d{{1,9}}$"}
+
+
+FHIR_DATE = {"type": "string", "pattern": r"^(eq|ne|gt|lt|ge|le)?20\d\d-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])$"}
+PLAIN_DATE = {"type": "string", "pattern": r"^20\d\d-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])$"}
+KIND = {"type": "string", "enum": [f"urn:scheduler:session-kind|{k}" for k in
+                                   ("evaluation", "preparation", "dose", "integration", "follow_up")]}
+REQUIRED = {("CarePlan", "patient"), ("Slot", "schedule")}
+PARAM_SCHEMAS = {
+    ("Appointment", "patient"): REFERENCE("Patient"), ("CarePlan", "patient"): REFERENCE("Patient"),
+    ("Appointment", "date"): FHIR_DATE, ("Slot", "start"): FHIR_DATE,
+    ("Appointment", "status"): {"type": "string", "enum": ["proposed", "booked", "checked-in", "fulfilled",
+                                                           "cancelled", "noshow"]},
+    ("Appointment", "actor"): {"type": "string", "pattern": r"^(Patient|Practitioner|Location)/\d{1,9}$"},
+    ("Slot", "schedule"): {"type": "string", "pattern": r"^Schedule/(room|practitioner)-\d{1,9}$"},
+    ("Slot", "status"): {"type": "string", "enum": ["free", "busy-tentative"]},
+}
+PARAMETERS = {"type": "object", "required": ["resourceType"],
+              "properties": {"resourceType": {"const": "Parameters"}, "parameter": {
+                  "type": "array", "items": {"type": "object", "required": ["name"],
+                                             "properties": {"name": {"type": "string"}}}}}}
+APPOINTMENT_BODY = {"type": "object", "required": ["resourceType", "id", "status"],
+                    "properties": {"resourceType": {"const": "Appointment"}, "id": {"type": "string"},
+                                   "status": {"type": "string"}}}
+
+
 def _fhir(schema: dict) -> dict:
     return {FHIR_JSON: {"schema": schema}}
 
@@ -50,15 +77,24 @@ def _operation(rule, method: str, view) -> dict:
     resource = rule.rule.removeprefix(PREFIX + "/").split("/")[0]
     if name.startswith("search_"):
         for p in SEARCHES[resource]:
-            op["parameters"].append({"name": p.name, "in": "query", "required": False,
-                                     "description": f"{p.type}: {p.documentation}", "schema": {"type": "string"}})
+            op["parameters"].append({"name": p.name, "in": "query", "required": (resource, p.name) in REQUIRED,
+                                     "description": f"{p.type}: {p.documentation}",
+                                     "schema": PARAM_SCHEMAS.get((resource, p.name), {"type": "string"})})
         op["parameters"].append({"name": "_count", "in": "query", "required": False,
                                  "schema": {"type": "integer", "minimum": 0, "maximum": 200}})
         op["parameters"].append({"name": "_offset", "in": "query", "required": False,
                                  "schema": {"type": "integer", "minimum": 0, "maximum": 100000}})
+    if name == "find" and method == "GET":
+        op["parameters"] += [
+            {"name": "patient", "in": "query", "required": True, "schema": REFERENCE("Patient")},
+            {"name": "service-type", "in": "query", "required": True, "schema": KIND},
+            {"name": "location", "in": "query", "required": False,
+             "schema": {"type": "string", "pattern": r"^Location/(clinic-)?\d{1,9}$"}},
+            {"name": "start", "in": "query", "required": False, "schema": PLAIN_DATE},
+            {"name": "end", "in": "query", "required": False, "schema": PLAIN_DATE}]
     if method in ("POST", "PUT"):
-        op["requestBody"] = {"required": name not in ("cancel",),
-                             "content": _fhir({**RESOURCE, "description": "A Parameters (an Appointment for PUT)"})}
+        body = APPOINTMENT_BODY if method == "PUT" else PARAMETERS
+        op["requestBody"] = {"required": name not in ("cancel",), "content": _fhir(body)}
     errors = {400, 404, 406} | ({401, 403} if permission else set()) | ({409, 422} if method != "GET" or name == "find"
                                                                          else set())
     for status in sorted(errors):
