@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Date, Integer, and_, case, cast, extract, func, literal_column, select, type_coerce
+from sqlalchemy.orm import aliased
 
 from scheduler.db import db_session, is_postgres
 from scheduler.domain import reports as r
@@ -241,27 +242,22 @@ def maintenance(w: Window) -> list[dict]:
     """Maintenance doses that took place in the window, per protocol: inside the due window the dose
     before them opened, early or late."""
     attended = TS.status.in_(r.ATTENDED)
-    in_window = (select(TS.course_id, TS.starts_at)
-                 .where(TS.clinic_id == w.clinic_id, TS.starts_at >= w.utc.start, TS.starts_at < w.utc.end,
-                        TS.kind == "dose", TS.phase == "maintenance", attended, TS.course_id.is_not(None)))
-    doses = db_session.execute(in_window).all()
-    course_ids = sorted({c for c, _ in doses})
-    history: dict[int, list[datetime]] = defaultdict(list)
-    keys: dict[int, str] = {}
-    if course_ids:
-        for course_id, starts_at in db_session.execute(
-                select(TS.course_id, TS.starts_at).where(TS.course_id.in_(course_ids), TS.kind == "dose", attended,
-                                                         TS.starts_at < w.utc.end).order_by(TS.course_id, TS.starts_at)):
-            history[course_id].append(starts_at)
-        keys = dict(db_session.execute(select(Course.id, Course.protocol_key).where(Course.id.in_(course_ids))).all())
+    before = aliased(TS)
+    previous = (select(func.max(before.starts_at)).where(before.course_id == TS.course_id, before.kind == "dose",
+                                                         before.status.in_(r.ATTENDED), before.starts_at < TS.starts_at)
+                .correlate(TS).scalar_subquery())
+    doses = db_session.execute(
+        select(TS.course_id, Course.protocol_key, TS.starts_at, type_coerce(previous, UTCDateTime()))
+        .join(Course, Course.id == TS.course_id)
+        .where(TS.clinic_id == w.clinic_id, TS.starts_at >= w.utc.start, TS.starts_at < w.utc.end,
+               TS.kind == "dose", TS.phase == "maintenance", attended)).all()
     groups: dict[str, dict[str, int]] = defaultdict(lambda: {"early": 0, "inside": 0, "late": 0})
     known = protocols()
-    for course_id, starts_at in doses:
-        proto = known.get(keys.get(course_id))
-        before = [s for s in history[course_id] if s < starts_at]
-        if proto is None or proto.maintenance is None or not before:
+    for _, key, starts_at, previous_at in doses:
+        proto = known.get(key)
+        if proto is None or proto.maintenance is None or previous_at is None:
             continue
-        timing = r.maintenance_timing(local_date(before[-1], w.tz), local_date(starts_at, w.tz), proto)
+        timing = r.maintenance_timing(local_date(previous_at, w.tz), local_date(starts_at, w.tz), proto)
         groups[proto.key][timing] += 1
     return [{"protocol": key, "doses": sum(g.values()), "inside": g["inside"], "early": g["early"], "late": g["late"],
              "adherence": r.rate(g["inside"], sum(g.values()))} for key, g in sorted(groups.items())]
