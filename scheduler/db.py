@@ -99,7 +99,10 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _declare_intent():
-        write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS"))
+        # A read that logs itself (scheduler.access) writes too: it begins as a writer.
+        view = app.view_functions.get(request.endpoint or "")
+        write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS")
+                         or bool(getattr(view, "writes_on_read", False)))
 
     @app.after_request
     def _commit_or_rollback(response):

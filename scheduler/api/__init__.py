@@ -31,6 +31,7 @@ def init_app(app: Flask) -> None:
     from scheduler.api import clinics, health, patients, rooms, staff  # noqa: F401
     from scheduler.api import courses, day, flags, protocols, sessions, timeline  # noqa: F401
     from scheduler.api import assessments, audit, clinical_notes, feeds, holds, openapi, users  # noqa: F401
+    from scheduler.api import access_log  # noqa: F401
     from scheduler.api import exports, imports, messages, reports, waitlist  # noqa: F401
 
     # Ids in URLs fit the database's integer columns; a larger one is a 404, not a driver error.

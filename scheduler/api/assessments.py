@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from flask import g
 from sqlalchemy import select
 
+from scheduler import access
 from scheduler.api import bp, parsing as p, serialize
 from scheduler.api.idempotency import idempotent
 from scheduler.auth import require
@@ -50,9 +51,11 @@ def create_assessment(patient_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/assessments")
+@access.logged
 @require("read_clinical")
 def list_assessments(patient_id: int):
     p.get_or_404(Patient, patient_id, "patient")
+    access.log_read("assessments", patient_id)
     rows = db_session.scalars(select(Assessment).where(Assessment.patient_id == patient_id)
                               .order_by(Assessment.taken_on, Assessment.id))
     return {"assessments": [assessment_json(a) for a in rows]}

@@ -9,30 +9,20 @@ from sqlalchemy import func, select
 from scheduler.api import bp, parsing as p, serialize
 from scheduler.auth import can, require
 from scheduler.db import db_session
+from scheduler.domain.clinical_content import redact_audit_event
 from scheduler.errors import ValidationError
 from scheduler.models import AuditEvent
 
 MAX_PER_PAGE = 200
 
 
-# The clinical record stays with clinicians: an admin reading the trail sees that a note or an
-# assessment was written, by whom and when, but not its content.
-CLINICAL_FIELDS = {"clinical_note": {"body"}, "assessment": {"instrument", "score"}}
-REDACTED = "[clinical content: clinicians only]"
-
-
-def _visible(entity_type: str, state: dict | None) -> dict | None:
-    hidden = CLINICAL_FIELDS.get(entity_type)
-    if state is None or not hidden or can("read_clinical"):
-        return state
-    return {k: (REDACTED if k in hidden else v) for k, v in state.items()}
-
-
 def event_json(e: AuditEvent) -> dict:
-    return {"id": e.id, "at": serialize.instant(e.at), "actor_id": e.actor_id, "actor": e.actor,
-            "action": e.action,
-            "entity_type": e.entity_type, "entity_id": e.entity_id, "before": _visible(e.entity_type, e.before),
-            "after": _visible(e.entity_type, e.after), "reason": e.reason}
+    """The event; for a reader without clinical access its clinical content is redacted (a note's
+    body, an assessment's instrument and score, a dosing hold's reason), never who, what or when."""
+    event = {"id": e.id, "at": serialize.instant(e.at), "actor_id": e.actor_id, "actor": e.actor,
+             "action": e.action, "entity_type": e.entity_type, "entity_id": e.entity_id, "before": e.before,
+             "after": e.after, "reason": e.reason}
+    return event if can("read_clinical") else redact_audit_event(event)
 
 
 def _bound(name: str, *, end: bool) -> datetime | None:
@@ -59,13 +49,25 @@ def list_audit_events():
         if not 0 <= entity_id <= 2**31 - 1:
             raise ValidationError("entity_id is out of range.", field="entity_id")
         query = query.where(AuditEvent.entity_id == entity_id)
+    query = within(query, AuditEvent.at)
+    return paged(query, (AuditEvent.at, AuditEvent.id), "events", event_json)
+
+
+def within(query, column):
+    """``?start=&end=`` (instants with offset, or UTC dates, ``end`` inclusive) applied to ``column``."""
     start, end = _bound("start", end=False), _bound("end", end=True)
-    if start is not None:
-        query = query.where(AuditEvent.at >= start)
-    if end is not None:
-        query = query.where(AuditEvent.at < end)
     if start is not None and end is not None and end <= start:
         raise ValidationError("end must be after start.", field="end")
+    if start is not None:
+        query = query.where(column >= start)
+    if end is not None:
+        query = query.where(column < end)
+    return query
+
+
+def paged(query, order_by: tuple, key: str, to_json) -> dict:
+    """``?page=&per_page=`` (default 1 and 50, at most MAX_PER_PAGE): one page, oldest first, with
+    ``page``, ``per_page``, ``total`` and ``next_page`` (None on the last page)."""
     page = p.query_int("page")
     page = 1 if page is None else page
     per_page = p.query_int("per_page")
@@ -75,7 +77,6 @@ def list_audit_events():
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise ValidationError(f"per_page must be between 1 and {MAX_PER_PAGE}.", field="per_page")
     total = db_session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db_session.scalars(query.order_by(AuditEvent.at, AuditEvent.id)
-                              .offset((page - 1) * per_page).limit(per_page))
-    return {"events": [event_json(e) for e in rows], "page": page, "per_page": per_page, "total": total,
+    rows = db_session.scalars(query.order_by(*order_by).offset((page - 1) * per_page).limit(per_page))
+    return {key: [to_json(r) for r in rows], "page": page, "per_page": per_page, "total": total,
             "next_page": page + 1 if page * per_page < total else None}

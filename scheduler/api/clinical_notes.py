@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import g
 
+from scheduler import access
 from scheduler.api import bp, parsing as p, serialize
 from scheduler.api.idempotency import idempotent
 from scheduler.auth import require
@@ -34,7 +35,9 @@ def create_note(patient_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/notes")
+@access.logged
 @require("read_clinical")
 def list_notes(patient_id: int):
     p.get_or_404(Patient, patient_id, "patient")
+    access.log_read("notes", patient_id)
     return {"notes": [note_json(n) for n, _author in clinical.notes(patient_id)]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Response, current_app, g, url_for
 from sqlalchemy import select
 
+from scheduler import access
 from scheduler import ical
 from scheduler.api import bp, parsing as p, serialize
 from scheduler.auth import can, require
@@ -58,10 +59,13 @@ def revoke_feed(feed_id: int):
 
 
 @bp.get("/feeds/<token>.ics")
+@access.logged
 def feed_ics(token: str):
     row = feeds.by_token(token) if len(token) <= 100 else None
     if row is None:
         raise NotFound("No feed with this token (it may have been revoked).")
+    if row.kind == "patient" and row.created_by_id is not None:  # read on its creator's behalf
+        access.log_read("feed", row.subject_id, user_id=row.created_by_id)
     sessions, clinics = feeds.sessions_for(
         row, int(current_app.config.get("FEED_HISTORY_DAYS", feeds.HISTORY_DAYS)))
     body = ical.calendar(feeds.subject_name(row), sessions, clinics, uid_host(), utcnow())

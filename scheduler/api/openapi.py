@@ -112,6 +112,16 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         q("end", "Until this instant (exclusive) or UTC date (inclusive)"),
         q("page", "1-based page", {"type": "integer", "minimum": 1, "maximum": 1000000}),
         q("per_page", "Events per page (default 50)", {"type": "integer", "minimum": 1, "maximum": 200})]),
+    ("GET", "/access-log"): op(
+        "The access log: every read of a patient's record, timeline, notes, assessments, feed or FHIR "
+        "appointments (who, which patient, what, when), oldest first, paginated", returns="AccessLogPage",
+        errors=(400,), params=[
+            q("patient_id", "Reads of this patient's data", ID_QUERY),
+            q("user_id", "Reads by this user", ID_QUERY),
+            q("start", "From this instant (with offset) or UTC date (inclusive)"),
+            q("end", "Until this instant (exclusive) or UTC date (inclusive)"),
+            q("page", "1-based page", {"type": "integer", "minimum": 1, "maximum": 1000000}),
+            q("per_page", "Entries per page (default 50)", {"type": "integer", "minimum": 1, "maximum": 200})]),
     ("POST", "/feeds"): op("Subscribe: a secret iCalendar URL for a room, staff member or patient",
                            body="NewFeedRequest", ok=201, returns="NewFeed", errors=WRITE),
     ("GET", "/feeds"): op("The caller's feeds (an admin's: all)", returns="FeedList", errors=()),

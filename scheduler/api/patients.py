@@ -5,6 +5,7 @@ from datetime import date
 
 from flask import g, request
 
+from scheduler import access
 from scheduler.api import bp, parsing as p, serialize
 from scheduler.auth import require
 from scheduler.errors import ValidationError
@@ -69,6 +70,9 @@ def search_patients():
 
 
 @bp.get("/patients/<int:patient_id>")
+@access.logged
 @require("read_schedule")
 def get_patient(patient_id: int):
-    return serialize.patient(p.get_or_404(Patient, patient_id))
+    patient = p.get_or_404(Patient, patient_id)
+    access.log_read("record", patient.id)
+    return serialize.patient(patient)

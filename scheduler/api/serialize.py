@@ -5,6 +5,7 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from scheduler.auth import can
+from scheduler.domain.clinical_content import clinical_field
 from scheduler.domain.vocabulary import WEEKDAYS
 from scheduler.models import Clinic, Closure, Patient, Room, StaffMember
 
@@ -62,7 +63,8 @@ def patient(p: Patient) -> dict:
             "phone": p.phone, "email": p.email, "ride_home_arranged": p.ride_home_arranged,
             "contact_preference": p.contact_preference, "contact_opted_out_at": instant(p.contact_opted_out_at),
             # The hold is scheduling information; its reason is clinical (front desk sees null).
-            "dosing_hold": ({"reason": p.dosing_hold_reason if can("read_clinical") else None,
+            "dosing_hold": ({"reason": clinical_field("patient", "dosing_hold_reason", p.dosing_hold_reason,
+                                                      clinical=can("read_clinical"), hidden=None),
                              "since": instant(p.dosing_hold_since)}
                             if p.dosing_hold_reason else None)}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
+from scheduler import access
 from scheduler.api.serialize import instant
 from scheduler.auth import require
 from scheduler.db import db_session
@@ -125,9 +126,23 @@ def render(ident: str) -> dict:
 
 
 @bp.get("/Appointment/<ident>")
+@access.logged
 @require("read_schedule")
 def read_appointment(ident: str):
-    return fhir_response(render(ident))
+    resource = render(ident)
+    access.log_read("fhir_appointments", *_patients_of([resource]))
+    return fhir_response(resource)
+
+
+def _patients_of(resources: list[dict]) -> list[int]:
+    """The patients (ids) an Appointment answer names."""
+    ids = []
+    for resource in resources:
+        for participant in resource.get("participant", []):
+            reference = participant.get("actor", {}).get("reference", "")
+            if reference.startswith("Patient/") and reference.removeprefix("Patient/").isdigit():
+                ids.append(int(reference.removeprefix("Patient/")))
+    return ids
 
 
 def patient_clause(query: s.Query):
@@ -166,6 +181,7 @@ def date_clause(tests: list[s.DateTest], clinics: list[Clinic]):
 
 
 @bp.get("/Appointment")
+@access.logged
 @require("read_schedule")
 def search_appointments():
     query = s.parse("Appointment")  # no parameter: every appointment, a page at a time
@@ -190,4 +206,5 @@ def search_appointments():
     base = base_url()
     entries = [{"fullUrl": f"{base}/Appointment/{row.id}", "resource": appointment(row, by_id[row.clinic_id])}
                for row in rows]
+    access.log_read("fhir_appointments", *(row.patient_id for row in rows))
     return fhir_response(s.bundle(query, total, entries))

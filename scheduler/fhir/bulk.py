@@ -23,7 +23,8 @@ from scheduler.fhir.care_plans import care_plan
 from scheduler.fhir.directory import clinic_location, patient, practitioner, room_location
 from scheduler.models import (Assessment, AuditEvent, Clinic, ClinicalNote, Course, Patient, Room, StaffMember,
                               TreatmentSession, utcnow)
-from scheduler.services.exports import CLINICAL_REASONS, REDACTED, Opener, _redact_state
+from scheduler.domain.clinical_content import redact_reason, redact_state
+from scheduler.services.exports import Opener
 
 PAGE = 1000
 LOINC = {"PHQ-9": "44261-6", "GAD-7": "70274-6", "Y-BOCS": None, "PCL-5": None, "MADRS": None}
@@ -87,7 +88,7 @@ def _documents() -> Iterator[dict]:
 
 def _audit_events(clinical: bool) -> Iterator[dict]:
     for e in _pages(AuditEvent):
-        after = e.after if clinical else _redact_state(e.entity_type, e.after)
+        after = e.after if clinical else redact_state(e.entity_type, e.after)
         who = ({"identifier": {"system": "urn:scheduler:user", "value": str(e.actor_id)}} if e.actor_id
                else {"display": "scheduler (command or system)"})
         resource = {"resourceType": "AuditEvent", "id": str(e.id),
@@ -98,7 +99,7 @@ def _audit_events(clinical: bool) -> Iterator[dict]:
                                                         "value": str(e.entity_id)}},
                                 "detail": [{"type": "after", "valueString": json.dumps(after, sort_keys=True)}]}]}
         if e.reason:
-            resource["outcomeDesc"] = REDACTED if e.action in CLINICAL_REASONS and not clinical else e.reason
+            resource["outcomeDesc"] = e.reason if clinical else redact_reason(e.action, e.reason)
         yield resource
 
 

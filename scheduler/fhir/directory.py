@@ -2,6 +2,7 @@
 ``Location/<room id>`` (each room ``partOf`` its clinic) and ``Location/clinic-<id>``."""
 from __future__ import annotations
 
+from scheduler import access
 from scheduler.api.serialize import instant
 from scheduler.auth import require
 from scheduler.db import db_session
@@ -54,9 +55,12 @@ def clinic_location(row: Clinic) -> dict:
 
 
 @bp.get("/Patient/<ident>")
+@access.logged
 @require("read_schedule")
 def read_patient(ident: str):
-    return fhir_response(patient(get(Patient, ident, "patient")))
+    row = get(Patient, ident, "patient")
+    access.log_read("record", row.id)
+    return fhir_response(patient(row))
 
 
 @bp.get("/Practitioner/<ident>")

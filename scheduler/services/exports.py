@@ -23,7 +23,8 @@ from typing import Callable, Iterator, TextIO
 from sqlalchemy import JSON, Date, Numeric, Time, func, insert, select, text
 
 from scheduler.db import db_session, is_postgres
-from scheduler.models import AuditEvent, Base, Patient, UTCDateTime, utcnow
+from scheduler.domain.clinical_content import CLINICAL_TABLES, redact_audit_event, redact_state
+from scheduler.models import AuditEvent, Base, UTCDateTime, utcnow
 from scheduler.services.audit import _json_safe
 
 FORMATS = ("jsonl", "csv")
@@ -40,12 +41,6 @@ def _all_models() -> tuple:
 
 
 MODELS = _all_models()
-CLINICAL_TABLES = {"assessment", "clinical_note"}
-CLINICAL_COLUMNS = {"patient": {"dosing_hold_reason"}, "assessment": {"instrument", "score"},
-                    "clinical_note": {"body"}}
-# Audit actions whose reason is clinical (the reason a clinician placed or lifted a dosing hold).
-CLINICAL_REASONS = {"patient.dosing_hold", "patient.dosing_hold_lift"}
-REDACTED = "[clinical content: clinicians only]"
 CHUNK = 1000
 
 Opener = Callable[[str], AbstractContextManager[TextIO]]
@@ -63,13 +58,6 @@ def _columns(model, *, secrets: bool) -> list[str]:
     return [c.key for c in model.__table__.columns if secrets or c.key != "password_hash"]
 
 
-def _redact_state(entity_type: str, state):
-    hidden = CLINICAL_COLUMNS.get(entity_type)
-    if not hidden or not isinstance(state, dict):
-        return state
-    return {k: (REDACTED if k in hidden and v is not None else v) for k, v in state.items()}
-
-
 def rows(model, *, clinical: bool, secrets: bool) -> Iterator[dict]:
     """The table's rows as JSON-safe dicts, by id, streamed."""
     columns = _columns(model, secrets=secrets)
@@ -78,13 +66,7 @@ def rows(model, *, clinical: bool, secrets: bool) -> Iterator[dict]:
     for row in db_session.execute(query):
         record = {c: _json_safe(v) for c, v in zip(columns, row)}
         if not clinical:
-            if model is Patient and record.get("dosing_hold_reason") is not None:
-                record["dosing_hold_reason"] = REDACTED
-            if model is AuditEvent:
-                record["before"] = _redact_state(record["entity_type"], record["before"])
-                record["after"] = _redact_state(record["entity_type"], record["after"])
-                if record["action"] in CLINICAL_REASONS and record["reason"] is not None:
-                    record["reason"] = REDACTED
+            record = redact_audit_event(record) if model is AuditEvent else redact_state(table.name, record)
         yield record
 
 

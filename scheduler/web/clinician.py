@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
+from scheduler import access
 from scheduler.db import db_session
 from scheduler.errors import AppError, ValidationError
 from scheduler.models import StaffMember
@@ -24,9 +25,13 @@ security.protect(bp)
 
 
 @bp.get("/patients/<int:patient_id>/timeline")
+@access.logged
 @page("read_clinical")
 def timeline(patient_id: int, *, errors=None, status=200):
     data = timeline_service.timeline(patient_id, with_assessments=True)
+    access.log_read("timeline", data.patient.id)  # the page shows the notes and assessments too
+    access.log_read("notes", data.patient.id)
+    access.log_read("assessments", data.patient.id)
     patient = data.patient
     clinic = current_clinic()
     tz = clinic.timezone if clinic else "UTC"

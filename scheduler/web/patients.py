@@ -6,6 +6,7 @@ from datetime import date, time
 
 from flask import flash, g, redirect, render_template, request, url_for
 
+from scheduler import access
 from scheduler.auth import can
 from scheduler.errors import AppError, ValidationError
 from scheduler.protocols_registry import protocols
@@ -72,11 +73,13 @@ def new_patient():
 
 
 @bp.get("/patients/<int:patient_id>")
+@access.logged
 @page("read_schedule")
 def patient_page(patient_id: int, *, errors=None, form=None, status=200):
     from scheduler.services import flags as flag_service
 
     patient = inputs.patient_row(patient_id)
+    access.log_read("record", patient.id)
     clinic = current_clinic()
     tz = clinic.timezone if clinic else "UTC"
     sessions = inputs.patient_sessions([patient.id])
