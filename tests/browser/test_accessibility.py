@@ -146,3 +146,26 @@ def test_the_day_board_answers_previous_next_and_today_keys(page, base_url):
     page.get_by_label("Go to date").focus()  # typing in a field is not a shortcut
     page.keyboard.press("n")
     assert page.url.endswith("/board")
+
+
+def test_the_board_is_an_agenda_on_a_phone_and_in_print_and_compact_blocks_open_on_focus(page, base_url):
+    harness.sign_in(page, base_url, "frontdesk@demo.clinic")
+    page.goto(base_url + "/board")
+    board, agenda = page.get_by_test_id("day-board"), page.get_by_test_id("agenda")
+    expect(board).to_be_visible()
+    expect(agenda).to_be_hidden()
+    compact = page.locator(".block.compact").first
+    if compact.count():  # the demo's 40-minute TMS sessions: "Eli K." until focused
+        expect(compact.locator(".full")).not_to_be_in_viewport()
+        compact.focus()
+        expect(compact.locator(".full")).to_be_visible()
+        expect(compact.locator(".short")).to_be_hidden()
+    page.emulate_media(media="print")  # the day sheet
+    expect(board).to_be_hidden()
+    expect(agenda).to_be_visible()
+    expect(page.locator(".topbar")).to_be_hidden()
+    page.emulate_media(media="screen")
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(board).to_be_hidden()
+    expect(agenda).to_be_visible()
+    expect(agenda.locator(".agenda-item").first).to_be_visible()
