@@ -19,7 +19,9 @@ from scheduler.services import flags as flag_service
 from scheduler.services import replanning, suggestions
 
 BOOK_FIELDS = {"patient_id", "room_id", "staff_member_id", "kind", "phase", "sequence", "route", "dose_mg",
-               "course_id", "starts_at", "ends_at", "duration_minutes", "override_reason", "notes"}
+               "course_id", "starts_at", "ends_at", "duration_minutes", "override_reason", "notes", "record_past",
+               "status"}
+PAST_STATUSES = ("booked", "completed", "no_show", "cancelled")  # what a session entered as history may be
 MAX_LIST_DAYS = 93
 
 
@@ -92,7 +94,11 @@ def book_session():
         route=p.choice(body, "route", ROUTES, required=False), dose_mg=_dose_mg(body), course_id=course_id,
         starts_at=starts_at, ends_at=ends_at, notes=p.string(body, "notes", required=False, max_length=2000),
         override_reason=_override(body))
-    session, found = service.book(g.user.id, req)
+    record_past = p.boolean(body, "record_past")
+    status = p.choice(body, "status", PAST_STATUSES, required=False)
+    if status is not None and not record_past:
+        raise ValidationError("status goes with record_past: true (entering a past session).", field="status")
+    session, found = service.book(g.user.id, req, record_past=record_past, past_status=status or "booked")
     return _render(session, found), 201
 
 

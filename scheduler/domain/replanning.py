@@ -87,11 +87,15 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
     missed = next((s for s in course if s.id == missed_session_id), None)
     if missed is None:
         return _fail("unknown_session", f"session {missed_session_id} is not part of this course")
-    if missed.kind != "dose":
-        return _fail("not_a_dose", f"session {missed_session_id} is a {missed.kind}, not a dose")
     if missed.status in LIVE_STATUSES:
         return _fail("not_missed", f"session {missed_session_id} is {missed.status}; cancel it or mark it "
                      "a no-show first")
+    if missed.kind != "dose":  # integration, follow-up, evaluation, preparation: inside its own window
+        from scheduler.domain.replanning_kinds import replan_other_kind
+
+        live = [s for s in course if s.status in LIVE_STATUSES]
+        finder = SlotFinder(clinic, rooms, staff, patient, [*other_sessions, *live], preferences, grid_minutes)
+        return replan_other_kind(protocol, finder, course, missed, now)
     if on_dosing_hold(patient):
         return _fail("dosing_hold", "a clinician has put this patient's dosing on hold")
     tz = clinic.timezone

@@ -109,6 +109,12 @@ def to_local(instant: datetime, tz_name: str) -> datetime:
     return instant.astimezone(zone(tz_name))
 
 
+def wall_clock(instant: datetime, tz_name: str) -> str:
+    """An instant as people at the clinic read it: "Tue 3 Mar 2026 09:00 EST" (never raw UTC)."""
+    t = to_local(instant, tz_name)
+    return f"{t:%a} {t.day} {t:%b} {t.year} {t:%H:%M} {t.tzname()}"
+
+
 def local_date(instant: datetime, tz_name: str) -> date:
     """The calendar date of an instant in ``tz_name``."""
     return to_local(instant, tz_name).date()

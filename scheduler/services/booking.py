@@ -15,9 +15,10 @@ from decimal import Decimal
 from sqlalchemy.exc import DBAPIError
 
 from scheduler.db import db_session
+from scheduler.domain.timezones import local_time, wall_clock
 from scheduler.domain.vocabulary import MAX_SESSION_DURATION
 from scheduler.errors import CONFLICT_SQLSTATES, Conflict, UnprocessableError, sqlstate
-from scheduler.models import TreatmentSession, utcnow
+from scheduler.models import Clinic, TreatmentSession, utcnow
 from scheduler.services import audit
 from scheduler.services.conflicts import describe, find_clashes
 
@@ -45,9 +46,10 @@ def refuse_double_booking(clashes, what: str = "The session") -> None:
         return
     resource, first = clashes[0]
     noun = "room" if resource == "room" else "patient"
+    tz = db_session.get(Clinic, first.clinic_id).timezone
     raise Conflict(
-        f"{what} clashes with session {first.id} ({first.kind}, {first.starts_at:%Y-%m-%d %H:%M}–"
-        f"{first.ends_at:%H:%M} UTC): the {noun} is already booked.",
+        f"{what} clashes with session {first.id} ({first.kind}, {wall_clock(first.starts_at, tz)}–"
+        f"{local_time(first.ends_at, tz):%H:%M}): the {noun} is already booked.",
         code=f"{noun}_double_booked", conflicts=describe(clashes))
 
 

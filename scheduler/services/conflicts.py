@@ -12,7 +12,8 @@ from sqlalchemy import ColumnElement, and_, or_, select
 
 from scheduler.db import db_session
 from scheduler.domain.vocabulary import LIVE_STATUSES, MAX_SESSION_DURATION
-from scheduler.models import TreatmentSession
+from scheduler.domain.timezones import to_local
+from scheduler.models import Clinic, TreatmentSession
 
 TS = TreatmentSession
 
@@ -53,7 +54,11 @@ def find_clashes(*, room_id: int | None, patient_id: int | None, starts_at: date
 
 
 def describe(clashes: list[tuple[str, TreatmentSession]]) -> list[dict]:
+    """The clashing sessions for a 409's ``conflicts``, their times with the clinic's offset."""
+    def local(s: TreatmentSession, instant: datetime) -> str:
+        return to_local(instant, db_session.get(Clinic, s.clinic_id).timezone).isoformat()
+
     return [{"resource": resource, "session_id": s.id, "room_id": s.room_id, "patient_id": s.patient_id,
-             "starts_at": s.starts_at.isoformat(), "ends_at": s.ends_at.isoformat(), "kind": s.kind,
+             "starts_at": local(s, s.starts_at), "ends_at": local(s, s.ends_at), "kind": s.kind,
              "status": s.status}
             for resource, s in clashes]

@@ -158,7 +158,10 @@ def _candidate_context(candidate: Session) -> tuple[FlagContext, list[Session]]:
 
 def _candidate_course(candidate: Session) -> list[CourseFacts]:
     """The candidate's own course (the only one its rules read), by primary key: no statement when the
-    request already read it."""
+    request already read it; for a dose every course of the patient (doses are spaced across courses
+    and outside any course)."""
+    if candidate.kind == "dose":
+        return [course_facts(c) for c in _courses(patient_ids=[candidate.patient_id])]
     course = db_session.get(Course, candidate.course_id) if isinstance(candidate.course_id, int) else None
     return [course_facts(course)] if course is not None and course.patient_id == candidate.patient_id else []
 

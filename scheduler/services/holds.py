@@ -17,10 +17,11 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import DBAPIError
 
 from scheduler.db import db_session
+from scheduler.domain.timezones import local_time, to_local, wall_clock
 from scheduler.domain.values import Session
 from scheduler.domain.vocabulary import MAX_SESSION_DURATION
 from scheduler.errors import CONFLICT_SQLSTATES, Conflict, sqlstate
-from scheduler.models import AppointmentHold, utcnow
+from scheduler.models import AppointmentHold, Clinic, utcnow
 from scheduler.services import audit
 
 H = AppointmentHold
@@ -75,13 +76,15 @@ def refuse_held(*, room_id: int | None, patient_id: int | None, starts_at: datet
     if rows:
         h = rows[0]
         noun = "room" if h.room_id == room_id else "patient"
-        raise Conflict(f"{what} clashes with hold {h.id} ({h.starts_at:%Y-%m-%d %H:%M}–{h.ends_at:%H:%M} UTC, "
-                       f"until {h.expires_at:%H:%M:%S} UTC): the {noun} is held for a booking in progress.",
+        tz = db_session.get(Clinic, h.clinic_id).timezone  # refusals name the clinic's times, never raw UTC
+        raise Conflict(f"{what} clashes with hold {h.id} ({wall_clock(h.starts_at, tz)}–"
+                       f"{local_time(h.ends_at, tz):%H:%M}, until {local_time(h.expires_at, tz):%H:%M:%S}): "
+                       f"the {noun} is held for a booking in progress.",
                        code="slot_held", conflicts=[{"resource": noun, "hold_id": h.id, "room_id": h.room_id,
                                                      "patient_id": h.patient_id,
-                                                     "starts_at": h.starts_at.isoformat(),
-                                                     "ends_at": h.ends_at.isoformat(),
-                                                     "expires_at": h.expires_at.isoformat()}])
+                                                     "starts_at": to_local(h.starts_at, tz).isoformat(),
+                                                     "ends_at": to_local(h.ends_at, tz).isoformat(),
+                                                     "expires_at": to_local(h.expires_at, tz).isoformat()}])
 
 
 def _expire_overlapping(row: AppointmentHold, now: datetime) -> None:

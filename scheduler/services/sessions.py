@@ -18,7 +18,9 @@ from datetime import datetime
 from sqlalchemy.orm.exc import StaleDataError
 
 from scheduler.db import db_session
-from scheduler.errors import Conflict, NotFound
+from scheduler.domain.timezones import local_date, wall_clock
+from scheduler.domain.vocabulary import DEAD_STATUSES
+from scheduler.errors import Conflict, NotFound, UnprocessableError
 from scheduler.models import Room, StaffMember, TreatmentSession, utcnow
 from scheduler.services import audit, booking, inputs
 from scheduler.services import flags as flag_service
@@ -85,15 +87,47 @@ def _refuse_flagged(candidate, *, override_reason: str | None, exclude_ids: tupl
     return found
 
 
+def refuse_the_past(req: booking.SessionRequest, *, record_past: bool, now: datetime) -> None:
+    """A session that has already ended is history: 422 ``in_the_past`` unless the request says
+    ``record_past`` (entering what happened)."""
+    if req.ends_at <= now and not record_past:
+        tz = inputs.clinic_row(req.clinic_id).timezone
+        raise UnprocessableError(
+            f"The session ended {wall_clock(req.ends_at, tz)}, before now ({wall_clock(now, tz)}); a session is "
+            "booked ahead. To enter a past session as history, send record_past: true (and its status: "
+            "completed, no_show or cancelled; booked by default).", code="in_the_past", field="starts_at")
+
+
 def book(actor_id: int | None, req: booking.SessionRequest, *, status: str = "booked",
-         check_flags: bool = True) -> tuple[TreatmentSession, list]:
-    """Book one session after the flag check; returns the session and its flags."""
+         check_flags: bool = True, record_past: bool = False, past_status: str = "booked",
+         now: datetime | None = None) -> tuple[TreatmentSession, list]:
+    """Book one session after the flag check; returns the session and its flags.
+
+    ``record_past``: a session that already ended is entered as history with ``past_status``
+    (``booked``, ``completed``, ``no_show`` or ``cancelled``), audited as ``session.record_past``; a
+    cancelled or no-show one holds nothing, so it is not checked for clashes or flags."""
+    now = now or utcnow()
+    booking.check_shape(req.starts_at, req.ends_at)  # a malformed session is refused for its shape first
+    refuse_the_past(req, record_past=record_past, now=now)
+    past = record_past and req.ends_at <= now
+    if past:
+        status = past_status
+    if past and status in DEAD_STATUSES:
+        _resource_checks(req.clinic_id, req.room_id, req.staff_member_id)
+        session = booking.insert(actor_id, req, status=status)
+        if status == "cancelled":
+            session.cancel_reason, session.cancelled_at, session.cancelled_by_id = (
+                "Entered as history: the session was cancelled", now, actor_id)
+        _record_past(actor_id, session, past_status)
+        return session, []
     found = check(req, check_flags=check_flags)
     session = booking.insert(actor_id, req, status=status)
     if req.override_reason and any(f.severity == "error" for f in found):
         audit.record(actor_id, "session.override", session, reason=req.override_reason,
                      after={"flags": sorted({f.code for f in found if f.severity == "error"}),
                             "session_id": session.id})
+    if past:
+        _record_past(actor_id, session, past_status)
     return session, found
 
 
@@ -106,6 +140,15 @@ def check(req: booking.SessionRequest, *, check_flags: bool = True) -> list:
     booking.refuse_clashes(room_id=req.room_id, patient_id=req.patient_id, starts_at=req.starts_at,
                            ends_at=req.ends_at)
     return _refuse_flagged(candidate_of(req), override_reason=req.override_reason) if check_flags else []
+
+
+def _record_past(actor_id: int | None, session: TreatmentSession, status: str) -> None:
+    db_session.flush()
+    audit.record(actor_id, "session.record_past", session, reason=f"Entered as history ({status})")
+    if status == "completed" and session.course_id is not None:
+        from scheduler.services.courses import advance
+
+        advance(actor_id, session.course_id)
 
 
 def candidate_of(req: booking.SessionRequest, session_id: int | None = None):
@@ -167,7 +210,8 @@ def reinstate(actor_id: int | None, session: TreatmentSession, *, version: int,
         raise Conflict(f"Session {session.id} is {session.status}; only a cancelled session can be reinstated.",
                        code="invalid_transition", field="status")
     if session.starts_at <= (now or utcnow()):
-        raise Conflict(f"Session {session.id} was due at {session.starts_at.isoformat()}; a session in the past "
+        tz = inputs.clinic_row(session.clinic_id).timezone
+        raise Conflict(f"Session {session.id} was due at {wall_clock(session.starts_at, tz)}; a session in the past "
                        "cannot be reinstated — book a new one.", code="invalid_transition", field="status")
     booking.refuse_clashes(room_id=session.room_id, patient_id=session.patient_id, starts_at=session.starts_at,
                            ends_at=session.ends_at, exclude_ids=(session.id,), what="The cancelled session's slot")
@@ -191,6 +235,18 @@ def _status_before_cancel(session: TreatmentSession) -> str:
     return status if status in RESCHEDULABLE + ("checked_in",) else "booked"
 
 
+def refuse_check_in_on_another_day(session: TreatmentSession, now: datetime, tz: str) -> None:
+    """A patient checks in on the session's own day in the clinic's zone: earlier is 409
+    ``too_early``, a later day 409 ``too_late`` (mark it completed or no-show instead)."""
+    day, today = local_date(session.starts_at, tz), local_date(now, tz)
+    if today < day:
+        raise Conflict(f"Session {session.id} is on {wall_clock(session.starts_at, tz)}; check-in opens that day "
+                       f"(it is now {wall_clock(now, tz)}).", code="too_early", field="status")
+    if today > day:
+        raise Conflict(f"Session {session.id} was on {wall_clock(session.starts_at, tz)}; a past day's session is not "
+                       "checked in: mark it completed or no-show.", code="too_late", field="status")
+
+
 def transition(actor_id: int | None, session: TreatmentSession, action: str, *, version: int,
                now: datetime | None = None) -> TreatmentSession:
     """check_in, complete or no_show."""
@@ -200,9 +256,13 @@ def transition(actor_id: int | None, session: TreatmentSession, action: str, *, 
         raise Conflict(f"Session {session.id} is {session.status}; {action.replace('_', ' ')} needs it to be "
                        f"{' or '.join(allowed)}.", code="invalid_transition", field="status")
     now = now or utcnow()
+    tz = inputs.clinic_row(session.clinic_id).timezone
     if action in ("complete", "no_show") and session.starts_at > now:
-        raise Conflict(f"Session {session.id} has not started yet ({session.starts_at.isoformat()}); it cannot "
-                       f"be marked {target.replace('_', '-')}.", code="invalid_transition", field="status")
+        raise Conflict(f"Session {session.id} has not started yet (it starts {wall_clock(session.starts_at, tz)}; "
+                       f"it is now {wall_clock(now, tz)}); it cannot be marked {target.replace('_', '-')}.",
+                       code="invalid_transition", field="status")
+    if action == "check_in":
+        refuse_check_in_on_another_day(session, now, tz)
     before = audit.snapshot(session)
     session.status = target
     _flush_versioned(session)

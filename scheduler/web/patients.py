@@ -8,6 +8,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 
 from scheduler import access
 from scheduler.auth import can
+from scheduler.db import db_session
 from scheduler.errors import AppError, ValidationError
 from scheduler.protocols_registry import protocols
 from scheduler.services import directory, inputs
@@ -17,7 +18,8 @@ from scheduler.web.frontdesk import bp
 from scheduler.web.security import page
 
 PATIENT_FIELDS = {"mrn", "name", "birth_date", "phone", "email", "ride_home_arranged"}
-PLAN_FIELDS = {"protocol", "start_on", "weekdays", "earliest", "latest", "clinic_id", "override_reason"}
+PLAN_FIELDS = {"protocol", "start_on", "weekdays", "earliest", "latest", "clinic_id", "override_reason",
+               "replaces_course_id", "stop_reason"}
 WEEKDAY_NAMES = (("mon", "Mon"), ("tue", "Tue"), ("wed", "Wed"), ("thu", "Thu"), ("fri", "Fri"),
                  ("sat", "Sat"), ("sun", "Sun"))
 
@@ -153,9 +155,18 @@ def _plan_input(form, clinic) -> dict:
     return {"protocol": key, "clinic_id": clinic.id, "start_on": start_on, "preferences": prefs}
 
 
-def _plan_form(patient, clinic, form, *, errors=None, result=None, status=200):
+def _replaces(form) -> int | None:
+    raw = (form.get("replaces_course_id") or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ValidationError("Choose the course to stop.", field="replaces_course_id")
+    return int(raw)
+
+
+def _plan_form(patient, clinic, form, *, errors=None, result=None, status=200, open_courses=()):
     return render_template("frontdesk/plan.html", patient=patient, clinic=clinic, form=form,
-                           errors=errors or {}, result=result, protocols=protocols(),
+                           errors=errors or {}, result=result, protocols=protocols(), open_courses=open_courses,
                            weekday_names=WEEKDAY_NAMES, today=today(clinic.timezone),
                            rooms={r.id: r for r in clinic.rooms},
                            staff={s.id: s for s in clinic.staff}), status
@@ -181,9 +192,15 @@ def plan_course(patient_id: int):
     try:
         params = _plan_input(request.form, clinic)
         override = (request.form.get("override_reason") or "").strip()[:500] or None
+        params["replaces_course_id"] = _replaces(request.form)
+        params["stop_reason"] = (request.form.get("stop_reason") or "").strip()[:500] or None
         result = planning.plan(g.user.id, patient, params, dry_run=not confirm, override_reason=override)
     except AppError as exc:
-        return _plan_form(patient, clinic, form, errors=errors_from(exc, PLAN_FIELDS), status=exc.status)
+        db_session.rollback()
+        # a second open course: offer to replace the open one (or to give a reason to run both)
+        open_courses = exc.conflicts if exc.code == "course_active" else ()
+        return _plan_form(patient, clinic, form, errors=errors_from(exc, PLAN_FIELDS), status=exc.status,
+                          open_courses=open_courses)
     if not confirm:
         return _plan_form(patient, clinic, form, result=result)
     flash(f"Booked {len(result.sessions)} sessions of {params['protocol']} for {patient.name}.", "success")

@@ -19,7 +19,9 @@ def plan(actor_id: int, patient, params: dict, *, dry_run: bool, override_reason
     except ValueError as exc:
         raise ValidationError(str(exc).capitalize() + ".", field="weekdays") from None
     return courses.plan_and_book(actor_id, patient.id, params["clinic_id"], params["protocol"], params["start_on"],
-                                 prefs, dry_run=dry_run, override_reason=override_reason)
+                                 prefs, dry_run=dry_run, override_reason=override_reason,
+                                 replaces_course_id=params.get("replaces_course_id"),
+                                 stop_reason=params.get("stop_reason"))
 
 
 def replan(actor_id: int | None, session, *, apply: bool, version: int | None):

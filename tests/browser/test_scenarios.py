@@ -61,6 +61,15 @@ def test_front_desk_plans_cancels_sees_the_gap_and_replans(page, base_url, artif
     page.get_by_test_id("confirm-plan").click()
     expect(page.locator(".flash-success")).to_contain_text(f"Booked {sessions} sessions of ketamine-iv for {NAME}.")
 
+    # a second course is refused on the page, naming the open one and offering to replace it (issue 9)
+    page.get_by_role("link", name="Plan a course").first.click()
+    page.get_by_label("First date").fill(start.isoformat())
+    page.get_by_role("button", name="Preview the plan").click()
+    refusal = page.get_by_test_id("course-active")
+    expect(refusal).to_contain_text("A patient has one open dosing course at a time")
+    expect(refusal.get_by_role("radio")).to_have_count(1)
+    page.goto(patient_url)
+
     # the first dose on the day board (reached with the date picker)
     _open_dose(page, base_url, patient_url, 1)
     dose_day = re.search(r"/board\?date=(\d{4}-\d{2}-\d{2})",

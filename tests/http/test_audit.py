@@ -106,23 +106,24 @@ def test_session_writes_are_audited_with_before_and_after(api):
         starts = datetime(2026, 3, 9, hour, tzinfo=world.NY)
         answer = desk.post("/api/v1/sessions", json={
             "patient_id": w.patient.id, "room_id": w.room.id, "staff_member_id": w.nurse.id, "kind": "dose",
-            "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=1)).isoformat()})
+            "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=1)).isoformat(),
+            "record_past": True})  # a past day, entered as history (booked)
         assert answer.status_code == 201, answer.json
         return answer.json
 
-    a, b, c = book(8), book(10), book(12)
+    a, b, c, d = book(8), book(10), book(12), book(16)
     moved = desk.post(f"/api/v1/sessions/{a['id']}/reschedule",
                       json={"starts_at": datetime(2026, 3, 9, 14, tzinfo=world.NY).isoformat(), "version": 1})
     assert moved.status_code == 200, moved.json
     assert desk.post(f"/api/v1/sessions/{b['id']}/cancel", json={"reason": "Ill", "version": 1}).status_code == 200
-    assert desk.post(f"/api/v1/sessions/{c['id']}/check_in", json={"version": 1}).status_code == 200
-    assert desk.post(f"/api/v1/sessions/{c['id']}/complete", json={"version": 2}).status_code == 200
+    assert desk.post(f"/api/v1/sessions/{c['id']}/complete", json={"version": 1}).status_code == 200
+    assert desk.post(f"/api/v1/sessions/{d['id']}/no_show", json={"version": 1}).status_code == 200
     db_session.expire_all()
     events = db_session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "treatment_session")
                                 .order_by(AuditEvent.id)).all()
     assert len(events) >= 7
     assert all(e.actor_id == api.users["front_desk"] and e.after for e in events)
-    changes = [e for e in events if e.entity_id in (a["id"], b["id"], c["id"]) and e.before is not None]
+    changes = [e for e in events if e.entity_id in (a["id"], b["id"], c["id"], d["id"]) and e.before is not None]
     assert len(changes) >= 4
     for e in changes:
         assert e.before != e.after and e.before["version"] < e.after["version"]

@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from scheduler.db import db_session
 from scheduler.models import Course, IdempotencyKey, TreatmentSession
 from tests.http.engine_fixtures import build_clinic, future_monday, patient
+from tests.http.engine_fixtures import future_monday
 from tests.support import world
 
-DAY = date(2026, 3, 9)
+DAY = future_monday()  # bookings are ahead of now (a past one is history: record_past)
 
 
 def _count(model) -> int:

@@ -8,9 +8,10 @@ import pytest
 
 from scheduler.db import db_session
 from scheduler.models import TreatmentSession
+from tests.http.engine_fixtures import future_monday
 from tests.support import world
 
-DAY = date(2026, 3, 9)
+DAY = future_monday()  # bookings are ahead of now (a past one is history: record_past)
 
 
 def _iso(hour: int, day: date = DAY) -> str:

@@ -135,12 +135,14 @@ def test_real_answers_validate_against_the_document(api):
     starts = datetime.combine(date(2026, 3, 9), time(9), tzinfo=world.NY)
     booked = call("front_desk", "POST", f"{v1}/sessions", {
         "patient_id": pid, "room_id": w.room.id, "staff_member_id": w.nurse.id, "kind": "dose",
-        "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=2)).isoformat()}, 201)
+        "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=2)).isoformat(),
+        "record_past": True}, 201)
     call("front_desk", "GET", f"{v1}/sessions?clinic_id={w.clinic.id}&start=2026-03-09&end=2026-03-10", expect=200)
     call("front_desk", "GET", f"{v1}/sessions/{booked['id']}", expect=200)
     moved = call("front_desk", "POST", f"{v1}/sessions/{booked['id']}/reschedule",
                  {"starts_at": (starts + timedelta(hours=3)).isoformat(), "version": booked["version"]}, 200)
-    call("front_desk", "POST", f"{v1}/sessions/{booked['id']}/check_in", {"version": moved["version"]}, 200)
+    call("front_desk", "POST", f"{v1}/sessions/{booked['id']}/check_in", {"version": moved["version"]}, 409)  # too_late
+    moved = call("front_desk", "GET", f"{v1}/sessions/{booked['id']}", expect=200)
     call("front_desk", "GET", f"{v1}/patients/{pid}/timeline", expect=200)
     call("clinician", "GET", f"{v1}/patients/{pid}/timeline", expect=200)
     call("front_desk", "GET", f"{v1}/flags?clinic_id={w.clinic.id}&start=2026-03-09&end=2026-03-10", expect=200)

@@ -151,15 +151,16 @@ def test_cancel_then_actions_are_invalid_transitions(api, world):
 def test_check_in_complete_and_no_show(api, world):
     clinic, pid, other, day = world
     past = day - timedelta(days=28)
-    body = dose(clinic, pid, past, room="Therapy", staff_member_id=None, override_reason="Recording a past visit")
+    body = dose(clinic, pid, past, room="Therapy", staff_member_id=None, override_reason="Recording a past visit",
+                record_past=True)
     s = api.post(URL, json=body).json
     r = api.post(f"{URL}/{s['id']}/check_in", json={"version": s["version"]})
-    assert r.status_code == 200 and r.json["status"] == "checked_in"
-    r = api.post(f"{URL}/{s['id']}/complete", json={"version": r.json["version"]})
+    assert r.status_code == 409 and r.json["error"]["code"] == "too_late"  # a past day: complete or no-show
+    r = api.post(f"{URL}/{s['id']}/complete", json={"version": s["version"]})
     assert r.status_code == 200 and r.json["status"] == "completed"
     actions = db_session.scalars(select(AuditEvent.action).where(AuditEvent.entity_id == s["id"],
                                                                  AuditEvent.entity_type == "treatment_session")).all()
-    assert {"session.book", "session.check_in", "session.complete"} <= set(actions)
+    assert {"session.book", "session.record_past", "session.complete"} <= set(actions)
 
     missed = api.post(URL, json=body | {"patient_id": other, "room_id": clinic.rooms["Consult"]}).json
     r = api.post(f"{URL}/{missed['id']}/no_show", json={"version": missed["version"]})
@@ -168,6 +169,57 @@ def test_check_in_complete_and_no_show(api, world):
     r = api.post(f"{URL}/{future['id']}/complete", json={"version": future["version"]})
     assert r.status_code == 409 and r.json["error"]["code"] == "invalid_transition"
     assert api.post(f"{URL}/999999/check_in", json={"version": 1}).status_code == 404
+
+
+def test_check_in_only_on_the_sessions_own_day_in_the_clinics_zone(api, world):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    clinic, pid, _, day = world
+    today = datetime.now(ZoneInfo(clinic.tz)).date()
+    future = _booked(api, clinic, pid, day)
+    r = api.post(f"{URL}/{future['id']}/check_in", json={"version": future["version"]})
+    assert r.status_code == 409 and r.json["error"]["code"] == "too_early"
+    # the refusal names the session's time as the clinic reads it, never raw UTC
+    assert f"{day.day} {day:%b} {day.year} 09:00 E" in r.json["error"]["message"]
+    assert "UTC" not in r.json["error"]["message"] and "+00:00" not in r.json["error"]["message"]
+    r = api.post(f"{URL}/{future['id']}/no_show", json={"version": future["version"]})
+    assert r.status_code == 409 and "09:00 E" in r.json["error"]["message"] and "+00:00" not in r.json["error"]["message"]
+    # today (late in the evening, so it has not ended yet; flagged outside hours, booked with a reason)
+    late = api.post(URL, json=dose(clinic, pid, today, hh=23, room="Therapy", staff_member_id=None,
+                                   duration_minutes=55, override_reason="Evening visit", record_past=True)).json
+    r = api.post(f"{URL}/{late['id']}/check_in", json={"version": late["version"]})
+    assert r.status_code == 200 and r.json["status"] == "checked_in"
+
+
+def test_a_session_that_ended_is_refused_unless_record_past(api, world):
+    clinic, pid, _, day = world
+    past = day - timedelta(days=28)
+    body = dose(clinic, pid, past, room="Therapy", staff_member_id=None)
+    r = api.post(URL, json=body)
+    assert r.status_code == 422 and r.json["error"]["code"] == "in_the_past"
+    assert r.json["error"]["field"] == "starts_at" and "record_past" in r.json["error"]["message"]
+    assert "+00:00" not in r.json["error"]["message"]
+    r = api.post(URL, json=body | {"status": "completed"})
+    assert r.status_code == 400 and r.json["error"]["field"] == "status"
+    assert count(TreatmentSession) == 0
+    booked = api.post(URL, json=body | {"record_past": True})
+    assert booked.status_code == 201 and booked.json["status"] == "booked"
+    statuses = {}
+    for hh, status in ((11, "completed"), (13, "no_show"), (15, "cancelled")):
+        r = api.post(URL, json=dose(clinic, pid, past, hh=hh, room="Therapy", staff_member_id=None,
+                                    record_past=True, status=status))
+        assert r.status_code == 201, r.json
+        statuses[r.json["id"]] = r.json["status"]
+    assert sorted(statuses.values()) == ["cancelled", "completed", "no_show"]
+    events = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "session.record_past")).all()
+    assert sorted(e.entity_id for e in events) == sorted([booked.json["id"], *statuses])
+    # a history entry that never happened holds nothing: the cancelled slot can still be entered as completed
+    again = api.post(URL, json=dose(clinic, pid, past, hh=15, room="Therapy", staff_member_id=None,
+                                    record_past=True, status="completed"))
+    assert again.status_code == 201, again.json
+    r = api.post(URL, json=body | {"record_past": True, "status": "lost"})
+    assert r.status_code == 400 and r.json["error"]["field"] == "status"
 
 
 def test_list_sessions_of_a_clinic(api, world):

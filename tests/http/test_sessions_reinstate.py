@@ -102,7 +102,8 @@ def test_reinstate_keeps_a_proposed_session_proposed_and_refuses_the_past(api, a
     db_session.commit()
     cancelled = _cancel(api, api.get(f"{URL}/{s['id']}").json)
     assert api.post(f"{URL}/{s['id']}/reinstate", json={"version": cancelled["version"]}).json["status"] == "proposed"
-    past = _book(api, clinic, other, day - timedelta(days=28), override_reason="Recording a past visit")
+    past = _book(api, clinic, other, day - timedelta(days=28), override_reason="Recording a past visit",
+                 record_past=True)
     past = _cancel(api, past)
     r = api.post(f"{URL}/{past['id']}/reinstate", json={"version": past["version"]})
     assert r.status_code == 409 and r.json["error"]["code"] == "invalid_transition"

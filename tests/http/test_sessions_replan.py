@@ -68,3 +68,51 @@ def test_replan_refusals(api, app):
     assert r.status_code == 400 and r.json["error"]["field"] == "apply"
     assert api.post("/api/v1/sessions/999999/replan", json={}).status_code == 404
     assert api.as_("clinician").post(f"/api/v1/sessions/{live['id']}/replan", json={}).status_code == 403
+
+
+def _all_sessions(api, clinic, pid):
+    r = api.post(f"/api/v1/patients/{pid}/courses", json={
+        "protocol": "ketamine-iv", "clinic_id": clinic.id, "start_on": str(future_monday()),
+        "include_maintenance": False})
+    assert r.status_code == 201, r.json
+    return r.json["sessions"]
+
+
+def test_cancelling_a_future_dose_raises_induction_incomplete_at_once_and_the_replan_clears_it(api, app):
+    clinic = build_clinic()
+    pid = patient()
+    doses = {s["sequence"]: s for s in _all_sessions(api, clinic, pid) if s["kind"] == "dose"}
+    assert "induction_incomplete" not in _flag_codes(api, clinic, pid)
+    r = api.post(f"/api/v1/sessions/{doses[3]['id']}/cancel", json={"reason": "Away", "version": 1})
+    assert r.status_code == 200
+    flags = api.get(f"/api/v1/patients/{pid}/timeline").json["flags"]
+    incomplete = [f for f in flags if f["code"] == "induction_incomplete"]
+    assert len(incomplete) == 1 and "5 of 6" in incomplete[0]["message"]
+    assert incomplete[0]["session_ids"] == [doses[3]["id"]] and incomplete[0]["fix"].startswith("Re-plan")
+    url = f"/api/v1/sessions/{doses[3]['id']}/replan"
+    applied = api.post(url, json={"apply": True, "version": 2})
+    assert applied.status_code == 200 and applied.json["ok"] is True, applied.json
+    assert "induction_incomplete" not in _flag_codes(api, clinic, pid)
+
+
+def test_replan_of_every_other_kind_answers_like_a_dose(api, app):
+    clinic = build_clinic()
+    pid = patient()
+    sessions = _all_sessions(api, clinic, pid)
+    for kind in ("follow_up", "integration", "evaluation"):
+        target = next(s for s in sessions if s["kind"] == kind)
+        r = api.post(f"/api/v1/sessions/{target['id']}/cancel", json={"reason": "Clash", "version": 1})
+        assert r.status_code == 200
+        url = f"/api/v1/sessions/{target['id']}/replan"
+        proposal = api.post(url, json={})
+        assert proposal.status_code == 200, proposal.json
+        body = proposal.json
+        assert set(body) == {"applied", "ok", "reason", "new_sessions", "moves", "problems"}
+        assert body["ok"] is True and body["reason"] is None and body["moves"] == [], (kind, body)
+        assert [s["kind"] for s in body["new_sessions"]] == [kind]
+        applied = api.post(url, json={"apply": True, "version": 2})
+        assert applied.status_code == 200, applied.json
+        assert [s["kind"] for s in applied.json["booked"]] == [kind]
+        assert applied.json["booked"][0]["course_id"] == target["course_id"]
+    codes = _flag_codes(api, clinic, pid)
+    assert not {"integration_missing", "follow_up_missing", "dose_before_evaluation"} & set(codes), codes

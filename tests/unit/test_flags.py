@@ -227,6 +227,10 @@ CASES = {
     "unconfirmed": (
         lambda: as_of(build(), march(3)),
         lambda: as_of(build().edit(11, confirmed_at=at(3, 8)), march(3))),
+    # now (12:00 on 4 Mar) is after the evaluation and dose 1: still booked, then recorded
+    "attendance_unrecorded": (
+        lambda: as_of(build(), march(4)),
+        lambda: as_of(build().edit(1, status="completed").edit(11, status="completed"), march(4))),
 }
 
 
@@ -238,7 +242,7 @@ def idle_flags(sc: Scenario, day: int) -> list[Flag]:
 def test_the_tables_cover_every_code():
     assert set(CASES) | {"idle_chair_time"} == ALL_CODES
     assert CONFLICT_CODES.isdisjoint(GAP_CODES)
-    assert len(ALL_CODES) == 22
+    assert len(ALL_CODES) == 23
 
 
 def test_the_clean_scenario_has_no_flag():

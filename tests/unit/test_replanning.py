@@ -101,7 +101,7 @@ def test_cannot_keep_window_says_why():
 
 @pytest.mark.parametrize("mutate, code", [
     (lambda s, m: (s, 999), "unknown_session"),
-    (lambda s, m: (s, next(x.id for x in s if x.kind == "evaluation")), "not_a_dose"),
+    (lambda s, m: (s, next(x.id for x in s if x.kind == "evaluation")), "not_missed"),  # live: nothing to re-plan
 ])
 def test_refusals(mutate, code):
     sessions, missed = cancel(booked_course(), 2)

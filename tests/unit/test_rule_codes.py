@@ -35,5 +35,5 @@ def test_a_flag_cannot_carry_another_severity_than_its_code():
 def test_every_code_has_one_known_severity_and_family():
     for code in CODES.values():
         assert code.severity in ("error", "warning", "info")
-        assert code.family in ("spacing", "windows", "resources", "calendar", "patient", "plan")
+        assert code.family in ("spacing", "windows", "resources", "calendar", "patient", "attendance", "plan")
         assert code.meaning.endswith(".")

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
 
+from scheduler.domain.rules.attendance import attendance_flags
 from scheduler.domain.rules.chairs import idle_chair_flags
 from scheduler.domain.rules.codes import CONFLICT_CODES
 from scheduler.domain.rules.course import course_flags
@@ -43,6 +44,7 @@ def _compute(ctx: FlagContext, sessions: list[Session], scope: set[int] | None, 
     flags = resource_flags(ctx, live, scope)
     if as_of is not None:
         flags.extend(unconfirmed_flags(ctx, live, as_of, scope))
+        flags.extend(attendance_flags(ctx, sessions, scope, as_of))
     by_course: dict[int, list[Session]] = defaultdict(list)
     loose: dict[int, list[Session]] = defaultdict(list)
     for s in sessions:
@@ -54,8 +56,10 @@ def _compute(ctx: FlagContext, sessions: list[Session], scope: set[int] | None, 
         course = ctx.courses.get(course_id)
         if course is None:
             continue
+        elsewhere = [s for cid, ss in by_course.items() if cid != course_id for s in ss
+                     if s.patient_id == course.patient_id]
         flags.extend(course_flags(ctx, course, by_course.get(course_id, []), as_of=as_of,
-                                  loose=loose.get(course.patient_id, [])))
+                                  loose=loose.get(course.patient_id, []), elsewhere=elsewhere))
     return flags
 
 
@@ -94,6 +98,8 @@ def candidate_flags(ctx: FlagContext, candidate: Session, sessions: Iterable[Ses
     pool = [s for s in _dedupe(sessions) if (s.id is None or s.id != me.id)
             and (s.patient_id == me.patient_id or near.overlaps(s.interval))] + [me]
     course_ids = {me.course_id} if me.course_id is not None else set()
+    if me.kind == "dose":  # doses are spaced across the patient's courses (and outside any course) too
+        course_ids |= {c.id for c in ctx.courses.values() if c.patient_id == me.patient_id}
     flags = _compute(ctx, pool, {me.id}, course_ids, as_of)
     out = []
     for f in flags:

@@ -47,7 +47,7 @@ from scheduler.domain.rules.spacing import (
 )
 from scheduler.domain.rules.windows import (
     doses_needing_integration, due_window, evaluation_code, evaluation_latest_day, follow_up_days, guidance_ok,
-    integration_counts, integration_window,
+    integration_counts, integration_window, preparation_days,
 )
 
 __all__ = [
@@ -55,6 +55,6 @@ __all__ = [
     "INFO", "PLAN_CODES", "SEVERITIES", "WARNING", "Code", "CourseFacts", "Flag", "FlagContext",
     "doses_needing_integration", "due_window", "evaluation_code", "evaluation_latest_day", "follow_up_days",
     "gap_code", "guidance_ok", "induction_window_end", "integration_counts", "integration_window", "is_error",
-    "latest_day_for", "maintenance_earliest", "needs_ride_home", "next_dose_days", "on_dosing_hold", "room_suits",
+    "latest_day_for", "maintenance_earliest", "needs_ride_home", "next_dose_days", "on_dosing_hold", "preparation_days", "room_suits",
     "same_day_code", "severity_of", "stage_last_day", "stage_of_dose", "staff_problem", "staff_suits",
 ]

@@ -4,8 +4,9 @@ A code has the same severity wherever it appears: a flag on the worklist, a prob
 re-plan's problems, the ``conflicts`` of a 409 ``flagged``. :class:`~scheduler.domain.rules.model.Flag`
 and the planner's ``Problem`` take their severity from here (:func:`severity_of`).
 
-``kind``: ``conflict`` (something booked breaks a rule), ``gap`` (something is missing) or ``plan``
-(only a proposal can say it: a preference or guidance the planner could not meet).
+``kind``: ``conflict`` (something booked breaks a rule), ``gap`` (something is missing), ``plan``
+(only a proposal can say it: a preference or guidance the planner could not meet) or ``refusal``
+(only a refused write says it, never a flag: ``course_active``).
 """
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ SEVERITIES = (ERROR, WARNING, INFO)
 class Code:
     name: str
     severity: str
-    kind: str  # conflict | gap | plan
-    family: str  # spacing | windows | resources | calendar | patient | plan
+    kind: str  # conflict | gap | plan | refusal
+    family: str  # spacing | windows | resources | calendar | patient | attendance | plan
     meaning: str
 
 
@@ -67,6 +68,12 @@ CODES: dict[str, Code] = {c.name: c for c in (
          "A dose that requires a ride home, for a patient without one arranged."),
     Code("unconfirmed", WARNING, "gap", "patient",
          "A booked dose starts within 24 hours and the patient has not confirmed it."),
+    Code("course_active", ERROR, "refusal", "patient",
+         "The patient already has an open (planned or active) course: a second is refused (409) unless it "
+         "replaces the open one or gives override_reason."),
+    # attendance (rules/attendance.py)
+    Code("attendance_unrecorded", WARNING, "gap", "attendance",
+         "A session that has ended is still booked or checked in: mark it completed or no-show."),
     # plan only (the planner's objective and guidance)
     Code("preference_not_met", INFO, "plan", "plan",
          "A proposed session falls outside the course's preferred weekdays or times."),

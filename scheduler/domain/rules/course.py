@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from scheduler.domain.protocols import Protocol
 from scheduler.domain.rules.model import CLOSED_COURSE_STATUSES, CourseFacts, Flag, FlagContext
-from scheduler.domain.rules.spacing import maintenance_spacing_flags, spacing_flags
+from scheduler.domain.rules.spacing import cross_course_spacing_flags, maintenance_spacing_flags, spacing_flags
 from scheduler.domain.rules.windows import (
     evaluation_flags, follow_up_flags, incomplete_flags, integration_flags, maintenance_due_flags,
 )
@@ -29,6 +29,9 @@ class CourseView:
         order = lambda s: (s.starts_at, s.ends_at, s.id if s.id is not None else -1)  # noqa: E731
         doses = sorted((s for s in live if s.kind == "dose"), key=order)
         self.induction = [s for s in doses if s.phase != "maintenance"]
+        # induction doses cancelled or missed (a gap until a replacement is booked)
+        self.missed_induction = sorted((s for s in sessions if not s.live and s.kind == "dose"
+                                        and s.phase != "maintenance"), key=order)
         self.maintenance = [s for s in doses if s.phase == "maintenance"]
         self.doses = doses
         self.live = live
@@ -52,16 +55,21 @@ class CourseView:
 
 
 def course_flags(ctx: FlagContext, course: CourseFacts, sessions: list[Session], *, as_of: datetime | None,
-                 loose: list[Session] = ()) -> list[Flag]:
+                 loose: list[Session] = (), elsewhere: list[Session] = ()) -> list[Flag]:
     """Every rule of the course's protocol over ``sessions`` (the course's sessions, any status).
-    ``loose`` are the patient's sessions without a course (an evaluation booked on its own counts).
+    ``loose`` are the patient's sessions without a course (an evaluation booked on its own counts);
+    ``elsewhere`` the patient's sessions in other courses (doses too close across courses).
     Gaps need ``as_of`` where they depend on today (incomplete induction, maintenance due/overdue)."""
     protocol = ctx.protocols.get(course.protocol_key)
     if protocol is None:
         return []
-    pool = list(sessions) + [s for s in loose if s.course_id is None]
+    # an evaluation is the patient's: one booked in another course (or none) counts too, as the planner counts it
+    pool = list(sessions) + [s for s in loose if s.course_id is None] + [
+        s for s in elsewhere if s.kind == "evaluation" and s.course_id != course.id]
     c = CourseView(ctx, course, protocol, list(sessions), pool)
     out = spacing_flags(c) + evaluation_flags(c) + maintenance_spacing_flags(c)
+    out += cross_course_spacing_flags(c, [s for s in elsewhere if s.course_id != course.id],
+                                      [s for s in loose if s.course_id is None])
     if course.status in CLOSED_COURSE_STATUSES:
         return out
     live_pool = [s for s in pool if s.live]

@@ -160,6 +160,59 @@ def spacing_flags(c) -> list[Flag]:
     return out
 
 
+def too_close_across(stage: Stage, earlier_day: date, earlier_end: datetime, later_day: date,
+                     later_start: datetime) -> bool:
+    """Whether two doses of different courses (or one outside any course) break ``stage``'s minimum
+    gap: fewer than ``min_gap_days`` calendar days apart, or, on a day of several doses, fewer than
+    ``minutes_between_doses`` between them."""
+    days = (later_day - earlier_day).days
+    if days == 0 and stage.doses_per_day > 1:
+        return later_start - earlier_end < timedelta(minutes=stage.minutes_between_doses)
+    return days < stage.min_gap_days
+
+
+def cross_course_spacing_flags(c, elsewhere: list, loose: list) -> list[Flag]:
+    """doses_too_close between a dose of this course and a live dose of another course of the
+    patient (``elsewhere``), judged by the stage of this course's later dose; and between this
+    course's dose and a later dose outside any course (``loose``), spaced by this course's gap when
+    the course is open. Each pair is flagged once: by the course of the later dose."""
+    from scheduler.domain.courses import is_open
+
+    out: list[Flag] = []
+    mine = [(n, s) for n, s in enumerate(c.induction, start=1)] + [(None, s) for s in c.maintenance]
+    if not mine:
+        return out
+    others = [s for s in elsewhere if s.live and s.kind == "dose"]
+    outside = [s for s in loose if s.live and s.kind == "dose"] if is_open(c.course.status) else []
+    key = c.p.key
+
+    def stage_for(n):
+        return stage_of_dose(c.p, n)[1] if n is not None else c.p.induction.stages[-1]
+
+    for n, d in mine:
+        stage = stage_for(n)
+        for o in others + outside:
+            later_is_mine = (o.starts_at, o.id or 0) <= (d.starts_at, d.id or 0)
+            if not later_is_mine and o not in outside:
+                continue  # the other course's own rules judge the pair
+            a, b = (o, d) if later_is_mine else (d, o)
+            if not too_close_across(stage, c.day(a), a.ends_at, c.day(b), b.starts_at):
+                continue
+            theirs = "outside any course" if o in outside else f"of another course (#{o.course_id})"
+            days = (c.day(b) - c.day(a)).days
+            gap = "on the same day as" if days == 0 else f"{plural(days, 'day')} after"
+            first = c.label(a) + (f" {theirs}" if a is o else "")
+            second = c.label(b) + (f" {theirs}" if b is o else "")
+            lo = c.day(a) + timedelta(days=stage.min_gap_days)
+            out.append(c.flag("doses_too_close",
+                              f"{second[0].upper() + second[1:]} for {c.name} on {c.ctx.when(b.starts_at)} is {gap} "
+                              f"{first} ({c.ctx.when(a.starts_at)}); {key} needs at least "
+                              f"{plural(stage.min_gap_days, 'day')} between doses, across courses too.",
+                              f"Move the later dose to {day_label(lo)} or later, or stop one of the courses.",
+                              (a, b)))
+    return out
+
+
 def maintenance_spacing_flags(c) -> list[Flag]:
     """maintenance_too_early: a maintenance dose before the minimum interval after the previous dose."""
     m = c.p.maintenance

@@ -19,14 +19,14 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from scheduler.domain.maintenance import DueWindow, due_window
-from scheduler.domain.protocols import EvaluationSpec, FollowUpSpec, IntegrationSpec, Stage
+from scheduler.domain.protocols import EvaluationSpec, FollowUpSpec, IntegrationSpec, PreparationSpec, Stage
 from scheduler.domain.rules.model import Flag, day_label, plural
 from scheduler.domain.rules.spacing import induction_window_end
 from scheduler.domain.timezones import local_date
 
 __all__ = [
     "DueWindow", "doses_needing_integration", "due_window", "evaluation_code", "evaluation_latest_day",
-    "follow_up_days", "guidance_ok", "integration_counts", "integration_window",
+    "follow_up_days", "guidance_ok", "integration_counts", "integration_window", "preparation_days",
 ]
 
 # ---------------------------------------------------------------- predicates
@@ -74,6 +74,15 @@ def evaluation_code(spec: EvaluationSpec, evaluation_day: date | None, first_dos
 def follow_up_days(spec: FollowUpSpec, last_dose_day: date) -> tuple[date, date]:
     """First and last local date (inclusive) of the follow-up visit after the last induction dose."""
     return last_dose_day + timedelta(days=spec.min_days_after), last_dose_day + timedelta(days=spec.max_days_after)
+
+
+def preparation_days(spec: PreparationSpec, prev_day: date | None, first_dose_day: date | None) -> tuple[date | None,
+                                                                                                        date | None]:
+    """First and last local date (inclusive; None: unbounded) of a preparation session between the
+    session before it (the evaluation or the previous preparation, on ``prev_day``) and the first
+    dose: ``min_gap_days`` after the one and before the other."""
+    gap = timedelta(days=spec.min_gap_days)
+    return (prev_day + gap if prev_day else None), (first_dose_day - gap if first_dose_day else None)
 
 
 def guidance_ok(stage: Stage, stage_first: date | None, stage_days: Sequence[date], d: date) -> bool:
@@ -163,11 +172,22 @@ def follow_up_flags(c, follow_ups: list) -> list[Flag]:
 
 
 def incomplete_flags(c, as_of: datetime) -> list[Flag]:
+    """induction_incomplete: fewer live induction doses than the protocol needs, and either a dose was
+    cancelled or missed without a replacement (at once, whether or not doses lie ahead), or none is
+    ahead, or the induction window has passed."""
     total = c.p.induction.total_doses
     have = len(c.induction)
     if have >= total:
         return []
     today = local_date(as_of, c.ctx.tz)
+    if c.missed_induction:
+        lost = c.missed_induction[-1]
+        state = "marked a no-show" if lost.status == "no_show" else "cancelled"
+        return [c.flag("induction_incomplete",
+                       f"{c.name} has {have} of {total} induction doses booked for {c.p.key}: "
+                       f"{c.label(lost)} on {c.ctx.when(lost.starts_at)} was {state}.",
+                       f"Re-plan the course from {c.label(lost)} (its session page: Re-plan) to book a "
+                       "replacement within the protocol's gaps and window.", (lost,), on=today)]
     end = induction_window_end(c.p, c.day(c.induction[0])) if c.induction else None
     ahead = [s for s in c.induction if s.starts_at >= as_of]
     if ahead and (end is None or today <= end):
