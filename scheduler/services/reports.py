@@ -143,13 +143,14 @@ def attendance(w: Window, *, now: datetime | None = None) -> list[dict]:
     late = and_(TS.status == "cancelled", TS.cancelled_at >= _before(TS.starts_at, r.LATE_CANCEL))
     for span in _spans(w):
         local = _local(TS.starts_at, w, span)
-        for dimension, expr in (("kind", TS.kind), ("weekday", _weekday(local)), ("hour", _hour(local))):
-            query = (select(expr, func.count(), func.sum(case((TS.status == "no_show", 1), else_=0)),
-                            func.sum(case((late, 1), else_=0)))
-                     .where(TS.clinic_id == w.clinic_id, _in_span(span), TS.starts_at < now,
-                            TS.status != "proposed")
-                     .group_by(expr))
-            for value, due, no_shows, late_cancels in db_session.execute(query):
+        weekday, hour = _weekday(local), _hour(local)
+        # One query per span, grouped by all three dimensions; each dimension is a sum of its groups.
+        query = (select(TS.kind, weekday, hour, func.count(), func.sum(case((TS.status == "no_show", 1), else_=0)),
+                        func.sum(case((late, 1), else_=0)))
+                 .where(TS.clinic_id == w.clinic_id, _in_span(span), TS.starts_at < now, TS.status != "proposed")
+                 .group_by(TS.kind, weekday, hour))
+        for kind, day, at, due, no_shows, late_cancels in db_session.execute(query):
+            for dimension, value in (("kind", kind), ("weekday", day), ("hour", at)):
                 total = totals[(dimension, value)]
                 total[0] += due
                 total[1] += int(no_shows or 0)
