@@ -69,6 +69,8 @@ DEFAULTS: dict[str, object] = {
     "QUIET_HOURS": "21:00-08:00",
     "MESSAGE_MAX_ATTEMPTS": 5,
     "WORKER_INTERVAL_SECONDS": 30,
+    # An authorization with this many units left (or fewer) is flagged authorization_low.
+    "AUTHORIZATION_LOW_UNITS": 5,
     # None: Secure outside development, not in development (plain http://127.0.0.1).
     "SESSION_COOKIE_SECURE": None,
     # A page session ends after this long without a request, and this long after sign-in at most.
@@ -86,7 +88,7 @@ DEFAULTS: dict[str, object] = {
 
 ENV_PREFIX = "SCHEDULER_"
 BOOLEAN_KEYS = {"SESSION_COOKIE_SECURE", "DATABASE_ECHO", "SESSION_COOKIE_HTTPONLY", "SMTP_STARTTLS"}
-INTEGER_KEYS = {"SMTP_PORT", "MESSAGE_MAX_ATTEMPTS", "WORKER_INTERVAL_SECONDS"}
+INTEGER_KEYS = {"AUTHORIZATION_LOW_UNITS", "SMTP_PORT", "MESSAGE_MAX_ATTEMPTS", "WORKER_INTERVAL_SECONDS"}
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
 

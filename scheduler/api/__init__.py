@@ -32,7 +32,7 @@ def init_app(app: Flask) -> None:
     from scheduler.api import courses, day, flags, protocols, sessions, timeline  # noqa: F401
     from scheduler.api import assessments, audit, clinical_notes, feeds, holds, openapi, users  # noqa: F401
     from scheduler.api import access_log  # noqa: F401
-    from scheduler.api import exports, imports, messages, reports, waitlist  # noqa: F401
+    from scheduler.api import authorizations, exports, imports, messages, reports, waitlist  # noqa: F401
 
     # Ids in URLs fit the database's integer columns; a larger one is a 404, not a driver error.
     app.url_map.converters["int"] = BoundedInt

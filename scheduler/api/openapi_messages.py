@@ -1,4 +1,4 @@
-"""OpenAPI entries of the reminder and waitlist loop: the outbox and the waitlist."""
+"""OpenAPI entries of the reminder and waitlist loop (the outbox, the waitlist) and of payer authorizations."""
 from __future__ import annotations
 
 from scheduler.api.openapi_schemas import DATE, HHMM, ID, INSTANT, INT, STR, enum, nullable, obj, ref
@@ -27,7 +27,17 @@ SCHEMAS = {
     "OfferList": obj({"offers": {"type": "array", "items": ref("WaitlistOffer")}}),
     "AcceptedOffer": obj({"offer": ref("WaitlistOffer"), "session": ref("BookedSession")}),
 }
+SCHEMAS["Authorization"] = obj({"id": ID, "protocol": STR, "payer": STR, "reference": STR, "units_authorized": INT,
+                                "valid_from": DATE, "valid_to": DATE, "units_used": INT, "units_left": INT})
+SCHEMAS["AuthorizationList"] = obj({"authorizations": {"type": "array", "items": ref("Authorization")}})
+AUTHORIZATION_FIELDS = {"payer": {**STR, "minLength": 1, "maxLength": 200},
+                        "reference": {**STR, "minLength": 1, "maxLength": 100},
+                        "protocol": {**STR, "minLength": 1, "maxLength": 64},
+                        "units_authorized": {"type": "integer", "minimum": 1, "maximum": 1000},
+                        "valid_from": DATE, "valid_to": DATE}
 REQUESTS = {
+    "NewAuthorization": obj(AUTHORIZATION_FIELDS, required=list(AUTHORIZATION_FIELDS)),
+    "AuthorizationChanges": obj(AUTHORIZATION_FIELDS, required=[]),
     "NewWaitlistEntry": obj({"patient_id": ID, "clinic_id": ID, "kind": enum(SESSION_KINDS),
                              "protocol": {**STR, "maxLength": 64}, "earliest_on": DATE, "latest_on": DATE,
                              "preferences": PREFERENCES},
@@ -47,6 +57,15 @@ def operations(op, q, write_errors, id_query) -> dict:
             q("session_id", "Only about this session", id_query),
             q("page", "1-based page", {"type": "integer", "minimum": 1, "maximum": 1000000}),
             q("per_page", "Messages per page (default 50)", {"type": "integer", "minimum": 1, "maximum": 200})]),
+        ("POST", "/patients/{patient_id}/authorizations"): op(
+            "Record a payer authorization (units between two dates) for a patient's protocol",
+            body="NewAuthorization", ok=201, returns="Authorization", errors=write_errors),
+        ("GET", "/patients/{patient_id}/authorizations"): op(
+            "A patient's authorizations with the units used (booked, checked in, completed doses)",
+            returns="AuthorizationList"),
+        ("PATCH", "/patients/{patient_id}/authorizations/{authorization_id}"): op(
+            "Change an authorization (more units, new dates)", body="AuthorizationChanges",
+            returns="Authorization", errors=write_errors),
         ("POST", "/waitlist"): op("Put a patient on the waitlist for a kind of session", body="NewWaitlistEntry",
                                   ok=201, returns="WaitlistEntry", errors=write_errors),
         ("GET", "/waitlist"): op("A clinic's waitlist, first come first", returns="WaitlistList", errors=(400, 404),

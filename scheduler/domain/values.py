@@ -114,12 +114,41 @@ class StaffMember:
 
 
 @dataclass(frozen=True)
+class Authorization:
+    """A payer's approval of ``units_authorized`` doses of ``protocol`` between two local dates.
+    ``counted``: (session id, start) of the patient's doses of that protocol inside the dates that use a
+    unit (booked, checked in or completed), in time order. ``low_units``: at or below this many units
+    left the authorization runs low."""
+    id: int
+    protocol: str
+    payer: str
+    reference: str
+    units_authorized: int
+    valid_from: date
+    valid_to: date
+    counted: tuple[tuple[int, datetime], ...] = ()
+    low_units: int = 5
+
+    @property
+    def units_used(self) -> int:
+        return len(self.counted)
+
+    @property
+    def units_left(self) -> int:
+        return max(self.units_authorized - self.units_used, 0)
+
+    def covers(self, day: date) -> bool:
+        return self.valid_from <= day <= self.valid_to
+
+
+@dataclass(frozen=True)
 class Patient:
     id: int
     mrn: str = ""
     name: str = ""
     ride_home_arranged: bool = False
     dosing_hold_reason: str | None = None
+    authorizations: tuple[Authorization, ...] = ()
 
     @property
     def on_dosing_hold(self) -> bool:

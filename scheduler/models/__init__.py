@@ -4,6 +4,7 @@ from scheduler.models.api_token import ApiToken
 from scheduler.models.appointment_hold import AppointmentHold
 from scheduler.models.assessment import Assessment
 from scheduler.models.audit_event import AuditEvent
+from scheduler.models.authorization import Authorization
 from scheduler.models.base import Base, UTCDateTime, utcnow
 from scheduler.models.clinic import Clinic
 from scheduler.models.clinical_note import ClinicalNote
@@ -25,7 +26,7 @@ from scheduler.models.waitlist_entry import WaitlistEntry
 from scheduler.models.waitlist_offer import WaitlistOffer
 from scheduler.models.working_hours import WorkingHours
 
-__all__ = ["AccessLogEntry", "ApiToken", "AppointmentHold", "Assessment", "AuditEvent", "Base", "Clinic",
+__all__ = ["AccessLogEntry", "ApiToken", "AppointmentHold", "Assessment", "AuditEvent", "Authorization", "Base", "Clinic",
            "ClinicalNote", "Closure", "Course", "FeedToken", "IdempotencyKey", "Message", "OpeningHours", "Patient",
            "PatientLink", "Room", "SignInThrottle", "StaffMember", "TimeOff", "TreatmentSession", "User",
            "UTCDateTime", "WaitlistEntry", "WaitlistOffer", "WorkingHours", "utcnow"]

@@ -184,6 +184,16 @@ def for_session(session: TreatmentSession) -> list:
 PLANNED_COURSE_ID = -1
 
 
+def _with_plan(patient, planned, tz: str, protocol_key: str, dropped: frozenset[int]):
+    """The patient's authorizations counting the plan's doses too (and not the sessions it cancels)."""
+    from scheduler.domain.rules.authorization import with_planned
+
+    if not patient.authorizations:
+        return patient
+    return replace(patient, authorizations=tuple(with_planned(a, planned, tz, protocol_key, frozenset(dropped))
+                                                 for a in patient.authorizations))
+
+
 def for_plan(patient_id: int, clinic_id: int, protocol_key: str, start_on: date, proposed,
              *, as_of: datetime | None = None, hidden_session_ids: frozenset[int] = frozenset(),
              stopped_course_id: int | None = None) -> list[tuple]:
@@ -206,8 +216,10 @@ def for_plan(patient_id: int, clinic_id: int, protocol_key: str, start_on: date,
                for c in _courses(patient_ids=[patient_id])]
     courses.append(CourseFacts(id=PLANNED_COURSE_ID, patient_id=patient_id, protocol_key=protocol_key,
                                status="planned", start_on=start_on))
+    patients = [_with_plan(p, planned, loaded.clinic.timezone, protocol_key, hidden_session_ids)
+                if p.id == patient_id else p for p in _patients({patient_id} | {s.patient_id for s in others})]
     ctx = FlagContext(clinic=loaded.clinic, protocols=protocols(), rooms=loaded.rooms, staff=loaded.staff,
-                      patients=_patients({patient_id} | {s.patient_id for s in others}), courses=courses)
+                      patients=patients, courses=courses)
     out = []
     for f in rules.patient_flags(ctx, patient_id, history + planned, as_of=as_of or utcnow(), others=others):
         indexes = [-i - 1 for i in f.session_ids if i < 0]

@@ -135,7 +135,39 @@ def patient_row(patient_id: int) -> Patient:
 def patient_value(patient: Patient) -> v.Patient:
     return v.Patient(id=patient.id, mrn=patient.mrn, name=patient.name,
                      ride_home_arranged=patient.ride_home_arranged,
-                     dosing_hold_reason=patient.dosing_hold_reason)
+                     dosing_hold_reason=patient.dosing_hold_reason,
+                     authorizations=authorization_values(patient.id))
+
+
+COUNTED_STATUSES = ("booked", "checked_in", "completed")
+
+
+def authorization_values(patient_id: int) -> tuple[v.Authorization, ...]:
+    """The patient's payer authorizations, each with the doses that use its units (one statement when
+    there are none, two otherwise)."""
+    from flask import current_app, has_app_context
+
+    from scheduler.models import Authorization, Course
+
+    rows = db_session.scalars(select(Authorization).where(Authorization.patient_id == patient_id)
+                              .order_by(Authorization.valid_from, Authorization.id)).all()
+    if not rows:
+        return ()
+    low = int(current_app.config.get("AUTHORIZATION_LOW_UNITS", 5)) if has_app_context() else 5
+    doses = db_session.execute(
+        select(TS.id, TS.starts_at, Clinic.timezone, Course.protocol_key)
+        .join(Course, Course.id == TS.course_id).join(Clinic, Clinic.id == TS.clinic_id)
+        .where(TS.patient_id == patient_id, TS.kind == "dose", TS.status.in_(COUNTED_STATUSES),
+               Course.protocol_key.in_({a.protocol for a in rows}))
+        .order_by(TS.starts_at, TS.id)).all()
+    out = []
+    for a in rows:
+        counted = tuple((sid, start) for sid, start, tz, key in doses
+                        if key == a.protocol and a.valid_from <= local_date(start, tz) <= a.valid_to)
+        out.append(v.Authorization(id=a.id, protocol=a.protocol, payer=a.payer, reference=a.reference,
+                                   units_authorized=a.units_authorized, valid_from=a.valid_from,
+                                   valid_to=a.valid_to, counted=counted, low_units=low))
+    return tuple(out)
 
 
 def session_value(s: TreatmentSession) -> v.Session:

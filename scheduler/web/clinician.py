@@ -41,7 +41,10 @@ def timeline(patient_id: int, *, errors=None, status=200):
     first_dose_on, since = _course_dose_one(data, tz)
     course_svg = charts.course_timeline(data, tz, whole=whole, today=today(tz))
     tracked = data.assessments[-1].instrument if data.assessments else None  # the latest recorded
+    from scheduler.services import authorizations
+
     return render_template("clinician/timeline.html", patient=data.patient, data=data, tz=tz, whole=whole,
+                           authorizations=authorizations.with_use(patient.id),
                            course_svg=course_svg, protocols=protocols(), tracked=tracked,
                            assessment_charts=charts.assessment_charts(data, first_dose_on=first_dose_on,
                                                                       since=since),

@@ -18,7 +18,7 @@ from scheduler.domain.flags import (
 from scheduler.domain.intervals import Interval
 from scheduler.domain.protocols import load_protocols
 from scheduler.domain.timezones import to_utc
-from scheduler.domain.values import Clinic, Closure, Patient, Room, Session, StaffMember
+from scheduler.domain.values import Authorization, Clinic, Closure, Patient, Room, Session, StaffMember
 
 TZ = "America/New_York"
 PROTOCOLS = load_protocols()
@@ -135,6 +135,18 @@ def with_ride(sc: Scenario, arranged: bool) -> Scenario:
     return sc
 
 
+def with_auth(sc: Scenario, units: int, valid_from: date = date(2026, 3, 1),
+              valid_to: date = date(2026, 6, 30)) -> Scenario:
+    """Ana's ketamine-iv doses authorized by a payer: ``units`` between the dates (her doses inside
+    them counted, as the service counts them)."""
+    counted = tuple((x.id, x.starts_at) for x in sorted(sc.sessions, key=lambda x: x.starts_at)
+                    if x.patient_id == ANA and x.kind == "dose" and x.course_id == COURSE
+                    and valid_from <= x.starts_at.date() <= valid_to)
+    auth = Authorization(1, "ketamine-iv", "Acme Health", "PA-7", units, valid_from, valid_to, counted)
+    sc.patients[ANA] = replace(sc.patients[ANA], authorizations=(auth,))
+    return sc
+
+
 def with_hold(sc: Scenario, reason: str | None) -> Scenario:
     sc.patients[ANA] = replace(sc.patients[ANA], dosing_hold_reason=reason)
     return sc
@@ -223,6 +235,14 @@ CASES = {
     "ride_home_missing": (
         lambda: with_ride(build(), False),
         lambda: with_ride(build(), True)),
+    # six doses; dose 6 would be unit 6 of 5 (and every dose is low on units: in both scenarios)
+    "authorization_exceeded": (
+        lambda: with_auth(build(), 5),
+        lambda: with_auth(build(), 6)),
+    # 10 units for 6 doses: 4 left, at or below the 5 that count as low
+    "authorization_low": (
+        lambda: with_auth(build(), 10),
+        lambda: with_auth(build(), 20)),
     # dose 1 is at 09:00 on Wed 4 Mar; at noon the day before it is within 24 hours
     "unconfirmed": (
         lambda: as_of(build(), march(3)),
@@ -242,7 +262,7 @@ def idle_flags(sc: Scenario, day: int) -> list[Flag]:
 def test_the_tables_cover_every_code():
     assert set(CASES) | {"idle_chair_time"} == ALL_CODES
     assert CONFLICT_CODES.isdisjoint(GAP_CODES)
-    assert len(ALL_CODES) == 23
+    assert len(ALL_CODES) == 25
 
 
 def test_the_clean_scenario_has_no_flag():
@@ -383,3 +403,23 @@ def test_unconfirmed_edges(hours_before, confirmed, status, expected):
     if confirmed:
         dose = replace(dose, confirmed_at=at(3, 8))
     assert unconfirmed(dose, dose.starts_at - timedelta(hours=hours_before)) is expected
+
+
+@pytest.mark.parametrize("valid_from, valid_to, units, flagged", [
+    (date(2026, 3, 1), date(2026, 6, 30), 6, set()),          # exactly enough
+    (date(2026, 3, 1), date(2026, 6, 30), 5, {16}),            # the sixth dose is one too many
+    (date(2026, 3, 1), date(2026, 3, 12), 36, {15, 16}),       # doses 5 and 6 fall after the end date
+    (date(2026, 3, 6), date(2026, 6, 30), 36, {11}),           # dose 1 falls before the start date
+])
+def test_authorization_exceeded_edges(valid_from, valid_to, units, flagged):
+    sc = with_auth(build(), units, valid_from, valid_to)
+    found = {sid for f in sc.flags() if f.code == "authorization_exceeded" for sid in f.session_ids}
+    assert found == flagged
+
+
+def test_authorization_low_when_it_ends_within_14_days_and_not_on_a_patient_without_one():
+    near_end = with_auth(build(), 36, date(2026, 3, 1), date(2026, 3, 16))
+    assert "authorization_low" in near_end.codes()
+    low = next(f for f in near_end.flags() if f.code == "authorization_low")
+    assert low.session_ids == (11,) and "6 of 36 units used, until Mon 16 Mar 2026" in low.message
+    assert not {"authorization_low", "authorization_exceeded"} & build().codes()

@@ -11,6 +11,7 @@ from scheduler.domain.rules.chairs import idle_chair_flags
 from scheduler.domain.rules.codes import CONFLICT_CODES
 from scheduler.domain.rules.course import course_flags
 from scheduler.domain.rules.model import CLOSED_COURSE_STATUSES, Flag, FlagContext
+from scheduler.domain.rules.authorization import low_flags as authorization_low_flags
 from scheduler.domain.rules.patient import unconfirmed_flags
 from scheduler.domain.rules.resources import resource_flags
 from scheduler.domain.intervals import Interval, overlaps
@@ -45,6 +46,7 @@ def _compute(ctx: FlagContext, sessions: list[Session], scope: set[int] | None, 
     if as_of is not None:
         flags.extend(unconfirmed_flags(ctx, live, as_of, scope))
         flags.extend(attendance_flags(ctx, sessions, scope, as_of))
+        flags.extend(authorization_low_flags(ctx, live, as_of, scope))
     by_course: dict[int, list[Session]] = defaultdict(list)
     loose: dict[int, list[Session]] = defaultdict(list)
     for s in sessions:

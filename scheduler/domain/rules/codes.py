@@ -74,6 +74,11 @@ CODES: dict[str, Code] = {c.name: c for c in (
     # attendance (rules/attendance.py)
     Code("attendance_unrecorded", WARNING, "gap", "attendance",
          "A session that has ended is still booked or checked in: mark it completed or no-show."),
+    # payer (rules/authorization.py)
+    Code("authorization_exceeded", ERROR, "conflict", "payer",
+         "A dose would use more units than the payer authorized, or falls outside the authorization's dates."),
+    Code("authorization_low", WARNING, "gap", "payer",
+         "An authorization has few units left (or ends within 14 days) while doses are still booked on it."),
     # plan only (the planner's objective and guidance)
     Code("preference_not_met", INFO, "plan", "plan",
          "A proposed session falls outside the course's preferred weekdays or times."),

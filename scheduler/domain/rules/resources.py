@@ -16,6 +16,7 @@ from scheduler.domain.calendar import is_staff_working, max_concurrency, time_of
 from scheduler.domain.intervals import Interval, merge, overlaps
 from scheduler.domain.rules.calendar import calendar_flags, session_flag, what
 from scheduler.domain.rules.model import Flag, FlagContext
+from scheduler.domain.rules.authorization import exceeded_flags
 from scheduler.domain.rules.patient import patient_flags_of
 from scheduler.domain.timezones import local_date
 from scheduler.domain.values import Room, Session, StaffMember
@@ -90,7 +91,8 @@ def single_session_flags(ctx: FlagContext, s: Session) -> list[Flag]:
     (double booking and capacity still do: :func:`resource_flags`)."""
     if s.status == "completed":
         return []
-    return calendar_flags(ctx, s) + staff_and_room_flags(ctx, s) + patient_flags_of(ctx, s)
+    return (calendar_flags(ctx, s) + staff_and_room_flags(ctx, s) + patient_flags_of(ctx, s)
+            + exceeded_flags(ctx, s))
 
 
 # ---------------------------------------------------------------- pairs and capacity
