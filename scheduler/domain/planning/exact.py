@@ -166,6 +166,7 @@ class ExactPlanner:
         self._day_start: dict[date, datetime] = {}
         self._outcomes: dict = {}
         self.pref_days = finder.prefs.weekdays
+        self._ahead_memo: dict = {}
         self._spans: dict = {}
         self._lb: dict = {}
         self.expansions = 0
@@ -176,6 +177,36 @@ class ExactPlanner:
         if got is None:
             got = self._day_start[d] = day_start_utc(d, self.tz)
         return got
+
+    def misses_ahead(self, j: int, d: date, stage_first: date) -> int:
+        """A lower bound of the doses outside the preferred weekdays among the rest of the stage after
+        dose day ``j`` on ``d``: the fewest any sequence of days could have that keeps the stage's gaps
+        and window, whatever the calendar (so the search need not try every start to learn that a daily
+        protocol cannot keep to three weekdays)."""
+        if self.pref_days is None:
+            return 0
+        dd = self.days[j]
+        got = self._ahead(dd.stage_index, dd.stage, dd.left_in_stage, (d - stage_first).days, d.weekday())
+        return got if got is not None else 0
+
+    def _ahead(self, si: int, st: Stage, left: int, offset: int, wd: int) -> int | None:
+        if left == 0:
+            return 0
+        key = (si, left, offset, wd)
+        if key in self._ahead_memo:
+            return self._ahead_memo[key]
+        best = None
+        for gap in range(st.min_gap_days, st.max_gap_days + 1):
+            if offset + gap + (left - 1) * st.min_gap_days > st.window_days:
+                break
+            w = (wd + gap) % 7
+            rest = self._ahead(si, st, left - 1, offset + gap, w)
+            if rest is not None:
+                cost = rest + (0 if w in self.pref_days else st.doses_per_day)
+                if best is None or cost < best:
+                    best = cost
+        self._ahead_memo[key] = best
+        return best
 
     def lower_bound_last_day(self, j: int, d: date) -> date:
         """The earliest the last dose day can be after dose day ``j`` on ``d`` (guided weekdays)."""
@@ -357,8 +388,9 @@ class ExactPlanner:
             wd = d.weekday()
             guide = 0 if dd.stage.weekdays is None or wd in dd.stage.weekdays else n
             miss = 0 if self.pref_days is None or wd in self.pref_days else n
-            prio = (node.cost[0] + guide, node.cost[1] + miss, self.lower_bound_last_day(j, d).toordinal(), 0.0,
-                    node.cost[2], -j)
+            ahead = self.misses_ahead(j, d, d if dd.first_in_stage else node.stage_first)
+            prio = (node.cost[0] + guide, node.cost[1] + miss + ahead, self.lower_bound_last_day(j, d).toordinal(),
+                    0.0, node.cost[2], -j)
             heapq.heappush(heap, (prio, next(self._tick), 1, node, d))
 
     def _day(self, node: _Node, d: date, heap, closed) -> None:
@@ -394,6 +426,7 @@ class ExactPlanner:
         base_miss = pre[0] if pre else 0
         lb_day = self.lower_bound_last_day(j, d).toordinal()
         g0 = node.cost[0] + (0 if guided else len(dd.sequences))
+        ahead = self.misses_ahead(j, d, stage_first)
         int_seq = node.pending[2] if node.pending is not None else dd.sequences[-1]
         for grp in self.outcomes(j, d, free_from, node.pending):
             key = (j, d, stage_first, week, grp.ff_key, grp.owed)
@@ -403,7 +436,7 @@ class ExactPlanner:
             o, integ, ff = steady or grp.first
             changes = 0 if node.last_time is None or steady is not None else 1
             g = (g0, node.cost[1] + grp.miss + base_miss, node.cost[2] + changes)
-            prio = (g[0], g[1], lb_day, ff.timestamp() if last else 0.0, g[2], -j)
+            prio = (g[0], g[1] + ahead, lb_day, ff.timestamp() if last else 0.0, g[2], -j)
             placed = list(pre[1]) if pre else []
             placed.append(Placed("dose", self.p.dose, o[1], dd.sequences[0], not o[2], not guided))
             if integ is not None:
