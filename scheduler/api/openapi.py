@@ -46,9 +46,17 @@ SLOT = {"type": "object", "required": ["starts_at", "ends_at", "room_id", "staff
                        "ends_at": {"type": "string", "format": "date-time"},
                        "room_id": {"type": "integer", "minimum": 1},
                        "staff_member_id": {"type": ["integer", "null"], "minimum": 1}}}
+DEPENDENT = {"type": "object", "required": ["session_id", "kind", "starts_at", "ends_at", "room_id", "staff_member_id"],
+             "additionalProperties": False,
+             "properties": {**SLOT["properties"], "session_id": {"type": "integer", "minimum": 1},
+                            "kind": {"type": "string"}}}
+SUGGESTION = {"type": "object", "required": [*SLOT["required"], "move_dependents", "dependents"],
+              "additionalProperties": False,
+              "properties": {**SLOT["properties"], "move_dependents": {"type": "boolean"},
+                             "dependents": {"type": "array", "items": DEPENDENT}}}
 SUGGESTIONS = {"type": "object", "required": ["session_id", "suggestions"], "additionalProperties": False,
                "properties": {"session_id": {"type": "integer", "minimum": 1},
-                              "suggestions": {"type": "array", "items": SLOT, "maxItems": 6}}}
+                              "suggestions": {"type": "array", "items": SUGGESTION, "maxItems": 6}}}
 WRITE = (400, 404, 409, 422)
 OPERATIONS: dict[tuple[str, str], dict] = {
     ("GET", "/health"): op("Liveness and the database in use", returns="Health", errors=()),

@@ -130,9 +130,17 @@ def session_suggestions(session_id: int):
     session = service.get(session_id)
     tz = inputs.clinic_row(session.clinic_id).timezone
     return {"session_id": session.id,
-            "suggestions": [{"starts_at": serialize.instant(s.starts_at, tz),
-                             "ends_at": serialize.instant(s.ends_at, tz), "room_id": s.room_id,
-                             "staff_member_id": s.staff_member_id} for s in suggestions.for_session(session)]}
+            "suggestions": [_suggestion_json(s, tz) for s in suggestions.for_session(session)]}
+
+
+def _suggestion_json(s, tz: str) -> dict:
+    """A slot; ``move_dependents`` says the move takes ``dependents`` (the dose's integration session)
+    with it: reschedule with ``"move_dependents": true`` to apply both."""
+    return {"starts_at": serialize.instant(s.starts_at, tz), "ends_at": serialize.instant(s.ends_at, tz),
+            "room_id": s.room_id, "staff_member_id": s.staff_member_id, "move_dependents": s.move_dependents,
+            "dependents": [{"session_id": d.id, "kind": d.kind, "starts_at": serialize.instant(d.starts_at, tz),
+                            "ends_at": serialize.instant(d.ends_at, tz), "room_id": d.room_id,
+                            "staff_member_id": d.staff_member_id} for d in s.dependents]}
 
 
 @bp.post("/sessions/<int:session_id>/reschedule")
@@ -141,7 +149,7 @@ def reschedule_session(session_id: int):
     session = service.get(session_id)
     body = p.json_body()
     p.reject_unknown(body, {"starts_at", "ends_at", "duration_minutes", "room_id", "staff_member_id",
-                            "version", "override_reason"})
+                            "version", "override_reason", "move_dependents"})
     version = _version(body)
     if body.get("ends_at") is None and body.get("duration_minutes") is None:  # keep the length
         starts_at = plausible(p.parse_instant(p.get(body, "starts_at"), "starts_at"), "starts_at")
@@ -152,7 +160,7 @@ def reschedule_session(session_id: int):
     session, found = service.reschedule(
         g.user.id, session, version=version, starts_at=starts_at, ends_at=ends_at,
         room_id=p.integer(body, "room_id", required=False, minimum=1), staff_member_id=staff,
-        override_reason=_override(body))
+        override_reason=_override(body), move_dependents=p.boolean(body, "move_dependents"))
     return _render(session, found)
 
 

@@ -8,7 +8,9 @@ calendar allows), together with their integration sessions and the follow-up vis
 fit. The front desk applies the new sessions and the moves in one step.
 
 When the rules cannot be met (the window is already lost, the patient is on a dosing hold) ``ok`` is
-False and ``reason`` says why; a best-effort proposal is still returned when one exists.
+False and ``reason`` says why; a best-effort proposal is still returned when one exists. The answer is
+judged by the rule book before it is returned: any error flag applying it would introduce is in its
+``problems`` (and the answer is then not ``ok``).
 
 Every rule comes from the rule book (:mod:`scheduler.domain.rules`): the days a dose may take
 (``next_dose_days``, ``latest_day_for``, ``gap_code``), the stage window (``stage_last_day``), the
@@ -18,16 +20,17 @@ follow-up window (``follow_up_days``) and the dosing hold (``on_dosing_hold``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from scheduler.domain.planning import (
     EXTEND_DAYS, PlanningError, Problem, ProposedSession, Slot, SlotFinder, date_range, extended_after, extended_from,
 )
+from scheduler.domain.flags import HARD_CONFLICT_CODES, CourseFacts, FlagContext, introduced_flags
 from scheduler.domain.protocols import Protocol, SessionSpec
 from scheduler.domain.rules import (
-    follow_up_days, gap_code, integration_window, latest_day_for, next_dose_days, on_dosing_hold, stage_last_day,
-    stage_of_dose,
+    first_dose_days, follow_up_days, gap_code, integration_window, latest_day_for, next_dose_days, on_dosing_hold,
+    stage_last_day, stage_of_dose,
 )
 from scheduler.domain.timezones import local_date, local_time
 from scheduler.domain.values import Clinic, Patient, Preferences, Room, Session, StaffMember
@@ -84,6 +87,7 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
     in the period. Nothing is proposed before ``now``.
     """
     course = list(course_sessions)
+    other_sessions = list(other_sessions)
     missed = next((s for s in course if s.id == missed_session_id), None)
     if missed is None:
         return _fail("unknown_session", f"session {missed_session_id} is not part of this course")
@@ -103,9 +107,10 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
     finder = SlotFinder(clinic, rooms, staff, patient, [*other_sessions, *live], preferences, grid_minutes)
     today = local_date(now, tz)
 
+    judge = _Judge(protocol, clinic, rooms, staff, patient, course, other_sessions, missed, now)
     if missed.phase == "maintenance" or not missed.sequence:
         spec = protocol.spec_for("dose", "maintenance")
-        return _simple_replacement(finder, spec, missed, today, now)
+        return judge(_simple_replacement(finder, spec, missed, today, now))
 
     seq = missed.sequence
     try:
@@ -128,6 +133,13 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
     if prev_day is None:
         lo = today
         hi = next_dose_days(stage, lo)[1]  # a first dose: searched as far as one gap from today
+        evaluations = [local_date(s.starts_at, tz) for s in [*live, *other_sessions]
+                       if s.kind == "evaluation" and s.status in LIVE_STATUSES and s.patient_id == missed.patient_id]
+        if protocol.evaluation is not None and evaluations:
+            first_ok, _ = first_dose_days(protocol.evaluation, max(d for d in evaluations if d <= hi)
+                                          if any(d <= hi for d in evaluations) else max(evaluations))
+            lo = max(lo, first_ok)
+            hi = max(hi, lo)
     else:
         earliest, hi = next_dose_days(stage, prev_day)
         lo = max(today, prev_day if same_day else earliest)
@@ -233,8 +245,46 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
                                         (len(new_sessions) - 1,) if existing is None else ()))
 
     _move_follow_up(protocol, finder, tz, live, doses, dose_moved, moves, problems, now)
-    return Replan(ok=reason is None, new_sessions=tuple(new_sessions), moves=tuple(moves),
-                  problems=tuple(problems), reason=reason)
+    return judge(Replan(ok=reason is None, new_sessions=tuple(new_sessions), moves=tuple(moves),
+                        problems=tuple(problems), reason=reason))
+
+
+class _Judge:
+    """The rule book on a re-plan's answer: every error flag that applying it would introduce
+    (:func:`scheduler.domain.flags.introduced_flags`) is announced in ``problems`` (``sessions``
+    index the new sessions), and an answer that introduces one is not ``ok``."""
+
+    def __init__(self, protocol, clinic, rooms, staff, patient, course, others, missed, now):
+        facts = CourseFacts(id=missed.course_id, patient_id=missed.patient_id, protocol_key=protocol.key,
+                            status="active", clinic_id=clinic.id) if missed.course_id is not None else None
+        self.ctx = FlagContext(clinic=clinic, protocols={protocol.key: protocol}, rooms=rooms, staff=staff,
+                               patients=[patient], courses=[facts] if facts else [])
+        self.pool = [*course, *others]
+        self.missed, self.now = missed, now
+        self.by_id = {s.id: s for s in course}
+
+    def changes(self, r: Replan) -> list[Session]:
+        m = self.missed
+        new = [Session(None, m.patient_id, ps.starts_at, ps.ends_at, ps.room_id, kind=ps.kind, status="booked",
+                       clinic_id=m.clinic_id, course_id=m.course_id, phase=ps.phase, sequence=ps.sequence,
+                       route=ps.route, staff_member_id=ps.staff_member_id) for ps in r.new_sessions]
+        moved = [replace(self.by_id[mv.session_id], starts_at=mv.starts_at, ends_at=mv.ends_at, room_id=mv.room_id,
+                         staff_member_id=mv.staff_member_id) for mv in r.moves if mv.session_id in self.by_id]
+        return new + moved
+
+    def __call__(self, r: Replan) -> Replan:
+        if not r.new_sessions and not r.moves:
+            return r
+        found = [f for f in introduced_flags(self.ctx, self.changes(r), self.pool, as_of=self.now)
+                 if f.code not in HARD_CONFLICT_CODES]
+        said = {p.code for p in r.problems}
+        extra = tuple(Problem(f.code, f.message, tuple(sorted(-i - 1 for i in f.session_ids
+                                                              if i < 0 and -i - 1 < len(r.new_sessions))))
+                      for f in found if f.code not in said)
+        if not found and not extra:
+            return r
+        reason = r.reason or Reason(found[0].code, found[0].message)
+        return replace(r, ok=False, problems=r.problems + extra, reason=reason)
 
 
 def _hints(s: Session, tz: str) -> dict:

@@ -8,7 +8,7 @@ clashing session. A plan that breaks a rule (problems of severity ``error``) is 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -21,12 +21,15 @@ from scheduler.domain.maintenance import DueWindow, due_window
 from scheduler.domain.planning import Plan, PlanningError, plan_course, planning_start
 from scheduler.domain.protocols import Protocol
 from scheduler.domain.timezones import local_date
-from scheduler.domain.values import Preferences
+from scheduler.domain.flags import CourseFacts
+from scheduler.domain.values import Preferences, Session
 from scheduler.domain.vocabulary import LIVE_STATUSES, WEEKDAYS
 from scheduler.errors import Conflict, NotFound, UnprocessableError
 from scheduler.models import AuditEvent, Course, TreatmentSession, utcnow
 from scheduler.protocols_registry import protocols
 from scheduler.services import audit, booking, inputs
+from scheduler.services import flags as flag_service
+from scheduler.services.flags import PLANNED_COURSE_ID
 
 PLANNER_EXTEND_DAYS = 60  # the planner looks this far past a rule's window before giving up
 
@@ -190,10 +193,16 @@ def plan_and_book(actor_id: int | None, patient_id: int, clinic_id: int, protoco
     if dry_run:
         return CourseResult(proposal, None, [], due, tz, replaced, leaving_ids)
     errors = [p for p in proposal.problems if p.severity == "error"]
-    if errors and not override_reason:
-        raise Conflict("The plan breaks a scheduling rule: " + " ".join(p.message for p in errors)
+    introduced = introduced_by_plan(patient_id, clinic_id, protocol_key, proposal, leaving, replaced,
+                                    past_status=past_status, now=now)
+    if (errors or introduced) and not override_reason:
+        from scheduler.api.serialize import flag as flag_json
+
+        words = [p.message for p in errors] + [f.message for f in introduced if f.code not in {p.code for p in errors}]
+        raise Conflict("The plan breaks a scheduling rule: " + " ".join(words)
                        + " Give override_reason to book it anyway, or change the start date or preferences.",
-                       code="flagged", conflicts=[p.to_dict() for p in errors])
+                       code="flagged", conflicts=[p.to_dict() for p in errors] + [flag_json(f) for f in introduced])
+    errors = errors or introduced
     with db_session.begin_nested():
         if replaced is not None:
             stop(actor_id, replaced, now=now,
@@ -216,6 +225,25 @@ def plan_and_book(actor_id: int | None, patient_id: int, clinic_id: int, protoco
         statuses = [past_status if past_status and r.ends_at <= now else "booked" for r in requests]
         booked = book_all(actor_id, requests, statuses)
     return CourseResult(proposal, course, booked, due, tz, replaced, leaving_ids)
+
+
+def introduced_by_plan(patient_id: int, clinic_id: int, protocol_key: str, proposal: Plan, leaving, replaced, *,
+                       past_status: str | None, now: datetime) -> list:
+    """The rule book's write gate on a whole course: the error flags booking ``proposal`` (and
+    cancelling ``leaving``, stopping ``replaced``) would introduce for the patient."""
+    if not proposal.sessions:
+        return []
+    planned = [Session(id=None, patient_id=patient_id, starts_at=ps.starts_at, ends_at=ps.ends_at, room_id=ps.room_id,
+                       kind=ps.kind, clinic_id=clinic_id, course_id=PLANNED_COURSE_ID, phase=ps.phase,
+                       sequence=ps.sequence, route=ps.route, staff_member_id=ps.staff_member_id,
+                       status=past_status if past_status and ps.ends_at <= now else "booked")
+               for ps in proposal.sessions]
+    cancelled = [replace(inputs.session_value(s), status="cancelled") for s in leaving]
+    courses = [CourseFacts(id=PLANNED_COURSE_ID, patient_id=patient_id, protocol_key=protocol_key, status="planned",
+                           clinic_id=clinic_id)]
+    if replaced is not None:
+        courses.append(replace(flag_service.course_facts(replaced), status="stopped"))
+    return flag_service.check_changes(planned + cancelled, courses=courses, as_of=now).introduced
 
 
 def book_all(actor_id: int | None, requests: list[booking.SessionRequest], statuses: list[str]) -> list[TreatmentSession]:

@@ -7,7 +7,8 @@ sessions of the days concerned only (one query, one index range per day).
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -228,3 +229,60 @@ def for_plan(patient_id: int, clinic_id: int, protocol_key: str, start_on: date,
         out.append((replace(f, session_ids=tuple(i for i in f.session_ids if i > 0),
                             course_id=None if f.course_id == PLANNED_COURSE_ID else f.course_id), indexes))
     return out
+
+
+def change_context(changes: list[Session], *, courses: Iterable[CourseFacts] = ()) -> tuple[FlagContext, list[Session]]:
+    """The context and sessions the write gate needs for ``changes`` (new sessions and new versions of
+    existing ones, at one clinic): the patients' whole histories, and the clinic's sessions on the
+    changes' days in their rooms or with their clinicians. ``courses``: course facts that replace
+    the stored ones by id or add to them (a course being planned, one being stopped)."""
+    clinic_id = changes[0].clinic_id
+    row = inputs.clinic_with_hours(clinic_id)
+    windows = merge(day_windows(row.timezone, changes))
+    span = Interval(windows[0].start, windows[-1].end)
+    patient_ids = {c.patient_id for c in changes}
+    loaded = inputs.change_sessions(clinic_id, windows, patient_ids=patient_ids,
+                                    room_ids={c.room_id for c in changes},
+                                    staff_ids={c.staff_member_id for c in changes})
+    pool = [s for s in loaded if s.patient_id in patient_ids or s.live]
+    facts = {c.id: course_facts(c) for c in _courses(patient_ids=patient_ids)}
+    facts.update({c.id: c for c in courses})
+    ctx = FlagContext(clinic=inputs.clinic_value(clinic_id, span, row=row), protocols=protocols(),
+                      rooms=inputs.room_values(clinic_id, {c.room_id for c in changes}),
+                      staff=inputs.staff(clinic_id, span), patients=_patients(patient_ids),
+                      courses=list(facts.values()))
+    return ctx, pool
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the rule book says of a change: the error flags it would introduce (the gate), and the
+    conflicts its first session would then carry (for the answer)."""
+    introduced: list
+    conflicts: list
+
+
+def check_changes(changes: list[Session], *, courses: Iterable[CourseFacts] = (),
+                  as_of: datetime | None = None) -> Verdict:
+    """The rule book on a change before it is written (``rules.introduced_flags``)."""
+    ctx, pool = change_context(changes, courses=courses)
+    as_of = as_of or utcnow()
+    introduced = [f for f in rules.introduced_flags(ctx, changes, pool, as_of=as_of)
+                  if f.code not in rules.HARD_CONFLICT_CODES]
+    rest, _ = rules.apply_changes(pool, changes[1:])
+    conflicts = rules.candidate_flags(ctx, changes[0], rest, as_of=as_of)
+    return Verdict(introduced, conflicts)
+
+
+def loaded_context(loaded, patient_ids: Iterable[int]) -> tuple[FlagContext, list[Session]]:
+    """The gate's context over a calendar already loaded (``inputs.clinic_inputs``): its clinic,
+    rooms, staff and sessions, plus the patients' whole histories and courses."""
+    patient_ids = set(patient_ids)
+    sessions = {s.id: s for s in loaded.sessions}
+    for s in inputs.patient_sessions(patient_ids):
+        sessions.setdefault(s.id, s)
+    pool = sorted(sessions.values(), key=lambda s: (s.starts_at, s.id or 0))
+    ctx = FlagContext(clinic=loaded.clinic, protocols=protocols(), rooms=loaded.rooms, staff=loaded.staff,
+                      patients=_patients(patient_ids),  # (the others' names are not needed to judge)
+                      courses=[course_facts(c) for c in _courses(patient_ids=patient_ids)])
+    return ctx, pool

@@ -241,6 +241,22 @@ def candidate_sessions(clinic_id: int, windows: list[Interval], *, patient_id: i
     return _values(select(*_SESSION_COLUMNS).where(where))
 
 
+def change_sessions(clinic_id: int, windows: list[Interval], *, patient_ids: Iterable[int],
+                    room_ids: Iterable[int | None] = (), staff_ids: Iterable[int | None] = ()) -> tuple[v.Session, ...]:
+    """In one query: the patients' whole histories (any status, any clinic) and the clinic's sessions
+    (any status) in ``windows`` that hold one of the rooms or clinicians (what a change's flags can name)."""
+    holders = []
+    if rooms_ := sorted({r for r in room_ids if r is not None}):
+        holders.append(TS.room_id.in_(rooms_))
+    if staff_ := sorted({m for m in staff_ids if m is not None}):
+        holders.append(TS.staff_member_id.in_(staff_))
+    where = TS.patient_id.in_(sorted(set(patient_ids)))
+    if holders and (windows := merge(list(windows))):
+        where = or_(where, and_(TS.clinic_id == clinic_id, or_(*holders),
+                                or_(*(and_(*_in_window(w)) for w in windows))))
+    return _values(select(*_SESSION_COLUMNS).where(where))
+
+
 def clinic_inputs(clinic_id: int, window: Interval | Iterable[Interval], *,
                   patient_ids: Iterable[int] = (), row: Clinic | None = None) -> ClinicInputs:
     """The clinic, rooms, staff and the sessions over ``window`` (one interval or several): the

@@ -19,6 +19,7 @@ from scheduler.errors import Conflict, UnprocessableError
 from scheduler.models import Course, TreatmentSession, utcnow
 from scheduler.services import audit, booking, inputs
 from scheduler.services import courses as course_service
+from scheduler.services import flags as flag_service
 from scheduler.services.sessions import _check_version, _flush_versioned
 
 TS = TreatmentSession
@@ -59,6 +60,20 @@ def propose(session: TreatmentSession, *, now: datetime | None = None) -> tuple[
     return result, course
 
 
+def changes_of(result: Replan, missed: TreatmentSession) -> list:
+    """The re-plan as changes for the rule book's gate: the new sessions, and the moved ones."""
+    from dataclasses import replace
+
+    from scheduler.domain.values import Session
+
+    new = [Session(None, missed.patient_id, ps.starts_at, ps.ends_at, ps.room_id, kind=ps.kind, status="booked",
+                   clinic_id=missed.clinic_id, course_id=missed.course_id, phase=ps.phase, sequence=ps.sequence,
+                   route=ps.route, staff_member_id=ps.staff_member_id) for ps in result.new_sessions]
+    moved = [replace(inputs.session_value(db_session.get(TS, m.session_id)), starts_at=m.starts_at, ends_at=m.ends_at,
+                     room_id=m.room_id, staff_member_id=m.staff_member_id) for m in result.moves]
+    return new + moved
+
+
 def clinic_zone(clinic):
     from scheduler.domain.timezones import zone
 
@@ -73,10 +88,16 @@ def apply(actor_id: int | None, session: TreatmentSession, *, version: int,
     if not result.new_sessions:
         raise UnprocessableError(result.reason.message if result.reason else "Nothing to re-plan.",
                                  code=result.reason.code if result.reason else "nothing_to_replan")
-    if not result.ok and not override_reason:
-        raise Conflict(f"The re-plan cannot keep the course within its rules: {result.reason.message} "
+    verdict = flag_service.check_changes(changes_of(result, session))
+    if (not result.ok or verdict.introduced) and not override_reason:
+        from scheduler.api.serialize import flag as flag_json
+
+        why = result.reason.message if result.reason else " ".join(f.message for f in verdict.introduced)
+        said = {p.code for p in result.problems}
+        raise Conflict(f"The re-plan cannot keep the course within its rules: {why} "
                        "Give override_reason to apply the best-effort plan anyway.", code="flagged",
-                       conflicts=[p.to_dict() for p in result.problems])
+                       conflicts=[p.to_dict() for p in result.problems]
+                       + [flag_json(f) for f in verdict.introduced if f.code not in said])
     booked, moved = [], []
     with db_session.begin_nested():
         # Later sessions first: moves push sessions later, so no move lands on one not yet moved.

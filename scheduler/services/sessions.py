@@ -24,6 +24,7 @@ from scheduler.errors import Conflict, NotFound, UnprocessableError
 from scheduler.models import Room, StaffMember, TreatmentSession, utcnow
 from scheduler.services import audit, booking, inputs
 from scheduler.services import flags as flag_service
+from scheduler.services import suggestions
 
 # action -> (statuses it may start from, status it leads to)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -32,8 +33,6 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "no_show": (("proposed", "booked"), "no_show"),
 }
 RESCHEDULABLE = ("proposed", "booked")
-# Candidate flags that the booking service refuses outright (never overridable).
-HARD_CODES = {"room_double_booked", "patient_double_booked"}
 
 
 def get(session_id: int) -> TreatmentSession:
@@ -74,17 +73,20 @@ def _resource_checks(clinic_id: int, room_id: int, staff_member_id: int | None) 
                            field="staff_member_id")
 
 
-def _refuse_flagged(candidate, *, override_reason: str | None, exclude_ids: tuple[int, ...] = ()) -> list:
-    """The candidate's flags; errors refuse the write unless overridden with a reason."""
-    found = flag_service.for_candidate(candidate, exclude_ids=exclude_ids)
-    errors = [f for f in found if f.severity == "error" and f.code not in HARD_CODES]
-    if errors and not override_reason:
+def refuse_introduced(verdict, *, override_reason: str | None, what: str = "The session", hint: str = "") -> None:
+    """409 ``flagged`` listing the error flags a change would introduce, unless ``override_reason``."""
+    if verdict.introduced and not override_reason:
         from scheduler.api.serialize import flag as flag_json
 
-        raise Conflict("The session breaks a scheduling rule: " + " ".join(f.message for f in errors)
-                       + " Give override_reason to book it anyway.", code="flagged",
-                       conflicts=[flag_json(f) for f in errors])
-    return found
+        raise Conflict(f"{what} breaks a scheduling rule: " + " ".join(f.message for f in verdict.introduced)
+                       + " Give override_reason to do it anyway." + hint, code="flagged",
+                       conflicts=[flag_json(f) for f in verdict.introduced])
+
+
+def _audit_override(actor_id: int | None, session: TreatmentSession, verdict, reason: str | None) -> None:
+    if reason and verdict.introduced:
+        audit.record(actor_id, "session.override", session, reason=reason,
+                     after={"flags": sorted({f.code for f in verdict.introduced}), "session_id": session.id})
 
 
 def refuse_the_past(req: booking.SessionRequest, *, record_past: bool, now: datetime) -> None:
@@ -100,12 +102,14 @@ def refuse_the_past(req: booking.SessionRequest, *, record_past: bool, now: date
 
 def book(actor_id: int | None, req: booking.SessionRequest, *, status: str = "booked",
          check_flags: bool = True, record_past: bool = False, past_status: str = "booked",
-         now: datetime | None = None) -> tuple[TreatmentSession, list]:
-    """Book one session after the flag check; returns the session and its flags.
+         now: datetime | None = None, with_sessions: list[booking.SessionRequest] = ()) -> tuple[TreatmentSession, list]:
+    """Book one session after the rule book's gate; returns the session and its conflicts.
 
     ``record_past``: a session that already ended is entered as history with ``past_status``
     (``booked``, ``completed``, ``no_show`` or ``cancelled``), audited as ``session.record_past``; a
-    cancelled or no-show one holds nothing, so it is not checked for clashes or flags."""
+    cancelled or no-show one holds nothing, so it is not checked for clashes or flags.
+    ``with_sessions``: sessions booked together with it, judged together (a new dose and the
+    integration session its suggestion books with it), all or nothing."""
     now = now or utcnow()
     booking.check_shape(req.starts_at, req.ends_at)  # a malformed session is refused for its shape first
     refuse_the_past(req, record_past=record_past, now=now)
@@ -120,26 +124,34 @@ def book(actor_id: int | None, req: booking.SessionRequest, *, status: str = "bo
                 "Entered as history: the session was cancelled", now, actor_id)
         _record_past(actor_id, session, past_status)
         return session, []
-    found = check(req, check_flags=check_flags)
-    session = booking.insert(actor_id, req, status=status)
-    if req.override_reason and any(f.severity == "error" for f in found):
-        audit.record(actor_id, "session.override", session, reason=req.override_reason,
-                     after={"flags": sorted({f.code for f in found if f.severity == "error"}),
-                            "session_id": session.id})
+    verdict = check(req, check_flags=check_flags, with_sessions=with_sessions)
+    with db_session.begin_nested():
+        session = booking.insert(actor_id, req, status=status)
+        for r in with_sessions:
+            booking.insert(actor_id, r, status=status)
+    if verdict is not None:
+        _audit_override(actor_id, session, verdict, req.override_reason)
     if past:
         _record_past(actor_id, session, past_status)
-    return session, found
+    return session, verdict.conflicts if verdict is not None else []
 
 
-def check(req: booking.SessionRequest, *, check_flags: bool = True) -> list:
+def check(req: booking.SessionRequest, *, check_flags: bool = True,
+          with_sessions: list[booking.SessionRequest] = ()):
     """Everything ``book`` checks before writing (also what FHIR $hold checks before holding):
-    room and clinician of the clinic, shape, double booking (and holds), error flags."""
-    _resource_checks(req.clinic_id, req.room_id, req.staff_member_id)
-    booking.check_shape(req.starts_at, req.ends_at)
-    # Double booking first: it is never overridable and names the clashing session.
-    booking.refuse_clashes(room_id=req.room_id, patient_id=req.patient_id, starts_at=req.starts_at,
-                           ends_at=req.ends_at)
-    return _refuse_flagged(candidate_of(req), override_reason=req.override_reason) if check_flags else []
+    room and clinician of the clinic, shape, double booking (and holds), and the rule book's gate
+    (409 ``flagged`` for an error flag the booking would introduce, unless ``override_reason``).
+    Returns the rule book's verdict (None without ``check_flags``)."""
+    for r in (req, *with_sessions):
+        _resource_checks(r.clinic_id, r.room_id, r.staff_member_id)
+        booking.check_shape(r.starts_at, r.ends_at)
+        # Double booking first: it is never overridable and names the clashing session.
+        booking.refuse_clashes(room_id=r.room_id, patient_id=r.patient_id, starts_at=r.starts_at, ends_at=r.ends_at)
+    if not check_flags:
+        return None
+    verdict = flag_service.check_changes([candidate_of(r) for r in (req, *with_sessions)])
+    refuse_introduced(verdict, override_reason=req.override_reason)
+    return verdict
 
 
 def _record_past(actor_id: int | None, session: TreatmentSession, status: str) -> None:
@@ -162,8 +174,13 @@ def candidate_of(req: booking.SessionRequest, session_id: int | None = None):
 
 def reschedule(actor_id: int | None, session: TreatmentSession, *, version: int, starts_at: datetime,
                ends_at: datetime, room_id: int | None = None, staff_member_id: int | None | object = ...,
-               override_reason: str | None = None) -> tuple[TreatmentSession, list]:
-    """Move a proposed or booked session (and optionally change its room or clinician)."""
+               override_reason: str | None = None, move_dependents: bool = False,
+               now: datetime | None = None) -> tuple[TreatmentSession, list]:
+    """Move a proposed or booked session (and optionally change its room or clinician).
+
+    Refused with 409 ``flagged`` when the move would introduce an error flag (for the session or its
+    course) unless ``override_reason``. ``move_dependents``: a dose moves with its integration session
+    when that one would no longer count for it (placed as the suggestions place it), in one step."""
     _check_version(session, version)
     if session.status not in RESCHEDULABLE:
         raise Conflict(f"Session {session.id} is {session.status}; only proposed or booked sessions can be "
@@ -176,15 +193,30 @@ def reschedule(actor_id: int | None, session: TreatmentSession, *, version: int,
                            exclude_ids=(session.id,), what="The new time")
     candidate = replace(inputs.session_value(session), starts_at=starts_at, ends_at=ends_at, room_id=room_id,
                         staff_member_id=staff_id, override_reason=override_reason)
-    found = _refuse_flagged(candidate, override_reason=override_reason, exclude_ids=(session.id,))
-    before = audit.snapshot(session)
-    session.starts_at, session.ends_at = starts_at, ends_at
-    session.room_id, session.staff_member_id = room_id, staff_id
-    if override_reason:
-        session.override_reason = override_reason
-    _flush_versioned(session)
-    audit.record(actor_id, "session.reschedule", session, before=before, reason=override_reason)
-    return session, found
+    moving = list(suggestions.dependents(session, candidate, now=now)) if move_dependents else []
+    verdict = flag_service.check_changes([candidate, *moving])
+    hint = (" Or give move_dependents: true to move its integration session with it."
+            if not move_dependents and session.kind == "dose"
+            and any(f.code == "integration_missing" for f in verdict.introduced) else "")
+    refuse_introduced(verdict, override_reason=override_reason, what="The new time", hint=hint)
+    with db_session.begin_nested():
+        for dep in moving:  # first: the dose may take the integration session's old place
+            row = get(dep.id)
+            before = audit.snapshot(row)
+            row.starts_at, row.ends_at = dep.starts_at, dep.ends_at
+            row.room_id, row.staff_member_id = dep.room_id, dep.staff_member_id
+            _flush_versioned(row)
+            audit.record(actor_id, "session.reschedule", row, before=before, reason=override_reason,
+                         after={**audit.snapshot(row), "moved_with": session.id})
+        before = audit.snapshot(session)
+        session.starts_at, session.ends_at = starts_at, ends_at
+        session.room_id, session.staff_member_id = room_id, staff_id
+        if override_reason:
+            session.override_reason = override_reason
+        _flush_versioned(session)
+        audit.record(actor_id, "session.reschedule", session, before=before, reason=override_reason)
+        _audit_override(actor_id, session, verdict, override_reason)
+    return session, verdict.conflicts
 
 
 def cancel(actor_id: int | None, session: TreatmentSession, *, version: int, reason: str) -> TreatmentSession:

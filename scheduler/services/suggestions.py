@@ -1,14 +1,16 @@
 """Suggested free slots: where to move a session, where to book a new one, and the next maintenance
-dose. Composes the planner's SlotFinder (room capability, clinician role and hours, clinic hours,
-closures, what is already booked) and the flag service (a slot any flag rule raises an error on is
-not suggested); adds no rule of its own."""
+dose. Loads the calendar and calls :func:`scheduler.domain.suggesting.suggest`: the planner's
+SlotFinder (room capability, clinician role and hours, clinic hours, closures, what is booked) and
+the rule book's write gate (a slot that would introduce an error flag for the session or its course
+is not suggested; a dose moves with its integration session when that one would no longer count).
+Adds no rule of its own."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from scheduler.domain.planning import Plan, PlanningError, SlotFinder
-from scheduler.domain.planning.results import Slot
+from scheduler.domain.suggesting import Suggestion, dependents_for, suggest
 from scheduler.domain.protocols import SessionSpec
 from scheduler.domain.timezones import local_date, local_time
 from scheduler.domain.values import Session
@@ -96,35 +98,41 @@ def _load(clinic, first: date, patient_id: int, days: int = SEARCH_DAYS):
 
 def _search(loaded, dates: list[date], patient: Patient, spec: SessionSpec, template: Session, *, now: datetime,
             exclude_id: int | None = None, time_hint: time | None = None, room_hint: int | None = None,
-            staff_hint: int | None = None, no_staff: bool = False) -> list[Slot]:
+            staff_hint: int | None = None, no_staff: bool = False) -> list[Suggestion]:
+    ctx, pool = flag_service.loaded_context(loaded, [patient.id])
     # Live FHIR holds count as booked: a held slot is offered to no one.
     others = [s for s in loaded.sessions if s.id != exclude_id] + holds.as_sessions(
         loaded.clinic.id, loaded.window, patient_ids=[patient.id])
     finder = SlotFinder(loaded.clinic, loaded.rooms, loaded.staff, inputs.patient_value(patient), others)
-    excluded = (exclude_id,) if exclude_id is not None else ()
-    found: list[Slot] = []
-    for d in dates:
-        for _ in range(PER_DAY):
-            slots = finder.search(spec, [d], not_before=now, time_hint=time_hint, room_hint=room_hint,
-                                  staff_hint=staff_hint, no_staff=no_staff)
-            if not slots:
-                break
-            slot = slots[0]
-            finder.reserve(slot.starts_at, slot.ends_at, slot.room_id, slot.staff_member_id, -1)  # next: another
-            if slot.starts_at == template.starts_at and exclude_id is not None:
-                continue  # the same time in another room is no move
-            candidate = replace(template, starts_at=slot.starts_at, ends_at=slot.ends_at, room_id=slot.room_id,
-                                staff_member_id=slot.staff_member_id if not no_staff else template.staff_member_id)
-            problems = flag_service.for_candidate(candidate, exclude_ids=excluded)
-            if any(f.severity == "error" for f in problems):
-                break  # a rule of the day (spacing, closure, hold): later times that day fare no better
-            found.append(slot)
-            if len(found) == SUGGESTIONS:
-                return found
-    return found
+    return suggest(ctx, pool, finder, spec, template, dates, now=now, limit=SUGGESTIONS, per_day=PER_DAY,
+                   time_hint=time_hint, room_hint=room_hint, staff_hint=staff_hint, no_staff=no_staff)
 
 
-def for_session(session: TreatmentSession, *, now: datetime | None = None) -> list[Slot]:
+def dependents(session: TreatmentSession, moved: Session, *, now: datetime | None = None) -> tuple[Session, ...]:
+    """The sessions to move with ``session`` moved to ``moved`` (``move_dependents``): its
+    integration session when it would no longer count for the dose, as the suggestions place it.
+    422 ``no_slot`` when the integration session has no free slot in the dose's new window."""
+    now = now or utcnow()
+    clinic = inputs.clinic_row(session.clinic_id)
+    tz = clinic.timezone
+    first = min(local_date(moved.starts_at, tz), local_date(session.starts_at, tz))
+    last = max(local_date(moved.ends_at, tz), local_date(session.ends_at, tz)) + timedelta(days=4)
+    loaded = inputs.clinic_inputs(clinic.id, inputs.local_range(clinic, first, last), patient_ids=[session.patient_id])
+    history = inputs.patient_sessions([session.patient_id])
+    course = [s for s in history if session.course_id is not None and s.course_id == session.course_id]
+    others = [s for s in loaded.sessions if s.id != session.id] + holds.as_sessions(
+        loaded.clinic.id, loaded.window, patient_ids=[session.patient_id])
+    finder = SlotFinder(loaded.clinic, loaded.rooms, loaded.staff, inputs.patient_value(session.patient), others)
+    proto = protocols().get(session.course.protocol_key) if session.course is not None else None
+    got = dependents_for(proto, finder, course, inputs.session_value(session), moved)
+    if got is None:
+        raise UnprocessableError("The integration session has no free slot inside the dose's new window; "
+                                 "choose another time for the dose or move the integration session yourself.",
+                                 field="move_dependents", code="no_slot")
+    return got
+
+
+def for_session(session: TreatmentSession, *, now: datetime | None = None) -> list[Suggestion]:
     """Free slots to move ``session`` to: the same length, a suitable room and clinician, near its
     old time of day, from today (or three days before it) over the next days; at most six."""
     now = now or utcnow()
@@ -142,7 +150,7 @@ def _in_time_order(slots: list[Slot]) -> list[Slot]:
     return sorted(slots, key=lambda s: (s.starts_at, s.room_id, s.staff_member_id or 0))
 
 
-def flags_if_moved(session: TreatmentSession, slots: list[Slot]) -> list[list]:
+def flags_if_moved(session: TreatmentSession, slots: list[Suggestion]) -> list[list]:
     """For each slot, the flags moving ``session`` there would raise (warnings and notes: a slot with
     an error is never suggested), so the page can say what each choice breaks."""
     base = inputs.session_value(session)
@@ -153,7 +161,7 @@ def flags_if_moved(session: TreatmentSession, slots: list[Slot]) -> list[list]:
 
 
 def for_new(new: NewSession, *, first: date | None = None, time_hint: time | None = None,
-            now: datetime | None = None) -> list[Slot]:
+            now: datetime | None = None) -> list[Suggestion]:
     """Free slots for a session not yet booked, from ``first`` (default today) over the next days."""
     now = now or utcnow()
     clinic = inputs.clinic_row(new.clinic_id)

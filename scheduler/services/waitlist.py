@@ -114,8 +114,8 @@ def valid_for(entry: WaitlistEntry, slot: v.Session, tz: str) -> v.Session | Non
     candidate = candidate_for(entry, slot)
     if candidate is None or not _fits_preferences(candidate.starts_at, candidate.ends_at, tz, entry.preferences):
         return None
-    found = flag_service.for_candidate(candidate)
-    return None if any(f.severity == "error" for f in found) else candidate
+    # the rule book's write gate: offered only when booking it would introduce no error flag
+    return None if flag_service.check_changes([candidate]).introduced else candidate
 
 
 def slot_freed(freed: TreatmentSession, before, now: datetime) -> list[WaitlistOffer]:

@@ -83,6 +83,17 @@ def _from_on(form, tz: str) -> date:
         raise ValidationError("Enter a date (YYYY-MM-DD).", field="from_on") from None
 
 
+def _with_sessions(raw: str) -> list[tuple[str, datetime, int, int | None]]:
+    """The sessions a suggestion books with it: ``with:kind;start;room;staff,...`` (kind, time, room, clinician)."""
+    out = []
+    for item in raw.removeprefix("with:").split(","):
+        kind, start, room, staff = item.split(";")
+        if kind not in ("integration",):
+            raise ValueError(kind)
+        out.append((kind, datetime.fromisoformat(start), int(room), int(staff) if staff else None))
+    return out
+
+
 def _chosen_time(form, tz: str) -> tuple[datetime, int, int | None]:
     """The slot chosen among the suggestions, or the time, room and clinician typed in."""
     raw = form.get("slot") or ""
@@ -90,6 +101,8 @@ def _chosen_time(form, tz: str) -> tuple[datetime, int, int | None]:
         parts = raw.split("|")
         try:
             starts_at = datetime.fromisoformat(parts[0])
+            if len(parts) > 3:
+                _with_sessions(parts[3])  # (checked here; booked by _book)
             return starts_at, int(parts[1]), int(parts[2]) if len(parts) > 2 and parts[2] else None
         except (ValueError, IndexError):
             raise ValidationError("That time is not one of the suggestions; choose again.", field="slot") from None
@@ -117,7 +130,14 @@ def _book(patient, clinic, new: suggestions.NewSession, form):
         clinic_id=clinic.id, patient_id=patient.id, room_id=room_id, staff_member_id=staff_id, kind=new.kind,
         phase=new.phase, sequence=new.sequence, route=new.route, course_id=new.course_id, starts_at=starts_at,
         ends_at=starts_at + new.spec.duration, override_reason=override)
-    session, found = service.book(g.user.id, req)
+    parts = (form.get("slot") or "").split("|")
+    together = [booking.SessionRequest(
+        clinic_id=clinic.id, patient_id=patient.id, room_id=room, staff_member_id=staff, kind=kind,
+        course_id=new.course_id, sequence=new.sequence, starts_at=start, ends_at=start + _spec_duration(new, kind), override_reason=override)
+        for kind, start, room, staff in (_with_sessions(parts[3]) if len(parts) > 3 else [])]
+    session, found = service.book(g.user.id, req, with_sessions=together)
+    if together:
+        flash(f"Booked the {humanize(together[0].kind).lower()} session with it.", "success")
     what = humanize(new.kind) + (f" {new.sequence}" if new.sequence else "") + \
         (" (maintenance)" if new.phase == "maintenance" else "")
     warned = [f for f in found if f.severity != "error"]
@@ -130,6 +150,14 @@ def _book(patient, clinic, new: suggestions.NewSession, form):
         message += " Flagged: " + " ".join(f.message for f in warned)
     flash(message, "success" if not warned else "warning")
     return redirect(url_for("frontdesk.session_page", session_id=session.id))
+
+
+def _spec_duration(new: suggestions.NewSession, kind: str):
+    course = db_session.get(Course, new.course_id) if new.course_id else None
+    spec = suggestions.spec_for(course, kind)
+    if spec is None:
+        raise ValidationError("That time is not one of the suggestions; choose again.", field="slot")
+    return spec.duration
 
 
 def _conflicts(exc: AppError) -> list[dict]:

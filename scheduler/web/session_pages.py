@@ -114,27 +114,30 @@ def act(session_id: int, action: str):
 @page("book")
 def reschedule(session_id: int):
     """To a suggested slot or a time of one's own (date, time, room, clinician); a dose can take its
-    integration session along, moved by the same amount, in the same transaction."""
+    integration session along (placed in the dose's new window by the rule book), in the same transaction."""
     session = service.get(session_id)
     clinic = db_session.get(Clinic, session.clinic_id)
     try:
         starts_at, room_id, staff_id = _new_time(session, clinic.timezone)
         override = (request.form.get("override_reason") or "").strip()[:500] or None
         version = _version()
-        follower = lookups.integration_after(session) if request.form.get("move_integration") == "on" else None
-        shift = starts_at - session.starts_at
+        # the suggestion says the dose takes its integration session along ("|move"), or the box is ticked:
+        # the rule book places it in the dose's new window (services.suggestions.dependents)
+        move_dependents = (request.form.get("slot") or "").endswith("|move") \
+            or request.form.get("move_integration") == "on"
+        follower = lookups.integration_after(session) if move_dependents else None
+        before = follower.starts_at if follower is not None else None
         service.reschedule(g.user.id, session, version=version, starts_at=starts_at,
                            ends_at=starts_at + (session.ends_at - session.starts_at), room_id=room_id,
-                           staff_member_id=staff_id, override_reason=override)
+                           staff_member_id=staff_id, override_reason=override, move_dependents=move_dependents)
         if follower is not None:
-            service.reschedule(g.user.id, follower, version=follower.version, starts_at=follower.starts_at + shift,
-                               ends_at=follower.ends_at + shift, override_reason=override)
+            db_session.refresh(follower)
     except AppError as exc:
         return _failed(session, exc)
     from scheduler.web.filters import local
 
     moved = f"Moved to {local(session.starts_at, clinic.timezone, '%a %d %b %H:%M')} in {session.room.name}."
-    if follower is not None:
+    if follower is not None and follower.starts_at != before:
         moved += f" Its integration session moved too, to {local(follower.starts_at, clinic.timezone, '%a %d %b %H:%M')}."
     return _done(session, moved)
 
@@ -172,6 +175,8 @@ def _new_time(session, tz: str):
             raise ValidationError("Choose a room and a clinician from the lists.", field="room_id") from None
         return local_instant(on, at, tz), room_id, staff_id
     parts = raw.split("|")
+    if len(parts) == 4 and parts[3] == "move":  # the suggestion moves the integration session too
+        parts = parts[:3]
     if len(parts) != 3:
         raise ValidationError("Choose one of the suggested times, or another time.", field="slot")
     try:

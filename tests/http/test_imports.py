@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from scheduler.db import db_session
-from scheduler.models import AuditEvent, Course, Patient, TreatmentSession
-from tests.support import world
+from scheduler.models import AuditEvent, Clinic, Course, Patient, TreatmentSession
+from tests.support import factories, world
 
 PATIENTS = ("mrn,name,birth_date,email,phone,ride_home_arranged\n"
             "MRN-1,Ana Ruiz,1980-02-03,ana@example.com,555-0101,yes\n"
@@ -98,14 +98,20 @@ def _sessions_csv(*rows: str) -> str:
 
 
 def test_sessions_history_and_future_then_a_second_import_changes_nothing(app, tmp_path):
-    w = world.build()
+    w = world.build(commit=False)
+    clinic = db_session.get(Clinic, w.clinic.id)
+    factories.room(clinic, name="Therapy-1", capabilities=("therapy",))
+    factories.staff(clinic, name="Dr Tran", role="therapist")
+    db_session.commit()
+    # the future dose's integration session first: a ketamine-iv dose without one is refused (integration_missing)
     csv = _sessions_csv(
         f"OLD-1,MRN-100,Test Clinic,evaluation,{_day(-15)} 09:00,{_day(-15)} 10:00,IV-1,Nurse Kim,completed,ketamine-iv,,",
         f"OLD-2,MRN-100,Test Clinic,dose,{_day(-10)} 09:00,{_day(-10)} 11:00,IV-1,,no_show,ketamine-iv,induction,1",
+        f"NEW-0,MRN-100,Test Clinic,integration,{_day(10)} 12:00,{_day(10)} 13:00,Therapy-1,Dr Tran,,ketamine-iv,,",
         f"NEW-1,MRN-100,test clinic,dose,{_day(10)} 09:00,{_day(10)} 11:00,iv-1,nurse kim,,ketamine-iv,,1")
     dry = _run(app, tmp_path, "sessions", csv, "--dry-run")
     assert dry.exit_code == 0, dry.stderr + dry.output
-    assert "create 3" in dry.output and "dry run: nothing was written" in dry.output
+    assert "create 4" in dry.output and "dry run: nothing was written" in dry.output
     assert _count(TreatmentSession) == 0 and _count(Course) == 0
     real = _run(app, tmp_path, "sessions", csv)
     assert real.exit_code == 0, real.stderr + real.output
@@ -119,8 +125,8 @@ def test_sessions_history_and_future_then_a_second_import_changes_nothing(app, t
     assert course.status == "active"
     events = _count(AuditEvent)
     again = _run(app, tmp_path, "sessions", csv)
-    assert again.exit_code == 0 and "unchanged 3" in again.output
-    assert _count(TreatmentSession) == 3 and _count(AuditEvent) == events and _count(Course) == 1
+    assert again.exit_code == 0 and "unchanged 4" in again.output
+    assert _count(TreatmentSession) == 4 and _count(AuditEvent) == events and _count(Course) == 1
 
 
 def test_a_future_session_goes_through_the_rule_book_and_one_refusal_refuses_the_file(app, tmp_path):

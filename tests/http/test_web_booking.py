@@ -83,9 +83,12 @@ def test_within_a_course_the_protocol_gives_the_length_and_the_dose_its_sequence
     assert _plan(desk, patient_id, next_monday(date.today())).status_code == 302
     course_id = _course_id(patient_id)
     proto = protocols()["ketamine-iv"]
-    doses_before = max(s.sequence for s in _sessions(patient_id, "dose") if s.phase == "induction")
+    induction = [s for s in _sessions(patient_id, "dose") if s.phase == "induction"]
+    doses_before = max(s.sequence for s in induction)
+    # (from two days after the last dose: five weeks later, the dose would be an induction_gap, an error)
+    last_day = max(s.starts_at for s in induction).astimezone(NY).date()
     form = {"kind": "dose", "course_id": str(course_id), "action": "find",
-            "from_on": (next_monday(date.today()) + timedelta(weeks=5)).isoformat()}
+            "from_on": (last_day + timedelta(days=2)).isoformat()}
     found = desk.post(f"/patients/{patient_id}/book", form)
     assert found.status_code == 200, found.text
     assert f"Dose {doses_before + 1} (induction): {proto.dose.duration_minutes} min, a iv room" in found.text
@@ -180,3 +183,32 @@ def test_a_double_booking_is_shown_and_cannot_be_overridden(desk):  # noqa: F811
         assert r.status_code == 409, r.text
         assert 'data-clash="' in r.text and "cannot be overridden" in r.text
     assert len(_sessions(patient_id)) == 1
+
+
+def test_a_new_dose_that_needs_an_integration_session_is_offered_and_booked_with_one(desk):  # noqa: F811
+    """Issue 9: a slot that would leave the dose without integration (an error) is offered only with the
+    integration session that goes with it; choosing it books both."""
+    patient_id = _patient(desk)
+    assert _plan(desk, patient_id, next_monday(date.today())).status_code == 302
+    course_id = _course_id(patient_id)
+    doses = [s for s in _sessions(patient_id, "dose") if s.phase == "induction"]
+    third = doses[2]
+    its = next(s for s in _sessions(patient_id, "integration") if s.sequence == third.sequence)
+    for s in (third, its):
+        r = desk.post(f"/sessions/{s.id}/cancel", {"reason": "Flu", "version": str(s.version), "confirm": "yes"})
+        assert r.status_code == 302, r.text
+    integrations_before = len(_sessions(patient_id, "integration"))
+    day = third.starts_at.astimezone(NY).date()
+    form = {"kind": "dose", "course_id": str(course_id), "action": "find", "from_on": day.isoformat()}
+    found = desk.post(f"/patients/{patient_id}/book", form)
+    assert found.status_code == 200, found.text
+    slots = _slots(found.text)
+    assert slots and all("|with:integration;" in s for s in slots), slots
+    assert "books the integration session with it" in found.text
+    r = desk.post(f"/patients/{patient_id}/book", {**form, "action": "book", "slot": slots[0]})
+    assert r.status_code == 302, r.text
+    integrations = _sessions(patient_id, "integration")
+    assert len(integrations) == integrations_before + 1
+    new_dose = next(s for s in _sessions(patient_id, "dose") if s.status == "booked"
+                    and s.starts_at == datetime.fromisoformat(slots[0].split("|")[0]))
+    assert any(i.starts_at >= new_dose.ends_at and i.course_id == course_id for i in integrations)

@@ -2,7 +2,12 @@
 the severity of the rule book's table."""
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
+
+import scheduler
 
 from scheduler.domain.planning import Problem
 from scheduler.domain.rules import CODES, Flag, severity_of
@@ -28,8 +33,19 @@ def test_preference_misses_are_info():
 def test_a_flag_cannot_carry_another_severity_than_its_code():
     with pytest.raises(ValueError, match="integration_missing has severity error, not warning"):
         Flag(code="integration_missing", severity="warning", message="x.")
-    with pytest.raises(ValueError, match="unknown code"):
-        Problem("no_such_code", "x")
+    with pytest.raises(ValueError, match="unknown flag code"):
+        Flag(code="no_such_code", message="x.")
+
+
+def test_every_code_the_planners_raise_is_in_the_table():
+    """Problems are built with a literal code (``b.problem("code", ...)``, ``Problem("code", ...)``,
+    ``Reason("code", ...)``): each must be in the rule book's table, so it has one severity."""
+    root = Path(scheduler.__file__).parent
+    pattern = re.compile(r"""(?:\.problem|\bProblem|\bReason)\(\s*["']([a-z_]+)["']""")
+    found = {m.group(1) for path in root.rglob("*.py") for m in pattern.finditer(path.read_text())}
+    assert "preference_not_met" in found and "integration_missing" in found
+    reasons_only = {"unknown_session", "not_a_dose", "not_missed", "dosing_hold", "not_in_protocol", "no_slot"}
+    assert found - set(CODES) - reasons_only == set()
 
 
 def test_every_code_has_one_known_severity_and_family():

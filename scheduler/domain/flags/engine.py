@@ -142,3 +142,50 @@ def clinic_flags(ctx: FlagContext, first_day: date, last_day: date, sessions: It
     if idle_chairs:
         out.extend(idle_chair_flags(ctx, first_day, last_day, [s for s in pool if s.live], as_of))
     return _sorted(out)
+
+
+def _identity(f: Flag) -> tuple:
+    """What makes two flags "the same flag" before and after a change (its words may differ)."""
+    return (f.code, f.course_id, tuple(sorted(i for i in f.session_ids if i is not None)), f.on if not f.session_ids
+            else None)
+
+
+def apply_changes(sessions: Iterable[Session], changes: Iterable[Session]) -> tuple[list[Session], list[Session]]:
+    """``sessions`` with ``changes`` applied: a change with an ``id`` replaces that session (a move,
+    a new room, a status), one without is new and gets a negative id (-1, -2, … in order). Returns
+    (the sessions after, the changes as placed)."""
+    placed, n = [], 0
+    for c in changes:
+        if c.id is None:
+            n += 1
+            c = dataclasses.replace(c, id=-n)
+        placed.append(c)
+    by_id = {s.id: s for s in _dedupe(sessions)}
+    for c in placed:
+        by_id[c.id] = c
+    return list(by_id.values()), placed
+
+
+def introduced_flags(ctx: FlagContext, changes: Iterable[Session], sessions: Iterable[Session], *,
+                     as_of: datetime | None = None, severity: str = "error") -> list[Flag]:
+    """The write gate: the ``severity`` flags that applying ``changes`` to ``sessions`` would bring
+    that were not there before (a flag already raised stays allowed: moving a session does not make
+    an old problem the mover's).
+
+    ``changes``: new sessions (``id`` None) and new versions of existing ones (same ``id``: moved,
+    another room or clinician, or another status). ``sessions``: the patients' sessions (any status,
+    every course) and the other live sessions near the changes (same rooms and clinicians). The rules
+    run for every course of ``ctx.courses`` the changes' patients have, and the per-session rules
+    for the changed sessions. New sessions carry negative ids in ``session_ids`` (-1 for the first
+    change without an id, -2 for the second …), so a caller can say which of its changes a flag is about.
+    """
+    before = _dedupe(sessions)
+    after, placed = apply_changes(before, changes)
+    scope = {c.id for c in placed}
+    patients = {c.patient_id for c in placed}
+    course_ids = {c.id for c in ctx.courses.values() if c.patient_id in patients}
+    course_ids |= {s.course_id for s in placed if s.course_id is not None}
+    was = {_identity(f) for f in _compute(ctx, before, scope, course_ids, as_of) if f.severity == severity}
+    out = [f for f in _compute(ctx, after, scope, course_ids, as_of)
+           if f.severity == severity and _identity(f) not in was]
+    return _sorted(out)

@@ -46,14 +46,14 @@ from scheduler.domain.rules.spacing import (
     stage_last_day, stage_of_dose,
 )
 from scheduler.domain.rules.windows import (
-    doses_needing_integration, due_window, evaluation_code, evaluation_latest_day, follow_up_days, guidance_ok,
-    integration_counts, integration_window, preparation_days,
+    doses_needing_integration, due_window, evaluation_code, evaluation_latest_day, first_dose_days, follow_up_days,
+    guidance_ok, integration_counts, integration_window, preparation_days,
 )
 
 __all__ = [
     "ALL_CODES", "CLOSED_COURSE_STATUSES", "CODES", "CONFLICT_CODES", "ERROR", "GAP_CODES", "HARD_CONFLICT_CODES",
     "INFO", "PLAN_CODES", "SEVERITIES", "WARNING", "Code", "CourseFacts", "Flag", "FlagContext",
-    "doses_needing_integration", "due_window", "evaluation_code", "evaluation_latest_day", "follow_up_days",
+    "doses_needing_integration", "due_window", "evaluation_code", "evaluation_latest_day", "first_dose_days", "follow_up_days",
     "gap_code", "guidance_ok", "induction_window_end", "integration_counts", "integration_window", "is_error",
     "latest_day_for", "maintenance_earliest", "needs_ride_home", "next_dose_days", "on_dosing_hold", "preparation_days", "room_suits",
     "same_day_code", "severity_of", "stage_last_day", "stage_of_dose", "staff_problem", "staff_suits",

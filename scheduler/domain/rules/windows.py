@@ -6,8 +6,8 @@ Predicates (used by the flag rules below, the planner, the re-planner and the wr
   integration session counts for a dose when it starts ``min_hours_after``..``within_hours`` real hours
   after the dose ends, and not after the next dose that needs one (it then counts for that dose: an
   integration session counts for the latest dose before it);
-* :func:`evaluation_latest_day` / :func:`evaluation_code` — the evaluation's lead before the first dose
-  and its validity at the first dose;
+* :func:`evaluation_latest_day` / :func:`first_dose_days` / :func:`evaluation_code` — the evaluation's
+  lead before the first dose and its validity at the first dose;
 * :func:`follow_up_days` — the follow-up visit's window after the last induction dose;
 * :func:`guidance_ok` — the stage's weekday and per-week cadence guidance (a preference of the
   protocol, not a hard rule);
@@ -26,7 +26,8 @@ from scheduler.domain.timezones import local_date
 
 __all__ = [
     "DueWindow", "doses_needing_integration", "due_window", "evaluation_code", "evaluation_latest_day",
-    "follow_up_days", "guidance_ok", "integration_counts", "integration_window", "preparation_days",
+    "first_dose_days", "follow_up_days", "guidance_ok", "integration_counts", "integration_window",
+    "preparation_days",
 ]
 
 # ---------------------------------------------------------------- predicates
@@ -59,6 +60,13 @@ def integration_counts(spec: IntegrationSpec, dose_end: datetime, next_needing_s
 def evaluation_latest_day(spec: EvaluationSpec, first_dose_day: date) -> date:
     """The last local date an evaluation may fall on before a first dose on ``first_dose_day``."""
     return first_dose_day - timedelta(days=spec.min_days_before_first_dose)
+
+
+def first_dose_days(spec: EvaluationSpec, evaluation_day: date) -> tuple[date, date]:
+    """First and last local date (inclusive) a first dose may take after an evaluation on
+    ``evaluation_day`` (its lead, and its validity)."""
+    return (evaluation_day + timedelta(days=spec.min_days_before_first_dose),
+            evaluation_day + timedelta(days=spec.valid_days))
 
 
 def evaluation_code(spec: EvaluationSpec, evaluation_day: date | None, first_dose_day: date) -> str | None:
