@@ -39,16 +39,41 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        _configure(connection)
-        with context.begin_transaction():
-            context.run_migrations()
+        _run(connection)
         return
     engine = make_engine(_url())
     with engine.connect() as connection:
+        _run(connection)
+    engine.dispose()
+
+
+def _run(connection) -> None:
+    """On SQLite, batch migrations rebuild a table (copy, drop, rename): with foreign keys enforced,
+    dropping a table other rows point to fails on a database that has data. They are switched off for
+    the migration (the pragma only works outside a transaction) and the result is checked before they
+    are switched on again."""
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        _pragma(connection, "OFF")
+    try:
         _configure(connection)
         with context.begin_transaction():
             context.run_migrations()
-    engine.dispose()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migration left rows pointing nowhere: {broken[:5]}")
+    finally:
+        if sqlite:
+            _pragma(connection, "ON")
+
+
+def _pragma(connection, value: str) -> None:
+    """``PRAGMA foreign_keys`` on the driver's connection itself, outside any transaction (through
+    SQLAlchemy it would first begin one, where SQLite ignores the pragma)."""
+    if connection.in_transaction():
+        connection.commit()
+    connection.connection.dbapi_connection.execute(f"PRAGMA foreign_keys={value}")
 
 
 if context.is_offline_mode():

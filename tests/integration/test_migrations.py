@@ -69,3 +69,33 @@ def test_postgres_has_exclusion_constraints(request):
     engine.dispose()
     assert names == {"ex_treatment_session_room_overlap", "ex_treatment_session_patient_overlap"}
     assert has_ext == 1
+
+
+def test_sqlite_upgrades_a_database_that_has_data(tmp_path):
+    """Batch migrations rebuild SQLite tables; with rows pointing at them (a session at a patient) that
+    must not trip the foreign keys, and must leave none dangling."""
+    url = f"sqlite:///{tmp_path / 'populated.sqlite3'}"
+    upgrade(url, "0005")
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    with engine.begin() as conn:
+        for sql in (
+            "INSERT INTO clinic (id, name, timezone, created_at) VALUES (1, 'C', 'America/New_York', '2026-01-01')",
+            "INSERT INTO room (id, clinic_id, name, capabilities, active, created_at) "
+            "VALUES (1, 1, 'IV-1', '[\"iv\"]', 1, '2026-01-01')",
+            "INSERT INTO patient (id, mrn, name, birth_date, ride_home_arranged, created_at, email) "
+            "VALUES (1, 'M-1', 'Pat', '1980-01-01', 0, '2026-01-01', 'pat@example.test')",
+            "INSERT INTO patient (id, mrn, name, birth_date, ride_home_arranged, created_at, phone) "
+            "VALUES (2, 'M-2', 'Sam', '1980-01-01', 0, '2026-01-01', '+15550100')",
+            "INSERT INTO treatment_session (id, clinic_id, patient_id, room_id, kind, starts_at, ends_at, status, "
+            "version, created_at, updated_at) VALUES (1, 1, 1, 1, 'dose', '2026-02-01 14:00:00', "
+            "'2026-02-01 16:00:00', 'booked', 1, '2026-01-01', '2026-01-01')"):
+            conn.exec_driver_sql(sql)
+    engine.dispose()
+    upgrade(url)
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT contact_preference FROM patient ORDER BY id").scalars().all() == [
+            "email", "sms"]
+        assert conn.exec_driver_sql("SELECT count(*) FROM treatment_session").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+    engine.dispose()
