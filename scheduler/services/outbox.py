@@ -114,8 +114,13 @@ def session_changed(s: TreatmentSession, before: Before | None, now: datetime) -
     elif s.status in ("checked_in", "completed"):
         withdraw(s.id)
     elif s.status == "booked" and (moved or not was_live or before.status == "proposed"):
-        withdraw(s.id)
+        # reinstated: an unsent cancellation notice is withdrawn too, and its slot is no longer on offer
+        reinstated = before.status == "cancelled"
+        withdraw(s.id, ("reminder", "booking_confirmation", "cancellation") if reinstated else
+                 ("reminder", "booking_confirmation"))
         schedule_reminders(s, now)
+        if reinstated:
+            waitlist.withdraw_offers(s.id)
         if moved and was_live and before.starts_at > now:
             waitlist.slot_freed(s, before, now)
 

@@ -154,6 +154,20 @@ def slot_freed(freed: TreatmentSession, before, now: datetime) -> list[WaitlistO
     return [offer for _, offer in made]
 
 
+def withdraw_offers(freed_session_id: int) -> None:
+    """The open offers of a slot that is taken again (its session reinstated) are gone, and their
+    pending offer messages withdrawn."""
+    from scheduler.models import Message
+
+    ids = list(db_session.scalars(select(WaitlistOffer.id).where(WaitlistOffer.freed_session_id == freed_session_id,
+                                                               WaitlistOffer.status == "open")))
+    if not ids:
+        return
+    db_session.execute(update(WaitlistOffer).where(WaitlistOffer.id.in_(ids)).values(status="gone", decided_at=utcnow()))
+    db_session.execute(update(Message).where(Message.offer_id.in_(ids), Message.status == "pending")
+                       .values(status="withdrawn"))
+
+
 def _close_offers(entry_id: int) -> None:
     db_session.execute(update(WaitlistOffer).where(WaitlistOffer.entry_id == entry_id,
                                                    WaitlistOffer.status == "open")

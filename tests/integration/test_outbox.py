@@ -223,3 +223,20 @@ def test_a_no_show_reported_early_offers_the_rest_of_its_slot(w):
     db_session.commit()
     [offer] = db_session.scalars(select(WaitlistOffer)).all()
     assert (offer.starts_at.astimezone(NY).time(), offer.ends_at.astimezone(NY).time()) == (time(9, 10), time(11))
+
+
+def test_a_reinstated_session_takes_its_slot_back_from_the_waitlist(w):
+    from scheduler.models import WaitlistOffer
+
+    day = _ahead(10)
+    _waiting(w, day)
+    s = w.book(day, time(9))
+    db_session.commit()
+    sessions.cancel(None, s, version=s.version, reason="patient unwell")
+    db_session.commit()
+    assert [o.status for o in db_session.scalars(select(WaitlistOffer))] == ["open"]
+    sessions.reinstate(None, s, version=s.version)
+    db_session.commit()
+    db_session.expire_all()
+    assert [o.status for o in db_session.scalars(select(WaitlistOffer))] == ["gone"]
+    assert [m.kind for m in _messages(s.id) if m.status == "pending"] == ["reminder", "reminder"]
