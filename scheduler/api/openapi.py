@@ -124,8 +124,8 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         "The access log: every read of a patient's record, timeline, notes, assessments, feed or FHIR "
         "appointments (who, which patient, what, when), oldest first, paginated", returns="AccessLogPage",
         errors=(400,), params=[
-            q("patient_id", "Reads of this patient's data", ID_QUERY),
-            q("user_id", "Reads by this user", ID_QUERY),
+            q("patient_id", "Reads of this patient's data", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}),
+            q("user_id", "Reads by this user", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}),
             q("start", "From this instant (with offset) or UTC date (inclusive)"),
             q("end", "Until this instant (exclusive) or UTC date (inclusive)"),
             q("page", "1-based page", {"type": "integer", "minimum": 1, "maximum": 1000000}),
