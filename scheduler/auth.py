@@ -18,6 +18,7 @@ from sqlalchemy import select
 from scheduler.db import db_session
 from scheduler.errors import Forbidden, Unauthorized
 from scheduler.models import ApiToken, User
+from scheduler.services import scope
 
 # What each role may do: the one role table of the product. Routes ask for a permission, never
 # for a role (``@require("book")``); the OpenAPI document and the role tests read it from here.
@@ -111,6 +112,7 @@ def authenticate_bearer() -> User:
     if user is None:
         raise Unauthorized("The API token is unknown or revoked.")
     g.user = user
+    scope.limit_to(user.clinic_ids)
     return user
 
 
@@ -140,3 +142,7 @@ def require(permission: str) -> Callable:
 
 def init_app(app: Flask) -> None:
     app.extensions["scheduler.permissions"] = PERMISSIONS
+
+    @app.before_request
+    def _reset_clinic_scope():  # each request narrows it again once it knows the user
+        scope.limit_to(None)

@@ -31,8 +31,11 @@ def user_group() -> None:
 @click.option("--role", type=click.Choice(USER_ROLES), required=True)
 @click.option("--password", default=None, help="Also allow page sign-in with this password.")
 @click.option("--staff-member-id", type=int, default=None, help="Link a clinician to their staff record.")
+@click.option("--clinic", "clinic_ids", type=int, multiple=True,
+              help="Limit the user to this clinic id (repeat for several; none: every clinic).")
 @with_appcontext
-def user_add_command(email: str, role: str, password: str | None, staff_member_id: int | None) -> None:
+def user_add_command(email: str, role: str, password: str | None, staff_member_id: int | None,
+                     clinic_ids: tuple[int, ...] = ()) -> None:
     """Create a user and print a new API token on the last line (both audited, actor "cli")."""
     from scheduler.errors import Conflict
     from scheduler.services import accounts, audit
@@ -40,12 +43,25 @@ def user_add_command(email: str, role: str, password: str | None, staff_member_i
     with transaction(), audit.acting_as("cli"):
         try:
             user = accounts.create_user(None, email=email, role=role, password=password,
-                                        staff_member_id=staff_member_id)
+                                        staff_member_id=staff_member_id, clinic_ids=_clinic_ids(clinic_ids))
         except Conflict as exc:
             raise click.ClickException(exc.message) from None
         _row, token = accounts.create_token(None, user, label="cli")
     click.echo(f"Created {role} {email} (id {user.id}). API token:")
     click.echo(token)
+
+
+def _clinic_ids(clinic_ids: tuple[int, ...]) -> list[int]:
+    """The ``--clinic`` ids, each an existing clinic (none: every clinic)."""
+    from sqlalchemy import select
+
+    from scheduler.models import Clinic
+
+    known = set(db_session.scalars(select(Clinic.id).where(Clinic.id.in_(clinic_ids)))) if clinic_ids else set()
+    missing = sorted(set(clinic_ids) - known)
+    if missing:
+        raise click.ClickException(f"No clinic with id {missing[0]} (see GET /api/v1/clinics).")
+    return sorted(set(clinic_ids))
 
 
 @click.command("demo")

@@ -12,6 +12,7 @@ from scheduler.db import db_session
 from scheduler.domain.clinical_content import redact_audit_event
 from scheduler.errors import ValidationError
 from scheduler.models import AuditEvent
+from scheduler.services import scope
 
 MAX_PER_PAGE = 200
 
@@ -40,7 +41,7 @@ def _bound(name: str, *, end: bool) -> datetime | None:
 @bp.get("/audit")
 @require("read_audit")
 def list_audit_events():
-    query = select(AuditEvent)
+    query = select(AuditEvent).where(scope.audit_clause(AuditEvent.entity_type, AuditEvent.entity_id))
     entity_type = request.args.get("entity_type")
     if entity_type:
         query = query.where(AuditEvent.entity_type == entity_type)

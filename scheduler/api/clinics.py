@@ -10,7 +10,7 @@ from scheduler.db import db_session
 from scheduler.domain.vocabulary import SESSION_KINDS
 from scheduler.errors import ValidationError
 from scheduler.models import Clinic
-from scheduler.services import directory
+from scheduler.services import directory, scope
 
 
 @bp.post("/clinics")
@@ -75,7 +75,7 @@ def update_clinic(clinic_id: int):
 @bp.get("/clinics")
 @require("read_schedule")
 def list_clinics():
-    clinics = db_session.scalars(select(Clinic).order_by(Clinic.name)).all()
+    clinics = db_session.scalars(select(Clinic).where(scope.clinic_clause(Clinic.id)).order_by(Clinic.name)).all()
     return {"clinics": [serialize.clinic(c, with_closures=False) for c in clinics]}
 
 

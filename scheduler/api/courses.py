@@ -104,7 +104,9 @@ def list_courses(patient_id: int):
     from sqlalchemy import select
 
     from scheduler.db import db_session
+    from scheduler.services import scope
 
     patient = inputs.patient_row(patient_id)
-    rows = db_session.scalars(select(Course).where(Course.patient_id == patient.id).order_by(Course.start_on))
+    rows = db_session.scalars(select(Course).where(Course.patient_id == patient.id, scope.clinic_clause(Course.clinic_id))
+                              .order_by(Course.start_on))
     return {"courses": [serialize.course(c) for c in rows]}

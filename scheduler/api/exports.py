@@ -22,6 +22,11 @@ FORMATS = ("jsonl", "csv", "fhir")
 @bp.get("/exports")
 @require("export_data")
 def export_everything():
+    from scheduler.errors import Forbidden
+    from scheduler.services import scope
+
+    if scope.allowed() is not None:  # the export is the whole network's database
+        raise Forbidden("Only a network admin (not limited to some clinics) may export everything.")
     fmt = request.args.get("format") or "jsonl"
     if fmt not in FORMATS:
         raise ValidationError(f"format must be one of {', '.join(FORMATS)}.", field="format")

@@ -11,9 +11,9 @@ from scheduler.api import bp, parsing as p, serialize
 from scheduler.auth import can, require
 from scheduler.db import db_session
 from scheduler.errors import Forbidden, NotFound
-from scheduler.models import FeedToken, utcnow
+from scheduler.models import FeedToken, User, utcnow
 from scheduler.models.feed_token import FEED_KINDS
-from scheduler.services import feeds
+from scheduler.services import feeds, scope
 
 
 def feed_json(row: FeedToken) -> dict:
@@ -45,13 +45,15 @@ def list_feeds():
     query = select(FeedToken).order_by(FeedToken.id)
     if not can("manage_users"):
         query = query.where(FeedToken.created_by_id == g.user.id)
-    return {"feeds": [feed_json(r) for r in db_session.scalars(query)]}
+    return {"feeds": [feed_json(r) for r in db_session.scalars(query) if feeds.visible(r)]}
 
 
 @bp.post("/feeds/<int:feed_id>/revoke")
 @require("read_schedule")
 def revoke_feed(feed_id: int):
     row = p.get_or_404(FeedToken, feed_id, "feed")
+    if not feeds.visible(row):
+        raise NotFound(f"No feed with id {feed_id}.")
     if row.created_by_id != g.user.id and not can("manage_users"):
         raise Forbidden("Only the feed's creator or an admin may revoke it.")
     feeds.revoke(g.user.id, row)
@@ -66,6 +68,8 @@ def feed_ics(token: str):
         raise NotFound("No feed with this token (it may have been revoked).")
     if row.kind == "patient" and row.created_by_id is not None:  # read on its creator's behalf
         access.log_read("feed", row.subject_id, user_id=row.created_by_id)
+    creator = db_session.get(User, row.created_by_id) if row.created_by_id is not None else None
+    scope.limit_to(creator.clinic_ids if creator is not None else None)  # what its creator may see
     sessions, clinics = feeds.sessions_for(
         row, int(current_app.config.get("FEED_HISTORY_DAYS", feeds.HISTORY_DAYS)))
     body = ical.calendar(feeds.subject_name(row), sessions, clinics, uid_host(), utcnow())

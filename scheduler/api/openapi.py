@@ -105,6 +105,8 @@ OPERATIONS: dict[tuple[str, str], dict] = {
     ("POST", "/users"): op("Create a user (password hashed with argon2)", body="NewUser", ok=201, returns="User",
                            errors=WRITE),
     ("GET", "/users"): op("List users", returns="UserList", errors=()),
+    ("PATCH", "/users/{user_id}"): op("Limit a user to some clinics ([]: every clinic)", body="UserClinics",
+                                     returns="User", errors=WRITE),
     ("POST", "/users/{user_id}/tokens"): op("Issue an API token (shown once, stored hashed)", body="NewToken",
                                             ok=201, returns="NewApiToken", errors=WRITE),
     ("GET", "/users/{user_id}/tokens"): op("A user's tokens (never the secrets)", returns="TokenList"),

@@ -205,7 +205,9 @@ def query_date(name: str, *, required: bool = False) -> date | None:
 def get_or_404(model, ident: Any, what: str | None = None):
     from scheduler.db import db_session
 
+    from scheduler.services import scope
+
     entity = db_session.get(model, ident) if isinstance(ident, int) else None
     if entity is None:
         raise NotFound(f"No {what or model.__tablename__.replace('_', ' ')} with id {ident}.")
-    return entity
+    return scope.check(entity, what)

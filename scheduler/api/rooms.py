@@ -10,7 +10,7 @@ from scheduler.db import db_session
 from scheduler.domain.vocabulary import CAPABILITIES
 from scheduler.errors import ValidationError
 from scheduler.models import Clinic, Room
-from scheduler.services import directory
+from scheduler.services import directory, scope
 
 
 def _capabilities(body: dict) -> list[str]:
@@ -38,7 +38,7 @@ def create_room():
 @bp.get("/rooms")
 @require("read_schedule")
 def list_rooms():
-    query = select(Room).order_by(Room.clinic_id, Room.name)
+    query = select(Room).where(scope.clinic_clause(Room.clinic_id)).order_by(Room.clinic_id, Room.name)
     clinic_id = p.query_int("clinic_id")
     if clinic_id is not None:
         query = query.where(Room.clinic_id == clinic_id)

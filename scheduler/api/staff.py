@@ -10,7 +10,7 @@ from scheduler.db import db_session
 from scheduler.domain.vocabulary import STAFF_ROLES
 from scheduler.errors import ValidationError
 from scheduler.models import Clinic, StaffMember
-from scheduler.services import directory
+from scheduler.services import directory, scope
 
 
 @bp.post("/staff")
@@ -29,7 +29,8 @@ def create_staff_member():
 @bp.get("/staff")
 @require("read_schedule")
 def list_staff():
-    query = select(StaffMember).order_by(StaffMember.clinic_id, StaffMember.name)
+    query = (select(StaffMember).where(scope.clinic_clause(StaffMember.clinic_id))
+             .order_by(StaffMember.clinic_id, StaffMember.name))
     clinic_id = p.query_int("clinic_id")
     if clinic_id is not None:
         query = query.where(StaffMember.clinic_id == clinic_id)

@@ -10,9 +10,9 @@ from scheduler.api import bp, parsing as p, serialize
 from scheduler.auth import can, require, verify_password
 from scheduler.db import db_session
 from scheduler.domain.vocabulary import USER_ROLES
-from scheduler.errors import Forbidden, ValidationError
+from scheduler.errors import Forbidden, NotFound, ValidationError
 from scheduler.models import ApiToken, StaffMember, User
-from scheduler.services import accounts
+from scheduler.services import accounts, scope
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 12
@@ -20,6 +20,7 @@ MIN_PASSWORD = 12
 
 def user_json(u: User) -> dict:
     return {"id": u.id, "email": u.email, "role": u.role, "staff_member_id": u.staff_member_id,
+            "clinic_ids": u.clinic_ids,
             "active": u.active, "has_password": u.password_hash is not None,
             "created_at": serialize.instant(u.created_at)}
 
@@ -48,7 +49,7 @@ def check_password(password: object, field: str) -> str:
 @require("manage_users")
 def create_user():
     body = p.json_body()
-    p.reject_unknown(body, {"email", "role", "password", "staff_member_id"})
+    p.reject_unknown(body, {"email", "role", "password", "staff_member_id", "clinic_ids"})
     email = p.string(body, "email")
     if not EMAIL.match(email):
         raise ValidationError("email must be an email address.", field="email")
@@ -59,20 +60,50 @@ def create_user():
     staff_id = p.integer(body, "staff_member_id", required=False, minimum=1)
     if staff_id is not None:
         p.get_or_404(StaffMember, staff_id, "staff member")
-    user = accounts.create_user(g.user.id, email=email, role=role, password=password, staff_member_id=staff_id)
+    clinic_ids = scope.grantable(_clinic_ids(body))
+    user = accounts.create_user(g.user.id, email=email, role=role, password=password, staff_member_id=staff_id,
+                                clinic_ids=clinic_ids)
     return user_json(user), 201
+
+
+def _clinic_ids(body: dict) -> list[int]:
+    value = p.get(body, "clinic_ids", required=False, default=[])
+    if not isinstance(value, list) or len(value) > 1000:
+        raise ValidationError("clinic_ids must be a list of clinic ids ([] for every clinic).", field="clinic_ids")
+    return [p.integer({"clinic_ids": v}, "clinic_ids", minimum=1) for v in value]
+
+
+def _user(user_id: int) -> User:
+    user = p.get_or_404(User, user_id, "user")
+    if not scope.may_manage_user(user):
+        raise NotFound(f"No user with id {user_id}.")
+    return user
+
+
+@bp.patch("/users/<int:user_id>")
+@require("manage_users")
+def update_user(user_id: int):
+    """Change the clinics a user is limited to (``[]``: every clinic, network admins only)."""
+    user = _user(user_id)
+    body = p.json_body()
+    p.reject_unknown(body, {"clinic_ids"})
+    if "clinic_ids" not in body:
+        raise ValidationError("clinic_ids is required.", field="clinic_ids")
+    accounts.set_clinics(g.user.id, user, scope.grantable(_clinic_ids(body)))
+    return user_json(user)
 
 
 @bp.get("/users")
 @require("manage_users")
 def list_users():
-    return {"users": [user_json(u) for u in db_session.scalars(select(User).order_by(User.email))]}
+    users = [u for u in db_session.scalars(select(User).order_by(User.email)) if scope.may_manage_user(u)]
+    return {"users": [user_json(u) for u in users]}
 
 
 @bp.post("/users/<int:user_id>/tokens")
 @require("manage_users")
 def create_token(user_id: int):
-    user = p.get_or_404(User, user_id, "user")
+    user = _user(user_id)
     body = optional_body()  # the label is optional, so is the body
     p.reject_unknown(body, {"label"})
     row, token = accounts.create_token(g.user.id, user,
@@ -83,7 +114,7 @@ def create_token(user_id: int):
 @bp.get("/users/<int:user_id>/tokens")
 @require("manage_users")
 def list_tokens(user_id: int):
-    p.get_or_404(User, user_id, "user")
+    _user(user_id)
     rows = db_session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id))
     return {"tokens": [token_json(t) for t in rows]}
 
@@ -92,6 +123,8 @@ def list_tokens(user_id: int):
 @require("manage_users")
 def revoke_token(token_id: int):
     row = p.get_or_404(ApiToken, token_id, "API token")
+    if not scope.may_manage_user(db_session.get(User, row.user_id)):
+        raise NotFound(f"No API token with id {token_id}.")
     body = optional_body()
     p.reject_unknown(body, {"reason"})
     accounts.revoke(g.user.id, row, reason=p.string(body, "reason", required=False, max_length=500))
@@ -105,6 +138,8 @@ def change_password(user_id: int):
     of the user ends."""
     user = p.get_or_404(User, user_id, "user")
     own = user.id == g.user.id
+    if not own and not scope.may_manage_user(user):
+        raise NotFound(f"No user with id {user_id}.")
     if not own and not can("manage_users"):
         raise Forbidden("Only the user or an admin may change a password (manage_users).")
     body = p.json_body()

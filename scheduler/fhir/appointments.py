@@ -14,7 +14,7 @@ from scheduler.fhir import base_url, bp, fhir_response
 from scheduler.fhir import search as s
 from scheduler.fhir.search import MRN_SYSTEM, Param
 from scheduler.models import AppointmentHold, Clinic, Patient, TreatmentSession
-from scheduler.services import holds
+from scheduler.services import holds, scope
 
 KIND_SYSTEM = "urn:scheduler:session-kind"
 APPOINTMENT_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0276"
@@ -104,7 +104,7 @@ def hold_appointment(row: AppointmentHold, clinic: Clinic) -> dict:
 def load_session(ident: str) -> TreatmentSession:
     number = s.numeric(ident)
     row = db_session.get(TS, number) if number is not None else None
-    if row is None:
+    if row is None or not scope.may_see_clinic(row.clinic_id):
         raise NotFound(f"No appointment with id {ident}.")
     return row
 
@@ -112,7 +112,7 @@ def load_session(ident: str) -> TreatmentSession:
 def load_hold(ident: str) -> AppointmentHold:
     number = s.numeric(ident.removeprefix("hold-")) if ident.startswith("hold-") else None
     row = db_session.get(AppointmentHold, number) if number is not None else None
-    if row is None:
+    if row is None or not scope.may_see_clinic(row.clinic_id):
         raise NotFound(f"No appointment with id {ident}.")
     return row
 
@@ -185,7 +185,7 @@ def date_clause(tests: list[s.DateTest], clinics: list[Clinic]):
 @require("read_schedule")
 def search_appointments():
     query = s.parse("Appointment")  # no parameter: every appointment, a page at a time
-    statement = select(TS).join(Patient, Patient.id == TS.patient_id)
+    statement = select(TS).join(Patient, Patient.id == TS.patient_id).where(scope.clinic_clause(TS.clinic_id))
     for clause in patient_clause(query):
         statement = statement.where(clause)
     for raw in query.values.get("actor", []):

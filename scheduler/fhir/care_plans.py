@@ -12,6 +12,7 @@ from scheduler.fhir import base_url, bp, fhir_response
 from scheduler.fhir import search as s
 from scheduler.fhir.directory import get
 from scheduler.fhir.search import Param
+from scheduler.services import scope
 from scheduler.models import Course, Patient, TreatmentSession
 from scheduler.protocols_registry import protocols
 
@@ -57,7 +58,7 @@ def read_care_plan(ident: str):
 @require("read_schedule")
 def search_care_plans():
     query = s.parse("CarePlan")
-    statement = select(Course).join(Patient, Patient.id == Course.patient_id)
+    statement = select(Course).join(Patient, Patient.id == Course.patient_id).where(scope.clinic_clause(Course.clinic_id))
     if not query.values:
         raise ValidationError("patient is required (Patient/<id> or patient:identifier=urn:scheduler:mrn|<MRN>).",
                               field="patient")

@@ -10,6 +10,7 @@ from scheduler.errors import NotFound
 from scheduler.fhir import bp, fhir_response
 from scheduler.fhir.search import MRN_SYSTEM, numeric
 from scheduler.models import Clinic, Patient, Room, StaffMember
+from scheduler.services import scope
 
 PHYSICAL_TYPE = "http://terminology.hl7.org/CodeSystem/location-physical-type"
 ROLE_DISPLAY = {"prescriber": "Prescriber", "nurse": "Nurse", "therapist": "Therapist"}
@@ -19,7 +20,7 @@ def get(model, ident: str, what: str):
     row = db_session.get(model, numeric(ident)) if numeric(ident) is not None else None
     if row is None:
         raise NotFound(f"No {what} with id {ident}.")
-    return row
+    return scope.check(row, what)
 
 
 def patient(row: Patient) -> dict:

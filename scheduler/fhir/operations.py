@@ -35,7 +35,7 @@ from scheduler.fhir.capability import OPERATIONS
 from scheduler.fhir.search import MRN_SYSTEM
 from scheduler.models import Clinic, Patient, Room, StaffMember, utcnow
 from scheduler.services import booking, holds, sessions
-from scheduler.services import inputs
+from scheduler.services import inputs, scope
 
 MAX_FIND_DAYS = 31
 CANCEL_REASON_MAX = 500
@@ -137,7 +137,7 @@ def _patient(raw: str | None) -> Patient:
     else:
         ((_, ident),) = s.reference_ids(raw, "patient", ("Patient",))
         row = db_session.get(Patient, s.numeric(ident)) if s.numeric(ident) is not None else None
-    if row is None:
+    if row is None or not scope.may_see_patient(row.id):
         raise NotFound(f"No patient {raw}.", field="patient")
     return row
 
@@ -147,7 +147,7 @@ def _location(raw: str | None, patient: Patient) -> tuple[int, int | None]:
     if not raw:
         course = _any_open_course(patient.id)
         if course is None:
-            only = db_session.scalars(select(Clinic.id).limit(2)).all()
+            only = db_session.scalars(select(Clinic.id).where(scope.clinic_clause(Clinic.id)).limit(2)).all()
             if len(only) != 1:
                 raise ValidationError("location is required (Location/<room id> or Location/clinic-<id>): the "
                                       "patient has no open course to say which clinic.", field="location")
@@ -157,11 +157,11 @@ def _location(raw: str | None, patient: Patient) -> tuple[int, int | None]:
     if ident.startswith("clinic-"):
         number = s.numeric(ident.removeprefix("clinic-"))
         clinic = db_session.get(Clinic, number) if number is not None else None
-        if clinic is None:
+        if clinic is None or not scope.may_see_clinic(clinic.id):
             raise NotFound(f"No clinic {raw}.", field="location")
         return clinic.id, None
     room = db_session.get(Room, s.numeric(ident)) if s.numeric(ident) is not None else None
-    if room is None:
+    if room is None or not scope.may_see_clinic(room.clinic_id):
         raise NotFound(f"No room {raw}.", field="location")
     return room.clinic_id, room.id
 
@@ -222,7 +222,7 @@ def _request_from(resource: dict) -> booking.SessionRequest:
         raise ValidationError("appointment.participant needs a Location/<room id> actor.",
                               field="appointment.participant")
     room = db_session.get(Room, s.numeric(actors["Location"]))
-    if room is None:
+    if room is None or not scope.may_see_clinic(room.clinic_id):
         raise NotFound(f"No room Location/{actors['Location']}.", field="appointment.participant")
     staff_id = None
     if "Practitioner" in actors:
@@ -329,6 +329,7 @@ def _cancel(ident: str, reason: str):
 @bp.post("/Appointment/<ident>/$cancel")
 @require("book")
 def cancel(ident: str):
+    _exists(ident)
     reason = "Cancelled through FHIR"
     if request.data:
         params = _parameters()
@@ -343,6 +344,7 @@ def cancel(ident: str):
 @require("book")
 def update(ident: str):
     """A status update: only ``cancelled`` (with ``cancelationReason.text``) is accepted."""
+    _exists(ident)
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or body.get("resourceType") != "Appointment":
         raise ValidationError("The body must be an Appointment resource.", field="Appointment")
@@ -364,6 +366,11 @@ def update(ident: str):
         raise ValidationError(f"cancelationReason.text must be at most {CANCEL_REASON_MAX} characters.",
                               field="Appointment.cancelationReason")
     return _cancel(ident, (reason or "").strip() or "Cancelled through FHIR")
+
+
+def _exists(ident: str) -> None:
+    """An unknown appointment (or one of a clinic outside the user's) is 404 before the body is read."""
+    load_hold(ident) if ident.startswith("hold-") else load_session(ident)
 
 
 def _clinic_of_hold(ident: str) -> Clinic:

@@ -21,7 +21,7 @@ from scheduler.fhir.appointments import service_type
 from scheduler.fhir.schedules import owner, split
 from scheduler.fhir.search import Param
 from scheduler.models import AppointmentHold, Clinic, utcnow
-from scheduler.services import free_time, holds
+from scheduler.services import free_time, holds, scope
 
 MAX_RANGE = timedelta(days=31)
 DEFAULT_RANGE = timedelta(days=7)
@@ -109,7 +109,7 @@ def read_slot(ident: str):
     held = re.fullmatch(r"hold-(\d{1,9})-(room|practitioner)", ident)
     if held:
         row = db_session.get(AppointmentHold, int(held[1]))
-        if row is None or not row.live(utcnow()):
+        if row is None or not row.live(utcnow()) or not scope.may_see_clinic(row.clinic_id):
             raise NotFound(f"No slot with id {ident} (the hold is over).")
         kind = held[2]
         number = row.room_id if kind == "room" else row.staff_member_id

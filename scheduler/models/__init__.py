@@ -22,11 +22,12 @@ from scheduler.models.staff_member import StaffMember
 from scheduler.models.time_off import TimeOff
 from scheduler.models.treatment_session import TreatmentSession
 from scheduler.models.user import User
+from scheduler.models.user_clinic import UserClinic
 from scheduler.models.waitlist_entry import WaitlistEntry
 from scheduler.models.waitlist_offer import WaitlistOffer
 from scheduler.models.working_hours import WorkingHours
 
 __all__ = ["AccessLogEntry", "ApiToken", "AppointmentHold", "Assessment", "AuditEvent", "Authorization", "Base", "Clinic",
            "ClinicalNote", "Closure", "Course", "FeedToken", "IdempotencyKey", "Message", "OpeningHours", "Patient",
-           "PatientLink", "Room", "SignInThrottle", "StaffMember", "TimeOff", "TreatmentSession", "User",
+           "PatientLink", "Room", "SignInThrottle", "StaffMember", "TimeOff", "TreatmentSession", "User", "UserClinic",
            "UTCDateTime", "WaitlistEntry", "WaitlistOffer", "WorkingHours", "utcnow"]

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Enum, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from scheduler.domain.vocabulary import USER_ROLES
 from scheduler.models.base import Base, utcnow
+
+if TYPE_CHECKING:
+    from scheduler.models.user_clinic import UserClinic
 
 
 class User(Base):
@@ -26,3 +30,16 @@ class User(Base):
     # Raised by sign-out and by a password change: every page cookie carries the epoch it was made
     # in, and one from an older epoch is refused, so those end every session of the user at once.
     session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    # The clinics the user is limited to; none: every clinic (scheduler/services/scope.py).
+    clinic_links: Mapped[list[UserClinic]] = relationship(cascade="all, delete-orphan",
+                                                         order_by="UserClinic.clinic_id")
+
+    @property
+    def clinic_ids(self) -> list[int]:
+        return [link.clinic_id for link in self.clinic_links]
+
+    def limit_to_clinics(self, clinic_ids) -> None:
+        from scheduler.models.user_clinic import UserClinic
+
+        self.clinic_links = [UserClinic(clinic_id=c) for c in sorted(set(clinic_ids or ()))]

@@ -11,14 +11,25 @@ from scheduler.services import audit
 
 
 def create_user(actor_id: int | None, *, email: str, role: str, password: str | None = None,
-                staff_member_id: int | None = None) -> User:
+                staff_member_id: int | None = None, clinic_ids: list[int] | None = None) -> User:
     email = email.lower()
     if db_session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict(f"A user with email {email} already exists.", field="email", code="duplicate")
     user = User(email=email, role=role, staff_member_id=staff_member_id,
                 password_hash=hash_password(password) if password else None)
+    user.limit_to_clinics(clinic_ids)
     db_session.add(user)
-    audit.record(actor_id, "user.create", user)
+    db_session.flush()
+    audit.record(actor_id, "user.create", user, after={**audit.snapshot(user), "clinic_ids": user.clinic_ids})
+    return user
+
+
+def set_clinics(actor_id: int | None, user: User, clinic_ids: list[int]) -> User:
+    """Limit ``user`` to ``clinic_ids`` (none: every clinic), audited with before and after."""
+    before = {**audit.snapshot(user), "clinic_ids": user.clinic_ids}
+    user.limit_to_clinics(clinic_ids)
+    db_session.flush()
+    audit.record(actor_id, "user.clinics", user, before=before, after={**audit.snapshot(user), "clinic_ids": user.clinic_ids})
     return user
 
 

@@ -27,7 +27,7 @@ from scheduler.domain.vocabulary import LIVE_STATUSES, WEEKDAYS
 from scheduler.errors import Conflict, NotFound, UnprocessableError
 from scheduler.models import AuditEvent, Course, TreatmentSession, utcnow
 from scheduler.protocols_registry import protocols
-from scheduler.services import audit, booking, inputs
+from scheduler.services import audit, booking, inputs, scope
 from scheduler.services import flags as flag_service
 from scheduler.services.flags import PLANNED_COURSE_ID
 
@@ -137,7 +137,7 @@ def refuse_second_course(patient_id: int, protocol_key: str, *, override_reason:
 
 def replaceable(patient_id: int, course_id: int) -> Course:
     course = db_session.get(Course, course_id) if isinstance(course_id, int) else None
-    if course is None or course.patient_id != patient_id:
+    if course is None or course.patient_id != patient_id or not scope.may_see_clinic(course.clinic_id):
         raise NotFound(f"The patient has no course {course_id}.", field="replaces_course_id")
     if not course_rules.is_open(course.status) and course.status != "maintenance":
         raise UnprocessableError(f"Course {course_id} is already {course.status}; there is nothing to replace.",

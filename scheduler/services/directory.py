@@ -13,7 +13,7 @@ from scheduler.domain.vocabulary import LIVE_STATUSES
 from scheduler.models import (Clinic, Closure, Course, OpeningHours, Patient, Room, StaffMember, TimeOff,
                               TreatmentSession, WorkingHours, utcnow)
 from scheduler.models.patient import default_contact_preference
-from scheduler.services import audit
+from scheduler.services import audit, scope
 
 WeeklyHours = dict[int, list[tuple[time, time]]]
 
@@ -181,7 +181,8 @@ def search_patients(q: str, limit: int = 50, *, now: datetime | None = None) -> 
     if born:
         conditions.append(Patient.birth_date.in_(sorted(born)))
     rank = case((mrn == needle, 0), (mrn.like(f"{_like(needle)}%", escape="\\"), 1), else_=2)
-    query = select(Patient).where(or_(*conditions)).order_by(rank, Patient.name, Patient.id).limit(limit)
+    query = (select(Patient).where(or_(*conditions), scope.patient_clause(Patient.id))
+             .order_by(rank, Patient.name, Patient.id).limit(limit))
     return _with_details(list(db_session.scalars(query)), now)
 
 
@@ -190,7 +191,7 @@ def _recently_seen(now: datetime, limit: int) -> list[Patient]:
     last = func.max(TS.starts_at)
     rows = db_session.execute(
         select(TS.patient_id, last).where(TS.starts_at <= now, TS.starts_at >= now - timedelta(days=RECENT_DAYS),
-                                          TS.status.in_(LIVE_STATUSES))
+                                          TS.status.in_(LIVE_STATUSES), scope.clinic_clause(TS.clinic_id))
         .group_by(TS.patient_id).order_by(last.desc(), TS.patient_id).limit(limit)).all()
     ids = [pid for pid, _ in rows]
     by_id = {p.id: p for p in db_session.scalars(select(Patient).where(Patient.id.in_(ids)))} if ids else {}
@@ -203,17 +204,19 @@ def _with_details(patients: list[Patient], now: datetime) -> list[PatientMatch]:
     if not ids:
         return []
     courses: dict[int, Course] = {}
-    for c in db_session.scalars(select(Course).where(Course.patient_id.in_(ids),
+    for c in db_session.scalars(select(Course).where(Course.patient_id.in_(ids), scope.clinic_clause(Course.clinic_id),
                                                      Course.status.in_(OPEN_COURSE_STATUSES))
                                 .order_by(Course.start_on, Course.id)):
         courses[c.patient_id] = c  # the latest open course wins
     TS = TreatmentSession
     first = (select(TS.patient_id, func.min(TS.starts_at).label("at"))
-             .where(TS.patient_id.in_(ids), TS.starts_at >= now, TS.status.in_(("proposed", "booked")))
+             .where(TS.patient_id.in_(ids), TS.starts_at >= now, TS.status.in_(("proposed", "booked")),
+                    scope.clinic_clause(TS.clinic_id))
              .group_by(TS.patient_id).subquery())
     upcoming: dict[int, TreatmentSession] = {}
     for s in db_session.scalars(select(TS).join(first, and_(TS.patient_id == first.c.patient_id,
                                                             TS.starts_at == first.c.at))
-                                .where(TS.status.in_(("proposed", "booked"))).order_by(TS.id)):
+                                .where(TS.status.in_(("proposed", "booked")), scope.clinic_clause(TS.clinic_id))
+                                .order_by(TS.id)):
         upcoming.setdefault(s.patient_id, s)
     return [PatientMatch(p, courses.get(p.id), upcoming.get(p.id)) for p in patients]

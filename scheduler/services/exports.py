@@ -62,7 +62,8 @@ def rows(model, *, clinical: bool, secrets: bool) -> Iterator[dict]:
     """The table's rows as JSON-safe dicts, by id, streamed."""
     columns = _columns(model, secrets=secrets)
     table = model.__table__
-    query = select(*(table.c[c] for c in columns)).order_by(table.c.id).execution_options(yield_per=CHUNK)
+    query = (select(*(table.c[c] for c in columns)).order_by(*table.primary_key.columns)
+             .execution_options(yield_per=CHUNK))
     for row in db_session.execute(query):
         record = {c: _json_safe(v) for c, v in zip(columns, row)}
         if not clinical:

@@ -11,7 +11,7 @@ from scheduler.auth import token_digest
 from scheduler.db import db_session
 from scheduler.errors import Conflict
 from scheduler.models import Clinic, FeedToken, Patient, Room, StaffMember, TreatmentSession, utcnow
-from scheduler.services import audit
+from scheduler.services import audit, scope
 
 SUBJECTS = {"room": Room, "staff": StaffMember, "patient": Patient}
 HISTORY_DAYS = 365  # past sessions kept in a feed (config FEED_HISTORY_DAYS)
@@ -35,6 +35,14 @@ def revoke(actor_id: int | None, row: FeedToken) -> FeedToken:
     return row
 
 
+def visible(row: FeedToken) -> bool:
+    """The feed's room, clinician or patient is one the user may see (scope)."""
+    subject = db_session.get(SUBJECTS[row.kind], row.subject_id)
+    if subject is None:
+        return True
+    return scope.may_see_patient(subject.id) if row.kind == "patient" else scope.may_see_clinic(subject.clinic_id)
+
+
 def by_token(token: str) -> FeedToken | None:
     row = db_session.scalar(select(FeedToken).where(FeedToken.token_hash == token_digest(token)))
     return None if row is None or row.revoked_at is not None else row
@@ -53,7 +61,8 @@ def sessions_for(row: FeedToken, history_days: int = HISTORY_DAYS) -> tuple[list
                                                                            dict[int, Clinic]]:
     TS = TreatmentSession
     column = {"room": TS.room_id, "staff": TS.staff_member_id, "patient": TS.patient_id}[row.kind]
-    query = (select(TS).where(column == row.subject_id, TS.starts_at >= utcnow() - timedelta(days=history_days))
+    query = (select(TS).where(column == row.subject_id, TS.starts_at >= utcnow() - timedelta(days=history_days),
+                              scope.clinic_clause(TS.clinic_id))
              .options(selectinload(TS.patient), selectinload(TS.room), selectinload(TS.staff_member))
              .order_by(TS.starts_at, TS.id).limit(MAX_EVENTS))
     sessions = list(db_session.scalars(query))

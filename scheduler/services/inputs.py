@@ -21,6 +21,7 @@ from scheduler.domain.intervals import Interval, merge
 from scheduler.domain.timezones import day_bounds_utc, local_date
 from scheduler.domain.vocabulary import MAX_SESSION_DURATION
 from scheduler.errors import NotFound
+from scheduler.services import scope
 from scheduler.models import (Clinic, Closure, Patient, Room, StaffMember, TimeOff, TreatmentSession)
 
 TS = TreatmentSession
@@ -53,10 +54,11 @@ def _weekly(rows, start_attr: str, end_attr: str) -> dict[int, list]:
 
 
 def clinic_row(clinic_id: int) -> Clinic:
+    """The clinic a request names: NotFound when it does not exist or is outside the user's clinics."""
     clinic = db_session.get(Clinic, clinic_id) if isinstance(clinic_id, int) else None
     if clinic is None:
         raise NotFound(f"No clinic with id {clinic_id}.", field="clinic_id")
-    return clinic
+    return scope.check(clinic, field="clinic_id")
 
 
 def local_range(clinic: Clinic | v.Clinic, first: date, last: date) -> Interval:
@@ -126,10 +128,11 @@ def staff(clinic_id: int, window: Interval) -> tuple[v.StaffMember, ...]:
 
 
 def patient_row(patient_id: int) -> Patient:
+    """The patient a request names: NotFound when unknown or not visible to the user (scope)."""
     patient = db_session.get(Patient, patient_id) if isinstance(patient_id, int) else None
     if patient is None:
         raise NotFound(f"No patient with id {patient_id}.", field="patient_id")
-    return patient
+    return scope.check(patient, field="patient_id")
 
 
 def patient_value(patient: Patient) -> v.Patient:

@@ -170,7 +170,9 @@ def listing(*, status: str | None = None, session_id: int | None = None, page: i
     """The outbox, newest due first, paged; and how many match."""
     from sqlalchemy import func
 
-    query = select(Message)
+    from scheduler.services import scope
+
+    query = select(Message).where(scope.patient_clause(Message.patient_id))  # patients the user may see
     if status is not None:
         query = query.where(Message.status == status)
     if session_id is not None:

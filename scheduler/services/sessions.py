@@ -22,7 +22,7 @@ from scheduler.domain.timezones import local_date, wall_clock
 from scheduler.domain.vocabulary import DEAD_STATUSES
 from scheduler.errors import Conflict, NotFound, UnprocessableError
 from scheduler.models import Room, StaffMember, TreatmentSession, utcnow
-from scheduler.services import audit, booking, inputs
+from scheduler.services import audit, booking, inputs, scope
 from scheduler.services import flags as flag_service
 from scheduler.services import suggestions
 
@@ -39,7 +39,7 @@ def get(session_id: int) -> TreatmentSession:
     session = db_session.get(TreatmentSession, session_id) if isinstance(session_id, int) else None
     if session is None:
         raise NotFound(f"No treatment session with id {session_id}.")
-    return session
+    return scope.check(session, "treatment session")
 
 
 def _check_version(session: TreatmentSession, version: int) -> None:
@@ -64,7 +64,7 @@ def _flush_versioned(session: TreatmentSession) -> None:
 
 def _resource_checks(clinic_id: int, room_id: int, staff_member_id: int | None) -> None:
     room = db_session.get(Room, room_id) if isinstance(room_id, int) else None
-    if room is None or room.clinic_id != clinic_id:
+    if room is None or room.clinic_id != clinic_id or not scope.may_see_clinic(room.clinic_id):
         raise NotFound(f"No room with id {room_id} at clinic {clinic_id}.", field="room_id")
     if staff_member_id is not None:
         member = db_session.get(StaffMember, staff_member_id) if isinstance(staff_member_id, int) else None

@@ -12,7 +12,7 @@ from scheduler.domain.vocabulary import LIVE_STATUSES
 from scheduler.models import Assessment, Clinic, Course, Patient, TreatmentSession
 from scheduler.protocols_registry import protocols
 from scheduler.services import flags as flag_service
-from scheduler.services import inputs
+from scheduler.services import inputs, scope
 
 TS = TreatmentSession
 
@@ -46,9 +46,13 @@ def next_due(courses: list[Course], sessions: list[TreatmentSession], timezones:
 
 def timeline(patient_id: int, *, with_assessments: bool) -> Timeline:
     patient = inputs.patient_row(patient_id)
-    courses = list(db_session.scalars(select(Course).where(Course.patient_id == patient.id)
+    # Only what the user's clinics hold (scope); the flags still weigh every session of the patient
+    # (a dose too close to one given elsewhere is a safety matter) but name only the visible ones.
+    courses = list(db_session.scalars(select(Course).where(Course.patient_id == patient.id,
+                                                           scope.clinic_clause(Course.clinic_id))
                                       .order_by(Course.start_on, Course.id)))
-    sessions = list(db_session.scalars(select(TS).where(TS.patient_id == patient.id).order_by(TS.starts_at, TS.id)))
+    sessions = list(db_session.scalars(select(TS).where(TS.patient_id == patient.id, scope.clinic_clause(TS.clinic_id))
+                                       .order_by(TS.starts_at, TS.id)))
     clinic_ids = {s.clinic_id for s in sessions} | {c.clinic_id for c in courses}
     timezones = {cid: tz for cid, tz in db_session.execute(
         select(Clinic.id, Clinic.timezone).where(Clinic.id.in_(sorted(clinic_ids))))} if clinic_ids else {}
@@ -56,6 +60,7 @@ def timeline(patient_id: int, *, with_assessments: bool) -> Timeline:
     if with_assessments:
         assessments = list(db_session.scalars(select(Assessment).where(Assessment.patient_id == patient.id)
                                               .order_by(Assessment.taken_on, Assessment.id)))
+    flags = scope.visible_flags(flag_service.for_patient(patient.id), {s.id for s in sessions})
     return Timeline(patient=patient, courses=courses, sessions=sessions, timezones=timezones,
-                    assessments=assessments, flags=flag_service.for_patient(patient.id),
+                    assessments=assessments, flags=flags,
                     next_due=next_due(courses, sessions, timezones))

@@ -15,7 +15,7 @@ from scheduler.domain.protocols import SessionSpec
 from scheduler.domain.vocabulary import CAPABILITIES, SESSION_KINDS, STAFF_ROLES
 from scheduler.errors import AppError, ValidationError
 from scheduler.models import Course
-from scheduler.services import booking, inputs, suggestions
+from scheduler.services import booking, inputs, scope, suggestions
 from scheduler.services import sessions as service
 from scheduler.web import lookups
 from scheduler.web.context import current_clinic, errors_from, today
@@ -47,7 +47,7 @@ def _course(patient, form) -> Course | None:
     if course_id is None:
         return None
     course = db_session.get(Course, course_id)
-    if course is None or course.patient_id != patient.id:
+    if course is None or course.patient_id != patient.id or not scope.may_see_clinic(course.clinic_id):
         raise ValidationError("Choose one of the patient's courses.", field="course_id")
     return course
 

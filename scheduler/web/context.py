@@ -10,20 +10,26 @@ from sqlalchemy import select
 
 from scheduler.db import db_session
 from scheduler.api.parsing import INT_MAX, within_bounds
-from scheduler.errors import AppError, ValidationError
+from scheduler.errors import AppError, NotFound, ValidationError
 from scheduler.models import Clinic
+from scheduler.services import scope
 
 
 def clinics() -> list[Clinic]:
-    return list(db_session.scalars(select(Clinic).order_by(Clinic.name, Clinic.id)))
+    return list(db_session.scalars(select(Clinic).where(scope.clinic_clause(Clinic.id)).order_by(Clinic.name, Clinic.id)))
 
 
 def current_clinic() -> Clinic | None:
     """``?clinic_id=`` (remembered in the session), else the last one chosen, else the first clinic."""
     wanted = request.args.get("clinic_id", type=int) or session.get("clinic_id")
     clinic = db_session.get(Clinic, wanted) if isinstance(wanted, int) and 0 < wanted <= INT_MAX else None
+    if clinic is not None and not scope.may_see_clinic(clinic.id):
+        if request.args.get("clinic_id"):  # asked for by id: as if it did not exist
+            raise NotFound(f"No clinic with id {clinic.id}.", field="clinic_id")
+        clinic = None  # remembered from before the user's clinics changed
     if clinic is None:
-        clinic = db_session.scalars(select(Clinic).order_by(Clinic.id).limit(1)).first()
+        clinic = db_session.scalars(select(Clinic).where(scope.clinic_clause(Clinic.id)).order_by(Clinic.id)
+                                    .limit(1)).first()
     if clinic is not None and session.get("clinic_id") != clinic.id:
         session["clinic_id"] = clinic.id
     return clinic

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from scheduler.db import db_session
 from scheduler.models import Course, Patient, TreatmentSession
+from scheduler.services import scope
 
 
 def patient_names(ids: set[int]) -> dict[int, str]:
@@ -16,7 +17,8 @@ def patient_names(ids: set[int]) -> dict[int, str]:
 
 
 def courses_of(patient_id: int) -> list[Course]:
-    return list(db_session.scalars(select(Course).where(Course.patient_id == patient_id)
+    return list(db_session.scalars(select(Course).where(Course.patient_id == patient_id,
+                                                        scope.clinic_clause(Course.clinic_id))
                                    .order_by(Course.start_on.desc(), Course.id.desc())))
 
 

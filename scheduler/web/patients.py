@@ -11,7 +11,7 @@ from scheduler.auth import can
 from scheduler.db import db_session
 from scheduler.errors import AppError, ValidationError
 from scheduler.protocols_registry import protocols
-from scheduler.services import directory, inputs
+from scheduler.services import directory, inputs, scope
 from scheduler.web import lookups
 from scheduler.web.context import current_clinic, errors_from, today
 from scheduler.web.frontdesk import bp
@@ -84,11 +84,11 @@ def patient_page(patient_id: int, *, errors=None, form=None, status=200):
     access.log_read("record", patient.id)
     clinic = current_clinic()
     tz = clinic.timezone if clinic else "UTC"
-    sessions = inputs.patient_sessions([patient.id])
+    sessions = [s for s in inputs.patient_sessions([patient.id]) if scope.may_see_clinic(s.clinic_id)]
     rooms = {r.id: r for r in clinic.rooms} if clinic else {}
     return render_template("frontdesk/patient.html", patient=patient, clinic=clinic, tz=tz,
                            sessions=sessions, rooms=rooms, courses=lookups.courses_of(patient.id),
-                           flags=flag_service.for_patient(patient.id), maintenance_course=_maintenance_course(patient.id),
+                           flags=scope.visible_flags(flag_service.for_patient(patient.id), {s.id for s in sessions}), maintenance_course=_maintenance_course(patient.id),
                            show_clinical=can("read_clinical", g.user), errors=errors or {},
                            form=form, fixing=request.args.get("fix")), status
 

@@ -17,6 +17,7 @@ from scheduler import limits
 from scheduler.auth import can
 from scheduler.db import db_session, rollback
 from scheduler.errors import AppError
+from scheduler.services import scope
 from scheduler.models import User
 
 CSRF_FIELD = "csrf_token"
@@ -74,6 +75,7 @@ def _load_user() -> None:
     if now - int(session["seen_at"]) >= SEEN_AT_RESOLUTION:
         session["seen_at"] = now
     g.user = user
+    scope.limit_to(user.clinic_ids)  # the clinics the pages show (scheduler/services/scope.py)
 
 
 SEEN_AT_RESOLUTION = 15  # seconds: how often the cookie's last-seen time is refreshed

@@ -11,7 +11,7 @@ from scheduler.domain.vocabulary import SESSION_KINDS, WEEKDAYS
 from scheduler.errors import AppError, ValidationError
 from scheduler.models import Patient, WaitlistEntry, WaitlistOffer
 from scheduler.models.message import MESSAGE_STATUSES
-from scheduler.services import outbox, waitlist
+from scheduler.services import outbox, scope, waitlist
 from scheduler.web.context import current_clinic, errors_from, today
 from scheduler.web.frontdesk import bp
 from scheduler.web.lookups import patient_names
@@ -96,7 +96,7 @@ def directory_name(patient_id: int) -> str:
 @page("book")
 def waitlist_remove(entry_id: int):
     entry = db_session.get(WaitlistEntry, entry_id)
-    if entry is None:
+    if entry is None or not scope.may_see_clinic(entry.clinic_id):
         flash("That waitlist entry no longer exists.", "warning")
         return redirect(url_for("frontdesk.waitlist_page"))
     waitlist.remove(g.user.id, entry, request.form.get("reason") or None)
@@ -109,7 +109,7 @@ def waitlist_remove(entry_id: int):
 @page("book")
 def waitlist_accept(offer_id: int):
     offer = db_session.get(WaitlistOffer, offer_id)
-    if offer is None:
+    if offer is None or not scope.may_see_clinic(offer.clinic_id):
         flash("That offer no longer exists.", "warning")
         return redirect(url_for("frontdesk.waitlist_page"))
     try:

@@ -9,7 +9,7 @@ from scheduler.db import db_session
 from scheduler.domain import imports as cells
 from scheduler.domain.imports import ImportReport, Problem, RowOutcome
 from scheduler.models import AuditEvent, Patient
-from scheduler.services import audit
+from scheduler.services import audit, scope
 
 SIZES = {"mrn": 64, "name": 200, "email": 200, "phone": 40}
 CHUNK = 500
@@ -18,7 +18,9 @@ CHUNK = 500
 def existing_by_mrn(mrns: list[str]) -> dict[str, Patient]:
     found: dict[str, Patient] = {}
     for i in range(0, len(mrns), CHUNK):
-        for p in db_session.scalars(select(Patient).where(Patient.mrn.in_(mrns[i:i + CHUNK]))):
+        # A patient the user may not see is not theirs to update (its MRN then clashes as a new one).
+        for p in db_session.scalars(select(Patient).where(Patient.mrn.in_(mrns[i:i + CHUNK]),
+                                                          scope.patient_clause(Patient.id))):
             found[p.mrn] = p
     return found
 

@@ -25,7 +25,7 @@ from scheduler.domain.vocabulary import (DEAD_STATUSES, LIVE_STATUSES, MAX_SESSI
                                          SESSION_STATUSES)
 from scheduler.models import AuditEvent, Clinic, Course, Room, StaffMember, TreatmentSession, utcnow
 from scheduler.protocols_registry import protocols
-from scheduler.services import audit, booking
+from scheduler.services import audit, booking, scope
 from scheduler.services import sessions as session_service
 from scheduler.services.imports.future import FutureChecker
 from scheduler.services.imports.patients import CHUNK, existing_by_mrn
@@ -54,7 +54,7 @@ class Lookups:
     @classmethod
     def load(cls, rows) -> "Lookups":
         clinics: dict[str, list[Clinic]] = {}
-        for c in db_session.scalars(select(Clinic).order_by(Clinic.id)):
+        for c in db_session.scalars(select(Clinic).where(scope.clinic_clause(Clinic.id)).order_by(Clinic.id)):
             clinics.setdefault(_key(c.name), []).append(c)
         rooms = {(r.clinic_id, _key(r.name)): r for r in db_session.scalars(select(Room))}
         staff: dict[tuple[int, str], list[StaffMember]] = {}
