@@ -67,13 +67,15 @@ class Prepared:
     outgoing: Outgoing
 
 
-def _first_name(name: str) -> str:
+def first_name(name: str) -> str:
+    """The first name a message or the public page greets (Ana, for "Ruiz, Ana" or "Ana Ruiz")."""
     if "," in name:  # "Ruiz, Ana"
         name = name.split(",", 1)[1]
     return (name.split() or ["there"])[0]
 
 
-def _when(instant: datetime, tz: str) -> str:
+def when(instant: datetime, tz: str) -> str:
+    """The instant in the clinic's zone, as a patient reads it: Tuesday 1 December 2026 at 08:00 (EST)."""
     local = instant.astimezone(zone(tz))
     return f"{local:%A %-d %B %Y} at {local:%H:%M} ({local.tzname()})"
 
@@ -89,7 +91,8 @@ def _still_wanted(message: Message, patient: Patient, s: TreatmentSession | None
     return True
 
 
-def _instructions(s: TreatmentSession) -> list[str]:
+def instructions_for(s: TreatmentSession) -> list[str]:
+    """The lines a reminder for ``s`` carries (its protocol's instructions, generic ones without)."""
     from scheduler.models import Course
     from scheduler.protocols_registry import protocols
 
@@ -143,12 +146,12 @@ def prepare(message_id: int, now: datetime) -> Prepared | None:
     else:
         clinic, room = db_session.get(Clinic, s.clinic_id), db_session.get(Room, s.room_id)
         starts_at, ends_at, kind = s.starts_at, s.ends_at, s.kind
-        lines = _instructions(s) if message.kind != "cancellation" else []
+        lines = instructions_for(s) if message.kind != "cancellation" else []
         token = None
         if message.kind != "cancellation":
             _, token = patient_links.create(expires_at=s.ends_at, message_id=message.id, session_id=s.id)
-    values = {"kind": message.kind, "first_name": _first_name(patient.name), "clinic": clinic.name,
-              "room": room.name, "when": _when(starts_at, clinic.timezone),
+    values = {"kind": message.kind, "first_name": first_name(patient.name), "clinic": clinic.name,
+              "room": room.name, "when": when(starts_at, clinic.timezone),
               "what": KIND_WORDS.get(kind or "", "appointment"), "instructions": lines,
               "minutes": int((ends_at - starts_at).total_seconds() // 60),
               "link": patient_links.url(token) if token else None}

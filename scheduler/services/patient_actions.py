@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from scheduler.db import db_session
-from scheduler.domain.timezones import zone
 from scheduler.errors import Conflict, ValidationError
 from scheduler.models import Clinic, Patient, PatientLink, Room, TreatmentSession, WaitlistEntry, WaitlistOffer, utcnow
 from scheduler.services import audit, patient_links
+from scheduler.services.delivery import first_name as _first_name, when as _when
 
 VIA = "patient link"
 OUTCOMES = {"confirmed": "You confirmed this appointment. Thank you — see you then.",
@@ -44,17 +44,6 @@ class LinkView:
         return OUTCOMES.get(self.outcome) if self.outcome else None
 
 
-def _first_name(name: str) -> str:
-    if "," in name:
-        name = name.split(",", 1)[1]
-    return (name.split() or ["there"])[0]
-
-
-def _when(instant: datetime, tz: str) -> str:
-    local = instant.astimezone(zone(tz))
-    return f"{local:%A %-d %B %Y}, {local:%H:%M} ({local.tzname()})"
-
-
 def _protocol(s: TreatmentSession):
     from scheduler.models import Course
     from scheduler.protocols_registry import protocols
@@ -64,7 +53,7 @@ def _protocol(s: TreatmentSession):
 
 
 def view(link: PatientLink, now: datetime | None = None) -> LinkView:
-    from scheduler.services.delivery import _instructions
+    from scheduler.services.delivery import instructions_for
 
     now = now or utcnow()
     if link.offer_id is not None:
@@ -83,7 +72,7 @@ def view(link: PatientLink, now: datetime | None = None) -> LinkView:
     if s.status == "cancelled" and link.outcome != "cancelled":
         note = "This appointment has been cancelled. Please call the clinic."
     return LinkView("session", _first_name(patient.name), clinic.name, room.name, _when(s.starts_at, clinic.timezone),
-                    int((s.ends_at - s.starts_at).total_seconds() // 60), instructions=_instructions(s),
+                    int((s.ends_at - s.starts_at).total_seconds() // 60), instructions=instructions_for(s),
                     ride_home_required=s.kind == "dose" and _ride_home(s), outcome=link.outcome,
                     expired=patient_links.expired(link, now), status_note=note)
 
