@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from scheduler.domain.planning.builder import PlanBuilder, dose_problems, stage_ranges
 from scheduler.domain.planning.results import PlanningError, Slot
 from scheduler.domain.protocols import DoseSpec, Protocol, Stage
+from scheduler.domain.rules.windows import guidance_ok
 from scheduler.domain.timezones import local_date, local_time
 
 
@@ -112,13 +113,5 @@ def _plan_stage(b: PlanBuilder, protocol: Protocol, spec: DoseSpec, stage: Stage
 
 
 def _guidance(stage: Stage, stage_first: date | None, stage_days: list[date]) -> Callable[[date], bool]:
-    def ok(d: date) -> bool:
-        if stage.weekdays is not None and d.weekday() not in stage.weekdays:
-            return False
-        if stage.per_week_max is not None and stage_first is not None:
-            week = (d - stage_first).days // 7
-            done = sum(1 for x in stage_days if (x - stage_first).days // 7 == week) * stage.doses_per_day
-            if done + stage.doses_per_day > stage.per_week_max:
-                return False
-        return True
-    return ok
+    """The rule book's weekly cadence guidance for the stage, as a test of one candidate day."""
+    return lambda d: guidance_ok(stage, stage_first, stage_days, d)
