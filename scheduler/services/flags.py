@@ -49,7 +49,7 @@ def _patients(ids) -> list:
         return [inputs.patient_value(patient)] if patient is not None else []
     if not ids:
         return []
-    return [inputs.patient_value(p) for p in db_session.scalars(select(Patient).where(Patient.id.in_(ids)))]
+    return inputs.patient_values(db_session.scalars(select(Patient).where(Patient.id.in_(ids))))
 
 
 def day_windows(tz: str, sessions) -> list[Interval]:

@@ -135,11 +135,19 @@ def patient_row(patient_id: int) -> Patient:
     return scope.check(patient, field="patient_id")
 
 
-def patient_value(patient: Patient) -> v.Patient:
+def patient_value(patient: Patient, authorizations: tuple[v.Authorization, ...] | None = None) -> v.Patient:
+    """``authorizations``: already loaded (``patient_values``), else read here."""
     return v.Patient(id=patient.id, mrn=patient.mrn, name=patient.name,
                      ride_home_arranged=patient.ride_home_arranged,
                      dosing_hold_reason=patient.dosing_hold_reason,
-                     authorizations=authorization_values(patient.id))
+                     authorizations=authorization_values(patient.id) if authorizations is None else authorizations)
+
+
+def patient_values(patients: Iterable[Patient]) -> list[v.Patient]:
+    """Many patients with their authorizations, in two statements whatever their number."""
+    patients = list(patients)
+    auths = authorizations_of([p.id for p in patients])
+    return [patient_value(p, auths.get(p.id, ())) for p in patients]
 
 
 COUNTED_STATUSES = ("booked", "checked_in", "completed")
@@ -148,29 +156,38 @@ COUNTED_STATUSES = ("booked", "checked_in", "completed")
 def authorization_values(patient_id: int) -> tuple[v.Authorization, ...]:
     """The patient's payer authorizations, each with the doses that use its units (one statement when
     there are none, two otherwise)."""
+    return authorizations_of([patient_id]).get(patient_id, ())
+
+
+def authorizations_of(patient_ids: Iterable[int]) -> dict[int, tuple[v.Authorization, ...]]:
+    """The patients' payer authorizations by patient, each with the doses that use its units (one
+    statement when none of them has one, two otherwise)."""
     from flask import current_app, has_app_context
 
     from scheduler.models import Authorization, Course
 
-    rows = db_session.scalars(select(Authorization).where(Authorization.patient_id == patient_id)
-                              .order_by(Authorization.valid_from, Authorization.id)).all()
+    ids = sorted(set(patient_ids))
+    if not ids:
+        return {}
+    rows = db_session.scalars(select(Authorization).where(Authorization.patient_id.in_(ids))
+                              .order_by(Authorization.patient_id, Authorization.valid_from, Authorization.id)).all()
     if not rows:
-        return ()
+        return {}
     low = int(current_app.config.get("AUTHORIZATION_LOW_UNITS", 5)) if has_app_context() else 5
     doses = db_session.execute(
-        select(TS.id, TS.starts_at, Clinic.timezone, Course.protocol_key)
+        select(TS.patient_id, TS.id, TS.starts_at, Clinic.timezone, Course.protocol_key)
         .join(Course, Course.id == TS.course_id).join(Clinic, Clinic.id == TS.clinic_id)
-        .where(TS.patient_id == patient_id, TS.kind == "dose", TS.status.in_(COUNTED_STATUSES),
-               Course.protocol_key.in_({a.protocol for a in rows}))
+        .where(TS.patient_id.in_(sorted({a.patient_id for a in rows})), TS.kind == "dose",
+               TS.status.in_(COUNTED_STATUSES), Course.protocol_key.in_({a.protocol for a in rows}))
         .order_by(TS.starts_at, TS.id)).all()
-    out = []
+    out: dict[int, list[v.Authorization]] = {}
     for a in rows:
-        counted = tuple((sid, start) for sid, start, tz, key in doses
-                        if key == a.protocol and a.valid_from <= local_date(start, tz) <= a.valid_to)
-        out.append(v.Authorization(id=a.id, protocol=a.protocol, payer=a.payer, reference=a.reference,
-                                   units_authorized=a.units_authorized, valid_from=a.valid_from,
-                                   valid_to=a.valid_to, counted=counted, low_units=low))
-    return tuple(out)
+        counted = tuple((sid, start) for pid, sid, start, tz, key in doses
+                        if pid == a.patient_id and key == a.protocol and a.valid_from <= local_date(start, tz) <= a.valid_to)
+        out.setdefault(a.patient_id, []).append(v.Authorization(
+            id=a.id, protocol=a.protocol, payer=a.payer, reference=a.reference, units_authorized=a.units_authorized,
+            valid_from=a.valid_from, valid_to=a.valid_to, counted=counted, low_units=low))
+    return {pid: tuple(auths) for pid, auths in out.items()}
 
 
 def session_value(s: TreatmentSession) -> v.Session:
