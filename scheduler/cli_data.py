@@ -46,7 +46,9 @@ def _csv_command(kind: str):
             data = file.read_bytes()
         except OSError as exc:
             raise click.ClickException(f"{file}: {exc.strerror}") from None
-        with transaction():
+        from scheduler.services import audit
+
+        with transaction(), audit.acting_as("cli"):
             report = imports.run(None, kind, data, dry_run=dry_run, mapping=columns, source=file.name)
         for problem in report.problems:
             click.echo(str(problem), err=problem.severity == "error")
@@ -77,10 +79,10 @@ def _dir_opener(folder: Path, mode: str = "w"):
 @with_appcontext
 def import_all_command(folder: Path) -> None:
     """Restore a jsonl export (scheduler export --format jsonl) into the empty database init-db just created."""
-    from scheduler.services import exports
+    from scheduler.services import audit, exports
 
     try:
-        with transaction():
+        with transaction(), audit.acting_as("cli"):
             counts = exports.restore(_dir_opener(folder, "r"), lambda name: (folder / name).is_file())
     except exports.RestoreError as exc:
         click.echo(f"{folder}: {exc} Nothing was written.", err=True)
@@ -98,13 +100,13 @@ def export_command(fmt: str, folder: Path) -> None:
 
     The command's export is an operator's full backup: clinical content and password hashes included
     (never API tokens); keep it like the database itself."""
-    from scheduler.services import exports
+    from scheduler.services import audit, exports
 
     if folder.exists() and any(folder.iterdir()):
         raise click.ClickException(f"{folder} is not empty; export into a new directory.")
     folder.mkdir(parents=True, exist_ok=True)
     opener = _dir_opener(folder)
-    with transaction():
+    with transaction(), audit.acting_as("cli"):
         if fmt == "fhir":
             from scheduler.fhir import bulk
 
@@ -112,6 +114,8 @@ def export_command(fmt: str, folder: Path) -> None:
             counts = {o["type"]: o["count"] for o in manifest["output"]}
         else:
             counts = exports.export(opener, fmt, clinical=True, secrets=True)["tables"]
+        audit.record_operation(None, "data.export", "export",
+                               after={"format": fmt, "clinical": True, "counts": counts, "via": "cli"})
     click.echo(f"Wrote {fmt} to {folder}: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
 
 

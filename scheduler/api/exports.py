@@ -8,13 +8,13 @@ from __future__ import annotations
 import tempfile
 import zipfile
 
-from flask import Response, request
+from flask import Response, g, request
 
 from scheduler.api import bp
 from scheduler.auth import can, require
 from scheduler.errors import ValidationError
 from scheduler.models import utcnow
-from scheduler.services import exports
+from scheduler.services import audit, exports
 
 FORMATS = ("jsonl", "csv", "fhir")
 
@@ -37,9 +37,12 @@ def export_everything():
         if fmt == "fhir":
             from scheduler.fhir import bulk
 
-            bulk.export(opener, clinical=clinical, request=request.url)
+            manifest = bulk.export(opener, clinical=clinical, request=request.url)
+            counts = {o["type"]: o["count"] for o in manifest["output"]}
         else:
-            exports.export(opener, fmt, clinical=clinical, secrets=False)
+            counts = exports.export(opener, fmt, clinical=clinical, secrets=False)["tables"]
+    audit.record_operation(g.user.id, "data.export", "export",
+                           after={"format": fmt, "clinical": clinical, "counts": counts, "via": "api"})
     archive.seek(0)
 
     def chunks():

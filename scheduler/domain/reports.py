@@ -81,6 +81,26 @@ def funnel_stage_counts(courses: list[dict]) -> dict[str, int]:
     return {stage: sum(1 for c in courses if reached[stage](c)) for stage, _ in FUNNEL_STAGES}
 
 
+def loose_evaluation_for(spec, evaluation_days: list[date], first_dose_day: date | None,
+                         start_on: date) -> date | None:
+    """The evaluation outside any course that counts for a course: with a first dose, the one the
+    rule book accepts for it (the latest early enough, still valid: ``rules.windows.evaluation_code``);
+    before any dose, the latest one still valid for a dose on the course's ``start_on`` or later.
+    None when there is none (or the protocol needs no evaluation)."""
+    from scheduler.domain.rules.windows import evaluation_code, evaluation_latest_day
+
+    if spec is None or not evaluation_days:
+        return None
+    if first_dose_day is None:
+        latest = max(evaluation_days)
+        return latest if (start_on - latest).days <= spec.valid_days else None
+    early_enough = [d for d in evaluation_days if d <= evaluation_latest_day(spec, first_dose_day)]
+    if not early_enough:
+        return None
+    latest = max(early_enough)
+    return latest if evaluation_code(spec, latest, first_dose_day) is None else None
+
+
 def median_days(pairs: list[tuple[date, date]]) -> float | None:
     """The median of (later − earlier) in days over the pairs; None when there are none."""
     days = [(b - a).days for a, b in pairs]

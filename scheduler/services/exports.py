@@ -25,6 +25,7 @@ from sqlalchemy import JSON, Date, Numeric, Time, func, insert, select, text
 from scheduler.db import db_session, is_postgres
 from scheduler.domain.clinical_content import CLINICAL_TABLES, redact_audit_event, redact_state
 from scheduler.models import AuditEvent, Base, UTCDateTime, utcnow
+from scheduler.services import audit
 from scheduler.services.audit import _json_safe
 
 FORMATS = ("jsonl", "csv")
@@ -202,8 +203,8 @@ def restore(open_file: Opener, exists: Callable[[str], bool], *, actor_id: int |
             table = model.__tablename__
             db_session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                     f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"))
-    db_session.add(AuditEvent(actor_id=actor_id, action="data.restore", entity_type="export", entity_id=None,
-                              after={"exported_at": manifest.get("exported_at"), "tables": counts}))
+    audit.record_operation(actor_id, "data.restore", "export",
+                           after={"exported_at": manifest.get("exported_at"), "tables": counts})
     db_session.flush()
     return counts
 

@@ -172,9 +172,23 @@ def _courses(w: Window):
                                     Course.start_on <= w.last))
 
 
+def _loose_evaluation_days(w: Window) -> dict[int, list[date]]:
+    """Per patient with a course started in the window: the local days of their attended
+    evaluations outside any course (booked before the course was planned)."""
+    patients = select(Course.patient_id).where(Course.id.in_(_courses(w)))
+    query = (select(TS.patient_id, TS.starts_at)
+             .where(TS.patient_id.in_(patients), TS.course_id.is_(None), TS.kind == "evaluation",
+                    TS.status.in_(r.ATTENDED)))
+    days: dict[int, list[date]] = defaultdict(list)
+    for patient_id, starts_at in db_session.execute(query):
+        days[patient_id].append(local_date(starts_at, w.tz))
+    return days
+
+
 def funnel(w: Window) -> tuple[list[dict], float | None]:
     """The courses started in the window, by the furthest stage reached (attended sessions of the
-    course), and the median days from the evaluation to the first dose."""
+    course; an evaluation outside any course counts when the rule book accepts it for the course's
+    first dose), and the median days from the evaluation to the first dose."""
     attended = TS.status.in_(r.ATTENDED)
     evaluation = and_(TS.kind == "evaluation", attended)
     induction = and_(TS.kind == "dose", TS.phase == "induction", attended)
@@ -190,15 +204,23 @@ def funnel(w: Window) -> tuple[list[dict], float | None]:
                     count(and_(TS.kind == "dose", TS.phase == "maintenance", attended)))
              .where(TS.course_id.in_(_courses(w))).group_by(TS.course_id))
     by_course = {row[0]: row for row in db_session.execute(query)}
-    course_ids = list(db_session.scalars(_courses(w)))
+    loose = _loose_evaluation_days(w)
+    known = protocols()
     facts, pairs = [], []
-    for course_id in course_ids:
+    for course_id, patient_id, protocol_key, start_on in db_session.execute(
+            select(Course.id, Course.patient_id, Course.protocol_key, Course.start_on).where(Course.id.in_(_courses(w)))):
         _, evals, eval_at, doses, dose_at, follow_ups, maintenance = by_course.get(course_id, (course_id, 0, None, 0,
                                                                                                 None, 0, 0))
-        facts.append({"evaluated": bool(evals), "induction_doses": int(doses or 0),
+        dose_day = local_date(dose_at, w.tz) if dose_at else None
+        eval_day = local_date(eval_at, w.tz) if evals else None
+        if eval_day is None and patient_id in loose:
+            protocol = known.get(protocol_key)
+            spec = protocol.evaluation if protocol is not None else None
+            eval_day = r.loose_evaluation_for(spec, loose[patient_id], dose_day, start_on)
+        facts.append({"evaluated": eval_day is not None, "induction_doses": int(doses or 0),
                       "follow_ups": int(follow_ups or 0), "maintenance_doses": int(maintenance or 0)})
-        if eval_at and dose_at and dose_at >= eval_at:
-            pairs.append((local_date(eval_at, w.tz), local_date(dose_at, w.tz)))
+        if eval_day and dose_day and dose_day >= eval_day:
+            pairs.append((eval_day, dose_day))
     counts = r.funnel_stage_counts(facts)
     started = counts["started"]
     med = r.median_days(pairs)

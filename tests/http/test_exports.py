@@ -11,7 +11,9 @@ from scheduler import create_app
 from scheduler.auth import hash_password, issue_token
 from scheduler.db import db_session
 from scheduler.migrate import upgrade
-from scheduler.models import Course, User
+from sqlalchemy import select
+
+from scheduler.models import AuditEvent, Course, User
 from scheduler.services import clinical, directory
 from tests.support import world
 
@@ -132,6 +134,11 @@ def test_the_admin_api_export_leaves_clinical_content_out(api):
     appointment = json.loads(fhir.read("Appointment.ndjson").decode().splitlines()[0])
     assert appointment["resourceType"] == "Appointment" and appointment["status"] == "fulfilled"
     assert api.as_("front_desk").get("/api/v1/exports").status_code == 403
+    events = api.get("/api/v1/audit?entity_type=export").json["events"]
+    assert [(e["action"], e["after"]["format"], e["after"]["clinical"], e["after"]["via"]) for e in events] == \
+        [("data.export", "jsonl", False, "api"), ("data.export", "csv", False, "api"),
+         ("data.export", "fhir", False, "api")]
+    assert {e["actor_id"] for e in events} == {api.users["admin"]} and events[2]["after"]["counts"]["Patient"] == 1
     assert api.get("/api/v1/exports?format=xml").json["error"]["field"] == "format"
 
 
@@ -149,3 +156,7 @@ def test_the_command_exports_fhir_ndjson_with_clinical_resources(sqlite_app, tmp
         assert event["resourceType"] == "AuditEvent" and event["agent"] and event["source"]
     again = sqlite_app.test_cli_runner().invoke(args=["export", "--out", str(tmp_path / "f")])
     assert again.exit_code != 0 and "not empty" in again.output
+    db_session.remove()
+    event = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "data.export")).one()
+    assert (event.actor, event.actor_id, event.entity_type) == ("cli", None, "export")
+    assert event.after["format"] == "fhir" and event.after["clinical"] is True and event.after["counts"]["Observation"] == 1

@@ -27,6 +27,15 @@ def _count(model) -> int:
     return db_session.scalar(select(func.count()).select_from(model))
 
 
+def _entity_events() -> int:
+    """Audit events of rows written (the file's own ``data.import`` event aside)."""
+    return db_session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action != "data.import"))
+
+
+def _import_events() -> list[AuditEvent]:
+    return list(db_session.scalars(select(AuditEvent).where(AuditEvent.action == "data.import").order_by(AuditEvent.id)))
+
+
 def _day(offset: int) -> str:
     return (date.today() + timedelta(days=offset)).isoformat()
 
@@ -45,10 +54,10 @@ def test_patients_are_created_then_unchanged_then_updated(app, tmp_path):
     assert "create 2" in first.output
     ana = db_session.scalar(select(Patient).where(Patient.mrn == "MRN-1"))
     assert (ana.name, ana.birth_date, ana.ride_home_arranged, ana.phone) == ("Ana Ruiz", date(1980, 2, 3), True, "555-0101")
-    events = _count(AuditEvent)
+    events = _entity_events()
     again = _run(app, tmp_path, "patients", PATIENTS)
     assert again.exit_code == 0 and "unchanged 2" in again.output
-    assert _count(Patient) == 2 and _count(AuditEvent) == events
+    assert _count(Patient) == 2 and _entity_events() == events
     changed = _run(app, tmp_path, "patients", PATIENTS.replace("555-0101", "555-0199"))
     assert changed.exit_code == 0 and "update 1" in changed.output and "unchanged 1" in changed.output
     assert db_session.scalar(select(Patient.phone).where(Patient.mrn == "MRN-1")) == "555-0199"
@@ -123,15 +132,15 @@ def test_sessions_history_and_future_then_a_second_import_changes_nothing(app, t
     course = db_session.scalar(select(Course))
     assert course.protocol_key == "ketamine-iv" and {s.course_id for s in rows.values()} == {course.id}
     assert course.status == "active"
-    events = _count(AuditEvent)
+    events = _entity_events()
     again = _run(app, tmp_path, "sessions", csv)
     assert again.exit_code == 0 and "unchanged 4" in again.output
-    assert _count(TreatmentSession) == 4 and _count(AuditEvent) == events and _count(Course) == 1
+    assert _count(TreatmentSession) == 4 and _entity_events() == events and _count(Course) == 1
 
 
 def test_a_future_session_goes_through_the_rule_book_and_one_refusal_refuses_the_file(app, tmp_path):
     world.build()
-    events = _count(AuditEvent)
+    events = _entity_events()
     csv = _sessions_csv(
         f"A,MRN-100,Test Clinic,dose,{_day(5)} 09:00,{_day(5)} 11:00,IV-1,,,,,",
         f"B,MRN-100,Test Clinic,dose,{_day(7)} 19:00,{_day(7)} 21:00,IV-1,,,,,",
@@ -146,7 +155,7 @@ def test_a_future_session_goes_through_the_rule_book_and_one_refusal_refuses_the
     assert "line 5, column start: 2027-03-14 02:30 does not exist in America/New_York" in err
     assert "line 6, column mrn: no patient has MRN MRN-404" in err
     assert "line 6, column clinic: no clinic is named 'Nowhere'" in err
-    assert _count(TreatmentSession) == 0 and _count(AuditEvent) == events
+    assert _count(TreatmentSession) == 0 and _entity_events() == events
 
 
 def test_the_api_takes_a_json_body_or_an_upload_and_refuses_with_the_report(api):
@@ -231,3 +240,17 @@ def test_future_rows_get_the_same_flags_as_a_booking_would(sqlite_app, tmp_path)
         assert (result.exit_code == 1) == any(f.severity == "error" for f in expected), (offset, result.output)
         seen |= {f.code for f in expected}
     assert {"clinic_closed", "outside_clinic_hours"} <= seen, seen
+
+
+def test_each_taken_file_is_audited_as_one_import_by_the_cli(app, tmp_path):
+    assert _run(app, tmp_path, "patients", PATIENTS, "--dry-run").exit_code == 0
+    assert _import_events() == []  # a dry run writes nothing, not even its own event
+    assert _run(app, tmp_path, "patients", PATIENTS).exit_code == 0
+    assert _run(app, tmp_path, "patients", PATIENTS).exit_code == 0
+    first, second = _import_events()
+    assert (first.actor, first.actor_id, first.entity_type, first.entity_id) == ("cli", None, "import", None)
+    assert first.after == {"kind": "patients", "source": "patients.csv", "rows": 2,
+                           "counts": {"create": 2, "update": 0, "unchanged": 0, "refused": 0}}
+    assert second.after["counts"]["unchanged"] == 2 and second.after["counts"]["create"] == 0
+    rows = db_session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "patient")).all()
+    assert {e.actor for e in rows} == {"cli"}

@@ -122,3 +122,29 @@ def test_report_refusals(api):
     assert api.get(f"{V1}/funnel?clinic_id={w.clinic.id}&start=2020-01-01&end=2026-01-01").json["error"]["field"] == "start"
     assert api.get(f"{V1}/funnel?clinic_id={w.clinic.id}&format=xml").json["error"]["field"] == "format"
     assert api.get(f"{V1}/funnel?clinic_id={w.clinic.id}").json["rows"][0]["courses"] == 0
+
+
+def test_the_funnel_counts_an_evaluation_booked_before_the_course_when_the_rule_book_accepts_it(api):
+    """Front desks often book the evaluation before planning the course (no course yet): it counts
+    for the course when it licenses the first dose (ketamine-iv: at least a day before, at most 30
+    days old); an older one does not."""
+    w = world.build(commit=False)
+    fresh, stale, waiting = (factories.patient(mrn=f"MRN-3{i}", name=f"P{i}") for i in range(3))
+    db_session.flush()
+    courses = {}
+    for patient, start in ((fresh, date(2026, 3, 2)), (stale, date(2026, 3, 2)), (waiting, date(2026, 3, 20))):
+        courses[patient.id] = Course(patient_id=patient.id, clinic_id=w.clinic.id, protocol_key="ketamine-iv",
+                                     start_on=start, preferences={}, status="active")
+    db_session.add_all(courses.values())
+    db_session.flush()
+    _session(w, date(2026, 2, 23), time(9), 60, "completed", kind="evaluation", patient=fresh)  # 7 days before
+    _session(w, date(2026, 3, 2), time(9), 120, "completed", course=courses[fresh.id].id, patient=fresh)
+    _session(w, date(2026, 1, 5), time(11), 60, "completed", kind="evaluation", patient=stale)  # 56 days: expired
+    _session(w, date(2026, 3, 2), time(13), 120, "completed", course=courses[stale.id].id, patient=stale)
+    _session(w, date(2026, 3, 10), time(9), 60, "completed", kind="evaluation", patient=waiting)  # no dose yet
+    _session(w, date(2026, 3, 11), time(9), 60, "no_show", kind="evaluation", patient=stale)  # not attended
+    db_session.commit()
+    answer = api.get(f"{V1}/funnel?clinic_id={w.clinic.id}&start=2026-03-01&end=2026-03-31").json
+    counts = {r["stage"]: r["courses"] for r in answer["rows"]}
+    assert (counts["started"], counts["evaluated"], counts["first_dose"]) == (3, 2, 2)
+    assert answer["median_days_evaluation_to_first_dose"] == 7.0  # only the accepted evaluation

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -87,3 +87,49 @@ def test_import_page_dry_run_refusal_and_real_import(site):
     assert missing.status_code == 422 and "Choose the CSV file to import." in missing.text
     assert _as(site, "clinician").get("/admin/import").status_code == 403
     assert _as(site, "front_desk").get("/admin/import").status_code == 403
+
+
+def test_a_user_limited_to_one_clinic_gets_no_report_of_another(sqlite_app):
+    """Reports are per clinic: a clinician or admin limited to clinic A asking for clinic B's
+    reports (API, CSV download, page, page CSV) gets 404, never B's figures; B's own staff do see them."""
+    from scheduler.auth import issue_token
+    from scheduler.models import User
+    from scheduler.services import directory
+    from tests.browser.seed import ROLES
+
+    a, rooms, users = clinic_with_users()
+    b = directory.create_clinic(None, name="Other Side Clinic", timezone="America/New_York",
+                                hours={d: [(time(8), time(18))] for d in range(7)})
+    db_session.flush()
+    chair = directory.create_room(None, b, name="B chair", capabilities=["iv"])
+    day = date.today() - timedelta(days=3)
+    starts = datetime(day.year, day.month, day.day, 15, tzinfo=timezone.utc)
+    db_session.add(TreatmentSession(clinic_id=b.id, patient_id=_patient().id, room_id=chair.id, kind="dose",
+                                    starts_at=starts, ends_at=starts + timedelta(hours=2), status="completed"))
+    for role in ROLES:
+        users[role].limit_to_clinics([a.id])
+    db_session.commit()
+    tokens = {role: issue_token(users[role]) for role in ("admin", "clinician")}
+    db_session.commit()
+    a_id, b_id, admin_id = a.id, b.id, users["admin"].id
+    site, client = {"app": sqlite_app}, sqlite_app.test_client()
+    for role in ("admin", "clinician"):
+        bearer = {"Authorization": f"Bearer {tokens[role]}"}
+        for name in ("utilization", "attendance", "funnel", "outcomes", "maintenance"):
+            for suffix in ("", "&format=csv"):
+                answer = client.get(f"/api/v1/reports/{name}?clinic_id={b_id}{suffix}", headers=bearer)
+                assert answer.status_code == 404, (role, name, suffix, answer.status_code)
+                assert "Other Side" not in answer.get_data(as_text=True)
+            own = client.get(f"/api/v1/reports/{name}?clinic_id={a_id}", headers=bearer)
+            assert own.status_code == 200, (role, name, own.get_data(as_text=True)[:200])
+        web = _as(site, role)
+        page = web.get(f"/reports?clinic_id={b_id}")
+        assert page.status_code == 404 and "Other Side" not in page.text
+        download = web.get(f"/reports/utilization.csv?clinic_id={b_id}")
+        assert download.status_code == 404 and "B chair" not in download.get_data(as_text=True)
+        assert "Other Side" not in web.get("/reports").text  # not offered in the clinic picker
+    db_session.get(User, admin_id).limit_to_clinics([])  # a network admin again
+    db_session.commit()
+    figures = client.get(f"/api/v1/reports/utilization?clinic_id={b_id}",
+                         headers={"Authorization": f"Bearer {tokens['admin']}"})
+    assert figures.status_code == 200 and any(r["room"] == "B chair" for r in figures.json["rows"])

@@ -8,7 +8,8 @@ checked and written, then undone). Services never commit: the command or request
 from __future__ import annotations
 
 from scheduler.db import db_session
-from scheduler.domain.imports import ImportReport, TEMPLATES, read_table
+from scheduler.domain.imports import ACTIONS, ImportReport, TEMPLATES, read_table
+from scheduler.services import audit
 
 
 def run(actor_id: int | None, kind: str, data: bytes, *, dry_run: bool = False,
@@ -33,4 +34,7 @@ def run(actor_id: int | None, kind: str, data: bytes, *, dry_run: bool = False,
         savepoint.rollback()
     else:
         savepoint.commit()
+        audit.record_operation(actor_id, "data.import", "import", reason=f"import {source}".strip(),
+                               after={"kind": kind, "source": source, "rows": len(report.rows),
+                                      "counts": {a: report.count(a) for a in ACTIONS}})
     return report

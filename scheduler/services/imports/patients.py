@@ -8,7 +8,7 @@ from sqlalchemy import select
 from scheduler.db import db_session
 from scheduler.domain import imports as cells
 from scheduler.domain.imports import ImportReport, Problem, RowOutcome
-from scheduler.models import AuditEvent, Patient
+from scheduler.models import Patient
 from scheduler.services import audit, scope
 
 SIZES = {"mrn": 64, "name": 200, "email": 200, "phone": 40}
@@ -92,7 +92,6 @@ def import_rows(actor_id: int | None, rows: list[tuple[int, dict[str, str]]], re
     db_session.flush()
     for outcome, patient, action, before in written:
         outcome.entity_id = patient.id
-    db_session.add_all([AuditEvent(actor_id=actor_id, action=action, entity_type="patient", entity_id=patient.id,
-                                   before=before, after=audit.snapshot(patient), reason=reason)
+    db_session.add_all([audit.event(actor_id, action, "patient", patient.id, before=before, after=audit.snapshot(patient), reason=reason)
                         for _, patient, action, before in written])
     db_session.flush()

@@ -23,7 +23,7 @@ from scheduler.domain.imports import ImportReport, Problem, RowOutcome
 from scheduler.domain.timezones import NonexistentLocalTime, local_date, to_utc
 from scheduler.domain.vocabulary import (DEAD_STATUSES, LIVE_STATUSES, MAX_SESSION_DURATION, PHASES, SESSION_KINDS,
                                          SESSION_STATUSES)
-from scheduler.models import AuditEvent, Clinic, Course, Room, StaffMember, TreatmentSession, utcnow
+from scheduler.models import Clinic, Course, Room, StaffMember, TreatmentSession, utcnow
 from scheduler.protocols_registry import protocols
 from scheduler.services import audit, booking, scope
 from scheduler.services import sessions as session_service
@@ -401,8 +401,7 @@ def import_rows(actor_id: int | None, rows: list[tuple[int, dict[str, str]]], re
     for outcome, session in created:
         outcome.entity_id = session.id
     # One audit event per session written, in one flush.
-    db_session.add_all([AuditEvent(actor_id=actor_id, action="session.book", entity_type=s.__tablename__,
-                                   entity_id=s.id, after=audit.snapshot(s), reason=reason) for s in written])
+    db_session.add_all([audit.event(actor_id, "session.book", s.__tablename__, s.id, after=audit.snapshot(s), reason=reason) for s in written])
     from scheduler.services.courses import advance
 
     for course_id in sorted(courses):
