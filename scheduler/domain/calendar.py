@@ -174,7 +174,3 @@ def clashes(interval: Interval, sessions: Iterable[Session], *, room_id: int | N
         if (room_id is not None and s.room_id == room_id) or (patient_id is not None and s.patient_id == patient_id):
             out.append(s)
     return out
-
-
-def instant_in(interval: Interval, instant: datetime) -> bool:
-    return interval.start <= instant < interval.end

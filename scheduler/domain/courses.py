@@ -1,7 +1,7 @@
 """Rules about a patient's courses as a whole: at most one open dosing course at a time.
 
 Plain values in, plain values out: the services load the patient's courses and ask here before
-booking a new one (DESIGN §3 ``course_active``).
+booking a new one (``course_active``, README "Planning a course").
 """
 from __future__ import annotations
 

@@ -5,7 +5,6 @@ months is due on 28 February (29 in a leap year), never 3 March.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -63,13 +62,3 @@ def dates_nearest_target(window: DueWindow) -> list[date]:
     span = (window.latest - window.earliest).days
     days = [window.earliest + timedelta(days=i) for i in range(span + 1)]
     return sorted(days, key=lambda d: (abs((d - window.target).days), d))
-
-
-def propose_maintenance_dose(protocol: Protocol, clinic, rooms, staff, patient, existing_sessions: Iterable,
-                             last_dose_on: date, preferences=None, *, sequence: int = 1, grid_minutes: int = 15):
-    """A :class:`scheduler.domain.planning.Plan` with one maintenance dose as near the target as the
-    calendar allows (problems ``maintenance_overdue`` when only a date after the window is free)."""
-    from scheduler.domain.planning import plan_maintenance_dose  # late import: planning uses due_window
-
-    return plan_maintenance_dose(protocol, clinic, rooms, staff, patient, existing_sessions, last_dose_on,
-                                 preferences, sequence=sequence, grid_minutes=grid_minutes)

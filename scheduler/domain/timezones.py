@@ -1,6 +1,6 @@
 """Clinic-local time <-> UTC instants.
 
-Rules of the product (DESIGN §5):
+Rules of the product (README "Architecture", **Time**):
 
 * Instants are aware UTC datetimes. Planning happens in the clinic's zone, so a 09:00 session stays
   09:00 local across a daylight-saving change.
@@ -47,14 +47,6 @@ def zone(tz_name: str) -> ZoneInfo:
         return ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise UnknownTimeZone(f"unknown time zone {tz_name!r}") from exc
-
-
-def is_valid_zone(tz_name: str) -> bool:
-    try:
-        zone(tz_name)
-    except UnknownTimeZone:
-        return False
-    return True
 
 
 def exists(local_date: date, local_time: time, tz_name: str) -> bool:
@@ -149,11 +141,6 @@ def local_days_between(start: datetime, end: datetime, tz_name: str) -> Iterator
     first = local_date(start, tz_name)
     last = local_date(end - timedelta(microseconds=1), tz_name) if end > start else first
     return iter_days(first, last)
-
-
-def calendar_days_between(a: datetime, b: datetime, tz_name: str) -> int:
-    """Calendar days from the local date of ``a`` to that of ``b`` (negative when b is earlier)."""
-    return (local_date(b, tz_name) - local_date(a, tz_name)).days
 
 
 def hours_between(a: datetime, b: datetime) -> float:

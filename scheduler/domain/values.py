@@ -205,15 +205,3 @@ class Preferences:
             object.__setattr__(self, "weekdays", days)
         if self.earliest is not None and self.latest is not None and self.latest <= self.earliest:
             raise ValueError("preferred latest time must be after the earliest")
-
-    @property
-    def is_empty(self) -> bool:
-        return self == Preferences()
-
-    def without_times(self) -> "Preferences":
-        return Preferences(room_id=self.room_id, staff_member_id=self.staff_member_id)
-
-
-def live_sessions(sessions: Iterable[Session]) -> list[Session]:
-    """The sessions that hold a room, a patient and a clinician (vocabulary.LIVE_STATUSES)."""
-    return [s for s in sessions if s.status in LIVE_STATUSES]

@@ -216,12 +216,9 @@ def maintenance(course: Course, *, now: datetime | None = None) -> MaintenancePr
 
 
 def _propose(proto, loaded, patient, existing, last_on: date, sequence: int, now: datetime) -> Plan:
-    """``domain.planning.plan_maintenance_dose``, but never before ``now`` (an overdue dose is
-    proposed from today on). The domain's public function takes no ``not_before`` yet."""
-    from scheduler.domain.planning.builder import PlanBuilder
-    from scheduler.domain.planning.course import _plan_maintenance
+    """The next maintenance dose (``domain.planning.plan_maintenance_dose``), never before ``now``
+    (an overdue dose is proposed from today on)."""
+    from scheduler.domain.planning import plan_maintenance_dose
 
-    finder = SlotFinder(loaded.clinic, loaded.rooms, loaded.staff, patient, existing)
-    b = PlanBuilder(proto, finder)
-    _plan_maintenance(b, proto, last_on, sequence, now)
-    return b.build()
+    return plan_maintenance_dose(proto, loaded.clinic, loaded.rooms, loaded.staff, patient, existing, last_on,
+                                 sequence=sequence, not_before=now)

@@ -1,4 +1,4 @@
-"""Every flag code of DESIGN §3: a table of (break, fix) pairs on one clean ketamine-iv course.
+"""Every flag code of the rule book (scheduler.domain.rules.codes): a table of (break, fix) pairs on one clean ketamine-iv course.
 
 The clean scenario (America/New_York, open Mon-Fri 08:00-18:00, spanning the spring-forward weekend of
 8 March 2026) raises no flag at all; each case changes one thing and the code appears, then repairs it

@@ -1,4 +1,4 @@
-"""The flag engine (DESIGN §3): the rule book (:mod:`scheduler.domain.rules`) run over sessions;
+"""The flag engine: the rule book (:mod:`scheduler.domain.rules`) run over sessions;
 conflicts and gaps computed from plain values, never stored.
 
 Entry points (pure; the services load the values and call them):

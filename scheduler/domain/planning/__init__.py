@@ -6,7 +6,7 @@ course's preferences the objective, and whenever a plan meeting every hard rule 
 dose within ``FIRST_DOSE_HORIZON_DAYS`` of ``start_on``, one is returned. When none exists, the
 least-bad planner takes over: each session is looked for first where every rule and preference holds;
 then without the weekday/time preferences (``preference_not_met``); then on later dates (the broken rule
-reported with its flag code, DESIGN §3); then without the protocol's weekday/per-week guidance; then
+reported with its flag code, README "Planning a course"); then without the protocol's weekday/per-week guidance; then
 without a clinician (``staff_unavailable``). Nothing is dropped silently: a session that still cannot be
 placed raises :class:`PlanningError`. The follow-up and the maintenance dose follow at the earliest free
 time of their windows.

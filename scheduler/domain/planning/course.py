@@ -186,11 +186,12 @@ def _plan_maintenance(b: PlanBuilder, protocol: Protocol, last_dose_on: date, se
 def plan_maintenance_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence[Room], staff: Sequence[StaffMember],
                           patient: Patient, existing_sessions: Iterable[Session], last_dose_on: date,
                           preferences: Preferences | None = None, *, sequence: int = 1,
-                          grid_minutes: int = 15) -> Plan:
-    """One maintenance dose as near the target of its due window as the calendar allows."""
+                          grid_minutes: int = 15, not_before: datetime | None = None) -> Plan:
+    """One maintenance dose as near the target of its due window as the calendar allows, never
+    before ``not_before`` (an overdue dose is proposed from then on)."""
     if protocol.maintenance is None:
         raise PlanningError("no_maintenance", f"protocol {protocol.key!r} has no maintenance phase")
     finder = SlotFinder(clinic, rooms, staff, patient, existing_sessions, preferences, grid_minutes)
     b = PlanBuilder(protocol, finder)
-    _plan_maintenance(b, protocol, last_dose_on, sequence, None)
+    _plan_maintenance(b, protocol, last_dose_on, sequence, not_before)
     return b.build()

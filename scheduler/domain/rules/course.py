@@ -3,7 +3,7 @@
 Doses are taken in time order among the LIVE sessions of the course (a cancelled or no-show dose leaves
 the gap it leaves). "Dose n" in the rules is the n-th live induction dose; messages show the session's
 sequence number when it has one. Day rules count calendar dates in the clinic's zone, hour rules real
-elapsed hours (DESIGN §5, :mod:`scheduler.domain.timezones`).
+elapsed hours (:mod:`scheduler.domain.timezones`).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Flag value and the context the rules read (DESIGN §3).
+"""The Flag value and the context the rules read (codes: :mod:`scheduler.domain.rules.codes`).
 
 A flag is computed from the data, never stored: the services build a :class:`FlagContext` from the
 database (plain values of :mod:`scheduler.domain.values` plus protocols) and call the entry points of
