@@ -20,7 +20,7 @@ from sqlalchemy import select
 from scheduler.db import db_session
 from scheduler.domain import imports as cells
 from scheduler.domain.imports import ImportReport, Problem, RowOutcome
-from scheduler.domain.timezones import NonexistentLocalTime, local_date, to_utc
+from scheduler.domain.timezones import NonexistentLocalTime, local_date, local_time, to_utc, wall_clock
 from scheduler.domain.vocabulary import (DEAD_STATUSES, LIVE_STATUSES, MAX_SESSION_DURATION, PHASES, SESSION_KINDS,
                                          SESSION_STATUSES)
 from scheduler.models import Clinic, Course, Room, StaffMember, TreatmentSession, utcnow
@@ -236,11 +236,12 @@ class Occupancy:
         for field, ids in (("room", sorted({r.room_id for r in rows})), ("patient", sorted({r.patient_id for r in rows}))):
             column = TS.room_id if field == "room" else TS.patient_id
             for i in range(0, len(ids), CHUNK):
-                query = (select(TS.id, TS.room_id, TS.patient_id, TS.kind, TS.starts_at, TS.ends_at)
+                query = (select(TS.id, TS.room_id, TS.patient_id, TS.kind, TS.starts_at, TS.ends_at, Clinic.timezone)
+                         .join(Clinic, Clinic.id == TS.clinic_id)
                          .where(column.in_(ids[i:i + CHUNK]), TS.status.in_(LIVE_STATUSES), TS.starts_at >= start,
                                 TS.starts_at < end))
-                for sid, room_id, patient_id, kind, s, e in db_session.execute(query):
-                    label = f"session {sid} ({kind}, {s:%Y-%m-%d %H:%M}–{e:%H:%M} UTC)"
+                for sid, room_id, patient_id, kind, s, e, tz in db_session.execute(query):
+                    label = f"session {sid} ({kind}, {wall_clock(s, tz)}–{local_time(e, tz):%H:%M})"
                     occ._put(field, room_id if field == "room" else patient_id, s, e, label)
         return occ
 
@@ -295,7 +296,8 @@ def _future(row: Row, course: Course | None, line: int, problems: list[Problem],
     if hold is not None:
         problems.append(Problem(line, "room" if hold.room_id == row.room_id else "mrn",
                                 f"The slot is held for a booking in progress (hold {-hold.id}, "
-                                f"{hold.starts_at:%Y-%m-%d %H:%M}–{hold.ends_at:%H:%M} UTC).", code="slot_held"))
+                                f"{wall_clock(hold.starts_at, row.clinic.timezone)}–"
+                                f"{local_time(hold.ends_at, row.clinic.timezone):%H:%M}).", code="slot_held"))
         return None
     found = checker.flags(candidate, course)
     problems.extend(Problem(line, FLAG_COLUMNS.get(f.code, "start"), f.message, severity=f.severity, code=f.code)
