@@ -11,6 +11,7 @@ exactly that range (checked on import).
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import date
 
@@ -53,7 +54,7 @@ class Instrument:
 def _instrument(key: str, bands: tuple[tuple[int, int, str], ...], drop: float, label: str) -> Instrument:
     low, high = INSTRUMENTS[key]
     rows = tuple(Band(lo, hi, name) for lo, hi, name in bands)
-    if rows[0].low != low or rows[-1].high != high or any(a.high + 1 != b.low for a, b in zip(rows, rows[1:])):
+    if rows[0].low != low or rows[-1].high != high or any(a.high + 1 != b.low for a, b in itertools.pairwise(rows)):
         raise ValueError(f"{key}: the bands must cover {low}–{high} without gaps or overlaps.")
     return Instrument(key, low, high, rows, drop, label)
 

@@ -22,10 +22,10 @@ class Interval(NamedTuple):
     start: datetime
     end: datetime
 
-    def overlaps(self, other: "Interval") -> bool:
+    def overlaps(self, other: Interval) -> bool:
         return overlaps(self.start, self.end, other.start, other.end)
 
-    def contains(self, other: "Interval") -> bool:
+    def contains(self, other: Interval) -> bool:
         return self.start <= other.start and other.end <= self.end
 
     @property

@@ -23,14 +23,29 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from scheduler.domain.planning import (
-    EXTEND_DAYS, PlanningError, Problem, ProposedSession, Slot, SlotFinder, date_range, extended_after, extended_from,
-)
 from scheduler.domain.flags import HARD_CONFLICT_CODES, CourseFacts, FlagContext, introduced_flags
+from scheduler.domain.planning import (
+    EXTEND_DAYS,
+    PlanningError,
+    Problem,
+    ProposedSession,
+    Slot,
+    SlotFinder,
+    date_range,
+    extended_after,
+    extended_from,
+)
 from scheduler.domain.protocols import Protocol, SessionSpec
 from scheduler.domain.rules import (
-    first_dose_days, follow_up_days, gap_code, integration_window, latest_day_for, next_dose_days, on_dosing_hold,
-    stage_last_day, stage_of_dose,
+    first_dose_days,
+    follow_up_days,
+    gap_code,
+    integration_window,
+    latest_day_for,
+    next_dose_days,
+    on_dosing_hold,
+    stage_last_day,
+    stage_of_dose,
 )
 from scheduler.domain.timezones import local_date, local_time
 from scheduler.domain.values import Clinic, Patient, Preferences, Room, Session, StaffMember

@@ -18,13 +18,16 @@ replacement after the window is still proposed when one exists. Nothing else mov
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from scheduler.domain.planning import PlanningError, Problem, ProposedSession, SlotFinder, date_range, extended_after
 from scheduler.domain.protocols import Protocol
 from scheduler.domain.rules import (
-    doses_needing_integration, evaluation_latest_day, follow_up_days, integration_window, preparation_days,
+    doses_needing_integration,
+    evaluation_latest_day,
+    follow_up_days,
+    integration_window,
+    preparation_days,
 )
 from scheduler.domain.timezones import day_start_utc, local_date, local_time, wall_clock
 from scheduler.domain.values import Session

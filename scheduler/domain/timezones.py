@@ -15,11 +15,9 @@ Rules of the product (README "Architecture", **Time**):
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-UTC = timezone.utc
 
 
 class UnknownTimeZone(ValueError):

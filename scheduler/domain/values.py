@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Union
 
 from scheduler.domain.intervals import Interval
 from scheduler.domain.vocabulary import LIVE_STATUSES, WEEKDAYS
 
 DayHours = tuple[tuple[time, time], ...]
 WeeklyHours = tuple[DayHours, DayHours, DayHours, DayHours, DayHours, DayHours, DayHours]
-HoursInput = Union[Mapping[Union[int, str], Iterable[tuple[time, time]]], Iterable[Iterable[tuple[time, time]]]]
+HoursInput = Mapping[int | str, Iterable[tuple[time, time]]] | Iterable[Iterable[tuple[time, time]]]
 
 
 def weekly_hours(hours: HoursInput | None) -> WeeklyHours:

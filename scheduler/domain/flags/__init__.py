@@ -13,10 +13,23 @@ Build a :class:`FlagContext` (clinic, protocols by key, rooms, staff, patients, 
 once per request and pass it with the sessions (:class:`scheduler.domain.values.Session`).
 """
 from scheduler.domain.flags.engine import (
-    apply_changes, candidate_flags, clinic_flags, introduced_flags, patient_flags,
+    apply_changes,
+    candidate_flags,
+    clinic_flags,
+    introduced_flags,
+    patient_flags,
 )
 from scheduler.domain.flags.model import (
-    ALL_CODES, CONFLICT_CODES, ERROR, GAP_CODES, HARD_CONFLICT_CODES, INFO, SEVERITIES, WARNING, CourseFacts, Flag,
+    ALL_CODES,
+    CONFLICT_CODES,
+    ERROR,
+    GAP_CODES,
+    HARD_CONFLICT_CODES,
+    INFO,
+    SEVERITIES,
+    WARNING,
+    CourseFacts,
+    Flag,
     FlagContext,
 )
 from scheduler.domain.rules.chairs import idle_chair_flags

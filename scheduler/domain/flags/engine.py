@@ -6,15 +6,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
 
+from scheduler.domain.intervals import Interval, overlaps
 from scheduler.domain.rules.attendance import attendance_flags
+from scheduler.domain.rules.authorization import low_flags as authorization_low_flags
 from scheduler.domain.rules.chairs import idle_chair_flags
 from scheduler.domain.rules.codes import CONFLICT_CODES
 from scheduler.domain.rules.course import course_flags
 from scheduler.domain.rules.model import CLOSED_COURSE_STATUSES, Flag, FlagContext
-from scheduler.domain.rules.authorization import low_flags as authorization_low_flags
 from scheduler.domain.rules.patient import unconfirmed_flags
 from scheduler.domain.rules.resources import resource_flags
-from scheduler.domain.intervals import Interval, overlaps
 from scheduler.domain.timezones import day_bounds_utc
 from scheduler.domain.values import Session
 from scheduler.domain.vocabulary import MAX_SESSION_DURATION

@@ -1,6 +1,13 @@
 """The flag values, re-exported from the rule book (:mod:`scheduler.domain.rules`) for the engine's callers."""
 from scheduler.domain.rules.codes import (
-    ALL_CODES, CONFLICT_CODES, ERROR, GAP_CODES, HARD_CONFLICT_CODES, INFO, SEVERITIES, WARNING,
+    ALL_CODES,
+    CONFLICT_CODES,
+    ERROR,
+    GAP_CODES,
+    HARD_CONFLICT_CODES,
+    INFO,
+    SEVERITIES,
+    WARNING,
 )
 from scheduler.domain.rules.model import CLOSED_COURSE_STATUSES, CourseFacts, Flag, FlagContext, day_label, plural
 

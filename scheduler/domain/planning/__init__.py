@@ -27,7 +27,13 @@ from scheduler.domain.planning.exact import FIRST_DOSE_HORIZON_DAYS
 from scheduler.domain.planning.induction import FIRST_DAY_SHIFT, SHIFT_INVARIANT
 from scheduler.domain.planning.results import Plan, PlanningError, Problem, ProposedSession, Slot
 from scheduler.domain.planning.slots import (
-    DAY, EXTEND_DAYS, SlotFinder, date_range, extended_after, extended_from, to_utc_floor,
+    DAY,
+    EXTEND_DAYS,
+    SlotFinder,
+    date_range,
+    extended_after,
+    extended_from,
+    to_utc_floor,
 )
 
 __all__ = [

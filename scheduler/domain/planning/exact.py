@@ -36,7 +36,7 @@ from scheduler.domain.planning import rules
 from scheduler.domain.planning.results import Slot
 from scheduler.domain.planning.slots import SlotFinder
 from scheduler.domain.protocols import Protocol, SessionSpec, Stage
-from scheduler.domain.timezones import day_start_utc, local_date, local_time
+from scheduler.domain.timezones import day_start_utc, local_date
 
 FIRST_DOSE_HORIZON_DAYS = 35  # the first induction dose falls within this many days of start_on
 MAX_EXPANSIONS = 200_000      # a safety net far above what a real calendar needs (then: the least-bad plan)
@@ -147,7 +147,7 @@ class _Node:
     cost: tuple[int, int, int]  # guidance breaks, sessions outside preferences, time-of-day changes
     last_time: object
     placed: tuple[Placed, ...]
-    parent: "_Node | None"
+    parent: _Node | None
 
 
 class ExactPlanner:

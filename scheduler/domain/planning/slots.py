@@ -303,7 +303,7 @@ class SlotFinder:
         return out
 
     @staticmethod
-    def _busy_within(index: "_Index", key: object, lo: datetime, hi: datetime) -> list[Interval]:
+    def _busy_within(index: _Index, key: object, lo: datetime, hi: datetime) -> list[Interval]:
         return index.overlapping(key, lo, hi)
 
     def _fit_series(self, spec, d, start, count, step, any_room, no_staff, room_hint, staff_hint):

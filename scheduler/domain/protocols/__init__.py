@@ -73,8 +73,19 @@ The package: :mod:`.model` (the values), :mod:`.validation` (:func:`validate`: T
 """
 from scheduler.domain.protocols.loading import SHIPPED_FOLDER, load_protocol_file, load_protocols
 from scheduler.domain.protocols.model import (
-    MAINTENANCE_UNITS, Check, DoseSpec, EvaluationSpec, FollowUpSpec, Induction, IntegrationSpec, MaintenanceSpec,
-    PreparationSpec, Protocol, ProtocolError, SessionSpec, Stage,
+    MAINTENANCE_UNITS,
+    Check,
+    DoseSpec,
+    EvaluationSpec,
+    FollowUpSpec,
+    Induction,
+    IntegrationSpec,
+    MaintenanceSpec,
+    PreparationSpec,
+    Protocol,
+    ProtocolError,
+    SessionSpec,
+    Stage,
 )
 from scheduler.domain.protocols.validation import validate
 

@@ -6,8 +6,19 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.domain.protocols.model import (
-    MAINTENANCE_UNITS, Check, DoseSpec, EvaluationSpec, FollowUpSpec, Induction, Instructions, IntegrationSpec,
-    MaintenanceSpec, PreparationSpec, Protocol, ProtocolError, Stage,
+    MAINTENANCE_UNITS,
+    Check,
+    DoseSpec,
+    EvaluationSpec,
+    FollowUpSpec,
+    Induction,
+    Instructions,
+    IntegrationSpec,
+    MaintenanceSpec,
+    PreparationSpec,
+    Protocol,
+    ProtocolError,
+    Stage,
 )
 from scheduler.domain.vocabulary import CAPABILITIES, ROUTES, STAFF_ROLES, WEEKDAYS
 
@@ -82,7 +93,7 @@ class _Table:
             raise self.fail(key, f"wrong type: expected an array, got {_type_name(value)}")
         return value
 
-    def table(self, key: str, required: bool = False) -> "_Table | None":
+    def table(self, key: str, required: bool = False) -> _Table | None:
         value = self.raw(key, required)
         if value is None:
             return None

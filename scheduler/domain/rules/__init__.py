@@ -35,19 +35,44 @@ How to add a rule:
    suggestions and every write see the new rule without further change.
 """
 from scheduler.domain.rules.codes import (
-    ALL_CODES, CODES, CONFLICT_CODES, ERROR, GAP_CODES, HARD_CONFLICT_CODES, INFO, PLAN_CODES, SEVERITIES, WARNING,
-    Code, is_error, severity_of,
+    ALL_CODES,
+    CODES,
+    CONFLICT_CODES,
+    ERROR,
+    GAP_CODES,
+    HARD_CONFLICT_CODES,
+    INFO,
+    PLAN_CODES,
+    SEVERITIES,
+    WARNING,
+    Code,
+    is_error,
+    severity_of,
 )
 from scheduler.domain.rules.model import CLOSED_COURSE_STATUSES, CourseFacts, Flag, FlagContext
 from scheduler.domain.rules.patient import needs_ride_home, on_dosing_hold
 from scheduler.domain.rules.resources import room_suits, staff_problem, staff_suits
 from scheduler.domain.rules.spacing import (
-    gap_code, induction_window_end, latest_day_for, maintenance_earliest, next_dose_days, same_day_code,
-    stage_last_day, stage_of_dose,
+    gap_code,
+    induction_window_end,
+    latest_day_for,
+    maintenance_earliest,
+    next_dose_days,
+    same_day_code,
+    stage_last_day,
+    stage_of_dose,
 )
 from scheduler.domain.rules.windows import (
-    doses_needing_integration, due_window, evaluation_code, evaluation_latest_day, first_dose_days, follow_up_days,
-    guidance_ok, integration_counts, integration_window, preparation_days,
+    doses_needing_integration,
+    due_window,
+    evaluation_code,
+    evaluation_latest_day,
+    first_dose_days,
+    follow_up_days,
+    guidance_ok,
+    integration_counts,
+    integration_window,
+    preparation_days,
 )
 
 __all__ = [

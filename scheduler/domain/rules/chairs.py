@@ -5,8 +5,8 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from scheduler.domain.calendar import room_free_intervals
-from scheduler.domain.rules.model import Flag, FlagContext
 from scheduler.domain.intervals import Interval
+from scheduler.domain.rules.model import Flag, FlagContext
 from scheduler.domain.timezones import iter_days
 from scheduler.domain.values import Room, Session
 

@@ -13,7 +13,11 @@ from scheduler.domain.protocols import Protocol
 from scheduler.domain.rules.model import CLOSED_COURSE_STATUSES, CourseFacts, Flag, FlagContext
 from scheduler.domain.rules.spacing import cross_course_spacing_flags, maintenance_spacing_flags, spacing_flags
 from scheduler.domain.rules.windows import (
-    evaluation_flags, follow_up_flags, incomplete_flags, integration_flags, maintenance_due_flags,
+    evaluation_flags,
+    follow_up_flags,
+    incomplete_flags,
+    integration_flags,
+    maintenance_due_flags,
 )
 from scheduler.domain.timezones import local_date
 from scheduler.domain.values import Session

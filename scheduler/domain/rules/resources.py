@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable
 
 from scheduler.domain.calendar import is_staff_working, max_concurrency, time_off_overlapping
 from scheduler.domain.intervals import Interval, merge, overlaps
+from scheduler.domain.rules.authorization import exceeded_flags
 from scheduler.domain.rules.calendar import calendar_flags, session_flag, what
 from scheduler.domain.rules.model import Flag, FlagContext
-from scheduler.domain.rules.authorization import exceeded_flags
 from scheduler.domain.rules.patient import patient_flags_of
 from scheduler.domain.timezones import local_date
 from scheduler.domain.values import Room, Session, StaffMember
