@@ -2,7 +2,7 @@
 (committed with the answer, so an answer that was sent was logged)."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from scheduler.db import db_session
 from scheduler.models import AccessLogEntry, utcnow

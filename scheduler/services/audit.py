@@ -1,19 +1,17 @@
 """Every write records an audit event: who, what, when, the state before and after."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from typing import Iterator
-
 from sqlalchemy import inspect
 
 from scheduler.db import db_session
 from scheduler.models import AuditEvent, Base
-
 
 # Who acts when no user does: set to "cli" by the scheduler command (see acting_as).
 _actor: ContextVar[str] = ContextVar("audit_actor", default="system")

@@ -11,10 +11,11 @@ import smtplib
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
-from typing import Mapping, Protocol
+from typing import Protocol
 
 
 class DeliveryError(Exception):

@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, or_, select
 
 from scheduler.db import db_session
-from scheduler.domain.vocabulary import LIVE_STATUSES, MAX_SESSION_DURATION
 from scheduler.domain.timezones import to_local
+from scheduler.domain.vocabulary import LIVE_STATUSES, MAX_SESSION_DURATION
 from scheduler.models import Clinic, TreatmentSession
 
 TS = TreatmentSession

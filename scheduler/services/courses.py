@@ -16,12 +16,12 @@ from sqlalchemy import select
 from scheduler.db import db_session
 from scheduler.domain import courses as course_rules
 from scheduler.domain.calendar import clashes
+from scheduler.domain.flags import CourseFacts
 from scheduler.domain.intervals import Interval
 from scheduler.domain.maintenance import DueWindow, due_window
 from scheduler.domain.planning import Plan, PlanningError, plan_course, planning_start
 from scheduler.domain.protocols import Protocol
 from scheduler.domain.timezones import local_date
-from scheduler.domain.flags import CourseFacts
 from scheduler.domain.values import Preferences, Session
 from scheduler.domain.vocabulary import LIVE_STATUSES, WEEKDAYS
 from scheduler.errors import Conflict, NotFound, UnprocessableError

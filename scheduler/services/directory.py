@@ -1,6 +1,7 @@
 """Clinics, closures, rooms, staff and patients: create and change, with an audit event each."""
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -8,10 +9,21 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import and_, case, func, or_, select
 
 from scheduler.db import db_session
-from scheduler.errors import Conflict
 from scheduler.domain.vocabulary import LIVE_STATUSES
-from scheduler.models import (Clinic, Closure, Course, OpeningHours, Patient, Room, StaffMember, TimeOff,
-                              TreatmentSession, WorkingHours, utcnow)
+from scheduler.errors import Conflict
+from scheduler.models import (
+    Clinic,
+    Closure,
+    Course,
+    OpeningHours,
+    Patient,
+    Room,
+    StaffMember,
+    TimeOff,
+    TreatmentSession,
+    WorkingHours,
+    utcnow,
+)
 from scheduler.models.patient import default_contact_preference
 from scheduler.services import audit, scope
 
@@ -143,10 +155,8 @@ def _slashed(q: str) -> set[date]:
     a, b, year = (int(x) for x in m.groups())
     out = set()
     for month, day in ((a, b), (b, a)):
-        try:
+        with contextlib.suppress(ValueError):
             out.add(date(year, month, day))
-        except ValueError:
-            pass
     return out
 
 

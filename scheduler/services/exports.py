@@ -15,10 +15,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Callable, Iterator, TextIO
+from typing import TextIO
 
 from sqlalchemy import JSON, Date, Numeric, Time, func, insert, select, text
 

@@ -8,9 +8,9 @@ clinic / a patient / some rooms or clinicians inside a time window. Every sessio
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterable
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
@@ -21,8 +21,8 @@ from scheduler.domain.intervals import Interval, merge
 from scheduler.domain.timezones import day_bounds_utc, local_date
 from scheduler.domain.vocabulary import MAX_SESSION_DURATION
 from scheduler.errors import NotFound
+from scheduler.models import Clinic, Closure, Patient, Room, StaffMember, TimeOff, TreatmentSession
 from scheduler.services import scope
-from scheduler.models import (Clinic, Closure, Patient, Room, StaffMember, TimeOff, TreatmentSession)
 
 TS = TreatmentSession
 _SESSION_COLUMNS = (TS.id, TS.patient_id, TS.starts_at, TS.ends_at, TS.room_id, TS.kind, TS.status,

@@ -14,7 +14,8 @@ from scheduler.db import db_session
 from scheduler.errors import Conflict, ValidationError
 from scheduler.models import Clinic, Patient, PatientLink, Room, TreatmentSession, WaitlistEntry, WaitlistOffer, utcnow
 from scheduler.services import audit, patient_links
-from scheduler.services.delivery import first_name as _first_name, when as _when
+from scheduler.services.delivery import first_name as _first_name
+from scheduler.services.delivery import when as _when
 
 VIA = "patient link"
 OUTCOMES = {"confirmed": "You confirmed this appointment. Thank you — see you then.",

@@ -15,8 +15,9 @@ clinic A only, the patient is invisible to a user limited to clinic B.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextvars import ContextVar
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import ColumnElement, exists, false, or_, select, true
 
@@ -53,7 +54,8 @@ def patient_clause(patient_id_column) -> ColumnElement[bool]:
     ids = _clinics.get()
     if ids is None:
         return true()
-    from scheduler.models import Course, TreatmentSession as TS
+    from scheduler.models import Course
+    from scheduler.models import TreatmentSession as TS
 
     allowed_ids = sorted(ids)
     return or_(
@@ -103,8 +105,18 @@ def audit_clause(entity_type_column, entity_id_column) -> ColumnElement[bool]:
         return true()
     from sqlalchemy import and_
 
-    from scheduler.models import (Assessment, Clinic, ClinicalNote, Closure, Course, Patient, Room,
-                                  StaffMember, TimeOff, TreatmentSession)
+    from scheduler.models import (
+        Assessment,
+        Clinic,
+        ClinicalNote,
+        Closure,
+        Course,
+        Patient,
+        Room,
+        StaffMember,
+        TimeOff,
+        TreatmentSession,
+    )
 
     allowed_ids = sorted(ids)
     owned = {model: select(model.id).where(model.clinic_id.in_(allowed_ids))

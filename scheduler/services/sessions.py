@@ -22,9 +22,8 @@ from scheduler.domain.timezones import local_date, wall_clock
 from scheduler.domain.vocabulary import DEAD_STATUSES
 from scheduler.errors import Conflict, NotFound, UnprocessableError
 from scheduler.models import Room, StaffMember, TreatmentSession, utcnow
-from scheduler.services import audit, booking, inputs, scope
+from scheduler.services import audit, booking, inputs, scope, suggestions
 from scheduler.services import flags as flag_service
-from scheduler.services import suggestions
 
 # action -> (statuses it may start from, status it leads to)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -173,7 +172,7 @@ def candidate_of(req: booking.SessionRequest, session_id: int | None = None):
 
 
 def reschedule(actor_id: int | None, session: TreatmentSession, *, version: int, starts_at: datetime,
-               ends_at: datetime, room_id: int | None = None, staff_member_id: int | None | object = ...,
+               ends_at: datetime, room_id: int | None = None, staff_member_id: int | object | None = ...,
                override_reason: str | None = None, move_dependents: bool = False,
                now: datetime | None = None) -> tuple[TreatmentSession, list]:
     """Move a proposed or booked session (and optionally change its room or clinician).
@@ -264,7 +263,7 @@ def _status_before_cancel(session: TreatmentSession) -> str:
         AuditEvent.entity_type == TreatmentSession.__tablename__, AuditEvent.entity_id == session.id,
         AuditEvent.action == "session.cancel").order_by(AuditEvent.id.desc()).limit(1))
     status = (before or {}).get("status")
-    return status if status in RESCHEDULABLE + ("checked_in",) else "booked"
+    return status if status in (*RESCHEDULABLE, "checked_in") else "booked"
 
 
 def refuse_check_in_on_another_day(session: TreatmentSession, now: datetime, tz: str) -> None:

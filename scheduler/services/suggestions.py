@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
-from scheduler.domain.planning import Plan, PlanningError, SlotFinder
-from scheduler.domain.suggesting import Suggestion, dependents_for, suggest
+from scheduler.domain.planning import Plan, PlanningError, Slot, SlotFinder
 from scheduler.domain.protocols import SessionSpec
+from scheduler.domain.suggesting import Suggestion, dependents_for, suggest
 from scheduler.domain.timezones import local_date, local_time
 from scheduler.domain.values import Session
 from scheduler.domain.vocabulary import LIVE_STATUSES

@@ -54,8 +54,8 @@ def timeline(patient_id: int, *, with_assessments: bool) -> Timeline:
     sessions = list(db_session.scalars(select(TS).where(TS.patient_id == patient.id, scope.clinic_clause(TS.clinic_id))
                                        .order_by(TS.starts_at, TS.id)))
     clinic_ids = {s.clinic_id for s in sessions} | {c.clinic_id for c in courses}
-    timezones = {cid: tz for cid, tz in db_session.execute(
-        select(Clinic.id, Clinic.timezone).where(Clinic.id.in_(sorted(clinic_ids))))} if clinic_ids else {}
+    timezones = dict(db_session.execute(
+        select(Clinic.id, Clinic.timezone).where(Clinic.id.in_(sorted(clinic_ids))))) if clinic_ids else {}
     assessments = None
     if with_assessments:
         assessments = list(db_session.scalars(select(Assessment).where(Assessment.patient_id == patient.id)

@@ -80,9 +80,7 @@ def _fits_preferences(start: datetime, end: datetime, tz: str, prefs: dict) -> b
         return False
     if prefs.get("earliest") and local_start.strftime("%H:%M") < prefs["earliest"]:
         return False
-    if prefs.get("latest") and local_end.strftime("%H:%M") > prefs["latest"]:
-        return False
-    return True
+    return not (prefs.get("latest") and local_end.strftime("%H:%M") > prefs["latest"])
 
 
 def candidate_for(entry: WaitlistEntry, slot: v.Session) -> v.Session | None:

@@ -8,7 +8,7 @@ checked and written, then undone). Services never commit: the command or request
 from __future__ import annotations
 
 from scheduler.db import db_session
-from scheduler.domain.imports import ACTIONS, ImportReport, TEMPLATES, read_table
+from scheduler.domain.imports import ACTIONS, TEMPLATES, ImportReport, read_table
 from scheduler.services import audit
 
 

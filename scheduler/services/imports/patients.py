@@ -90,7 +90,7 @@ def import_rows(actor_id: int | None, rows: list[tuple[int, dict[str, str]]], re
                 outcome.entity_id = patient.id
     # One flush for the whole file, then one audit event per patient written.
     db_session.flush()
-    for outcome, patient, action, before in written:
+    for outcome, patient, _, _ in written:
         outcome.entity_id = patient.id
     db_session.add_all([audit.event(actor_id, action, "patient", patient.id, before=before, after=audit.snapshot(patient), reason=reason)
                         for _, patient, action, before in written])

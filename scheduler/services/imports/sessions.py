@@ -21,8 +21,14 @@ from scheduler.db import db_session
 from scheduler.domain import imports as cells
 from scheduler.domain.imports import ImportReport, Problem, RowOutcome
 from scheduler.domain.timezones import NonexistentLocalTime, local_date, local_time, to_utc, wall_clock
-from scheduler.domain.vocabulary import (DEAD_STATUSES, LIVE_STATUSES, MAX_SESSION_DURATION, PHASES, SESSION_KINDS,
-                                         SESSION_STATUSES)
+from scheduler.domain.vocabulary import (
+    DEAD_STATUSES,
+    LIVE_STATUSES,
+    MAX_SESSION_DURATION,
+    PHASES,
+    SESSION_KINDS,
+    SESSION_STATUSES,
+)
 from scheduler.models import Clinic, Course, Room, StaffMember, TreatmentSession, utcnow
 from scheduler.protocols_registry import protocols
 from scheduler.services import audit, booking, scope
@@ -52,7 +58,7 @@ class Lookups:
     courses: dict[tuple[int, str], Course] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, rows) -> "Lookups":
+    def load(cls, rows) -> Lookups:
         clinics: dict[str, list[Clinic]] = {}
         for c in db_session.scalars(select(Clinic).where(scope.clinic_clause(Clinic.id)).order_by(Clinic.id)):
             clinics.setdefault(_key(c.name), []).append(c)
@@ -226,15 +232,15 @@ class Occupancy:
         self.index: dict[tuple[str, int, date], list[tuple[datetime, datetime, str]]] = defaultdict(list)
 
     @classmethod
-    def load(cls, rows: list[Row]) -> "Occupancy":
+    def load(cls, rows: list[Row]) -> Occupancy:
         occ = cls()
         if not rows:
             return occ
         start = min(r.starts_at for r in rows) - MAX_SESSION_DURATION
         end = max(r.ends_at for r in rows)
         TS = TreatmentSession
-        for field, ids in (("room", sorted({r.room_id for r in rows})), ("patient", sorted({r.patient_id for r in rows}))):
-            column = TS.room_id if field == "room" else TS.patient_id
+        for kind, ids in (("room", sorted({r.room_id for r in rows})), ("patient", sorted({r.patient_id for r in rows}))):
+            column = TS.room_id if kind == "room" else TS.patient_id
             for i in range(0, len(ids), CHUNK):
                 query = (select(TS.id, TS.room_id, TS.patient_id, TS.kind, TS.starts_at, TS.ends_at, Clinic.timezone)
                          .join(Clinic, Clinic.id == TS.clinic_id)
@@ -284,11 +290,11 @@ def _future(row: Row, course: Course | None, line: int, problems: list[Problem],
             checker: FutureChecker) -> TreatmentSession | None:
     """A future session through the rule book: a double booking, a slot hold or an error flag
     refuses the row; warnings are reported on it."""
-    for field, ident, column in (("room", row.room_id, "room"), ("patient", row.patient_id, "mrn")):
-        other = taken.clash(field, ident, row.starts_at, row.ends_at)
+    for kind, ident, column in (("room", row.room_id, "room"), ("patient", row.patient_id, "mrn")):
+        other = taken.clash(kind, ident, row.starts_at, row.ends_at)
         if other:
-            problems.append(Problem(line, column, f"The session clashes with {other}: the {field} is already "
-                                                  "booked.", code=f"{field}_double_booked"))
+            problems.append(Problem(line, column, f"The session clashes with {other}: the {kind} is already "
+                                                  "booked.", code=f"{kind}_double_booked"))
             return None
     req = _request(row, course)
     candidate = session_service.candidate_of(req)
