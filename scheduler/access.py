@@ -7,7 +7,7 @@ it answers with. The entries are written in the request's transaction and commit
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from flask import g, request
 

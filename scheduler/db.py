@@ -10,9 +10,10 @@ requests (GET/HEAD) begin DEFERRED so they do not queue behind writers.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from flask import Flask, current_app, g, request
 from sqlalchemy import Engine, create_engine, event

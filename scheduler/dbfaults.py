@@ -24,7 +24,8 @@ import threading
 import time
 from typing import Any
 
-from sqlalchemy import Engine, event, exc as sa_exc
+from sqlalchemy import Engine, event
+from sqlalchemy import exc as sa_exc
 
 from scheduler.errors import AppError, sqlstate
 
@@ -52,10 +53,8 @@ def is_unavailable(exc: BaseException) -> bool:
     state = sqlstate(exc)
     if state is not None:
         return state.startswith(UNAVAILABLE_SQLSTATE_PREFIXES)
-    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
-        # No SQLSTATE: the driver could not reach the server, lost it, or (SQLite) the file is locked.
-        return True
-    return False
+    # No SQLSTATE: the driver could not reach the server, lost it, or (SQLite) the file is locked.
+    return isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError))
 
 
 def unavailable(exc: BaseException, retry_after: int) -> DatabaseUnavailable:

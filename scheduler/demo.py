@@ -116,7 +116,7 @@ def load_demo(today: date | None = None) -> str:
     if today != real_today:  # a demo built around another day: "now" is that day at noon
         now = to_utc(today, time(12), TZ)
     clinic = directory.create_clinic(None, name=DEMO_CLINIC, timezone=TZ,
-                                     hours={d: WEEKDAY for d in range(5)} | {5: [(time(9), time(13))]})
+                                     hours=dict.fromkeys(range(5), WEEKDAY) | {5: [(time(9), time(13))]})
     holiday, name = _next_holiday(today)
     directory.add_closure(None, clinic, starts_on=holiday, ends_on=holiday, reason=name)
     for room_name, caps in ROOMS:
@@ -134,7 +134,7 @@ def load_demo(today: date | None = None) -> str:
 
 
 def _patient_story(clinic_id: int, i: int, story: Story, today: date, now: datetime, rng: random.Random) -> int:
-    from scheduler.services import audit, clinical, courses, directory, sessions
+    from scheduler.services import clinical, courses, directory, sessions
 
     patient = directory.create_patient(
         None, mrn=f"DEMO-{i + 1:04d}", name=f"{FIRST[i % len(FIRST)]} {LAST[(i * 7) % len(LAST)]}",

@@ -28,11 +28,33 @@ class BoundedInt(IntegerConverter):
 
 def init_app(app: Flask) -> None:
     # Importing the modules registers their routes on ``bp``.
-    from scheduler.api import clinics, health, patients, rooms, staff  # noqa: F401
-    from scheduler.api import courses, day, flags, protocols, sessions, timeline  # noqa: F401
-    from scheduler.api import assessments, audit, clinical_notes, feeds, holds, openapi, users  # noqa: F401
-    from scheduler.api import access_log  # noqa: F401
-    from scheduler.api import authorizations, exports, imports, messages, reports, waitlist  # noqa: F401
+    from scheduler.api import (  # noqa: F401  # noqa: F401  # noqa: F401  # noqa: F401
+        access_log,
+        assessments,
+        audit,
+        authorizations,
+        clinical_notes,
+        clinics,
+        courses,
+        day,
+        exports,
+        feeds,
+        flags,
+        health,
+        holds,
+        imports,
+        messages,
+        openapi,
+        patients,
+        protocols,
+        reports,
+        rooms,
+        sessions,
+        staff,
+        timeline,
+        users,
+        waitlist,
+    )
 
     # Ids in URLs fit the database's integer columns; a larger one is a 404, not a driver error.
     app.url_map.converters["int"] = BoundedInt

@@ -7,7 +7,8 @@ from flask import g
 from sqlalchemy import select
 
 from scheduler import access
-from scheduler.api import bp, parsing as p, serialize
+from scheduler.api import bp, serialize
+from scheduler.api import parsing as p
 from scheduler.api.idempotency import idempotent
 from scheduler.auth import require
 from scheduler.db import db_session
@@ -18,7 +19,7 @@ from scheduler.services import clinical
 
 
 def assessment_json(a: Assessment) -> dict:
-    low, high = INSTRUMENTS[a.instrument]
+    _low, high = INSTRUMENTS[a.instrument]
     return {"id": a.id, "patient_id": a.patient_id, "course_id": a.course_id, "instrument": a.instrument,
             "score": a.score, "max_score": high, "taken_on": a.taken_on.isoformat(),
             "recorded_by_id": a.recorded_by_id, "created_at": serialize.instant(a.created_at)}

@@ -1,12 +1,13 @@
 """The audit trail (admin): who did what to which entity, when, before and after; paginated."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from flask import request
 from sqlalchemy import func, select
 
-from scheduler.api import bp, parsing as p, serialize
+from scheduler.api import bp, serialize
+from scheduler.api import parsing as p
 from scheduler.auth import can, require
 from scheduler.db import db_session
 from scheduler.domain.clinical_content import redact_audit_event
@@ -33,7 +34,7 @@ def _bound(name: str, *, end: bool) -> datetime | None:
         return None
     if len(raw) == 10:
         day = p.parse_date(raw, name)
-        moment = datetime.combine(day, time(0), tzinfo=timezone.utc)
+        moment = datetime.combine(day, time(0), tzinfo=UTC)
         return moment + timedelta(days=1) if end else moment
     return p.parse_instant(raw, name)
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import g
 
-from scheduler.api import bp, parsing as p
+from scheduler.api import bp
+from scheduler.api import parsing as p
 from scheduler.auth import require
 from scheduler.errors import NotFound, ValidationError
 from scheduler.models import Authorization, Patient

@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import g
 
 from scheduler import access
-from scheduler.api import bp, parsing as p, serialize
+from scheduler.api import bp, serialize
+from scheduler.api import parsing as p
 from scheduler.api.idempotency import idempotent
 from scheduler.auth import require
 from scheduler.errors import ValidationError

@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import g
 from sqlalchemy import select
 
-from scheduler.api import bp, parsing as p, serialize
+from scheduler.api import bp, serialize
+from scheduler.api import parsing as p
 from scheduler.auth import require
 from scheduler.db import db_session
 from scheduler.domain.vocabulary import SESSION_KINDS

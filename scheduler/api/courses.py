@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from flask import g
 
-from scheduler.api import bp, parsing as p, serialize
+from scheduler.api import bp, serialize
+from scheduler.api import parsing as p
 from scheduler.api.flags import plausible
 from scheduler.api.idempotency import idempotent
 from scheduler.auth import require
-from scheduler.domain.vocabulary import WEEKDAYS
 from scheduler.domain.values import Preferences
+from scheduler.domain.vocabulary import WEEKDAYS
 from scheduler.errors import ValidationError
 from scheduler.models import Course
 from scheduler.services import courses as service

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from scheduler.api import bp, parsing as p, serialize
+from scheduler.api import bp, serialize
+from scheduler.api import parsing as p
 from scheduler.api.flags import plausible
 from scheduler.auth import require
 from scheduler.domain.timezones import zone

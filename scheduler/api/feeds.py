@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Response, current_app, g, url_for
 from sqlalchemy import select
 
-from scheduler import access
-from scheduler import ical
-from scheduler.api import bp, parsing as p, serialize
+from scheduler import access, ical
+from scheduler.api import bp, serialize
+from scheduler.api import parsing as p
 from scheduler.auth import can, require
 from scheduler.db import db_session
 from scheduler.errors import Forbidden, NotFound

@@ -5,7 +5,8 @@ from datetime import date, datetime, timedelta
 
 from flask import request
 
-from scheduler.api import bp, parsing as p, serialize
+from scheduler.api import bp, serialize
+from scheduler.api import parsing as p
 from scheduler.auth import require
 from scheduler.domain.flags import ALL_CODES, SEVERITIES
 from scheduler.domain.intervals import Interval

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import g
 
-from scheduler.api import bp, parsing as p, serialize
+from scheduler.api import bp, serialize
+from scheduler.api import parsing as p
 from scheduler.auth import require
 from scheduler.models import Patient
 from scheduler.services import clinical

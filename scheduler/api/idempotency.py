@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
 
 from flask import Response, g, jsonify, make_response, request
 from sqlalchemy import select

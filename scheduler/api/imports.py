@@ -11,7 +11,8 @@ import json
 
 from flask import g, request
 
-from scheduler.api import bp, parsing as p
+from scheduler.api import bp
+from scheduler.api import parsing as p
 from scheduler.auth import require
 from scheduler.domain.imports import TEMPLATES, CellError, parse_mapping
 from scheduler.errors import UnprocessableError, ValidationError

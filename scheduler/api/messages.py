@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import request
 
-from scheduler.api import bp, parsing as p, serialize
+from scheduler.api import bp, serialize
+from scheduler.api import parsing as p
 from scheduler.auth import require
 from scheduler.errors import ValidationError
 from scheduler.models.message import MESSAGE_STATUSES

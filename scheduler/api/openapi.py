@@ -11,8 +11,7 @@ import re
 
 from flask import Flask, current_app
 
-from scheduler.api import PUBLIC_ENDPOINTS, bp
-from scheduler.api import openapi_data, openapi_messages
+from scheduler.api import PUBLIC_ENDPOINTS, bp, openapi_data, openapi_messages
 from scheduler.api.openapi_schemas import REQUESTS, SCHEMAS, ref
 from scheduler.auth import roles_with
 

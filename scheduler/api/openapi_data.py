@@ -9,7 +9,7 @@ ACTIONS = ("create", "update", "unchanged", "refused")
 SCHEMAS = {
     "ImportReport": obj({
         "kind": enum(("patients", "sessions")), "dry_run": BOOL, "refused": BOOL, "written": BOOL,
-        "counts": obj({a: INT for a in ACTIONS}), "summary": STR,
+        "counts": obj(dict.fromkeys(ACTIONS, INT)), "summary": STR,
         "problems": {"type": "array", "items": PROBLEM},
         "rows": {"type": "array", "items": obj({"line": INT, "key": STR, "action": enum(ACTIONS),
                                                 "id": nullable(INT), "problems": {"type": "array", "items": PROBLEM}})}}),

@@ -7,8 +7,14 @@ from __future__ import annotations
 
 from zoneinfo import available_timezones
 
-from scheduler.domain.vocabulary import (CAPABILITIES, INSTRUMENTS, SESSION_KINDS, SESSION_STATUSES, STAFF_ROLES,
-                                         USER_ROLES)
+from scheduler.domain.vocabulary import (
+    CAPABILITIES,
+    INSTRUMENTS,
+    SESSION_KINDS,
+    SESSION_STATUSES,
+    STAFF_ROLES,
+    USER_ROLES,
+)
 from scheduler.models.feed_token import FEED_KINDS
 
 STR = {"type": "string"}

@@ -1,10 +1,12 @@
 """Request parsing: every field checked, every problem a ValidationError naming the field."""
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterable
 from datetime import date, datetime, time
-from typing import Any, Iterable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
 
 from flask import request
 
@@ -172,7 +174,7 @@ def weekly_hours(value: Any, field: str) -> dict[int, list[tuple[time, time]]]:
                                       field=where)
             parsed.append((start, end))
         parsed.sort()
-        for (_, prev_end), (next_start, _) in zip(parsed, parsed[1:]):
+        for (_, prev_end), (next_start, _) in itertools.pairwise(parsed):
             if next_start < prev_end:
                 raise ValidationError(f"{field}.{day}: intervals overlap.", field=f"{field}.{day}")
         result[WEEKDAYS.index(day)] = parsed
@@ -204,7 +206,6 @@ def query_date(name: str, *, required: bool = False) -> date | None:
 
 def get_or_404(model, ident: Any, what: str | None = None):
     from scheduler.db import db_session
-
     from scheduler.services import scope
 
     entity = db_session.get(model, ident) if isinstance(ident, int) else None

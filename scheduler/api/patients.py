@@ -6,7 +6,8 @@ from datetime import date
 from flask import g, request
 
 from scheduler import access
-from scheduler.api import bp, parsing as p, serialize
+from scheduler.api import bp, serialize
+from scheduler.api import parsing as p
 from scheduler.auth import require
 from scheduler.errors import ValidationError
 from scheduler.models import Patient

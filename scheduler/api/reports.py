@@ -7,7 +7,8 @@ import io
 
 from flask import Response, request
 
-from scheduler.api import bp, parsing as p
+from scheduler.api import bp
+from scheduler.api import parsing as p
 from scheduler.auth import require
 from scheduler.errors import ValidationError
 from scheduler.services import reports

@@ -7,16 +7,17 @@ from decimal import Decimal, InvalidOperation
 
 from flask import g, request
 
-from scheduler.api import bp, parsing as p, serialize
+from scheduler.api import bp, serialize
+from scheduler.api import parsing as p
 from scheduler.api.flags import plausible, query_window
 from scheduler.api.idempotency import idempotent
 from scheduler.auth import require
 from scheduler.domain.vocabulary import PHASES, ROUTES, SESSION_KINDS, SESSION_STATUSES
 from scheduler.errors import ValidationError
 from scheduler.models import Course, Room
-from scheduler.services import booking, inputs, sessions as service
+from scheduler.services import booking, inputs, replanning, suggestions
 from scheduler.services import flags as flag_service
-from scheduler.services import replanning, suggestions
+from scheduler.services import sessions as service
 
 BOOK_FIELDS = {"patient_id", "room_id", "staff_member_id", "kind", "phase", "sequence", "route", "dose_mg",
                "course_id", "starts_at", "ends_at", "duration_minutes", "override_reason", "notes", "record_past",

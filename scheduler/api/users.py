@@ -6,7 +6,8 @@ import re
 from flask import g, request
 from sqlalchemy import select
 
-from scheduler.api import bp, parsing as p, serialize
+from scheduler.api import bp, serialize
+from scheduler.api import parsing as p
 from scheduler.auth import can, require, verify_password
 from scheduler.db import db_session
 from scheduler.domain.vocabulary import USER_ROLES

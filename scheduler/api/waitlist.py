@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import g, request
 
-from scheduler.api import bp, parsing as p, serialize
+from scheduler.api import bp, serialize
+from scheduler.api import parsing as p
 from scheduler.api.users import optional_body
 from scheduler.auth import require
 from scheduler.domain.vocabulary import SESSION_KINDS, WEEKDAYS

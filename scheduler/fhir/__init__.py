@@ -8,9 +8,9 @@ OperationOutcome resources; no answer carries an empty array, object, string or 
 from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, json, request
-from werkzeug.exceptions import HTTPException
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
+from werkzeug.exceptions import HTTPException
 
 from scheduler.auth import authenticate_bearer
 from scheduler.errors import AppError
@@ -131,7 +131,14 @@ def base_url() -> str:
 
 
 def init_app(app: Flask) -> None:
-    from scheduler.fhir import appointments, capability, care_plans, directory, schedules, slots  # noqa: F401
-    from scheduler.fhir import operations  # noqa: F401
+    from scheduler.fhir import (  # noqa: F401
+        appointments,
+        capability,
+        care_plans,
+        directory,
+        operations,
+        schedules,
+        slots,
+    )
 
     app.register_blueprint(bp)

@@ -11,19 +11,29 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Iterator
+from collections.abc import Iterator
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from scheduler.api.serialize import instant
 from scheduler.db import db_session
+from scheduler.domain.clinical_content import redact_reason, redact_state
 from scheduler.fhir.appointments import appointment
 from scheduler.fhir.care_plans import care_plan
 from scheduler.fhir.directory import clinic_location, patient, practitioner, room_location
-from scheduler.models import (Assessment, AuditEvent, Clinic, ClinicalNote, Course, Patient, Room, StaffMember,
-                              TreatmentSession, utcnow)
-from scheduler.domain.clinical_content import redact_reason, redact_state
+from scheduler.models import (
+    Assessment,
+    AuditEvent,
+    Clinic,
+    ClinicalNote,
+    Course,
+    Patient,
+    Room,
+    StaffMember,
+    TreatmentSession,
+    utcnow,
+)
 from scheduler.services.exports import Opener
 
 PAGE = 1000

@@ -12,9 +12,9 @@ from scheduler.fhir import base_url, bp, fhir_response
 from scheduler.fhir import search as s
 from scheduler.fhir.directory import get
 from scheduler.fhir.search import Param
-from scheduler.services import scope
 from scheduler.models import Course, Patient, TreatmentSession
 from scheduler.protocols_registry import protocols
+from scheduler.services import scope
 
 STATUS = {"planned": "active", "active": "active", "maintenance": "active", "completed": "completed",
           "stopped": "revoked"}

@@ -29,13 +29,19 @@ from scheduler.domain.vocabulary import SESSION_KINDS
 from scheduler.errors import NotFound, ValidationError
 from scheduler.fhir import base_url, bp, fhir_response
 from scheduler.fhir import search as s
-from scheduler.fhir.appointments import (KIND_SYSTEM, STATUS, appointment, hold_appointment, load_hold,
-                                         load_session, service_type)
+from scheduler.fhir.appointments import (
+    KIND_SYSTEM,
+    STATUS,
+    appointment,
+    hold_appointment,
+    load_hold,
+    load_session,
+    service_type,
+)
 from scheduler.fhir.capability import OPERATIONS
 from scheduler.fhir.search import MRN_SYSTEM
 from scheduler.models import Clinic, Patient, Room, StaffMember, utcnow
-from scheduler.services import booking, holds, sessions
-from scheduler.services import inputs, scope
+from scheduler.services import booking, holds, inputs, scope, sessions
 
 MAX_FIND_DAYS = 31
 CANCEL_REASON_MAX = 500

@@ -8,7 +8,7 @@ are the live holds placed by $hold. A free Slot's id encodes its schedule and in
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from scheduler.api.serialize import instant
 from scheduler.auth import require
@@ -120,7 +120,7 @@ def read_slot(ident: str):
     if m is None:
         raise NotFound(f"No slot with id {ident}.")
     kind, number = m[1], int(m[2])
-    window = Interval(datetime.fromtimestamp(int(m[3]), timezone.utc), datetime.fromtimestamp(int(m[4]), timezone.utc))
+    window = Interval(datetime.fromtimestamp(int(m[3]), UTC), datetime.fromtimestamp(int(m[4]), UTC))
     if not window.start < window.end or window.end - window.start > MAX_RANGE:
         raise NotFound(f"No slot with id {ident}.")
     row = owner(kind, number)

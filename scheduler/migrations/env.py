@@ -4,6 +4,7 @@ or the scheduler configuration (TOML file + SCHEDULER_* environment)."""
 from __future__ import annotations
 
 from alembic import context
+
 from scheduler.db import make_engine
 from scheduler.models import Base
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, render_template, request
 
 from scheduler.domain.flags.model import ALL_CODES, SEVERITIES
 from scheduler.services import dayboard

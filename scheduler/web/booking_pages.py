@@ -181,7 +181,7 @@ def book_one(patient_id: int):
     clinic = current_clinic()
     if clinic is None:
         return redirect(url_for("frontdesk.day_board"))
-    source = {k: v for k, v in (request.form if request.method == "POST" else request.args).items()}
+    source = dict((request.form if request.method == "POST" else request.args).items())
     open_course = _open_course(patient, clinic)
     if request.method == "GET" and "course_id" not in source and open_course is not None:
         source["course_id"] = str(open_course.id)  # the patient's open course, preselected

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 from flask import url_for
 from markupsafe import Markup, escape
 
-from scheduler.web.geometry import DateScale, ValueScale
 from scheduler.domain.instruments import CATALOGUE, baseline
+from scheduler.web.geometry import DateScale, ValueScale
 
 KIND_COLOURS = {"evaluation": "#4a57b5", "preparation": "#8a5f1c", "dose": "#23706f", "integration": "#744a9e",
                 "follow_up": "#3b6890"}  # the same as app.css's --k-* (the legend's swatches)

@@ -8,16 +8,15 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 
 from scheduler import access
 from scheduler.db import db_session
-from scheduler.errors import AppError, ValidationError
-from scheduler.models import StaffMember
 from scheduler.domain.timezones import local_date
 from scheduler.domain.vocabulary import INSTRUMENTS, LIVE_STATUSES
+from scheduler.errors import AppError, ValidationError
+from scheduler.models import StaffMember
 from scheduler.protocols_registry import protocols
 from scheduler.services import clinical, dayboard, inputs
 from scheduler.services import timeline as timeline_service
-from scheduler.web import charts
+from scheduler.web import charts, security
 from scheduler.web.context import current_clinic, date_arg, errors_from, today
-from scheduler.web import security
 from scheduler.web.security import page
 
 bp = Blueprint("clinician", __name__)

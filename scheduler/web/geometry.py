@@ -17,7 +17,7 @@ class DayAxis:
     last_hour: int
 
     @classmethod
-    def covering(cls, day: date, tz: str, spans, default=(8, 18), pad: int = 1) -> "DayAxis":
+    def covering(cls, day: date, tz: str, spans, default=(8, 18), pad: int = 1) -> DayAxis:
         """The whole hours covering every (start, end) instant pair in ``spans`` (default 08–18),
         with ``pad`` hours either side so closed time shows around the opening hours."""
         zone = ZoneInfo(tz)

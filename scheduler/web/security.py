@@ -4,12 +4,10 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
 
-from flask import (Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request, session,
-                   url_for)
-
+from flask import Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 
@@ -17,8 +15,8 @@ from scheduler import limits
 from scheduler.auth import can
 from scheduler.db import db_session, rollback
 from scheduler.errors import AppError
-from scheduler.services import scope
 from scheduler.models import User
+from scheduler.services import scope
 
 CSRF_FIELD = "csrf_token"
 

@@ -9,11 +9,11 @@ from flask import flash, g, redirect, render_template, request, url_for
 
 from scheduler.auth import can
 from scheduler.db import db_session
+from scheduler.domain.timezones import NonexistentLocalTime, local_date, to_utc
 from scheduler.errors import AppError, UnprocessableError, ValidationError
 from scheduler.models import Clinic, utcnow
 from scheduler.services import flags as flag_service
 from scheduler.services import sessions as service
-from scheduler.domain.timezones import NonexistentLocalTime, local_date, to_utc
 from scheduler.web import lookups
 from scheduler.web.context import errors_from, today
 from scheduler.web.frontdesk import bp
@@ -203,7 +203,7 @@ def replan(session_id: int):
     if request.method == "POST":
         try:
             override = (request.form.get("override_reason") or "").strip()[:500] or None
-            result, booked, moved = replanning.apply(g.user.id, session, version=_version(),
+            _result, booked, moved = replanning.apply(g.user.id, session, version=_version(),
                                                      override_reason=override)
         except AppError as exc:
             db_session.rollback()

@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 12:54:18.007659
 
 The whole schema. On PostgreSQL also the btree_gist exclusion constraints that make a room or
@@ -10,9 +10,8 @@ nor sees exclusion constraints).
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None

@@ -9,9 +9,8 @@ user and key). feed_token: revocable, hashed tokens of the iCalendar feed URLs.
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0002'
 down_revision = '0001'

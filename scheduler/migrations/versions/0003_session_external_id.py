@@ -9,9 +9,8 @@ changes nothing. A unique index; NULL for sessions booked here.
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0003'
 down_revision = '0002'

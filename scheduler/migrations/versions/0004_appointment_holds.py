@@ -11,9 +11,8 @@ its expiry is marked 'expired' before a new one is placed over it.
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0004'
 down_revision = '0003'

@@ -13,9 +13,8 @@ patients an offer goes to at once and their reminder hours.
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0006_outbox'
 down_revision = '0005'

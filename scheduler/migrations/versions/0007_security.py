@@ -11,9 +11,8 @@ access_log: every read of a patient's data (who, which patient, what, when, the 
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0007'
 down_revision = '0006_outbox'

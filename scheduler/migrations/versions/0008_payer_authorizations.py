@@ -9,9 +9,8 @@ Create Date: 2026-12-01 11:01:26.826076
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0008_auth'
 down_revision = '0007'

@@ -8,9 +8,8 @@ user_clinic: (user_id, clinic_id) rows; a user without any sees every clinic (ne
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0009'
 down_revision = '0008_auth'
