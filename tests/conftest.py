@@ -172,7 +172,7 @@ class Api:
             db_session.commit()
         return self.tokens[role]
 
-    def as_(self, role: str) -> "Api":
+    def as_(self, role: str) -> Api:
         other = Api.__new__(Api)
         other.__dict__.update(self.__dict__)
         other.role = role

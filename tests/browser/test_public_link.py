@@ -2,12 +2,12 @@
 session's time, place and instructions (nothing more), and confirms with who drives them home once."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 
-from tests.browser import axe, harness
+from tests.browser import axe
 
 pytestmark = pytest.mark.browser
 
@@ -24,7 +24,7 @@ def _link_for_a_future_dose(url: str) -> tuple[str, str]:
     with app.app_context():
         TS = TreatmentSession
         s = db_session.scalars(select(TS).where(TS.kind == "dose", TS.status == "booked", TS.course_id.is_not(None),
-                                                TS.starts_at > datetime.now(timezone.utc))
+                                                TS.starts_at > datetime.now(UTC))
                                .order_by(TS.starts_at)).first()
         patient = db_session.get(Patient, s.patient_id)
         _, token = patient_links.create(expires_at=s.ends_at, session_id=s.id)

@@ -22,7 +22,7 @@ def test_every_read_of_patient_data_is_logged_with_who_which_what_and_route(api)
     w = world.build()
     w.book(date(2026, 3, 9))
     db_session.commit()
-    pid, mrn = w.patient.id, w.patient.mrn
+    pid = w.patient.id
     desk, clinician = api.as_("front_desk"), api.as_("clinician")
     feed = desk.post("/api/v1/feeds", json={"kind": "patient", "id": pid}).json
     reads = [
@@ -62,9 +62,9 @@ def test_fhir_appointment_reads_log_each_patient_once(api):
 
 
 def test_pages_log_their_reads(sqlite_app):
+    from scheduler.services import directory
     from tests.browser.seed import clinic_with_users
     from tests.http.test_web_sessions import _client
-    from scheduler.services import directory
 
     users = {role: u.id for role, u in clinic_with_users()[2].items()}
     patient = directory.create_patient(None, mrn="MRN-P1", name="Page Reader", birth_date=date(1980, 1, 2))

@@ -2,7 +2,7 @@
 and paginated; nothing is ever hard-deleted."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -46,7 +46,7 @@ def test_every_write_records_who_what_when_before_and_after(api):
     w = world.build()
     for role, method, url, body, entity_type in _writes(w):
         before_count = db_session.scalar(select(func.count()).select_from(AuditEvent))
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         answer = api.as_(role)._call(method, url, json=body)
         assert answer.status_code in (200, 201), (url, answer.json)
         db_session.expire_all()
@@ -80,10 +80,10 @@ def test_audit_is_filtered_by_entity_and_date_and_paginated(api):
     assert len(second["events"]) == 1 and second["next_page"] is None
     assert {e["id"] for e in first["events"]}.isdisjoint(e["id"] for e in second["events"])
 
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     assert api.get(url + f"&start={today}&end={today}").json["total"] == 4
     assert api.get(url + f"&end={today - timedelta(days=1)}").json["total"] == 0
-    future = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     assert api.get(url + "&start=" + future.replace("+", "%2B")).json["total"] == 0
     assert api.get("/api/v1/audit?entity_type=room").json["total"] == 1
 

@@ -17,7 +17,7 @@ NY = ZoneInfo("America/New_York")
 
 @pytest.fixture
 def clinic(app):
-    c, rooms, _ = clinic_with_users()
+    c, _rooms, _ = clinic_with_users()
     patient = factories.patient(mrn="AUTH-1", name="Ana Ruiz", ride_home_arranged=True)
     db_session.commit()
     return {"clinic": c.id, "patient": patient.id}

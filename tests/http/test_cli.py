@@ -1,13 +1,13 @@
 """The `scheduler` command as an operator runs it: init-db, user add, demo, serve."""
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
-import json
 from pathlib import Path
 
 import pytest

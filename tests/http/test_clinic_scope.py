@@ -87,7 +87,7 @@ def _world(app):
     for role in r.ROLES:
         users[role] = _user(f"{role}-a@scope.test", role, [a["clinic"]], a["staff"] if role == "clinician" else None)
     users["network"] = _user("network@scope.test", "admin", [])
-    b_user, _ = _user(f"desk-b@scope.test", "front_desk", [b["clinic"]])
+    b_user, _ = _user("desk-b@scope.test", "front_desk", [b["clinic"]])
     a_user_token = db_session.scalars(select(ApiToken.id).where(ApiToken.user_id == users["front_desk"][0])).first()
     b_user_token = db_session.scalars(select(ApiToken.id).where(ApiToken.user_id == b_user)).first()
     feed_a, token_a = feeds.create(users["front_desk"][0], "room", a["room"])

@@ -10,8 +10,18 @@ from scheduler.auth import verify_password
 from scheduler.db import db_session
 from scheduler.demo import DEMO_CLINIC, DEMO_PASSWORD, DEMO_USERS
 from scheduler.domain.timezones import local_date
-from scheduler.models import (Assessment, Clinic, Closure, Course, Patient, Room, StaffMember, TreatmentSession, User,
-                              utcnow)
+from scheduler.models import (
+    Assessment,
+    Clinic,
+    Closure,
+    Course,
+    Patient,
+    Room,
+    StaffMember,
+    TreatmentSession,
+    User,
+    utcnow,
+)
 from scheduler.services import flags
 from tests.http.engine_fixtures import count
 

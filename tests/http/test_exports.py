@@ -5,14 +5,14 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import select
 
 from scheduler import create_app
 from scheduler.auth import hash_password, issue_token
 from scheduler.db import db_session
 from scheduler.migrate import upgrade
-from sqlalchemy import select
-
 from scheduler.models import AuditEvent, Course, User
 from scheduler.services import clinical, directory
 from tests.support import world
@@ -25,8 +25,8 @@ def _populate():
     clinic, patient = db_session.get(Clinic, w.clinic.id), db_session.get(Patient, w.patient.id)
     directory.add_closure(None, clinic, starts_on=date(2026, 12, 25), ends_on=date(2026, 12, 25), reason="Christmas")
     directory.add_time_off(None, db_session.get(StaffMember, w.nurse.id), reason="Leave",
-                           starts_at=datetime(2026, 3, 2, 13, tzinfo=timezone.utc),
-                           ends_at=datetime(2026, 3, 3, 13, tzinfo=timezone.utc))
+                           starts_at=datetime(2026, 3, 2, 13, tzinfo=UTC),
+                           ends_at=datetime(2026, 3, 3, 13, tzinfo=UTC))
     course = Course(patient_id=patient.id, clinic_id=clinic.id, protocol_key="ketamine-iv", start_on=date(2026, 3, 9),
                     preferences={"weekdays": ["mon"]}, status="active")
     db_session.add(course)
@@ -113,7 +113,7 @@ def _zip(answer) -> zipfile.ZipFile:
 
 
 def test_the_admin_api_export_leaves_clinical_content_out(api):
-    w = _populate()
+    _populate()
     archive = _zip(api.get("/api/v1/exports?format=jsonl"))
     names = set(archive.namelist())
     assert {"clinic.jsonl", "treatment_session.jsonl", "audit_event.jsonl", "manifest.json"} <= names

@@ -251,8 +251,7 @@ def test_directory_reads(api):
 
 
 def _slots(api, schedule, start, end):
-    lower = start if "T" in start else start
-    url = f"/fhir/Slot?schedule=Schedule/{schedule}&start=ge{lower}&start={'lt' if 'T' in end else 'le'}{end}"
+    url = f"/fhir/Slot?schedule=Schedule/{schedule}&start=ge{start}&start={'lt' if 'T' in end else 'le'}{end}"
     bundle = Fhir(api).get(url.replace("+", "%2B")).resource
     slots = [e["resource"] for e in bundle.get("entry", [])]
     for s in slots:

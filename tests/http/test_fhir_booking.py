@@ -27,8 +27,8 @@ def _clinic():
     doctor = factories.staff(clinic, name="Dr Rao", role="prescriber")
     other = factories.patient(mrn="MRN-200", name="Other Person")
     db_session.flush()
-    ids = dict(clinic=clinic.id, room=consult.id, doctor=doctor.id, patient=w.patient.id, other=other.id,
-               iv_room=w.room.id)
+    ids = {"clinic": clinic.id, "room": consult.id, "doctor": doctor.id, "patient": w.patient.id, "other": other.id,
+               "iv_room": w.room.id}
     db_session.commit()
     return ids
 

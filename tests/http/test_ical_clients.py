@@ -4,7 +4,7 @@ the feed's first year and the next; DTSTAMP is the feed's generation time; UIDs 
 request's Host header."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import vobject
 from icalendar import Calendar
@@ -39,7 +39,7 @@ def _world(api):
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def test_ical_js_vobject_and_icalendar_agree_with_the_wall_clock_across_dst(api):
@@ -78,7 +78,7 @@ def test_vtimezone_has_one_onset_per_rule(api):
 
 
 def test_dtstamp_is_the_feeds_generation_time(api):
-    _, truth = _world(api)
+    _, _truth = _world(api)
     before = utcnow().replace(microsecond=0)
     ics = _feed(api)
     after = utcnow()

@@ -3,14 +3,13 @@ the same key with another body is refused (422)."""
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, select
 
 from scheduler.db import db_session
 from scheduler.models import Course, IdempotencyKey, TreatmentSession
 from tests.http.engine_fixtures import build_clinic, future_monday, patient
-from tests.http.engine_fixtures import future_monday
 from tests.support import world
 
 DAY = future_monday()  # bookings are ahead of now (a past one is history: record_past)

@@ -203,12 +203,12 @@ def test_history_rows_are_checked_for_double_bookings_against_the_file_and_the_c
 
 def test_future_rows_get_the_same_flags_as_a_booking_would(sqlite_app, tmp_path):
     """The import's context-once check agrees with services.flags.for_candidate, row by row."""
-    from datetime import datetime, time
+    from datetime import time
 
+    from scheduler.models import Clinic, Patient
     from scheduler.services import booking, directory
     from scheduler.services import flags as flag_service
     from scheduler.services import sessions as session_service
-    from scheduler.models import Clinic, Patient
 
     w = world.build()
     clinic = db_session.get(Clinic, w.clinic.id)

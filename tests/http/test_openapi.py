@@ -2,9 +2,8 @@
 it, and a field that disappears breaks the validation) and consistent with the role table."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-
 import re
+from datetime import date, datetime, time, timedelta
 
 import pytest
 

@@ -3,14 +3,14 @@ page, the worker delivering to a real SMTP server, and the front desk's waitlist
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from scheduler.db import db_session
-from scheduler.models import AuditEvent, Message, PatientLink
+from scheduler.models import AuditEvent, PatientLink
 from scheduler.services import delivery
 from tests.support import factories, world
 from tests.support.messaging import smtp_server  # noqa: F401 - fixture
@@ -59,7 +59,7 @@ def test_the_patient_confirms_with_who_drives_them_home_once(api, loop):
     assert "Hello Pat" in page.text and "Test Clinic" in page.text and "IV-1" in page.text
     for secret in ("MRN-100", "1980", "pat@example.test", "Example", "dose_mg"):
         assert secret not in page.text
-    assert "set-cookie" not in {k.lower() for k in page.headers.keys()}
+    assert "set-cookie" not in {k.lower() for k in page.headers}
     refused = client.post(link, data={"action": "confirm"})
     assert refused.status_code == 400 and "who will drive you home" in refused.text
     done = client.post(link, data={"action": "confirm", "ride_home_by": "Sam (partner)"})
@@ -130,7 +130,7 @@ def test_auto_offer_messages_the_first_waiting_patient_who_accepts_by_link(api, 
     offer_messages = [m for m in api.get("/api/v1/messages?status=pending").json["messages"]
                       if m["kind"] == "waitlist_offer"]
     assert [m["to"] for m in offer_messages] == ["ana@example.test"]
-    delivery.run_once(now=datetime.now(timezone.utc) + timedelta(seconds=5))
+    delivery.run_once(now=datetime.now(UTC) + timedelta(seconds=5))
     [mail] = [m for m in loop["box"].messages if m["To"] == "ana@example.test"]
     assert mail["Subject"].startswith("An earlier time is free")
     link = LINK.search(mail.get_body(("plain",)).get_content()).group(1)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
 from scheduler.db import db_session
 from scheduler.models import Assessment, Course
@@ -79,7 +79,7 @@ def _course_world():
     db_session.add_all([a, b])
     db_session.flush()
     _session(w, date(2026, 1, 5), time(9), 60, "completed", kind="evaluation", course=a.id)
-    for i, day in enumerate((9, 12, 14, 16, 19, 21)):
+    for day in (9, 12, 14, 16, 19, 21):
         _session(w, date(2026, 1, day), time(9), 120, "completed", course=a.id)
     _session(w, date(2026, 2, 2), time(9), 60, "completed", kind="follow_up", course=a.id)
     _session(w, date(2026, 4, 20), time(9), 120, "completed", course=a.id, phase="maintenance")  # 3 months: inside

@@ -142,7 +142,7 @@ def test_a_new_session_in_a_course_takes_the_protocols_rule_and_the_next_sequenc
 def test_the_maintenance_proposal_follows_the_courses_latest_dose(app):
     from scheduler.services import suggestions
 
-    clinic, patient, course, booked = _course_world()
+    _clinic, _patient, course, booked = _course_world()
     proposal = suggestions.maintenance(course)
     doses = [s for s in booked if s.kind == "dose"]
     latest = max(s.starts_at for s in doses)

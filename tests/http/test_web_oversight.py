@@ -3,8 +3,7 @@ tables, CSV downloads, and an upload that is checked, refused with line and colu
 from __future__ import annotations
 
 import io
-import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -19,7 +18,7 @@ PATIENTS = "mrn,name,birth_date,ride_home_arranged\nW-1,Wen Khan,1984-04-04,yes\
 
 @pytest.fixture
 def site(sqlite_app):
-    clinic, rooms, users = clinic_with_users()
+    clinic, rooms, _users = clinic_with_users()
     return {"app": sqlite_app, "clinic": clinic, "rooms": rooms}
 
 
@@ -32,7 +31,7 @@ def _as(site, role: str) -> Web:
 def test_reports_page_draws_each_report_with_its_table_for_admins_and_clinicians(site):
     room = site["rooms"]["IV-1"]
     day = date.today() - timedelta(days=7)
-    starts = datetime(day.year, day.month, day.day, 15, tzinfo=timezone.utc)
+    starts = datetime(day.year, day.month, day.day, 15, tzinfo=UTC)
     db_session.add(TreatmentSession(clinic_id=site["clinic"].id, patient_id=_patient().id, room_id=room.id, kind="dose",
                                     starts_at=starts, ends_at=starts + timedelta(hours=2), status="completed"))
     db_session.commit()
@@ -97,13 +96,13 @@ def test_a_user_limited_to_one_clinic_gets_no_report_of_another(sqlite_app):
     from scheduler.services import directory
     from tests.browser.seed import ROLES
 
-    a, rooms, users = clinic_with_users()
+    a, _rooms, users = clinic_with_users()
     b = directory.create_clinic(None, name="Other Side Clinic", timezone="America/New_York",
                                 hours={d: [(time(8), time(18))] for d in range(7)})
     db_session.flush()
     chair = directory.create_room(None, b, name="B chair", capabilities=["iv"])
     day = date.today() - timedelta(days=3)
-    starts = datetime(day.year, day.month, day.day, 15, tzinfo=timezone.utc)
+    starts = datetime(day.year, day.month, day.day, 15, tzinfo=UTC)
     db_session.add(TreatmentSession(clinic_id=b.id, patient_id=_patient().id, room_id=chair.id, kind="dose",
                                     starts_at=starts, ends_at=starts + timedelta(hours=2), status="completed"))
     for role in ROLES:

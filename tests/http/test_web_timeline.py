@@ -1,7 +1,7 @@
 """What the timeline and the day board draw: the axes (instrument bands: tests/unit/test_instruments.py)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,7 +12,7 @@ from scheduler.web.geometry import DateScale, DayAxis, ValueScale
 def test_the_day_axis_covers_the_hours_and_every_session_with_an_hour_either_side():
     tz = "America/New_York"
     day = date(2030, 3, 11)
-    at = lambda h, m=0: datetime(2030, 3, 11, h, m, tzinfo=ZoneInfo(tz)).astimezone(timezone.utc)  # noqa: E731
+    at = lambda h, m=0: datetime(2030, 3, 11, h, m, tzinfo=ZoneInfo(tz)).astimezone(UTC)  # noqa: E731
     axis = DayAxis.covering(day, tz, [(at(8), at(18)), (at(18, 30), at(19, 15))])
     assert (axis.first_hour, axis.last_hour) == (7, 21)
     assert axis.pct(at(7)) == 0 and axis.pct(at(21)) == 100

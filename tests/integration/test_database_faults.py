@@ -11,6 +11,7 @@ hangs; thawed, booking works again; afterwards every course in the database has 
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import glob
 import os
@@ -90,10 +91,8 @@ class Cluster:
 
     def signal(self, sig: int) -> None:
         for pid in self.pids():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -14,8 +14,8 @@ from scheduler.services import booking
 from tests.support import factories
 
 THREADS = 20
-START = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)
-END = datetime(2026, 3, 2, 16, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+END = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)
 
 
 def _race(app, requests: list[booking.SessionRequest]):
@@ -135,8 +135,7 @@ def test_postgres_constraint_alone_refuses_overlap(request):
         # touching is fine; a cancelled overlapping row is fine
         conn.exec_driver_sql(insert.format(p=2, s="2026-03-02 16:00Z", e="2026-03-02 17:00Z", st="booked"))
         conn.exec_driver_sql(insert.format(p=2, s="2026-03-02 15:00Z", e="2026-03-02 15:30Z", st="cancelled"))
-    with pytest.raises(sa.exc.IntegrityError) as caught:
-        with engine.begin() as conn:
-            conn.exec_driver_sql(insert.format(p=2, s="2026-03-02 15:59Z", e="2026-03-02 16:00Z", st="booked"))
+    with pytest.raises(sa.exc.IntegrityError) as caught, engine.begin() as conn:
+        conn.exec_driver_sql(insert.format(p=2, s="2026-03-02 15:59Z", e="2026-03-02 16:00Z", st="booked"))
     assert caught.value.orig.sqlstate == "23P01"
     engine.dispose()

@@ -1,6 +1,7 @@
 """Each shipped protocol planned end to end and booked through the services, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -44,7 +45,7 @@ def test_each_protocol_is_planned_and_booked(app, key):
         assert proto.dose.capability in room_caps[s.room_id]
         assert roles[s.staff_member_id] == proto.dose.role
     # nothing overlaps for the patient; the first dose is on or after the start date
-    for a, b in zip(rows, rows[1:]):
+    for a, b in itertools.pairwise(rows):
         assert not overlaps(a.starts_at, a.ends_at, b.starts_at, b.ends_at)
     assert local_date(min(s.starts_at for s in doses), clinic.tz) >= start
     # no conflict flag on what the planner booked, and every booking audited

@@ -2,7 +2,7 @@
 and what the worker delivers through a real SMTP server and an HTTP SMS stand-in."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -54,13 +54,13 @@ def test_a_booking_writes_its_reminders_72_and_24_hours_before(w):
 
 
 def test_a_late_booking_confirms_at_once_and_keeps_the_later_reminder(w):
-    soon = datetime.now(timezone.utc) + timedelta(hours=30)
+    soon = datetime.now(UTC) + timedelta(hours=30)
     local = soon.astimezone(NY)
     start = time(min(max(local.hour, 8), 15))
     s = w.book(local.date(), start)
     db_session.commit()
     kinds = [m.kind for m in _messages(s.id)]
-    ahead = (s.starts_at - datetime.now(timezone.utc)) > timedelta(hours=24)
+    ahead = (s.starts_at - datetime.now(UTC)) > timedelta(hours=24)
     assert kinds == (["booking_confirmation", "reminder"] if ahead else ["booking_confirmation"])
 
 
@@ -170,7 +170,7 @@ def test_a_reminder_for_a_session_no_longer_booked_is_withdrawn_not_sent(app, w,
     s = w.book(_ahead(10))
     db_session.commit()
     due = _messages(s.id)[0].due_at
-    _patient(contact_preference="none", contact_opted_out_at=datetime.now(timezone.utc))
+    _patient(contact_preference="none", contact_opted_out_at=datetime.now(UTC))
     assert delivery.run_once(now=due).withdrawn == 1
     assert smtp_server.messages == []
 

@@ -3,8 +3,8 @@ and helpers to book sessions through the booking service (so audit events exist)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
 from datetime import date, datetime, time, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from scheduler.db import db_session

@@ -1,4 +1,5 @@
 """Shared checker: does a plan satisfy its protocol and overlap nothing live? (used by planner tests)"""
+import itertools
 from datetime import timedelta
 
 from scheduler.domain.calendar import is_open, is_staff_available, max_concurrency
@@ -62,7 +63,7 @@ def check_plan(plan, protocol, clinic, rooms, staff, patient, existing, preferen
         for dd in days:
             same = [d for d in stage_doses if day(d) == dd]
             assert len(same) == stage.doses_per_day
-            for a, b in zip(same, same[1:]):
+            for a, b in itertools.pairwise(same):
                 assert b.starts_at - a.ends_at == timedelta(minutes=stage.minutes_between_doses)
         for dd in days:
             if prev is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,7 +25,7 @@ from scheduler.domain.values import Session
 from .test_planning_properties import PROTOCOLS, START, scenarios
 
 COURSE = 500
-NOW = datetime.combine(START - timedelta(days=3), time(12), tzinfo=timezone.utc)
+NOW = datetime.combine(START - timedelta(days=3), time(12), tzinfo=UTC)
 
 
 def _errors(ctx, patient_id, sessions, as_of) -> set[tuple]:
@@ -40,7 +40,7 @@ def _new_error_codes(ctx, patient_id, before, after, as_of) -> set[str]:
 
 
 def _context(scenario):
-    key, clinic, rooms, staff, patient, existing, prefs = scenario
+    key, clinic, rooms, staff, patient, _existing, _prefs = scenario
     ctx = FlagContext(clinic=clinic, protocols=PROTOCOLS, rooms=rooms, staff=staff, patients=[patient],
                       courses=[CourseFacts(COURSE, patient.id, key, "planned", clinic_id=clinic.id)])
     return ctx

@@ -1,17 +1,24 @@
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, time, timedelta
 
 import pytest
 
 from scheduler.domain.calendar import (
-    busy_intervals, closure_covering, is_open, is_staff_available, is_staff_away, is_staff_working,
-    is_within_hours, open_intervals, room_free_intervals, staff_concurrency,
+    busy_intervals,
+    closure_covering,
+    is_open,
+    is_staff_available,
+    is_staff_away,
+    is_staff_working,
+    is_within_hours,
+    open_intervals,
+    room_free_intervals,
+    staff_concurrency,
 )
 from scheduler.domain.intervals import Interval
 from scheduler.domain.timezones import to_utc
 from scheduler.domain.values import Clinic, Closure, Preferences, Session, StaffMember, weekly_hours
 
 TZ = "America/New_York"
-UTC = timezone.utc
 WEEKDAY_HOURS = {d: [(time(8), time(18))] for d in range(5)}
 
 

@@ -12,7 +12,14 @@ from datetime import date, datetime, time, timedelta
 import pytest
 
 from scheduler.domain.flags import (
-    ALL_CODES, CONFLICT_CODES, GAP_CODES, CourseFacts, Flag, FlagContext, candidate_flags, clinic_flags,
+    ALL_CODES,
+    CONFLICT_CODES,
+    GAP_CODES,
+    CourseFacts,
+    Flag,
+    FlagContext,
+    candidate_flags,
+    clinic_flags,
     patient_flags,
 )
 from scheduler.domain.intervals import Interval
@@ -95,20 +102,20 @@ class Scenario:
     def sid(self, sid: int) -> Session:
         return next(s for s in self.sessions if s.id == sid)
 
-    def edit(self, sid: int, **changes) -> "Scenario":
+    def edit(self, sid: int, **changes) -> Scenario:
         self.sessions = [replace(s, **changes) if s.id == sid else s for s in self.sessions]
         return self
 
-    def move(self, sid: int, d, h: int, m: int = 0) -> "Scenario":
+    def move(self, sid: int, d, h: int, m: int = 0) -> Scenario:
         s = self.sid(sid)
         start = at(d, h, m)
         return self.edit(sid, starts_at=start, ends_at=start + (s.ends_at - s.starts_at))
 
-    def drop(self, sid: int) -> "Scenario":
+    def drop(self, sid: int) -> Scenario:
         self.sessions = [s for s in self.sessions if s.id != sid]
         return self
 
-    def add(self, *sessions: Session) -> "Scenario":
+    def add(self, *sessions: Session) -> Scenario:
         self.sessions.extend(sessions)
         return self
 

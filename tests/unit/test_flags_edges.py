@@ -10,8 +10,26 @@ import pytest
 from scheduler.domain.flags import ALL_CODES, CourseFacts, FlagContext, candidate_flags, clinic_flags
 from scheduler.domain.values import Closure, Patient, Session, StaffMember
 from tests.unit.test_flags import (
-    ANA, BEN, COURSE, IV_ROOM, IV_ROOM_2, NURSE, NURSE_2, PRESCRIBER, THERAPIST, THERAPY_ROOM, Scenario, as_of, at,
-    ben, build, march, session, with_closure, with_hold, with_time_off,
+    ANA,
+    BEN,
+    COURSE,
+    IV_ROOM,
+    IV_ROOM_2,
+    NURSE,
+    NURSE_2,
+    PRESCRIBER,
+    THERAPIST,
+    THERAPY_ROOM,
+    Scenario,
+    as_of,
+    at,
+    ben,
+    build,
+    march,
+    session,
+    with_closure,
+    with_hold,
+    with_time_off,
 )
 
 ALL_WEEK_LATE = {d: [(time(7), time(22))] for d in range(7)}
@@ -174,7 +192,7 @@ def test_esketamine_second_stage_spacing_applies_from_the_previous_stage():
     def sc_with(ninth: date) -> Scenario:
         sessions = [session(1, date(2026, 2, 27), 10, 60, THERAPY_ROOM, kind="evaluation", staff=PRESCRIBER)]
         sessions += [session(10 + n, d, 9, 135, IV_ROOM_2, staff=NURSE, seq=n, route="nasal")
-                     for n, d in enumerate(days + [ninth], start=1)]
+                     for n, d in enumerate([*days, ninth], start=1)]
         sc = Scenario(sessions=sessions, hours=ALL_WEEK_LATE, protocol_key="esketamine-trd")
         sc.rooms[IV_ROOM_2] = replace(sc.rooms[IV_ROOM_2], capabilities=("nasal",))
         return sc

@@ -10,7 +10,18 @@ from scheduler.domain.flags import CourseFacts, FlagContext, candidate_flags, cl
 from scheduler.domain.values import Clinic
 
 from .test_flags import (
-    ANA, COURSE, HOURS, IV_ROOM, IV_ROOM_2, NURSE, NURSE_2, PROTOCOLS, TZ, Scenario, as_of, at, build, march, session,
+    ANA,
+    COURSE,
+    IV_ROOM_2,
+    NURSE_2,
+    PROTOCOLS,
+    TZ,
+    Scenario,
+    as_of,
+    at,
+    build,
+    march,
+    session,
 )
 
 OTHER = 200

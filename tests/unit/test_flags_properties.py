@@ -1,7 +1,7 @@
 """The sweeps behind double booking and capacity agree with brute force over random sessions."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,7 +10,7 @@ from scheduler.domain.flags import FlagContext, resource_flags
 from scheduler.domain.intervals import overlaps
 from scheduler.domain.values import Clinic, Patient, Room, Session, StaffMember
 
-BASE = datetime(2026, 3, 4, 13, 0, tzinfo=timezone.utc)  # 08:00 in New York
+BASE = datetime(2026, 3, 4, 13, 0, tzinfo=UTC)  # 08:00 in New York
 CLINIC = Clinic(id=1, timezone="America/New_York", hours={d: [(time(0), time(0))] for d in range(7)})
 
 session_st = st.builds(

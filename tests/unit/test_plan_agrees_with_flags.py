@@ -5,7 +5,7 @@ judged by the flags engine as of the day before the course starts (so nothing is
 """
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -36,7 +36,7 @@ def _flags(key, p, clinic, existing=()):
     ctx = FlagContext(clinic=clinic, protocols=PROTOCOLS, rooms=ROOMS, staff=STAFF, patients=[PATIENT],
                       courses=[CourseFacts(id=1, patient_id=PATIENT.id, protocol_key=key, start_on=START,
                                            clinic_id=1)])
-    as_of = datetime.combine(START - timedelta(days=1), time(12), tzinfo=timezone.utc)
+    as_of = datetime.combine(START - timedelta(days=1), time(12), tzinfo=UTC)
     return patient_flags(ctx, PATIENT.id, _as_sessions(p), as_of=as_of, others=list(existing))
 
 

@@ -11,7 +11,7 @@ last dose no later; whenever the planner returns a rule-abiding plan, the exhaus
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -83,7 +83,7 @@ def clinics(draw):
     rooms = [Room(i, f"R{i}", tuple(draw(st.sets(st.sampled_from(caps), min_size=2, max_size=3))))
              for i in range(1, draw(st.integers(1, 3)) + 1)]
     staff = []
-    roles = ["nurse", "therapist", "prescriber"] + draw(st.lists(st.sampled_from(["nurse", "therapist"]), max_size=2))
+    roles = ["nurse", "therapist", "prescriber", *draw(st.lists(st.sampled_from(["nurse", "therapist"]), max_size=2))]
     for i, role in enumerate(roles, start=1):
         own = None
         if draw(st.integers(0, 2)) == 0:
@@ -200,7 +200,7 @@ def exhaustive(protocol, clinic, rooms, staff, existing, prefs):
                     continue
                 if (dose[3] - chosen[0][3]).days > stage.window_days:
                     continue
-            extend(chosen + [dose])
+            extend([*chosen, dose])
 
     extend([])
     return best
@@ -217,7 +217,7 @@ def judge(protocol, plan, clinic, rooms, staff, existing):
     ctx = FlagContext(clinic=clinic, protocols={"small": protocol}, rooms=rooms, staff=staff, patients=[PATIENT],
                       courses=[CourseFacts(id=1, patient_id=PATIENT.id, protocol_key="small", start_on=START,
                                            clinic_id=1)])
-    as_of = datetime.combine(START - timedelta(days=1), time(12), tzinfo=timezone.utc)
+    as_of = datetime.combine(START - timedelta(days=1), time(12), tzinfo=UTC)
     mine = {s.id for s in sessions}
     flags = patient_flags(ctx, PATIENT.id, sessions + [s for s in existing if s.patient_id == PATIENT.id],
                           as_of=as_of, others=existing)

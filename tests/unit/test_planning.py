@@ -1,3 +1,4 @@
+import itertools
 from datetime import date, time, timedelta
 
 import pytest
@@ -65,7 +66,7 @@ def test_esketamine_twice_then_once_weekly():
     for week in range(4):
         assert sum(1 for d in days[:8] if (d - first).days // 7 == week) == 2
     stage2 = days[8:]
-    assert all(6 <= (b - a).days <= 9 for a, b in zip(stage2, stage2[1:]))
+    assert all(6 <= (b - a).days <= 9 for a, b in itertools.pairwise(stage2))
 
 
 def test_closures_honoured():

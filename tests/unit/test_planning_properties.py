@@ -41,8 +41,7 @@ def scenarios(draw):
                   active=draw(st.booleans()) or i == 1)
              for i in range(1, draw(st.integers(1, 5)) + 1)]
     staff = [StaffMember(i, f"S{i}", role, capacity=draw(st.integers(1, 3)))
-             for i, role in enumerate(["prescriber", "nurse", "therapist"] +
-                                      draw(st.lists(st.sampled_from(["nurse", "therapist"]), max_size=2)), start=1)]
+             for i, role in enumerate(["prescriber", "nurse", "therapist", *draw(st.lists(st.sampled_from(["nurse", "therapist"]), max_size=2))], start=1)]
     patient = Patient(1, "M", "P", ride_home_arranged=draw(st.booleans()))
     # bulk bookings from a drawn seed: cheap to generate, still reproducible from the example
     rnd = random.Random(draw(st.integers(0, 2**32 - 1)))

@@ -1,3 +1,4 @@
+import itertools
 from dataclasses import replace
 from datetime import date, time, timedelta
 
@@ -50,7 +51,7 @@ def assert_rules(sessions, protocol):
     doses = sorted((s for s in sessions if s.kind == "dose" and s.phase == "induction"), key=lambda s: s.sequence)
     assert [d.sequence for d in doses] == list(range(1, 7))
     days = [day(d.starts_at) for d in doses]
-    assert all(stage.min_gap_days <= (b - a).days <= stage.max_gap_days for a, b in zip(days, days[1:]))
+    assert all(stage.min_gap_days <= (b - a).days <= stage.max_gap_days for a, b in itertools.pairwise(days))
     assert (days[-1] - days[0]).days <= stage.window_days
     assert days == sorted(days)
     for a in sessions:

@@ -11,7 +11,7 @@ from scheduler.domain.timezones import local_date
 
 from .test_replanning import PATIENT, PROTOCOLS, ROOMS, STAFF, TZ, booked_course, clinic
 
-LOZENGE_ROOMS = ROOMS + [type(ROOMS[0])(3, "KAP", ("lozenge", "therapy"))]
+LOZENGE_ROOMS = [*ROOMS, type(ROOMS[0])(3, "KAP", ("lozenge", "therapy"))]
 
 
 def _cancel(sessions, kind, sequence=None, status="cancelled"):

@@ -1,14 +1,13 @@
 """Report definitions: offset spans across DST, funnel stages, response/remission, maintenance timing."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+import itertools
+from datetime import UTC, date, datetime
 
 import pytest
 
 from scheduler.domain import reports as r
 from scheduler.domain.protocols import load_protocols
-
-UTC = timezone.utc
 
 
 def test_offset_spans_cut_at_each_dst_change_and_cover_the_window():
@@ -16,7 +15,7 @@ def test_offset_spans_cut_at_each_dst_change_and_cover_the_window():
     spans = r.offset_spans(start, end, "America/New_York")
     assert [(s.start, s.offset_seconds) for s in spans] == [
         (start, -5 * 3600), (datetime(2026, 3, 8, 7, tzinfo=UTC), -4 * 3600), (datetime(2026, 11, 1, 6, tzinfo=UTC), -5 * 3600)]
-    assert spans[-1].end == end and all(a.end == b.start for a, b in zip(spans, spans[1:]))
+    assert spans[-1].end == end and all(a.end == b.start for a, b in itertools.pairwise(spans))
     assert [(s.start, s.end) for s in r.offset_spans(start, end, "America/Phoenix")] == [(start, end)]
 
 

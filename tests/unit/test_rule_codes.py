@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 import scheduler
-
 from scheduler.domain.planning import Problem
 from scheduler.domain.rules import CODES, Flag, severity_of
 

@@ -1,13 +1,13 @@
 """Sign-in throttling rules: the wait after each failure, the lock, and when failures are forgotten."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from scheduler.domain.sign_in import Count, ThrottlePolicy, after_failure, delay_for, wait_seconds
 
-NOW = datetime(2026, 3, 9, 14, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 9, 14, 0, tzinfo=UTC)
 POLICY = ThrottlePolicy()
 
 
@@ -16,7 +16,10 @@ def test_delay_grows_after_five_failures(failures, seconds):
     assert delay_for(failures, POLICY) == timedelta(seconds=seconds)
 
 
-def _fail(times: int, start: Count = Count(0, None, None), step: timedelta = timedelta(seconds=20)) -> Count:
+NO_FAILURES = Count(0, None, None)
+
+
+def _fail(times: int, start: Count = NO_FAILURES, step: timedelta = timedelta(seconds=20)) -> Count:
     count, at = start, NOW
     for _ in range(times):
         count = after_failure(count, at, POLICY)

@@ -1,13 +1,20 @@
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
 from scheduler.domain.timezones import (
-    NonexistentLocalTime, UnknownTimeZone, day_bounds_utc, exists, hours_between, is_ambiguous,
-    iter_days, local_date, local_time, to_utc, to_utc_lenient,
+    NonexistentLocalTime,
+    UnknownTimeZone,
+    day_bounds_utc,
+    exists,
+    hours_between,
+    is_ambiguous,
+    iter_days,
+    local_date,
+    local_time,
+    to_utc,
+    to_utc_lenient,
 )
-
-UTC = timezone.utc
 
 
 @pytest.mark.parametrize("tz, d, t, expected_utc", [
