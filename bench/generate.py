@@ -30,7 +30,7 @@ import random
 import sys
 import time as timer
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -39,10 +39,19 @@ from dateutil.relativedelta import relativedelta
 from tqdm import tqdm
 
 from scheduler.migrate import upgrade
-from scheduler.models import (Assessment, AuditEvent, Clinic, Closure, Course, OpeningHours, Patient, Room,
-                              StaffMember, TreatmentSession)
+from scheduler.models import (
+    Assessment,
+    AuditEvent,
+    Clinic,
+    Closure,
+    Course,
+    OpeningHours,
+    Patient,
+    Room,
+    StaffMember,
+    TreatmentSession,
+)
 
-UTC = timezone.utc
 MARKER_ACTION = "bench.generate"
 SESSIONS_PER_CLINIC = 20_000
 MAX_CLINICS = 50
@@ -158,11 +167,10 @@ class BulkWriter:
         cols = list(rows[0].keys())
         json_cols = {c.name for c in table.columns if isinstance(c.type, sa.JSON)}
         raw = self.conn.connection.driver_connection
-        with raw.cursor() as cur:
-            with cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(tuple(json.dumps(row[c]) if c in json_cols and row[c] is not None
-                                         else row[c] for c in cols))
+        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(tuple(json.dumps(row[c]) if c in json_cols and row[c] is not None
+                                     else row[c] for c in cols))
 
     def commit(self) -> None:
         self.conn.commit()

@@ -28,17 +28,15 @@ import subprocess
 import sys
 import threading
 import time as timer
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import requests
 import sqlalchemy as sa
 
-from bench.run import (LIVE_SQL, RESULTS, ROOT, drop_pg_database, ensure_pg_database, machine, percentile,
-                       rss_mb)
+from bench.run import LIVE_SQL, RESULTS, ROOT, drop_pg_database, ensure_pg_database, machine, percentile, rss_mb
 
-UTC = timezone.utc
 TARGET_BOOKINGS_PER_S = 300
 
 
@@ -197,7 +195,7 @@ class Client(threading.Thread):
         sid, version, own = target
         if own:
             self.mine.pop(sid)
-        resp, status = self.call("cancel", "POST", f"/api/v1/sessions/{sid}/cancel",
+        _resp, status = self.call("cancel", "POST", f"/api/v1/sessions/{sid}/cancel",
                                  json={"reason": "Patient called", "version": version})
         if status == 200:
             self.writes[sid] = self.writes.get(sid, 0) + 1

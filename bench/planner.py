@@ -25,7 +25,7 @@ import statistics
 import sys
 import time as timer
 from bisect import bisect_left
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from scheduler.domain.calendar import is_open, is_staff_available, staff_concurrency
@@ -153,7 +153,7 @@ def solvable(clinic, rooms, staff, existing) -> bool:
     for first_day in iter_days(START, START + timedelta(days=35)):
         if not any(1 <= (first_day - e).days <= ev.valid_days for e in eval_days):
             continue
-        reach = [i for i in by_day.get(first_day, [])]
+        reach = list(by_day.get(first_day, []))
         for _k in range(2, n + 1):
             nxt = set()
             for i in reach:
@@ -188,7 +188,7 @@ def meets_rules(plan, clinic, rooms, staff, existing) -> bool:
     ctx = FlagContext(clinic=clinic, protocols={PROTOCOL.key: PROTOCOL}, rooms=rooms, staff=staff,
                       patients=[PATIENT], courses=[CourseFacts(id=1, patient_id=PATIENT.id,
                                                                protocol_key=PROTOCOL.key, start_on=START)])
-    as_of = datetime.combine(START - timedelta(days=1), time(12), tzinfo=timezone.utc)
+    as_of = datetime.combine(START - timedelta(days=1), time(12), tzinfo=UTC)
     mine = {s.id for s in sessions}
     flags = patient_flags(ctx, PATIENT.id, sessions + [s for s in existing if s.patient_id == PATIENT.id],
                           as_of=as_of, others=existing)

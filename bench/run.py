@@ -42,7 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time as timer
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -54,7 +54,6 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 PG_ADMIN_URL = os.environ.get("SCHEDULER_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PG_BENCH_DB = "scheduler_bench"
-UTC = timezone.utc
 LIVE_SQL = "status NOT IN ('cancelled', 'no_show')"
 MAX_HOURS = 12  # scheduler.domain.vocabulary.MAX_SESSION_DURATION
 
@@ -268,7 +267,7 @@ class Bench:
         return getattr(self, "_body", None)
 
     def booking(self, i: int) -> int:
-        clinic_id, tz, room_id, staff_id, start = self.booking_slots[i % len(self.booking_slots)]
+        _clinic_id, tz, room_id, staff_id, start = self.booking_slots[i % len(self.booking_slots)]
         patient = self.bench_patients[i % len(self.bench_patients)]
         body = {"patient_id": patient, "room_id": room_id, "kind": "evaluation",
                 "starts_at": start.astimezone(ZoneInfo(tz)).isoformat(), "duration_minutes": 60}
@@ -529,7 +528,7 @@ def print_table(db: str, size: int, results: dict, verdicts: dict) -> None:
             continue
         print(f"{name:<15}{r.get('p50_ms', float('nan')):>10.2f}{r.get('p95_ms', float('nan')):>10.2f}  "
               f"{r.get('floor', ''):<16}{r.get('ratio_p50', ''):>7}")
-    for key, v in verdicts.items():
+    for _key, v in verdicts.items():
         print(f"  target {v['target']}: {v['value']} -> {v['verdict']}")
 
 
