@@ -6,7 +6,7 @@ zone. Overlap is the one predicate of :mod:`scheduler.domain.intervals` (half-op
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
 from scheduler.domain.intervals import Interval, merge, subtract
 from scheduler.domain.timezones import local_days_between, to_utc_lenient

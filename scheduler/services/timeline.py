@@ -55,7 +55,7 @@ def timeline(patient_id: int, *, with_assessments: bool) -> Timeline:
                                        .order_by(TS.starts_at, TS.id)))
     clinic_ids = {s.clinic_id for s in sessions} | {c.clinic_id for c in courses}
     timezones = dict(db_session.execute(
-        select(Clinic.id, Clinic.timezone).where(Clinic.id.in_(sorted(clinic_ids))))) if clinic_ids else {}
+        select(Clinic.id, Clinic.timezone).where(Clinic.id.in_(sorted(clinic_ids)))).all()) if clinic_ids else {}
     assessments = None
     if with_assessments:
         assessments = list(db_session.scalars(select(Assessment).where(Assessment.patient_id == patient.id)

@@ -239,8 +239,8 @@ class Occupancy:
         start = min(r.starts_at for r in rows) - MAX_SESSION_DURATION
         end = max(r.ends_at for r in rows)
         TS = TreatmentSession
-        for kind, ids in (("room", sorted({r.room_id for r in rows})), ("patient", sorted({r.patient_id for r in rows}))):
-            column = TS.room_id if kind == "room" else TS.patient_id
+        for resource, ids in (("room", sorted({r.room_id for r in rows})), ("patient", sorted({r.patient_id for r in rows}))):
+            column = TS.room_id if resource == "room" else TS.patient_id
             for i in range(0, len(ids), CHUNK):
                 query = (select(TS.id, TS.room_id, TS.patient_id, TS.kind, TS.starts_at, TS.ends_at, Clinic.timezone)
                          .join(Clinic, Clinic.id == TS.clinic_id)
@@ -248,7 +248,7 @@ class Occupancy:
                                 TS.starts_at < end))
                 for sid, room_id, patient_id, kind, s, e, tz in db_session.execute(query):
                     label = f"session {sid} ({kind}, {wall_clock(s, tz)}–{local_time(e, tz):%H:%M})"
-                    occ._put(field, room_id if field == "room" else patient_id, s, e, label)
+                    occ._put(resource, room_id if resource == "room" else patient_id, s, e, label)
         return occ
 
     def _put(self, field: str, ident: int, s: datetime, e: datetime, label: str) -> None:
@@ -272,11 +272,11 @@ def _history(row: Row, course: Course | None, line: int, problems: list[Problem]
              taken: Occupancy) -> TreatmentSession | None:
     """A past (or cancelled) session as it was: only its shape and double bookings are checked."""
     if row.status not in DEAD_STATUSES:
-        for field, ident, column in (("room", row.room_id, "room"), ("patient", row.patient_id, "mrn")):
-            other = taken.clash(field, ident, row.starts_at, row.ends_at)
+        for resource, ident, column in (("room", row.room_id, "room"), ("patient", row.patient_id, "mrn")):
+            other = taken.clash(resource, ident, row.starts_at, row.ends_at)
             if other:
-                problems.append(Problem(line, column, f"The session clashes with {other}: the {field} is already "
-                                                      "booked.", code=f"{field}_double_booked"))
+                problems.append(Problem(line, column, f"The session clashes with {other}: the {resource} is "
+                                                      "already booked.", code=f"{resource}_double_booked"))
                 return None
     session = booking.new_session(_request(row, course), row.status)
     session.external_id = row.external_id
@@ -290,11 +290,11 @@ def _future(row: Row, course: Course | None, line: int, problems: list[Problem],
             checker: FutureChecker) -> TreatmentSession | None:
     """A future session through the rule book: a double booking, a slot hold or an error flag
     refuses the row; warnings are reported on it."""
-    for kind, ident, column in (("room", row.room_id, "room"), ("patient", row.patient_id, "mrn")):
-        other = taken.clash(kind, ident, row.starts_at, row.ends_at)
+    for resource, ident, column in (("room", row.room_id, "room"), ("patient", row.patient_id, "mrn")):
+        other = taken.clash(resource, ident, row.starts_at, row.ends_at)
         if other:
-            problems.append(Problem(line, column, f"The session clashes with {other}: the {kind} is already "
-                                                  "booked.", code=f"{kind}_double_booked"))
+            problems.append(Problem(line, column, f"The session clashes with {other}: the {resource} is already "
+                                                  "booked.", code=f"{resource}_double_booked"))
             return None
     req = _request(row, course)
     candidate = session_service.candidate_of(req)
