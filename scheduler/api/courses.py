@@ -90,10 +90,7 @@ def create_course(patient_id: int):
         include_maintenance=p.boolean(body, "include_maintenance", default=True),
         replaces_course_id=replaces, stop_reason=stop_reason)
     if dry_run:  # what the plan would show once booked; plan_sessions index into "sessions"
-        flags = [{**serialize.flag(f), "plan_sessions": indexes} for f, indexes in
-                 flag_service.for_plan(patient.id, clinic.id, key, start_on, result.plan.sessions,
-                                       hidden_session_ids=frozenset(result.cancelled_session_ids),
-                                       stopped_course_id=result.replaced.id if result.replaced else None)]
+        flags = [{**serialize.flag(f), "plan_sessions": indexes} for f, indexes in result.flags]
     else:
         flags = [serialize.flag(f) for f in flag_service.for_patient(patient.id)]
     return _render(result, flags), 200 if dry_run else 201

@@ -8,7 +8,7 @@ clashing session. A plan that breaks a rule (problems of severity ``error``) is 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -16,20 +16,18 @@ from sqlalchemy import select
 from scheduler.db import db_session
 from scheduler.domain import courses as course_rules
 from scheduler.domain.calendar import clashes
-from scheduler.domain.flags import CourseFacts
 from scheduler.domain.intervals import Interval
 from scheduler.domain.maintenance import DueWindow, due_window
 from scheduler.domain.planning import Plan, PlanningError, plan_course, planning_start
 from scheduler.domain.protocols import Protocol
 from scheduler.domain.timezones import local_date
-from scheduler.domain.values import Preferences, Session
+from scheduler.domain.values import Preferences
 from scheduler.domain.vocabulary import LIVE_STATUSES, WEEKDAYS
 from scheduler.errors import Conflict, NotFound, UnprocessableError
 from scheduler.models import AuditEvent, Course, TreatmentSession, utcnow
 from scheduler.protocols_registry import protocols
 from scheduler.services import audit, booking, inputs, scope
 from scheduler.services import flags as flag_service
-from scheduler.services.flags import PLANNED_COURSE_ID
 
 PLANNER_EXTEND_DAYS = 60  # the planner looks this far past a rule's window before giving up
 
@@ -43,6 +41,7 @@ class CourseResult:
     timezone: str
     replaced: Course | None = None  # the course ``replaces_course_id`` stops
     cancelled_session_ids: tuple[int, ...] = ()  # its future sessions, cancelled (or to be, in a dry run)
+    flags: list = field(default_factory=list)  # dry run: the plan's flags, (flag, plan indexes) pairs
 
 
 def protocol(key: str) -> Protocol:
@@ -81,30 +80,41 @@ def last_evaluation_on(history, tz: str, start_on: date) -> date | None:
 
 def plan(patient_id: int, clinic_id: int, protocol_key: str, start_on: date, prefs: Preferences, *,
          include_maintenance: bool = True, hidden_session_ids: frozenset[int] = frozenset(),
-         now: datetime | None = None) -> tuple[Plan, str]:
+         now: datetime | None = None, courses: list[Course] | None = None
+         ) -> tuple[Plan, str, flag_service.PlanCalendar]:
     """The planner's proposal for the patient's course, over the clinic's real calendar; with ``now``
-    nothing is proposed before it (a past ``start_on`` plans from today)."""
+    nothing is proposed before it (a past ``start_on`` plans from today). Also the calendar it was
+    planned over (to flag the plan without reading it again); ``courses``: the patient's, if read."""
     proto = protocol(protocol_key)
-    patient = inputs.patient_row(patient_id)
-    clinic = inputs.clinic_row(clinic_id)
+    patient = inputs.patient_value(inputs.patient_row(patient_id))
+    clinic = inputs.clinic_with_hours(inputs.clinic_row(clinic_id).id)
     first = planning_start(start_on, now, clinic.timezone)
     window = inputs.local_range(clinic, first - timedelta(days=1), first + timedelta(days=horizon_days(proto)))
-    loaded = inputs.clinic_inputs(clinic_id, window, patient_ids=[patient_id])
+    loaded = inputs.clinic_inputs(clinic_id, window, row=clinic)
     if prefs.room_id is not None and loaded.room(prefs.room_id) is None:
         raise NotFound(f"No room with id {prefs.room_id} at clinic {clinic_id}.", field="preferences.room_id")
     if prefs.staff_member_id is not None and loaded.staff_member(prefs.staff_member_id) is None:
         raise NotFound(f"No staff member with id {prefs.staff_member_id} at clinic {clinic_id}.",
                        field="preferences.staff_member_id")
-    history = [s for s in inputs.patient_sessions([patient_id]) if s.id not in hidden_session_ids]
-    existing = [s for s in loaded.sessions if s.id not in hidden_session_ids]
+    # The patient's whole history (any clinic) once: the planner reads the part inside the window.
+    history = inputs.patient_sessions([patient_id])
+    mine_here = {s.id for s in loaded.sessions if s.patient_id == patient_id}
+    in_window = [s for s in history if s.id not in mine_here and s.starts_at < window.end
+                 and s.ends_at > window.start]
+    existing = [s for s in sorted((*loaded.sessions, *in_window), key=lambda s: (s.starts_at, s.id or 0))
+                if s.id not in hidden_session_ids]
+    visible = [s for s in history if s.id not in hidden_session_ids]
     try:
-        proposal = plan_course(proto, loaded.clinic, loaded.rooms, loaded.staff, inputs.patient_value(patient),
+        proposal = plan_course(proto, loaded.clinic, loaded.rooms, loaded.staff, patient,
                                existing, start_on, prefs,
-                               last_evaluation_on(history, clinic.timezone, first),
+                               last_evaluation_on(visible, clinic.timezone, first),
                                include_maintenance=include_maintenance, now=now)
     except PlanningError as exc:
         raise UnprocessableError(exc.message, code=exc.code, field="protocol") from exc
-    return proposal, clinic.timezone
+    rows = courses if courses is not None else patient_courses(patient_id)
+    calendar = flag_service.PlanCalendar(loaded=loaded, history=history, patient=patient,
+                                         courses=tuple(flag_service.course_facts(c) for c in rows))
+    return proposal, clinic.timezone, calendar
 
 
 def next_due_of(plan_: Plan, proto: Protocol, tz: str) -> DueWindow | None:
@@ -124,10 +134,12 @@ def patient_courses(patient_id: int) -> list[Course]:
 
 
 def refuse_second_course(patient_id: int, protocol_key: str, *, override_reason: str | None,
-                         replaces_course_id: int | None) -> list[course_rules.CourseSummary]:
+                         replaces_course_id: int | None, courses: list[Course] | None = None
+                         ) -> list[course_rules.CourseSummary]:
     """409 ``course_active`` naming the patient's open course(s), unless the request replaces it or
     gives an ``override_reason``; returns the open courses overridden (to audit)."""
-    others = course_rules.open_courses([summary(c) for c in patient_courses(patient_id)],
+    rows = courses if courses is not None else patient_courses(patient_id)
+    others = course_rules.open_courses([summary(c) for c in rows],
                                        except_ids=[replaces_course_id] if replaces_course_id else [])
     if others and not override_reason:
         raise Conflict(course_rules.course_active_message(others, protocol_key), code="course_active",
@@ -180,25 +192,32 @@ def plan_and_book(actor_id: int | None, patient_id: int, clinic_id: int, protoco
     now = now or utcnow()
     protocol(protocol_key)  # 404 for an unknown protocol before anything else
     replaced = replaceable(patient_id, replaces_course_id) if replaces_course_id is not None else None
+    rows = patient_courses(patient_id)
     overridden = refuse_second_course(patient_id, protocol_key, override_reason=override_reason,
-                                      replaces_course_id=replaces_course_id)
+                                      replaces_course_id=replaces_course_id, courses=rows)
     leaving = future_sessions(replaced, now) if replaced is not None else []
     hidden = frozenset(hidden_session_ids) | {s.id for s in leaving}
-    proposal, tz = plan(patient_id, clinic_id, protocol_key, start_on, prefs,
-                        include_maintenance=include_maintenance, hidden_session_ids=hidden,
-                        now=None if past_status else now)
+    proposal, tz, calendar = plan(patient_id, clinic_id, protocol_key, start_on, prefs,
+                                  include_maintenance=include_maintenance, hidden_session_ids=hidden,
+                                  now=None if past_status else now, courses=rows)
     proto = protocol(protocol_key)
     due = next_due_of(proposal, proto, tz)
     leaving_ids = tuple(s.id for s in leaving)
+    first_day = planning_start(start_on, None if past_status else now, tz)
+    stopped = replaced.id if replaced is not None else None
     if dry_run:
-        return CourseResult(proposal, None, [], due, tz, replaced, leaving_ids)
+        flags = flag_service.for_plan(calendar, protocol_key, first_day, proposal.sessions, as_of=now,
+                                      hidden_session_ids=frozenset(leaving_ids), stopped_course_id=stopped)
+        return CourseResult(proposal, None, [], due, tz, replaced, leaving_ids, flags)
     errors = [p for p in proposal.problems if p.severity == "error"]
-    introduced = introduced_by_plan(patient_id, clinic_id, protocol_key, proposal, leaving, replaced,
-                                    past_status=past_status, now=now)
+    introduced = flag_service.introduced_by_plan(calendar, protocol_key, first_day, proposal.sessions, now=now,
+                                                 hidden_session_ids=frozenset(leaving_ids),
+                                                 stopped_course_id=stopped, past_status=past_status)
     if (errors or introduced) and not override_reason:
         from scheduler.api.serialize import flag as flag_json
 
-        words = [p.message for p in errors] + [f.message for f in introduced if f.code not in {p.code for p in errors}]
+        said = {p.code for p in errors}
+        words = [p.message for p in errors] + [f.message for f in introduced if f.code not in said]
         raise Conflict("The plan breaks a scheduling rule: " + " ".join(words)
                        + " Give override_reason to book it anyway, or change the start date or preferences.",
                        code="flagged", conflicts=[p.to_dict() for p in errors] + [flag_json(f) for f in introduced])
@@ -207,7 +226,6 @@ def plan_and_book(actor_id: int | None, patient_id: int, clinic_id: int, protoco
         if replaced is not None:
             stop(actor_id, replaced, now=now,
                  reason=stop_reason or f"Replaced by a new {protocol_key} course.")
-        first_day = planning_start(start_on, None if past_status else now, tz)
         course = Course(patient_id=patient_id, clinic_id=clinic_id, protocol_key=protocol_key, start_on=first_day,
                         preferences=preferences_json(prefs),
                         status="active" if proposal.sessions and proposal.sessions[0].starts_at <= now else "planned")
@@ -225,25 +243,6 @@ def plan_and_book(actor_id: int | None, patient_id: int, clinic_id: int, protoco
         statuses = [past_status if past_status and r.ends_at <= now else "booked" for r in requests]
         booked = book_all(actor_id, requests, statuses)
     return CourseResult(proposal, course, booked, due, tz, replaced, leaving_ids)
-
-
-def introduced_by_plan(patient_id: int, clinic_id: int, protocol_key: str, proposal: Plan, leaving, replaced, *,
-                       past_status: str | None, now: datetime) -> list:
-    """The rule book's write gate on a whole course: the error flags booking ``proposal`` (and
-    cancelling ``leaving``, stopping ``replaced``) would introduce for the patient."""
-    if not proposal.sessions:
-        return []
-    planned = [Session(id=None, patient_id=patient_id, starts_at=ps.starts_at, ends_at=ps.ends_at, room_id=ps.room_id,
-                       kind=ps.kind, clinic_id=clinic_id, course_id=PLANNED_COURSE_ID, phase=ps.phase,
-                       sequence=ps.sequence, route=ps.route, staff_member_id=ps.staff_member_id,
-                       status=past_status if past_status and ps.ends_at <= now else "booked")
-               for ps in proposal.sessions]
-    cancelled = [replace(inputs.session_value(s), status="cancelled") for s in leaving]
-    courses = [CourseFacts(id=PLANNED_COURSE_ID, patient_id=patient_id, protocol_key=protocol_key, status="planned",
-                           clinic_id=clinic_id)]
-    if replaced is not None:
-        courses.append(replace(flag_service.course_facts(replaced), status="stopped"))
-    return flag_service.check_changes(planned + cancelled, courses=courses, as_of=now).introduced
 
 
 def book_all(actor_id: int | None, requests: list[booking.SessionRequest], statuses: list[str]) -> list[TreatmentSession]:

@@ -17,6 +17,7 @@ from scheduler.db import db_session
 from scheduler.domain import flags as rules
 from scheduler.domain.flags.model import CLOSED_COURSE_STATUSES, CourseFacts, FlagContext
 from scheduler.domain.intervals import Interval, merge
+from scheduler.domain.rules.authorization import recounted
 from scheduler.domain.timezones import day_bounds_utc, local_date, local_days_between
 from scheduler.domain.values import Session
 from scheduler.models import Course, Patient, TreatmentSession, utcnow
@@ -185,50 +186,81 @@ def for_session(session: TreatmentSession) -> list:
 PLANNED_COURSE_ID = -1
 
 
-def _with_plan(patient, planned, tz: str, protocol_key: str, dropped: frozenset[int]):
-    """The patient's authorizations counting the plan's doses too (and not the sessions it cancels)."""
-    from scheduler.domain.rules.authorization import with_planned
+@dataclass(frozen=True)
+class PlanCalendar:
+    """What a course was planned over (``services.courses.plan``): the clinic's calendar over the
+    plan's horizon, the patient's whole history, the patient and their courses. The plan's flags
+    and the write gate read these again instead of the database."""
+    loaded: inputs.ClinicInputs
+    history: tuple[Session, ...]
+    patient: object  # values.Patient
+    courses: tuple[CourseFacts, ...]
 
-    if not patient.authorizations:
-        return patient
-    return replace(patient, authorizations=tuple(with_planned(a, planned, tz, protocol_key, frozenset(dropped))
-                                                 for a in patient.authorizations))
+
+def _plan_changes(cal: PlanCalendar, proposed, *, hidden_session_ids: frozenset[int], past_status: str | None,
+                  now: datetime | None) -> list[Session]:
+    """The plan as changes: its sessions (new), and the sessions booking it cancels."""
+    planned = [Session(id=None, patient_id=cal.patient.id, starts_at=ps.starts_at, ends_at=ps.ends_at,
+                       room_id=ps.room_id, kind=ps.kind, clinic_id=cal.loaded.clinic.id, course_id=PLANNED_COURSE_ID,
+                       phase=ps.phase, sequence=ps.sequence, route=ps.route, staff_member_id=ps.staff_member_id,
+                       status=past_status if past_status and ps.ends_at <= now else "booked") for ps in proposed]
+    return planned + [replace(s, status="cancelled") for s in cal.history if s.id in hidden_session_ids]
 
 
-def for_plan(patient_id: int, clinic_id: int, protocol_key: str, start_on: date, proposed,
-             *, as_of: datetime | None = None, hidden_session_ids: frozenset[int] = frozenset(),
-             stopped_course_id: int | None = None) -> list[tuple]:
+def _plan_context(cal: PlanCalendar, protocol_key: str, start_on: date, planned: list[Session], *,
+                  stopped_course_id: int | None) -> tuple[FlagContext, list[Session]]:
+    """The flag context and sessions for a plan, from its calendar: the patient's history and the
+    other patients' live sessions on the plan's days in its rooms or with its clinicians (what its
+    flags can name); the planned course added, the course it replaces stopped."""
+    windows = day_windows(cal.loaded.clinic.timezone, planned)
+    rooms = {s.room_id for s in planned}
+    staff_ids = {s.staff_member_id for s in planned if s.staff_member_id is not None}
+    others = [s for s in cal.loaded.sessions if s.patient_id != cal.patient.id and s.live
+              and (s.room_id in rooms or s.staff_member_id in staff_ids)
+              and any(w.start < s.ends_at and s.starts_at < w.end for w in windows)]
+    courses = [replace(c, status="stopped") if c.id == stopped_course_id else c for c in cal.courses]
+    courses.append(CourseFacts(id=PLANNED_COURSE_ID, patient_id=cal.patient.id, protocol_key=protocol_key,
+                               status="planned", start_on=start_on, clinic_id=cal.loaded.clinic.id))
+    ctx = FlagContext(clinic=cal.loaded.clinic, protocols=protocols(), rooms=cal.loaded.rooms, staff=cal.loaded.staff,
+                      patients=[cal.patient, *_patients({s.patient_id for s in others})], courses=courses)
+    return ctx, list(cal.history) + others
+
+
+def for_plan(cal: PlanCalendar, protocol_key: str, start_on: date, proposed, *, as_of: datetime | None = None,
+             hidden_session_ids: frozenset[int] = frozenset(), stopped_course_id: int | None = None) -> list[tuple]:
     """The flags a proposed course (``planning.Plan.sessions``) would carry once booked, as
     ``(flag, plan indexes)`` pairs; the flag's own ``session_ids`` keep only existing sessions.
     ``hidden_session_ids``/``stopped_course_id``: what booking the plan would cancel and stop (a
-    course it replaces)."""
-    clinic = inputs.clinic_with_hours(clinic_id)
-    planned = [Session(id=-(i + 1), patient_id=patient_id, starts_at=ps.starts_at, ends_at=ps.ends_at,
-                       room_id=ps.room_id, kind=ps.kind, status="booked", clinic_id=clinic_id,
-                       course_id=PLANNED_COURSE_ID, phase=ps.phase, sequence=ps.sequence, route=ps.route,
-                       staff_member_id=ps.staff_member_id) for i, ps in enumerate(proposed)]
+    course it replaces). Reads nothing the calendar ``cal`` holds."""
+    changes = _plan_changes(cal, proposed, hidden_session_ids=hidden_session_ids, past_status=None, now=None)
+    planned = [c for c in changes if c.id is None]
     if not planned:
         return []
-    loaded = inputs.clinic_inputs(clinic_id, day_windows(clinic.timezone, planned), row=clinic)
-    history = [replace(s, status="cancelled") if s.id in hidden_session_ids else s
-               for s in inputs.patient_sessions([patient_id])]
-    others = [s for s in loaded.sessions if s.patient_id != patient_id and s.live]
-    courses = [replace(course_facts(c), status="stopped") if c.id == stopped_course_id else course_facts(c)
-               for c in _courses(patient_ids=[patient_id])]
-    courses.append(CourseFacts(id=PLANNED_COURSE_ID, patient_id=patient_id, protocol_key=protocol_key,
-                               status="planned", start_on=start_on))
-    patients = [_with_plan(p, planned, loaded.clinic.timezone, protocol_key, hidden_session_ids)
-                if p.id == patient_id else p for p in _patients({patient_id} | {s.patient_id for s in others})]
-    ctx = FlagContext(clinic=loaded.clinic, protocols=protocols(), rooms=loaded.rooms, staff=loaded.staff,
-                      patients=patients, courses=courses)
+    ctx, pool = _plan_context(cal, protocol_key, start_on, planned, stopped_course_id=stopped_course_id)
+    after, placed = rules.apply_changes(pool, changes)
     out = []
-    for f in rules.patient_flags(ctx, patient_id, history + planned, as_of=as_of or utcnow(), others=others):
+    for f in rules.patient_flags(recounted(ctx, placed), cal.patient.id, after, as_of=as_of or utcnow()):
         indexes = [-i - 1 for i in f.session_ids if i < 0]
         if not indexes and f.course_id != PLANNED_COURSE_ID:
             continue  # about the patient's existing sessions only
         out.append((replace(f, session_ids=tuple(i for i in f.session_ids if i > 0),
                             course_id=None if f.course_id == PLANNED_COURSE_ID else f.course_id), indexes))
     return out
+
+
+def introduced_by_plan(cal: PlanCalendar, protocol_key: str, start_on: date, proposed, *, now: datetime,
+                       hidden_session_ids: frozenset[int] = frozenset(), stopped_course_id: int | None = None,
+                       past_status: str | None = None) -> list:
+    """The rule book's write gate on a whole course (``rules.introduced_flags``): the error flags
+    booking ``proposed`` (and cancelling ``hidden_session_ids``, stopping ``stopped_course_id``)
+    would introduce, double bookings aside (refused outright by the clash check)."""
+    changes = _plan_changes(cal, proposed, hidden_session_ids=hidden_session_ids, past_status=past_status, now=now)
+    planned = [c for c in changes if c.id is None]
+    if not planned:
+        return []
+    ctx, pool = _plan_context(cal, protocol_key, start_on, planned, stopped_course_id=stopped_course_id)
+    return [replace(f, course_id=None if f.course_id == PLANNED_COURSE_ID else f.course_id)
+            for f in rules.introduced_flags(ctx, changes, pool, as_of=now) if f.code not in rules.HARD_CONFLICT_CODES]
 
 
 def change_context(changes: list[Session], *, courses: Iterable[CourseFacts] = ()) -> tuple[FlagContext, list[Session]]:

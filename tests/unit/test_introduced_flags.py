@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from scheduler.domain.flags import apply_changes, introduced_flags
-from tests.unit.test_flags import BEN, IV_ROOM, NURSE, at, ben, build, session
+from tests.unit.test_flags import BEN, IV_ROOM, NURSE, at, ben, build, session, with_auth
 
 
 def _gate(sc, *changes):
@@ -67,3 +67,16 @@ def test_other_patients_clashes_count_only_when_the_change_takes_part():
     assert _gate(sc, _moved(sc, 16, 18, 9)) != []  # onto Ben's time with the same nurse, a free chair …
     assert "staff_over_capacity" in {f.code for f in _gate(sc, _moved(sc, 16, 18, 9))}
     assert _gate(sc, replace(sc.sid(90), patient_id=BEN)) == []
+
+
+def test_new_doses_use_units_together():
+    """Two new doses with one unit left: the gate counts both (the second exceeds), not each alone."""
+    sc = with_auth(build(), units=7)  # six doses booked, one unit left
+    seventh = session(None, 27, 9, 120, IV_ROOM, staff=NURSE, seq=7)
+    eighth = session(None, 30, 9, 120, IV_ROOM, staff=NURSE, seq=8)
+    assert "authorization_exceeded" not in {f.code for f in _gate(sc, seventh)}
+    found = [f for f in _gate(sc, seventh, eighth) if f.code == "authorization_exceeded"]
+    assert [f.session_ids for f in found] == [(-2,)]
+    # cancelling a booked dose in the same change gives its unit back
+    cancelled = replace(sc.sid(16), status="cancelled")
+    assert "authorization_exceeded" not in {f.code for f in _gate(sc, seventh, eighth, cancelled)}

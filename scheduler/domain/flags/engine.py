@@ -9,6 +9,7 @@ from datetime import date, datetime
 from scheduler.domain.intervals import Interval, overlaps
 from scheduler.domain.rules.attendance import attendance_flags
 from scheduler.domain.rules.authorization import low_flags as authorization_low_flags
+from scheduler.domain.rules.authorization import recounted
 from scheduler.domain.rules.chairs import idle_chair_flags
 from scheduler.domain.rules.codes import CONFLICT_CODES
 from scheduler.domain.rules.course import course_flags
@@ -186,6 +187,6 @@ def introduced_flags(ctx: FlagContext, changes: Iterable[Session], sessions: Ite
     course_ids = {c.id for c in ctx.courses.values() if c.patient_id in patients}
     course_ids |= {s.course_id for s in placed if s.course_id is not None}
     was = {_identity(f) for f in _compute(ctx, before, scope, course_ids, as_of) if f.severity == severity}
-    out = [f for f in _compute(ctx, after, scope, course_ids, as_of)
+    out = [f for f in _compute(recounted(ctx, placed), after, scope, course_ids, as_of)
            if f.severity == severity and _identity(f) not in was]
     return _sorted(out)

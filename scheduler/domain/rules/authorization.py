@@ -90,14 +90,28 @@ def low_flags(ctx: FlagContext, sessions: Iterable[Session], as_of: datetime,
     return out
 
 
-def with_planned(a: Authorization, planned: Iterable[Session], tz: str, protocol: str,
-                 dropped: frozenset[int] = frozenset()) -> Authorization:
-    """``a`` as it would be once a plan's doses of ``protocol`` are booked (and ``dropped`` sessions
-    cancelled): the planned doses inside its dates use units too."""
+def recounted(ctx: FlagContext, changes: Iterable[Session]) -> FlagContext:
+    """``ctx`` with its patients' authorizations as they would be once ``changes`` are written: a
+    changed session's old unit is dropped, and the changes that are counted doses of an
+    authorization's protocol inside its dates use a unit (new sessions carry their placeholder ids)."""
     from dataclasses import replace
 
-    if a.protocol != protocol:
-        return a
-    extra = [(s.id, s.starts_at) for s in planned if s.kind == "dose" and a.covers(local_date(s.starts_at, tz))]
-    counted = sorted([c for c in a.counted if c[0] not in dropped] + extra, key=lambda c: c[1])
-    return replace(a, counted=tuple(counted))
+    changes = [c for c in changes if c.id is not None]
+    touched = {c.patient_id for c in changes}
+    if not any(ctx.patients.get(pid) is not None and ctx.patients[pid].authorizations for pid in touched):
+        return ctx
+    patients = dict(ctx.patients)
+    for pid in touched:
+        patient = patients.get(pid)
+        if patient is None or not patient.authorizations:
+            continue
+        mine = [c for c in changes if c.patient_id == pid]
+        ids = {c.id for c in mine}
+        auths = []
+        for a in patient.authorizations:
+            extra = [(c.id, c.starts_at) for c in mine if c.kind == "dose" and c.status in COUNTED_STATUSES
+                     and a in authorizations_for(ctx, c) and a.covers(local_date(c.starts_at, ctx.tz))]
+            counted = sorted([x for x in a.counted if x[0] not in ids] + extra, key=lambda x: (x[1], x[0]))
+            auths.append(replace(a, counted=tuple(counted)))
+        patients[pid] = replace(patient, authorizations=tuple(auths))
+    return replace(ctx, patients=patients)
