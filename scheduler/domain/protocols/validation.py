@@ -51,11 +51,10 @@ class _Table:
             return None
         return self.data[key]
 
-    def int(self, key: str, *, lo: int | None = 0, hi: int | None = None, required: bool = True,
-            default: int | None = None) -> int | None:
+    def _integer(self, key: str, lo: int | None, hi: int | None, required: bool) -> int | None:
         value = self.raw(key, required)
         if value is None:
-            return default
+            return None
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(key, f"wrong type: expected an integer, got {_type_name(value)}")
         if lo is not None and value < lo:
@@ -64,10 +63,24 @@ class _Table:
             raise self.fail(key, f"out of range: {value} is more than {hi}")
         return value
 
-    def str(self, key: str, *, choices: tuple[str, ...] | None = None, required: bool = True,
-            default: str | None = None, kind: str = "value") -> str | None:
+    def integer(self, key: str, *, lo: int | None = 0, hi: int | None = None, default: int | None = None) -> int:
+        """A required integer, or ``default`` when the key is missing and a default is given."""
+        value = self._integer(key, lo, hi, required=default is None)
+        if value is not None:
+            return value
+        assert default is not None  # without a default a missing key has raised
+        return default
+
+    def optional_integer(self, key: str, *, lo: int | None = 0, hi: int | None = None) -> int | None:
+        return self._integer(key, lo, hi, required=False)
+
+    def text(self, key: str, *, choices: tuple[str, ...] | None = None, default: str | None = None,
+             kind: str = "value") -> str:
+        """A required string, or ``default`` when the key is missing and a default is given."""
+        required = default is None
         value = self.raw(key, required)
         if value is None:
+            assert default is not None  # without a default a missing key has raised
             return default
         if not isinstance(value, str):
             raise self.fail(key, f"wrong type: expected a string, got {_type_name(value)}")
@@ -77,7 +90,7 @@ class _Table:
             raise self.fail(key, "must not be empty")
         return value
 
-    def bool(self, key: str, *, default: bool) -> bool:
+    def flag(self, key: str, *, default: bool) -> bool:
         value = self.raw(key, False)
         if value is None:
             return default
@@ -85,7 +98,7 @@ class _Table:
             raise self.fail(key, f"wrong type: expected true or false, got {_type_name(value)}")
         return value
 
-    def list(self, key: str) -> list[Any] | None:
+    def array(self, key: str) -> list[Any] | None:
         value = self.raw(key, False)
         if value is None:
             return None
@@ -93,16 +106,19 @@ class _Table:
             raise self.fail(key, f"wrong type: expected an array, got {_type_name(value)}")
         return value
 
-    def table(self, key: str, required: bool = False) -> _Table | None:
-        value = self.raw(key, required)
+    def table(self, key: str) -> _Table | None:
+        value = self.raw(key, False)
         if value is None:
             return None
         return _Table(self.path, self.field(key), value)
 
+    def required_table(self, key: str) -> _Table:
+        return _Table(self.path, self.field(key), self.raw(key))
+
     def int_range(self, lo_key: str, hi_key: str, *, lo: int, hi: int) -> tuple[int, int]:
         """Two required integers in ``[lo, hi]``, the first not greater than the second."""
-        first = self.int(lo_key, lo=lo, hi=hi)
-        second = self.int(hi_key, lo=lo, hi=hi)
+        first = self.integer(lo_key, lo=lo, hi=hi)
+        second = self.integer(hi_key, lo=lo, hi=hi)
         self.min_le_max(lo_key, first, hi_key, second)
         return first, second
 
@@ -123,21 +139,21 @@ def _type_name(value: Any) -> str:
 
 def _session(t: _Table) -> dict[str, Any]:
     return {
-        "duration_minutes": t.int("duration_minutes", lo=1, hi=12 * 60),
-        "capability": t.str("capability", choices=CAPABILITIES, kind="capability"),
-        "role": t.str("role", choices=STAFF_ROLES, kind="role"),
+        "duration_minutes": t.integer("duration_minutes", lo=1, hi=12 * 60),
+        "capability": t.text("capability", choices=CAPABILITIES, kind="capability"),
+        "role": t.text("role", choices=STAFF_ROLES, kind="role"),
     }
 
 
 def _dose(t: _Table) -> DoseSpec:
     common = _session(t)
-    route = t.str("route", choices=ROUTES, kind="route")
-    ride = t.bool("ride_home_required", default=False)
-    observation = t.int("observation_minutes", lo=0, hi=common["duration_minutes"], required=False)
+    route = t.text("route", choices=ROUTES, kind="route")
+    ride = t.flag("ride_home_required", default=False)
+    observation = t.optional_integer("observation_minutes", lo=0, hi=common["duration_minutes"])
     checks: list[Check] = []
-    for i, item in enumerate(t.list("checks") or []):
+    for i, item in enumerate(t.array("checks") or []):
         c = _Table(t.path, f"{t.field('checks')}[{i}]", item)
-        checks.append(Check(name=c.str("name"), at_minutes=c.int("at_minutes", hi=common["duration_minutes"])))
+        checks.append(Check(name=c.text("name"), at_minutes=c.integer("at_minutes", hi=common["duration_minutes"])))
         c.done()
     t.done()
     return DoseSpec(route=route, ride_home_required=ride, observation_minutes=observation,
@@ -145,11 +161,11 @@ def _dose(t: _Table) -> DoseSpec:
 
 
 def _stage(t: _Table) -> Stage:
-    count = t.int("count", lo=1, hi=500)
+    count = t.integer("count", lo=1, hi=500)
     min_gap, max_gap = t.int_range("min_gap_days", "max_gap_days", lo=0, hi=366)
-    window = t.int("window_days", lo=0, hi=3660)
-    per_day = t.int("doses_per_day", lo=1, hi=24, required=False, default=1)
-    between = t.int("minutes_between_doses", lo=0, hi=12 * 60, required=False, default=0)
+    window = t.integer("window_days", lo=0, hi=3660)
+    per_day = t.integer("doses_per_day", lo=1, hi=24, default=1)
+    between = t.integer("minutes_between_doses", lo=0, hi=12 * 60, default=0)
     if count % per_day:
         raise t.fail("count", f"out of range: {count} is not a multiple of doses_per_day ({per_day})")
     if per_day == 1 and min_gap == 0:
@@ -159,11 +175,11 @@ def _stage(t: _Table) -> Stage:
     if days > 1 and window < (days - 1) * min_gap:
         raise t.fail("window_days", f"out of range: {days} dose days at least {min_gap} days apart "
                      f"need at least {(days - 1) * min_gap} days")
-    per_week_min = t.int("per_week_min", lo=0, hi=7 * per_day, required=False)
-    per_week_max = t.int("per_week_max", lo=1, hi=7 * per_day, required=False)
+    per_week_min = t.optional_integer("per_week_min", lo=0, hi=7 * per_day)
+    per_week_max = t.optional_integer("per_week_max", lo=1, hi=7 * per_day)
     t.min_le_max("per_week_min", per_week_min, "per_week_max", per_week_max)
     weekdays = None
-    raw_days = t.list("weekdays")
+    raw_days = t.array("weekdays")
     if raw_days is not None:
         if not raw_days:
             raise t.fail("weekdays", "must not be empty")
@@ -175,7 +191,7 @@ def _stage(t: _Table) -> Stage:
                 raise t.fail(f"weekdays[{i}]", f"unknown weekday {w!r} (expected one of {', '.join(WEEKDAYS)})")
             idx.append(WEEKDAYS.index(w))
         weekdays = tuple(sorted(set(idx)))
-    name = t.str("name", required=False, default="")
+    name = t.text("name", default="")
     t.done()
     return Stage(count=count, min_gap_days=min_gap, max_gap_days=max_gap, window_days=window, name=name,
                  doses_per_day=per_day, minutes_between_doses=between, per_week_min=per_week_min,
@@ -187,16 +203,16 @@ def validate(data: dict[str, Any], path: str | Path, key: str | None = None) -> 
     path = str(path)
     key = key or Path(path).stem
     top = _Table(path, "", data)
-    name = top.str("name")
-    source = top.str("source")
-    description = top.str("description", required=False, default="")
+    name = top.text("name")
+    source = top.text("source")
+    description = top.text("description", default="")
 
     evaluation = None
     if (t := top.table("evaluation")) is not None:
         common = _session(t)
-        evaluation = EvaluationSpec(valid_days=t.int("valid_days", lo=1, hi=3660),
-                                    min_days_before_first_dose=t.int("min_days_before_first_dose", hi=366,
-                                                                     required=False, default=1),
+        evaluation = EvaluationSpec(valid_days=t.integer("valid_days", lo=1, hi=3660),
+                                    min_days_before_first_dose=t.integer("min_days_before_first_dose", hi=366,
+                                                                     default=1),
                                     **common)
         t.done()
 
@@ -204,13 +220,13 @@ def validate(data: dict[str, Any], path: str | Path, key: str | None = None) -> 
     if (t := top.table("preparation")) is not None:
         common = _session(t)
         lo, hi = t.int_range("min_count", "max_count", lo=0, hi=50)
-        planned = t.int("planned_count", lo=lo, hi=hi, required=False, default=lo)
-        gap = t.int("min_gap_days", lo=0, hi=366, required=False, default=1)
+        planned = t.integer("planned_count", lo=lo, hi=hi, default=lo)
+        gap = t.integer("min_gap_days", lo=0, hi=366, default=1)
         preparation = PreparationSpec(min_count=lo, max_count=hi, planned_count=planned, min_gap_days=gap, **common)
         t.done()
 
-    ind = top.table("induction", required=True)
-    raw_stages = ind.list("stages")
+    ind = top.required_table("induction")
+    raw_stages = ind.array("stages")
     if raw_stages is None:
         raise ind.fail("stages", "missing")
     if not raw_stages:
@@ -218,22 +234,22 @@ def validate(data: dict[str, Any], path: str | Path, key: str | None = None) -> 
     stages = tuple(_stage(_Table(path, f"induction.stages[{i}]", s)) for i, s in enumerate(raw_stages))
     ind.done()
 
-    dose = _dose(top.table("dose", required=True))
+    dose = _dose(top.required_table("dose"))
 
     integration = None
     if (t := top.table("integration")) is not None:
         common = _session(t)
-        within = t.int("within_hours", lo=1, hi=24 * 60)
-        min_after = t.int("min_hours_after", lo=0, hi=within, required=False, default=0)
+        within = t.integer("within_hours", lo=1, hi=24 * 60)
+        min_after = t.integer("min_hours_after", lo=0, hi=within, default=0)
         after: list[int] = []
-        for i, n in enumerate(t.list("after_doses") or []):
+        for i, n in enumerate(t.array("after_doses") or []):
             if isinstance(n, bool) or not isinstance(n, int):
                 raise t.fail(f"after_doses[{i}]", f"wrong type: expected an integer, got {_type_name(n)}")
             total = sum(s.count for s in stages)
             if not 1 <= n <= total:
                 raise t.fail(f"after_doses[{i}]", f"out of range: dose {n} is not in 1..{total}")
             after.append(n)
-        every = t.int("then_every", lo=1, hi=100, required=False)
+        every = t.optional_integer("then_every", lo=1, hi=100)
         if not after and every is None:
             raise t.fail("after_doses", "missing: give after_doses, then_every or both")
         integration = IntegrationSpec(within_hours=within, min_hours_after=min_after,
@@ -249,10 +265,10 @@ def validate(data: dict[str, Any], path: str | Path, key: str | None = None) -> 
 
     maintenance = None
     if (t := top.table("maintenance")) is not None:
-        unit = t.str("unit", choices=MAINTENANCE_UNITS, kind="unit")
-        lo = t.int("min", lo=1, hi=120)
-        target = t.int("target", lo=1, hi=120)
-        hi = t.int("max", lo=1, hi=120)
+        unit = t.text("unit", choices=MAINTENANCE_UNITS, kind="unit")
+        lo = t.integer("min", lo=1, hi=120)
+        target = t.integer("target", lo=1, hi=120)
+        hi = t.integer("max", lo=1, hi=120)
         t.min_le_max("min", lo, "target", target)
         t.min_le_max("target", target, "max", hi)
         mdose = _dose(m) if (m := t.table("dose")) is not None else dose
@@ -260,14 +276,14 @@ def validate(data: dict[str, Any], path: str | Path, key: str | None = None) -> 
         t.done()
     instructions = Instructions()
     if (t := top.table("instructions")) is not None:
-        notes = t.list("notes") or []
+        notes = t.array("notes") or []
         for i, line in enumerate(notes):
             if not isinstance(line, str) or not line.strip():
                 raise t.fail(f"notes[{i}]", "wrong type: expected a non-empty string")
         instructions = Instructions(
-            fasting_hours=t.int("fasting_hours", lo=0, hi=24, required=False),
-            clear_liquids_hours=t.int("clear_liquids_hours", lo=0, hi=24, required=False),
-            arrive_early_minutes=t.int("arrive_early_minutes", lo=0, hi=120, required=False, default=15),
+            fasting_hours=t.optional_integer("fasting_hours", lo=0, hi=24),
+            clear_liquids_hours=t.optional_integer("clear_liquids_hours", lo=0, hi=24),
+            arrive_early_minutes=t.integer("arrive_early_minutes", lo=0, hi=120, default=15),
             notes=tuple(notes))
         t.done()
     top.done()
