@@ -1,5 +1,5 @@
-"""The pages' calls into the planning services (course planning, re-planning; slot suggestions are
-``services.suggestions``).
+"""The pages' calls into the planning services (course planning; re-planning is
+``services.replanning``, slot suggestions ``services.suggestions``).
 
 Kept in one place so the page modules stay thin while the services' names settle."""
 from __future__ import annotations
@@ -22,9 +22,3 @@ def plan(actor_id: int, patient, params: dict, *, dry_run: bool, override_reason
                                  prefs, dry_run=dry_run, override_reason=override_reason,
                                  replaces_course_id=params.get("replaces_course_id"),
                                  stop_reason=params.get("stop_reason"))
-
-
-def replan(actor_id: int | None, session, *, apply: bool, version: int | None):
-    from scheduler.services import replanning
-
-    return replanning.replan(actor_id, session, apply=apply, version=version)
