@@ -7,6 +7,8 @@
 - Text no database stores and no browser sends on purpose: a NUL byte (PostgreSQL refuses it) or a
   lone surrogate (cannot be encoded as UTF-8) anywhere in a JSON body, a form or the query string is
   a 400 naming the field.
+- Bounds and readers shared by the API and the pages: integers the database holds, the one set of
+  date bounds, dates ``YYYY-MM-DD`` and local times ``HH:MM``.
 - API and FHIR filters: a query parameter given with an empty value (``?status=``) is a 400 naming
   it (an empty filter is a client bug, not "no filter"), except free-text searches (``?q=``, see
   ``EMPTY_ALLOWED``). Pages keep accepting empty form values.
@@ -14,11 +16,13 @@
 from __future__ import annotations
 
 import re
+from datetime import date, time
 from typing import Any
 
 from flask import Flask, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from scheduler.domain.vocabulary import FIRST_YEAR, LAST_YEAR
 from scheduler.errors import AppError, ValidationError
 
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
@@ -121,3 +125,38 @@ def init_app(app: Flask) -> None:
         from scheduler.errors import error_response_for
 
         return error_response_for(too_large())
+
+
+# Integers the database's integer columns hold: an id or count beyond is out of range (400/404).
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+
+def within_bounds(value, field: str):
+    """The one set of date bounds of every endpoint and page (years FIRST_YEAR..LAST_YEAR)."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValidationError(f"{field} must fall between {FIRST_YEAR} and {LAST_YEAR}.", field=field)
+    return value
+
+
+def parse_date(value: Any, field: str) -> date:
+    if not isinstance(value, str):
+        raise ValidationError(f"{field} must be a date YYYY-MM-DD.", field=field)
+    try:
+        if len(value) != 10:
+            raise ValueError
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(f"{field} must be a date YYYY-MM-DD, not {value!r}.", field=field) from None
+    return within_bounds(parsed, field)
+
+
+def parse_time(value: Any, field: str) -> time:
+    if not isinstance(value, str):
+        raise ValidationError(f"{field} must be a local time HH:MM.", field=field)
+    try:
+        parsed = time.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(f"{field} must be a local time HH:MM, not {value!r}.", field=field) from None
+    if parsed.tzinfo is not None:
+        raise ValidationError(f"{field} is a local time of the clinic; leave out the offset.", field=field)
+    return parsed

@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from flask import request
 
-from scheduler.domain.vocabulary import FIRST_YEAR, LAST_YEAR, WEEKDAYS
-from scheduler.errors import NotFound, ValidationError
+from scheduler.domain.vocabulary import WEEKDAYS
+from scheduler.errors import ValidationError
+# Shared with the pages (scheduler.limits); the API modules read them as parsing.parse_date etc.
+from scheduler.limits import INT_MAX, INT_MIN, parse_date, parse_time, within_bounds  # noqa: F401
 
 _MISSING = object()
 # The range of the database's integer columns (ids, counts): larger numbers are refused, not sent.
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 
 def json_body() -> dict[str, Any]:
@@ -90,37 +91,6 @@ def choice(body: dict, field: str, choices: Iterable[str], *, required: bool = T
     if value is not None and value not in choices:
         raise ValidationError(f"{field} must be one of: {', '.join(choices)}.", field=field)
     return value
-
-
-def within_bounds(value: date | datetime, field: str):
-    """The one set of date bounds of every endpoint and page (years FIRST_YEAR..LAST_YEAR)."""
-    if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise ValidationError(f"{field} must fall between {FIRST_YEAR} and {LAST_YEAR}.", field=field)
-    return value
-
-
-def parse_date(value: Any, field: str) -> date:
-    if not isinstance(value, str):
-        raise ValidationError(f"{field} must be a date YYYY-MM-DD.", field=field)
-    try:
-        if len(value) != 10:
-            raise ValueError
-        parsed = date.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(f"{field} must be a date YYYY-MM-DD, not {value!r}.", field=field) from None
-    return within_bounds(parsed, field)
-
-
-def parse_time(value: Any, field: str) -> time:
-    if not isinstance(value, str):
-        raise ValidationError(f"{field} must be a local time HH:MM.", field=field)
-    try:
-        parsed = time.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(f"{field} must be a local time HH:MM, not {value!r}.", field=field) from None
-    if parsed.tzinfo is not None:
-        raise ValidationError(f"{field} is a local time of the clinic; leave out the offset.", field=field)
-    return parsed
 
 
 def parse_instant(value: Any, field: str) -> datetime:
@@ -205,10 +175,7 @@ def query_date(name: str, *, required: bool = False) -> date | None:
 
 
 def get_or_404(model, ident: Any, what: str | None = None):
-    from scheduler.db import db_session
+    """The entity with this id, in the user's clinics, or 404 (``services.scope.get``)."""
     from scheduler.services import scope
 
-    entity = db_session.get(model, ident) if isinstance(ident, int) else None
-    if entity is None:
-        raise NotFound(f"No {what or model.__tablename__.replace('_', ' ')} with id {ident}.")
-    return scope.check(entity, what)
+    return scope.get(model, ident, what)

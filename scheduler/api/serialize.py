@@ -106,11 +106,8 @@ def course(c) -> dict:
 
 
 def flag(f) -> dict:
-    """A computed flag (``scheduler.domain.flags.Flag``): code, severity, message, patient, sessions, fix."""
-    if hasattr(f, "to_dict"):
-        return f.to_dict()
-    return {"code": f.code, "severity": f.severity, "message": f.message, "patient_id": f.patient_id,
-            "session_ids": list(f.session_ids), "fix": f.fix}
+    """A computed flag (``scheduler.domain.rules.Flag``) or a plan's problem: its ``to_dict``."""
+    return f.to_dict()
 
 
 def closure_value(c) -> dict:

@@ -214,13 +214,11 @@ def plan_and_book(actor_id: int | None, patient_id: int, clinic_id: int, protoco
                                                  hidden_session_ids=frozenset(leaving_ids),
                                                  stopped_course_id=stopped, past_status=past_status)
     if (errors or introduced) and not override_reason:
-        from scheduler.api.serialize import flag as flag_json
-
         said = {p.code for p in errors}
         words = [p.message for p in errors] + [f.message for f in introduced if f.code not in said]
         raise Conflict("The plan breaks a scheduling rule: " + " ".join(words)
                        + " Give override_reason to book it anyway, or change the start date or preferences.",
-                       code="flagged", conflicts=[p.to_dict() for p in errors] + [flag_json(f) for f in introduced])
+                       code="flagged", conflicts=[p.to_dict() for p in errors] + [f.to_dict() for f in introduced])
     errors = errors or introduced
     with db_session.begin_nested():
         if replaced is not None:

@@ -90,14 +90,12 @@ def apply(actor_id: int | None, session: TreatmentSession, *, version: int,
                                  code=result.reason.code if result.reason else "nothing_to_replan")
     verdict = flag_service.check_changes(changes_of(result, session))
     if (not result.ok or verdict.introduced) and not override_reason:
-        from scheduler.api.serialize import flag as flag_json
-
         why = result.reason.message if result.reason else " ".join(f.message for f in verdict.introduced)
         said = {p.code for p in result.problems}
         raise Conflict(f"The re-plan cannot keep the course within its rules: {why} "
                        "Give override_reason to apply the best-effort plan anyway.", code="flagged",
                        conflicts=[p.to_dict() for p in result.problems]
-                       + [flag_json(f) for f in verdict.introduced if f.code not in said])
+                       + [f.to_dict() for f in verdict.introduced if f.code not in said])
     booked, moved = [], []
     with db_session.begin_nested():
         # Later sessions first: moves push sessions later, so no move lands on one not yet moved.

@@ -9,6 +9,8 @@ sides of a DST change.
 """
 from __future__ import annotations
 
+import csv
+import io
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -284,3 +286,39 @@ def maintenance(w: Window) -> list[dict]:
         groups[proto.key][timing] += 1
     return [{"protocol": key, "doses": sum(g.values()), "inside": g["inside"], "early": g["early"], "late": g["late"],
              "adherence": r.rate(g["inside"], sum(g.values()))} for key, g in sorted(groups.items())]
+
+
+# --- the answers ---------------------------------------------------------------------------------
+
+COLUMNS = {
+    "utilization": ("room_id", "room", "date", "used_minutes", "open_minutes", "utilization"),
+    "attendance": ("dimension", "value", "sessions", "no_shows", "late_cancels", "no_show_rate", "late_cancel_rate"),
+    "funnel": ("stage", "label", "courses", "share", "median_days_from_evaluation"),
+    "outcomes": ("protocol", "instrument", "courses", "responders", "response_rate", "remitters", "remission_rate",
+                 "response_criterion", "remission_criterion"),
+    "maintenance": ("protocol", "doses", "inside", "early", "late", "adherence"),
+}
+
+
+def build(name: str, w: Window, by: str = "day") -> dict:
+    """The report ``name`` over ``w`` as the API answers it (also used by the Reports page)."""
+    body: dict = {"report": name, "clinic_id": w.clinic_id, "start": w.first.isoformat(), "end": w.last.isoformat()}
+    if name == "utilization":
+        body["by"] = by
+        body["rows"] = utilization(w, by=by)
+    elif name == "funnel":
+        body["rows"], body["median_days_evaluation_to_first_dose"] = funnel(w)
+    else:
+        body["rows"] = {"attendance": attendance, "outcomes": outcomes, "maintenance": maintenance}[name](w)
+    return body
+
+
+def to_csv(name: str, body: dict) -> str:
+    columns = list(COLUMNS[name])
+    if name == "utilization" and body.get("by") == "week":
+        columns[columns.index("date")] = "week"
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(body["rows"])
+    return out.getvalue()

@@ -96,6 +96,17 @@ def check(entity: Any, what: str | None = None, *, field: str | None = None):
     return entity
 
 
+def get(model, ident: Any, what: str | None = None):
+    """The entity of ``model`` with id ``ident`` when it exists and is in scope, else NotFound
+    (another clinic's entity answers as if it did not exist)."""
+    from scheduler.db import db_session
+
+    entity = db_session.get(model, ident) if isinstance(ident, int) else None
+    if entity is None:
+        raise NotFound(f"No {what or model.__tablename__.replace('_', ' ')} with id {ident}.")
+    return check(entity, what)
+
+
 def audit_clause(entity_type_column, entity_id_column) -> ColumnElement[bool]:
     """Audit events about entities the user may see: a clinic in scope and what belongs to it, a
     visible patient and their clinical records. Accounts, tokens and feeds (not clinic-bound) are

@@ -75,11 +75,9 @@ def _resource_checks(clinic_id: int, room_id: int, staff_member_id: int | None) 
 def refuse_introduced(verdict, *, override_reason: str | None, what: str = "The session", hint: str = "") -> None:
     """409 ``flagged`` listing the error flags a change would introduce, unless ``override_reason``."""
     if verdict.introduced and not override_reason:
-        from scheduler.api.serialize import flag as flag_json
-
         raise Conflict(f"{what} breaks a scheduling rule: " + " ".join(f.message for f in verdict.introduced)
                        + " Give override_reason to do it anyway." + hint, code="flagged",
-                       conflicts=[flag_json(f) for f in verdict.introduced])
+                       conflicts=[f.to_dict() for f in verdict.introduced])
 
 
 def _audit_override(actor_id: int | None, session: TreatmentSession, verdict, reason: str | None) -> None:

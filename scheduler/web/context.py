@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 from flask import request, session
 from sqlalchemy import select
 
-from scheduler.api.parsing import INT_MAX, within_bounds
 from scheduler.db import db_session
+from scheduler.limits import INT_MAX, within_bounds
 from scheduler.errors import AppError, NotFound, ValidationError
 from scheduler.models import Clinic
 from scheduler.services import scope

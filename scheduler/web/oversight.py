@@ -10,7 +10,6 @@ from datetime import timedelta
 
 from flask import Blueprint, Response, g, render_template, request
 
-from scheduler.api.reports import COLUMNS, build, to_csv
 from scheduler.domain.imports import TEMPLATES, CellError, parse_mapping, template
 from scheduler.errors import AppError
 from scheduler.services import imports, reports
@@ -34,7 +33,7 @@ def _window(clinic):
 
 
 def _charts(data: dict) -> dict:
-    util, att, fun, out, mnt = (data[k]["rows"] for k in COLUMNS)
+    util, att, fun, out, mnt = (data[k]["rows"] for k in reports.COLUMNS)
     kinds = [r for r in att if r["dimension"] == "kind"]
     return {
         "utilization": report_charts.heatmap(util, chart_id="util", title="Chair utilisation per room and week"),
@@ -59,21 +58,21 @@ def reports_page():
     if clinic is None:
         return render_template("oversight/reports.html", clinic=None, clinics=[], problems=[])
     w, problems = _window(clinic)
-    data = {name: build(name, w, "week" if name == "utilization" else "day") for name in COLUMNS}
+    data = {name: reports.build(name, w, "week" if name == "utilization" else "day") for name in reports.COLUMNS}
     return render_template("oversight/reports.html", clinic=clinic, clinics=clinics(), w=w, data=data,
-                           charts=_charts(data), problems=problems, columns=COLUMNS)
+                           charts=_charts(data), problems=problems, columns=reports.COLUMNS)
 
 
 @bp.get("/reports/<name>.csv")
 @security.page("read_reports")
 def report_csv(name: str):
     clinic = current_clinic()
-    if name not in COLUMNS or clinic is None:
+    if name not in reports.COLUMNS or clinic is None:
         return render_template("error.html", status=404, title="Not found", message="No such report."), 404
     w, _ = _window(clinic)
     by = "week" if request.args.get("by") == "week" else "day"
-    body = build(name, w, by)
-    return Response(to_csv(name, body), mimetype="text/csv", headers={
+    body = reports.build(name, w, by)
+    return Response(reports.to_csv(name, body), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{name}-{w.first}-{w.last}.csv"'})
 
 

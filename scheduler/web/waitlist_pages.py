@@ -11,6 +11,7 @@ from scheduler.domain.vocabulary import SESSION_KINDS, WEEKDAYS
 from scheduler.errors import AppError, ValidationError
 from scheduler.models import Patient, WaitlistEntry, WaitlistOffer
 from scheduler.models.message import MESSAGE_STATUSES
+from scheduler.limits import parse_date, parse_time
 from scheduler.services import outbox, scope, waitlist
 from scheduler.web.context import current_clinic, errors_from, today
 from scheduler.web.frontdesk import bp
@@ -50,24 +51,22 @@ def waitlist_page():
 
 
 def _add(clinic, form: dict) -> WaitlistEntry:
-    from scheduler.api import parsing as p
-
     try:
         patient_id = int(form.get("patient_id") or "")
     except ValueError:
         raise ValidationError("Choose a patient (their id, from the patient's page).", field="patient_id") from None
-    patient = p.get_or_404(Patient, patient_id, "patient")
+    patient = scope.get(Patient, patient_id, "patient")
     kind = form.get("kind")
     if kind not in SESSION_KINDS:
         raise ValidationError("Choose the kind of session.", field="kind")
-    earliest_on, latest_on = p.parse_date(form.get("earliest_on"), "earliest_on"), p.parse_date(
+    earliest_on, latest_on = parse_date(form.get("earliest_on"), "earliest_on"), parse_date(
         form.get("latest_on"), "latest_on")
     prefs: dict = {}
     if form.get("weekdays"):
         prefs["weekdays"] = [d for d in WEEKDAYS if d in form["weekdays"]]
     for key in ("earliest", "latest"):
         if form.get(key):
-            prefs[key] = p.parse_time(form[key], key).strftime("%H:%M")
+            prefs[key] = parse_time(form[key], key).strftime("%H:%M")
     return waitlist.add(g.user.id, patient=patient, clinic=clinic, kind=kind, protocol=form.get("protocol") or None,
                         earliest_on=earliest_on, latest_on=latest_on, preferences=prefs)
 
