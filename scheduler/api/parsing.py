@@ -12,6 +12,7 @@ from flask import request
 
 from scheduler.domain.vocabulary import WEEKDAYS
 from scheduler.errors import ValidationError
+
 # Shared with the pages (scheduler.limits); the API modules read them as parsing.parse_date etc.
 from scheduler.limits import INT_MAX, INT_MIN, parse_date, parse_time, within_bounds  # noqa: F401
 

@@ -9,8 +9,8 @@ from flask import request, session
 from sqlalchemy import select
 
 from scheduler.db import db_session
-from scheduler.limits import INT_MAX, within_bounds
 from scheduler.errors import AppError, NotFound, ValidationError
+from scheduler.limits import INT_MAX, within_bounds
 from scheduler.models import Clinic
 from scheduler.services import scope
 

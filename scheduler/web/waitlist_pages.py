@@ -9,9 +9,9 @@ from flask import flash, g, redirect, render_template, request, url_for
 from scheduler.db import db_session
 from scheduler.domain.vocabulary import SESSION_KINDS, WEEKDAYS
 from scheduler.errors import AppError, ValidationError
+from scheduler.limits import parse_date, parse_time
 from scheduler.models import Patient, WaitlistEntry, WaitlistOffer
 from scheduler.models.message import MESSAGE_STATUSES
-from scheduler.limits import parse_date, parse_time
 from scheduler.services import outbox, scope, waitlist
 from scheduler.web.context import current_clinic, errors_from, today
 from scheduler.web.frontdesk import bp

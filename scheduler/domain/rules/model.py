@@ -55,11 +55,6 @@ class Flag:
     def is_conflict(self) -> bool:
         return self.code in CONFLICT_CODES
 
-    def to_dict(self) -> dict:
-        """The flag as every answer shows it (API, refusals' ``conflicts``, pages)."""
-        return {"code": self.code, "severity": self.severity, "message": self.message,
-                "patient_id": self.patient_id, "session_ids": list(self.session_ids), "fix": self.fix}
-
     def sort_key(self) -> tuple:
         when = self.starts_at.timestamp() if self.starts_at is not None else float("inf")
         day = self.on.toordinal() if self.on is not None else 10 ** 9
@@ -67,6 +62,7 @@ class Flag:
                 self.patient_id or 0, self.room_id or 0, self.message)
 
     def to_dict(self) -> dict[str, Any]:
+        """The flag as every answer shows it (API, refusals' ``conflicts``, pages)."""
         return {
             "code": self.code,
             "severity": self.severity,
