@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from flask import Flask, current_app
+from werkzeug.routing import IntegerConverter
 
 from scheduler.api import PUBLIC_ENDPOINTS, bp, openapi_data, openapi_messages
 from scheduler.api.openapi_schemas import REQUESTS, SCHEMAS, ref
@@ -24,7 +25,7 @@ ERRORS = {400: "The request is malformed; `field` names the culprit.",
           413: "The body is larger than MAX_CONTENT_LENGTH (default 1 MiB); code `too_large`.",
           422: "Well-formed but breaks a rule.",
           503: "The database is unavailable (code `database_unavailable`); retry after `Retry-After` seconds."}
-ID_QUERY = {"schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
+ID_QUERY = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}  # a schema, passed to q()
 
 
 def q(name: str, description: str, schema: dict | None = None, required: bool = False) -> dict:
@@ -204,7 +205,7 @@ def _path_params(rule) -> list[dict]:
     out = []
     for name, converter in rule._converters.items():
         schema = ({"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
-                  if type(converter).__name__ == "IntegerConverter" else {"type": "string"})
+                  if isinstance(converter, IntegerConverter) else {"type": "string"})
         out.append({"name": name, "in": "path", "required": True, "schema": schema})
     return out
 

@@ -6,6 +6,7 @@ import re
 from datetime import date, datetime, time, timedelta
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from scheduler.api.openapi import OPERATIONS, openapi_path
 from scheduler.auth import PERMISSIONS
@@ -60,6 +61,25 @@ def test_fhir_is_described_with_its_own_server(sqlite_api, sqlite_app):
         assert op.get("x-permission") == getattr(view, "permission", None), path
     search = doc["paths"]["/Appointment"]["get"]
     assert {"patient", "date", "status", "actor", "_count"} <= {p["name"] for p in search["parameters"]}
+
+
+def test_parameter_schemas_are_flat_and_integer_ids_are_integers(sqlite_api, sqlite_app):
+    """Every parameter's ``schema`` is a JSON schema (not a schema wrapped in another ``schema``),
+    as given to ``q()`` (ID_QUERY) and taken from the URL map (``<int:...>``, the bounded converter)."""
+    import scheduler.api.openapi as openapi
+
+    assert "schema" not in openapi.ID_QUERY and openapi.q("x", "x", openapi.ID_QUERY)["schema"]["type"] == "integer"
+    doc = sqlite_api.as_(None).get("/api/v1/openapi.json").json
+    for method, path, rule in _routes(sqlite_app):
+        op = doc["paths"][path][method.lower()]
+        for param in op.get("parameters", []):
+            assert "schema" not in param["schema"] and "type" in param["schema"], (method, path, param)
+        ints = {name for name, conv in rule._converters.items() if isinstance(conv, IntegerConverter)}
+        for param in (p for p in op.get("parameters", []) if p["in"] == "path"):
+            expected = "integer" if param["name"] in ints else "string"
+            assert param["schema"]["type"] == expected, (method, path, param)
+    assert doc["paths"]["/rooms/{room_id}"]["get"]["parameters"][0]["schema"] == {
+        "type": "integer", "minimum": 0, "maximum": 2**31 - 1}
 
 
 def test_documented_permissions_are_the_role_table(sqlite_api, sqlite_app):
