@@ -6,6 +6,7 @@ from datetime import UTC, datetime, time, timedelta
 from flask import request
 from sqlalchemy import func, select
 
+from scheduler import access
 from scheduler.api import bp, serialize
 from scheduler.api import parsing as p
 from scheduler.auth import can, require
@@ -13,7 +14,7 @@ from scheduler.db import db_session
 from scheduler.domain.clinical_content import redact_audit_event
 from scheduler.errors import ValidationError
 from scheduler.models import AuditEvent
-from scheduler.services import scope
+from scheduler.services import access_log, scope
 
 MAX_PER_PAGE = 200
 
@@ -40,6 +41,7 @@ def _bound(name: str, *, end: bool) -> datetime | None:
 
 
 @bp.get("/audit")
+@access.logged
 @require("read_audit")
 def list_audit_events():
     query = select(AuditEvent).where(scope.audit_clause(AuditEvent.entity_type, AuditEvent.entity_id))
@@ -52,7 +54,13 @@ def list_audit_events():
             raise ValidationError("entity_id is out of range.", field="entity_id")
         query = query.where(AuditEvent.entity_id == entity_id)
     query = within(query, AuditEvent.at)
-    return paged(query, (AuditEvent.at, AuditEvent.id), "events", event_json)
+    return paged(query, (AuditEvent.at, AuditEvent.id), "events", _logged_event_json)
+
+
+def _logged_event_json(e: AuditEvent) -> dict:
+    """The event, its patients noted in the access log (the entries carry their snapshots)."""
+    access.log_read("audit", *access_log.patients_in_audit_event(e.entity_type, e.entity_id, e.before, e.after))
+    return event_json(e)
 
 
 def within(query, column):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import g
 
+from scheduler import access
 from scheduler.api import bp
 from scheduler.api import parsing as p
 from scheduler.auth import require
@@ -54,9 +55,11 @@ def add_authorization(patient_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/authorizations")
+@access.logged
 @require("read_schedule")
 def list_authorizations(patient_id: int):
     patient = p.get_or_404(Patient, patient_id)
+    access.log_read("authorizations", patient.id)
     return {"authorizations": [answer(a) for a in service.with_use(patient.id)]}
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import g
 
+from scheduler import access
 from scheduler.api import bp, serialize
 from scheduler.api import parsing as p
 from scheduler.api.flags import plausible
@@ -97,6 +98,7 @@ def create_course(patient_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/courses")
+@access.logged
 @require("read_schedule")
 def list_courses(patient_id: int):
     from sqlalchemy import select
@@ -106,5 +108,6 @@ def list_courses(patient_id: int):
 
     patient = inputs.patient_row(patient_id)
     rows = db_session.scalars(select(Course).where(Course.patient_id == patient.id, scope.clinic_clause(Course.clinic_id))
-                              .order_by(Course.start_on))
+                              .order_by(Course.start_on)).all()
+    access.log_read("courses", patient.id)
     return {"courses": [serialize.course(c) for c in rows]}

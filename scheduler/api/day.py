@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from scheduler import access
 from scheduler.api import bp, serialize
 from scheduler.api import parsing as p
 from scheduler.api.flags import plausible
@@ -16,12 +17,15 @@ def _span(iv, tz: str) -> dict:
 
 
 @bp.get("/clinics/<int:clinic_id>/day")
+@access.logged
 @require("read_schedule")
 def day_board(clinic_id: int):
     clinic = inputs.clinic_row(clinic_id)
     day = p.query_date("date") or datetime.now(zone(clinic.timezone)).date()
     plausible(day, "date")
     board = dayboard.day_board(clinic.id, day)
+    access.log_read("schedule", *(s.patient_id for r in board.rooms for s in r.sessions))
+    access.log_read("flags", *(f.patient_id for f in board.other_flags if f.patient_id))
     tz = clinic.timezone
     rooms = []
     for r in board.rooms:

@@ -10,6 +10,7 @@ import zipfile
 
 from flask import Response, g, request
 
+from scheduler import access
 from scheduler.api import bp
 from scheduler.auth import can, require
 from scheduler.errors import ValidationError
@@ -20,6 +21,7 @@ FORMATS = ("jsonl", "csv", "fhir")
 
 
 @bp.get("/exports")
+@access.logged
 @require("export_data")
 def export_everything():
     from scheduler.errors import Forbidden
@@ -31,6 +33,7 @@ def export_everything():
     if fmt not in FORMATS:
         raise ValidationError(f"format must be one of {', '.join(FORMATS)}.", field="format")
     clinical = can("read_clinical")
+    access.log_read("export", *exports.patient_ids())  # the archive holds every patient's data
     archive = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 (the streamed answer closes it)
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
         opener = exports.text_opener(lambda name: z.open(name, "w"))

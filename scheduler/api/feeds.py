@@ -66,11 +66,12 @@ def feed_ics(token: str):
     row = feeds.by_token(token) if len(token) <= 100 else None
     if row is None:
         raise NotFound("No feed with this token (it may have been revoked).")
-    if row.kind == "patient" and row.created_by_id is not None:  # read on its creator's behalf
-        access.log_read("feed", row.subject_id, user_id=row.created_by_id)
     creator = db_session.get(User, row.created_by_id) if row.created_by_id is not None else None
     scope.limit_to(creator.clinic_ids if creator is not None else None)  # what its creator may see
     sessions, clinics = feeds.sessions_for(
         row, int(current_app.config.get("FEED_HISTORY_DAYS", feeds.HISTORY_DAYS)))
+    if row.created_by_id is not None:  # read on its creator's behalf: every patient the feed shows
+        patients = [row.subject_id] if row.kind == "patient" else []
+        access.log_read("feed", *patients, *(s.patient_id for s in sessions), user_id=row.created_by_id)
     body = ical.calendar(feeds.subject_name(row), sessions, clinics, uid_host(), utcnow())
     return Response(body, mimetype="text/calendar")  # Cache-Control: no-store (scheduler.headers)

@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta
 
 from flask import request
 
+from scheduler import access
 from scheduler.api import bp, serialize
 from scheduler.api import parsing as p
 from scheduler.auth import require
@@ -60,6 +61,7 @@ def local_days(clinic, window: Interval) -> tuple[date, date]:
 
 
 @bp.get("/flags")
+@access.logged
 @require("read_schedule")
 def list_flags():
     clinic = inputs.clinic_row(p.query_int("clinic_id", required=True))
@@ -73,5 +75,6 @@ def list_flags():
         raise ValidationError(f"Unknown flag code {unknown[0]!r}.", field="code")
     found = [f for f in service.for_clinic(clinic.id, first, last)
              if (severity is None or f.severity == severity) and (not codes or f.code in codes)]
+    access.log_read("flags", *(f.patient_id for f in found if f.patient_id))
     return {"clinic_id": clinic.id, "start": first.isoformat(), "end": last.isoformat(),
             "flags": [serialize.flag(f) for f in found]}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import request
 
+from scheduler import access
 from scheduler.api import bp, serialize
 from scheduler.api import parsing as p
 from scheduler.auth import require
@@ -15,6 +16,7 @@ MAX_PAGE = 1_000_000
 
 
 @bp.get("/messages")
+@access.logged
 @require("read_messages")
 def list_messages():
     status = request.args.get("status")
@@ -28,5 +30,6 @@ def list_messages():
         raise ValidationError(f"per_page must be 1 to {MAX_PER_PAGE}.", field="per_page")
     rows, total = outbox.listing(status=status, session_id=p.query_int("session_id"), page=page,
                                  per_page=per_page)
+    access.log_read("messages", *(m.patient_id for m in rows if m.patient_id))
     return {"messages": [serialize.message(m) for m in rows], "page": page, "per_page": per_page,
             "total": total, "next_page": page + 1 if page * per_page < total else None}

@@ -123,8 +123,10 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         q("page", "1-based page", {"type": "integer", "minimum": 1, "maximum": 1000000}),
         q("per_page", "Events per page (default 50)", {"type": "integer", "minimum": 1, "maximum": 200})]),
     ("GET", "/access-log"): op(
-        "The access log: every read of a patient's record, timeline, notes, assessments, feed or FHIR "
-        "appointments (who, which patient, what, when), oldest first, paginated", returns="AccessLogPage",
+        "The access log: every read of a patient's data — record, search matches, timeline, notes, "
+        "assessments, feeds, schedule (sessions, day board, week), courses, care plans, authorizations, "
+        "waitlist, flags, messages, audit entries, exports, FHIR appointments — (who, which patient, what, "
+        "when), oldest first, paginated", returns="AccessLogPage",
         errors=(400,), params=[
             q("patient_id", "Reads of this patient's data", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}),
             q("user_id", "Reads by this user", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}),

@@ -16,6 +16,7 @@ from scheduler.domain.vocabulary import (
     USER_ROLES,
 )
 from scheduler.models.feed_token import FEED_KINDS
+from scheduler.services.access_log import WHAT as ACCESS_KINDS
 
 STR = {"type": "string"}
 INT = {"type": "integer"}
@@ -108,7 +109,7 @@ SCHEMAS: dict[str, dict] = {
                        "entity_id": nullable(INT), "before": nullable({"type": "object"}),
                        "after": nullable({"type": "object"}), "reason": nullable(STR)}),
     "AccessLogEntry": obj({"at": INSTANT, "user_id": ID, "patient_id": ID,
-                           "what": enum(["record", "timeline", "notes", "assessments", "feed", "fhir_appointments"]),
+                           "what": enum(list(ACCESS_KINDS)),
                            "route": STR}),
     "AccessLogPage": obj({"entries": {"type": "array", "items": ref("AccessLogEntry")}, "page": INT,
                           "per_page": INT, "total": INT, "next_page": nullable(INT)}),

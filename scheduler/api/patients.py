@@ -62,11 +62,13 @@ def update_patient(patient_id: int):
 
 
 @bp.get("/patients")
+@access.logged
 @require("read_schedule")
 def search_patients():
     """``?q=``: MRN (case-insensitive, any part), name words in any order, or date of birth; without
     it the patients seen recently. 50 at most, each with the open course and the next session."""
     found = directory.search_patients(request.args.get("q") or "")
+    access.log_read("search", *(m.patient.id for m in found))
     return {"patients": [serialize.patient_match(m) for m in found]}
 
 

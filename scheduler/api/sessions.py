@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask import g, request
 
+from scheduler import access
 from scheduler.api import bp, serialize
 from scheduler.api import parsing as p
 from scheduler.api.flags import plausible, query_window
@@ -104,6 +105,7 @@ def book_session():
 
 
 @bp.get("/sessions")
+@access.logged
 @require("read_schedule")
 def list_sessions():
     clinic = inputs.clinic_row(p.query_int("clinic_id", required=True))
@@ -112,15 +114,18 @@ def list_sessions():
     if status is not None and status not in SESSION_STATUSES:
         raise ValidationError(f"status must be one of: {', '.join(SESSION_STATUSES)}.", field="status")
     rows = service.list_for_clinic(clinic.id, window, patient_id=p.query_int("patient_id"), status=status)
+    access.log_read("schedule", *(s.patient_id for s in rows))
     return {"clinic_id": clinic.id, "start": serialize.instant(window.start, clinic.timezone),
             "end": serialize.instant(window.end, clinic.timezone),
             "sessions": [serialize.session(s, clinic.timezone) for s in rows]}
 
 
 @bp.get("/sessions/<int:session_id>")
+@access.logged
 @require("read_schedule")
 def get_session(session_id: int):
     session = service.get(session_id)
+    access.log_read("schedule", session.patient_id)
     return _render(session, flag_service.for_session(session))
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import g, request
 
+from scheduler import access
 from scheduler.api import bp, serialize
 from scheduler.api import parsing as p
 from scheduler.api.users import optional_body
@@ -72,10 +73,12 @@ def add_to_waitlist():
 
 
 @bp.get("/waitlist")
+@access.logged
 @require("read_schedule")
 def list_waitlist():
     clinic = p.get_or_404(Clinic, p.query_int("clinic_id", required=True))
     found = waitlist.entries(clinic.id, _status(WAITLIST_STATUSES, "waiting"))
+    access.log_read("waitlist", *(e.patient_id for e in found))
     return {"entries": [serialize.waitlist_entry(e) for e in found]}
 
 
@@ -90,10 +93,12 @@ def remove_from_waitlist(entry_id: int):
 
 
 @bp.get("/waitlist/offers")
+@access.logged
 @require("read_schedule")
 def list_offers():
     clinic = p.get_or_404(Clinic, p.query_int("clinic_id", required=True))
     found = waitlist.offers(clinic.id, _status(OFFER_STATUSES, "open"))
+    access.log_read("waitlist", *waitlist.patients_of_offers(found))
     return {"offers": [serialize.waitlist_offer(o, clinic.timezone) for o in found]}
 
 

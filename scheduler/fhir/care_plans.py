@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from scheduler import access
 from scheduler.api.serialize import instant
 from scheduler.auth import require
 from scheduler.db import db_session
@@ -48,13 +49,16 @@ def _sessions_of(course_ids: list[int]) -> dict[int, list[int]]:
 
 
 @bp.get("/CarePlan/<ident>")
+@access.logged
 @require("read_schedule")
 def read_care_plan(ident: str):
     course = get(Course, ident, "care plan (course)")
+    access.log_read("care_plans", course.patient_id)
     return fhir_response(care_plan(course, _sessions_of([course.id])[course.id]))
 
 
 @bp.get("/CarePlan")
+@access.logged
 @require("read_schedule")
 def search_care_plans():
     query = s.parse("CarePlan")
@@ -74,6 +78,7 @@ def search_care_plans():
     courses = [] if query.count == 0 else list(db_session.scalars(
         statement.order_by(Course.start_on, Course.id).limit(query.count).offset(query.offset)))
     sessions = _sessions_of([c.id for c in courses])
+    access.log_read("care_plans", *(c.patient_id for c in courses))
     base = base_url()
     return fhir_response(s.bundle(query, total, [
         {"fullUrl": f"{base}/CarePlan/{c.id}", "resource": care_plan(c, sessions[c.id])} for c in courses]))

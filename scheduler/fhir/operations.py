@@ -41,6 +41,7 @@ from scheduler.fhir.appointments import (
 from scheduler.fhir.capability import OPERATIONS
 from scheduler.fhir.search import MRN_SYSTEM
 from scheduler.models import Clinic, Patient, Room, StaffMember, utcnow
+from scheduler import access
 from scheduler.services import booking, holds, inputs, scope, sessions
 
 MAX_FIND_DAYS = 31
@@ -274,6 +275,7 @@ def _hold_answer(row, status: int = 200):
 # --- the operations ----------------------------------------------------------------------------
 
 @bp.route("/Appointment/$find", methods=["GET", "POST"])
+@access.logged
 @require("read_schedule")
 def find():
     raw = _find_inputs()
@@ -289,6 +291,7 @@ def find():
         raise ValidationError(f"The window may span at most {MAX_FIND_DAYS} days.", field="end")
     _, slots = holds.find(patient.id, clinic_id, kind, start, end, room_id=room_id)
     entries = [{"resource": proposed(patient, kind, sl, tz)} for sl in slots]
+    access.log_read("fhir_appointments", patient.id)  # the proposals name the patient
     return fhir_response({"resourceType": "Bundle", "type": "searchset", "total": len(entries),
                           "link": [{"relation": "self", "url": request.url}],
                           "entry": [{**e, "search": {"mode": "match"}} for e in entries]})

@@ -87,6 +87,13 @@ def _csv_cell(value) -> str:
     return str(value)
 
 
+def patient_ids() -> list[int]:
+    """Every patient an export holds (for the access log)."""
+    from scheduler.models import Patient
+
+    return list(db_session.scalars(select(Patient.id).order_by(Patient.id)))
+
+
 def export(open_file: Opener, fmt: str, *, clinical: bool, secrets: bool = False) -> dict:
     """Write one file per table (``<table>.jsonl`` or ``.csv``) and ``manifest.json``; the manifest."""
     if fmt not in FORMATS:

@@ -66,6 +66,16 @@ def offers(clinic_id: int, status: str | None = "open") -> list[WaitlistOffer]:
     return list(db_session.scalars(query.order_by(WaitlistOffer.starts_at, WaitlistOffer.id)))
 
 
+def patients_of_offers(found: list[WaitlistOffer]) -> list[int]:
+    """The waitlisted patients these offers are made to (in the offers' order)."""
+    entry_ids = [o.entry_id for o in found]
+    if not entry_ids:
+        return []
+    owner = dict(db_session.execute(select(WaitlistEntry.id, WaitlistEntry.patient_id)
+                                    .where(WaitlistEntry.id.in_(entry_ids))).all())
+    return [owner[i] for i in entry_ids]
+
+
 def _open_course(patient_id: int, protocol: str | None) -> Course | None:
     if protocol is None:
         return None

@@ -12,6 +12,7 @@ from scheduler.web import lookups, worklist
 from scheduler.web.context import current_clinic, date_arg, today
 from scheduler.web.frontdesk import bp
 from scheduler.web.geometry import DayAxis
+from scheduler import access
 from scheduler.web.security import page
 
 KINDS = ("evaluation", "preparation", "dose", "integration", "follow_up")
@@ -90,6 +91,7 @@ def _date_or_today(clinic):
 
 
 @bp.get("/board")
+@access.logged
 @page("read_schedule")
 def day_board():
     clinic = current_clinic()
@@ -97,12 +99,14 @@ def day_board():
         return _no_clinic()
     day = _date_or_today(clinic)
     board = dayboard.day_board(clinic.id, day)
+    _log_board("schedule", [board])
     return render_template("frontdesk/day_board.html", clinic=clinic, board=board, view=board_view(board),
                            day=day, today=today(clinic.timezone), kinds=KINDS, statuses=STATUSES,
                            prev_day=day - timedelta(days=1), next_day=day + timedelta(days=1))
 
 
 @bp.get("/week")
+@access.logged
 @page("read_schedule")
 def week():
     clinic = current_clinic()
@@ -111,9 +115,16 @@ def week():
     day = _date_or_today(clinic)
     monday = day - timedelta(days=day.weekday())
     boards = [dayboard.day_board(clinic.id, monday + timedelta(days=i)) for i in range(7)]
+    _log_board("schedule", boards)
     return render_template("frontdesk/week.html", clinic=clinic, boards=boards, monday=monday,
                            today=today(clinic.timezone), kinds=KINDS, statuses=STATUSES,
                            prev_week=monday - timedelta(days=7), next_week=monday + timedelta(days=7))
+
+
+def _log_board(what: str, boards) -> None:
+    """The access log: every patient a day board (or a week of them) shows, in sessions or flags."""
+    access.log_read(what, *(s.patient_id for b in boards for r in b.rooms for s in r.sessions),
+                    *(f.patient_id for b in boards for f in b.other_flags if f.patient_id))
 
 
 def _flag_filters(clinic):
@@ -147,6 +158,7 @@ def fix_link(f) -> str:
 
 
 @bp.get("/flags")
+@access.logged
 @page("book")
 def flags():
     clinic = current_clinic()
@@ -161,6 +173,7 @@ def flags():
     rows = worklist.rows(found, replannable=lookups.missed_dose)
     shown = [r for r in rows if (not severity or r.severity == severity) and (not code or r.code == code)]
     counts = {s: sum(1 for r in rows if r.severity == s) for s in SEVERITIES}
+    access.log_read("flags", *(r.patient_id for r in shown if r.patient_id))
     from scheduler.services import waitlist
 
     offers = len(waitlist.offers(clinic.id))
@@ -184,6 +197,7 @@ WAITING_CODES = ("induction_gap", "induction_incomplete", "maintenance_due", "ma
 
 
 @bp.get("/open-time")
+@access.logged
 @page("book")
 def open_time():
     clinic = current_clinic()
@@ -197,6 +211,7 @@ def open_time():
     found = flag_service.for_clinic(clinic.id, first, last)
     idle = [f for f in found if f.code == "idle_chair_time"]
     waiting = [f for f in found if f.code in WAITING_CODES and f.patient_id]
+    access.log_read("flags", *(f.patient_id for f in waiting))
     return render_template("frontdesk/open_time.html", clinic=clinic, idle=idle, waiting=waiting,
                            first=first, last=last, days=days, fix_link=fix_link,
                            rooms={r.id: r for r in clinic.rooms},

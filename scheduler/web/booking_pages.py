@@ -21,6 +21,7 @@ from scheduler.web import lookups
 from scheduler.web.context import current_clinic, errors_from, today
 from scheduler.web.filters import humanize, local
 from scheduler.web.frontdesk import bp
+from scheduler import access
 from scheduler.web.security import page
 
 FIELDS = {"kind", "course_id", "duration_minutes", "capability", "role", "from_on", "slot", "starts_on",
@@ -173,11 +174,13 @@ def _options(patient) -> dict:
 
 
 @bp.route("/patients/<int:patient_id>/book", methods=["GET", "POST"])
+@access.logged
 @page("book")
 def book_one(patient_id: int):
     """GET: the form (kind, course, and for a session outside a protocol its length, room type and
     role). POST action=find: the suggested free slots; action=book: book the one chosen."""
     patient = inputs.patient_row(patient_id)
+    access.log_read("record", patient.id)
     clinic = current_clinic()
     if clinic is None:
         return redirect(url_for("frontdesk.day_board"))
@@ -257,11 +260,13 @@ def _after(patient, source, tz: str) -> tuple[date, time] | None:
 
 
 @bp.route("/patients/<int:patient_id>/maintenance", methods=["GET", "POST"])
+@access.logged
 @page("book")
 def book_maintenance(patient_id: int):
     """The planner's proposal for the next maintenance dose of a course (``?course_id=``, default
     the patient's latest course with a maintenance phase); POST books it or another suggested slot."""
     patient = inputs.patient_row(patient_id)
+    access.log_read("courses", patient.id)
     clinic = current_clinic()
     source = request.form if request.method == "POST" else request.args
     courses = [c for c in lookups.courses_of(patient.id) if suggestions.spec_for(c, "dose", "maintenance")

@@ -143,6 +143,7 @@ def add_note(patient_id: int):
 
 
 @bp.get("/my-day")
+@access.logged
 @page("read_clinical")
 def my_day():
     clinic = current_clinic()
@@ -156,6 +157,7 @@ def my_day():
     board = dayboard.day_board(clinic.id, day)
     rows = sorted(((s, r.room) for r in board.rooms for s in r.sessions
                    if member is None or s.staff_member_id == member.id), key=lambda x: x[0].starts_at)
+    access.log_read("schedule", *(s.patient_id for s, _room in rows))
     return render_template("clinician/my_day.html", clinic=clinic, tz=clinic.timezone, day=day, member=member,
                            rows=rows, flags_by_session=board.flags_by_session, today=today(clinic.timezone),
                            prev_day=day - timedelta(days=1), next_day=day + timedelta(days=1))

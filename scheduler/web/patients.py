@@ -25,13 +25,16 @@ WEEKDAY_NAMES = (("mon", "Mon"), ("tue", "Tue"), ("wed", "Wed"), ("thu", "Thu"),
 
 
 @bp.get("/patients")
+@access.logged
 @page("read_schedule")
 def patients():
     """Search by MRN (any part, any case), name words in any order, or date of birth; without a query
     the patients seen in the last days. Each result shows the open course and the next session."""
     q = (request.args.get("q") or "").strip()
     clinic = current_clinic()
-    return render_template("frontdesk/patients.html", q=q, matches=directory.search_patients(q), searched=bool(q),
+    matches = directory.search_patients(q)
+    access.log_read("search", *(m.patient.id for m in matches))
+    return render_template("frontdesk/patients.html", q=q, matches=matches, searched=bool(q),
                            tz=clinic.timezone if clinic else "UTC", recent_days=directory.RECENT_DAYS)
 
 
@@ -173,11 +176,13 @@ def _plan_form(patient, clinic, form, *, errors=None, result=None, status=200, o
 
 
 @bp.route("/patients/<int:patient_id>/plan", methods=["GET", "POST"])
+@access.logged
 @page("book")
 def plan_course(patient_id: int):
     from scheduler.web import planning
 
     patient = inputs.patient_row(patient_id)
+    access.log_read("courses", patient.id)
     clinic = current_clinic()
     if clinic is None:
         return redirect(url_for("frontdesk.day_board"))

@@ -17,6 +17,7 @@ from scheduler.services import sessions as service
 from scheduler.web import lookups
 from scheduler.web.context import errors_from, today
 from scheduler.web.frontdesk import bp
+from scheduler import access
 from scheduler.web.security import page
 
 ACTIONS = {"check_in": "Checked in", "complete": "Completed", "no_show": "Marked as no-show"}
@@ -27,6 +28,7 @@ def _render(session, *, errors=None, form=None, status=200, confirm_cancel=False
     from scheduler.services import suggestions
 
     clinic = db_session.get(Clinic, session.clinic_id)
+    access.log_read("schedule", session.patient_id)
     slots = suggestions.for_session(session) if session.status in service.RESCHEDULABLE else []
     on_its_day = local_date(session.starts_at, clinic.timezone) == today(clinic.timezone)
     started = session.starts_at <= utcnow()
@@ -63,6 +65,7 @@ def _failed(session, exc: AppError):
 
 
 @bp.get("/sessions/<int:session_id>")
+@access.logged
 @page("read_schedule")
 def session_page(session_id: int):
     return _render(service.get(session_id))
@@ -191,12 +194,14 @@ def _new_time(session, tz: str):
 
 
 @bp.route("/sessions/<int:session_id>/replan", methods=["GET", "POST"])
+@access.logged
 @page("book")
 def replan(session_id: int):
     """GET: the proposed replacement and the moves it needs; POST: apply them in one step."""
     from scheduler.services import replanning
 
     session = service.get(session_id)
+    access.log_read("schedule", session.patient_id)
     clinic = db_session.get(Clinic, session.clinic_id)
     errors: dict[str, str] = {}
     status = 200

@@ -16,6 +16,7 @@ from scheduler.services import outbox, scope, waitlist
 from scheduler.web.context import current_clinic, errors_from, today
 from scheduler.web.frontdesk import bp
 from scheduler.web.lookups import patient_names
+from scheduler import access
 from scheduler.web.security import page
 
 FIELDS = {"patient_id", "kind", "protocol", "earliest_on", "latest_on", "weekdays", "earliest", "latest"}
@@ -31,6 +32,7 @@ def _render(clinic, form: dict, errors: dict, status: int = 200):
         if o.entry_id not in by_entry:
             by_entry[o.entry_id] = db_session.get(WaitlistEntry, o.entry_id)
     names = patient_names({e.patient_id for e in by_entry.values()})
+    access.log_read("waitlist", *(e.patient_id for e in by_entry.values()))
     rooms = {r.id: r.name for r in clinic.rooms}
     return render_template("frontdesk/waitlist.html", clinic=clinic, entries=entries, offers=offers,
                            entry_of=by_entry, names=names, rooms=rooms, kinds=SESSION_KINDS, weekdays=WEEKDAYS,
@@ -38,6 +40,7 @@ def _render(clinic, form: dict, errors: dict, status: int = 200):
 
 
 @bp.get("/waitlist")
+@access.logged
 @page("read_schedule")
 def waitlist_page():
     clinic = current_clinic()
@@ -123,6 +126,7 @@ def waitlist_accept(offer_id: int):
 
 
 @bp.get("/messages")
+@access.logged
 @page("read_messages")
 def messages_page():
     status = request.args.get("status") or None
@@ -130,6 +134,7 @@ def messages_page():
         status = None
     pg = min(max(1, request.args.get("page", 1, type=int) or 1), 1_000_000)  # an offset SQL can hold
     rows, total = outbox.listing(status=status, page=pg, per_page=50)
+    access.log_read("messages", *(m.patient_id for m in rows if m.patient_id))
     return render_template("frontdesk/messages.html", messages=rows, total=total, page=pg, status=status,
                            statuses=MESSAGE_STATUSES, names=patient_names({m.patient_id for m in rows}),
                            more=pg * 50 < total)

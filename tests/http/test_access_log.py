@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from scheduler.db import db_session
 from scheduler.models import AccessLogEntry
@@ -104,13 +104,3 @@ def test_admins_list_the_log_filtered_and_paged(api):
     assert admin.get("/api/v1/access-log?start=2026-03-02&end=2026-03-01").status_code == 400
     assert desk.get("/api/v1/access-log").status_code == 403
     assert clinician.get("/api/v1/access-log").status_code == 403
-
-
-def test_logged_reads_begin_as_writers(sqlite_app):
-    """On SQLite a logged GET takes the write lock up front (BEGIN IMMEDIATE), so its log entry
-    never fails on a lock upgrade; every logged view is marked."""
-    marked = {name for name, view in sqlite_app.view_functions.items() if getattr(view, "writes_on_read", False)}
-    assert marked == {"api.get_patient", "api.patient_timeline", "api.list_notes", "api.list_assessments",
-                      "api.feed_ics", "fhir.read_appointment", "fhir.search_appointments", "fhir.read_patient",
-                      "frontdesk.patient_page", "clinician.timeline"}
-    assert db_session.scalar(select(func.count()).select_from(AccessLogEntry)) == 0
