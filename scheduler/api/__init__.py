@@ -21,9 +21,13 @@ def _authenticate():
 
 
 class BoundedInt(IntegerConverter):
-    def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(url_map, *args, **kwargs)
+    """An id in a URL, within the database's integer columns. A larger one still matches its route,
+    as id 0 (which no row has), so that every method answers 404 for it: a converter that refused it
+    would leave werkzeug to answer 405 where the same path has another method (GET and PATCH)."""
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        return number if number <= 2**31 - 1 else 0
 
 
 def init_app(app: Flask) -> None:

@@ -142,8 +142,9 @@ def test_no_route_answers_500_to_hostile_input(api, app, surface):
                 answer = api.as_(role)._call(route.method, url, **kwargs)
             sent += 1
             expected = _expected(route, kind, body_names, names)
-            if kind == "huge_number" and any(c == "int" for c, _ in route.params):
-                expected = 404 if answer.status_code != 405 else 405  # no rule takes the id
+            if kind == "huge_number" and any(c == "int" for c, _ in route.params) and not (
+                    route.area == "page" and route.method != "GET"):  # a page's form: its CSRF check first
+                expected = 404  # as an id no row has, whatever the method (never 405)
             problem = None
             if answer.status_code >= 500:
                 problem = "5xx"

@@ -40,6 +40,9 @@ KNOWN = {
     ("positive", "POST", "/Appointment/$hold"): "the Parameters' appointment entry is not stated",
     ("positive", "POST", "/Appointment/$book"): "the Parameters' appointment entry is not stated",
     ("positive", "PUT", "/Appointment/{ident}"): "the body's id must equal the URL's: not expressible",
+    **{("positive", "GET", f"/reports/{name}"): "a window of at most 1098 days from start to end (or today): "
+       "a rule between two parameters (answered 400, not 422)"
+       for name in ("attendance", "funnel", "maintenance", "outcomes", "utilization")},
 }
 
 
