@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from flask import current_app, g, request
 from sqlalchemy import select
 
+from scheduler import access
 from scheduler.api.idempotency import idempotent
 from scheduler.auth import require
 from scheduler.db import db_session
@@ -41,7 +42,6 @@ from scheduler.fhir.appointments import (
 from scheduler.fhir.capability import OPERATIONS
 from scheduler.fhir.search import MRN_SYSTEM
 from scheduler.models import Clinic, Patient, Room, StaffMember, utcnow
-from scheduler import access
 from scheduler.services import booking, holds, inputs, scope, sessions
 
 MAX_FIND_DAYS = 31

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from flask import flash, render_template, request
 
+from scheduler import access
 from scheduler.domain.flags.model import ALL_CODES, SEVERITIES
 from scheduler.services import dayboard
 from scheduler.services import flags as flag_service
@@ -12,7 +13,6 @@ from scheduler.web import lookups, worklist
 from scheduler.web.context import current_clinic, date_arg, today
 from scheduler.web.frontdesk import bp
 from scheduler.web.geometry import DayAxis
-from scheduler import access
 from scheduler.web.security import page
 
 KINDS = ("evaluation", "preparation", "dose", "integration", "follow_up")

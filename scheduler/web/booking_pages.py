@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flask import flash, g, redirect, render_template, request, url_for
 
+from scheduler import access
 from scheduler.db import db_session
 from scheduler.domain.protocols import SessionSpec
 from scheduler.domain.vocabulary import CAPABILITIES, SESSION_KINDS, STAFF_ROLES
@@ -21,7 +22,6 @@ from scheduler.web import lookups
 from scheduler.web.context import current_clinic, errors_from, today
 from scheduler.web.filters import humanize, local
 from scheduler.web.frontdesk import bp
-from scheduler import access
 from scheduler.web.security import page
 
 FIELDS = {"kind", "course_id", "duration_minutes", "capability", "role", "from_on", "slot", "starts_on",

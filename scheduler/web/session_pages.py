@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 
 from flask import flash, g, redirect, render_template, request, url_for
 
+from scheduler import access
 from scheduler.auth import can
 from scheduler.db import db_session
 from scheduler.domain.timezones import NonexistentLocalTime, local_date, to_utc
@@ -17,7 +18,6 @@ from scheduler.services import sessions as service
 from scheduler.web import lookups
 from scheduler.web.context import errors_from, today
 from scheduler.web.frontdesk import bp
-from scheduler import access
 from scheduler.web.security import page
 
 ACTIONS = {"check_in": "Checked in", "complete": "Completed", "no_show": "Marked as no-show"}

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import flash, g, redirect, render_template, request, url_for
 
+from scheduler import access
 from scheduler.db import db_session
 from scheduler.domain.vocabulary import SESSION_KINDS, WEEKDAYS
 from scheduler.errors import AppError, ValidationError
@@ -16,7 +17,6 @@ from scheduler.services import outbox, scope, waitlist
 from scheduler.web.context import current_clinic, errors_from, today
 from scheduler.web.frontdesk import bp
 from scheduler.web.lookups import patient_names
-from scheduler import access
 from scheduler.web.security import page
 
 FIELDS = {"patient_id", "kind", "protocol", "earliest_on", "latest_on", "weekdays", "earliest", "latest"}
