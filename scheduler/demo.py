@@ -116,7 +116,8 @@ def load_demo(today: date | None = None) -> str:
     if today != real_today:  # a demo built around another day: "now" is that day at noon
         now = to_utc(today, time(12), TZ)
     clinic = directory.create_clinic(None, name=DEMO_CLINIC, timezone=TZ,
-                                     hours=dict.fromkeys(range(5), WEEKDAY) | {5: [(time(9), time(13))]})
+                                     hours=dict.fromkeys(range(5), WEEKDAY) | {5: [(time(9), time(13))]},
+                                     settings={"rems_certification_id": "SPR-HCS-DEMO-01"})
     holiday, name = _next_holiday(today)
     directory.add_closure(None, clinic, starts_on=holiday, ends_on=holiday, reason=name)
     for room_name, caps in ROOMS:
@@ -140,6 +141,9 @@ def _patient_story(clinic_id: int, i: int, story: Story, today: date, now: datet
         None, mrn=f"DEMO-{i + 1:04d}", name=f"{FIRST[i % len(FIRST)]} {LAST[(i * 7) % len(LAST)]}",
         birth_date=date(1960 + rng.randrange(40), rng.randrange(1, 13), rng.randrange(1, 29)),
         phone=f"+1-555-01{i:02d}", email=f"patient{i + 1}@example.org", ride_home_arranged=story.ride)
+    if story.protocol == "esketamine-trd":  # enrolled in the Spravato REMS a month before the course
+        patient.rems_enrollment_id = f"SPR-PT-DEMO-{i + 1:04d}"
+        patient.rems_enrolled_on = today + timedelta(days=story.start - 30)
     db_session.flush()
     prefs = Preferences(weekdays=frozenset(story.prefs) if story.prefs else None)
     result = courses.plan_and_book(None, patient.id, clinic_id, story.protocol, today + timedelta(days=story.start),

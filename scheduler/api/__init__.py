@@ -51,6 +51,7 @@ def init_app(app: Flask) -> None:
         openapi,
         patients,
         protocols,
+        rems_forms,
         reports,
         rooms,
         sessions,

@@ -29,7 +29,7 @@ def create_clinic():
     return serialize.clinic(clinic), 201
 
 
-SETTINGS = {"waitlist_auto_offer", "reminder_hours"}
+SETTINGS = {"waitlist_auto_offer", "reminder_hours", "rems_certification_id"}
 REMINDER_KINDS = (*SESSION_KINDS, "default")
 
 
@@ -57,6 +57,8 @@ def _settings(body: dict) -> dict:
         out["waitlist_auto_offer"] = p.integer(body, "waitlist_auto_offer", minimum=0, maximum=20)
     if "reminder_hours" in body:
         out["reminder_hours"] = _reminder_hours(body["reminder_hours"])
+    if "rems_certification_id" in body:  # the Spravato REMS certification; null: not certified
+        out["rems_certification_id"] = p.string(body, "rems_certification_id", required=False, max_length=64) or None
     return out
 
 

@@ -1,4 +1,5 @@
-"""OpenAPI entries of the reminder and waitlist loop (the outbox, the waitlist) and of payer authorizations."""
+"""OpenAPI entries of the reminder and waitlist loop (the outbox, the waitlist), of payer authorizations
+and of the REMS Patient Monitoring Form."""
 from __future__ import annotations
 
 from scheduler.api.openapi_schemas import DATE, HHMM, ID, INSTANT, INT, STR, enum, nullable, obj, ref
@@ -35,7 +36,34 @@ AUTHORIZATION_FIELDS = {"payer": {**STR, "minLength": 1, "maxLength": 200},
                         "protocol": {**STR, "minLength": 1, "maxLength": 64},
                         "units_authorized": {"type": "integer", "minimum": 1, "maximum": 1000},
                         "valid_from": DATE, "valid_to": DATE}
+def _form_field(f) -> dict:
+    from scheduler.domain.rems_form import BP_RANGES
+
+    if f.kind in BP_RANGES:
+        lo, hi = BP_RANGES[f.kind]
+        return {"type": "integer", "minimum": lo, "maximum": hi}
+    if f.kind == "minutes":
+        return {"type": "integer", "minimum": 0, "maximum": 720}
+    if f.kind == "choice":
+        return enum(f.choices)
+    if f.kind == "instant":
+        return INSTANT
+    return nullable({**STR, "maxLength": 500 if f.name == "monitoring_reason" else 4000})
+
+
+def _rems_form_fields() -> dict:
+    from scheduler.domain.rems_form import FIELDS
+
+    return {f.name: _form_field(f) for f in FIELDS}
+
+
+REMS_FORM_FIELDS = _rems_form_fields()
+SCHEMAS["RemsForm"] = obj({"id": ID, "session_id": ID, "patient_id": ID, "field_set": INT,
+                           "recorded_by_id": nullable(INT), "created_at": INSTANT, "updated_at": nullable(INSTANT),
+                           **{k: (v if "null" in str(v.get("type")) else v) for k, v in REMS_FORM_FIELDS.items()}})
 REQUESTS = {
+    "NewRemsForm": obj(REMS_FORM_FIELDS, required=[n for n in REMS_FORM_FIELDS
+                                                   if n not in ("monitoring_reason", "adverse_events")]),
     "NewAuthorization": obj(AUTHORIZATION_FIELDS, required=list(AUTHORIZATION_FIELDS)),
     "AuthorizationChanges": obj(AUTHORIZATION_FIELDS, required=[]),
     "NewWaitlistEntry": obj({"patient_id": ID, "clinic_id": ID, "kind": enum(SESSION_KINDS),
@@ -57,6 +85,12 @@ def operations(op, q, write_errors, id_query) -> dict:
             q("session_id", "Only about this session", id_query),
             q("page", "1-based page", {"type": "integer", "minimum": 1, "maximum": 1000000}),
             q("per_page", "Messages per page (default 50)", {"type": "integer", "minimum": 1, "maximum": 200})]),
+        ("POST", "/sessions/{session_id}/rems-form"): op(
+            "Record (or correct) the REMS Patient Monitoring Form of an esketamine session that took place "
+            "(clinicians; 201 new, 200 corrected)", body="NewRemsForm", ok=201, returns="RemsForm",
+            errors=write_errors),
+        ("GET", "/sessions/{session_id}/rems-form"): op(
+            "The session's REMS Patient Monitoring Form (clinicians; the read is logged)", returns="RemsForm"),
         ("POST", "/patients/{patient_id}/authorizations"): op(
             "Record a payer authorization (units between two dates) for a patient's protocol",
             body="NewAuthorization", ok=201, returns="Authorization", errors=write_errors),

@@ -70,11 +70,15 @@ PATIENT = {"id": ID, "mrn": STR, "name": STR, "birth_date": DATE, "phone": nulla
            "email": nullable(STR), "ride_home_arranged": BOOL,
            "contact_preference": enum(("email", "sms", "none")), "contact_opted_out_at": nullable(INSTANT),
            # reason: null for roles that may not read clinical content (they see that a hold exists)
-           "dosing_hold": nullable(obj({"reason": nullable(STR), "since": nullable(INSTANT)}))}
+           "dosing_hold": nullable(obj({"reason": nullable(STR), "since": nullable(INSTANT)})),
+           # the Spravato REMS enrollment (both null: not enrolled)
+           "rems_enrollment_id": nullable(STR), "rems_enrolled_on": nullable(DATE)}
 # Per clinic: how many waitlisted patients a freed slot is messaged to at once, and reminder hours by kind.
 CLINIC_SETTINGS = {"waitlist_auto_offer": {"type": "integer", "minimum": 0, "maximum": 20},
                    "reminder_hours": {"type": ["object", "null"], "minProperties": 1, "additionalProperties": {
-                       "type": "array", "maxItems": 6, "items": {"type": "integer", "minimum": 1, "maximum": 336}}}}
+                       "type": "array", "maxItems": 6, "items": {"type": "integer", "minimum": 1, "maximum": 336}}},
+                   # the Spravato REMS healthcare-setting certification; null: not certified
+                   "rems_certification_id": nullable({**STR, "maxLength": 64})}
 SCHEMAS: dict[str, dict] = {
     "Error": obj({"error": obj({"code": STR, "message": STR, "field": STR,
                                 "conflicts": {"type": "array", "items": {"type": "object"}}},
@@ -85,8 +89,10 @@ SCHEMAS: dict[str, dict] = {
                     "until_time": nullable(HHMM), "reason": STR}),
     "Clinic": obj({"id": ID, "name": STR, "timezone": STR, "hours": WEEKLY,
                    "waitlist_auto_offer": INT, "reminder_hours": nullable({"type": "object"}),
+                   "rems_certification_id": nullable(STR),
                    "closures": {"type": "array", "items": ref("Closure")}},
-                  required=["id", "name", "timezone", "hours", "waitlist_auto_offer", "reminder_hours"]),
+                  required=["id", "name", "timezone", "hours", "waitlist_auto_offer", "reminder_hours",
+                            "rems_certification_id"]),
     "Room": obj({"id": ID, "clinic_id": ID, "name": STR, "capabilities": {"type": "array", "items": enum(CAPABILITIES)},
                  "active": BOOL}),
     "TimeOff": obj({"id": ID, "starts_at": INSTANT, "ends_at": INSTANT, "reason": STR}),
@@ -190,7 +196,8 @@ REQUESTS: dict[str, dict] = {
                       required=["mrn", "name", "birth_date"]),
     "PatientChanges": obj({"name": {**STR, "minLength": 1, "maxLength": 200}, "birth_date": DATE,
                            "phone": {**STR, "maxLength": 40}, "email": {**STR, "maxLength": 200},
-                           "ride_home_arranged": BOOL, "contact_preference": enum(("email", "sms", "none"))},
+                           "ride_home_arranged": BOOL, "contact_preference": enum(("email", "sms", "none")),
+                           "rems_enrollment_id": nullable({**STR, "maxLength": 64}), "rems_enrolled_on": nullable(DATE)},
                           required=[]),
     "NewAssessment": obj({"instrument": enum(INSTRUMENTS), "score": {"type": "integer", "minimum": 0},
                           "taken_on": DATE, "course_id": ID}, required=["instrument", "score", "taken_on"]),

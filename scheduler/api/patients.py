@@ -26,6 +26,29 @@ def _birth_date(body: dict) -> date:
     return born
 
 
+REMS_FIELDS = {"rems_enrollment_id", "rems_enrolled_on"}
+
+
+def _rems_enrollment(body: dict, patient: Patient) -> dict:
+    """The Spravato REMS enrollment: an id and the date it starts (both, or null to clear both)."""
+    out: dict = {}
+    if "rems_enrollment_id" in body:
+        out["rems_enrollment_id"] = p.string(body, "rems_enrollment_id", required=False, max_length=64) or None
+    if "rems_enrolled_on" in body:
+        out["rems_enrolled_on"] = p.date_field(body, "rems_enrolled_on", required=False)
+    enrollment = out.get("rems_enrollment_id", patient.rems_enrollment_id)
+    enrolled_on = out.get("rems_enrolled_on", patient.rems_enrolled_on)
+    if enrollment and enrolled_on is None:
+        raise ValidationError("rems_enrolled_on: give the date the REMS enrollment starts.", field="rems_enrolled_on")
+    if enrolled_on is not None and not enrollment:
+        raise ValidationError("rems_enrollment_id: an enrollment date needs the enrollment id.",
+                              field="rems_enrollment_id")
+    if enrolled_on is not None and not 2019 <= enrolled_on.year <= date.today().year + 1:
+        raise ValidationError("rems_enrolled_on: not a plausible enrollment date (the REMS began in 2019).",
+                              field="rems_enrolled_on")
+    return out
+
+
 @bp.post("/patients")
 @require("manage_patients")
 def create_patient():
@@ -44,8 +67,8 @@ def create_patient():
 def update_patient(patient_id: int):
     patient = p.get_or_404(Patient, patient_id)
     body = p.json_body()
-    p.reject_unknown(body, FIELDS - {"mrn"})
-    changes: dict = {}
+    p.reject_unknown(body, (FIELDS - {"mrn"}) | REMS_FIELDS)
+    changes: dict = _rems_enrollment(body, patient)
     if "name" in body:
         changes["name"] = p.string(body, "name")
     if "birth_date" in body:

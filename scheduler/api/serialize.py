@@ -38,7 +38,8 @@ def closure(c: Closure) -> dict:
 def clinic(c: Clinic, *, with_closures: bool = True) -> dict:
     data = {"id": c.id, "name": c.name, "timezone": c.timezone,
             "hours": weekly(c.opening_hours, "opens_at", "closes_at"),
-            "waitlist_auto_offer": c.waitlist_auto_offer, "reminder_hours": c.reminder_hours}
+            "waitlist_auto_offer": c.waitlist_auto_offer, "reminder_hours": c.reminder_hours,
+            "rems_certification_id": c.rems_certification_id}
     if with_closures:
         data["closures"] = [closure(x) for x in c.closures]
     return data
@@ -62,6 +63,8 @@ def patient(p: Patient) -> dict:
     return {"id": p.id, "mrn": p.mrn, "name": p.name, "birth_date": p.birth_date.isoformat(),
             "phone": p.phone, "email": p.email, "ride_home_arranged": p.ride_home_arranged,
             "contact_preference": p.contact_preference, "contact_opted_out_at": instant(p.contact_opted_out_at),
+            "rems_enrollment_id": p.rems_enrollment_id,
+            "rems_enrolled_on": p.rems_enrolled_on.isoformat() if p.rems_enrolled_on else None,
             # The hold is scheduling information; its reason is clinical (front desk sees null).
             "dosing_hold": ({"reason": clinical_field("patient", "dosing_hold_reason", p.dosing_hold_reason,
                                                       clinical=can("read_clinical"), hidden=None),

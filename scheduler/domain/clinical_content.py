@@ -13,9 +13,14 @@ CLINICAL_COLUMNS: dict[str, frozenset[str]] = {
     "patient": frozenset({"dosing_hold_reason"}),
     "assessment": frozenset({"instrument", "score"}),
     "clinical_note": frozenset({"body"}),
+    # The REMS Patient Monitoring Form: every observation is clinical (that a form exists is not).
+    "rems_monitoring_form": frozenset({
+        "bp_before_systolic", "bp_before_diastolic", "bp_40min_systolic", "bp_40min_diastolic",
+        "bp_discharge_systolic", "bp_discharge_diastolic", "sedation", "dissociation", "respiratory_status",
+        "monitoring_minutes", "monitoring_reason", "ready_to_leave_at", "adverse_events"}),
 }
 # Tables whose every row is clinical (left out of a redacted export).
-CLINICAL_TABLES = frozenset({"assessment", "clinical_note"})
+CLINICAL_TABLES = frozenset({"assessment", "clinical_note", "rems_monitoring_form"})
 # Audit actions whose reason is clinical (why a clinician placed or lifted a dosing hold).
 CLINICAL_REASONS = frozenset({"patient.dosing_hold", "patient.dosing_hold_lift"})
 REDACTED = "[clinical content: clinicians only]"

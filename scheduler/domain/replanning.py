@@ -120,6 +120,7 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
     tz = clinic.timezone
     live = [s for s in course if s.status in LIVE_STATUSES and s.id != missed.id]
     finder = SlotFinder(clinic, rooms, staff, patient, [*other_sessions, *live], preferences, grid_minutes)
+    finder.use_checks(protocol.dose.route, protocol.dose.checks)
     today = local_date(now, tz)
 
     judge = _Judge(protocol, clinic, rooms, staff, patient, course, other_sessions, missed, now)

@@ -72,6 +72,7 @@ class Clinic:
     hours: WeeklyHours = field(default_factory=lambda: weekly_hours(None))
     closures: tuple[Closure, ...] = ()
     name: str = ""
+    rems_certification_id: str | None = None  # Spravato REMS healthcare-setting certification
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hours", weekly_hours(self.hours))
@@ -148,6 +149,8 @@ class Patient:
     ride_home_arranged: bool = False
     dosing_hold_reason: str | None = None
     authorizations: tuple[Authorization, ...] = ()
+    rems_enrollment_id: str | None = None  # Spravato REMS patient enrollment, since ``rems_enrolled_on``
+    rems_enrolled_on: date | None = None
 
     @property
     def on_dosing_hold(self) -> bool:

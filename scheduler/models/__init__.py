@@ -16,6 +16,7 @@ from scheduler.models.message import Message
 from scheduler.models.opening_hours import OpeningHours
 from scheduler.models.patient import Patient
 from scheduler.models.patient_link import PatientLink
+from scheduler.models.rems_form import RemsMonitoringForm
 from scheduler.models.room import Room
 from scheduler.models.sign_in_throttle import SignInThrottle
 from scheduler.models.staff_member import StaffMember
@@ -29,5 +30,5 @@ from scheduler.models.working_hours import WorkingHours
 
 __all__ = ["AccessLogEntry", "ApiToken", "AppointmentHold", "Assessment", "AuditEvent", "Authorization", "Base", "Clinic",
            "ClinicalNote", "Closure", "Course", "FeedToken", "IdempotencyKey", "Message", "OpeningHours", "Patient",
-           "PatientLink", "Room", "SignInThrottle", "StaffMember", "TimeOff", "TreatmentSession", "User", "UserClinic",
+           "PatientLink", "RemsMonitoringForm", "Room", "SignInThrottle", "StaffMember", "TimeOff", "TreatmentSession", "User", "UserClinic",
            "UTCDateTime", "WaitlistEntry", "WaitlistOffer", "WorkingHours", "utcnow"]

@@ -27,6 +27,8 @@ class Clinic(Base):
     waitlist_auto_offer: Mapped[int] = mapped_column(SmallInteger, default=0)
     # Reminder hours before a session by kind ({"dose": [72, 24], "default": [24]}); None: the defaults.
     reminder_hours: Mapped[dict | None] = mapped_column(JSON)
+    # The Spravato REMS healthcare-setting certification (None: not certified; no esketamine dosing).
+    rems_certification_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     opening_hours: Mapped[list[OpeningHours]] = relationship(

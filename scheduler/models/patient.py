@@ -40,6 +40,9 @@ class Patient(Base):
     dosing_hold_reason: Mapped[str | None] = mapped_column(String(500))
     dosing_hold_since: Mapped[datetime | None]
     dosing_hold_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    # The patient's Spravato REMS enrollment (both None: not enrolled; no esketamine dose is booked).
+    rems_enrollment_id: Mapped[str | None] = mapped_column(String(64))
+    rems_enrolled_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property

@@ -13,9 +13,10 @@ from scheduler.models import AccessLogEntry, utcnow
 # assessments, calendar feed (a patient's, a room's or a clinician's), FHIR appointments, the
 # schedule (sessions in a list, the day board, the week, a session's page), courses, FHIR care plans,
 # payer authorizations, the waitlist, flags (worklists), messages to the patient, the audit trail's
-# entries about the patient, an export.
+# entries about the patient, an export, a REMS Patient Monitoring Form.
 WHAT = ("record", "search", "timeline", "notes", "assessments", "feed", "fhir_appointments", "schedule",
-        "courses", "care_plans", "authorizations", "waitlist", "flags", "messages", "audit", "export")
+        "courses", "care_plans", "authorizations", "waitlist", "flags", "messages", "audit", "export",
+        "rems_form")
 
 
 def record(user_id: int, patient_ids: Iterable[int], what: str, route: str) -> int:

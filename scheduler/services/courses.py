@@ -213,6 +213,9 @@ def plan_and_book(actor_id: int | None, patient_id: int, clinic_id: int, protoco
     introduced = flag_service.introduced_by_plan(calendar, protocol_key, first_day, proposal.sessions, now=now,
                                                  hidden_session_ids=frozenset(leaving_ids),
                                                  stopped_course_id=stopped, past_status=past_status)
+    from scheduler.services.sessions import refuse_unoverridable
+
+    refuse_unoverridable([*errors, *introduced], what="The plan")
     if (errors or introduced) and not override_reason:
         said = {p.code for p in errors}
         words = [p.message for p in errors] + [f.message for f in introduced if f.code not in said]

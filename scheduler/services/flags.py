@@ -53,6 +53,20 @@ def _patients(ids) -> list:
     return inputs.patient_values(db_session.scalars(select(Patient).where(Patient.id.in_(ids))))
 
 
+def with_forms(ctx: FlagContext, sessions) -> FlagContext:
+    """``ctx`` knowing which of ``sessions`` (doses that took place) have a REMS Patient Monitoring
+    Form on file, for the rules rems_form_due / rems_form_overdue (one query, only when there are such doses)."""
+    from scheduler.models import RemsMonitoringForm
+
+    ids = sorted({s.id for s in sessions if s.kind == "dose" and s.status in ("checked_in", "completed")
+                  and s.id is not None and s.id > 0})
+    filed: frozenset[int] = frozenset()
+    if ids:
+        filed = frozenset(db_session.scalars(select(RemsMonitoringForm.session_id)
+                                             .where(RemsMonitoringForm.session_id.in_(ids))))
+    return replace(ctx, rems_forms=filed)
+
+
 def day_windows(tz: str, sessions) -> list[Interval]:
     """The local days touched by the sessions, each as a UTC interval."""
     days = sorted({d for s in sessions for d in local_days_between(s.starts_at, s.ends_at, tz)})
@@ -70,7 +84,7 @@ def _context(clinic_id: int, windows: list[Interval], patient_ids, *, row=None) 
     ctx = FlagContext(clinic=loaded.clinic, protocols=protocols(), rooms=loaded.rooms, staff=loaded.staff,
                       patients=_patients(everyone),
                       courses=[course_facts(c) for c in _courses(patient_ids=everyone)] if everyone else [])
-    return ctx, sorted(sessions.values(), key=lambda s: (s.starts_at, s.id or 0))
+    return with_forms(ctx, sessions.values()), sorted(sessions.values(), key=lambda s: (s.starts_at, s.id or 0))
 
 
 def for_clinic(clinic_id: int, first: date, last: date, *, as_of: datetime | None = None,
@@ -122,6 +136,7 @@ def for_patient(patient_id: int, *, as_of: datetime | None = None) -> list:
         ctx = FlagContext(clinic=loaded.clinic, protocols=protocols(), rooms=loaded.rooms, staff=loaded.staff,
                           patients=_patients({patient_id} | {s.patient_id for s in others}),
                           courses=[course_facts(c) for c in courses if c.clinic_id == clinic_id])
+        ctx = with_forms(ctx, [s for s in history if s.clinic_id == clinic_id])
         found.update(rules.patient_flags(ctx, patient_id, history, as_of=as_of, others=others))
     return sorted(found, key=lambda f: f.sort_key())
 
@@ -136,7 +151,7 @@ def _patient_context(session: Session) -> tuple[FlagContext, list[Session], list
     ctx = FlagContext(clinic=loaded.clinic, protocols=protocols(), rooms=loaded.rooms, staff=loaded.staff,
                       patients=_patients({session.patient_id} | {s.patient_id for s in others}),
                       courses=[course_facts(c) for c in _courses(patient_ids=[session.patient_id])])
-    return ctx, history, others
+    return with_forms(ctx, history), history, others
 
 
 def _candidate_context(candidate: Session) -> tuple[FlagContext, list[Session]]:

@@ -89,7 +89,8 @@ def clinic_value(clinic_id: int, window: Interval | None = None, *, row: Clinic 
                                until_time=c.until_time, reason=c.reason, id=c.id)
                      for c in db_session.scalars(query))
     return v.Clinic(id=clinic.id, timezone=clinic.timezone, name=clinic.name, closures=closures,
-                    hours=_weekly(clinic.opening_hours, "opens_at", "closes_at"))
+                    hours=_weekly(clinic.opening_hours, "opens_at", "closes_at"),
+                    rems_certification_id=clinic.rems_certification_id)
 
 
 def rooms(clinic_id: int) -> tuple[v.Room, ...]:
@@ -140,7 +141,8 @@ def patient_value(patient: Patient, authorizations: tuple[v.Authorization, ...] 
     return v.Patient(id=patient.id, mrn=patient.mrn, name=patient.name,
                      ride_home_arranged=patient.ride_home_arranged,
                      dosing_hold_reason=patient.dosing_hold_reason,
-                     authorizations=authorization_values(patient.id) if authorizations is None else authorizations)
+                     authorizations=authorization_values(patient.id) if authorizations is None else authorizations,
+                     rems_enrollment_id=patient.rems_enrollment_id, rems_enrolled_on=patient.rems_enrolled_on)
 
 
 def patient_values(patients: Iterable[Patient]) -> list[v.Patient]:

@@ -73,11 +73,27 @@ def _resource_checks(clinic_id: int, room_id: int, staff_member_id: int | None) 
 
 
 def refuse_introduced(verdict, *, override_reason: str | None, what: str = "The session", hint: str = "") -> None:
-    """409 ``flagged`` listing the error flags a change would introduce, unless ``override_reason``."""
+    """409 ``flagged`` listing the error flags a change would introduce, unless ``override_reason``;
+    an error no reason lifts (``rems_not_enrolled``) is refused whatever the request says."""
+    # (also when the moved session already carried it: an unenrolled esketamine dose is never re-planned)
+    refuse_unoverridable([*verdict.introduced, *verdict.conflicts], what=what)
     if verdict.introduced and not override_reason:
         raise Conflict(f"{what} breaks a scheduling rule: " + " ".join(f.message for f in verdict.introduced)
                        + " Give override_reason to do it anyway." + hint, code="flagged",
                        conflicts=[f.to_dict() for f in verdict.introduced])
+
+
+def refuse_unoverridable(found, *, what: str = "The session") -> None:
+    """409 with the code itself (``rems_not_enrolled``) for an error an override_reason cannot lift;
+    ``found``: flags or plan problems."""
+    from scheduler.api.serialize import flag as flag_json
+    from scheduler.domain.rules.codes import UNOVERRIDABLE_CODES
+
+    hard = [f for f in found if f.code in UNOVERRIDABLE_CODES]
+    if hard:
+        raise Conflict(f"{what} is refused: " + " ".join(f.message for f in hard)
+                       + " This cannot be overridden.", code=hard[0].code,
+                       conflicts=[flag_json(f) if hasattr(f, "session_ids") else f.to_dict() for f in hard])
 
 
 def _audit_override(actor_id: int | None, session: TreatmentSession, verdict, reason: str | None) -> None:

@@ -104,6 +104,7 @@ def _search(loaded, dates: list[date], patient: Patient, spec: SessionSpec, temp
     others = [s for s in loaded.sessions if s.id != exclude_id] + holds.as_sessions(
         loaded.clinic.id, loaded.window, patient_ids=[patient.id])
     finder = SlotFinder(loaded.clinic, loaded.rooms, loaded.staff, inputs.patient_value(patient), others)
+    finder.use_checks(getattr(spec, "route", None), getattr(spec, "checks", ()))
     return suggest(ctx, pool, finder, spec, template, dates, now=now, limit=SUGGESTIONS, per_day=PER_DAY,
                    time_hint=time_hint, room_hint=room_hint, staff_hint=staff_hint, no_staff=no_staff)
 

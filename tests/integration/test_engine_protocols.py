@@ -25,6 +25,15 @@ def test_each_protocol_is_planned_and_booked(app, key):
     pid = patient()
     proto = protocols()[key]
     start = future_monday()
+    if proto.rems:  # esketamine: a certified clinic, an enrolled patient (else 409 rems_not_enrolled)
+        from datetime import date
+
+        from scheduler.models import Clinic, Patient
+
+        db_session.get(Clinic, clinic.id).rems_certification_id = "SPR-HCS-1"
+        row = db_session.get(Patient, pid)
+        row.rems_enrollment_id, row.rems_enrolled_on = "SPR-PT-1", date(2025, 1, 6)
+        db_session.commit()
     result = courses.plan_and_book(None, pid, clinic.id, key, start, Preferences(), dry_run=False)
     db_session.commit()
 

@@ -82,12 +82,16 @@ class Scenario:
     hours: dict = field(default_factory=lambda: HOURS)
     protocol_key: str = "ketamine-iv"
     course_status: str = "active"
+    rems_certification_id: str | None = "SPR-CLINIC-1"
+    rems_forms: frozenset[int] | None = frozenset()
 
     def ctx(self) -> FlagContext:
-        clinic = Clinic(id=1, timezone=TZ, hours=self.hours, closures=self.closures, name="Midtown")
+        clinic = Clinic(id=1, timezone=TZ, hours=self.hours, closures=self.closures, name="Midtown",
+                        rems_certification_id=self.rems_certification_id)
         return FlagContext(clinic=clinic, protocols=PROTOCOLS, rooms=self.rooms, staff=self.staff,
                            patients=self.patients,
-                           courses=[CourseFacts(COURSE, ANA, self.protocol_key, status=self.course_status)])
+                           courses=[CourseFacts(COURSE, ANA, self.protocol_key, status=self.course_status)],
+                           rems_forms=self.rems_forms)
 
     def flags(self, patient: int = ANA) -> list[Flag]:
         mine = [s for s in self.sessions if s.patient_id == patient]
@@ -154,6 +158,27 @@ def with_auth(sc: Scenario, units: int, valid_from: date = date(2026, 3, 1),
     return sc
 
 
+def nasal(sc: Scenario, *, enrolled: bool = True, sid: int = 11, status: str = "booked") -> Scenario:
+    """Ana's dose ``sid`` by the nasal route (so the Spravato REMS applies), Ana enrolled or not."""
+    sc.edit(sid, route="nasal", status=status)
+    if enrolled:
+        sc.patients[ANA] = replace(sc.patients[ANA], rems_enrollment_id="SPR-PT-1", rems_enrolled_on=date(2026, 2, 1))
+    return sc
+
+
+def two_nasal_doses(ben_minute: int) -> Scenario:
+    """Ana's and Ben's loose esketamine doses on Wed 18 Mar, both with Nurse Kim (capacity 2): Ana at
+    09:00, Ben at 09:``ben_minute`` — their checks (start, +40 min, discharge) as the REMS protocol times them."""
+    sc = build()
+    sc.staff[NURSE] = replace(sc.staff[NURSE], capacity=2)
+    for rid in (IV_ROOM, IV_ROOM_2):
+        sc.rooms[rid] = replace(sc.rooms[rid], capabilities=(*sc.rooms[rid].capabilities, "nasal"))
+    for pid in (ANA, BEN):
+        sc.patients[pid] = replace(sc.patients[pid], rems_enrollment_id=f"SPR-PT-{pid}")
+    return sc.add(session(80, 18, 9, 135, IV_ROOM, course=None, staff=NURSE, route="nasal"),
+                  ben(81, 18, 9, 135, staff=NURSE, m=ben_minute, route="nasal"))
+
+
 def with_hold(sc: Scenario, reason: str | None) -> Scenario:
     sc.patients[ANA] = replace(sc.patients[ANA], dosing_hold_reason=reason)
     return sc
@@ -161,6 +186,16 @@ def with_hold(sc: Scenario, reason: str | None) -> Scenario:
 
 def with_time_off(sc: Scenario, start: datetime, end: datetime) -> Scenario:
     sc.staff[NURSE] = replace(sc.staff[NURSE], time_off=(Interval(start, end),))
+    return sc
+
+
+def with_prescriber_off(sc: Scenario, start: datetime, end: datetime) -> Scenario:
+    sc.staff[PRESCRIBER] = replace(sc.staff[PRESCRIBER], time_off=(Interval(start, end),))
+    return sc
+
+
+def with_form(sc: Scenario, *session_ids: int) -> Scenario:
+    sc.rems_forms = frozenset(session_ids)
     return sc
 
 
@@ -250,6 +285,25 @@ CASES = {
     "authorization_low": (
         lambda: with_auth(build(), 10),
         lambda: with_auth(build(), 20)),
+    # REMS (dose 1 by the nasal route): the patient's enrollment, then a prescriber on site
+    "rems_not_enrolled": (
+        lambda: nasal(build(), enrolled=False),
+        lambda: nasal(build())),
+    # Dr Osei (the clinic's prescriber) off 08:00-10:00 while dose 1 runs 09:00-11:00; then from 11:00
+    "prescriber_not_on_site": (
+        lambda: with_prescriber_off(nasal(build()), at(4, 8), at(4, 10)),
+        lambda: with_prescriber_off(nasal(build()), at(4, 11), at(4, 12))),
+    # one nurse: Ana's checks 09:00/09:40/11:15, Ben's 5 minutes later; then 15 minutes later
+    "bp_checks_too_close": (
+        lambda: two_nasal_doses(5),
+        lambda: two_nasal_doses(15)),
+    # dose 1 (Wed 4 Mar) completed; Fri 6 Mar is day 2, Thu 12 Mar day 8; then the form is on file
+    "rems_form_due": (
+        lambda: as_of(nasal(build(), status="completed"), march(6)),
+        lambda: with_form(as_of(nasal(build(), status="completed"), march(6)), 11)),
+    "rems_form_overdue": (
+        lambda: as_of(nasal(build(), status="completed"), march(12)),
+        lambda: with_form(as_of(nasal(build(), status="completed"), march(12)), 11)),
     # dose 1 is at 09:00 on Wed 4 Mar; at noon the day before it is within 24 hours
     "unconfirmed": (
         lambda: as_of(build(), march(3)),
@@ -269,7 +323,7 @@ def idle_flags(sc: Scenario, day: int) -> list[Flag]:
 def test_the_tables_cover_every_code():
     assert set(CASES) | {"idle_chair_time"} == ALL_CODES
     assert CONFLICT_CODES.isdisjoint(GAP_CODES)
-    assert len(ALL_CODES) == 25
+    assert len(ALL_CODES) == 30
 
 
 def test_the_clean_scenario_has_no_flag():
@@ -279,7 +333,9 @@ def test_the_clean_scenario_has_no_flag():
 
 
 # Gaps that break a hard rule of the protocol: errors like the conflicts (issue 9, "one code, one severity").
-HARD_RULE_GAPS = {"induction_gap", "integration_missing"}
+HARD_RULE_GAPS = {"induction_gap", "integration_missing", "rems_form_overdue"}
+# A conflict that only warns: the nurse can still take both checks, a little late.
+WARNING_CONFLICTS = {"bp_checks_too_close"}
 
 
 @pytest.mark.parametrize("code", sorted(CASES))
@@ -288,7 +344,7 @@ def test_code_appears(code):
     flags = broken().flags()
     assert code in {f.code for f in flags}
     flag = next(f for f in flags if f.code == code)
-    assert flag.severity == ("error" if code in CONFLICT_CODES | HARD_RULE_GAPS else "warning")
+    assert flag.severity == ("error" if code in (CONFLICT_CODES | HARD_RULE_GAPS) - WARNING_CONFLICTS else "warning")
     assert flag.message.endswith(".") and flag.fix
     assert flag.patient_id in (ANA, None)
 

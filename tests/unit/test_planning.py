@@ -16,8 +16,9 @@ START = date(2024, 3, 4)  # a Monday; DST starts 2024-03-10 in New York
 WEEKDAYS = {d: [(time(8), time(18))] for d in range(5)}
 
 
-def make_clinic(closures=(), tz=TZ, hours=None):
-    return Clinic(id=1, timezone=tz, hours=hours or WEEKDAYS, closures=tuple(closures))
+def make_clinic(closures=(), tz=TZ, hours=None, rems_certification_id="SPR-CLINIC-1"):
+    return Clinic(id=1, timezone=tz, hours=hours or WEEKDAYS, closures=tuple(closures),
+                  rems_certification_id=rems_certification_id)
 
 
 ROOMS = [Room(1, "IV 1", ("iv", "im")), Room(2, "IV 2", ("iv", "im")), Room(3, "Therapy", ("therapy", "lozenge")),
@@ -26,7 +27,8 @@ ROOMS = [Room(1, "IV 1", ("iv", "im")), Room(2, "IV 2", ("iv", "im")), Room(3, "
 STAFF = [StaffMember(1, "Dr A", "prescriber"), StaffMember(2, "Nurse B", "nurse", capacity=2),
          StaffMember(3, "Nurse C", "nurse"), StaffMember(4, "Therapist D", "therapist"),
          StaffMember(5, "Therapist E", "therapist")]
-PATIENT = Patient(1, "MRN1", "Pat", ride_home_arranged=True)
+PATIENT = Patient(1, "MRN1", "Pat", ride_home_arranged=True, rems_enrollment_id="SPR-PT-1",
+                  rems_enrolled_on=date(2024, 1, 2))
 
 
 def plan(key, clinic=None, rooms=ROOMS, staff=STAFF, patient=PATIENT, existing=(), prefs=None, **kw):

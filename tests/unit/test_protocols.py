@@ -53,7 +53,8 @@ def test_specific_rules():
     assert [s.count for s in es.induction.stages] == [8, 4]
     assert [s.per_week_max for s in es.induction.stages] == [2, 1]
     assert es.maintenance.unit == "weeks" and es.dose.observation_minutes >= 120
-    assert len(es.dose.checks) == 2
+    assert [c.at_minutes for c in es.dose.checks[:2]] == [0, 40] and es.dose.checks[2].at_end
+    assert es.rems and es.dose.rems and es.maintenance.dose.rems and not ps["ketamine-iv"].rems
     acc = ps["tms-accelerated"].induction.stages[0]
     assert (acc.doses_per_day, acc.minutes_between_doses, acc.days) == (10, 50, 5)
     assert ps["tms-daily"].induction.stages[0].weekdays == (0, 1, 2, 3, 4)

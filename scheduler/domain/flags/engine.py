@@ -15,6 +15,7 @@ from scheduler.domain.rules.codes import CONFLICT_CODES
 from scheduler.domain.rules.course import course_flags
 from scheduler.domain.rules.model import CLOSED_COURSE_STATUSES, Flag, FlagContext
 from scheduler.domain.rules.patient import unconfirmed_flags
+from scheduler.domain.rules.rems import form_flags as rems_form_flags
 from scheduler.domain.rules.resources import resource_flags
 from scheduler.domain.timezones import day_bounds_utc
 from scheduler.domain.values import Session
@@ -48,6 +49,7 @@ def _compute(ctx: FlagContext, sessions: list[Session], scope: set[int] | None, 
         flags.extend(unconfirmed_flags(ctx, live, as_of, scope))
         flags.extend(attendance_flags(ctx, sessions, scope, as_of))
         flags.extend(authorization_low_flags(ctx, live, as_of, scope))
+        flags.extend(rems_form_flags(ctx, sessions, scope, as_of))
     by_course: dict[int, list[Session]] = defaultdict(list)
     loose: dict[int, list[Session]] = defaultdict(list)
     for s in sessions:

@@ -82,3 +82,22 @@ def dose_problems(b: PlanBuilder, spec: DoseSpec, ids: list[int]) -> None:
     if spec.ride_home_required and not patient.ride_home_arranged:
         b.problem("ride_home_missing", "The patient must not drive after this dose and has no ride home "
                   "arranged.", ids, "warning")
+    if spec.rems:
+        rems_problems(b, ids)
+
+
+def rems_problems(b: PlanBuilder, ids: list[int]) -> None:
+    """The rule book's REMS predicates on planned doses: enrollment and certification (never
+    overridable), a prescriber on site for the whole dose."""
+    from scheduler.domain.rules.rems import prescriber_on_site, rems_missing
+    from scheduler.domain.timezones import local_date
+
+    f = b.finder
+    for i in ids:
+        e = b.entries[i]
+        missing = rems_missing(f.clinic, f.patient, local_date(e.starts_at, f.tz))
+        if missing:
+            b.problem("rems_not_enrolled", f"{e.label} needs the Spravato REMS, but {'; '.join(missing)}.", (i,))
+        if not prescriber_on_site(f.clinic, f.staff, e.interval):
+            b.problem("prescriber_not_on_site", f"No prescriber works at the clinic for the whole of {e.label.lower()} "
+                      "(REMS: a prescriber on site during administration and monitoring).", (i,))

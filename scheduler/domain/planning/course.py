@@ -16,6 +16,13 @@ from scheduler.domain.timezones import local_date
 from scheduler.domain.values import Clinic, Patient, Preferences, Room, Session, StaffMember
 
 
+def stagger(finder: SlotFinder, protocol: Protocol) -> None:
+    """The live doses by the protocol's routes hold their nurses' checks (as the protocol times them)."""
+    finder.use_checks(protocol.dose.route, protocol.dose.checks)
+    if protocol.maintenance is not None and protocol.maintenance.dose is not protocol.dose:
+        finder.use_checks(protocol.maintenance.dose.route, protocol.maintenance.dose.checks)
+
+
 def planning_start(start_on: date, now: datetime | None, tz: str) -> date:
     """The first local date a plan may use: ``start_on``, or today when that has passed."""
     if now is None:
@@ -40,6 +47,7 @@ def plan_course(protocol: Protocol, clinic: Clinic, rooms: Sequence[Room], staff
     """
     finder = SlotFinder(clinic, rooms, staff, patient, existing_sessions, preferences, grid_minutes,
                         not_before=now)
+    stagger(finder, protocol)
     tz = clinic.timezone
     asked_on, start_on = start_on, planning_start(start_on, now, tz)
     b = PlanBuilder(protocol, finder)
@@ -192,6 +200,7 @@ def plan_maintenance_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence[Ro
     if protocol.maintenance is None:
         raise PlanningError("no_maintenance", f"protocol {protocol.key!r} has no maintenance phase")
     finder = SlotFinder(clinic, rooms, staff, patient, existing_sessions, preferences, grid_minutes)
+    stagger(finder, protocol)
     b = PlanBuilder(protocol, finder)
     _plan_maintenance(b, protocol, last_dose_on, sequence, not_before)
     return b.build()

@@ -14,6 +14,7 @@ from scheduler.domain.calendar import max_concurrency, open_intervals, staff_ava
 from scheduler.domain.intervals import Interval, merge, subtract
 from scheduler.domain.planning.results import PlanningError, Slot
 from scheduler.domain.protocols import SessionSpec
+from scheduler.domain.rules.rems import CHECK_SPACING, check_times, prescriber_on_site
 from scheduler.domain.rules.resources import room_suits, staff_suits
 from scheduler.domain.timezones import NonexistentLocalTime, iter_days, local_date, local_time, to_utc, to_utc_lenient
 from scheduler.domain.values import Clinic, Patient, Preferences, Room, Session, StaffMember
@@ -108,9 +109,15 @@ class SlotFinder:
         self.room_busy = _Index()
         self.patient_busy = _Index()
         self.staff_busy = _Index()
+        # A nurse's blood-pressure checks, each held as CHECK_SPACING centred on its instant (two
+        # overlap exactly when the checks are less than CHECK_SPACING apart): see use_checks.
+        self.check_busy = _Index()
+        self._live_doses: list[Session] = []
         for s in existing_sessions:
             if s.status in LIVE_STATUSES:
                 self.reserve(s.starts_at, s.ends_at, s.room_id, s.staff_member_id, s.patient_id)
+                if s.kind == "dose" and s.staff_member_id is not None:
+                    self._live_doses.append(s)
         self._open: dict[date, list[Interval]] = {}
         self._candidates: dict[date, list[tuple[time, datetime]]] = {}
         self._staff_hours: dict[tuple[int, date], list[Interval]] = {}
@@ -132,6 +139,29 @@ class SlotFinder:
         """Undo :meth:`reserve` (a session about to be moved)."""
         for ix, key in self._held(room_id, staff_id, patient_id):
             ix.remove(key, start, end)
+
+    def use_checks(self, route: str | None, checks) -> None:
+        """Hold the timed checks (``checks``: the protocol's dose block) of every live dose by
+        ``route`` with a nurse, so that a proposed dose's checks stay CHECK_SPACING from them (the
+        rule book's ``bp_checks_too_close``)."""
+        if not checks:
+            return
+        for s in self._live_doses:
+            if s.route == route:
+                for t in check_times(checks, s.starts_at, s.ends_at):
+                    self.check_busy.add(s.staff_member_id, t - CHECK_SPACING / 2, t + CHECK_SPACING / 2)
+
+    def checks_free(self, spec: SessionSpec, staff_id: int, start: datetime, end: datetime) -> bool:
+        """The dose's checks (if any) keep CHECK_SPACING from the nurse's other checks."""
+        checks = getattr(spec, "checks", ())
+        if not checks or not self.check_busy.by_key.get(staff_id):
+            return True
+        half = CHECK_SPACING / 2
+        return all(self.check_busy.free(staff_id, t - half, t + half) for t in check_times(checks, start, end))
+
+    def prescriber_ok(self, spec: SessionSpec, start: datetime, end: datetime) -> bool:
+        """A REMS dose needs a prescriber on site for its whole span (the rule book's predicate)."""
+        return not getattr(spec, "rems", False) or prescriber_on_site(self.clinic, self.staff, Interval(start, end))
 
     def open_on(self, d: date) -> list[Interval]:
         if d not in self._open:
@@ -202,9 +232,11 @@ class SlotFinder:
             return None
         if no_staff:
             return room.id, None
+        if not self.prescriber_ok(spec, start, end):
+            return None
         staff = [s for s in self.staff if s.role == spec.role]
         for s in self._ordered(staff, (self.prefs.staff_member_id, staff_hint)):
-            if self.staff_ok(s, d, start, end):
+            if self.staff_ok(s, d, start, end) and self.checks_free(spec, s.id, start, end):
                 return room.id, s.id
         return None
 
@@ -293,7 +325,8 @@ class SlotFinder:
                 if not patient.holds(a, b):
                     break
                 room = next((rid for rid, free in rooms if free.holds(a, b)), None)
-                member = next((sid for sid, free in staff if free.holds(a, b)), None) if room is not None else None
+                member = next((sid for sid, free in staff if free.holds(a, b) and self.checks_free(spec, sid, a, b)),
+                              None) if room is not None and self.prescriber_ok(spec, a, b) else None
                 if member is None:
                     break
                 slots.append(Slot(a, b, room, member))

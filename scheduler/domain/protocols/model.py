@@ -3,7 +3,7 @@ package docstring (:mod:`scheduler.domain.protocols`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from scheduler.domain.vocabulary import WEEKDAYS
@@ -48,8 +48,14 @@ class PreparationSpec(SessionSpec):
 
 @dataclass(frozen=True)
 class Check:
+    """A timed check during a dose (blood pressure): ``at_minutes`` after its start, or at its end
+    (``at_end``: discharge)."""
     name: str
-    at_minutes: int
+    at_minutes: int = 0
+    at_end: bool = False
+
+    def at(self, starts_at: datetime, ends_at: datetime) -> datetime:
+        return ends_at if self.at_end else starts_at + timedelta(minutes=self.at_minutes)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +64,9 @@ class DoseSpec(SessionSpec):
     ride_home_required: bool = False
     observation_minutes: int | None = None
     checks: tuple[Check, ...] = ()
+    # Spravato REMS applies (the protocol says ``rems = true`` or the route is nasal): enrollment,
+    # certification, a prescriber on site, staggered checks, the monitoring form.
+    rems: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,6 +166,7 @@ class Protocol:
     follow_up: FollowUpSpec | None = None
     maintenance: MaintenanceSpec | None = None
     instructions: Instructions = Instructions()
+    rems: bool = False  # ``rems = true`` in the file: the Spravato REMS applies to its doses
     path: str = ""
 
     def spec_for(self, kind: str, phase: str | None = None) -> SessionSpec | None:

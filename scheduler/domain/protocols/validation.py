@@ -145,7 +145,7 @@ def _session(t: _Table) -> dict[str, Any]:
     }
 
 
-def _dose(t: _Table) -> DoseSpec:
+def _dose(t: _Table, *, rems: bool = False) -> DoseSpec:
     common = _session(t)
     route = t.text("route", choices=ROUTES, kind="route")
     ride = t.flag("ride_home_required", default=False)
@@ -153,11 +153,14 @@ def _dose(t: _Table) -> DoseSpec:
     checks: list[Check] = []
     for i, item in enumerate(t.array("checks") or []):
         c = _Table(t.path, f"{t.field('checks')}[{i}]", item)
-        checks.append(Check(name=c.text("name"), at_minutes=c.integer("at_minutes", hi=common["duration_minutes"])))
+        at_end = c.flag("at_end", default=False)
+        at = c.integer("at_minutes", hi=common["duration_minutes"], default=0) if at_end \
+            else c.integer("at_minutes", hi=common["duration_minutes"])
+        checks.append(Check(name=c.text("name"), at_minutes=at, at_end=at_end))
         c.done()
     t.done()
     return DoseSpec(route=route, ride_home_required=ride, observation_minutes=observation,
-                    checks=tuple(checks), **common)
+                    checks=tuple(checks), rems=rems or route == "nasal", **common)
 
 
 def _stage(t: _Table) -> Stage:
@@ -206,6 +209,7 @@ def validate(data: dict[str, Any], path: str | Path, key: str | None = None) -> 
     name = top.text("name")
     source = top.text("source")
     description = top.text("description", default="")
+    rems = top.flag("rems", default=False)
 
     evaluation = None
     if (t := top.table("evaluation")) is not None:
@@ -234,7 +238,7 @@ def validate(data: dict[str, Any], path: str | Path, key: str | None = None) -> 
     stages = tuple(_stage(_Table(path, f"induction.stages[{i}]", s)) for i, s in enumerate(raw_stages))
     ind.done()
 
-    dose = _dose(top.required_table("dose"))
+    dose = _dose(top.required_table("dose"), rems=rems)
 
     integration = None
     if (t := top.table("integration")) is not None:
@@ -271,7 +275,7 @@ def validate(data: dict[str, Any], path: str | Path, key: str | None = None) -> 
         hi = t.integer("max", lo=1, hi=120)
         t.min_le_max("min", lo, "target", target)
         t.min_le_max("target", target, "max", hi)
-        mdose = _dose(m) if (m := t.table("dose")) is not None else dose
+        mdose = _dose(m, rems=rems) if (m := t.table("dose")) is not None else dose
         maintenance = MaintenanceSpec(unit=unit, min=lo, target=target, max=hi, dose=mdose)
         t.done()
     instructions = Instructions()
@@ -289,4 +293,4 @@ def validate(data: dict[str, Any], path: str | Path, key: str | None = None) -> 
     top.done()
     return Protocol(instructions=instructions, key=key, name=name, source=source, description=description, evaluation=evaluation,
                     preparation=preparation, induction=Induction(stages), dose=dose, integration=integration,
-                    follow_up=follow_up, maintenance=maintenance, path=path)
+                    follow_up=follow_up, maintenance=maintenance, rems=rems or dose.rems, path=path)

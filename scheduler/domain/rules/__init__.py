@@ -10,7 +10,10 @@ Families (each module holds its rules' predicates, codes' sentences and fixes):
 * :mod:`.resources` — the room's capability and the clinician's role and availability, double
   bookings, clinician capacity (:mod:`.chairs`: idle chair time);
 * :mod:`.calendar` — opening hours and closures;
-* :mod:`.patient` — dosing hold, ride home.
+* :mod:`.patient` — dosing hold, ride home;
+* :mod:`.authorization` — payer units and dates;
+* :mod:`.rems` — the Spravato REMS: enrollment and certification, a prescriber on site, one nurse's
+  blood-pressure checks apart, the Patient Monitoring Form due and overdue.
 
 :mod:`.codes` is the one table of codes: each code has ONE severity wherever it appears (flags,
 plan and re-plan problems, 409 ``flagged`` refusals). :mod:`.model` has :class:`Flag` (its severity
@@ -44,6 +47,7 @@ from scheduler.domain.rules.codes import (
     INFO,
     PLAN_CODES,
     SEVERITIES,
+    UNOVERRIDABLE_CODES,
     WARNING,
     Code,
     is_error,
@@ -51,6 +55,9 @@ from scheduler.domain.rules.codes import (
 )
 from scheduler.domain.rules.model import CLOSED_COURSE_STATUSES, CourseFacts, Flag, FlagContext
 from scheduler.domain.rules.patient import needs_ride_home, on_dosing_hold
+from scheduler.domain.rules.rems import (
+    CHECK_SPACING, check_times, checks_clash, needs_rems, prescriber_on_site, rems_missing,
+)
 from scheduler.domain.rules.resources import room_suits, staff_problem, staff_suits
 from scheduler.domain.rules.spacing import (
     gap_code,
@@ -77,7 +84,8 @@ from scheduler.domain.rules.windows import (
 
 __all__ = [
     "ALL_CODES", "CLOSED_COURSE_STATUSES", "CODES", "CONFLICT_CODES", "ERROR", "GAP_CODES", "HARD_CONFLICT_CODES",
-    "INFO", "PLAN_CODES", "SEVERITIES", "WARNING", "Code", "CourseFacts", "Flag", "FlagContext",
+    "INFO", "PLAN_CODES", "SEVERITIES", "UNOVERRIDABLE_CODES", "WARNING", "CHECK_SPACING", "check_times",
+    "checks_clash", "needs_rems", "prescriber_on_site", "rems_missing", "Code", "CourseFacts", "Flag", "FlagContext",
     "doses_needing_integration", "due_window", "evaluation_code", "evaluation_latest_day", "first_dose_days", "follow_up_days",
     "gap_code", "guidance_ok", "induction_window_end", "integration_counts", "integration_window", "is_error",
     "latest_day_for", "maintenance_earliest", "needs_ride_home", "next_dose_days", "on_dosing_hold", "preparation_days", "room_suits",

@@ -21,7 +21,7 @@ class Code:
     name: str
     severity: str
     kind: str  # conflict | gap | plan | refusal
-    family: str  # spacing | windows | resources | calendar | patient | attendance | plan
+    family: str  # spacing | windows | resources | calendar | patient | attendance | payer | rems | plan
     meaning: str
 
 
@@ -79,6 +79,18 @@ CODES: dict[str, Code] = {c.name: c for c in (
          "A dose would use more units than the payer authorized, or falls outside the authorization's dates."),
     Code("authorization_low", WARNING, "gap", "payer",
          "An authorization has few units left (or ends within 14 days) while doses are still booked on it."),
+    # rems (rules/rems.py): the Spravato REMS
+    Code("rems_not_enrolled", ERROR, "conflict", "rems",
+         "An esketamine (REMS) dose at a clinic without REMS certification or for a patient not enrolled: "
+         "refused (409), never overridable."),
+    Code("prescriber_not_on_site", ERROR, "conflict", "rems",
+         "No prescriber of the clinic works across the whole REMS dose (administration and monitoring)."),
+    Code("bp_checks_too_close", WARNING, "conflict", "rems",
+         "One nurse would take two patients' blood-pressure checks less than 10 minutes apart."),
+    Code("rems_form_due", WARNING, "gap", "rems",
+         "A REMS dose took place and its Patient Monitoring Form is due (days 1-7 after it)."),
+    Code("rems_form_overdue", ERROR, "gap", "rems",
+         "A REMS dose's Patient Monitoring Form is overdue (day 8 on)."),
     # plan only (the planner's objective and guidance)
     Code("preference_not_met", INFO, "plan", "plan",
          "A proposed session falls outside the course's preferred weekdays or times."),
@@ -94,6 +106,8 @@ PLAN_CODES = frozenset(c.name for c in CODES.values() if c.kind == "plan")
 ALL_CODES = CONFLICT_CODES | GAP_CODES  # the codes a Flag may carry
 # Refused outright by booking (409 naming the clash); the other errors may be overridden with a reason.
 HARD_CONFLICT_CODES = frozenset({"room_double_booked", "patient_double_booked"})
+# Errors an override_reason does not lift: the write is refused with 409 and the code itself.
+UNOVERRIDABLE_CODES = frozenset({"rems_not_enrolled"})
 
 
 def severity_of(code: str) -> str:

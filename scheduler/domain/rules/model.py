@@ -110,6 +110,9 @@ class FlagContext:
     staff: Mapping[int, StaffMember] | Iterable[StaffMember] = field(default_factory=dict)
     patients: Mapping[int, Patient] | Iterable[Patient] = field(default_factory=dict)
     courses: Mapping[int, CourseFacts] | Iterable[CourseFacts] = field(default_factory=dict)
+    # Ids of the sessions with a REMS Patient Monitoring Form on file; None: not loaded (the form
+    # rules do not run, e.g. in the write gate, which no form can change).
+    rems_forms: frozenset[int] | None = None
 
     def __post_init__(self) -> None:
         for name in ("rooms", "staff", "patients", "courses"):

@@ -18,6 +18,7 @@ from scheduler.domain.rules.authorization import exceeded_flags
 from scheduler.domain.rules.calendar import calendar_flags, session_flag, what
 from scheduler.domain.rules.model import Flag, FlagContext
 from scheduler.domain.rules.patient import patient_flags_of
+from scheduler.domain.rules.rems import check_spacing_flags, rems_session_flags
 from scheduler.domain.timezones import local_date
 from scheduler.domain.values import Room, Session, StaffMember
 
@@ -92,7 +93,7 @@ def single_session_flags(ctx: FlagContext, s: Session) -> list[Flag]:
     if s.status == "completed":
         return []
     return (calendar_flags(ctx, s) + staff_and_room_flags(ctx, s) + patient_flags_of(ctx, s)
-            + exceeded_flags(ctx, s))
+            + exceeded_flags(ctx, s) + rems_session_flags(ctx, s))
 
 
 # ---------------------------------------------------------------- pairs and capacity
@@ -207,4 +208,5 @@ def resource_flags(ctx: FlagContext, live: list[Session], scope: set[int] | None
             out.extend(single_session_flags(ctx, s))
     out.extend(double_booking_flags(ctx, live, scope))
     out.extend(capacity_flags(ctx, live, scope))
+    out.extend(check_spacing_flags(ctx, live, scope))
     return out
