@@ -2,7 +2,7 @@
 and of the REMS Patient Monitoring Form."""
 from __future__ import annotations
 
-from scheduler.api.openapi_schemas import DATE, HHMM, ID, INSTANT, INT, STR, enum, nullable, obj, ref
+from scheduler.api.openapi_schemas import BOOL, DATE, HHMM, ID, INSTANT, INT, STR, enum, nullable, obj, ref
 from scheduler.domain.vocabulary import SESSION_KINDS, WEEKDAYS
 from scheduler.models.message import MESSAGE_CHANNELS, MESSAGE_KINDS, MESSAGE_STATUSES
 from scheduler.models.waitlist_entry import WAITLIST_STATUSES
@@ -61,6 +61,7 @@ REMS_FORM_FIELDS = _rems_form_fields()
 SCHEMAS["RemsForm"] = obj({"id": ID, "session_id": ID, "patient_id": ID, "field_set": INT,
                            "recorded_by_id": nullable(INT), "created_at": INSTANT, "updated_at": nullable(INSTANT),
                            **{k: (v if "null" in str(v.get("type")) else v) for k, v in REMS_FORM_FIELDS.items()}})
+SCHEMAS["RemsFormOfSession"] = obj({"session_id": ID, "needs_form": BOOL, "form": nullable(ref("RemsForm"))})
 REQUESTS = {
     "NewRemsForm": obj(REMS_FORM_FIELDS, required=[n for n in REMS_FORM_FIELDS
                                                    if n not in ("monitoring_reason", "adverse_events")]),
@@ -90,7 +91,8 @@ def operations(op, q, write_errors, id_query) -> dict:
             "(clinicians; 201 new, 200 corrected)", body="NewRemsForm", ok=201, returns="RemsForm",
             errors=write_errors),
         ("GET", "/sessions/{session_id}/rems-form"): op(
-            "The session's REMS Patient Monitoring Form (clinicians; the read is logged)", returns="RemsForm"),
+            "The session's REMS Patient Monitoring Form, null while none is recorded (clinicians; the read is "
+            "logged)", returns="RemsFormOfSession"),
         ("POST", "/patients/{patient_id}/authorizations"): op(
             "Record a payer authorization (units between two dates) for a patient's protocol",
             body="NewAuthorization", ok=201, returns="Authorization", errors=write_errors),

@@ -58,7 +58,9 @@ def record_rems_form(session_id: int):
 @access.logged
 @require("read_clinical")
 def get_rems_form(session_id: int):
+    """``{"session_id", "needs_form", "form"}``: ``form`` is null while none is recorded."""
     session = session_service.get(session_id)
-    row = service.required_form(session)
+    row = service.form_of(session.id)
     access.log_read("rems_form", session.patient_id)
-    return form_json(row, _tz(session))
+    return {"session_id": session.id, "needs_form": service.needs_form(session),
+            "form": form_json(row, _tz(session)) if row is not None else None}

@@ -57,13 +57,4 @@ def record(actor_id: int | None, session: TreatmentSession, values: dict, *,
     return row, False
 
 
-def required_form(session: TreatmentSession) -> RemsMonitoringForm:
-    row = form_of(session.id)
-    if row is None:
-        from scheduler.errors import NotFound
-
-        raise NotFound(f"Session {session.id} has no REMS monitoring form yet.")
-    return row
-
-
-__all__ = ["form_of", "needs_form", "record", "required_form"]
+__all__ = ["form_of", "needs_form", "record"]
