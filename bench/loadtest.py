@@ -1,4 +1,6 @@
-"""A busy Monday morning over real HTTP: gunicorn (2 workers) on PostgreSQL, 16 client threads.
+"""A busy Monday morning over real HTTP: gunicorn as production runs it (``-c gunicorn.conf.py``:
+threaded workers, its timeouts and limits, production mode with a real SECRET_KEY; 2 workers × 8
+threads by default) on PostgreSQL, 16 client threads.
 
     python -m bench.loadtest                       # 60 s on the bench database at 10,000 sessions
     python -m bench.loadtest --sessions 1000000 --seconds 60
@@ -22,6 +24,7 @@ import argparse
 import json
 import os
 import random
+import secrets
 import signal
 import socket
 import subprocess
@@ -232,13 +235,17 @@ class Client(threading.Thread):
             n += 1
 
 
-def start_server(url: str, port: int, workers: int) -> subprocess.Popen:
-    env = {**os.environ, "SCHEDULER_DATABASE_URL": url, "SCHEDULER_SECRET_KEY": "bench-load",
-           "SCHEDULER_ENV": "development"}
+def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
+    """gunicorn with the production config (gunicorn.conf.py); only the bind address, the worker and
+    thread counts and the log level come from its GUNICORN_* variables. Production mode: a real key,
+    no SCHEDULER_ENV. Its access log is written as in production (to stdout, discarded here)."""
+    env = {k: v for k, v in os.environ.items() if k != "SCHEDULER_ENV" and not k.startswith("GUNICORN_")}
+    env.update(SCHEDULER_DATABASE_URL=url, SCHEDULER_SECRET_KEY=secrets.token_urlsafe(48),
+               GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS=str(workers), GUNICORN_THREADS=str(threads),
+               GUNICORN_LOG_LEVEL="warning")
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    proc = subprocess.Popen([str(gunicorn), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level", "warning",
-                             "--timeout", "60", "scheduler:create_app()"], cwd=ROOT, env=env,
-                            start_new_session=True)
+    proc = subprocess.Popen([str(gunicorn), "-c", str(ROOT / "gunicorn.conf.py")], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, start_new_session=True)
     for _ in range(300):  # at most ~30 s
         if proc.poll() is not None:
             raise RuntimeError(f"gunicorn exited with {proc.returncode}")
@@ -296,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8, help="per worker (gunicorn.conf.py's default)")
     parser.add_argument("--sessions", type=int, default=10_000, help="size of the generated network")
     parser.add_argument("--max-requests", type=int, default=200_000, help="per client thread")
     parser.add_argument("--quick", action="store_true", help="5 s, 4 clients, a throw-away database")
@@ -313,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         world = World(url, args.clients)
         port = free_port()
-        server = start_server(url, port, args.workers)
+        server = start_server(url, port, args.workers, args.threads)
         try:
             t0 = datetime.now(UTC)
             began = timer.perf_counter()
@@ -357,13 +365,13 @@ def main(argv: list[str] | None = None) -> int:
         checks["responses_5xx"] = fivexx
         booking_rate = table.get("book", {}).get("per_s", 0)
         report = {"when": t0.isoformat(timespec="seconds"), "machine": machine(), "seconds": round(elapsed, 1),
-                  "clients": args.clients, "workers": args.workers, "sessions": args.sessions,
+                  "clients": args.clients, "workers": args.workers, "threads": args.threads, "sessions": args.sessions,
                   "requests": total, "requests_per_s": round(total / elapsed, 1), "operations": table,
                   "worker_rss": {str(k): v for k, v in workers.items()}, "checks": checks,
                   "target_bookings_per_s": {"target": TARGET_BOOKINGS_PER_S, "value": booking_rate,
                                             "verdict": "met" if booking_rate >= TARGET_BOOKINGS_PER_S
                                             else f"missed by {TARGET_BOOKINGS_PER_S / max(booking_rate, 0.1):.2f}x"}}
-        print(f"load test: {args.clients} clients, {args.workers} workers, {elapsed:.1f} s, {total} requests "
+        print(f"load test: {args.clients} clients, {args.workers} workers × {args.threads} threads, {elapsed:.1f} s, {total} requests "
               f"({report['requests_per_s']}/s)")
         print(f"{'op':<12}{'req':>7}{'req/s':>8}{'p50':>9}{'p95':>9}{'p99':>9}  statuses")
         for op, r in table.items():
