@@ -46,6 +46,8 @@ from scheduler.domain.rules import (
     on_dosing_hold,
     stage_last_day,
     stage_of_dose,
+    stage_opens_on,
+    within_window,
 )
 from scheduler.domain.timezones import local_date, local_time
 from scheduler.domain.values import Clinic, Patient, Preferences, Room, Session, StaffMember
@@ -143,6 +145,7 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
     stage_first = next((local_date(s.starts_at, tz) for s in doses if s.sequence == stage_start_seq), None)
     if seq == stage_start_seq:
         stage_first = None
+    course_first = next((local_date(s.starts_at, tz) for s in doses if s.sequence == 1), None)
 
     spec = protocol.dose
     same_day = stage.doses_per_day > 1 and prev_day is not None
@@ -159,9 +162,12 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
     else:
         earliest, hi = next_dose_days(stage, prev_day)
         lo = max(today, prev_day if same_day else earliest)
-    if stage_first is not None:
+    opens = stage_opens_on(stage, course_first)
+    if opens is not None and lo < opens:
+        lo, hi = opens, max(hi, opens)
+    if stage_first is not None or opens is not None:
         remaining = sum(1 for s in after if s.sequence < stage_start_seq + stage.count) // stage.doses_per_day
-        hi = min(hi, latest_day_for(stage, stage_first, remaining))
+        hi = min(hi, latest_day_for(stage, stage_first, remaining, course_first))
     hints = _hints(missed, tz)
 
     nxt = after[0] if after and not stage.doses_per_day > 1 else None
@@ -181,7 +187,8 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
         except PlanningError as exc:
             return _fail("no_slot", exc.message)
         slot = found[0]
-        reason = Reason("induction_window_exceeded" if stage_first is not None else "induction_gap",
+        reason = Reason("induction_window_exceeded" if stage_first is not None or opens is not None
+                        else "induction_gap",
                         f"No free {spec.capability} slot keeps dose {seq} within the protocol's gaps and window "
                         f"(latest allowed {hi}); the best replacement is on {local_date(slot.starts_at, tz)}.")
         problems.append(Problem(reason.code, reason.message, (0,)))
@@ -330,7 +337,13 @@ def _check_window(protocol: Protocol, tz: str, doses: list[Session], moved: dict
     first_seq = 1
     for st in protocol.induction.stages:
         last_seq = first_seq + st.count - 1
-        if first_seq in day_of:
+        if st.anchored_to_course:
+            days = [day_of[q] for q in range(first_seq, last_seq + 1) if q in day_of]
+            if 1 in day_of and days and not all(within_window(st, None, day_of[1], d) for d in days):
+                problems.append(Problem("induction_window_exceeded", f"Doses {first_seq}-{last_seq} would fall "
+                                        f"outside days {st.offset_days}-{st.offset_days + st.window_days} of the "
+                                        "course."))
+        elif first_seq in day_of:
             days = [day_of[q] for q in range(first_seq, last_seq + 1) if q in day_of]
             span = (max(days) - day_of[first_seq]).days
             if max(days) > stage_last_day(st, day_of[first_seq]):

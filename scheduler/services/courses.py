@@ -64,7 +64,7 @@ def horizon_days(p: Protocol) -> int:
     if p.preparation is not None:
         days += p.preparation.max_count * (14 + p.preparation.min_gap_days)
     for stage in p.induction.stages:
-        days += stage.window_days + stage.max_gap_days + PLANNER_EXTEND_DAYS
+        days += stage.window_days + stage.tolerated_gap_days + stage.offset_days + PLANNER_EXTEND_DAYS
     if p.follow_up is not None:
         days += p.follow_up.max_days_after + PLANNER_EXTEND_DAYS
     if p.maintenance is not None:

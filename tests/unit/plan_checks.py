@@ -69,10 +69,17 @@ def check_plan(plan, protocol, clinic, rooms, staff, patient, existing, preferen
             if prev is not None:
                 gap = (dd - prev).days
                 assert gap >= stage.min_gap_days
-                if gap > stage.max_gap_days:
+                tolerance = stage.interruption_tolerance_days or stage.max_gap_days
+                if gap > tolerance:
                     assert "induction_gap" in codes
+                elif gap > stage.max_gap_days:  # tolerated, but past the usual cadence
+                    assert "protocol_guidance_not_met" in codes
             prev = dd
-        if (days[-1] - days[0]).days > stage.window_days:
+        if stage.anchor == "course":  # its days count from the course's first dose
+            opens = day(doses[0]) + timedelta(days=stage.offset_days)
+            if days[0] < opens or days[-1] > opens + timedelta(days=stage.window_days):
+                assert "induction_window_exceeded" in codes
+        elif (days[-1] - days[0]).days > stage.window_days:
             assert "induction_window_exceeded" in codes
         if stage.weekdays and "protocol_guidance_not_met" not in codes:
             assert all(dd.weekday() in stage.weekdays for dd in days)

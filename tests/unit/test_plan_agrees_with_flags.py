@@ -29,7 +29,8 @@ def _as_sessions(p, course_id: int = 1) -> list[Session]:
 
 # TMS runs on consecutive weekdays: a Mon/Wed/Fri or Mon/Thu preference cannot be met, and the planner
 # says so (preference_not_met plus the induction codes it then breaks); judged separately below.
-IMPOSSIBLE = {("tms-daily", 1), ("tms-daily", 2), ("tms-accelerated", 1), ("tms-accelerated", 2)}
+IMPOSSIBLE = {("tms-daily", 1), ("tms-daily", 2), ("tms-daily-taper", 1), ("tms-daily-taper", 2), ("tms-accelerated", 1),
+              ("tms-accelerated", 2)}
 
 
 def _flags(key, p, clinic, existing=()):

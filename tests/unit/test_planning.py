@@ -44,6 +44,7 @@ def plan(key, clinic=None, rooms=ROOMS, staff=STAFF, patient=PATIENT, existing=(
     ("ketamine-lozenge-kap", 1 + 2 + 6 + 4 + 1 + 1),
     ("esketamine-trd", 1 + 12 + 1 + 1),
     ("tms-daily", 1 + 30 + 1),
+    ("tms-daily-taper", 1 + 36 + 1),
     ("tms-accelerated", 1 + 50 + 1),
 ])
 def test_each_protocol_end_to_end(key, sessions):

@@ -5,7 +5,8 @@ import pytest
 
 from scheduler.domain.protocols import SHIPPED_FOLDER, Protocol, ProtocolError, load_protocol_file, load_protocols
 
-KEYS = ["esketamine-trd", "ketamine-im", "ketamine-iv", "ketamine-lozenge-kap", "tms-accelerated", "tms-daily"]
+KEYS = ["esketamine-trd", "ketamine-im", "ketamine-iv", "ketamine-lozenge-kap", "tms-accelerated", "tms-daily",
+        "tms-daily-taper"]
 
 
 def test_shipped_protocols_load():
@@ -28,6 +29,7 @@ def test_shipped_protocols_load():
     ("esketamine-trd", 12, 135, "nasal", "nasal", None),
     ("tms-daily", 30, 40, "tms", "tms", None),
     ("tms-accelerated", 50, 10, "tms", "tms", None),
+    ("tms-daily-taper", 36, 40, "tms", "tms", None),
 ])
 def test_protocol_figures(key, doses, minutes, route, capability, integration_after):
     p = load_protocols()[key]

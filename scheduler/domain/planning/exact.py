@@ -2,10 +2,11 @@
 integration session, placed together so that every hard rule holds whenever that is possible.
 
 A best-first (A*) search over *dose days*. A node is the course after its j-th dose day: that day, the
-first day of its stage and the doses already in the stage's current week (for the window and the
-guidance), when the next dose may start at the earliest (the end of the last session placed, or the
+first day of its stage (and of the course, when a later stage's window is anchored to it) and the doses
+already in the stage's current week (for the window and the guidance), when the next dose may start at the earliest (the end of the last session placed, or the
 first day the minimum gap allows, whichever is later) and an integration session still owed. From a node
-every day the spacing rules allow is tried; on each day every free time (from the slot search of
+every day the spacing rules allow (up to the interruption tolerance; a gap past the stage's usual
+cadence counts as guidance broken) is tried; on each day every free time (from the slot search of
 :mod:`.slots`) is tried, the dose carrying its integration session: the earliest free one in its window
 (and the earliest inside the preferences, when that differs), or, when the next dose needs none, owed
 until after that dose. Sessions of the plan on different days never compete for a room or a clinician,
@@ -148,6 +149,7 @@ class _Node:
     last_time: object
     placed: tuple[Placed, ...]
     parent: _Node | None
+    course_first: date | None = None  # the first dose day (the origin of windows anchored to the course)
 
 
 class ExactPlanner:
@@ -169,6 +171,7 @@ class ExactPlanner:
         self._ahead_memo: dict = {}
         self._spans: dict = {}
         self._lb: dict = {}
+        self.anchored = protocol.induction.anchored  # some stage's window counts from the first dose
         self.expansions = 0
 
     # ------------------------------------------------------------ helpers
@@ -178,15 +181,17 @@ class ExactPlanner:
             got = self._day_start[d] = day_start_utc(d, self.tz)
         return got
 
-    def misses_ahead(self, j: int, d: date, stage_first: date) -> int:
+    def misses_ahead(self, j: int, d: date, origin: date) -> int:
         """A lower bound of the doses outside the preferred weekdays among the rest of the stage after
-        dose day ``j`` on ``d``: the fewest any sequence of days could have that keeps the stage's gaps
-        and window, whatever the calendar (so the search need not try every start to learn that a daily
-        protocol cannot keep to three weekdays)."""
+        dose day ``j`` on ``d``: the fewest any sequence of days could have that keeps the stage's
+        cadence and window (``origin``: the day its window counts from), whatever the calendar (so the
+        search need not try every start to learn that a daily protocol cannot keep to three weekdays).
+        A gap past the cadence (up to the interruption tolerance) breaks guidance, which the cost
+        compares first, so leaving those gaps out keeps the bound below every cheaper completion."""
         if self.pref_days is None:
             return 0
         dd = self.days[j]
-        got = self._ahead(dd.stage_index, dd.stage, dd.left_in_stage, (d - stage_first).days, d.weekday())
+        got = self._ahead(dd.stage_index, dd.stage, dd.left_in_stage, (d - origin).days, d.weekday())
         return got if got is not None else 0
 
     def _ahead(self, si: int, st: Stage, left: int, offset: int, wd: int) -> int | None:
@@ -208,14 +213,18 @@ class ExactPlanner:
         self._ahead_memo[key] = best
         return best
 
-    def lower_bound_last_day(self, j: int, d: date) -> date:
-        """The earliest the last dose day can be after dose day ``j`` on ``d`` (guided weekdays)."""
-        key = (j, d)
+    def lower_bound_last_day(self, j: int, d: date, course_first: date) -> date:
+        """The earliest the last dose day can be after dose day ``j`` on ``d`` (guided weekdays, the
+        openings of the stages anchored to the course that began on ``course_first``)."""
+        key = (j, d, course_first if self.anchored else None)
         got = self._lb.get(key)
         if got is not None:
             return got
         for dd in self.days[j + 1:]:
             d = d + timedelta(days=dd.stage.min_gap_days)
+            opens = rules.stage_opens_on(dd.stage, course_first) if dd.first_in_stage else None
+            if opens is not None and opens > d:
+                d = opens
             wk = dd.stage.weekdays
             while wk is not None and d.weekday() not in wk:
                 d += timedelta(days=1)
@@ -356,7 +365,7 @@ class ExactPlanner:
         self._tick = counter()
         heap: list = []
         closed: set = set()
-        root = _Node(-1, None, None, (0, 0), self.not_before, None, (0, 0, 0), None, (), None)
+        root = _Node(-1, None, None, (0, 0), self.not_before, None, (0, 0, 0), None, (), None, None)
         self._queue_day(heap, root, self.first_lo, self.start_on + timedelta(days=FIRST_DOSE_HORIZON_DAYS))
         while heap:
             entry = heapq.heappop(heap)
@@ -383,14 +392,21 @@ class ExactPlanner:
         j = node.j + 1
         dd = self.days[j]
         n = len(dd.sequences)
+        opens = rules.stage_opens_on(dd.stage, node.course_first) if dd.first_in_stage else None
+        if opens is not None and opens > first:
+            first = opens
         for d in _days(first, last):
-            # what a dose on ``d`` costs for sure: a weekday outside the stage's guidance or the preferences
+            # what a dose on ``d`` costs for sure: a weekday outside the stage's guidance or the
+            # preferences, a gap past the stage's cadence
             wd = d.weekday()
-            guide = 0 if dd.stage.weekdays is None or wd in dd.stage.weekdays else n
+            course_first = node.course_first or d
+            guide = 0 if (dd.stage.weekdays is None or wd in dd.stage.weekdays) \
+                and rules.cadence_ok(dd.stage, node.day, d) else n
             miss = 0 if self.pref_days is None or wd in self.pref_days else n
-            ahead = self.misses_ahead(j, d, d if dd.first_in_stage else node.stage_first)
-            prio = (node.cost[0] + guide, node.cost[1] + miss + ahead, self.lower_bound_last_day(j, d).toordinal(),
-                    0.0, node.cost[2], -j)
+            origin = rules.window_origin(dd.stage, d if dd.first_in_stage else node.stage_first, course_first)
+            ahead = self.misses_ahead(j, d, origin)
+            prio = (node.cost[0] + guide, node.cost[1] + miss + ahead,
+                    self.lower_bound_last_day(j, d, course_first).toordinal(), 0.0, node.cost[2], -j)
             heapq.heappush(heap, (prio, next(self._tick), 1, node, d))
 
     def _day(self, node: _Node, d: date, heap, closed) -> None:
@@ -402,34 +418,37 @@ class ExactPlanner:
             pre = self.pre_chain(d)
             if pre is None:
                 return
+        course_first = node.course_first or d
+        stage_first = d if dd.first_in_stage else node.stage_first
+        if not rules.within_stage_window(st, stage_first, course_first, d, dd.left_in_stage):
+            return
+        origin = rules.window_origin(st, stage_first, course_first)
+        week_idx = (d - origin).days // 7
         if dd.first_in_stage:
-            if not rules.within_stage_window(st, d, d, dd.left_in_stage):
-                return
-            stage_first, week_idx, in_week = d, 0, 0
-            guided = rules.guidance_ok(st, None, d, 0)
+            in_week = 0
+            guided = rules.guidance_ok(st, origin if st.anchored_to_course else None, d, 0)
         else:
-            stage_first = node.stage_first
-            if not rules.within_stage_window(st, stage_first, d, dd.left_in_stage):
-                return
-            week_idx = (d - stage_first).days // 7
             in_week = node.week[1] if node.week[0] == week_idx else 0
-            guided = rules.guidance_ok(st, stage_first, d, in_week)
+            guided = rules.guidance_ok(st, origin, d, in_week)
+        guided = guided and rules.cadence_ok(st, node.day, d)
         free_from = node.free_from
         if free_from is not None and free_from <= self.day_start(d):
             free_from = None
         week = (week_idx, in_week + st.doses_per_day) if st.per_week_max is not None else (0, 0)
-        self._push_day(node, j, d, free_from, pre, stage_first, week, guided, heap, closed)
+        self._push_day(node, j, d, free_from, pre, stage_first, course_first, origin, week, guided, heap, closed)
 
-    def _push_day(self, node, j, d, free_from, pre, stage_first, week, guided, heap, closed) -> None:
+    def _push_day(self, node, j, d, free_from, pre, stage_first, course_first, origin, week, guided, heap,
+                  closed) -> None:
         dd = self.days[j]
         last = j == len(self.days) - 1
         base_miss = pre[0] if pre else 0
-        lb_day = self.lower_bound_last_day(j, d).toordinal()
+        lb_day = self.lower_bound_last_day(j, d, course_first).toordinal()
         g0 = node.cost[0] + (0 if guided else len(dd.sequences))
-        ahead = self.misses_ahead(j, d, stage_first)
+        ahead = self.misses_ahead(j, d, origin)
         int_seq = node.pending[2] if node.pending is not None else dd.sequences[-1]
+        anchor_key = course_first if self.anchored else None
         for grp in self.outcomes(j, d, free_from, node.pending):
-            key = (j, d, stage_first, week, grp.ff_key, grp.owed)
+            key = (j, d, stage_first, anchor_key, week, grp.ff_key, grp.owed)
             if key in closed:
                 continue
             steady = grp.by_time.get(node.last_time) if node.last_time is not None else None
@@ -441,7 +460,7 @@ class ExactPlanner:
             placed.append(Placed("dose", self.p.dose, o[1], dd.sequences[0], not o[2], not guided))
             if integ is not None:
                 placed.append(Placed("integration", self.p.integration, integ[1], int_seq, not integ[2]))
-            child = _Node(j, d, stage_first, week, ff, grp.owed, g, o[3], tuple(placed), node)
+            child = _Node(j, d, stage_first, week, ff, grp.owed, g, o[3], tuple(placed), node, course_first)
             heapq.heappush(heap, (prio, next(self._tick), 0, key, child))
 
     @staticmethod

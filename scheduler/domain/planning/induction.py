@@ -7,6 +7,14 @@ from datetime import date, datetime, timedelta
 from scheduler.domain.planning.builder import PlanBuilder, dose_problems, stage_ranges
 from scheduler.domain.planning.results import PlanningError, Slot
 from scheduler.domain.protocols import DoseSpec, Protocol, Stage
+from scheduler.domain.rules.spacing import (
+    cadence_ok,
+    gap_code,
+    latest_day_for,
+    stage_opens_on,
+    window_origin,
+    within_window,
+)
 from scheduler.domain.rules.windows import guidance_ok
 from scheduler.domain.timezones import local_date, local_time
 
@@ -26,6 +34,7 @@ def plan_induction(b: PlanBuilder, protocol: Protocol, spec: DoseSpec, first_lo:
     planned again; the first clean attempt wins, otherwise the unshifted one with its problems."""
     all_slots: list[Slot] = []
     prev_day: date | None = None
+    course_first: list[date] = []  # the first dose day, once placed (the origin of anchored windows)
     hints: dict = {}
     seq = 1
     for stage in protocol.induction.stages:
@@ -35,7 +44,7 @@ def plan_induction(b: PlanBuilder, protocol: Protocol, spec: DoseSpec, first_lo:
         for shift in range(max_shift + 1):
             try:
                 result = _plan_stage(b, protocol, spec, stage, seq, prev_day, first_lo, eval_day, not_before,
-                                     hints, shift)
+                                     hints, shift, course_first[0] if course_first else None)
             except (PlanningError, _Unclean):
                 if not shift:
                     raise
@@ -52,12 +61,15 @@ def plan_induction(b: PlanBuilder, protocol: Protocol, spec: DoseSpec, first_lo:
             result = first_try[1]
         slots, prev_day, hints = result
         all_slots.extend(slots)
+        if not course_first:
+            course_first.append(local_date(slots[0].starts_at, b.finder.tz))
         seq += stage.count
     return all_slots
 
 
 def _plan_stage(b: PlanBuilder, protocol: Protocol, spec: DoseSpec, stage: Stage, seq: int, prev_day: date | None,
-                first_lo: date, eval_day: date | None, not_before: datetime | None, hints: dict, shift: int):
+                first_lo: date, eval_day: date | None, not_before: datetime | None, hints: dict, shift: int,
+                course_first: date | None):
     finder = b.finder
     tz = finder.tz
     total = protocol.induction.total_doses
@@ -72,16 +84,19 @@ def _plan_stage(b: PlanBuilder, protocol: Protocol, spec: DoseSpec, stage: Stage
             lo = first_lo
             hi = eval_day + timedelta(days=ev.valid_days) if eval_day and ev else lo + timedelta(days=27)
             hi = min(hi, lo + timedelta(days=27)) if hi >= lo else hi
-        else:
+        else:  # the usual cadence first; a later day (tolerated, or an interruption) when none is free
             lo = prev_day + timedelta(days=stage.min_gap_days)
             hi = prev_day + timedelta(days=stage.max_gap_days)
-        if stage_first is not None:
-            remaining = stage.days - j - 1
-            hi = min(hi, stage_first + timedelta(days=stage.window_days - remaining * stage.min_gap_days))
+        opens = stage_opens_on(stage, course_first)
+        if opens is not None and lo < opens:
+            lo, hi = opens, max(hi, opens)
+        remaining = stage.days - j - 1
+        if stage_first is not None or opens is not None:
+            hi = min(hi, latest_day_for(stage, stage_first, remaining, course_first))
         strict, ext = stage_ranges(lo, hi)
         if j == 0 and shift:  # a shifted attempt starts on exactly that day or not at all
             strict, ext = [lo + timedelta(days=shift)], []
-        guided = _guidance(stage, stage_first, stage_days)
+        guided = _guidance(stage, window_origin(stage, stage_first, course_first or lo), stage_days)
         slots = finder.ladder(spec, strict, ext, guided=guided, count=stage.doses_per_day, step=step,
                               not_before=not_before if prev_day is None else None, **hints)
         day = local_date(slots[0].starts_at, tz)
@@ -92,12 +107,18 @@ def _plan_stage(b: PlanBuilder, protocol: Protocol, spec: DoseSpec, stage: Stage
                 and day > eval_day + timedelta(days=ev.valid_days):
             b.problem("evaluation_expired", f"The first dose ({day}) is more than {ev.valid_days} days after "
                       f"the evaluation ({eval_day}).", ids)
-        if prev_day is not None and (day - prev_day).days > stage.max_gap_days:
+        if prev_day is not None and gap_code(stage, prev_day, day) == "induction_gap":
             b.problem("induction_gap", f"Dose {seq} is {(day - prev_day).days} days after the previous dose; "
-                      f"the protocol allows at most {stage.max_gap_days}.", ids)
-        if stage_first is not None and (day - stage_first).days > stage.window_days:
-            b.problem("induction_window_exceeded", f"Dose {seq} falls {(day - stage_first).days} days after "
-                      f"the first dose of its stage; the protocol allows {stage.window_days}.", ids)
+                      f"the protocol allows at most {stage.tolerated_gap_days}.", ids)
+        elif not cadence_ok(stage, prev_day, day):
+            b.problem("protocol_guidance_not_met", f"Dose {seq} is {(day - prev_day).days} days after the previous "
+                      f"dose: longer than the usual {stage.max_gap_days}, within the protocol's tolerance of "
+                      f"{stage.tolerated_gap_days}.", ids, "warning")
+        if (stage_first is not None or opens is not None) \
+                and not within_window(stage, stage_first, course_first or day, day):
+            b.problem("induction_window_exceeded", f"Dose {seq} on {day} is outside its stage's window (the "
+                      f"protocol allows {stage.window_days} days from "
+                      f"{window_origin(stage, stage_first, course_first or day)}).", ids)
         if stage_first is None:
             stage_first = day
             if "time_hint" not in hints:

@@ -13,24 +13,41 @@ from scheduler.domain.protocols import EvaluationSpec, IntegrationSpec, Preparat
 
 def next_dose_days(stage: Stage, previous: date) -> tuple[date, date]:
     """``doses_too_close`` / ``induction_gap``: the first and last day the next dose day may take
-    (``stage`` is the stage of the later dose)."""
+    (``stage`` is the stage of the later dose; the last is the interruption tolerance)."""
     return book.next_dose_days(stage, previous)
 
 
-def within_stage_window(stage: Stage, stage_first: date, day: date, remaining: int = 0) -> bool:
-    """``induction_window_exceeded``: a dose day on ``day`` still leaves room for the ``remaining``
-    dose days of the stage inside the window that began on ``stage_first``."""
-    return day <= book.latest_day_for(stage, stage_first, remaining)
+def cadence_ok(stage: Stage, previous: date | None, day: date) -> bool:
+    """The stage's usual cadence (``max_gap_days``): guidance, like the weekdays."""
+    return book.cadence_ok(stage, previous, day)
 
 
-def guidance_ok(stage: Stage, stage_first: date | None, day: date, doses_this_week: int) -> bool:
+def within_stage_window(stage: Stage, stage_first: date | None, course_first: date | None, day: date,
+                        remaining: int = 0) -> bool:
+    """``induction_window_exceeded``: a dose day on ``day`` lies inside the stage's window (from the
+    stage's first dose on ``stage_first``, or the course days it is anchored to, counted from the
+    course's first dose on ``course_first``) and leaves room for the ``remaining`` dose days after it."""
+    return book.within_window(stage, stage_first, course_first, day, remaining)
+
+
+def window_origin(stage: Stage, stage_first: date | None, course_first: date | None) -> date | None:
+    return book.window_origin(stage, stage_first, course_first)
+
+
+def stage_opens_on(stage: Stage, course_first: date | None) -> date | None:
+    """The first day a stage anchored to the course may take a dose (None: not anchored)."""
+    return book.stage_opens_on(stage, course_first)
+
+
+def guidance_ok(stage: Stage, origin: date | None, day: date, doses_this_week: int) -> bool:
     """The stage's weekday and per-week guidance (``protocol_guidance_not_met``, a warning).
     ``doses_this_week``: the stage's doses already in the week of ``day`` (weeks counted from the
-    stage's first day); the rule book counts dose days, so that many days of the week stand for them."""
-    if stage_first is None:
+    stage window's origin, :func:`window_origin`); the rule book counts dose days, so that many days of
+    the week stand for them."""
+    if origin is None:
         return book.guidance_ok(stage, None, (), day)
-    week_start = stage_first + timedelta(days=(day - stage_first).days // 7 * 7)
-    return book.guidance_ok(stage, stage_first, [week_start] * (doses_this_week // stage.doses_per_day), day)
+    week_start = origin + timedelta(days=(day - origin).days // 7 * 7)
+    return book.guidance_ok(stage, origin, [week_start] * (doses_this_week // stage.doses_per_day), day)
 
 
 def evaluation_covers(spec: EvaluationSpec, evaluation_day: date, first_dose_day: date) -> bool:

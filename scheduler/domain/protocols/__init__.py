@@ -31,9 +31,17 @@ max_gap_days = 7
 window_days = 21              # the stage's last dose at most this many days after its first
 doses_per_day = 1             # several doses on one day (accelerated TMS); count % doses_per_day == 0
 minutes_between_doses = 0     # from the end of one dose to the start of the next on one day
-per_week_min = 2              # optional guidance, per stage week (7 days from the stage's first dose)
+per_week_min = 2              # optional guidance, per stage week (7 days from the stage's first dose,
+                              # or from its window's opening when anchored to the course)
 per_week_max = 3              # optional: enforced when planning
 weekdays = ["mon", "tue"]     # optional: dose days allowed
+interruption_tolerance_days = 10  # optional (>= max_gap_days, default max_gap_days): a longer gap
+                              # interrupts the induction (induction_gap); up to it a gap past
+                              # max_gap_days is tolerated (the planner avoids it: guidance)
+anchor = "course"             # optional, later stages only: the window counts from the course's first
+offset_days = 42              # induction dose, opening offset_days after it and closing window_days
+                              # later (a taper week "week 7 of the course"); default "stage": from the
+                              # stage's own first dose
 
 [dose]
 duration_minutes = 120
@@ -74,6 +82,7 @@ The package: :mod:`.model` (the values), :mod:`.validation` (:func:`validate`: T
 from scheduler.domain.protocols.loading import SHIPPED_FOLDER, load_protocol_file, load_protocols
 from scheduler.domain.protocols.model import (
     MAINTENANCE_UNITS,
+    STAGE_ANCHORS,
     Check,
     DoseSpec,
     EvaluationSpec,
@@ -90,7 +99,7 @@ from scheduler.domain.protocols.model import (
 from scheduler.domain.protocols.validation import validate
 
 __all__ = [
-    "MAINTENANCE_UNITS", "SHIPPED_FOLDER", "Check", "DoseSpec", "EvaluationSpec", "FollowUpSpec", "Induction",
+    "MAINTENANCE_UNITS", "SHIPPED_FOLDER", "STAGE_ANCHORS", "Check", "DoseSpec", "EvaluationSpec", "FollowUpSpec", "Induction",
     "IntegrationSpec", "MaintenanceSpec", "PreparationSpec", "Protocol", "ProtocolError", "SessionSpec", "Stage",
     "load_protocol_file", "load_protocols", "validate",
 ]

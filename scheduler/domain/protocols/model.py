@@ -9,6 +9,7 @@ from typing import Any
 from scheduler.domain.vocabulary import WEEKDAYS
 
 MAINTENANCE_UNITS = ("months", "weeks")
+STAGE_ANCHORS = ("stage", "course")
 
 
 class ProtocolError(ValueError):
@@ -81,11 +82,26 @@ class Stage:
     per_week_min: int | None = None
     per_week_max: int | None = None
     weekdays: tuple[int, ...] | None = None  # 0 = Monday
+    anchor: str = "stage"  # "course": the window counts from the course's first induction dose
+    offset_days: int = 0   # anchor "course": the window opens this many days after that dose
+    interruption_tolerance_days: int | None = None  # None: max_gap_days
 
     @property
     def days(self) -> int:
         """Number of dose days in the stage."""
         return self.count // self.doses_per_day
+
+    @property
+    def anchored_to_course(self) -> bool:
+        return self.anchor == "course"
+
+    @property
+    def tolerated_gap_days(self) -> int:
+        """The longest gap before the induction counts as interrupted (``induction_gap``); gaps from
+        ``max_gap_days`` up to it are tolerated (the planner avoids them: guidance)."""
+        if self.interruption_tolerance_days is None:
+            return self.max_gap_days
+        return self.interruption_tolerance_days
 
 
 @dataclass(frozen=True)
@@ -104,6 +120,11 @@ class Induction:
             if sequence <= n:
                 return i, st
         raise ValueError(f"dose {sequence} is beyond the induction ({self.total_doses} doses)")
+
+    @property
+    def anchored(self) -> bool:
+        """Whether some stage's window counts from the course's first dose."""
+        return any(st.anchored_to_course for st in self.stages)
 
     def first_sequence(self, index: int) -> int:
         """The sequence number (1-based) of the first dose of stage ``index``."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from scheduler.domain.protocols.model import (
     MAINTENANCE_UNITS,
+    STAGE_ANCHORS,
     Check,
     DoseSpec,
     EvaluationSpec,
@@ -163,9 +164,19 @@ def _dose(t: _Table, *, rems: bool = False) -> DoseSpec:
                     checks=tuple(checks), rems=rems or route == "nasal", **common)
 
 
-def _stage(t: _Table) -> Stage:
+def _stage(t: _Table, first: bool) -> Stage:
     count = t.integer("count", lo=1, hi=500)
     min_gap, max_gap = t.int_range("min_gap_days", "max_gap_days", lo=0, hi=366)
+    tolerance = t.optional_integer("interruption_tolerance_days", lo=max_gap, hi=366)
+    anchor = t.text("anchor", choices=STAGE_ANCHORS, default="stage", kind="anchor")
+    if anchor == "course":
+        if first:
+            raise t.fail("anchor", "the first stage begins the course: anchor = \"course\" is for a later stage")
+        offset = t.integer("offset_days", lo=1, hi=3660)
+    else:
+        if t.has("offset_days"):
+            raise t.fail("offset_days", "only with anchor = \"course\"")
+        offset = 0
     window = t.integer("window_days", lo=0, hi=3660)
     per_day = t.integer("doses_per_day", lo=1, hi=24, default=1)
     between = t.integer("minutes_between_doses", lo=0, hi=12 * 60, default=0)
@@ -198,7 +209,8 @@ def _stage(t: _Table) -> Stage:
     t.done()
     return Stage(count=count, min_gap_days=min_gap, max_gap_days=max_gap, window_days=window, name=name,
                  doses_per_day=per_day, minutes_between_doses=between, per_week_min=per_week_min,
-                 per_week_max=per_week_max, weekdays=weekdays)
+                 per_week_max=per_week_max, weekdays=weekdays, anchor=anchor, offset_days=offset,
+                 interruption_tolerance_days=tolerance)
 
 
 def validate(data: dict[str, Any], path: str | Path, key: str | None = None) -> Protocol:
@@ -235,7 +247,7 @@ def validate(data: dict[str, Any], path: str | Path, key: str | None = None) -> 
         raise ind.fail("stages", "missing")
     if not raw_stages:
         raise ind.fail("stages", "out of range: at least one stage is needed")
-    stages = tuple(_stage(_Table(path, f"induction.stages[{i}]", s)) for i, s in enumerate(raw_stages))
+    stages = tuple(_stage(_Table(path, f"induction.stages[{i}]", s), i == 0) for i, s in enumerate(raw_stages))
     ind.done()
 
     dose = _dose(top.required_table("dose"), rems=rems)

@@ -60,6 +60,8 @@ from scheduler.domain.rules.rems import (
 )
 from scheduler.domain.rules.resources import room_suits, staff_problem, staff_suits
 from scheduler.domain.rules.spacing import (
+    cadence_days,
+    cadence_ok,
     gap_code,
     induction_window_end,
     latest_day_for,
@@ -68,6 +70,9 @@ from scheduler.domain.rules.spacing import (
     same_day_code,
     stage_last_day,
     stage_of_dose,
+    stage_opens_on,
+    window_origin,
+    within_window,
 )
 from scheduler.domain.rules.windows import (
     doses_needing_integration,
@@ -87,7 +92,7 @@ __all__ = [
     "INFO", "PLAN_CODES", "SEVERITIES", "UNOVERRIDABLE_CODES", "WARNING", "CHECK_SPACING", "check_times",
     "checks_clash", "needs_rems", "prescriber_on_site", "rems_missing", "Code", "CourseFacts", "Flag", "FlagContext",
     "doses_needing_integration", "due_window", "evaluation_code", "evaluation_latest_day", "first_dose_days", "follow_up_days",
-    "gap_code", "guidance_ok", "induction_window_end", "integration_counts", "integration_window", "is_error",
+    "cadence_days", "cadence_ok", "gap_code", "guidance_ok", "induction_window_end", "integration_counts", "integration_window", "is_error",
     "latest_day_for", "maintenance_earliest", "needs_ride_home", "next_dose_days", "on_dosing_hold", "preparation_days", "room_suits",
-    "same_day_code", "severity_of", "stage_last_day", "stage_of_dose", "staff_problem", "staff_suits",
+    "same_day_code", "severity_of", "stage_last_day", "stage_of_dose", "stage_opens_on", "window_origin", "within_window", "staff_problem", "staff_suits",
 ]

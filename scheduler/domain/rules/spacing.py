@@ -3,11 +3,16 @@ window, maintenance doses after their minimum interval.
 
 Predicates (used by the flag rules below, the planner, the re-planner and the write gate):
 
-* :func:`next_dose_days` — the local dates the next induction dose may fall on after one;
+* :func:`next_dose_days` — the local dates the next induction dose may fall on after one without
+  interrupting the induction (up to the stage's interruption tolerance);
+* :func:`cadence_ok` — whether a gap keeps the stage's usual cadence (``max_gap_days``; past it and
+  within the tolerance the gap is tolerated: guidance for the planner, no flag);
 * :func:`gap_code` — ``doses_too_close`` / ``induction_gap`` / None for two dose days;
 * :func:`same_day_code` — the same on a day of several doses (count per day, minutes between);
-* :func:`stage_last_day` / :func:`latest_day_for` — the stage window, and the last day a dose may
-  take with ``remaining`` doses of the stage still to come after it;
+* :func:`window_origin` / :func:`stage_opens_on` / :func:`stage_last_day` / :func:`latest_day_for` —
+  the stage window (from the stage's first dose, or, for a stage anchored to the course, from
+  ``offset_days`` after the course's first induction dose), and the last day a dose may take with
+  ``remaining`` doses of the stage still to come after it;
 * :func:`induction_window_end` — the last day a whole induction can still be completed;
 * :func:`maintenance_earliest` — the first day a maintenance dose may follow the previous dose.
 
@@ -34,21 +39,36 @@ def stage_of_dose(protocol: Protocol, ordinal: int) -> tuple[int, Stage]:
 
 def next_dose_days(stage: Stage, prev_day: date) -> tuple[date, date]:
     """First and last local date (inclusive) the next dose of ``stage`` may fall on after a dose on
-    ``prev_day``, on a day of its own (``stage.doses_per_day > 1`` also allows the same day: see
-    :func:`same_day_code`)."""
+    ``prev_day`` without breaking a rule, on a day of its own (``stage.doses_per_day > 1`` also allows
+    the same day: see :func:`same_day_code`). The last is the interruption tolerance; the usual
+    cadence ends earlier (:func:`cadence_days`)."""
+    return prev_day + timedelta(days=stage.min_gap_days), prev_day + timedelta(days=stage.tolerated_gap_days)
+
+
+def cadence_days(stage: Stage, prev_day: date) -> tuple[date, date]:
+    """First and last local date (inclusive) the next dose of ``stage`` keeps the stage's usual
+    cadence (``min_gap_days``..``max_gap_days``)."""
     return prev_day + timedelta(days=stage.min_gap_days), prev_day + timedelta(days=stage.max_gap_days)
+
+
+def cadence_ok(stage: Stage, prev_day: date | None, day: date) -> bool:
+    """Whether a dose day ``day`` after one on ``prev_day`` keeps the usual cadence (``max_gap_days``):
+    guidance for the planner (``protocol_guidance_not_met``); a longer gap up to the interruption
+    tolerance is not flagged on booked doses."""
+    return prev_day is None or (day - prev_day).days <= stage.max_gap_days
 
 
 def gap_code(stage: Stage, prev_day: date, day: date) -> str | None:
     """``doses_too_close`` when ``day`` is fewer than ``stage.min_gap_days`` after ``prev_day``,
-    ``induction_gap`` when more than ``stage.max_gap_days``, else None. Two doses on one day of a
+    ``induction_gap`` when more than the stage's interruption tolerance
+    (``interruption_tolerance_days``, default ``max_gap_days``), else None. Two doses on one day of a
     multi-dose stage are judged by :func:`same_day_code` instead."""
     days = (day - prev_day).days
     if days == 0 and stage.doses_per_day > 1:
         return None
     if days < stage.min_gap_days:
         return "doses_too_close"
-    if days > stage.max_gap_days:
+    if days > stage.tolerated_gap_days:
         return "induction_gap"
     return None
 
@@ -63,23 +83,58 @@ def same_day_code(stage: Stage, prev_end: datetime, start: datetime, nth_of_day:
     return None
 
 
-def stage_last_day(stage: Stage, stage_first_day: date) -> date:
-    """The last local date of the stage's window that began with a dose on ``stage_first_day``."""
-    return stage_first_day + timedelta(days=stage.window_days)
+def window_origin(stage: Stage, stage_first_day: date | None, course_first_day: date | None) -> date | None:
+    """The day the stage's window (and its weeks, for the per-week guidance) counts from: the stage's
+    first dose, or ``offset_days`` after the course's first induction dose for a stage anchored to the
+    course (None while that dose is unknown)."""
+    if stage.anchored_to_course:
+        return course_first_day + timedelta(days=stage.offset_days) if course_first_day is not None else None
+    return stage_first_day
 
 
-def latest_day_for(stage: Stage, stage_first_day: date, remaining: int = 0) -> date:
+def stage_opens_on(stage: Stage, course_first_day: date | None) -> date | None:
+    """The first day a dose of a stage anchored to the course may take (None: the stage opens with its
+    own first dose, whenever the gaps allow)."""
+    return window_origin(stage, None, course_first_day) if stage.anchored_to_course else None
+
+
+def stage_last_day(stage: Stage, stage_first_day: date | None, course_first_day: date | None = None) -> date:
+    """The last local date of the stage's window: ``window_days`` after its origin
+    (:func:`window_origin`)."""
+    origin = window_origin(stage, stage_first_day, course_first_day)
+    if origin is None:
+        raise ValueError("the stage window needs its origin: the stage's (or, anchored, the course's) first dose")
+    return origin + timedelta(days=stage.window_days)
+
+
+def latest_day_for(stage: Stage, stage_first_day: date | None, remaining: int = 0,
+                   course_first_day: date | None = None) -> date:
     """The last day a dose of the stage may take when ``remaining`` dose days of the stage still
     follow it (each at least ``min_gap_days`` later, all inside the window)."""
-    return stage_last_day(stage, stage_first_day) - timedelta(days=remaining * stage.min_gap_days)
+    return stage_last_day(stage, stage_first_day, course_first_day) - timedelta(days=remaining * stage.min_gap_days)
+
+
+def within_window(stage: Stage, stage_first_day: date | None, course_first_day: date | None, day: date,
+                  remaining: int = 0) -> bool:
+    """Whether a dose day on ``day`` lies inside the stage's window (after its opening, for a stage
+    anchored to the course) leaving room for ``remaining`` dose days of the stage after it."""
+    opens = stage_opens_on(stage, course_first_day)
+    if opens is not None and day < opens:
+        return False
+    first = stage_first_day if stage_first_day is not None else day
+    return day <= latest_day_for(stage, first, remaining, course_first_day)
 
 
 def induction_window_end(protocol: Protocol, first_day: date) -> date:
     """The last day the induction that began on ``first_day`` can still be completed (every stage's
-    window, and the longest gaps between stages)."""
-    stages = protocol.induction.stages
-    span = sum(st.window_days for st in stages) + sum(st.max_gap_days for st in stages[1:])
-    return first_day + timedelta(days=span)
+    window, and the longest tolerated gaps between stages; an anchored stage's window is fixed)."""
+    end = first_day
+    for i, st in enumerate(protocol.induction.stages):
+        if st.anchored_to_course:
+            end = max(end, stage_last_day(st, None, first_day))
+        else:
+            end = end + timedelta(days=(st.tolerated_gap_days if i else 0) + st.window_days)
+    return end
 
 
 def maintenance_earliest(rule: MaintenanceSpec, prev_day: date) -> date:
@@ -131,19 +186,41 @@ def spacing_flags(c) -> list[Flag]:
         elif code == "induction_gap":
             out.append(c.flag("induction_gap",
                               f"{what} is {plural(days, 'day')} after {prev}; {key} allows at most "
-                              f"{plural(stage.max_gap_days, 'day')} between induction doses, so the induction "
+                              f"{plural(stage.tolerated_gap_days, 'day')} between induction doses, so the induction "
                               "is interrupted.",
                               f"Book a dose on or before {day_label(hi)}, "
                               "or ask the prescriber whether to restart the induction.", (a, b)))
-    # the window of each stage, from the stage's first dose
+    # the window of each stage, from the stage's first dose (or the course weeks it is anchored to)
     flagged: set[int] = set()
+    course_first = c.day(c.induction[0]) if c.induction else None
     for i, s in enumerate(c.induction):
         n = i + 1
         if n > c.p.induction.total_doses:
             break
         idx, stage = c.p.induction.stage_of(n)
         first_n = c.p.induction.first_sequence(idx)
-        if idx in flagged or first_n == n:
+        if idx in flagged:
+            continue
+        if stage.anchored_to_course:
+            assert course_first is not None  # the course has this dose, so a first one
+            opens = course_first + timedelta(days=stage.offset_days)
+            last_ok = stage_last_day(stage, None, course_first)
+            if opens <= c.day(s) <= last_ok:
+                continue
+            flagged.add(idx)
+            week = stage.offset_days // 7 + 1
+            span = (f"week {week} of the course" if stage.offset_days % 7 == 0 and stage.window_days == 6
+                    else f"days {stage.offset_days}–{stage.offset_days + stage.window_days} of the course")
+            part = f"stage “{stage.name}”" if stage.name else f"stage {idx + 1}"
+            out.append(c.flag("induction_window_exceeded",
+                              f"{c.label(s, n).capitalize()} for {c.name} on {c.ctx.when(s.starts_at)} is outside "
+                              f"{span} ({day_label(opens)} to {day_label(last_ok)}), counted from "
+                              f"{c.label(c.induction[0], 1)} on {day_label(course_first)}; {key}'s {part} "
+                              "falls in those days.",
+                              f"Move {c.label(s, n)} to a day from {day_label(opens)} to {day_label(last_ok)}.",
+                              (c.induction[0], s)))
+            continue
+        if first_n == n:
             continue
         first = c.induction[first_n - 1]
         last_ok = stage_last_day(stage, c.day(first))
