@@ -6,9 +6,10 @@ Services and domain code raise these; routes never build error responses by hand
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from werkzeug.exceptions import HTTPException
@@ -126,35 +127,52 @@ def as_app_error(exc: Exception) -> AppError:
     return err
 
 
-def error_response_for(exc: Exception):
-    err = as_app_error(exc)
+def json_answer(err: AppError):
+    """The API's rendering of an error: ``{"error": {...}}`` with its status."""
+    response = jsonify(err.to_dict())
+    response.status_code = err.status
+    return response
+
+
+def _render_for_path(err: AppError):
     if request.path.startswith("/fhir/") or request.path == "/fhir":
         from scheduler.fhir import operation_outcome
 
-        response = operation_outcome(err)
-    else:
-        response = jsonify(err.to_dict())
-        response.status_code = err.status
+        return operation_outcome(err)
+    return json_answer(err)
+
+
+def answer(exc: Exception, render: Callable[[AppError], Any] | None = None):
+    """The one error mapping: roll the request back, map ``exc`` to the product's error
+    (:func:`as_app_error`), render it (the API's JSON, FHIR's OperationOutcome, a page) and add
+    ``Retry-After`` when the error has one."""
+    from scheduler.db import rollback
+
+    rollback()
+    err = as_app_error(exc)
+    response = current_app.make_response((render or _render_for_path)(err))
     if getattr(err, "retry_after", None):
         response.headers["Retry-After"] = str(err.retry_after)
     return response
 
 
+def error_response_for(exc: Exception):
+    """The answer for ``exc`` by the request's path (API JSON, or OperationOutcome under /fhir)."""
+    return answer(exc)
+
+
+def handle_errors(target, render: Callable[[AppError], Any]) -> None:
+    """Register :func:`answer` with ``render`` for the product's and the database's errors on an app
+    or a blueprint (each surface renders; the mapping is this module's)."""
+    def handler(exc: Exception):
+        return answer(exc, render)
+
+    for kind in (AppError, DBAPIError, SATimeoutError):
+        target.register_error_handler(kind, handler)
+
+
 def init_app(app: Flask) -> None:
-    @app.errorhandler(AppError)
-    def _app_error(exc: AppError):
-        from scheduler.db import rollback
-
-        rollback()
-        return error_response_for(exc)
-
-    @app.errorhandler(DBAPIError)
-    @app.errorhandler(SATimeoutError)
-    def _db_error(exc: Exception):
-        from scheduler.db import rollback
-
-        rollback()
-        return error_response_for(exc)
+    handle_errors(app, _render_for_path)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -8,12 +8,10 @@ OperationOutcome resources; no answer carries an empty array, object, string or 
 from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, json, request
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as SATimeoutError
 from werkzeug.exceptions import HTTPException
 
 from scheduler.auth import authenticate_bearer
-from scheduler.errors import AppError
+from scheduler.errors import AppError, handle_errors
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
 
@@ -94,27 +92,8 @@ def _media_type(response: Response) -> Response:
     return response
 
 
-@bp.errorhandler(AppError)
-def _app_error(err: AppError):
-    from scheduler.db import rollback
-
-    rollback()
-    response = operation_outcome(err)
-    if getattr(err, "retry_after", None):
-        response.headers["Retry-After"] = str(err.retry_after)
-    return response
-
-
-@bp.errorhandler(DBAPIError)
-@bp.errorhandler(SATimeoutError)
-def _db_error(exc: Exception):
-    """The database unavailable: an OperationOutcome 503 (any other database error: the API's answer)."""
-    from scheduler.errors import error_response_for, unavailable_error
-
-    mapped = unavailable_error(exc)
-    if mapped is None:
-        return error_response_for(exc)
-    return _app_error(mapped)
+# The product's and the database's errors as OperationOutcome (the mapping is scheduler.errors.answer).
+handle_errors(bp, operation_outcome)
 
 
 def http_error(exc: HTTPException) -> Response:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import flash, g, redirect, render_template, request, url_for
 
 from scheduler import access
-from scheduler.db import db_session
+from scheduler.db import db_session, rollback
 from scheduler.domain.protocols import SessionSpec
 from scheduler.domain.vocabulary import CAPABILITIES, SESSION_KINDS, STAFF_ROLES
 from scheduler.errors import AppError, ValidationError
@@ -202,7 +202,7 @@ def book_one(patient_id: int):
             if request.method == "POST" and source.get("action") == "book":
                 return _book(patient, clinic, new, source)
         except AppError as exc:
-            db_session.rollback()
+            rollback()
             errors, status, conflicts = errors_from(exc, FIELDS), exc.status, _conflicts(exc)
             if exc.code == "flagged":
                 errors = {"override_reason": exc.message}
@@ -286,7 +286,7 @@ def book_maintenance(patient_id: int):
         if request.method == "POST":
             return _book(patient, clinic, new, source)
     except AppError as exc:
-        db_session.rollback()
+        rollback()
         errors, status, conflicts = errors_from(exc, FIELDS), exc.status, _conflicts(exc)
         if exc.code == "flagged":
             errors = {"override_reason": exc.message}

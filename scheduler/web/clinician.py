@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from scheduler import access
-from scheduler.db import db_session
+from scheduler.db import db_session, rollback
 from scheduler.domain.timezones import local_date
 from scheduler.domain.vocabulary import INSTRUMENTS, LIVE_STATUSES
 from scheduler.errors import AppError, ValidationError
@@ -80,7 +80,7 @@ def dosing_hold(patient_id: int):
         else:
             clinical.place_dosing_hold(g.user.id, patient, reason=reason[:500])
     except AppError as exc:
-        db_session.rollback()
+        rollback()
         return timeline(patient_id, errors=errors_from(exc, {"reason"}), status=exc.status)
     if lifting:
         flash(f"Lifted the dosing hold on {patient.name}: {reason}. Doses can be booked again.", "success")
@@ -113,7 +113,7 @@ def record_assessment(patient_id: int):
             raise ValidationError("The date is in the future.", field="taken_on")
         clinical.record_assessment(g.user.id, patient, instrument=instrument, score=score, taken_on=taken_on)
     except AppError as exc:
-        db_session.rollback()
+        rollback()
         return timeline(patient_id, errors=errors_from(exc, {"instrument", "score", "taken_on"}),
                         status=exc.status)
     flash(f"Recorded {instrument} {score} for {patient.name} on {taken_on:%d %b %Y}.", "success")
@@ -136,7 +136,7 @@ def add_note(patient_id: int):
             raise ValidationError(f"A note is at most {NOTE_MAX} characters; split it in two.", field="note")
         clinical.add_note(g.user.id, patient, body=body)
     except AppError as exc:
-        db_session.rollback()
+        rollback()
         return timeline(patient_id, errors=errors_from(exc, {"note"}), status=exc.status)
     flash(f"Added a clinical note to {patient.name}'s record.", "success")
     return redirect(url_for("clinician.timeline", patient_id=patient.id) + "#notes-h")

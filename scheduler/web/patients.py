@@ -8,7 +8,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 
 from scheduler import access
 from scheduler.auth import can
-from scheduler.db import db_session
+from scheduler.db import rollback
 from scheduler.errors import AppError, ValidationError
 from scheduler.protocols_registry import protocols
 from scheduler.services import directory, inputs, scope
@@ -122,9 +122,7 @@ def edit_patient(patient_id: int):
                    "email": email[:200] or None, "ride_home_arranged": form.get("ride_home_arranged") == "on"}
         directory.update_patient(g.user.id, patient, changes)
     except AppError as exc:
-        from scheduler.db import db_session
-
-        db_session.rollback()
+        rollback()
         return patient_page(patient_id, errors=errors_from(exc, PATIENT_FIELDS), form=form, status=exc.status)
     flash(f"Saved {patient.name}'s details; ride home {'arranged' if patient.ride_home_arranged else 'not arranged'}.",
           "success")
@@ -201,7 +199,7 @@ def plan_course(patient_id: int):
         params["stop_reason"] = (request.form.get("stop_reason") or "").strip()[:500] or None
         result = planning.plan(g.user.id, patient, params, dry_run=not confirm, override_reason=override)
     except AppError as exc:
-        db_session.rollback()
+        rollback()
         # a second open course: offer to replace the open one (or to give a reason to run both)
         open_courses = exc.conflicts if exc.code == "course_active" else ()
         return _plan_form(patient, clinic, form, errors=errors_from(exc, PLAN_FIELDS), status=exc.status,

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from scheduler.db import db_session
-from scheduler.errors import AppError
+from scheduler.db import rollback
+from scheduler.errors import AppError, handle_errors
 from scheduler.services import patient_actions, patient_links
 
 bp = Blueprint("public", __name__, url_prefix="/p")
@@ -21,10 +21,11 @@ def _private(response):
     return response
 
 
-@bp.errorhandler(AppError)
-def _problem(exc: AppError):
-    db_session.rollback()
-    return render_template("public/problem.html", message=exc.message, status=exc.status), exc.status
+def _problem(err: AppError):
+    return render_template("public/problem.html", message=err.message, status=err.status), err.status
+
+
+handle_errors(bp, _problem)  # the mapping is scheduler.errors.answer; the patient sees this page
 
 
 @bp.get("/<token>")
@@ -42,7 +43,7 @@ def act(token: str):
     except AppError as exc:
         if exc.status not in (400, 422):
             raise
-        db_session.rollback()
+        rollback()
         link = patient_links.resolve(token)
         return render_template("public/link.html", token=token, view=patient_actions.view(link), error=exc,
                                form=form), exc.status

@@ -8,13 +8,11 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import Blueprint, Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as SATimeoutError
 
 from scheduler import limits
 from scheduler.auth import can
-from scheduler.db import db_session, rollback
-from scheduler.errors import AppError
+from scheduler.db import db_session
+from scheduler.errors import AppError, handle_errors
 from scheduler.models import User
 from scheduler.services import scope
 
@@ -119,23 +117,13 @@ def page(permission: str | None = None) -> Callable:
     return decorator
 
 
-def _html_error(exc: AppError):
-    rollback()
-    titles = {403: "Not allowed", 404: "Not found", 409: "Conflict"}
-    return render_template("error.html", status=exc.status, title=titles.get(exc.status, "Problem"),
-                           message=exc.message), exc.status
+TITLES = {403: "Not allowed", 404: "Not found", 409: "Conflict", 429: "Please wait", 503: "Please retry shortly"}
 
 
-def _html_db_error(exc: Exception):
-    """The database is unavailable: a 503 page (any other database error keeps the API's answer)."""
-    from scheduler.errors import error_response_for, unavailable_error
-
-    rollback()
-    mapped = unavailable_error(exc)
-    if mapped is None:
-        return error_response_for(exc)
-    body = render_template("error.html", status=503, title="Please retry shortly", message=mapped.message)
-    return body, 503, {"Retry-After": str(mapped.retry_after)}
+def html_error(err: AppError):
+    """A page's rendering of an error (the mapping is scheduler.errors.answer)."""
+    return render_template("error.html", status=err.status, title=TITLES.get(err.status, "Problem"),
+                           message=err.message), err.status
 
 
 def protect(bp: Blueprint) -> None:
@@ -143,9 +131,7 @@ def protect(bp: Blueprint) -> None:
     bp.before_request(_load_user)
     limits.guard_blueprint(bp)  # size, NUL bytes, lone surrogates: a 400 page naming the field
     bp.before_request(_check_csrf)
-    bp.register_error_handler(AppError, _html_error)
-    bp.register_error_handler(DBAPIError, _html_db_error)
-    bp.register_error_handler(SATimeoutError, _html_db_error)
+    handle_errors(bp, html_error)
     bp.register_error_handler(400, _bad_request)
 
 

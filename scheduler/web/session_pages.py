@@ -9,7 +9,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 
 from scheduler import access
 from scheduler.auth import can
-from scheduler.db import db_session
+from scheduler.db import db_session, rollback
 from scheduler.domain.timezones import NonexistentLocalTime, local_date, to_utc
 from scheduler.errors import AppError, UnprocessableError, ValidationError
 from scheduler.models import Clinic, utcnow
@@ -59,7 +59,7 @@ def _done(session, message: str):
 
 
 def _failed(session, exc: AppError):
-    db_session.rollback()
+    rollback()
     session = service.get(session.id)  # fresh after the rollback
     return _render(session, errors=errors_from(exc, ACTION_FIELDS), form=request.form, status=exc.status)
 
@@ -211,7 +211,7 @@ def replan(session_id: int):
             _result, booked, moved = replanning.apply(g.user.id, session, version=_version(),
                                                      override_reason=override)
         except AppError as exc:
-            db_session.rollback()
+            rollback()
             session = service.get(session_id)
             errors, status = errors_from(exc, {"override_reason"}), exc.status
         else:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask import flash, g, redirect, render_template, request, url_for
 
 from scheduler import access
-from scheduler.db import db_session
+from scheduler.db import db_session, rollback
 from scheduler.domain.vocabulary import SESSION_KINDS, WEEKDAYS
 from scheduler.errors import AppError, ValidationError
 from scheduler.limits import parse_date, parse_time
@@ -83,7 +83,7 @@ def waitlist_add():
     try:
         entry = _add(clinic, form)
     except AppError as exc:
-        db_session.rollback()
+        rollback()
         return _render(clinic, form, errors_from(exc, FIELDS), exc.status)
     db_session.commit()
     flash(f"{directory_name(entry.patient_id)} is on the waitlist.", "success")
@@ -117,7 +117,7 @@ def waitlist_accept(offer_id: int):
     try:
         session, _ = waitlist.accept(g.user.id, offer)
     except AppError as exc:
-        db_session.rollback()
+        rollback()
         flash(exc.message, "error")
         return redirect(url_for("frontdesk.waitlist_page"))
     db_session.commit()
