@@ -10,13 +10,13 @@ from scheduler.api import bp, serialize
 from scheduler.api import parsing as p
 from scheduler.auth import can, require, verify_password
 from scheduler.db import db_session
+from scheduler.domain.sign_in import password_problem
 from scheduler.domain.vocabulary import USER_ROLES
 from scheduler.errors import Forbidden, NotFound, ValidationError
 from scheduler.models import ApiToken, StaffMember, User
 from scheduler.services import accounts, scope
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MIN_PASSWORD = 12
 
 
 def user_json(u: User) -> dict:
@@ -39,10 +39,10 @@ def optional_body() -> dict:
 
 
 def check_password(password: object, field: str) -> str:
-    if not isinstance(password, str):
-        raise ValidationError(f"{field} must be a string.", field=field)
-    if not MIN_PASSWORD <= len(password) <= 200:
-        raise ValidationError(f"{field} must be {MIN_PASSWORD} to 200 characters.", field=field)
+    problem = password_problem(password)
+    if problem:
+        raise ValidationError(f"{field} {problem}.", field=field)
+    assert isinstance(password, str)
     return password
 
 

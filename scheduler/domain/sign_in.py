@@ -55,3 +55,16 @@ def after_failure(count: Count, now: datetime, policy: ThrottlePolicy) -> Count:
     failures = 1 if is_stale(count, now, policy) else count.failures + 1
     locked_until = now + policy.lock if failures >= policy.lock_after else None
     return Count(failures=failures, last_failure_at=now, locked_until=locked_until)
+
+
+PASSWORD_LENGTH = (12, 200)  # characters: a passphrase, not a PIN
+
+
+def password_problem(password: object) -> str | None:
+    """Why ``password`` cannot be a new password (None: it can)."""
+    low, high = PASSWORD_LENGTH
+    if not isinstance(password, str):
+        return "must be a string"
+    if not low <= len(password) <= high:
+        return f"must be {low} to {high} characters"
+    return None

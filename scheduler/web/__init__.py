@@ -12,7 +12,7 @@ from scheduler.web import filters, security
 
 
 def init_app(app: Flask) -> None:
-    from scheduler.web import clinician, frontdesk, oversight, public, signin
+    from scheduler.web import account, clinician, frontdesk, oversight, public, signin  # noqa: F401 - routes
 
     security.init_app(app)
     filters.init_app(app)

@@ -22,6 +22,7 @@ CLINIC = "the clinic's own set-up (rooms, staff, hours, closures), no patient"
 EXEMPT = {
     "signin.home": "redirects to the role's start page",
     "signin.sign_in": "the sign-in form",
+    "signin.account": "the signed-in user's own account page",
     "frontdesk.new_patient": "an empty registration form (its POST is audited)",
     "oversight.import_page": "the upload form; the import's report shows the uploaded file's rows (audited)",
     "oversight.reports_page": "aggregates per day or week (counts, rates), no patient",
