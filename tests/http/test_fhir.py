@@ -94,15 +94,15 @@ def test_appointments_of_a_patient(api):
     ("/fhir/Appointment/hold-999999", 404, "not-found"),
     ("/fhir/Patient/abc", 404, "not-found"),
     ("/fhir/Encounter/1", 404, "not-found"),
-    ("/fhir/Slot?schedule=Schedule/room-1&start=ge2026-03-02&start=lt2026-06-02", 400, "invalid"),
+    ("/fhir/Slot?schedule=Schedule/room-{room}&start=ge2026-03-02&start=lt2026-06-02", 400, "invalid"),
     ("/fhir/Slot?start=ge2026-03-02", 400, "invalid"),
     ("/fhir/Slot?schedule=chair/1&start=ge2026-03-02", 400, "invalid"),
     ("/fhir/Slot?schedule=Schedule/room-99999&start=2026-03-02", 404, "not-found"),
     ("/fhir/CarePlan", 400, "invalid"),
 ])
 def test_bad_requests_are_operation_outcomes(api, url, status, code):
-    world.build()
-    outcome = Fhir(api).get(url, expect=status).resource
+    w = world.build()
+    outcome = Fhir(api).get(url.replace("{room}", str(w.room.id)), expect=status).resource
     assert outcome["resourceType"] == "OperationOutcome" and outcome["issue"][0]["code"] == code
 
 

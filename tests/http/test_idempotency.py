@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime, time, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from scheduler.db import db_session
@@ -77,6 +78,7 @@ def test_bad_keys_are_refused(api):
     assert _count(TreatmentSession) == 0
 
 
+@pytest.mark.real_commits  # threads, each with its own connection
 def test_concurrent_retries_book_once(app, api):
     w = world.build()
     api.token("front_desk")

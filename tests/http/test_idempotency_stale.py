@@ -68,6 +68,7 @@ def test_version_is_required_on_actions(api):
     assert _stored(session["id"]).status == "booked"
 
 
+@pytest.mark.real_commits  # threads, each with its own connection
 def test_two_concurrent_writes_on_the_same_version_one_wins(app, api):
     """Both desks send version 1 at the same moment: one change lands, the other is 409, never both."""
     import threading

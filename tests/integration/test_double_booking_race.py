@@ -13,6 +13,8 @@ from scheduler.models import AuditEvent, TreatmentSession
 from scheduler.services import booking
 from tests.support import factories
 
+pytestmark = pytest.mark.real_commits  # threads, each with its own connection
+
 THREADS = 20
 START = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 END = datetime(2026, 3, 2, 16, 0, tzinfo=UTC)

@@ -17,6 +17,8 @@ from scheduler.services import delivery, sessions, waitlist
 from scheduler.services.channels import Outgoing
 from tests.support import factories, world
 
+pytestmark = pytest.mark.real_commits  # threads, each with its own connection
+
 NY = ZoneInfo("America/New_York")
 
 
