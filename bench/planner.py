@@ -8,7 +8,8 @@ single closed days, one to three nurses and one or two therapists with their own
 capacity, other patients' bookings, the patient's own sessions elsewhere. The calendar is closed after
 ``DAYS`` days and the grid is one hour, so an exhaustive reference (below: every dose time of every day,
 every integration between, knowing nothing of the planner) can say which clinics admit a ketamine-iv
-course meeting every hard rule. A clinic counts as *solved* when the planner's plan, judged by the flag
+course meeting every hard rule (the patient's own doses elsewhere, outside any course or in another
+course, spaced from too). A clinic counts as *solved* when the planner's plan, judged by the flag
 engine, has none of the hard codes. The stage-by-stage planner the exact search replaced (still the
 least-bad fallback) is measured the same way for comparison, and the planner's time per clinic.
 
@@ -34,7 +35,8 @@ from scheduler.domain.intervals import Interval
 from scheduler.domain.planning import PlanningError, plan_course
 from scheduler.domain.planning import course as course_module
 from scheduler.domain.protocols import load_protocols
-from scheduler.domain.timezones import NonexistentLocalTime, iter_days, to_utc
+from scheduler.domain.rules.spacing import too_close_across
+from scheduler.domain.timezones import NonexistentLocalTime, iter_days, local_date, to_utc
 from scheduler.domain.values import Clinic, Closure, Patient, Room, Session, StaffMember
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -45,6 +47,7 @@ HARD = (CONFLICT_CODES - {"dosing_hold"}) | {"integration_missing", "induction_g
 PATIENT = Patient(1, "B1", "Bench patient", ride_home_arranged=True)
 # ketamine-iv without its follow-up visit (a warning, not a hard rule; the bench calendar ends early)
 PROTOCOL = dataclasses.replace(load_protocols()["ketamine-iv"], follow_up=None)
+OTHER_COURSE = 7  # the patient's other (open) ketamine-iv course, elsewhere
 
 
 def _at(d: date, hour: int) -> datetime | None:
@@ -90,12 +93,15 @@ def random_clinic(rnd: random.Random):
         if a is None:
             continue
         mine = rnd.random() < 0.05
-        # The patient's own other appointments (at another clinic) are visits, not doses: the reference
-        # below models them only as time the patient is busy, and the planner does not yet space the
-        # course's doses against doses outside it (the rule book flags that: doses_too_close).
+        # The patient's own other appointments (at another clinic): visits, doses outside any course, or
+        # doses of another ketamine-iv course (OTHER_COURSE); the planner keeps its doses the minimum gap
+        # from their doses (doses_too_close across courses), and so does the reference below.
+        kind, course = ("dose", None)
+        if mine:
+            kind, course = rnd.choice([("follow_up", None), ("dose", None), ("dose", OTHER_COURSE)])
         existing.append(Session(100 + k, PATIENT.id if mine else 50 + k % 40, a,
                                 a + timedelta(hours=rnd.randint(1, 3)), rnd.choice([r.id for r in rooms] + [99]),
-                                kind="follow_up" if mine else "dose",
+                                kind=kind, course_id=course, phase="induction" if course else None,
                                 status=rnd.choice(["booked", "booked", "booked", "cancelled"]),
                                 clinic_id=2 if mine else 1,
                                 staff_member_id=rnd.choice([None] + [m.id for m in staff])))
@@ -128,11 +134,19 @@ def free(spec, clinic, rooms, staff, existing):
 
 def solvable(clinic, rooms, staff, existing) -> bool:
     """Whether any ketamine-iv course meets every hard rule: an evaluation 1-30 days before the first
-    dose, six doses 2-7 days apart within 21 days, an integration session within 72 h after each dose
-    and before the next, the first dose within 35 days of START."""
+    dose, six doses 2-7 days apart within 21 days (and 2 days from the patient's other doses), an
+    integration session within 72 h after each dose and before the next, the first dose within 35 days
+    of START."""
     p = PROTOCOL
     stage, integ, ev = p.induction.stages[0], p.integration, p.evaluation
-    doses = free(p.dose, clinic, rooms, staff, existing)
+    theirs = [s for s in existing if s.patient_id == PATIENT.id and s.kind == "dose" and s.live]
+
+    def spaced(a: datetime, end: datetime, d: date) -> bool:  # from the patient's other doses, either side
+        return not any(too_close_across(stage, local_date(o.starts_at, TZ), o.ends_at, d, a) if o.starts_at <= a
+                       else too_close_across(stage, d, end, local_date(o.starts_at, TZ), o.starts_at)
+                       for o in theirs)
+
+    doses = [x for x in free(p.dose, clinic, rooms, staff, existing) if spaced(*x)]
     ints = free(integ, clinic, rooms, staff, existing)
     int_starts = [s for s, _e, _d in ints]
     eval_days = sorted({d for _s, _e, d in free(ev, clinic, rooms, staff, existing)})
@@ -187,12 +201,17 @@ def meets_rules(plan, clinic, rooms, staff, existing) -> bool:
                 for i, s in enumerate(plan.sessions) if s.phase != "maintenance" and s.kind != "follow_up"]
     ctx = FlagContext(clinic=clinic, protocols={PROTOCOL.key: PROTOCOL}, rooms=rooms, staff=staff,
                       patients=[PATIENT], courses=[CourseFacts(id=1, patient_id=PATIENT.id,
-                                                               protocol_key=PROTOCOL.key, start_on=START)])
+                                                               protocol_key=PROTOCOL.key, start_on=START),
+                                                   CourseFacts(id=OTHER_COURSE, patient_id=PATIENT.id,
+                                                               protocol_key=PROTOCOL.key)])
     as_of = datetime.combine(START - timedelta(days=1), time(12), tzinfo=UTC)
     mine = {s.id for s in sessions}
     flags = patient_flags(ctx, PATIENT.id, sessions + [s for s in existing if s.patient_id == PATIENT.id],
                           as_of=as_of, others=existing)
-    return not [f for f in flags if f.code in HARD and set(f.session_ids) & mine]
+    # the other course's own gaps are not the plan's (its dose_before_evaluation may name the plan's
+    # evaluation); only its doses_too_close with a planned dose is
+    return not [f for f in flags if f.code in HARD and set(f.session_ids) & mine
+                and (f.course_id != OTHER_COURSE or f.code == "doses_too_close")]
 
 
 def plan_once(world, *, stage_by_stage: bool = False):

@@ -30,6 +30,7 @@ from scheduler.services import audit, booking, inputs, scope
 from scheduler.services import flags as flag_service
 
 PLANNER_EXTEND_DAYS = 60  # the planner looks this far past a rule's window before giving up
+SPACING_LOOKBACK_DAYS = 31  # the patient's doses this far before the plan are spaced from (no protocol's gap is longer)
 
 
 @dataclass
@@ -96,11 +97,13 @@ def plan(patient_id: int, clinic_id: int, protocol_key: str, start_on: date, pre
     if prefs.staff_member_id is not None and loaded.staff_member(prefs.staff_member_id) is None:
         raise NotFound(f"No staff member with id {prefs.staff_member_id} at clinic {clinic_id}.",
                        field="preferences.staff_member_id")
-    # The patient's whole history (any clinic) once: the planner reads the part inside the window.
+    # The patient's whole history (any clinic) once: the planner reads the part inside the window,
+    # and the doses shortly before it (a planned dose keeps the minimum gap from them too).
     history = inputs.patient_sessions([patient_id])
     mine_here = {s.id for s in loaded.sessions if s.patient_id == patient_id}
+    since = window.start - timedelta(days=SPACING_LOOKBACK_DAYS)
     in_window = [s for s in history if s.id not in mine_here and s.starts_at < window.end
-                 and s.ends_at > window.start]
+                 and s.ends_at > (since if s.kind == "dose" else window.start)]
     existing = [s for s in sorted((*loaded.sessions, *in_window), key=lambda s: (s.starts_at, s.id or 0))
                 if s.id not in hidden_session_ids]
     visible = [s for s in history if s.id not in hidden_session_ids]

@@ -184,9 +184,10 @@ def test_existing_sessions_avoided():
 
 
 def test_patient_other_sessions_avoided():
-    # the patient has a session elsewhere every weekday morning 08:00-12:00
+    # the patient has a visit elsewhere every morning 08:00-12:00 (a visit: doses would be spaced from)
     other = [Session(9000 + i, PATIENT.id, to_utc(START + timedelta(days=i), time(8), TZ),
-                     to_utc(START + timedelta(days=i), time(12), TZ), 99, clinic_id=2) for i in range(60)]
+                     to_utc(START + timedelta(days=i), time(12), TZ), 99, kind="follow_up", clinic_id=2)
+             for i in range(60)]
     p = plan("ketamine-iv", existing=other)
     assert all(local_time(s.starts_at, TZ) >= time(12) for s in p.sessions if s.phase != "maintenance")
 
@@ -262,3 +263,15 @@ def test_every_shipped_protocol_is_planned_by_the_exact_search(key):
     assert sum(len(p.slots) for p in doses) == PROTOCOLS[key].induction.total_doses
     p = plan(key, existing=_busy_clinic(n=150, seed=3))
     assert not [x for x in p.problems if x.severity == "error"]
+
+
+def test_the_patients_doses_elsewhere_are_spaced_from():
+    """A dose outside any course (or of another course) two days into the plan: no planned dose within
+    the protocol's minimum gap of it, before or after (doses_too_close across courses is a constraint)."""
+    elsewhere = to_utc(START + timedelta(days=9), time(8), TZ)
+    dose = Session(9100, PATIENT.id, elsewhere, elsewhere + timedelta(hours=2), 99, kind="dose", clinic_id=2)
+    p = plan("ketamine-iv", existing=[dose])
+    gap = PROTOCOLS["ketamine-iv"].induction.stages[0].min_gap_days
+    days = [local_date(s.starts_at, TZ) for s in p.sessions if s.kind == "dose"]
+    assert days and all(abs((d - (START + timedelta(days=9))).days) >= gap for d in days), days
+    assert not [x for x in p.problems if x.code == "doses_too_close"]

@@ -38,6 +38,9 @@ class PlanBuilder:
         if "room" in relaxed:
             self.problem("room_unsuitable", f"The clinic has no active room with the '{spec.capability}' "
                          f"capability for the {what}; proposed in an unsuitable room.", ids)
+        if "spacing" in relaxed:
+            self.problem("doses_too_close", f"No free time keeps the {what} the protocol's minimum gap from the "
+                         "patient's other doses (another course or outside any course); proposed anyway.", ids)
         if "staff" in relaxed:
             self.problem("staff_unavailable", f"No {spec.role} is available for the {what}; "
                          "proposed without a clinician.", ids)

@@ -181,7 +181,8 @@ def _plan_maintenance(b: PlanBuilder, protocol: Protocol, last_dose_on: date, se
     rule = protocol.maintenance
     window = due_window(last_dose_on, rule)
     ext = extended_after(window.latest)
-    slots = b.finder.ladder(rule.dose, dates_nearest_target(window), ext, not_before=not_before)
+    slots = b.finder.ladder(rule.dose, dates_nearest_target(window), ext, not_before=not_before,
+                            spacing=protocol.induction.stages[-1])
     ids = b.add("dose", rule.dose, slots, phase="maintenance", sequence=sequence,
                 label=f"Maintenance dose {sequence}", route=rule.dose.route)
     dose_problems(b, rule.dose, ids)

@@ -304,7 +304,7 @@ class ExactPlanner:
         last_seq = dd.sequences[-1]
         needs = rules.needs_integration(self.p, last_seq)
         next_needs = nxt is not None and rules.needs_integration(self.p, nxt.sequences[0])
-        shape = (dd.stage.doses_per_day, step, needs, next_needs, nxt.stage.min_gap_days if nxt else None)
+        shape = (id(dd.stage), step, needs, next_needs, nxt.stage.min_gap_days if nxt else None)
         cacheable = free_from is None and pending is None
         if cacheable:
             got = self._outcomes.get((shape, d))
@@ -327,8 +327,11 @@ class ExactPlanner:
                 g.by_time[o[3]] = (o, it, ff)
 
         span = timedelta(hours=integ.within_hours) if integ is not None else None
+        spaced = self.finder.spaced
         for o in opts[i:]:
             dose_slots = o[1]
+            if not all(spaced(dd.stage, x.starts_at, x.ends_at) for x in dose_slots):
+                continue  # too close to one of the patient's doses of another course or outside any course
             end = dose_slots[-1].ends_at
             miss = 0 if o[2] else len(dose_slots)
             if pending is not None:

@@ -97,7 +97,7 @@ def _plan_stage(b: PlanBuilder, protocol: Protocol, spec: DoseSpec, stage: Stage
         if j == 0 and shift:  # a shifted attempt starts on exactly that day or not at all
             strict, ext = [lo + timedelta(days=shift)], []
         guided = _guidance(stage, window_origin(stage, stage_first, course_first or lo), stage_days)
-        slots = finder.ladder(spec, strict, ext, guided=guided, count=stage.doses_per_day, step=step,
+        slots = finder.ladder(spec, strict, ext, guided=guided, count=stage.doses_per_day, step=step, spacing=stage,
                               not_before=not_before if prev_day is None else None, **hints)
         day = local_date(slots[0].starts_at, tz)
         ids = b.add("dose", spec, slots, phase="induction", sequence=seq, label=f"Induction dose {seq} of {total}",

@@ -13,9 +13,10 @@ from datetime import date, datetime, time, timedelta
 from scheduler.domain.calendar import max_concurrency, open_intervals, staff_available_intervals
 from scheduler.domain.intervals import Interval, merge, subtract
 from scheduler.domain.planning.results import PlanningError, Slot
-from scheduler.domain.protocols import SessionSpec
+from scheduler.domain.protocols import SessionSpec, Stage
 from scheduler.domain.rules.rems import CHECK_SPACING, check_times, prescriber_on_site
 from scheduler.domain.rules.resources import room_suits, staff_suits
+from scheduler.domain.rules.spacing import too_close_across
 from scheduler.domain.timezones import NonexistentLocalTime, iter_days, local_date, local_time, to_utc, to_utc_lenient
 from scheduler.domain.values import Clinic, Patient, Preferences, Room, Session, StaffMember
 from scheduler.domain.vocabulary import LIVE_STATUSES, MAX_SESSION_DURATION
@@ -113,11 +114,17 @@ class SlotFinder:
         # overlap exactly when the checks are less than CHECK_SPACING apart): see use_checks.
         self.check_busy = _Index()
         self._live_doses: list[Session] = []
+        # the patient's own live doses (other courses, outside any course): a planned dose keeps the
+        # protocol's minimum gap from them too (rules.spacing.too_close_across)
+        self.other_doses: list[tuple[date, datetime, datetime]] = []
         for s in existing_sessions:
             if s.status in LIVE_STATUSES:
                 self.reserve(s.starts_at, s.ends_at, s.room_id, s.staff_member_id, s.patient_id)
                 if s.kind == "dose" and s.staff_member_id is not None:
                     self._live_doses.append(s)
+                if s.patient_id == patient.id and s.kind == "dose":
+                    self.other_doses.append((local_date(s.starts_at, self.tz), s.starts_at, s.ends_at))
+        self.other_doses.sort()
         self._open: dict[date, list[Interval]] = {}
         self._candidates: dict[date, list[tuple[time, datetime]]] = {}
         self._staff_hours: dict[tuple[int, date], list[Interval]] = {}
@@ -205,6 +212,22 @@ class SlotFinder:
         return self._staff_hours[key]
 
     # -- checks
+    def spaced(self, stage: Stage | None, start: datetime, end: datetime) -> bool:
+        """Whether a dose of ``stage`` at ``[start, end)`` keeps the minimum gap from each of the
+        patient's other live doses, before or after it (the rule book's cross-course spacing)."""
+        if stage is None or not self.other_doses:
+            return True
+        day = local_date(start, self.tz)
+        for o_day, o_start, o_end in self.other_doses:
+            if abs((o_day - day).days) > stage.min_gap_days:
+                continue
+            if o_start <= start:
+                if too_close_across(stage, o_day, o_end, day, start):
+                    return False
+            elif too_close_across(stage, day, end, o_day, o_start):
+                return False
+        return True
+
     def is_open(self, d: date, start: datetime, end: datetime) -> bool:
         return any(iv.contains(Interval(start, end)) for iv in self.open_on(d))
 
@@ -251,9 +274,10 @@ class SlotFinder:
                not_before: datetime | None = None, latest_start: datetime | None = None,
                use_prefs: bool = True, any_room: bool = False, no_staff: bool = False,
                time_hint: time | None = None, room_hint: int | None = None,
-               staff_hint: int | None = None) -> list[Slot] | None:
+               staff_hint: int | None = None, spacing: Stage | None = None) -> list[Slot] | None:
         """The first day (in the order given) with ``count`` sessions ``step`` apart start-to-start that
-        all fit; within a day the earliest fitting time (``time_hint`` tried first)."""
+        all fit; within a day the earliest fitting time (``time_hint`` tried first). ``spacing``: the
+        stage whose minimum gap a dose keeps from the patient's other doses."""
         dur = spec.duration
         prefs = self.prefs if use_prefs else Preferences()
         span = step * (count - 1) + dur
@@ -279,7 +303,7 @@ class SlotFinder:
                 if hi is not None and start + span > hi:
                     continue
                 slots = self._fit_series(spec, d, start, count, step, any_room, no_staff, room_hint, staff_hint)
-                if slots is not None:
+                if slots is not None and all(self.spaced(spacing, x.starts_at, x.ends_at) for x in slots):
                     return slots
         return None
 
@@ -356,8 +380,11 @@ class SlotFinder:
 
     def ladder(self, spec: SessionSpec, strict: Sequence[date], extended: Sequence[date], *,
                guided: Callable[[date], bool] | None = None, count: int = 1, step: timedelta = timedelta(0),
-               not_before: datetime | None = None, latest_start: datetime | None = None, **hints) -> list[Slot]:
-        """Search with progressively fewer rules; the slots carry which rules were relaxed."""
+               not_before: datetime | None = None, latest_start: datetime | None = None,
+               spacing: Stage | None = None, **hints) -> list[Slot]:
+        """Search with progressively fewer rules; the slots carry which rules were relaxed. ``spacing``
+        (a dose): the stage whose minimum gap it keeps from the patient's other doses, in every attempt
+        but the last (which gives it up, as ``spacing``)."""
         any_room = not self.has_room_for(spec.capability)
         if any_room and not self.rooms:
             raise PlanningError("no_rooms", "the clinic has no active rooms")
@@ -378,8 +405,15 @@ class SlotFinder:
             attempts = [a for a in attempts if a[2] or "guidance" in a[0]]
         if nobody:  # nobody with the role at all: plan without a clinician from the start
             attempts = [(r | {"staff"}, d, u, lt, True) for r, d, u, lt, _ in attempts]
-        for relaxed, dates, use_prefs, latest, no_staff in attempts:
-            found = self.search(spec, dates, use_prefs=use_prefs, latest_start=latest, no_staff=no_staff, **base)
+        if spacing is not None and self.other_doses:
+            last = attempts[-1]
+            attempts = [(r, d, u, lt, ns, spacing) for r, d, u, lt, ns in attempts] + [
+                (last[0] | {"spacing"}, *last[1:], None)]
+        else:
+            attempts = [(*a, None) for a in attempts]
+        for relaxed, dates, use_prefs, latest, no_staff, spaced_by in attempts:
+            found = self.search(spec, dates, use_prefs=use_prefs, latest_start=latest, no_staff=no_staff,
+                                spacing=spaced_by, **base)
             if found:
                 extra = set(relaxed)
                 if any_room:
