@@ -12,7 +12,7 @@ from scheduler.api import parsing as p
 from scheduler.api.idempotency import idempotent
 from scheduler.auth import require
 from scheduler.db import db_session
-from scheduler.domain.vocabulary import INSTRUMENTS
+from scheduler.domain.vocabulary import INSTRUMENTS, MEASUREMENTS
 from scheduler.errors import ValidationError
 from scheduler.models import Assessment, Course, Patient
 from scheduler.services import clinical
@@ -36,7 +36,8 @@ def create_assessment(patient_id: int):
     low, high = INSTRUMENTS[instrument]
     score = p.integer(body, "score")
     if not low <= score <= high:
-        raise ValidationError(f"score: {instrument} scores run from {low} to {high}, not {score}.", field="score")
+        what = "values (percent of machine output)" if instrument in MEASUREMENTS else "scores"
+        raise ValidationError(f"score: {instrument} {what} run from {low} to {high}, not {score}.", field="score")
     taken_on = p.date_field(body, "taken_on")
     # A day of slack: the clinic's local date may be ahead of the server's UTC date.
     if taken_on > date.today() + timedelta(days=1):

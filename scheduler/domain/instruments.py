@@ -5,9 +5,14 @@ PCL-5 cut-off 33; Snaith/Müller 2003 MADRS). A response is a fall from baseline
 ``response_drop`` (Y-BOCS 35%, the usual OCD trial criterion; 50% for the depression and anxiety
 scales; PCL-5 10 points, its minimal clinically important change).
 
-The score range of each instrument is ``vocabulary.INSTRUMENTS`` (the one the models and the API
-validate against); ``CATALOGUE`` takes its ``low``/``high`` from there, and its bands must cover
-exactly that range (checked on import).
+The score range of each rating scale is ``vocabulary.RATING_SCALES`` (part of ``INSTRUMENTS``, the
+one the models and the API validate against); ``CATALOGUE`` takes its ``low``/``high`` from there, and
+its bands must cover exactly that range (checked on import).
+
+``MEASUREMENTS`` are recorded like a score but are not symptom scales: the TMS ``motor_threshold``
+(percent of machine output; re-measured at least weekly during a course, see the rule book's
+``motor_threshold_due``) has no severity bands, no baseline response and no remission, so outcome
+reports and the score charts leave it out (:func:`is_rating_scale`).
 """
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ import itertools
 from dataclasses import dataclass
 from datetime import date
 
-from scheduler.domain.vocabulary import INSTRUMENTS
+from scheduler.domain.vocabulary import MEASUREMENTS, RATING_SCALES
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,7 @@ class Instrument:
 
 
 def _instrument(key: str, bands: tuple[tuple[int, int, str], ...], drop: float, label: str) -> Instrument:
-    low, high = INSTRUMENTS[key]
+    low, high = RATING_SCALES[key]
     rows = tuple(Band(lo, hi, name) for lo, hi, name in bands)
     if rows[0].low != low or rows[-1].high != high or any(a.high + 1 != b.low for a, b in itertools.pairwise(rows)):
         raise ValueError(f"{key}: the bands must cover {low}–{high} without gaps or overlaps.")
@@ -73,8 +78,31 @@ CATALOGUE: dict[str, Instrument] = {
     "MADRS": _instrument("MADRS", ((0, 6, "Normal"), (7, 19, "Mild"), (20, 34, "Moderate"), (35, 60, "Severe")),
                          0.5, "Response: 50% below baseline"),
 }
-if set(CATALOGUE) != set(INSTRUMENTS):  # pragma: no cover - a new instrument needs its bands here
-    raise ValueError("Every instrument of vocabulary.INSTRUMENTS needs its bands in CATALOGUE.")
+if set(CATALOGUE) != set(RATING_SCALES):  # pragma: no cover - a new scale needs its bands here
+    raise ValueError("Every rating scale of vocabulary.RATING_SCALES needs its bands in CATALOGUE.")
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A measured value recorded as an assessment, not a symptom score (no bands, no response)."""
+    key: str
+    low: int
+    high: int
+    label: str
+    unit: str
+
+
+MEASUREMENT_CATALOGUE: dict[str, Measurement] = {
+    "motor_threshold": Measurement("motor_threshold", *MEASUREMENTS["motor_threshold"],
+                                   "Motor threshold", "% of machine output"),
+}
+if set(MEASUREMENT_CATALOGUE) != set(MEASUREMENTS):  # pragma: no cover
+    raise ValueError("Every measurement of vocabulary.MEASUREMENTS needs its entry in MEASUREMENT_CATALOGUE.")
+
+
+def is_rating_scale(key: str) -> bool:
+    """Whether ``key`` is a symptom rating scale (response, remission, bands), not a measurement."""
+    return key in CATALOGUE
 
 
 @dataclass(frozen=True)

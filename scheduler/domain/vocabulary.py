@@ -18,14 +18,21 @@ DEAD_STATUSES = ("cancelled", "no_show")
 
 COURSE_STATUSES = ("planned", "active", "maintenance", "completed", "stopped")
 
-# instrument -> (min, max, severity bands as (upper bound inclusive, label))
-INSTRUMENTS: dict[str, tuple[int, int]] = {
+# rating scale -> (min, max) of its score; bands and response in domain/instruments.py
+RATING_SCALES: dict[str, tuple[int, int]] = {
     "Y-BOCS": (0, 40),
     "PHQ-9": (0, 27),
     "GAD-7": (0, 21),
     "PCL-5": (0, 80),
     "MADRS": (0, 60),
 }
+# measurements recorded like a score but not a symptom scale: no bands, no response or remission.
+# motor_threshold: the TMS resting motor threshold, in percent of the machine's maximum output.
+MEASUREMENTS: dict[str, tuple[int, int]] = {
+    "motor_threshold": (1, 100),
+}
+# everything an assessment may record (the models, the API and the pages validate against it)
+INSTRUMENTS: dict[str, tuple[int, int]] = {**RATING_SCALES, **MEASUREMENTS}
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

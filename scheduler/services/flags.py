@@ -55,7 +55,9 @@ def _patients(ids) -> list:
 
 def with_forms(ctx: FlagContext, sessions) -> FlagContext:
     """``ctx`` knowing which of ``sessions`` (doses that took place) have a REMS Patient Monitoring
-    Form on file, for the rules rems_form_due / rems_form_overdue (one query, only when there are such doses)."""
+    Form on file, for the rules rems_form_due / rems_form_overdue (one query, only when there are such
+    doses), and the motor-threshold dates of the patients with an open TMS course
+    (:func:`with_motor_thresholds`)."""
     from scheduler.models import RemsMonitoringForm
 
     ids = sorted({s.id for s in sessions if s.kind == "dose" and s.status in ("checked_in", "completed")
@@ -64,7 +66,25 @@ def with_forms(ctx: FlagContext, sessions) -> FlagContext:
     if ids:
         filed = frozenset(db_session.scalars(select(RemsMonitoringForm.session_id)
                                              .where(RemsMonitoringForm.session_id.in_(ids))))
-    return replace(ctx, rems_forms=filed)
+    return with_motor_thresholds(replace(ctx, rems_forms=filed))
+
+
+def with_motor_thresholds(ctx: FlagContext) -> FlagContext:
+    """``ctx`` with the dates of the motor_threshold assessments of every patient who has an open TMS
+    course in it, for the rule motor_threshold_due (one query, only when there is such a course)."""
+    from scheduler.domain.rules.tms import is_tms
+    from scheduler.models import Assessment
+
+    patients = sorted({c.patient_id for c in ctx.courses.values() if c.status not in CLOSED_COURSE_STATUSES
+                       and (p := ctx.protocols.get(c.protocol_key)) is not None and is_tms(p)})
+    dates: dict[int, list] = {}
+    if patients:
+        rows = db_session.execute(select(Assessment.patient_id, Assessment.taken_on)
+                                  .where(Assessment.patient_id.in_(patients),
+                                         Assessment.instrument == "motor_threshold"))
+        for patient_id, taken_on in rows:
+            dates.setdefault(patient_id, []).append(taken_on)
+    return replace(ctx, motor_thresholds={k: tuple(sorted(v)) for k, v in dates.items()})
 
 
 def day_windows(tz: str, sessions) -> list[Interval]:

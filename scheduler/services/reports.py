@@ -23,6 +23,7 @@ from scheduler.domain import reports as r
 from scheduler.domain.calendar import open_intervals
 from scheduler.domain.intervals import Interval
 from scheduler.domain.timezones import iter_days, local_date
+from scheduler.domain.vocabulary import RATING_SCALES
 from scheduler.models import Assessment, Course, Room, TreatmentSession, UTCDateTime, utcnow
 from scheduler.protocols_registry import protocols
 from scheduler.services import inputs
@@ -238,7 +239,8 @@ def outcomes(w: Window) -> list[dict]:
     A = Assessment
     spread = (select(A.course_id, A.instrument, func.min(A.taken_on).label("first"),
                      func.max(A.taken_on).label("last"))
-              .where(A.course_id.in_(_courses(w))).group_by(A.course_id, A.instrument)
+              .where(A.course_id.in_(_courses(w)), A.instrument.in_(RATING_SCALES))
+              .group_by(A.course_id, A.instrument)
               .having(func.count() >= 2).subquery())
     query = (select(Course.protocol_key, spread.c.instrument,
                     func.max(case((A.taken_on == spread.c.first, A.score))),

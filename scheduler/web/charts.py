@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import url_for
 from markupsafe import Markup, escape
 
-from scheduler.domain.instruments import CATALOGUE, baseline
+from scheduler.domain.instruments import CATALOGUE, MEASUREMENT_CATALOGUE, baseline
 from scheduler.web.geometry import DateScale, ValueScale
 
 KIND_COLOURS = {"evaluation": "#4a57b5", "preparation": "#8a5f1c", "dose": "#23706f", "integration": "#744a9e",
@@ -221,6 +221,44 @@ def _assessment_svg(inst, rows, baseline: int, level: float) -> Markup:
                    + " ".join(f"{x},{y}" for x, y, _ in points) + '"/>')
     for x, y, a in points:
         out.append(f'<g class="score"><title>{_e(inst.key)} {a.score} on {a.taken_on:%d %b %Y}</title>'
+                   f'<circle cx="{x}" cy="{y}" r="5" fill="#fff" stroke="#1d2733" stroke-width="2"/></g>')
+    out.append(f'<line x1="{LEFT}" y1="{bottom}" x2="{WIDTH - PLOT_RIGHT}" y2="{bottom}" stroke="#9aa5b1"/></svg>')
+    return Markup("".join(out))
+
+
+def measurement_charts(data) -> list[dict]:
+    """One chart per measurement (the TMS motor threshold): the values over time on the measurement's
+    own scale, no severity bands, baseline or response level (it is not a symptom score)."""
+    out = []
+    for key, m in sorted(MEASUREMENT_CATALOGUE.items()):
+        rows = sorted((a for a in data.assessments or [] if a.instrument == key), key=lambda a: (a.taken_on, a.id))
+        if rows:
+            out.append({"measurement": m, "rows": rows, "latest": rows[-1], "svg": _measurement_svg(m, rows)})
+    return out
+
+
+def _measurement_svg(m, rows) -> Markup:
+    height, top, bottom = 200, 20, 170
+    xs = DateScale(rows[0].taken_on - timedelta(days=3), rows[-1].taken_on + timedelta(days=3), LEFT,
+                   WIDTH - PLOT_RIGHT)
+    lo = max(m.low, min(a.score for a in rows) // 10 * 10 - 10)
+    hi = min(m.high, max(a.score for a in rows) // 10 * 10 + 20)
+    ys = ValueScale(lo, hi, bottom, top)
+    out = [f'<svg viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="ch-{m.key}" '
+           f'xmlns="http://www.w3.org/2000/svg" data-testid="measurement-chart" data-instrument="{_e(m.key)}">',
+           f'<title id="ch-{m.key}">{_e(m.label)} ({_e(m.unit)}) over time</title>']
+    for v in range(lo, hi + 1, 10):
+        y = ys.y(v)
+        out.append(f'<text x="{LEFT - 8}" y="{y + 4}" font-size="12" fill="#5b6877" text-anchor="end">{v} %</text>'
+                   f'<line x1="{LEFT}" y1="{y}" x2="{WIDTH - PLOT_RIGHT}" y2="{y}" stroke="#e3e8ee"/>')
+    for x, label in xs.ticks(8):
+        out.append(f'<text x="{x}" y="{bottom + 18}" font-size="12" fill="#5b6877" text-anchor="middle">{_e(label)}</text>')
+    points = [(xs.x(a.taken_on), ys.y(a.score), a) for a in rows]
+    if len(points) > 1:
+        out.append('<polyline fill="none" stroke="#1d2733" stroke-width="2" points="'
+                   + " ".join(f"{x},{y}" for x, y, _ in points) + '"/>')
+    for x, y, a in points:
+        out.append(f'<g class="measurement"><title>{_e(m.label)} {a.score} % on {a.taken_on:%d %b %Y}</title>'
                    f'<circle cx="{x}" cy="{y}" r="5" fill="#fff" stroke="#1d2733" stroke-width="2"/></g>')
     out.append(f'<line x1="{LEFT}" y1="{bottom}" x2="{WIDTH - PLOT_RIGHT}" y2="{bottom}" stroke="#9aa5b1"/></svg>')
     return Markup("".join(out))

@@ -8,8 +8,9 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 
 from scheduler import access
 from scheduler.db import db_session, rollback
+from scheduler.domain.instruments import is_rating_scale
 from scheduler.domain.timezones import local_date
-from scheduler.domain.vocabulary import INSTRUMENTS, LIVE_STATUSES
+from scheduler.domain.vocabulary import INSTRUMENTS, LIVE_STATUSES, MEASUREMENTS
 from scheduler.errors import AppError, ValidationError
 from scheduler.models import StaffMember
 from scheduler.protocols_registry import protocols
@@ -39,7 +40,8 @@ def timeline(patient_id: int, *, errors=None, status=200):
     whole = request.args.get("span") == "all"
     first_dose_on, since = _course_dose_one(data, tz)
     course_svg = charts.course_timeline(data, tz, whole=whole, today=today(tz))
-    tracked = data.assessments[-1].instrument if data.assessments else None  # the latest recorded
+    scales = [a for a in data.assessments or [] if is_rating_scale(a.instrument)]
+    tracked = scales[-1].instrument if scales else None  # the latest rating scale recorded
     from scheduler.services import authorizations
 
     return render_template("clinician/timeline.html", patient=data.patient, data=data, tz=tz, whole=whole,
@@ -47,6 +49,7 @@ def timeline(patient_id: int, *, errors=None, status=200):
                            course_svg=course_svg, protocols=protocols(), tracked=tracked,
                            assessment_charts=charts.assessment_charts(data, first_dose_on=first_dose_on,
                                                                       since=since),
+                           measurement_charts=charts.measurement_charts(data), measurements=MEASUREMENTS,
                            kind_colours=charts.KIND_COLOURS, errors=errors or {}, form=request.form,
                            instruments=INSTRUMENTS, today=today(tz), notes=clinical.notes(patient.id)), status
 
@@ -104,7 +107,8 @@ def record_assessment(patient_id: int):
         except ValueError:
             raise ValidationError("Enter the score as a whole number.", field="score") from None
         if not low <= score <= high:
-            raise ValidationError(f"{instrument} scores run from {low} to {high}.", field="score")
+            what = "values (percent of machine output)" if instrument in MEASUREMENTS else "scores"
+            raise ValidationError(f"{instrument} {what} run from {low} to {high}.", field="score")
         try:
             taken_on = date.fromisoformat(request.form.get("taken_on") or "")
         except ValueError:

@@ -33,6 +33,7 @@ TITLES = {
     "dosing_hold": "Dose booked during a dosing hold",
     "ride_home_missing": "No ride home arranged",
     "unconfirmed": "Dose not confirmed by the patient",
+    "motor_threshold_due": "TMS motor threshold due for re-measurement",
 }
 # Codes that repeat one fact about the patient on each of their sessions: one row per patient and course.
 PER_PATIENT = ("ride_home_missing", "dosing_hold")

@@ -84,6 +84,7 @@ class Scenario:
     course_status: str = "active"
     rems_certification_id: str | None = "SPR-CLINIC-1"
     rems_forms: frozenset[int] | None = frozenset()
+    motor_thresholds: dict[int, tuple[date, ...]] | None = None
 
     def ctx(self) -> FlagContext:
         clinic = Clinic(id=1, timezone=TZ, hours=self.hours, closures=self.closures, name="Midtown",
@@ -91,7 +92,7 @@ class Scenario:
         return FlagContext(clinic=clinic, protocols=PROTOCOLS, rooms=self.rooms, staff=self.staff,
                            patients=self.patients,
                            courses=[CourseFacts(COURSE, ANA, self.protocol_key, status=self.course_status)],
-                           rems_forms=self.rems_forms)
+                           rems_forms=self.rems_forms, motor_thresholds=self.motor_thresholds)
 
     def flags(self, patient: int = ANA) -> list[Flag]:
         mine = [s for s in self.sessions if s.patient_id == patient]
@@ -196,6 +197,15 @@ def with_prescriber_off(sc: Scenario, start: datetime, end: datetime) -> Scenari
 
 def with_form(sc: Scenario, *session_ids: int) -> Scenario:
     sc.rems_forms = frozenset(session_ids)
+    return sc
+
+
+def tms_course(*measured: date) -> Scenario:
+    """The course as a tms-daily course running on Mon 9 Mar (doses on 4 and 6 Mar past, 9 Mar on),
+    with Ana's motor thresholds measured on ``measured``."""
+    sc = as_of(build(), march(9), 8)
+    sc.protocol_key = "tms-daily"
+    sc.motor_thresholds = {ANA: measured}
     return sc
 
 
@@ -304,6 +314,10 @@ CASES = {
     "rems_form_overdue": (
         lambda: as_of(nasal(build(), status="completed"), march(12)),
         lambda: with_form(as_of(nasal(build(), status="completed"), march(12)), 11)),
+    # a running TMS course: no motor threshold in the last 7 days (2 Mar is 7 days before 9 Mar), then one on 3 Mar
+    "motor_threshold_due": (
+        lambda: tms_course(march(2)),
+        lambda: tms_course(march(2), march(3))),
     # dose 1 is at 09:00 on Wed 4 Mar; at noon the day before it is within 24 hours
     "unconfirmed": (
         lambda: as_of(build(), march(3)),
@@ -323,7 +337,7 @@ def idle_flags(sc: Scenario, day: int) -> list[Flag]:
 def test_the_tables_cover_every_code():
     assert set(CASES) | {"idle_chair_time"} == ALL_CODES
     assert CONFLICT_CODES.isdisjoint(GAP_CODES)
-    assert len(ALL_CODES) == 30
+    assert len(ALL_CODES) == 31
 
 
 def test_the_clean_scenario_has_no_flag():

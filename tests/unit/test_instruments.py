@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler.domain.instruments import CATALOGUE, _instrument
-from scheduler.domain.vocabulary import INSTRUMENTS
+from scheduler.domain.instruments import CATALOGUE, MEASUREMENT_CATALOGUE, _instrument, is_rating_scale
+from scheduler.domain.vocabulary import INSTRUMENTS, MEASUREMENTS, RATING_SCALES
 
 
 def test_every_instrument_has_bands_covering_its_whole_range_without_holes():
-    assert set(CATALOGUE) == set(INSTRUMENTS)
+    assert set(CATALOGUE) == set(RATING_SCALES) and set(INSTRUMENTS) == set(RATING_SCALES) | set(MEASUREMENTS)
     for key, inst in CATALOGUE.items():
         assert (inst.low, inst.high) == INSTRUMENTS[key]
         assert inst.bands[0].low == inst.low and inst.bands[-1].high == inst.high
@@ -79,3 +79,11 @@ def test_recording_a_new_score_never_moves_the_baseline():
     for day, score in ((_date(2026, 11, 14), 11), (_date(2026, 11, 30), 5), (_date(2026, 12, 7), 3)):
         scores.append((day, score))
         assert baseline(scores, D1) == first
+
+
+@pytest.mark.parametrize("key, scale", [("PHQ-9", True), ("MADRS", True), ("motor_threshold", False)])
+def test_the_motor_threshold_is_a_measurement_not_a_rating_scale(key, scale):
+    assert is_rating_scale(key) is scale
+    if not scale:
+        m = MEASUREMENT_CATALOGUE[key]
+        assert (m.low, m.high) == INSTRUMENTS[key] == (1, 100) and m.unit == "% of machine output"

@@ -50,5 +50,5 @@ def test_every_code_the_planners_raise_is_in_the_table():
 def test_every_code_has_one_known_severity_and_family():
     for code in CODES.values():
         assert code.severity in ("error", "warning", "info")
-        assert code.family in ("spacing", "windows", "resources", "calendar", "patient", "attendance", "payer", "rems", "plan")
+        assert code.family in ("spacing", "windows", "resources", "calendar", "patient", "attendance", "payer", "rems", "tms", "plan")
         assert code.meaning.endswith(".")

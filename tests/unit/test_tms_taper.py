@@ -152,3 +152,14 @@ def test_anchor_and_tolerance_are_validated(stage, problem):
 def test_the_induction_window_end_of_the_taper_is_week_9():
     first = date(2024, 3, 5)
     assert induction_window_end(TAPER, first) == first + timedelta(days=62)
+
+
+@pytest.mark.parametrize("measured_days_ago, due", [
+    (None, True), (0, False), (6, False), (7, True), (30, True),
+])
+def test_motor_threshold_due_table(measured_days_ago, due):
+    from scheduler.domain.rules.tms import motor_threshold_due_on
+
+    today = date(2026, 3, 9)
+    measured = () if measured_days_ago is None else (today - timedelta(days=measured_days_ago),)
+    assert (motor_threshold_due_on((*measured, today + timedelta(days=1)), today) is not None) is due

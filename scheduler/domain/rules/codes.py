@@ -21,7 +21,7 @@ class Code:
     name: str
     severity: str
     kind: str  # conflict | gap | plan | refusal
-    family: str  # spacing | windows | resources | calendar | patient | attendance | payer | rems | plan
+    family: str  # spacing | windows | resources | calendar | patient | attendance | payer | rems | tms | plan
     meaning: str
 
 
@@ -91,6 +91,9 @@ CODES: dict[str, Code] = {c.name: c for c in (
          "A REMS dose took place and its Patient Monitoring Form is due (days 1-7 after it)."),
     Code("rems_form_overdue", ERROR, "gap", "rems",
          "A REMS dose's Patient Monitoring Form is overdue (day 8 on)."),
+    # tms (rules/tms.py)
+    Code("motor_threshold_due", WARNING, "gap", "tms",
+         "A running TMS course has no motor threshold recorded in the last 7 days."),
     # plan only (the planner's objective and guidance)
     Code("preference_not_met", INFO, "plan", "plan",
          "A proposed session falls outside the course's preferred weekdays or times."),

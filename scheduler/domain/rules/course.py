@@ -12,6 +12,7 @@ from datetime import date, datetime
 from scheduler.domain.protocols import Protocol
 from scheduler.domain.rules.model import CLOSED_COURSE_STATUSES, CourseFacts, Flag, FlagContext
 from scheduler.domain.rules.spacing import cross_course_spacing_flags, maintenance_spacing_flags, spacing_flags
+from scheduler.domain.rules.tms import motor_threshold_flags
 from scheduler.domain.rules.windows import (
     evaluation_flags,
     follow_up_flags,
@@ -80,5 +81,5 @@ def course_flags(ctx: FlagContext, course: CourseFacts, sessions: list[Session],
     out += integration_flags(c, [s for s in live_pool if s.kind == "integration"])
     out += follow_up_flags(c, [s for s in live_pool if s.kind == "follow_up"])
     if as_of is not None:
-        out += incomplete_flags(c, as_of) + maintenance_due_flags(c, as_of)
+        out += incomplete_flags(c, as_of) + maintenance_due_flags(c, as_of) + motor_threshold_flags(c, as_of)
     return out

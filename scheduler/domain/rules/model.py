@@ -113,6 +113,9 @@ class FlagContext:
     # Ids of the sessions with a REMS Patient Monitoring Form on file; None: not loaded (the form
     # rules do not run, e.g. in the write gate, which no form can change).
     rems_forms: frozenset[int] | None = None
+    # patient id -> the local dates of their motor_threshold assessments (TMS); None: not loaded (the
+    # motor_threshold_due rule does not run).
+    motor_thresholds: Mapping[int, tuple[date, ...]] | None = None
 
     def __post_init__(self) -> None:
         for name in ("rooms", "staff", "patients", "courses"):
