@@ -60,7 +60,7 @@ def _rems_form_fields() -> dict:
 REMS_FORM_FIELDS = _rems_form_fields()
 SCHEMAS["RemsForm"] = obj({"id": ID, "session_id": ID, "patient_id": ID, "field_set": INT,
                            "recorded_by_id": nullable(INT), "created_at": INSTANT, "updated_at": nullable(INSTANT),
-                           **{k: (v if "null" in str(v.get("type")) else v) for k, v in REMS_FORM_FIELDS.items()}})
+                           **REMS_FORM_FIELDS})
 SCHEMAS["RemsFormOfSession"] = obj({"session_id": ID, "needs_form": BOOL, "form": nullable(ref("RemsForm"))})
 REQUESTS = {
     "NewRemsForm": obj(REMS_FORM_FIELDS, required=[n for n in REMS_FORM_FIELDS

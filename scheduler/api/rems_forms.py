@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import g
 
 from scheduler import access
-from scheduler.api import bp, parsing as p, serialize
+from scheduler.api import bp, serialize
+from scheduler.api import parsing as p
 from scheduler.api.idempotency import idempotent
 from scheduler.auth import require
 from scheduler.domain import rems_form
@@ -28,7 +29,9 @@ def _tz(session) -> str:
     from scheduler.db import db_session
     from scheduler.models import Clinic
 
-    return db_session.get(Clinic, session.clinic_id).timezone
+    clinic = db_session.get(Clinic, session.clinic_id)
+    assert clinic is not None  # a session's clinic is a foreign key
+    return clinic.timezone
 
 
 def _values(body: dict) -> dict:

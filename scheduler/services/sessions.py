@@ -86,14 +86,13 @@ def refuse_introduced(verdict, *, override_reason: str | None, what: str = "The 
 def refuse_unoverridable(found, *, what: str = "The session") -> None:
     """409 with the code itself (``rems_not_enrolled``) for an error an override_reason cannot lift;
     ``found``: flags or plan problems."""
-    from scheduler.api.serialize import flag as flag_json
     from scheduler.domain.rules.codes import UNOVERRIDABLE_CODES
 
     hard = [f for f in found if f.code in UNOVERRIDABLE_CODES]
     if hard:
         raise Conflict(f"{what} is refused: " + " ".join(f.message for f in hard)
                        + " This cannot be overridden.", code=hard[0].code,
-                       conflicts=[flag_json(f) if hasattr(f, "session_ids") else f.to_dict() for f in hard])
+                       conflicts=[f.to_dict() for f in hard])
 
 
 def _audit_override(actor_id: int | None, session: TreatmentSession, verdict, reason: str | None) -> None:

@@ -18,7 +18,7 @@ NY = ZoneInfo("America/New_York")
 
 @pytest.fixture
 def world(app):
-    c, rooms, _ = clinic_with_users()
+    c, _rooms, _ = clinic_with_users()
     nasal = directory.create_room(None, c, name="Spravato", capabilities=["nasal"])
     patient = factories.patient(mrn="REMS-1", name="Ana Ruiz", ride_home_arranged=True)
     db_session.flush()

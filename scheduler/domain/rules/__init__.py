@@ -56,7 +56,12 @@ from scheduler.domain.rules.codes import (
 from scheduler.domain.rules.model import CLOSED_COURSE_STATUSES, CourseFacts, Flag, FlagContext
 from scheduler.domain.rules.patient import needs_ride_home, on_dosing_hold
 from scheduler.domain.rules.rems import (
-    CHECK_SPACING, check_times, checks_clash, needs_rems, prescriber_on_site, rems_missing,
+    CHECK_SPACING,
+    check_times,
+    checks_clash,
+    needs_rems,
+    prescriber_on_site,
+    rems_missing,
 )
 from scheduler.domain.rules.resources import room_suits, staff_problem, staff_suits
 from scheduler.domain.rules.spacing import (

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from scheduler.domain.calendar import is_staff_available
 from scheduler.domain.intervals import Interval
@@ -109,14 +110,15 @@ def rems_session_flags(ctx: FlagContext, s: Session) -> list[Flag]:
         return []
     out: list[Flag] = []
     who = ctx.patient_name(s.patient_id)
-    missing = rems_missing(ctx.clinic, ctx.patients.get(s.patient_id), local_date(s.starts_at, ctx.tz))
+    patients = cast(Mapping[int, Patient], ctx.patients)  # FlagContext turns the sequences into maps
+    missing = rems_missing(ctx.clinic, patients.get(s.patient_id), local_date(s.starts_at, ctx.tz))
     if missing:
         out.append(session_flag(
             ctx, "rems_not_enrolled", s,
             f"{what(ctx, s)[0].upper() + what(ctx, s)[1:]} needs the Spravato REMS, but {'; '.join(missing)}.",
             "Record the clinic's REMS certification and the patient's enrollment first; this cannot be "
             "overridden."))
-    if not prescriber_on_site(ctx.clinic, ctx.staff.values(), s.interval):
+    if not prescriber_on_site(ctx.clinic, cast(Mapping[int, StaffMember], ctx.staff).values(), s.interval):
         out.append(session_flag(
             ctx, "prescriber_not_on_site", s,
             f"No prescriber works at the clinic for the whole of {ctx.span(s.starts_at, s.ends_at)}, the "
@@ -154,7 +156,7 @@ def check_spacing_flags(ctx: FlagContext, live: Iterable[Session], scope: set[in
                              f"{ctx.patient_name(b.patient_id)} ({ctx.label(b)}) less than "
                              f"{int(CHECK_SPACING.total_seconds() // 60)} minutes apart, at "
                              f"{ctx.when(first)} and {ctx.local(second):%H:%M}."),
-                    session_ids=tuple(sorted((a.id, b.id), key=lambda x: x if x is not None else -1)),
+                    session_ids=cast(tuple[int, ...], tuple(sorted((a.id, b.id), key=lambda x: -1 if x is None else x))),
                     fix="Start one of the doses at least 10 minutes earlier or later, or assign another nurse.",
                     staff_member_id=staff_id, starts_at=ctx.local(first), ends_at=ctx.local(second + CHECK_SPACING),
                     on=local_date(first, ctx.tz)))

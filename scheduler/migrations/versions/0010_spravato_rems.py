@@ -10,9 +10,8 @@ Create Date: 2026-12-01 12:00:00
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0010_rems'
 down_revision = '0009'
