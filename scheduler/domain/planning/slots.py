@@ -405,13 +405,14 @@ class SlotFinder:
             attempts = [a for a in attempts if a[2] or "guidance" in a[0]]
         if nobody:  # nobody with the role at all: plan without a clinician from the start
             attempts = [(r | {"staff"}, d, u, lt, True) for r, d, u, lt, _ in attempts]
+        steps: list[tuple[frozenset[str], list[date], bool, datetime | None, bool, Stage | None]]
         if spacing is not None and self.other_doses:
-            last = attempts[-1]
-            attempts = [(r, d, u, lt, ns, spacing) for r, d, u, lt, ns in attempts] + [
-                (last[0] | {"spacing"}, *last[1:], None)]
+            r0, d0, u0, lt0, ns0 = attempts[-1]
+            steps = [(r, d, u, lt, ns, spacing) for r, d, u, lt, ns in attempts] + [
+                (r0 | {"spacing"}, d0, u0, lt0, ns0, None)]
         else:
-            attempts = [(*a, None) for a in attempts]
-        for relaxed, dates, use_prefs, latest, no_staff, spaced_by in attempts:
+            steps = [(r, d, u, lt, ns, None) for r, d, u, lt, ns in attempts]
+        for relaxed, dates, use_prefs, latest, no_staff, spaced_by in steps:
             found = self.search(spec, dates, use_prefs=use_prefs, latest_start=latest, no_staff=no_staff,
                                 spacing=spaced_by, **base)
             if found:
