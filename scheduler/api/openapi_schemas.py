@@ -199,7 +199,11 @@ REQUESTS: dict[str, dict] = {
                            "ride_home_arranged": BOOL, "contact_preference": enum(("email", "sms", "none")),
                            "rems_enrollment_id": nullable({**STR, "maxLength": 64}), "rems_enrolled_on": nullable(DATE)},
                           required=[]),
-    "NewAssessment": obj({"instrument": enum(INSTRUMENTS), "score": {"type": "integer", "minimum": 0},
+    "NewAssessment": obj({"instrument": {**enum(INSTRUMENTS), "description": (
+                              "A rating scale, or motor_threshold: the TMS resting motor threshold, a measurement "
+                              "(score: percent of machine output, 1-100).")},
+                          "score": {"type": "integer", "minimum": 0,
+                                    "description": "Inside the instrument's range (motor_threshold: 1-100)."},
                           "taken_on": DATE, "course_id": ID}, required=["instrument", "score", "taken_on"]),
     "NewNote": obj({"body": {**STR, "minLength": 1, "maxLength": 20000}, "session_id": ID}, required=["body"]),
     "Reason": obj({"reason": {**STR, "minLength": 1, "maxLength": 500}}, required=["reason"]),
