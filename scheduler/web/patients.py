@@ -165,8 +165,28 @@ def _replaces(form) -> int | None:
     return int(raw)
 
 
+def _plan_marks(result) -> tuple[list, list, dict]:
+    """The preview's flags the planner's own problems do not already say (what booking the plan would
+    raise: a payer's units, another course's doses …), the error ones among them, and per planned
+    session (by index) the problems and flags shown on its row."""
+    if result is None:
+        return [], [], {}
+    said = {p.code for p in result.plan.problems}
+    flags = [(f, idxs) for f, idxs in result.flags if f.code not in said]
+    rows: dict[int, list] = {}
+    for p in result.plan.problems:
+        for i in p.sessions:
+            rows.setdefault(i, []).append(p)
+    for f, idxs in flags:
+        for i in idxs:
+            rows.setdefault(i, []).append(f)
+    return [f for f, _ in flags], [f for f, _ in flags if f.severity == "error"], rows
+
+
 def _plan_form(patient, clinic, form, *, errors=None, result=None, status=200, open_courses=()):
+    plan_flags, plan_errors, row_marks = _plan_marks(result)
     return render_template("frontdesk/plan.html", patient=patient, clinic=clinic, form=form,
+                           plan_flags=plan_flags, plan_errors=plan_errors, row_marks=row_marks,
                            errors=errors or {}, result=result, protocols=protocols(), open_courses=open_courses,
                            weekday_names=WEEKDAY_NAMES, today=today(clinic.timezone),
                            rooms={r.id: r for r in clinic.rooms},
@@ -202,8 +222,10 @@ def plan_course(patient_id: int):
         rollback()
         # a second open course: offer to replace the open one (or to give a reason to run both)
         open_courses = exc.conflicts if exc.code == "course_active" else ()
+        # a plan refused for its flags: the preview again, each flag on its session, and the reason field
+        result = planning.plan(g.user.id, patient, params, dry_run=True) if exc.code == "flagged" else None
         return _plan_form(patient, clinic, form, errors=errors_from(exc, PLAN_FIELDS), status=exc.status,
-                          open_courses=open_courses)
+                          open_courses=open_courses, result=result)
     if not confirm:
         return _plan_form(patient, clinic, form, result=result)
     flash(f"Booked {len(result.sessions)} sessions of {params['protocol']} for {patient.name}.", "success")

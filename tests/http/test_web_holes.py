@@ -1,5 +1,5 @@
 """Issue 9's refusals and new flags on the pages (Flask client): a second course (course_active) and
-replacing the open one, a past start date, check-in too early, a past one-off session, and
+replacing the open one, a plan refused for its flags (a payer's units), a past start date, check-in too early, a past one-off session, and
 attendance_unrecorded on the worklist and the day board."""
 from __future__ import annotations
 
@@ -105,3 +105,32 @@ def test_check_in_too_early_names_the_clinics_time(desk):  # noqa: F811
     message = message[:message.index("<")]
     assert f"{local.day} {local:%b} {local.year} {local:%H:%M} E" in message and "+00:00" not in message
     assert "check-in opens that day" in message
+
+
+def test_a_plan_past_the_authorized_units_shows_why_and_books_only_with_a_reason(desk):  # noqa: F811
+    patient_id = _patient(desk)
+    start = next_monday(date.today())
+    _authorize(patient_id, start)  # four units: doses 5 and 6 would exceed them
+    preview = _plan(desk, patient_id, start, action="preview")
+    assert preview.status_code == 200, preview.text
+    assert 'data-testid="plan-flags"' in preview.text and 'data-flag-code="authorization_exceeded"' in preview.text
+    assert 'name="override_reason"' in preview.text  # the reason is asked for before booking
+    refused = _plan(desk, patient_id, start)
+    assert refused.status_code == 409, refused.text
+    assert "The plan breaks a scheduling rule" in refused.text and "would be unit 5 of 4" in refused.text
+    assert 'data-testid="plan-preview"' in refused.text and 'name="override_reason"' in refused.text
+    assert _courses(patient_id) == []
+    form = {"protocol": "ketamine-iv", "start_on": start.isoformat(), "weekdays": ["mon", "thu"],
+            "earliest": "09:00", "latest": "17:00", "action": "confirm", "override_reason": "Patient pays"}
+    booked = desk.post(f"/patients/{patient_id}/plan", form)
+    assert booked.status_code == 302, booked.text
+    assert [c.status for c in _courses(patient_id)] == ["planned"]
+
+
+def _authorize(patient_id: int, start: date) -> None:
+    from scheduler.models import Authorization
+
+    db_session.add(Authorization(patient_id=patient_id, protocol="ketamine-iv", payer="Acme Health",
+                                 reference="PA-4", units_authorized=4, valid_from=start,
+                                 valid_to=start + timedelta(days=120)))
+    db_session.commit()
