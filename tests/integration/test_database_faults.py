@@ -12,6 +12,7 @@ hangs; thawed, booking works again; afterwards every course in the database has 
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import gc
 import glob
 import os
@@ -39,6 +40,7 @@ CONNECT, STATEMENT, GRACE = 2, 1, 1
 # The longest a request may take while the server is gone: a connect timeout, or a statement
 # timeout plus the watchdog's grace and tick, with room for a loaded 2-core machine.
 BOUND = CONNECT + STATEMENT + GRACE + 4
+HARD_LIMIT = 600  # seconds for the whole test (it takes ~70 s; with the watchdog disabled it fails in ~90 s)
 
 
 def _binaries() -> Path | None:
@@ -114,12 +116,16 @@ def cluster():
             pytest.fail("initdb not found under /usr/lib/postgresql/*/bin (required under CI)")
         pytest.skip("initdb not found under /usr/lib/postgresql/*/bin")
     c = Cluster(bindir)
+    # Bounded whatever breaks: a request that hangs past every timeout (the bug this test looks for)
+    # ends the run with the threads' tracebacks after HARD_LIMIT seconds instead of stalling CI.
+    faulthandler.dump_traceback_later(HARD_LIMIT, exit=True)
     try:
         c.init()
         c.start()
         yield c
     finally:
         c.remove()
+        faulthandler.cancel_dump_traceback_later()
 
 
 def _course_body(clinic_id: int, start) -> dict:
