@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, g, request
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from scheduler.db import db_session
 from scheduler.errors import Forbidden, Unauthorized
@@ -89,11 +90,12 @@ def roles_with(permission: str) -> list[str]:
 
 
 def user_for_token(token: str) -> User | None:
-    row = db_session.execute(
+    row = db_session.execute(  # one statement: the user, the token's state and the user's clinics
         select(User, ApiToken.revoked_at)
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(ApiToken.token_hash == token_digest(token))
-    ).first()
+        .options(joinedload(User.clinic_links))
+    ).unique().first()
     if row is None or row.revoked_at is not None or not row.User.active:
         return None
     return row.User

@@ -50,6 +50,10 @@ DEFAULTS: dict[str, object] = {
     "DATABASE_STATEMENT_TIMEOUT": 15,
     "DATABASE_WATCHDOG_GRACE": 2,
     "DATABASE_RETRY_AFTER": 5,
+    # A pooled connection idle longer than this is pinged before use; connections are replaced after
+    # DATABASE_POOL_RECYCLE (no per-request ping: scheduler/dbfaults.py).
+    "DATABASE_PING_AFTER_IDLE": 30,
+    "DATABASE_POOL_RECYCLE": 1800,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     # Messages to patients (scheduler worker). PUBLIC_URL is the base of the links in them.

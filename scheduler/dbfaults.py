@@ -10,8 +10,10 @@ PostgreSQL gets three limits, all settings (seconds):
   nothing and answers nothing; the client would wait forever. Each statement, commit and rollback
   registers a deadline (statement timeout + ``DATABASE_WATCHDOG_GRACE``, 2 s); one monitor thread
   shuts the socket of a connection past it, so the driver raises a disconnect at once. The pool
-  then drops that connection and, on the next checkout, pings (under the same watchdog) before
-  handing one out, so the app recovers without a restart when the server comes back.
+  then drops that connection (and every older one); a connection idle in the pool for longer than
+  ``DATABASE_PING_AFTER_IDLE`` (30 s) is pinged (under the same watchdog) before it is handed out,
+  so the app recovers without a restart when the server comes back, and a busy pool pays no ping
+  per request. Connections are recycled after ``DATABASE_POOL_RECYCLE`` (1800 s).
 
 Unavailability (a refused or timed-out connection, a lost connection, a statement cancelled by the
 timeout, the pool exhausted) becomes ``DatabaseUnavailable``: 503 ``database_unavailable`` with
@@ -141,16 +143,33 @@ def guard_postgres(engine: Engine, config) -> Watchdog:
     for name in ("commit", "rollback"):
         @event.listens_for(engine, name)
         def _arm_end(conn):
-            watchdog.arm(conn.connection.dbapi_connection)  # disarmed when the connection goes back
+            if conn.invalidated:  # a connection found dead (no checkout ping any more): nothing to guard
+                return
+            try:
+                dbapi_connection = conn.connection.dbapi_connection
+            except sa_exc.SQLAlchemyError:  # invalid transaction: the rollback only resets the pool's state
+                return
+            if dbapi_connection is not None:
+                watchdog.arm(dbapi_connection)  # disarmed when the connection goes back
+
+    idle_ping = float(config.get("DATABASE_PING_AFTER_IDLE", 30))
 
     @event.listens_for(engine.pool, "checkin")
     def _checked_in(dbapi_connection, record):
         if dbapi_connection is not None:
             watchdog.disarm(dbapi_connection)
+            record.info["idle_since"] = time.monotonic()
 
     @event.listens_for(engine.pool, "checkout")
     def _ping(dbapi_connection, record, proxy):
-        """SQLAlchemy's pessimistic ping, under the watchdog (pool_pre_ping's own ping has none)."""
+        """SQLAlchemy's pessimistic ping, under the watchdog (pool_pre_ping's own ping has none), for a
+        connection that sat idle in the pool longer than ``DATABASE_PING_AFTER_IDLE``: a busy pool
+        pays no round trip per request. A connection that died while in use is thrown away by the
+        disconnect handling (the pool drops every older connection with it); ``pool_recycle``
+        replaces old ones."""
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < idle_ping:
+            return
         watchdog.arm(dbapi_connection)
         try:
             with dbapi_connection.cursor() as cursor:

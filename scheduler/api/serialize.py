@@ -83,11 +83,10 @@ def patient_match(m) -> dict:
 
 def session(s, tz: str | ZoneInfo | None = None, *, flags: list | None = None) -> dict:
     """A treatment session; ``tz`` is the clinic's zone (defaults to the session's clinic)."""
-    if tz is None:
-        from scheduler.db import db_session
-        from scheduler.models import Clinic as _Clinic
+    if tz is None:  # the setup cache: no statement when the request has met the clinic already
+        from scheduler.services.setup_cache import setup
 
-        tz = db_session.get(_Clinic, s.clinic_id).timezone
+        tz = setup(s.clinic_id).timezone
     data = {"id": s.id, "clinic_id": s.clinic_id, "patient_id": s.patient_id, "course_id": s.course_id,
             "room_id": s.room_id, "staff_member_id": s.staff_member_id, "kind": s.kind, "phase": s.phase,
             "sequence": s.sequence, "route": s.route,

@@ -14,9 +14,9 @@ from scheduler.api.flags import plausible, query_window
 from scheduler.api.idempotency import idempotent
 from scheduler.auth import require
 from scheduler.domain.vocabulary import PHASES, ROUTES, SESSION_KINDS, SESSION_STATUSES
-from scheduler.errors import ValidationError
+from scheduler.errors import NotFound, ValidationError
 from scheduler.models import Course, Room
-from scheduler.services import booking, inputs, replanning, suggestions
+from scheduler.services import booking, inputs, replanning, scope, setup_cache, suggestions
 from scheduler.services import flags as flag_service
 from scheduler.services import sessions as service
 
@@ -78,18 +78,22 @@ def book_session():
     body = p.json_body()
     p.reject_unknown(body, BOOK_FIELDS)
     patient = inputs.patient_row(p.integer(body, "patient_id", minimum=1))
-    room = p.get_or_404(Room, p.integer(body, "room_id", minimum=1), "room")
+    room_id = p.integer(body, "room_id", minimum=1)
+    found_room = setup_cache.setup_of_room(room_id)  # the room and its clinic's setup (cached)
+    if found_room is None or not scope.may_see_clinic(found_room[0].clinic_id):
+        raise NotFound(f"No room with id {room_id}.")
+    setup, room = found_room
     course_id = p.integer(body, "course_id", required=False, minimum=1)
     if course_id is not None:
         course = p.get_or_404(Course, course_id, "course")
         if course.patient_id != patient.id:
             raise ValidationError(f"Course {course_id} belongs to another patient.", field="course_id")
-        if course.clinic_id != room.clinic_id:
+        if course.clinic_id != setup.clinic_id:
             raise ValidationError(f"Course {course_id} runs at clinic {course.clinic_id}; choose one of its rooms.",
                                   field="room_id")
     starts_at, ends_at = _times(body)
     req = booking.SessionRequest(
-        clinic_id=room.clinic_id, patient_id=patient.id, room_id=room.id,
+        clinic_id=setup.clinic_id, patient_id=patient.id, room_id=room.id,
         staff_member_id=p.integer(body, "staff_member_id", required=False, minimum=1),
         kind=p.choice(body, "kind", SESSION_KINDS), phase=p.choice(body, "phase", PHASES, required=False),
         sequence=p.integer(body, "sequence", required=False, minimum=1, maximum=1000),
@@ -100,8 +104,9 @@ def book_session():
     status = p.choice(body, "status", PAST_STATUSES, required=False)
     if status is not None and not record_past:
         raise ValidationError("status goes with record_past: true (entering a past session).", field="status")
-    session, found = service.book(g.user.id, req, record_past=record_past, past_status=status or "booked")
-    return _render(session, found), 201
+    session, found = service.book(g.user.id, req, record_past=record_past, past_status=status or "booked",
+                                  alone=True)
+    return serialize.session(session, setup.timezone, flags=found), 201
 
 
 @bp.get("/sessions")

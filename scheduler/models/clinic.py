@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,10 @@ class Clinic(Base):
     # The Spravato REMS healthcare-setting certification (None: not certified; no esketamine dosing).
     rems_certification_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Raised by every write to the clinic's setup (the clinic, its hours and closures, rooms, staff with
+    # their hours and time off; scheduler/services/setup_cache.py): processes cache the setup under it.
+    # A new clinic starts at a random value, so a clinic id reused after a wipe never meets an old cache.
+    setup_version: Mapped[int] = mapped_column(default=lambda: secrets.randbelow(2**30) + 1, server_default="1")
 
     opening_hours: Mapped[list[OpeningHours]] = relationship(
         back_populates="clinic", cascade="all, delete-orphan",

@@ -20,7 +20,7 @@ from scheduler.domain.vocabulary import MAX_SESSION_DURATION
 from scheduler.errors import CONFLICT_SQLSTATES, Conflict, UnprocessableError, sqlstate
 from scheduler.models import Clinic, TreatmentSession, utcnow
 from scheduler.services import audit
-from scheduler.services.conflicts import describe, find_clashes
+from scheduler.services.conflicts import clashes_among, describe, find_clashes
 
 
 @dataclass(frozen=True)
@@ -54,11 +54,16 @@ def refuse_double_booking(clashes, what: str = "The session") -> None:
 
 
 def refuse_clashes(*, room_id: int | None, patient_id: int | None, starts_at: datetime, ends_at: datetime,
-                   exclude_ids: tuple[int, ...] = (), what: str = "The session") -> None:
+                   exclude_ids: tuple[int, ...] = (), what: str = "The session", among=None) -> None:
     """409 naming the clashing session when the room or the patient is already booked, or held
-    through FHIR $hold for a booking in progress (``holds.refuse_held``)."""
-    refuse_double_booking(find_clashes(room_id=room_id, patient_id=patient_id, starts_at=starts_at,
-                                       ends_at=ends_at, exclude_ids=exclude_ids), what)
+    through FHIR $hold for a booking in progress (``holds.refuse_held``). ``among``: sessions already
+    loaded that hold every live session of the room and the patient around the time (the write
+    gate's): the clash is found in them instead of by a query."""
+    clashes = (find_clashes(room_id=room_id, patient_id=patient_id, starts_at=starts_at, ends_at=ends_at,
+                            exclude_ids=exclude_ids) if among is None else
+               clashes_among(among, room_id=room_id, patient_id=patient_id, starts_at=starts_at, ends_at=ends_at,
+                             exclude_ids=exclude_ids))
+    refuse_double_booking(clashes, what)
     from scheduler.services.holds import refuse_held
 
     refuse_held(room_id=room_id, patient_id=patient_id, starts_at=starts_at, ends_at=ends_at, what=what)
@@ -71,16 +76,24 @@ def check_shape(starts_at: datetime, ends_at: datetime) -> None:
         raise UnprocessableError(f"A session lasts at most {MAX_SESSION_DURATION}.", field="ends_at")
 
 
-def flush_guarded(sessions: list[TreatmentSession]) -> None:
+def flush_guarded(sessions: list[TreatmentSession], *, savepoint: bool = True) -> None:
     """Add and flush new sessions inside a savepoint; a concurrent double booking caught by the
-    database (PostgreSQL's exclusion constraints) becomes the same 409 as the check before it."""
+    database (PostgreSQL's exclusion constraints) becomes the same 409 as the check before it.
+    ``savepoint=False``: the transaction holds nothing else worth keeping; on such a clash it is
+    rolled back (the 409 then names the clash from a fresh read)."""
     try:
-        with db_session.begin_nested():
+        if savepoint:
+            with db_session.begin_nested():
+                db_session.add_all(sessions)
+                db_session.flush()
+        else:
             db_session.add_all(sessions)
             db_session.flush()
     except DBAPIError as exc:
         if sqlstate(exc) not in CONFLICT_SQLSTATES:
             raise
+        if not savepoint:
+            db_session.rollback()
         for s in sessions:
             refuse_clashes(room_id=s.room_id, patient_id=s.patient_id, starts_at=s.starts_at, ends_at=s.ends_at)
         raise Conflict("Another booking for this room or patient was made at the same time; "
@@ -119,10 +132,12 @@ def new_session(req: SessionRequest, status: str = "booked") -> TreatmentSession
         ends_at=req.ends_at, status=status, notes=req.notes, override_reason=req.override_reason)
 
 
-def insert(actor_id: int | None, req: SessionRequest, *, status: str = "booked") -> TreatmentSession:
-    """Write a session whose shape and clashes the caller has just checked (guarded, audited)."""
+def insert(actor_id: int | None, req: SessionRequest, *, status: str = "booked",
+           savepoint: bool = True) -> TreatmentSession:
+    """Write a session whose shape and clashes the caller has just checked (guarded, audited;
+    ``savepoint`` as for ``flush_guarded``)."""
     session = new_session(req, status)
-    flush_guarded([session])
+    flush_guarded([session], savepoint=savepoint)
     audit.record(actor_id, "session.book", session, reason=req.override_reason)
     return session
 

@@ -53,6 +53,22 @@ def find_clashes(*, room_id: int | None, patient_id: int | None, starts_at: date
     return clashes
 
 
+def clashes_among(sessions, *, room_id: int | None, patient_id: int | None, starts_at: datetime,
+                  ends_at: datetime, exclude_ids: tuple[int, ...] = ()) -> list[tuple[str, object]]:
+    """``find_clashes`` over sessions already loaded (plain values, by start time): the live ones
+    that hold the room or the patient during [starts_at, ends_at)."""
+    clashes = []
+    for other in sessions:
+        if other.id in exclude_ids or other.status not in LIVE_STATUSES or not (
+                other.starts_at < ends_at and other.ends_at > starts_at):
+            continue
+        if room_id is not None and other.room_id == room_id:
+            clashes.append(("room", other))
+        if patient_id is not None and other.patient_id == patient_id:
+            clashes.append(("patient", other))
+    return clashes
+
+
 def describe(clashes: list[tuple[str, TreatmentSession]]) -> list[dict]:
     """The clashing sessions for a 409's ``conflicts``, their times with the clinic's offset."""
     def local(s: TreatmentSession, instant: datetime) -> str:

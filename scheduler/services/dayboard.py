@@ -60,8 +60,10 @@ def day_board(clinic_id: int, day: date) -> DayBoard:
         else:
             other.append(f)
     rooms = db_session.scalars(select(Room).where(Room.clinic_id == clinic_id).order_by(Room.name, Room.id))
-    board_rooms = [RoomDay(room=r, sessions=[s for s in rows if s.room_id == r.id], idle=idle.get(r.id, []))
-                   for r in rooms]
+    by_room: dict[int, list[TreatmentSession]] = {}
+    for s in rows:  # grouped once, in start order: linear in rooms and sessions
+        by_room.setdefault(s.room_id, []).append(s)
+    board_rooms = [RoomDay(room=r, sessions=by_room.get(r.id, []), idle=idle.get(r.id, [])) for r in rooms]
     return DayBoard(clinic=clinic, day=day, hours=calendar.hours_intervals(value, day),
                     closures=calendar.closure_intervals(value, day), open=calendar.open_intervals(value, day),
                     rooms=board_rooms, flags_by_session=by_session, other_flags=other)

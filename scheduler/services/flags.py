@@ -21,8 +21,9 @@ from scheduler.domain.rules.authorization import recounted
 from scheduler.domain.timezones import day_bounds_utc, local_date, local_days_between
 from scheduler.domain.values import Session
 from scheduler.models import Course, Patient, TreatmentSession, utcnow
+from scheduler.domain.rules.horizon import neighbour_horizon
 from scheduler.protocols_registry import protocols
-from scheduler.services import inputs
+from scheduler.services import inputs, setup_cache
 
 UPCOMING = ("proposed", "booked", "checked_in")
 
@@ -94,16 +95,23 @@ def day_windows(tz: str, sessions) -> list[Interval]:
 
 
 def _context(clinic_id: int, windows: list[Interval], patient_ids, *, row=None) -> tuple[FlagContext, list[Session]]:
-    """The FlagContext and sessions: the clinic's sessions in ``windows`` plus the whole history of
-    ``patient_ids`` and of every patient met in the windows."""
+    """The FlagContext and sessions: the clinic's sessions in ``windows`` plus, of ``patient_ids`` and
+    of every patient met in the windows, what the rules can pair with them (``inputs.history_clause``:
+    sessions near the windows, their open courses and every course met there whole, evaluations) —
+    not their whole past."""
     loaded = inputs.clinic_inputs(clinic_id, windows, row=row)
     sessions = {s.id: s for s in loaded.sessions}
     everyone = {s.patient_id for s in sessions.values()} | set(patient_ids)
-    for s in inputs.patient_sessions(everyone):
+    facts = {c.id: c for c in course_fact_rows(everyone)}
+    whole = {c.id for c in facts.values() if c.status not in CLOSED_COURSE_STATUSES}
+    reach = neighbour_horizon(protocols().values())
+    near = Interval(loaded.window.start - reach, loaded.window.end + reach)
+    for s in inputs.patient_history(everyone, near, whole):
         sessions.setdefault(s.id, s)
+    met = {s.course_id for s in sessions.values() if s.course_id is not None}
     ctx = FlagContext(clinic=loaded.clinic, protocols=protocols(), rooms=loaded.rooms, staff=loaded.staff,
                       patients=_patients(everyone),
-                      courses=[course_facts(c) for c in _courses(patient_ids=everyone)] if everyone else [])
+                      courses=[f for cid, f in facts.items() if cid in whole or cid in met])
     return with_forms(ctx, sessions.values()), sorted(sessions.values(), key=lambda s: (s.starts_at, s.id or 0))
 
 
@@ -298,26 +306,55 @@ def introduced_by_plan(cal: PlanCalendar, protocol_key: str, start_on: date, pro
             for f in rules.introduced_flags(ctx, changes, pool, as_of=now) if f.code not in rules.HARD_CONFLICT_CODES]
 
 
+def course_fact_rows(patient_ids: Iterable[int]) -> list[CourseFacts]:
+    """The patients' courses as plain facts (one Core statement)."""
+    ids = sorted(set(patient_ids))
+    if not ids:
+        return []
+    return [CourseFacts(id=i, patient_id=p, protocol_key=k, status=st, start_on=on)
+            for i, p, k, st, on in db_session.execute(
+                select(Course.id, Course.patient_id, Course.protocol_key, Course.status, Course.start_on)
+                .where(Course.patient_id.in_(ids)).order_by(Course.id))]
+
+
+def _stored_times(changes: list[Session]) -> list[tuple[datetime, datetime]]:
+    """Where the changed existing sessions are now (a move's old place)."""
+    ids = sorted({c.id for c in changes if c.id is not None and c.id > 0})
+    if not ids:
+        return []
+    return [tuple(r) for r in db_session.execute(select(TreatmentSession.starts_at, TreatmentSession.ends_at)
+                                                 .where(TreatmentSession.id.in_(ids)))]
+
+
 def change_context(changes: list[Session], *, courses: Iterable[CourseFacts] = ()) -> tuple[FlagContext, list[Session]]:
     """The context and sessions the write gate needs for ``changes`` (new sessions and new versions of
-    existing ones, at one clinic): the patients' whole histories, and the clinic's sessions on the
-    changes' days in their rooms or with their clinicians. ``courses``: course facts that replace
-    the stored ones by id or add to them (a course being planned, one being stopped)."""
+    existing ones, at one clinic): of the patients, what the rules can pair the changes with
+    (``domain.rules.horizon``: their own and open courses whole, evaluations, any session or course
+    near in time), and the clinic's sessions on the changes' days in their rooms or with their
+    clinicians. ``courses``: course facts that replace the stored ones by id or add to them (a course
+    being planned, one being stopped). The clinic's setup comes from the setup cache."""
     clinic_id = changes[0].clinic_id
-    row = inputs.clinic_with_hours(clinic_id)
-    windows = merge(day_windows(row.timezone, changes))
+    setup = setup_cache.setup(clinic_id)
+    windows = merge(day_windows(setup.timezone, changes))
     span = Interval(windows[0].start, windows[-1].end)
     patient_ids = {c.patient_id for c in changes}
-    loaded = inputs.change_sessions(clinic_id, windows, patient_ids=patient_ids,
-                                    room_ids={c.room_id for c in changes},
-                                    staff_ids={c.staff_member_id for c in changes})
+    facts = {c.id: c for c in course_fact_rows(patient_ids)}
+    given = {c.id: c for c in courses}
+    facts.update(given)
+    whole = {c.course_id for c in changes if c.course_id is not None}
+    whole |= {c.id for c in facts.values() if c.status not in CLOSED_COURSE_STATUSES}
+    reach = neighbour_horizon(protocols().values())
+    times = [(c.starts_at, c.ends_at) for c in changes] + _stored_times(changes)
+    near = Interval(min(a for a, _ in times) - reach, max(b for _, b in times) + reach)
+    loaded = inputs.gate_sessions(clinic_id, windows, patient_ids=patient_ids, near=near, course_ids=whole,
+                                  room_ids={c.room_id for c in changes},
+                                  staff_ids={c.staff_member_id for c in changes})
     pool = [s for s in loaded if s.patient_id in patient_ids or s.live]
-    facts = {c.id: course_facts(c) for c in _courses(patient_ids=patient_ids)}
-    facts.update({c.id: c for c in courses})
-    ctx = FlagContext(clinic=inputs.clinic_value(clinic_id, span, row=row), protocols=protocols(),
+    met = {s.course_id for s in pool if s.patient_id in patient_ids and s.course_id is not None}
+    ctx = FlagContext(clinic=setup.clinic_value(span), protocols=protocols(),
                       rooms=inputs.room_values(clinic_id, {c.room_id for c in changes}),
-                      staff=inputs.staff(clinic_id, span), patients=_patients(patient_ids),
-                      courses=list(facts.values()))
+                      staff=setup.staff_values(span), patients=_patients(patient_ids),
+                      courses=[f for cid, f in facts.items() if cid in whole or cid in met or cid in given])
     return ctx, pool
 
 
@@ -330,9 +367,10 @@ class Verdict:
 
 
 def check_changes(changes: list[Session], *, courses: Iterable[CourseFacts] = (),
-                  as_of: datetime | None = None) -> Verdict:
-    """The rule book on a change before it is written (``rules.introduced_flags``)."""
-    ctx, pool = change_context(changes, courses=courses)
+                  as_of: datetime | None = None, context: tuple | None = None) -> Verdict:
+    """The rule book on a change before it is written (``rules.introduced_flags``); ``context``: what
+    ``change_context`` gave for these changes, when the caller has it already."""
+    ctx, pool = context if context is not None else change_context(changes, courses=courses)
     as_of = as_of or utcnow()
     introduced = [f for f in rules.introduced_flags(ctx, changes, pool, as_of=as_of)
                   if f.code not in rules.HARD_CONFLICT_CODES]

@@ -22,7 +22,7 @@ from scheduler.domain.timezones import day_bounds_utc, local_date
 from scheduler.domain.vocabulary import MAX_SESSION_DURATION
 from scheduler.errors import NotFound
 from scheduler.models import Clinic, Closure, Patient, Room, StaffMember, TimeOff, TreatmentSession
-from scheduler.services import scope
+from scheduler.services import scope, setup_cache
 
 TS = TreatmentSession
 _SESSION_COLUMNS = (TS.id, TS.patient_id, TS.starts_at, TS.ends_at, TS.room_id, TS.kind, TS.status,
@@ -77,55 +77,24 @@ def clinic_with_hours(clinic_id: int) -> Clinic:
 
 
 def clinic_value(clinic_id: int, window: Interval | None = None, *, row: Clinic | None = None) -> v.Clinic:
-    """The clinic with its weekly hours and the closures touching ``window`` (all when None);
-    ``row``: the clinic already read by ``clinic_with_hours``."""
-    clinic = row if row is not None else clinic_with_hours(clinic_id)
-    query = select(Closure).where(Closure.clinic_id == clinic_id)
-    if window is not None:
-        first = local_date(window.start, clinic.timezone) - timedelta(days=1)
-        last = local_date(window.end, clinic.timezone) + timedelta(days=1)
-        query = query.where(Closure.ends_on >= first, Closure.starts_on <= last)
-    closures = tuple(v.Closure(starts_on=c.starts_on, ends_on=c.ends_on, from_time=c.from_time,
-                               until_time=c.until_time, reason=c.reason, id=c.id)
-                     for c in db_session.scalars(query))
-    return v.Clinic(id=clinic.id, timezone=clinic.timezone, name=clinic.name, closures=closures,
-                    hours=_weekly(clinic.opening_hours, "opens_at", "closes_at"),
-                    rems_certification_id=clinic.rems_certification_id)
+    """The clinic with its weekly hours and the closures touching ``window`` (all when None), from the
+    setup cache (``services.setup_cache``); ``row`` is accepted for callers that hold the row already."""
+    return setup_cache.setup(clinic_id).clinic_value(window)
 
 
 def rooms(clinic_id: int) -> tuple[v.Room, ...]:
-    rows = db_session.scalars(select(Room).where(Room.clinic_id == clinic_id).order_by(Room.name, Room.id))
-    return tuple(v.Room(id=r.id, name=r.name, capabilities=tuple(r.capabilities or ()), active=r.active)
-                 for r in rows)
+    return setup_cache.setup(clinic_id).rooms
 
 
 def room_values(clinic_id: int, room_ids: Iterable[int | None]) -> tuple[v.Room, ...]:
-    """The given rooms of the clinic (by primary key: no statement for rows the request already
-    read, e.g. the booking's room check)."""
-    rows = [db_session.get(Room, i) for i in sorted({i for i in room_ids if isinstance(i, int)})]
-    return tuple(v.Room(id=r.id, name=r.name, capabilities=tuple(r.capabilities or ()), active=r.active)
-                 for r in rows if r is not None and r.clinic_id == clinic_id)
+    """The given rooms of the clinic (from the setup cache)."""
+    wanted = {i for i in room_ids if isinstance(i, int)}
+    return tuple(r for r in setup_cache.setup(clinic_id).rooms if r.id in wanted)
 
 
 def staff(clinic_id: int, window: Interval) -> tuple[v.StaffMember, ...]:
-    """The clinic's clinicians with weekly hours and the time off touching ``window``."""
-    members = db_session.scalars(select(StaffMember).where(StaffMember.clinic_id == clinic_id)
-                                 .options(joinedload(StaffMember.working_hours))
-                                 .order_by(StaffMember.name, StaffMember.id)).unique().all()
-    away: dict[int, list[tuple[datetime, datetime]]] = {}
-    if members:
-        rows = db_session.execute(
-            select(TimeOff.staff_member_id, TimeOff.starts_at, TimeOff.ends_at)
-            .join(StaffMember, StaffMember.id == TimeOff.staff_member_id)
-            .where(StaffMember.clinic_id == clinic_id, TimeOff.starts_at < window.end,
-                   TimeOff.ends_at > window.start))
-        for staff_id, starts_at, ends_at in rows:
-            away.setdefault(staff_id, []).append((starts_at, ends_at))
-    return tuple(
-        v.StaffMember(id=m.id, name=m.name, role=m.role, capacity=m.capacity, active=m.active,
-                      hours=_weekly(m.working_hours, "starts_at", "ends_at") if m.working_hours else None,
-                      time_off=tuple(away.get(m.id, ())))
-        for m in members)
+    """The clinic's clinicians with weekly hours and the time off touching ``window`` (setup cache)."""
+    return setup_cache.setup(clinic_id).staff_values(window)
 
 
 def patient_row(patient_id: int) -> Patient:
@@ -133,7 +102,17 @@ def patient_row(patient_id: int) -> Patient:
     patient = db_session.get(Patient, patient_id) if isinstance(patient_id, int) else None
     if patient is None:
         raise NotFound(f"No patient with id {patient_id}.", field="patient_id")
+    _keep_for_request(patient)
     return scope.check(patient, field="patient_id")
+
+
+def _keep_for_request(row) -> None:
+    """Hold the row until the request ends: the ORM's identity map is weak, and what runs at commit
+    (the outbox's reminders) asks for the same patient by primary key — then without a statement."""
+    from flask import g, has_request_context
+
+    if has_request_context():
+        g.setdefault("_request_rows", []).append(row)
 
 
 def patient_value(patient: Patient, authorizations: tuple[v.Authorization, ...] | None = None) -> v.Patient:
@@ -273,6 +252,46 @@ def change_sessions(clinic_id: int, windows: list[Interval], *, patient_ids: Ite
     if staff_ := sorted({m for m in staff_ids if m is not None}):
         holders.append(TS.staff_member_id.in_(staff_))
     where = TS.patient_id.in_(sorted(set(patient_ids)))
+    if holders and (windows := merge(list(windows))):
+        where = or_(where, and_(TS.clinic_id == clinic_id, or_(*holders),
+                                or_(*(and_(*_in_window(w)) for w in windows))))
+    return _values(select(*_SESSION_COLUMNS).where(where))
+
+
+def history_clause(patient_ids: Iterable[int], near: Interval, course_ids: Iterable[int] = ()):
+    """The part of the patients' histories the rule book can pair with what happens in ``near``
+    (``domain.rules.horizon``): their sessions overlapping ``near``, every session of ``course_ids``
+    and of any course with a session in ``near``, and their evaluations. A long past beyond that is
+    not read."""
+    pids = sorted(set(patient_ids))
+    in_near = and_(TS.patient_id.in_(pids), *_in_window(near))
+    nearby_courses = select(TS.course_id).where(in_near, TS.course_id.is_not(None))
+    mine = [in_near, TS.kind == "evaluation", TS.course_id.in_(nearby_courses)]
+    if course_ids := sorted(set(course_ids)):
+        mine.append(TS.course_id.in_(course_ids))
+    return and_(TS.patient_id.in_(pids), or_(*mine))
+
+
+def patient_history(patient_ids: Iterable[int], near: Interval, course_ids: Iterable[int] = ()) -> tuple[v.Session, ...]:
+    """``history_clause`` as sessions (any status), by start time."""
+    if not set(patient_ids):
+        return ()
+    return _values(select(*_SESSION_COLUMNS).where(history_clause(patient_ids, near, course_ids)))
+
+
+def gate_sessions(clinic_id: int, windows: list[Interval], *, patient_ids: Iterable[int], near: Interval,
+                  course_ids: Iterable[int] = (), room_ids: Iterable[int | None] = (),
+                  staff_ids: Iterable[int | None] = ()) -> tuple[v.Session, ...]:
+    """In one query, what the write gate needs for a change: the patients' ``history_clause`` (the
+    change's time widened by the rules' reach as ``near``; ``course_ids`` the changes' own and the
+    patients' open courses) and the clinic's sessions in ``windows`` that hold one of the rooms or
+    clinicians. Any status; by start time."""
+    where = history_clause(patient_ids, near, course_ids)
+    holders = []
+    if rooms_ := sorted({r for r in room_ids if r is not None}):
+        holders.append(TS.room_id.in_(rooms_))
+    if staff_ := sorted({m for m in staff_ids if m is not None}):
+        holders.append(TS.staff_member_id.in_(staff_))
     if holders and (windows := merge(list(windows))):
         where = or_(where, and_(TS.clinic_id == clinic_id, or_(*holders),
                                 or_(*(and_(*_in_window(w)) for w in windows))))

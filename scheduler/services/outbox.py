@@ -126,8 +126,9 @@ def session_changed(s: TreatmentSession, before: Before | None, now: datetime) -
 
 
 def schedule_reminders(s: TreatmentSession, now: datetime) -> list[Message]:
-    clinic = db_session.get(Clinic, s.clinic_id)
-    hours = messaging.reminder_hours(s.kind, clinic.reminder_hours if clinic else None)
+    from scheduler.services import setup_cache
+
+    hours = messaging.reminder_hours(s.kind, setup_cache.setup(s.clinic_id).reminder_hours)
     return [m for due in messaging.messages_for_booking(s.starts_at, hours, now)
             if (m := enqueue(s, due.kind, due.at)) is not None]
 

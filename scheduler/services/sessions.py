@@ -21,8 +21,8 @@ from scheduler.db import db_session
 from scheduler.domain.timezones import local_date, wall_clock
 from scheduler.domain.vocabulary import DEAD_STATUSES
 from scheduler.errors import Conflict, NotFound, UnprocessableError
-from scheduler.models import Room, StaffMember, TreatmentSession, utcnow
-from scheduler.services import audit, booking, inputs, scope, suggestions
+from scheduler.models import TreatmentSession, utcnow
+from scheduler.services import audit, booking, inputs, scope, setup_cache, suggestions
 from scheduler.services import flags as flag_service
 
 # action -> (statuses it may start from, status it leads to)
@@ -62,14 +62,13 @@ def _flush_versioned(session: TreatmentSession) -> None:
 
 
 def _resource_checks(clinic_id: int, room_id: int, staff_member_id: int | None) -> None:
-    room = db_session.get(Room, room_id) if isinstance(room_id, int) else None
-    if room is None or room.clinic_id != clinic_id or not scope.may_see_clinic(room.clinic_id):
+    """The room and the clinician belong to the clinic (from its cached setup: no statement)."""
+    found = setup_cache.setup(clinic_id) if isinstance(clinic_id, int) else None
+    if found is None or found.room(room_id) is None or not scope.may_see_clinic(clinic_id):
         raise NotFound(f"No room with id {room_id} at clinic {clinic_id}.", field="room_id")
-    if staff_member_id is not None:
-        member = db_session.get(StaffMember, staff_member_id) if isinstance(staff_member_id, int) else None
-        if member is None or member.clinic_id != clinic_id:
-            raise NotFound(f"No staff member with id {staff_member_id} at clinic {clinic_id}.",
-                           field="staff_member_id")
+    if staff_member_id is not None and found.staff_member(staff_member_id) is None:
+        raise NotFound(f"No staff member with id {staff_member_id} at clinic {clinic_id}.",
+                       field="staff_member_id")
 
 
 def refuse_introduced(verdict, *, override_reason: str | None, what: str = "The session", hint: str = "") -> None:
@@ -114,14 +113,18 @@ def refuse_the_past(req: booking.SessionRequest, *, record_past: bool, now: date
 
 def book(actor_id: int | None, req: booking.SessionRequest, *, status: str = "booked",
          check_flags: bool = True, record_past: bool = False, past_status: str = "booked",
-         now: datetime | None = None, with_sessions: list[booking.SessionRequest] = ()) -> tuple[TreatmentSession, list]:
+         now: datetime | None = None, with_sessions: list[booking.SessionRequest] = (),
+         alone: bool = False) -> tuple[TreatmentSession, list]:
     """Book one session after the rule book's gate; returns the session and its conflicts.
 
     ``record_past``: a session that already ended is entered as history with ``past_status``
     (``booked``, ``completed``, ``no_show`` or ``cancelled``), audited as ``session.record_past``; a
     cancelled or no-show one holds nothing, so it is not checked for clashes or flags.
     ``with_sessions``: sessions booked together with it, judged together (a new dose and the
-    integration session its suggestion books with it), all or nothing."""
+    integration session its suggestion books with it), all or nothing.
+    ``alone``: the booking is the transaction's only work and the caller rolls it all back on a
+    refusal (an API request): no savepoint; a racing booking caught by PostgreSQL's exclusion
+    constraints rolls the transaction back before the 409 names the clash."""
     now = now or utcnow()
     booking.check_shape(req.starts_at, req.ends_at)  # a malformed session is refused for its shape first
     refuse_the_past(req, record_past=record_past, now=now)
@@ -137,10 +140,15 @@ def book(actor_id: int | None, req: booking.SessionRequest, *, status: str = "bo
         _record_past(actor_id, session, past_status)
         return session, []
     verdict = check(req, check_flags=check_flags, with_sessions=with_sessions)
-    with db_session.begin_nested():
-        session = booking.insert(actor_id, req, status=status)
+    if alone:
+        session = booking.insert(actor_id, req, status=status, savepoint=False)
         for r in with_sessions:
-            booking.insert(actor_id, r, status=status)
+            booking.insert(actor_id, r, status=status, savepoint=False)
+    else:
+        with db_session.begin_nested():
+            session = booking.insert(actor_id, req, status=status)
+            for r in with_sessions:
+                booking.insert(actor_id, r, status=status)
     if verdict is not None:
         _audit_override(actor_id, session, verdict, req.override_reason)
     if past:
@@ -154,14 +162,23 @@ def check(req: booking.SessionRequest, *, check_flags: bool = True,
     room and clinician of the clinic, shape, double booking (and holds), and the rule book's gate
     (409 ``flagged`` for an error flag the booking would introduce, unless ``override_reason``).
     Returns the rule book's verdict (None without ``check_flags``)."""
-    for r in (req, *with_sessions):
+    requests = (req, *with_sessions)
+    for r in requests:
         _resource_checks(r.clinic_id, r.room_id, r.staff_member_id)
         booking.check_shape(r.starts_at, r.ends_at)
-        # Double booking first: it is never overridable and names the clashing session.
-        booking.refuse_clashes(room_id=r.room_id, patient_id=r.patient_id, starts_at=r.starts_at, ends_at=r.ends_at)
     if not check_flags:
+        for r in requests:
+            booking.refuse_clashes(room_id=r.room_id, patient_id=r.patient_id, starts_at=r.starts_at,
+                                   ends_at=r.ends_at)
         return None
-    verdict = flag_service.check_changes([candidate_of(r) for r in (req, *with_sessions)])
+    changes = [candidate_of(r) for r in requests]
+    context = flag_service.change_context(changes)
+    for r in requests:
+        # Double booking first: it is never overridable and names the clashing session. The gate's
+        # sessions hold every live session of the room and of the patient around the request.
+        booking.refuse_clashes(room_id=r.room_id, patient_id=r.patient_id, starts_at=r.starts_at,
+                               ends_at=r.ends_at, among=context[1])
+    verdict = flag_service.check_changes(changes, context=context)
     refuse_introduced(verdict, override_reason=req.override_reason)
     return verdict
 

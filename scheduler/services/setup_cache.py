@@ -1,0 +1,222 @@
+"""A clinic's setup — its zone, weekly hours, closures, rooms, and staff with their hours and time off —
+read once per process and kept under the clinic's ``setup_version``.
+
+The setup changes rarely and every booking, board and plan needs it. Every ORM flush that writes one
+of those rows raises ``clinic.setup_version`` in the same transaction (``_raise_versions``), so a
+reader in any process that finds the stored version equal to its cached one holds the committed
+setup: the version is read first, the rows after it, and a setup this transaction has itself changed
+is never cached (it might roll back). A cache hit costs one indexed primary-key read per request.
+Bulk writes that bypass the ORM (none in the product; the bench generator fills fresh clinics, whose
+versions start at random values) would have to raise the version themselves.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session as OrmSession
+
+from scheduler.db import db_session
+from scheduler.domain import values as v
+from scheduler.domain.intervals import Interval
+from scheduler.domain.timezones import local_date
+from scheduler.errors import NotFound
+from scheduler.models import (Clinic, Closure, OpeningHours, Room, StaffMember, TimeOff, WorkingHours)
+
+_WRITTEN = "setup_cache.written"  # ORM session info: clinic ids whose setup this transaction changed
+
+
+@dataclass(frozen=True)
+class Setup:
+    """One clinic's setup as plain values, whatever the window (closures and time off all of them)."""
+    version: int
+    clinic_id: int
+    name: str
+    timezone: str
+    reminder_hours: dict | None
+    rems_certification_id: str | None
+    hours: dict
+    closures: tuple[v.Closure, ...]
+    rooms: tuple[v.Room, ...]  # by name, id
+    staff: tuple[v.StaffMember, ...]  # by name, id; time off left out (see staff_values)
+    time_off: dict  # staff id -> ((starts_at, ends_at), ...)
+
+    def clinic_value(self, window: Interval | None = None) -> v.Clinic:
+        """The clinic with the closures touching ``window`` (all when None), as ``inputs.clinic_value``."""
+        closures = self.closures
+        if window is not None:
+            first = local_date(window.start, self.timezone) - timedelta(days=1)
+            last = local_date(window.end, self.timezone) + timedelta(days=1)
+            closures = tuple(c for c in closures if c.ends_on >= first and c.starts_on <= last)
+        return v.Clinic(id=self.clinic_id, timezone=self.timezone, name=self.name, closures=closures,
+                        hours=self.hours, rems_certification_id=self.rems_certification_id)
+
+    def staff_values(self, window: Interval) -> tuple[v.StaffMember, ...]:
+        """The clinicians with the time off touching ``window``."""
+        out = []
+        for m in self.staff:
+            away = tuple((a, b) for a, b in self.time_off.get(m.id, ()) if a < window.end and b > window.start)
+            out.append(v.StaffMember(id=m.id, name=m.name, role=m.role, capacity=m.capacity, active=m.active,
+                                     hours=m.hours, time_off=away))
+        return tuple(out)
+
+    def room(self, room_id: int | None) -> v.Room | None:
+        return next((r for r in self.rooms if r.id == room_id), None)
+
+    def staff_member(self, staff_id: int | None) -> v.StaffMember | None:
+        return next((m for m in self.staff if m.id == staff_id), None)
+
+
+_cache: dict[int, Setup] = {}
+
+
+def _weekly(rows) -> dict[int, list]:
+    out: dict[int, list] = {}
+    for weekday, start, end in rows:
+        out.setdefault(weekday, []).append((start, end))
+    return out
+
+
+def _load(clinic_id: int, version: int) -> Setup:
+    name, tz, reminders, rems = db_session.execute(
+        select(Clinic.name, Clinic.timezone, Clinic.reminder_hours, Clinic.rems_certification_id)
+        .where(Clinic.id == clinic_id)).one()
+    hours = _weekly(db_session.execute(
+        select(OpeningHours.weekday, OpeningHours.opens_at, OpeningHours.closes_at)
+        .where(OpeningHours.clinic_id == clinic_id).order_by(OpeningHours.weekday, OpeningHours.opens_at)))
+    closures = tuple(v.Closure(starts_on=a, ends_on=b, from_time=f, until_time=u, reason=r, id=i)
+                     for i, a, b, f, u, r in db_session.execute(
+                         select(Closure.id, Closure.starts_on, Closure.ends_on, Closure.from_time,
+                                Closure.until_time, Closure.reason).where(Closure.clinic_id == clinic_id)
+                         .order_by(Closure.starts_on, Closure.id)))
+    rooms = tuple(v.Room(id=i, name=n, capabilities=tuple(caps or ()), active=active)
+                  for i, n, caps, active in db_session.execute(
+                      select(Room.id, Room.name, Room.capabilities, Room.active)
+                      .where(Room.clinic_id == clinic_id).order_by(Room.name, Room.id)))
+    members = db_session.execute(select(StaffMember.id, StaffMember.name, StaffMember.role, StaffMember.capacity,
+                                        StaffMember.active).where(StaffMember.clinic_id == clinic_id)
+                                 .order_by(StaffMember.name, StaffMember.id)).all()
+    working: dict[int, list] = {}
+    away: dict[int, list] = {}
+    if members:
+        for staff_id, weekday, start, end in db_session.execute(
+                select(WorkingHours.staff_member_id, WorkingHours.weekday, WorkingHours.starts_at,
+                       WorkingHours.ends_at).join(StaffMember, StaffMember.id == WorkingHours.staff_member_id)
+                .where(StaffMember.clinic_id == clinic_id)
+                .order_by(WorkingHours.staff_member_id, WorkingHours.weekday, WorkingHours.starts_at)):
+            working.setdefault(staff_id, []).append((weekday, start, end))
+        for staff_id, start, end in db_session.execute(
+                select(TimeOff.staff_member_id, TimeOff.starts_at, TimeOff.ends_at)
+                .join(StaffMember, StaffMember.id == TimeOff.staff_member_id)
+                .where(StaffMember.clinic_id == clinic_id).order_by(TimeOff.starts_at, TimeOff.id)):
+            away.setdefault(staff_id, []).append((start, end))
+    staff = tuple(v.StaffMember(id=i, name=n, role=role, capacity=cap, active=active,
+                                hours=_weekly(working[i]) if i in working else None)
+                  for i, n, role, cap, active in members)
+    return Setup(version=version, clinic_id=clinic_id, name=name, timezone=tz, reminder_hours=reminders,
+                 rems_certification_id=rems,
+                 hours=hours, closures=closures,
+                 rooms=rooms, staff=staff, time_off={k: tuple(x) for k, x in away.items()})
+
+
+def _request_memo() -> dict | None:
+    from flask import g, has_app_context
+
+    if not has_app_context():
+        return None
+    memo = g.get("_setups")
+    if memo is None:
+        memo = g._setups = {}
+    return memo
+
+
+def _resolve(clinic_id: int, version: int) -> Setup:
+    written = db_session.info.get(_WRITTEN, ())
+    cached = _cache.get(clinic_id)
+    if cached is not None and cached.version == version and clinic_id not in written:
+        return cached
+    loaded = _load(clinic_id, version)
+    if clinic_id not in written:  # never cache what this (uncommitted) transaction changed
+        _cache[clinic_id] = loaded
+    return loaded
+
+
+def setup(clinic_id: int) -> Setup:
+    """The clinic's setup (NotFound when there is no such clinic; scope is the caller's)."""
+    memo = _request_memo()
+    if memo is not None and clinic_id in memo and clinic_id not in db_session.info.get(_WRITTEN, ()):
+        return memo[clinic_id]
+    version = db_session.execute(select(Clinic.setup_version).where(Clinic.id == clinic_id)).scalar() \
+        if isinstance(clinic_id, int) else None
+    if version is None:
+        raise NotFound(f"No clinic with id {clinic_id}.", field="clinic_id")
+    found = _resolve(clinic_id, version)
+    if memo is not None:
+        memo[clinic_id] = found
+    return found
+
+
+def setup_of_room(room_id: int) -> tuple[Setup, v.Room] | None:
+    """The setup of the room's clinic and the room, from one primary-key read (None: no such room)."""
+    row = db_session.execute(select(Room.clinic_id, Clinic.setup_version).join(Clinic, Clinic.id == Room.clinic_id)
+                             .where(Room.id == room_id)).first() if isinstance(room_id, int) else None
+    if row is None:
+        return None
+    found = _resolve(row.clinic_id, row.setup_version)
+    memo = _request_memo()
+    if memo is not None:
+        memo[row.clinic_id] = found
+    room = found.room(room_id)
+    return (found, room) if room is not None else None
+
+
+# ---- raising the version ---------------------------------------------------------------------------
+
+def _clinic_of(session: OrmSession, obj) -> int | None:
+    if isinstance(obj, Clinic):
+        return obj.id
+    if isinstance(obj, (OpeningHours, Closure, Room, StaffMember)):
+        return obj.clinic_id
+    if isinstance(obj, (WorkingHours, TimeOff)):
+        member = obj.staff_member if "staff_member" in obj.__dict__ else None
+        if member is None and obj.staff_member_id is not None:
+            member = session.get(StaffMember, obj.staff_member_id)
+        return member.clinic_id if member is not None else None
+    return None
+
+
+_SETUP_TYPES = (Clinic, OpeningHours, Closure, Room, StaffMember, WorkingHours, TimeOff)
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _raise_versions(session: OrmSession, _context, _instances) -> None:
+    touched = [o for o in (*session.new, *session.dirty, *session.deleted) if isinstance(o, _SETUP_TYPES)]
+    if not touched:
+        return
+    with session.no_autoflush:
+        ids = set()
+        for obj in touched:
+            if obj in session.dirty and not session.is_modified(obj):
+                continue
+            clinic_id = _clinic_of(session, obj)
+            if clinic_id is not None:
+                ids.add(clinic_id)
+    if ids:
+        session.info.setdefault(_WRITTEN, set()).update(ids)
+        session.execute(update(Clinic).where(Clinic.id.in_(sorted(ids)))
+                        .values(setup_version=Clinic.setup_version + 1)
+                        .execution_options(synchronize_session=False))
+
+
+@event.listens_for(OrmSession, "after_commit")
+@event.listens_for(OrmSession, "after_soft_rollback")
+def _forget_written(session: OrmSession, *_args) -> None:
+    if not session.in_transaction():
+        session.info.pop(_WRITTEN, None)
+
+
+def clear() -> None:
+    """Drop every cached setup (tests)."""
+    _cache.clear()
+
