@@ -1,10 +1,16 @@
 """A busy Monday morning over real HTTP: gunicorn as production runs it (``-c gunicorn.conf.py``:
-threaded workers, its timeouts and limits, production mode with a real SECRET_KEY; 2 workers × 8
-threads by default) on PostgreSQL, 16 client threads.
+threaded workers, its timeouts and limits, production mode with a real SECRET_KEY), as two app
+instances (separate gunicorn masters on their own ports, 1 worker × 8 threads each by default)
+against one PostgreSQL, 16 client threads spread over both.
 
     python -m bench.loadtest                       # 60 s on the bench database at 10,000 sessions
     python -m bench.loadtest --sessions 1000000 --seconds 60
+    python -m bench.loadtest --sessions 1000000 --seconds 30 --booking-only   # bookings per second
     python -m bench.loadtest --quick               # 5 s, 4 threads, throw-away database (CI)
+
+``--booking-only``: every request books a distinct free consult-room hour (found in the database
+beforehand, each with a patient who has nothing else that day); the figure is successful bookings
+per second, and what it booked is deleted afterwards. The checks below span both instances.
 
 Each client thread has its own front-desk token and loops until the time is up (and at most
 ``--max-requests`` requests): 45 % bookings (half of them on 40 hot slots everybody wants, the rest
@@ -65,7 +71,7 @@ def worker_pids(master: int) -> list[int]:
 class World:
     """What the clients need to know: clinics, rooms, patients, tokens."""
 
-    def __init__(self, url: str, clients: int):
+    def __init__(self, url: str, clients: int, *, free_cells: int = 0):
         from scheduler import create_app
         from scheduler.auth import issue_token
         from scheduler.db import db_session
@@ -81,7 +87,7 @@ class World:
                 db_session.flush()
                 self.tokens.append(issue_token(user, label="loadtest"))
             patients = [Patient(mrn=f"LOAD-{stamp}-{i}", name=f"Load Patient {i}", birth_date=date(1980, 1, 1),
-                                ride_home_arranged=True) for i in range(400)]
+                                ride_home_arranged=True) for i in range(1000 if free_cells else 400)]
             db_session.add_all(patients)
             db_session.flush()
             self.patients = [p.id for p in patients]
@@ -97,6 +103,7 @@ class World:
             with engine.connect() as conn:
                 self.mark = conn.execute(sa.text("SELECT coalesce(max(id), 0) FROM treatment_session")).scalar()
                 self.audit_mark = conn.execute(sa.text("SELECT coalesce(max(id), 0) FROM audit_event")).scalar()
+                self.free = self._free_cells(conn, free_cells) if free_cells else []
             db_session.remove()
             engine.dispose()
         self.days = [date.today() + timedelta(days=i) for i in range(1, 61)]
@@ -104,6 +111,31 @@ class World:
         self.board: list[tuple[int, int]] = []  # (session id, version at booking), shared by all desks
         rng = random.Random(7)
         self.hot = [self.slot(rng, hot=True) for _ in range(40)]
+
+    def _free_cells(self, conn, wanted: int) -> list[dict]:
+        """Distinct free consult-room hours (no live session in them) over the next 150 days, in a
+        random order, each with a patient who has nothing else that day (booking-only mode)."""
+        taken = {(room_id, starts_at.astimezone(UTC).replace(second=0, microsecond=0))
+                 for room_id, starts_at in conn.execute(sa.text(
+                     f"SELECT room_id, starts_at FROM treatment_session WHERE starts_at >= now() AND {LIVE_SQL}"))}
+        days = [date.today() + timedelta(days=i) for i in range(1, 151)]
+        days = [d for d in days if d.weekday() < 5 and (d.month, d.day) not in ((1, 1), (7, 4), (12, 25))]
+        cells = []
+        for day in days:
+            k = 0
+            for clinic_id, room_id, staff_id in self.rooms:
+                tz = ZoneInfo(self.clinics[clinic_id])
+                for hour in range(8, 17):
+                    start = datetime.combine(day, time(hour), tzinfo=tz)
+                    if (room_id, start.astimezone(UTC)) in taken or k >= len(self.patients):
+                        continue
+                    cells.append({"room_id": room_id, "staff_member_id": staff_id, "starts_at": start.isoformat(),
+                                  "patient_id": self.patients[k]})
+                    k += 1
+            if len(cells) >= wanted:
+                break
+        random.Random(11).shuffle(cells)
+        return cells[:wanted]
 
     def slot(self, rng: random.Random, hot: bool = False) -> dict:
         clinic_id, room_id, staff_id = rng.choice(self.rooms[:2] if hot else self.rooms)
@@ -116,8 +148,9 @@ class World:
 
 
 class Client(threading.Thread):
-    def __init__(self, index: int, base: str, world: World, deadline: float, max_requests: int):
+    def __init__(self, index: int, bases: list[str], world: World, deadline: float, max_requests: int):
         super().__init__(daemon=True)
+        base = bases[index % len(bases)]  # the clients are spread over the app instances
         self.rng = random.Random(1000 + index)
         self.base, self.world, self.deadline, self.max_requests = base, world, deadline, max_requests
         self.http = requests.Session()
@@ -221,6 +254,8 @@ class Client(threading.Thread):
             self.errors.append(f"client crashed: {exc!r}")
 
     def _loop(self) -> None:
+        if self.world.free:
+            return self._book_free()
         n = 0
         while timer.perf_counter() < self.deadline and n < self.max_requests:
             roll = self.rng.random()
@@ -233,6 +268,32 @@ class Client(threading.Thread):
             else:
                 self.read()
             n += 1
+
+
+_free_lock = threading.Lock()
+
+
+def _book_free(self) -> None:
+    """Booking-only mode: book distinct free cells until the time is up (or none is left)."""
+    while timer.perf_counter() < self.deadline:
+        with _free_lock:
+            cell = self.world.free.pop() if self.world.free else None
+        if cell is None:
+            return
+        body = {"patient_id": cell["patient_id"], "room_id": cell["room_id"], "kind": "evaluation",
+                "starts_at": cell["starts_at"], "duration_minutes": 60}
+        if cell["staff_member_id"]:
+            body["staff_member_id"] = cell["staff_member_id"]
+        resp, status = self.call("book", "POST", "/api/v1/sessions", json=body)
+        if status == 201:
+            data = resp.json()
+            self.created.append(data["id"])
+            self.writes[data["id"]] = self.writes.get(data["id"], 0) + 1
+        elif status != 409 and len(self.errors) < 20:
+            self.errors.append(f"book: {status} {resp.text[:200] if resp is not None else ''}")
+
+
+Client._book_free = _book_free  # type: ignore[attr-defined]
 
 
 def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
@@ -298,12 +359,30 @@ def check_database(url: str, world: World, clients: list[Client], t0: datetime) 
     return out
 
 
+def remove_created(url: str, ids: list[int]) -> None:
+    """Booking-only mode leaves the database as it found it (the next run finds the same free cells)."""
+    if not ids:
+        return
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    with engine.begin() as conn:
+        params = {"ids": ids}
+        conn.execute(sa.text("DELETE FROM audit_event WHERE entity_type = 'treatment_session' AND "
+                             "entity_id = ANY(:ids)"), params)
+        conn.execute(sa.text("DELETE FROM message WHERE session_id = ANY(:ids)"), params)
+        conn.execute(sa.text("DELETE FROM treatment_session WHERE id = ANY(:ids)"), params)
+    engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Load test over real HTTP (issue 6 item 5).")
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers per instance")
     parser.add_argument("--threads", type=int, default=8, help="per worker (gunicorn.conf.py's default)")
+    parser.add_argument("--instances", type=int, default=2,
+                        help="app instances: separate gunicorn masters on their own ports, one database")
+    parser.add_argument("--booking-only", action="store_true",
+                        help="every request books a distinct free slot (the bookings/s figure)")
     parser.add_argument("--sessions", type=int, default=10_000, help="size of the generated network")
     parser.add_argument("--max-requests", type=int, default=200_000, help="per client thread")
     parser.add_argument("--quick", action="store_true", help="5 s, 4 clients, a throw-away database")
@@ -319,14 +398,16 @@ def main(argv: list[str] | None = None) -> int:
         if gen.returncode != 0:
             print(gen.stderr[-2000:])
             return 1
-        world = World(url, args.clients)
-        port = free_port()
-        server = start_server(url, port, args.workers, args.threads)
+        world = World(url, args.clients, free_cells=int(args.seconds * 600) if args.booking_only else 0)
+        servers, ports = [], []
         try:
+            for _ in range(args.instances):
+                ports.append(free_port())
+                servers.append(start_server(url, ports[-1], args.workers, args.threads))
             t0 = datetime.now(UTC)
             began = timer.perf_counter()
             deadline = began + args.seconds
-            clients = [Client(i, f"http://127.0.0.1:{port}", world, deadline, args.max_requests)
+            clients = [Client(i, [f"http://127.0.0.1:{port}" for port in ports], world, deadline, args.max_requests)
                        for i in range(args.clients)]
             for c in clients:
                 c.start()
@@ -335,9 +416,10 @@ def main(argv: list[str] | None = None) -> int:
                 if c.is_alive():
                     failures.append(f"client {c.name} still running after the deadline")
             elapsed = timer.perf_counter() - began
-            workers = {pid: rss_mb(pid) for pid in worker_pids(server.pid)}
+            workers = {pid: rss_mb(pid) for server in servers for pid in worker_pids(server.pid)}
         finally:
-            stop_server(server)
+            for server in servers:
+                stop_server(server)
         ops: dict[str, dict] = {}
         for c in clients:
             for op, values in c.samples.items():
@@ -363,15 +445,18 @@ def main(argv: list[str] | None = None) -> int:
                          "conflicts_409": d.get("conflicts", {})}
         checks = check_database(url, world, clients, t0)
         checks["responses_5xx"] = fivexx
-        booking_rate = table.get("book", {}).get("per_s", 0)
+        booking_rate = round(checks["created_201"] / elapsed, 1)  # successful bookings per second
+        mode = "booking-only" if args.booking_only else "mixed"
         report = {"when": t0.isoformat(timespec="seconds"), "machine": machine(), "seconds": round(elapsed, 1),
+                  "mode": mode, "instances": args.instances,
                   "clients": args.clients, "workers": args.workers, "threads": args.threads, "sessions": args.sessions,
                   "requests": total, "requests_per_s": round(total / elapsed, 1), "operations": table,
                   "worker_rss": {str(k): v for k, v in workers.items()}, "checks": checks,
                   "target_bookings_per_s": {"target": TARGET_BOOKINGS_PER_S, "value": booking_rate,
                                             "verdict": "met" if booking_rate >= TARGET_BOOKINGS_PER_S
                                             else f"missed by {TARGET_BOOKINGS_PER_S / max(booking_rate, 0.1):.2f}x"}}
-        print(f"load test: {args.clients} clients, {args.workers} workers × {args.threads} threads, {elapsed:.1f} s, {total} requests "
+        print(f"load test ({mode}): {args.clients} clients, {args.instances} instances × {args.workers} workers × "
+              f"{args.threads} threads, {elapsed:.1f} s, {total} requests "
               f"({report['requests_per_s']}/s)")
         print(f"{'op':<12}{'req':>7}{'req/s':>8}{'p50':>9}{'p95':>9}{'p99':>9}  statuses")
         for op, r in table.items():
@@ -379,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['statuses']} {r['conflicts_409'] or ''}")
         print(f"worker RSS: {report['worker_rss']}")
         print(f"checks: {checks}")
-        print(f"target bookings/s >= {TARGET_BOOKINGS_PER_S}: {booking_rate} -> "
+        print(f"target successful bookings/s >= {TARGET_BOOKINGS_PER_S}: {booking_rate} -> "
               f"{report['target_bookings_per_s']['verdict']}")
         if checks["overlapping_live_room_pairs"] or checks["overlapping_live_patient_pairs"]:
             failures.append("overlapping live sessions")
@@ -393,7 +478,10 @@ def main(argv: list[str] | None = None) -> int:
             failures += c.errors[:5]
         if not args.quick:
             RESULTS.mkdir(exist_ok=True)
-            (RESULTS / f"loadtest-postgres-{args.sessions}.json").write_text(json.dumps(report, indent=2) + "\n")
+            suffix = "-booking" if args.booking_only else ""
+            (RESULTS / f"loadtest-postgres-{args.sessions}{suffix}.json").write_text(json.dumps(report, indent=2) + "\n")
+        if args.booking_only:
+            remove_created(url, [sid for c in clients for sid in c.created])
     finally:
         if args.quick:
             drop_pg_database(db_name)

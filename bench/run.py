@@ -57,9 +57,10 @@ PG_BENCH_DB = "scheduler_bench"
 LIVE_SQL = "status NOT IN ('cancelled', 'no_show')"
 MAX_HOURS = 12  # scheduler.domain.vocabulary.MAX_SESSION_DURATION
 
-TARGETS = {  # issue 6 item 4
-    "booking_vs_floor_pg": 5.0, "booking_1m_vs_10k": 1.3, "planning_ms": 25.0, "timeline_ms": 15.0,
-    "day_board_ms": 30.0, "flags_month_ms": 500.0, "rss_mb": 150.0,
+TARGETS = {  # issue 6 item 4, issue 15
+    "booking_vs_floor_pg": 5.0, "booking_1m_vs_10k": 1.3, "planning_ms": 15.0, "timeline_ms": 15.0,
+    "day_board_ms": 30.0, "flags_month_ms": 500.0, "flags_month_1m_ms": 200.0, "rss_mb": 150.0,
+    "booking_cpu_ms": 3.0, "history_ratio": 1.2, "rooms_ratio": 25.0,
 }
 ENDPOINTS = {  # figure -> (method, Flask rule)
     "booking": ("POST", "/api/v1/sessions"),
@@ -194,6 +195,17 @@ class Bench:
         self.headers = {"Authorization": f"Bearer {self.token}"}
         self.today = date.today()
         self.booking_slots = self._free_consult_slots()
+        taken_days = set()
+        self.history_slots = []  # one a day: a patient has at most one evaluation a day
+        for slot in self._free_consult_slots():
+            if slot[4].date() not in taken_days:
+                taken_days.add(slot[4].date())
+                self.history_slots.append(slot)
+        from bench import world as bench_world
+
+        self.world = bench_world.build(self.db, stamp, self.today)
+        self.db.remove()
+        self.floors()
 
     def _weekdays_ahead(self, first: int, last: int) -> list[date]:
         days = [self.today + timedelta(days=i) for i in range(first, last)]
@@ -232,36 +244,46 @@ class Bench:
 
     # -- measurement
     def measure(self, name: str, call, n: int, warmup: int, expect=(200,), tolerate=()) -> None:
-        if name in ENDPOINTS and not self.available[name]:
-            self.results[name] = {"missing": True, "why": f"{ENDPOINTS[name][0]} {ENDPOINTS[name][1]} is not "
-                                                          "registered in this build"}
-            print(f"  {name:<14} MISSING (endpoint not in the app)", flush=True)
-            return
-        samples, cpu_samples, counts = [], [], {}
-        deadline = timer.perf_counter() + (20 if self.quick else 240)
+        self.measure_together([(name, call, expect, tolerate)], n, warmup)
+
+    def measure_together(self, figures: list[tuple], n: int, warmup: int) -> None:
+        """Time several figures interleaved (call i of each, in turn): a product figure and its floor,
+        or the same request on small and large data, see the same machine load. ``figures``:
+        ``(name, call, expected statuses, tolerated statuses)``."""
+        live = []
+        for name, call, expect, tolerate in figures:
+            if (name in ENDPOINTS and not self.available[name]) or \
+                    (name.split("_history")[0] in ENDPOINTS and not self.available[name.split("_history")[0]]):
+                self.results[name] = {"missing": True, "why": "the endpoint is not registered in this build"}
+                print(f"  {name:<22} MISSING (endpoint not in the app)", flush=True)
+                continue
+            live.append((name, call, expect, tolerate, [], [], {}))
+        deadline = timer.perf_counter() + (20 if self.quick else 300)
         for i in range(warmup + n):
-            began, cpu = timer.perf_counter(), timer.thread_time()
-            status = call(i)
-            elapsed = (timer.perf_counter() - began) * 1000
-            cpu_ms = (timer.thread_time() - cpu) * 1000
-            counts[status] = counts.get(status, 0) + 1
-            if status in expect:
-                if i >= warmup:
-                    samples.append(elapsed)
-                    cpu_samples.append(cpu_ms)
-            elif status not in tolerate:
-                self.failures.append(f"{name}: status {status} (iteration {i})")
-                if len(self.failures) > 20:
-                    break
-            if timer.perf_counter() > deadline and len(samples) >= 20:
+            for name, call, expect, tolerate, samples, cpu_samples, counts in live:
+                began, cpu = timer.perf_counter(), timer.thread_time()
+                status = call(i)
+                elapsed = (timer.perf_counter() - began) * 1000
+                cpu_ms = (timer.thread_time() - cpu) * 1000
+                counts[status] = counts.get(status, 0) + 1
+                if status in expect:
+                    if i >= warmup:
+                        samples.append(elapsed)
+                        cpu_samples.append(cpu_ms)
+                elif status not in tolerate:
+                    self.failures.append(f"{name}: status {status} (iteration {i})")
+            if len(self.failures) > 20:
                 break
-        result = summarise(samples)
-        # CPU time of this (client + app) thread: less disturbed by other load on a shared machine.
-        result["cpu_p50_ms"] = round(percentile(cpu_samples, 0.5), 3)
-        result["statuses"] = {str(k): v for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}
-        self.results[name] = result
-        print(f"  {name:<14} p50 {result['p50_ms']:9.3f} ms  p95 {result['p95_ms']:9.3f} ms  n={result['n']} "
-              f"cpu p50 {result['cpu_p50_ms']:.2f} ms {result['statuses']}", flush=True)
+            if timer.perf_counter() > deadline and all(len(f[4]) >= 20 for f in live):
+                break
+        for name, _call, _e, _t, samples, cpu_samples, counts in live:
+            result = summarise(samples)
+            # CPU time of this (client + app) thread: less disturbed by other load on a shared machine.
+            result["cpu_p50_ms"] = round(percentile(cpu_samples, 0.5), 3)
+            result["statuses"] = {str(k): v for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}
+            self.results[name] = result
+            print(f"  {name:<22} p50 {result['p50_ms']:9.3f} ms  p95 {result['p95_ms']:9.3f} ms  n={result['n']} "
+                  f"cpu p50 {result['cpu_p50_ms']:.2f} ms {result['statuses']}", flush=True)
 
     def _last_body(self):
         return getattr(self, "_body", None)
@@ -312,6 +334,36 @@ class Bench:
                                headers=self.headers)
         return resp.status_code
 
+    def booking_history(self, i: int) -> int:
+        """The booking figure for the patient with 1,000 past sessions (``bench.world``), own free cells."""
+        clinic_id, tz, room_id, staff_id, start = self.history_slots[i % len(self.history_slots)]
+        body = {"patient_id": self.world.history_patient, "room_id": room_id, "kind": "evaluation",
+                "starts_at": start.astimezone(ZoneInfo(tz)).isoformat(), "duration_minutes": 60}
+        if staff_id:
+            body["staff_member_id"] = staff_id
+        resp = self.client.post("/api/v1/sessions", json=body, headers=self.headers)
+        if resp.status_code >= 400:
+            self._body = resp.get_json()
+        return resp.status_code
+
+    def _board(self, clinic_id: int, day: date) -> int:
+        return self.client.get(f"/api/v1/clinics/{clinic_id}/day?date={day.isoformat()}",
+                               headers=self.headers).status_code
+
+    def day_board_10(self, i: int) -> int:
+        return self._board(self.world.clinic_10, self.world.day_b)
+
+    def day_board_10_history(self, i: int) -> int:
+        return self._board(self.world.clinic_10, self.world.day_a)
+
+    def day_board_200(self, i: int) -> int:
+        return self._board(self.world.clinic_200, self.world.day_b)
+
+    def timeline_history(self, i: int) -> int:
+        """The timeline of the patient with 1,000 past sessions (its default page)."""
+        return self.client.get(f"/api/v1/patients/{self.world.history_patient}/timeline",
+                               headers=self.headers).status_code
+
     # -- floors (raw DBAPI)
     def raw_connection(self):
         if self.pg:
@@ -327,7 +379,9 @@ class Bench:
         return conn
 
     def floors(self) -> None:
-        conn = self.raw_connection()
+        """The raw-SQL floors as calls (``self.raw_booking``, ``self.raw_overlap``), measured interleaved
+        with the figures they are the floor of."""
+        conn = self._raw_conn = self.raw_connection()
         ph = "%s" if self.pg else "?"
         cast = "::int" if self.pg else ""
         ts = (lambda v: v) if self.pg else sqlite_ts
@@ -360,7 +414,7 @@ class Bench:
             inserted[0] += rows
             return 201 if rows == 1 else 409
 
-        self.measure("raw_booking", raw_booking, self.iterations, self.warmup, expect=(201,), tolerate=(409,))
+        self.raw_booking = raw_booking
 
         overlap_sql = (f"SELECT id, room_id, patient_id, staff_member_id, starts_at, ends_at, status, kind "
                        f"FROM treatment_session WHERE clinic_id = {ph}{cast} AND starts_at < {ph} AND ends_at > {ph} "
@@ -380,9 +434,7 @@ class Bench:
             self._overlap_rows = len(rows)
             return 200
 
-        self.measure("raw_overlap_3w", raw_overlap, self.iterations, self.warmup)
-        self.results["raw_overlap_3w"]["rows"] = getattr(self, "_overlap_rows", None)
-        conn.close()
+        self.raw_overlap = raw_overlap
 
     # -- query plans of the real booking and day-board paths
     def capture_plans(self) -> None:
@@ -449,21 +501,33 @@ class Bench:
             conn.exec_driver_sql(
                 "DELETE FROM audit_event WHERE entity_type = 'treatment_session' AND entity_id IN "
                 f"(SELECT id FROM treatment_session WHERE patient_id IN ({ids}))")
+            conn.exec_driver_sql(f"DELETE FROM message WHERE patient_id IN ({ids})")
             conn.exec_driver_sql(f"DELETE FROM treatment_session WHERE patient_id IN ({ids})")
+            from bench import world as bench_world
+
+            bench_world.remove(conn, self.world)
 
     def run(self) -> dict:
         self.setup()
         print(f"  endpoints present: {', '.join(k for k, v in self.available.items() if v) or 'none'}", flush=True)
-        self.measure("booking", self.booking, self.iterations, self.warmup, expect=(201,), tolerate=(409,))
+        booked = [("booking", self.booking, (201,), (409,)), ("booking_history", self.booking_history, (201,), (409,)),
+                  ("raw_booking", self.raw_booking, (201,), (409,))]
+        self.measure_together(booked, self.iterations, self.warmup)
         self.results["booking"]["conflicts_409"] = dict(self.conflicts)
         if self.results["booking"].get("n") == 0 and not self.results["booking"].get("missing"):
             self.failures.append(f"booking never answered 201: {self._last_body()}")
         reads = max(20, self.iterations // 2)
-        self.measure("planning", self.planning, reads, self.warmup)
-        self.measure("timeline", self.timeline, reads, self.warmup)
-        self.measure("day_board", self.day_board, reads, self.warmup)
+        ok = ((200,), ())
+        self.measure_together([("planning", self.planning, *ok), ("raw_overlap_3w", self.raw_overlap, *ok)],
+                              reads, self.warmup)
+        self.results["raw_overlap_3w"]["rows"] = getattr(self, "_overlap_rows", None)
+        self.measure_together([("timeline", self.timeline, *ok), ("timeline_history", self.timeline_history, *ok)],
+                              reads, self.warmup)
+        self.measure_together([("day_board", self.day_board, *ok), ("day_board_10", self.day_board_10, *ok),
+                               ("day_board_10_history", self.day_board_10_history, *ok),
+                               ("day_board_200", self.day_board_200, *ok)], reads, self.warmup)
         self.measure("flags_month", self.flags_month, max(10, reads // 3), min(self.warmup, 3))
-        self.floors()
+        self._raw_conn.close()
         self.capture_plans()
         memory = rss_mb()
         self.cleanup()
@@ -475,14 +539,28 @@ class Bench:
         return {"memory": memory}
 
 
+FLOORS = {"booking": "raw_booking", "planning": "raw_overlap_3w", "timeline": "raw_overlap_3w",
+          "day_board": "raw_overlap_3w", "flags_month": "raw_overlap_3w"}
+# growth ratios (issue 15), each from figures measured interleaved in this run
+GROWTH = {"booking_history": "booking", "day_board_10_history": "day_board_10", "day_board_200": "day_board_10",
+          "timeline_history": "timeline"}
+
+
 def ratios(results: dict) -> None:
-    floors = {"booking": "raw_booking", "planning": "raw_overlap_3w", "timeline": "raw_overlap_3w",
-              "day_board": "raw_overlap_3w", "flags_month": "raw_overlap_3w"}
-    for figure, floor in floors.items():
+    for figure, floor in FLOORS.items():
         r, f = results.get(figure, {}), results.get(floor, {})
         if r.get("p50_ms") and f.get("p50_ms"):
             r["floor"] = floor
             r["ratio_p50"] = round(r["p50_ms"] / f["p50_ms"], 2)
+            if r.get("cpu_p50_ms") and f.get("cpu_p50_ms"):
+                r["ratio_cpu_p50"] = round(r["cpu_p50_ms"] / f["cpu_p50_ms"], 2)
+    for figure, base in GROWTH.items():
+        r, b = results.get(figure, {}), results.get(base, {})
+        if r.get("p50_ms") and b.get("p50_ms"):
+            r["against"] = base
+            r["ratio_p50"] = round(r["p50_ms"] / b["p50_ms"], 2)
+            if r.get("cpu_p50_ms") and b.get("cpu_p50_ms"):
+                r["ratio_cpu_p50"] = round(r["cpu_p50_ms"] / b["cpu_p50_ms"], 2)
 
 
 def targets(db: str, size: int, results: dict, memory: dict) -> dict:
@@ -494,40 +572,49 @@ def targets(db: str, size: int, results: dict, memory: dict) -> dict:
                 "verdict": "met" if value <= limit else f"missed by {value / limit:.2f}x"}
 
     out = {}
+    get = lambda figure, key="p50_ms": results.get(figure, {}).get(key)  # noqa: E731
     if db == "postgres":
         out["booking_vs_floor"] = check("booking", "p50/raw_booking p50", TARGETS["booking_vs_floor_pg"],
-                                        results.get("booking", {}).get("ratio_p50"))
-    for figure, key in (("planning", "planning_ms"), ("timeline", "timeline_ms"), ("day_board", "day_board_ms"),
-                        ("flags_month", "flags_month_ms")):
-        out[figure] = check(figure, "p50 ms", TARGETS[key], results.get(figure, {}).get("p50_ms"))
+                                        get("booking", "ratio_p50"))
+    out["booking_cpu"] = check("booking", "cpu p50 ms (client + app)", TARGETS["booking_cpu_ms"],
+                               get("booking", "cpu_p50_ms"))
+    for figure, key in (("planning", "planning_ms"), ("timeline", "timeline_ms"), ("day_board", "day_board_ms")):
+        out[figure] = check(figure, "p50 ms", TARGETS[key], get(figure))
+    out["flags_month"] = check("flags_month", "p50 ms", TARGETS["flags_month_1m_ms" if size >= 1_000_000
+                                                               else "flags_month_ms"], get("flags_month"))
+    for figure, limit in (("booking_history", "history_ratio"), ("day_board_10_history", "history_ratio"),
+                          ("day_board_200", "rooms_ratio")):
+        out[figure] = check(figure, f"p50 / {GROWTH[figure]} p50", TARGETS[limit], get(figure, "ratio_p50"))
     out["rss"] = check("worker", "RSS MB (this process: app + harness)", TARGETS["rss_mb"], memory.get("rss_mb"))
     return out
 
 
-def compare_sizes(db: str) -> dict | None:
-    """booking p50 at 1M vs at 10k, from the two JSON files when both exist."""
-    small, big = RESULTS / f"{db}-10000.json", RESULTS / f"{db}-1000000.json"
-    if not (small.exists() and big.exists()):
+def compare_sizes(db: str, reports: dict[int, dict]) -> dict | None:
+    """booking p50 at 1M vs at 10k, both measured in this run (never mixed with files on disk)."""
+    small, big = reports.get(10_000), reports.get(1_000_000)
+    if not (small and big):
         return None
-    a = json.loads(small.read_text())["results"].get("booking", {}).get("p50_ms")
-    b = json.loads(big.read_text())["results"].get("booking", {}).get("p50_ms")
+    a = small["results"].get("booking", {}).get("p50_ms")
+    b = big["results"].get("booking", {}).get("p50_ms")
     if not a or not b:
         return {"verdict": "missing"}
     ratio = round(b / a, 2)
-    return {"target": "booking p50 at 1M <= 1.3x at 10k", "value": ratio,
+    return {"target": "booking p50 at 1M <= 1.3x at 10k (this run)", "value": ratio,
             "verdict": "met" if ratio <= TARGETS["booking_1m_vs_10k"] else f"missed by {ratio / 1.3:.2f}x"}
 
 
 def print_table(db: str, size: int, results: dict, verdicts: dict) -> None:
     print(f"\n{db} at {size:,} sessions")
-    print(f"{'figure':<15}{'p50 ms':>10}{'p95 ms':>10}  {'floor':<16}{'ratio':>7}")
-    for name in ("booking", "planning", "timeline", "day_board", "flags_month", "raw_booking", "raw_overlap_3w"):
+    print(f"{'figure':<22}{'p50 ms':>10}{'p95 ms':>10}  {'against':<16}{'ratio':>7}{'cpu':>7}")
+    for name in ("booking", "booking_history", "planning", "timeline", "timeline_history", "day_board",
+                 "day_board_10", "day_board_10_history", "day_board_200", "flags_month", "raw_booking",
+                 "raw_overlap_3w"):
         r = results.get(name, {})
         if r.get("missing"):
-            print(f"{name:<15}{'missing':>10}")
+            print(f"{name:<22}{'missing':>10}")
             continue
-        print(f"{name:<15}{r.get('p50_ms', float('nan')):>10.2f}{r.get('p95_ms', float('nan')):>10.2f}  "
-              f"{r.get('floor', ''):<16}{r.get('ratio_p50', ''):>7}")
+        print(f"{name:<22}{r.get('p50_ms', float('nan')):>10.2f}{r.get('p95_ms', float('nan')):>10.2f}  "
+              f"{r.get('floor', r.get('against', '')):<16}{r.get('ratio_p50', ''):>7}{r.get('ratio_cpu_p50', ''):>7}")
     for _key, v in verdicts.items():
         print(f"  target {v['target']}: {v['value']} -> {v['verdict']}")
 
@@ -565,9 +652,6 @@ def run_one(db: str, size: int, *, iterations: int, warmup: int, quick: bool, sq
         RESULTS.mkdir(exist_ok=True)
         path = RESULTS / f"{db}-{size}.json"
         path.write_text(json.dumps(report, indent=2, default=str) + "\n")
-        cmp = compare_sizes(db)
-        if cmp:
-            print(f"  target {cmp.get('target')}: {cmp.get('value')} -> {cmp['verdict']}")
         print(f"  written {path.relative_to(ROOT)}")
     return report, bench.failures
 
@@ -613,10 +697,18 @@ def main(argv: list[str] | None = None) -> int:
                 failures.append(f"loadtest --quick exited {lt.returncode}")
     else:
         for db in args.db:
+            reports: dict[int, dict] = {}
             for size in args.sessions:
-                _, f = run_one(db, size, iterations=args.iterations, warmup=args.warmup, quick=False,
-                               sqlite_dir=args.sqlite_dir)
+                reports[size], f = run_one(db, size, iterations=args.iterations, warmup=args.warmup, quick=False,
+                                           sqlite_dir=args.sqlite_dir)
                 failures += f
+            cmp = compare_sizes(db, {k: r for k, r in reports.items() if r})
+            if cmp:
+                print(f"  {db}: target {cmp.get('target')}: {cmp.get('value')} -> {cmp['verdict']}")
+                for size, r in reports.items():
+                    if r:  # the run's own comparison goes into each of its files
+                        r["targets"]["booking_1m_vs_10k"] = cmp
+                        (RESULTS / f"{db}-{size}.json").write_text(json.dumps(r, indent=2, default=str) + "\n")
         if planner_bench.main([]) != 0:
             failures.append("planner: a solvable random clinic left unsolved")
     print(f"\nbench finished in {timer.perf_counter() - began:.0f} s; {len(failures)} failure(s)")

@@ -15,7 +15,7 @@ from scheduler.api.idempotency import idempotent
 from scheduler.auth import require
 from scheduler.domain.vocabulary import PHASES, ROUTES, SESSION_KINDS, SESSION_STATUSES
 from scheduler.errors import NotFound, ValidationError
-from scheduler.models import Course, Room
+from scheduler.models import Course
 from scheduler.services import booking, inputs, replanning, scope, setup_cache, suggestions
 from scheduler.services import flags as flag_service
 from scheduler.services import sessions as service

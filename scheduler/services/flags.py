@@ -18,10 +18,10 @@ from scheduler.domain import flags as rules
 from scheduler.domain.flags.model import CLOSED_COURSE_STATUSES, CourseFacts, FlagContext
 from scheduler.domain.intervals import Interval, merge
 from scheduler.domain.rules.authorization import recounted
+from scheduler.domain.rules.horizon import neighbour_horizon
 from scheduler.domain.timezones import day_bounds_utc, local_date, local_days_between
 from scheduler.domain.values import Session
 from scheduler.models import Course, Patient, TreatmentSession, utcnow
-from scheduler.domain.rules.horizon import neighbour_horizon
 from scheduler.protocols_registry import protocols
 from scheduler.services import inputs, setup_cache
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
@@ -21,7 +21,7 @@ from scheduler.domain.intervals import Interval, merge
 from scheduler.domain.timezones import day_bounds_utc, local_date
 from scheduler.domain.vocabulary import MAX_SESSION_DURATION
 from scheduler.errors import NotFound
-from scheduler.models import Clinic, Closure, Patient, Room, StaffMember, TimeOff, TreatmentSession
+from scheduler.models import Clinic, Patient, TreatmentSession
 from scheduler.services import scope, setup_cache
 
 TS = TreatmentSession

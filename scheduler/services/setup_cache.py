@@ -22,7 +22,7 @@ from scheduler.domain import values as v
 from scheduler.domain.intervals import Interval
 from scheduler.domain.timezones import local_date
 from scheduler.errors import NotFound
-from scheduler.models import (Clinic, Closure, OpeningHours, Room, StaffMember, TimeOff, WorkingHours)
+from scheduler.models import Clinic, Closure, OpeningHours, Room, StaffMember, TimeOff, WorkingHours
 
 _WRITTEN = "setup_cache.written"  # ORM session info: clinic ids whose setup this transaction changed
 

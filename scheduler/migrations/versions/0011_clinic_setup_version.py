@@ -9,9 +9,8 @@ clinic.setup_version: processes cache a clinic's hours, closures, rooms and staf
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0011_setup'
 down_revision = '0010_rems'
