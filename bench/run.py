@@ -336,7 +336,7 @@ class Bench:
 
     def booking_history(self, i: int) -> int:
         """The booking figure for the patient with 1,000 past sessions (``bench.world``), own free cells."""
-        clinic_id, tz, room_id, staff_id, start = self.history_slots[i % len(self.history_slots)]
+        _clinic_id, tz, room_id, staff_id, start = self.history_slots[i % len(self.history_slots)]
         body = {"patient_id": self.world.history_patient, "room_id": room_id, "kind": "evaluation",
                 "starts_at": start.astimezone(ZoneInfo(tz)).isoformat(), "duration_minutes": 60}
         if staff_id:

@@ -100,7 +100,7 @@ def build(db_session, stamp: str, today: date) -> World:
     db_session.execute(sa.insert(TreatmentSession), [{k: r.get(k) for k in keys} for r in rows])
     db_session.commit()
     return World(clinic_10=clinics[10], clinic_200=clinics[200], day_a=day_a, day_b=day_b, history_patient=heavy,
-                 clinic_ids=tuple(clinics.values()), patient_ids=tuple([heavy, *fresh]))
+                 clinic_ids=tuple(clinics.values()), patient_ids=(heavy, *fresh))
 
 
 def remove(conn, world: World) -> None:

@@ -107,12 +107,9 @@ def patient_row(patient_id: int) -> Patient:
 
 
 def _keep_for_request(row) -> None:
-    """Hold the row until the request ends: the ORM's identity map is weak, and what runs at commit
+    """Hold the row until the transaction ends: the ORM's identity map is weak, and what runs at commit
     (the outbox's reminders) asks for the same patient by primary key — then without a statement."""
-    from flask import g, has_request_context
-
-    if has_request_context():
-        g.setdefault("_request_rows", []).append(row)
+    db_session.info.setdefault(setup_cache.KEEP, []).append(row)
 
 
 def patient_value(patient: Patient, authorizations: tuple[v.Authorization, ...] | None = None) -> v.Patient:

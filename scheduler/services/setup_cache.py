@@ -36,11 +36,11 @@ class Setup:
     timezone: str
     reminder_hours: dict | None
     rems_certification_id: str | None
-    hours: dict
+    hours: v.WeeklyHours
     closures: tuple[v.Closure, ...]
     rooms: tuple[v.Room, ...]  # by name, id
     staff: tuple[v.StaffMember, ...]  # by name, id; time off left out (see staff_values)
-    time_off: dict  # staff id -> ((starts_at, ends_at), ...)
+    time_off: dict  # staff id -> (Interval, ...)
 
     def clinic_value(self, window: Interval | None = None) -> v.Clinic:
         """The clinic with the closures touching ``window`` (all when None), as ``inputs.clinic_value``."""
@@ -56,7 +56,7 @@ class Setup:
         """The clinicians with the time off touching ``window``."""
         out = []
         for m in self.staff:
-            away = tuple((a, b) for a, b in self.time_off.get(m.id, ()) if a < window.end and b > window.start)
+            away = tuple(t for t in self.time_off.get(m.id, ()) if t.start < window.end and t.end > window.start)
             out.append(v.StaffMember(id=m.id, name=m.name, role=m.role, capacity=m.capacity, active=m.active,
                                      hours=m.hours, time_off=away))
         return tuple(out)
@@ -71,7 +71,7 @@ class Setup:
 _cache: dict[int, Setup] = {}
 
 
-def _weekly(rows) -> dict[int, list]:
+def _weekly(rows) -> dict:
     out: dict[int, list] = {}
     for weekday, start, end in rows:
         out.setdefault(weekday, []).append((start, end))
@@ -82,9 +82,9 @@ def _load(clinic_id: int, version: int) -> Setup:
     name, tz, reminders, rems = db_session.execute(
         select(Clinic.name, Clinic.timezone, Clinic.reminder_hours, Clinic.rems_certification_id)
         .where(Clinic.id == clinic_id)).one()
-    hours = _weekly(db_session.execute(
+    hours = v.weekly_hours(_weekly(db_session.execute(
         select(OpeningHours.weekday, OpeningHours.opens_at, OpeningHours.closes_at)
-        .where(OpeningHours.clinic_id == clinic_id).order_by(OpeningHours.weekday, OpeningHours.opens_at)))
+        .where(OpeningHours.clinic_id == clinic_id).order_by(OpeningHours.weekday, OpeningHours.opens_at))))
     closures = tuple(v.Closure(starts_on=a, ends_on=b, from_time=f, until_time=u, reason=r, id=i)
                      for i, a, b, f, u, r in db_session.execute(
                          select(Closure.id, Closure.starts_on, Closure.ends_on, Closure.from_time,
@@ -106,13 +106,13 @@ def _load(clinic_id: int, version: int) -> Setup:
                 .where(StaffMember.clinic_id == clinic_id)
                 .order_by(WorkingHours.staff_member_id, WorkingHours.weekday, WorkingHours.starts_at)):
             working.setdefault(staff_id, []).append((weekday, start, end))
-        for staff_id, start, end in db_session.execute(
+        for staff_id, away_from, away_until in db_session.execute(
                 select(TimeOff.staff_member_id, TimeOff.starts_at, TimeOff.ends_at)
                 .join(StaffMember, StaffMember.id == TimeOff.staff_member_id)
                 .where(StaffMember.clinic_id == clinic_id).order_by(TimeOff.starts_at, TimeOff.id)):
-            away.setdefault(staff_id, []).append((start, end))
+            away.setdefault(staff_id, []).append(Interval(away_from, away_until))
     staff = tuple(v.StaffMember(id=i, name=n, role=role, capacity=cap, active=active,
-                                hours=_weekly(working[i]) if i in working else None)
+                                hours=v.weekly_hours(_weekly(working[i])) if i in working else None)
                   for i, n, role, cap, active in members)
     return Setup(version=version, clinic_id=clinic_id, name=name, timezone=tz, reminder_hours=reminders,
                  rems_certification_id=rems,
@@ -120,15 +120,12 @@ def _load(clinic_id: int, version: int) -> Setup:
                  rooms=rooms, staff=staff, time_off={k: tuple(x) for k, x in away.items()})
 
 
-def _request_memo() -> dict | None:
-    from flask import g, has_app_context
+_MEMO = "setup_cache.memo"  # ORM session info: the setups this transaction has met (read once each)
+KEEP = "setup_cache.keep"  # ORM session info: rows held until the transaction ends (inputs.patient_row)
 
-    if not has_app_context():
-        return None
-    memo = g.get("_setups")
-    if memo is None:
-        memo = g._setups = {}
-    return memo
+
+def _memo() -> dict:
+    return db_session.info.setdefault(_MEMO, {})
 
 
 def _resolve(clinic_id: int, version: int) -> Setup:
@@ -144,16 +141,15 @@ def _resolve(clinic_id: int, version: int) -> Setup:
 
 def setup(clinic_id: int) -> Setup:
     """The clinic's setup (NotFound when there is no such clinic; scope is the caller's)."""
-    memo = _request_memo()
-    if memo is not None and clinic_id in memo and clinic_id not in db_session.info.get(_WRITTEN, ()):
+    memo = _memo()
+    if clinic_id in memo and clinic_id not in db_session.info.get(_WRITTEN, ()):
         return memo[clinic_id]
     version = db_session.execute(select(Clinic.setup_version).where(Clinic.id == clinic_id)).scalar() \
         if isinstance(clinic_id, int) else None
     if version is None:
         raise NotFound(f"No clinic with id {clinic_id}.", field="clinic_id")
     found = _resolve(clinic_id, version)
-    if memo is not None:
-        memo[clinic_id] = found
+    memo[clinic_id] = found
     return found
 
 
@@ -164,9 +160,7 @@ def setup_of_room(room_id: int) -> tuple[Setup, v.Room] | None:
     if row is None:
         return None
     found = _resolve(row.clinic_id, row.setup_version)
-    memo = _request_memo()
-    if memo is not None:
-        memo[row.clinic_id] = found
+    _memo()[row.clinic_id] = found
     room = found.room(room_id)
     return (found, room) if room is not None else None
 
@@ -212,6 +206,9 @@ def _raise_versions(session: OrmSession, _context, _instances) -> None:
 @event.listens_for(OrmSession, "after_commit")
 @event.listens_for(OrmSession, "after_soft_rollback")
 def _forget_written(session: OrmSession, *_args) -> None:
+    """The transaction is over: what it wrote is committed or gone, the next one reads the versions anew."""
+    session.info.pop(_MEMO, None)
+    session.info.pop(KEEP, None)
     if not session.in_transaction():
         session.info.pop(_WRITTEN, None)
 
