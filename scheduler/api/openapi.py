@@ -26,6 +26,9 @@ ERRORS = {400: "The request is malformed; `field` names the culprit.",
           422: "Well-formed but breaks a rule.",
           503: "The database is unavailable (code `database_unavailable`); retry after `Retry-After` seconds."}
 ID_QUERY = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}  # a schema, passed to q()
+INSTANT_QUERY = {"type": "string", "format": "date-time",
+                 "pattern": "^(19\\d\\d|2[01]\\d\\d|2200)-(0[1-9]|1[0-2])-(0[1-9]|1\\d|2[0-8])T([01]\\d|2[0-3]):[0-5]\\d"
+                            ":[0-5]\\d(\\.\\d{1,6})?(Z|[+-](0\\d|1[0-4]):[0-5]\\d)$"}
 
 
 def q(name: str, description: str, schema: dict | None = None, required: bool = False) -> dict:
@@ -168,7 +171,12 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         body="NewCourse", ok=201, returns="CoursePlan", errors=WRITE),
     ("GET", "/patients/{patient_id}/courses"): op("A patient's courses", returns="CourseList"),
     ("GET", "/patients/{patient_id}/timeline"): op(
-        "Courses, sessions, flags, next due window (assessments only for clinicians)", returns="Timeline"),
+        "Courses, one page of sessions (newest first, shown in time order), the flags about them and the open "
+        "courses, next due window (assessments only for clinicians); earlier_before pages back",
+        returns="Timeline", params=[
+            q("before", "Sessions starting before this instant (with offset): the earlier_before of the page "
+                        "after it", INSTANT_QUERY),
+            q("limit", "Sessions on the page (default 200)", {"type": "integer", "minimum": 1, "maximum": 1000})]),
     ("GET", "/flags"): op("A clinic's flags over a range", returns="FlagList", errors=(400, 404), params=[
         q("clinic_id", "The clinic", ID_QUERY, required=True), q("start", "Local date or instant"),
         q("end", "Local date (inclusive) or instant"), q("severity", "error, warning or info"),

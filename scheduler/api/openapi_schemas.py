@@ -163,8 +163,9 @@ SCHEMAS: dict[str, dict] = {
     "Timeline": obj({"patient": ref("Patient"), "courses": {"type": "array", "items": ref("Course")},
                      "sessions": {"type": "array", "items": ref("Session")},
                      "flags": {"type": "array", "items": ref("Flag")}, "next_due": nullable(ref("NextDue")),
-                     "assessments": {"type": "array", "items": ref("Assessment")}},
-                    required=["patient", "courses", "sessions", "flags", "next_due"]),
+                     "assessments": {"type": "array", "items": ref("Assessment")},
+                     "earlier_before": nullable({"type": "string", "format": "date-time"})},
+                    required=["patient", "courses", "sessions", "flags", "next_due", "earlier_before"]),
     "FlagList": obj({"clinic_id": ID, "start": DATE, "end": DATE, "flags": {"type": "array", "items": ref("Flag")}}),
     "DayBoard": obj({"clinic": ref("Clinic"), "date": DATE, "hours": {"type": "array"}, "closures": {"type": "array"},
                      "open": {"type": "array"}, "rooms": {"type": "array", "items": {

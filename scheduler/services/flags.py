@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -147,11 +147,20 @@ def for_clinic(clinic_id: int, first: date, last: date, *, as_of: datetime | Non
     return sorted(found, key=lambda f: f.sort_key())
 
 
-def for_patient(patient_id: int, *, as_of: datetime | None = None) -> list:
-    """Every flag about a patient (over each clinic they have sessions or courses at)."""
+def for_patient(patient_id: int, *, as_of: datetime | None = None, since: datetime | None = None) -> list:
+    """Every flag about a patient (over each clinic they have sessions or courses at). ``since``: only
+    what the rules need for the sessions from that instant on and the open courses
+    (``inputs.history_clause``) is read, not the whole past; flags about earlier sessions may be left
+    out (a timeline page asks for its own)."""
     as_of = as_of or utcnow()
-    history = inputs.patient_sessions([patient_id])
     courses = _courses(patient_ids=[patient_id])
+    if since is None:
+        history = inputs.patient_sessions([patient_id])
+    else:
+        reach = neighbour_horizon(protocols().values())
+        far = max(as_of, since) + timedelta(days=3660)
+        open_ids = {c.id for c in courses if c.status not in CLOSED_COURSE_STATUSES}
+        history = inputs.patient_history([patient_id], Interval(since - reach, far), open_ids)
     clinic_ids = sorted({s.clinic_id for s in history} | {c.clinic_id for c in courses})
     found: set = set()
     for clinic_id in clinic_ids:

@@ -24,11 +24,23 @@ bp = Blueprint("clinician", __name__)
 security.protect(bp)
 
 
+def _before(raw: str | None):
+    """The page's ``before`` (the "Earlier sessions" link); anything else shows the latest page."""
+    from datetime import datetime
+
+    try:
+        value = datetime.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+    return value if value is not None and value.tzinfo is not None and 1900 <= value.year <= 2200 else None
+
+
 @bp.get("/patients/<int:patient_id>/timeline")
 @access.logged
 @page("read_clinical")
 def timeline(patient_id: int, *, errors=None, status=200):
-    data = timeline_service.timeline(patient_id, with_assessments=True)
+    before = _before(request.args.get("before"))
+    data = timeline_service.timeline(patient_id, with_assessments=True, before=before)
     access.log_read("timeline", data.patient.id)  # the page shows the notes and assessments too
     access.log_read("notes", data.patient.id)
     access.log_read("assessments", data.patient.id)
