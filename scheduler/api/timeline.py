@@ -5,13 +5,13 @@ default: all, upcoming ones included), in time order; ``earlier_before`` is the 
 next (earlier) page, null on the last one."""
 from __future__ import annotations
 
-from scheduler import access
-from scheduler.api import bp, serialize
-from scheduler.api.assessments import assessment_json
-from scheduler.auth import can, require
 from flask import request
 
+from scheduler import access
+from scheduler.api import bp, serialize
 from scheduler.api import parsing as p
+from scheduler.api.assessments import assessment_json
+from scheduler.auth import can, require
 from scheduler.errors import ValidationError
 from scheduler.services import timeline as service
 

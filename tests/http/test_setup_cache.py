@@ -4,7 +4,8 @@ process would read the raised version the same way); a change the transaction ro
 cached. On both databases."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+import itertools
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -27,8 +28,8 @@ def test_every_kind_of_setup_write_raises_the_version(app):
         lambda: setattr(db_session.get(Room, room_id), "active", False),
         lambda: db_session.add(Room(clinic_id=clinic.id, name="New chair", capabilities=["iv"])),
         lambda: setattr(db_session.get(StaffMember, staff_id), "capacity", 3),
-        lambda: db_session.add(TimeOff(staff_member_id=staff_id, starts_at=datetime(2030, 1, 1, 9, tzinfo=timezone.utc),
-                                       ends_at=datetime(2030, 1, 1, 17, tzinfo=timezone.utc))),
+        lambda: db_session.add(TimeOff(staff_member_id=staff_id, starts_at=datetime(2030, 1, 1, 9, tzinfo=UTC),
+                                       ends_at=datetime(2030, 1, 1, 17, tzinfo=UTC))),
         lambda: db_session.delete(db_session.scalars(select(OpeningHours).where(
             OpeningHours.clinic_id == clinic.id)).first()),
         lambda: setattr(db_session.get(Clinic, clinic.id), "name", "Renamed"),
@@ -37,7 +38,7 @@ def test_every_kind_of_setup_write_raises_the_version(app):
         change()
         db_session.commit()
         seen.append(_version(clinic.id))
-    assert all(b > a for a, b in zip(seen, seen[1:])), seen
+    assert all(b > a for a, b in itertools.pairwise(seen)), seen
     loaded = setup_cache.setup(clinic.id)
     assert loaded.version == seen[-1] and loaded.name == "Renamed"
     assert not loaded.room(room_id).active and loaded.staff_member(staff_id).capacity == 3
