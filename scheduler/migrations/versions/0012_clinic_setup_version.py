@@ -1,7 +1,7 @@
 """clinic setup version: a stamp every write to a clinic's setup raises
 
-Revision ID: 0011_setup
-Revises: 0010_rems
+Revision ID: 0012_setup
+Revises: 0011_motor_threshold
 Create Date: 2026-12-02 10:00:00
 
 clinic.setup_version: processes cache a clinic's hours, closures, rooms and staff under it
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0011_setup'
-down_revision = '0010_rems'
+revision = '0012_setup'
+down_revision = '0011_motor_threshold'
 branch_labels = None
 depends_on = None
 
