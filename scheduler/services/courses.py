@@ -224,7 +224,8 @@ def plan_and_book(actor_id: int | None, patient_id: int, clinic_id: int, protoco
         words = [p.message for p in errors] + [f.message for f in introduced if f.code not in said]
         raise Conflict("The plan breaks a scheduling rule: " + " ".join(words)
                        + " Give override_reason to book it anyway, or change the start date or preferences.",
-                       code="flagged", conflicts=[p.to_dict() for p in errors] + [f.to_dict() for f in introduced])
+                       code="flagged", conflicts=[p.to_dict() for p in errors] + [flag_service.plan_flag_dict(f)
+                                                                                 for f in introduced])
     errors = errors or introduced
     with db_session.begin_nested():
         if replaced is not None:

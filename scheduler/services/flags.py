@@ -300,6 +300,13 @@ def for_plan(cal: PlanCalendar, protocol_key: str, start_on: date, proposed, *, 
     return out
 
 
+def plan_flag_dict(f) -> dict:
+    """A flag of the plan's write gate as the refusal names it: ``session_ids`` the existing sessions,
+    ``plan_sessions`` the indexes of the planned ones (as in a dry run's ``sessions``)."""
+    return {**f.to_dict(), "session_ids": [i for i in f.session_ids if i > 0],
+            "plan_sessions": [-i - 1 for i in f.session_ids if i < 0]}
+
+
 def introduced_by_plan(cal: PlanCalendar, protocol_key: str, start_on: date, proposed, *, now: datetime,
                        hidden_session_ids: frozenset[int] = frozenset(), stopped_course_id: int | None = None,
                        past_status: str | None = None) -> list:

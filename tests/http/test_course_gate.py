@@ -44,6 +44,8 @@ def test_a_course_past_the_authorized_units_is_refused_unless_overridden(api, ap
     assert [c["code"] for c in conflicts] == ["authorization_exceeded", "authorization_exceeded"]
     assert all(c["severity"] == "error" for c in conflicts)
     assert "would be unit 5 of 4 authorized by Acme Health (PA-9)" in refused.json["error"]["message"]
+    assert [c["plan_sessions"] for c in conflicts] == [f["plan_sessions"] for f in announced]  # as the dry run
+    assert all(c["session_ids"] == [] for c in conflicts)
     assert count(TreatmentSession) == sessions_before and count(Course) == 0  # nothing written
     booked = api.post(url, json=_course_body(clinic, start, override_reason="Patient pays doses 5 and 6"))
     assert booked.status_code == 201, booked.json
