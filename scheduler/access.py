@@ -15,7 +15,7 @@ from scheduler.services import access_log
 
 
 def logged(view: Callable) -> Callable:
-    view.writes_on_read = True  # read by db._declare_intent and by the access-log tests
+    view.writes_on_read = True  # type: ignore[attr-defined]  # read by db._declare_intent and by the access-log tests
     return view
 
 

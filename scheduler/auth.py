@@ -136,7 +136,7 @@ def require(permission: str) -> Callable:
                 raise Forbidden(f"The {user.role} role may not do this ({permission}).")
             return view(*args, **kwargs)
 
-        wrapper.permission = permission  # read by the OpenAPI document and the role tests
+        wrapper.permission = permission  # type: ignore[attr-defined]  # read by the OpenAPI document and the role tests
         return wrapper
 
     return decorator

@@ -86,7 +86,7 @@ def paged(query, order_by: tuple, key: str, to_json) -> dict:
         raise ValidationError("page must be between 1 and 1000000.", field="page")
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise ValidationError(f"per_page must be between 1 and {MAX_PER_PAGE}.", field="per_page")
-    total = db_session.scalar(select(func.count()).select_from(query.subquery()))
+    total = db_session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db_session.scalars(query.order_by(*order_by).offset((page - 1) * per_page).limit(per_page))
     return {key: [to_json(r) for r in rows], "page": page, "per_page": per_page, "total": total,
             "next_page": page + 1 if page * per_page < total else None}

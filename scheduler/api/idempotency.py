@@ -103,5 +103,5 @@ def idempotent(view: Callable) -> Callable:
             db_session.flush()
         return response
 
-    wrapper.idempotent = True  # read by the OpenAPI document
+    wrapper.idempotent = True  # type: ignore[attr-defined]  # read by the OpenAPI document
     return wrapper

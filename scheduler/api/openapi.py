@@ -8,6 +8,7 @@ with no entry is left out of the document, and tests/http/test_openapi.py names 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask import Flask, current_app
 from werkzeug.routing import IntegerConverter
@@ -43,7 +44,7 @@ def op(summary: str, *, body: str | None = None, ok: int = 200, returns: str | N
             "errors": errors, "content": content, "idempotent": idempotent}
 
 
-SLOT = {"type": "object", "required": ["starts_at", "ends_at", "room_id", "staff_member_id"],
+SLOT: dict[str, Any] = {"type": "object", "required": ["starts_at", "ends_at", "room_id", "staff_member_id"],
         "additionalProperties": False,
         "properties": {"starts_at": {"type": "string", "format": "date-time"},
                        "ends_at": {"type": "string", "format": "date-time"},
@@ -240,7 +241,7 @@ def _operation(rule, method: str, spec: dict, view) -> dict:
         operation["requestBody"] = {"required": spec["body"] not in OPTIONAL_BODIES,
                                     "content": {"application/json": {"schema": ref(spec["body"])}}}
     content = spec["content"] or ({"application/json": {"schema": ref(spec["returns"])}} if spec["returns"] else None)
-    ok = {"description": "Success"}
+    ok: dict[str, Any] = {"description": "Success"}
     if content:
         ok["content"] = content
     operation["responses"][str(spec["ok"])] = ok
@@ -263,7 +264,7 @@ def document(app: Flask) -> dict:
         if not rule.rule.startswith(PREFIX + "/"):
             continue
         path = openapi_path(rule.rule)
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             spec = OPERATIONS.get((method, path))
             if spec is None:
                 continue  # tests/http/test_openapi.py names every undocumented route
@@ -280,8 +281,8 @@ def document(app: Flask) -> dict:
                     if param["in"] == "query":
                         param["schema"] = _query_bounds(param["name"], param.get("schema", {}))
     schemas = {**SCHEMAS, **{name: _text_bounds(schema) for name, schema in REQUESTS.items()}}
-    for name, (key, item) in LISTS.items():
-        schemas[name] = {"type": "object", "properties": {key: {"type": "array", "items": ref(item)}},
+    for name, (key, entity) in LISTS.items():
+        schemas[name] = {"type": "object", "properties": {key: {"type": "array", "items": ref(entity)}},
                          "required": [key], "additionalProperties": False}
     return {
         "openapi": "3.1.0",

@@ -5,6 +5,7 @@ fails when a documented field disappears or an undocumented one appears.
 """
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import available_timezones
 
 from scheduler.domain.vocabulary import (
@@ -47,7 +48,7 @@ def ref(name: str) -> dict:
 
 def obj(properties: dict, *, required: list[str] | None = None, strict: bool = True) -> dict:
     """An object; ``required`` defaults to every property (responses)."""
-    schema = {"type": "object", "properties": properties,
+    schema: dict[str, Any] = {"type": "object", "properties": properties,
               "required": list(properties) if required is None else required}
     if strict:
         schema["additionalProperties"] = False

@@ -5,7 +5,7 @@ import itertools
 import re
 from collections.abc import Iterable
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, Literal, overload
 from zoneinfo import ZoneInfo, available_timezones
 
 from flask import request
@@ -45,6 +45,14 @@ def get(body: dict, field: str, *, required: bool = True, default: Any = None) -
     return value
 
 
+@overload
+def string(body: dict, field: str, *, required: Literal[True] = ..., max_length: int = ...,
+           default: str | None = ...) -> str: ...
+@overload
+def string(body: dict, field: str, *, required: bool = ..., max_length: int = ..., default: str) -> str: ...
+@overload
+def string(body: dict, field: str, *, required: bool = ..., max_length: int = ...,
+           default: str | None = ...) -> str | None: ...
 def string(body: dict, field: str, *, required: bool = True, max_length: int = 200,
            default: str | None = None) -> str | None:
     value = get(body, field, required=required, default=_MISSING)
@@ -60,6 +68,15 @@ def string(body: dict, field: str, *, required: bool = True, max_length: int = 2
     return value
 
 
+@overload
+def integer(body: dict, field: str, *, required: Literal[True] = ..., minimum: int | None = ...,
+            maximum: int | None = ..., default: int | None = ...) -> int: ...
+@overload
+def integer(body: dict, field: str, *, required: bool = ..., minimum: int | None = ...,
+            maximum: int | None = ..., default: int) -> int: ...
+@overload
+def integer(body: dict, field: str, *, required: bool = ..., minimum: int | None = ...,
+            maximum: int | None = ..., default: int | None = ...) -> int | None: ...
 def integer(body: dict, field: str, *, required: bool = True, minimum: int | None = None,
             maximum: int | None = None, default: int | None = None) -> int | None:
     value = get(body, field, required=required, default=_MISSING)
@@ -85,6 +102,14 @@ def boolean(body: dict, field: str, *, default: bool = False) -> bool:
     return value
 
 
+@overload
+def choice(body: dict, field: str, choices: Iterable[str], *, required: Literal[True] = ...,
+           default: str | None = ...) -> str: ...
+@overload
+def choice(body: dict, field: str, choices: Iterable[str], *, required: bool = ..., default: str) -> str: ...
+@overload
+def choice(body: dict, field: str, choices: Iterable[str], *, required: bool = ...,
+           default: str | None = ...) -> str | None: ...
 def choice(body: dict, field: str, choices: Iterable[str], *, required: bool = True,
            default: str | None = None) -> str | None:
     value = string(body, field, required=required, max_length=64, default=default)
@@ -108,6 +133,10 @@ def parse_instant(value: Any, field: str) -> datetime:
     return within_bounds(parsed, field)
 
 
+@overload
+def date_field(body: dict, field: str, *, required: Literal[True] = ...) -> date: ...
+@overload
+def date_field(body: dict, field: str, *, required: bool) -> date | None: ...
 def date_field(body: dict, field: str, *, required: bool = True) -> date | None:
     value = get(body, field, required=required)
     return None if value is None else parse_date(value, field)
@@ -152,6 +181,10 @@ def weekly_hours(value: Any, field: str) -> dict[int, list[tuple[time, time]]]:
     return result
 
 
+@overload
+def query_int(name: str, *, required: Literal[True]) -> int: ...
+@overload
+def query_int(name: str, *, required: bool = ...) -> int | None: ...
 def query_int(name: str, *, required: bool = False) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
@@ -166,6 +199,10 @@ def query_int(name: str, *, required: bool = False) -> int | None:
     return value
 
 
+@overload
+def query_date(name: str, *, required: Literal[True]) -> date: ...
+@overload
+def query_date(name: str, *, required: bool = ...) -> date | None: ...
 def query_date(name: str, *, required: bool = False) -> date | None:
     raw = request.args.get(name)
     if raw is None or raw == "":

@@ -21,8 +21,8 @@ def instant(value: datetime | None, tz: str | ZoneInfo | None = None) -> str | N
     return (value.astimezone(zone) if zone else value).isoformat()
 
 
-def weekly(rows, start_attr: str, end_attr: str) -> dict[str, list[list[str]]]:
-    out: dict[str, list[list[str]]] = {}
+def weekly(rows, start_attr: str, end_attr: str) -> dict[str, list[list[str | None]]]:
+    out: dict[str, list[list[str | None]]] = {}
     for row in rows:
         out.setdefault(WEEKDAYS[row.weekday], []).append(
             [hhmm(getattr(row, start_attr)), hhmm(getattr(row, end_attr))])

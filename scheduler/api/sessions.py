@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Literal, overload
 
 from flask import g, request
 
@@ -27,6 +28,10 @@ PAST_STATUSES = ("booked", "completed", "no_show", "cancelled")  # what a sessio
 MAX_LIST_DAYS = 93
 
 
+@overload
+def _times(body: dict, *, required: Literal[True] = ...) -> tuple[datetime, datetime]: ...
+@overload
+def _times(body: dict, *, required: bool) -> tuple[datetime, datetime] | None: ...
 def _times(body: dict, *, required: bool = True) -> tuple[datetime, datetime] | None:
     if body.get("starts_at") is None and not required:
         return None

@@ -116,7 +116,7 @@ def page(permission: str | None = None) -> Callable:
                                        message="Your role does not give access to this page."), 403
             return view(*args, **kwargs)
 
-        wrapper.permission = permission
+        wrapper.permission = permission  # type: ignore[attr-defined]  # read by the role tests
         return wrapper
 
     return decorator
