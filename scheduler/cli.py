@@ -6,6 +6,7 @@ import sys
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import make_url
 
 from scheduler.db import db_session, transaction
 from scheduler.domain.vocabulary import USER_ROLES
@@ -18,7 +19,8 @@ def init_db_command() -> None:
     from scheduler.migrate import upgrade
 
     upgrade(current_app.config["DATABASE_URL"])
-    click.echo(f"Database at head: {db_session.get_bind().url.render_as_string(hide_password=True)}")
+    url = make_url(current_app.config["DATABASE_URL"])
+    click.echo(f"Database at head: {url.render_as_string(hide_password=True)}")
 
 
 @click.group("user")
@@ -91,7 +93,8 @@ def serve_command(host: str, port: int) -> None:
 
     require_real_secret_key(current_app)
     click.echo(f"Serving on http://{host}:{port}/ (development server; use gunicorn in production)")
-    run_simple(host, port, current_app._get_current_object(), use_reloader=False, threaded=True)
+    run_simple(host, port, current_app._get_current_object(),  # type: ignore[attr-defined]  # the app behind the proxy
+                use_reloader=False, threaded=True)
 
 
 def init_app(app: Flask) -> None:

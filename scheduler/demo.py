@@ -151,6 +151,7 @@ def _patient_story(clinic_id: int, i: int, story: Story, today: date, now: datet
                                    override_reason="Demo data: plan booked as proposed",
                                    past_status="booked" if story.missed else "completed", now=now)
     course = result.course
+    assert course is not None  # booked, not a dry run
     rows = sorted(result.sessions, key=lambda s: s.starts_at)
     if story.missed:  # the patient missed the last ``missed`` induction doses (and their integrations)
         past_doses = [s for s in rows if s.kind == "dose" and s.ends_at <= now]

@@ -114,9 +114,9 @@ def as_app_error(exc: Exception) -> AppError:
         exc = mapped
     if isinstance(exc, AppError):
         err = exc
-    elif isinstance(exc, DBAPIError) and sqlstate(exc) in CONFLICT_SQLSTATES:
+    elif isinstance(exc, DBAPIError) and (code := CONFLICT_SQLSTATES.get(sqlstate(exc) or "")) is not None:
         err = Conflict("The change clashes with another change made at the same time; reload and retry.",
-                       code=CONFLICT_SQLSTATES[sqlstate(exc)])
+                       code=code)
     elif isinstance(exc, IntegrityError):
         err = Conflict("The change breaks a database rule: " + str(exc.orig).splitlines()[0],
                        code="integrity")
