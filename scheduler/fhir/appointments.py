@@ -120,9 +120,9 @@ def load_hold(ident: str) -> AppointmentHold:
 def render(ident: str) -> dict:
     if ident.startswith("hold-"):
         row = load_hold(ident)
-        return hold_appointment(row, db_session.get(Clinic, row.clinic_id))
+        return hold_appointment(row, db_session.get_one(Clinic, row.clinic_id))
     row = load_session(ident)
-    return appointment(row, db_session.get(Clinic, row.clinic_id))
+    return appointment(row, db_session.get_one(Clinic, row.clinic_id))
 
 
 @bp.get("/Appointment/<ident>")

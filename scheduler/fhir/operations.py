@@ -263,12 +263,12 @@ def proposed(patient: Patient, kind: str, slot, tz: str) -> dict:
 
 
 def _session_answer(row, status: int = 200):
-    return fhir_response(appointment(row, db_session.get(Clinic, row.clinic_id)), status,
+    return fhir_response(appointment(row, db_session.get_one(Clinic, row.clinic_id)), status,
                          headers={"Location": f"{base_url()}/Appointment/{row.id}"})
 
 
 def _hold_answer(row, status: int = 200):
-    return fhir_response(hold_appointment(row, db_session.get(Clinic, row.clinic_id)), status,
+    return fhir_response(hold_appointment(row, db_session.get_one(Clinic, row.clinic_id)), status,
                          headers={"Location": f"{base_url()}/Appointment/hold-{row.id}"})
 
 

@@ -84,7 +84,7 @@ def search_slots():
                               field="schedule")
     kind, ident = split(raw.rsplit("/fhir/", 1)[-1])
     row = owner(kind, ident)
-    tz = db_session.get(Clinic, row.clinic_id).timezone
+    tz = db_session.get_one(Clinic, row.clinic_id).timezone
     window = _window(query, tz)
     wanted = set(SLOT_STATUSES)
     for raw_status in query.values.get("status", []):
@@ -115,7 +115,7 @@ def read_slot(ident: str):
         number = row.room_id if kind == "room" else row.staff_member_id
         if number is None:
             raise NotFound(f"No slot with id {ident}.")
-        return fhir_response(held_slot(row, kind, number, db_session.get(Clinic, row.clinic_id).timezone))
+        return fhir_response(held_slot(row, kind, number, db_session.get_one(Clinic, row.clinic_id).timezone))
     m = re.fullmatch(r"(room|practitioner)-(\d{1,9})-(\d{1,11})-(\d{1,11})", ident)
     if m is None:
         raise NotFound(f"No slot with id {ident}.")
@@ -128,4 +128,4 @@ def read_slot(ident: str):
                                                            for h in _held(kind, number, window)])
     if free != [window]:
         raise NotFound(f"Slot {ident} is no longer free.")
-    return fhir_response(free_slot(kind, number, window, db_session.get(Clinic, row.clinic_id).timezone))
+    return fhir_response(free_slot(kind, number, window, db_session.get_one(Clinic, row.clinic_id).timezone))

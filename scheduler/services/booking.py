@@ -46,7 +46,7 @@ def refuse_double_booking(clashes, what: str = "The session") -> None:
         return
     resource, first = clashes[0]
     noun = "room" if resource == "room" else "patient"
-    tz = db_session.get(Clinic, first.clinic_id).timezone
+    tz = db_session.get_one(Clinic, first.clinic_id).timezone
     raise Conflict(
         f"{what} clashes with session {first.id} ({first.kind}, {wall_clock(first.starts_at, tz)}–"
         f"{local_time(first.ends_at, tz):%H:%M}): the {noun} is already booked.",

@@ -72,7 +72,7 @@ def clashes_among(sessions, *, room_id: int | None, patient_id: int | None, star
 def describe(clashes: list[tuple[str, TreatmentSession]]) -> list[dict]:
     """The clashing sessions for a 409's ``conflicts``, their times with the clinic's offset."""
     def local(s: TreatmentSession, instant: datetime) -> str:
-        return to_local(instant, db_session.get(Clinic, s.clinic_id).timezone).isoformat()
+        return to_local(instant, db_session.get_one(Clinic, s.clinic_id).timezone).isoformat()
 
     return [{"resource": resource, "session_id": s.id, "room_id": s.room_id, "patient_id": s.patient_id,
              "starts_at": local(s, s.starts_at), "ends_at": local(s, s.ends_at), "kind": s.kind,

@@ -139,12 +139,12 @@ def prepare(message_id: int, now: datetime) -> Prepared | None:
         message.status = "withdrawn"
         return None
     if offer is not None:
-        clinic, room = db_session.get(Clinic, offer.clinic_id), db_session.get(Room, offer.room_id)
+        clinic, room = db_session.get_one(Clinic, offer.clinic_id), db_session.get(Room, offer.room_id)
         starts_at, ends_at, kind = offer.starts_at, offer.ends_at, None
         lines: list[str] = []
         _, token = patient_links.create(expires_at=offer.starts_at, message_id=message.id, offer_id=offer.id)
     else:
-        clinic, room = db_session.get(Clinic, s.clinic_id), db_session.get(Room, s.room_id)
+        clinic, room = db_session.get_one(Clinic, s.clinic_id), db_session.get(Room, s.room_id)
         starts_at, ends_at, kind = s.starts_at, s.ends_at, s.kind
         lines = instructions_for(s) if message.kind != "cancellation" else []
         token = None

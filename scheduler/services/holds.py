@@ -76,7 +76,7 @@ def refuse_held(*, room_id: int | None, patient_id: int | None, starts_at: datet
     if rows:
         h = rows[0]
         noun = "room" if h.room_id == room_id else "patient"
-        tz = db_session.get(Clinic, h.clinic_id).timezone  # refusals name the clinic's times, never raw UTC
+        tz = db_session.get_one(Clinic, h.clinic_id).timezone  # refusals name the clinic's times, never raw UTC
         raise Conflict(f"{what} clashes with hold {h.id} ({wall_clock(h.starts_at, tz)}–"
                        f"{local_time(h.ends_at, tz):%H:%M}, until {local_time(h.expires_at, tz):%H:%M:%S}): "
                        f"the {noun} is held for a booking in progress.",

@@ -152,7 +152,7 @@ def enqueue(s: TreatmentSession | None, kind: str, due_at: datetime, *, patient:
         return None
     channel, to = reach
     if channel == "sms":
-        clinic = clinic or db_session.get(Clinic, s.clinic_id)
+        clinic = clinic or db_session.get_one(Clinic, s.clinic_id)
         due_at = messaging.after_quiet_hours(due_at, clinic.timezone, _quiet_hours())
     message = Message(kind=kind, channel=channel, to=to, patient_id=patient.id,
                       session_id=s.id if s is not None else None, offer_id=offer_id, due_at=due_at)

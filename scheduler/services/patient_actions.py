@@ -61,14 +61,14 @@ def view(link: PatientLink, now: datetime | None = None) -> LinkView:
         offer = db_session.get(WaitlistOffer, link.offer_id)
         entry = db_session.get(WaitlistEntry, offer.entry_id)
         patient = db_session.get(Patient, entry.patient_id)
-        clinic, room = db_session.get(Clinic, offer.clinic_id), db_session.get(Room, offer.room_id)
+        clinic, room = db_session.get_one(Clinic, offer.clinic_id), db_session.get(Room, offer.room_id)
         note = None if offer.status == "open" or link.outcome else "This time is no longer available."
         return LinkView("offer", _first_name(patient.name), clinic.name, room.name, _when(offer.starts_at, clinic.timezone),
                         int((offer.ends_at - offer.starts_at).total_seconds() // 60), outcome=link.outcome,
                         expired=patient_links.expired(link, now), status_note=note)
     s = db_session.get(TreatmentSession, link.session_id)
     patient = db_session.get(Patient, s.patient_id)
-    clinic, room = db_session.get(Clinic, s.clinic_id), db_session.get(Room, s.room_id)
+    clinic, room = db_session.get_one(Clinic, s.clinic_id), db_session.get(Room, s.room_id)
     note = None
     if s.status == "cancelled" and link.outcome != "cancelled":
         note = "This appointment has been cancelled. Please call the clinic."

@@ -136,7 +136,7 @@ def slot_freed(freed: TreatmentSession, before, now: datetime) -> list[WaitlistO
         start = now + (SLOT_STEP - (now - now.replace(minute=0, second=0, microsecond=0)) % SLOT_STEP)
     if start >= before.ends_at:
         return []
-    clinic = db_session.get(Clinic, freed.clinic_id)
+    clinic = db_session.get_one(Clinic, freed.clinic_id)
     slot = v.Session(id=None, patient_id=freed.patient_id, starts_at=start, ends_at=before.ends_at,
                      room_id=before.room_id, kind=freed.kind, clinic_id=freed.clinic_id,
                      staff_member_id=before.staff_member_id)

@@ -93,12 +93,13 @@ def import_page():
         if upload is None or not upload.filename:
             errors["file"] = "Choose the CSV file to import."
         if not errors:
+            assert upload is not None  # a missing file is an error above
             data = upload.read(MAX_UPLOAD + 1)
             if len(data) > MAX_UPLOAD:
                 errors["file"] = "The file is larger than 20 MB; split it."
             else:
                 report = imports.run(g.user.id, kind, data, dry_run=form.get("dry_run") == "on", mapping=mapping,
-                                     source=upload.filename)
+                                     source=upload.filename or "")
     status = 422 if errors or (report is not None and report.refused) else 200
     return render_template("oversight/import.html", form=form, report=report, errors=errors,
                            templates={k: template(k) for k in TEMPLATES}), status

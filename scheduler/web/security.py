@@ -71,6 +71,7 @@ def _load_user() -> None:
     if now - int(session["seen_at"]) >= SEEN_AT_RESOLUTION:
         session["seen_at"] = now
     g.user = user
+    assert user is not None  # session_problem refuses a user that is gone
     scope.limit_to(user.clinic_ids)  # the clinics the pages show (scheduler/services/scope.py)
 
 

@@ -119,7 +119,7 @@ def reschedule(session_id: int):
     """To a suggested slot or a time of one's own (date, time, room, clinician); a dose can take its
     integration session along (placed in the dose's new window by the rule book), in the same transaction."""
     session = service.get(session_id)
-    clinic = db_session.get(Clinic, session.clinic_id)
+    clinic = db_session.get_one(Clinic, session.clinic_id)
     try:
         starts_at, room_id, staff_id = _new_time(session, clinic.timezone)
         override = (request.form.get("override_reason") or "").strip()[:500] or None

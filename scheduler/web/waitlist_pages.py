@@ -30,7 +30,7 @@ def _render(clinic, form: dict, errors: dict, status: int = 200):
     by_entry = {e.id: e for e in entries}
     for o in offers:
         if o.entry_id not in by_entry:
-            by_entry[o.entry_id] = db_session.get(WaitlistEntry, o.entry_id)
+            by_entry[o.entry_id] = db_session.get_one(WaitlistEntry, o.entry_id)
     names = patient_names({e.patient_id for e in by_entry.values()})
     access.log_read("waitlist", *(e.patient_id for e in by_entry.values()))
     rooms = {r.id: r.name for r in clinic.rooms}
@@ -78,7 +78,7 @@ def _add(clinic, form: dict) -> WaitlistEntry:
 @page("book")
 def waitlist_add():
     clinic = current_clinic()
-    form = {k: request.form.get(k, "") for k in FIELDS - {"weekdays"}}
+    form: dict[str, str | list[str]] = {k: request.form.get(k, "") for k in FIELDS - {"weekdays"}}
     form["weekdays"] = request.form.getlist("weekdays")
     try:
         entry = _add(clinic, form)

@@ -88,6 +88,7 @@ def rows(flags, *, replannable=None) -> list[Row]:
     """Group and order the worklist; ``replannable(course_id)`` names a cancelled or missed dose of
     the course to re-plan from (or None)."""
     grouped: dict[tuple, Row] = {}
+    key: tuple
     for f in sorted(flags, key=lambda f: f.sort_key()):
         if f.code in PER_PATIENT and f.patient_id is not None:
             key = (f.code, f.patient_id, f.course_id)
