@@ -41,7 +41,7 @@ def make_engine(url: str, echo: bool = False, config: Mapping[str, Any] | None =
                            pool_timeout=float(config["DATABASE_CONNECT_TIMEOUT"]),
                            pool_recycle=float(config.get("DATABASE_POOL_RECYCLE", 1800)),
                            connect_args=dbfaults.postgres_connect_args(config))
-    engine.watchdog = dbfaults.guard_postgres(engine, config)  # an idle-connection ping replaces pool_pre_ping
+    engine.watchdog = dbfaults.guard_postgres(engine, config)  # type: ignore[attr-defined]  # an idle-connection ping replaces pool_pre_ping
     return engine
 
 

@@ -151,8 +151,8 @@ def answer(exc: Exception, render: Callable[[AppError], Any] | None = None):
     rollback()
     err = as_app_error(exc)
     response = current_app.make_response((render or _render_for_path)(err))
-    if getattr(err, "retry_after", None):
-        response.headers["Retry-After"] = str(err.retry_after)
+    if retry_after := getattr(err, "retry_after", None):
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 
