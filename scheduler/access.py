@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from flask import g, request
 
+from scheduler.db import keep_on_rollback
 from scheduler.services import access_log
 
 
@@ -22,5 +23,11 @@ def logged(view: Callable) -> Callable:
 def log_read(what: str, *patient_ids: int, user_id: int | None = None) -> None:
     """Log that the signed-in user (or ``user_id``: a feed's owner) read these patients' ``what``."""
     reader = user_id if user_id is not None else g.user.id
-    if patient_ids:
-        access_log.record(reader, patient_ids, what, f"{request.method} {request.path}")
+    if not patient_ids:
+        return
+    route = f"{request.method} {request.path}"
+    access_log.record(reader, patient_ids, what, route)
+    # A refusal (4xx) rolls the request back, but the page it answers with may still show the
+    # patient (a refused form shown again): the read is written again after the rollback.
+    keep_on_rollback((reader, tuple(patient_ids), what, route),
+                     lambda: access_log.record(reader, patient_ids, what, route))

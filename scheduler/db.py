@@ -10,7 +10,8 @@ requests (GET/HEAD) begin DEFERRED so they do not queue behind writers.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import logging
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -18,6 +19,8 @@ from typing import Any
 from flask import Flask, current_app, g, request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import scoped_session, sessionmaker
+
+log = logging.getLogger(__name__)
 
 # One ORM session per thread; bound to the app's engine in init_app.
 db_session = scoped_session(sessionmaker(autoflush=True, expire_on_commit=False))
@@ -87,6 +90,25 @@ def transaction() -> Iterator[None]:
         raise
 
 
+def keep_on_rollback(key: object, write: Callable[[], None]) -> None:
+    """Do ``write`` again, in a transaction of its own, if this request ends rolled back (once per
+    ``key``): for records that must outlive a refusal, like the log of what the answer showed."""
+    g.setdefault("kept_writes", {})[key] = write
+
+
+def _write_kept() -> None:
+    kept = g.pop("kept_writes", None)
+    if not kept:
+        return
+    try:
+        for write in kept.values():
+            write()
+        db_session.commit()
+    except Exception:  # noqa: BLE001 - the database is gone: the refusal's answer still goes out
+        log.exception("could not keep %d write(s) after a rollback", len(kept))
+        rollback()
+
+
 def keep_writes_on_refusal() -> None:
     """Commit this request's writes even though it answers 4xx (a failed sign-in is counted)."""
     g.keep_writes_on_refusal = True
@@ -121,6 +143,8 @@ def init_app(app: Flask) -> None:
                     return error_response_for(exc)
         else:
             rollback()
+            if response.status_code < 500:  # never while the database is failing
+                _write_kept()
         return response
 
     # Each request gets a fresh ORM session (also under the test client, where an app context may

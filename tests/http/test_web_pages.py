@@ -491,3 +491,19 @@ def test_reschedule_to_a_time_of_ones_own_taking_the_integration_along(desk):
     bad = desk.post(f"/sessions/{dose.id}/reschedule", {"version": moved.version, "slot": "other",
                                                         "starts_on": "soon", "starts_time": "09:00"})
     assert bad.status_code == 400 and 'id="starts_on-error"' in bad.text
+
+
+@pytest.mark.real_commits  # the rolled-back test transaction would hide the request's own rollback
+def test_a_refused_form_shown_again_is_still_logged_as_a_read_of_the_patient(desk):
+    """A 400 rolls the request back, but the page it answers with shows the patient's record: the
+    access log keeps that read (written again after the rollback), once."""
+    from scheduler.models import AccessLogEntry
+
+    patient_id = _patient(desk)
+    r = desk.post(f"/patients/{patient_id}/edit", {"name": "", "phone": "555"})
+    assert r.status_code == 400 and 'id="name-error"' in r.text
+    db_session.remove()
+    entries = db_session.scalars(select(AccessLogEntry).where(
+        AccessLogEntry.patient_id == patient_id, AccessLogEntry.route == f"POST /patients/{patient_id}/edit")).all()
+    assert [e.what for e in entries] == ["record"]
+    assert db_session.get(Patient, patient_id).name  # and nothing of the refused change was kept
