@@ -173,3 +173,37 @@ def test_pages_fit_a_tablet_and_work_by_keyboard(browser, base_url, artifacts):
         page.screenshot(path=str(artifacts / "tablet-day-board.png"), full_page=True)
     finally:
         context.close()
+
+
+def test_front_desk_sees_a_second_course_refused_with_its_reason_and_replaces_the_open_one(page, base_url, artifacts):
+    """Issue 9: a refusal on the page names why (course_active: the open course) and offers the way out."""
+    harness.sign_in(page, base_url, "frontdesk@demo.clinic")
+    page.get_by_role("link", name="Patients", exact=True).click()
+    page.get_by_role("link", name="New patient").click()
+    page.get_by_label("MRN").fill("E2E-IV-0002")
+    page.get_by_label("Full name").fill("Sam Okafor")
+    page.get_by_label("Date of birth").fill("1979-09-12")
+    page.get_by_label(re.compile("A ride home is arranged")).check()
+    page.get_by_role("button", name="Add patient").click()
+    patient_url = page.url
+
+    def plan(start: date) -> None:
+        page.goto(patient_url)
+        page.get_by_role("link", name="Plan a course").first.click()
+        page.get_by_role("combobox", name="Protocol").select_option("ketamine-iv")
+        page.get_by_label("First date").fill(start.isoformat())
+        page.get_by_role("button", name="Preview the plan").click()
+
+    plan(_start_monday())
+    page.get_by_test_id("confirm-plan").click()
+    expect(page.locator(".flash-success")).to_contain_text("for Sam Okafor")
+    plan(_start_monday() + timedelta(weeks=3))  # a second ketamine-iv course while the first is open
+    refusal = page.get_by_test_id("course-active")
+    expect(page.locator("#plan-form")).to_contain_text("A patient has one open dosing course at a time")
+    expect(refusal).to_contain_text("ketamine-iv, planned")
+    page.screenshot(path=str(artifacts / "front-desk-course-active-refused.png"), full_page=True)
+    refusal.get_by_role("radio").first.check()
+    page.get_by_label("Why the open course stops").fill("Restarting after a break")
+    page.get_by_role("button", name="Preview the plan").click()
+    page.get_by_test_id("confirm-plan").click()
+    expect(page.locator(".flash-success")).to_contain_text("for Sam Okafor")
