@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from scheduler.db import db_session
 from scheduler.domain import flags as rules
@@ -86,6 +86,34 @@ def with_motor_thresholds(ctx: FlagContext) -> FlagContext:
         for patient_id, taken_on in rows:
             dates.setdefault(patient_id, []).append(taken_on)
     return replace(ctx, motor_thresholds={k: tuple(sorted(v)) for k, v in dates.items()})
+
+
+def owed_rems_forms(clinic_id: int, *, as_of: datetime | None = None) -> list:
+    """rems_form_due / rems_form_overdue of every REMS dose at the clinic that took place and has no
+    Patient Monitoring Form, however long ago: the worklist lists what is owed now, whatever dates it
+    shows. The query only narrows (doses checked in or completed, ended, by the nasal route or of a
+    protocol marked ``rems``, no form on file); the rule book's ``form_flags`` decides."""
+    from scheduler.domain.rules.rems import TOOK_PLACE, form_flags
+    from scheduler.models import RemsMonitoringForm
+
+    as_of = as_of or utcnow()
+    rems_keys = sorted(key for key, proto in protocols().items() if proto.rems)
+    TS = TreatmentSession
+    rows = db_session.scalars(
+        select(TS).outerjoin(Course, Course.id == TS.course_id)
+        .where(TS.clinic_id == clinic_id, TS.kind == "dose", TS.status.in_(TOOK_PLACE), TS.ends_at <= as_of,
+               or_(TS.route == "nasal", Course.protocol_key.in_(rems_keys)),
+               ~select(RemsMonitoringForm.id).where(RemsMonitoringForm.session_id == TS.id).exists())
+        .order_by(TS.starts_at, TS.id)).all()
+    if not rows:
+        return []
+    sessions = [inputs.session_value(s) for s in rows]
+    patient_ids = {s.patient_id for s in sessions}
+    ctx = FlagContext(clinic=inputs.clinic_value(clinic_id, Interval(as_of, as_of)), protocols=protocols(),
+                      patients=_patients(patient_ids),
+                      courses=[course_facts(c) for c in _courses(patient_ids=patient_ids)],
+                      rems_forms=frozenset())  # none of these has a form: the query says so
+    return sorted(form_flags(ctx, sessions, None, as_of), key=lambda f: f.sort_key())
 
 
 def day_windows(tz: str, sessions) -> list[Interval]:

@@ -25,6 +25,20 @@ def form_of(session_id: int) -> RemsMonitoringForm | None:
     return db_session.scalars(select(RemsMonitoringForm).where(RemsMonitoringForm.session_id == session_id)).first()
 
 
+def forms_of(session_ids) -> dict[int, RemsMonitoringForm]:
+    """The forms on file of these sessions, by session id."""
+    ids = sorted(set(session_ids))
+    if not ids:
+        return {}
+    return {f.session_id: f for f in db_session.scalars(
+        select(RemsMonitoringForm).where(RemsMonitoringForm.session_id.in_(ids)))}
+
+
+def took_place(session: TreatmentSession, now: datetime | None = None) -> bool:
+    """Checked in or completed, and ended: the form can be recorded."""
+    return session.status in TOOK_PLACE and session.ends_at <= (now or utcnow())
+
+
 def record(actor_id: int | None, session: TreatmentSession, values: dict, *,
            now: datetime | None = None) -> tuple[RemsMonitoringForm, bool]:
     """Record the form of ``session`` (validated by the field set); a second call corrects it.
@@ -34,7 +48,7 @@ def record(actor_id: int | None, session: TreatmentSession, values: dict, *,
     if not needs_form(session):
         raise Conflict(f"Session {session.id} is not an esketamine (REMS) dose; it has no monitoring form.",
                        code="not_rems")
-    if session.status not in TOOK_PLACE or session.ends_at > now:
+    if not took_place(session, now):
         raise Conflict(f"Session {session.id} is {session.status.replace('_', ' ')}"
                        f"{'' if session.ends_at <= now else ' and has not ended'}; the form is recorded once the "
                        "dose took place (checked in or completed, and ended).", code="not_taken_place")
@@ -57,4 +71,4 @@ def record(actor_id: int | None, session: TreatmentSession, values: dict, *,
     return row, False
 
 
-__all__ = ["form_of", "needs_form", "record"]
+__all__ = ["form_of", "forms_of", "needs_form", "record", "took_place"]

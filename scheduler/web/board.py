@@ -170,6 +170,8 @@ def flags():
     idle = sum(1 for f in found if f.code == "idle_chair_time")
     if code != "idle_chair_time":
         found = [f for f in found if f.code != "idle_chair_time"]
+    # REMS forms owed now, whenever their dose was (the range usually starts today)
+    found = sorted(set(found) | set(flag_service.owed_rems_forms(clinic.id)), key=lambda f: f.sort_key())
     rows = worklist.rows(found, replannable=lookups.missed_dose)
     shown = [r for r in rows if (not severity or r.severity == severity) and (not code or r.code == code)]
     counts = {s: sum(1 for r in rows if r.severity == s) for s in SEVERITIES}

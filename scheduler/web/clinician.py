@@ -57,6 +57,7 @@ def timeline(patient_id: int, *, errors=None, status=200):
     from scheduler.services import authorizations
 
     return render_template("clinician/timeline.html", patient=data.patient, data=data, tz=tz, whole=whole,
+                           rems_doses=_rems_doses(data),
                            authorizations=authorizations.with_use(patient.id),
                            course_svg=course_svg, protocols=protocols(), tracked=tracked,
                            assessment_charts=charts.assessment_charts(data, first_dose_on=first_dose_on,
@@ -64,6 +65,17 @@ def timeline(patient_id: int, *, errors=None, status=200):
                            measurement_charts=charts.measurement_charts(data), measurements=MEASUREMENTS,
                            kind_colours=charts.KIND_COLOURS, errors=errors or {}, form=request.form,
                            instruments=INSTRUMENTS, today=today(tz), notes=clinical.notes(patient.id)), status
+
+
+def _rems_doses(data) -> list[tuple]:
+    """The patient's REMS doses that took place, each with its form's state: filed, the flag owed
+    (rems_form_due / rems_form_overdue), or none yet (the day itself)."""
+    from scheduler.services import rems_forms
+
+    doses = [s for s in data.sessions if s.kind == "dose" and rems_forms.took_place(s) and rems_forms.needs_form(s)]
+    filed = rems_forms.forms_of(s.id for s in doses)
+    owed = {sid: f.code for f in data.flags if f.code in ("rems_form_due", "rems_form_overdue") for sid in f.session_ids}
+    return [(s, "filed" if s.id in filed else owed.get(s.id)) for s in sorted(doses, key=lambda s: s.starts_at)]
 
 
 def _course_dose_one(data, tz: str) -> tuple[date | None, date | None]:
@@ -174,6 +186,16 @@ def my_day():
     rows = sorted(((s, r.room) for r in board.rooms for s in r.sessions
                    if member is None or s.staff_member_id == member.id), key=lambda x: x[0].starts_at)
     access.log_read("schedule", *(s.patient_id for s, _room in rows))
+    from scheduler.services import flags as flag_service
+    from scheduler.web.lookups import patient_names
+
+    owed = flag_service.owed_rems_forms(clinic.id)  # forms owed now, whoever gave the dose
+    access.log_read("flags", *(f.patient_id for f in owed if f.patient_id))
     return render_template("clinician/my_day.html", clinic=clinic, tz=clinic.timezone, day=day, member=member,
+                           owed_forms=owed, owed_names=patient_names({f.patient_id for f in owed if f.patient_id}),
                            rows=rows, flags_by_session=board.flags_by_session, today=today(clinic.timezone),
                            prev_day=day - timedelta(days=1), next_day=day + timedelta(days=1))
+
+
+# Importing the module registers its routes on ``bp``.
+from scheduler.web import rems_pages  # noqa: E402,F401

@@ -35,7 +35,10 @@ def _render(session, *, errors=None, form=None, status=200, confirm_cancel=False
     actions = [a for a, (starts, _) in service.TRANSITIONS.items() if session.status in starts
                and (a != "check_in" or on_its_day)  # check-in is offered on the session's day only
                and (a not in ("complete", "no_show") or started)]  # and these once it has started
-    return render_template("frontdesk/session.html", s=session, clinic=clinic, tz=clinic.timezone,
+    from scheduler.services import rems_forms
+
+    rems = {"filed": rems_forms.form_of(session.id) is not None} if rems_forms.needs_form(session) else None
+    return render_template("frontdesk/session.html", s=session, clinic=clinic, tz=clinic.timezone, rems=rems,
                            flags=flag_service.for_session(session), errors=errors or {},
                            slots=list(zip(slots, suggestions.flags_if_moved(session, slots))),
                            form=form or {}, rooms={r.id: r for r in clinic.rooms},

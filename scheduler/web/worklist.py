@@ -34,6 +34,8 @@ TITLES = {
     "ride_home_missing": "No ride home arranged",
     "unconfirmed": "Dose not confirmed by the patient",
     "motor_threshold_due": "TMS motor threshold due for re-measurement",
+    "rems_form_due": "REMS monitoring form due",
+    "rems_form_overdue": "REMS monitoring form overdue",
 }
 # Codes that repeat one fact about the patient on each of their sessions: one row per patient and course.
 PER_PATIENT = ("ride_home_missing", "dosing_hold")
@@ -114,7 +116,8 @@ def _instant_key(when) -> float:
 
 
 def fix(row: Row, *, replannable=None) -> tuple[str, str]:
-    """The place that fixes the problem, prefilled: (button label, URL)."""
+    """The place that fixes the problem, prefilled: (button label, URL). (A REMS form owed opens its
+    session: the front desk sees there that it is owed, a clinician follows the link to the form.)"""
     f = row.first
     pid, course_id = f.patient_id, f.course_id
     if pid and row.code == "ride_home_missing":

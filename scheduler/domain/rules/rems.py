@@ -186,5 +186,6 @@ def form_flags(ctx: FlagContext, sessions: Iterable[Session], scope: set[int] | 
             ctx, code, s,
             f"The REMS Patient Monitoring Form of {ctx.label(s)} for {ctx.patient_name(s.patient_id)} on "
             f"{day_label(day)} {state} (day {n}).",
-            "A clinician records the form: POST /api/v1/sessions/{id}/rems-form."))
+            "A clinician records the form on the session's Monitoring form page "
+            "(or POST /api/v1/sessions/{id}/rems-form)."))
     return out
