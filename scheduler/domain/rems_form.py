@@ -16,6 +16,7 @@ from typing import Any
 
 FIELD_SET_VERSION = 1
 MIN_MONITORING_MINUTES = 120  # SPRAVATO PI §2 / REMS: monitoring for at least 2 hours
+READY_WITHIN = timedelta(hours=12)  # ready to leave at most this long after the session's end (else a typo)
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def validate(values: Mapping[str, Any], *, session_start: datetime, session_end:
                 raise FormError(f.name, "must be a date and time with its UTC offset")
             if value < session_start:
                 raise FormError(f.name, "is before the dose started")
-            if value > session_end + timedelta(hours=12):
+            if value > session_end + READY_WITHIN:
                 raise FormError(f.name, "is more than 12 hours after the session's end")
         out[f.name] = value
     for systolic, diastolic in BP_PAIRS:

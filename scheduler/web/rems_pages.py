@@ -74,7 +74,9 @@ def _render(session, *, errors=None, form=None, status=200):
                            row=row, fields=rems_form.FIELDS, needs_form=service.needs_form(session),
                            took_place=service.took_place(session), owed=owed, errors=errors or {},
                            form=form if form is not None else _shown(row, clinic.timezone),
-                           min_minutes=rems_form.MIN_MONITORING_MINUTES), status
+                           min_minutes=rems_form.MIN_MONITORING_MINUTES,
+                           ready_bounds=(local(session.starts_at, clinic.timezone, LOCAL_INPUT),
+                                         local(session.ends_at + rems_form.READY_WITHIN, clinic.timezone, LOCAL_INPUT))), status
 
 
 @bp.get("/sessions/<int:session_id>/monitoring-form")

@@ -99,6 +99,8 @@ def test_the_front_desk_sees_a_form_is_owed_on_the_worklist_never_the_form(rems,
     rows = _rows(desk.get("/flags").text)  # the default range starts today: the doses are before it
     assert rows.count("rems_form_due") == 1 and rows.count("rems_form_overdue") == 1
     assert rows.index("rems_form_overdue") < rows.index("rems_form_due")  # an error comes first
+    board = f"/board?date={due['starts_at'][:10]}"
+    assert "REMS Patient Monitoring Form" in desk.get(board).text  # the day board of the dose's day
     session_page = desk.get(f"/sessions/{due['id']}")
     assert 'data-testid="rems-form-state">Owed' in session_page.text
     assert "monitoring-form" not in session_page.text  # no way in to the form for the front desk
@@ -112,5 +114,6 @@ def test_the_front_desk_sees_a_form_is_owed_on_the_worklist_never_the_form(rems,
                               {**PAGE_FORM, "ready_to_leave_at": _ready(s)}).status_code == 302
     rows = _rows(desk.get("/flags").text)
     assert "rems_form_due" not in rows and "rems_form_overdue" not in rows
+    assert "REMS Patient Monitoring Form" not in desk.get(board).text
     assert 'data-testid="rems-form-state">On file' in desk.get(f"/sessions/{due['id']}").text
     assert "Nausea" not in desk.get(f"/sessions/{due['id']}").text  # the form's content stays out
