@@ -89,19 +89,23 @@ def with_motor_thresholds(ctx: FlagContext) -> FlagContext:
 
 
 def owed_rems_forms(clinic_id: int, *, as_of: datetime | None = None) -> list:
-    """rems_form_due / rems_form_overdue of every REMS dose at the clinic that took place and has no
-    Patient Monitoring Form, however long ago: the worklist lists what is owed now, whatever dates it
-    shows. The query only narrows (doses checked in or completed, ended, by the nasal route or of a
-    protocol marked ``rems``, no form on file); the rule book's ``form_flags`` decides."""
-    from scheduler.domain.rules.rems import TOOK_PLACE, form_flags
+    """rems_form_due / rems_form_overdue of the REMS doses at the clinic in the last
+    ``FORM_CHASE_DAYS`` local days that took place and have no Patient Monitoring Form: the worklist
+    lists what is owed now, whatever dates it shows. The query only narrows (doses checked in or
+    completed, ended, by the nasal route or of a protocol marked ``rems``, no form on file; the
+    ``(clinic_id, starts_at)`` index bounds it); the rule book's ``form_flags`` decides."""
+    from scheduler.domain.rules.rems import FORM_CHASE_DAYS, TOOK_PLACE, form_flags
     from scheduler.models import RemsMonitoringForm
 
     as_of = as_of or utcnow()
+    clinic = inputs.clinic_with_hours(clinic_id)
+    since, _ = day_bounds_utc(local_date(as_of, clinic.timezone) - timedelta(days=FORM_CHASE_DAYS), clinic.timezone)
     rems_keys = sorted(key for key, proto in protocols().items() if proto.rems)
     TS = TreatmentSession
     rows = db_session.scalars(
         select(TS).outerjoin(Course, Course.id == TS.course_id)
-        .where(TS.clinic_id == clinic_id, TS.kind == "dose", TS.status.in_(TOOK_PLACE), TS.ends_at <= as_of,
+        .where(TS.clinic_id == clinic_id, TS.starts_at >= since, TS.starts_at < as_of,
+               TS.kind == "dose", TS.status.in_(TOOK_PLACE), TS.ends_at <= as_of,
                or_(TS.route == "nasal", Course.protocol_key.in_(rems_keys)),
                ~select(RemsMonitoringForm.id).where(RemsMonitoringForm.session_id == TS.id).exists())
         .order_by(TS.starts_at, TS.id)).all()
@@ -109,7 +113,7 @@ def owed_rems_forms(clinic_id: int, *, as_of: datetime | None = None) -> list:
         return []
     sessions = [inputs.session_value(s) for s in rows]
     patient_ids = {s.patient_id for s in sessions}
-    ctx = FlagContext(clinic=inputs.clinic_value(clinic_id, Interval(as_of, as_of)), protocols=protocols(),
+    ctx = FlagContext(clinic=inputs.clinic_value(clinic_id, Interval(since, as_of), row=clinic), protocols=protocols(),
                       patients=_patients(patient_ids),
                       courses=[course_facts(c) for c in _courses(patient_ids=patient_ids)],
                       rems_forms=frozenset())  # none of these has a form: the query says so

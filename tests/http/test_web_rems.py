@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from scheduler.db import db_session
+from scheduler.domain.rules.rems import FORM_CHASE_DAYS
 from scheduler.models import AuditEvent, RemsMonitoringForm
 from scheduler.services import directory
 from tests.http.test_rems import FORM, enroll, past_dose
@@ -96,8 +97,10 @@ def test_the_form_page_of_other_sessions_says_so_and_never_fails(rems, sqlite_ap
 
 def test_the_front_desk_sees_a_form_is_owed_on_the_worklist_never_the_form(rems, sqlite_api, desk, clinician):
     due, overdue = past_dose(sqlite_api, rems, 3), past_dose(sqlite_api, rems, 10)
+    old = past_dose(sqlite_api, rems, FORM_CHASE_DAYS + 5)  # chased no more on the worklist
     rows = _rows(desk.get("/flags").text)  # the default range starts today: the doses are before it
     assert rows.count("rems_form_due") == 1 and rows.count("rems_form_overdue") == 1
+    assert 'data-flag-code="rems_form_overdue"' in desk.get(f"/sessions/{old['id']}").text  # still owed there
     assert rows.index("rems_form_overdue") < rows.index("rems_form_due")  # an error comes first
     board = f"/board?date={due['starts_at'][:10]}"
     assert "REMS Patient Monitoring Form" in desk.get(board).text  # the day board of the dose's day

@@ -33,6 +33,9 @@ from scheduler.domain.values import Clinic, Patient, Session, StaffMember
 CHECK_SPACING = timedelta(minutes=10)  # two checks of one nurse at least this far apart
 FORM_DUE_DAYS = 7  # the form is due within 7 calendar days of the session (day 8 on: overdue)
 TOOK_PLACE = ("checked_in", "completed")
+# The worklist and My day chase a missing form for this many days after the dose (older gaps stay
+# flagged on the session and the patient's timeline): imported history would otherwise fill them.
+FORM_CHASE_DAYS = 90
 
 # ---------------------------------------------------------------- predicates
 
