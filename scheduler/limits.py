@@ -6,7 +6,9 @@
   RecursionError.
 - Text no database stores and no browser sends on purpose: a NUL byte (PostgreSQL refuses it) or a
   lone surrogate (cannot be encoded as UTF-8) anywhere in a JSON body, a form or the query string is
-  a 400 naming the field.
+  a 400 naming the field. FHIR operation bodies are the exception: each is checked against its
+  documented schema (scheduler/fhir/parameters.py), whose strings refuse NUL bytes where the server
+  reads them; the rest of such a body (extensions, unknown parameters) is ignored, never stored.
 - Bounds and readers shared by the API and the pages: integers the database holds, the one set of
   date bounds, dates ``YYYY-MM-DD`` and local times ``HH:MM``.
 - API and FHIR filters: a query parameter given with an empty value (``?status=``) is a 400 naming
@@ -52,21 +54,22 @@ def check_text(value: str, field: str) -> None:
     raise ValidationError(f"{field or 'body'} contains {what}.", field=field or "body")
 
 
-def check_json(value: Any, field: str = "", depth: int = 0) -> None:
-    """Walk a parsed JSON value: depth, and every key and string."""
+def check_json(value: Any, field: str = "", depth: int = 0, *, text: bool = True) -> None:
+    """Walk a parsed JSON value: depth, and (``text``) every key and string."""
     if depth > current_app.config["MAX_JSON_DEPTH"]:
         raise ValidationError(f"The JSON body is nested deeper than {current_app.config['MAX_JSON_DEPTH']} "
                               f"levels (at {field or 'the top'}).", field=field or "body")
-    if isinstance(value, str):
+    if isinstance(value, str) and text:
         check_text(value, field)
     elif isinstance(value, dict):
         for key, item in value.items():
             where = f"{field}.{key}" if field else str(key)
-            check_text(str(key), where)
-            check_json(item, where, depth + 1)
+            if text:
+                check_text(str(key), where)
+            check_json(item, where, depth + 1, text=text)
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            check_json(item, f"{field}[{i}]", depth + 1)
+            check_json(item, f"{field}[{i}]", depth + 1, text=text)
 
 
 def _check_body() -> None:
@@ -81,7 +84,7 @@ def _check_body() -> None:
         except RecursionError:
             raise ValidationError(f"The JSON body is nested deeper than {current_app.config['MAX_JSON_DEPTH']} "
                                   "levels.", field="body") from None
-        check_json(body)
+        check_json(body, text=not request.path.startswith("/fhir/"))
     elif request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         for name, value in request.form.items(multi=True):
             check_text(name, name)

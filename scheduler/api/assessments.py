@@ -13,7 +13,7 @@ from scheduler.api.idempotency import idempotent
 from scheduler.auth import require
 from scheduler.db import db_session
 from scheduler.domain.vocabulary import INSTRUMENTS, MEASUREMENTS
-from scheduler.errors import ValidationError
+from scheduler.errors import UnprocessableError, ValidationError
 from scheduler.models import Assessment, Course, Patient
 from scheduler.services import clinical
 
@@ -41,12 +41,12 @@ def create_assessment(patient_id: int):
     taken_on = p.date_field(body, "taken_on")
     # A day of slack: the clinic's local date may be ahead of the server's UTC date.
     if taken_on > date.today() + timedelta(days=1):
-        raise ValidationError("taken_on is in the future.", field="taken_on")
+        raise UnprocessableError("taken_on is in the future.", field="taken_on")
     course_id = p.integer(body, "course_id", required=False, minimum=1)
     if course_id is not None:
         course = p.get_or_404(Course, course_id, "course")
         if course.patient_id != patient.id:
-            raise ValidationError(f"course {course_id} belongs to another patient.", field="course_id")
+            raise UnprocessableError(f"course {course_id} belongs to another patient.", field="course_id")
     row = clinical.record_assessment(g.user.id, patient, instrument=instrument, score=score,
                                      taken_on=taken_on, course_id=course_id)
     return assessment_json(row), 201

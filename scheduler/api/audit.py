@@ -12,7 +12,7 @@ from scheduler.api import parsing as p
 from scheduler.auth import can, require
 from scheduler.db import db_session
 from scheduler.domain.clinical_content import redact_audit_event
-from scheduler.errors import ValidationError
+from scheduler.errors import UnprocessableError, ValidationError
 from scheduler.models import AuditEvent
 from scheduler.services import access_log, scope
 
@@ -67,7 +67,7 @@ def within(query, column):
     """``?start=&end=`` (instants with offset, or UTC dates, ``end`` inclusive) applied to ``column``."""
     start, end = _bound("start", end=False), _bound("end", end=True)
     if start is not None and end is not None and end <= start:
-        raise ValidationError("end must be after start.", field="end")
+        raise UnprocessableError("end must be after start.", field="end")
     if start is not None:
         query = query.where(column >= start)
     if end is not None:

@@ -8,8 +8,8 @@ from scheduler.api import bp, serialize
 from scheduler.api import parsing as p
 from scheduler.auth import require
 from scheduler.db import db_session
-from scheduler.domain.vocabulary import SESSION_KINDS
-from scheduler.errors import ValidationError
+from scheduler.domain.messaging import REMINDER_KINDS
+from scheduler.errors import UnprocessableError, ValidationError
 from scheduler.models import Clinic
 from scheduler.services import directory, scope
 
@@ -30,7 +30,6 @@ def create_clinic():
 
 
 SETTINGS = {"waitlist_auto_offer", "reminder_hours", "rems_certification_id"}
-REMINDER_KINDS = (*SESSION_KINDS, "default")
 
 
 def _reminder_hours(value) -> dict | None:
@@ -97,11 +96,11 @@ def add_closure(clinic_id: int):
     starts_on = p.date_field(body, "starts_on")
     ends_on = p.date_field(body, "ends_on", required=False) or starts_on
     if ends_on < starts_on:
-        raise ValidationError("ends_on is before starts_on.", field="ends_on")
+        raise UnprocessableError("ends_on is before starts_on.", field="ends_on")
     from_time = p.parse_time(body["from_time"], "from_time") if body.get("from_time") else None
     until_time = p.parse_time(body["until_time"], "until_time") if body.get("until_time") else None
     if from_time and until_time and not from_time < until_time:
-        raise ValidationError("until_time must be after from_time.", field="until_time")
+        raise UnprocessableError("until_time must be after from_time.", field="until_time")
     closure = directory.add_closure(g.user.id, clinic, starts_on=starts_on, ends_on=ends_on,
                                     reason=p.string(body, "reason", required=False, default="") or "",
                                     from_time=from_time, until_time=until_time)

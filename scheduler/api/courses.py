@@ -11,7 +11,7 @@ from scheduler.api.idempotency import idempotent
 from scheduler.auth import require
 from scheduler.domain.values import Preferences
 from scheduler.domain.vocabulary import WEEKDAYS
-from scheduler.errors import ValidationError
+from scheduler.errors import UnprocessableError, ValidationError
 from scheduler.models import Course
 from scheduler.services import courses as service
 from scheduler.services import flags as flag_service
@@ -40,7 +40,7 @@ def _preferences(body: dict) -> Preferences:
     earliest = p.parse_time(raw["earliest"], "preferences.earliest") if raw.get("earliest") is not None else None
     latest = p.parse_time(raw["latest"], "preferences.latest") if raw.get("latest") is not None else None
     if earliest and latest and latest <= earliest:
-        raise ValidationError("preferences.latest must be after preferences.earliest.", field="preferences.latest")
+        raise UnprocessableError("preferences.latest must be after preferences.earliest.", field="preferences.latest")
     return Preferences(weekdays=weekdays, earliest=earliest, latest=latest,
                        room_id=_preferred_id(raw, "room_id"), staff_member_id=_preferred_id(raw, "staff_member_id"))
 

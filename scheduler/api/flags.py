@@ -12,7 +12,7 @@ from scheduler.auth import require
 from scheduler.domain.flags import ALL_CODES, SEVERITIES
 from scheduler.domain.intervals import Interval
 from scheduler.domain.timezones import local_date, zone
-from scheduler.errors import ValidationError
+from scheduler.errors import UnprocessableError, ValidationError
 from scheduler.services import flags as service
 from scheduler.services import inputs
 
@@ -49,9 +49,9 @@ def query_window(clinic, *, default_days: int = DEFAULT_DAYS, max_days: int = MA
         last = local_date(start, clinic.timezone) + timedelta(days=default_days - 1)
         end = inputs.local_range(clinic, last, last).end
     if end <= start:
-        raise ValidationError("end must be after start.", field="end")
+        raise UnprocessableError("end must be after start.", field="end")
     if end - start > timedelta(days=max_days + 1):
-        raise ValidationError(f"The range may cover at most {max_days} days.", field="end")
+        raise UnprocessableError(f"The range may cover at most {max_days} days.", field="end")
     return Interval(start, end)
 
 

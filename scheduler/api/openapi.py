@@ -24,7 +24,9 @@ ERRORS = {400: "The request is malformed; `field` names the culprit.",
           404: "The entity does not exist.",
           409: "A conflict: a double booking, a duplicate, a stale version, a key in use.",
           413: "The body is larger than MAX_CONTENT_LENGTH (default 1 MiB); code `too_large`.",
-          422: "Well-formed but breaks a rule.",
+          422: "Well-formed (every field as the schema states it) but breaks a rule: one field against "
+               "another (an end before its start, a range too long), against today (a birth date in the "
+               "future) or against the calendar and the rule book.",
           503: "The database is unavailable (code `database_unavailable`); retry after `Retry-After` seconds."}
 ID_QUERY = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}  # a schema, passed to q()
 INSTANT_QUERY = {"type": "string", "format": "date-time",
@@ -119,7 +121,7 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         body="PasswordChange", returns="User", errors=(400, 403, 404)),
     ("POST", "/tokens/{token_id}/revoke"): op("Revoke an API token (kept, never deleted)", body="OptionalReason",
                                               returns="ApiToken", errors=WRITE),
-    ("GET", "/audit"): op("The audit trail, oldest first, paginated", returns="AuditPage", errors=(400,), params=[
+    ("GET", "/audit"): op("The audit trail, oldest first, paginated", returns="AuditPage", errors=(400, 422), params=[
         q("entity_type", "e.g. treatment_session, patient, room"),
         q("entity_id", "The entity's id", {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}),
         q("start", "From this instant (with offset) or UTC date (inclusive)"),
@@ -131,7 +133,7 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         "assessments, feeds, schedule (sessions, day board, week), courses, care plans, authorizations, "
         "waitlist, flags, messages, audit entries, exports, FHIR appointments — (who, which patient, what, "
         "when), oldest first, paginated", returns="AccessLogPage",
-        errors=(400,), params=[
+        errors=(400, 422), params=[
             q("patient_id", "Reads of this patient's data", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}),
             q("user_id", "Reads by this user", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}),
             q("start", "From this instant (with offset) or UTC date (inclusive)"),
@@ -144,7 +146,7 @@ OPERATIONS: dict[tuple[str, str], dict] = {
     ("POST", "/feeds/{feed_id}/revoke"): op("Revoke a feed URL", returns="Feed", errors=WRITE),
     ("POST", "/sessions"): op("Book one session (a room or patient double booking is refused, 409)",
                               body="NewSession", ok=201, returns="BookedSession", errors=WRITE),
-    ("GET", "/sessions"): op("A clinic's sessions over a range", returns="SessionList", errors=(400, 404), params=[
+    ("GET", "/sessions"): op("A clinic's sessions over a range", returns="SessionList", errors=(400, 404, 422), params=[
         q("clinic_id", "The clinic", ID_QUERY, required=True), q("start", "Local date or instant"),
         q("end", "Local date (inclusive) or instant"), q("patient_id", "Only this patient's", ID_QUERY),
         q("status", "Only this status")]),
@@ -178,7 +180,7 @@ OPERATIONS: dict[tuple[str, str], dict] = {
             q("before", "Sessions starting before this instant (with offset): the earlier_before of the page "
                         "after it", INSTANT_QUERY),
             q("limit", "Sessions on the page (default 200)", {"type": "integer", "minimum": 1, "maximum": 1000})]),
-    ("GET", "/flags"): op("A clinic's flags over a range", returns="FlagList", errors=(400, 404), params=[
+    ("GET", "/flags"): op("A clinic's flags over a range", returns="FlagList", errors=(400, 404, 422), params=[
         q("clinic_id", "The clinic", ID_QUERY, required=True), q("start", "Local date or instant"),
         q("end", "Local date (inclusive) or instant"), q("severity", "error, warning or info"),
         q("code", "Comma-separated flag codes")]),

@@ -42,7 +42,7 @@ def operations(op, q, write_errors, id_query) -> dict:
                        ("maintenance", "Maintenance doses inside their due window, per protocol")):
         params = report_params + ([q("by", "day (default) or week", {"type": "string", "enum": ["day", "week"]})]
                                   if name == "utilization" else [])
-        out[("GET", f"/reports/{name}")] = op(what, content=csv_or_json, params=params, errors=(400, 404))
+        out[("GET", f"/reports/{name}")] = op(what, content=csv_or_json, params=params, errors=(400, 404, 422))
     out[("GET", "/exports")] = op(
         "Everything as a zip: format jsonl (restorable with `scheduler import all`), csv or fhir (Bulk Data "
         "NDJSON); clinical content only for roles that may read it",

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import available_timezones
 
+from scheduler.domain.messaging import REMINDER_KINDS
 from scheduler.domain.vocabulary import (
     CAPABILITIES,
     INSTRUMENTS,
@@ -76,7 +77,8 @@ PATIENT = {"id": ID, "mrn": STR, "name": STR, "birth_date": DATE, "phone": nulla
            "rems_enrollment_id": nullable(STR), "rems_enrolled_on": nullable(DATE)}
 # Per clinic: how many waitlisted patients a freed slot is messaged to at once, and reminder hours by kind.
 CLINIC_SETTINGS = {"waitlist_auto_offer": {"type": "integer", "minimum": 0, "maximum": 20},
-                   "reminder_hours": {"type": ["object", "null"], "minProperties": 1, "additionalProperties": {
+                   "reminder_hours": {"type": ["object", "null"], "minProperties": 1,
+                                      "propertyNames": {"enum": list(REMINDER_KINDS)}, "additionalProperties": {
                        "type": "array", "maxItems": 6, "items": {"type": "integer", "minimum": 1, "maximum": 336}}},
                    # the Spravato REMS healthcare-setting certification; null: not certified
                    "rems_certification_id": nullable({**STR, "maxLength": 64})}

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from flask import request
 
 from scheduler.domain.vocabulary import WEEKDAYS
-from scheduler.errors import ValidationError
+from scheduler.errors import UnprocessableError, ValidationError
 
 # Shared with the pages (scheduler.limits); the API modules read them as parsing.parse_date etc.
 from scheduler.limits import INT_MAX, INT_MIN, parse_date, parse_time, within_bounds  # noqa: F401
@@ -170,13 +170,13 @@ def weekly_hours(value: Any, field: str) -> dict[int, list[tuple[time, time]]]:
                 raise ValidationError(f"{where} must be a pair [\"HH:MM\", \"HH:MM\"].", field=where)
             start, end = parse_time(pair[0], where), parse_time(pair[1], where)
             if not start < end:
-                raise ValidationError(f"{where}: the hours end ({pair[1]}) before they start ({pair[0]}).",
+                raise UnprocessableError(f"{where}: the hours end ({pair[1]}) before they start ({pair[0]}).",
                                       field=where)
             parsed.append((start, end))
         parsed.sort()
         for (_, prev_end), (next_start, _) in itertools.pairwise(parsed):
             if next_start < prev_end:
-                raise ValidationError(f"{field}.{day}: intervals overlap.", field=f"{field}.{day}")
+                raise UnprocessableError(f"{field}.{day}: intervals overlap.", field=f"{field}.{day}")
         result[WEEKDAYS.index(day)] = parsed
     return result
 

@@ -9,7 +9,7 @@ from scheduler import access
 from scheduler.api import bp, serialize
 from scheduler.api import parsing as p
 from scheduler.auth import require
-from scheduler.errors import ValidationError
+from scheduler.errors import UnprocessableError, ValidationError
 from scheduler.models import Patient
 from scheduler.models.patient import CONTACT_PREFERENCES
 from scheduler.services import directory
@@ -20,7 +20,7 @@ FIELDS = {"mrn", "name", "birth_date", "phone", "email", "ride_home_arranged", "
 def _birth_date(body: dict) -> date:
     born = p.date_field(body, "birth_date")
     if born > date.today():
-        raise ValidationError("birth_date is in the future.", field="birth_date")
+        raise UnprocessableError("birth_date is in the future.", field="birth_date")
     if born.year < 1900:
         raise ValidationError("birth_date is before 1900.", field="birth_date")
     return born

@@ -9,7 +9,7 @@ from scheduler.api import parsing as p
 from scheduler.auth import require
 from scheduler.db import db_session
 from scheduler.domain.vocabulary import STAFF_ROLES
-from scheduler.errors import ValidationError
+from scheduler.errors import UnprocessableError, ValidationError
 from scheduler.models import Clinic, StaffMember
 from scheduler.services import directory, scope
 
@@ -53,7 +53,7 @@ def add_time_off(staff_id: int):
     starts_at = p.parse_instant(p.get(body, "starts_at"), "starts_at")
     ends_at = p.parse_instant(p.get(body, "ends_at"), "ends_at")
     if not starts_at < ends_at:
-        raise ValidationError("ends_at must be after starts_at.", field="ends_at")
+        raise UnprocessableError("ends_at must be after starts_at.", field="ends_at")
     directory.add_time_off(g.user.id, member, starts_at=starts_at, ends_at=ends_at,
                            reason=p.string(body, "reason", required=False, default="") or "")
     return serialize.staff_member(member), 201

@@ -9,7 +9,7 @@ from scheduler.api import parsing as p
 from scheduler.api.users import optional_body
 from scheduler.auth import require
 from scheduler.domain.vocabulary import SESSION_KINDS, WEEKDAYS
-from scheduler.errors import ValidationError
+from scheduler.errors import UnprocessableError, ValidationError
 from scheduler.models import Clinic, Patient, WaitlistEntry, WaitlistOffer
 from scheduler.models.waitlist_entry import WAITLIST_STATUSES
 from scheduler.models.waitlist_offer import OFFER_STATUSES
@@ -39,7 +39,7 @@ def _preferences(body: dict) -> dict:
         if raw.get(key) is not None:
             out[key] = serialize.hhmm(p.parse_time(raw[key], f"preferences.{key}"))
     if out.get("earliest") and out.get("latest") and out["latest"] <= out["earliest"]:
-        raise ValidationError("preferences.latest must be after preferences.earliest.", field="preferences.latest")
+        raise UnprocessableError("preferences.latest must be after preferences.earliest.", field="preferences.latest")
     return out
 
 

@@ -11,8 +11,10 @@ from datetime import datetime, time, timedelta
 
 from scheduler.domain.protocols.model import DoseSpec, Instructions
 from scheduler.domain.timezones import zone
+from scheduler.domain.vocabulary import SESSION_KINDS
 
 # Hours before the session's start; a clinic may set its own per session kind ("default": the rest).
+REMINDER_KINDS = (*SESSION_KINDS, "default")  # the keys of a clinic's reminder hours
 DEFAULT_REMINDER_HOURS: dict[str, tuple[int, ...]] = {"dose": (72, 24), "default": (24,)}
 DEFAULT_QUIET_HOURS = "21:00-08:00"
 MAX_BACKOFF = timedelta(hours=1)

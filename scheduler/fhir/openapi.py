@@ -8,6 +8,7 @@ from flask import Flask
 
 from scheduler.auth import roles_with
 from scheduler.fhir import FHIR_JSON, PUBLIC_ENDPOINTS
+from scheduler.fhir import parameters as bodies
 from scheduler.fhir.search import SEARCHES
 
 PREFIX = "/fhir"
@@ -39,9 +40,6 @@ def REFERENCE(kind: str) -> dict:  # noqa: N802 - a schema maker
 
 
 FHIR_DATE = {"type": "string", "pattern": r"^(eq|ne|gt|lt|ge|le)?20\d\d-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])$"}
-PLAIN_DATE = {"type": "string", "pattern": r"^20\d\d-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])$"}
-KIND = {"type": "string", "enum": [f"urn:scheduler:session-kind|{k}" for k in
-                                   ("evaluation", "preparation", "dose", "integration", "follow_up")]}
 REQUIRED = {("CarePlan", "patient"), ("Slot", "schedule")}
 PARAM_SCHEMAS = {
     ("Appointment", "patient"): REFERENCE("Patient"), ("CarePlan", "patient"): REFERENCE("Patient"),
@@ -52,13 +50,8 @@ PARAM_SCHEMAS = {
     ("Slot", "schedule"): {"type": "string", "pattern": r"^Schedule/(room|practitioner)-\d{1,9}$"},
     ("Slot", "status"): {"type": "string", "enum": ["free", "busy-tentative"]},
 }
-PARAMETERS = {"type": "object", "required": ["resourceType"],
-              "properties": {"resourceType": {"const": "Parameters"}, "parameter": {
-                  "type": "array", "items": {"type": "object", "required": ["name"],
-                                             "properties": {"name": {"type": "string"}}}}}}
-APPOINTMENT_BODY = {"type": "object", "required": ["resourceType", "id", "status"],
-                    "properties": {"resourceType": {"const": "Appointment"}, "id": {"type": "string"},
-                                   "status": {"type": "string"}}}
+BODIES = {"find": bodies.FIND, "hold": bodies.HOLD, "book": bodies.BOOK, "cancel": bodies.CANCEL,
+          "update": bodies.UPDATE}
 
 
 def _fhir(schema: dict) -> dict:
@@ -68,7 +61,8 @@ def _fhir(schema: dict) -> dict:
 def _operation(rule, method: str, view) -> dict:
     name = rule.endpoint.split(".", 1)[1]
     permission = getattr(view, "permission", None)
-    op: dict = {"operationId": f"fhir_{name}", "tags": ["FHIR"], "summary": SUMMARIES.get(name, name),
+    several = len(rule.methods - {"HEAD", "OPTIONS"}) > 1
+    op: dict = {"operationId": f"fhir_{name}_{method.lower()}" if several else f"fhir_{name}", "tags": ["FHIR"], "summary": SUMMARIES.get(name, name),
                 "parameters": [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
                                for n in rule.arguments],
                 "responses": {"200": {"description": "A FHIR resource", "content": _fhir(RESOURCE)}}}
@@ -85,16 +79,10 @@ def _operation(rule, method: str, view) -> dict:
         op["parameters"].append({"name": "_offset", "in": "query", "required": False,
                                  "schema": {"type": "integer", "minimum": 0, "maximum": 100000}})
     if name == "find" and method == "GET":
-        op["parameters"] += [
-            {"name": "patient", "in": "query", "required": True, "schema": REFERENCE("Patient")},
-            {"name": "service-type", "in": "query", "required": True, "schema": KIND},
-            {"name": "location", "in": "query", "required": False,
-             "schema": {"type": "string", "pattern": r"^Location/(clinic-)?\d{1,9}$"}},
-            {"name": "start", "in": "query", "required": False, "schema": PLAIN_DATE},
-            {"name": "end", "in": "query", "required": False, "schema": PLAIN_DATE}]
+        op["parameters"] += [{"name": n, "in": "query", "required": n in bodies.FIND_QUERY_REQUIRED, "schema": sch}
+                             for n, sch in bodies.FIND_QUERY.items()]
     if method in ("POST", "PUT"):
-        body = APPOINTMENT_BODY if method == "PUT" else PARAMETERS
-        op["requestBody"] = {"required": name not in ("cancel",), "content": _fhir(body)}
+        op["requestBody"] = {"required": name != "cancel", "content": _fhir(BODIES[name])}
     errors = {400, 404, 406} | ({401, 403} if permission else set()) | ({409, 422} if method != "GET" or name == "find"
                                                                          else set())
     for status in sorted(errors):
@@ -107,6 +95,33 @@ def _operation(rule, method: str, view) -> dict:
     return op
 
 
+def _appointment(source: str) -> dict:
+    return {"resourceType": "Parameters", "parameter": [{"name": "appointment", "resource": source}]}
+
+
+# How the booking operations chain (IHE ITI-115..117): a proposal of $find is held or booked, a held
+# one booked or released, a booked one read, cancelled or cancelled by a status update.
+PROPOSAL, ANSWER, ANSWER_ID = "$response.body#/entry/0/resource", "$response.body#", "$response.body#/id"
+LINKS = {
+    "find_post": {"hold": {"requestBody": _appointment(PROPOSAL)}, "book": {"requestBody": _appointment(PROPOSAL)}},
+    "find_get": {"hold": {"requestBody": _appointment(PROPOSAL)}, "book": {"requestBody": _appointment(PROPOSAL)}},
+    "hold": {"book": {"requestBody": _appointment(ANSWER)}, "cancel": {"parameters": {"ident": ANSWER_ID}},
+                       "read_appointment": {"parameters": {"ident": ANSWER_ID}}},
+    "book": {"cancel": {"parameters": {"ident": ANSWER_ID}},
+                       "read_appointment": {"parameters": {"ident": ANSWER_ID}},
+                       "update": {"parameters": {"ident": ANSWER_ID},
+                                  "requestBody": {"resourceType": "Appointment", "id": ANSWER_ID,
+                                                  "status": "cancelled"}}},
+}
+
+
+def _links(out: dict[str, dict]) -> None:
+    ops = {o["operationId"]: o for item in out.values() for m, o in item.items() if m != "servers"}
+    for name, links in LINKS.items():
+        ops[f"fhir_{name}"]["responses"]["200"]["links"] = {
+            f"{name}_to_{target}": {"operationId": f"fhir_{target}", **link} for target, link in links.items()}
+
+
 def paths(app: Flask) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for rule in app.url_map.iter_rules():
@@ -116,5 +131,6 @@ def paths(app: Flask) -> dict[str, dict]:
         entry = out.setdefault(path, {"servers": [{"url": PREFIX}]})
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             entry[method.lower()] = _operation(rule, method, app.view_functions[rule.endpoint])
+    _links(out)
     return out
 

@@ -27,8 +27,10 @@ from scheduler.api.idempotency import idempotent
 from scheduler.auth import require
 from scheduler.db import db_session
 from scheduler.domain.vocabulary import SESSION_KINDS
-from scheduler.errors import NotFound, ValidationError
+from scheduler.errors import NotFound, UnprocessableError, ValidationError
 from scheduler.fhir import base_url, bp, fhir_response
+from scheduler.limits import check_text
+from scheduler.fhir import parameters as schemas
 from scheduler.fhir import search as s
 from scheduler.fhir.appointments import (
     KIND_SYSTEM,
@@ -45,7 +47,7 @@ from scheduler.models import Clinic, Patient, Room, StaffMember, utcnow
 from scheduler.services import booking, holds, inputs, scope, sessions
 
 MAX_FIND_DAYS = 31
-CANCEL_REASON_MAX = 500
+CANCEL_REASON_MAX = schemas.CANCEL_REASON_MAX
 
 
 def _definition(code: str, title: str, instance: bool, params: list[tuple]) -> dict:
@@ -78,16 +80,14 @@ OPERATIONS.update({
 
 # --- reading the inputs ------------------------------------------------------------------------
 
-def _parameters() -> dict[str, list[dict]]:
+def _parameters(schema: dict) -> dict[str, list[dict]]:
+    """The body, checked against the operation's documented schema (scheduler/fhir/parameters.py)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
         raise ValidationError("The body must be a FHIR Parameters resource ({\"resourceType\": \"Parameters\", "
                               "\"parameter\": [...]}).", field="Parameters")
+    schemas.check(body, schema)
     params = body.get("parameter", [])
-    if not isinstance(params, list) or not all(isinstance(p, dict) and isinstance(p.get("name"), str)
-                                               for p in params):
-        raise ValidationError("Parameters.parameter must be a list of {name, value[x] | resource}.",
-                              field="Parameters.parameter")
     out: dict[str, list[dict]] = {}
     for p in params:
         out.setdefault(p["name"], []).append(p)
@@ -113,9 +113,17 @@ def _find_inputs() -> dict[str, str]:
     names = ("start", "end", "service-type", "location", "patient")
     if request.method == "GET":
         raw = {n: request.args.get(n) for n in names if request.args.get(n) is not None}
+        for name in names:
+            if len(request.args.getlist(name)) > 1:
+                raise ValidationError(f"{name} may be given once.", field=name)
+        missing = [n for n in schemas.FIND_QUERY_REQUIRED if n not in raw]
+        if missing:
+            raise ValidationError(f"{missing[0]} is required.", field=missing[0])
+        for name, value in raw.items():
+            schemas.check(value, schemas.FIND_QUERY[name], name)
         unknown = [n for n in request.args if n not in names and n != "_format"]
     else:
-        params = _parameters()
+        params = _parameters(schemas.FIND)
         raw = {n: _value(params[n][0], n) for n in names if n in params}
         unknown = [n for n in params if n not in names]
     if unknown and s.strict():
@@ -156,7 +164,7 @@ def _location(raw: str | None, patient: Patient) -> tuple[int, int | None]:
         if course is None:
             only = db_session.scalars(select(Clinic.id).where(scope.clinic_clause(Clinic.id)).limit(2)).all()
             if len(only) != 1:
-                raise ValidationError("location is required (Location/<room id> or Location/clinic-<id>): the "
+                raise UnprocessableError("location is required (Location/<room id> or Location/clinic-<id>): the "
                                       "patient has no open course to say which clinic.", field="location")
             return only[0], None
         return course.clinic_id, None
@@ -201,8 +209,8 @@ def _instant(value, field: str) -> datetime:
     return moment
 
 
-def _appointment_param() -> dict:
-    params = _parameters()
+def _appointment_param(schema: dict) -> dict:
+    params = _parameters(schema)
     got = params.get("appointment", [])
     if len(got) != 1 or not isinstance(got[0].get("resource"), dict) \
             or got[0]["resource"].get("resourceType") != "Appointment":
@@ -214,7 +222,8 @@ def _appointment_param() -> dict:
 def _request_from(resource: dict) -> booking.SessionRequest:
     """A proposed Appointment (as $find answers it) → the booking it asks for."""
     kinds = [c.get("code") for st in resource.get("serviceType", []) if isinstance(st, dict)
-             for c in st.get("coding", []) if isinstance(c, dict) and c.get("system") == KIND_SYSTEM]
+             for c in st.get("coding", []) if isinstance(c, dict) and c.get("system") == KIND_SYSTEM
+             and c.get("code") in SESSION_KINDS]
     kind = _kind(f"{KIND_SYSTEM}|{kinds[0]}" if kinds else None, "appointment.serviceType")
     starts_at = _instant(resource.get("start"), "appointment.start")
     ends_at = _instant(resource.get("end"), "appointment.end")
@@ -286,9 +295,9 @@ def find():
     start = _bound(raw.get("start"), "start", tz, end=False) or utcnow()
     end = _bound(raw.get("end"), "end", tz, end=True) or start + timedelta(days=10)
     if not start < end:
-        raise ValidationError("end must be after start.", field="end")
+        raise UnprocessableError("end must be after start.", field="end")
     if end - start > timedelta(days=MAX_FIND_DAYS):
-        raise ValidationError(f"The window may span at most {MAX_FIND_DAYS} days.", field="end")
+        raise UnprocessableError(f"The window may span at most {MAX_FIND_DAYS} days.", field="end")
     _, slots = holds.find(patient.id, clinic_id, kind, start, end, room_id=room_id)
     entries = [{"resource": proposed(patient, kind, sl, tz)} for sl in slots]
     access.log_read("fhir_appointments", patient.id)  # the proposals name the patient
@@ -301,7 +310,7 @@ def find():
 @require("book")
 @idempotent
 def hold():
-    req = _request_from(_appointment_param())
+    req = _request_from(_appointment_param(schemas.HOLD))
     minutes = int(current_app.config.get("FHIR_HOLD_MINUTES", holds.HOLD_MINUTES))
     return _hold_answer(holds.hold(g.user.id, req, minutes=minutes))
 
@@ -310,7 +319,7 @@ def hold():
 @require("book")
 @idempotent
 def book():
-    resource = _appointment_param()
+    resource = _appointment_param(schemas.BOOK)
     ident = resource.get("id")
     if isinstance(ident, str) and ident.startswith("hold-"):
         return _session_answer(holds.book_hold(g.user.id, load_hold(ident)))
@@ -321,13 +330,14 @@ def book():
 
 
 def _cancel(ident: str, reason: str):
+    check_text(reason, "reason")  # kept with the record: no lone surrogate (the schema refuses NUL)
     if ident.startswith("hold-"):
         row = load_hold(ident)
         if row.status == "held":
             holds.release(g.user.id, row, reason)
         elif row.status == "booked":
-            raise ValidationError(f"Hold {row.id} was booked as Appointment/{row.session_id}: cancel that one.",
-                                  field="appointment")
+            raise UnprocessableError(f"Hold {row.id} was booked as Appointment/{row.session_id}: cancel that one.",
+                                     field="appointment")
         return _hold_answer(row)
     row = load_session(ident)
     if row.status != "cancelled":  # a retry of a cancel answers the cancelled appointment again
@@ -341,7 +351,7 @@ def cancel(ident: str):
     _exists(ident)
     reason = "Cancelled through FHIR"
     if request.data:
-        params = _parameters()
+        params = _parameters(schemas.CANCEL)
         if "reason" in params:
             reason = _value(params["reason"][0], "reason")
     if not reason.strip() or len(reason) > CANCEL_REASON_MAX:
@@ -357,6 +367,7 @@ def update(ident: str):
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or body.get("resourceType") != "Appointment":
         raise ValidationError("The body must be an Appointment resource.", field="Appointment")
+    schemas.check(body, schemas.UPDATE, "Appointment")
     if body.get("id") != ident:
         raise ValidationError(f"The Appointment's id must be {ident!r} (the URL's).", field="Appointment.id")
     current = hold_appointment(load_hold(ident), _clinic_of_hold(ident)) if ident.startswith("hold-") else None
@@ -365,7 +376,7 @@ def update(ident: str):
     if wanted == status_now:
         return _hold_answer(load_hold(ident)) if current else _session_answer(load_session(ident))
     if wanted != "cancelled":
-        raise ValidationError(f"status: only a change to 'cancelled' is supported (it is {status_now!r}); book and "
+        raise UnprocessableError(f"status: only a change to 'cancelled' is supported (it is {status_now!r}); book and "
                               "move through $find/$hold/$book or the API.", field="Appointment.status")
     if not ident.startswith("hold-"):
         _check_if_match(load_session(ident).version)

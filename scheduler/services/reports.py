@@ -44,15 +44,15 @@ class Window:
 
 def window(clinic_id: int, first: date | None, last: date | None) -> Window:
     """The clinic's local dates ``first`` .. ``last`` (default: the year up to today)."""
-    from scheduler.errors import ValidationError
+    from scheduler.errors import UnprocessableError
 
     clinic = inputs.clinic_row(clinic_id)
     last = last or local_date(utcnow(), clinic.timezone)
     first = first or last - timedelta(days=364)
     if last < first:
-        raise ValidationError("end must not be before start.", field="end")
+        raise UnprocessableError("end must not be before start.", field="end")
     if (last - first).days >= MAX_DAYS:
-        raise ValidationError(f"A report covers at most {MAX_DAYS} days.", field="start")
+        raise UnprocessableError(f"A report covers at most {MAX_DAYS} days.", field="start")
     return Window(clinic.id, clinic.name, clinic.timezone, first, last, inputs.local_range(clinic, first, last))
 
 

@@ -69,7 +69,7 @@ def test_booking_writes_the_course_and_every_session(api, app):
     ({"start_on": "9999-12-31"}, "start_on", 400),
     ({"preferences": {"weekdays": ["funday"]}}, "preferences.weekdays", 400),
     ({"preferences": {"earliest": "25:00"}}, "preferences.earliest", 400),
-    ({"preferences": {"earliest": "15:00", "latest": "09:00"}}, "preferences.latest", 400),
+    ({"preferences": {"earliest": "15:00", "latest": "09:00"}}, "preferences.latest", 422),
     ({"preferences": {"staff_member_id": "a"}}, "preferences.staff_member_id", 400),
     ({"preferences": {"room_id": 0}}, "preferences.room_id", 400),
     ({"preferences": {"room_id": 999999}}, "preferences.room_id", 404),
