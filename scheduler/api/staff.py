@@ -9,7 +9,7 @@ from scheduler.api import parsing as p
 from scheduler.auth import require
 from scheduler.db import db_session
 from scheduler.domain.vocabulary import STAFF_ROLES
-from scheduler.errors import UnprocessableError, ValidationError
+from scheduler.errors import UnprocessableError
 from scheduler.models import Clinic, StaffMember
 from scheduler.services import directory, scope
 

@@ -29,7 +29,6 @@ from scheduler.db import db_session
 from scheduler.domain.vocabulary import SESSION_KINDS
 from scheduler.errors import NotFound, UnprocessableError, ValidationError
 from scheduler.fhir import base_url, bp, fhir_response
-from scheduler.limits import check_text
 from scheduler.fhir import parameters as schemas
 from scheduler.fhir import search as s
 from scheduler.fhir.appointments import (
@@ -43,6 +42,7 @@ from scheduler.fhir.appointments import (
 )
 from scheduler.fhir.capability import OPERATIONS
 from scheduler.fhir.search import MRN_SYSTEM
+from scheduler.limits import check_text
 from scheduler.models import Clinic, Patient, Room, StaffMember, utcnow
 from scheduler.services import booking, holds, inputs, scope, sessions
 

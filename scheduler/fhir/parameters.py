@@ -14,8 +14,8 @@ its start, a window too long, no course to say which protocol: 422).
 """
 from __future__ import annotations
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from jsonschema.exceptions import best_match  # type: ignore[import-untyped]
 
 from scheduler.domain.vocabulary import SESSION_KINDS
 from scheduler.errors import ValidationError

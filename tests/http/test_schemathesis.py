@@ -32,13 +32,13 @@ EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", 2))
 # The API's links are one step deep (created -> operations on it); the FHIR chain is three
 # ($find -> $hold -> $book -> cancel), so it needs more runs to be walked (measured: 8 runs of 5 steps
 # hold and book at least once).
-STATEFUL = {"API": dict(max_examples=3, stateful_step_count=4), "FHIR": dict(max_examples=8, stateful_step_count=5)}
+STATEFUL = {"API": {"max_examples": 3, "stateful_step_count": 4}, "FHIR": {"max_examples": 8, "stateful_step_count": 5}}
 # A schema-valid request may still break a rule the schema cannot state (an end before a start, a
 # double booking, a local time that does not exist, no such patient): the documented answers for
 # those are 404, 409 and 422. A 400 for a schema-valid request is a finding (the schema is looser
 # than the server).
 CONFIG = {"checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "409", "422"]}}}
-SETTINGS = dict(deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+SETTINGS = {"deadline": None, "derandomize": True, "database": None, "suppress_health_check": list(HealthCheck)}
 
 
 def _schemas(app, document: dict):
