@@ -39,7 +39,7 @@ def REFERENCE(kind: str) -> dict:  # noqa: N802 - a schema maker
     return {"type": "string", "pattern": rf"^({kind}/)?\d{{1,9}}$"}
 
 
-FHIR_DATE = {"type": "string", "pattern": r"^(eq|ne|gt|lt|ge|le)?20\d\d-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])$"}
+FHIR_DATE = {"type": "string", "pattern": r"^(eq|ne|gt|lt|ge|le)?20\d\d-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"}
 REQUIRED = {("CarePlan", "patient"), ("Slot", "schedule")}
 PARAM_SCHEMAS = {
     ("Appointment", "patient"): REFERENCE("Patient"), ("CarePlan", "patient"): REFERENCE("Patient"),
@@ -85,6 +85,8 @@ def _operation(rule, method: str, view) -> dict:
         op["requestBody"] = {"required": name != "cancel", "content": _fhir(BODIES[name])}
     errors = {400, 404, 406} | ({401, 403} if permission else set()) | ({409, 422} if method != "GET" or name == "find"
                                                                          else set())
+    if name.startswith("search_"):
+        errors.add(422)  # a day the calendar lacks (date=2026-02-30)
     for status in sorted(errors):
         op["responses"][str(status)] = {"description": ERRORS[status], "content": _fhir(OUTCOME)}
     if permission:

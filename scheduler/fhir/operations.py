@@ -17,6 +17,7 @@ booking, an already cancelled appointment answer again; ``Idempotency-Key`` is h
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from flask import current_app, g, request
@@ -203,7 +204,12 @@ def _bound(raw: str | None, name: str, tz: str, *, end: bool) -> datetime | None
 def _instant(value, field: str) -> datetime:
     if not isinstance(value, str):
         raise ValidationError(f"{field} is required (a dateTime with offset).", field=field)
-    moment = s.DateTest("eq", value, field).bounds("UTC")[0] if "T" in value else None
+    try:
+        moment = s.DateTest("eq", value, field).bounds("UTC")[0] if "T" in value else None
+    except ValidationError:
+        if not re.fullmatch(r"\d{4}-\d\d-\d\dT.*", value):
+            raise
+        raise UnprocessableError(f"{field}: {value!r} is not a moment of the calendar.", field=field) from None
     if moment is None:
         raise ValidationError(f"{field} must be a dateTime with offset.", field=field)
     return moment

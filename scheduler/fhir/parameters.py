@@ -23,7 +23,7 @@ from scheduler.fhir.appointments import KIND_SYSTEM
 from scheduler.fhir.search import MRN_SYSTEM
 
 CANCEL_REASON_MAX = 500
-_DAY = r"20\d\d-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])"
+_DAY = r"20\d\d-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"  # a day the calendar lacks (02-30): 422
 _TIME = r"([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?(Z|[+-](0\d|1[0-3]):[0-5]\d)"
 DATE = {"type": "string", "pattern": rf"^{_DAY}$"}
 INSTANT = {"type": "string", "pattern": rf"^{_DAY}T{_TIME}$"}

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from flask import request
 
 from scheduler.domain.timezones import day_bounds_utc
-from scheduler.errors import ValidationError
+from scheduler.errors import UnprocessableError, ValidationError
 from scheduler.fhir import base_url
 
 DEFAULT_COUNT, MAX_COUNT, MAX_OFFSET = 50, 200, 100_000
@@ -124,7 +124,11 @@ class DateTest:
             try:
                 first = date(year, month, day)
             except ValueError:
-                raise ValidationError(f"{self.name}: {self.value!r} is not a date.", field=self.name) from None
+                if month > 12 or day > 31:
+                    raise ValidationError(f"{self.name}: {self.value!r} is not a date.", field=self.name) from None
+                # well-formed, but a day the calendar lacks (2026-02-30): a rule, not malformed input
+                raise UnprocessableError(f"{self.name}: {self.value!r} is not a day of the calendar.",
+                                         field=self.name) from None
             if m[3]:
                 last = first
             elif m[2]:
