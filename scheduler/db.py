@@ -90,7 +90,7 @@ def transaction() -> Iterator[None]:
         raise
 
 
-def keep_on_rollback(key: object, write: Callable[[], None]) -> None:
+def keep_on_rollback(key: object, write: Callable[[], object]) -> None:
     """Do ``write`` again, in a transaction of its own, if this request ends rolled back (once per
     ``key``): for records that must outlive a refusal, like the log of what the answer showed."""
     g.setdefault("kept_writes", {})[key] = write
