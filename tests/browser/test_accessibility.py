@@ -43,6 +43,7 @@ def _pages(page, base: str, role: str, failures: list, *, width: int) -> None:
         seen.add(urlsplit(page.url).path)
         _check(page, label or path, failures)
 
+    visit("/account")
     visit("/board")
     session = _href(page, ".block[data-status=booked], .agenda-item.s-booked a") or _href(page, ".block, .agenda-item a")
     visit("/week")
@@ -56,6 +57,9 @@ def _pages(page, base: str, role: str, failures: list, *, width: int) -> None:
         visit(session)
     if role == "clinician":
         visit("/my-day")
+        form = _href(page, "[data-testid=owed-forms] a")  # a REMS monitoring form owed (demo esketamine)
+        visit(form)
+        visit(form.rstrip("/") + "/print")  # (none recorded yet: the page says so)
         visit(patient.rstrip("/") + "/timeline")
         visit("/reports")
         return
