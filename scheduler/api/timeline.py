@@ -13,6 +13,7 @@ from scheduler.api import parsing as p
 from scheduler.api.assessments import assessment_json
 from scheduler.auth import can, require
 from scheduler.errors import ValidationError
+from scheduler.services import inputs
 from scheduler.services import timeline as service
 
 
@@ -20,6 +21,7 @@ from scheduler.services import timeline as service
 @access.logged
 @require("read_schedule")
 def patient_timeline(patient_id: int):
+    inputs.patient_row(patient_id)  # an unknown patient is 404 before any parameter is judged
     before = request.args.get("before")
     limit = p.query_int("limit")
     if limit is not None and not 1 <= limit <= service.MAX_SESSIONS:
