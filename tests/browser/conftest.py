@@ -1,7 +1,10 @@
-"""Fixtures for the browser tests: one demo database and one real server per module."""
+"""Fixtures for the browser tests: one Chromium for the package and one ``scheduler demo``
+database built for the run;
+each module gets its own copy of the database and its own real server."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,11 +20,23 @@ def _chromium_or_fail() -> None:
         pytest.skip(message)
 
 
-@pytest.fixture(scope="module")
-def demo_url(tmp_path_factory) -> str:
-    """The module's demo database (SQLite file), for tests that also write to it directly."""
+@pytest.fixture(scope="session")
+def _demo_template(tmp_path_factory) -> Path:
+    """``scheduler init-db`` and ``scheduler demo`` once for the run: the file each module copies."""
     _chromium_or_fail()
-    return harness.build_demo_database(tmp_path_factory.mktemp("browser"))
+    url = harness.build_demo_database(tmp_path_factory.mktemp("browser-template"))
+    return Path(url.removeprefix("sqlite:///"))
+
+
+@pytest.fixture(scope="module")
+def demo_url(_demo_template, tmp_path_factory) -> str:
+    """The module's own demo database (a copy of the run's), for tests that also write to it directly."""
+    target = tmp_path_factory.mktemp("browser") / _demo_template.name
+    for suffix in ("", "-wal", "-shm"):  # the CLI closed it (checkpointed); copied whole all the same
+        source = _demo_template.with_name(_demo_template.name + suffix)
+        if source.exists():
+            shutil.copyfile(source, target.with_name(target.name + suffix))
+    return f"sqlite:///{target}"
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +45,10 @@ def base_url(demo_url):
         yield base
 
 
-@pytest.fixture(scope="module")
-def browser(base_url):
+@pytest.fixture(scope="package")
+def browser():
+    """One Chromium for the browser tests; each test opens its own context (cookies, storage) in it."""
+    _chromium_or_fail()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
