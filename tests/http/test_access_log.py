@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from scheduler.db import db_session
 from scheduler.models import AccessLogEntry
-from tests.support import factories, world
+from tests.support import builders
 
 
 def _entries() -> list[tuple]:
@@ -19,7 +19,7 @@ def _entries() -> list[tuple]:
 
 
 def test_every_read_of_patient_data_is_logged_with_who_which_what_and_route(api):
-    w = world.build()
+    w = builders.small_clinic()
     w.book(date(2026, 3, 9))
     db_session.commit()
     pid = w.patient.id
@@ -42,7 +42,7 @@ def test_every_read_of_patient_data_is_logged_with_who_which_what_and_route(api)
 
 
 def test_refused_and_unrelated_reads_are_not_logged(api):
-    w = world.build()
+    w = builders.small_clinic()
     assert api.as_("front_desk").get(f"/api/v1/patients/{w.patient.id}/notes").status_code == 403
     assert api.as_("front_desk").get("/api/v1/patients/999999").status_code == 404
     assert api.as_("front_desk").get("/api/v1/rooms").status_code == 200
@@ -50,7 +50,7 @@ def test_refused_and_unrelated_reads_are_not_logged(api):
 
 
 def test_fhir_appointment_reads_log_each_patient_once(api):
-    w = world.build()
+    w = builders.small_clinic()
     first = w.book(date(2026, 3, 9))
     w.book(date(2026, 3, 11))
     db_session.commit()
@@ -63,23 +63,23 @@ def test_fhir_appointment_reads_log_each_patient_once(api):
 
 def test_pages_log_their_reads(sqlite_app):
     from scheduler.services import directory
-    from tests.browser.seed import clinic_with_users
-    from tests.http.test_web_sessions import _client
+    from tests.support.builders import clinic_with_users
+    from tests.support.pages import signed_in
 
     users = {role: u.id for role, u in clinic_with_users()[2].items()}
     patient = directory.create_patient(None, mrn="MRN-P1", name="Page Reader", birth_date=date(1980, 1, 2))
     db_session.commit()
     pid = patient.id
-    assert _client(sqlite_app).get(f"/patients/{pid}").status_code == 200
-    assert _client(sqlite_app, "clinician").get(f"/patients/{pid}/timeline").status_code == 200
+    assert signed_in(sqlite_app).get(f"/patients/{pid}").status_code == 200
+    assert signed_in(sqlite_app, "clinician").get(f"/patients/{pid}/timeline").status_code == 200
     assert [(u, what) for u, p, what, _r in _entries() if p == pid] == [
         (users["front_desk"], "record"), (users["clinician"], "timeline"), (users["clinician"], "notes"),
         (users["clinician"], "assessments")]
 
 
 def test_admins_list_the_log_filtered_and_paged(api):
-    w = world.build()
-    other = factories.patient(mrn="MRN-200", name="Other Person")
+    w = builders.small_clinic()
+    other = builders.patient(mrn="MRN-200", name="Other Person")
     db_session.commit()
     desk, clinician = api.as_("front_desk"), api.as_("clinician")
     for _ in range(3):

@@ -7,12 +7,12 @@ from sqlalchemy import select
 from scheduler.db import db_session
 from scheduler.domain.vocabulary import INSTRUMENTS
 from scheduler.models import Assessment, AuditEvent, Patient
-from tests.support import world
+from tests.support import builders
 
 
 @pytest.mark.parametrize("instrument", sorted(INSTRUMENTS))
 def test_scores_inside_each_instrument_range_are_recorded_outside_refused(sqlite_api, instrument):
-    w = world.build()
+    w = builders.small_clinic()
     low, high = INSTRUMENTS[instrument]
     clinician = sqlite_api.as_("clinician")
     url = f"/api/v1/patients/{w.patient.id}/assessments"
@@ -35,14 +35,14 @@ def test_scores_inside_each_instrument_range_are_recorded_outside_refused(sqlite
     ({"instrument": "PHQ-9", "score": 12, "taken_on": "2026-03-01", "mood": "ok"}, "mood"),
 ])
 def test_bad_assessments_name_the_field(api, body, field):
-    w = world.build()
+    w = builders.small_clinic()
     answer = api.as_("clinician").post(f"/api/v1/patients/{w.patient.id}/assessments", json=body)
     assert answer.status_code == 400 and answer.json["error"]["field"] == field
     assert db_session.scalars(select(Assessment)).first() is None
 
 
 def test_notes_are_recorded_with_their_author_and_session(api):
-    w = world.build()
+    w = builders.small_clinic()
     from datetime import date
 
     session = w.book(date(2026, 3, 9))
@@ -59,7 +59,7 @@ def test_notes_are_recorded_with_their_author_and_session(api):
 
 
 def test_dosing_hold_placed_and_lifted_with_reasons_audited(api):
-    w = world.build()
+    w = builders.small_clinic()
     clinician = api.as_("clinician")
     url = f"/api/v1/patients/{w.patient.id}/dosing_hold"
     assert clinician.post(url, json={}).json["error"]["field"] == "reason"
@@ -83,7 +83,7 @@ def test_dosing_hold_placed_and_lifted_with_reasons_audited(api):
 
 
 def test_front_desk_sees_that_a_hold_exists_but_not_its_clinical_reason(api):
-    w = world.build()
+    w = builders.small_clinic()
     api.as_("clinician").post(f"/api/v1/patients/{w.patient.id}/dosing_hold", json={"reason": "Acute mania"})
     desk = api.as_("front_desk")
     patient = desk.get(f"/api/v1/patients/{w.patient.id}").json

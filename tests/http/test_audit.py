@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from scheduler.db import db_session
 from scheduler.models import AuditEvent
-from tests.support import world
+from tests.support import builders
 
 
 def test_no_route_deletes_anything(app):
@@ -43,7 +43,7 @@ def _writes(w):
 
 
 def test_every_write_records_who_what_when_before_and_after(api):
-    w = world.build()
+    w = builders.small_clinic()
     for role, method, url, body, entity_type in _writes(w):
         before_count = db_session.scalar(select(func.count()).select_from(AuditEvent))
         started = datetime.now(UTC)
@@ -63,7 +63,7 @@ def test_every_write_records_who_what_when_before_and_after(api):
 
 
 def test_audit_is_filtered_by_entity_and_date_and_paginated(api):
-    w = world.build()
+    w = builders.small_clinic()
     front = api.as_("front_desk")
     for phone in ("555-0001", "555-0002", "555-0003"):
         assert front.patch(f"/api/v1/patients/{w.patient.id}", json={"phone": phone}).status_code == 200
@@ -101,11 +101,11 @@ def test_audit_filters_are_validated(api):
 
 
 def test_session_writes_are_audited_with_before_and_after(api):
-    w = world.build()
+    w = builders.small_clinic()
     desk = api.as_("front_desk")
 
     def book(hour):
-        starts = datetime(2026, 3, 9, hour, tzinfo=world.NY)
+        starts = datetime(2026, 3, 9, hour, tzinfo=builders.NY)
         answer = desk.post("/api/v1/sessions", json={
             "patient_id": w.patient.id, "room_id": w.room.id, "staff_member_id": w.nurse.id, "kind": "dose",
             "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=1)).isoformat(),
@@ -115,7 +115,7 @@ def test_session_writes_are_audited_with_before_and_after(api):
 
     a, b, c, d = book(8), book(10), book(12), book(16)
     moved = desk.post(f"/api/v1/sessions/{a['id']}/reschedule",
-                      json={"starts_at": datetime(2026, 3, 9, 14, tzinfo=world.NY).isoformat(), "version": 1})
+                      json={"starts_at": datetime(2026, 3, 9, 14, tzinfo=builders.NY).isoformat(), "version": 1})
     assert moved.status_code == 200, moved.json
     assert desk.post(f"/api/v1/sessions/{b['id']}/cancel", json={"reason": "Ill", "version": 1}).status_code == 200
     assert desk.post(f"/api/v1/sessions/{c['id']}/complete", json={"version": 1}).status_code == 200

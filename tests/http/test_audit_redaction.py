@@ -7,13 +7,13 @@ import json
 import pytest
 
 from scheduler.domain.clinical_content import REDACTED, clinical_field, redact_audit_event, redact_state
-from tests.support import world
+from tests.support import builders
 
 SECRET = "xyzzy hypomanic at evaluation"
 
 
 def test_the_audit_trail_shows_admins_that_clinical_things_happened_but_not_what(api):
-    w = world.build()
+    w = builders.small_clinic()
     clinician = api.as_("clinician")
     url = f"/api/v1/patients/{w.patient.id}"
     assert clinician.post(f"{url}/dosing_hold", json={"reason": SECRET}).status_code == 200

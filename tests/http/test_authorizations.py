@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from scheduler.db import db_session
-from tests.browser.seed import clinic_with_users, next_monday
-from tests.support import factories
+from tests.support import builders
+from tests.support.builders import clinic_with_users, next_monday
 
 NY = ZoneInfo("America/New_York")
 
@@ -18,7 +18,7 @@ NY = ZoneInfo("America/New_York")
 @pytest.fixture
 def clinic(app):
     c, _rooms, _ = clinic_with_users()
-    patient = factories.patient(mrn="AUTH-1", name="Ana Ruiz", ride_home_arranged=True)
+    patient = builders.patient(mrn="AUTH-1", name="Ana Ruiz", ride_home_arranged=True)
     db_session.commit()
     return {"clinic": c.id, "patient": patient.id}
 
@@ -91,7 +91,7 @@ def test_bad_authorizations_are_refused_naming_the_field(api, clinic):
 def test_the_timeline_page_shows_units_used_and_the_end_date(app, api, clinic):
     import re
 
-    from tests.browser.seed import PASSWORD, email
+    from tests.support.builders import PASSWORD, email
 
     start = next_monday(datetime.now(NY).date())
     assert _plan(api, clinic, start, False).status_code == 201

@@ -21,7 +21,7 @@ from scheduler.auth import PERMISSIONS, issue_token
 from scheduler.db import db_session
 from scheduler.models import ApiToken, Course, User, WaitlistOffer
 from scheduler.services import booking, feeds, waitlist
-from tests.support import factories
+from tests.support import builders
 from tests.support import routes as r
 
 NY = ZoneInfo("America/New_York")
@@ -31,10 +31,10 @@ DAY = date.today() + timedelta(days=28)  # booking in the past is refused
 
 
 def _clinic(name: str, tag: str, mrn: str) -> dict:
-    clinic = factories.clinic(name=name, hours=EVERY_DAY)
-    room = factories.room(clinic, name=f"{tag} Room")
-    nurse = factories.staff(clinic, name=f"Nurse {tag}")
-    patient = factories.patient(mrn=mrn, name=f"Pat {tag}")
+    clinic = builders.clinic(name=name, hours=EVERY_DAY)
+    room = builders.room(clinic, name=f"{tag} Room")
+    nurse = builders.staff(clinic, name=f"Nurse {tag}")
+    patient = builders.patient(mrn=mrn, name=f"Pat {tag}")
     db_session.flush()
     course = Course(patient_id=patient.id, clinic_id=clinic.id, protocol_key="ketamine-iv", start_on=DAY)
     db_session.add(course)
@@ -81,7 +81,7 @@ def world_both(app):
 def _world(app):
     a = _clinic("Alpha Clinic", "Alpha", "MRN-A1")
     b = _clinic(f"{MARKER} Clinic", MARKER, "MRN-B1")
-    lone = factories.patient(mrn="MRN-NEW", name="Newly Registered")
+    lone = builders.patient(mrn="MRN-NEW", name="Newly Registered")
     db_session.flush()
     users = {}
     for role in r.ROLES:

@@ -1,12 +1,12 @@
 """The contract cases issue 14 lists, each answered as the OpenAPI document says."""
 from __future__ import annotations
 
-from tests.support import world
+from tests.support import builders
 from tests.support.openapi_check import OpenApiChecker
 
 
 def test_listed_cases(api):
-    w = world.build()
+    w = builders.small_clinic()
     doc = api.as_(None).get("/api/v1/openapi.json").json
     checker = OpenApiChecker(doc)
     admin = api.as_("admin")

@@ -1,4 +1,4 @@
-"""One open dosing course per patient (409 ``course_active``), ``replaces_course_id``, and a past
+"""One open dosing course per patient_id (409 ``course_active``), ``replaces_course_id``, and a past
 ``start_on`` planned from today (``start_moved_to_today``)."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from scheduler.db import db_session
 from scheduler.models import AuditEvent, Course, TreatmentSession
-from tests.http.engine_fixtures import NY, build_clinic, count, future_monday, patient
+from tests.support.builders import NEW_YORK, count, equipped_clinic, future_monday, patient_id
 
 
 def _url(pid):
@@ -28,8 +28,8 @@ def _first_course(api, clinic, pid):
 
 
 def test_second_course_is_refused_naming_the_open_one(api, app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     first = _first_course(api, clinic, pid)
     before = (count(Course), count(TreatmentSession))
     for dry_run in (True, False):
@@ -44,8 +44,8 @@ def test_second_course_is_refused_naming_the_open_one(api, app):
 
 
 def test_a_stopped_course_no_longer_blocks(api, app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     first = _first_course(api, clinic, pid)
     db_session.get(Course, first["course"]["id"]).status = "stopped"
     db_session.commit()
@@ -54,8 +54,8 @@ def test_a_stopped_course_no_longer_blocks(api, app):
 
 
 def test_override_reason_books_a_second_course_and_is_audited(api, app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     _first_course(api, clinic, pid)
     r = api.post(_url(pid), json=_body(clinic, future_monday(9), override_reason="Prescriber: TMS alongside"))
     assert r.status_code == 201, r.json
@@ -65,8 +65,8 @@ def test_override_reason_books_a_second_course_and_is_audited(api, app):
 
 
 def test_replaces_course_id_stops_it_and_books_the_new_one_at_once(api, app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     first = _first_course(api, clinic, pid)
     old_id = first["course"]["id"]
     old_sessions = {s["id"] for s in first["sessions"]}
@@ -95,8 +95,8 @@ def test_replaces_course_id_stops_it_and_books_the_new_one_at_once(api, app):
 
 
 def test_replaces_course_id_must_be_the_patients_open_course(api, app):
-    clinic = build_clinic()
-    pid, other = patient(), patient(mrn="MRN-2")
+    clinic = equipped_clinic()
+    pid, other = patient_id(), patient_id(mrn="MRN-2")
     theirs = _first_course(api, clinic, other)["course"]["id"]
     r = api.post(_url(pid), json=_body(clinic, future_monday(), replaces_course_id=theirs))
     assert r.status_code == 404 and r.json["error"]["field"] == "replaces_course_id"
@@ -106,9 +106,9 @@ def test_replaces_course_id_must_be_the_patients_open_course(api, app):
 
 
 def test_a_past_start_on_plans_from_today(api, app):
-    clinic = build_clinic()
-    pid = patient()
-    now = datetime.now(ZoneInfo(NY))
+    clinic = equipped_clinic()
+    pid = patient_id()
+    now = datetime.now(ZoneInfo(NEW_YORK))
     r = api.post(_url(pid), json=_body(clinic, now.date() - timedelta(days=30), dry_run=True))
     assert r.status_code == 200, r.json
     moved = [p for p in r.json["problems"] if p["code"] == "start_moved_to_today"]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from scheduler.db import db_session
 from scheduler.models import AuditEvent, Course, TreatmentSession
-from tests.http.engine_fixtures import build_clinic, count, future_monday, patient
+from tests.support.builders import count, equipped_clinic, future_monday, patient_id
 
 
 def _authorize(api, pid, start, *, units, days=120):
@@ -29,7 +29,7 @@ def _course_body(clinic, start, **extra):
 
 
 def test_a_course_past_the_authorized_units_is_refused_unless_overridden(api, app):
-    clinic, pid, start = build_clinic(), patient(), future_monday()
+    clinic, pid, start = equipped_clinic(), patient_id(), future_monday()
     _authorize(api, pid, start, units=4)
     url = f"/api/v1/patients/{pid}/courses"
     dry = api.post(url, json=_course_body(clinic, start, dry_run=True))
@@ -56,7 +56,7 @@ def test_a_course_past_the_authorized_units_is_refused_unless_overridden(api, ap
 
 
 def test_a_course_within_the_units_is_booked_without_a_reason(api, app):
-    clinic, pid, start = build_clinic(), patient(), future_monday()
+    clinic, pid, start = equipped_clinic(), patient_id(), future_monday()
     _authorize(api, pid, start, units=6)
     r = api.post(f"/api/v1/patients/{pid}/courses", json=_course_body(clinic, start))
     assert r.status_code == 201, r.json
@@ -64,7 +64,7 @@ def test_a_course_within_the_units_is_booked_without_a_reason(api, app):
 
 
 def test_a_replan_that_would_break_a_rule_is_refused_unless_overridden(api, app):
-    clinic, pid, start = build_clinic(), patient(), future_monday()
+    clinic, pid, start = equipped_clinic(), patient_id(), future_monday()
     r = api.post(f"/api/v1/patients/{pid}/courses", json=_course_body(clinic, start))
     assert r.status_code == 201, r.json
     doses = {s["sequence"]: s for s in r.json["sessions"] if s["kind"] == "dose"}

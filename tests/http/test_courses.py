@@ -6,7 +6,7 @@ from datetime import date, time
 import pytest
 
 from scheduler.models import AuditEvent, Course, TreatmentSession
-from tests.http.engine_fixtures import build_clinic, count, future_monday, patient
+from tests.support.builders import count, equipped_clinic, future_monday, patient_id
 
 
 def _url(pid):
@@ -19,8 +19,8 @@ def _body(clinic, start, **extra):
 
 
 def test_dry_run_answers_the_plan_and_writes_nothing(api, app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     api.token("front_desk")
     before = (count(Course), count(TreatmentSession), count(AuditEvent))
     r = api.as_("front_desk").post(_url(pid), json=_body(clinic, future_monday(), dry_run=True))
@@ -39,8 +39,8 @@ def test_dry_run_answers_the_plan_and_writes_nothing(api, app):
 
 
 def test_booking_writes_the_course_and_every_session(api, app):
-    clinic = build_clinic()
-    pid = patient(ride=False)
+    clinic = equipped_clinic()
+    pid = patient_id(ride=False)
     dry = api.post(_url(pid), json=_body(clinic, future_monday(), dry_run=True)).json
     r = api.post(_url(pid), json=_body(clinic, future_monday()))
     assert r.status_code == 201, r.json
@@ -79,8 +79,8 @@ def test_booking_writes_the_course_and_every_session(api, app):
     ({"extra": 1}, "extra", 400),
 ])
 def test_bad_input_names_the_field(api, app, change, field, status):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     body = {k: v for k, v in (_body(clinic, future_monday()) | change).items() if v is not None}
     r = api.post(_url(pid), json=body)
     assert r.status_code == status, r.json
@@ -89,7 +89,7 @@ def test_bad_input_names_the_field(api, app, change, field, status):
 
 
 def test_unknown_patient_and_role(api, app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     assert api.post(_url(999999), json=_body(clinic, future_monday())).status_code == 404
     assert api.as_("clinician").post(_url(pid), json=_body(clinic, future_monday())).status_code == 403

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.http.engine_fixtures import build_clinic, future_monday, patient
+from tests.support.builders import equipped_clinic, future_monday, patient_id
 
 
 def test_day_board(api, app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     day = future_monday()
     s = api.post("/api/v1/sessions", json={
         "patient_id": pid, "room_id": clinic.rooms["IV-1"], "staff_member_id": clinic.staff["Nurse Ben"],
@@ -36,7 +36,7 @@ def test_day_board(api, app):
 
 
 def test_day_board_bad_input(api, app):
-    clinic = build_clinic()
+    clinic = equipped_clinic()
     assert api.get(f"/api/v1/clinics/{clinic.id}/day?date=31-12-2026").json["error"]["field"] == "date"
     assert api.get(f"/api/v1/clinics/{clinic.id}/day?date=9999-12-31").json["error"]["field"] == "date"
     assert api.get("/api/v1/clinics/999999/day").status_code == 404

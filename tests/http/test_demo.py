@@ -23,7 +23,7 @@ from scheduler.models import (
     utcnow,
 )
 from scheduler.services import flags
-from tests.http.engine_fixtures import count
+from tests.support.builders import count
 
 
 def test_demo_loads_once_with_planned_courses_and_its_flags(app):

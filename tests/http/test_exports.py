@@ -15,11 +15,11 @@ from scheduler.db import db_session
 from scheduler.migrate import upgrade
 from scheduler.models import AuditEvent, Course, User
 from scheduler.services import clinical, directory
-from tests.support import world
+from tests.support import builders
 
 
 def _populate():
-    w = world.build(commit=False)
+    w = builders.small_clinic(commit=False)
     from scheduler.models import Clinic, Patient, StaffMember
 
     clinic, patient = db_session.get(Clinic, w.clinic.id), db_session.get(Patient, w.patient.id)

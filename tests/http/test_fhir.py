@@ -10,7 +10,7 @@ from sqlalchemy import select
 from scheduler.db import db_session
 from scheduler.models import Clinic, StaffMember, TreatmentSession
 from scheduler.services import booking, directory
-from tests.support import world
+from tests.support import builders
 from tests.support.fhir_check import Fhir
 
 FHIR_STATUS = {"proposed": "proposed", "booked": "booked", "checked_in": "checked-in", "completed": "fulfilled",
@@ -52,7 +52,7 @@ def check_appointment(a: dict) -> None:
 
 
 def test_appointments_of_a_patient(api):
-    w = world.build()
+    w = builders.small_clinic()
     ids = _one_of_each_status(w)
     fhir = Fhir(api)
     bundle = fhir.get(f"/fhir/Appointment?patient=Patient/{w.patient.id}").resource
@@ -101,7 +101,7 @@ def test_appointments_of_a_patient(api):
     ("/fhir/CarePlan", 400, "invalid"),
 ])
 def test_bad_requests_are_operation_outcomes(api, url, status, code):
-    w = world.build()
+    w = builders.small_clinic()
     outcome = Fhir(api).get(url.replace("{room}", str(w.room.id)), expect=status).resource
     assert outcome["resourceType"] == "OperationOutcome" and outcome["issue"][0]["code"] == code
 
@@ -113,7 +113,7 @@ def test_fhir_needs_a_bearer_token_but_metadata_is_public(api):
 
 
 def test_date_prefixes_status_actor_and_paging(api):
-    w = world.build()
+    w = builders.small_clinic()
     days = [date(2026, 3, 2) + timedelta(days=i) for i in range(5)]
     sessions = [w.book(d, time(9), 60) for d in days]
     booking.cancel(None, sessions[4], reason="Flu")
@@ -158,7 +158,7 @@ def test_date_prefixes_status_actor_and_paging(api):
 
 
 def test_strict_handling_refuses_unknown_parameters(api):
-    w = world.build()
+    w = builders.small_clinic()
     fhir = Fhir(api)
     url = f"/fhir/Appointment?patient=Patient/{w.patient.id}&_sort=date"
     assert fhir.get(url).resource["total"] == 0  # lenient: ignored
@@ -203,7 +203,7 @@ def test_capability_statement_states_what_is_supported(api):
 
 
 def test_every_reference_and_full_url_resolves(api):
-    w = world.build()
+    w = builders.small_clinic()
     w.book(date(2026, 3, 2), time(9), 60)
     db_session.commit()
     fhir = Fhir(api)
@@ -237,7 +237,7 @@ def _references(value):
 
 
 def test_directory_reads(api):
-    w = world.build()
+    w = builders.small_clinic()
     fhir = Fhir(api)
     patient = fhir.get(f"/fhir/Patient/{w.patient.id}").resource
     assert patient["identifier"] == [{"system": "urn:scheduler:mrn", "value": "MRN-100"}]
@@ -261,7 +261,7 @@ def _slots(api, schedule, start, end):
 
 
 def test_room_slots_are_open_hours_minus_sessions_and_closures(api):
-    w = world.build()
+    w = builders.small_clinic()
     w.book(date(2026, 3, 9), time(10), 120)  # Monday after the DST change
     clinic = db_session.get(Clinic, w.clinic.id)
     directory.add_closure(None, clinic, starts_on=date(2026, 3, 10), ends_on=date(2026, 3, 10), reason="Training")
@@ -281,9 +281,9 @@ def test_room_slots_are_open_hours_minus_sessions_and_closures(api):
 
 
 def test_practitioner_slots_respect_time_off_and_capacity(api):
-    w = world.build()
+    w = builders.small_clinic()
     nurse = db_session.get(StaffMember, w.nurse.id)
-    ny = world.NY
+    ny = builders.NY
     directory.add_time_off(None, nurse, starts_at=datetime(2026, 3, 9, 8, tzinfo=ny),
                            ends_at=datetime(2026, 3, 9, 12, tzinfo=ny), reason="Dentist")
     w.book(date(2026, 3, 9), time(14), 60)
@@ -300,7 +300,7 @@ def test_practitioner_slots_respect_time_off_and_capacity(api):
 
 
 def test_slot_range_is_bounded(api):
-    w = world.build()
+    w = builders.small_clinic()
     outcome = Fhir(api).get(f"/fhir/Slot?schedule=Schedule/room-{w.room.id}&start=ge2026-03-01&start=lt2026-06-01",
                             expect=400).resource
     assert outcome["issue"][0]["expression"] == ["start"]

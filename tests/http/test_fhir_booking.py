@@ -11,7 +11,7 @@ from sqlalchemy import select
 from scheduler.db import db_session
 from scheduler.models import AuditEvent, Course, TreatmentSession
 from scheduler.services import booking
-from tests.support import factories, world
+from tests.support import builders
 from tests.support.fhir_check import Fhir
 
 KIND = "urn:scheduler:session-kind|follow_up"
@@ -19,13 +19,13 @@ KIND = "urn:scheduler:session-kind|follow_up"
 
 def _clinic():
     """The world plus a consult room and a prescriber (a follow-up: 30 min, consult, prescriber)."""
-    w = world.build(commit=False)
+    w = builders.small_clinic(commit=False)
     from scheduler.models import Clinic
 
     clinic = db_session.get(Clinic, w.clinic.id)
-    consult = factories.room(clinic, name="Consult-1", capabilities=("consult",))
-    doctor = factories.staff(clinic, name="Dr Rao", role="prescriber")
-    other = factories.patient(mrn="MRN-200", name="Other Person")
+    consult = builders.room(clinic, name="Consult-1", capabilities=("consult",))
+    doctor = builders.staff(clinic, name="Dr Rao", role="prescriber")
+    other = builders.patient(mrn="MRN-200", name="Other Person")
     db_session.flush()
     ids = {"clinic": clinic.id, "room": consult.id, "doctor": doctor.id, "patient": w.patient.id, "other": other.id,
                "iv_room": w.room.id}
@@ -34,7 +34,7 @@ def _clinic():
 
 
 def _tomorrow() -> date:
-    return (datetime.now(world.NY) + timedelta(days=1)).date()
+    return (datetime.now(builders.NY) + timedelta(days=1)).date()
 
 
 def _find(fhir, ids, patient=None, post=False, days=2):
@@ -192,7 +192,7 @@ def test_care_plan_per_course_lists_its_appointments(api):
     db_session.flush()
     made = []
     for i in range(3):
-        starts = datetime.combine(date(2026, 3, 2) + timedelta(days=2 * i), time(9), tzinfo=world.NY)
+        starts = datetime.combine(date(2026, 3, 2) + timedelta(days=2 * i), time(9), tzinfo=builders.NY)
         made.append(booking.book(None, booking.SessionRequest(
             clinic_id=ids["clinic"], patient_id=ids["patient"], room_id=ids["iv_room"], kind="dose",
             starts_at=starts, ends_at=starts + timedelta(hours=2), course_id=course.id, sequence=i + 1)).id)

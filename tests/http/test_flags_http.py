@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.http.engine_fixtures import build_clinic, future_monday, patient
+from tests.support.builders import equipped_clinic, future_monday, patient_id
 
 SESSIONS = "/api/v1/sessions"
 
@@ -24,8 +24,8 @@ def _codes(api, clinic, day, **query):
 
 
 def test_closure_added_later_flags_the_session_until_it_moves(api, app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     day = future_monday()
     s = _book(api, clinic, pid, day)
     assert "clinic_closed" not in {f["code"] for f in _codes(api, clinic, day)}
@@ -48,8 +48,8 @@ def test_closure_added_later_flags_the_session_until_it_moves(api, app):
 
 
 def test_time_off_added_later_flags_staff_unavailable(api, app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     day = future_monday()
     s = _book(api, clinic, pid, day)
     r = api.post(f"/api/v1/staff/{clinic.staff['Dr Prescriber']}/time_off",
@@ -60,8 +60,8 @@ def test_time_off_added_later_flags_staff_unavailable(api, app):
 
 
 def test_filters_and_defaults(api, app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     day = future_monday()
     _book(api, clinic, pid, day, hh=17, room="Therapy")  # 17:00-18:00 fine; idle time before it
     everything = _codes(api, clinic, day)

@@ -24,8 +24,8 @@ from scheduler.api.openapi import openapi_path
 from scheduler.db import db_session
 from scheduler.limits import EMPTY_ALLOWED
 from scheduler.models import ApiToken
+from tests.support import builders
 from tests.support import routes as r
-from tests.support import world
 
 SOURCE = Path(scheduler.__file__).parent
 HUGE = 9223372036854775808  # one past PostgreSQL's bigint
@@ -90,7 +90,7 @@ def _request(route: r.Route, kind: str, names: set[str], body_names: set[str]) -
 
 @pytest.fixture
 def surface(api, app):
-    w = world.build()
+    w = builders.small_clinic()
     session = w.book(date(2026, 3, 9))
     db_session.commit()
     values = {"clinic_id": w.clinic.id, "patient_id": w.patient.id, "session_id": session.id,

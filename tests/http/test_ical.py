@@ -7,7 +7,7 @@ from icalendar import Calendar
 
 from scheduler.db import db_session
 from scheduler.services import booking
-from tests.support import world
+from tests.support import builders
 
 BEFORE_DST, AFTER_DST = date(2026, 3, 6), date(2026, 3, 9)  # America/New_York springs forward on 2026-03-08
 
@@ -28,7 +28,7 @@ def _events(api, url):
 
 
 def test_room_feed_keeps_nine_o_clock_across_the_dst_change(api):
-    w = world.build()
+    w = builders.small_clinic()
     before, after = w.book(BEFORE_DST, time(9)), w.book(AFTER_DST, time(9))
     db_session.commit()
     feed = _feed(api, "room", w.room.id)
@@ -51,7 +51,7 @@ def test_room_feed_keeps_nine_o_clock_across_the_dst_change(api):
 
 
 def test_a_change_raises_sequence_keeps_uid_and_cancelled_shows_as_cancelled(api):
-    w = world.build()
+    w = builders.small_clinic()
     session = w.book(AFTER_DST, time(10))
     db_session.commit()
     feed = _feed(api, "patient", w.patient.id, role="clinician")
@@ -72,7 +72,7 @@ def test_a_change_raises_sequence_keeps_uid_and_cancelled_shows_as_cancelled(api
 
 
 def test_staff_feed_and_revocation(api):
-    w = world.build()
+    w = builders.small_clinic()
     w.book(AFTER_DST)
     db_session.commit()
     feed = _feed(api, "staff", w.nurse.id)
@@ -86,7 +86,7 @@ def test_staff_feed_and_revocation(api):
 
 
 def test_feed_requests_are_validated(api):
-    w = world.build()
+    w = builders.small_clinic()
     for body, field, status in [({"kind": "clinic", "id": 1}, "kind", 400), ({"kind": "room"}, "id", 400),
                                 ({"kind": "room", "id": "1"}, "id", 400), ({"kind": "room", "id": 99999}, None, 404)]:
         answer = api.as_("front_desk").post("/api/v1/feeds", json=body)

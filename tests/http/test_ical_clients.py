@@ -11,7 +11,7 @@ from icalendar import Calendar
 
 from scheduler.db import db_session
 from scheduler.models import utcnow
-from tests.support import world
+from tests.support import builders
 from tests.support.js import ical_js_events
 
 # America/New_York 2026: EST until 8 Mar, EDT until 1 Nov, EST; 2027 springs forward on 14 Mar.
@@ -29,11 +29,11 @@ def _feed(api, **headers) -> bytes:
 
 
 def _world(api):
-    w = world.build()
+    w = builders.small_clinic()
     sessions = [w.book(day, time(9), 60) for day in DAYS]
     db_session.commit()
     api.room_id = w.room.id
-    truth = {f"session-{s.id}@scheduler.invalid": datetime.combine(day, time(9), tzinfo=world.NY)
+    truth = {f"session-{s.id}@scheduler.invalid": datetime.combine(day, time(9), tzinfo=builders.NY)
              for s, day in zip(sessions, DAYS)}
     return w, truth
 

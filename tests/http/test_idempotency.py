@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from scheduler.db import db_session
 from scheduler.models import Course, IdempotencyKey, TreatmentSession
-from tests.http.engine_fixtures import build_clinic, future_monday, patient
-from tests.support import world
+from tests.support import builders
+from tests.support.builders import equipped_clinic, future_monday, patient_id
 
 DAY = future_monday()  # bookings are ahead of now (a past one is history: record_past)
 
@@ -22,13 +22,13 @@ def _count(model) -> int:
 
 
 def _booking(w, hour: int = 9) -> dict:
-    starts = datetime.combine(DAY, time(hour), tzinfo=world.NY)
+    starts = datetime.combine(DAY, time(hour), tzinfo=builders.NY)
     return {"patient_id": w.patient.id, "room_id": w.room.id, "staff_member_id": w.nurse.id, "kind": "dose",
             "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=2)).isoformat()}
 
 
 def test_a_retried_booking_books_once_and_answers_the_same(api):
-    w = world.build()
+    w = builders.small_clinic()
     desk = api.as_("front_desk")
     key = {"Idempotency-Key": "book-7f3a"}
     first = desk.post("/api/v1/sessions", json=_booking(w), headers=key)
@@ -49,7 +49,7 @@ def test_a_retried_booking_books_once_and_answers_the_same(api):
 
 
 def test_keys_belong_to_their_user(api):
-    w = world.build()
+    w = builders.small_clinic()
     key = {"Idempotency-Key": "shared-key"}
     assert api.as_("front_desk").post("/api/v1/sessions", json=_booking(w, 9), headers=key).status_code == 201
     assert api.as_("admin").post("/api/v1/sessions", json=_booking(w, 13), headers=key).status_code == 201
@@ -57,7 +57,7 @@ def test_keys_belong_to_their_user(api):
 
 
 def test_a_refused_booking_is_not_remembered(api):
-    w = world.build()
+    w = builders.small_clinic()
     w.book(DAY, time(9))  # the room is taken
     db_session.commit()
     key = {"Idempotency-Key": "after-refusal"}
@@ -71,7 +71,7 @@ def test_a_refused_booking_is_not_remembered(api):
 
 
 def test_bad_keys_are_refused(api):
-    w = world.build()
+    w = builders.small_clinic()
     for bad in ("", "x" * 201):
         answer = api.as_("front_desk").post("/api/v1/sessions", json=_booking(w), headers={"Idempotency-Key": bad})
         assert answer.status_code == 400 and answer.json["error"]["field"] == "Idempotency-Key", bad
@@ -80,7 +80,7 @@ def test_bad_keys_are_refused(api):
 
 @pytest.mark.real_commits  # threads, each with its own connection
 def test_concurrent_retries_book_once(app, api):
-    w = world.build()
+    w = builders.small_clinic()
     api.token("front_desk")
     body, n = _booking(w), 6
     barrier, answers = threading.Barrier(n), []
@@ -105,8 +105,8 @@ def test_concurrent_retries_book_once(app, api):
 
 
 def test_a_retried_course_books_once(api, app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     body = {"protocol": "ketamine-iv", "clinic_id": clinic.id, "start_on": str(future_monday()),
             "preferences": {"weekdays": ["mon", "wed", "fri"], "earliest": "09:00", "latest": "15:00"}}
     key = {"Idempotency-Key": "course-1"}
@@ -121,7 +121,7 @@ def test_a_retried_course_books_once(api, app):
 def test_a_retried_clinical_note_is_written_once(api):
     from scheduler.models import ClinicalNote
 
-    w = world.build()
+    w = builders.small_clinic()
     clinician = api.as_("clinician")
     url = f"/api/v1/patients/{w.patient.id}/notes"
     key = {"Idempotency-Key": "note-1"}

@@ -8,14 +8,14 @@ import pytest
 
 from scheduler.db import db_session
 from scheduler.models import TreatmentSession
-from tests.http.engine_fixtures import future_monday
-from tests.support import world
+from tests.support import builders
+from tests.support.builders import future_monday
 
 DAY = future_monday()  # bookings are ahead of now (a past one is history: record_past)
 
 
 def _iso(hour: int, day: date = DAY) -> str:
-    return datetime.combine(day, time(hour), tzinfo=world.NY).isoformat()
+    return datetime.combine(day, time(hour), tzinfo=builders.NY).isoformat()
 
 
 def _book(api, w) -> dict:
@@ -33,7 +33,7 @@ def _stored(session_id: int) -> TreatmentSession:
 
 @pytest.mark.parametrize("second", ["reschedule", "cancel"])
 def test_a_write_based_on_a_stale_version_is_refused_and_overwrites_nothing(api, second):
-    w = world.build()
+    w = builders.small_clinic()
     session = _book(api, w)
     desk_a, desk_b = api.as_("front_desk"), api.as_("admin")
     # Desk A moves the session to 13:00 (based on version 1).
@@ -61,7 +61,7 @@ def test_a_write_based_on_a_stale_version_is_refused_and_overwrites_nothing(api,
 
 
 def test_version_is_required_on_actions(api):
-    w = world.build()
+    w = builders.small_clinic()
     session = _book(api, w)
     answer = api.as_("front_desk").post(f"/api/v1/sessions/{session['id']}/cancel", json={"reason": "x"})
     assert answer.status_code == 400 and answer.json["error"]["field"] == "version"
@@ -73,7 +73,7 @@ def test_two_concurrent_writes_on_the_same_version_one_wins(app, api):
     """Both desks send version 1 at the same moment: one change lands, the other is 409, never both."""
     import threading
 
-    w = world.build()
+    w = builders.small_clinic()
     session = _book(api, w)
     tokens = [api.token("front_desk"), api.token("admin")]
     barrier, answers = threading.Barrier(2), []

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from scheduler.db import db_session
 from scheduler.models import AuditEvent, Clinic, Course, Patient, TreatmentSession
-from tests.support import factories, world
+from tests.support import builders
 
 PATIENTS = ("mrn,name,birth_date,email,phone,ride_home_arranged\n"
             "MRN-1,Ana Ruiz,1980-02-03,ana@example.com,555-0101,yes\n"
@@ -107,10 +107,10 @@ def _sessions_csv(*rows: str) -> str:
 
 
 def test_sessions_history_and_future_then_a_second_import_changes_nothing(app, tmp_path):
-    w = world.build(commit=False)
+    w = builders.small_clinic(commit=False)
     clinic = db_session.get(Clinic, w.clinic.id)
-    factories.room(clinic, name="Therapy-1", capabilities=("therapy",))
-    factories.staff(clinic, name="Dr Tran", role="therapist")
+    builders.room(clinic, name="Therapy-1", capabilities=("therapy",))
+    builders.staff(clinic, name="Dr Tran", role="therapist")
     db_session.commit()
     # the future dose's integration session first: a ketamine-iv dose without one is refused (integration_missing)
     csv = _sessions_csv(
@@ -139,7 +139,7 @@ def test_sessions_history_and_future_then_a_second_import_changes_nothing(app, t
 
 
 def test_a_future_session_goes_through_the_rule_book_and_one_refusal_refuses_the_file(app, tmp_path):
-    world.build()
+    builders.small_clinic()
     events = _entity_events()
     csv = _sessions_csv(
         f"A,MRN-100,Test Clinic,dose,{_day(5)} 09:00,{_day(5)} 11:00,IV-1,,,,,",
@@ -159,7 +159,7 @@ def test_a_future_session_goes_through_the_rule_book_and_one_refusal_refuses_the
 
 
 def test_the_api_takes_a_json_body_or_an_upload_and_refuses_with_the_report(api):
-    world.build()
+    builders.small_clinic()
     dry = api.post("/api/v1/imports", json={"kind": "patients", "csv": PATIENTS, "dry_run": True})
     assert dry.status_code == 200, dry.json
     assert dry.json["counts"]["create"] == 2 and dry.json["written"] is False
@@ -182,7 +182,7 @@ def test_the_api_takes_a_json_body_or_an_upload_and_refuses_with_the_report(api)
 
 
 def test_history_rows_are_checked_for_double_bookings_against_the_file_and_the_calendar(app, tmp_path):
-    w = world.build()
+    w = builders.small_clinic()
     w.book(date.today() - timedelta(days=3), status="completed")  # 09:00–11:00 in IV-1
     db_session.commit()
     csv = _sessions_csv(
@@ -210,7 +210,7 @@ def test_future_rows_get_the_same_flags_as_a_booking_would(sqlite_app, tmp_path)
     from scheduler.services import flags as flag_service
     from scheduler.services import sessions as session_service
 
-    w = world.build()
+    w = builders.small_clinic()
     clinic = db_session.get(Clinic, w.clinic.id)
     directory.add_closure(None, clinic, starts_on=date.today() + timedelta(days=8),
                           ends_on=date.today() + timedelta(days=8), reason="Training")

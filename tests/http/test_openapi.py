@@ -10,7 +10,7 @@ from werkzeug.routing import IntegerConverter
 
 from scheduler.api.openapi import OPERATIONS, openapi_path
 from scheduler.auth import PERMISSIONS
-from tests.support import world
+from tests.support import builders
 from tests.support.openapi_check import OpenApiChecker
 
 
@@ -112,7 +112,7 @@ class Recorder:
 def test_real_answers_validate_against_the_document(api):
     doc = api.as_(None).get("/api/v1/openapi.json").json
     call = Recorder(api, OpenApiChecker(doc))
-    w = world.build()
+    w = builders.small_clinic()
     pid, v1 = w.patient.id, "/api/v1"
     call(None, "GET", f"{v1}/health", expect=200)
     clinic = call("admin", "POST", f"{v1}/clinics", {"name": "East", "timezone": "America/New_York",
@@ -151,7 +151,7 @@ def test_real_answers_validate_against_the_document(api):
     call("front_desk", "GET", f"{v1}/feeds", expect=200)
     call("front_desk", "POST", f"{v1}/feeds/{feed['id']}/revoke", None, 200)
     # Scheduling.
-    starts = datetime.combine(date(2026, 3, 9), time(9), tzinfo=world.NY)
+    starts = datetime.combine(date(2026, 3, 9), time(9), tzinfo=builders.NY)
     booked = call("front_desk", "POST", f"{v1}/sessions", {
         "patient_id": pid, "room_id": w.room.id, "staff_member_id": w.nurse.id, "kind": "dose",
         "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=2)).isoformat(),
@@ -183,7 +183,7 @@ def test_a_field_that_disappears_breaks_validation(api):
     """The document is not decorative: drop or add a field and the check fails."""
     doc = api.as_(None).get("/api/v1/openapi.json").json
     checker = OpenApiChecker(doc)
-    w = world.build()
+    w = builders.small_clinic()
     patient = api.get(f"/api/v1/patients/{w.patient.id}").json
     url = f"/api/v1/patients/{w.patient.id}"
     assert checker.errors("GET", url, 200, patient) == []

@@ -8,14 +8,14 @@ from datetime import date, timedelta
 from scheduler.db import db_session
 from scheduler.models import Course, utcnow
 from scheduler.services import booking
-from tests.http.engine_fixtures import build_clinic, future_monday
-from tests.support import factories
+from tests.support import builders
+from tests.support.builders import equipped_clinic, future_monday
 
 
 def _people():
-    ana = factories.patient(mrn="DEMO-0001", name="Ana Ruiz", birth_date=date(1985, 4, 12))
-    eli = factories.patient(mrn="DEMO-0002", name="Eli Kowalczyk", birth_date=date(1979, 11, 3))
-    other = factories.patient(mrn="XDEMO-77", name="Ruth Anand", birth_date=date(1990, 1, 2))
+    ana = builders.patient(mrn="DEMO-0001", name="Ana Ruiz", birth_date=date(1985, 4, 12))
+    eli = builders.patient(mrn="DEMO-0002", name="Eli Kowalczyk", birth_date=date(1979, 11, 3))
+    other = builders.patient(mrn="XDEMO-77", name="Ruth Anand", birth_date=date(1990, 1, 2))
     db_session.commit()
     return ana, eli, other
 
@@ -51,7 +51,7 @@ def test_names_in_any_order_with_a_comma_and_dates_of_birth(api, app):
 
 
 def test_results_show_the_open_course_and_the_next_session_and_empty_shows_recent(api, app):
-    clinic = build_clinic()
+    clinic = equipped_clinic()
     ana, eli, other = _people()
     course = Course(patient_id=ana.id, clinic_id=clinic.id, protocol_key="ketamine-iv", start_on=date.today(),
                     status="active")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from scheduler.db import db_session
 from scheduler.models import AuditEvent, PatientLink
 from scheduler.services import delivery
-from tests.support import factories, world
+from tests.support import builders
 from tests.support.messaging import smtp_server  # noqa: F401 - fixture
 
 NY = ZoneInfo("America/New_York")
@@ -22,9 +22,9 @@ LINK = re.compile(r"https://clinic\.example\.test(/p/[A-Za-z0-9_.\-]+)")
 @pytest.fixture
 def loop(app, api, smtp_server):
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port, PUBLIC_URL="https://clinic.example.test")
-    w = world.build()
+    w = builders.small_clinic()
     assert api.patch(f"/api/v1/patients/{w.patient.id}", json={"email": "pat@example.test"}).status_code == 200
-    other = factories.patient(mrn="MRN-200", name="Ana Ruiz", email="ana@example.test")
+    other = builders.patient(mrn="MRN-200", name="Ana Ruiz", email="ana@example.test")
     db_session.commit()
     return {"w": w, "other": other.id, "box": smtp_server, "client": app.test_client()}
 
@@ -81,7 +81,7 @@ def test_a_cancel_by_link_frees_the_slot_for_the_waitlist_and_the_first_to_accep
                                                "earliest_on": day.isoformat(), "latest_on": day.isoformat(),
                                                "preferences": {"earliest": "08:00"}})
     assert entry.status_code == 201, entry.json
-    late = factories.patient(mrn="MRN-300", name="Late Comer")
+    late = builders.patient(mrn="MRN-300", name="Late Comer")
     db_session.commit()
     api.post("/api/v1/waitlist", json={"patient_id": late.id, "clinic_id": w.clinic.id, "kind": "dose",
                                        "earliest_on": (day + timedelta(days=1)).isoformat(),

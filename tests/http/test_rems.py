@@ -10,8 +10,8 @@ import pytest
 
 from scheduler.db import db_session
 from scheduler.services import directory
-from tests.browser.seed import clinic_with_users, next_monday
-from tests.support import factories
+from tests.support import builders
+from tests.support.builders import clinic_with_users, next_monday
 
 NY = ZoneInfo("America/New_York")
 
@@ -20,7 +20,7 @@ NY = ZoneInfo("America/New_York")
 def world(app):
     c, _rooms, _ = clinic_with_users()
     nasal = directory.create_room(None, c, name="Spravato", capabilities=["nasal"])
-    patient = factories.patient(mrn="REMS-1", name="Ana Ruiz", ride_home_arranged=True)
+    patient = builders.patient(mrn="REMS-1", name="Ana Ruiz", ride_home_arranged=True)
     db_session.flush()
     staff = {m.role: m.id for m in c.staff}
     db_session.commit()
@@ -48,7 +48,7 @@ def second_patient(world) -> dict:
     """Ben, enrolled, with a second nasal room (Nurse Kim monitors two at once)."""
     from scheduler.models import Clinic
 
-    ben = factories.patient(mrn="REMS-2", name="Ben Li", ride_home_arranged=True)
+    ben = builders.patient(mrn="REMS-2", name="Ben Li", ride_home_arranged=True)
     ben.rems_enrollment_id, ben.rems_enrolled_on = "SPR-PT-2", date(2025, 1, 6)
     room = directory.create_room(None, db_session.get(Clinic, world["clinic"]), name="Spravato 2",
                                  capabilities=["nasal"])

@@ -7,7 +7,7 @@ from datetime import date, time, timedelta
 
 from scheduler.db import db_session
 from scheduler.models import Assessment, Course
-from tests.support import factories, world
+from tests.support import builders
 
 V1 = "/api/v1/reports"
 
@@ -23,7 +23,7 @@ def _session(w, day: date, start: time, minutes: int, status: str, kind: str = "
 
 
 def _attendance_world():
-    w = world.build(commit=False)
+    w = builders.small_clinic(commit=False)
     _session(w, date(2026, 3, 2), time(9), 120, "completed")
     _session(w, date(2026, 3, 3), time(9), 60, "no_show", kind="evaluation")
     _session(w, date(2026, 3, 4), time(13), 120, "cancelled", cancelled_before=timedelta(hours=2))
@@ -69,8 +69,8 @@ def test_attendance_rates_by_kind_weekday_and_hour(api):
 
 
 def _course_world():
-    w = world.build(commit=False)
-    other = factories.patient(mrn="MRN-200", name="Ben Other")
+    w = builders.small_clinic(commit=False)
+    other = builders.patient(mrn="MRN-200", name="Ben Other")
     db_session.flush()
     a = Course(patient_id=w.patient.id, clinic_id=w.clinic.id, protocol_key="ketamine-iv", start_on=date(2026, 1, 5),
                preferences={}, status="maintenance")
@@ -114,7 +114,7 @@ def test_funnel_outcomes_and_maintenance(api):
 
 
 def test_report_refusals(api):
-    w = world.build()
+    w = builders.small_clinic()
     assert api.as_("front_desk").get(f"{V1}/funnel?clinic_id={w.clinic.id}").status_code == 403
     assert api.get(f"{V1}/funnel").json["error"]["field"] == "clinic_id"
     assert api.get(f"{V1}/funnel?clinic_id=999999").status_code == 404
@@ -128,8 +128,8 @@ def test_the_funnel_counts_an_evaluation_booked_before_the_course_when_the_rule_
     """Front desks often book the evaluation before planning the course (no course yet): it counts
     for the course when it licenses the first dose (ketamine-iv: at least a day before, at most 30
     days old); an older one does not."""
-    w = world.build(commit=False)
-    fresh, stale, waiting = (factories.patient(mrn=f"MRN-3{i}", name=f"P{i}") for i in range(3))
+    w = builders.small_clinic(commit=False)
+    fresh, stale, waiting = (builders.patient(mrn=f"MRN-3{i}", name=f"P{i}") for i in range(3))
     db_session.flush()
     courses = {}
     for patient, start in ((fresh, date(2026, 3, 2)), (stale, date(2026, 3, 2)), (waiting, date(2026, 3, 20))):

@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 
 from scheduler.auth import PERMISSIONS
-from tests.support import world
+from tests.support import builders
 
 ROLES = sorted(PERMISSIONS)
 
@@ -32,7 +32,7 @@ def _routes(app, ident: int = 999999):
 
 
 def test_every_protected_route_answers_403_to_roles_without_its_permission(sqlite_api, sqlite_app):
-    world.build()
+    builders.small_clinic()
     checked = 0
     for method, url, permission in _routes(sqlite_app):
         if permission is None:
@@ -94,7 +94,7 @@ BUSINESS_RULES = [
 
 @pytest.mark.parametrize("role, method, url, allowed", BUSINESS_RULES)
 def test_role_table_matches_the_issue(sqlite_api, role, method, url, allowed):
-    w = world.build()
+    w = builders.small_clinic()
     answer = sqlite_api.as_(role)._call(method, url.replace("/1", f"/{w.patient.id}"), json={})
     if allowed:
         assert answer.status_code not in (401, 403), answer.json
@@ -106,7 +106,7 @@ def test_role_table_matches_the_issue(sqlite_api, role, method, url, allowed):
 @pytest.mark.parametrize("role", ["front_desk", "admin"])
 def test_only_clinicians_see_assessments_or_notes_in_any_answer(sqlite_api, sqlite_app, role):
     """Everything the role may GET about the patient (audit trail included), searched for the record."""
-    w = world.build()
+    w = builders.small_clinic()
     w.book(date(2026, 3, 9))
     from scheduler.db import db_session
 

@@ -26,7 +26,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS
 from schemathesis.config import SchemathesisConfig
 
-from tests.support import factories, world
+from tests.support import builders
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", 2))
 # The API's links are one step deep (created -> operations on it); the FHIR chain is three
@@ -91,12 +91,12 @@ def _seed_follow_up_clinic() -> dict:
     from scheduler.db import db_session
     from scheduler.models import Clinic
 
-    w = world.build(commit=False)
+    w = builders.small_clinic(commit=False)
     clinic = db_session.get(Clinic, w.clinic.id)
-    factories.room(clinic, name="Consult-1", capabilities=("consult",))
-    factories.staff(clinic, name="Dr Rao", role="prescriber")
+    builders.room(clinic, name="Consult-1", capabilities=("consult",))
+    builders.staff(clinic, name="Dr Rao", role="prescriber")
     db_session.commit()
-    tomorrow = (datetime.now(world.NY) + timedelta(days=1)).date()
+    tomorrow = (datetime.now(builders.NY) + timedelta(days=1)).date()
     return {"patient": f"Patient/{w.patient.id}", "service-type": "urn:scheduler:session-kind|follow_up",
             "location": f"Location/clinic-{w.clinic.id}", "start": tomorrow.isoformat(),
             "end": (tomorrow + timedelta(days=1)).isoformat()}

@@ -8,9 +8,9 @@ import pytest
 
 from scheduler import create_app
 from scheduler.headers import CONTENT_SECURITY_POLICY
-from tests.browser.seed import clinic_with_users
-from tests.http.test_web_sessions import _client
-from tests.support import world
+from tests.support import builders
+from tests.support.builders import clinic_with_users
+from tests.support.pages import signed_in
 
 TEMPLATES = Path(__file__).parents[2] / "scheduler" / "web" / "templates"
 
@@ -34,7 +34,7 @@ def test_pages_are_not_cached_and_carry_the_policy(sqlite_app):
     signed_out = sqlite_app.test_client().get("/sign-in")
     _common(signed_out)
     assert signed_out.headers["Cache-Control"] == "no-store"
-    desk = _client(sqlite_app)
+    desk = signed_in(sqlite_app)
     board = desk.get("/board")
     assert board.status_code == 200
     _common(board)
@@ -43,7 +43,7 @@ def test_pages_are_not_cached_and_carry_the_policy(sqlite_app):
 
 
 def test_api_and_fhir_answers_with_patient_data_are_not_cached(api):
-    w = world.build()
+    w = builders.small_clinic()
     from scheduler.db import db_session
 
     db_session.commit()

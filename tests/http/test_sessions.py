@@ -8,15 +8,15 @@ from sqlalchemy import select
 
 from scheduler.db import db_session
 from scheduler.models import AuditEvent, TreatmentSession
-from tests.http.engine_fixtures import build_clinic, count, future_monday, patient
+from tests.support.builders import count, equipped_clinic, future_monday, patient_id
 
 URL = "/api/v1/sessions"
 
 
 @pytest.fixture
 def world(app):
-    clinic = build_clinic()
-    return clinic, patient(), patient(mrn="MRN-2", name="Second Patient"), future_monday()
+    clinic = equipped_clinic()
+    return clinic, patient_id(), patient_id(mrn="MRN-2", name="Second Patient"), future_monday()
 
 
 def dose(clinic, pid, day, hh=9, room="IV-1", **extra):
@@ -37,7 +37,7 @@ def test_book_one_session(api, world):
     assert api.get(f"{URL}/{s['id']}").json["id"] == s["id"]
 
 
-@pytest.mark.parametrize("holder", ["room", "patient"])
+@pytest.mark.parametrize("holder", ["room", "patient_id"])
 def test_double_booking_is_refused_naming_the_session(api, world, holder):
     clinic, pid, other, day = world
     first = api.post(URL, json=dose(clinic, pid, day, room="Therapy", staff_member_id=None)).json

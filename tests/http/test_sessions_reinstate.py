@@ -7,13 +7,13 @@ from sqlalchemy import select
 
 from scheduler.db import db_session
 from scheduler.models import AuditEvent
-from tests.http.engine_fixtures import build_clinic, future_monday, patient
+from tests.support.builders import equipped_clinic, future_monday, patient_id
 
 URL = "/api/v1/sessions"
 
 
 def _world():
-    return build_clinic(), patient(), patient(mrn="MRN-2", name="Second Patient"), future_monday()
+    return equipped_clinic(), patient_id(), patient_id(mrn="MRN-2", name="Second Patient"), future_monday()
 
 
 def _book(api, clinic, pid, day, hh=9, room="Therapy", **extra):
@@ -48,7 +48,7 @@ def test_reinstate_undoes_a_cancellation_and_is_audited(api, app):
     assert event.before["status"] == "cancelled" and event.before["cancel_reason"] == "Patient unwell"
     assert event.after["status"] == "booked" and event.actor_id is not None
     # reinstated means live again: the slot is taken for anyone else
-    clash = desk.post(URL, json={"patient_id": patient(mrn="MRN-3", name="Third"), "room_id": clinic.rooms["Therapy"],
+    clash = desk.post(URL, json={"patient_id": patient_id(mrn="MRN-3", name="Third"), "room_id": clinic.rooms["Therapy"],
                                  "kind": "evaluation", "starts_at": clinic.iso(day, 9), "duration_minutes": 60})
     assert clash.status_code == 409 and clash.json["error"]["code"] == "room_double_booked"
 
@@ -56,7 +56,7 @@ def test_reinstate_undoes_a_cancellation_and_is_audited(api, app):
 def test_reinstate_refuses_when_the_room_was_taken_meanwhile(api, app):
     clinic, pid, other, day = _world()
     cancelled = _cancel(api, _book(api, clinic, pid, day))
-    taker = _book(api, clinic, other, day, hh=9)  # the freed chair went to another patient
+    taker = _book(api, clinic, other, day, hh=9)  # the freed chair went to another patient_id
     r = api.post(f"{URL}/{cancelled['id']}/reinstate", json={"version": cancelled["version"]})
     assert r.status_code == 409 and r.json["error"]["code"] == "room_double_booked", r.json
     assert r.json["error"]["conflicts"][0]["session_id"] == taker["id"]

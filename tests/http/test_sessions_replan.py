@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from scheduler.db import db_session
 from scheduler.models import AuditEvent, TreatmentSession
-from tests.http.engine_fixtures import build_clinic, count, future_monday, patient
+from tests.support.builders import count, equipped_clinic, future_monday, patient_id
 
 
 def _flag_codes(api, clinic, pid):
@@ -23,11 +23,11 @@ def _course(api, clinic, pid):
 
 
 def test_cancel_opens_a_gap_and_the_replan_closes_it(api, app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     doses = _course(api, clinic, pid)
     assert "induction_gap" not in _flag_codes(api, clinic, pid)
-    # the patient is away for a week: doses 3 and 4 are cancelled
+    # the patient_id is away for a week: doses 3 and 4 are cancelled
     for n in (3, 4):
         r = api.post(f"/api/v1/sessions/{doses[n]['id']}/cancel", json={"reason": "Away", "version": doses[n]["version"]})
         assert r.status_code == 200
@@ -52,8 +52,8 @@ def test_cancel_opens_a_gap_and_the_replan_closes_it(api, app):
 
 
 def test_replan_refusals(api, app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     doses = _course(api, clinic, pid)
     live = doses[2]
     r = api.post(f"/api/v1/sessions/{live['id']}/replan", json={})
@@ -79,8 +79,8 @@ def _all_sessions(api, clinic, pid):
 
 
 def test_cancelling_a_future_dose_raises_induction_incomplete_at_once_and_the_replan_clears_it(api, app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     doses = {s["sequence"]: s for s in _all_sessions(api, clinic, pid) if s["kind"] == "dose"}
     assert "induction_incomplete" not in _flag_codes(api, clinic, pid)
     r = api.post(f"/api/v1/sessions/{doses[3]['id']}/cancel", json={"reason": "Away", "version": 1})
@@ -96,8 +96,8 @@ def test_cancelling_a_future_dose_raises_induction_incomplete_at_once_and_the_re
 
 
 def test_replan_of_every_other_kind_answers_like_a_dose(api, app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     sessions = _all_sessions(api, clinic, pid)
     for kind in ("follow_up", "integration", "evaluation"):
         target = next(s for s in sessions if s["kind"] == kind)

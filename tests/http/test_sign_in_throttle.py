@@ -19,7 +19,7 @@ from scheduler.db import db_session
 from scheduler.models import AuditEvent, SignInThrottle, utcnow
 from scheduler.services.sign_in import dummy_hash
 from tests.browser import harness
-from tests.browser.seed import PASSWORD, clinic_with_users, email
+from tests.support.builders import PASSWORD, clinic_with_users, email
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from scheduler.db import db_session
 from scheduler.domain.intervals import overlaps
 from scheduler.services import booking, directory
-from tests.support import factories
+from tests.support import builders
 from tests.support.openapi_check import OpenApiChecker
 
 NY = ZoneInfo("America/New_York")
@@ -16,11 +16,11 @@ HOURS = {d: [(time(8), time(18))] for d in range(7)}
 
 
 def _clinic():
-    clinic = factories.clinic(hours=HOURS)
-    rooms = [factories.room(clinic, name="IV-1"), factories.room(clinic, name="IV-2")]
-    nurse = factories.staff(clinic, hours=HOURS)
-    patient = factories.patient(mrn="MRN-S1", name="Sam Suggest", ride_home_arranged=True)
-    other = factories.patient(mrn="MRN-S2", name="Olive Other", ride_home_arranged=True)
+    clinic = builders.clinic(hours=HOURS)
+    rooms = [builders.room(clinic, name="IV-1"), builders.room(clinic, name="IV-2")]
+    nurse = builders.staff(clinic, hours=HOURS)
+    patient = builders.patient(mrn="MRN-S1", name="Sam Suggest", ride_home_arranged=True)
+    other = builders.patient(mrn="MRN-S2", name="Olive Other", ride_home_arranged=True)
     db_session.flush()
     return clinic, rooms, nurse, patient, other
 
@@ -81,10 +81,10 @@ def test_suggestions_need_read_schedule_and_an_existing_session(api):
 
 
 def test_no_suggestion_when_the_only_clinician_is_free_only_at_the_sessions_own_time(api):
-    clinic = factories.clinic(hours=HOURS)
-    room = factories.room(clinic)
-    nurse = factories.staff(clinic, hours={0: [(time(8), time(10))]})  # Mondays 8-10 only
-    patient = factories.patient(mrn="MRN-S3", ride_home_arranged=True)
+    clinic = builders.clinic(hours=HOURS)
+    room = builders.room(clinic)
+    nurse = builders.staff(clinic, hours={0: [(time(8), time(10))]})  # Mondays 8-10 only
+    patient = builders.patient(mrn="MRN-S3", ride_home_arranged=True)
     db_session.flush()
     monday = datetime.now(NY).date() + timedelta(days=7 - datetime.now(NY).date().weekday())
     session = _book(clinic, room, nurse, patient, monday, time(8), minutes=120)
@@ -100,12 +100,12 @@ def _course_world():
     from scheduler.domain.values import Preferences
     from scheduler.services import courses
 
-    clinic = factories.clinic(hours=HOURS)
-    factories.room(clinic, name="IV-1")
-    factories.room(clinic, name="Consult", capabilities=("consult", "therapy"))
+    clinic = builders.clinic(hours=HOURS)
+    builders.room(clinic, name="IV-1")
+    builders.room(clinic, name="Consult", capabilities=("consult", "therapy"))
     for name, role in (("Dr A", "prescriber"), ("Nurse B", "nurse"), ("Sam C", "therapist")):
-        factories.staff(clinic, name=name, role=role, hours=HOURS)
-    patient = factories.patient(mrn="MRN-C1", ride_home_arranged=True)
+        builders.staff(clinic, name=name, role=role, hours=HOURS)
+    patient = builders.patient(mrn="MRN-C1", ride_home_arranged=True)
     db_session.flush()
     start = datetime.now(NY).date() + timedelta(days=7)
     result = courses.plan_and_book(None, patient.id, clinic.id, "ketamine-iv", start, Preferences(), dry_run=False)
@@ -126,7 +126,7 @@ def test_a_new_session_in_a_course_takes_the_protocols_rule_and_the_next_sequenc
     dose = suggestions.new_session(clinic.id, patient.id, "dose", course=course)
     induction = [s.sequence for s in booked if s.kind == "dose" and s.phase == "induction"]
     assert dose.phase == "induction" and dose.sequence == max(induction) + 1 and dose.route == proto.dose.route
-    other = factories.patient(mrn="MRN-C2")
+    other = builders.patient(mrn="MRN-C2")
     db_session.flush()
     try:
         suggestions.new_session(clinic.id, other.id, "dose", course=course)

@@ -5,12 +5,12 @@ from datetime import date
 
 from scheduler.domain.maintenance import due_window
 from scheduler.protocols_registry import protocols
-from tests.http.engine_fixtures import build_clinic, future_monday, patient
+from tests.support.builders import equipped_clinic, future_monday, patient_id
 
 
 def test_timeline_shows_everything_but_assessments_to_the_front_desk(api, app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     booked = api.post(f"/api/v1/patients/{pid}/courses", json={
         "protocol": "ketamine-iv", "clinic_id": clinic.id, "start_on": str(future_monday())}).json
     first = booked["sessions"][0]
@@ -23,7 +23,7 @@ def test_timeline_shows_everything_but_assessments_to_the_front_desk(api, app):
     assert desk.status_code == 200
     t = desk.json
     assert "assessments" not in t
-    assert t["patient"]["id"] == pid and [c["id"] for c in t["courses"]] == [booked["course"]["id"]]
+    assert t["patient_id"]["id"] == pid and [c["id"] for c in t["courses"]] == [booked["course"]["id"]]
     assert len(t["sessions"]) == len(booked["sessions"])
     assert {s["status"] for s in t["sessions"]} == {"booked", "cancelled"}
     doses = [s for s in t["sessions"] if s["kind"] == "dose" and s["status"] == "booked"]
@@ -36,15 +36,15 @@ def test_timeline_shows_everything_but_assessments_to_the_front_desk(api, app):
 
 
 def test_no_course_no_next_due_and_unknown_patient(api, app):
-    pid = patient()
+    pid = patient_id()
     t = api.get(f"/api/v1/patients/{pid}/timeline").json
     assert t["courses"] == [] and t["sessions"] == [] and t["next_due"] is None and t["flags"] == []
     assert api.get("/api/v1/patients/999999/timeline").status_code == 404
 
 
 def test_induction_under_way_has_no_next_due_yet(api, app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     booked = api.post(f"/api/v1/patients/{pid}/courses", json={
         "protocol": "ketamine-iv", "clinic_id": clinic.id, "start_on": str(future_monday()),
         "include_maintenance": False}).json

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from scheduler.db import db_session
 from scheduler.models import AuditEvent
-from tests.browser.seed import PASSWORD, clinic_with_users
 from tests.http.test_web_sessions import CSRF, _client, _signed_in
+from tests.support.builders import PASSWORD, clinic_with_users
 
 NEW = "a brand new passphrase"
 

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from scheduler.web.board import short_name
-from tests.browser.seed import next_monday
-from tests.http.test_web_pages import Web, _doses, _patient, _plan, clinician, desk, site  # noqa: F401 - fixtures
+from tests.support.builders import next_monday
+from tests.support.pages import induction_doses, new_patient, plan
 
 
 def test_short_names_never_cut_to_a_letter_or_two():
@@ -19,9 +19,9 @@ def test_short_names_never_cut_to_a_letter_or_two():
 
 
 def test_day_board_blocks_agenda_and_keyboard_help(desk, site):
-    patient_id = _patient(desk, mrn="MRN-5", name="Eli Kowalczyk")
+    patient_id = new_patient(desk, mrn="MRN-5", name="Eli Kowalczyk")
     start = next_monday(date.today())
-    assert _plan(desk, patient_id, start).status_code == 302
+    assert plan(desk, patient_id, start).status_code == 302
     therapy = site["rooms"]["Therapy"].id
     r = desk.post(f"/patients/{patient_id}/book", {
         "action": "book", "kind": "follow_up", "course_id": "", "duration_minutes": "20", "capability": "consult",
@@ -40,9 +40,9 @@ def test_day_board_blocks_agenda_and_keyboard_help(desk, site):
 
 
 def test_week_shows_room_clinician_and_flags(desk, site):
-    patient_id = _patient(desk, mrn="MRN-6", name="Ana Ruiz")
+    patient_id = new_patient(desk, mrn="MRN-6", name="Ana Ruiz")
     start = next_monday(date.today())
-    assert _plan(desk, patient_id, start).status_code == 302
+    assert plan(desk, patient_id, start).status_code == 302
     week = desk.get(f"/week?date={start.isoformat()}").text
     items = re.findall(r'<a class="week-item.*?</a>', week, re.S)
     assert items and all("Ana Ruiz" in i for i in items)
@@ -52,15 +52,15 @@ def test_week_shows_room_clinician_and_flags(desk, site):
     # no ride home for a new patient: the week marks the flagged doses
     other = web.post("/patients/new", {"mrn": "MRN-9", "name": "Sam Ito", "birth_date": "1970-01-01"})
     other_id = int(other.headers["Location"].rstrip("/").split("/")[-1])
-    assert _plan(web, other_id, start + timedelta(days=7)).status_code == 302
+    assert plan(web, other_id, start + timedelta(days=7)).status_code == 302
     later = desk.get(f"/week?date={(start + timedelta(days=7)).isoformat()}").text
     assert re.search(r'Sam Ito</span> <span class="w-flag sev-\w+" title="No ride home', later)
 
 
 def test_timeline_defaults_to_the_tracked_instrument_and_keeps_the_baseline(desk, clinician):
-    patient_id = _patient(desk, mrn="MRN-7", name="Ana Ruiz")
-    assert _plan(desk, patient_id, next_monday(date.today())).status_code == 302
-    dose1_day = _doses(patient_id)[0].starts_at.astimezone(ZoneInfo("America/New_York")).date()
+    patient_id = new_patient(desk, mrn="MRN-7", name="Ana Ruiz")
+    assert plan(desk, patient_id, next_monday(date.today())).status_code == 302
+    dose1_day = induction_doses(patient_id)[0].starts_at.astimezone(ZoneInfo("America/New_York")).date()
     before = date.today() - timedelta(days=1)
     assert before < dose1_day
     for taken_on, score in ((before, 17), (before + timedelta(days=1), 14)):

@@ -13,8 +13,8 @@ from scheduler.domain.flags.model import Flag
 from scheduler.domain.maintenance import due_window
 from scheduler.models import Course, Room, TreatmentSession
 from scheduler.protocols_registry import protocols
-from tests.browser.seed import next_monday
-from tests.http.test_web_pages import _patient, _plan, clinician, desk, site  # noqa: F401 (fixtures)
+from tests.support.builders import next_monday
+from tests.support.pages import new_patient, plan
 
 NY = ZoneInfo("America/New_York")
 
@@ -37,7 +37,7 @@ def _course_id(patient_id: int) -> int:
 
 
 def test_a_one_off_session_is_booked_at_a_suggested_time(desk):  # noqa: F811
-    patient_id = _patient(desk)
+    patient_id = new_patient(desk)
     page = desk.get(f"/patients/{patient_id}")
     assert f'href="/patients/{patient_id}/book"' in page.text
     form = {"kind": "evaluation", "course_id": "", "duration_minutes": "60", "capability": "consult",
@@ -58,7 +58,7 @@ def test_a_one_off_session_is_booked_at_a_suggested_time(desk):  # noqa: F811
 
 
 def test_booking_errors_are_shown_next_to_their_field(desk):  # noqa: F811
-    patient_id = _patient(desk)
+    patient_id = new_patient(desk)
     url = f"/patients/{patient_id}/book"
     cases = [({"kind": "nap"}, "kind"),
              ({"kind": "evaluation", "capability": "consult", "role": "prescriber"}, "duration_minutes"),
@@ -79,8 +79,8 @@ def test_booking_errors_are_shown_next_to_their_field(desk):  # noqa: F811
 
 
 def test_within_a_course_the_protocol_gives_the_length_and_the_dose_its_sequence(desk):  # noqa: F811
-    patient_id = _patient(desk)
-    assert _plan(desk, patient_id, next_monday(date.today())).status_code == 302
+    patient_id = new_patient(desk)
+    assert plan(desk, patient_id, next_monday(date.today())).status_code == 302
     course_id = _course_id(patient_id)
     proto = protocols()["ketamine-iv"]
     induction = [s for s in _sessions(patient_id, "dose") if s.phase == "induction"]
@@ -102,8 +102,8 @@ def test_within_a_course_the_protocol_gives_the_length_and_the_dose_its_sequence
 
 
 def test_a_flagged_time_shows_its_conflicts_and_books_only_with_a_reason(desk, clinician):  # noqa: F811
-    patient_id = _patient(desk)
-    assert _plan(desk, patient_id, next_monday(date.today())).status_code == 302
+    patient_id = new_patient(desk)
+    assert plan(desk, patient_id, next_monday(date.today())).status_code == 302
     assert clinician.post(f"/patients/{patient_id}/dosing-hold", {"reason": "BP high"}).status_code == 302
     course_id = _course_id(patient_id)
     db_session.remove()
@@ -123,8 +123,8 @@ def test_a_flagged_time_shows_its_conflicts_and_books_only_with_a_reason(desk, c
 
 
 def test_the_next_maintenance_dose_is_the_planners_proposal(desk):  # noqa: F811
-    patient_id = _patient(desk)
-    assert _plan(desk, patient_id, next_monday(date.today())).status_code == 302
+    patient_id = new_patient(desk)
+    assert plan(desk, patient_id, next_monday(date.today())).status_code == 302
     course_id = _course_id(patient_id)
     assert f"/patients/{patient_id}/maintenance?course_id={course_id}" in desk.get(f"/patients/{patient_id}").text
     page = desk.get(f"/patients/{patient_id}/maintenance?course_id={course_id}")
@@ -158,20 +158,20 @@ def test_a_maintenance_flag_leads_to_the_maintenance_page(site):  # noqa: F811
 
 
 def test_a_patient_without_a_maintenance_course_is_told_so(desk):  # noqa: F811
-    patient_id = _patient(desk)
+    patient_id = new_patient(desk)
     r = desk.get(f"/patients/{patient_id}/maintenance")
     assert r.status_code == 302
     assert "has no course with a maintenance phase" in desk.get(r.headers["Location"]).text
 
 
 def test_clinicians_cannot_book_from_these_pages(desk, clinician):  # noqa: F811
-    patient_id = _patient(desk)
+    patient_id = new_patient(desk)
     assert clinician.get(f"/patients/{patient_id}/book").status_code == 403
     assert clinician.get(f"/patients/{patient_id}/maintenance").status_code == 403
 
 
 def test_a_double_booking_is_shown_and_cannot_be_overridden(desk):  # noqa: F811
-    patient_id = _patient(desk)
+    patient_id = new_patient(desk)
     form = {"kind": "evaluation", "duration_minutes": "60", "capability": "consult", "role": "prescriber",
             "action": "book", "slot": "other", "starts_on": next_monday(date.today()).isoformat(),
             "starts_time": "10:00"}
@@ -188,8 +188,8 @@ def test_a_double_booking_is_shown_and_cannot_be_overridden(desk):  # noqa: F811
 def test_a_new_dose_that_needs_an_integration_session_is_offered_and_booked_with_one(desk):  # noqa: F811
     """Issue 9: a slot that would leave the dose without integration (an error) is offered only with the
     integration session that goes with it; choosing it books both."""
-    patient_id = _patient(desk)
-    assert _plan(desk, patient_id, next_monday(date.today())).status_code == 302
+    patient_id = new_patient(desk)
+    assert plan(desk, patient_id, next_monday(date.today())).status_code == 302
     course_id = _course_id(patient_id)
     doses = [s for s in _sessions(patient_id, "dose") if s.phase == "induction"]
     third = doses[2]

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from scheduler.db import db_session
 from scheduler.models import Course, Room, TreatmentSession
-from tests.browser.seed import next_monday
-from tests.http.test_web_pages import _doses, _patient, _plan, desk, site  # noqa: F401 (fixtures)
+from tests.support.builders import next_monday
+from tests.support.pages import induction_doses, new_patient, plan
 
 NY = ZoneInfo("America/New_York")
 
@@ -22,10 +22,10 @@ def _courses(patient_id: int) -> list[Course]:
 
 
 def test_a_second_course_is_refused_on_the_page_and_can_replace_the_open_one(desk):  # noqa: F811
-    patient_id = _patient(desk)
-    assert _plan(desk, patient_id, next_monday(date.today())).status_code == 302
+    patient_id = new_patient(desk)
+    assert plan(desk, patient_id, next_monday(date.today())).status_code == 302
     [first] = _courses(patient_id)
-    r = _plan(desk, patient_id, next_monday(date.today(), weeks=3), action="preview")
+    r = plan(desk, patient_id, next_monday(date.today(), weeks=3), action="preview")
     assert r.status_code == 409
     assert "A patient has one open dosing course at a time" in r.text and f"course {first.id}" in r.text
     assert 'data-testid="course-active"' in r.text and f'name="replaces_course_id" value="{first.id}"' in r.text
@@ -44,14 +44,14 @@ def test_a_second_course_is_refused_on_the_page_and_can_replace_the_open_one(des
 
 
 def test_a_past_start_date_is_planned_from_today_and_the_preview_says_so(desk):  # noqa: F811
-    patient_id = _patient(desk)
-    r = _plan(desk, patient_id, date.today() - timedelta(days=20), action="preview")
+    patient_id = new_patient(desk)
+    r = plan(desk, patient_id, date.today() - timedelta(days=20), action="preview")
     assert r.status_code == 200, r.text
     assert 'data-flag-code="start_moved_to_today"' in r.text and "is in the past" in r.text
 
 
 def test_a_past_one_off_session_is_refused_with_the_reason(desk, site):  # noqa: F811
-    patient_id = _patient(desk)
+    patient_id = new_patient(desk)
     day = date.today() - timedelta(days=10)
     room = site["rooms"]["Therapy"]
     form = {"kind": "evaluation", "course_id": "", "duration_minutes": "60", "capability": "consult",
@@ -71,7 +71,7 @@ def test_a_past_one_off_session_is_refused_with_the_reason(desk, site):  # noqa:
 def test_attendance_unrecorded_shows_on_the_worklist_and_the_day_board(desk, site):  # noqa: F811
     from scheduler.services import booking
 
-    patient_id = _patient(desk)
+    patient_id = new_patient(desk)
     day = date.today() - timedelta(days=3)
     db_session.remove()
     room = db_session.scalar(select(Room).where(Room.name == "Therapy"))
@@ -95,9 +95,9 @@ def test_attendance_unrecorded_shows_on_the_worklist_and_the_day_board(desk, sit
 
 
 def test_check_in_too_early_names_the_clinics_time(desk):  # noqa: F811
-    patient_id = _patient(desk)
-    _plan(desk, patient_id, next_monday(date.today()))
-    dose = _doses(patient_id)[0]
+    patient_id = new_patient(desk)
+    plan(desk, patient_id, next_monday(date.today()))
+    dose = induction_doses(patient_id)[0]
     r = desk.post(f"/sessions/{dose.id}/check_in", {"version": dose.version})
     assert r.status_code == 409
     local = dose.starts_at.astimezone(NY)

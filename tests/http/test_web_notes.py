@@ -6,13 +6,13 @@ from sqlalchemy import select
 
 from scheduler.db import db_session
 from scheduler.models import AuditEvent, ClinicalNote
-from tests.http.test_web_pages import _patient, clinician, desk, site  # noqa: F401 (fixtures)
+from tests.support.pages import new_patient
 
 SECRET = "Reports intrusive thoughts easing after dose 3"
 
 
 def test_a_clinician_adds_a_note_and_sees_it_listed_with_its_author(desk, clinician):  # noqa: F811
-    patient_id = _patient(desk)
+    patient_id = new_patient(desk)
     assert "No clinical note yet." in clinician.get(f"/patients/{patient_id}/timeline").text
     r = clinician.post(f"/patients/{patient_id}/notes", {"note": f"  {SECRET}\nPlan: continue.  "})
     assert r.status_code == 302, r.text
@@ -27,7 +27,7 @@ def test_a_clinician_adds_a_note_and_sees_it_listed_with_its_author(desk, clinic
 
 
 def test_an_empty_note_is_refused_next_to_the_field_and_writes_nothing(desk, clinician):  # noqa: F811
-    patient_id = _patient(desk)
+    patient_id = new_patient(desk)
     r = clinician.post(f"/patients/{patient_id}/notes", {"note": "   "})
     assert r.status_code == 400
     assert 'id="note-error"' in r.text and "Write the note first." in r.text
@@ -37,7 +37,7 @@ def test_an_empty_note_is_refused_next_to_the_field_and_writes_nothing(desk, cli
 
 
 def test_the_front_desk_never_sees_nor_writes_notes(desk, clinician):  # noqa: F811
-    patient_id = _patient(desk)
+    patient_id = new_patient(desk)
     assert clinician.post(f"/patients/{patient_id}/notes", {"note": SECRET}).status_code == 302
     for url in (f"/patients/{patient_id}", f"/patients/{patient_id}/timeline", "/board"):
         assert SECRET not in desk.get(url).text
@@ -47,6 +47,6 @@ def test_the_front_desk_never_sees_nor_writes_notes(desk, clinician):  # noqa: F
 
 
 def test_the_note_form_is_labelled(desk, clinician):  # noqa: F811
-    patient_id = _patient(desk)
+    patient_id = new_patient(desk)
     page = clinician.get(f"/patients/{patient_id}/timeline").text
     assert '<label for="note">' in page and 'id="note" name="note"' in page

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from scheduler.db import db_session
 from scheduler.models import Patient, TreatmentSession
-from tests.browser.seed import clinic_with_users
-from tests.http.test_web_pages import Web
+from tests.support.builders import clinic_with_users
+from tests.support.pages import Web
 
 PATIENTS = "mrn,name,birth_date,ride_home_arranged\nW-1,Wen Khan,1984-04-04,yes\nW-2,Uma Lund,1979-09-09,no\n"
 
@@ -94,7 +94,7 @@ def test_a_user_limited_to_one_clinic_gets_no_report_of_another(sqlite_app):
     from scheduler.auth import issue_token
     from scheduler.models import User
     from scheduler.services import directory
-    from tests.browser.seed import ROLES
+    from tests.support.builders import ROLES
 
     a, _rooms, users = clinic_with_users()
     b = directory.create_clinic(None, name="Other Side Clinic", timezone="America/New_York",

@@ -11,72 +11,11 @@ from sqlalchemy import func, select
 
 from scheduler.db import db_session
 from scheduler.models import Patient, TreatmentSession
-from tests.browser.seed import PASSWORD, clinic_with_users, email, next_monday
+from tests.support.builders import PASSWORD, email, next_monday
+from tests.support.pages import Web, clinician, desk, induction_doses, new_patient, plan, site  # noqa: F401 - for tests importing them from here
 
-
-class Web:
-    def __init__(self, app):
-        self.client = app.test_client()
-
-    def csrf(self) -> str:
-        with self.client.session_transaction() as s:
-            if "csrf_token" not in s:
-                s["csrf_token"] = "t" * 43
-            return s["csrf_token"]
-
-    def sign_in(self, role: str):
-        page = self.client.get("/sign-in")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-        return self.client.post("/sign-in", data={"email": email(role), "password": PASSWORD, "csrf_token": token})
-
-    def get(self, url, **kw):
-        return self.client.get(url, **kw)
-
-    def post(self, url, data=None, *, token=True, **kw):
-        data = dict(data or {})
-        if token:
-            data.setdefault("csrf_token", self.csrf())
-        return self.client.post(url, data=data, **kw)
-
-
-@pytest.fixture
-def site(sqlite_app):
-    clinic, rooms, users = clinic_with_users()
-    return {"app": sqlite_app, "clinic": clinic, "rooms": rooms, "users": users}
-
-
-@pytest.fixture
-def desk(site):
-    web = Web(site["app"])
-    assert web.sign_in("front_desk").status_code == 302
-    return web
-
-
-@pytest.fixture
-def clinician(site):
-    web = Web(site["app"])
-    assert web.sign_in("clinician").status_code == 302
-    return web
-
-
-def _patient(web, mrn="MRN-77", name="Jordan Rivera") -> int:
-    r = web.post("/patients/new", {"mrn": mrn, "name": name, "birth_date": "1985-04-12",
-                                   "ride_home_arranged": "on"})
-    assert r.status_code == 302, r.text
-    return int(r.headers["Location"].rstrip("/").split("/")[-1])
-
-
-def _plan(web, patient_id: int, start: date, weekdays=("mon", "thu"), action="confirm"):
-    return web.post(f"/patients/{patient_id}/plan", {"protocol": "ketamine-iv", "start_on": start.isoformat(),
-                                                     "weekdays": list(weekdays), "earliest": "09:00",
-                                                     "latest": "17:00", "action": action})
-
-
-def _doses(patient_id: int) -> list[TreatmentSession]:
-    db_session.remove()
-    return list(db_session.scalars(select(TreatmentSession).where(
-        TreatmentSession.patient_id == patient_id, TreatmentSession.kind == "dose",
-        TreatmentSession.phase == "induction").order_by(TreatmentSession.starts_at)))
+# The old names, for tests importing them from this module.
+_patient, _plan, _doses = new_patient, plan, induction_doses
 
 
 # ---------------------------------------------------------------- sign-in and roles
@@ -143,7 +82,7 @@ def test_clinicians_cannot_open_the_front_desk_worklists(clinician, url):
 
 
 def test_the_front_desk_never_sees_the_clinical_timeline(desk, clinician):
-    patient_id = _patient(desk)
+    patient_id = new_patient(desk)
     r = desk.get(f"/patients/{patient_id}/timeline")
     assert r.status_code == 403
     assert "Timeline" not in desk.get(f"/patients/{patient_id}").text.split("<main")[1].split("Sessions")[0]
@@ -159,7 +98,7 @@ def test_an_unknown_patient_or_session_is_a_page_not_json(desk):
 
 
 def test_a_clinician_cannot_book(desk, clinician):
-    patient_id = _patient(desk)
+    patient_id = new_patient(desk)
     assert clinician.get(f"/patients/{patient_id}/plan").status_code == 403
     assert clinician.post(f"/patients/{patient_id}/plan", {"protocol": "ketamine-iv"}).status_code == 403
 
@@ -190,14 +129,14 @@ def test_new_patient_errors_are_shown_next_to_the_field(desk, field, data, statu
 
 
 def test_a_duplicate_mrn_is_shown_next_to_the_mrn(desk):
-    _patient(desk, mrn="MRN-9")
+    new_patient(desk, mrn="MRN-9")
     r = desk.post("/patients/new", {"mrn": "MRN-9", "name": "Other", "birth_date": "1990-02-02"})
     assert r.status_code == 409
     assert 'id="mrn-error"' in r.text and "already belongs" in r.text
 
 
 def test_adding_a_patient_says_so_and_search_finds_them(desk):
-    patient_id = _patient(desk, mrn="MRN-4242", name="Casey Nguyen")
+    patient_id = new_patient(desk, mrn="MRN-4242", name="Casey Nguyen")
     page = desk.get(f"/patients/{patient_id}")
     assert "Added Casey Nguyen (MRN MRN-4242)." in page.text
     assert "Casey Nguyen" in desk.get("/patients?q=MRN-4242").text
@@ -206,7 +145,7 @@ def test_adding_a_patient_says_so_and_search_finds_them(desk):
 
 
 def test_arranging_a_ride_home_is_saved_and_said(desk):
-    patient_id = _patient(desk)
+    patient_id = new_patient(desk)
     r = desk.post(f"/patients/{patient_id}/edit", {"name": "", "phone": "555"})
     assert r.status_code == 400 and 'id="name-error"' in r.text
     r = desk.post(f"/patients/{patient_id}/edit", {"name": "Jordan Rivera", "phone": "+1 555 0100"})
@@ -218,7 +157,7 @@ def test_arranging_a_ride_home_is_saved_and_said(desk):
 
 
 def test_clinicians_see_demographics_but_cannot_edit_them(desk, clinician):
-    patient_id = _patient(desk)
+    patient_id = new_patient(desk)
     page = clinician.get(f"/patients/{patient_id}")
     assert page.status_code == 200 and "Save details" not in page.text
     assert clinician.post(f"/patients/{patient_id}/edit", {"name": "X"}).status_code == 403
@@ -228,15 +167,15 @@ def test_clinicians_see_demographics_but_cannot_edit_them(desk, clinician):
 
 
 def test_the_preview_books_nothing_and_the_confirmation_books_every_session(desk):
-    patient_id = _patient(desk)
+    patient_id = new_patient(desk)
     start = next_monday(date.today())
-    preview = _plan(desk, patient_id, start, action="preview")
+    preview = plan(desk, patient_id, start, action="preview")
     assert preview.status_code == 200
     rows = re.findall(r'<span class="pill" style="border-color: var\(--k-(\w+)\)', preview.text)
     assert rows.count("dose") >= 6 and "evaluation" in rows and "integration" in rows
     db_session.remove()
     assert db_session.scalar(select(func.count()).select_from(TreatmentSession)) == 0
-    confirm = _plan(desk, patient_id, start)
+    confirm = plan(desk, patient_id, start)
     assert confirm.status_code == 302
     db_session.remove()
     booked = db_session.scalar(select(func.count()).select_from(TreatmentSession))
@@ -251,7 +190,7 @@ def test_the_preview_books_nothing_and_the_confirmation_books_every_session(desk
     ({"earliest": "15:00", "latest": "10:00"}, "latest"),
 ])
 def test_plan_errors_are_shown_next_to_the_field(desk, data, field):
-    patient_id = _patient(desk)
+    patient_id = new_patient(desk)
     base = {"protocol": "ketamine-iv", "start_on": "2030-01-07", "action": "preview"}
     r = desk.post(f"/patients/{patient_id}/plan", base | data)
     assert r.status_code in (400, 404, 422)
@@ -262,15 +201,15 @@ def test_plan_errors_are_shown_next_to_the_field(desk, data, field):
 
 
 def test_cancel_needs_a_reason_and_then_says_what_happened(desk):
-    patient_id = _patient(desk)
-    _plan(desk, patient_id, next_monday(date.today()))
-    dose = _doses(patient_id)[2]
+    patient_id = new_patient(desk)
+    plan(desk, patient_id, next_monday(date.today()))
+    dose = induction_doses(patient_id)[2]
     r = desk.post(f"/sessions/{dose.id}/cancel", {"version": dose.version, "reason": ""})
     assert r.status_code == 400
     assert 'id="reason-error"' in r.text
     r = desk.post(f"/sessions/{dose.id}/cancel", {"version": dose.version, "reason": "Flu"})
     assert r.status_code == 200 and 'data-testid="confirm-cancel"' in r.text  # asks first, changes nothing
-    assert "Cancel this session?" in r.text and "Flu" in r.text and _doses(patient_id)[2].status == "booked"
+    assert "Cancel this session?" in r.text and "Flu" in r.text and induction_doses(patient_id)[2].status == "booked"
     r = desk.post(f"/sessions/{dose.id}/cancel", {"version": dose.version, "reason": "Flu", "confirm": "yes"})
     assert r.status_code == 302
     page = desk.get(r.headers["Location"])
@@ -280,16 +219,16 @@ def test_cancel_needs_a_reason_and_then_says_what_happened(desk):
 
 
 def test_a_cancellation_is_undone_with_reinstate_unless_the_slot_was_taken(desk):
-    patient_id = _patient(desk)
-    other_id = _patient(desk, mrn="MRN-78", name="Ana Ruiz")
-    _plan(desk, patient_id, next_monday(date.today()))
-    dose = _doses(patient_id)[2]
+    patient_id = new_patient(desk)
+    other_id = new_patient(desk, mrn="MRN-78", name="Ana Ruiz")
+    plan(desk, patient_id, next_monday(date.today()))
+    dose = induction_doses(patient_id)[2]
     assert desk.post(f"/sessions/{dose.id}/cancel", {"version": dose.version, "reason": "Flu",
                                                      "confirm": "yes"}).status_code == 302
     r = desk.post(f"/sessions/{dose.id}/reinstate", {"version": _version(dose.id)})
     assert r.status_code == 302
     assert "Reinstated the dose session: it is booked again." in desk.get(r.headers["Location"]).text
-    assert _doses(patient_id)[2].status == "booked"
+    assert induction_doses(patient_id)[2].status == "booked"
     assert desk.post(f"/sessions/{dose.id}/cancel", {"version": _version(dose.id), "reason": "Flu",
                                                      "confirm": "yes"}).status_code == 302
     db_session.remove()
@@ -302,35 +241,35 @@ def test_a_cancellation_is_undone_with_reinstate_unless_the_slot_was_taken(desk)
     assert taken.status_code == 302, taken.text
     r = desk.post(f"/sessions/{dose.id}/reinstate", {"version": _version(dose.id)})
     assert r.status_code == 409 and "the room is already booked" in r.text
-    assert _doses(patient_id)[2].status == "cancelled"
+    assert induction_doses(patient_id)[2].status == "cancelled"
 
 
 def test_a_stale_version_is_refused_with_a_message(desk):
-    patient_id = _patient(desk)
-    _plan(desk, patient_id, next_monday(date.today()))
-    dose = _doses(patient_id)[0]
+    patient_id = new_patient(desk)
+    plan(desk, patient_id, next_monday(date.today()))
+    dose = induction_doses(patient_id)[0]
     r = desk.post(f"/sessions/{dose.id}/check_in", {"version": dose.version + 5})
     assert r.status_code == 409
     assert "changed by someone else" in r.text
     # the right version, but the dose is weeks away: check-in opens on its own day (the clinic's zone)
     r = desk.post(f"/sessions/{dose.id}/check_in", {"version": dose.version})
     assert r.status_code == 409 and "check-in opens that day" in r.text
-    assert _doses(patient_id)[0].status == "booked"
+    assert induction_doses(patient_id)[0].status == "booked"
 
 
 def test_completing_a_future_session_is_refused_on_the_page(desk):
-    patient_id = _patient(desk)
-    _plan(desk, patient_id, next_monday(date.today()))
-    dose = _doses(patient_id)[0]
+    patient_id = new_patient(desk)
+    plan(desk, patient_id, next_monday(date.today()))
+    dose = induction_doses(patient_id)[0]
     r = desk.post(f"/sessions/{dose.id}/complete", {"version": dose.version})
     assert r.status_code == 409
     assert "has not started yet" in r.text
 
 
 def test_reschedule_offers_free_slots_and_moves_the_session(desk):
-    patient_id = _patient(desk)
-    _plan(desk, patient_id, next_monday(date.today()))
-    dose = _doses(patient_id)[1]
+    patient_id = new_patient(desk)
+    plan(desk, patient_id, next_monday(date.today()))
+    dose = induction_doses(patient_id)[1]
     page = desk.get(f"/sessions/{dose.id}")
     slots = [v for v in re.findall(r'name="slot" value="([^"]+)"', page.text) if v != "other"]
     assert slots, "no suggested slot"
@@ -349,11 +288,11 @@ def test_reschedule_offers_free_slots_and_moves_the_session(desk):
 
 
 def test_a_gap_appears_in_the_worklist_and_the_replan_clears_it(desk):
-    patient_id = _patient(desk)
+    patient_id = new_patient(desk)
     start = next_monday(date.today())
-    _plan(desk, patient_id, start)
+    plan(desk, patient_id, start)
     flags_url = f"/flags?code=induction_gap&start={start.isoformat()}&end={start.replace(day=start.day) .isoformat()}"
-    third, fourth = _doses(patient_id)[2:4]
+    third, fourth = induction_doses(patient_id)[2:4]
     for dose in (third, fourth):  # a single cancellation in a twice-weekly plan leaves a gap of 7 days: allowed
         assert desk.post(f"/sessions/{dose.id}/cancel", {"version": dose.version, "reason": "Away",
                                                          "confirm": "yes"}).status_code == 302
@@ -382,10 +321,10 @@ def test_flag_filters_with_bad_values_are_explained(desk):
 
 
 def test_the_day_board_draws_rooms_hours_and_blocks(desk, site):
-    patient_id = _patient(desk)
+    patient_id = new_patient(desk)
     start = next_monday(date.today())
-    _plan(desk, patient_id, start)
-    dose = _doses(patient_id)[0]
+    plan(desk, patient_id, start)
+    dose = induction_doses(patient_id)[0]
     day = dose.starts_at.astimezone(__import__("zoneinfo").ZoneInfo("America/New_York")).date()
     page = desk.get(f"/board?date={day.isoformat()}")
     assert page.status_code == 200
@@ -404,7 +343,7 @@ def test_the_day_board_draws_rooms_hours_and_blocks(desk, site):
 
 
 def test_a_dosing_hold_needs_a_reason_and_can_be_lifted(desk, clinician):
-    patient_id = _patient(desk)
+    patient_id = new_patient(desk)
     r = clinician.post(f"/patients/{patient_id}/dosing-hold", {"action": "place", "reason": ""})
     assert r.status_code == 400 and 'id="reason-error"' in r.text
     r = clinician.post(f"/patients/{patient_id}/dosing-hold", {"action": "place", "reason": "Acute mania"})
@@ -422,9 +361,9 @@ def test_a_dosing_hold_needs_a_reason_and_can_be_lifted(desk, clinician):
 def test_the_timeline_draws_the_doses_and_the_assessment_chart(desk, clinician, site):
     from scheduler.services import clinical
 
-    patient_id = _patient(desk)
+    patient_id = new_patient(desk)
     start = next_monday(date.today())
-    _plan(desk, patient_id, start)
+    plan(desk, patient_id, start)
     patient = db_session.get(Patient, patient_id)
     for days, score in ((-3, 30), (10, 24), (20, 18)):
         clinical.record_assessment(None, patient, instrument="Y-BOCS", score=score,
@@ -440,9 +379,9 @@ def test_the_timeline_draws_the_doses_and_the_assessment_chart(desk, clinician, 
 
 
 def test_my_day_lists_the_clinicians_sessions(desk, clinician):
-    patient_id = _patient(desk)
-    _plan(desk, patient_id, next_monday(date.today()))
-    dose = _doses(patient_id)[0]
+    patient_id = new_patient(desk)
+    plan(desk, patient_id, next_monday(date.today()))
+    dose = induction_doses(patient_id)[0]
     day = dose.starts_at.astimezone(__import__("zoneinfo").ZoneInfo("America/New_York")).date()
     page = clinician.get(f"/my-day?date={day.isoformat()}")
     assert "Nurse Kim" in page.text
@@ -451,8 +390,8 @@ def test_my_day_lists_the_clinicians_sessions(desk, clinician):
 
 
 def test_patient_search_page_finds_by_mrn_part_and_name_words_and_shows_course_and_next(desk):
-    patient_id = _patient(desk, mrn="MRN-77", name="Jordan Rivera")
-    _plan(desk, patient_id, next_monday(date.today()))
+    patient_id = new_patient(desk, mrn="MRN-77", name="Jordan Rivera")
+    plan(desk, patient_id, next_monday(date.today()))
     for q in ("mrn-77", "77", "Rivera, Jordan", "1985-04-12"):
         page = desk.get(f"/patients?q={q}")
         assert f'data-patient-id="{patient_id}"' in page.text, q
@@ -462,9 +401,9 @@ def test_patient_search_page_finds_by_mrn_part_and_name_words_and_shows_course_a
 
 
 def test_reschedule_to_a_time_of_ones_own_taking_the_integration_along(desk):
-    patient_id = _patient(desk)
-    _plan(desk, patient_id, next_monday(date.today()))
-    dose = _doses(patient_id)[1]
+    patient_id = new_patient(desk)
+    plan(desk, patient_id, next_monday(date.today()))
+    dose = induction_doses(patient_id)[1]
     db_session.remove()
     integration = db_session.scalars(select(TreatmentSession).where(
         TreatmentSession.patient_id == patient_id, TreatmentSession.kind == "integration",

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from scheduler.db import db_session
 from scheduler.models import Patient, StaffMember, TreatmentSession, WaitlistEntry
 from scheduler.services import booking, sessions
-from tests.browser.seed import PASSWORD, clinic_with_users, email, next_monday
-from tests.support import factories
+from tests.support import builders
+from tests.support.builders import PASSWORD, clinic_with_users, email, next_monday
 
 NY = ZoneInfo("America/New_York")
 
@@ -35,8 +35,8 @@ def _csrf(client) -> str:
 @pytest.fixture
 def site(sqlite_app):
     clinic, rooms, _ = clinic_with_users()
-    ana = factories.patient(mrn="W-1", name="Ana Ruiz", email="ana@example.test")
-    ben = factories.patient(mrn="W-2", name="Ben Okafor", email="ben@example.test")
+    ana = builders.patient(mrn="W-1", name="Ana Ruiz", email="ana@example.test")
+    ben = builders.patient(mrn="W-2", name="Ben Okafor", email="ben@example.test")
     db_session.commit()
     return {"app": sqlite_app, "clinic": clinic, "rooms": rooms, "ana": ana.id, "ben": ben.id}
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from scheduler.db import db_session
 from scheduler.models import TreatmentSession
 from scheduler.web.filters import when
-from tests.browser.seed import next_monday
-from tests.http.test_web_pages import Web, _plan, clinician, desk, site  # noqa: F401 - fixtures
+from tests.support.builders import next_monday
+from tests.support.pages import plan
 
 
 def _rows(text: str) -> list[tuple[str, str]]:
@@ -36,7 +36,7 @@ def _new_patient(web, ride: bool) -> int:
 def test_one_row_per_problem_titles_errors_first_and_fixes(desk, clinician):
     start = next_monday(date.today())
     patient_id = _new_patient(desk, ride=False)
-    assert _plan(desk, patient_id, start).status_code == 302
+    assert plan(desk, patient_id, start).status_code == 302
     flags_url = f"/flags?start={start.isoformat()}&end={(start + timedelta(days=40)).isoformat()}"
     page = desk.get(flags_url)
     rows = _rows(page.text)
@@ -87,7 +87,7 @@ def test_dates_name_the_year_only_when_it_is_not_this_year():
 
 def test_the_booking_form_preselects_the_open_course_and_follows_the_kind(desk):
     patient_id = _new_patient(desk, ride=True)
-    assert _plan(desk, patient_id, next_monday(date.today())).status_code == 302
+    assert plan(desk, patient_id, next_monday(date.today())).status_code == 302
     form = desk.get(f"/patients/{patient_id}/book")
     selected = re.search(r'<select id="course_id".*?</select>', form.text, re.S).group(0)
     assert re.search(r'<option value="\d+" selected>ketamine-iv', selected)

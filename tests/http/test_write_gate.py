@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from scheduler.db import db_session
 from scheduler.models import AuditEvent, TreatmentSession
-from tests.http.engine_fixtures import build_clinic, future_monday, patient
+from tests.support.builders import equipped_clinic, future_monday, patient_id
 
 
 def _course(api, clinic, pid):
@@ -37,8 +37,8 @@ def _error_codes(api, pid):
 
 
 def test_moving_an_integration_session_out_of_its_window_is_flagged_unless_overridden(api, app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     _, sessions = _course(api, clinic, pid)
     dose, integ = _dose_and_integration(sessions)
     assert "integration_missing" not in _error_codes(api, pid)
@@ -62,8 +62,8 @@ def test_moving_an_integration_session_out_of_its_window_is_flagged_unless_overr
 
 
 def test_a_flag_already_there_does_not_refuse_a_move(api, app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     _, sessions = _course(api, clinic, pid)
     dose, integ = _dose_and_integration(sessions)
     earlier = datetime.fromisoformat(dose["starts_at"]) - timedelta(days=1)
@@ -77,8 +77,8 @@ def test_a_flag_already_there_does_not_refuse_a_move(api, app):
 
 
 def test_booking_a_dose_that_breaks_the_spacing_is_refused_with_its_flags(api, app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     course, sessions = _course(api, clinic, pid)
     dose, _ = _dose_and_integration(sessions)
     start = datetime.fromisoformat(dose["starts_at"]) + timedelta(hours=3)
@@ -90,8 +90,8 @@ def test_booking_a_dose_that_breaks_the_spacing_is_refused_with_its_flags(api, a
 
 
 def test_suggestions_for_a_dose_move_its_integration_session_with_it(api, app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     _, sessions = _course(api, clinic, pid)
     dose, integ = _dose_and_integration(sessions, n=6)  # the last dose: nothing after it to keep apart from
     answer = api.get(f"/api/v1/sessions/{dose['id']}/suggestions")
@@ -124,8 +124,8 @@ def test_suggestions_for_a_dose_move_its_integration_session_with_it(api, app):
 
 
 def test_suggestions_never_offer_a_slot_that_introduces_an_error(api, app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     _, sessions = _course(api, clinic, pid)
     dose, _ = _dose_and_integration(sessions, n=3)
     before = _error_codes(api, pid)

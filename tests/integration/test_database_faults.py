@@ -33,8 +33,8 @@ from scheduler.db import db_session
 from scheduler.migrate import upgrade
 from scheduler.models import Course, TreatmentSession
 from tests.conftest import DEVELOPMENT, PG_REQUIRED, Api
-from tests.http.engine_fixtures import build_clinic, future_monday, patient
 from tests.support import routes as r
+from tests.support.builders import equipped_clinic, future_monday, patient_id
 
 CONNECT, STATEMENT, GRACE = 2, 1, 1
 # The longest a request may take while the server is gone: a connect timeout, or a statement
@@ -145,8 +145,8 @@ def test_stopped_and_frozen_database_answer_503_and_recover(cluster):
     with app.app_context():
         api = Api(app).as_("front_desk")
         api.token("front_desk")
-        clinic = build_clinic()
-        patients = [patient(mrn=f"MRN-F{i}", name=f"Fault Patient {i}") for i in range(80)]
+        clinic = equipped_clinic()
+        patients = [patient_id(mrn=f"MRN-F{i}", name=f"Fault Patient {i}") for i in range(80)]
         r.user("desk-faults@clinic.test", "front_desk")
         db_session.commit()
         pages = r.Pages(app, "desk-faults@clinic.test")

@@ -11,7 +11,7 @@ from scheduler.db import db_session, transaction
 from scheduler.errors import Conflict
 from scheduler.models import AuditEvent, TreatmentSession
 from scheduler.services import booking
-from tests.support import factories
+from tests.support import builders
 
 pytestmark = pytest.mark.real_commits  # threads, each with its own connection
 
@@ -48,9 +48,9 @@ def _race(app, requests: list[booking.SessionRequest]):
 @pytest.mark.slow
 @pytest.mark.parametrize("contested", ["room", "patient"])
 def test_exactly_one_of_twenty_racing_bookings_wins(app, contested):
-    clinic = factories.clinic()
-    rooms = [factories.room(clinic, name=f"IV-{i}") for i in range(THREADS)]
-    patients = [factories.patient(mrn=f"MRN-{i}", name=f"Patient {i}") for i in range(THREADS)]
+    clinic = builders.clinic()
+    rooms = [builders.room(clinic, name=f"IV-{i}") for i in range(THREADS)]
+    patients = [builders.patient(mrn=f"MRN-{i}", name=f"Patient {i}") for i in range(THREADS)]
     db_session.commit()
     if contested == "room":  # many patients, one room
         pairs = [(rooms[0].id, p.id) for p in patients]
@@ -81,9 +81,9 @@ def test_exactly_one_of_twenty_racing_bookings_wins(app, contested):
 
 
 def test_cancelled_session_frees_the_slot_and_keeps_its_row(app):
-    clinic = factories.clinic()
-    room = factories.room(clinic)
-    first, second = factories.patient(mrn="A"), factories.patient(mrn="B")
+    clinic = builders.clinic()
+    room = builders.room(clinic)
+    first, second = builders.patient(mrn="A"), builders.patient(mrn="B")
     req = booking.SessionRequest(clinic_id=clinic.id, patient_id=first.id, room_id=room.id, kind="dose",
                                  starts_at=START, ends_at=END)
     session = booking.book(None, req)
@@ -103,9 +103,9 @@ def test_cancelled_session_frees_the_slot_and_keeps_its_row(app):
 
 
 def test_touching_sessions_do_not_clash(app):
-    clinic = factories.clinic()
-    room = factories.room(clinic)
-    a, b = factories.patient(mrn="A"), factories.patient(mrn="B")
+    clinic = builders.clinic()
+    room = builders.room(clinic)
+    a, b = builders.patient(mrn="A"), builders.patient(mrn="B")
     booking.book(None, booking.SessionRequest(clinic_id=clinic.id, patient_id=a.id, room_id=room.id,
                                               kind="dose", starts_at=START, ends_at=END))
     booking.book(None, booking.SessionRequest(clinic_id=clinic.id, patient_id=b.id, room_id=room.id,

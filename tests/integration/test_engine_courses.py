@@ -9,12 +9,12 @@ from scheduler.domain.values import Preferences
 from scheduler.errors import Conflict
 from scheduler.models import AuditEvent, Course, TreatmentSession
 from scheduler.services import booking, courses
-from tests.http.engine_fixtures import build_clinic, count, future_monday, patient
+from tests.support.builders import count, equipped_clinic, future_monday, patient_id
 
 
 def test_dry_run_writes_nothing(app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     before = (count(Course), count(TreatmentSession), count(AuditEvent))
     result = courses.plan_and_book(None, pid, clinic.id, "ketamine-iv", future_monday(), Preferences(),
                                    dry_run=True)
@@ -24,9 +24,9 @@ def test_dry_run_writes_nothing(app):
 
 
 def test_a_clash_on_the_fifth_session_books_nothing(app):
-    clinic = build_clinic()
-    pid = patient()
-    other = patient(mrn="MRN-2", name="Other Patient")
+    clinic = equipped_clinic()
+    pid = patient_id()
+    other = patient_id(mrn="MRN-2", name="Other Patient")
     start = future_monday()
     plan = courses.plan_and_book(None, pid, clinic.id, "ketamine-iv", start, Preferences(), dry_run=True).plan
     fifth = plan.sessions[4]
@@ -48,8 +48,8 @@ def test_a_clash_on_the_fifth_session_books_nothing(app):
 
 
 def test_booked_course_links_sessions(app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     result = courses.plan_and_book(None, pid, clinic.id, "ketamine-iv", future_monday(),
                                    Preferences(weekdays=frozenset({0, 2, 4}), earliest=None, latest=None),
                                    dry_run=False)
@@ -65,8 +65,8 @@ def test_course_status_follows_attendance(app):
 
     from scheduler.services import sessions
 
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     # entering history (past_status): the course lies in the past, its sessions still booked
     result = courses.plan_and_book(None, pid, clinic.id, "ketamine-iv", date.today() - timedelta(days=40),
                                    Preferences(), dry_run=False, include_maintenance=False, past_status="booked")

@@ -14,18 +14,18 @@ from scheduler.domain.values import Preferences
 from scheduler.models import AuditEvent, Course, Room, StaffMember, TreatmentSession
 from scheduler.protocols_registry import protocols
 from scheduler.services import courses, flags
-from tests.http.engine_fixtures import build_clinic, count, future_monday, patient
+from tests.support.builders import count, equipped_clinic, future_monday, patient_id
 
 SHIPPED = ["esketamine-trd", "ketamine-im", "ketamine-iv", "ketamine-lozenge-kap", "tms-accelerated", "tms-daily"]
 
 
 @pytest.mark.parametrize("key", SHIPPED)
 def test_each_protocol_is_planned_and_booked(app, key):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     proto = protocols()[key]
     start = future_monday()
-    if proto.rems:  # esketamine: a certified clinic, an enrolled patient (else 409 rems_not_enrolled)
+    if proto.rems:  # esketamine: a certified clinic, an enrolled patient_id (else 409 rems_not_enrolled)
         from datetime import date
 
         from scheduler.models import Clinic, Patient
@@ -53,7 +53,7 @@ def test_each_protocol_is_planned_and_booked(app, key):
     for s in doses:
         assert proto.dose.capability in room_caps[s.room_id]
         assert roles[s.staff_member_id] == proto.dose.role
-    # nothing overlaps for the patient; the first dose is on or after the start date
+    # nothing overlaps for the patient_id; the first dose is on or after the start date
     for a, b in itertools.pairwise(rows):
         assert not overlaps(a.starts_at, a.ends_at, b.starts_at, b.ends_at)
     assert local_date(min(s.starts_at for s in doses), clinic.tz) >= start
@@ -66,8 +66,8 @@ def test_each_protocol_is_planned_and_booked(app, key):
 
 
 def test_same_input_same_plan(app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     start = future_monday()
     a = courses.plan_and_book(None, pid, clinic.id, "ketamine-iv", start, Preferences(), dry_run=True)
     b = courses.plan_and_book(None, pid, clinic.id, "ketamine-iv", start, Preferences(), dry_run=True)

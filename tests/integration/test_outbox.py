@@ -11,7 +11,7 @@ from sqlalchemy import select
 from scheduler.db import db_session
 from scheduler.models import Message, Patient, PatientLink, TreatmentSession
 from scheduler.services import delivery, sessions
-from tests.support import world
+from tests.support import builders
 from tests.support.messaging import sms_server, smtp_server  # noqa: F401 - fixtures
 
 NY = ZoneInfo("America/New_York")
@@ -39,7 +39,7 @@ def _patient(**changes):
 
 @pytest.fixture
 def w(app):
-    built = world.build()
+    built = builders.small_clinic()
     _patient(email="pat@example.test", phone="+15550100", contact_preference="email")
     return built
 
@@ -178,9 +178,8 @@ def test_a_reminder_for_a_session_no_longer_booked_is_withdrawn_not_sent(app, w,
 def _waiting(w, day):
     from scheduler.models import Clinic
     from scheduler.services import waitlist
-    from tests.support import factories
 
-    other = factories.patient(mrn="WL-9", name="Wai Ting")
+    other = builders.patient(mrn="WL-9", name="Wai Ting")
     db_session.flush()
     waitlist.add(None, patient=other, clinic=db_session.get(Clinic, w.clinic.id), kind="dose", protocol=None,
                  earliest_on=day, latest_on=day, preferences={})

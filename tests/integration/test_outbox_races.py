@@ -15,7 +15,7 @@ from scheduler.errors import Conflict
 from scheduler.models import Clinic, Message, Patient, TreatmentSession, WaitlistOffer
 from scheduler.services import delivery, sessions, waitlist
 from scheduler.services.channels import Outgoing
-from tests.support import factories, world
+from tests.support import builders
 
 pytestmark = pytest.mark.real_commits  # threads, each with its own connection
 
@@ -60,8 +60,8 @@ def _threads(app, n: int, target) -> list:
 
 @pytest.mark.slow
 def test_two_workers_over_one_outbox_send_each_message_once(app):
-    w = world.build()
-    patients = [factories.patient(mrn=f"W-{i}", name=f"Pat {i}", email=f"p{i}@example.test") for i in range(30)]
+    w = builders.small_clinic()
+    patients = [builders.patient(mrn=f"W-{i}", name=f"Pat {i}", email=f"p{i}@example.test") for i in range(30)]
     db_session.commit()
     day = datetime.now(NY).date() + timedelta(days=10)
     for i, p in enumerate(patients):
@@ -93,9 +93,9 @@ def test_two_workers_over_one_outbox_send_each_message_once(app):
 
 @pytest.mark.slow
 def test_ten_patients_accepting_one_offer_at_once_book_it_once(app):
-    w = world.build()
+    w = builders.small_clinic()
     day = datetime.now(NY).date() + timedelta(days=9)
-    waiting = [factories.patient(mrn=f"WL-{i}", name=f"Wait {i}") for i in range(10)]
+    waiting = [builders.patient(mrn=f"WL-{i}", name=f"Wait {i}") for i in range(10)]
     db_session.commit()
     clinic = db_session.get(Clinic, w.clinic.id)
     for p in waiting:
