@@ -13,7 +13,7 @@ from scheduler.models import AuditEvent
 from tests.support.builders import PASSWORD, clinic_with_users, email
 from tests.support.pages import CSRF, signed_in
 
-_client = signed_in  # the old name, for tests importing it from here
+_client = signed_in  # (the tests below have a parameter named signed_in; also the old name for imports)
 
 
 def _signed_in(client) -> bool:
@@ -31,8 +31,8 @@ def users(sqlite_app):
 
 
 def test_sign_out_ends_every_cookie_of_the_user(sqlite_app, users):
-    laptop, tablet = signed_in(sqlite_app), signed_in(sqlite_app)
-    other_user = signed_in(sqlite_app, "clinician")
+    laptop, tablet = _client(sqlite_app), _client(sqlite_app)
+    other_user = _client(sqlite_app, "clinician")
     stolen = _cookie(laptop)
     with laptop.session_transaction() as s:
         token = s["csrf_token"]
@@ -42,13 +42,13 @@ def test_sign_out_ends_every_cookie_of_the_user(sqlite_app, users):
     replay.set_cookie("session", stolen)  # the cookie as it was before sign-out is refused too
     assert replay.get("/patients").status_code == 302
     assert _signed_in(other_user)  # other users keep their sessions
-    assert _signed_in(signed_in(sqlite_app))  # and signing in again works
+    assert _signed_in(_client(sqlite_app))  # and signing in again works
     db_session.remove()
     assert db_session.scalars(select(AuditEvent.action).where(AuditEvent.action == "user.sign_out")).all()
 
 
 def test_a_password_change_ends_the_users_sessions(sqlite_app, users, sqlite_api):
-    desk = signed_in(sqlite_app)
+    desk = _client(sqlite_app)
     user_id = users["front_desk"]
     new = "a brand new passphrase"
     answer = sqlite_api.as_("admin").post(f"/api/v1/users/{user_id}/password", json={"password": new})
@@ -60,7 +60,7 @@ def test_a_password_change_ends_the_users_sessions(sqlite_app, users, sqlite_api
     token = CSRF.search(client.get("/sign-in").text).group(1)
     assert client.post("/sign-in", data={"email": email("front_desk"), "password": PASSWORD,
                                          "csrf_token": token}).status_code == 401
-    assert _signed_in(signed_in(sqlite_app, password=new))
+    assert _signed_in(_client(sqlite_app, password=new))
     db_session.remove()
     event = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "user.password_change")).one()
     assert event.actor_id == sqlite_api.users["admin"] and "password_hash" not in event.after
@@ -95,7 +95,7 @@ def test_only_the_user_or_an_admin_changes_a_password(sqlite_app, users, sqlite_
 
 @pytest.mark.parametrize("idle_seconds, signed_in", [(29 * 60, True), (31 * 60, False)])
 def test_idle_timeout(sqlite_app, users, idle_seconds, signed_in):
-    client = signed_in(sqlite_app)
+    client = _client(sqlite_app)
     with client.session_transaction() as s:
         s["seen_at"] -= idle_seconds
         s["signed_in_at"] -= idle_seconds
@@ -108,7 +108,7 @@ def test_idle_timeout(sqlite_app, users, idle_seconds, signed_in):
 
 
 def test_absolute_lifetime_even_when_active(sqlite_app, users):
-    client = signed_in(sqlite_app)
+    client = _client(sqlite_app)
     with client.session_transaction() as s:
         s["signed_in_at"] -= 12 * 3600 + 1
     assert not _signed_in(client)
@@ -116,11 +116,11 @@ def test_absolute_lifetime_even_when_active(sqlite_app, users):
 
 def test_lifetimes_are_configurable(sqlite_app, users):
     sqlite_app.config.update(SESSION_IDLE_MINUTES=1, SESSION_MAX_HOURS=1)
-    client = signed_in(sqlite_app)
+    client = _client(sqlite_app)
     with client.session_transaction() as s:
         s["seen_at"] -= 90
     assert not _signed_in(client)
-    client = signed_in(sqlite_app)
+    client = _client(sqlite_app)
     with client.session_transaction() as s:
         s["signed_in_at"] -= 3601
     assert not _signed_in(client)
