@@ -108,14 +108,14 @@ def test_check_in_too_early_names_the_clinics_time(desk):  # noqa: F811
 
 
 def test_a_plan_past_the_authorized_units_shows_why_and_books_only_with_a_reason(desk):  # noqa: F811
-    patient_id = _patient(desk)
+    patient_id = new_patient(desk)
     start = next_monday(date.today())
     _authorize(patient_id, start)  # four units: doses 5 and 6 would exceed them
-    preview = _plan(desk, patient_id, start, action="preview")
+    preview = plan(desk, patient_id, start, action="preview")
     assert preview.status_code == 200, preview.text
     assert 'data-testid="plan-flags"' in preview.text and 'data-flag-code="authorization_exceeded"' in preview.text
     assert 'name="override_reason"' in preview.text  # the reason is asked for before booking
-    refused = _plan(desk, patient_id, start)
+    refused = plan(desk, patient_id, start)
     assert refused.status_code == 409, refused.text
     assert "The plan breaks a scheduling rule" in refused.text and "would be unit 5 of 4" in refused.text
     assert 'data-testid="plan-preview"' in refused.text and 'name="override_reason"' in refused.text
