@@ -1,4 +1,4 @@
-"""One open dosing course per patient_id (409 ``course_active``), ``replaces_course_id``, and a past
+"""One open dosing course per patient (409 ``course_active``), ``replaces_course_id``, and a past
 ``start_on`` planned from today (``start_moved_to_today``)."""
 from __future__ import annotations
 

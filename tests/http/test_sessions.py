@@ -37,7 +37,7 @@ def test_book_one_session(api, world):
     assert api.get(f"{URL}/{s['id']}").json["id"] == s["id"]
 
 
-@pytest.mark.parametrize("holder", ["room", "patient_id"])
+@pytest.mark.parametrize("holder", ["room", "patient"])
 def test_double_booking_is_refused_naming_the_session(api, world, holder):
     clinic, pid, other, day = world
     first = api.post(URL, json=dose(clinic, pid, day, room="Therapy", staff_member_id=None)).json

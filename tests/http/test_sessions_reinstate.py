@@ -56,7 +56,7 @@ def test_reinstate_undoes_a_cancellation_and_is_audited(api, app):
 def test_reinstate_refuses_when_the_room_was_taken_meanwhile(api, app):
     clinic, pid, other, day = _world()
     cancelled = _cancel(api, _book(api, clinic, pid, day))
-    taker = _book(api, clinic, other, day, hh=9)  # the freed chair went to another patient_id
+    taker = _book(api, clinic, other, day, hh=9)  # the freed chair went to another patient
     r = api.post(f"{URL}/{cancelled['id']}/reinstate", json={"version": cancelled["version"]})
     assert r.status_code == 409 and r.json["error"]["code"] == "room_double_booked", r.json
     assert r.json["error"]["conflicts"][0]["session_id"] == taker["id"]

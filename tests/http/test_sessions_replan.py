@@ -27,7 +27,7 @@ def test_cancel_opens_a_gap_and_the_replan_closes_it(api, app):
     pid = patient_id()
     doses = _course(api, clinic, pid)
     assert "induction_gap" not in _flag_codes(api, clinic, pid)
-    # the patient_id is away for a week: doses 3 and 4 are cancelled
+    # the patient is away for a week: doses 3 and 4 are cancelled
     for n in (3, 4):
         r = api.post(f"/api/v1/sessions/{doses[n]['id']}/cancel", json={"reason": "Away", "version": doses[n]["version"]})
         assert r.status_code == 200

@@ -23,7 +23,7 @@ def test_timeline_shows_everything_but_assessments_to_the_front_desk(api, app):
     assert desk.status_code == 200
     t = desk.json
     assert "assessments" not in t
-    assert t["patient_id"]["id"] == pid and [c["id"] for c in t["courses"]] == [booked["course"]["id"]]
+    assert t["patient"]["id"] == pid and [c["id"] for c in t["courses"]] == [booked["course"]["id"]]
     assert len(t["sessions"]) == len(booked["sessions"])
     assert {s["status"] for s in t["sessions"]} == {"booked", "cancelled"}
     doses = [s for s in t["sessions"] if s["kind"] == "dose" and s["status"] == "booked"]

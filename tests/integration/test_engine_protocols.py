@@ -25,7 +25,7 @@ def test_each_protocol_is_planned_and_booked(app, key):
     pid = patient_id()
     proto = protocols()[key]
     start = future_monday()
-    if proto.rems:  # esketamine: a certified clinic, an enrolled patient_id (else 409 rems_not_enrolled)
+    if proto.rems:  # esketamine: a certified clinic, an enrolled patient (else 409 rems_not_enrolled)
         from datetime import date
 
         from scheduler.models import Clinic, Patient
@@ -53,7 +53,7 @@ def test_each_protocol_is_planned_and_booked(app, key):
     for s in doses:
         assert proto.dose.capability in room_caps[s.room_id]
         assert roles[s.staff_member_id] == proto.dose.role
-    # nothing overlaps for the patient_id; the first dose is on or after the start date
+    # nothing overlaps for the patient; the first dose is on or after the start date
     for a, b in itertools.pairwise(rows):
         assert not overlaps(a.starts_at, a.ends_at, b.starts_at, b.ends_at)
     assert local_date(min(s.starts_at for s in doses), clinic.tz) >= start
