@@ -94,7 +94,7 @@ def test_a_user_limited_to_one_clinic_gets_no_report_of_another(sqlite_app):
     from scheduler.auth import issue_token
     from scheduler.models import User
     from scheduler.services import directory
-    from tests.support.builders import ROLES
+    from tests.support.builders import USER_ROLES as ROLES
 
     a, _rooms, users = clinic_with_users()
     b = directory.create_clinic(None, name="Other Side Clinic", timezone="America/New_York",
