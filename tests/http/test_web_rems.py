@@ -26,8 +26,9 @@ def rems(site, sqlite_api):
     room = directory.create_room(None, c, name="Spravato", capabilities=["nasal"])
     patient = factories.patient(mrn="REMS-1", name="Ana Ruiz", ride_home_arranged=True)
     db_session.flush()
-    world = {"clinic": c.id, "patient": patient.id, "room": room.id,
-             "nurse": next(m.id for m in c.staff if m.role == "nurse")}
+    staff = {m.role: m.id for m in c.staff}
+    world = {"clinic": c.id, "patient": patient.id, "room": room.id, "nurse": staff["nurse"],
+             "prescriber": staff["prescriber"]}
     db_session.commit()
     enroll(sqlite_api, world)
     return world

@@ -7,27 +7,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import pytest
-
-from scheduler.db import db_session
-from scheduler.services import directory
-from tests.http.test_rems import dose, enroll, monday_at, second_patient
+from tests.http.test_rems import dose, monday_at, second_patient
 from tests.http.test_web_pages import clinician, desk, site  # noqa: F401 - fixtures
-from tests.support import factories
-
-
-@pytest.fixture
-def rems(site, sqlite_api):
-    c = site["clinic"]
-    room = directory.create_room(None, c, name="Spravato", capabilities=["nasal"])
-    patient = factories.patient(mrn="REMS-1", name="Ana Ruiz", ride_home_arranged=True)
-    db_session.flush()
-    staff = {m.role: m.id for m in c.staff}
-    world = {"clinic": c.id, "patient": patient.id, "room": room.id, "nurse": staff["nurse"],
-             "prescriber": staff["prescriber"]}
-    db_session.commit()
-    enroll(sqlite_api, world)
-    return world
+from tests.http.test_web_rems import rems  # noqa: F401 - fixture
 
 
 def _rows(web, day) -> list[str]:
