@@ -45,10 +45,10 @@ test: venv browser-deps js-deps lint bench-quick
 # ruff's rules and mypy (settings in pyproject.toml); a few seconds once mypy's cache is warm.
 lint: venv
 	$(BIN)/ruff check scheduler tests bench
+	$(BIN)/ruff format --check scheduler tests bench
 	$(BIN)/mypy
 
-# What `ruff format` would change (not yet enforced: the one-off format commit comes when the open
-# branches have landed; see README, Development).
+# How many lines `ruff format` would change (make lint fails on any; see README, Development).
 format-diff: venv
 	@$(BIN)/ruff format --diff scheduler tests bench 2>/dev/null | grep -c '^[-+][^-+]' || true
 

@@ -22,6 +22,7 @@ them on every COPYed row).
 Bulk paths: COPY on PostgreSQL (psycopg), ``insert()`` executemany on SQLite; rows are streamed in
 chunks, so memory stays flat at any size.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,25 +75,91 @@ ROOM_PLAN = (
     ("Consult-1", ["consult"], HOURLY, "P1"),
     ("Consult-2", ["consult"], HOURLY, "P2"),
 )
-STAFF_PLAN = (("P1", "prescriber", 1), ("P2", "prescriber", 1), ("P3", "prescriber", 1), ("N1", "nurse", 1),
-              ("N2", "nurse", 1), ("N3", "nurse", 1), ("N4", "nurse", 2), ("T1", "therapist", 1),
-              ("T2", "therapist", 1), ("T3", "therapist", 1))
+STAFF_PLAN = (
+    ("P1", "prescriber", 1),
+    ("P2", "prescriber", 1),
+    ("P3", "prescriber", 1),
+    ("N1", "nurse", 1),
+    ("N2", "nurse", 1),
+    ("N3", "nurse", 1),
+    ("N4", "nurse", 2),
+    ("T1", "therapist", 1),
+    ("T2", "therapist", 1),
+    ("T3", "therapist", 1),
+)
 # Which rooms serve which need.
-NEED_ROOMS = {"iv": ("IV-1", "IV-2", "IV-3"), "im": ("IV-1", "IV-2", "IV-3"), "nasal": ("Nasal-1",),
-              "lozenge": ("KAP suite",), "tms": ("TMS-1",), "therapy": ("Therapy-1", "Therapy-2"),
-              "consult": ("Consult-1", "Consult-2")}
-PROTOCOL_MIX = (("ketamine-iv", 0.40), ("ketamine-im", 0.10), ("esketamine-trd", 0.20), ("tms-daily", 0.15),
-                ("ketamine-lozenge-kap", 0.15))
-FIRST = ("Alex", "Sam", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Avery", "Quinn", "Rowan",
-         "Maria", "James", "Priya", "Wei", "Fatima", "Lucas", "Emma", "Noah", "Olivia", "Liam", "Ava")
-LAST = ("Smith", "Garcia", "Nguyen", "Patel", "Kim", "Johnson", "Brown", "Lopez", "Chen", "Wilson", "Khan",
-        "Martin", "Okafor", "Rossi", "Silva", "Cohen", "Novak", "Haddad", "Murphy", "Ito")
+NEED_ROOMS = {
+    "iv": ("IV-1", "IV-2", "IV-3"),
+    "im": ("IV-1", "IV-2", "IV-3"),
+    "nasal": ("Nasal-1",),
+    "lozenge": ("KAP suite",),
+    "tms": ("TMS-1",),
+    "therapy": ("Therapy-1", "Therapy-2"),
+    "consult": ("Consult-1", "Consult-2"),
+}
+PROTOCOL_MIX = (
+    ("ketamine-iv", 0.40),
+    ("ketamine-im", 0.10),
+    ("esketamine-trd", 0.20),
+    ("tms-daily", 0.15),
+    ("ketamine-lozenge-kap", 0.15),
+)
+FIRST = (
+    "Alex",
+    "Sam",
+    "Jordan",
+    "Taylor",
+    "Morgan",
+    "Casey",
+    "Riley",
+    "Jamie",
+    "Avery",
+    "Quinn",
+    "Rowan",
+    "Maria",
+    "James",
+    "Priya",
+    "Wei",
+    "Fatima",
+    "Lucas",
+    "Emma",
+    "Noah",
+    "Olivia",
+    "Liam",
+    "Ava",
+)
+LAST = (
+    "Smith",
+    "Garcia",
+    "Nguyen",
+    "Patel",
+    "Kim",
+    "Johnson",
+    "Brown",
+    "Lopez",
+    "Chen",
+    "Wilson",
+    "Khan",
+    "Martin",
+    "Okafor",
+    "Rossi",
+    "Silva",
+    "Cohen",
+    "Novak",
+    "Haddad",
+    "Murphy",
+    "Ito",
+)
 
 
 def network_shape(sessions: int) -> dict:
     clinics = max(1, min(MAX_CLINICS, round(sessions / SESSIONS_PER_CLINIC)))
-    return {"sessions": sessions, "clinics": clinics, "rooms": clinics * len(ROOM_PLAN),
-            "patients": max(20, sessions // 10)}
+    return {
+        "sessions": sessions,
+        "clinics": clinics,
+        "rooms": clinics * len(ROOM_PLAN),
+        "patients": max(20, sessions // 10),
+    }
 
 
 @dataclass
@@ -169,8 +236,9 @@ class BulkWriter:
         raw = self.conn.connection.driver_connection
         with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row(tuple(json.dumps(row[c]) if c in json_cols and row[c] is not None
-                                     else row[c] for c in cols))
+                copy.write_row(
+                    tuple(json.dumps(row[c]) if c in json_cols and row[c] is not None else row[c] for c in cols)
+                )
 
     def commit(self) -> None:
         self.conn.commit()
@@ -199,54 +267,92 @@ class Generator:
         room_id = staff_id = 1
         for c in range(1, n + 1):
             tz = ZONES[(c - 1) % len(ZONES)]
-            conn.execute(sa.insert(Clinic.__table__), [{"id": c, "name": f"Clinic {c:02d}", "timezone": tz,
-                                                        "created_at": now}])
-            conn.execute(sa.insert(OpeningHours.__table__),
-                         [{"clinic_id": c, "weekday": d, "opens_at": time(8), "closes_at": time(18)}
-                          for d in range(5)])
+            conn.execute(
+                sa.insert(Clinic.__table__), [{"id": c, "name": f"Clinic {c:02d}", "timezone": tz, "created_at": now}]
+            )
+            conn.execute(
+                sa.insert(OpeningHours.__table__),
+                [{"clinic_id": c, "weekday": d, "opens_at": time(8), "closes_at": time(18)} for d in range(5)],
+            )
             closed, closures = set(), []
             for year in range(cal.first.year, cal.day(cal.ndays - 1).year + 1):
-                for day, reason in ((date(year, 1, 1), "New Year's Day"), (date(year, 7, 4), "Independence Day"),
-                                    (date(year, 12, 25), "Christmas Day")):
-                    closures.append({"clinic_id": c, "starts_on": day, "ends_on": day, "reason": reason,
-                                     "created_at": now})
+                for day, reason in (
+                    (date(year, 1, 1), "New Year's Day"),
+                    (date(year, 7, 4), "Independence Day"),
+                    (date(year, 12, 25), "Christmas Day"),
+                ):
+                    closures.append(
+                        {"clinic_id": c, "starts_on": day, "ends_on": day, "reason": reason, "created_at": now}
+                    )
                     closed.add((day - cal.first).days)
             conn.execute(sa.insert(Closure.__table__), closures)
             staff = {}
             for key, role, capacity in STAFF_PLAN:
                 staff[key] = staff_id
-                conn.execute(sa.insert(StaffMember.__table__),
-                             [{"id": staff_id, "clinic_id": c, "name": f"{rng.choice(FIRST)} {rng.choice(LAST)} ({key})",
-                               "role": role, "capacity": capacity, "active": True, "created_at": now}])
+                conn.execute(
+                    sa.insert(StaffMember.__table__),
+                    [
+                        {
+                            "id": staff_id,
+                            "clinic_id": c,
+                            "name": f"{rng.choice(FIRST)} {rng.choice(LAST)} ({key})",
+                            "role": role,
+                            "capacity": capacity,
+                            "active": True,
+                            "created_at": now,
+                        }
+                    ],
+                )
                 staff_id += 1
             rooms = {}
             for name, caps, grid, staff_key in ROOM_PLAN:
-                conn.execute(sa.insert(Room.__table__), [{"id": room_id, "clinic_id": c, "name": name,
-                                                          "capabilities": caps, "active": True,
-                                                          "created_at": now}])
-                rooms[name] = RoomState(room_id, c, name, grid, staff[staff_key],
-                                        bytearray(cal.ndays * len(grid)))
+                conn.execute(
+                    sa.insert(Room.__table__),
+                    [
+                        {
+                            "id": room_id,
+                            "clinic_id": c,
+                            "name": name,
+                            "capabilities": caps,
+                            "active": True,
+                            "created_at": now,
+                        }
+                    ],
+                )
+                rooms[name] = RoomState(room_id, c, name, grid, staff[staff_key], bytearray(cal.ndays * len(grid)))
                 room_id += 1
             first_patient = (c - 1) * per_clinic + 1
-            self.clinics.append(ClinicState(c, tz, rooms, staff, closed,
-                                            range(first_patient, first_patient + per_clinic)))
+            self.clinics.append(
+                ClinicState(c, tz, rooms, staff, closed, range(first_patient, first_patient + per_clinic))
+            )
         total_patients = per_clinic * n
         table = Patient.__table__
         for pid in range(1, total_patients + 1):
-            self.w.add(table, {
-                "id": pid, "mrn": f"MRN{pid:08d}", "name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
-                "birth_date": date(1950, 1, 1) + timedelta(days=rng.randrange(365 * 55)),
-                "phone": f"+1555{pid:07d}", "email": None, "ride_home_arranged": rng.random() < 0.85,
-                "dosing_hold_reason": "Psychosis at evaluation" if rng.random() < 0.005 else None,
-                "dosing_hold_since": None, "dosing_hold_by_id": None, "created_at": now})
+            self.w.add(
+                table,
+                {
+                    "id": pid,
+                    "mrn": f"MRN{pid:08d}",
+                    "name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                    "birth_date": date(1950, 1, 1) + timedelta(days=rng.randrange(365 * 55)),
+                    "phone": f"+1555{pid:07d}",
+                    "email": None,
+                    "ride_home_arranged": rng.random() < 0.85,
+                    "dosing_hold_reason": "Psychosis at evaluation" if rng.random() < 0.005 else None,
+                    "dosing_hold_since": None,
+                    "dosing_hold_by_id": None,
+                    "created_at": now,
+                },
+            )
             if pid % CHUNK == 0:
                 self.w.flush([table])
         self.w.flush([table])
         self.shape["patients"] = total_patients
 
     # ---- placement on the grid --------------------------------------------------------------------
-    def place(self, clinic: ClinicState, patient: int, need: str, earliest: int, latest: int | None = None,
-              duration: int = 60) -> tuple[int, RoomState, int] | None:
+    def place(
+        self, clinic: ClinicState, patient: int, need: str, earliest: int, latest: int | None = None, duration: int = 60
+    ) -> tuple[int, RoomState, int] | None:
         """First open day >= earliest (<= latest if given) with a free cell in a suitable room."""
         busy_days = self.patient_days.setdefault(patient, set())
         rooms = [clinic.rooms[n] for n in NEED_ROOMS[need]]
@@ -269,10 +375,23 @@ class Generator:
             d += 1
         return None
 
-    def session(self, clinic: ClinicState, patient: int, course: int, need: str, kind: str, duration: int,
-                earliest: int, latest: int | None = None, phase: str | None = None, sequence: int | None = None,
-                route: str | None = None, dose: Decimal | None = None, staff_key: str | None = None,
-                rebook: bool = False) -> int | None:
+    def session(
+        self,
+        clinic: ClinicState,
+        patient: int,
+        course: int,
+        need: str,
+        kind: str,
+        duration: int,
+        earliest: int,
+        latest: int | None = None,
+        phase: str | None = None,
+        sequence: int | None = None,
+        route: str | None = None,
+        dose: Decimal | None = None,
+        staff_key: str | None = None,
+        rebook: bool = False,
+    ) -> int | None:
         """Place and write one session; a missed past dose is rebooked. Returns its day (or None)."""
         while True:
             if self.counts["sessions"] >= self.target:
@@ -292,16 +411,33 @@ class Generator:
             created = starts_at - timedelta(days=self.rng.randint(3, 30))
             sid = self.next_id["session"]
             self.next_id["session"] += 1
-            self.w.add(TreatmentSession.__table__, {
-                "id": sid, "clinic_id": clinic.id, "patient_id": patient, "course_id": course,
-                "room_id": room.id,
-                "staff_member_id": clinic.staff[staff_key] if staff_key else room.staff_id,
-                "kind": kind, "phase": phase, "sequence": sequence, "route": route, "dose_mg": dose,
-                "starts_at": starts_at, "ends_at": ends_at, "status": status,
-                "cancel_reason": "Patient request" if status == "cancelled" else None,
-                "cancelled_at": starts_at - timedelta(days=1) if status == "cancelled" else None,
-                "cancelled_by_id": None, "override_reason": None, "notes": None, "version": 1,
-                "created_at": created, "updated_at": created})
+            self.w.add(
+                TreatmentSession.__table__,
+                {
+                    "id": sid,
+                    "clinic_id": clinic.id,
+                    "patient_id": patient,
+                    "course_id": course,
+                    "room_id": room.id,
+                    "staff_member_id": clinic.staff[staff_key] if staff_key else room.staff_id,
+                    "kind": kind,
+                    "phase": phase,
+                    "sequence": sequence,
+                    "route": route,
+                    "dose_mg": dose,
+                    "starts_at": starts_at,
+                    "ends_at": ends_at,
+                    "status": status,
+                    "cancel_reason": "Patient request" if status == "cancelled" else None,
+                    "cancelled_at": starts_at - timedelta(days=1) if status == "cancelled" else None,
+                    "cancelled_by_id": None,
+                    "override_reason": None,
+                    "notes": None,
+                    "version": 1,
+                    "created_at": created,
+                    "updated_at": created,
+                },
+            )
             self.counts["sessions"] += 1
             if status in ("cancelled", "no_show"):
                 self.counts[status] += 1
@@ -313,10 +449,19 @@ class Generator:
     def assessment(self, patient: int, course: int, day: int | None, instrument: str, low: int, high: int) -> None:
         if day is None or day >= self.cal.today_index:
             return
-        self.w.add(Assessment.__table__, {
-            "id": self.next_id["assessment"], "patient_id": patient, "course_id": course,
-            "instrument": instrument, "score": self.rng.randint(low, high), "taken_on": self.cal.day(day),
-            "recorded_by_id": None, "created_at": self.now})
+        self.w.add(
+            Assessment.__table__,
+            {
+                "id": self.next_id["assessment"],
+                "patient_id": patient,
+                "course_id": course,
+                "instrument": instrument,
+                "score": self.rng.randint(low, high),
+                "taken_on": self.cal.day(day),
+                "recorded_by_id": None,
+                "created_at": self.now,
+            },
+        )
         self.next_id["assessment"] += 1
         self.counts["assessments"] += 1
 
@@ -341,15 +486,32 @@ class Generator:
             status = "completed"
         if stop_after is not None:
             status = "stopped"
-        self.w.add(Course.__table__, {
-            "id": cid, "patient_id": patient, "clinic_id": clinic.id, "protocol_key": protocol,
-            "start_on": cal.day(start),
-            "preferences": {"weekdays": ["mon", "wed", "fri"], "earliest": "08:00", "latest": "18:00"},
-            "status": status, "stopped_reason": "Patient chose to stop" if stop_after is not None else None,
-            "created_at": self.now})
+        self.w.add(
+            Course.__table__,
+            {
+                "id": cid,
+                "patient_id": patient,
+                "clinic_id": clinic.id,
+                "protocol_key": protocol,
+                "start_on": cal.day(start),
+                "preferences": {"weekdays": ["mon", "wed", "fri"], "earliest": "08:00", "latest": "18:00"},
+                "status": status,
+                "stopped_reason": "Patient chose to stop" if stop_after is not None else None,
+                "created_at": self.now,
+            },
+        )
 
-    def _plan(self, protocol: str, clinic: ClinicState, patient: int, cid: int, start: int, instrument: str,
-              high: int, stop_after: int | None) -> int | None:
+    def _plan(
+        self,
+        protocol: str,
+        clinic: ClinicState,
+        patient: int,
+        cid: int,
+        start: int,
+        instrument: str,
+        high: int,
+        stop_after: int | None,
+    ) -> int | None:
         s, rng = self.session, self.rng
         args = (clinic, patient, cid)
         tms = protocol == "tms-daily"
@@ -362,10 +524,12 @@ class Generator:
             for _ in range(rng.randint(1, 3)):
                 day = s(*args, "therapy", "preparation", 60, day + 1, day + 14) or day
         route, need, duration, dose = {
-            "ketamine-iv": ("iv", "iv", 120, Decimal("35.00")), "ketamine-im": ("im", "im", 90, Decimal("50.00")),
+            "ketamine-iv": ("iv", "iv", 120, Decimal("35.00")),
+            "ketamine-im": ("im", "im", 90, Decimal("50.00")),
             "esketamine-trd": ("nasal", "nasal", 135, Decimal("56.00")),
             "tms-daily": ("tms", "tms", 40, None),
-            "ketamine-lozenge-kap": ("lozenge", "lozenge", 180, Decimal("300.00"))}[protocol]
+            "ketamine-lozenge-kap": ("lozenge", "lozenge", 180, Decimal("300.00")),
+        }[protocol]
         if protocol == "tms-daily":
             gaps = [1] * 30
         elif protocol == "esketamine-trd":
@@ -373,13 +537,26 @@ class Generator:
         else:
             gaps = [rng.randint(2, 3) for _ in range(6)]
         gaps[0] = rng.randint(3, 14)
-        integration_after = {"ketamine-iv": {1, 2, 3, 4, 5, 6}, "ketamine-im": {1, 2, 3, 4, 5, 6},
-                             "ketamine-lozenge-kap": {1, 2, 4, 6}}.get(protocol, set())
+        integration_after = {
+            "ketamine-iv": {1, 2, 3, 4, 5, 6},
+            "ketamine-im": {1, 2, 3, 4, 5, 6},
+            "ketamine-lozenge-kap": {1, 2, 4, 6},
+        }.get(protocol, set())
         for seq, gap in enumerate(gaps, start=1):
             if protocol == "esketamine-trd" and seq == 9:
                 dose = Decimal("84.00")
-            got = s(*args, need, "dose", duration, day + gap, phase="induction", sequence=seq, route=route,
-                    dose=dose, rebook=True)
+            got = s(
+                *args,
+                need,
+                "dose",
+                duration,
+                day + gap,
+                phase="induction",
+                sequence=seq,
+                route=route,
+                dose=dose,
+                rebook=True,
+            )
             if got is None:
                 return None
             day = got
@@ -401,8 +578,18 @@ class Generator:
                 earliest = day + rng.randint(*step)
             else:
                 earliest = (self.cal.day(day) + relativedelta(months=rng.randint(2, 4)) - self.cal.first).days
-            got = s(*args, need, "dose", duration, earliest, phase="maintenance", sequence=seq, route=route,
-                    dose=dose, rebook=True)
+            got = s(
+                *args,
+                need,
+                "dose",
+                duration,
+                earliest,
+                phase="maintenance",
+                sequence=seq,
+                route=route,
+                dose=dose,
+                rebook=True,
+            )
             if got is None:
                 return None
             day = got
@@ -413,8 +600,9 @@ class Generator:
     def run(self) -> dict:
         self.directory()
         order = [Course.__table__, TreatmentSession.__table__, Assessment.__table__]
-        self.progress = tqdm(total=self.target, unit="session", desc="sessions", mininterval=1.0,
-                             file=sys.stderr, disable=None)
+        self.progress = tqdm(
+            total=self.target, unit="session", desc="sessions", mininterval=1.0, file=sys.stderr, disable=None
+        )
         i = 0
         stalled = 0
         while self.counts["sessions"] < self.target:
@@ -428,14 +616,23 @@ class Generator:
                 self.w.flush(order)
         self.w.flush(order)
         self.progress.close()
-        return {**self.shape, **self.counts, "days": self.cal.ndays, "today": self.cal.today.isoformat(),
-                "first_day": self.cal.first.isoformat()}
+        return {
+            **self.shape,
+            **self.counts,
+            "days": self.cal.ndays,
+            "today": self.cal.today.isoformat(),
+            "first_day": self.cal.first.isoformat(),
+        }
 
 
 def existing_marker(engine: sa.Engine) -> dict | None:
     with engine.connect() as conn:
-        row = conn.execute(sa.select(AuditEvent.after).where(AuditEvent.action == MARKER_ACTION)
-                           .order_by(AuditEvent.id.desc()).limit(1)).first()
+        row = conn.execute(
+            sa.select(AuditEvent.after)
+            .where(AuditEvent.action == MARKER_ACTION)
+            .order_by(AuditEvent.id.desc())
+            .limit(1)
+        ).first()
     return row[0] if row else None
 
 
@@ -465,15 +662,36 @@ def generate(url: str, sessions: int, seed: int = 6, today: date | None = None) 
     pg = engine.dialect.name == "postgresql"
     with engine.begin() as conn:
         if pg:
-            for table in ("clinic", "room", "staff_member", "patient", "course", "treatment_session",
-                          "assessment", "opening_hours", "closure"):
-                conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                     f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)")
+            for table in (
+                "clinic",
+                "room",
+                "staff_member",
+                "patient",
+                "course",
+                "treatment_session",
+                "assessment",
+                "opening_hours",
+                "closure",
+            ):
+                conn.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"
+                )
         summary["load_seconds"] = round(timer.perf_counter() - began, 1)
         summary["seed"] = seed
-        conn.execute(sa.insert(AuditEvent.__table__), [{"at": datetime.now(UTC), "action": MARKER_ACTION,
-                                                        "entity_type": "bench", "entity_id": None,
-                                                        "before": None, "after": summary}])
+        conn.execute(
+            sa.insert(AuditEvent.__table__),
+            [
+                {
+                    "at": datetime.now(UTC),
+                    "action": MARKER_ACTION,
+                    "entity_type": "bench",
+                    "entity_id": None,
+                    "before": None,
+                    "after": summary,
+                }
+            ],
+        )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE" if pg else "ANALYZE")
     engine.dispose()
@@ -489,8 +707,12 @@ def ensure(url: str, sessions: int, seed: int = 6) -> dict:
     engine = make_engine(url)
     marker = existing_marker(engine)
     engine.dispose()
-    if marker and marker.get("sessions") == sessions and marker.get("seed") == seed \
-            and marker.get("today") == date.today().isoformat():
+    if (
+        marker
+        and marker.get("sessions") == sessions
+        and marker.get("seed") == seed
+        and marker.get("today") == date.today().isoformat()
+    ):
         return {**marker, "reused": True}
     return generate(url, sessions, seed)
 

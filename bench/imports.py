@@ -9,6 +9,7 @@ command in-process, one transaction): a 2-hour grid per chair, a patient at most
 are history (completed, 5 % no-shows, 5 % cancelled). Prints wall time and rows per second, and
 writes bench/results/imports-<db>-<n>.json. Target (issue 17): 10,000 sessions in under a minute.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,7 +43,8 @@ def files(n: int, future_share: float, today: date) -> tuple[str, str]:
     past = weekdays(today - timedelta(days=int((days_needed - future_days) * 7 / 5) + 7), days_needed - future_days)
     ahead = weekdays(today + timedelta(days=1), future_days)
     patients = ["mrn,name,birth_date,ride_home_arranged"] + [
-        f"B-{i:04d},Patient {i},19{50 + i % 50}-0{1 + i % 9}-1{i % 10},yes" for i in range(PATIENTS)]
+        f"B-{i:04d},Patient {i},19{50 + i % 50}-0{1 + i % 9}-1{i % 10},yes" for i in range(PATIENTS)
+    ]
     rows = ["external_id,mrn,clinic,kind,start,end,room,staff,status,protocol,phase,sequence"]
     k = 0
     for day_index, day in enumerate(past + ahead):
@@ -55,8 +57,10 @@ def files(n: int, future_share: float, today: date) -> tuple[str, str]:
             status = "booked"
             if is_past:
                 status = "no_show" if k % 20 == 7 else "cancelled" if k % 20 == 13 else "completed"
-            rows.append(f"OLD-{k},B-{patient:04d},Bench Clinic,dose,{day} {cell},{day} {ENDS[cell]},Chair {room + 1},,"
-                        f"{status},,,")
+            rows.append(
+                f"OLD-{k},B-{patient:04d},Bench Clinic,dose,{day} {cell},{day} {ENDS[cell]},Chair {room + 1},,"
+                f"{status},,,"
+            )
             k += 1
     return "\n".join(patients) + "\n", "\n".join(rows) + "\n"
 
@@ -84,8 +88,12 @@ def run_one(kind: str, n: int, future_share: float, workdir: Path) -> dict:
     (workdir / "sessions.csv").write_text(sessions_csv)
     with app.app_context():
         with transaction():
-            clinic = directory.create_clinic(None, name="Bench Clinic", timezone="America/New_York",
-                                             hours={d: [(time(8), time(18))] for d in range(5)})
+            clinic = directory.create_clinic(
+                None,
+                name="Bench Clinic",
+                timezone="America/New_York",
+                hours={d: [(time(8), time(18))] for d in range(5)},
+            )
             db_session.flush()
             for i in range(ROOMS):
                 directory.create_room(None, clinic, name=f"Chair {i + 1}", capabilities=["iv", "im"])
@@ -103,12 +111,22 @@ def run_one(kind: str, n: int, future_share: float, workdir: Path) -> dict:
     if kind != "sqlite":
         drop_pg_database(f"scheduler_bench_imports_{n}")
     future = sum(1 for line in sessions_csv.splitlines()[1:] if ",booked," in line)
-    out = {"db": kind, "sessions": n, "future_sessions": future, "history_sessions": n - future,
-           "patients_s": round(patients_s, 2), "sessions_s": round(sessions_s, 2),
-           "sessions_per_s": round(n / sessions_s, 1), "second_import_s": round(again_s, 2),
-           "exit_codes": [first.exit_code, result.exit_code, again.exit_code],
-           "summary": result.output.strip().splitlines()[-1], "second_summary": again.output.strip().splitlines()[-1],
-           "target_s": 60, "met": result.exit_code == 0 and sessions_s < 60, "machine": machine()}
+    out = {
+        "db": kind,
+        "sessions": n,
+        "future_sessions": future,
+        "history_sessions": n - future,
+        "patients_s": round(patients_s, 2),
+        "sessions_s": round(sessions_s, 2),
+        "sessions_per_s": round(n / sessions_s, 1),
+        "second_import_s": round(again_s, 2),
+        "exit_codes": [first.exit_code, result.exit_code, again.exit_code],
+        "summary": result.output.strip().splitlines()[-1],
+        "second_summary": again.output.strip().splitlines()[-1],
+        "target_s": 60,
+        "met": result.exit_code == 0 and sessions_s < 60,
+        "machine": machine(),
+    }
     if result.exit_code != 0:
         out["problems"] = result.output.splitlines()[:10]
     return out

@@ -24,6 +24,7 @@ with the half-open predicate over every row written or changed during the test, 
 every 201 answer is a row, every successful write has its audit event, and no request got a 5xx.
 Exit status non-zero when a check fails (not when the throughput target is missed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -86,18 +87,29 @@ class World:
                 db_session.add(user)
                 db_session.flush()
                 self.tokens.append(issue_token(user, label="loadtest"))
-            patients = [Patient(mrn=f"LOAD-{stamp}-{i}", name=f"Load Patient {i}", birth_date=date(1980, 1, 1),
-                                ride_home_arranged=True) for i in range(1000 if free_cells else 400)]
+            patients = [
+                Patient(
+                    mrn=f"LOAD-{stamp}-{i}",
+                    name=f"Load Patient {i}",
+                    birth_date=date(1980, 1, 1),
+                    ride_home_arranged=True,
+                )
+                for i in range(1000 if free_cells else 400)
+            ]
             db_session.add_all(patients)
             db_session.flush()
             self.patients = [p.id for p in patients]
             db_session.commit()
             self.clinics = {c.id: c.timezone for c in db_session.scalars(sa.select(Clinic))}
-            staff = {(s.clinic_id, s.name.rsplit("(", 1)[-1].rstrip(")")): s.id
-                     for s in db_session.scalars(sa.select(StaffMember))}
+            staff = {
+                (s.clinic_id, s.name.rsplit("(", 1)[-1].rstrip(")")): s.id
+                for s in db_session.scalars(sa.select(StaffMember))
+            }
             self.rooms = []  # (clinic_id, room_id, staff_id)
             for r in db_session.scalars(sa.select(Room).where(Room.name.in_(["Consult-1", "Consult-2"]))):
-                self.rooms.append((r.clinic_id, r.id, staff.get((r.clinic_id, "P1" if r.name == "Consult-1" else "P2"))))
+                self.rooms.append(
+                    (r.clinic_id, r.id, staff.get((r.clinic_id, "P1" if r.name == "Consult-1" else "P2")))
+                )
             self.history = list(db_session.scalars(sa.text("SELECT patient_id FROM course ORDER BY id LIMIT 500")))
             engine = app.extensions["scheduler.engine"]
             with engine.connect() as conn:
@@ -115,9 +127,12 @@ class World:
     def _free_cells(self, conn, wanted: int) -> list[dict]:
         """Distinct free consult-room hours (no live session in them) over the next 150 days, in a
         random order, each with a patient who has nothing else that day (booking-only mode)."""
-        taken = {(room_id, starts_at.astimezone(UTC).replace(second=0, microsecond=0))
-                 for room_id, starts_at in conn.execute(sa.text(
-                     f"SELECT room_id, starts_at FROM treatment_session WHERE starts_at >= now() AND {LIVE_SQL}"))}
+        taken = {
+            (room_id, starts_at.astimezone(UTC).replace(second=0, microsecond=0))
+            for room_id, starts_at in conn.execute(
+                sa.text(f"SELECT room_id, starts_at FROM treatment_session WHERE starts_at >= now() AND {LIVE_SQL}")
+            )
+        }
         days = [date.today() + timedelta(days=i) for i in range(1, 151)]
         days = [d for d in days if d.weekday() < 5 and (d.month, d.day) not in ((1, 1), (7, 4), (12, 25))]
         cells = []
@@ -129,8 +144,14 @@ class World:
                     start = datetime.combine(day, time(hour), tzinfo=tz)
                     if (room_id, start.astimezone(UTC)) in taken or k >= len(self.patients):
                         continue
-                    cells.append({"room_id": room_id, "staff_member_id": staff_id, "starts_at": start.isoformat(),
-                                  "patient_id": self.patients[k]})
+                    cells.append(
+                        {
+                            "room_id": room_id,
+                            "staff_member_id": staff_id,
+                            "starts_at": start.isoformat(),
+                            "patient_id": self.patients[k],
+                        }
+                    )
                     k += 1
             if len(cells) >= wanted:
                 break
@@ -143,8 +164,13 @@ class World:
         tz = ZoneInfo(self.clinics[clinic_id])
         minute = rng.randrange(0, 16) * 30 if not hot else rng.randrange(0, 4) * 30
         start = datetime.combine(day, time(8), tzinfo=tz) + timedelta(minutes=minute)
-        return {"room_id": room_id, "staff_member_id": staff_id, "starts_at": start.isoformat(),
-                "clinic_id": clinic_id, "day": day.isoformat()}
+        return {
+            "room_id": room_id,
+            "staff_member_id": staff_id,
+            "starts_at": start.isoformat(),
+            "clinic_id": clinic_id,
+            "day": day.isoformat(),
+        }
 
 
 class Client(threading.Thread):
@@ -187,8 +213,13 @@ class Client(threading.Thread):
 
     def book(self) -> None:
         slot = self.rng.choice(self.world.hot) if self.rng.random() < 0.5 else self.world.slot(self.rng)
-        body = {"patient_id": self.rng.choice(self.world.patients), "room_id": slot["room_id"],
-                "kind": "evaluation", "starts_at": slot["starts_at"], "duration_minutes": 60}
+        body = {
+            "patient_id": self.rng.choice(self.world.patients),
+            "room_id": slot["room_id"],
+            "kind": "evaluation",
+            "starts_at": slot["starts_at"],
+            "duration_minutes": 60,
+        }
         if slot["staff_member_id"]:
             body["staff_member_id"] = slot["staff_member_id"]
         resp, status = self.call("book", "POST", "/api/v1/sessions", json=body)
@@ -217,8 +248,12 @@ class Client(threading.Thread):
             return self.book()
         sid, version, own = target
         slot = self.world.slot(self.rng)
-        resp, status = self.call("reschedule", "POST", f"/api/v1/sessions/{sid}/reschedule",
-                                 json={"starts_at": slot["starts_at"], "version": version})
+        resp, status = self.call(
+            "reschedule",
+            "POST",
+            f"/api/v1/sessions/{sid}/reschedule",
+            json={"starts_at": slot["starts_at"], "version": version},
+        )
         if status == 200:
             if own:
                 self.mine[sid] = resp.json()["version"]
@@ -231,8 +266,9 @@ class Client(threading.Thread):
         sid, version, own = target
         if own:
             self.mine.pop(sid)
-        _resp, status = self.call("cancel", "POST", f"/api/v1/sessions/{sid}/cancel",
-                                 json={"reason": "Patient called", "version": version})
+        _resp, status = self.call(
+            "cancel", "POST", f"/api/v1/sessions/{sid}/cancel", json={"reason": "Patient called", "version": version}
+        )
         if status == 200:
             self.writes[sid] = self.writes.get(sid, 0) + 1
 
@@ -280,8 +316,13 @@ def _book_free(self) -> None:
             cell = self.world.free.pop() if self.world.free else None
         if cell is None:
             return
-        body = {"patient_id": cell["patient_id"], "room_id": cell["room_id"], "kind": "evaluation",
-                "starts_at": cell["starts_at"], "duration_minutes": 60}
+        body = {
+            "patient_id": cell["patient_id"],
+            "room_id": cell["room_id"],
+            "kind": "evaluation",
+            "starts_at": cell["starts_at"],
+            "duration_minutes": 60,
+        }
         if cell["staff_member_id"]:
             body["staff_member_id"] = cell["staff_member_id"]
         resp, status = self.call("book", "POST", "/api/v1/sessions", json=body)
@@ -301,12 +342,22 @@ def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.
     thread counts and the log level come from its GUNICORN_* variables. Production mode: a real key,
     no SCHEDULER_ENV. Its access log is written as in production (to stdout, discarded here)."""
     env = {k: v for k, v in os.environ.items() if k != "SCHEDULER_ENV" and not k.startswith("GUNICORN_")}
-    env.update(SCHEDULER_DATABASE_URL=url, SCHEDULER_SECRET_KEY=secrets.token_urlsafe(48),
-               GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS=str(workers), GUNICORN_THREADS=str(threads),
-               GUNICORN_LOG_LEVEL="warning")
+    env.update(
+        SCHEDULER_DATABASE_URL=url,
+        SCHEDULER_SECRET_KEY=secrets.token_urlsafe(48),
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        GUNICORN_WORKERS=str(workers),
+        GUNICORN_THREADS=str(threads),
+        GUNICORN_LOG_LEVEL="warning",
+    )
     gunicorn = Path(sys.executable).with_name("gunicorn")
-    proc = subprocess.Popen([str(gunicorn), "-c", str(ROOT / "gunicorn.conf.py")], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(gunicorn), "-c", str(ROOT / "gunicorn.conf.py")],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     for _ in range(300):  # at most ~30 s
         if proc.poll() is not None:
             raise RuntimeError(f"gunicorn exited with {proc.returncode}")
@@ -336,23 +387,38 @@ def check_database(url: str, world: World, clients: list[Client], t0: datetime) 
     with engine.connect() as conn:
         touched = "(a.id > :mark OR a.updated_at >= :t0)"
         for resource in ("room_id", "patient_id"):
-            out[f"overlapping_live_{resource.split('_')[0]}_pairs"] = conn.execute(sa.text(
-                f"SELECT count(*) FROM treatment_session a JOIN treatment_session b ON a.{resource} = b.{resource} "
-                "AND a.id <> b.id AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at "
-                f"AND b.starts_at >= a.starts_at - interval '12 hours' "
-                f"WHERE {touched} AND a.{LIVE_SQL} AND b.{LIVE_SQL}"), {"mark": world.mark, "t0": t0}).scalar()
+            out[f"overlapping_live_{resource.split('_')[0]}_pairs"] = conn.execute(
+                sa.text(
+                    f"SELECT count(*) FROM treatment_session a JOIN treatment_session b ON a.{resource} = b.{resource} "
+                    "AND a.id <> b.id AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at "
+                    f"AND b.starts_at >= a.starts_at - interval '12 hours' "
+                    f"WHERE {touched} AND a.{LIVE_SQL} AND b.{LIVE_SQL}"
+                ),
+                {"mark": world.mark, "t0": t0},
+            ).scalar()
         created = [sid for c in clients for sid in c.created]
-        found = conn.execute(sa.text("SELECT count(*) FROM treatment_session WHERE id = ANY(:ids)"),
-                             {"ids": created}).scalar() if created else 0
+        found = (
+            conn.execute(
+                sa.text("SELECT count(*) FROM treatment_session WHERE id = ANY(:ids)"), {"ids": created}
+            ).scalar()
+            if created
+            else 0
+        )
         out["created_201"] = len(created)
         out["created_rows_found"] = found
         writes: dict[int, int] = {}
         for c in clients:
             for sid, k in c.writes.items():
                 writes[sid] = writes.get(sid, 0) + k
-        audited = dict(conn.execute(sa.text(
-            "SELECT entity_id, count(*) FROM audit_event WHERE id > :m AND entity_type = 'treatment_session' "
-            "GROUP BY entity_id"), {"m": world.audit_mark}).all())
+        audited = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT entity_id, count(*) FROM audit_event WHERE id > :m AND entity_type = 'treatment_session' "
+                    "GROUP BY entity_id"
+                ),
+                {"m": world.audit_mark},
+            ).all()
+        )
         out["successful_writes"] = sum(writes.values())
         out["writes_without_audit"] = sum(max(0, k - audited.get(sid, 0)) for sid, k in writes.items())
     engine.dispose()
@@ -366,8 +432,9 @@ def remove_created(url: str, ids: list[int]) -> None:
     engine = sa.create_engine(url, poolclass=sa.NullPool)
     with engine.begin() as conn:
         params = {"ids": ids}
-        conn.execute(sa.text("DELETE FROM audit_event WHERE entity_type = 'treatment_session' AND "
-                             "entity_id = ANY(:ids)"), params)
+        conn.execute(
+            sa.text("DELETE FROM audit_event WHERE entity_type = 'treatment_session' AND entity_id = ANY(:ids)"), params
+        )
         conn.execute(sa.text("DELETE FROM message WHERE session_id = ANY(:ids)"), params)
         conn.execute(sa.text("DELETE FROM treatment_session WHERE id = ANY(:ids)"), params)
     engine.dispose()
@@ -379,10 +446,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1, help="gunicorn workers per instance")
     parser.add_argument("--threads", type=int, default=8, help="per worker (gunicorn.conf.py's default)")
-    parser.add_argument("--instances", type=int, default=2,
-                        help="app instances: separate gunicorn masters on their own ports, one database")
-    parser.add_argument("--booking-only", action="store_true",
-                        help="every request books a distinct free slot (the bookings/s figure)")
+    parser.add_argument(
+        "--instances",
+        type=int,
+        default=2,
+        help="app instances: separate gunicorn masters on their own ports, one database",
+    )
+    parser.add_argument(
+        "--booking-only", action="store_true", help="every request books a distinct free slot (the bookings/s figure)"
+    )
     parser.add_argument("--sessions", type=int, default=10_000, help="size of the generated network")
     parser.add_argument("--max-requests", type=int, default=200_000, help="per client thread")
     parser.add_argument("--quick", action="store_true", help="5 s, 4 clients, a throw-away database")
@@ -393,8 +465,12 @@ def main(argv: list[str] | None = None) -> int:
     url = ensure_pg_database(db_name)
     failures: list[str] = []
     try:
-        gen = subprocess.run([sys.executable, "-m", "bench.generate", url, "--sessions", str(args.sessions),
-                              "--reuse"], cwd=ROOT, capture_output=True, text=True)
+        gen = subprocess.run(
+            [sys.executable, "-m", "bench.generate", url, "--sessions", str(args.sessions), "--reuse"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         if gen.returncode != 0:
             print(gen.stderr[-2000:])
             return 1
@@ -407,8 +483,10 @@ def main(argv: list[str] | None = None) -> int:
             t0 = datetime.now(UTC)
             began = timer.perf_counter()
             deadline = began + args.seconds
-            clients = [Client(i, [f"http://127.0.0.1:{port}" for port in ports], world, deadline, args.max_requests)
-                       for i in range(args.clients)]
+            clients = [
+                Client(i, [f"http://127.0.0.1:{port}" for port in ports], world, deadline, args.max_requests)
+                for i in range(args.clients)
+            ]
             for c in clients:
                 c.start()
             for c in clients:
@@ -438,34 +516,60 @@ def main(argv: list[str] | None = None) -> int:
             s = d["samples"]
             total += len(s)
             fivexx += sum(k for st, k in d["statuses"].items() if st >= 500)
-            table[op] = {"requests": len(s), "per_s": round(len(s) / elapsed, 1),
-                         "p50_ms": round(percentile(s, 0.5), 2), "p95_ms": round(percentile(s, 0.95), 2),
-                         "p99_ms": round(percentile(s, 0.99), 2), "max_ms": round(max(s), 2),
-                         "statuses": {str(k): v for k, v in sorted(d["statuses"].items())},
-                         "conflicts_409": d.get("conflicts", {})}
+            table[op] = {
+                "requests": len(s),
+                "per_s": round(len(s) / elapsed, 1),
+                "p50_ms": round(percentile(s, 0.5), 2),
+                "p95_ms": round(percentile(s, 0.95), 2),
+                "p99_ms": round(percentile(s, 0.99), 2),
+                "max_ms": round(max(s), 2),
+                "statuses": {str(k): v for k, v in sorted(d["statuses"].items())},
+                "conflicts_409": d.get("conflicts", {}),
+            }
         checks = check_database(url, world, clients, t0)
         checks["responses_5xx"] = fivexx
         booking_rate = round(checks["created_201"] / elapsed, 1)  # successful bookings per second
         mode = "booking-only" if args.booking_only else "mixed"
-        report = {"when": t0.isoformat(timespec="seconds"), "machine": machine(), "seconds": round(elapsed, 1),
-                  "mode": mode, "instances": args.instances,
-                  "clients": args.clients, "workers": args.workers, "threads": args.threads, "sessions": args.sessions,
-                  "requests": total, "requests_per_s": round(total / elapsed, 1), "operations": table,
-                  "worker_rss": {str(k): v for k, v in workers.items()}, "checks": checks,
-                  "target_bookings_per_s": {"target": TARGET_BOOKINGS_PER_S, "value": booking_rate,
-                                            "verdict": "met" if booking_rate >= TARGET_BOOKINGS_PER_S
-                                            else f"missed by {TARGET_BOOKINGS_PER_S / max(booking_rate, 0.1):.2f}x"}}
-        print(f"load test ({mode}): {args.clients} clients, {args.instances} instances × {args.workers} workers × "
-              f"{args.threads} threads, {elapsed:.1f} s, {total} requests "
-              f"({report['requests_per_s']}/s)")
+        report = {
+            "when": t0.isoformat(timespec="seconds"),
+            "machine": machine(),
+            "seconds": round(elapsed, 1),
+            "mode": mode,
+            "instances": args.instances,
+            "clients": args.clients,
+            "workers": args.workers,
+            "threads": args.threads,
+            "sessions": args.sessions,
+            "requests": total,
+            "requests_per_s": round(total / elapsed, 1),
+            "operations": table,
+            "worker_rss": {str(k): v for k, v in workers.items()},
+            "checks": checks,
+            "target_bookings_per_s": {
+                "target": TARGET_BOOKINGS_PER_S,
+                "value": booking_rate,
+                "verdict": "met"
+                if booking_rate >= TARGET_BOOKINGS_PER_S
+                else f"missed by {TARGET_BOOKINGS_PER_S / max(booking_rate, 0.1):.2f}x",
+            },
+        }
+        print(
+            f"load test ({mode}): {args.clients} clients, {args.instances} instances × {args.workers} workers × "
+            f"{args.threads} threads, {elapsed:.1f} s, {total} requests "
+            f"({report['requests_per_s']}/s)"
+        )
         print(f"{'op':<12}{'req':>7}{'req/s':>8}{'p50':>9}{'p95':>9}{'p99':>9}  statuses")
         for op, r in table.items():
-            print(f"{op:<12}{r['requests']:>7}{r['per_s']:>8}{r['p50_ms']:>9}{r['p95_ms']:>9}{r['p99_ms']:>9}  "
-                  f"{r['statuses']} {r['conflicts_409'] or ''}")
+            print(
+                f"{op:<12}{r['requests']:>7}{r['per_s']:>8}{r['p50_ms']:>9}{r['p95_ms']:>9}{r['p99_ms']:>9}  "
+                f"{r['statuses']} {r['conflicts_409'] or ''}"
+            )
         print(f"worker RSS: {report['worker_rss']}")
         print(f"checks: {checks}")
-        print(f"target successful bookings/s >= {TARGET_BOOKINGS_PER_S}: {booking_rate} -> "
-              f"{report['target_bookings_per_s']['verdict']}")
+        print(
+            f"target successful bookings/s >= {TARGET_BOOKINGS_PER_S}: {booking_rate} -> "
+            f"{report['target_bookings_per_s']['verdict']}"
+        )
         if checks["overlapping_live_room_pairs"] or checks["overlapping_live_patient_pairs"]:
             failures.append("overlapping live sessions")
         if checks["created_rows_found"] != checks["created_201"]:
@@ -479,7 +583,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.quick:
             RESULTS.mkdir(exist_ok=True)
             suffix = "-booking" if args.booking_only else ""
-            (RESULTS / f"loadtest-postgres-{args.sessions}{suffix}.json").write_text(json.dumps(report, indent=2) + "\n")
+            (RESULTS / f"loadtest-postgres-{args.sessions}{suffix}.json").write_text(
+                json.dumps(report, indent=2) + "\n"
+            )
         if args.booking_only:
             remove_created(url, [sid for c in clients for sid in c.created])
     finally:

@@ -16,6 +16,7 @@ least-bad fallback) is measured the same way for comparison, and the planner's t
 Exit status is non-zero when the planner leaves a solvable clinic unsolved (a wrong answer, not a
 missed speed target).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,8 @@ from scheduler.domain.timezones import NonexistentLocalTime, iter_days, local_da
 from scheduler.domain.values import Clinic, Closure, Patient, Room, Session, StaffMember
 
 RESULTS = Path(__file__).resolve().parent / "results"
-START = date(2026, 3, 2)   # a Monday; New York changes to summer time on 8 March
-DAYS = 30                  # the clinic is closed from START + DAYS on
+START = date(2026, 3, 2)  # a Monday; New York changes to summer time on 8 March
+DAYS = 30  # the clinic is closed from START + DAYS on
 TZ = "America/New_York"
 HARD = (CONFLICT_CODES - {"dosing_hold"}) | {"integration_missing", "induction_gap"}
 PATIENT = Patient(1, "B1", "Bench patient", ride_home_arranged=True)
@@ -79,8 +80,10 @@ def random_clinic(rnd: random.Random):
     for i, role in enumerate(roles, start=2):
         own = None
         if rnd.random() < 0.4:
-            own = {wd: [(time(rnd.randint(7, 11)), time(rnd.randint(13, 18)))]
-                   for wd in rnd.sample(range(7), rnd.randint(2, 5))}
+            own = {
+                wd: [(time(rnd.randint(7, 11)), time(rnd.randint(13, 18)))]
+                for wd in rnd.sample(range(7), rnd.randint(2, 5))
+            }
         off = ()
         if rnd.random() < 0.4:
             a = _at(START + timedelta(days=rnd.randint(0, DAYS)), 0)
@@ -99,12 +102,21 @@ def random_clinic(rnd: random.Random):
         kind, course = ("dose", None)
         if mine:
             kind, course = rnd.choice([("follow_up", None), ("dose", None), ("dose", OTHER_COURSE)])
-        existing.append(Session(100 + k, PATIENT.id if mine else 50 + k % 40, a,
-                                a + timedelta(hours=rnd.randint(1, 3)), rnd.choice([r.id for r in rooms] + [99]),
-                                kind=kind, course_id=course, phase="induction" if course else None,
-                                status=rnd.choice(["booked", "booked", "booked", "cancelled"]),
-                                clinic_id=2 if mine else 1,
-                                staff_member_id=rnd.choice([None] + [m.id for m in staff])))
+        existing.append(
+            Session(
+                100 + k,
+                PATIENT.id if mine else 50 + k % 40,
+                a,
+                a + timedelta(hours=rnd.randint(1, 3)),
+                rnd.choice([r.id for r in rooms] + [99]),
+                kind=kind,
+                course_id=course,
+                phase="induction" if course else None,
+                status=rnd.choice(["booked", "booked", "booked", "cancelled"]),
+                clinic_id=2 if mine else 1,
+                staff_member_id=rnd.choice([None] + [m.id for m in staff]),
+            )
+        )
     return clinic, rooms, staff, existing
 
 
@@ -123,11 +135,18 @@ def free(spec, clinic, rooms, staff, existing):
             iv = Interval(a, a + spec.duration)
             if not is_open(clinic, iv) or any(s.patient_id == PATIENT.id and s.interval.overlaps(iv) for s in live):
                 continue
-            if not any(spec.capability in r.capabilities and not any(
-                    s.room_id == r.id and s.interval.overlaps(iv) for s in live) for r in rooms):
+            if not any(
+                spec.capability in r.capabilities
+                and not any(s.room_id == r.id and s.interval.overlaps(iv) for s in live)
+                for r in rooms
+            ):
                 continue
-            if any(m.role == spec.role and is_staff_available(m, clinic, iv)
-                   and staff_concurrency(m.id, iv, live) < m.capacity for m in staff):
+            if any(
+                m.role == spec.role
+                and is_staff_available(m, clinic, iv)
+                and staff_concurrency(m.id, iv, live) < m.capacity
+                for m in staff
+            ):
                 out.append((a, iv.end, d))
     return out
 
@@ -142,9 +161,12 @@ def solvable(clinic, rooms, staff, existing) -> bool:
     theirs = [s for s in existing if s.patient_id == PATIENT.id and s.kind == "dose" and s.live]
 
     def spaced(a: datetime, end: datetime, d: date) -> bool:  # from the patient's other doses, either side
-        return not any(too_close_across(stage, local_date(o.starts_at, TZ), o.ends_at, d, a) if o.starts_at <= a
-                       else too_close_across(stage, d, end, local_date(o.starts_at, TZ), o.starts_at)
-                       for o in theirs)
+        return not any(
+            too_close_across(stage, local_date(o.starts_at, TZ), o.ends_at, d, a)
+            if o.starts_at <= a
+            else too_close_across(stage, d, end, local_date(o.starts_at, TZ), o.starts_at)
+            for o in theirs
+        )
 
     doses = [x for x in free(p.dose, clinic, rooms, staff, existing) if spaced(*x)]
     ints = free(integ, clinic, rooms, staff, existing)
@@ -195,23 +217,48 @@ def meets_rules(plan, clinic, rooms, staff, existing) -> bool:
     clinician raises no flag: nobody is assigned to judge)."""
     if any(p.severity == "error" for p in plan.problems) or any(s.staff_member_id is None for s in plan.sessions):
         return False
-    sessions = [Session(id=1000 + i, patient_id=PATIENT.id, starts_at=s.starts_at, ends_at=s.ends_at,
-                        room_id=s.room_id, kind=s.kind, status="booked", clinic_id=1, course_id=1, phase=s.phase,
-                        sequence=s.sequence, route=s.route, staff_member_id=s.staff_member_id)
-                for i, s in enumerate(plan.sessions) if s.phase != "maintenance" and s.kind != "follow_up"]
-    ctx = FlagContext(clinic=clinic, protocols={PROTOCOL.key: PROTOCOL}, rooms=rooms, staff=staff,
-                      patients=[PATIENT], courses=[CourseFacts(id=1, patient_id=PATIENT.id,
-                                                               protocol_key=PROTOCOL.key, start_on=START),
-                                                   CourseFacts(id=OTHER_COURSE, patient_id=PATIENT.id,
-                                                               protocol_key=PROTOCOL.key)])
+    sessions = [
+        Session(
+            id=1000 + i,
+            patient_id=PATIENT.id,
+            starts_at=s.starts_at,
+            ends_at=s.ends_at,
+            room_id=s.room_id,
+            kind=s.kind,
+            status="booked",
+            clinic_id=1,
+            course_id=1,
+            phase=s.phase,
+            sequence=s.sequence,
+            route=s.route,
+            staff_member_id=s.staff_member_id,
+        )
+        for i, s in enumerate(plan.sessions)
+        if s.phase != "maintenance" and s.kind != "follow_up"
+    ]
+    ctx = FlagContext(
+        clinic=clinic,
+        protocols={PROTOCOL.key: PROTOCOL},
+        rooms=rooms,
+        staff=staff,
+        patients=[PATIENT],
+        courses=[
+            CourseFacts(id=1, patient_id=PATIENT.id, protocol_key=PROTOCOL.key, start_on=START),
+            CourseFacts(id=OTHER_COURSE, patient_id=PATIENT.id, protocol_key=PROTOCOL.key),
+        ],
+    )
     as_of = datetime.combine(START - timedelta(days=1), time(12), tzinfo=UTC)
     mine = {s.id for s in sessions}
-    flags = patient_flags(ctx, PATIENT.id, sessions + [s for s in existing if s.patient_id == PATIENT.id],
-                          as_of=as_of, others=existing)
+    flags = patient_flags(
+        ctx, PATIENT.id, sessions + [s for s in existing if s.patient_id == PATIENT.id], as_of=as_of, others=existing
+    )
     # the other course's own gaps are not the plan's (its dose_before_evaluation may name the plan's
     # evaluation); only its doses_too_close with a planned dose is
-    return not [f for f in flags if f.code in HARD and set(f.session_ids) & mine
-                and (f.course_id != OTHER_COURSE or f.code == "doses_too_close")]
+    return not [
+        f
+        for f in flags
+        if f.code in HARD and set(f.session_ids) & mine and (f.course_id != OTHER_COURSE or f.code == "doses_too_close")
+    ]
 
 
 def plan_once(world, *, stage_by_stage: bool = False):
@@ -222,8 +269,9 @@ def plan_once(world, *, stage_by_stage: bool = False):
     try:
         began = timer.process_time()
         try:
-            plan = plan_course(PROTOCOL, clinic, rooms, staff, PATIENT, existing, START, grid_minutes=60,
-                               include_maintenance=False)
+            plan = plan_course(
+                PROTOCOL, clinic, rooms, staff, PATIENT, existing, START, grid_minutes=60, include_maintenance=False
+            )
         except PlanningError:
             return False, (timer.process_time() - began) * 1000
         ms = (timer.process_time() - began) * 1000
@@ -234,8 +282,7 @@ def plan_once(world, *, stage_by_stage: bool = False):
 
 def run(clinics: int, seed: int) -> dict:
     rnd = random.Random(seed)
-    counts = {"clinics": clinics, "solvable": 0, "solved": 0, "solved_stage_by_stage": 0,
-              "unsolvable_yet_solved": 0}
+    counts = {"clinics": clinics, "solvable": 0, "solved": 0, "solved_stage_by_stage": 0, "unsolvable_yet_solved": 0}
     times: list[float] = []
     unsolved: list[int] = []
     for k in range(clinics):
@@ -253,10 +300,15 @@ def run(clinics: int, seed: int) -> dict:
         elif ok:
             counts["unsolvable_yet_solved"] += 1  # the reference would be wrong
     s = counts["solvable"] or 1
-    return {**counts, "seed": seed, "share_solved": round(counts["solved"] / s, 4),
-            "share_solved_stage_by_stage": round(counts["solved_stage_by_stage"] / s, 4),
-            "plan_cpu_ms_p50": round(statistics.median(times), 2),
-            "plan_cpu_ms_max": round(max(times), 2), "unsolved_clinics": unsolved}
+    return {
+        **counts,
+        "seed": seed,
+        "share_solved": round(counts["solved"] / s, 4),
+        "share_solved_stage_by_stage": round(counts["solved_stage_by_stage"] / s, 4),
+        "plan_cpu_ms_p50": round(statistics.median(times), 2),
+        "plan_cpu_ms_max": round(max(times), 2),
+        "unsolved_clinics": unsolved,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -266,17 +318,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="25 clinics, nothing written (CI)")
     args = parser.parse_args(argv)
     report = run(25 if args.quick else args.clinics, args.seed)
-    print(f"planner on {report['clinics']} random clinics: {report['solvable']} solvable; exact planner solved "
-          f"{report['solved']} ({report['share_solved']:.0%}, target 100 %), the stage-by-stage planner "
-          f"{report['solved_stage_by_stage']} ({report['share_solved_stage_by_stage']:.0%}); "
-          f"planning CPU p50 {report['plan_cpu_ms_p50']} ms, max {report['plan_cpu_ms_max']} ms (1-hour grid)")
+    print(
+        f"planner on {report['clinics']} random clinics: {report['solvable']} solvable; exact planner solved "
+        f"{report['solved']} ({report['share_solved']:.0%}, target 100 %), the stage-by-stage planner "
+        f"{report['solved_stage_by_stage']} ({report['share_solved_stage_by_stage']:.0%}); "
+        f"planning CPU p50 {report['plan_cpu_ms_p50']} ms, max {report['plan_cpu_ms_max']} ms (1-hour grid)"
+    )
     if not args.quick:
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "planner.json").write_text(json.dumps(report, indent=2) + "\n")
     bad = report["solved"] < report["solvable"] or report["unsolvable_yet_solved"]
     if bad:
-        print(f"  FAIL unsolved solvable clinics {report['unsolved_clinics']}, "
-              f"'solved' where the reference found none: {report['unsolvable_yet_solved']}")
+        print(
+            f"  FAIL unsolved solvable clinics {report['unsolved_clinics']}, "
+            f"'solved' where the reference found none: {report['unsolvable_yet_solved']}"
+        )
     return 1 if bad else 0
 
 

@@ -1,7 +1,8 @@
 """Render bench/results/*.json as the Markdown tables of bench/README.md.
 
-    python -m bench.report            # prints Markdown; paste it into the README's Performance section
+python -m bench.report            # prints Markdown; paste it into the README's Performance section
 """
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,20 @@ import sys
 
 from bench.run import RESULTS
 
-FIGURES = ("booking", "booking_history", "planning", "timeline", "timeline_history", "day_board", "day_board_10",
-           "day_board_10_history", "day_board_200", "flags_month", "raw_booking", "raw_overlap_3w")
+FIGURES = (
+    "booking",
+    "booking_history",
+    "planning",
+    "timeline",
+    "timeline_history",
+    "day_board",
+    "day_board_10",
+    "day_board_10_history",
+    "day_board_200",
+    "flags_month",
+    "raw_booking",
+    "raw_overlap_3w",
+)
 
 
 def _load(name: str) -> dict | None:
@@ -30,17 +43,21 @@ def table() -> str:
             if x.get("missing"):
                 cells.append("missing")
             elif "p50_ms" in x:
-                ratio = (f" (×{x['ratio_p50']} {x.get('floor') or x.get('against')})" if x.get("ratio_p50")
-                         else "")
+                ratio = f" (×{x['ratio_p50']} {x.get('floor') or x.get('against')})" if x.get("ratio_p50") else ""
                 cpu = f", cpu {x['cpu_p50_ms']:.1f}" if x.get("cpu_p50_ms") is not None else ""
                 cells.append(f"{x['p50_ms']:.2f} / {x['p95_ms']:.2f}{cpu}{ratio}")
             else:
                 cells.append("–")
         lines.append(f"| {fig} | " + " | ".join(cells) + " |")
     lines.append("| RSS of the process (MB) | " + " | ".join(str(r["memory"]["rss_mb"]) for *_, r in runs) + " |")
-    lines.append("| load average at start → end | " + " | ".join(
-        f"{r['machine']['loadavg_at_start'][0]:.1f} → {r.get('loadavg_at_end', [float('nan')])[0]:.1f}"
-        for *_, r in runs) + " |")
+    lines.append(
+        "| load average at start → end | "
+        + " | ".join(
+            f"{r['machine']['loadavg_at_start'][0]:.1f} → {r.get('loadavg_at_end', [float('nan')])[0]:.1f}"
+            for *_, r in runs
+        )
+        + " |"
+    )
     lines.append("| run at (UTC) | " + " | ".join(r["when"] for *_, r in runs) + " |")
     out = ["\n".join(lines), ""]
     out.append("| target (issues 6 and 15) | " + " | ".join(f"{db} {size:,}" for db, size, _ in runs) + " |")
@@ -67,18 +84,24 @@ def loadtest() -> str:
     out = []
     for path in files:
         r = json.loads(path.read_text())
-        out.append(f"`{path.name}`: {r['clients']} clients, {r['workers']} gunicorn workers, {r['seconds']} s, "
-                   f"{r['sessions']:,} sessions in the database, {r['requests']} requests ({r['requests_per_s']}/s)\n")
+        out.append(
+            f"`{path.name}`: {r['clients']} clients, {r['workers']} gunicorn workers, {r['seconds']} s, "
+            f"{r['sessions']:,} sessions in the database, {r['requests']} requests ({r['requests_per_s']}/s)\n"
+        )
         out.append("| operation | requests | per s | p50 ms | p95 ms | p99 ms | statuses | 409 codes |")
         out.append("|---|---|---|---|---|---|---|---|")
         for op, x in r["operations"].items():
-            out.append(f"| {op} | {x['requests']} | {x['per_s']} | {x['p50_ms']} | {x['p95_ms']} | {x['p99_ms']} | "
-                       f"{x['statuses']} | {x.get('conflicts_409', '')} |")
+            out.append(
+                f"| {op} | {x['requests']} | {x['per_s']} | {x['p50_ms']} | {x['p95_ms']} | {x['p99_ms']} | "
+                f"{x['statuses']} | {x.get('conflicts_409', '')} |"
+            )
         out.append("")
-        out.append(f"Checks: {r['checks']}; worker RSS: "
-                   + ", ".join(f"{v['rss_mb']} MB" for v in r["worker_rss"].values())
-                   + f"; bookings/s target {r['target_bookings_per_s']['target']}: "
-                   f"{r['target_bookings_per_s']['value']} → {r['target_bookings_per_s']['verdict']}\n")
+        out.append(
+            f"Checks: {r['checks']}; worker RSS: "
+            + ", ".join(f"{v['rss_mb']} MB" for v in r["worker_rss"].values())
+            + f"; bookings/s target {r['target_bookings_per_s']['target']}: "
+            f"{r['target_bookings_per_s']['value']} → {r['target_bookings_per_s']['verdict']}\n"
+        )
     return "\n".join(out)
 
 

@@ -9,6 +9,7 @@ size from 20,000 up and the figures show how a report grows with the rest of the
 (issue 17): ≤ 500 ms per report at the 1,000,000-session size. Writes
 bench/results/reports-<db>-<n>.json (p50/p95 over the iterations, and PostgreSQL query plans).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,9 +55,17 @@ def measure(kind: str, n: int, iterations: int) -> dict:
     client = app.test_client()
     end = date.today()
     start = end - timedelta(days=364)
-    out = {"db": kind, "sessions": n, "clinic_id": clinic_id, "start": start.isoformat(), "end": end.isoformat(),
-           "generated": {k: generated.get(k) for k in ("clinics", "sessions", "reused", "total_seconds")},
-           "reports": {}, "target_ms": TARGET_MS, "machine": machine()}
+    out = {
+        "db": kind,
+        "sessions": n,
+        "clinic_id": clinic_id,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "generated": {k: generated.get(k) for k in ("clinics", "sessions", "reused", "total_seconds")},
+        "reports": {},
+        "target_ms": TARGET_MS,
+        "machine": machine(),
+    }
     for name in REPORTS:
         url_path = f"/api/v1/reports/{name}?clinic_id={clinic_id}&start={start}&end={end}"
         samples, rows = [], 0
@@ -85,8 +94,7 @@ def main() -> None:
         for kind in args.db:
             result = measure(kind, n, args.iterations)
             (RESULTS / f"reports-{kind}-{n}.json").write_text(json.dumps(result, indent=2) + "\n")
-            print(kind, n, {k: (v["p50_ms"], v["p95_ms"], v["rows"]) for k, v in result["reports"].items()},
-                  flush=True)
+            print(kind, n, {k: (v["p50_ms"], v["p95_ms"], v["rows"]) for k, v in result["reports"].items()}, flush=True)
 
 
 if __name__ == "__main__":

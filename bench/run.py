@@ -29,6 +29,7 @@ Booking's floor is ``raw_booking``; every read's floor is ``raw_overlap_3w``. Re
 stdout and ``bench/results/<db>-<size>.json``. Exit status is non-zero when anything fails (a 5xx, a
 wrong status, a missing result), never for a missed target.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,9 +59,17 @@ LIVE_SQL = "status NOT IN ('cancelled', 'no_show')"
 MAX_HOURS = 12  # scheduler.domain.vocabulary.MAX_SESSION_DURATION
 
 TARGETS = {  # issue 6 item 4, issue 15
-    "booking_vs_floor_pg": 5.0, "booking_1m_vs_10k": 1.3, "planning_ms": 15.0, "timeline_ms": 15.0,
-    "day_board_ms": 30.0, "flags_month_ms": 500.0, "flags_month_1m_ms": 200.0, "rss_mb": 150.0,
-    "booking_cpu_ms": 3.0, "history_ratio": 1.2, "rooms_ratio": 25.0,
+    "booking_vs_floor_pg": 5.0,
+    "booking_1m_vs_10k": 1.3,
+    "planning_ms": 15.0,
+    "timeline_ms": 15.0,
+    "day_board_ms": 30.0,
+    "flags_month_ms": 500.0,
+    "flags_month_1m_ms": 200.0,
+    "rss_mb": 150.0,
+    "booking_cpu_ms": 3.0,
+    "history_ratio": 1.2,
+    "rooms_ratio": 25.0,
 }
 ENDPOINTS = {  # figure -> (method, Flask rule)
     "booking": ("POST", "/api/v1/sessions"),
@@ -73,6 +82,7 @@ ENDPOINTS = {  # figure -> (method, Flask rule)
 
 # ---- small helpers ---------------------------------------------------------------------------------
 
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -83,9 +93,12 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def summarise(samples_ms: list[float]) -> dict:
-    return {"n": len(samples_ms), "p50_ms": round(percentile(samples_ms, 0.5), 3),
-            "p95_ms": round(percentile(samples_ms, 0.95), 3), "mean_ms": round(statistics.fmean(samples_ms), 3)
-            if samples_ms else None}
+    return {
+        "n": len(samples_ms),
+        "p50_ms": round(percentile(samples_ms, 0.5), 3),
+        "p95_ms": round(percentile(samples_ms, 0.95), 3),
+        "mean_ms": round(statistics.fmean(samples_ms), 3) if samples_ms else None,
+    }
 
 
 def rss_mb(pid: int | str = "self") -> dict:
@@ -101,9 +114,13 @@ def rss_mb(pid: int | str = "self") -> dict:
 
 def machine() -> dict:
     mem = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
-    info = {"nproc": os.cpu_count(), "mem_total_gb": round(int(mem) / 1024 / 1024, 1),
-            "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
-            "loadavg_at_start": os.getloadavg()}
+    info = {
+        "nproc": os.cpu_count(),
+        "mem_total_gb": round(int(mem) / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "loadavg_at_start": os.getloadavg(),
+    }
     return info
 
 
@@ -141,6 +158,7 @@ def sqlite_ts(value: datetime) -> str:
 
 # ---- the benchmark of one (database, size) --------------------------------------------------------
 
+
 class Bench:
     def __init__(self, url: str, sessions: int, iterations: int, warmup: int, quick: bool):
         self.url, self.sessions, self.iterations, self.warmup, self.quick = url, sessions, iterations, warmup, quick
@@ -172,8 +190,12 @@ class Bench:
         # Bench patients for booking: no history, so a refused booking can only be a real clash.
         self.bench_patients = []
         for i in range(200):
-            p = Patient(mrn=f"BENCH-{stamp}-{i}", name=f"Bench Patient {i}", birth_date=date(1985, 1, 1),
-                        ride_home_arranged=True)
+            p = Patient(
+                mrn=f"BENCH-{stamp}-{i}",
+                name=f"Bench Patient {i}",
+                birth_date=date(1985, 1, 1),
+                ride_home_arranged=True,
+            )
             db_session.add(p)
             self.bench_patients.append(p)
         db_session.flush()
@@ -188,8 +210,9 @@ class Bench:
             key = "P1" if r.name == "Consult-1" else "P2"
             self.consult_rooms.setdefault(r.clinic_id, []).append((r.id, staff_by_key.get((r.clinic_id, key))))
         # Patients with history (for timeline and planning), spread over the clinics.
-        self.history_patients = list(db_session.scalars(sa.text(
-            "SELECT patient_id FROM course WHERE id % 7 = 0 ORDER BY id LIMIT 400")))
+        self.history_patients = list(
+            db_session.scalars(sa.text("SELECT patient_id FROM course WHERE id % 7 = 0 ORDER BY id LIMIT 400"))
+        )
         db_session.remove()
         self.client = self.app.test_client()
         self.headers = {"Authorization": f"Bearer {self.token}"}
@@ -219,10 +242,13 @@ class Bench:
         engine = self.app.extensions["scheduler.engine"]
         with engine.connect() as conn:
             taken = set()
-            for room_id, starts_at in conn.execute(sa.text(
+            for room_id, starts_at in conn.execute(
+                sa.text(
                     f"SELECT room_id, starts_at FROM treatment_session WHERE starts_at >= :a AND {LIVE_SQL} "
-                    "AND kind IN ('evaluation', 'follow_up')"),
-                    {"a": sqlite_ts(datetime.now(UTC)) if not self.pg else datetime.now(UTC)}):
+                    "AND kind IN ('evaluation', 'follow_up')"
+                ),
+                {"a": sqlite_ts(datetime.now(UTC)) if not self.pg else datetime.now(UTC)},
+            ):
                 if isinstance(starts_at, str):
                     starts_at = datetime.fromisoformat(starts_at).replace(tzinfo=UTC)
                 taken.add((room_id, starts_at.astimezone(UTC).replace(second=0, microsecond=0)))
@@ -252,8 +278,9 @@ class Bench:
         ``(name, call, expected statuses, tolerated statuses)``."""
         live = []
         for name, call, expect, tolerate in figures:
-            if (name in ENDPOINTS and not self.available[name]) or \
-                    (name.split("_history")[0] in ENDPOINTS and not self.available[name.split("_history")[0]]):
+            if (name in ENDPOINTS and not self.available[name]) or (
+                name.split("_history")[0] in ENDPOINTS and not self.available[name.split("_history")[0]]
+            ):
                 self.results[name] = {"missing": True, "why": "the endpoint is not registered in this build"}
                 print(f"  {name:<22} MISSING (endpoint not in the app)", flush=True)
                 continue
@@ -282,8 +309,11 @@ class Bench:
             result["cpu_p50_ms"] = round(percentile(cpu_samples, 0.5), 3)
             result["statuses"] = {str(k): v for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}
             self.results[name] = result
-            print(f"  {name:<22} p50 {result['p50_ms']:9.3f} ms  p95 {result['p95_ms']:9.3f} ms  n={result['n']} "
-                  f"cpu p50 {result['cpu_p50_ms']:.2f} ms {result['statuses']}", flush=True)
+            print(
+                f"  {name:<22} p50 {result['p50_ms']:9.3f} ms  p95 {result['p95_ms']:9.3f} ms  n={result['n']} "
+                f"cpu p50 {result['cpu_p50_ms']:.2f} ms {result['statuses']}",
+                flush=True,
+            )
 
     def _last_body(self):
         return getattr(self, "_body", None)
@@ -291,8 +321,13 @@ class Bench:
     def booking(self, i: int) -> int:
         _clinic_id, tz, room_id, staff_id, start = self.booking_slots[i % len(self.booking_slots)]
         patient = self.bench_patients[i % len(self.bench_patients)]
-        body = {"patient_id": patient, "room_id": room_id, "kind": "evaluation",
-                "starts_at": start.astimezone(ZoneInfo(tz)).isoformat(), "duration_minutes": 60}
+        body = {
+            "patient_id": patient,
+            "room_id": room_id,
+            "kind": "evaluation",
+            "starts_at": start.astimezone(ZoneInfo(tz)).isoformat(),
+            "duration_minutes": 60,
+        }
         if staff_id:
             body["staff_member_id"] = staff_id
         resp = self.client.post("/api/v1/sessions", json=body, headers=self.headers)
@@ -307,10 +342,17 @@ class Bench:
         patient = self.bench_patients[(i * 7 + 3) % len(self.bench_patients)]
         clinic_id, _tz = self.clinics[i % len(self.clinics)]
         start_on = self.today + timedelta(days=7 + i % 60)
-        resp = self.client.post(f"/api/v1/patients/{patient}/courses", headers=self.headers, json={
-            "protocol": "ketamine-iv", "clinic_id": clinic_id, "start_on": start_on.isoformat(),
-            "preferences": {"weekdays": ["mon", "wed", "fri"], "earliest": "08:00", "latest": "18:00"},
-            "dry_run": True})
+        resp = self.client.post(
+            f"/api/v1/patients/{patient}/courses",
+            headers=self.headers,
+            json={
+                "protocol": "ketamine-iv",
+                "clinic_id": clinic_id,
+                "start_on": start_on.isoformat(),
+                "preferences": {"weekdays": ["mon", "wed", "fri"], "earliest": "08:00", "latest": "18:00"},
+                "dry_run": True,
+            },
+        )
         if resp.status_code != 200:
             self._body = resp.get_json()
         return resp.status_code
@@ -330,15 +372,19 @@ class Bench:
         clinic_id, _tz = self.clinics[i % len(self.clinics)]
         first = (self.today.replace(day=1) - timedelta(days=31 * (i % 3))).replace(day=1)
         last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-        resp = self.client.get(f"/api/v1/flags?clinic_id={clinic_id}&start={first}&end={last}",
-                               headers=self.headers)
+        resp = self.client.get(f"/api/v1/flags?clinic_id={clinic_id}&start={first}&end={last}", headers=self.headers)
         return resp.status_code
 
     def booking_history(self, i: int) -> int:
         """The booking figure for the patient with 1,000 past sessions (``bench.world``), own free cells."""
         _clinic_id, tz, room_id, staff_id, start = self.history_slots[i % len(self.history_slots)]
-        body = {"patient_id": self.world.history_patient, "room_id": room_id, "kind": "evaluation",
-                "starts_at": start.astimezone(ZoneInfo(tz)).isoformat(), "duration_minutes": 60}
+        body = {
+            "patient_id": self.world.history_patient,
+            "room_id": room_id,
+            "kind": "evaluation",
+            "starts_at": start.astimezone(ZoneInfo(tz)).isoformat(),
+            "duration_minutes": 60,
+        }
         if staff_id:
             body["staff_member_id"] = staff_id
         resp = self.client.post("/api/v1/sessions", json=body, headers=self.headers)
@@ -347,8 +393,9 @@ class Bench:
         return resp.status_code
 
     def _board(self, clinic_id: int, day: date) -> int:
-        return self.client.get(f"/api/v1/clinics/{clinic_id}/day?date={day.isoformat()}",
-                               headers=self.headers).status_code
+        return self.client.get(
+            f"/api/v1/clinics/{clinic_id}/day?date={day.isoformat()}", headers=self.headers
+        ).status_code
 
     def day_board_10(self, i: int) -> int:
         return self._board(self.world.clinic_10, self.world.day_b)
@@ -361,8 +408,9 @@ class Bench:
 
     def timeline_history(self, i: int) -> int:
         """The timeline of the patient with 1,000 past sessions (its default page)."""
-        return self.client.get(f"/api/v1/patients/{self.world.history_patient}/timeline",
-                               headers=self.headers).status_code
+        return self.client.get(
+            f"/api/v1/patients/{self.world.history_patient}/timeline", headers=self.headers
+        ).status_code
 
     # -- floors (raw DBAPI)
     def raw_connection(self):
@@ -370,8 +418,9 @@ class Bench:
             import psycopg
 
             url = sa.make_url(self.url)
-            return psycopg.connect(host=url.host, port=url.port, user=url.username, password=url.password,
-                                   dbname=url.database)
+            return psycopg.connect(
+                host=url.host, port=url.port, user=url.username, password=url.password, dbname=url.database
+            )
         conn = sqlite3.connect(sa.make_url(self.url).database, isolation_level=None, timeout=30)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
@@ -386,13 +435,16 @@ class Bench:
         cast = "::int" if self.pg else ""
         ts = (lambda v: v) if self.pg else sqlite_ts
         now_sql = "now()" if self.pg else "strftime('%Y-%m-%d %H:%M:%f', 'now')"
-        exists = (f"SELECT 1 FROM treatment_session WHERE {{col}} = {ph}{cast} AND starts_at < {ph} "
-                  f"AND ends_at > {ph} AND starts_at >= {ph} AND {LIVE_SQL}")
+        exists = (
+            f"SELECT 1 FROM treatment_session WHERE {{col}} = {ph}{cast} AND starts_at < {ph} "
+            f"AND ends_at > {ph} AND starts_at >= {ph} AND {LIVE_SQL}"
+        )
         insert_sql = (
             "INSERT INTO treatment_session (clinic_id, patient_id, room_id, staff_member_id, kind, starts_at, "
             f"ends_at, status, version, created_at, updated_at) SELECT {ph}{cast}, {ph}{cast}, {ph}{cast}, "
             f"{ph}{cast}, 'evaluation', {ph}, {ph}, 'booked', 1, {now_sql}, {now_sql} "
-            f"WHERE NOT EXISTS ({exists.format(col='room_id')}) AND NOT EXISTS ({exists.format(col='patient_id')})")
+            f"WHERE NOT EXISTS ({exists.format(col='room_id')}) AND NOT EXISTS ({exists.format(col='patient_id')})"
+        )
         # Slots the API did not use: the same kind of free consult cell, later in the list.
         slots = self._free_consult_slots()
         raw_patients = self.bench_patients[::-1]
@@ -403,8 +455,22 @@ class Bench:
             end = start + timedelta(hours=1)
             low = start - timedelta(hours=MAX_HOURS)
             patient = raw_patients[i % len(raw_patients)]
-            params = (clinic_id, patient, room_id, staff_id, ts(start), ts(end),
-                      room_id, ts(end), ts(start), ts(low), patient, ts(end), ts(start), ts(low))
+            params = (
+                clinic_id,
+                patient,
+                room_id,
+                staff_id,
+                ts(start),
+                ts(end),
+                room_id,
+                ts(end),
+                ts(start),
+                ts(low),
+                patient,
+                ts(end),
+                ts(start),
+                ts(low),
+            )
             cur = conn.cursor()
             if not self.pg:
                 cur.execute("BEGIN IMMEDIATE")
@@ -416,9 +482,11 @@ class Bench:
 
         self.raw_booking = raw_booking
 
-        overlap_sql = (f"SELECT id, room_id, patient_id, staff_member_id, starts_at, ends_at, status, kind "
-                       f"FROM treatment_session WHERE clinic_id = {ph}{cast} AND starts_at < {ph} AND ends_at > {ph} "
-                       f"AND starts_at >= {ph} AND {LIVE_SQL} ORDER BY starts_at")
+        overlap_sql = (
+            f"SELECT id, room_id, patient_id, staff_member_id, starts_at, ends_at, status, kind "
+            f"FROM treatment_session WHERE clinic_id = {ph}{cast} AND starts_at < {ph} AND ends_at > {ph} "
+            f"AND starts_at >= {ph} AND {LIVE_SQL} ORDER BY starts_at"
+        )
 
         def raw_overlap(i: int) -> int:
             clinic_id, tz = self.clinics[i % len(self.clinics)]
@@ -447,8 +515,10 @@ class Bench:
 
         sa.event.listen(engine, "before_cursor_execute", grab)
         try:
-            paths = {"booking": lambda: self.booking(len(self.booking_slots) - 1),
-                     "day_board": lambda: self.day_board(3)}
+            paths = {
+                "booking": lambda: self.booking(len(self.booking_slots) - 1),
+                "day_board": lambda: self.day_board(3),
+            }
             for name, call in paths.items():
                 if not self.available[name]:
                     continue
@@ -500,7 +570,8 @@ class Bench:
         with engine.begin() as conn:
             conn.exec_driver_sql(
                 "DELETE FROM audit_event WHERE entity_type = 'treatment_session' AND entity_id IN "
-                f"(SELECT id FROM treatment_session WHERE patient_id IN ({ids}))")
+                f"(SELECT id FROM treatment_session WHERE patient_id IN ({ids}))"
+            )
             conn.exec_driver_sql(f"DELETE FROM message WHERE patient_id IN ({ids})")
             conn.exec_driver_sql(f"DELETE FROM treatment_session WHERE patient_id IN ({ids})")
             from bench import world as bench_world
@@ -510,22 +581,34 @@ class Bench:
     def run(self) -> dict:
         self.setup()
         print(f"  endpoints present: {', '.join(k for k, v in self.available.items() if v) or 'none'}", flush=True)
-        booked = [("booking", self.booking, (201,), (409,)), ("booking_history", self.booking_history, (201,), (409,)),
-                  ("raw_booking", self.raw_booking, (201,), (409,))]
+        booked = [
+            ("booking", self.booking, (201,), (409,)),
+            ("booking_history", self.booking_history, (201,), (409,)),
+            ("raw_booking", self.raw_booking, (201,), (409,)),
+        ]
         self.measure_together(booked, self.iterations, self.warmup)
         self.results["booking"]["conflicts_409"] = dict(self.conflicts)
         if self.results["booking"].get("n") == 0 and not self.results["booking"].get("missing"):
             self.failures.append(f"booking never answered 201: {self._last_body()}")
         reads = max(20, self.iterations // 2)
         ok = ((200,), ())
-        self.measure_together([("planning", self.planning, *ok), ("raw_overlap_3w", self.raw_overlap, *ok)],
-                              reads, self.warmup)
+        self.measure_together(
+            [("planning", self.planning, *ok), ("raw_overlap_3w", self.raw_overlap, *ok)], reads, self.warmup
+        )
         self.results["raw_overlap_3w"]["rows"] = getattr(self, "_overlap_rows", None)
-        self.measure_together([("timeline", self.timeline, *ok), ("timeline_history", self.timeline_history, *ok)],
-                              reads, self.warmup)
-        self.measure_together([("day_board", self.day_board, *ok), ("day_board_10", self.day_board_10, *ok),
-                               ("day_board_10_history", self.day_board_10_history, *ok),
-                               ("day_board_200", self.day_board_200, *ok)], reads, self.warmup)
+        self.measure_together(
+            [("timeline", self.timeline, *ok), ("timeline_history", self.timeline_history, *ok)], reads, self.warmup
+        )
+        self.measure_together(
+            [
+                ("day_board", self.day_board, *ok),
+                ("day_board_10", self.day_board_10, *ok),
+                ("day_board_10_history", self.day_board_10_history, *ok),
+                ("day_board_200", self.day_board_200, *ok),
+            ],
+            reads,
+            self.warmup,
+        )
         self.measure("flags_month", self.flags_month, max(10, reads // 3), min(self.warmup, 3))
         self._raw_conn.close()
         self.capture_plans()
@@ -539,11 +622,20 @@ class Bench:
         return {"memory": memory}
 
 
-FLOORS = {"booking": "raw_booking", "planning": "raw_overlap_3w", "timeline": "raw_overlap_3w",
-          "day_board": "raw_overlap_3w", "flags_month": "raw_overlap_3w"}
+FLOORS = {
+    "booking": "raw_booking",
+    "planning": "raw_overlap_3w",
+    "timeline": "raw_overlap_3w",
+    "day_board": "raw_overlap_3w",
+    "flags_month": "raw_overlap_3w",
+}
 # growth ratios (issue 15), each from figures measured interleaved in this run
-GROWTH = {"booking_history": "booking", "day_board_10_history": "day_board_10", "day_board_200": "day_board_10",
-          "timeline_history": "timeline"}
+GROWTH = {
+    "booking_history": "booking",
+    "day_board_10_history": "day_board_10",
+    "day_board_200": "day_board_10",
+    "timeline_history": "timeline",
+}
 
 
 def ratios(results: dict) -> None:
@@ -565,25 +657,38 @@ def ratios(results: dict) -> None:
 
 def targets(db: str, size: int, results: dict, memory: dict) -> dict:
     """Issue 6 item 4 (the size-to-size ratio is judged by ``compare``)."""
+
     def check(figure, key, limit, value):
         if value is None:
             return {"target": f"{figure} {key} <= {limit}", "value": None, "verdict": "missing"}
-        return {"target": f"{figure} {key} <= {limit}", "value": value,
-                "verdict": "met" if value <= limit else f"missed by {value / limit:.2f}x"}
+        return {
+            "target": f"{figure} {key} <= {limit}",
+            "value": value,
+            "verdict": "met" if value <= limit else f"missed by {value / limit:.2f}x",
+        }
 
     out = {}
     get = lambda figure, key="p50_ms": results.get(figure, {}).get(key)  # noqa: E731
     if db == "postgres":
-        out["booking_vs_floor"] = check("booking", "p50/raw_booking p50", TARGETS["booking_vs_floor_pg"],
-                                        get("booking", "ratio_p50"))
-    out["booking_cpu"] = check("booking", "cpu p50 ms (client + app)", TARGETS["booking_cpu_ms"],
-                               get("booking", "cpu_p50_ms"))
+        out["booking_vs_floor"] = check(
+            "booking", "p50/raw_booking p50", TARGETS["booking_vs_floor_pg"], get("booking", "ratio_p50")
+        )
+    out["booking_cpu"] = check(
+        "booking", "cpu p50 ms (client + app)", TARGETS["booking_cpu_ms"], get("booking", "cpu_p50_ms")
+    )
     for figure, key in (("planning", "planning_ms"), ("timeline", "timeline_ms"), ("day_board", "day_board_ms")):
         out[figure] = check(figure, "p50 ms", TARGETS[key], get(figure))
-    out["flags_month"] = check("flags_month", "p50 ms", TARGETS["flags_month_1m_ms" if size >= 1_000_000
-                                                               else "flags_month_ms"], get("flags_month"))
-    for figure, limit in (("booking_history", "history_ratio"), ("day_board_10_history", "history_ratio"),
-                          ("day_board_200", "rooms_ratio")):
+    out["flags_month"] = check(
+        "flags_month",
+        "p50 ms",
+        TARGETS["flags_month_1m_ms" if size >= 1_000_000 else "flags_month_ms"],
+        get("flags_month"),
+    )
+    for figure, limit in (
+        ("booking_history", "history_ratio"),
+        ("day_board_10_history", "history_ratio"),
+        ("day_board_200", "rooms_ratio"),
+    ):
         out[figure] = check(figure, f"p50 / {GROWTH[figure]} p50", TARGETS[limit], get(figure, "ratio_p50"))
     out["rss"] = check("worker", "RSS MB (this process: app + harness)", TARGETS["rss_mb"], memory.get("rss_mb"))
     return out
@@ -599,42 +704,65 @@ def compare_sizes(db: str, reports: dict[int, dict]) -> dict | None:
     if not a or not b:
         return {"verdict": "missing"}
     ratio = round(b / a, 2)
-    return {"target": "booking p50 at 1M <= 1.3x at 10k (this run)", "value": ratio,
-            "verdict": "met" if ratio <= TARGETS["booking_1m_vs_10k"] else f"missed by {ratio / 1.3:.2f}x"}
+    return {
+        "target": "booking p50 at 1M <= 1.3x at 10k (this run)",
+        "value": ratio,
+        "verdict": "met" if ratio <= TARGETS["booking_1m_vs_10k"] else f"missed by {ratio / 1.3:.2f}x",
+    }
 
 
 def print_table(db: str, size: int, results: dict, verdicts: dict) -> None:
     print(f"\n{db} at {size:,} sessions")
     print(f"{'figure':<22}{'p50 ms':>10}{'p95 ms':>10}  {'against':<16}{'ratio':>7}{'cpu':>7}")
-    for name in ("booking", "booking_history", "planning", "timeline", "timeline_history", "day_board",
-                 "day_board_10", "day_board_10_history", "day_board_200", "flags_month", "raw_booking",
-                 "raw_overlap_3w"):
+    for name in (
+        "booking",
+        "booking_history",
+        "planning",
+        "timeline",
+        "timeline_history",
+        "day_board",
+        "day_board_10",
+        "day_board_10_history",
+        "day_board_200",
+        "flags_month",
+        "raw_booking",
+        "raw_overlap_3w",
+    ):
         r = results.get(name, {})
         if r.get("missing"):
             print(f"{name:<22}{'missing':>10}")
             continue
-        print(f"{name:<22}{r.get('p50_ms', float('nan')):>10.2f}{r.get('p95_ms', float('nan')):>10.2f}  "
-              f"{r.get('floor', r.get('against', '')):<16}{r.get('ratio_p50', ''):>7}{r.get('ratio_cpu_p50', ''):>7}")
+        print(
+            f"{name:<22}{r.get('p50_ms', float('nan')):>10.2f}{r.get('p95_ms', float('nan')):>10.2f}  "
+            f"{r.get('floor', r.get('against', '')):<16}{r.get('ratio_p50', ''):>7}{r.get('ratio_cpu_p50', ''):>7}"
+        )
     for _key, v in verdicts.items():
         print(f"  target {v['target']}: {v['value']} -> {v['verdict']}")
 
 
-def run_one(db: str, size: int, *, iterations: int, warmup: int, quick: bool, sqlite_dir: Path,
-            write: bool = True) -> tuple[dict, list[str]]:
+def run_one(
+    db: str, size: int, *, iterations: int, warmup: int, quick: bool, sqlite_dir: Path, write: bool = True
+) -> tuple[dict, list[str]]:
     if db == "postgres":
         name = f"{PG_BENCH_DB}_quick_{os.getpid()}" if quick else f"{PG_BENCH_DB}_{size}"
         url = ensure_pg_database(name)
     else:
         url = f"sqlite:///{sqlite_dir / f'scheduler_bench_{size}.sqlite3'}"
     print(f"== {db}, {size:,} sessions: generating (or reusing) {url}", flush=True)
-    gen = subprocess.run([sys.executable, "-m", "bench.generate", url, "--sessions", str(size), "--reuse"],
-                         cwd=ROOT, capture_output=True, text=True)
+    gen = subprocess.run(
+        [sys.executable, "-m", "bench.generate", url, "--sessions", str(size), "--reuse"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     if gen.returncode != 0:
         return {}, [f"generate {db} {size}: {gen.stderr[-2000:]}"]
     generated = json.loads(gen.stdout)
-    print(f"   data: {generated.get('clinics')} clinics, {generated.get('patients'):,} patients, "
-          f"{generated.get('sessions'):,} sessions ({'reused' if generated.get('reused') else 'loaded in ' + str(generated.get('total_seconds')) + ' s'})",
-          flush=True)
+    print(
+        f"   data: {generated.get('clinics')} clinics, {generated.get('patients'):,} patients, "
+        f"{generated.get('sessions'):,} sessions ({'reused' if generated.get('reused') else 'loaded in ' + str(generated.get('total_seconds')) + ' s'})",
+        flush=True,
+    )
     started, host = datetime.now(UTC).isoformat(timespec="seconds"), machine()
     bench = Bench(url, size, iterations, warmup, quick)
     try:
@@ -644,9 +772,21 @@ def run_one(db: str, size: int, *, iterations: int, warmup: int, quick: bool, sq
             drop_pg_database(name)
     ratios(bench.results)
     verdicts = targets(db, size, bench.results, extra["memory"])
-    report = {"db": db, "sessions": size, "when": started, "machine": host, "data": generated, "iterations": iterations, "warmup": warmup,
-              "results": bench.results, "memory": extra["memory"], "targets": verdicts,
-              "plans": bench.plans, "failures": bench.failures, "loadavg_at_end": os.getloadavg()}
+    report = {
+        "db": db,
+        "sessions": size,
+        "when": started,
+        "machine": host,
+        "data": generated,
+        "iterations": iterations,
+        "warmup": warmup,
+        "results": bench.results,
+        "memory": extra["memory"],
+        "targets": verdicts,
+        "plans": bench.plans,
+        "failures": bench.failures,
+        "loadavg_at_end": os.getloadavg(),
+    }
     print_table(db, size, bench.results, verdicts)
     if write:
         RESULTS.mkdir(exist_ok=True)
@@ -663,11 +803,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--sqlite-dir", type=Path, default=Path(tempfile.gettempdir()))
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny sizes on both databases and the load test's quick mode (CI)")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes on both databases and the load test's quick mode (CI)"
+    )
     parser.add_argument("--profile", nargs="+", choices=list(ENDPOINTS), help="cProfile these figures instead")
-    parser.add_argument("--drop", action="store_true",
-                        help="drop the PostgreSQL bench databases (scheduler_bench_<size>) and exit")
+    parser.add_argument(
+        "--drop", action="store_true", help="drop the PostgreSQL bench databases (scheduler_bench_<size>) and exit"
+    )
     parser.add_argument("--no-loadtest", action="store_true", help="with --quick: skip the load test")
     args = parser.parse_args(argv)
     failures: list[str] = []
@@ -678,10 +820,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.profile:
         db, size = args.db[0], args.sessions[0]
-        url = ensure_pg_database(f"{PG_BENCH_DB}_{size}") if db == "postgres" else \
-            f"sqlite:///{args.sqlite_dir / f'scheduler_bench_{size}.sqlite3'}"
-        subprocess.run([sys.executable, "-m", "bench.generate", url, "--sessions", str(size), "--reuse"],
-                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        url = (
+            ensure_pg_database(f"{PG_BENCH_DB}_{size}")
+            if db == "postgres"
+            else f"sqlite:///{args.sqlite_dir / f'scheduler_bench_{size}.sqlite3'}"
+        )
+        subprocess.run(
+            [sys.executable, "-m", "bench.generate", url, "--sessions", str(size), "--reuse"],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         Bench(url, size, 20, 3, False).profile(args.profile)
         return 0
     if args.quick:
@@ -699,8 +848,9 @@ def main(argv: list[str] | None = None) -> int:
         for db in args.db:
             reports: dict[int, dict] = {}
             for size in args.sessions:
-                reports[size], f = run_one(db, size, iterations=args.iterations, warmup=args.warmup, quick=False,
-                                           sqlite_dir=args.sqlite_dir)
+                reports[size], f = run_one(
+                    db, size, iterations=args.iterations, warmup=args.warmup, quick=False, sqlite_dir=args.sqlite_dir
+                )
                 failures += f
             cmp = compare_sizes(db, {k: r for k, r in reports.items() if r})
             if cmp:

@@ -10,6 +10,7 @@ before it measures and removed after:
   it is a patient with no history. So ``day_board_10_history`` ÷ ``day_board_10`` is the cost of a
   long history on the board, ``day_board_200`` ÷ ``day_board_10`` the cost of 20× the rooms.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,18 +51,27 @@ def build(db_session, stamp: str, today: date) -> World:
     day_b = day_a + timedelta(days=7)
     clinics, rooms = {}, {}
     for n in (10, 200):
-        c = Clinic(name=f"Bench board {n} rooms {stamp}", timezone=ZONE,
-                   opening_hours=[OpeningHours(weekday=w, opens_at=time(8), closes_at=time(18)) for w in range(5)])
+        c = Clinic(
+            name=f"Bench board {n} rooms {stamp}",
+            timezone=ZONE,
+            opening_hours=[OpeningHours(weekday=w, opens_at=time(8), closes_at=time(18)) for w in range(5)],
+        )
         db_session.add(c)
         db_session.flush()
         clinics[n] = c.id
-        made = [Room(clinic_id=c.id, name=f"Chair {k:03d}", capabilities=["iv", "im", "consult", "therapy", "tms"])
-                for k in range(n)]
+        made = [
+            Room(clinic_id=c.id, name=f"Chair {k:03d}", capabilities=["iv", "im", "consult", "therapy", "tms"])
+            for k in range(n)
+        ]
         db_session.add_all(made)
         db_session.flush()
         rooms[n] = [r.id for r in made]
-    patients = [Patient(mrn=f"BOARD-{stamp}-{i}", name=f"Board Patient {i}", birth_date=date(1980, 1, 1),
-                        ride_home_arranged=True) for i in range(3 * 210 + 1)]
+    patients = [
+        Patient(
+            mrn=f"BOARD-{stamp}-{i}", name=f"Board Patient {i}", birth_date=date(1980, 1, 1), ride_home_arranged=True
+        )
+        for i in range(3 * 210 + 1)
+    ]
     db_session.add_all(patients)
     db_session.flush()
     heavy, fresh = patients[0].id, [p.id for p in patients[1:]]
@@ -77,30 +87,73 @@ def build(db_session, stamp: str, today: date) -> World:
                     patient = fresh[3 * k + j + (600 if n == 10 else 0)]
                     if n == 10 and d == day_a and k == 0 and j == 0:
                         patient = heavy
-                    rows.append({"clinic_id": clinics[n], "patient_id": patient, "room_id": room_id,
-                                 "kind": "evaluation", "starts_at": at(d, hour), "ends_at": at(d, hour + 1),
-                                 "status": "booked"})
-    courses = [Course(patient_id=heavy, clinic_id=clinics[10], protocol_key="tms-daily", status="completed",
-                      start_on=today - timedelta(days=2 * HISTORY)) for _ in range(COURSES)]
+                    rows.append(
+                        {
+                            "clinic_id": clinics[n],
+                            "patient_id": patient,
+                            "room_id": room_id,
+                            "kind": "evaluation",
+                            "starts_at": at(d, hour),
+                            "ends_at": at(d, hour + 1),
+                            "status": "booked",
+                        }
+                    )
+    courses = [
+        Course(
+            patient_id=heavy,
+            clinic_id=clinics[10],
+            protocol_key="tms-daily",
+            status="completed",
+            start_on=today - timedelta(days=2 * HISTORY),
+        )
+        for _ in range(COURSES)
+    ]
     db_session.add_all(courses)
     db_session.flush()
     for i in range(HISTORY):
         d = today - timedelta(days=2 * (HISTORY - i))
         in_course = i < COURSES * PER_COURSE
-        rows.append({"clinic_id": clinics[10], "patient_id": heavy, "room_id": rooms[10][1],
-                     "kind": "dose" if in_course else "follow_up", "status": "completed",
-                     "course_id": courses[i // PER_COURSE].id if in_course else None,
-                     "phase": "induction" if in_course else None, "sequence": i % PER_COURSE + 1 if in_course else None,
-                     "route": "tms" if in_course else None,
-                     "starts_at": at(d, 16), "ends_at": at(d, 17)})
+        rows.append(
+            {
+                "clinic_id": clinics[10],
+                "patient_id": heavy,
+                "room_id": rooms[10][1],
+                "kind": "dose" if in_course else "follow_up",
+                "status": "completed",
+                "course_id": courses[i // PER_COURSE].id if in_course else None,
+                "phase": "induction" if in_course else None,
+                "sequence": i % PER_COURSE + 1 if in_course else None,
+                "route": "tms" if in_course else None,
+                "starts_at": at(d, 16),
+                "ends_at": at(d, 17),
+            }
+        )
     for c, first in zip(courses, range(0, COURSES * PER_COURSE, PER_COURSE)):
         c.start_on = today - timedelta(days=2 * (HISTORY - first))
-    keys = ("clinic_id", "patient_id", "room_id", "kind", "status", "course_id", "phase", "sequence", "route",
-            "starts_at", "ends_at")
+    keys = (
+        "clinic_id",
+        "patient_id",
+        "room_id",
+        "kind",
+        "status",
+        "course_id",
+        "phase",
+        "sequence",
+        "route",
+        "starts_at",
+        "ends_at",
+    )
     db_session.execute(sa.insert(TreatmentSession), [{k: r.get(k) for k in keys} for r in rows])
     db_session.commit()
-    return World(clinic_10=clinics[10], clinic_200=clinics[200], day_a=day_a, day_b=day_b, history_patient=heavy,
-                 clinic_ids=tuple(clinics.values()), patient_ids=(heavy, *fresh))
+    return World(
+        clinic_10=clinics[10],
+        clinic_200=clinics[200],
+        day_a=day_a,
+        day_b=day_b,
+        history_patient=heavy,
+        clinic_ids=tuple(clinics.values()),
+        patient_ids=(heavy, *fresh),
+    )
 
 
 def remove(conn, world: World) -> None:
@@ -109,7 +162,8 @@ def remove(conn, world: World) -> None:
     patients = ", ".join(str(int(i)) for i in world.patient_ids)
     conn.exec_driver_sql(
         "DELETE FROM audit_event WHERE entity_type = 'treatment_session' AND entity_id IN "
-        f"(SELECT id FROM treatment_session WHERE patient_id IN ({patients}) OR clinic_id IN ({clinics}))")
+        f"(SELECT id FROM treatment_session WHERE patient_id IN ({patients}) OR clinic_id IN ({clinics}))"
+    )
     conn.exec_driver_sql(f"DELETE FROM message WHERE patient_id IN ({patients})")
     conn.exec_driver_sql(f"DELETE FROM treatment_session WHERE patient_id IN ({patients}) OR clinic_id IN ({clinics})")
     conn.exec_driver_sql(f"DELETE FROM course WHERE patient_id IN ({patients})")

@@ -1,11 +1,11 @@
 """scheduler: treatment-session scheduling for interventional-psychiatry clinics."""
+
 from __future__ import annotations
 
 from flask import Flask
 
 
-def create_app(test_config: dict | None = None, *, skip_database: bool = False,
-               require_secret: bool = True) -> Flask:
+def create_app(test_config: dict | None = None, *, skip_database: bool = False, require_secret: bool = True) -> Flask:
     """Application factory: configuration (defaults → TOML → SCHEDULER_* env → test_config),
     database, error handlers, blueprints and the ``scheduler`` CLI commands.
 

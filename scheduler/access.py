@@ -5,6 +5,7 @@ so its GET runs as a write transaction (on SQLite ``BEGIN IMMEDIATE``: the log e
 on a lock upgrade), and calls ``access.log_read(what, patient_id, ...)`` once it knows whose data
 it answers with. The entries are written in the request's transaction and committed with it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -29,5 +30,6 @@ def log_read(what: str, *patient_ids: int, user_id: int | None = None) -> None:
     access_log.record(reader, patient_ids, what, route)
     # A refusal (4xx) rolls the request back, but the page it answers with may still show the
     # patient (a refused form shown again): the read is written again after the rollback.
-    keep_on_rollback((reader, tuple(patient_ids), what, route),
-                     lambda: access_log.record(reader, patient_ids, what, route))
+    keep_on_rollback(
+        (reader, tuple(patient_ids), what, route), lambda: access_log.record(reader, patient_ids, what, route)
+    )

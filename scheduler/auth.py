@@ -3,6 +3,7 @@
 Tokens are 256 random bits shown once; only their SHA-256 is stored, so a database leak does not
 leak usable tokens and a lookup stays one indexed query. Passwords (for the pages) use argon2.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,9 +40,21 @@ from scheduler.services import scope
 # The admin keeps front-desk rights (small clinics run with an admin at the desk) but, like the
 # front desk, never reads assessments or clinical notes.
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"manage_clinic", "manage_users", "read_audit", "read_schedule", "book",
-                        "manage_patients", "import_data", "export_data", "read_reports", "read_messages",
-                        "change_password"}),
+    "admin": frozenset(
+        {
+            "manage_clinic",
+            "manage_users",
+            "read_audit",
+            "read_schedule",
+            "book",
+            "manage_patients",
+            "import_data",
+            "export_data",
+            "read_reports",
+            "read_messages",
+            "change_password",
+        }
+    ),
     "front_desk": frozenset({"read_schedule", "book", "manage_patients", "change_password"}),
     "clinician": frozenset({"read_schedule", "read_clinical", "write_clinical", "read_reports", "change_password"}),
 }
@@ -90,12 +103,16 @@ def roles_with(permission: str) -> list[str]:
 
 
 def user_for_token(token: str) -> User | None:
-    row = db_session.execute(  # one statement: the user, the token's state and the user's clinics
-        select(User, ApiToken.revoked_at)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == token_digest(token))
-        .options(joinedload(User.clinic_links))
-    ).unique().first()
+    row = (
+        db_session.execute(  # one statement: the user, the token's state and the user's clinics
+            select(User, ApiToken.revoked_at)
+            .join(ApiToken, ApiToken.user_id == User.id)
+            .where(ApiToken.token_hash == token_digest(token))
+            .options(joinedload(User.clinic_links))
+        )
+        .unique()
+        .first()
+    )
     if row is None or row.revoked_at is not None or not row.User.active:
         return None
     return row.User

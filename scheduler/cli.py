@@ -1,4 +1,5 @@
 """The ``scheduler`` command: init-db, demo, serve, user add (Flask CLI commands on the app)."""
+
 from __future__ import annotations
 
 import sys
@@ -33,19 +34,31 @@ def user_group() -> None:
 @click.option("--role", type=click.Choice(USER_ROLES), required=True)
 @click.option("--password", default=None, help="Also allow page sign-in with this password.")
 @click.option("--staff-member-id", type=int, default=None, help="Link a clinician to their staff record.")
-@click.option("--clinic", "clinic_ids", type=int, multiple=True,
-              help="Limit the user to this clinic id (repeat for several; none: every clinic).")
+@click.option(
+    "--clinic",
+    "clinic_ids",
+    type=int,
+    multiple=True,
+    help="Limit the user to this clinic id (repeat for several; none: every clinic).",
+)
 @with_appcontext
-def user_add_command(email: str, role: str, password: str | None, staff_member_id: int | None,
-                     clinic_ids: tuple[int, ...] = ()) -> None:
+def user_add_command(
+    email: str, role: str, password: str | None, staff_member_id: int | None, clinic_ids: tuple[int, ...] = ()
+) -> None:
     """Create a user and print a new API token on the last line (both audited, actor "cli")."""
     from scheduler.errors import Conflict
     from scheduler.services import accounts, audit
 
     with transaction(), audit.acting_as("cli"):
         try:
-            user = accounts.create_user(None, email=email, role=role, password=password,
-                                        staff_member_id=staff_member_id, clinic_ids=_clinic_ids(clinic_ids))
+            user = accounts.create_user(
+                None,
+                email=email,
+                role=role,
+                password=password,
+                staff_member_id=staff_member_id,
+                clinic_ids=_clinic_ids(clinic_ids),
+            )
         except Conflict as exc:
             raise click.ClickException(exc.message) from None
         _row, token = accounts.create_token(None, user, label="cli")
@@ -93,8 +106,13 @@ def serve_command(host: str, port: int) -> None:
 
     require_real_secret_key(current_app)
     click.echo(f"Serving on http://{host}:{port}/ (development server; use gunicorn in production)")
-    run_simple(host, port, current_app._get_current_object(),  # type: ignore[attr-defined]  # the app behind the proxy
-                use_reloader=False, threaded=True)
+    run_simple(
+        host,
+        port,
+        current_app._get_current_object(),  # type: ignore[attr-defined]  # the app behind the proxy
+        use_reloader=False,
+        threaded=True,
+    )
 
 
 def init_app(app: Flask) -> None:
@@ -112,8 +130,9 @@ def _factory() -> Flask:
     return create_app(require_secret=False)  # `serve` checks the key before serving
 
 
-@click.group(cls=FlaskGroup, create_app=_factory, add_default_commands=False, add_version_option=False,
-             load_dotenv=False)
+@click.group(
+    cls=FlaskGroup, create_app=_factory, add_default_commands=False, add_version_option=False, load_dotenv=False
+)
 def cli() -> None:
     """scheduler: treatment-session scheduling for interventional-psychiatry clinics."""
 

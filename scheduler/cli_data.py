@@ -3,6 +3,7 @@
 Exit status 0 when the file is taken (or, with ``--dry-run``, would be), 1 when it is refused;
 every problem is printed as ``line N, column C: ...``.
 """
+
 from __future__ import annotations
 
 import sys
@@ -25,8 +26,13 @@ def _csv_command(kind: str):
     @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
     @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
     @click.option("--template", is_flag=True, help="Print the CSV header of the template and exit.")
-    @click.option("--map", "mapping", multiple=True, metavar="COLUMN=THEIRS",
-                  help="Read a template column from the file's column THEIRS (repeatable).")
+    @click.option(
+        "--map",
+        "mapping",
+        multiple=True,
+        metavar="COLUMN=THEIRS",
+        help="Read a template column from the file's column THEIRS (repeatable).",
+    )
     @with_appcontext
     def command(file: Path | None, dry_run: bool, template: bool, mapping: tuple[str, ...]) -> None:
         from scheduler.domain.imports import CellError, parse_mapping
@@ -92,8 +98,13 @@ def import_all_command(folder: Path) -> None:
 
 @click.command("export")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "fhir"]), default="jsonl", show_default=True)
-@click.option("--out", "folder", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="The directory to write (created; must be empty).")
+@click.option(
+    "--out",
+    "folder",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The directory to write (created; must be empty).",
+)
 @with_appcontext
 def export_command(fmt: str, folder: Path) -> None:
     """Export everything: one file per table (jsonl, csv) or per FHIR resource type (Bulk Data NDJSON).
@@ -114,8 +125,9 @@ def export_command(fmt: str, folder: Path) -> None:
             counts = {o["type"]: o["count"] for o in manifest["output"]}
         else:
             counts = exports.export(opener, fmt, clinical=True, secrets=True)["tables"]
-        audit.record_operation(None, "data.export", "export",
-                               after={"format": fmt, "clinical": True, "counts": counts, "via": "cli"})
+        audit.record_operation(
+            None, "data.export", "export", after={"format": fmt, "clinical": True, "counts": counts, "via": "cli"}
+        )
     click.echo(f"Wrote {fmt} to {folder}: " + ", ".join(f"{n} {t}" for t, n in counts.items()))
 
 

@@ -1,6 +1,7 @@
 """``scheduler worker``: delivers the outbox (reminders, confirmations, cancellation notices and
 waitlist offers). ``--once`` sends what is due and exits (cron, tests); without it the worker keeps
 running, a round every ``WORKER_INTERVAL_SECONDS``. Several workers may run at once."""
+
 from __future__ import annotations
 
 import signal
@@ -13,10 +14,15 @@ from flask.cli import with_appcontext
 
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Send what is due now, then exit.")
-@click.option("--interval", type=click.IntRange(1, 3600), default=None,
-              help="Seconds between rounds (default: the WORKER_INTERVAL_SECONDS setting).")
-@click.option("--batch", type=click.IntRange(1, 1000), default=50, show_default=True,
-              help="Messages claimed per round.")
+@click.option(
+    "--interval",
+    type=click.IntRange(1, 3600),
+    default=None,
+    help="Seconds between rounds (default: the WORKER_INTERVAL_SECONDS setting).",
+)
+@click.option(
+    "--batch", type=click.IntRange(1, 1000), default=50, show_default=True, help="Messages claimed per round."
+)
 @with_appcontext
 def worker_command(once: bool, interval: int | None, batch: int) -> None:
     """Deliver due messages by email (SMTP) and SMS."""
@@ -36,8 +42,9 @@ def worker_command(once: bool, interval: int | None, batch: int) -> None:
         result = run_once(limit=batch)
         db_session.remove()
         if once or result.sent or result.failed or result.retried:
-            click.echo(f"sent {result.sent}, retried {result.retried}, failed {result.failed}, "
-                       f"withdrawn {result.withdrawn}")
+            click.echo(
+                f"sent {result.sent}, retried {result.retried}, failed {result.failed}, withdrawn {result.withdrawn}"
+            )
         if once or stop.wait(0 if len(result.ids) >= batch else pause):
             break
 

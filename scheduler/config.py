@@ -7,6 +7,7 @@ documented in ``config.example.toml``.
 ``make demo`` does). Outside development the app refuses to serve without a real ``SECRET_KEY``
 and its cookies are ``Secure`` unless ``SESSION_COOKIE_SECURE`` says otherwise.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,21 @@ DEVELOPMENT = "development"
 # The key used in development when none is set; like every value below it is public (it is in
 # this repository's code, tests, benchmarks or example file) and never accepted outside development.
 DEVELOPMENT_SECRET_KEY = "dev-only-change-me"
-KNOWN_DEVELOPMENT_KEYS = frozenset({DEVELOPMENT_SECRET_KEY, "change-me", "changeme", "dev", "development",
-                                    "secret", "test", "testing", "browser-tests", "bench", "bench-load"})
+KNOWN_DEVELOPMENT_KEYS = frozenset(
+    {
+        DEVELOPMENT_SECRET_KEY,
+        "change-me",
+        "changeme",
+        "dev",
+        "development",
+        "secret",
+        "test",
+        "testing",
+        "browser-tests",
+        "bench",
+        "bench-load",
+    }
+)
 MIN_SECRET_KEY_LENGTH = 32
 
 DEFAULTS: dict[str, object] = {
@@ -161,4 +175,5 @@ def require_real_secret_key(app: Flask) -> None:
         raise InsecureConfiguration(
             f"scheduler: refusing to start: {problem}; set SCHEDULER_SECRET_KEY to a long random value "
             "(python -c 'import secrets; print(secrets.token_urlsafe(48))'), or SCHEDULER_ENV=development "
-            "for local use.")
+            "for local use."
+        )

@@ -8,6 +8,7 @@ SQLite is made safe for concurrent writers: WAL with ``synchronous=FULL`` and ``
 for every write transaction, so a conflict check and the insert it guards run serialised.  Read-only
 requests (GET/HEAD) begin DEFERRED so they do not queue behind writers.
 """
+
 from __future__ import annotations
 
 import logging
@@ -40,10 +41,15 @@ def make_engine(url: str, echo: bool = False, config: Mapping[str, Any] | None =
         return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
     from scheduler import dbfaults
 
-    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20,
-                           pool_timeout=float(config["DATABASE_CONNECT_TIMEOUT"]),
-                           pool_recycle=float(config.get("DATABASE_POOL_RECYCLE", 1800)),
-                           connect_args=dbfaults.postgres_connect_args(config))
+    engine = create_engine(
+        url,
+        echo=echo,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=float(config["DATABASE_CONNECT_TIMEOUT"]),
+        pool_recycle=float(config.get("DATABASE_POOL_RECYCLE", 1800)),
+        connect_args=dbfaults.postgres_connect_args(config),
+    )
     engine.watchdog = dbfaults.guard_postgres(engine, config)  # type: ignore[attr-defined]  # an idle-connection ping replaces pool_pre_ping
     return engine
 
@@ -115,8 +121,7 @@ def keep_writes_on_refusal() -> None:
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"], echo=app.config.get("DATABASE_ECHO", False),
-                         config=app.config)
+    engine = make_engine(app.config["DATABASE_URL"], echo=app.config.get("DATABASE_ECHO", False), config=app.config)
     app.extensions["scheduler.engine"] = engine
     db_session.remove()
     db_session.configure(bind=engine)
@@ -125,8 +130,9 @@ def init_app(app: Flask) -> None:
     def _declare_intent():
         # A read that logs itself (scheduler.access) writes too: it begins as a writer.
         view = app.view_functions.get(request.endpoint or "")
-        write_intent.set(request.method not in ("GET", "HEAD", "OPTIONS")
-                         or bool(getattr(view, "writes_on_read", False)))
+        write_intent.set(
+            request.method not in ("GET", "HEAD", "OPTIONS") or bool(getattr(view, "writes_on_read", False))
+        )
 
     @app.after_request
     def _commit_or_rollback(response):

@@ -19,6 +19,7 @@ Unavailability (a refused or timed-out connection, a lost connection, a statemen
 timeout, the pool exhausted) becomes ``DatabaseUnavailable``: 503 ``database_unavailable`` with
 ``Retry-After`` (``DATABASE_RETRY_AFTER``, 5 s).
 """
+
 from __future__ import annotations
 
 import socket
@@ -61,8 +62,11 @@ def is_unavailable(exc: BaseException) -> bool:
 
 def unavailable(exc: BaseException, retry_after: int) -> DatabaseUnavailable:
     timed_out = isinstance(exc, sa_exc.DBAPIError) and sqlstate(exc) == "57014"
-    message = ("The database took too long to answer; nothing was saved. Retry shortly." if timed_out else
-               "The database is unavailable right now; nothing was saved. Retry shortly.")
+    message = (
+        "The database took too long to answer; nothing was saved. Retry shortly."
+        if timed_out
+        else "The database is unavailable right now; nothing was saved. Retry shortly."
+    )
     return DatabaseUnavailable(message, retry_after=retry_after)
 
 
@@ -119,8 +123,10 @@ class Watchdog:
 
 def postgres_connect_args(config) -> dict:
     statement_ms = int(float(config["DATABASE_STATEMENT_TIMEOUT"]) * 1000)
-    return {"connect_timeout": max(1, round(float(config["DATABASE_CONNECT_TIMEOUT"]))),
-            "options": f"-c statement_timeout={statement_ms}"}
+    return {
+        "connect_timeout": max(1, round(float(config["DATABASE_CONNECT_TIMEOUT"]))),
+        "options": f"-c statement_timeout={statement_ms}",
+    }
 
 
 def guard_postgres(engine: Engine, config) -> Watchdog:
@@ -141,6 +147,7 @@ def guard_postgres(engine: Engine, config) -> Watchdog:
             watchdog.disarm(context.connection.connection.dbapi_connection)
 
     for name in ("commit", "rollback"):
+
         @event.listens_for(engine, name)
         def _arm_end(conn):
             if conn.invalidated:  # a connection found dead (no checkout ping any more): nothing to guard

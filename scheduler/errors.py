@@ -3,6 +3,7 @@
 Every answer has the shape ``{"error": {"code", "message", "field"?, "conflicts"?}}``.
 Services and domain code raise these; routes never build error responses by hand.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,8 +22,15 @@ class AppError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None,
-                 conflicts: list[dict[str, Any]] | None = None, details: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        conflicts: list[dict[str, Any]] | None = None,
+        details: dict[str, Any] | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.field = field
@@ -44,12 +52,14 @@ class AppError(Exception):
 
 class ValidationError(AppError):
     """The request is malformed: a missing field, a wrong type, an unparseable value."""
+
     status = 400
     code = "invalid"
 
 
 class UnprocessableError(AppError):
     """Well-formed, but breaks a rule (a local time that does not exist, a plan that cannot be met)."""
+
     status = 422
     code = "unprocessable"
 
@@ -71,12 +81,14 @@ class NotFound(AppError):
 
 class Conflict(AppError):
     """A double booking, a duplicate key, a stale write."""
+
     status = 409
     code = "conflict"
 
 
 class TooManyAttempts(AppError):
     """Sign-in throttled or locked: answered 429 with ``Retry-After``."""
+
     status = 429
     code = "too_many_attempts"
 
@@ -87,8 +99,12 @@ class TooManyAttempts(AppError):
 
 # SQLSTATEs that mean "someone else got there first": exclusion violation, unique violation,
 # deadlock between two conflicting inserters, serialization failure.
-CONFLICT_SQLSTATES = {"23P01": "double_booked", "23505": "duplicate", "40P01": "concurrent_write",
-                      "40001": "concurrent_write"}
+CONFLICT_SQLSTATES = {
+    "23P01": "double_booked",
+    "23505": "duplicate",
+    "40P01": "concurrent_write",
+    "40001": "concurrent_write",
+}
 
 
 def sqlstate(exc: DBAPIError) -> str | None:
@@ -115,11 +131,9 @@ def as_app_error(exc: Exception) -> AppError:
     if isinstance(exc, AppError):
         err = exc
     elif isinstance(exc, DBAPIError) and (code := CONFLICT_SQLSTATES.get(sqlstate(exc) or "")) is not None:
-        err = Conflict("The change clashes with another change made at the same time; reload and retry.",
-                       code=code)
+        err = Conflict("The change clashes with another change made at the same time; reload and retry.", code=code)
     elif isinstance(exc, IntegrityError):
-        err = Conflict("The change breaks a database rule: " + str(exc.orig).splitlines()[0],
-                       code="integrity")
+        err = Conflict("The change breaks a database rule: " + str(exc.orig).splitlines()[0], code="integrity")
     else:
         log.exception("unhandled error on %s %s", request.method, request.path)
         err = AppError("Something went wrong on our side; nothing was saved.", code="internal")
@@ -164,6 +178,7 @@ def error_response_for(exc: Exception):
 def handle_errors(target, render: Callable[[AppError], Any]) -> None:
     """Register :func:`answer` with ``render`` for the product's and the database's errors on an app
     or a blueprint (each surface renders; the mapping is this module's)."""
+
     def handler(exc: Exception):
         return answer(exc, render)
 
@@ -182,8 +197,9 @@ def init_app(app: Flask) -> None:
             return http_error(exc)
         if not request.path.startswith("/api/"):
             return exc
-        body = {"error": {"code": (exc.name or "error").lower().replace(" ", "_"),
-                          "message": exc.description or exc.name}}
+        body = {
+            "error": {"code": (exc.name or "error").lower().replace(" ", "_"), "message": exc.description or exc.name}
+        }
         response = jsonify(body)
         response.status_code = exc.code or 500
         allow = exc.get_response().headers.get("Allow")  # a 405 names the methods allowed

@@ -1,6 +1,7 @@
 """Security headers on every answer: a Content-Security-Policy without inline script, no framing,
 no MIME sniffing, same-origin referrers, ``Cache-Control: no-store`` on pages and on API and FHIR
 answers (they carry patient data), and HSTS when cookies are Secure."""
+
 from __future__ import annotations
 
 from flask import Flask, Response, request
@@ -8,20 +9,22 @@ from flask import Flask, Response, request
 # Scripts and style sheets only from our own static files: no inline <script>, no on* handlers,
 # no eval. Style *attributes* stay allowed (the day board positions its blocks with them; they
 # cannot run code); <style> elements do not.
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "style-src-elem 'self'",
-    "style-src-attr 'unsafe-inline'",
-    "img-src 'self' data:",
-    "font-src 'self'",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "style-src-elem 'self'",
+        "style-src-attr 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 HSTS = "max-age=31536000; includeSubDomains"
 # Public answers without patient data that a cache may keep (revalidated by ETag).
 CACHEABLE_ENDPOINTS = {"api.health", "api.openapi"}

@@ -11,6 +11,7 @@ The VTIMEZONE has one onset per STANDARD/DAYLIGHT sub-component (DTSTART only, n
 ignores a sub-component's DTSTART once it has an RDATE, which put the feed's first daylight season
 an hour off, while vobject and icalendar read the single-onset form the same way.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -22,10 +23,21 @@ from scheduler.domain.timezones import zone
 from scheduler.models import Clinic, TreatmentSession
 
 PRODID = "-//scheduler//treatment sessions//EN"
-ICAL_STATUS = {"proposed": "TENTATIVE", "booked": "CONFIRMED", "checked_in": "CONFIRMED",
-               "completed": "CONFIRMED", "no_show": "CONFIRMED", "cancelled": "CANCELLED"}
-KIND_LABEL = {"evaluation": "Evaluation", "preparation": "Preparation", "dose": "Dose",
-              "integration": "Integration", "follow_up": "Follow-up"}
+ICAL_STATUS = {
+    "proposed": "TENTATIVE",
+    "booked": "CONFIRMED",
+    "checked_in": "CONFIRMED",
+    "completed": "CONFIRMED",
+    "no_show": "CONFIRMED",
+    "cancelled": "CANCELLED",
+}
+KIND_LABEL = {
+    "evaluation": "Evaluation",
+    "preparation": "Preparation",
+    "dose": "Dose",
+    "integration": "Integration",
+    "follow_up": "Follow-up",
+}
 
 
 def uid(session: TreatmentSession, host: str) -> str:
@@ -98,8 +110,9 @@ def vtimezone(tzid: str, first: date, last: date) -> Timezone:
     return out
 
 
-def calendar(name: str, sessions: Iterable[TreatmentSession], clinics: dict[int, Clinic], host: str,
-             stamp: datetime) -> bytes:
+def calendar(
+    name: str, sessions: Iterable[TreatmentSession], clinics: dict[int, Clinic], host: str, stamp: datetime
+) -> bytes:
     """A VCALENDAR with one VTIMEZONE per clinic involved and one VEVENT per session; ``stamp`` (the
     feed's generation time) is every event's DTSTAMP."""
     sessions = list(sessions)
@@ -109,8 +122,7 @@ def calendar(name: str, sessions: Iterable[TreatmentSession], clinics: dict[int,
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", name)
-    zones = sorted({clinics[s.clinic_id].timezone for s in sessions} or
-                   {c.timezone for c in clinics.values()})
+    zones = sorted({clinics[s.clinic_id].timezone for s in sessions} or {c.timezone for c in clinics.values()})
     first = min((s.starts_at.date() for s in sessions), default=stamp.date()).replace(month=1, day=1)
     last = max((s.ends_at.date() for s in sessions), default=stamp.date()).replace(month=12, day=31)
     for tzid in zones:

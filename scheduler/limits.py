@@ -15,6 +15,7 @@
   it (an empty filter is a client bug, not "no filter"), except free-text searches (``?q=``, see
   ``EMPTY_ALLOWED``). Pages keep accepting empty form values.
 """
+
 from __future__ import annotations
 
 import re
@@ -57,8 +58,11 @@ def check_text(value: str, field: str) -> None:
 def check_json(value: Any, field: str = "", depth: int = 0, *, text: bool = True) -> None:
     """Walk a parsed JSON value: depth, and (``text``) every key and string."""
     if depth > current_app.config["MAX_JSON_DEPTH"]:
-        raise ValidationError(f"The JSON body is nested deeper than {current_app.config['MAX_JSON_DEPTH']} "
-                              f"levels (at {field or 'the top'}).", field=field or "body")
+        raise ValidationError(
+            f"The JSON body is nested deeper than {current_app.config['MAX_JSON_DEPTH']} "
+            f"levels (at {field or 'the top'}).",
+            field=field or "body",
+        )
     if isinstance(value, str) and text:
         check_text(value, field)
     elif isinstance(value, dict):
@@ -82,8 +86,9 @@ def _check_body() -> None:
         try:
             body = request.get_json(silent=True)
         except RecursionError:
-            raise ValidationError(f"The JSON body is nested deeper than {current_app.config['MAX_JSON_DEPTH']} "
-                                  "levels.", field="body") from None
+            raise ValidationError(
+                f"The JSON body is nested deeper than {current_app.config['MAX_JSON_DEPTH']} levels.", field="body"
+            ) from None
         check_json(body, text=not request.path.startswith("/fhir/"))
     elif request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         for name, value in request.form.items(multi=True):

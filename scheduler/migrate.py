@@ -1,4 +1,5 @@
 """Run Alembic from Python (``scheduler init-db``, tests, benchmarks)."""
+
 from __future__ import annotations
 
 from pathlib import Path

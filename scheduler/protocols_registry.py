@@ -2,6 +2,7 @@
 
 A broken file stops the app from starting, with the file, the field and the problem.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -17,6 +17,7 @@ PostgreSQL: ``SCHEDULER_TEST_POSTGRES_URL`` (default: the local server
 test run, so parallel runs never share data. When the server cannot be reached the PostgreSQL tests
 are skipped locally, but fail under CI (``CI=true``) or with ``SCHEDULER_TEST_POSTGRES=require``.
 """
+
 from __future__ import annotations
 
 import os
@@ -46,8 +47,7 @@ pytest_plugins = ["tests.support.pages"]
 os.environ.setdefault("SCHEDULER_ENV", "development")
 DEVELOPMENT = {"ENV": "development"}
 
-PG_ADMIN_URL = os.environ.get("SCHEDULER_TEST_POSTGRES_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = os.environ.get("SCHEDULER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PG_REQUIRED = os.environ.get("CI", "").lower() == "true" or os.environ.get("SCHEDULER_TEST_POSTGRES") == "require"
 
 ALL_DATABASES = ["sqlite", "postgres"]
@@ -119,8 +119,9 @@ CHECK_ISOLATION = os.environ.get("SCHEDULER_TEST_CHECK_ISOLATION") == "1"
 def _assert_empty(url: str) -> None:
     engine = sa.create_engine(url, poolclass=sa.NullPool)
     with engine.connect() as conn:
-        left = {t: n for t in _tables_in_delete_order()
-                if (n := conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar())}
+        left = {
+            t: n for t in _tables_in_delete_order() if (n := conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar())
+        }
     engine.dispose()
     assert not left, f"rows committed outside the test's transaction (mark it real_commits): {left}"
 
@@ -182,13 +183,16 @@ def _apps(_databases, tmp_path_factory):
 
 @pytest.fixture(params=ALL_DATABASES)
 def db_kind(request) -> str:
-    """"sqlite" or "postgres": each test using the app or a database runs on both."""
+    """ "sqlite" or "postgres": each test using the app or a database runs on both."""
     return request.param
 
 
 def _real_commits(request) -> bool:
-    return (request.node.get_closest_marker("real_commits") is not None
-            or "db_url" in request.fixturenames or "sqlite_url" in request.fixturenames)
+    return (
+        request.node.get_closest_marker("real_commits") is not None
+        or "db_url" in request.fixturenames
+        or "sqlite_url" in request.fixturenames
+    )
 
 
 @pytest.fixture
@@ -226,8 +230,9 @@ def _in_rolled_back_transaction(app, database: Database):
     @event.listens_for(connection, "before_cursor_execute")
     def _same_thread(*_args):
         if threading.get_ident() != owner:
-            raise RuntimeError("this test uses the database from another thread: mark it "
-                               "@pytest.mark.real_commits (tests/conftest.py)")
+            raise RuntimeError(
+                "this test uses the database from another thread: mark it @pytest.mark.real_commits (tests/conftest.py)"
+            )
 
     _bind(bind=connection, join_transaction_mode="create_savepoint")
     try:

@@ -1,4 +1,5 @@
 """The JSON API under /api/v1: one module per resource, all on one blueprint."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Flask, request

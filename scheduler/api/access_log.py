@@ -1,4 +1,5 @@
 """The access log (admin): who read which patient's data, what and when; paginated like /audit."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -12,8 +13,13 @@ from scheduler.models import AccessLogEntry
 
 
 def entry_json(e: AccessLogEntry) -> dict:
-    return {"at": serialize.instant(e.at), "user_id": e.user_id, "patient_id": e.patient_id, "what": e.what,
-            "route": e.route}
+    return {
+        "at": serialize.instant(e.at),
+        "user_id": e.user_id,
+        "patient_id": e.patient_id,
+        "what": e.what,
+        "route": e.route,
+    }
 
 
 def _id_filter(name: str) -> int | None:

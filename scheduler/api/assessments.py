@@ -1,4 +1,5 @@
 """Assessments (clinicians): dated scores on a rating instrument, range-checked."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -20,9 +21,17 @@ from scheduler.services import clinical
 
 def assessment_json(a: Assessment) -> dict:
     _low, high = INSTRUMENTS[a.instrument]
-    return {"id": a.id, "patient_id": a.patient_id, "course_id": a.course_id, "instrument": a.instrument,
-            "score": a.score, "max_score": high, "taken_on": a.taken_on.isoformat(),
-            "recorded_by_id": a.recorded_by_id, "created_at": serialize.instant(a.created_at)}
+    return {
+        "id": a.id,
+        "patient_id": a.patient_id,
+        "course_id": a.course_id,
+        "instrument": a.instrument,
+        "score": a.score,
+        "max_score": high,
+        "taken_on": a.taken_on.isoformat(),
+        "recorded_by_id": a.recorded_by_id,
+        "created_at": serialize.instant(a.created_at),
+    }
 
 
 @bp.post("/patients/<int:patient_id>/assessments")
@@ -47,8 +56,9 @@ def create_assessment(patient_id: int):
         course = p.get_or_404(Course, course_id, "course")
         if course.patient_id != patient.id:
             raise UnprocessableError(f"course {course_id} belongs to another patient.", field="course_id")
-    row = clinical.record_assessment(g.user.id, patient, instrument=instrument, score=score,
-                                     taken_on=taken_on, course_id=course_id)
+    row = clinical.record_assessment(
+        g.user.id, patient, instrument=instrument, score=score, taken_on=taken_on, course_id=course_id
+    )
     return assessment_json(row), 201
 
 
@@ -58,6 +68,7 @@ def create_assessment(patient_id: int):
 def list_assessments(patient_id: int):
     p.get_or_404(Patient, patient_id, "patient")
     access.log_read("assessments", patient_id)
-    rows = db_session.scalars(select(Assessment).where(Assessment.patient_id == patient_id)
-                              .order_by(Assessment.taken_on, Assessment.id))
+    rows = db_session.scalars(
+        select(Assessment).where(Assessment.patient_id == patient_id).order_by(Assessment.taken_on, Assessment.id)
+    )
     return {"assessments": [assessment_json(a) for a in rows]}

@@ -1,4 +1,5 @@
 """The audit trail (admin): who did what to which entity, when, before and after; paginated."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
@@ -22,9 +23,18 @@ MAX_PER_PAGE = 200
 def event_json(e: AuditEvent) -> dict:
     """The event; for a reader without clinical access its clinical content is redacted (a note's
     body, an assessment's instrument and score, a dosing hold's reason), never who, what or when."""
-    event = {"id": e.id, "at": serialize.instant(e.at), "actor_id": e.actor_id, "actor": e.actor,
-             "action": e.action, "entity_type": e.entity_type, "entity_id": e.entity_id, "before": e.before,
-             "after": e.after, "reason": e.reason}
+    event = {
+        "id": e.id,
+        "at": serialize.instant(e.at),
+        "actor_id": e.actor_id,
+        "actor": e.actor,
+        "action": e.action,
+        "entity_type": e.entity_type,
+        "entity_id": e.entity_id,
+        "before": e.before,
+        "after": e.after,
+        "reason": e.reason,
+    }
     return event if can("read_clinical") else redact_audit_event(event)
 
 
@@ -88,5 +98,10 @@ def paged(query, order_by: tuple, key: str, to_json) -> dict:
         raise ValidationError(f"per_page must be between 1 and {MAX_PER_PAGE}.", field="per_page")
     total = db_session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db_session.scalars(query.order_by(*order_by).offset((page - 1) * per_page).limit(per_page))
-    return {key: [to_json(r) for r in rows], "page": page, "per_page": per_page, "total": total,
-            "next_page": page + 1 if page * per_page < total else None}
+    return {
+        key: [to_json(r) for r in rows],
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "next_page": page + 1 if page * per_page < total else None,
+    }

@@ -1,4 +1,5 @@
 """A patient's payer authorizations: units authorized between two dates, and the units used."""
+
 from __future__ import annotations
 
 from flask import g
@@ -16,9 +17,17 @@ FIELDS = set(service.FIELDS)
 
 def answer(a) -> dict:
     """A ``domain.values.Authorization`` as JSON."""
-    return {"id": a.id, "protocol": a.protocol, "payer": a.payer, "reference": a.reference,
-            "units_authorized": a.units_authorized, "valid_from": a.valid_from.isoformat(),
-            "valid_to": a.valid_to.isoformat(), "units_used": a.units_used, "units_left": a.units_left}
+    return {
+        "id": a.id,
+        "protocol": a.protocol,
+        "payer": a.payer,
+        "reference": a.reference,
+        "units_authorized": a.units_authorized,
+        "valid_from": a.valid_from.isoformat(),
+        "valid_to": a.valid_to.isoformat(),
+        "units_used": a.units_used,
+        "units_left": a.units_left,
+    }
 
 
 def _fields(body: dict, *, required: bool) -> dict:

@@ -1,4 +1,5 @@
 """Clinical notes (clinicians only, append-only; never shown to the front desk)."""
+
 from __future__ import annotations
 
 from flask import g
@@ -14,8 +15,14 @@ from scheduler.services import clinical
 
 
 def note_json(n: ClinicalNote) -> dict:
-    return {"id": n.id, "patient_id": n.patient_id, "session_id": n.treatment_session_id, "body": n.body,
-            "author_id": n.author_id, "created_at": serialize.instant(n.created_at)}
+    return {
+        "id": n.id,
+        "patient_id": n.patient_id,
+        "session_id": n.treatment_session_id,
+        "body": n.body,
+        "author_id": n.author_id,
+        "created_at": serialize.instant(n.created_at),
+    }
 
 
 @bp.post("/patients/<int:patient_id>/notes")

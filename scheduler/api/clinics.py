@@ -1,4 +1,5 @@
 """Clinics and their closures."""
+
 from __future__ import annotations
 
 from flask import g
@@ -36,15 +37,19 @@ def _reminder_hours(value) -> dict | None:
     if value is None:
         return None
     if not isinstance(value, dict) or not value:
-        raise ValidationError("reminder_hours must be an object of session kind (or default) to a list of hours.",
-                              field="reminder_hours")
+        raise ValidationError(
+            "reminder_hours must be an object of session kind (or default) to a list of hours.", field="reminder_hours"
+        )
     out = {}
     for kind, hours in value.items():
         where = f"reminder_hours.{kind}"
         if kind not in REMINDER_KINDS:
             raise ValidationError(f"{where}: unknown session kind (one of {', '.join(REMINDER_KINDS)}).", field=where)
-        if (not isinstance(hours, list) or len(hours) > 6
-                or any(isinstance(h, bool) or not isinstance(h, int) or not 1 <= h <= 336 for h in hours)):
+        if (
+            not isinstance(hours, list)
+            or len(hours) > 6
+            or any(isinstance(h, bool) or not isinstance(h, int) or not 1 <= h <= 336 for h in hours)
+        ):
             raise ValidationError(f"{where} must be a list of at most 6 whole hours from 1 to 336.", field=where)
         out[kind] = sorted(set(hours), reverse=True)
     return out
@@ -101,9 +106,15 @@ def add_closure(clinic_id: int):
     until_time = p.parse_time(body["until_time"], "until_time") if body.get("until_time") else None
     if from_time and until_time and not from_time < until_time:
         raise UnprocessableError("until_time must be after from_time.", field="until_time")
-    closure = directory.add_closure(g.user.id, clinic, starts_on=starts_on, ends_on=ends_on,
-                                    reason=p.string(body, "reason", required=False, default="") or "",
-                                    from_time=from_time, until_time=until_time)
+    closure = directory.add_closure(
+        g.user.id,
+        clinic,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        reason=p.string(body, "reason", required=False, default="") or "",
+        from_time=from_time,
+        until_time=until_time,
+    )
     return serialize.closure(closure), 201
 
 

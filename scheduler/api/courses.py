@@ -1,4 +1,5 @@
 """Courses: ``POST /patients/{id}/courses`` plans a protocol for a patient (dry run or booked)."""
+
 from __future__ import annotations
 
 from flask import g
@@ -17,8 +18,17 @@ from scheduler.services import courses as service
 from scheduler.services import flags as flag_service
 from scheduler.services import inputs
 
-FIELDS = {"protocol", "clinic_id", "start_on", "preferences", "dry_run", "override_reason", "include_maintenance",
-          "replaces_course_id", "stop_reason"}
+FIELDS = {
+    "protocol",
+    "clinic_id",
+    "start_on",
+    "preferences",
+    "dry_run",
+    "override_reason",
+    "include_maintenance",
+    "replaces_course_id",
+    "stop_reason",
+}
 PREFERENCE_FIELDS = {"weekdays", "earliest", "latest", "room_id", "staff_member_id"}
 
 
@@ -34,15 +44,22 @@ def _preferences(body: dict) -> Preferences:
     weekdays = raw.get("weekdays")
     if weekdays is not None:
         if not isinstance(weekdays, list) or not weekdays or any(w not in WEEKDAYS for w in weekdays):
-            raise ValidationError(f"preferences.weekdays must be a non-empty list drawn from {', '.join(WEEKDAYS)}.",
-                                  field="preferences.weekdays")
+            raise ValidationError(
+                f"preferences.weekdays must be a non-empty list drawn from {', '.join(WEEKDAYS)}.",
+                field="preferences.weekdays",
+            )
         weekdays = frozenset(WEEKDAYS.index(w) for w in weekdays)
     earliest = p.parse_time(raw["earliest"], "preferences.earliest") if raw.get("earliest") is not None else None
     latest = p.parse_time(raw["latest"], "preferences.latest") if raw.get("latest") is not None else None
     if earliest and latest and latest <= earliest:
         raise UnprocessableError("preferences.latest must be after preferences.earliest.", field="preferences.latest")
-    return Preferences(weekdays=weekdays, earliest=earliest, latest=latest,
-                       room_id=_preferred_id(raw, "room_id"), staff_member_id=_preferred_id(raw, "staff_member_id"))
+    return Preferences(
+        weekdays=weekdays,
+        earliest=earliest,
+        latest=latest,
+        room_id=_preferred_id(raw, "room_id"),
+        staff_member_id=_preferred_id(raw, "staff_member_id"),
+    )
 
 
 def _preferred_id(raw: dict, name: str) -> int | None:
@@ -57,16 +74,26 @@ def _render(result: service.CourseResult, flags: list) -> dict:
     if result.course is not None:
         sessions = [serialize.session(s, tz) for s in result.sessions]
     else:
-        sessions = [{**ps.to_dict(), "starts_at": serialize.instant(ps.starts_at, tz),
-                     "ends_at": serialize.instant(ps.ends_at, tz), "status": "proposed"}
-                    for ps in result.plan.sessions]
-    return {"course": serialize.course(result.course) if result.course is not None else None,
-            "protocol": result.plan.protocol_key, "dry_run": result.course is None,
-            "sessions": sessions, "problems": [pr.to_dict() for pr in result.plan.problems],
-            "flags": flags,
-            "next_due": result.next_due.to_dict() if result.next_due else None,
-            "replaced_course": serialize.course(result.replaced) if result.replaced is not None else None,
-            "cancelled_session_ids": list(result.cancelled_session_ids)}
+        sessions = [
+            {
+                **ps.to_dict(),
+                "starts_at": serialize.instant(ps.starts_at, tz),
+                "ends_at": serialize.instant(ps.ends_at, tz),
+                "status": "proposed",
+            }
+            for ps in result.plan.sessions
+        ]
+    return {
+        "course": serialize.course(result.course) if result.course is not None else None,
+        "protocol": result.plan.protocol_key,
+        "dry_run": result.course is None,
+        "sessions": sessions,
+        "problems": [pr.to_dict() for pr in result.plan.problems],
+        "flags": flags,
+        "next_due": result.next_due.to_dict() if result.next_due else None,
+        "replaced_course": serialize.course(result.replaced) if result.replaced is not None else None,
+        "cancelled_session_ids": list(result.cancelled_session_ids),
+    }
 
 
 @bp.post("/patients/<int:patient_id>/courses")
@@ -86,10 +113,18 @@ def create_course(patient_id: int):
     if stop_reason and replaces is None:
         raise ValidationError("stop_reason goes with replaces_course_id (the course to stop).", field="stop_reason")
     result = service.plan_and_book(
-        g.user.id, patient.id, clinic.id, key, start_on, prefs, dry_run=dry_run,
+        g.user.id,
+        patient.id,
+        clinic.id,
+        key,
+        start_on,
+        prefs,
+        dry_run=dry_run,
         override_reason=p.string(body, "override_reason", required=False, max_length=500) or None,
         include_maintenance=p.boolean(body, "include_maintenance", default=True),
-        replaces_course_id=replaces, stop_reason=stop_reason)
+        replaces_course_id=replaces,
+        stop_reason=stop_reason,
+    )
     if dry_run:  # what the plan would show once booked; plan_sessions index into "sessions"
         flags = [{**serialize.flag(f), "plan_sessions": indexes} for f, indexes in result.flags]
     else:
@@ -107,7 +142,10 @@ def list_courses(patient_id: int):
     from scheduler.services import scope
 
     patient = inputs.patient_row(patient_id)
-    rows = db_session.scalars(select(Course).where(Course.patient_id == patient.id, scope.clinic_clause(Course.clinic_id))
-                              .order_by(Course.start_on)).all()
+    rows = db_session.scalars(
+        select(Course)
+        .where(Course.patient_id == patient.id, scope.clinic_clause(Course.clinic_id))
+        .order_by(Course.start_on)
+    ).all()
     access.log_read("courses", patient.id)
     return {"courses": [serialize.course(c) for c in rows]}

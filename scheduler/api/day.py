@@ -1,4 +1,5 @@
 """The day board of a clinic: ``GET /clinics/{id}/day?date=YYYY-MM-DD`` (default: today, clinic zone)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -34,15 +35,27 @@ def day_board(clinic_id: int):
             data = serialize.session(s, tz, flags=board.flags_by_session.get(s.id, []))
             data["patient_name"] = s.patient.name
             sessions.append(data)
-        rooms.append({**serialize.room(r.room), "sessions": sessions,
-                      "idle": [{"starts_at": serialize.instant(f.starts_at, tz),
-                                "ends_at": serialize.instant(f.ends_at, tz),
-                                "minutes": int((f.ends_at - f.starts_at).total_seconds() // 60),
-                                "message": f.message}
-                               for f in r.idle]})
-    return {"clinic": serialize.clinic(clinic, with_closures=False), "date": day.isoformat(),
-            "hours": [_span(iv, tz) for iv in board.hours],
-            "closures": [{**_span(iv, tz), **serialize.closure_value(c)} for iv, c in board.closures],
-            "open": [_span(iv, tz) for iv in board.open],
-            "rooms": rooms,
-            "flags": [serialize.flag(f) for f in board.other_flags]}
+        rooms.append(
+            {
+                **serialize.room(r.room),
+                "sessions": sessions,
+                "idle": [
+                    {
+                        "starts_at": serialize.instant(f.starts_at, tz),
+                        "ends_at": serialize.instant(f.ends_at, tz),
+                        "minutes": int((f.ends_at - f.starts_at).total_seconds() // 60),
+                        "message": f.message,
+                    }
+                    for f in r.idle
+                ],
+            }
+        )
+    return {
+        "clinic": serialize.clinic(clinic, with_closures=False),
+        "date": day.isoformat(),
+        "hours": [_span(iv, tz) for iv in board.hours],
+        "closures": [{**_span(iv, tz), **serialize.closure_value(c)} for iv, c in board.closures],
+        "open": [_span(iv, tz) for iv in board.open],
+        "rooms": rooms,
+        "flags": [serialize.flag(f) for f in board.other_flags],
+    }

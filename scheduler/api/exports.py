@@ -3,6 +3,7 @@
 The same files as ``scheduler export`` writes, but never password hashes, and clinical content
 (assessments, notes, dosing-hold reasons, their audit details) only for a role that may read it.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -44,8 +45,9 @@ def export_everything():
             counts = {o["type"]: o["count"] for o in manifest["output"]}
         else:
             counts = exports.export(opener, fmt, clinical=clinical, secrets=False)["tables"]
-    audit.record_operation(g.user.id, "data.export", "export",
-                           after={"format": fmt, "clinical": clinical, "counts": counts, "via": "api"})
+    audit.record_operation(
+        g.user.id, "data.export", "export", after={"format": fmt, "clinical": clinical, "counts": counts, "via": "api"}
+    )
     archive.seek(0)
 
     def chunks():
@@ -56,5 +58,6 @@ def export_everything():
             archive.close()
 
     name = f"scheduler-{fmt}-{utcnow():%Y%m%dT%H%M%SZ}.zip"
-    return Response(chunks(), mimetype="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        chunks(), mimetype="application/zip", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )

@@ -1,5 +1,6 @@
 """iCalendar feeds: ``POST /feeds`` {kind, id} → a secret URL; ``GET /feeds/<token>.ics`` (public,
 by token); ``POST /feeds/<id>/revoke``."""
+
 from __future__ import annotations
 
 from flask import Response, current_app, g, url_for
@@ -17,8 +18,14 @@ from scheduler.services import feeds, scope
 
 
 def feed_json(row: FeedToken) -> dict:
-    return {"id": row.id, "kind": row.kind, "subject_id": row.subject_id, "created_by_id": row.created_by_id,
-            "created_at": serialize.instant(row.created_at), "revoked_at": serialize.instant(row.revoked_at)}
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "subject_id": row.subject_id,
+        "created_by_id": row.created_by_id,
+        "created_at": serialize.instant(row.created_at),
+        "revoked_at": serialize.instant(row.revoked_at),
+    }
 
 
 def uid_host() -> str:
@@ -68,8 +75,7 @@ def feed_ics(token: str):
         raise NotFound("No feed with this token (it may have been revoked).")
     creator = db_session.get(User, row.created_by_id) if row.created_by_id is not None else None
     scope.limit_to(creator.clinic_ids if creator is not None else None)  # what its creator may see
-    sessions, clinics = feeds.sessions_for(
-        row, int(current_app.config.get("FEED_HISTORY_DAYS", feeds.HISTORY_DAYS)))
+    sessions, clinics = feeds.sessions_for(row, int(current_app.config.get("FEED_HISTORY_DAYS", feeds.HISTORY_DAYS)))
     if row.created_by_id is not None:  # read on its creator's behalf: every patient the feed shows
         patients = [row.subject_id] if row.kind == "patient" else []
         access.log_read("feed", *patients, *(s.patient_id for s in sessions), user_id=row.created_by_id)

@@ -1,4 +1,5 @@
 """The clinic's flags over a range: ``GET /flags?clinic_id=&start=&end=&severity=&code=``."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -30,6 +31,7 @@ def today_at(tz: str) -> date:
 def query_window(clinic, *, default_days: int = DEFAULT_DAYS, max_days: int = MAX_DAYS) -> Interval:
     """``start``/``end`` query parameters: local dates YYYY-MM-DD (``end`` inclusive) or ISO instants
     with offset (``end`` exclusive). Default: today and the following ``default_days - 1`` days."""
+
     def bound(name: str, is_end: bool) -> datetime | None:
         raw = request.args.get(name)
         if raw is None or raw == "":
@@ -42,8 +44,11 @@ def query_window(clinic, *, default_days: int = DEFAULT_DAYS, max_days: int = MA
 
     start, end = bound("start", False), bound("end", True)
     if start is None:
-        first = today_at(clinic.timezone) if end is None else local_date(end, clinic.timezone) - timedelta(
-            days=default_days - 1)
+        first = (
+            today_at(clinic.timezone)
+            if end is None
+            else local_date(end, clinic.timezone) - timedelta(days=default_days - 1)
+        )
         start = inputs.local_range(clinic, first, first).start
     if end is None:
         last = local_date(start, clinic.timezone) + timedelta(days=default_days - 1)
@@ -56,8 +61,10 @@ def query_window(clinic, *, default_days: int = DEFAULT_DAYS, max_days: int = MA
 
 
 def local_days(clinic, window: Interval) -> tuple[date, date]:
-    return (local_date(window.start, clinic.timezone),
-            local_date(window.end - timedelta(microseconds=1), clinic.timezone))
+    return (
+        local_date(window.start, clinic.timezone),
+        local_date(window.end - timedelta(microseconds=1), clinic.timezone),
+    )
 
 
 @bp.get("/flags")
@@ -73,8 +80,15 @@ def list_flags():
     unknown = sorted(codes - ALL_CODES)
     if unknown:
         raise ValidationError(f"Unknown flag code {unknown[0]!r}.", field="code")
-    found = [f for f in service.for_clinic(clinic.id, first, last)
-             if (severity is None or f.severity == severity) and (not codes or f.code in codes)]
+    found = [
+        f
+        for f in service.for_clinic(clinic.id, first, last)
+        if (severity is None or f.severity == severity) and (not codes or f.code in codes)
+    ]
     access.log_read("flags", *(f.patient_id for f in found if f.patient_id))
-    return {"clinic_id": clinic.id, "start": first.isoformat(), "end": last.isoformat(),
-            "flags": [serialize.flag(f) for f in found]}
+    return {
+        "clinic_id": clinic.id,
+        "start": first.isoformat(),
+        "end": last.isoformat(),
+        "flags": [serialize.flag(f) for f in found],
+    }

@@ -1,4 +1,5 @@
 """Dosing holds (clinicians): stop and resume dosing for a patient, with a reason, audited."""
+
 from __future__ import annotations
 
 from flask import g

@@ -13,6 +13,7 @@ key, the booking and the stored answer commit together or not at all:
   let it commit) is answered 409 ``in_progress``. Never two bookings.
 * the same key with another body or another URL is refused with 422 ``idempotency_key_reused``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,8 +36,9 @@ MAX_KEY_LENGTH = 200
 
 def _request_hash() -> str:
     body = request.get_json(silent=True)
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":")) if body is not None \
-        else request.get_data(as_text=True)
+    canonical = (
+        json.dumps(body, sort_keys=True, separators=(",", ":")) if body is not None else request.get_data(as_text=True)
+    )
     return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
 
 
@@ -54,10 +56,16 @@ def _replay(row: IdempotencyKey, digest: str) -> Response:
     if row.request_hash != digest:
         raise UnprocessableError(
             f"This {HEADER} was already used for a different request ({row.method} {row.path}); "
-            "use a new key for a new booking.", field=HEADER, code="idempotency_key_reused")
+            "use a new key for a new booking.",
+            field=HEADER,
+            code="idempotency_key_reused",
+        )
     if row.status_code is None:
-        raise Conflict("A request with this Idempotency-Key is still being processed; retry shortly.",
-                       field=HEADER, code="in_progress")
+        raise Conflict(
+            "A request with this Idempotency-Key is still being processed; retry shortly.",
+            field=HEADER,
+            code="in_progress",
+        )
     response = jsonify(row.response_body)
     response.status_code = row.status_code
     response.headers[REPLAYED_HEADER] = "true"
@@ -65,8 +73,7 @@ def _replay(row: IdempotencyKey, digest: str) -> Response:
 
 
 def _existing(user_id: int, key: str) -> IdempotencyKey | None:
-    return db_session.scalar(select(IdempotencyKey).where(IdempotencyKey.user_id == user_id,
-                                                          IdempotencyKey.key == key))
+    return db_session.scalar(select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key))
 
 
 def idempotent(view: Callable) -> Callable:
@@ -82,8 +89,7 @@ def idempotent(view: Callable) -> Callable:
         row = _existing(user_id, key)
         if row is not None:
             return _replay(row, digest)
-        row = IdempotencyKey(user_id=user_id, key=key, method=request.method, path=request.path,
-                             request_hash=digest)
+        row = IdempotencyKey(user_id=user_id, key=key, method=request.method, path=request.path, request_hash=digest)
         try:
             with db_session.begin_nested():
                 db_session.add(row)
@@ -92,8 +98,11 @@ def idempotent(view: Callable) -> Callable:
             db_session.expire_all()
             other = _existing(user_id, key)
             if other is None:
-                raise Conflict("A request with this Idempotency-Key is still being processed; retry shortly.",
-                               field=HEADER, code="in_progress") from None
+                raise Conflict(
+                    "A request with this Idempotency-Key is still being processed; retry shortly.",
+                    field=HEADER,
+                    code="in_progress",
+                ) from None
             return _replay(other, digest)
         response = make_response(view(*args, **kwargs))
         if response.status_code < 400:

@@ -5,6 +5,7 @@
 (any row with an error) is 422 ``import_refused`` with the same report under ``error.report``, and
 nothing is written.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,9 @@ def _mapping(raw) -> dict[str, str]:
         try:
             raw = json.loads(raw) if raw.strip() else {}
         except ValueError:
-            raise ValidationError("mapping must be a JSON object {template column: file column}.",
-                                  field="mapping") from None
+            raise ValidationError(
+                "mapping must be a JSON object {template column: file column}.", field="mapping"
+            ) from None
     if raw is not None and not isinstance(raw, dict):
         raise ValidationError("mapping must be an object {template column: file column}.", field="mapping")
     try:
@@ -46,15 +48,25 @@ def _upload() -> tuple[str, bytes, bool, dict, str]:
         dry = form.get("dry_run", "false").strip().lower()
         if dry not in ("true", "false", "1", "0", "yes", "no", ""):
             raise ValidationError("dry_run must be true or false.", field="dry_run")
-        return (p.choice(dict(form), "kind", TEMPLATES), data, dry in ("true", "1", "yes"),
-                _mapping(form.get("mapping")), upload.filename or "upload")
+        return (
+            p.choice(dict(form), "kind", TEMPLATES),
+            data,
+            dry in ("true", "1", "yes"),
+            _mapping(form.get("mapping")),
+            upload.filename or "upload",
+        )
     body = p.json_body()
     p.reject_unknown(body, {"kind", "csv", "dry_run", "mapping", "filename"})
     text = p.get(body, "csv")
     if not isinstance(text, str):
         raise ValidationError("csv must be the file's text.", field="csv")
-    return (p.choice(body, "kind", TEMPLATES), text.encode("utf-8"), p.boolean(body, "dry_run"),
-            _mapping(body.get("mapping")), p.string(body, "filename", required=False) or "upload")
+    return (
+        p.choice(body, "kind", TEMPLATES),
+        text.encode("utf-8"),
+        p.boolean(body, "dry_run"),
+        _mapping(body.get("mapping")),
+        p.string(body, "filename", required=False) or "upload",
+    )
 
 
 @bp.post("/imports")
@@ -65,7 +77,11 @@ def create_import():
         raise ValidationError(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB; split it.", field="file")
     report = imports.run(g.user.id, kind, data, dry_run=dry_run, mapping=mapping, source=name)
     if report.refused:
-        raise UnprocessableError(f"The file was refused: {len(report.problems)} problem(s); nothing was written. "
-                                 + "; ".join(str(x) for x in report.problems[:3] if x.severity == "error"),
-                                 code="import_refused", field="csv", details={"report": report.to_dict()})
+        raise UnprocessableError(
+            f"The file was refused: {len(report.problems)} problem(s); nothing was written. "
+            + "; ".join(str(x) for x in report.problems[:3] if x.severity == "error"),
+            code="import_refused",
+            field="csv",
+            details={"report": report.to_dict()},
+        )
     return report.to_dict(), 200 if dry_run else 201

@@ -1,4 +1,5 @@
 """The outbox (admins): every message to a patient with its delivery state; withdrawn ones stay."""
+
 from __future__ import annotations
 
 from flask import request
@@ -28,8 +29,12 @@ def list_messages():
         raise ValidationError(f"page must be between 1 and {MAX_PAGE}.", field="page")
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise ValidationError(f"per_page must be 1 to {MAX_PER_PAGE}.", field="per_page")
-    rows, total = outbox.listing(status=status, session_id=p.query_int("session_id"), page=page,
-                                 per_page=per_page)
+    rows, total = outbox.listing(status=status, session_id=p.query_int("session_id"), page=page, per_page=per_page)
     access.log_read("messages", *(m.patient_id for m in rows if m.patient_id))
-    return {"messages": [serialize.message(m) for m in rows], "page": page, "per_page": per_page,
-            "total": total, "next_page": page + 1 if page * per_page < total else None}
+    return {
+        "messages": [serialize.message(m) for m in rows],
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "next_page": page + 1 if page * per_page < total else None,
+    }

@@ -1,4 +1,5 @@
 """Request parsing: every field checked, every problem a ValidationError naming the field."""
+
 from __future__ import annotations
 
 import itertools
@@ -23,8 +24,7 @@ _MISSING = object()
 def json_body() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if body is None:
-        raise ValidationError("The request body must be a JSON object (Content-Type: application/json).",
-                              field="body")
+        raise ValidationError("The request body must be a JSON object (Content-Type: application/json).", field="body")
     if not isinstance(body, dict):
         raise ValidationError("The request body must be a JSON object.", field="body")
     return body
@@ -46,15 +46,18 @@ def get(body: dict, field: str, *, required: bool = True, default: Any = None) -
 
 
 @overload
-def string(body: dict, field: str, *, required: Literal[True] = ..., max_length: int = ...,
-           default: str | None = ...) -> str: ...
+def string(
+    body: dict, field: str, *, required: Literal[True] = ..., max_length: int = ..., default: str | None = ...
+) -> str: ...
 @overload
 def string(body: dict, field: str, *, required: bool = ..., max_length: int = ..., default: str) -> str: ...
 @overload
-def string(body: dict, field: str, *, required: bool = ..., max_length: int = ...,
-           default: str | None = ...) -> str | None: ...
-def string(body: dict, field: str, *, required: bool = True, max_length: int = 200,
-           default: str | None = None) -> str | None:
+def string(
+    body: dict, field: str, *, required: bool = ..., max_length: int = ..., default: str | None = ...
+) -> str | None: ...
+def string(
+    body: dict, field: str, *, required: bool = True, max_length: int = 200, default: str | None = None
+) -> str | None:
     value = get(body, field, required=required, default=_MISSING)
     if value is _MISSING:
         return default
@@ -69,16 +72,38 @@ def string(body: dict, field: str, *, required: bool = True, max_length: int = 2
 
 
 @overload
-def integer(body: dict, field: str, *, required: Literal[True] = ..., minimum: int | None = ...,
-            maximum: int | None = ..., default: int | None = ...) -> int: ...
+def integer(
+    body: dict,
+    field: str,
+    *,
+    required: Literal[True] = ...,
+    minimum: int | None = ...,
+    maximum: int | None = ...,
+    default: int | None = ...,
+) -> int: ...
 @overload
-def integer(body: dict, field: str, *, required: bool = ..., minimum: int | None = ...,
-            maximum: int | None = ..., default: int) -> int: ...
+def integer(
+    body: dict, field: str, *, required: bool = ..., minimum: int | None = ..., maximum: int | None = ..., default: int
+) -> int: ...
 @overload
-def integer(body: dict, field: str, *, required: bool = ..., minimum: int | None = ...,
-            maximum: int | None = ..., default: int | None = ...) -> int | None: ...
-def integer(body: dict, field: str, *, required: bool = True, minimum: int | None = None,
-            maximum: int | None = None, default: int | None = None) -> int | None:
+def integer(
+    body: dict,
+    field: str,
+    *,
+    required: bool = ...,
+    minimum: int | None = ...,
+    maximum: int | None = ...,
+    default: int | None = ...,
+) -> int | None: ...
+def integer(
+    body: dict,
+    field: str,
+    *,
+    required: bool = True,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    default: int | None = None,
+) -> int | None:
     value = get(body, field, required=required, default=_MISSING)
     if value is _MISSING:
         return default
@@ -103,15 +128,18 @@ def boolean(body: dict, field: str, *, default: bool = False) -> bool:
 
 
 @overload
-def choice(body: dict, field: str, choices: Iterable[str], *, required: Literal[True] = ...,
-           default: str | None = ...) -> str: ...
+def choice(
+    body: dict, field: str, choices: Iterable[str], *, required: Literal[True] = ..., default: str | None = ...
+) -> str: ...
 @overload
 def choice(body: dict, field: str, choices: Iterable[str], *, required: bool = ..., default: str) -> str: ...
 @overload
-def choice(body: dict, field: str, choices: Iterable[str], *, required: bool = ...,
-           default: str | None = ...) -> str | None: ...
-def choice(body: dict, field: str, choices: Iterable[str], *, required: bool = True,
-           default: str | None = None) -> str | None:
+def choice(
+    body: dict, field: str, choices: Iterable[str], *, required: bool = ..., default: str | None = ...
+) -> str | None: ...
+def choice(
+    body: dict, field: str, choices: Iterable[str], *, required: bool = True, default: str | None = None
+) -> str | None:
     value = string(body, field, required=required, max_length=64, default=default)
     choices = tuple(choices)
     if value is not None and value not in choices:
@@ -126,8 +154,9 @@ def parse_instant(value: Any, field: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
     except ValueError:
-        raise ValidationError(f"{field} must be an ISO 8601 date-time with offset, not {value!r}.",
-                              field=field) from None
+        raise ValidationError(
+            f"{field} must be an ISO 8601 date-time with offset, not {value!r}.", field=field
+        ) from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValidationError(f"{field} needs a UTC offset, e.g. 2026-03-02T09:00:00-05:00.", field=field)
     return within_bounds(parsed, field)
@@ -147,8 +176,7 @@ def timezone_field(body: dict, field: str, *, required: bool = True, default: st
     if name is None:
         raise ValidationError(f"{field} is required.", field=field)
     if name not in available_timezones():
-        raise ValidationError(f"{field} must be an IANA time zone such as America/New_York, not {name!r}.",
-                              field=field)
+        raise ValidationError(f"{field} must be an IANA time zone such as America/New_York, not {name!r}.", field=field)
     ZoneInfo(name)  # loads
     return name
 
@@ -167,11 +195,12 @@ def weekly_hours(value: Any, field: str) -> dict[int, list[tuple[time, time]]]:
         for i, pair in enumerate(intervals):
             where = f"{field}.{day}[{i}]"
             if not isinstance(pair, list) or len(pair) != 2:
-                raise ValidationError(f"{where} must be a pair [\"HH:MM\", \"HH:MM\"].", field=where)
+                raise ValidationError(f'{where} must be a pair ["HH:MM", "HH:MM"].', field=where)
             start, end = parse_time(pair[0], where), parse_time(pair[1], where)
             if not start < end:
-                raise UnprocessableError(f"{where}: the hours end ({pair[1]}) before they start ({pair[0]}).",
-                                      field=where)
+                raise UnprocessableError(
+                    f"{where}: the hours end ({pair[1]}) before they start ({pair[0]}).", field=where
+                )
             parsed.append((start, end))
         parsed.sort()
         for (_, prev_end), (next_start, _) in itertools.pairwise(parsed):

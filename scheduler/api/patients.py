@@ -1,4 +1,5 @@
 """Patients: demographics (front desk) and search by MRN, name or date of birth."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -41,11 +42,13 @@ def _rems_enrollment(body: dict, patient: Patient) -> dict:
     if enrollment and enrolled_on is None:
         raise ValidationError("rems_enrolled_on: give the date the REMS enrollment starts.", field="rems_enrolled_on")
     if enrolled_on is not None and not enrollment:
-        raise ValidationError("rems_enrollment_id: an enrollment date needs the enrollment id.",
-                              field="rems_enrollment_id")
+        raise ValidationError(
+            "rems_enrollment_id: an enrollment date needs the enrollment id.", field="rems_enrollment_id"
+        )
     if enrolled_on is not None and not 2019 <= enrolled_on.year <= date.today().year + 1:
-        raise ValidationError("rems_enrolled_on: not a plausible enrollment date (the REMS began in 2019).",
-                              field="rems_enrolled_on")
+        raise ValidationError(
+            "rems_enrolled_on: not a plausible enrollment date (the REMS began in 2019).", field="rems_enrolled_on"
+        )
     return out
 
 
@@ -55,10 +58,15 @@ def create_patient():
     body = p.json_body()
     p.reject_unknown(body, FIELDS)
     patient = directory.create_patient(
-        g.user.id, mrn=p.string(body, "mrn", max_length=64), name=p.string(body, "name"),
-        birth_date=_birth_date(body), phone=p.string(body, "phone", required=False, max_length=40),
-        email=p.string(body, "email", required=False), ride_home_arranged=p.boolean(body, "ride_home_arranged"),
-        contact_preference=p.choice(body, "contact_preference", CONTACT_PREFERENCES, required=False))
+        g.user.id,
+        mrn=p.string(body, "mrn", max_length=64),
+        name=p.string(body, "name"),
+        birth_date=_birth_date(body),
+        phone=p.string(body, "phone", required=False, max_length=40),
+        email=p.string(body, "email", required=False),
+        ride_home_arranged=p.boolean(body, "ride_home_arranged"),
+        contact_preference=p.choice(body, "contact_preference", CONTACT_PREFERENCES, required=False),
+    )
     return serialize.patient(patient), 201
 
 

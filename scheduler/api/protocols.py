@@ -1,4 +1,5 @@
 """The protocols loaded at start-up (shipped plus the clinic's folder), with their rules."""
+
 from __future__ import annotations
 
 from scheduler.api import bp

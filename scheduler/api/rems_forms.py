@@ -1,4 +1,5 @@
 """The REMS Patient Monitoring Form of an esketamine session (clinicians): record or correct it, read it."""
+
 from __future__ import annotations
 
 from flask import g
@@ -16,9 +17,15 @@ INTEGER_KINDS = ("systolic", "diastolic", "minutes")
 
 
 def form_json(row, tz: str) -> dict:
-    body = {"id": row.id, "session_id": row.session_id, "patient_id": row.patient_id, "field_set": row.field_set,
-            "recorded_by_id": row.recorded_by_id, "created_at": serialize.instant(row.created_at, tz),
-            "updated_at": serialize.instant(row.updated_at, tz)}
+    body = {
+        "id": row.id,
+        "session_id": row.session_id,
+        "patient_id": row.patient_id,
+        "field_set": row.field_set,
+        "recorded_by_id": row.recorded_by_id,
+        "created_at": serialize.instant(row.created_at, tz),
+        "updated_at": serialize.instant(row.updated_at, tz),
+    }
     for f in rems_form.FIELD_SETS[row.field_set]:
         value = getattr(row, f.name)
         body[f.name] = serialize.instant(value, tz) if f.kind == "instant" else value
@@ -65,5 +72,8 @@ def get_rems_form(session_id: int):
     session = session_service.get(session_id)
     row = service.form_of(session.id)
     access.log_read("rems_form", session.patient_id)
-    return {"session_id": session.id, "needs_form": service.needs_form(session),
-            "form": form_json(row, _tz(session)) if row is not None else None}
+    return {
+        "session_id": session.id,
+        "needs_form": service.needs_form(session),
+        "form": form_json(row, _tz(session)) if row is not None else None,
+    }

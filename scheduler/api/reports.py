@@ -1,5 +1,6 @@
 """The manager's reports: ``GET /reports/<name>?clinic_id=&start=&end=`` → ``{"rows": [...]}``, or
 with ``format=csv`` the same rows as a CSV download."""
+
 from __future__ import annotations
 
 from flask import Response, request
@@ -22,8 +23,11 @@ def _answer(name: str):
     body = reports.build(name, w, by)
     if fmt == "csv":
         filename = f"{name}-clinic{w.clinic_id}-{w.first}-{w.last}.csv"
-        return Response(reports.to_csv(name, body), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        return Response(
+            reports.to_csv(name, body),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
     return body
 
 
@@ -32,8 +36,9 @@ def _route(name: str) -> None:
         return _answer(name)
 
     view.__name__ = f"report_{name}"
-    bp.add_url_rule(f"/reports/{name}", endpoint=view.__name__, view_func=require("read_reports")(view),
-                    methods=["GET"])
+    bp.add_url_rule(
+        f"/reports/{name}", endpoint=view.__name__, view_func=require("read_reports")(view), methods=["GET"]
+    )
 
 
 for _name in reports.COLUMNS:

@@ -1,4 +1,5 @@
 """Rooms and chairs, with their capabilities."""
+
 from __future__ import annotations
 
 from flask import g
@@ -20,8 +21,9 @@ def _capabilities(body: dict) -> list[str]:
         raise ValidationError("capabilities must be a non-empty list.", field="capabilities")
     for item in value:
         if item not in CAPABILITIES:
-            raise ValidationError(f"capabilities: {item!r} is not one of {', '.join(CAPABILITIES)}.",
-                                  field="capabilities")
+            raise ValidationError(
+                f"capabilities: {item!r} is not one of {', '.join(CAPABILITIES)}.", field="capabilities"
+            )
     return value
 
 
@@ -31,8 +33,9 @@ def create_room():
     body = p.json_body()
     p.reject_unknown(body, {"clinic_id", "name", "capabilities"})
     clinic = p.get_or_404(Clinic, p.integer(body, "clinic_id"), "clinic")
-    room = directory.create_room(g.user.id, clinic, name=p.string(body, "name", max_length=100),
-                                 capabilities=_capabilities(body))
+    room = directory.create_room(
+        g.user.id, clinic, name=p.string(body, "name", max_length=100), capabilities=_capabilities(body)
+    )
     return serialize.room(room), 201
 
 

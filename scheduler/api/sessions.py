@@ -1,5 +1,6 @@
 """Treatment sessions: book one, list a clinic's, and the actions (reschedule, cancel, reinstate,
 check in, complete, no-show, replan). Each route is thin: parse → service → render."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -21,9 +22,24 @@ from scheduler.services import booking, inputs, replanning, scope, setup_cache, 
 from scheduler.services import flags as flag_service
 from scheduler.services import sessions as service
 
-BOOK_FIELDS = {"patient_id", "room_id", "staff_member_id", "kind", "phase", "sequence", "route", "dose_mg",
-               "course_id", "starts_at", "ends_at", "duration_minutes", "override_reason", "notes", "record_past",
-               "status"}
+BOOK_FIELDS = {
+    "patient_id",
+    "room_id",
+    "staff_member_id",
+    "kind",
+    "phase",
+    "sequence",
+    "route",
+    "dose_mg",
+    "course_id",
+    "starts_at",
+    "ends_at",
+    "duration_minutes",
+    "override_reason",
+    "notes",
+    "record_past",
+    "status",
+}
 PAST_STATUSES = ("booked", "completed", "no_show", "cancelled")  # what a session entered as history may be
 MAX_LIST_DAYS = 93
 
@@ -94,23 +110,31 @@ def book_session():
         if course.patient_id != patient.id:
             raise ValidationError(f"Course {course_id} belongs to another patient.", field="course_id")
         if course.clinic_id != setup.clinic_id:
-            raise ValidationError(f"Course {course_id} runs at clinic {course.clinic_id}; choose one of its rooms.",
-                                  field="room_id")
+            raise ValidationError(
+                f"Course {course_id} runs at clinic {course.clinic_id}; choose one of its rooms.", field="room_id"
+            )
     starts_at, ends_at = _times(body)
     req = booking.SessionRequest(
-        clinic_id=setup.clinic_id, patient_id=patient.id, room_id=room.id,
+        clinic_id=setup.clinic_id,
+        patient_id=patient.id,
+        room_id=room.id,
         staff_member_id=p.integer(body, "staff_member_id", required=False, minimum=1),
-        kind=p.choice(body, "kind", SESSION_KINDS), phase=p.choice(body, "phase", PHASES, required=False),
+        kind=p.choice(body, "kind", SESSION_KINDS),
+        phase=p.choice(body, "phase", PHASES, required=False),
         sequence=p.integer(body, "sequence", required=False, minimum=1, maximum=1000),
-        route=p.choice(body, "route", ROUTES, required=False), dose_mg=_dose_mg(body), course_id=course_id,
-        starts_at=starts_at, ends_at=ends_at, notes=p.string(body, "notes", required=False, max_length=2000),
-        override_reason=_override(body))
+        route=p.choice(body, "route", ROUTES, required=False),
+        dose_mg=_dose_mg(body),
+        course_id=course_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        notes=p.string(body, "notes", required=False, max_length=2000),
+        override_reason=_override(body),
+    )
     record_past = p.boolean(body, "record_past")
     status = p.choice(body, "status", PAST_STATUSES, required=False)
     if status is not None and not record_past:
         raise ValidationError("status goes with record_past: true (entering a past session).", field="status")
-    session, found = service.book(g.user.id, req, record_past=record_past, past_status=status or "booked",
-                                  alone=True)
+    session, found = service.book(g.user.id, req, record_past=record_past, past_status=status or "booked", alone=True)
     return serialize.session(session, setup.timezone, flags=found), 201
 
 
@@ -125,9 +149,12 @@ def list_sessions():
         raise ValidationError(f"status must be one of: {', '.join(SESSION_STATUSES)}.", field="status")
     rows = service.list_for_clinic(clinic.id, window, patient_id=p.query_int("patient_id"), status=status)
     access.log_read("schedule", *(s.patient_id for s in rows))
-    return {"clinic_id": clinic.id, "start": serialize.instant(window.start, clinic.timezone),
-            "end": serialize.instant(window.end, clinic.timezone),
-            "sessions": [serialize.session(s, clinic.timezone) for s in rows]}
+    return {
+        "clinic_id": clinic.id,
+        "start": serialize.instant(window.start, clinic.timezone),
+        "end": serialize.instant(window.end, clinic.timezone),
+        "sessions": [serialize.session(s, clinic.timezone) for s in rows],
+    }
 
 
 @bp.get("/sessions/<int:session_id>")
@@ -145,18 +172,33 @@ def session_suggestions(session_id: int):
     """Free slots to move the session to (same length, a suitable room and clinician, no error flag)."""
     session = service.get(session_id)
     tz = inputs.clinic_row(session.clinic_id).timezone
-    return {"session_id": session.id,
-            "suggestions": [_suggestion_json(s, tz) for s in suggestions.for_session(session)]}
+    return {
+        "session_id": session.id,
+        "suggestions": [_suggestion_json(s, tz) for s in suggestions.for_session(session)],
+    }
 
 
 def _suggestion_json(s, tz: str) -> dict:
     """A slot; ``move_dependents`` says the move takes ``dependents`` (the dose's integration session)
     with it: reschedule with ``"move_dependents": true`` to apply both."""
-    return {"starts_at": serialize.instant(s.starts_at, tz), "ends_at": serialize.instant(s.ends_at, tz),
-            "room_id": s.room_id, "staff_member_id": s.staff_member_id, "move_dependents": s.move_dependents,
-            "dependents": [{"session_id": d.id, "kind": d.kind, "starts_at": serialize.instant(d.starts_at, tz),
-                            "ends_at": serialize.instant(d.ends_at, tz), "room_id": d.room_id,
-                            "staff_member_id": d.staff_member_id} for d in s.dependents]}
+    return {
+        "starts_at": serialize.instant(s.starts_at, tz),
+        "ends_at": serialize.instant(s.ends_at, tz),
+        "room_id": s.room_id,
+        "staff_member_id": s.staff_member_id,
+        "move_dependents": s.move_dependents,
+        "dependents": [
+            {
+                "session_id": d.id,
+                "kind": d.kind,
+                "starts_at": serialize.instant(d.starts_at, tz),
+                "ends_at": serialize.instant(d.ends_at, tz),
+                "room_id": d.room_id,
+                "staff_member_id": d.staff_member_id,
+            }
+            for d in s.dependents
+        ],
+    }
 
 
 @bp.post("/sessions/<int:session_id>/reschedule")
@@ -164,8 +206,19 @@ def _suggestion_json(s, tz: str) -> dict:
 def reschedule_session(session_id: int):
     session = service.get(session_id)
     body = p.json_body()
-    p.reject_unknown(body, {"starts_at", "ends_at", "duration_minutes", "room_id", "staff_member_id",
-                            "version", "override_reason", "move_dependents"})
+    p.reject_unknown(
+        body,
+        {
+            "starts_at",
+            "ends_at",
+            "duration_minutes",
+            "room_id",
+            "staff_member_id",
+            "version",
+            "override_reason",
+            "move_dependents",
+        },
+    )
     version = _version(body)
     if body.get("ends_at") is None and body.get("duration_minutes") is None:  # keep the length
         starts_at = plausible(p.parse_instant(p.get(body, "starts_at"), "starts_at"), "starts_at")
@@ -174,9 +227,16 @@ def reschedule_session(session_id: int):
         starts_at, ends_at = _times(body)
     staff = p.integer(body, "staff_member_id", required=False, minimum=1) if "staff_member_id" in body else ...
     session, found = service.reschedule(
-        g.user.id, session, version=version, starts_at=starts_at, ends_at=ends_at,
-        room_id=p.integer(body, "room_id", required=False, minimum=1), staff_member_id=staff,
-        override_reason=_override(body), move_dependents=p.boolean(body, "move_dependents"))
+        g.user.id,
+        session,
+        version=version,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        room_id=p.integer(body, "room_id", required=False, minimum=1),
+        staff_member_id=staff,
+        override_reason=_override(body),
+        move_dependents=p.boolean(body, "move_dependents"),
+    )
     return _render(session, found)
 
 
@@ -239,19 +299,37 @@ def replan_session(session_id: int):
     if not p.boolean(body, "apply"):
         result, _course = replanning.propose(session)
         return _replan_json(result, tz, applied=False)
-    result, booked, moved = replanning.apply(g.user.id, session, version=_version(body),
-                                             override_reason=_override(body))
-    return {**_replan_json(result, tz, applied=True),
-            "booked": [serialize.session(s, tz) for s in booked],
-            "moved": [serialize.session(s, tz) for s in moved]}
+    result, booked, moved = replanning.apply(
+        g.user.id, session, version=_version(body), override_reason=_override(body)
+    )
+    return {
+        **_replan_json(result, tz, applied=True),
+        "booked": [serialize.session(s, tz) for s in booked],
+        "moved": [serialize.session(s, tz) for s in moved],
+    }
 
 
 def _replan_json(result, tz: str, *, applied: bool) -> dict:
-    return {"applied": applied, "ok": result.ok,
-            "reason": {"code": result.reason.code, "message": result.reason.message} if result.reason else None,
-            "new_sessions": [{**ps.to_dict(), "starts_at": serialize.instant(ps.starts_at, tz),
-                              "ends_at": serialize.instant(ps.ends_at, tz)} for ps in result.new_sessions],
-            "moves": [{**m.to_dict(), "starts_at": serialize.instant(m.starts_at, tz),
-                       "ends_at": serialize.instant(m.ends_at, tz),
-                       "old_starts_at": serialize.instant(m.old_starts_at, tz)} for m in result.moves],
-            "problems": [pr.to_dict() for pr in result.problems]}
+    return {
+        "applied": applied,
+        "ok": result.ok,
+        "reason": {"code": result.reason.code, "message": result.reason.message} if result.reason else None,
+        "new_sessions": [
+            {
+                **ps.to_dict(),
+                "starts_at": serialize.instant(ps.starts_at, tz),
+                "ends_at": serialize.instant(ps.ends_at, tz),
+            }
+            for ps in result.new_sessions
+        ],
+        "moves": [
+            {
+                **m.to_dict(),
+                "starts_at": serialize.instant(m.starts_at, tz),
+                "ends_at": serialize.instant(m.ends_at, tz),
+                "old_starts_at": serialize.instant(m.old_starts_at, tz),
+            }
+            for m in result.moves
+        ],
+        "problems": [pr.to_dict() for pr in result.problems],
+    }

@@ -1,4 +1,5 @@
 """Clinicians: role, working hours, capacity, time off."""
+
 from __future__ import annotations
 
 from flask import g
@@ -22,16 +23,24 @@ def create_staff_member():
     clinic = p.get_or_404(Clinic, p.integer(body, "clinic_id"), "clinic")
     hours = p.weekly_hours(body["hours"], "hours") if body.get("hours") is not None else None
     member = directory.create_staff_member(
-        g.user.id, clinic, name=p.string(body, "name"), role=p.choice(body, "role", STAFF_ROLES),
-        capacity=p.integer(body, "capacity", required=False, minimum=1, maximum=20, default=1), hours=hours)
+        g.user.id,
+        clinic,
+        name=p.string(body, "name"),
+        role=p.choice(body, "role", STAFF_ROLES),
+        capacity=p.integer(body, "capacity", required=False, minimum=1, maximum=20, default=1),
+        hours=hours,
+    )
     return serialize.staff_member(member), 201
 
 
 @bp.get("/staff")
 @require("read_schedule")
 def list_staff():
-    query = (select(StaffMember).where(scope.clinic_clause(StaffMember.clinic_id))
-             .order_by(StaffMember.clinic_id, StaffMember.name))
+    query = (
+        select(StaffMember)
+        .where(scope.clinic_clause(StaffMember.clinic_id))
+        .order_by(StaffMember.clinic_id, StaffMember.name)
+    )
     clinic_id = p.query_int("clinic_id")
     if clinic_id is not None:
         query = query.where(StaffMember.clinic_id == clinic_id)
@@ -54,6 +63,11 @@ def add_time_off(staff_id: int):
     ends_at = p.parse_instant(p.get(body, "ends_at"), "ends_at")
     if not starts_at < ends_at:
         raise UnprocessableError("ends_at must be after starts_at.", field="ends_at")
-    directory.add_time_off(g.user.id, member, starts_at=starts_at, ends_at=ends_at,
-                           reason=p.string(body, "reason", required=False, default="") or "")
+    directory.add_time_off(
+        g.user.id,
+        member,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        reason=p.string(body, "reason", required=False, default="") or "",
+    )
     return serialize.staff_member(member), 201

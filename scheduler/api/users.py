@@ -1,4 +1,5 @@
 """Users and API tokens (admin): passwords hashed with argon2, tokens stored hashed, revocable."""
+
 from __future__ import annotations
 
 import re
@@ -20,15 +21,26 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def user_json(u: User) -> dict:
-    return {"id": u.id, "email": u.email, "role": u.role, "staff_member_id": u.staff_member_id,
-            "clinic_ids": u.clinic_ids,
-            "active": u.active, "has_password": u.password_hash is not None,
-            "created_at": serialize.instant(u.created_at)}
+    return {
+        "id": u.id,
+        "email": u.email,
+        "role": u.role,
+        "staff_member_id": u.staff_member_id,
+        "clinic_ids": u.clinic_ids,
+        "active": u.active,
+        "has_password": u.password_hash is not None,
+        "created_at": serialize.instant(u.created_at),
+    }
 
 
 def token_json(t: ApiToken) -> dict:
-    return {"id": t.id, "user_id": t.user_id, "label": t.label, "created_at": serialize.instant(t.created_at),
-            "revoked_at": serialize.instant(t.revoked_at)}
+    return {
+        "id": t.id,
+        "user_id": t.user_id,
+        "label": t.label,
+        "created_at": serialize.instant(t.created_at),
+        "revoked_at": serialize.instant(t.revoked_at),
+    }
 
 
 def optional_body() -> dict:
@@ -62,8 +74,9 @@ def create_user():
     if staff_id is not None:
         p.get_or_404(StaffMember, staff_id, "staff member")
     clinic_ids = scope.grantable(_clinic_ids(body))
-    user = accounts.create_user(g.user.id, email=email, role=role, password=password, staff_member_id=staff_id,
-                                clinic_ids=clinic_ids)
+    user = accounts.create_user(
+        g.user.id, email=email, role=role, password=password, staff_member_id=staff_id, clinic_ids=clinic_ids
+    )
     return user_json(user), 201
 
 
@@ -107,8 +120,9 @@ def create_token(user_id: int):
     user = _user(user_id)
     body = optional_body()  # the label is optional, so is the body
     p.reject_unknown(body, {"label"})
-    row, token = accounts.create_token(g.user.id, user,
-                                       label=p.string(body, "label", required=False, max_length=100) or "")
+    row, token = accounts.create_token(
+        g.user.id, user, label=p.string(body, "label", required=False, max_length=100) or ""
+    )
     return {**token_json(row), "token": token}, 201
 
 

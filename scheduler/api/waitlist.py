@@ -1,4 +1,5 @@
 """The waitlist: patients waiting for a kind of session, and the freed slots offered to them."""
+
 from __future__ import annotations
 
 from flask import g, request
@@ -32,8 +33,10 @@ def _preferences(body: dict) -> dict:
     if raw.get("weekdays") is not None:
         days = raw["weekdays"]
         if not isinstance(days, list) or not days or any(d not in WEEKDAYS for d in days):
-            raise ValidationError(f"preferences.weekdays must be a non-empty list drawn from {', '.join(WEEKDAYS)}.",
-                                  field="preferences.weekdays")
+            raise ValidationError(
+                f"preferences.weekdays must be a non-empty list drawn from {', '.join(WEEKDAYS)}.",
+                field="preferences.weekdays",
+            )
         out["weekdays"] = sorted(set(days), key=WEEKDAYS.index)
     for key in ("earliest", "latest"):
         if raw.get(key) is not None:
@@ -66,9 +69,16 @@ def add_to_waitlist():
     protocol = p.string(body, "protocol", required=False, max_length=64)
     if protocol is not None and protocol not in protocols():
         raise ValidationError(f"Unknown protocol {protocol!r}.", field="protocol")
-    entry = waitlist.add(g.user.id, patient=patient, clinic=clinic, kind=p.choice(body, "kind", SESSION_KINDS),
-                         protocol=protocol, earliest_on=p.date_field(body, "earliest_on"),
-                         latest_on=p.date_field(body, "latest_on"), preferences=_preferences(body))
+    entry = waitlist.add(
+        g.user.id,
+        patient=patient,
+        clinic=clinic,
+        kind=p.choice(body, "kind", SESSION_KINDS),
+        protocol=protocol,
+        earliest_on=p.date_field(body, "earliest_on"),
+        latest_on=p.date_field(body, "latest_on"),
+        preferences=_preferences(body),
+    )
     return serialize.waitlist_entry(entry), 201
 
 
@@ -108,5 +118,7 @@ def accept_offer(offer_id: int):
     offer = p.get_or_404(WaitlistOffer, offer_id, "waitlist offer")
     clinic = p.get_or_404(Clinic, offer.clinic_id)
     session, found = waitlist.accept(g.user.id, offer)
-    return {"offer": serialize.waitlist_offer(offer, clinic.timezone),
-            "session": serialize.session(session, clinic.timezone, flags=found)}, 201
+    return {
+        "offer": serialize.waitlist_offer(offer, clinic.timezone),
+        "session": serialize.session(session, clinic.timezone, flags=found),
+    }, 201

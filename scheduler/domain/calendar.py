@@ -3,6 +3,7 @@
 All functions take the plain values of :mod:`scheduler.domain.values`. Local dates are in the clinic's
 zone. Overlap is the one predicate of :mod:`scheduler.domain.intervals` (half-open ``[start, end)``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -138,8 +139,13 @@ def max_concurrency(intervals: list[Interval], within: Interval) -> int:
 # ---------------------------------------------------------------- rooms
 
 
-def busy_intervals(sessions: Iterable[Session], *, room_id: int | None = None, patient_id: int | None = None,
-                   staff_member_id: int | None = None) -> list[Interval]:
+def busy_intervals(
+    sessions: Iterable[Session],
+    *,
+    room_id: int | None = None,
+    patient_id: int | None = None,
+    staff_member_id: int | None = None,
+) -> list[Interval]:
     """Merged intervals of the live sessions that hold the given room / patient / clinician."""
     out = []
     for s in sessions:
@@ -163,8 +169,14 @@ def room_free_intervals(room_id: int, clinic: Clinic, d: date, sessions: Iterabl
     return subtract(base, busy_intervals(sessions, room_id=room_id))
 
 
-def clashes(interval: Interval, sessions: Iterable[Session], *, room_id: int | None = None,
-            patient_id: int | None = None, exclude_ids: Iterable[int] = ()) -> list[Session]:
+def clashes(
+    interval: Interval,
+    sessions: Iterable[Session],
+    *,
+    room_id: int | None = None,
+    patient_id: int | None = None,
+    exclude_ids: Iterable[int] = (),
+) -> list[Session]:
     """Live sessions overlapping ``interval`` that hold the room or the patient (either given)."""
     skip = set(exclude_ids)
     out = []

@@ -4,6 +4,7 @@ One table and one set of functions, used by every answer that can carry clinical
 role without ``read_clinical``: the audit trail (API and FHIR AuditEvent export), the patient
 serialiser (the dosing hold's reason) and the exports.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,10 +15,23 @@ CLINICAL_COLUMNS: dict[str, frozenset[str]] = {
     "assessment": frozenset({"instrument", "score"}),
     "clinical_note": frozenset({"body"}),
     # The REMS Patient Monitoring Form: every observation is clinical (that a form exists is not).
-    "rems_monitoring_form": frozenset({
-        "bp_before_systolic", "bp_before_diastolic", "bp_40min_systolic", "bp_40min_diastolic",
-        "bp_discharge_systolic", "bp_discharge_diastolic", "sedation", "dissociation", "respiratory_status",
-        "monitoring_minutes", "monitoring_reason", "ready_to_leave_at", "adverse_events"}),
+    "rems_monitoring_form": frozenset(
+        {
+            "bp_before_systolic",
+            "bp_before_diastolic",
+            "bp_40min_systolic",
+            "bp_40min_diastolic",
+            "bp_discharge_systolic",
+            "bp_discharge_diastolic",
+            "sedation",
+            "dissociation",
+            "respiratory_status",
+            "monitoring_minutes",
+            "monitoring_reason",
+            "ready_to_leave_at",
+            "adverse_events",
+        }
+    ),
 }
 # Tables whose every row is clinical (left out of a redacted export).
 CLINICAL_TABLES = frozenset({"assessment", "clinical_note", "rems_monitoring_form"})
@@ -54,6 +68,9 @@ def redact_reason(action: str, reason: str | None) -> str | None:
 def redact_audit_event(event: dict) -> dict:
     """An audit event (``entity_type``, ``action``, ``before``, ``after``, ``reason``) as a reader
     without clinical access may see it: that something clinical happened, by whom and when."""
-    return {**event, "before": redact_state(event["entity_type"], event.get("before")),
-            "after": redact_state(event["entity_type"], event.get("after")),
-            "reason": redact_reason(event["action"], event.get("reason"))}
+    return {
+        **event,
+        "before": redact_state(event["entity_type"], event.get("before")),
+        "after": redact_state(event["entity_type"], event.get("after")),
+        "reason": redact_reason(event["action"], event.get("reason")),
+    }

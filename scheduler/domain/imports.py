@@ -6,6 +6,7 @@ the file-level problems that refuse the whole file (not UTF-8, no header, a requ
 missing). Line numbers count the header as line 1 and follow the physical lines of the file (a
 quoted cell spanning two lines makes the next row start two lines further down).
 """
+
 from __future__ import annotations
 
 import csv
@@ -15,8 +16,20 @@ from datetime import date, datetime, time
 
 PATIENT_COLUMNS = ("mrn", "name", "birth_date", "email", "phone", "ride_home_arranged")
 PATIENT_REQUIRED = ("mrn", "name", "birth_date")
-SESSION_COLUMNS = ("external_id", "mrn", "clinic", "kind", "start", "end", "room", "staff", "status",
-                   "protocol", "phase", "sequence")
+SESSION_COLUMNS = (
+    "external_id",
+    "mrn",
+    "clinic",
+    "kind",
+    "start",
+    "end",
+    "room",
+    "staff",
+    "status",
+    "protocol",
+    "phase",
+    "sequence",
+)
 SESSION_REQUIRED = ("external_id", "mrn", "clinic", "kind", "start", "end", "room")
 TEMPLATES = {"patients": (PATIENT_COLUMNS, PATIENT_REQUIRED), "sessions": (SESSION_COLUMNS, SESSION_REQUIRED)}
 
@@ -28,6 +41,7 @@ ACTIONS = ("create", "update", "unchanged", "refused")
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong (or worth knowing) about a line of the file; ``column`` None: the whole line."""
+
     line: int
     column: str | None
     message: str
@@ -40,8 +54,13 @@ class Problem:
         return f"{where}: {prefix}{self.message}"
 
     def to_dict(self) -> dict:
-        out = {"line": self.line, "column": self.column, "severity": self.severity, "message": self.message,
-               "text": str(self)}
+        out = {
+            "line": self.line,
+            "column": self.column,
+            "severity": self.severity,
+            "message": self.message,
+            "text": str(self),
+        }
         if self.code:
             out["code"] = self.code
         return out
@@ -56,8 +75,13 @@ class RowOutcome:
     entity_id: int | None = None  # the id written (or that would be, in a dry run)
 
     def to_dict(self) -> dict:
-        return {"line": self.line, "key": self.key, "action": self.action, "id": self.entity_id,
-                "problems": [p.to_dict() for p in self.problems]}
+        return {
+            "line": self.line,
+            "key": self.key,
+            "action": self.action,
+            "id": self.entity_id,
+            "problems": [p.to_dict() for p in self.problems],
+        }
 
 
 @dataclass
@@ -91,9 +115,16 @@ class ImportReport:
         return f"{self.kind}: {len(self.rows)} rows ({counts}); {verdict}."
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "dry_run": self.dry_run, "refused": self.refused, "written": self.written,
-                "counts": {a: self.count(a) for a in ACTIONS}, "summary": self.summary(),
-                "problems": [p.to_dict() for p in self.problems], "rows": [r.to_dict() for r in self.rows]}
+        return {
+            "kind": self.kind,
+            "dry_run": self.dry_run,
+            "refused": self.refused,
+            "written": self.written,
+            "counts": {a: self.count(a) for a in ACTIONS},
+            "summary": self.summary(),
+            "problems": [p.to_dict() for p in self.problems],
+            "rows": [r.to_dict() for r in self.rows],
+        }
 
 
 class CellError(ValueError):
@@ -109,20 +140,33 @@ def _decode(data: bytes) -> tuple[str | None, Problem | None]:
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        return None, Problem(line, None, f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be "
-                                         "read); save it as 'CSV UTF-8' and import it again", code="encoding")
+        line = data[: exc.start].count(b"\n") + 1
+        return None, Problem(
+            line,
+            None,
+            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be "
+            "read); save it as 'CSV UTF-8' and import it again",
+            code="encoding",
+        )
 
 
-def read_table(data: bytes, kind: str, mapping: dict[str, str] | None = None
-               ) -> tuple[list[tuple[int, dict[str, str]]], list[Problem]]:
+def read_table(
+    data: bytes, kind: str, mapping: dict[str, str] | None = None
+) -> tuple[list[tuple[int, dict[str, str]]], list[Problem]]:
     """The file's rows as ``(line, {template column: cell})`` (cells stripped, '' when blank), and
     the file-level problems (errors mean no row can be read)."""
     columns, required = TEMPLATES[kind]
     mapping = dict(mapping or {})
-    problems = [Problem(1, ours, f"the column mapping names {ours!r}, which is not a column of the {kind} "
-                                 f"template ({', '.join(columns)})", code="mapping")
-                for ours in mapping if ours not in columns]
+    problems = [
+        Problem(
+            1,
+            ours,
+            f"the column mapping names {ours!r}, which is not a column of the {kind} template ({', '.join(columns)})",
+            code="mapping",
+        )
+        for ours in mapping
+        if ours not in columns
+    ]
     text, bad = _decode(data)
     if bad is not None:
         return [], [*problems, bad]
@@ -132,8 +176,10 @@ def read_table(data: bytes, kind: str, mapping: dict[str, str] | None = None
     except csv.Error as exc:
         return [], [*problems, Problem(1, None, f"the header cannot be read as CSV ({exc})", code="csv")]
     if not header or not any(h.strip() for h in header):
-        return [], [*problems, Problem(1, None, f"the file is empty; its first line must be the header "
-                                                f"{template(kind)}", code="header")]
+        return [], [
+            *problems,
+            Problem(1, None, f"the file is empty; its first line must be the header {template(kind)}", code="header"),
+        ]
     names = [h.strip() for h in header]
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
@@ -147,13 +193,27 @@ def read_table(data: bytes, kind: str, mapping: dict[str, str] | None = None
             index[ours] = seen[theirs]
         elif ours in required:
             also = f" (mapped from {theirs!r})" if theirs != ours else ""
-            problems.append(Problem(1, ours, f"the required column is missing{also}; the header has "
-                                             f"{', '.join(n for n in names if n) or 'nothing'}", code="missing_column"))
+            problems.append(
+                Problem(
+                    1,
+                    ours,
+                    f"the required column is missing{also}; the header has "
+                    f"{', '.join(n for n in names if n) or 'nothing'}",
+                    code="missing_column",
+                )
+            )
     used = set(index.values())
     for i, name in enumerate(names):
         if name and i not in used and name not in mapping.values():
-            problems.append(Problem(1, name, "the column is not part of the template and is ignored",
-                                    severity="warning", code="unknown_column"))
+            problems.append(
+                Problem(
+                    1,
+                    name,
+                    "the column is not part of the template and is ignored",
+                    severity="warning",
+                    code="unknown_column",
+                )
+            )
     if any(p.severity == "error" for p in problems):
         return [], problems
     rows: list[tuple[int, dict[str, str]]] = []
@@ -164,8 +224,9 @@ def read_table(data: bytes, kind: str, mapping: dict[str, str] | None = None
             if not any(cell.strip() for cell in record):
                 continue
             if len(record) > len(names):
-                problems.append(Problem(start, None, f"the row has {len(record)} cells, the header "
-                                                     f"{len(names)}", code="cells"))
+                problems.append(
+                    Problem(start, None, f"the row has {len(record)} cells, the header {len(names)}", code="cells")
+                )
                 continue
             rows.append((start, {ours: (record[i].strip() if i < len(record) else "") for ours, i in index.items()}))
     except csv.Error as exc:
@@ -174,6 +235,7 @@ def read_table(data: bytes, kind: str, mapping: dict[str, str] | None = None
 
 
 # --- cells -------------------------------------------------------------------------------------
+
 
 def boolean(cell: str) -> bool:
     word = cell.strip().lower()

@@ -14,6 +14,7 @@ its bands must cover exactly that range (checked on import).
 ``motor_threshold_due``) has no severity bands, no baseline response and no remission, so outcome
 reports and the score charts leave it out (:func:`is_rating_scale`).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -65,18 +66,33 @@ def _instrument(key: str, bands: tuple[tuple[int, int, str], ...], drop: float, 
 
 
 CATALOGUE: dict[str, Instrument] = {
-    "Y-BOCS": _instrument("Y-BOCS", ((0, 7, "Subclinical"), (8, 15, "Mild"), (16, 23, "Moderate"),
-                                     (24, 31, "Severe"), (32, 40, "Extreme")),
-                          0.35, "Response: 35% below baseline"),
-    "PHQ-9": _instrument("PHQ-9", ((0, 4, "Minimal"), (5, 9, "Mild"), (10, 14, "Moderate"),
-                                   (15, 19, "Moderately severe"), (20, 27, "Severe")),
-                         0.5, "Response: 50% below baseline"),
-    "GAD-7": _instrument("GAD-7", ((0, 4, "Minimal"), (5, 9, "Mild"), (10, 14, "Moderate"), (15, 21, "Severe")),
-                         0.5, "Response: 50% below baseline"),
-    "PCL-5": _instrument("PCL-5", ((0, 32, "Below cut-off"), (33, 80, "Probable PTSD")),
-                         10, "Response: 10 points below baseline"),
-    "MADRS": _instrument("MADRS", ((0, 6, "Normal"), (7, 19, "Mild"), (20, 34, "Moderate"), (35, 60, "Severe")),
-                         0.5, "Response: 50% below baseline"),
+    "Y-BOCS": _instrument(
+        "Y-BOCS",
+        ((0, 7, "Subclinical"), (8, 15, "Mild"), (16, 23, "Moderate"), (24, 31, "Severe"), (32, 40, "Extreme")),
+        0.35,
+        "Response: 35% below baseline",
+    ),
+    "PHQ-9": _instrument(
+        "PHQ-9",
+        ((0, 4, "Minimal"), (5, 9, "Mild"), (10, 14, "Moderate"), (15, 19, "Moderately severe"), (20, 27, "Severe")),
+        0.5,
+        "Response: 50% below baseline",
+    ),
+    "GAD-7": _instrument(
+        "GAD-7",
+        ((0, 4, "Minimal"), (5, 9, "Mild"), (10, 14, "Moderate"), (15, 21, "Severe")),
+        0.5,
+        "Response: 50% below baseline",
+    ),
+    "PCL-5": _instrument(
+        "PCL-5", ((0, 32, "Below cut-off"), (33, 80, "Probable PTSD")), 10, "Response: 10 points below baseline"
+    ),
+    "MADRS": _instrument(
+        "MADRS",
+        ((0, 6, "Normal"), (7, 19, "Mild"), (20, 34, "Moderate"), (35, 60, "Severe")),
+        0.5,
+        "Response: 50% below baseline",
+    ),
 }
 if set(CATALOGUE) != set(RATING_SCALES):  # pragma: no cover - a new scale needs its bands here
     raise ValueError("Every rating scale of vocabulary.RATING_SCALES needs its bands in CATALOGUE.")
@@ -85,6 +101,7 @@ if set(CATALOGUE) != set(RATING_SCALES):  # pragma: no cover - a new scale needs
 @dataclass(frozen=True)
 class Measurement:
     """A measured value recorded as an assessment, not a symptom score (no bands, no response)."""
+
     key: str
     low: int
     high: int
@@ -93,8 +110,9 @@ class Measurement:
 
 
 MEASUREMENT_CATALOGUE: dict[str, Measurement] = {
-    "motor_threshold": Measurement("motor_threshold", *MEASUREMENTS["motor_threshold"],
-                                   "Motor threshold", "% of machine output"),
+    "motor_threshold": Measurement(
+        "motor_threshold", *MEASUREMENTS["motor_threshold"], "Motor threshold", "% of machine output"
+    ),
 }
 if set(MEASUREMENT_CATALOGUE) != set(MEASUREMENTS):  # pragma: no cover
     raise ValueError("Every measurement of vocabulary.MEASUREMENTS needs its entry in MEASUREMENT_CATALOGUE.")

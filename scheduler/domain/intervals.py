@@ -2,6 +2,7 @@
 
 Its SQL mirror is ``scheduler.services.conflicts.overlap_clause``; keep the two in step.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

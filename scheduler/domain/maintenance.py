@@ -3,6 +3,7 @@
 Month arithmetic uses ``dateutil.relativedelta`` and is month-end safe: a dose on 31 December plus two
 months is due on 28 February (29 in a leap year), never 3 March.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from scheduler.domain.protocols import MaintenanceSpec, Protocol
 @dataclass(frozen=True)
 class DueWindow:
     """The next maintenance dose is due on a local date in ``[earliest, latest]``, ideally ``target``."""
+
     earliest: date
     target: date
     latest: date
@@ -30,8 +32,11 @@ class DueWindow:
         return "due" if today <= self.latest else "overdue"
 
     def to_dict(self) -> dict[str, str]:
-        return {"earliest": self.earliest.isoformat(), "target": self.target.isoformat(),
-                "latest": self.latest.isoformat()}
+        return {
+            "earliest": self.earliest.isoformat(),
+            "target": self.target.isoformat(),
+            "latest": self.latest.isoformat(),
+        }
 
 
 def add_interval(d: date, amount: int, unit: str) -> date:
@@ -52,9 +57,11 @@ def due_window(last_dose_on: date, rule: MaintenanceSpec | Protocol) -> DueWindo
         if rule.maintenance is None:
             raise ValueError(f"protocol {rule.key!r} has no maintenance phase")
         rule = rule.maintenance
-    return DueWindow(earliest=add_interval(last_dose_on, rule.min, rule.unit),
-                     target=add_interval(last_dose_on, rule.target, rule.unit),
-                     latest=add_interval(last_dose_on, rule.max, rule.unit))
+    return DueWindow(
+        earliest=add_interval(last_dose_on, rule.min, rule.unit),
+        target=add_interval(last_dose_on, rule.target, rule.unit),
+        latest=add_interval(last_dose_on, rule.max, rule.unit),
+    )
 
 
 def dates_nearest_target(window: DueWindow) -> list[date]:

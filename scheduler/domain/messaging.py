@@ -3,6 +3,7 @@ quiet hours, retry backoff and the instructions a reminder carries.
 
 No Flask, no SQLAlchemy: the outbox service calls these with plain values.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -82,8 +83,7 @@ def after_quiet_hours(at: datetime, timezone_name: str, quiet: tuple[time, time]
     return wake.astimezone(at.tzinfo)
 
 
-def channel_for(preference: str, *, email: str | None, phone: str | None,
-                sms_enabled: bool) -> tuple[str, str] | None:
+def channel_for(preference: str, *, email: str | None, phone: str | None, sms_enabled: bool) -> tuple[str, str] | None:
     """(channel, address) that reaches the patient, or None. Without an SMS provider an SMS patient
     is reached by email when an email is known."""
     if preference == "email" and email:
@@ -113,11 +113,15 @@ def instructions(kind: str, instructions: Instructions | None, dose: DoseSpec | 
         lines.append(f"Clear liquids are fine until {inst.clear_liquids_hours} hours before.")
     if dose is not None:
         if dose.observation_minutes:
-            lines.append(f"After the dose you are monitored for about {dose.observation_minutes} minutes; "
-                         f"plan about {_hours(dose.duration_minutes)} at the clinic in all.")
+            lines.append(
+                f"After the dose you are monitored for about {dose.observation_minutes} minutes; "
+                f"plan about {_hours(dose.duration_minutes)} at the clinic in all."
+            )
         if dose.ride_home_required:
-            lines.append("A ride home is required: you must not drive after the treatment. "
-                         "Please tell us who will drive you home.")
+            lines.append(
+                "A ride home is required: you must not drive after the treatment. "
+                "Please tell us who will drive you home."
+            )
     lines.extend(inst.notes)
     return lines
 

@@ -7,6 +7,7 @@ form changes, a new version is added here and old forms keep the one they were f
 Plain values only: :func:`validate` turns a mapping of raw values into the cleaned fields or raises
 :class:`FormError` naming the field and the problem.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -32,25 +33,30 @@ BP_RANGES = {"systolic": (60, 260), "diastolic": (30, 160)}  # plausible mmHg, e
 SEVERITY = ("none", "mild", "moderate", "severe")
 RESPIRATORY = ("normal", "changes_resolved", "respiratory_depression")
 
-FIELD_SETS: dict[int, tuple[Field, ...]] = {1: (
-    Field("bp_before_systolic", "Blood pressure before dosing, systolic (mmHg)", "systolic"),
-    Field("bp_before_diastolic", "Blood pressure before dosing, diastolic (mmHg)", "diastolic"),
-    Field("bp_40min_systolic", "Blood pressure ~40 min after dosing, systolic (mmHg)", "systolic"),
-    Field("bp_40min_diastolic", "Blood pressure ~40 min after dosing, diastolic (mmHg)", "diastolic"),
-    Field("bp_discharge_systolic", "Blood pressure at discharge, systolic (mmHg)", "systolic"),
-    Field("bp_discharge_diastolic", "Blood pressure at discharge, diastolic (mmHg)", "diastolic"),
-    Field("sedation", "Sedation", "choice", SEVERITY),
-    Field("dissociation", "Dissociation", "choice", SEVERITY),
-    Field("respiratory_status", "Respiratory status", "choice", RESPIRATORY),
-    Field("monitoring_minutes", "Total monitoring time (minutes)", "minutes"),
-    Field("monitoring_reason", "Why monitoring was shorter than 120 minutes", "text", required=False),
-    Field("ready_to_leave_at", "When the patient was ready to leave", "instant"),
-    Field("adverse_events", "Adverse events (none: leave empty)", "text", required=False),
-)}
+FIELD_SETS: dict[int, tuple[Field, ...]] = {
+    1: (
+        Field("bp_before_systolic", "Blood pressure before dosing, systolic (mmHg)", "systolic"),
+        Field("bp_before_diastolic", "Blood pressure before dosing, diastolic (mmHg)", "diastolic"),
+        Field("bp_40min_systolic", "Blood pressure ~40 min after dosing, systolic (mmHg)", "systolic"),
+        Field("bp_40min_diastolic", "Blood pressure ~40 min after dosing, diastolic (mmHg)", "diastolic"),
+        Field("bp_discharge_systolic", "Blood pressure at discharge, systolic (mmHg)", "systolic"),
+        Field("bp_discharge_diastolic", "Blood pressure at discharge, diastolic (mmHg)", "diastolic"),
+        Field("sedation", "Sedation", "choice", SEVERITY),
+        Field("dissociation", "Dissociation", "choice", SEVERITY),
+        Field("respiratory_status", "Respiratory status", "choice", RESPIRATORY),
+        Field("monitoring_minutes", "Total monitoring time (minutes)", "minutes"),
+        Field("monitoring_reason", "Why monitoring was shorter than 120 minutes", "text", required=False),
+        Field("ready_to_leave_at", "When the patient was ready to leave", "instant"),
+        Field("adverse_events", "Adverse events (none: leave empty)", "text", required=False),
+    )
+}
 FIELDS = FIELD_SETS[FIELD_SET_VERSION]
 FIELD_NAMES = tuple(f.name for f in FIELDS)
-BP_PAIRS = (("bp_before_systolic", "bp_before_diastolic"), ("bp_40min_systolic", "bp_40min_diastolic"),
-            ("bp_discharge_systolic", "bp_discharge_diastolic"))
+BP_PAIRS = (
+    ("bp_before_systolic", "bp_before_diastolic"),
+    ("bp_40min_systolic", "bp_40min_diastolic"),
+    ("bp_discharge_systolic", "bp_discharge_diastolic"),
+)
 
 
 class FormError(ValueError):
@@ -99,6 +105,8 @@ def validate(values: Mapping[str, Any], *, session_start: datetime, session_end:
         if out[systolic] <= out[diastolic]:
             raise FormError(diastolic, f"{out[diastolic]} is not below the systolic {out[systolic]}")
     if out["monitoring_minutes"] < MIN_MONITORING_MINUTES and not out["monitoring_reason"]:
-        raise FormError("monitoring_reason", f"monitoring of {out['monitoring_minutes']} minutes is under "
-                        f"{MIN_MONITORING_MINUTES}: say why")
+        raise FormError(
+            "monitoring_reason",
+            f"monitoring of {out['monitoring_minutes']} minutes is under {MIN_MONITORING_MINUTES}: say why",
+        )
     return out

@@ -17,6 +17,7 @@ Every rule comes from the rule book (:mod:`scheduler.domain.rules`): the days a 
 integration window (``integration_window``: a session counts for the latest dose before it), the
 follow-up window (``follow_up_days``) and the dosing hold (``on_dosing_hold``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -57,6 +58,7 @@ from scheduler.domain.vocabulary import LIVE_STATUSES
 @dataclass(frozen=True)
 class Reason:
     """Why the course cannot stay within its rules: a stable ``code`` and a sentence."""
+
     code: str
     message: str
 
@@ -64,6 +66,7 @@ class Reason:
 @dataclass(frozen=True)
 class Move:
     """Move existing session ``session_id`` to a new time, room and clinician."""
+
     session_id: int
     kind: str
     sequence: int | None
@@ -74,10 +77,16 @@ class Move:
     old_starts_at: datetime
 
     def to_dict(self) -> dict:
-        return {"session_id": self.session_id, "kind": self.kind, "sequence": self.sequence,
-                "starts_at": self.starts_at.isoformat(), "ends_at": self.ends_at.isoformat(),
-                "room_id": self.room_id, "staff_member_id": self.staff_member_id,
-                "old_starts_at": self.old_starts_at.isoformat()}
+        return {
+            "session_id": self.session_id,
+            "kind": self.kind,
+            "sequence": self.sequence,
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(),
+            "room_id": self.room_id,
+            "staff_member_id": self.staff_member_id,
+            "old_starts_at": self.old_starts_at.isoformat(),
+        }
 
 
 @dataclass(frozen=True)
@@ -93,10 +102,20 @@ def _fail(code: str, message: str) -> Replan:
     return Replan(ok=False, reason=Reason(code, message))
 
 
-def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence[Room], staff: Sequence[StaffMember],
-                             patient: Patient, course_sessions: Iterable[Session], other_sessions: Iterable[Session],
-                             missed_session_id: int, now: datetime, preferences: Preferences | None = None, *,
-                             grid_minutes: int = 15) -> Replan:
+def replan_after_missed_dose(
+    protocol: Protocol,
+    clinic: Clinic,
+    rooms: Sequence[Room],
+    staff: Sequence[StaffMember],
+    patient: Patient,
+    course_sessions: Iterable[Session],
+    other_sessions: Iterable[Session],
+    missed_session_id: int,
+    now: datetime,
+    preferences: Preferences | None = None,
+    *,
+    grid_minutes: int = 15,
+) -> Replan:
     """Replacement for the cancelled / no-show dose ``missed_session_id`` of a course.
 
     ``course_sessions``: every session of the course (any status, including the missed one);
@@ -109,8 +128,9 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
     if missed is None:
         return _fail("unknown_session", f"session {missed_session_id} is not part of this course")
     if missed.status in LIVE_STATUSES:
-        return _fail("not_missed", f"session {missed_session_id} is {missed.status}; cancel it or mark it "
-                     "a no-show first")
+        return _fail(
+            "not_missed", f"session {missed_session_id} is {missed.status}; cancel it or mark it a no-show first"
+        )
     if missed.kind != "dose":  # integration, follow-up, evaluation, preparation: inside its own window
         from scheduler.domain.replanning_kinds import replan_other_kind
 
@@ -135,8 +155,9 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
         stage_index, stage = protocol.induction.stage_of(seq)
     except ValueError as exc:
         return _fail("not_in_protocol", str(exc))
-    doses = sorted((s for s in live if s.kind == "dose" and s.phase == "induction" and s.sequence),
-                   key=lambda s: s.sequence)
+    doses = sorted(
+        (s for s in live if s.kind == "dose" and s.phase == "induction" and s.sequence), key=lambda s: s.sequence
+    )
     before = [s for s in doses if s.sequence < seq]
     after = [s for s in doses if s.sequence > seq]
     prev = before[-1] if before else None
@@ -152,11 +173,16 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
     if prev_day is None:
         lo = today
         hi = next_dose_days(stage, lo)[1]  # a first dose: searched as far as one gap from today
-        evaluations = [local_date(s.starts_at, tz) for s in [*live, *other_sessions]
-                       if s.kind == "evaluation" and s.status in LIVE_STATUSES and s.patient_id == missed.patient_id]
+        evaluations = [
+            local_date(s.starts_at, tz)
+            for s in [*live, *other_sessions]
+            if s.kind == "evaluation" and s.status in LIVE_STATUSES and s.patient_id == missed.patient_id
+        ]
         if protocol.evaluation is not None and evaluations:
-            first_ok, _ = first_dose_days(protocol.evaluation, max(d for d in evaluations if d <= hi)
-                                          if any(d <= hi for d in evaluations) else max(evaluations))
+            first_ok, _ = first_dose_days(
+                protocol.evaluation,
+                max(d for d in evaluations if d <= hi) if any(d <= hi for d in evaluations) else max(evaluations),
+            )
             lo = max(lo, first_ok)
             hi = max(hi, lo)
     else:
@@ -174,8 +200,11 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
     moves: list[Move] = []
     problems: list[Problem] = []
     # 1. a day between the neighbours: nothing else moves
-    no_move_hi = min(hi, local_date(nxt.starts_at, tz) - timedelta(days=_gap_rule(protocol, nxt.sequence).min_gap_days)) \
-        if nxt else hi  # the latest day the next dose is not doses_too_close after
+    no_move_hi = (
+        min(hi, local_date(nxt.starts_at, tz) - timedelta(days=_gap_rule(protocol, nxt.sequence).min_gap_days))
+        if nxt
+        else hi
+    )  # the latest day the next dose is not doses_too_close after
     slot = _search(finder, spec, date_range(lo, no_move_hi), now, hints)
     if slot is None:
         # 2. the earliest rule-abiding day, moving later doses as needed
@@ -187,15 +216,25 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
         except PlanningError as exc:
             return _fail("no_slot", exc.message)
         slot = found[0]
-        reason = Reason("induction_window_exceeded" if stage_first is not None or opens is not None
-                        else "induction_gap",
-                        f"No free {spec.capability} slot keeps dose {seq} within the protocol's gaps and window "
-                        f"(latest allowed {hi}); the best replacement is on {local_date(slot.starts_at, tz)}.")
+        reason = Reason(
+            "induction_window_exceeded" if stage_first is not None or opens is not None else "induction_gap",
+            f"No free {spec.capability} slot keeps dose {seq} within the protocol's gaps and window "
+            f"(latest allowed {hi}); the best replacement is on {local_date(slot.starts_at, tz)}.",
+        )
         problems.append(Problem(reason.code, reason.message, (0,)))
     else:
         finder.reserve(slot.starts_at, slot.ends_at, slot.room_id, slot.staff_member_id)
-    replacement = ProposedSession("dose", "induction", seq, spec.route, slot.starts_at, slot.ends_at, slot.room_id,
-                                  slot.staff_member_id, f"Replacement for induction dose {seq}")
+    replacement = ProposedSession(
+        "dose",
+        "induction",
+        seq,
+        spec.route,
+        slot.starts_at,
+        slot.ends_at,
+        slot.room_id,
+        slot.staff_member_id,
+        f"Replacement for induction dose {seq}",
+    )
     new_sessions = [replacement]
 
     # cascade: later doses that are now too close move forward
@@ -217,19 +256,34 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
                 moved = finder.ladder(spec, [], extended_from(new_lo), **h)[0]
             except PlanningError as exc:
                 return _fail("no_slot", exc.message)
-            problems.append(Problem("induction_gap", f"Dose {s.sequence} had to move to "
-                                    f"{local_date(moved.starts_at, tz)}, beyond the protocol's gap."))
+            problems.append(
+                Problem(
+                    "induction_gap",
+                    f"Dose {s.sequence} had to move to {local_date(moved.starts_at, tz)}, beyond the protocol's gap.",
+                )
+            )
             reason = reason or Reason("induction_gap", problems[-1].message)
         else:
             finder.reserve(moved.starts_at, moved.ends_at, moved.room_id, moved.staff_member_id)
-        moves.append(Move(s.id, "dose", s.sequence, moved.starts_at, moved.ends_at, moved.room_id,
-                          moved.staff_member_id, s.starts_at))
+        moves.append(
+            Move(
+                s.id,
+                "dose",
+                s.sequence,
+                moved.starts_at,
+                moved.ends_at,
+                moved.room_id,
+                moved.staff_member_id,
+                s.starts_at,
+            )
+        )
         dose_moved[s.sequence] = (moved.starts_at, moved.ends_at)
         placed_day = local_date(moved.starts_at, tz)
     _check_window(protocol, tz, doses, dose_moved, problems)
     if reason is None and any(p.code == "induction_window_exceeded" for p in problems):
-        reason = Reason("induction_window_exceeded", next(p.message for p in problems
-                                                          if p.code == "induction_window_exceeded"))
+        reason = Reason(
+            "induction_window_exceeded", next(p.message for p in problems if p.code == "induction_window_exceeded")
+        )
 
     # integration sessions of the replacement and of moved doses
     integ = protocol.integration
@@ -241,8 +295,7 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
                 continue
             existing = next((s for s in live if s.kind == "integration" and s.sequence == dseq), None)
             # an integration session after the next dose that needs one counts for that dose
-            nxt_start = min((t for q, t in starts.items() if q > dseq and integ.applies_to(q) and t > ds),
-                            default=None)
+            nxt_start = min((t for q, t in starts.items() if q > dseq and integ.applies_to(q) and t > ds), default=None)
             nb, latest = integration_window(integ, de, nxt_start)
             if existing is not None and existing.status != "booked" and existing.status != "proposed":
                 continue
@@ -251,25 +304,61 @@ def replan_after_missed_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence
             if existing is not None:
                 finder.release(existing.starts_at, existing.ends_at, existing.room_id, existing.staff_member_id)
             try:
-                got = finder.ladder(integ, date_range(local_date(nb, tz), local_date(latest, tz)),
-                                    extended_after(local_date(latest, tz)), not_before=nb, latest_start=latest)[0]
+                got = finder.ladder(
+                    integ,
+                    date_range(local_date(nb, tz), local_date(latest, tz)),
+                    extended_after(local_date(latest, tz)),
+                    not_before=nb,
+                    latest_start=latest,
+                )[0]
             except PlanningError as exc:
                 return _fail("no_slot", exc.message)
             if existing is not None:
-                moves.append(Move(existing.id, "integration", dseq, got.starts_at, got.ends_at, got.room_id,
-                                  got.staff_member_id, existing.starts_at))
+                moves.append(
+                    Move(
+                        existing.id,
+                        "integration",
+                        dseq,
+                        got.starts_at,
+                        got.ends_at,
+                        got.room_id,
+                        got.staff_member_id,
+                        existing.starts_at,
+                    )
+                )
             else:
-                new_sessions.append(ProposedSession("integration", None, dseq, None, got.starts_at, got.ends_at,
-                                                    got.room_id, got.staff_member_id,
-                                                    f"Integration after dose {dseq}"))
+                new_sessions.append(
+                    ProposedSession(
+                        "integration",
+                        None,
+                        dseq,
+                        None,
+                        got.starts_at,
+                        got.ends_at,
+                        got.room_id,
+                        got.staff_member_id,
+                        f"Integration after dose {dseq}",
+                    )
+                )
             if "window" in got.relaxed:
-                problems.append(Problem("integration_missing", f"No integration within {integ.within_hours} h "
-                                        f"after dose {dseq}; proposed later.",
-                                        (len(new_sessions) - 1,) if existing is None else ()))
+                problems.append(
+                    Problem(
+                        "integration_missing",
+                        f"No integration within {integ.within_hours} h after dose {dseq}; proposed later.",
+                        (len(new_sessions) - 1,) if existing is None else (),
+                    )
+                )
 
     _move_follow_up(protocol, finder, tz, live, doses, dose_moved, moves, problems, now)
-    return judge(Replan(ok=reason is None, new_sessions=tuple(new_sessions), moves=tuple(moves),
-                        problems=tuple(problems), reason=reason))
+    return judge(
+        Replan(
+            ok=reason is None,
+            new_sessions=tuple(new_sessions),
+            moves=tuple(moves),
+            problems=tuple(problems),
+            reason=reason,
+        )
+    )
 
 
 class _Judge:
@@ -278,32 +367,80 @@ class _Judge:
     index the new sessions), and an answer that introduces one is not ``ok``."""
 
     def __init__(self, protocol, clinic, rooms, staff, patient, course, others, missed, now):
-        facts = CourseFacts(id=missed.course_id, patient_id=missed.patient_id, protocol_key=protocol.key,
-                            status="active", clinic_id=clinic.id) if missed.course_id is not None else None
-        self.ctx = FlagContext(clinic=clinic, protocols={protocol.key: protocol}, rooms=rooms, staff=staff,
-                               patients=[patient], courses=[facts] if facts else [])
+        facts = (
+            CourseFacts(
+                id=missed.course_id,
+                patient_id=missed.patient_id,
+                protocol_key=protocol.key,
+                status="active",
+                clinic_id=clinic.id,
+            )
+            if missed.course_id is not None
+            else None
+        )
+        self.ctx = FlagContext(
+            clinic=clinic,
+            protocols={protocol.key: protocol},
+            rooms=rooms,
+            staff=staff,
+            patients=[patient],
+            courses=[facts] if facts else [],
+        )
         self.pool = [*course, *others]
         self.missed, self.now = missed, now
         self.by_id = {s.id: s for s in course}
 
     def changes(self, r: Replan) -> list[Session]:
         m = self.missed
-        new = [Session(None, m.patient_id, ps.starts_at, ps.ends_at, ps.room_id, kind=ps.kind, status="booked",
-                       clinic_id=m.clinic_id, course_id=m.course_id, phase=ps.phase, sequence=ps.sequence,
-                       route=ps.route, staff_member_id=ps.staff_member_id) for ps in r.new_sessions]
-        moved = [replace(self.by_id[mv.session_id], starts_at=mv.starts_at, ends_at=mv.ends_at, room_id=mv.room_id,
-                         staff_member_id=mv.staff_member_id) for mv in r.moves if mv.session_id in self.by_id]
+        new = [
+            Session(
+                None,
+                m.patient_id,
+                ps.starts_at,
+                ps.ends_at,
+                ps.room_id,
+                kind=ps.kind,
+                status="booked",
+                clinic_id=m.clinic_id,
+                course_id=m.course_id,
+                phase=ps.phase,
+                sequence=ps.sequence,
+                route=ps.route,
+                staff_member_id=ps.staff_member_id,
+            )
+            for ps in r.new_sessions
+        ]
+        moved = [
+            replace(
+                self.by_id[mv.session_id],
+                starts_at=mv.starts_at,
+                ends_at=mv.ends_at,
+                room_id=mv.room_id,
+                staff_member_id=mv.staff_member_id,
+            )
+            for mv in r.moves
+            if mv.session_id in self.by_id
+        ]
         return new + moved
 
     def __call__(self, r: Replan) -> Replan:
         if not r.new_sessions and not r.moves:
             return r
-        found = [f for f in introduced_flags(self.ctx, self.changes(r), self.pool, as_of=self.now)
-                 if f.code not in HARD_CONFLICT_CODES]
+        found = [
+            f
+            for f in introduced_flags(self.ctx, self.changes(r), self.pool, as_of=self.now)
+            if f.code not in HARD_CONFLICT_CODES
+        ]
         said = {p.code for p in r.problems}
-        extra = tuple(Problem(f.code, f.message, tuple(sorted(-i - 1 for i in f.session_ids
-                                                              if i < 0 and -i - 1 < len(r.new_sessions))))
-                      for f in found if f.code not in said)
+        extra = tuple(
+            Problem(
+                f.code,
+                f.message,
+                tuple(sorted(-i - 1 for i in f.session_ids if i < 0 and -i - 1 < len(r.new_sessions))),
+            )
+            for f in found
+            if f.code not in said
+        )
         if not found and not extra:
             return r
         reason = r.reason or Reason(found[0].code, found[0].message)
@@ -330,8 +467,13 @@ def _search(finder: SlotFinder, spec: SessionSpec, dates: list[date], now: datet
     return None
 
 
-def _check_window(protocol: Protocol, tz: str, doses: list[Session], moved: dict[int, tuple[datetime, datetime]],
-                  problems: list[Problem]) -> None:
+def _check_window(
+    protocol: Protocol,
+    tz: str,
+    doses: list[Session],
+    moved: dict[int, tuple[datetime, datetime]],
+    problems: list[Problem],
+) -> None:
     day_of = {s.sequence: local_date(s.starts_at, tz) for s in doses}
     day_of.update({q: local_date(v[0], tz) for q, v in moved.items()})
     first_seq = 1
@@ -340,15 +482,24 @@ def _check_window(protocol: Protocol, tz: str, doses: list[Session], moved: dict
         if st.anchored_to_course:
             days = [day_of[q] for q in range(first_seq, last_seq + 1) if q in day_of]
             if 1 in day_of and days and not all(within_window(st, None, day_of[1], d) for d in days):
-                problems.append(Problem("induction_window_exceeded", f"Doses {first_seq}-{last_seq} would fall "
-                                        f"outside days {st.offset_days}-{st.offset_days + st.window_days} of the "
-                                        "course."))
+                problems.append(
+                    Problem(
+                        "induction_window_exceeded",
+                        f"Doses {first_seq}-{last_seq} would fall "
+                        f"outside days {st.offset_days}-{st.offset_days + st.window_days} of the "
+                        "course.",
+                    )
+                )
         elif first_seq in day_of:
             days = [day_of[q] for q in range(first_seq, last_seq + 1) if q in day_of]
             span = (max(days) - day_of[first_seq]).days
             if max(days) > stage_last_day(st, day_of[first_seq]):
-                problems.append(Problem("induction_window_exceeded", f"Doses {first_seq}-{last_seq} would span "
-                                        f"{span} days; the protocol allows {st.window_days}."))
+                problems.append(
+                    Problem(
+                        "induction_window_exceeded",
+                        f"Doses {first_seq}-{last_seq} would span {span} days; the protocol allows {st.window_days}.",
+                    )
+                )
         first_seq = last_seq + 1
 
 
@@ -365,8 +516,18 @@ def _move_follow_up(protocol, finder, tz, live, doses, dose_moved, moves, proble
         return
     finder.release(visit.starts_at, visit.ends_at, visit.room_id, visit.staff_member_id)
     got = finder.ladder(fu, date_range(lo, hi), extended_after(hi), not_before=now, **_hints(visit, tz))[0]
-    moves.append(Move(visit.id, "follow_up", visit.sequence, got.starts_at, got.ends_at, got.room_id,
-                      got.staff_member_id, visit.starts_at))
+    moves.append(
+        Move(
+            visit.id,
+            "follow_up",
+            visit.sequence,
+            got.starts_at,
+            got.ends_at,
+            got.room_id,
+            got.staff_member_id,
+            visit.starts_at,
+        )
+    )
     if "window" in got.relaxed:
         problems.append(Problem("follow_up_missing", "No follow-up visit fits its window after the moved doses."))
 
@@ -374,11 +535,24 @@ def _move_follow_up(protocol, finder, tz, live, doses, dose_moved, moves, proble
 def _simple_replacement(finder: SlotFinder, spec, missed: Session, today: date, now: datetime) -> Replan:
     tz = finder.tz
     try:
-        got = finder.ladder(spec, date_range(today, today + timedelta(days=14)),
-                            date_range(today + timedelta(days=15), today + timedelta(days=EXTEND_DAYS)),
-                            not_before=now, **_hints(missed, tz))[0]
+        got = finder.ladder(
+            spec,
+            date_range(today, today + timedelta(days=14)),
+            date_range(today + timedelta(days=15), today + timedelta(days=EXTEND_DAYS)),
+            not_before=now,
+            **_hints(missed, tz),
+        )[0]
     except PlanningError as exc:
         return _fail("no_slot", exc.message)
-    s = ProposedSession("dose", missed.phase, missed.sequence or 1, spec.route, got.starts_at, got.ends_at,
-                        got.room_id, got.staff_member_id, f"Replacement for maintenance dose {missed.sequence or 1}")
+    s = ProposedSession(
+        "dose",
+        missed.phase,
+        missed.sequence or 1,
+        spec.route,
+        got.starts_at,
+        got.ends_at,
+        got.room_id,
+        got.staff_member_id,
+        f"Replacement for maintenance dose {missed.sequence or 1}",
+    )
     return Replan(ok=True, new_sessions=(s,))

@@ -16,6 +16,7 @@ Nothing is proposed before ``now``. When the window has passed or no slot is fre
 False and ``reason`` says why (with the code of the rule that cannot be met); a best-effort
 replacement after the window is still proposed when one exists. Nothing else moves.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -34,8 +35,12 @@ from scheduler.domain.values import Session
 
 # Where there is no first dose to plan before: the evaluation or preparation is looked for this far ahead.
 OPEN_WINDOW_DAYS = 13
-LABELS = {"integration": "integration session", "follow_up": "follow-up visit", "evaluation": "evaluation",
-          "preparation": "preparation session"}
+LABELS = {
+    "integration": "integration session",
+    "follow_up": "follow-up visit",
+    "evaluation": "evaluation",
+    "preparation": "preparation session",
+}
 
 
 class _Window:
@@ -66,13 +71,19 @@ def _integration_window(protocol: Protocol, live: list[Session], missed: Session
     if n is None:
         n = max((k for k in needing if doses[k - 1].starts_at <= missed.starts_at), default=None)
     if n is None:
-        return (f"no live dose before it needs an integration session (dose {missed.sequence or '?'} was cancelled "
-                "or missed too: re-plan that dose first)")
+        return (
+            f"no live dose before it needs an integration session (dose {missed.sequence or '?'} was cancelled "
+            "or missed too: re-plan that dose first)"
+        )
     dose = doses[n - 1]
     later = [k for k in needing if k > n]
     lo, hi = integration_window(spec, dose.ends_at, doses[later[0] - 1].starts_at if later else None)
-    return _Window(lo, hi, "integration_missing",
-                   f"within {spec.within_hours} h after dose {dose.sequence or n} ({_when(dose.ends_at, tz)})")
+    return _Window(
+        lo,
+        hi,
+        "integration_missing",
+        f"within {spec.within_hours} h after dose {dose.sequence or n} ({_when(dose.ends_at, tz)})",
+    )
 
 
 def _follow_up_window(protocol: Protocol, live: list[Session], tz: str):
@@ -82,8 +93,12 @@ def _follow_up_window(protocol: Protocol, live: list[Session], tz: str):
         return f"the induction has {len(doses)} of {total} doses: the follow-up is planned after the last one"
     last = doses[total - 1]
     lo, hi = follow_up_days(protocol.follow_up, local_date(last.starts_at, tz))
-    return _Window(max(day_start_utc(lo, tz), last.ends_at), day_start_utc(hi + timedelta(days=1), tz),
-                   "follow_up_missing", f"between {lo} and {hi} (after the last induction dose)")
+    return _Window(
+        max(day_start_utc(lo, tz), last.ends_at),
+        day_start_utc(hi + timedelta(days=1), tz),
+        "follow_up_missing",
+        f"between {lo} and {hi} (after the last induction dose)",
+    )
 
 
 def _before_first_dose(live: list[Session], tz: str) -> tuple[Session | None, date | None]:
@@ -96,36 +111,50 @@ def _evaluation_window(protocol: Protocol, live: list[Session], now: datetime, t
     first, first_day = _before_first_dose(live, tz)
     if first is None:
         today = local_date(now, tz)
-        return _Window(now, day_start_utc(today + timedelta(days=OPEN_WINDOW_DAYS + 1), tz),
-                       "dose_before_evaluation", "before the first dose (none is booked)")
+        return _Window(
+            now,
+            day_start_utc(today + timedelta(days=OPEN_WINDOW_DAYS + 1), tz),
+            "dose_before_evaluation",
+            "before the first dose (none is booked)",
+        )
     latest = evaluation_latest_day(spec, first_day)
     earliest = first_day - timedelta(days=spec.valid_days)
     hi = min(day_start_utc(latest + timedelta(days=1), tz), first.starts_at)
-    return _Window(day_start_utc(earliest, tz), hi, "dose_before_evaluation",
-                   f"between {earliest} and {latest} (before the first dose on {_when(first.starts_at, tz)})")
+    return _Window(
+        day_start_utc(earliest, tz),
+        hi,
+        "dose_before_evaluation",
+        f"between {earliest} and {latest} (before the first dose on {_when(first.starts_at, tz)})",
+    )
 
 
 def _preparation_window(protocol: Protocol, live: list[Session], missed: Session, now: datetime, tz: str):
     spec = protocol.preparation
     first, first_day = _before_first_dose(live, tz)
-    before = [s for s in live if s.kind in ("evaluation", "preparation") and s.starts_at < missed.starts_at
-              and (s.kind == "evaluation" or (s.sequence or 0) < (missed.sequence or 0))]
+    before = [
+        s
+        for s in live
+        if s.kind in ("evaluation", "preparation")
+        and s.starts_at < missed.starts_at
+        and (s.kind == "evaluation" or (s.sequence or 0) < (missed.sequence or 0))
+    ]
     prev = max(before, key=_order) if before else None
     lo_day, hi_day = preparation_days(spec, local_date(prev.starts_at, tz) if prev else None, first_day)
     lo = day_start_utc(lo_day, tz) if lo_day else now
     if prev is not None:
         lo = max(lo, prev.ends_at)
-    hi = day_start_utc(hi_day + timedelta(days=1), tz) if hi_day else day_start_utc(
-        local_date(max(lo, now), tz) + timedelta(days=OPEN_WINDOW_DAYS + 1), tz)
+    hi = (
+        day_start_utc(hi_day + timedelta(days=1), tz)
+        if hi_day
+        else day_start_utc(local_date(max(lo, now), tz) + timedelta(days=OPEN_WINDOW_DAYS + 1), tz)
+    )
     if first is not None:
         hi = min(hi, first.starts_at)
     # no hard rule names a preparation session: missing its window is the protocol's guidance
-    return _Window(lo, hi, "protocol_guidance_not_met",
-                   f"between {lo_day or 'now'} and {hi_day or 'the first dose'}")
+    return _Window(lo, hi, "protocol_guidance_not_met", f"between {lo_day or 'now'} and {hi_day or 'the first dose'}")
 
 
-def replan_other_kind(protocol: Protocol, finder: SlotFinder, course: list[Session], missed: Session,
-                      now: datetime):
+def replan_other_kind(protocol: Protocol, finder: SlotFinder, course: list[Session], missed: Session, now: datetime):
     """A replacement for the cancelled / no-show ``missed`` session (not a dose) of a course:
     :class:`~scheduler.domain.replanning.Replan` with one new session, or ``ok`` False and why.
     ``finder`` already holds every live session (the course's and the others')."""
@@ -154,23 +183,44 @@ def replan_other_kind(protocol: Protocol, finder: SlotFinder, course: list[Sessi
     if window.hi is not None and lo < window.hi:
         strict = date_range(local_date(lo, tz), local_date(window.hi - timedelta(microseconds=1), tz))
     after = local_date(window.hi, tz) if window.hi is not None and window.hi > lo else local_date(lo, tz)
-    hints = {"time_hint": local_time(missed.starts_at, tz), "room_hint": missed.room_id,
-             "staff_hint": missed.staff_member_id}
+    hints = {
+        "time_hint": local_time(missed.starts_at, tz),
+        "room_hint": missed.room_id,
+        "staff_hint": missed.staff_member_id,
+    }
     latest = window.hi - spec.duration if missed.kind != "integration" and window.hi is not None else window.hi
     try:
-        got = finder.ladder(spec, strict, [local_date(lo, tz), *extended_after(after)] if not strict
-                            else extended_after(strict[-1]), not_before=lo, latest_start=latest, **hints)[0]
+        got = finder.ladder(
+            spec,
+            strict,
+            [local_date(lo, tz), *extended_after(after)] if not strict else extended_after(strict[-1]),
+            not_before=lo,
+            latest_start=latest,
+            **hints,
+        )[0]
     except PlanningError as exc:
         return _fail("no_slot", exc.message)
-    label = f"Replacement for the {what}" + (f" after dose {missed.sequence}" if missed.kind == "integration"
-                                             and missed.sequence else "")
-    new = ProposedSession(missed.kind, missed.phase, missed.sequence or 1, None, got.starts_at, got.ends_at,
-                          got.room_id, got.staff_member_id, label)
+    label = f"Replacement for the {what}" + (
+        f" after dose {missed.sequence}" if missed.kind == "integration" and missed.sequence else ""
+    )
+    new = ProposedSession(
+        missed.kind,
+        missed.phase,
+        missed.sequence or 1,
+        None,
+        got.starts_at,
+        got.ends_at,
+        got.room_id,
+        got.staff_member_id,
+        label,
+    )
     if "window" not in got.relaxed:
         return Replan(ok=True, new_sessions=(new,))
     passed = window.hi is not None and window.hi <= now
-    why = (f"The {what}'s window ({window.words}) has passed" if passed
-           else f"No free {spec.capability} room and {spec.role} {window.words}")
+    why = (
+        f"The {what}'s window ({window.words}) has passed"
+        if passed
+        else f"No free {spec.capability} room and {spec.role} {window.words}"
+    )
     reason = Reason(window.code, f"{why}; the best replacement is on {_when(got.starts_at, tz)}.")
-    return Replan(ok=False, new_sessions=(new,), problems=(Problem(reason.code, reason.message, (0,)),),
-                  reason=reason)
+    return Replan(ok=False, new_sessions=(new,), problems=(Problem(reason.code, reason.message, (0,)),), reason=reason)

@@ -4,6 +4,7 @@ The services run the SQL (sums and counts grouped over indexed columns); this mo
 definitions: which sessions count as attended, what a late cancellation is, the funnel's stages,
 response and remission per instrument, a maintenance dose inside its due window.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,8 +20,14 @@ REPORTS = ("utilization", "attendance", "funnel", "outcomes", "maintenance")
 ATTENDED = ("checked_in", "completed")
 # A cancellation less than this long before the start is a late cancellation.
 LATE_CANCEL = timedelta(hours=24)
-FUNNEL_STAGES = (("started", "Course started"), ("evaluated", "Evaluated"), ("first_dose", "First dose"),
-                 ("six_doses", "Six doses"), ("follow_up", "Follow-up"), ("maintenance", "Maintenance"))
+FUNNEL_STAGES = (
+    ("started", "Course started"),
+    ("evaluated", "Evaluated"),
+    ("first_dose", "First dose"),
+    ("six_doses", "Six doses"),
+    ("follow_up", "Follow-up"),
+    ("maintenance", "Maintenance"),
+)
 # Remission: a score at or below this (PHQ-9 < 5 Kroenke 2001; Y-BOCS ≤ 12 Farris 2013; MADRS ≤ 10
 # Zimmerman 2004; GAD-7 < 5 Spitzer 2006; PCL-5 below its probable-PTSD cut-off of 33).
 REMISSION_AT_MOST = {"PHQ-9": 4, "Y-BOCS": 12, "MADRS": 10, "GAD-7": 4, "PCL-5": 32}
@@ -30,6 +37,7 @@ WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 @dataclass(frozen=True)
 class OffsetSpan:
     """A stretch of instants [start, end) over which the zone's UTC offset does not change."""
+
     start: datetime
     end: datetime
     offset_seconds: int
@@ -81,8 +89,7 @@ def funnel_stage_counts(courses: list[dict]) -> dict[str, int]:
     return {stage: sum(1 for c in courses if reached[stage](c)) for stage, _ in FUNNEL_STAGES}
 
 
-def loose_evaluation_for(spec, evaluation_days: list[date], first_dose_day: date | None,
-                         start_on: date) -> date | None:
+def loose_evaluation_for(spec, evaluation_days: list[date], first_dose_day: date | None, start_on: date) -> date | None:
     """The evaluation outside any course that counts for a course: with a first dose, the one the
     rule book accepts for it (the latest early enough, still valid: ``rules.windows.evaluation_code``);
     before any dose, the latest one still valid for a dose on the course's ``start_on`` or later.
@@ -117,8 +124,11 @@ def remitted(instrument: str, latest: int) -> bool:
 
 def criteria(instrument: str) -> tuple[str, str]:
     inst = CATALOGUE[instrument]
-    response = (f"≥ {round(inst.response_drop * 100)} % below baseline" if inst.response_drop < 1
-                else f"≥ {inst.response_drop:g} points below baseline")
+    response = (
+        f"≥ {round(inst.response_drop * 100)} % below baseline"
+        if inst.response_drop < 1
+        else f"≥ {inst.response_drop:g} points below baseline"
+    )
     return response, f"score ≤ {REMISSION_AT_MOST[instrument]}"
 
 

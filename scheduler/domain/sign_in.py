@@ -1,5 +1,6 @@
 """Sign-in throttling as plain rules: how long an account or an address must wait, and what a
 failure does to its count. Applied per account and per client address by services/sign_in.py."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,9 +10,9 @@ from math import ceil
 
 @dataclass(frozen=True)
 class ThrottlePolicy:
-    delay_after: int = 5      # failures before each further attempt must wait
-    lock_after: int = 10      # failures that lock the account or address
-    lock_minutes: int = 15    # how long a lock lasts; also how long a failure is remembered
+    delay_after: int = 5  # failures before each further attempt must wait
+    lock_after: int = 10  # failures that lock the account or address
+    lock_minutes: int = 15  # how long a lock lasts; also how long a failure is remembered
 
     @property
     def lock(self) -> timedelta:

@@ -9,6 +9,7 @@ integration session too: the suggestion carries it in ``dependents`` (the resche
 needs an integration session carries the new integration session to book with it
 (:func:`new_dependents_for`, ``session_id`` None).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -27,6 +28,7 @@ from scheduler.domain.values import Session
 class Suggestion:
     """A slot for the session, and the sessions that go with it: new versions of existing ones (same
     ids: moved with it), or new sessions (no id: booked with it)."""
+
     starts_at: object
     ends_at: object
     room_id: int | None
@@ -67,12 +69,14 @@ def counting_integration(protocol: Protocol, course: Sequence[Session], dose: Se
     if bounds is None:
         return None
     lo, hi = bounds
-    return next((s for s in sorted(course, key=_order)
-                 if s.live and s.kind == "integration" and lo <= s.starts_at <= hi), None)
+    return next(
+        (s for s in sorted(course, key=_order) if s.live and s.kind == "integration" and lo <= s.starts_at <= hi), None
+    )
 
 
-def dependents_for(protocol: Protocol | None, finder: SlotFinder, course: Sequence[Session], old: Session,
-                   new: Session) -> tuple[Session, ...] | None:
+def dependents_for(
+    protocol: Protocol | None, finder: SlotFinder, course: Sequence[Session], old: Session, new: Session
+) -> tuple[Session, ...] | None:
     """The sessions to move with ``old`` moved to ``new`` (same id): its integration session when
     it would no longer count for the dose, placed inside the dose's new window near its old time,
     room and clinician. ``()``: nothing needs to move; None: the integration session has no free
@@ -97,9 +101,16 @@ def dependents_for(protocol: Protocol | None, finder: SlotFinder, course: Sequen
     finder.reserve(new.starts_at, new.ends_at, new.room_id, new.staff_member_id)
     finder.reserve(old.starts_at, old.ends_at, old.room_id, old.staff_member_id)
     try:
-        got = finder.search(spec, date_range(local_date(lo, tz), local_date(hi, tz)), not_before=lo,
-                            latest_start=hi, use_prefs=False, time_hint=local_time(integ.starts_at, tz),
-                            room_hint=integ.room_id, staff_hint=integ.staff_member_id)
+        got = finder.search(
+            spec,
+            date_range(local_date(lo, tz), local_date(hi, tz)),
+            not_before=lo,
+            latest_start=hi,
+            use_prefs=False,
+            time_hint=local_time(integ.starts_at, tz),
+            room_hint=integ.room_id,
+            staff_hint=integ.staff_member_id,
+        )
     finally:
         finder.release(new.starts_at, new.ends_at, new.room_id, new.staff_member_id)
         finder.release(old.starts_at, old.ends_at, old.room_id, old.staff_member_id)
@@ -107,12 +118,20 @@ def dependents_for(protocol: Protocol | None, finder: SlotFinder, course: Sequen
     if not got:
         return None
     slot = got[0]
-    return (replace(integ, starts_at=slot.starts_at, ends_at=slot.ends_at, room_id=slot.room_id,
-                    staff_member_id=slot.staff_member_id),)
+    return (
+        replace(
+            integ,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            room_id=slot.room_id,
+            staff_member_id=slot.staff_member_id,
+        ),
+    )
 
 
-def new_dependents_for(protocol: Protocol | None, finder: SlotFinder, course: Sequence[Session],
-                       new: Session) -> tuple[Session, ...] | None:
+def new_dependents_for(
+    protocol: Protocol | None, finder: SlotFinder, course: Sequence[Session], new: Session
+) -> tuple[Session, ...] | None:
     """For a new dose ``new`` (no id) of ``course``: the integration session to book with it when the
     dose needs one and none counts for it (a new session, no id), placed in the dose's window.
     ``()``: nothing needed; None: no free slot in the window."""
@@ -129,21 +148,46 @@ def new_dependents_for(protocol: Protocol | None, finder: SlotFinder, course: Se
     spec, tz = protocol.integration, finder.tz
     finder.reserve(new.starts_at, new.ends_at, new.room_id, new.staff_member_id)
     try:
-        got = finder.search(spec, date_range(local_date(lo, tz), local_date(hi, tz)), not_before=lo,
-                            latest_start=hi, use_prefs=False)
+        got = finder.search(
+            spec, date_range(local_date(lo, tz), local_date(hi, tz)), not_before=lo, latest_start=hi, use_prefs=False
+        )
     finally:
         finder.release(new.starts_at, new.ends_at, new.room_id, new.staff_member_id)
     if not got:
         return None
     slot = got[0]
-    return (Session(None, new.patient_id, slot.starts_at, slot.ends_at, slot.room_id, kind="integration",
-                    clinic_id=new.clinic_id, course_id=new.course_id, staff_member_id=slot.staff_member_id),)
+    return (
+        Session(
+            None,
+            new.patient_id,
+            slot.starts_at,
+            slot.ends_at,
+            slot.room_id,
+            kind="integration",
+            clinic_id=new.clinic_id,
+            course_id=new.course_id,
+            staff_member_id=slot.staff_member_id,
+        ),
+    )
 
 
-def suggest(ctx: FlagContext, pool: Iterable[Session], finder: SlotFinder, spec: SessionSpec, template: Session,
-            dates: Sequence[date], *, now, limit: int = 6, per_day: int = 2, tries_per_day: int = 6,
-            time_hint: time | None = None, room_hint: int | None = None, staff_hint: int | None = None,
-            no_staff: bool = False) -> list[Suggestion]:
+def suggest(
+    ctx: FlagContext,
+    pool: Iterable[Session],
+    finder: SlotFinder,
+    spec: SessionSpec,
+    template: Session,
+    dates: Sequence[date],
+    *,
+    now,
+    limit: int = 6,
+    per_day: int = 2,
+    tries_per_day: int = 6,
+    time_hint: time | None = None,
+    room_hint: int | None = None,
+    staff_hint: int | None = None,
+    no_staff: bool = False,
+) -> list[Suggestion]:
     """Up to ``limit`` slots for ``template`` (an existing session to move, with its id, or a new one
     without), at most ``per_day`` a day, each introducing no error flag. ``pool``: the sessions the
     rules read (the patient's history, the clinic's sessions around); ``finder``: the free slots
@@ -157,20 +201,35 @@ def suggest(ctx: FlagContext, pool: Iterable[Session], finder: SlotFinder, spec:
         taken, tried, held = 0, 0, []
         while taken < per_day and tried < tries_per_day:
             tried += 1
-            slots = finder.search(spec, [d], not_before=now, time_hint=time_hint, room_hint=room_hint,
-                                  staff_hint=staff_hint, no_staff=no_staff)
+            slots = finder.search(
+                spec,
+                [d],
+                not_before=now,
+                time_hint=time_hint,
+                room_hint=room_hint,
+                staff_hint=staff_hint,
+                no_staff=no_staff,
+            )
             if not slots:
                 break
             slot = slots[0]
             if old is not None and slot.starts_at == old.starts_at:
                 _hold(finder, held, slot)
                 continue  # the same time in another room is no move
-            moved = replace(template, starts_at=slot.starts_at, ends_at=slot.ends_at, room_id=slot.room_id,
-                            staff_member_id=slot.staff_member_id if not no_staff else template.staff_member_id)
+            moved = replace(
+                template,
+                starts_at=slot.starts_at,
+                ends_at=slot.ends_at,
+                room_id=slot.room_id,
+                staff_member_id=slot.staff_member_id if not no_staff else template.staff_member_id,
+            )
             # on the calendar as it is (as the reschedule or the booking will see it)
             _free(finder, held)
-            dependents = (dependents_for(protocol, finder, course, old, moved) if old is not None
-                          else new_dependents_for(protocol, finder, course, moved))
+            dependents = (
+                dependents_for(protocol, finder, course, old, moved)
+                if old is not None
+                else new_dependents_for(protocol, finder, course, moved)
+            )
             for h in held:
                 finder.reserve(h.starts_at, h.ends_at, h.room_id, h.staff_member_id, -1)
             _hold(finder, held, slot)
@@ -179,8 +238,9 @@ def suggest(ctx: FlagContext, pool: Iterable[Session], finder: SlotFinder, spec:
             changes = [moved, *(dependents or ())]
             if introduced_flags(ctx, changes, pool, as_of=now):
                 continue
-            found.append(Suggestion(slot.starts_at, slot.ends_at, moved.room_id, moved.staff_member_id,
-                                    tuple(dependents or ())))
+            found.append(
+                Suggestion(slot.starts_at, slot.ends_at, moved.room_id, moved.staff_member_id, tuple(dependents or ()))
+            )
             taken += 1
             if len(found) == limit:
                 break

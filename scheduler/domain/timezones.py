@@ -12,6 +12,7 @@ Rules of the product (README "Architecture", **Time**):
 * Day rules ("2 calendar days apart") count calendar dates in the clinic's zone; hour rules
   ("within 72 h") count real elapsed hours between instants.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -33,7 +34,8 @@ class NonexistentLocalTime(ValueError):
         self.tz_name = tz_name
         super().__init__(
             f"{local_date.isoformat()} {local_time.strftime('%H:%M')} does not exist in {tz_name} "
-            "(the clocks skip it when daylight saving time starts); choose another time")
+            "(the clocks skip it when daylight saving time starts); choose another time"
+        )
 
 
 @lru_cache(maxsize=256)

@@ -5,6 +5,7 @@ Weekly hours are given per weekday (0 = Monday .. 6 = Sunday) as a sequence of `
 local times, each the half-open interval ``[open, close)``; ``close == time(0, 0)`` means midnight
 at the end of the day. Any mapping/sequence given is normalised to tuples, so values stay hashable.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -50,6 +51,7 @@ def weekly_hours(hours: HoursInput | None) -> WeeklyHours:
 class Closure:
     """Closed on every local date in [starts_on, ends_on] (inclusive); whole days when both times are
     None, otherwise from ``from_time`` (default 00:00) until ``until_time`` (default end of day)."""
+
     starts_on: date
     ends_on: date
     from_time: time | None = None
@@ -97,6 +99,7 @@ class Room:
 class StaffMember:
     """``hours`` None means the clinician works the clinic's opening hours; ``time_off`` are UTC
     instant intervals during which they are away."""
+
     id: int
     name: str = ""
     role: str = "nurse"
@@ -119,6 +122,7 @@ class Authorization:
     ``counted``: (session id, start) of the patient's doses of that protocol inside the dates that use a
     unit (booked, checked in or completed), in time order. ``low_units``: at or below this many units
     left the authorization runs low."""
+
     id: int
     protocol: str
     payer: str
@@ -160,6 +164,7 @@ class Patient:
 @dataclass(frozen=True)
 class Session:
     """An existing treatment session (any status); ``starts_at``/``ends_at`` aware UTC."""
+
     id: int | None
     patient_id: int
     starts_at: datetime
@@ -192,6 +197,7 @@ class Preferences:
     """Scheduling wishes of a course. ``weekdays``: allowed weekdays (0 = Monday), None = any.
     A session must start at or after ``earliest`` and end at or before ``latest`` (local times).
     ``room_id``/``staff_member_id`` are tried first when suitable and free."""
+
     weekdays: frozenset[int] | None = None
     earliest: time | None = None
     latest: time | None = None
@@ -200,8 +206,7 @@ class Preferences:
 
     def __post_init__(self) -> None:
         if self.weekdays is not None:
-            days = frozenset(WEEKDAYS.index(w.lower()[:3]) if isinstance(w, str) else int(w)
-                             for w in self.weekdays)
+            days = frozenset(WEEKDAYS.index(w.lower()[:3]) if isinstance(w, str) else int(w) for w in self.weekdays)
             if not days or any(not 0 <= w <= 6 for w in days):
                 raise ValueError("preferred weekdays must be 0..6 (Monday = 0) and not empty")
             object.__setattr__(self, "weekdays", days)

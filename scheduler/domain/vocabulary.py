@@ -1,4 +1,5 @@
 """The clinic's words as closed sets of values (README "Glossary"), shared by models, API and rules."""
+
 from __future__ import annotations
 
 from datetime import timedelta

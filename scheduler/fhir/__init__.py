@@ -5,6 +5,7 @@ Bearer tokens and permissions as for the API. Every answer is ``application/fhir
 OperationOutcome resources; no answer carries an empty array, object, string or a null (``prune``).
 ``_format`` other than JSON, or an Accept header that rules JSON out, is answered 406.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, json, request
@@ -18,9 +19,21 @@ bp = Blueprint("fhir", __name__, url_prefix="/fhir")
 FHIR_VERSION = "4.0.1"
 FHIR_JSON = "application/fhir+json"
 JSON_FORMATS = {"json", FHIR_JSON, "application/json", "application/json+fhir"}
-ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported",
-               406: "not-supported", 409: "conflict", 410: "deleted", 412: "conflict", 415: "not-supported",
-               413: "too-costly", 422: "processing", 503: "transient"}
+ISSUE_CODES = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    406: "not-supported",
+    409: "conflict",
+    410: "deleted",
+    412: "conflict",
+    415: "not-supported",
+    413: "too-costly",
+    422: "processing",
+    503: "transient",
+}
 PUBLIC_ENDPOINTS = {"fhir.metadata"}
 
 
@@ -70,11 +83,14 @@ def check_format() -> None:
     wanted = request.args.get("_format")
     if wanted is not None:
         if wanted.split(";")[0].strip().replace(" ", "+") not in JSON_FORMATS:  # an unescaped + reads as a space
-            raise NotAcceptable(f"_format {wanted!r} is not supported: this server speaks JSON only "
-                                f"({FHIR_JSON}).", field="_format")
+            raise NotAcceptable(
+                f"_format {wanted!r} is not supported: this server speaks JSON only ({FHIR_JSON}).", field="_format"
+            )
     elif not _accepts_json():
-        raise NotAcceptable(f"Accept {request.headers.get('Accept')!r} rules out JSON: this server answers "
-                            f"{FHIR_JSON} only.", field="Accept")
+        raise NotAcceptable(
+            f"Accept {request.headers.get('Accept')!r} rules out JSON: this server answers {FHIR_JSON} only.",
+            field="Accept",
+        )
 
 
 @bp.before_request

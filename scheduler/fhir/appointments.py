@@ -1,5 +1,6 @@
 """Appointments: ``Appointment/<session id>`` (every treatment session), ``Appointment/hold-<id>``
 (a slot held by $hold: ``pending`` while it lasts) and ``GET /fhir/Appointment?...`` searches."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, or_, select
@@ -19,22 +20,48 @@ from scheduler.services import holds, scope
 KIND_SYSTEM = "urn:scheduler:session-kind"
 APPOINTMENT_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0276"
 # Our session status → FHIR R4 AppointmentStatus.
-STATUS = {"proposed": "proposed", "booked": "booked", "checked_in": "checked-in", "completed": "fulfilled",
-          "cancelled": "cancelled", "no_show": "noshow"}
+STATUS = {
+    "proposed": "proposed",
+    "booked": "booked",
+    "checked_in": "checked-in",
+    "completed": "fulfilled",
+    "cancelled": "cancelled",
+    "no_show": "noshow",
+}
 HOLD_STATUS = {"held": "pending", "booked": "booked", "released": "cancelled", "expired": "cancelled"}
-KIND_DISPLAY = {"evaluation": "Evaluation", "preparation": "Preparation", "dose": "Dose",
-                "integration": "Integration", "follow_up": "Follow-up"}
+KIND_DISPLAY = {
+    "evaluation": "Evaluation",
+    "preparation": "Preparation",
+    "dose": "Dose",
+    "integration": "Integration",
+    "follow_up": "Follow-up",
+}
 TS = TreatmentSession
 
-s.searchable("Appointment", [
-    Param("patient", "reference", "The patient: Patient/<id>, or patient:identifier=urn:scheduler:mrn|<MRN>"),
-    Param("date", "date", "Appointment start: prefixes eq, ne, gt, lt, ge, le; dates in the clinic's zone; "
-                          "repeat for a range", "http://hl7.org/fhir/SearchParameter/clinical-date"),
-    Param("status", "token", "booked, checked-in, fulfilled, cancelled, noshow, proposed (comma: any)",
-          "http://hl7.org/fhir/SearchParameter/Appointment-status"),
-    Param("actor", "reference", "Patient/<id>, Practitioner/<id>, Location/<room id> or Location/clinic-<id>",
-          "http://hl7.org/fhir/SearchParameter/Appointment-actor"),
-])
+s.searchable(
+    "Appointment",
+    [
+        Param("patient", "reference", "The patient: Patient/<id>, or patient:identifier=urn:scheduler:mrn|<MRN>"),
+        Param(
+            "date",
+            "date",
+            "Appointment start: prefixes eq, ne, gt, lt, ge, le; dates in the clinic's zone; repeat for a range",
+            "http://hl7.org/fhir/SearchParameter/clinical-date",
+        ),
+        Param(
+            "status",
+            "token",
+            "booked, checked-in, fulfilled, cancelled, noshow, proposed (comma: any)",
+            "http://hl7.org/fhir/SearchParameter/Appointment-status",
+        ),
+        Param(
+            "actor",
+            "reference",
+            "Patient/<id>, Practitioner/<id>, Location/<room id> or Location/clinic-<id>",
+            "http://hl7.org/fhir/SearchParameter/Appointment-actor",
+        ),
+    ],
+)
 
 
 def service_type(kind: str) -> list[dict]:
@@ -43,20 +70,41 @@ def service_type(kind: str) -> list[dict]:
 
 def participants(row, status: str) -> list[dict]:
     """Patient, Practitioner (when there is one) and Location of a session or a hold."""
-    out = [{"actor": {"reference": f"Patient/{row.patient_id}", "display": row.patient.name,
-                      "identifier": {"system": MRN_SYSTEM, "value": row.patient.mrn}},
-            "required": "required", "status": status}]
+    out = [
+        {
+            "actor": {
+                "reference": f"Patient/{row.patient_id}",
+                "display": row.patient.name,
+                "identifier": {"system": MRN_SYSTEM, "value": row.patient.mrn},
+            },
+            "required": "required",
+            "status": status,
+        }
+    ]
     if row.staff_member_id is not None:
-        out.append({"actor": {"reference": f"Practitioner/{row.staff_member_id}", "display": row.staff_member.name},
-                    "required": "required", "status": status})
-    out.append({"actor": {"reference": f"Location/{row.room_id}", "display": row.room.name},
-                "required": "required", "status": status})
+        out.append(
+            {
+                "actor": {"reference": f"Practitioner/{row.staff_member_id}", "display": row.staff_member.name},
+                "required": "required",
+                "status": status,
+            }
+        )
+    out.append(
+        {
+            "actor": {"reference": f"Location/{row.room_id}", "display": row.room.name},
+            "required": "required",
+            "status": status,
+        }
+    )
     return out
 
 
 def _timing(row, tz: str) -> dict:
-    return {"start": instant(row.starts_at, tz), "end": instant(row.ends_at, tz),
-            "minutesDuration": int((row.ends_at - row.starts_at).total_seconds() // 60)}
+    return {
+        "start": instant(row.starts_at, tz),
+        "end": instant(row.ends_at, tz),
+        "minutesDuration": int((row.ends_at - row.starts_at).total_seconds() // 60),
+    }
 
 
 def appointment(row: TreatmentSession, clinic: Clinic) -> dict:
@@ -66,9 +114,12 @@ def appointment(row: TreatmentSession, clinic: Clinic) -> dict:
         "meta": {"versionId": str(row.version), "lastUpdated": instant(row.updated_at)},
         "status": STATUS[row.status],
         "serviceType": service_type(row.kind),
-        "appointmentType": {"coding": [{"system": APPOINTMENT_TYPE_SYSTEM,
-                                        "code": "FOLLOWUP" if row.kind == "follow_up" else "ROUTINE"}],
-                            "text": KIND_DISPLAY[row.kind]},
+        "appointmentType": {
+            "coding": [
+                {"system": APPOINTMENT_TYPE_SYSTEM, "code": "FOLLOWUP" if row.kind == "follow_up" else "ROUTINE"}
+            ],
+            "text": KIND_DISPLAY[row.kind],
+        },
         "description": KIND_DISPLAY[row.kind] + (f" {row.sequence}" if row.kind == "dose" and row.sequence else ""),
         **_timing(row, clinic.timezone),
         "created": instant(row.created_at),
@@ -176,8 +227,11 @@ def actor_clause(raw: str):
 
 def date_clause(tests: list[s.DateTest], clinics: list[Clinic]):
     """Each clinic's sessions with its own zone's reading of the dates."""
-    return or_(*[(TS.clinic_id == c.id) & s.and_all([t.sql(TS.starts_at, c.timezone) for t in tests])
-                 for c in clinics]) if clinics else TS.id < 0
+    return (
+        or_(*[(TS.clinic_id == c.id) & s.and_all([t.sql(TS.starts_at, c.timezone) for t in tests]) for c in clinics])
+        if clinics
+        else TS.id < 0
+    )
 
 
 @bp.get("/Appointment")
@@ -191,20 +245,33 @@ def search_appointments():
     for raw in query.values.get("actor", []):
         statement = statement.where(actor_clause(raw))
     for raw in query.values.get("status", []):
-        wanted = {ours for ours, theirs in STATUS.items() if theirs in s.tokens(raw, "status", {
-            v: v for v in STATUS.values()})}
+        wanted = {
+            ours
+            for ours, theirs in STATUS.items()
+            if theirs in s.tokens(raw, "status", {v: v for v in STATUS.values()})
+        }
         statement = statement.where(TS.status.in_(sorted(wanted)))
     tests = s.date_tests(query, "date")
     clinics = list(db_session.scalars(select(Clinic).order_by(Clinic.id)))
     if tests:
         statement = statement.where(date_clause(tests, clinics))
     total = db_session.scalar(select(func.count()).select_from(statement.subquery()))
-    rows = [] if query.count == 0 else list(db_session.scalars(
-        statement.options(selectinload(TS.patient), selectinload(TS.room), selectinload(TS.staff_member))
-        .order_by(TS.starts_at, TS.id).limit(query.count).offset(query.offset)))
+    rows = (
+        []
+        if query.count == 0
+        else list(
+            db_session.scalars(
+                statement.options(selectinload(TS.patient), selectinload(TS.room), selectinload(TS.staff_member))
+                .order_by(TS.starts_at, TS.id)
+                .limit(query.count)
+                .offset(query.offset)
+            )
+        )
+    )
     by_id = {c.id: c for c in clinics}
     base = base_url()
-    entries = [{"fullUrl": f"{base}/Appointment/{row.id}", "resource": appointment(row, by_id[row.clinic_id])}
-               for row in rows]
+    entries = [
+        {"fullUrl": f"{base}/Appointment/{row.id}", "resource": appointment(row, by_id[row.clinic_id])} for row in rows
+    ]
     access.log_read("fhir_appointments", *(row.patient_id for row in rows))
     return fhir_response(s.bundle(query, total, entries))

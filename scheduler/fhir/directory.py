@@ -1,5 +1,6 @@
 """Reads of the clinic's directory as FHIR: ``Patient/<id>``, ``Practitioner/<staff id>``,
 ``Location/<room id>`` (each room ``partOf`` its clinic) and ``Location/clinic-<id>``."""
+
 from __future__ import annotations
 
 from scheduler import access
@@ -29,30 +30,64 @@ def patient(row: Patient) -> dict:
         telecom.append({"system": "phone", "value": row.phone})
     if row.email:
         telecom.append({"system": "email", "value": row.email})
-    return {"resourceType": "Patient", "id": str(row.id), "meta": {"lastUpdated": instant(row.created_at)},
-            "identifier": [{"system": MRN_SYSTEM, "value": row.mrn}], "active": True,
-            "name": [{"text": row.name}], "telecom": telecom, "birthDate": row.birth_date.isoformat()}
+    return {
+        "resourceType": "Patient",
+        "id": str(row.id),
+        "meta": {"lastUpdated": instant(row.created_at)},
+        "identifier": [{"system": MRN_SYSTEM, "value": row.mrn}],
+        "active": True,
+        "name": [{"text": row.name}],
+        "telecom": telecom,
+        "birthDate": row.birth_date.isoformat(),
+    }
 
 
 def practitioner(row: StaffMember) -> dict:
-    return {"resourceType": "Practitioner", "id": str(row.id), "active": row.active, "name": [{"text": row.name}],
-            "qualification": [{"code": {"coding": [{"system": "urn:scheduler:staff-role", "code": row.role,
-                                                    "display": ROLE_DISPLAY.get(row.role, row.role)}],
-                                        "text": ROLE_DISPLAY.get(row.role, row.role)}}]}
+    return {
+        "resourceType": "Practitioner",
+        "id": str(row.id),
+        "active": row.active,
+        "name": [{"text": row.name}],
+        "qualification": [
+            {
+                "code": {
+                    "coding": [
+                        {
+                            "system": "urn:scheduler:staff-role",
+                            "code": row.role,
+                            "display": ROLE_DISPLAY.get(row.role, row.role),
+                        }
+                    ],
+                    "text": ROLE_DISPLAY.get(row.role, row.role),
+                }
+            }
+        ],
+    }
 
 
 def room_location(row: Room) -> dict:
-    return {"resourceType": "Location", "id": str(row.id), "status": "active" if row.active else "inactive",
-            "name": row.name, "mode": "instance",
-            "type": [{"coding": [{"system": "urn:scheduler:room-capability", "code": c}]} for c in row.capabilities],
-            "physicalType": {"coding": [{"system": PHYSICAL_TYPE, "code": "ro", "display": "Room"}]},
-            "partOf": {"reference": f"Location/clinic-{row.clinic_id}", "display": row.clinic.name}}
+    return {
+        "resourceType": "Location",
+        "id": str(row.id),
+        "status": "active" if row.active else "inactive",
+        "name": row.name,
+        "mode": "instance",
+        "type": [{"coding": [{"system": "urn:scheduler:room-capability", "code": c}]} for c in row.capabilities],
+        "physicalType": {"coding": [{"system": PHYSICAL_TYPE, "code": "ro", "display": "Room"}]},
+        "partOf": {"reference": f"Location/clinic-{row.clinic_id}", "display": row.clinic.name},
+    }
 
 
 def clinic_location(row: Clinic) -> dict:
-    return {"resourceType": "Location", "id": f"clinic-{row.id}", "status": "active", "name": row.name,
-            "mode": "instance", "description": f"Time zone {row.timezone}",
-            "physicalType": {"coding": [{"system": PHYSICAL_TYPE, "code": "si", "display": "Site"}]}}
+    return {
+        "resourceType": "Location",
+        "id": f"clinic-{row.id}",
+        "status": "active",
+        "name": row.name,
+        "mode": "instance",
+        "description": f"Time zone {row.timezone}",
+        "physicalType": {"coding": [{"system": PHYSICAL_TYPE, "code": "si", "display": "Site"}]},
+    }
 
 
 @bp.get("/Patient/<ident>")

@@ -15,6 +15,7 @@ ITI-117 $book), plus $cancel and cancelling by a status update (PUT).
 All audited (the services record every change); retries are idempotent (the same hold, the same
 booking, an already cancelled appointment answer again; ``Idempotency-Key`` is honoured too).
 """
+
 from __future__ import annotations
 
 import re
@@ -52,41 +53,103 @@ CANCEL_REASON_MAX = schemas.CANCEL_REASON_MAX
 
 
 def _definition(code: str, title: str, instance: bool, params: list[tuple]) -> dict:
-    return {"resourceType": "OperationDefinition", "id": code, "name": title.replace(" ", ""), "title": title,
-            "status": "active", "kind": "operation", "code": code, "resource": ["Appointment"],
-            "system": False, "type": not instance, "instance": instance,
-            "parameter": [{"name": n, "use": use, "min": lo, "max": hi, "type": t, "documentation": doc}
-                          for n, use, lo, hi, t, doc in params]}
+    return {
+        "resourceType": "OperationDefinition",
+        "id": code,
+        "name": title.replace(" ", ""),
+        "title": title,
+        "status": "active",
+        "kind": "operation",
+        "code": code,
+        "resource": ["Appointment"],
+        "system": False,
+        "type": not instance,
+        "instance": instance,
+        "parameter": [
+            {"name": n, "use": use, "min": lo, "max": hi, "type": t, "documentation": doc}
+            for n, use, lo, hi, t, doc in params
+        ],
+    }
 
 
 APPOINTMENT_OUT = ("return", "out", 1, "1", "Appointment", "The resulting Appointment")
-OPERATIONS.update({
-    "find": ("Appointment", _definition("find", "Find appointments", False, [
-        ("start", "in", 0, "1", "dateTime", "Earliest start (a date in the clinic's zone, or a dateTime; default now)"),
-        ("end", "in", 0, "1", "dateTime", "Latest end (default start + 10 days; 31 days at most)"),
-        ("service-type", "in", 1, "1", "string", f"The session kind: {KIND_SYSTEM}|<kind>"),
-        ("location", "in", 0, "1", "string", "Location/<room id> or Location/clinic-<id> (default: the "
-                                             "patient's open course's clinic)"),
-        ("patient", "in", 1, "1", "string", "Patient/<id>"),
-        ("return", "out", 1, "1", "Bundle", "Proposed Appointments (status proposed)")])),
-    "hold": ("Appointment", _definition("hold", "Hold an appointment", False, [
-        ("appointment", "in", 1, "1", "Appointment", "A proposed Appointment (from $find)"), APPOINTMENT_OUT])),
-    "book": ("Appointment", _definition("book", "Book an appointment", False, [
-        ("appointment", "in", 1, "1", "Appointment", "The held Appointment (hold-<id>) or a proposed one"),
-        APPOINTMENT_OUT])),
-    "cancel": ("Appointment", _definition("cancel", "Cancel an appointment", True, [
-        ("reason", "in", 0, "1", "string", "Why (kept with the record)"), APPOINTMENT_OUT])),
-})
+OPERATIONS.update(
+    {
+        "find": (
+            "Appointment",
+            _definition(
+                "find",
+                "Find appointments",
+                False,
+                [
+                    (
+                        "start",
+                        "in",
+                        0,
+                        "1",
+                        "dateTime",
+                        "Earliest start (a date in the clinic's zone, or a dateTime; default now)",
+                    ),
+                    ("end", "in", 0, "1", "dateTime", "Latest end (default start + 10 days; 31 days at most)"),
+                    ("service-type", "in", 1, "1", "string", f"The session kind: {KIND_SYSTEM}|<kind>"),
+                    (
+                        "location",
+                        "in",
+                        0,
+                        "1",
+                        "string",
+                        "Location/<room id> or Location/clinic-<id> (default: the patient's open course's clinic)",
+                    ),
+                    ("patient", "in", 1, "1", "string", "Patient/<id>"),
+                    ("return", "out", 1, "1", "Bundle", "Proposed Appointments (status proposed)"),
+                ],
+            ),
+        ),
+        "hold": (
+            "Appointment",
+            _definition(
+                "hold",
+                "Hold an appointment",
+                False,
+                [("appointment", "in", 1, "1", "Appointment", "A proposed Appointment (from $find)"), APPOINTMENT_OUT],
+            ),
+        ),
+        "book": (
+            "Appointment",
+            _definition(
+                "book",
+                "Book an appointment",
+                False,
+                [
+                    ("appointment", "in", 1, "1", "Appointment", "The held Appointment (hold-<id>) or a proposed one"),
+                    APPOINTMENT_OUT,
+                ],
+            ),
+        ),
+        "cancel": (
+            "Appointment",
+            _definition(
+                "cancel",
+                "Cancel an appointment",
+                True,
+                [("reason", "in", 0, "1", "string", "Why (kept with the record)"), APPOINTMENT_OUT],
+            ),
+        ),
+    }
+)
 
 
 # --- reading the inputs ------------------------------------------------------------------------
+
 
 def _parameters(schema: dict) -> dict[str, list[dict]]:
     """The body, checked against the operation's documented schema (scheduler/fhir/parameters.py)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
-        raise ValidationError("The body must be a FHIR Parameters resource ({\"resourceType\": \"Parameters\", "
-                              "\"parameter\": [...]}).", field="Parameters")
+        raise ValidationError(
+            'The body must be a FHIR Parameters resource ({"resourceType": "Parameters", "parameter": [...]}).',
+            field="Parameters",
+        )
     schemas.check(body, schema)
     params = body.get("parameter", [])
     out: dict[str, list[dict]] = {}
@@ -106,8 +169,9 @@ def _value(param: dict, name: str) -> str:
     for key, field in (("valueCoding", "code"), ("valueIdentifier", "value")):
         if isinstance(param.get(key), dict) and isinstance(param[key].get(field), str):
             return f"{param[key].get('system', '')}|{param[key][field]}"
-    raise ValidationError(f"{name}: give a value (valueString, valueDateTime, valueReference, valueCoding...).",
-                          field=name)
+    raise ValidationError(
+        f"{name}: give a value (valueString, valueDateTime, valueReference, valueCoding...).", field=name
+    )
 
 
 def _find_inputs() -> dict[str, str]:
@@ -134,8 +198,9 @@ def _find_inputs() -> dict[str, str]:
 
 def _kind(raw: str | None, field: str = "service-type") -> str:
     if not raw:
-        raise ValidationError(f"{field} is required: {KIND_SYSTEM}|<kind>, kind one of {', '.join(SESSION_KINDS)}.",
-                              field=field)
+        raise ValidationError(
+            f"{field} is required: {KIND_SYSTEM}|<kind>, kind one of {', '.join(SESSION_KINDS)}.", field=field
+        )
     system, bar, code = raw.rpartition("|")
     if bar and system and system != KIND_SYSTEM:
         raise ValidationError(f"{field}: the code system is {KIND_SYSTEM}, not {system!r}.", field=field)
@@ -165,8 +230,11 @@ def _location(raw: str | None, patient: Patient) -> tuple[int, int | None]:
         if course is None:
             only = db_session.scalars(select(Clinic.id).where(scope.clinic_clause(Clinic.id)).limit(2)).all()
             if len(only) != 1:
-                raise UnprocessableError("location is required (Location/<room id> or Location/clinic-<id>): the "
-                                      "patient has no open course to say which clinic.", field="location")
+                raise UnprocessableError(
+                    "location is required (Location/<room id> or Location/clinic-<id>): the "
+                    "patient has no open course to say which clinic.",
+                    field="location",
+                )
             return only[0], None
         return course.clinic_id, None
     ((_, ident),) = s.reference_ids(raw, "location", ("Location",))
@@ -186,9 +254,11 @@ def _any_open_course(patient_id: int):
     from scheduler.models import Course
     from scheduler.services.directory import OPEN_COURSE_STATUSES
 
-    return db_session.scalars(select(Course).where(Course.patient_id == patient_id,
-                                                   Course.status.in_(OPEN_COURSE_STATUSES))
-                              .order_by(Course.start_on.desc())).first()
+    return db_session.scalars(
+        select(Course)
+        .where(Course.patient_id == patient_id, Course.status.in_(OPEN_COURSE_STATUSES))
+        .order_by(Course.start_on.desc())
+    ).first()
 
 
 def _bound(raw: str | None, name: str, tz: str, *, end: bool) -> datetime | None:
@@ -218,18 +288,24 @@ def _instant(value, field: str) -> datetime:
 def _appointment_param(schema: dict) -> dict:
     params = _parameters(schema)
     got = params.get("appointment", [])
-    if len(got) != 1 or not isinstance(got[0].get("resource"), dict) \
-            or got[0]["resource"].get("resourceType") != "Appointment":
-        raise ValidationError("Give one parameter 'appointment' whose resource is an Appointment.",
-                              field="appointment")
+    if (
+        len(got) != 1
+        or not isinstance(got[0].get("resource"), dict)
+        or got[0]["resource"].get("resourceType") != "Appointment"
+    ):
+        raise ValidationError("Give one parameter 'appointment' whose resource is an Appointment.", field="appointment")
     return got[0]["resource"]
 
 
 def _request_from(resource: dict) -> booking.SessionRequest:
     """A proposed Appointment (as $find answers it) → the booking it asks for."""
-    kinds = [c.get("code") for st in resource.get("serviceType", []) if isinstance(st, dict)
-             for c in st.get("coding", []) if isinstance(c, dict) and c.get("system") == KIND_SYSTEM
-             and c.get("code") in SESSION_KINDS]
+    kinds = [
+        c.get("code")
+        for st in resource.get("serviceType", [])
+        if isinstance(st, dict)
+        for c in st.get("coding", [])
+        if isinstance(c, dict) and c.get("system") == KIND_SYSTEM and c.get("code") in SESSION_KINDS
+    ]
     kind = _kind(f"{KIND_SYSTEM}|{kinds[0]}" if kinds else None, "appointment.serviceType")
     starts_at = _instant(resource.get("start"), "appointment.start")
     ends_at = _instant(resource.get("end"), "appointment.end")
@@ -241,8 +317,9 @@ def _request_from(resource: dict) -> booking.SessionRequest:
             actors[kind_of] = ident
     patient = _patient(f"Patient/{actors['Patient']}" if "Patient" in actors else None)
     if "Location" not in actors or s.numeric(actors["Location"]) is None:
-        raise ValidationError("appointment.participant needs a Location/<room id> actor.",
-                              field="appointment.participant")
+        raise ValidationError(
+            "appointment.participant needs a Location/<room id> actor.", field="appointment.participant"
+        )
     room = db_session.get(Room, s.numeric(actors["Location"]))
     if room is None or not scope.may_see_clinic(room.clinic_id):
         raise NotFound(f"No room Location/{actors['Location']}.", field="appointment.participant")
@@ -252,42 +329,84 @@ def _request_from(resource: dict) -> booking.SessionRequest:
         if staff_id is None or db_session.get(StaffMember, staff_id) is None:
             raise NotFound(f"No practitioner Practitioner/{actors['Practitioner']}.", field="appointment.participant")
     new = holds.new_session(patient.id, room.clinic_id, kind)
-    return booking.SessionRequest(clinic_id=room.clinic_id, patient_id=patient.id, room_id=room.id, kind=kind,
-                                  starts_at=starts_at, ends_at=ends_at, staff_member_id=staff_id,
-                                  course_id=new.course_id, phase=new.phase, sequence=new.sequence, route=new.route)
+    return booking.SessionRequest(
+        clinic_id=room.clinic_id,
+        patient_id=patient.id,
+        room_id=room.id,
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        staff_member_id=staff_id,
+        course_id=new.course_id,
+        phase=new.phase,
+        sequence=new.sequence,
+        route=new.route,
+    )
 
 
 # --- answers -----------------------------------------------------------------------------------
+
 
 def proposed(patient: Patient, kind: str, slot, tz: str) -> dict:
     from scheduler.api.serialize import instant
 
     room = db_session.get(Room, slot.room_id)
-    actors = [{"actor": {"reference": f"Patient/{patient.id}", "display": patient.name,
-                         "identifier": {"system": MRN_SYSTEM, "value": patient.mrn}},
-               "required": "required", "status": "needs-action"}]
+    actors = [
+        {
+            "actor": {
+                "reference": f"Patient/{patient.id}",
+                "display": patient.name,
+                "identifier": {"system": MRN_SYSTEM, "value": patient.mrn},
+            },
+            "required": "required",
+            "status": "needs-action",
+        }
+    ]
     if slot.staff_member_id is not None:
         member = db_session.get(StaffMember, slot.staff_member_id)
-        actors.append({"actor": {"reference": f"Practitioner/{member.id}", "display": member.name},
-                       "required": "required", "status": "needs-action"})
-    actors.append({"actor": {"reference": f"Location/{room.id}", "display": room.name},
-                   "required": "required", "status": "needs-action"})
-    return {"resourceType": "Appointment", "status": "proposed", "serviceType": service_type(kind),
-            "start": instant(slot.starts_at, tz), "end": instant(slot.ends_at, tz),
-            "minutesDuration": int((slot.ends_at - slot.starts_at).total_seconds() // 60), "participant": actors}
+        actors.append(
+            {
+                "actor": {"reference": f"Practitioner/{member.id}", "display": member.name},
+                "required": "required",
+                "status": "needs-action",
+            }
+        )
+    actors.append(
+        {
+            "actor": {"reference": f"Location/{room.id}", "display": room.name},
+            "required": "required",
+            "status": "needs-action",
+        }
+    )
+    return {
+        "resourceType": "Appointment",
+        "status": "proposed",
+        "serviceType": service_type(kind),
+        "start": instant(slot.starts_at, tz),
+        "end": instant(slot.ends_at, tz),
+        "minutesDuration": int((slot.ends_at - slot.starts_at).total_seconds() // 60),
+        "participant": actors,
+    }
 
 
 def _session_answer(row, status: int = 200):
-    return fhir_response(appointment(row, db_session.get_one(Clinic, row.clinic_id)), status,
-                         headers={"Location": f"{base_url()}/Appointment/{row.id}"})
+    return fhir_response(
+        appointment(row, db_session.get_one(Clinic, row.clinic_id)),
+        status,
+        headers={"Location": f"{base_url()}/Appointment/{row.id}"},
+    )
 
 
 def _hold_answer(row, status: int = 200):
-    return fhir_response(hold_appointment(row, db_session.get_one(Clinic, row.clinic_id)), status,
-                         headers={"Location": f"{base_url()}/Appointment/hold-{row.id}"})
+    return fhir_response(
+        hold_appointment(row, db_session.get_one(Clinic, row.clinic_id)),
+        status,
+        headers={"Location": f"{base_url()}/Appointment/hold-{row.id}"},
+    )
 
 
 # --- the operations ----------------------------------------------------------------------------
+
 
 @bp.route("/Appointment/$find", methods=["GET", "POST"])
 @access.logged
@@ -307,9 +426,15 @@ def find():
     _, slots = holds.find(patient.id, clinic_id, kind, start, end, room_id=room_id)
     entries = [{"resource": proposed(patient, kind, sl, tz)} for sl in slots]
     access.log_read("fhir_appointments", patient.id)  # the proposals name the patient
-    return fhir_response({"resourceType": "Bundle", "type": "searchset", "total": len(entries),
-                          "link": [{"relation": "self", "url": request.url}],
-                          "entry": [{**e, "search": {"mode": "match"}} for e in entries]})
+    return fhir_response(
+        {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "total": len(entries),
+            "link": [{"relation": "self", "url": request.url}],
+            "entry": [{**e, "search": {"mode": "match"}} for e in entries],
+        }
+    )
 
 
 @bp.post("/Appointment/$hold")
@@ -330,8 +455,10 @@ def book():
     if isinstance(ident, str) and ident.startswith("hold-"):
         return _session_answer(holds.book_hold(g.user.id, load_hold(ident)))
     if ident is not None:
-        raise ValidationError("appointment: give the held Appointment (id hold-<n>) or a proposed one without an id.",
-                              field="appointment.id")
+        raise ValidationError(
+            "appointment: give the held Appointment (id hold-<n>) or a proposed one without an id.",
+            field="appointment.id",
+        )
     return _session_answer(holds.book_direct(g.user.id, _request_from(resource)))
 
 
@@ -342,8 +469,9 @@ def _cancel(ident: str, reason: str):
         if row.status == "held":
             holds.release(g.user.id, row, reason)
         elif row.status == "booked":
-            raise UnprocessableError(f"Hold {row.id} was booked as Appointment/{row.session_id}: cancel that one.",
-                                     field="appointment")
+            raise UnprocessableError(
+                f"Hold {row.id} was booked as Appointment/{row.session_id}: cancel that one.", field="appointment"
+            )
         return _hold_answer(row)
     row = load_session(ident)
     if row.status != "cancelled":  # a retry of a cancel answers the cancelled appointment again
@@ -382,15 +510,21 @@ def update(ident: str):
     if wanted == status_now:
         return _hold_answer(load_hold(ident)) if current else _session_answer(load_session(ident))
     if wanted != "cancelled":
-        raise UnprocessableError(f"status: only a change to 'cancelled' is supported (it is {status_now!r}); book and "
-                              "move through $find/$hold/$book or the API.", field="Appointment.status")
+        raise UnprocessableError(
+            f"status: only a change to 'cancelled' is supported (it is {status_now!r}); book and "
+            "move through $find/$hold/$book or the API.",
+            field="Appointment.status",
+        )
     if not ident.startswith("hold-"):
         _check_if_match(load_session(ident).version)
-    reason = (body.get("cancelationReason") or {}).get("text") if isinstance(body.get("cancelationReason"), dict) \
-        else None
+    reason = (
+        (body.get("cancelationReason") or {}).get("text") if isinstance(body.get("cancelationReason"), dict) else None
+    )
     if reason is not None and (not isinstance(reason, str) or len(reason) > CANCEL_REASON_MAX):
-        raise ValidationError(f"cancelationReason.text must be at most {CANCEL_REASON_MAX} characters.",
-                              field="Appointment.cancelationReason")
+        raise ValidationError(
+            f"cancelationReason.text must be at most {CANCEL_REASON_MAX} characters.",
+            field="Appointment.cancelationReason",
+        )
     return _cancel(ident, (reason or "").strip() or "Cancelled through FHIR")
 
 
@@ -412,5 +546,6 @@ def _check_if_match(version: int) -> None:
         return
     tag = raw.strip().removeprefix("W/").strip('"')
     if tag != str(version):
-        raise Conflict(f"The appointment is at version {version}, not {tag}; read it again.", code="stale",
-                       field="If-Match")
+        raise Conflict(
+            f"The appointment is at version {version}, not {tag}; read it again.", code="stale", field="If-Match"
+        )

@@ -12,6 +12,7 @@ its start, a window too long, no course to say which protocol: 422).
   and ``end`` with offsets and Patient and Location actors, as ``$find`` proposes it (``$book`` also
   takes the held ``hold-<n>``, identified by its id).
 """
+
 from __future__ import annotations
 
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
@@ -32,83 +33,178 @@ KIND = {"type": "string", "enum": [f"{KIND_SYSTEM}|{k}" for k in SESSION_KINDS]}
 
 
 def reference(kinds: str) -> dict:
-    return {"type": "object", "required": ["reference"],
-            "properties": {"reference": {"type": "string", "pattern": rf"^({kinds})/\d{{1,9}}$"}}}
+    return {
+        "type": "object",
+        "required": ["reference"],
+        "properties": {"reference": {"type": "string", "pattern": rf"^({kinds})/\d{{1,9}}$"}},
+    }
 
 
 LOCATION = {"type": "string", "pattern": r"^Location/(clinic-)?\d{1,9}$"}
 PATIENT = {"type": "string", "pattern": rf"^(Patient/\d{{1,9}}|{MRN_SYSTEM}\|[^\s|,]([^|,]{{0,62}}[^\s|,])?)$"}
 # GET Appointment/$find: the parameters as a query (each at most once).
-FIND_QUERY: dict[str, dict] = {"start": DATE_OR_INSTANT, "end": DATE_OR_INSTANT, "service-type": KIND,
-                               "location": LOCATION, "patient": PATIENT}
+FIND_QUERY: dict[str, dict] = {
+    "start": DATE_OR_INSTANT,
+    "end": DATE_OR_INSTANT,
+    "service-type": KIND,
+    "location": LOCATION,
+    "patient": PATIENT,
+}
 FIND_QUERY_REQUIRED = ("service-type", "patient")
 # name -> {value[x] key: schema}; "resource" for a resource parameter. valueString: as in the query.
 FIND_VALUES: dict[str, dict[str, dict]] = {
     "start": {"valueDate": DATE, "valueDateTime": DATE_OR_INSTANT, "valueString": DATE_OR_INSTANT},
     "end": {"valueDate": DATE, "valueDateTime": DATE_OR_INSTANT, "valueString": DATE_OR_INSTANT},
-    "service-type": {"valueString": KIND, "valueCoding": {
-        "type": "object", "required": ["system", "code"],
-        "properties": {"system": {"const": KIND_SYSTEM}, "code": {"enum": list(SESSION_KINDS)}}}},
-    "location": {"valueReference": {"type": "object", "required": ["reference"], "properties": {"reference": LOCATION}},
-                 "valueString": LOCATION},
-    "patient": {"valueReference": reference("Patient"), "valueString": PATIENT, "valueIdentifier": {
-        "type": "object", "required": ["system", "value"],
-        "properties": {"system": {"const": MRN_SYSTEM},
-                       "value": {"type": "string", "pattern": r"^[^\s|,][^|,]{0,62}[^\s|,]$|^[^\s|,]$"}}}},
-}
-_ACTORS = {"type": "array", "minItems": 1,
-           "items": {"type": "object", "properties": {"actor": reference("Patient|Practitioner|Location")}},
-           "allOf": [{"contains": {"type": "object", "required": ["actor"],
-                                   "properties": {"actor": reference(kind)}}} for kind in ("Patient", "Location")]}
-PROPOSED = {"type": "object", "required": ["resourceType", "serviceType", "start", "end", "participant"],
+    "service-type": {
+        "valueString": KIND,
+        "valueCoding": {
+            "type": "object",
+            "required": ["system", "code"],
+            "properties": {"system": {"const": KIND_SYSTEM}, "code": {"enum": list(SESSION_KINDS)}},
+        },
+    },
+    "location": {
+        "valueReference": {"type": "object", "required": ["reference"], "properties": {"reference": LOCATION}},
+        "valueString": LOCATION,
+    },
+    "patient": {
+        "valueReference": reference("Patient"),
+        "valueString": PATIENT,
+        "valueIdentifier": {
+            "type": "object",
+            "required": ["system", "value"],
             "properties": {
-                "resourceType": {"const": "Appointment"}, "status": {"enum": ["proposed"]},
-                "serviceType": {"type": "array", "minItems": 1, "contains": {
-                    "type": "object", "required": ["coding"], "properties": {"coding": {
-                        "type": "array", "contains": FIND_VALUES["service-type"]["valueCoding"]}}}},
-                "start": INSTANT, "end": INSTANT, "participant": _ACTORS}}
-HELD = {"type": "object", "required": ["resourceType", "id"],
-        "properties": {"resourceType": {"const": "Appointment"},
-                       "id": {"type": "string", "pattern": r"^hold-[1-9]\d{0,8}$"}}}
+                "system": {"const": MRN_SYSTEM},
+                "value": {"type": "string", "pattern": r"^[^\s|,][^|,]{0,62}[^\s|,]$|^[^\s|,]$"},
+            },
+        },
+    },
+}
+_ACTORS = {
+    "type": "array",
+    "minItems": 1,
+    "items": {"type": "object", "properties": {"actor": reference("Patient|Practitioner|Location")}},
+    "allOf": [
+        {"contains": {"type": "object", "required": ["actor"], "properties": {"actor": reference(kind)}}}
+        for kind in ("Patient", "Location")
+    ],
+}
+PROPOSED = {
+    "type": "object",
+    "required": ["resourceType", "serviceType", "start", "end", "participant"],
+    "properties": {
+        "resourceType": {"const": "Appointment"},
+        "status": {"enum": ["proposed"]},
+        "serviceType": {
+            "type": "array",
+            "minItems": 1,
+            "contains": {
+                "type": "object",
+                "required": ["coding"],
+                "properties": {"coding": {"type": "array", "contains": FIND_VALUES["service-type"]["valueCoding"]}},
+            },
+        },
+        "start": INSTANT,
+        "end": INSTANT,
+        "participant": _ACTORS,
+    },
+}
+HELD = {
+    "type": "object",
+    "required": ["resourceType", "id"],
+    "properties": {
+        "resourceType": {"const": "Appointment"},
+        "id": {"type": "string", "pattern": r"^hold-[1-9]\d{0,8}$"},
+    },
+}
 NO_NUL = r"^[^\x00]*$"
 REASON = {"type": "string", "minLength": 1, "maxLength": CANCEL_REASON_MAX, "pattern": r"^[^\x00]*[^\x00\s][^\x00]*$"}
 
 
 def parameters(values: dict[str, dict[str, dict]], required: tuple[str, ...] = ()) -> dict:
-    entries = [{"type": "object", "required": ["name", key], "additionalProperties": False,
-                "properties": {"name": {"const": name}, key: schema}}
-               for name, kinds in values.items() for key, schema in kinds.items()]
-    other = {"type": "object", "required": ["name"],
-             "properties": {"name": {"type": "string", "minLength": 1, "not": {"enum": list(values)}}}}
+    entries = [
+        {
+            "type": "object",
+            "required": ["name", key],
+            "additionalProperties": False,
+            "properties": {"name": {"const": name}, key: schema},
+        }
+        for name, kinds in values.items()
+        for key, schema in kinds.items()
+    ]
+    other = {
+        "type": "object",
+        "required": ["name"],
+        "properties": {"name": {"type": "string", "minLength": 1, "not": {"enum": list(values)}}},
+    }
     params: dict = {"type": "array", "items": {"anyOf": [*entries, other]}}
     if required:
         params["minItems"] = len(required)
-        params["allOf"] = [{"contains": {"type": "object", "required": ["name"],
-                                         "properties": {"name": {"const": name}}}} for name in required]
-    return {"type": "object", "required": ["resourceType", *(["parameter"] if required else [])],
-            "properties": {"resourceType": {"const": "Parameters"}, "parameter": params}}
+        params["allOf"] = [
+            {"contains": {"type": "object", "required": ["name"], "properties": {"name": {"const": name}}}}
+            for name in required
+        ]
+    return {
+        "type": "object",
+        "required": ["resourceType", *(["parameter"] if required else [])],
+        "properties": {"resourceType": {"const": "Parameters"}, "parameter": params},
+    }
 
 
 FIND = parameters(FIND_VALUES, required=("service-type", "patient"))
+
+
 def _one_appointment(*resources: dict) -> dict:
     """$hold and $book take one parameter, ``appointment`` (FHIR max 1; no other parameters)."""
-    entries = [{"type": "object", "required": ["name", "resource"], "additionalProperties": False,
-                "properties": {"name": {"const": "appointment"}, "resource": r}} for r in resources]
-    return {"type": "object", "required": ["resourceType", "parameter"], "properties": {
-        "resourceType": {"const": "Parameters"},
-        "parameter": {"type": "array", "minItems": 1, "maxItems": 1, "items": {"anyOf": entries}}}}
+    entries = [
+        {
+            "type": "object",
+            "required": ["name", "resource"],
+            "additionalProperties": False,
+            "properties": {"name": {"const": "appointment"}, "resource": r},
+        }
+        for r in resources
+    ]
+    return {
+        "type": "object",
+        "required": ["resourceType", "parameter"],
+        "properties": {
+            "resourceType": {"const": "Parameters"},
+            "parameter": {"type": "array", "minItems": 1, "maxItems": 1, "items": {"anyOf": entries}},
+        },
+    }
 
 
 HOLD = _one_appointment(PROPOSED)
 BOOK = _one_appointment({**PROPOSED, "not": {"required": ["id"]}}, HELD)  # a proposed one (no id) or the held one
 CANCEL = parameters({"reason": {"valueString": REASON}})
-UPDATE = {"type": "object", "required": ["resourceType", "id", "status"], "properties": {
-    "resourceType": {"const": "Appointment"},
-    "id": {"type": "string", "description": "The URL's id (FHIR update: a different one is 400)"},
-    "status": {"type": "string", "enum": ["proposed", "pending", "booked", "arrived", "fulfilled", "cancelled",
-                                          "noshow", "entered-in-error", "checked-in", "waitlist"]},
-    "cancelationReason": {"type": "object", "properties": {"text": {
-        "type": "string", "maxLength": CANCEL_REASON_MAX, "pattern": NO_NUL}}}}}
+UPDATE = {
+    "type": "object",
+    "required": ["resourceType", "id", "status"],
+    "properties": {
+        "resourceType": {"const": "Appointment"},
+        "id": {"type": "string", "description": "The URL's id (FHIR update: a different one is 400)"},
+        "status": {
+            "type": "string",
+            "enum": [
+                "proposed",
+                "pending",
+                "booked",
+                "arrived",
+                "fulfilled",
+                "cancelled",
+                "noshow",
+                "entered-in-error",
+                "checked-in",
+                "waitlist",
+            ],
+        },
+        "cancelationReason": {
+            "type": "object",
+            "properties": {"text": {"type": "string", "maxLength": CANCEL_REASON_MAX, "pattern": NO_NUL}},
+        },
+    },
+}
 
 
 def _where(path, what: str) -> str:
@@ -122,8 +218,13 @@ def _explain_entry(entry, where: str, branches: list[dict]) -> tuple[str, str]:
     """A known parameter that matches none of its forms: which value[x] it takes, or what is wrong
     with the one given."""
     name = entry.get("name") if isinstance(entry, dict) else None
-    forms = {k: s["properties"][k] for s in branches if s["properties"]["name"].get("const") == name
-             for k in s["required"] if k != "name"}
+    forms = {
+        k: s["properties"][k]
+        for s in branches
+        if s["properties"]["name"].get("const") == name
+        for k in s["required"]
+        if k != "name"
+    }
     if not isinstance(entry, dict) or not forms:
         return where, "each parameter is an object with a name (and a value[x] or resource)"
     given = [k for k in entry if k != "name"]

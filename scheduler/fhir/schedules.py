@@ -1,5 +1,6 @@
 """``Schedule/room-<id>`` and ``Schedule/practitioner-<id>``: one per room and per staff member,
 whose free time is searched as ``Slot?schedule=Schedule/room-<id>``."""
+
 from __future__ import annotations
 
 import re
@@ -28,9 +29,13 @@ def owner(kind: str, number: int):
 
 def schedule(kind: str, row) -> dict:
     _, actor_type, what = KINDS[kind]
-    return {"resourceType": "Schedule", "id": f"{kind}-{row.id}", "active": row.active,
-            "actor": [{"reference": f"{actor_type}/{row.id}", "display": row.name}],
-            "comment": f"Free time of the {what} {row.name}: search Slot?schedule=Schedule/{kind}-{row.id}."}
+    return {
+        "resourceType": "Schedule",
+        "id": f"{kind}-{row.id}",
+        "active": row.active,
+        "actor": [{"reference": f"{actor_type}/{row.id}", "display": row.name}],
+        "comment": f"Free time of the {what} {row.name}: search Slot?schedule=Schedule/{kind}-{row.id}.",
+    }
 
 
 @bp.get("/Schedule/<ident>")

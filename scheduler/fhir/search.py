@@ -2,6 +2,7 @@
 exactly these), ``date`` prefixes, references, tokens, ``_count`` with paging links, and
 ``Prefer: handling=strict`` refusing unknown parameters (lenient: ignored, and left out of the
 self link, which shows the parameters actually used)."""
+
 from __future__ import annotations
 
 import re
@@ -46,6 +47,7 @@ def strict() -> bool:
 @dataclass
 class Query:
     """The search's parameters actually used: ``values[name]`` is one entry per occurrence."""
+
     resource: str
     values: dict[str, list[str]] = field(default_factory=dict)
     count: int = DEFAULT_COUNT
@@ -60,7 +62,7 @@ class Query:
     def self_link(self, offset: int | None = None) -> str:
         pairs = [(name, v) for name, vals in self.values.items() for v in vals]
         pairs.append(("_count", str(self.count)))
-        if (offset if offset is not None else self.offset):
+        if offset if offset is not None else self.offset:
             pairs.append(("_offset", str(offset if offset is not None else self.offset)))
         return f"{base_url()}/{self.resource}?{urlencode(pairs)}"
 
@@ -77,8 +79,11 @@ def parse(resource: str) -> Query:
                 raise ValidationError(f"{name} is empty.", field=name)
             query.values[name] = cleaned
         elif name not in RESULT_PARAMS and strict():
-            raise ValidationError(f"Unknown or unsupported search parameter {name!r} for {resource} "
-                                  f"(Prefer: handling=strict). Supported: {', '.join(sorted(known))}.", field=name)
+            raise ValidationError(
+                f"Unknown or unsupported search parameter {name!r} for {resource} "
+                f"(Prefer: handling=strict). Supported: {', '.join(sorted(known))}.",
+                field=name,
+            )
     query.count = _bounded_int("_count", DEFAULT_COUNT, 0, MAX_COUNT)
     query.offset = _bounded_int("_offset", 0, 0, MAX_OFFSET)
     return query
@@ -95,14 +100,18 @@ def _bounded_int(name: str, default: int, low: int, high: int) -> int:
 
 def bundle(query: Query, total: int, entries: list[dict]) -> dict:
     """A searchset Bundle with self/first/previous/next links."""
-    links = [{"relation": "self", "url": query.self_link()},
-             {"relation": "first", "url": query.self_link(0)}]
+    links = [{"relation": "self", "url": query.self_link()}, {"relation": "first", "url": query.self_link(0)}]
     if query.offset > 0:
         links.append({"relation": "previous", "url": query.self_link(max(0, query.offset - max(query.count, 1)))})
     if query.count and query.offset + query.count < total:
         links.append({"relation": "next", "url": query.self_link(query.offset + query.count)})
-    return {"resourceType": "Bundle", "type": "searchset", "total": total, "link": links,
-            "entry": [{**e, "search": {"mode": "match"}} for e in entries]}
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": total,
+        "link": links,
+        "entry": [{**e, "search": {"mode": "match"}} for e in entries],
+    }
 
 
 # --- date --------------------------------------------------------------------------------------
@@ -113,6 +122,7 @@ _DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 @dataclass(frozen=True)
 class DateTest:
     """``date=ge2026-12-10``: a prefix and the value's range [lo, hi) (dates: in the clinic's zone)."""
+
     prefix: str
     value: str
     name: str
@@ -127,8 +137,9 @@ class DateTest:
                 if month > 12 or day > 31:
                     raise ValidationError(f"{self.name}: {self.value!r} is not a date.", field=self.name) from None
                 # well-formed, but a day the calendar lacks (2026-02-30): a rule, not malformed input
-                raise UnprocessableError(f"{self.name}: {self.value!r} is not a day of the calendar.",
-                                         field=self.name) from None
+                raise UnprocessableError(
+                    f"{self.name}: {self.value!r} is not a day of the calendar.", field=self.name
+                ) from None
             if m[3]:
                 last = first
             elif m[2]:
@@ -141,15 +152,27 @@ class DateTest:
 
     def holds(self, start: datetime, tz: str) -> bool:
         lo, hi = self.bounds(tz)
-        return {"eq": lo <= start < hi, "ne": not lo <= start < hi, "ge": start >= lo, "gt": start >= hi,
-                "le": start < hi, "lt": start < lo}[self.prefix]
+        return {
+            "eq": lo <= start < hi,
+            "ne": not lo <= start < hi,
+            "ge": start >= lo,
+            "gt": start >= hi,
+            "le": start < hi,
+            "lt": start < lo,
+        }[self.prefix]
 
     def sql(self, column, tz: str):
         from sqlalchemy import not_
 
         lo, hi = self.bounds(tz)
-        return {"eq": (column >= lo) & (column < hi), "ne": not_((column >= lo) & (column < hi)),
-                "ge": column >= lo, "gt": column >= hi, "le": column < hi, "lt": column < lo}[self.prefix]
+        return {
+            "eq": (column >= lo) & (column < hi),
+            "ne": not_((column >= lo) & (column < hi)),
+            "ge": column >= lo,
+            "gt": column >= hi,
+            "le": column < hi,
+            "lt": column < lo,
+        }[self.prefix]
 
 
 def _instant(value: str, name: str) -> datetime:
@@ -158,8 +181,11 @@ def _instant(value: str, name: str) -> datetime:
     except ValueError:
         moment = None
     if moment is None or moment.utcoffset() is None or "T" not in value:
-        raise ValidationError(f"{name}: {value!r} must be a date (YYYY, YYYY-MM, YYYY-MM-DD) or a dateTime with "
-                              "an offset, optionally after a prefix eq, ne, gt, lt, ge, le.", field=name)
+        raise ValidationError(
+            f"{name}: {value!r} must be a date (YYYY, YYYY-MM, YYYY-MM-DD) or a dateTime with "
+            "an offset, optionally after a prefix eq, ne, gt, lt, ge, le.",
+            field=name,
+        )
     return moment
 
 
@@ -170,8 +196,7 @@ def date_tests(query: Query, name: str) -> list[DateTest]:
             raise ValidationError(f"{name}: give one value per parameter (repeat {name} for a range).", field=name)
         prefix, value = (raw[:2], raw[2:]) if raw[:2].isalpha() else ("eq", raw)
         if prefix not in PREFIXES:
-            raise ValidationError(f"{name}: prefix {prefix!r} is not supported (eq, ne, gt, lt, ge, le).",
-                                  field=name)
+            raise ValidationError(f"{name}: prefix {prefix!r} is not supported (eq, ne, gt, lt, ge, le).", field=name)
         test = DateTest(prefix, value, name)
         lo, _ = test.bounds("UTC")
         if not FIRST_YEAR <= lo.year <= LAST_YEAR:
@@ -181,6 +206,7 @@ def date_tests(query: Query, name: str) -> list[DateTest]:
 
 
 # --- references and tokens ---------------------------------------------------------------------
+
 
 def reference_ids(raw: str, name: str, types: tuple[str, ...]) -> list[tuple[str, str]]:
     """``Patient/19``, ``19`` (when one type), a full URL ``.../fhir/Patient/19``; comma-separated:

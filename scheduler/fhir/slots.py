@@ -5,6 +5,7 @@ closures, working hours, time off, capacity, live sessions and holds); ``busy-te
 are the live holds placed by $hold. A free Slot's id encodes its schedule and interval
 (``room-3-<start epoch>-<end epoch>``), so ``Slot/<id>`` reads it back while it is still free.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,35 +28,64 @@ MAX_RANGE = timedelta(days=31)
 DEFAULT_RANGE = timedelta(days=7)
 SLOT_STATUSES = ("free", "busy-tentative")
 
-s.searchable("Slot", [
-    Param("schedule", "reference", "Required: Schedule/room-<id> or Schedule/practitioner-<id>",
-          "http://hl7.org/fhir/SearchParameter/Slot-schedule"),
-    Param("start", "date", "Slot start: ge/gt and lt/le bound the window (default: now, for 7 days; 31 days at "
-                           "most); dates in the clinic's zone", "http://hl7.org/fhir/SearchParameter/Slot-start"),
-    Param("status", "token", "free or busy-tentative (held); default both",
-          "http://hl7.org/fhir/SearchParameter/Slot-status"),
-])
+s.searchable(
+    "Slot",
+    [
+        Param(
+            "schedule",
+            "reference",
+            "Required: Schedule/room-<id> or Schedule/practitioner-<id>",
+            "http://hl7.org/fhir/SearchParameter/Slot-schedule",
+        ),
+        Param(
+            "start",
+            "date",
+            "Slot start: ge/gt and lt/le bound the window (default: now, for 7 days; 31 days at "
+            "most); dates in the clinic's zone",
+            "http://hl7.org/fhir/SearchParameter/Slot-start",
+        ),
+        Param(
+            "status",
+            "token",
+            "free or busy-tentative (held); default both",
+            "http://hl7.org/fhir/SearchParameter/Slot-status",
+        ),
+    ],
+)
 
 
 def free_slot(kind: str, ident: int, iv: Interval, tz: str) -> dict:
     slot_id = f"{kind}-{ident}-{int(iv.start.timestamp())}-{int(iv.end.timestamp())}"
-    return {"resourceType": "Slot", "id": slot_id, "schedule": {"reference": f"Schedule/{kind}-{ident}"},
-            "status": "free", "start": instant(iv.start, tz), "end": instant(iv.end, tz)}
+    return {
+        "resourceType": "Slot",
+        "id": slot_id,
+        "schedule": {"reference": f"Schedule/{kind}-{ident}"},
+        "status": "free",
+        "start": instant(iv.start, tz),
+        "end": instant(iv.end, tz),
+    }
 
 
 def held_slot(row: AppointmentHold, kind: str, ident: int, tz: str) -> dict:
-    return {"resourceType": "Slot", "id": f"hold-{row.id}-{kind}", "schedule": {"reference": f"Schedule/{kind}-{ident}"},
-            "serviceType": service_type(row.kind), "status": "busy-tentative",
-            "start": instant(row.starts_at, tz), "end": instant(row.ends_at, tz),
-            "comment": f"Held until {instant(row.expires_at, tz)} (Appointment/hold-{row.id})"}
+    return {
+        "resourceType": "Slot",
+        "id": f"hold-{row.id}-{kind}",
+        "schedule": {"reference": f"Schedule/{kind}-{ident}"},
+        "serviceType": service_type(row.kind),
+        "status": "busy-tentative",
+        "start": instant(row.starts_at, tz),
+        "end": instant(row.ends_at, tz),
+        "comment": f"Held until {instant(row.expires_at, tz)} (Appointment/hold-{row.id})",
+    }
 
 
 def _window(query: s.Query, tz: str) -> Interval:
     lower, upper = None, None
     for test in s.date_tests(query, "start"):
         lo, hi = test.bounds(tz)
-        low, high = {"ge": (lo, None), "gt": (hi, None), "lt": (None, lo), "le": (None, hi),
-                     "eq": (lo, hi)}.get(test.prefix, (None, None))
+        low, high = {"ge": (lo, None), "gt": (hi, None), "lt": (None, lo), "le": (None, hi), "eq": (lo, hi)}.get(
+            test.prefix, (None, None)
+        )
         if test.prefix == "ne":
             raise ValidationError("start: the ne prefix is not supported for Slot.", field="start")
         lower = max(lower, low) if lower and low else (lower or low)
@@ -70,8 +100,7 @@ def _window(query: s.Query, tz: str) -> Interval:
 
 
 def _held(kind: str, ident: int, window: Interval) -> list[AppointmentHold]:
-    return holds.live(window.start, window.end, **({"room_ids": [ident]} if kind == "room" else
-                                                   {"staff_ids": [ident]}))
+    return holds.live(window.start, window.end, **({"room_ids": [ident]} if kind == "room" else {"staff_ids": [ident]}))
 
 
 @bp.get("/Slot")
@@ -80,8 +109,9 @@ def search_slots():
     query = s.parse("Slot")
     raw = query.one("schedule")
     if raw is None:
-        raise ValidationError("schedule is required: Schedule/room-<id> or Schedule/practitioner-<id>.",
-                              field="schedule")
+        raise ValidationError(
+            "schedule is required: Schedule/room-<id> or Schedule/practitioner-<id>.", field="schedule"
+        )
     kind, ident = split(raw.rsplit("/fhir/", 1)[-1])
     row = owner(kind, ident)
     tz = db_session.get_one(Clinic, row.clinic_id).timezone
@@ -97,10 +127,11 @@ def search_slots():
     if "busy-tentative" in wanted:
         resources += [held_slot(h, kind, ident, tz) for h in held]
     resources.sort(key=lambda r: (datetime.fromisoformat(r["start"]), r["id"]))
-    page = resources[query.offset:query.offset + query.count]
+    page = resources[query.offset : query.offset + query.count]
     base = base_url()
-    return fhir_response(s.bundle(query, len(resources),
-                                  [{"fullUrl": f"{base}/Slot/{r['id']}", "resource": r} for r in page]))
+    return fhir_response(
+        s.bundle(query, len(resources), [{"fullUrl": f"{base}/Slot/{r['id']}", "resource": r} for r in page])
+    )
 
 
 @bp.get("/Slot/<ident>")
@@ -124,8 +155,9 @@ def read_slot(ident: str):
     if not window.start < window.end or window.end - window.start > MAX_RANGE:
         raise NotFound(f"No slot with id {ident}.")
     row = owner(kind, number)
-    free = free_time.free_intervals(kind, number, window, [Interval(h.starts_at, h.ends_at)
-                                                           for h in _held(kind, number, window)])
+    free = free_time.free_intervals(
+        kind, number, window, [Interval(h.starts_at, h.ends_at) for h in _held(kind, number, window)]
+    )
     if free != [window]:
         raise NotFound(f"Slot {ident} is no longer free.")
     return fhir_response(free_slot(kind, number, window, db_session.get_one(Clinic, row.clinic_id).timezone))

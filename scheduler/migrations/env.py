@@ -1,6 +1,7 @@
 """Alembic environment. The URL comes from (in order): a connection handed in by the caller
 (``config.attributes["connection"]``), the ``sqlalchemy.url`` option set by ``scheduler.migrate``,
 or the scheduler configuration (TOML file + SCHEDULER_* environment)."""
+
 from __future__ import annotations
 
 from alembic import context
@@ -31,8 +32,9 @@ def _configure(connection) -> None:
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True,
-                      dialect_opts={"paramstyle": "named"})
+    context.configure(
+        url=_url(), target_metadata=target_metadata, literal_binds=True, dialect_opts={"paramstyle": "named"}
+    )
     with context.begin_transaction():
         context.run_migrations()
 

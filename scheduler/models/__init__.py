@@ -1,4 +1,5 @@
 """SQLAlchemy 2.0 typed models, one entity per module. Import from here."""
+
 from scheduler.models.access_log_entry import AccessLogEntry
 from scheduler.models.api_token import ApiToken
 from scheduler.models.appointment_hold import AppointmentHold
@@ -28,7 +29,35 @@ from scheduler.models.waitlist_entry import WaitlistEntry
 from scheduler.models.waitlist_offer import WaitlistOffer
 from scheduler.models.working_hours import WorkingHours
 
-__all__ = ["AccessLogEntry", "ApiToken", "AppointmentHold", "Assessment", "AuditEvent", "Authorization", "Base", "Clinic",
-           "ClinicalNote", "Closure", "Course", "FeedToken", "IdempotencyKey", "Message", "OpeningHours", "Patient",
-           "PatientLink", "RemsMonitoringForm", "Room", "SignInThrottle", "StaffMember", "TimeOff", "TreatmentSession", "User", "UserClinic",
-           "UTCDateTime", "WaitlistEntry", "WaitlistOffer", "WorkingHours", "utcnow"]
+__all__ = [
+    "AccessLogEntry",
+    "ApiToken",
+    "AppointmentHold",
+    "Assessment",
+    "AuditEvent",
+    "Authorization",
+    "Base",
+    "Clinic",
+    "ClinicalNote",
+    "Closure",
+    "Course",
+    "FeedToken",
+    "IdempotencyKey",
+    "Message",
+    "OpeningHours",
+    "Patient",
+    "PatientLink",
+    "RemsMonitoringForm",
+    "Room",
+    "SignInThrottle",
+    "StaffMember",
+    "TimeOff",
+    "TreatmentSession",
+    "User",
+    "UserClinic",
+    "UTCDateTime",
+    "WaitlistEntry",
+    "WaitlistOffer",
+    "WorkingHours",
+    "utcnow",
+]

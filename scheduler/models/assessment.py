@@ -21,8 +21,9 @@ class Assessment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
     course_id: Mapped[int | None] = mapped_column(ForeignKey("course.id"), index=True)
-    instrument: Mapped[str] = mapped_column(Enum(*INSTRUMENTS, name="instrument", native_enum=False,
-                                                 create_constraint=True, validate_strings=True))
+    instrument: Mapped[str] = mapped_column(
+        Enum(*INSTRUMENTS, name="instrument", native_enum=False, create_constraint=True, validate_strings=True)
+    )
     score: Mapped[int] = mapped_column(SmallInteger)
     taken_on: Mapped[date] = mapped_column(Date)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))

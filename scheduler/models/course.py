@@ -25,8 +25,9 @@ class Course(Base):
     start_on: Mapped[date] = mapped_column(Date)
     preferences: Mapped[dict] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(
-        Enum(*COURSE_STATUSES, name="course_status", native_enum=False, create_constraint=True,
-             validate_strings=True), default="planned")
+        Enum(*COURSE_STATUSES, name="course_status", native_enum=False, create_constraint=True, validate_strings=True),
+        default="planned",
+    )
     stopped_reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

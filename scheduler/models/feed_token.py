@@ -20,8 +20,9 @@ class FeedToken(Base):
     __table_args__ = (Index("ix_feed_token_kind_subject_id", "kind", "subject_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(Enum(*FEED_KINDS, name="feed_kind", native_enum=False,
-                                           create_constraint=True, validate_strings=True))
+    kind: Mapped[str] = mapped_column(
+        Enum(*FEED_KINDS, name="feed_kind", native_enum=False, create_constraint=True, validate_strings=True)
+    )
     subject_id: Mapped[int]
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))

@@ -33,8 +33,15 @@ class Patient(Base):
     email: Mapped[str | None] = mapped_column(String(200))
     ride_home_arranged: Mapped[bool] = mapped_column(default=False)
     contact_preference: Mapped[str] = mapped_column(
-        Enum(*CONTACT_PREFERENCES, name="contact_preference", native_enum=False, create_constraint=True,
-             validate_strings=True), default=_contact_default)
+        Enum(
+            *CONTACT_PREFERENCES,
+            name="contact_preference",
+            native_enum=False,
+            create_constraint=True,
+            validate_strings=True,
+        ),
+        default=_contact_default,
+    )
     # Set when the patient opted out of messages (the preference is then "none" until changed).
     contact_opted_out_at: Mapped[datetime | None]
     dosing_hold_reason: Mapped[str | None] = mapped_column(String(500))

@@ -21,8 +21,9 @@ class SignInThrottle(Base):
     __table_args__ = (UniqueConstraint("scope", "subject"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    scope: Mapped[str] = mapped_column(Enum(*THROTTLE_SCOPES, name="throttle_scope", native_enum=False,
-                                            create_constraint=True, validate_strings=True))
+    scope: Mapped[str] = mapped_column(
+        Enum(*THROTTLE_SCOPES, name="throttle_scope", native_enum=False, create_constraint=True, validate_strings=True)
+    )
     subject: Mapped[str] = mapped_column(String(200))
     failures: Mapped[int] = mapped_column(default=0)
     last_failure_at: Mapped[datetime | None]

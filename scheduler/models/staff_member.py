@@ -24,8 +24,9 @@ class StaffMember(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(Enum(*STAFF_ROLES, name="staff_role", native_enum=False,
-                                           create_constraint=True, validate_strings=True))
+    role: Mapped[str] = mapped_column(
+        Enum(*STAFF_ROLES, name="staff_role", native_enum=False, create_constraint=True, validate_strings=True)
+    )
     # How many sessions at once this clinician can monitor.
     capacity: Mapped[int] = mapped_column(SmallInteger, default=1)
     active: Mapped[bool] = mapped_column(default=True)
@@ -33,7 +34,8 @@ class StaffMember(Base):
 
     clinic: Mapped[Clinic] = relationship(back_populates="staff")
     working_hours: Mapped[list[WorkingHours]] = relationship(
-        back_populates="staff_member", cascade="all, delete-orphan",
-        order_by="(WorkingHours.weekday, WorkingHours.starts_at)")
-    time_off: Mapped[list[TimeOff]] = relationship(back_populates="staff_member",
-                                                   order_by="TimeOff.starts_at")
+        back_populates="staff_member",
+        cascade="all, delete-orphan",
+        order_by="(WorkingHours.weekday, WorkingHours.starts_at)",
+    )
+    time_off: Mapped[list[TimeOff]] = relationship(back_populates="staff_member", order_by="TimeOff.starts_at")

@@ -20,8 +20,9 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(200), unique=True)
-    role: Mapped[str] = mapped_column(Enum(*USER_ROLES, name="user_role", native_enum=False,
-                                           create_constraint=True, validate_strings=True))
+    role: Mapped[str] = mapped_column(
+        Enum(*USER_ROLES, name="user_role", native_enum=False, create_constraint=True, validate_strings=True)
+    )
     # argon2 hash; None means the user signs in with API tokens only.
     password_hash: Mapped[str | None] = mapped_column(String(200))
     staff_member_id: Mapped[int | None] = mapped_column(ForeignKey("staff_member.id"))
@@ -32,8 +33,7 @@ class User(Base):
     session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
 
     # The clinics the user is limited to; none: every clinic (scheduler/services/scope.py).
-    clinic_links: Mapped[list[UserClinic]] = relationship(cascade="all, delete-orphan",
-                                                         order_by="UserClinic.clinic_id")
+    clinic_links: Mapped[list[UserClinic]] = relationship(cascade="all, delete-orphan", order_by="UserClinic.clinic_id")
 
     @property
     def clinic_ids(self) -> list[int]:

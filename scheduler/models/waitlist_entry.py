@@ -22,14 +22,19 @@ class WaitlistEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
-    kind: Mapped[str] = mapped_column(Enum(*SESSION_KINDS, name="waitlist_kind", native_enum=False,
-                                           create_constraint=True, validate_strings=True))
+    kind: Mapped[str] = mapped_column(
+        Enum(*SESSION_KINDS, name="waitlist_kind", native_enum=False, create_constraint=True, validate_strings=True)
+    )
     protocol: Mapped[str | None] = mapped_column(String(64))
     earliest_on: Mapped[date] = mapped_column(Date)
     latest_on: Mapped[date] = mapped_column(Date)
     preferences: Mapped[dict] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(Enum(*WAITLIST_STATUSES, name="waitlist_status", native_enum=False,
-                                             create_constraint=True, validate_strings=True), default="waiting")
+    status: Mapped[str] = mapped_column(
+        Enum(
+            *WAITLIST_STATUSES, name="waitlist_status", native_enum=False, create_constraint=True, validate_strings=True
+        ),
+        default="waiting",
+    )
     session_id: Mapped[int | None] = mapped_column(ForeignKey("treatment_session.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

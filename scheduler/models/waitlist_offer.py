@@ -27,8 +27,10 @@ class WaitlistOffer(Base):
     ends_at: Mapped[datetime]
     # The cancelled, moved or missed session whose slot this is.
     freed_session_id: Mapped[int | None] = mapped_column(ForeignKey("treatment_session.id"))
-    status: Mapped[str] = mapped_column(Enum(*OFFER_STATUSES, name="offer_status", native_enum=False,
-                                             create_constraint=True, validate_strings=True), default="open")
+    status: Mapped[str] = mapped_column(
+        Enum(*OFFER_STATUSES, name="offer_status", native_enum=False, create_constraint=True, validate_strings=True),
+        default="open",
+    )
     session_id: Mapped[int | None] = mapped_column(ForeignKey("treatment_session.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None]

@@ -1,4 +1,5 @@
 """Users and their API tokens: create, issue, revoke — each audited, nothing deleted."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -10,13 +11,24 @@ from scheduler.models import ApiToken, User
 from scheduler.services import audit
 
 
-def create_user(actor_id: int | None, *, email: str, role: str, password: str | None = None,
-                staff_member_id: int | None = None, clinic_ids: list[int] | None = None) -> User:
+def create_user(
+    actor_id: int | None,
+    *,
+    email: str,
+    role: str,
+    password: str | None = None,
+    staff_member_id: int | None = None,
+    clinic_ids: list[int] | None = None,
+) -> User:
     email = email.lower()
     if db_session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict(f"A user with email {email} already exists.", field="email", code="duplicate")
-    user = User(email=email, role=role, staff_member_id=staff_member_id,
-                password_hash=hash_password(password) if password else None)
+    user = User(
+        email=email,
+        role=role,
+        staff_member_id=staff_member_id,
+        password_hash=hash_password(password) if password else None,
+    )
     user.limit_to_clinics(clinic_ids)
     db_session.add(user)
     db_session.flush()
@@ -29,15 +41,18 @@ def set_clinics(actor_id: int | None, user: User, clinic_ids: list[int]) -> User
     before = {**audit.snapshot(user), "clinic_ids": user.clinic_ids}
     user.limit_to_clinics(clinic_ids)
     db_session.flush()
-    audit.record(actor_id, "user.clinics", user, before=before, after={**audit.snapshot(user), "clinic_ids": user.clinic_ids})
+    audit.record(
+        actor_id, "user.clinics", user, before=before, after={**audit.snapshot(user), "clinic_ids": user.clinic_ids}
+    )
     return user
 
 
 def create_token(actor_id: int | None, user: User, *, label: str = "") -> tuple[ApiToken, str]:
     """A new token for ``user``: the row and the clear token (shown once, stored hashed)."""
     token = issue_token(user, label=label)
-    row = db_session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
-                             .order_by(ApiToken.id.desc()).limit(1)).one()
+    row = db_session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc()).limit(1)
+    ).one()
     audit.record(actor_id, "api_token.issue", row)
     return row, token
 

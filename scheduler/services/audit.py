@@ -1,4 +1,5 @@
 """Every write records an audit event: who, what, when, the state before and after."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -51,28 +52,60 @@ def snapshot(entity: Base | None) -> dict[str, Any] | None:
     }
 
 
-def event(actor_id: int | None, action: str, entity_type: str, entity_id: int | None, *,
-          before: dict | None = None, after: dict | None = None, reason: str | None = None,
-          actor: str | None = None) -> AuditEvent:
+def event(
+    actor_id: int | None,
+    action: str,
+    entity_type: str,
+    entity_id: int | None,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+    reason: str | None = None,
+    actor: str | None = None,
+) -> AuditEvent:
     """An audit event, not yet added (bulk paths add many in one flush). ``actor`` is "user" when
     ``actor_id`` is given, else the given one or the current ``acting_as``."""
-    return AuditEvent(actor_id=actor_id, actor="user" if actor_id is not None else (actor or _actor.get()),
-                      action=action, entity_type=entity_type, entity_id=entity_id, before=before,
-                      after=after, reason=reason)
+    return AuditEvent(
+        actor_id=actor_id,
+        actor="user" if actor_id is not None else (actor or _actor.get()),
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        before=before,
+        after=after,
+        reason=reason,
+    )
 
 
-def record(actor_id: int | None, action: str, entity: Base, *, before: dict | None = None,
-           after: dict | None = None, reason: str | None = None, actor: str | None = None) -> AuditEvent:
+def record(
+    actor_id: int | None,
+    action: str,
+    entity: Base,
+    *,
+    before: dict | None = None,
+    after: dict | None = None,
+    reason: str | None = None,
+    actor: str | None = None,
+) -> AuditEvent:
     """Add an audit event for ``entity``; ``after`` defaults to the entity's current snapshot."""
     db_session.flush()  # the entity has its id
-    added = event(actor_id, action, entity.__tablename__, getattr(entity, "id", None), before=before,
-                  after=after if after is not None else snapshot(entity), reason=reason, actor=actor)
+    added = event(
+        actor_id,
+        action,
+        entity.__tablename__,
+        getattr(entity, "id", None),
+        before=before,
+        after=after if after is not None else snapshot(entity),
+        reason=reason,
+        actor=actor,
+    )
     db_session.add(added)
     return added
 
 
-def record_operation(actor_id: int | None, action: str, subject: str, *, after: dict | None = None,
-                     reason: str | None = None) -> AuditEvent:
+def record_operation(
+    actor_id: int | None, action: str, subject: str, *, after: dict | None = None, reason: str | None = None
+) -> AuditEvent:
     """Add an audit event for an operation on many rows at once (an import, an export, a restore):
     ``subject`` names what was worked on ("import", "export"); there is no single entity id."""
     added = event(actor_id, action, subject, None, after=_json_safe(after), reason=reason)

@@ -1,4 +1,5 @@
 """Payer authorizations of a patient's protocol: record, change, and read with the units used."""
+
 from __future__ import annotations
 
 from datetime import date

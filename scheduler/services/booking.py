@@ -6,6 +6,7 @@ names the clash nicely. A racing writer that slips past the check hits the const
 409. SQLite: the write transaction began with BEGIN IMMEDIATE, so the check and the insert run
 serialised and the check is authoritative.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,19 +51,34 @@ def refuse_double_booking(clashes, what: str = "The session") -> None:
     raise Conflict(
         f"{what} clashes with session {first.id} ({first.kind}, {wall_clock(first.starts_at, tz)}–"
         f"{local_time(first.ends_at, tz):%H:%M}): the {noun} is already booked.",
-        code=f"{noun}_double_booked", conflicts=describe(clashes))
+        code=f"{noun}_double_booked",
+        conflicts=describe(clashes),
+    )
 
 
-def refuse_clashes(*, room_id: int | None, patient_id: int | None, starts_at: datetime, ends_at: datetime,
-                   exclude_ids: tuple[int, ...] = (), what: str = "The session", among=None) -> None:
+def refuse_clashes(
+    *,
+    room_id: int | None,
+    patient_id: int | None,
+    starts_at: datetime,
+    ends_at: datetime,
+    exclude_ids: tuple[int, ...] = (),
+    what: str = "The session",
+    among=None,
+) -> None:
     """409 naming the clashing session when the room or the patient is already booked, or held
     through FHIR $hold for a booking in progress (``holds.refuse_held``). ``among``: sessions already
     loaded that hold every live session of the room and the patient around the time (the write
     gate's): the clash is found in them instead of by a query."""
-    clashes = (find_clashes(room_id=room_id, patient_id=patient_id, starts_at=starts_at, ends_at=ends_at,
-                            exclude_ids=exclude_ids) if among is None else
-               clashes_among(among, room_id=room_id, patient_id=patient_id, starts_at=starts_at, ends_at=ends_at,
-                             exclude_ids=exclude_ids))
+    clashes = (
+        find_clashes(
+            room_id=room_id, patient_id=patient_id, starts_at=starts_at, ends_at=ends_at, exclude_ids=exclude_ids
+        )
+        if among is None
+        else clashes_among(
+            among, room_id=room_id, patient_id=patient_id, starts_at=starts_at, ends_at=ends_at, exclude_ids=exclude_ids
+        )
+    )
     refuse_double_booking(clashes, what)
     from scheduler.services.holds import refuse_held
 
@@ -96,8 +112,10 @@ def flush_guarded(sessions: list[TreatmentSession], *, savepoint: bool = True) -
             db_session.rollback()
         for s in sessions:
             refuse_clashes(room_id=s.room_id, patient_id=s.patient_id, starts_at=s.starts_at, ends_at=s.ends_at)
-        raise Conflict("Another booking for this room or patient was made at the same time; "
-                       "reload and choose again.", code="concurrent_write") from exc
+        raise Conflict(
+            "Another booking for this room or patient was made at the same time; reload and choose again.",
+            code="concurrent_write",
+        ) from exc
 
 
 def flush_update_guarded(session: TreatmentSession) -> None:
@@ -113,27 +131,51 @@ def flush_update_guarded(session: TreatmentSession) -> None:
         with db_session.begin_nested():
             db_session.flush()
     except StaleDataError as exc:
-        raise Conflict(f"Session {session_id} was changed by someone else at the same time; reload it.",
-                       code="stale", field="version") from exc
+        raise Conflict(
+            f"Session {session_id} was changed by someone else at the same time; reload it.",
+            code="stale",
+            field="version",
+        ) from exc
     except DBAPIError as exc:
         if sqlstate(exc) not in CONFLICT_SQLSTATES:
             raise
-        refuse_clashes(room_id=room_id, patient_id=patient_id, starts_at=starts_at, ends_at=ends_at,
-                       exclude_ids=(session_id,), what="The cancelled session's slot")
-        raise Conflict("Another booking for this room or patient was made at the same time; "
-                       "reload and choose again.", code="concurrent_write") from exc
+        refuse_clashes(
+            room_id=room_id,
+            patient_id=patient_id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            exclude_ids=(session_id,),
+            what="The cancelled session's slot",
+        )
+        raise Conflict(
+            "Another booking for this room or patient was made at the same time; reload and choose again.",
+            code="concurrent_write",
+        ) from exc
 
 
 def new_session(req: SessionRequest, status: str = "booked") -> TreatmentSession:
     return TreatmentSession(
-        clinic_id=req.clinic_id, patient_id=req.patient_id, room_id=req.room_id,
-        staff_member_id=req.staff_member_id, course_id=req.course_id, kind=req.kind, phase=req.phase,
-        sequence=req.sequence, route=req.route, dose_mg=req.dose_mg, starts_at=req.starts_at,
-        ends_at=req.ends_at, status=status, notes=req.notes, override_reason=req.override_reason)
+        clinic_id=req.clinic_id,
+        patient_id=req.patient_id,
+        room_id=req.room_id,
+        staff_member_id=req.staff_member_id,
+        course_id=req.course_id,
+        kind=req.kind,
+        phase=req.phase,
+        sequence=req.sequence,
+        route=req.route,
+        dose_mg=req.dose_mg,
+        starts_at=req.starts_at,
+        ends_at=req.ends_at,
+        status=status,
+        notes=req.notes,
+        override_reason=req.override_reason,
+    )
 
 
-def insert(actor_id: int | None, req: SessionRequest, *, status: str = "booked",
-           savepoint: bool = True) -> TreatmentSession:
+def insert(
+    actor_id: int | None, req: SessionRequest, *, status: str = "booked", savepoint: bool = True
+) -> TreatmentSession:
     """Write a session whose shape and clashes the caller has just checked (guarded, audited;
     ``savepoint`` as for ``flush_guarded``)."""
     session = new_session(req, status)
@@ -152,8 +194,11 @@ def book(actor_id: int | None, req: SessionRequest, *, status: str = "booked") -
 def cancel(actor_id: int | None, session: TreatmentSession, *, reason: str) -> TreatmentSession:
     """Cancel, keeping the row: status, reason, who and when."""
     if session.status in ("cancelled", "no_show", "completed"):
-        raise Conflict(f"Session {session.id} is {session.status}; it cannot be cancelled.",
-                       code="invalid_transition", field="status")
+        raise Conflict(
+            f"Session {session.id} is {session.status}; it cannot be cancelled.",
+            code="invalid_transition",
+            field="status",
+        )
     before = audit.snapshot(session)
     session.status = "cancelled"
     session.cancel_reason = reason

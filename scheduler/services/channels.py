@@ -3,6 +3,7 @@ and SMS through one small provider interface, with an HTTP adapter in the shape 
 API (``POST {SMS_URL}/Accounts/{SMS_ACCOUNT}/Messages.json`` with ``To``, ``From``, ``Body`` and basic
 auth). Without ``SMS_URL`` there is no SMS channel and SMS patients are reached by email.
 """
+
 from __future__ import annotations
 
 import base64
@@ -79,8 +80,12 @@ class TwilioSms:
         endpoint = f"{self.url.rstrip('/')}/Accounts/{urllib.parse.quote(self.account)}/Messages.json"
         body = urllib.parse.urlencode({"To": message.to, "From": self.sender, "Body": message.text}).encode()
         auth = base64.b64encode(f"{self.account}:{self.token}".encode()).decode()
-        request = urllib.request.Request(endpoint, data=body, method="POST", headers={
-            "Authorization": f"Basic {auth}", "Content-Type": "application/x-www-form-urlencoded"})
+        request = urllib.request.Request(
+            endpoint,
+            data=body,
+            method="POST",
+            headers={"Authorization": f"Basic {auth}", "Content-Type": "application/x-www-form-urlencoded"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as answer:
                 payload = answer.read()
@@ -95,12 +100,19 @@ class TwilioSms:
 def from_config(config: Mapping) -> dict[str, Channel]:
     channels: dict[str, Channel] = {}
     if config.get("SMTP_HOST"):
-        channels["email"] = Email(host=config["SMTP_HOST"], port=int(config.get("SMTP_PORT") or 25),
-                                  sender=config.get("MAIL_FROM") or "scheduler@localhost",
-                                  username=config.get("SMTP_USERNAME") or None,
-                                  password=config.get("SMTP_PASSWORD") or None,
-                                  starttls=bool(config.get("SMTP_STARTTLS")))
+        channels["email"] = Email(
+            host=config["SMTP_HOST"],
+            port=int(config.get("SMTP_PORT") or 25),
+            sender=config.get("MAIL_FROM") or "scheduler@localhost",
+            username=config.get("SMTP_USERNAME") or None,
+            password=config.get("SMTP_PASSWORD") or None,
+            starttls=bool(config.get("SMTP_STARTTLS")),
+        )
     if config.get("SMS_URL"):
-        channels["sms"] = TwilioSms(url=config["SMS_URL"], account=config.get("SMS_ACCOUNT") or "",
-                                    token=config.get("SMS_TOKEN") or "", sender=config.get("SMS_FROM") or "")
+        channels["sms"] = TwilioSms(
+            url=config["SMS_URL"],
+            account=config.get("SMS_ACCOUNT") or "",
+            token=config.get("SMS_TOKEN") or "",
+            sender=config.get("SMS_FROM") or "",
+        )
     return channels

@@ -1,4 +1,5 @@
 """Clinicians' records: assessments, clinical notes and dosing holds (each write audited)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -9,20 +10,27 @@ from scheduler.models import Assessment, ClinicalNote, Patient, utcnow
 from scheduler.services import audit
 
 
-def record_assessment(actor_id: int | None, patient: Patient, *, instrument: str, score: int,
-                      taken_on: date, course_id: int | None = None) -> Assessment:
-    row = Assessment(patient_id=patient.id, instrument=instrument, score=score, taken_on=taken_on,
-                     course_id=course_id, recorded_by_id=actor_id)
+def record_assessment(
+    actor_id: int | None, patient: Patient, *, instrument: str, score: int, taken_on: date, course_id: int | None = None
+) -> Assessment:
+    row = Assessment(
+        patient_id=patient.id,
+        instrument=instrument,
+        score=score,
+        taken_on=taken_on,
+        course_id=course_id,
+        recorded_by_id=actor_id,
+    )
     db_session.add(row)
     audit.record(actor_id, "assessment.create", row)
     return row
 
 
-def add_note(actor_id: int | None, patient: Patient, *, body: str,
-             treatment_session_id: int | None = None) -> ClinicalNote:
+def add_note(
+    actor_id: int | None, patient: Patient, *, body: str, treatment_session_id: int | None = None
+) -> ClinicalNote:
     """Notes are append-only: a correction is a new note."""
-    note = ClinicalNote(patient_id=patient.id, body=body, treatment_session_id=treatment_session_id,
-                        author_id=actor_id)
+    note = ClinicalNote(patient_id=patient.id, body=body, treatment_session_id=treatment_session_id, author_id=actor_id)
     db_session.add(note)
     audit.record(actor_id, "clinical_note.create", note)
     return note
@@ -34,15 +42,22 @@ def notes(patient_id: int) -> list[tuple[ClinicalNote, str | None]]:
 
     from scheduler.models import User
 
-    return [(n, email) for n, email in db_session.execute(
-        select(ClinicalNote, User.email).outerjoin(User, User.id == ClinicalNote.author_id)
-        .where(ClinicalNote.patient_id == patient_id).order_by(ClinicalNote.created_at, ClinicalNote.id))]
+    return [
+        (n, email)
+        for n, email in db_session.execute(
+            select(ClinicalNote, User.email)
+            .outerjoin(User, User.id == ClinicalNote.author_id)
+            .where(ClinicalNote.patient_id == patient_id)
+            .order_by(ClinicalNote.created_at, ClinicalNote.id)
+        )
+    ]
 
 
 def place_dosing_hold(actor_id: int | None, patient: Patient, *, reason: str) -> Patient:
     if patient.dosing_hold_reason is not None:
-        raise Conflict(f"Patient {patient.id} is already on a dosing hold ({patient.dosing_hold_reason}).",
-                       code="already_on_hold")
+        raise Conflict(
+            f"Patient {patient.id} is already on a dosing hold ({patient.dosing_hold_reason}).", code="already_on_hold"
+        )
     before = audit.snapshot(patient)
     patient.dosing_hold_reason = reason
     patient.dosing_hold_since = utcnow()

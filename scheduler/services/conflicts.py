@@ -4,6 +4,7 @@
 ``[start, end)``), bounded below by the longest possible session so that the
 ``(resource_id, starts_at)`` B-tree index serves the query instead of a scan.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -28,8 +29,14 @@ def overlap_clause(start: datetime, end: datetime) -> ColumnElement[bool]:
     )
 
 
-def find_clashes(*, room_id: int | None, patient_id: int | None, starts_at: datetime, ends_at: datetime,
-                 exclude_ids: tuple[int, ...] = ()) -> list[tuple[str, TreatmentSession]]:
+def find_clashes(
+    *,
+    room_id: int | None,
+    patient_id: int | None,
+    starts_at: datetime,
+    ends_at: datetime,
+    exclude_ids: tuple[int, ...] = (),
+) -> list[tuple[str, TreatmentSession]]:
     """Live sessions that hold the same room or the same patient during [starts_at, ends_at).
 
     Returns ``(resource, session)`` pairs, resource being ``"room"`` or ``"patient"``.
@@ -53,14 +60,24 @@ def find_clashes(*, room_id: int | None, patient_id: int | None, starts_at: date
     return clashes
 
 
-def clashes_among(sessions, *, room_id: int | None, patient_id: int | None, starts_at: datetime,
-                  ends_at: datetime, exclude_ids: tuple[int, ...] = ()) -> list[tuple[str, object]]:
+def clashes_among(
+    sessions,
+    *,
+    room_id: int | None,
+    patient_id: int | None,
+    starts_at: datetime,
+    ends_at: datetime,
+    exclude_ids: tuple[int, ...] = (),
+) -> list[tuple[str, object]]:
     """``find_clashes`` over sessions already loaded (plain values, by start time): the live ones
     that hold the room or the patient during [starts_at, ends_at)."""
     clashes = []
     for other in sessions:
-        if other.id in exclude_ids or other.status not in LIVE_STATUSES or not (
-                other.starts_at < ends_at and other.ends_at > starts_at):
+        if (
+            other.id in exclude_ids
+            or other.status not in LIVE_STATUSES
+            or not (other.starts_at < ends_at and other.ends_at > starts_at)
+        ):
             continue
         if room_id is not None and other.room_id == room_id:
             clashes.append(("room", other))
@@ -71,10 +88,20 @@ def clashes_among(sessions, *, room_id: int | None, patient_id: int | None, star
 
 def describe(clashes: list[tuple[str, TreatmentSession]]) -> list[dict]:
     """The clashing sessions for a 409's ``conflicts``, their times with the clinic's offset."""
+
     def local(s: TreatmentSession, instant: datetime) -> str:
         return to_local(instant, db_session.get_one(Clinic, s.clinic_id).timezone).isoformat()
 
-    return [{"resource": resource, "session_id": s.id, "room_id": s.room_id, "patient_id": s.patient_id,
-             "starts_at": local(s, s.starts_at), "ends_at": local(s, s.ends_at), "kind": s.kind,
-             "status": s.status}
-            for resource, s in clashes]
+    return [
+        {
+            "resource": resource,
+            "session_id": s.id,
+            "room_id": s.room_id,
+            "patient_id": s.patient_id,
+            "starts_at": local(s, s.starts_at),
+            "ends_at": local(s, s.ends_at),
+            "kind": s.kind,
+            "status": s.status,
+        }
+        for resource, s in clashes
+    ]

@@ -6,6 +6,7 @@ the PostgreSQL exclusion constraint) undoes the whole plan, and the request answ
 clashing session. A plan that breaks a rule (problems of severity ``error``) is only booked with an
 ``override_reason``, which is audited, like a single flagged session.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -53,10 +54,13 @@ def protocol(key: str) -> Protocol:
 
 
 def preferences_json(prefs: Preferences) -> dict:
-    return {"weekdays": None if prefs.weekdays is None else [WEEKDAYS[d] for d in sorted(prefs.weekdays)],
-            "earliest": prefs.earliest.strftime("%H:%M") if prefs.earliest else None,
-            "latest": prefs.latest.strftime("%H:%M") if prefs.latest else None,
-            "room_id": prefs.room_id, "staff_member_id": prefs.staff_member_id}
+    return {
+        "weekdays": None if prefs.weekdays is None else [WEEKDAYS[d] for d in sorted(prefs.weekdays)],
+        "earliest": prefs.earliest.strftime("%H:%M") if prefs.earliest else None,
+        "latest": prefs.latest.strftime("%H:%M") if prefs.latest else None,
+        "room_id": prefs.room_id,
+        "staff_member_id": prefs.staff_member_id,
+    }
 
 
 def horizon_days(p: Protocol) -> int:
@@ -74,15 +78,26 @@ def horizon_days(p: Protocol) -> int:
 
 
 def last_evaluation_on(history, tz: str, start_on: date) -> date | None:
-    days = [local_date(s.starts_at, tz) for s in history
-            if s.kind == "evaluation" and s.status in LIVE_STATUSES and local_date(s.starts_at, tz) <= start_on]
+    days = [
+        local_date(s.starts_at, tz)
+        for s in history
+        if s.kind == "evaluation" and s.status in LIVE_STATUSES and local_date(s.starts_at, tz) <= start_on
+    ]
     return max(days) if days else None
 
 
-def plan(patient_id: int, clinic_id: int, protocol_key: str, start_on: date, prefs: Preferences, *,
-         include_maintenance: bool = True, hidden_session_ids: frozenset[int] = frozenset(),
-         now: datetime | None = None, courses: list[Course] | None = None
-         ) -> tuple[Plan, str, flag_service.PlanCalendar]:
+def plan(
+    patient_id: int,
+    clinic_id: int,
+    protocol_key: str,
+    start_on: date,
+    prefs: Preferences,
+    *,
+    include_maintenance: bool = True,
+    hidden_session_ids: frozenset[int] = frozenset(),
+    now: datetime | None = None,
+    courses: list[Course] | None = None,
+) -> tuple[Plan, str, flag_service.PlanCalendar]:
     """The planner's proposal for the patient's course, over the clinic's real calendar; with ``now``
     nothing is proposed before it (a past ``start_on`` plans from today). Also the calendar it was
     planned over (to flag the plan without reading it again); ``courses``: the patient's, if read."""
@@ -95,28 +110,48 @@ def plan(patient_id: int, clinic_id: int, protocol_key: str, start_on: date, pre
     if prefs.room_id is not None and loaded.room(prefs.room_id) is None:
         raise NotFound(f"No room with id {prefs.room_id} at clinic {clinic_id}.", field="preferences.room_id")
     if prefs.staff_member_id is not None and loaded.staff_member(prefs.staff_member_id) is None:
-        raise NotFound(f"No staff member with id {prefs.staff_member_id} at clinic {clinic_id}.",
-                       field="preferences.staff_member_id")
+        raise NotFound(
+            f"No staff member with id {prefs.staff_member_id} at clinic {clinic_id}.",
+            field="preferences.staff_member_id",
+        )
     # The patient's whole history (any clinic) once: the planner reads the part inside the window,
     # and the doses shortly before it (a planned dose keeps the minimum gap from them too).
     history = inputs.patient_sessions([patient_id])
     mine_here = {s.id for s in loaded.sessions if s.patient_id == patient_id}
     since = window.start - timedelta(days=SPACING_LOOKBACK_DAYS)
-    in_window = [s for s in history if s.id not in mine_here and s.starts_at < window.end
-                 and s.ends_at > (since if s.kind == "dose" else window.start)]
-    existing = [s for s in sorted((*loaded.sessions, *in_window), key=lambda s: (s.starts_at, s.id or 0))
-                if s.id not in hidden_session_ids]
+    in_window = [
+        s
+        for s in history
+        if s.id not in mine_here
+        and s.starts_at < window.end
+        and s.ends_at > (since if s.kind == "dose" else window.start)
+    ]
+    existing = [
+        s
+        for s in sorted((*loaded.sessions, *in_window), key=lambda s: (s.starts_at, s.id or 0))
+        if s.id not in hidden_session_ids
+    ]
     visible = [s for s in history if s.id not in hidden_session_ids]
     try:
-        proposal = plan_course(proto, loaded.clinic, loaded.rooms, loaded.staff, patient,
-                               existing, start_on, prefs,
-                               last_evaluation_on(visible, clinic.timezone, first),
-                               include_maintenance=include_maintenance, now=now)
+        proposal = plan_course(
+            proto,
+            loaded.clinic,
+            loaded.rooms,
+            loaded.staff,
+            patient,
+            existing,
+            start_on,
+            prefs,
+            last_evaluation_on(visible, clinic.timezone, first),
+            include_maintenance=include_maintenance,
+            now=now,
+        )
     except PlanningError as exc:
         raise UnprocessableError(exc.message, code=exc.code, field="protocol") from exc
     rows = courses if courses is not None else patient_courses(patient_id)
-    calendar = flag_service.PlanCalendar(loaded=loaded, history=history, patient=patient,
-                                         courses=tuple(flag_service.course_facts(c) for c in rows))
+    calendar = flag_service.PlanCalendar(
+        loaded=loaded, history=history, patient=patient, courses=tuple(flag_service.course_facts(c) for c in rows)
+    )
     return proposal, clinic.timezone, calendar
 
 
@@ -128,25 +163,36 @@ def next_due_of(plan_: Plan, proto: Protocol, tz: str) -> DueWindow | None:
 
 
 def summary(c: Course) -> course_rules.CourseSummary:
-    return course_rules.CourseSummary(id=c.id, patient_id=c.patient_id, protocol_key=c.protocol_key,
-                                      status=c.status, start_on=c.start_on)
+    return course_rules.CourseSummary(
+        id=c.id, patient_id=c.patient_id, protocol_key=c.protocol_key, status=c.status, start_on=c.start_on
+    )
 
 
 def patient_courses(patient_id: int) -> list[Course]:
     return list(db_session.scalars(select(Course).where(Course.patient_id == patient_id).order_by(Course.id)))
 
 
-def refuse_second_course(patient_id: int, protocol_key: str, *, override_reason: str | None,
-                         replaces_course_id: int | None, courses: list[Course] | None = None
-                         ) -> list[course_rules.CourseSummary]:
+def refuse_second_course(
+    patient_id: int,
+    protocol_key: str,
+    *,
+    override_reason: str | None,
+    replaces_course_id: int | None,
+    courses: list[Course] | None = None,
+) -> list[course_rules.CourseSummary]:
     """409 ``course_active`` naming the patient's open course(s), unless the request replaces it or
     gives an ``override_reason``; returns the open courses overridden (to audit)."""
     rows = courses if courses is not None else patient_courses(patient_id)
-    others = course_rules.open_courses([summary(c) for c in rows],
-                                       except_ids=[replaces_course_id] if replaces_course_id else [])
+    others = course_rules.open_courses(
+        [summary(c) for c in rows], except_ids=[replaces_course_id] if replaces_course_id else []
+    )
     if others and not override_reason:
-        raise Conflict(course_rules.course_active_message(others, protocol_key), code="course_active",
-                       field="replaces_course_id", conflicts=[c.to_conflict() for c in others])
+        raise Conflict(
+            course_rules.course_active_message(others, protocol_key),
+            code="course_active",
+            field="replaces_course_id",
+            conflicts=[c.to_conflict() for c in others],
+        )
     return others
 
 
@@ -155,16 +201,24 @@ def replaceable(patient_id: int, course_id: int) -> Course:
     if course is None or course.patient_id != patient_id or not scope.may_see_clinic(course.clinic_id):
         raise NotFound(f"The patient has no course {course_id}.", field="replaces_course_id")
     if not course_rules.is_open(course.status) and course.status != "maintenance":
-        raise UnprocessableError(f"Course {course_id} is already {course.status}; there is nothing to replace.",
-                                 code="course_closed", field="replaces_course_id")
+        raise UnprocessableError(
+            f"Course {course_id} is already {course.status}; there is nothing to replace.",
+            code="course_closed",
+            field="replaces_course_id",
+        )
     return course
 
 
 def future_sessions(course: Course, now: datetime) -> list[TreatmentSession]:
     """The course's sessions still to come (proposed or booked, starting at or after ``now``)."""
     TS = TreatmentSession
-    return list(db_session.scalars(select(TS).where(TS.course_id == course.id, TS.starts_at >= now,
-                                                    TS.status.in_(("proposed", "booked"))).order_by(TS.starts_at)))
+    return list(
+        db_session.scalars(
+            select(TS)
+            .where(TS.course_id == course.id, TS.starts_at >= now, TS.status.in_(("proposed", "booked")))
+            .order_by(TS.starts_at)
+        )
+    )
 
 
 def stop(actor_id: int | None, course: Course, *, reason: str, now: datetime) -> list[TreatmentSession]:
@@ -177,11 +231,23 @@ def stop(actor_id: int | None, course: Course, *, reason: str, now: datetime) ->
     return cancelled
 
 
-def plan_and_book(actor_id: int | None, patient_id: int, clinic_id: int, protocol_key: str, start_on: date,
-                  prefs: Preferences, *, dry_run: bool, override_reason: str | None = None,
-                  include_maintenance: bool = True, hidden_session_ids: frozenset[int] = frozenset(),
-                  past_status: str | None = None, now: datetime | None = None,
-                  replaces_course_id: int | None = None, stop_reason: str | None = None) -> CourseResult:
+def plan_and_book(
+    actor_id: int | None,
+    patient_id: int,
+    clinic_id: int,
+    protocol_key: str,
+    start_on: date,
+    prefs: Preferences,
+    *,
+    dry_run: bool,
+    override_reason: str | None = None,
+    include_maintenance: bool = True,
+    hidden_session_ids: frozenset[int] = frozenset(),
+    past_status: str | None = None,
+    now: datetime | None = None,
+    replaces_course_id: int | None = None,
+    stop_reason: str | None = None,
+) -> CourseResult:
     """Plan, and unless ``dry_run`` book the whole course in one savepoint (all or nothing).
 
     A patient has one open course at a time (``course_active``): ``replaces_course_id`` stops that
@@ -196,61 +262,110 @@ def plan_and_book(actor_id: int | None, patient_id: int, clinic_id: int, protoco
     protocol(protocol_key)  # 404 for an unknown protocol before anything else
     replaced = replaceable(patient_id, replaces_course_id) if replaces_course_id is not None else None
     rows = patient_courses(patient_id)
-    overridden = refuse_second_course(patient_id, protocol_key, override_reason=override_reason,
-                                      replaces_course_id=replaces_course_id, courses=rows)
+    overridden = refuse_second_course(
+        patient_id, protocol_key, override_reason=override_reason, replaces_course_id=replaces_course_id, courses=rows
+    )
     leaving = future_sessions(replaced, now) if replaced is not None else []
     hidden = frozenset(hidden_session_ids) | {s.id for s in leaving}
-    proposal, tz, calendar = plan(patient_id, clinic_id, protocol_key, start_on, prefs,
-                                  include_maintenance=include_maintenance, hidden_session_ids=hidden,
-                                  now=None if past_status else now, courses=rows)
+    proposal, tz, calendar = plan(
+        patient_id,
+        clinic_id,
+        protocol_key,
+        start_on,
+        prefs,
+        include_maintenance=include_maintenance,
+        hidden_session_ids=hidden,
+        now=None if past_status else now,
+        courses=rows,
+    )
     proto = protocol(protocol_key)
     due = next_due_of(proposal, proto, tz)
     leaving_ids = tuple(s.id for s in leaving)
     first_day = planning_start(start_on, None if past_status else now, tz)
     stopped = replaced.id if replaced is not None else None
     if dry_run:
-        flags = flag_service.for_plan(calendar, protocol_key, first_day, proposal.sessions, as_of=now,
-                                      hidden_session_ids=frozenset(leaving_ids), stopped_course_id=stopped)
+        flags = flag_service.for_plan(
+            calendar,
+            protocol_key,
+            first_day,
+            proposal.sessions,
+            as_of=now,
+            hidden_session_ids=frozenset(leaving_ids),
+            stopped_course_id=stopped,
+        )
         return CourseResult(proposal, None, [], due, tz, replaced, leaving_ids, flags)
     errors = [p for p in proposal.problems if p.severity == "error"]
-    introduced = flag_service.introduced_by_plan(calendar, protocol_key, first_day, proposal.sessions, now=now,
-                                                 hidden_session_ids=frozenset(leaving_ids),
-                                                 stopped_course_id=stopped, past_status=past_status)
+    introduced = flag_service.introduced_by_plan(
+        calendar,
+        protocol_key,
+        first_day,
+        proposal.sessions,
+        now=now,
+        hidden_session_ids=frozenset(leaving_ids),
+        stopped_course_id=stopped,
+        past_status=past_status,
+    )
     from scheduler.services.sessions import refuse_unoverridable
 
     refuse_unoverridable([*errors, *introduced], what="The plan")
     if (errors or introduced) and not override_reason:
         said = {p.code for p in errors}
         words = [p.message for p in errors] + [f.message for f in introduced if f.code not in said]
-        raise Conflict("The plan breaks a scheduling rule: " + " ".join(words)
-                       + " Give override_reason to book it anyway, or change the start date or preferences.",
-                       code="flagged", conflicts=[p.to_dict() for p in errors] + [flag_service.plan_flag_dict(f)
-                                                                                 for f in introduced])
+        raise Conflict(
+            "The plan breaks a scheduling rule: "
+            + " ".join(words)
+            + " Give override_reason to book it anyway, or change the start date or preferences.",
+            code="flagged",
+            conflicts=[p.to_dict() for p in errors] + [flag_service.plan_flag_dict(f) for f in introduced],
+        )
     errors = errors or introduced
     with db_session.begin_nested():
         if replaced is not None:
-            stop(actor_id, replaced, now=now,
-                 reason=stop_reason or f"Replaced by a new {protocol_key} course.")
-        course = Course(patient_id=patient_id, clinic_id=clinic_id, protocol_key=protocol_key, start_on=first_day,
-                        preferences=preferences_json(prefs),
-                        status="active" if proposal.sessions and proposal.sessions[0].starts_at <= now else "planned")
+            stop(actor_id, replaced, now=now, reason=stop_reason or f"Replaced by a new {protocol_key} course.")
+        course = Course(
+            patient_id=patient_id,
+            clinic_id=clinic_id,
+            protocol_key=protocol_key,
+            start_on=first_day,
+            preferences=preferences_json(prefs),
+            status="active" if proposal.sessions and proposal.sessions[0].starts_at <= now else "planned",
+        )
         db_session.add(course)
         audit.record(actor_id, "course.create", course, reason=override_reason)
         if overridden:
-            audit.record(actor_id, "course.override", course, reason=override_reason,
-                         after={"flags": ["course_active"], "course_id": course.id,
-                                "open_courses": [c.id for c in overridden]})
-        requests = [booking.SessionRequest(
-            clinic_id=clinic_id, patient_id=patient_id, room_id=ps.room_id, kind=ps.kind, phase=ps.phase,
-            sequence=ps.sequence, route=ps.route, starts_at=ps.starts_at, ends_at=ps.ends_at,
-            staff_member_id=ps.staff_member_id, course_id=course.id,
-            override_reason=override_reason if errors else None, notes=ps.label) for ps in proposal.sessions]
+            audit.record(
+                actor_id,
+                "course.override",
+                course,
+                reason=override_reason,
+                after={"flags": ["course_active"], "course_id": course.id, "open_courses": [c.id for c in overridden]},
+            )
+        requests = [
+            booking.SessionRequest(
+                clinic_id=clinic_id,
+                patient_id=patient_id,
+                room_id=ps.room_id,
+                kind=ps.kind,
+                phase=ps.phase,
+                sequence=ps.sequence,
+                route=ps.route,
+                starts_at=ps.starts_at,
+                ends_at=ps.ends_at,
+                staff_member_id=ps.staff_member_id,
+                course_id=course.id,
+                override_reason=override_reason if errors else None,
+                notes=ps.label,
+            )
+            for ps in proposal.sessions
+        ]
         statuses = [past_status if past_status and r.ends_at <= now else "booked" for r in requests]
         booked = book_all(actor_id, requests, statuses)
     return CourseResult(proposal, course, booked, due, tz, replaced, leaving_ids)
 
 
-def book_all(actor_id: int | None, requests: list[booking.SessionRequest], statuses: list[str]) -> list[TreatmentSession]:
+def book_all(
+    actor_id: int | None, requests: list[booking.SessionRequest], statuses: list[str]
+) -> list[TreatmentSession]:
     """Book many sessions of one patient at once (a course): one clash query for all of them, one
     flush, one audit event each. Inside the caller's savepoint; refuses like ``booking.book``."""
     if not requests:
@@ -258,18 +373,29 @@ def book_all(actor_id: int | None, requests: list[booking.SessionRequest], statu
     for r in requests:
         booking.check_shape(r.starts_at, r.ends_at)
     span = Interval(min(r.starts_at for r in requests), max(r.ends_at for r in requests))
-    around = inputs.resource_sessions(span, room_ids={r.room_id for r in requests},
-                                      patient_ids={r.patient_id for r in requests})
+    around = inputs.resource_sessions(
+        span, room_ids={r.room_id for r in requests}, patient_ids={r.patient_id for r in requests}
+    )
     for r in requests:
         if clashes(Interval(r.starts_at, r.ends_at), around, room_id=r.room_id, patient_id=r.patient_id):
-            booking.refuse_clashes(room_id=r.room_id, patient_id=r.patient_id, starts_at=r.starts_at,
-                                   ends_at=r.ends_at)
+            booking.refuse_clashes(room_id=r.room_id, patient_id=r.patient_id, starts_at=r.starts_at, ends_at=r.ends_at)
     rows = [booking.new_session(r, status) for r, status in zip(requests, statuses)]
     booking.flush_guarded(rows)
     # One audit event per session, written in one flush (audit.record flushes once per event).
-    db_session.add_all([AuditEvent(actor_id=actor_id, action="session.book", entity_type=row.__tablename__,
-                                   entity_id=row.id, before=None, after=audit.snapshot(row),
-                                   reason=row.override_reason) for row in rows])
+    db_session.add_all(
+        [
+            AuditEvent(
+                actor_id=actor_id,
+                action="session.book",
+                entity_type=row.__tablename__,
+                entity_id=row.id,
+                before=None,
+                after=audit.snapshot(row),
+                reason=row.override_reason,
+            )
+            for row in rows
+        ]
+    )
     db_session.flush()
     return rows
 
@@ -282,9 +408,11 @@ def advance(actor_id: int | None, course_id: int | None) -> Course | None:
     if course is None or course.status in ("completed", "stopped"):
         return course
     proto = protocols().get(course.protocol_key)
-    rows = db_session.execute(select(TreatmentSession.kind, TreatmentSession.phase, TreatmentSession.status)
-                              .where(TreatmentSession.course_id == course.id,
-                                     TreatmentSession.status.in_(("checked_in", "completed")))).all()
+    rows = db_session.execute(
+        select(TreatmentSession.kind, TreatmentSession.phase, TreatmentSession.status).where(
+            TreatmentSession.course_id == course.id, TreatmentSession.status.in_(("checked_in", "completed"))
+        )
+    ).all()
     doses = sum(1 for kind, phase, status in rows if kind == "dose" and phase == "induction" and status == "completed")
     target = course.status
     if proto is not None and doses >= proto.induction.total_doses:

@@ -1,5 +1,6 @@
 """The day board: one clinic day — hours, closures, each room's sessions with their flags, and the
 idle chair stretches (``idle_chair_time`` flags) the front desk could fill."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -44,9 +45,16 @@ def day_board(clinic_id: int, day: date) -> DayBoard:
     window = inputs.local_range(clinic, day, day)
     value = inputs.clinic_value(clinic_id, window)
     rows = db_session.scalars(
-        select(TS).where(TS.clinic_id == clinic_id, TS.starts_at < window.end,
-                         TS.starts_at >= window.start - MAX_SESSION_DURATION, TS.ends_at > window.start)
-        .options(selectinload(TS.patient)).order_by(TS.starts_at, TS.id)).all()
+        select(TS)
+        .where(
+            TS.clinic_id == clinic_id,
+            TS.starts_at < window.end,
+            TS.starts_at >= window.start - MAX_SESSION_DURATION,
+            TS.ends_at > window.start,
+        )
+        .options(selectinload(TS.patient))
+        .order_by(TS.starts_at, TS.id)
+    ).all()
     flags = flag_service.for_clinic(clinic_id, day, day, course_gaps=False)
     by_session: dict[int, list] = {}
     other: list = []
@@ -64,6 +72,13 @@ def day_board(clinic_id: int, day: date) -> DayBoard:
     for s in rows:  # grouped once, in start order: linear in rooms and sessions
         by_room.setdefault(s.room_id, []).append(s)
     board_rooms = [RoomDay(room=r, sessions=by_room.get(r.id, []), idle=idle.get(r.id, [])) for r in rooms]
-    return DayBoard(clinic=clinic, day=day, hours=calendar.hours_intervals(value, day),
-                    closures=calendar.closure_intervals(value, day), open=calendar.open_intervals(value, day),
-                    rooms=board_rooms, flags_by_session=by_session, other_flags=other)
+    return DayBoard(
+        clinic=clinic,
+        day=day,
+        hours=calendar.hours_intervals(value, day),
+        closures=calendar.closure_intervals(value, day),
+        open=calendar.open_intervals(value, day),
+        rooms=board_rooms,
+        flags_by_session=by_session,
+        other_flags=other,
+    )

@@ -10,6 +10,7 @@ rows to be claimed again when the lease runs out. A failed send is retried with 
 Before sending, a message is checked against the world as it is now: a reminder whose session is no
 longer booked, an offer that is no longer open, or a patient who opted out is withdrawn instead.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,12 +30,19 @@ from scheduler.services.channels import Channel, DeliveryError, Outgoing, from_c
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
-KIND_WORDS = {"evaluation": "evaluation appointment", "preparation": "preparation session", "dose": "treatment",
-              "integration": "integration therapy session", "follow_up": "follow-up visit"}
-SUBJECTS = {"reminder": "Reminder: your {what} on {when}",
-            "booking_confirmation": "Booked: your {what} on {when}",
-            "cancellation": "Cancelled: your {what} on {when}",
-            "waitlist_offer": "An earlier time is free: {when}"}
+KIND_WORDS = {
+    "evaluation": "evaluation appointment",
+    "preparation": "preparation session",
+    "dose": "treatment",
+    "integration": "integration therapy session",
+    "follow_up": "follow-up visit",
+}
+SUBJECTS = {
+    "reminder": "Reminder: your {what} on {when}",
+    "booking_confirmation": "Booked: your {what} on {when}",
+    "cancellation": "Cancelled: your {what} on {when}",
+    "waitlist_offer": "An earlier time is free: {when}",
+}
 
 
 @dataclass
@@ -49,9 +57,16 @@ class RoundResult:
 def claim(now: datetime, limit: int = 50) -> list[int]:
     """Lease up to ``limit`` due messages to this worker (their ids)."""
     with transaction():
-        query = (select(Message.id).where(Message.status == "pending", Message.due_at <= now,
-                                          or_(Message.claimed_until.is_(None), Message.claimed_until < now))
-                 .order_by(Message.due_at, Message.id).limit(limit))
+        query = (
+            select(Message.id)
+            .where(
+                Message.status == "pending",
+                Message.due_at <= now,
+                or_(Message.claimed_until.is_(None), Message.claimed_until < now),
+            )
+            .order_by(Message.due_at, Message.id)
+            .limit(limit)
+        )
         if db_session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         ids = list(db_session.scalars(query))
@@ -80,8 +95,9 @@ def when(instant: datetime, tz: str) -> str:
     return f"{local:%A %-d %B %Y} at {local:%H:%M} ({local.tzname()})"
 
 
-def _still_wanted(message: Message, patient: Patient, s: TreatmentSession | None,
-                  offer: WaitlistOffer | None, now: datetime) -> bool:
+def _still_wanted(
+    message: Message, patient: Patient, s: TreatmentSession | None, offer: WaitlistOffer | None, now: datetime
+) -> bool:
     if outbox.address(patient) is None:
         return False
     if message.kind in ("reminder", "booking_confirmation"):
@@ -111,8 +127,11 @@ def _invitation(s: TreatmentSession, clinic: Clinic, room: Room, cancelled: bool
     cal.add("prodid", ical.PRODID)
     cal.add("version", "2.0")
     cal.add("method", "CANCEL" if cancelled else "PUBLISH")
-    cal.add_component(ical.vtimezone(clinic.timezone, s.starts_at.date().replace(month=1, day=1),
-                                     s.ends_at.date().replace(month=12, day=31)))
+    cal.add_component(
+        ical.vtimezone(
+            clinic.timezone, s.starts_at.date().replace(month=1, day=1), s.ends_at.date().replace(month=12, day=31)
+        )
+    )
     ev = Event()
     ev.add("uid", ical.uid(s, current_app.config.get("ICAL_UID_DOMAIN", "scheduler.invalid")))
     ev.add("sequence", s.version)
@@ -150,19 +169,26 @@ def prepare(message_id: int, now: datetime) -> Prepared | None:
         token = None
         if message.kind != "cancellation":
             _, token = patient_links.create(expires_at=s.ends_at, message_id=message.id, session_id=s.id)
-    values = {"kind": message.kind, "first_name": first_name(patient.name), "clinic": clinic.name,
-              "room": room.name, "when": when(starts_at, clinic.timezone),
-              "what": KIND_WORDS.get(kind or "", "appointment"), "instructions": lines,
-              "minutes": int((ends_at - starts_at).total_seconds() // 60),
-              "link": patient_links.url(token) if token else None}
+    values = {
+        "kind": message.kind,
+        "first_name": first_name(patient.name),
+        "clinic": clinic.name,
+        "room": room.name,
+        "when": when(starts_at, clinic.timezone),
+        "what": KIND_WORDS.get(kind or "", "appointment"),
+        "instructions": lines,
+        "minutes": int((ends_at - starts_at).total_seconds() // 60),
+        "link": patient_links.url(token) if token else None,
+    }
     subject = SUBJECTS[message.kind].format(**values)
     text = render_template(f"messages/{message.channel}.txt", subject=subject, **values)
     html = render_template("messages/email.html", subject=subject, **values) if message.channel == "email" else None
     ics = None
     if message.channel == "email" and s is not None:
         ics = _invitation(s, clinic, room, message.kind == "cancellation", now)
-    return Prepared(message.id, message.channel, Outgoing(to=message.to, subject=subject, text=text, html=html,
-                                                          ics=ics))
+    return Prepared(
+        message.id, message.channel, Outgoing(to=message.to, subject=subject, text=text, html=html, ics=ics)
+    )
 
 
 def _record(message_id: int, now: datetime, error: str | None, max_attempts: int, result: RoundResult) -> None:
@@ -180,8 +206,9 @@ def _record(message_id: int, now: datetime, error: str | None, max_attempts: int
         result.retried += 1
 
 
-def run_once(*, now: datetime | None = None, limit: int = 50,
-             channels: dict[str, Channel] | None = None) -> RoundResult:
+def run_once(
+    *, now: datetime | None = None, limit: int = 50, channels: dict[str, Channel] | None = None
+) -> RoundResult:
     """Send what is due now (one round); answer what happened."""
     now = now or utcnow()
     channels = channels if channels is not None else from_config(current_app.config)

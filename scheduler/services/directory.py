@@ -1,4 +1,5 @@
 """Clinics, closures, rooms, staff and patients: create and change, with an audit event each."""
+
 from __future__ import annotations
 
 import contextlib
@@ -30,15 +31,16 @@ from scheduler.services import audit, scope
 WeeklyHours = dict[int, list[tuple[time, time]]]
 
 
-def create_clinic(actor_id: int | None, *, name: str, timezone: str, hours: WeeklyHours,
-                  settings: dict | None = None) -> Clinic:
+def create_clinic(
+    actor_id: int | None, *, name: str, timezone: str, hours: WeeklyHours, settings: dict | None = None
+) -> Clinic:
     """A clinic with its weekly hours; ``settings``: ``waitlist_auto_offer``, ``reminder_hours``."""
     clinic = Clinic(name=name, timezone=timezone, **(settings or {}))
-    clinic.opening_hours = [OpeningHours(weekday=d, opens_at=o, closes_at=c)
-                            for d, intervals in sorted(hours.items()) for o, c in intervals]
+    clinic.opening_hours = [
+        OpeningHours(weekday=d, opens_at=o, closes_at=c) for d, intervals in sorted(hours.items()) for o, c in intervals
+    ]
     db_session.add(clinic)
-    audit.record(actor_id, "clinic.create", clinic,
-                 after={**audit.snapshot(clinic) , "hours": _hours_json(hours)})
+    audit.record(actor_id, "clinic.create", clinic, after={**audit.snapshot(clinic), "hours": _hours_json(hours)})
     return clinic
 
 
@@ -54,10 +56,17 @@ def _hours_json(hours: WeeklyHours) -> dict:
     return {str(d): [[o.isoformat(), c.isoformat()] for o, c in iv] for d, iv in hours.items()}
 
 
-def add_closure(actor_id: int | None, clinic: Clinic, *, starts_on: date, ends_on: date, reason: str,
-                from_time: time | None = None, until_time: time | None = None) -> Closure:
-    closure = Closure(starts_on=starts_on, ends_on=ends_on, reason=reason, from_time=from_time,
-                      until_time=until_time)
+def add_closure(
+    actor_id: int | None,
+    clinic: Clinic,
+    *,
+    starts_on: date,
+    ends_on: date,
+    reason: str,
+    from_time: time | None = None,
+    until_time: time | None = None,
+) -> Closure:
+    closure = Closure(starts_on=starts_on, ends_on=ends_on, reason=reason, from_time=from_time, until_time=until_time)
     clinic.closures.append(closure)
     audit.record(actor_id, "closure.create", closure)
     return closure
@@ -73,35 +82,56 @@ def create_room(actor_id: int | None, clinic: Clinic, *, name: str, capabilities
     return room
 
 
-def create_staff_member(actor_id: int | None, clinic: Clinic, *, name: str, role: str, capacity: int = 1,
-                        hours: WeeklyHours | None = None) -> StaffMember:
+def create_staff_member(
+    actor_id: int | None, clinic: Clinic, *, name: str, role: str, capacity: int = 1, hours: WeeklyHours | None = None
+) -> StaffMember:
     member = StaffMember(clinic_id=clinic.id, name=name, role=role, capacity=capacity)
-    member.working_hours = [WorkingHours(weekday=d, starts_at=s, ends_at=e)
-                            for d, intervals in sorted((hours or {}).items()) for s, e in intervals]
+    member.working_hours = [
+        WorkingHours(weekday=d, starts_at=s, ends_at=e)
+        for d, intervals in sorted((hours or {}).items())
+        for s, e in intervals
+    ]
     db_session.add(member)
-    audit.record(actor_id, "staff_member.create", member,
-                 after={**audit.snapshot(member), "hours": _hours_json(hours or {})})
+    audit.record(
+        actor_id, "staff_member.create", member, after={**audit.snapshot(member), "hours": _hours_json(hours or {})}
+    )
     return member
 
 
-def add_time_off(actor_id: int | None, member: StaffMember, *, starts_at: datetime, ends_at: datetime,
-                 reason: str) -> TimeOff:
+def add_time_off(
+    actor_id: int | None, member: StaffMember, *, starts_at: datetime, ends_at: datetime, reason: str
+) -> TimeOff:
     time_off = TimeOff(starts_at=starts_at, ends_at=ends_at, reason=reason)
     member.time_off.append(time_off)
     audit.record(actor_id, "time_off.create", time_off)
     return time_off
 
 
-def create_patient(actor_id: int | None, *, mrn: str, name: str, birth_date: date, phone: str | None = None,
-                   email: str | None = None, ride_home_arranged: bool = False,
-                   contact_preference: str | None = None) -> Patient:
+def create_patient(
+    actor_id: int | None,
+    *,
+    mrn: str,
+    name: str,
+    birth_date: date,
+    phone: str | None = None,
+    email: str | None = None,
+    ride_home_arranged: bool = False,
+    contact_preference: str | None = None,
+) -> Patient:
     existing = db_session.scalar(select(Patient).where(Patient.mrn == mrn))
     if existing is not None:
         raise Conflict(f"MRN {mrn} already belongs to patient {existing.id}.", field="mrn", code="duplicate")
     # Without a stated preference the column default picks email, else SMS, else none.
     chosen = {"contact_preference": contact_preference} if contact_preference else {}
-    patient = Patient(mrn=mrn, name=name, birth_date=birth_date, phone=phone, email=email,
-                      ride_home_arranged=ride_home_arranged, **chosen)
+    patient = Patient(
+        mrn=mrn,
+        name=name,
+        birth_date=birth_date,
+        phone=phone,
+        email=email,
+        ride_home_arranged=ride_home_arranged,
+        **chosen,
+    )
     db_session.add(patient)
     audit.record(actor_id, "patient.create", patient)
     return patient
@@ -113,11 +143,18 @@ def update_patient(actor_id: int | None, patient: Patient, changes: dict) -> Pat
     before = audit.snapshot(patient)
     if "contact_preference" in changes and changes["contact_preference"] != patient.contact_preference:
         patient.contact_opted_out_at = utcnow() if changes["contact_preference"] == "none" else None
-    elif "contact_preference" not in changes and patient.contact_opted_out_at is None and \
-            patient.contact_preference == default_contact_preference(patient.email, patient.phone):
+    elif (
+        "contact_preference" not in changes
+        and patient.contact_opted_out_at is None
+        and patient.contact_preference == default_contact_preference(patient.email, patient.phone)
+    ):
         # The preference was the default for the old contact details: it follows the new ones.
-        changes = {**changes, "contact_preference": default_contact_preference(
-            changes.get("email", patient.email), changes.get("phone", patient.phone))}
+        changes = {
+            **changes,
+            "contact_preference": default_contact_preference(
+                changes.get("email", patient.email), changes.get("phone", patient.phone)
+            ),
+        }
     for key, value in changes.items():
         setattr(patient, key, value)
     audit.record(actor_id, "patient.update", patient, before=before)
@@ -128,6 +165,7 @@ def update_patient(actor_id: int | None, patient: Patient, changes: dict) -> Pat
 class PatientMatch:
     """A search result: the patient, their open course (latest not completed or stopped) and their
     next live session from now (None when there is none)."""
+
     patient: Patient
     open_course: Course | None
     next_session: TreatmentSession | None
@@ -161,7 +199,7 @@ def _slashed(q: str) -> set[date]:
 
 
 def _name_words(q: str) -> list[str]:
-    """"Ruiz, Ana" and "ana ruiz" are the same two words, in any order."""
+    """ "Ruiz, Ana" and "ana ruiz" are the same two words, in any order."""
     return [w for w in re.split(r"[\s,]+", q.lower()) if w]
 
 
@@ -191,8 +229,12 @@ def search_patients(q: str, limit: int = 50, *, now: datetime | None = None) -> 
     if born:
         conditions.append(Patient.birth_date.in_(sorted(born)))
     rank = case((mrn == needle, 0), (mrn.like(f"{_like(needle)}%", escape="\\"), 1), else_=2)
-    query = (select(Patient).where(or_(*conditions), scope.patient_clause(Patient.id))
-             .order_by(rank, Patient.name, Patient.id).limit(limit))
+    query = (
+        select(Patient)
+        .where(or_(*conditions), scope.patient_clause(Patient.id))
+        .order_by(rank, Patient.name, Patient.id)
+        .limit(limit)
+    )
     return _with_details(list(db_session.scalars(query)), now)
 
 
@@ -200,9 +242,17 @@ def _recently_seen(now: datetime, limit: int) -> list[Patient]:
     TS = TreatmentSession
     last = func.max(TS.starts_at)
     rows = db_session.execute(
-        select(TS.patient_id, last).where(TS.starts_at <= now, TS.starts_at >= now - timedelta(days=RECENT_DAYS),
-                                          TS.status.in_(LIVE_STATUSES), scope.clinic_clause(TS.clinic_id))
-        .group_by(TS.patient_id).order_by(last.desc(), TS.patient_id).limit(limit)).all()
+        select(TS.patient_id, last)
+        .where(
+            TS.starts_at <= now,
+            TS.starts_at >= now - timedelta(days=RECENT_DAYS),
+            TS.status.in_(LIVE_STATUSES),
+            scope.clinic_clause(TS.clinic_id),
+        )
+        .group_by(TS.patient_id)
+        .order_by(last.desc(), TS.patient_id)
+        .limit(limit)
+    ).all()
     ids = [pid for pid, _ in rows]
     by_id = {p.id: p for p in db_session.scalars(select(Patient).where(Patient.id.in_(ids)))} if ids else {}
     return [by_id[i] for i in ids if i in by_id]
@@ -214,19 +264,32 @@ def _with_details(patients: list[Patient], now: datetime) -> list[PatientMatch]:
     if not ids:
         return []
     courses: dict[int, Course] = {}
-    for c in db_session.scalars(select(Course).where(Course.patient_id.in_(ids), scope.clinic_clause(Course.clinic_id),
-                                                     Course.status.in_(OPEN_COURSE_STATUSES))
-                                .order_by(Course.start_on, Course.id)):
+    for c in db_session.scalars(
+        select(Course)
+        .where(
+            Course.patient_id.in_(ids), scope.clinic_clause(Course.clinic_id), Course.status.in_(OPEN_COURSE_STATUSES)
+        )
+        .order_by(Course.start_on, Course.id)
+    ):
         courses[c.patient_id] = c  # the latest open course wins
     TS = TreatmentSession
-    first = (select(TS.patient_id, func.min(TS.starts_at).label("at"))
-             .where(TS.patient_id.in_(ids), TS.starts_at >= now, TS.status.in_(("proposed", "booked")),
-                    scope.clinic_clause(TS.clinic_id))
-             .group_by(TS.patient_id).subquery())
+    first = (
+        select(TS.patient_id, func.min(TS.starts_at).label("at"))
+        .where(
+            TS.patient_id.in_(ids),
+            TS.starts_at >= now,
+            TS.status.in_(("proposed", "booked")),
+            scope.clinic_clause(TS.clinic_id),
+        )
+        .group_by(TS.patient_id)
+        .subquery()
+    )
     upcoming: dict[int, TreatmentSession] = {}
-    for s in db_session.scalars(select(TS).join(first, and_(TS.patient_id == first.c.patient_id,
-                                                            TS.starts_at == first.c.at))
-                                .where(TS.status.in_(("proposed", "booked")), scope.clinic_clause(TS.clinic_id))
-                                .order_by(TS.id)):
+    for s in db_session.scalars(
+        select(TS)
+        .join(first, and_(TS.patient_id == first.c.patient_id, TS.starts_at == first.c.at))
+        .where(TS.status.in_(("proposed", "booked")), scope.clinic_clause(TS.clinic_id))
+        .order_by(TS.id)
+    ):
         upcoming.setdefault(s.patient_id, s)
     return [PatientMatch(p, courses.get(p.id), upcoming.get(p.id)) for p in patients]

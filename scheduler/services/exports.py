@@ -10,6 +10,7 @@ FHIR slot holds). A redacted export (for a role without
 same fields inside audit events; it cannot be restored. Rows keep their ids, so a restore is the
 same data, and the ids the FHIR export and the audit trail name still match.
 """
+
 from __future__ import annotations
 
 import csv
@@ -38,8 +39,9 @@ def _all_models() -> tuple:
     """Every mapped table except NOT_EXPORTED, parents before children (a table added later is
     exported and restored without a change here)."""
     by_table = {m.class_.__tablename__: m.class_ for m in Base.registry.mappers}
-    return tuple(by_table[t.name] for t in Base.metadata.sorted_tables
-                 if t.name in by_table and t.name not in NOT_EXPORTED)
+    return tuple(
+        by_table[t.name] for t in Base.metadata.sorted_tables if t.name in by_table and t.name not in NOT_EXPORTED
+    )
 
 
 MODELS = _all_models()
@@ -64,8 +66,9 @@ def rows(model, *, clinical: bool, secrets: bool) -> Iterator[dict]:
     """The table's rows as JSON-safe dicts, by id, streamed."""
     columns = _columns(model, secrets=secrets)
     table = model.__table__
-    query = (select(*(table.c[c] for c in columns)).order_by(*table.primary_key.columns)
-             .execution_options(yield_per=CHUNK))
+    query = (
+        select(*(table.c[c] for c in columns)).order_by(*table.primary_key.columns).execution_options(yield_per=CHUNK)
+    )
     for row in db_session.execute(query):
         record = {c: _json_safe(v) for c, v in zip(columns, row)}
         if not clinical:
@@ -113,14 +116,21 @@ def export(open_file: Opener, fmt: str, *, clinical: bool, secrets: bool = False
                     writer.writerow([_csv_cell(v) for v in record.values()])
                 n += 1
         counts[name] = n
-    manifest = {"format": fmt, "exported_at": utcnow().isoformat(), "schema_revision": schema_revision(),
-                "clinical_content": clinical, "password_hashes": secrets, "tables": counts}
+    manifest = {
+        "format": fmt,
+        "exported_at": utcnow().isoformat(),
+        "schema_revision": schema_revision(),
+        "clinical_content": clinical,
+        "password_hashes": secrets,
+        "tables": counts,
+    }
     with open_file("manifest.json") as out:
         out.write(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 
 
 # --- restore -------------------------------------------------------------------------------------
+
 
 def _reader(column) -> Callable:
     kind = column.type
@@ -160,8 +170,10 @@ def _record(model, line: int, raw: str, readers: dict) -> dict:
 def _check_empty() -> None:
     for table in Base.metadata.sorted_tables:
         if db_session.scalar(select(func.count()).select_from(table)):
-            raise RestoreError(f"The database is not empty (table {table.name} has rows): restore into a "
-                               "database that 'scheduler init-db' has just created.")
+            raise RestoreError(
+                f"The database is not empty (table {table.name} has rows): restore into a "
+                "database that 'scheduler init-db' has just created."
+            )
 
 
 def restore(open_file: Opener, exists: Callable[[str], bool], *, actor_id: int | None = None) -> dict[str, int]:
@@ -174,14 +186,20 @@ def restore(open_file: Opener, exists: Callable[[str], bool], *, actor_id: int |
         except ValueError as exc:
             raise RestoreError(f"manifest.json: not JSON ({exc.msg})") from None
     if manifest.get("format") != "jsonl":
-        raise RestoreError(f"manifest.json: the export is {manifest.get('format')!r}; only a jsonl export can be restored.")
+        raise RestoreError(
+            f"manifest.json: the export is {manifest.get('format')!r}; only a jsonl export can be restored."
+        )
     if not manifest.get("clinical_content"):
-        raise RestoreError("manifest.json: the export leaves out clinical content (made for a role without it); "
-                           "restore needs a full export made with 'scheduler export'.")
+        raise RestoreError(
+            "manifest.json: the export leaves out clinical content (made for a role without it); "
+            "restore needs a full export made with 'scheduler export'."
+        )
     here = schema_revision()
     if manifest.get("schema_revision") != here:
-        raise RestoreError(f"manifest.json: the export was made at schema revision {manifest.get('schema_revision')}, "
-                           f"this database is at {here}; migrate one to match the other first.")
+        raise RestoreError(
+            f"manifest.json: the export was made at schema revision {manifest.get('schema_revision')}, "
+            f"this database is at {here}; migrate one to match the other first."
+        )
     _check_empty()
     counts: dict[str, int] = {}
     for model in MODELS:
@@ -209,10 +227,15 @@ def restore(open_file: Opener, exists: Callable[[str], bool], *, actor_id: int |
     if is_postgres():
         for model in MODELS:
             table = model.__tablename__
-            db_session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                    f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"))
-    audit.record_operation(actor_id, "data.restore", "export",
-                           after={"exported_at": manifest.get("exported_at"), "tables": counts})
+            db_session.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+                )
+            )
+    audit.record_operation(
+        actor_id, "data.restore", "export", after={"exported_at": manifest.get("exported_at"), "tables": counts}
+    )
     db_session.flush()
     return counts
 
@@ -232,4 +255,3 @@ def text_opener(open_binary: Callable[[str], AbstractContextManager]) -> Opener:
                 wrapper.detach()
 
     return opener
-

@@ -1,4 +1,5 @@
 """iCalendar feed subscriptions: revocable secret tokens (stored hashed) and the sessions they show."""
+
 from __future__ import annotations
 
 import secrets
@@ -57,14 +58,20 @@ def subject_name(row: FeedToken) -> str:
     return f"Sessions in {subject.name}" if row.kind == "room" else f"Sessions of {subject.name}"
 
 
-def sessions_for(row: FeedToken, history_days: int = HISTORY_DAYS) -> tuple[list[TreatmentSession],
-                                                                           dict[int, Clinic]]:
+def sessions_for(row: FeedToken, history_days: int = HISTORY_DAYS) -> tuple[list[TreatmentSession], dict[int, Clinic]]:
     TS = TreatmentSession
     column = {"room": TS.room_id, "staff": TS.staff_member_id, "patient": TS.patient_id}[row.kind]
-    query = (select(TS).where(column == row.subject_id, TS.starts_at >= utcnow() - timedelta(days=history_days),
-                              scope.clinic_clause(TS.clinic_id))
-             .options(selectinload(TS.patient), selectinload(TS.room), selectinload(TS.staff_member))
-             .order_by(TS.starts_at, TS.id).limit(MAX_EVENTS))
+    query = (
+        select(TS)
+        .where(
+            column == row.subject_id,
+            TS.starts_at >= utcnow() - timedelta(days=history_days),
+            scope.clinic_clause(TS.clinic_id),
+        )
+        .options(selectinload(TS.patient), selectinload(TS.room), selectinload(TS.staff_member))
+        .order_by(TS.starts_at, TS.id)
+        .limit(MAX_EVENTS)
+    )
     sessions = list(db_session.scalars(query))
     clinic_ids = {s.clinic_id for s in sessions}
     if not clinic_ids and row.kind in ("room", "staff"):

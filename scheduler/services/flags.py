@@ -5,6 +5,7 @@ booked or moved). Course rules (spacing, windows, gaps) read the patients' whole
 the ``(patient_id, starts_at)`` index; resource rules (rooms, clinicians, capacity) read the clinic's
 sessions of the days concerned only (one query, one index range per day).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -40,8 +41,9 @@ def _courses(*, patient_ids=(), clinic_id: int | None = None, open_only: bool = 
 
 
 def course_facts(c: Course) -> CourseFacts:
-    return CourseFacts(id=c.id, patient_id=c.patient_id, protocol_key=c.protocol_key, status=c.status,
-                       start_on=c.start_on)
+    return CourseFacts(
+        id=c.id, patient_id=c.patient_id, protocol_key=c.protocol_key, status=c.status, start_on=c.start_on
+    )
 
 
 def _patients(ids) -> list:
@@ -61,12 +63,18 @@ def with_forms(ctx: FlagContext, sessions) -> FlagContext:
     (:func:`with_motor_thresholds`)."""
     from scheduler.models import RemsMonitoringForm
 
-    ids = sorted({s.id for s in sessions if s.kind == "dose" and s.status in ("checked_in", "completed")
-                  and s.id is not None and s.id > 0})
+    ids = sorted(
+        {
+            s.id
+            for s in sessions
+            if s.kind == "dose" and s.status in ("checked_in", "completed") and s.id is not None and s.id > 0
+        }
+    )
     filed: frozenset[int] = frozenset()
     if ids:
-        filed = frozenset(db_session.scalars(select(RemsMonitoringForm.session_id)
-                                             .where(RemsMonitoringForm.session_id.in_(ids))))
+        filed = frozenset(
+            db_session.scalars(select(RemsMonitoringForm.session_id).where(RemsMonitoringForm.session_id.in_(ids)))
+        )
     return with_motor_thresholds(replace(ctx, rems_forms=filed))
 
 
@@ -76,13 +84,22 @@ def with_motor_thresholds(ctx: FlagContext) -> FlagContext:
     from scheduler.domain.rules.tms import is_tms
     from scheduler.models import Assessment
 
-    patients = sorted({c.patient_id for c in ctx.courses.values() if c.status not in CLOSED_COURSE_STATUSES
-                       and (p := ctx.protocols.get(c.protocol_key)) is not None and is_tms(p)})
+    patients = sorted(
+        {
+            c.patient_id
+            for c in ctx.courses.values()
+            if c.status not in CLOSED_COURSE_STATUSES
+            and (p := ctx.protocols.get(c.protocol_key)) is not None
+            and is_tms(p)
+        }
+    )
     dates: dict[int, list] = {}
     if patients:
-        rows = db_session.execute(select(Assessment.patient_id, Assessment.taken_on)
-                                  .where(Assessment.patient_id.in_(patients),
-                                         Assessment.instrument == "motor_threshold"))
+        rows = db_session.execute(
+            select(Assessment.patient_id, Assessment.taken_on).where(
+                Assessment.patient_id.in_(patients), Assessment.instrument == "motor_threshold"
+            )
+        )
         for patient_id, taken_on in rows:
             dates.setdefault(patient_id, []).append(taken_on)
     return replace(ctx, motor_thresholds={k: tuple(sorted(v)) for k, v in dates.items()})
@@ -103,20 +120,31 @@ def owed_rems_forms(clinic_id: int, *, as_of: datetime | None = None) -> list:
     rems_keys = sorted(key for key, proto in protocols().items() if proto.rems)
     TS = TreatmentSession
     rows = db_session.scalars(
-        select(TS).outerjoin(Course, Course.id == TS.course_id)
-        .where(TS.clinic_id == clinic_id, TS.starts_at >= since, TS.starts_at < as_of,
-               TS.kind == "dose", TS.status.in_(TOOK_PLACE), TS.ends_at <= as_of,
-               or_(TS.route == "nasal", Course.protocol_key.in_(rems_keys)),
-               ~select(RemsMonitoringForm.id).where(RemsMonitoringForm.session_id == TS.id).exists())
-        .order_by(TS.starts_at, TS.id)).all()
+        select(TS)
+        .outerjoin(Course, Course.id == TS.course_id)
+        .where(
+            TS.clinic_id == clinic_id,
+            TS.starts_at >= since,
+            TS.starts_at < as_of,
+            TS.kind == "dose",
+            TS.status.in_(TOOK_PLACE),
+            TS.ends_at <= as_of,
+            or_(TS.route == "nasal", Course.protocol_key.in_(rems_keys)),
+            ~select(RemsMonitoringForm.id).where(RemsMonitoringForm.session_id == TS.id).exists(),
+        )
+        .order_by(TS.starts_at, TS.id)
+    ).all()
     if not rows:
         return []
     sessions = [inputs.session_value(s) for s in rows]
     patient_ids = {s.patient_id for s in sessions}
-    ctx = FlagContext(clinic=inputs.clinic_value(clinic_id, Interval(since, as_of), row=clinic), protocols=protocols(),
-                      patients=_patients(patient_ids),
-                      courses=[course_facts(c) for c in _courses(patient_ids=patient_ids)],
-                      rems_forms=frozenset())  # none of these has a form: the query says so
+    ctx = FlagContext(
+        clinic=inputs.clinic_value(clinic_id, Interval(since, as_of), row=clinic),
+        protocols=protocols(),
+        patients=_patients(patient_ids),
+        courses=[course_facts(c) for c in _courses(patient_ids=patient_ids)],
+        rems_forms=frozenset(),
+    )  # none of these has a form: the query says so
     return sorted(form_flags(ctx, sessions, None, as_of), key=lambda f: f.sort_key())
 
 
@@ -141,14 +169,26 @@ def _context(clinic_id: int, windows: list[Interval], patient_ids, *, row=None) 
     for s in inputs.patient_history(everyone, near, whole):
         sessions.setdefault(s.id, s)
     met = {s.course_id for s in sessions.values() if s.course_id is not None}
-    ctx = FlagContext(clinic=loaded.clinic, protocols=protocols(), rooms=loaded.rooms, staff=loaded.staff,
-                      patients=_patients(everyone),
-                      courses=[f for cid, f in facts.items() if cid in whole or cid in met])
+    ctx = FlagContext(
+        clinic=loaded.clinic,
+        protocols=protocols(),
+        rooms=loaded.rooms,
+        staff=loaded.staff,
+        patients=_patients(everyone),
+        courses=[f for cid, f in facts.items() if cid in whole or cid in met],
+    )
     return with_forms(ctx, sessions.values()), sorted(sessions.values(), key=lambda s: (s.starts_at, s.id or 0))
 
 
-def for_clinic(clinic_id: int, first: date, last: date, *, as_of: datetime | None = None,
-               idle_chairs: bool = True, course_gaps: bool = True) -> list:
+def for_clinic(
+    clinic_id: int,
+    first: date,
+    last: date,
+    *,
+    as_of: datetime | None = None,
+    idle_chairs: bool = True,
+    course_gaps: bool = True,
+) -> list:
     """The clinic's flags over local dates ``first`` .. ``last``: every session's conflicts and gaps,
     idle chair time, and (``course_gaps``) the gaps of open courses at the clinic with no session in
     the range (maintenance due or overdue, an induction left incomplete)."""
@@ -160,8 +200,14 @@ def for_clinic(clinic_id: int, first: date, last: date, *, as_of: datetime | Non
     found = set(rules.clinic_flags(ctx, first, last, sessions, as_of=as_of, idle_chairs=idle_chairs))
     # Adapter: clinic_flags runs the course rules only for courses with a session in the range; the
     # open courses with nothing in the range (overdue maintenance) are asked separately.
-    in_range = {s.course_id for s in sessions if s.course_id is not None and s.clinic_id == clinic_id
-                and window.start < s.ends_at and s.starts_at < window.end}
+    in_range = {
+        s.course_id
+        for s in sessions
+        if s.course_id is not None
+        and s.clinic_id == clinic_id
+        and window.start < s.ends_at
+        and s.starts_at < window.end
+    }
     by_course: dict[int, list[Session]] = {}
     loose_by_patient: dict[int, list[Session]] = {}
     for s in sessions:  # one pass, in order: each course's and each patient's loose sessions
@@ -174,8 +220,11 @@ def for_clinic(clinic_id: int, first: date, last: date, *, as_of: datetime | Non
             continue
         mine = by_course.get(course.id, [])
         loose = loose_by_patient.get(course.patient_id, [])
-        found.update(f for f in rules.course_flags(ctx, course_facts(course), mine, as_of=as_of, loose=loose)
-                     if f.on is not None and first <= f.on <= last)
+        found.update(
+            f
+            for f in rules.course_flags(ctx, course_facts(course), mine, as_of=as_of, loose=loose)
+            if f.on is not None and first <= f.on <= last
+        )
     return sorted(found, key=lambda f: f.sort_key())
 
 
@@ -198,13 +247,21 @@ def for_patient(patient_id: int, *, as_of: datetime | None = None, since: dateti
     for clinic_id in clinic_ids:
         clinic = inputs.clinic_with_hours(clinic_id)
         upcoming = [s for s in history if s.clinic_id == clinic_id and s.status in UPCOMING and s.ends_at > as_of]
-        loaded = inputs.clinic_inputs(clinic_id, day_windows(clinic.timezone, upcoming)
-                                      or [Interval(*day_bounds_utc(local_date(as_of, clinic.timezone),
-                                                                   clinic.timezone))], row=clinic)
+        loaded = inputs.clinic_inputs(
+            clinic_id,
+            day_windows(clinic.timezone, upcoming)
+            or [Interval(*day_bounds_utc(local_date(as_of, clinic.timezone), clinic.timezone))],
+            row=clinic,
+        )
         others = [s for s in loaded.sessions if s.patient_id != patient_id]
-        ctx = FlagContext(clinic=loaded.clinic, protocols=protocols(), rooms=loaded.rooms, staff=loaded.staff,
-                          patients=_patients({patient_id} | {s.patient_id for s in others}),
-                          courses=[course_facts(c) for c in courses if c.clinic_id == clinic_id])
+        ctx = FlagContext(
+            clinic=loaded.clinic,
+            protocols=protocols(),
+            rooms=loaded.rooms,
+            staff=loaded.staff,
+            patients=_patients({patient_id} | {s.patient_id for s in others}),
+            courses=[course_facts(c) for c in courses if c.clinic_id == clinic_id],
+        )
         ctx = with_forms(ctx, [s for s in history if s.clinic_id == clinic_id])
         found.update(rules.patient_flags(ctx, patient_id, history, as_of=as_of, others=others))
     return sorted(found, key=lambda f: f.sort_key())
@@ -217,9 +274,14 @@ def _patient_context(session: Session) -> tuple[FlagContext, list[Session], list
     loaded = inputs.clinic_inputs(session.clinic_id, day_windows(clinic.timezone, [session]), row=clinic)
     history = list(inputs.patient_sessions([session.patient_id]))
     others = [s for s in loaded.sessions if s.patient_id != session.patient_id and s.live]
-    ctx = FlagContext(clinic=loaded.clinic, protocols=protocols(), rooms=loaded.rooms, staff=loaded.staff,
-                      patients=_patients({session.patient_id} | {s.patient_id for s in others}),
-                      courses=[course_facts(c) for c in _courses(patient_ids=[session.patient_id])])
+    ctx = FlagContext(
+        clinic=loaded.clinic,
+        protocols=protocols(),
+        rooms=loaded.rooms,
+        staff=loaded.staff,
+        patients=_patients({session.patient_id} | {s.patient_id for s in others}),
+        courses=[course_facts(c) for c in _courses(patient_ids=[session.patient_id])],
+    )
     return with_forms(ctx, history), history, others
 
 
@@ -231,14 +293,23 @@ def _candidate_context(candidate: Session) -> tuple[FlagContext, list[Session]]:
     row = inputs.clinic_with_hours(candidate.clinic_id)
     windows = merge(day_windows(row.timezone, [candidate]))
     span = Interval(windows[0].start, windows[-1].end)
-    loaded = inputs.candidate_sessions(candidate.clinic_id, windows, patient_id=candidate.patient_id,
-                                       room_id=candidate.room_id, staff_id=candidate.staff_member_id)
+    loaded = inputs.candidate_sessions(
+        candidate.clinic_id,
+        windows,
+        patient_id=candidate.patient_id,
+        room_id=candidate.room_id,
+        staff_id=candidate.staff_member_id,
+    )
     history = [s for s in loaded if s.patient_id == candidate.patient_id]
     others = [s for s in loaded if s.patient_id != candidate.patient_id and s.live]
-    ctx = FlagContext(clinic=inputs.clinic_value(candidate.clinic_id, span, row=row), protocols=protocols(),
-                      rooms=inputs.room_values(candidate.clinic_id, [candidate.room_id]), staff=inputs.staff(candidate.clinic_id, span),
-                      patients=_patients({candidate.patient_id} | {s.patient_id for s in others}),
-                      courses=_candidate_course(candidate))
+    ctx = FlagContext(
+        clinic=inputs.clinic_value(candidate.clinic_id, span, row=row),
+        protocols=protocols(),
+        rooms=inputs.room_values(candidate.clinic_id, [candidate.room_id]),
+        staff=inputs.staff(candidate.clinic_id, span),
+        patients=_patients({candidate.patient_id} | {s.patient_id for s in others}),
+        courses=_candidate_course(candidate),
+    )
     return ctx, history + others
 
 
@@ -275,43 +346,87 @@ class PlanCalendar:
     """What a course was planned over (``services.courses.plan``): the clinic's calendar over the
     plan's horizon, the patient's whole history, the patient and their courses. The plan's flags
     and the write gate read these again instead of the database."""
+
     loaded: inputs.ClinicInputs
     history: tuple[Session, ...]
     patient: object  # values.Patient
     courses: tuple[CourseFacts, ...]
 
 
-def _plan_changes(cal: PlanCalendar, proposed, *, hidden_session_ids: frozenset[int], past_status: str | None,
-                  now: datetime | None) -> list[Session]:
+def _plan_changes(
+    cal: PlanCalendar, proposed, *, hidden_session_ids: frozenset[int], past_status: str | None, now: datetime | None
+) -> list[Session]:
     """The plan as changes: its sessions (new), and the sessions booking it cancels."""
-    planned = [Session(id=None, patient_id=cal.patient.id, starts_at=ps.starts_at, ends_at=ps.ends_at,
-                       room_id=ps.room_id, kind=ps.kind, clinic_id=cal.loaded.clinic.id, course_id=PLANNED_COURSE_ID,
-                       phase=ps.phase, sequence=ps.sequence, route=ps.route, staff_member_id=ps.staff_member_id,
-                       status=past_status if past_status and ps.ends_at <= now else "booked") for ps in proposed]
+    planned = [
+        Session(
+            id=None,
+            patient_id=cal.patient.id,
+            starts_at=ps.starts_at,
+            ends_at=ps.ends_at,
+            room_id=ps.room_id,
+            kind=ps.kind,
+            clinic_id=cal.loaded.clinic.id,
+            course_id=PLANNED_COURSE_ID,
+            phase=ps.phase,
+            sequence=ps.sequence,
+            route=ps.route,
+            staff_member_id=ps.staff_member_id,
+            status=past_status if past_status and ps.ends_at <= now else "booked",
+        )
+        for ps in proposed
+    ]
     return planned + [replace(s, status="cancelled") for s in cal.history if s.id in hidden_session_ids]
 
 
-def _plan_context(cal: PlanCalendar, protocol_key: str, start_on: date, planned: list[Session], *,
-                  stopped_course_id: int | None) -> tuple[FlagContext, list[Session]]:
+def _plan_context(
+    cal: PlanCalendar, protocol_key: str, start_on: date, planned: list[Session], *, stopped_course_id: int | None
+) -> tuple[FlagContext, list[Session]]:
     """The flag context and sessions for a plan, from its calendar: the patient's history and the
     other patients' live sessions on the plan's days in its rooms or with its clinicians (what its
     flags can name); the planned course added, the course it replaces stopped."""
     windows = day_windows(cal.loaded.clinic.timezone, planned)
     rooms = {s.room_id for s in planned}
     staff_ids = {s.staff_member_id for s in planned if s.staff_member_id is not None}
-    others = [s for s in cal.loaded.sessions if s.patient_id != cal.patient.id and s.live
-              and (s.room_id in rooms or s.staff_member_id in staff_ids)
-              and any(w.start < s.ends_at and s.starts_at < w.end for w in windows)]
+    others = [
+        s
+        for s in cal.loaded.sessions
+        if s.patient_id != cal.patient.id
+        and s.live
+        and (s.room_id in rooms or s.staff_member_id in staff_ids)
+        and any(w.start < s.ends_at and s.starts_at < w.end for w in windows)
+    ]
     courses = [replace(c, status="stopped") if c.id == stopped_course_id else c for c in cal.courses]
-    courses.append(CourseFacts(id=PLANNED_COURSE_ID, patient_id=cal.patient.id, protocol_key=protocol_key,
-                               status="planned", start_on=start_on, clinic_id=cal.loaded.clinic.id))
-    ctx = FlagContext(clinic=cal.loaded.clinic, protocols=protocols(), rooms=cal.loaded.rooms, staff=cal.loaded.staff,
-                      patients=[cal.patient, *_patients({s.patient_id for s in others})], courses=courses)
+    courses.append(
+        CourseFacts(
+            id=PLANNED_COURSE_ID,
+            patient_id=cal.patient.id,
+            protocol_key=protocol_key,
+            status="planned",
+            start_on=start_on,
+            clinic_id=cal.loaded.clinic.id,
+        )
+    )
+    ctx = FlagContext(
+        clinic=cal.loaded.clinic,
+        protocols=protocols(),
+        rooms=cal.loaded.rooms,
+        staff=cal.loaded.staff,
+        patients=[cal.patient, *_patients({s.patient_id for s in others})],
+        courses=courses,
+    )
     return ctx, list(cal.history) + others
 
 
-def for_plan(cal: PlanCalendar, protocol_key: str, start_on: date, proposed, *, as_of: datetime | None = None,
-             hidden_session_ids: frozenset[int] = frozenset(), stopped_course_id: int | None = None) -> list[tuple]:
+def for_plan(
+    cal: PlanCalendar,
+    protocol_key: str,
+    start_on: date,
+    proposed,
+    *,
+    as_of: datetime | None = None,
+    hidden_session_ids: frozenset[int] = frozenset(),
+    stopped_course_id: int | None = None,
+) -> list[tuple]:
     """The flags a proposed course (``planning.Plan.sessions``) would carry once booked, as
     ``(flag, plan indexes)`` pairs; the flag's own ``session_ids`` keep only existing sessions.
     ``hidden_session_ids``/``stopped_course_id``: what booking the plan would cancel and stop (a
@@ -327,21 +442,40 @@ def for_plan(cal: PlanCalendar, protocol_key: str, start_on: date, proposed, *, 
         indexes = [-i - 1 for i in f.session_ids if i < 0]
         if not indexes and f.course_id != PLANNED_COURSE_ID:
             continue  # about the patient's existing sessions only
-        out.append((replace(f, session_ids=tuple(i for i in f.session_ids if i > 0),
-                            course_id=None if f.course_id == PLANNED_COURSE_ID else f.course_id), indexes))
+        out.append(
+            (
+                replace(
+                    f,
+                    session_ids=tuple(i for i in f.session_ids if i > 0),
+                    course_id=None if f.course_id == PLANNED_COURSE_ID else f.course_id,
+                ),
+                indexes,
+            )
+        )
     return out
 
 
 def plan_flag_dict(f) -> dict:
     """A flag of the plan's write gate as the refusal names it: ``session_ids`` the existing sessions,
     ``plan_sessions`` the indexes of the planned ones (as in a dry run's ``sessions``)."""
-    return {**f.to_dict(), "session_ids": [i for i in f.session_ids if i > 0],
-            "plan_sessions": [-i - 1 for i in f.session_ids if i < 0]}
+    return {
+        **f.to_dict(),
+        "session_ids": [i for i in f.session_ids if i > 0],
+        "plan_sessions": [-i - 1 for i in f.session_ids if i < 0],
+    }
 
 
-def introduced_by_plan(cal: PlanCalendar, protocol_key: str, start_on: date, proposed, *, now: datetime,
-                       hidden_session_ids: frozenset[int] = frozenset(), stopped_course_id: int | None = None,
-                       past_status: str | None = None) -> list:
+def introduced_by_plan(
+    cal: PlanCalendar,
+    protocol_key: str,
+    start_on: date,
+    proposed,
+    *,
+    now: datetime,
+    hidden_session_ids: frozenset[int] = frozenset(),
+    stopped_course_id: int | None = None,
+    past_status: str | None = None,
+) -> list:
     """The rule book's write gate on a whole course (``rules.introduced_flags``): the error flags
     booking ``proposed`` (and cancelling ``hidden_session_ids``, stopping ``stopped_course_id``)
     would introduce, double bookings aside (refused outright by the clash check)."""
@@ -350,8 +484,11 @@ def introduced_by_plan(cal: PlanCalendar, protocol_key: str, start_on: date, pro
     if not planned:
         return []
     ctx, pool = _plan_context(cal, protocol_key, start_on, planned, stopped_course_id=stopped_course_id)
-    return [replace(f, course_id=None if f.course_id == PLANNED_COURSE_ID else f.course_id)
-            for f in rules.introduced_flags(ctx, changes, pool, as_of=now) if f.code not in rules.HARD_CONFLICT_CODES]
+    return [
+        replace(f, course_id=None if f.course_id == PLANNED_COURSE_ID else f.course_id)
+        for f in rules.introduced_flags(ctx, changes, pool, as_of=now)
+        if f.code not in rules.HARD_CONFLICT_CODES
+    ]
 
 
 def course_fact_rows(patient_ids: Iterable[int]) -> list[CourseFacts]:
@@ -359,10 +496,14 @@ def course_fact_rows(patient_ids: Iterable[int]) -> list[CourseFacts]:
     ids = sorted(set(patient_ids))
     if not ids:
         return []
-    return [CourseFacts(id=i, patient_id=p, protocol_key=k, status=st, start_on=on)
-            for i, p, k, st, on in db_session.execute(
-                select(Course.id, Course.patient_id, Course.protocol_key, Course.status, Course.start_on)
-                .where(Course.patient_id.in_(ids)).order_by(Course.id))]
+    return [
+        CourseFacts(id=i, patient_id=p, protocol_key=k, status=st, start_on=on)
+        for i, p, k, st, on in db_session.execute(
+            select(Course.id, Course.patient_id, Course.protocol_key, Course.status, Course.start_on)
+            .where(Course.patient_id.in_(ids))
+            .order_by(Course.id)
+        )
+    ]
 
 
 def _stored_times(changes: list[Session]) -> list[tuple[datetime, datetime]]:
@@ -370,8 +511,12 @@ def _stored_times(changes: list[Session]) -> list[tuple[datetime, datetime]]:
     ids = sorted({c.id for c in changes if c.id is not None and c.id > 0})
     if not ids:
         return []
-    return [tuple(r) for r in db_session.execute(select(TreatmentSession.starts_at, TreatmentSession.ends_at)
-                                                 .where(TreatmentSession.id.in_(ids)))]
+    return [
+        tuple(r)
+        for r in db_session.execute(
+            select(TreatmentSession.starts_at, TreatmentSession.ends_at).where(TreatmentSession.id.in_(ids))
+        )
+    ]
 
 
 def change_context(changes: list[Session], *, courses: Iterable[CourseFacts] = ()) -> tuple[FlagContext, list[Session]]:
@@ -394,15 +539,25 @@ def change_context(changes: list[Session], *, courses: Iterable[CourseFacts] = (
     reach = neighbour_horizon(protocols().values())
     times = [(c.starts_at, c.ends_at) for c in changes] + _stored_times(changes)
     near = Interval(min(a for a, _ in times) - reach, max(b for _, b in times) + reach)
-    loaded = inputs.gate_sessions(clinic_id, windows, patient_ids=patient_ids, near=near, course_ids=whole,
-                                  room_ids={c.room_id for c in changes},
-                                  staff_ids={c.staff_member_id for c in changes})
+    loaded = inputs.gate_sessions(
+        clinic_id,
+        windows,
+        patient_ids=patient_ids,
+        near=near,
+        course_ids=whole,
+        room_ids={c.room_id for c in changes},
+        staff_ids={c.staff_member_id for c in changes},
+    )
     pool = [s for s in loaded if s.patient_id in patient_ids or s.live]
     met = {s.course_id for s in pool if s.patient_id in patient_ids and s.course_id is not None}
-    ctx = FlagContext(clinic=setup.clinic_value(span), protocols=protocols(),
-                      rooms=inputs.room_values(clinic_id, {c.room_id for c in changes}),
-                      staff=setup.staff_values(span), patients=_patients(patient_ids),
-                      courses=[f for cid, f in facts.items() if cid in whole or cid in met or cid in given])
+    ctx = FlagContext(
+        clinic=setup.clinic_value(span),
+        protocols=protocols(),
+        rooms=inputs.room_values(clinic_id, {c.room_id for c in changes}),
+        staff=setup.staff_values(span),
+        patients=_patients(patient_ids),
+        courses=[f for cid, f in facts.items() if cid in whole or cid in met or cid in given],
+    )
     return ctx, pool
 
 
@@ -410,18 +565,25 @@ def change_context(changes: list[Session], *, courses: Iterable[CourseFacts] = (
 class Verdict:
     """What the rule book says of a change: the error flags it would introduce (the gate), and the
     conflicts its first session would then carry (for the answer)."""
+
     introduced: list
     conflicts: list
 
 
-def check_changes(changes: list[Session], *, courses: Iterable[CourseFacts] = (),
-                  as_of: datetime | None = None, context: tuple | None = None) -> Verdict:
+def check_changes(
+    changes: list[Session],
+    *,
+    courses: Iterable[CourseFacts] = (),
+    as_of: datetime | None = None,
+    context: tuple | None = None,
+) -> Verdict:
     """The rule book on a change before it is written (``rules.introduced_flags``); ``context``: what
     ``change_context`` gave for these changes, when the caller has it already."""
     ctx, pool = context if context is not None else change_context(changes, courses=courses)
     as_of = as_of or utcnow()
-    introduced = [f for f in rules.introduced_flags(ctx, changes, pool, as_of=as_of)
-                  if f.code not in rules.HARD_CONFLICT_CODES]
+    introduced = [
+        f for f in rules.introduced_flags(ctx, changes, pool, as_of=as_of) if f.code not in rules.HARD_CONFLICT_CODES
+    ]
     rest, _ = rules.apply_changes(pool, changes[1:])
     conflicts = rules.candidate_flags(ctx, changes[0], rest, as_of=as_of)
     return Verdict(introduced, conflicts)
@@ -435,7 +597,12 @@ def loaded_context(loaded, patient_ids: Iterable[int]) -> tuple[FlagContext, lis
     for s in inputs.patient_sessions(patient_ids):
         sessions.setdefault(s.id, s)
     pool = sorted(sessions.values(), key=lambda s: (s.starts_at, s.id or 0))
-    ctx = FlagContext(clinic=loaded.clinic, protocols=protocols(), rooms=loaded.rooms, staff=loaded.staff,
-                      patients=_patients(patient_ids),  # (the others' names are not needed to judge)
-                      courses=[course_facts(c) for c in _courses(patient_ids=patient_ids)])
+    ctx = FlagContext(
+        clinic=loaded.clinic,
+        protocols=protocols(),
+        rooms=loaded.rooms,
+        staff=loaded.staff,
+        patients=_patients(patient_ids),  # (the others' names are not needed to judge)
+        courses=[course_facts(c) for c in _courses(patient_ids=patient_ids)],
+    )
     return ctx, pool

@@ -6,6 +6,7 @@ sessions holding the room (or, for a clinician, the times they already monitor a
 their capacity), minus the live holds placed through FHIR $hold. Interval arithmetic is
 domain.intervals' (merge/subtract); no overlap test here.
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -25,8 +26,9 @@ def intersect(a: list[Interval], b: list[Interval]) -> list[Interval]:
 
 def saturated(intervals: list[Interval], capacity: int) -> list[Interval]:
     """Where at least ``capacity`` of ``intervals`` run at once (a sweep over their ends)."""
-    events = sorted([(iv.start, 1) for iv in intervals] + [(iv.end, -1) for iv in intervals],
-                    key=lambda e: (e[0], e[1]))
+    events = sorted(
+        [(iv.start, 1) for iv in intervals] + [(iv.end, -1) for iv in intervals], key=lambda e: (e[0], e[1])
+    )
     out, running, since = [], 0, None
     for moment, step in events:
         running += step
@@ -63,8 +65,7 @@ def free_intervals(kind: str, ident: int, window: Interval, held: list[Interval]
         busy = [s.interval for s in sessions if s.live and s.staff_member_id == ident] + list(held)
         free = []
         for d in days:
-            free += intersect(calendar.staff_available_intervals(member, clinic, d),
-                              calendar.open_intervals(clinic, d))
+            free += intersect(calendar.staff_available_intervals(member, clinic, d), calendar.open_intervals(clinic, d))
         free = subtract(free, saturated(busy, member.capacity))
     return intersect(merge(free), [window])
 

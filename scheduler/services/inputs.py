@@ -6,6 +6,7 @@ clinic / a patient / some rooms or clinicians inside a time window. Every sessio
 ``starts_at`` (lower bound widened by the longest possible session) so that the
 ``(resource, starts_at)`` B-tree indexes serve it; no query runs per row.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -25,14 +26,30 @@ from scheduler.models import Clinic, Patient, TreatmentSession
 from scheduler.services import scope, setup_cache
 
 TS = TreatmentSession
-_SESSION_COLUMNS = (TS.id, TS.patient_id, TS.starts_at, TS.ends_at, TS.room_id, TS.kind, TS.status,
-                    TS.clinic_id, TS.course_id, TS.phase, TS.sequence, TS.route, TS.staff_member_id,
-                    TS.override_reason, TS.confirmed_at, TS.ride_home_by)
+_SESSION_COLUMNS = (
+    TS.id,
+    TS.patient_id,
+    TS.starts_at,
+    TS.ends_at,
+    TS.room_id,
+    TS.kind,
+    TS.status,
+    TS.clinic_id,
+    TS.course_id,
+    TS.phase,
+    TS.sequence,
+    TS.route,
+    TS.staff_member_id,
+    TS.override_reason,
+    TS.confirmed_at,
+    TS.ride_home_by,
+)
 
 
 @dataclass(frozen=True)
 class ClinicInputs:
     """Everything the planner and the flag rules need about one clinic over a window."""
+
     clinic: v.Clinic
     rooms: tuple[v.Room, ...]
     staff: tuple[v.StaffMember, ...]
@@ -68,9 +85,13 @@ def local_range(clinic: Clinic | v.Clinic, first: date, last: date) -> Interval:
 
 def clinic_with_hours(clinic_id: int) -> Clinic:
     """The clinic row with its opening hours (one statement)."""
-    clinic = db_session.scalars(select(Clinic).where(Clinic.id == clinic_id)
-                                .options(joinedload(Clinic.opening_hours))).unique().first() \
-        if isinstance(clinic_id, int) else None
+    clinic = (
+        db_session.scalars(select(Clinic).where(Clinic.id == clinic_id).options(joinedload(Clinic.opening_hours)))
+        .unique()
+        .first()
+        if isinstance(clinic_id, int)
+        else None
+    )
     if clinic is None:
         raise NotFound(f"No clinic with id {clinic_id}.", field="clinic_id")
     return clinic
@@ -114,11 +135,16 @@ def _keep_for_request(row) -> None:
 
 def patient_value(patient: Patient, authorizations: tuple[v.Authorization, ...] | None = None) -> v.Patient:
     """``authorizations``: already loaded (``patient_values``), else read here."""
-    return v.Patient(id=patient.id, mrn=patient.mrn, name=patient.name,
-                     ride_home_arranged=patient.ride_home_arranged,
-                     dosing_hold_reason=patient.dosing_hold_reason,
-                     authorizations=authorization_values(patient.id) if authorizations is None else authorizations,
-                     rems_enrollment_id=patient.rems_enrollment_id, rems_enrolled_on=patient.rems_enrolled_on)
+    return v.Patient(
+        id=patient.id,
+        mrn=patient.mrn,
+        name=patient.name,
+        ride_home_arranged=patient.ride_home_arranged,
+        dosing_hold_reason=patient.dosing_hold_reason,
+        authorizations=authorization_values(patient.id) if authorizations is None else authorizations,
+        rems_enrollment_id=patient.rems_enrollment_id,
+        rems_enrolled_on=patient.rems_enrolled_on,
+    )
 
 
 def patient_values(patients: Iterable[Patient]) -> list[v.Patient]:
@@ -147,39 +173,73 @@ def authorizations_of(patient_ids: Iterable[int]) -> dict[int, tuple[v.Authoriza
     ids = sorted(set(patient_ids))
     if not ids:
         return {}
-    rows = db_session.scalars(select(Authorization).where(Authorization.patient_id.in_(ids))
-                              .order_by(Authorization.patient_id, Authorization.valid_from, Authorization.id)).all()
+    rows = db_session.scalars(
+        select(Authorization)
+        .where(Authorization.patient_id.in_(ids))
+        .order_by(Authorization.patient_id, Authorization.valid_from, Authorization.id)
+    ).all()
     if not rows:
         return {}
     low = int(current_app.config.get("AUTHORIZATION_LOW_UNITS", 5)) if has_app_context() else 5
     doses = db_session.execute(
         select(TS.patient_id, TS.id, TS.starts_at, Clinic.timezone, Course.protocol_key)
-        .join(Course, Course.id == TS.course_id).join(Clinic, Clinic.id == TS.clinic_id)
-        .where(TS.patient_id.in_(sorted({a.patient_id for a in rows})), TS.kind == "dose",
-               TS.status.in_(COUNTED_STATUSES), Course.protocol_key.in_({a.protocol for a in rows}))
-        .order_by(TS.starts_at, TS.id)).all()
+        .join(Course, Course.id == TS.course_id)
+        .join(Clinic, Clinic.id == TS.clinic_id)
+        .where(
+            TS.patient_id.in_(sorted({a.patient_id for a in rows})),
+            TS.kind == "dose",
+            TS.status.in_(COUNTED_STATUSES),
+            Course.protocol_key.in_({a.protocol for a in rows}),
+        )
+        .order_by(TS.starts_at, TS.id)
+    ).all()
     out: dict[int, list[v.Authorization]] = {}
     for a in rows:
-        counted = tuple((sid, start) for pid, sid, start, tz, key in doses
-                        if pid == a.patient_id and key == a.protocol and a.valid_from <= local_date(start, tz) <= a.valid_to)
-        out.setdefault(a.patient_id, []).append(v.Authorization(
-            id=a.id, protocol=a.protocol, payer=a.payer, reference=a.reference, units_authorized=a.units_authorized,
-            valid_from=a.valid_from, valid_to=a.valid_to, counted=counted, low_units=low))
+        counted = tuple(
+            (sid, start)
+            for pid, sid, start, tz, key in doses
+            if pid == a.patient_id and key == a.protocol and a.valid_from <= local_date(start, tz) <= a.valid_to
+        )
+        out.setdefault(a.patient_id, []).append(
+            v.Authorization(
+                id=a.id,
+                protocol=a.protocol,
+                payer=a.payer,
+                reference=a.reference,
+                units_authorized=a.units_authorized,
+                valid_from=a.valid_from,
+                valid_to=a.valid_to,
+                counted=counted,
+                low_units=low,
+            )
+        )
     return {pid: tuple(auths) for pid, auths in out.items()}
 
 
 def session_value(s: TreatmentSession) -> v.Session:
-    return v.Session(id=s.id, patient_id=s.patient_id, starts_at=s.starts_at, ends_at=s.ends_at,
-                     room_id=s.room_id, kind=s.kind, status=s.status, clinic_id=s.clinic_id,
-                     course_id=s.course_id, phase=s.phase, sequence=s.sequence, route=s.route,
-                     staff_member_id=s.staff_member_id, override_reason=s.override_reason,
-                     confirmed_at=s.confirmed_at, ride_home_by=s.ride_home_by)
+    return v.Session(
+        id=s.id,
+        patient_id=s.patient_id,
+        starts_at=s.starts_at,
+        ends_at=s.ends_at,
+        room_id=s.room_id,
+        kind=s.kind,
+        status=s.status,
+        clinic_id=s.clinic_id,
+        course_id=s.course_id,
+        phase=s.phase,
+        sequence=s.sequence,
+        route=s.route,
+        staff_member_id=s.staff_member_id,
+        override_reason=s.override_reason,
+        confirmed_at=s.confirmed_at,
+        ride_home_by=s.ride_home_by,
+    )
 
 
 def _in_window(window: Interval):
     """Sessions overlapping ``window``, bounded on ``starts_at`` for the index."""
-    return (TS.starts_at < window.end, TS.starts_at >= window.start - MAX_SESSION_DURATION,
-            TS.ends_at > window.start)
+    return (TS.starts_at < window.end, TS.starts_at >= window.start - MAX_SESSION_DURATION, TS.ends_at > window.start)
 
 
 def _values(query) -> tuple[v.Session, ...]:
@@ -192,8 +252,9 @@ def clinic_sessions(clinic_id: int, window: Interval | Iterable[Interval]) -> tu
     windows = [window] if isinstance(window, Interval) else merge(list(window))
     if not windows:
         return ()
-    return _values(select(*_SESSION_COLUMNS).where(TS.clinic_id == clinic_id,
-                                                   or_(*(and_(*_in_window(w)) for w in windows))))
+    return _values(
+        select(*_SESSION_COLUMNS).where(TS.clinic_id == clinic_id, or_(*(and_(*_in_window(w)) for w in windows)))
+    )
 
 
 def patient_sessions(patient_ids: Iterable[int], window: Interval | None = None) -> tuple[v.Session, ...]:
@@ -210,8 +271,9 @@ def patient_sessions(patient_ids: Iterable[int], window: Interval | None = None)
     return _values(query)
 
 
-def resource_sessions(window: Interval, *, room_ids: Iterable[int] = (), patient_ids: Iterable[int] = (),
-                      staff_ids: Iterable[int] = ()) -> tuple[v.Session, ...]:
+def resource_sessions(
+    window: Interval, *, room_ids: Iterable[int] = (), patient_ids: Iterable[int] = (), staff_ids: Iterable[int] = ()
+) -> tuple[v.Session, ...]:
     """Sessions overlapping ``window`` that hold any of the rooms, patients or clinicians."""
     holders = []
     if room_ids := sorted(set(room_ids)):
@@ -225,8 +287,9 @@ def resource_sessions(window: Interval, *, room_ids: Iterable[int] = (), patient
     return _values(select(*_SESSION_COLUMNS).where(or_(*holders), *_in_window(window)))
 
 
-def candidate_sessions(clinic_id: int, windows: list[Interval], *, patient_id: int, room_id: int | None,
-                       staff_id: int | None) -> tuple[v.Session, ...]:
+def candidate_sessions(
+    clinic_id: int, windows: list[Interval], *, patient_id: int, room_id: int | None, staff_id: int | None
+) -> tuple[v.Session, ...]:
     """In one query: the patient's whole history (any status, any clinic) and the clinic's sessions
     (any status) in ``windows`` that hold the room or the clinician; by start time."""
     holders = [TS.room_id == room_id] if room_id is not None else []
@@ -234,13 +297,20 @@ def candidate_sessions(clinic_id: int, windows: list[Interval], *, patient_id: i
         holders.append(TS.staff_member_id == staff_id)
     where = TS.patient_id == patient_id
     if holders and (windows := merge(list(windows))):
-        where = or_(where, and_(TS.clinic_id == clinic_id, or_(*holders),
-                                or_(*(and_(*_in_window(w)) for w in windows))))
+        where = or_(
+            where, and_(TS.clinic_id == clinic_id, or_(*holders), or_(*(and_(*_in_window(w)) for w in windows)))
+        )
     return _values(select(*_SESSION_COLUMNS).where(where))
 
 
-def change_sessions(clinic_id: int, windows: list[Interval], *, patient_ids: Iterable[int],
-                    room_ids: Iterable[int | None] = (), staff_ids: Iterable[int | None] = ()) -> tuple[v.Session, ...]:
+def change_sessions(
+    clinic_id: int,
+    windows: list[Interval],
+    *,
+    patient_ids: Iterable[int],
+    room_ids: Iterable[int | None] = (),
+    staff_ids: Iterable[int | None] = (),
+) -> tuple[v.Session, ...]:
     """In one query: the patients' whole histories (any status, any clinic) and the clinic's sessions
     (any status) in ``windows`` that hold one of the rooms or clinicians (what a change's flags can name)."""
     holders = []
@@ -250,8 +320,9 @@ def change_sessions(clinic_id: int, windows: list[Interval], *, patient_ids: Ite
         holders.append(TS.staff_member_id.in_(staff_))
     where = TS.patient_id.in_(sorted(set(patient_ids)))
     if holders and (windows := merge(list(windows))):
-        where = or_(where, and_(TS.clinic_id == clinic_id, or_(*holders),
-                                or_(*(and_(*_in_window(w)) for w in windows))))
+        where = or_(
+            where, and_(TS.clinic_id == clinic_id, or_(*holders), or_(*(and_(*_in_window(w)) for w in windows)))
+        )
     return _values(select(*_SESSION_COLUMNS).where(where))
 
 
@@ -269,16 +340,25 @@ def history_clause(patient_ids: Iterable[int], near: Interval, course_ids: Itera
     return and_(TS.patient_id.in_(pids), or_(*mine))
 
 
-def patient_history(patient_ids: Iterable[int], near: Interval, course_ids: Iterable[int] = ()) -> tuple[v.Session, ...]:
+def patient_history(
+    patient_ids: Iterable[int], near: Interval, course_ids: Iterable[int] = ()
+) -> tuple[v.Session, ...]:
     """``history_clause`` as sessions (any status), by start time."""
     if not set(patient_ids):
         return ()
     return _values(select(*_SESSION_COLUMNS).where(history_clause(patient_ids, near, course_ids)))
 
 
-def gate_sessions(clinic_id: int, windows: list[Interval], *, patient_ids: Iterable[int], near: Interval,
-                  course_ids: Iterable[int] = (), room_ids: Iterable[int | None] = (),
-                  staff_ids: Iterable[int | None] = ()) -> tuple[v.Session, ...]:
+def gate_sessions(
+    clinic_id: int,
+    windows: list[Interval],
+    *,
+    patient_ids: Iterable[int],
+    near: Interval,
+    course_ids: Iterable[int] = (),
+    room_ids: Iterable[int | None] = (),
+    staff_ids: Iterable[int | None] = (),
+) -> tuple[v.Session, ...]:
     """In one query, what the write gate needs for a change: the patients' ``history_clause`` (the
     change's time widened by the rules' reach as ``near``; ``course_ids`` the changes' own and the
     patients' open courses) and the clinic's sessions in ``windows`` that hold one of the rooms or
@@ -290,13 +370,15 @@ def gate_sessions(clinic_id: int, windows: list[Interval], *, patient_ids: Itera
     if staff_ := sorted({m for m in staff_ids if m is not None}):
         holders.append(TS.staff_member_id.in_(staff_))
     if holders and (windows := merge(list(windows))):
-        where = or_(where, and_(TS.clinic_id == clinic_id, or_(*holders),
-                                or_(*(and_(*_in_window(w)) for w in windows))))
+        where = or_(
+            where, and_(TS.clinic_id == clinic_id, or_(*holders), or_(*(and_(*_in_window(w)) for w in windows)))
+        )
     return _values(select(*_SESSION_COLUMNS).where(where))
 
 
-def clinic_inputs(clinic_id: int, window: Interval | Iterable[Interval], *,
-                  patient_ids: Iterable[int] = (), row: Clinic | None = None) -> ClinicInputs:
+def clinic_inputs(
+    clinic_id: int, window: Interval | Iterable[Interval], *, patient_ids: Iterable[int] = (), row: Clinic | None = None
+) -> ClinicInputs:
     """The clinic, rooms, staff and the sessions over ``window`` (one interval or several): the
     clinic's own plus, for the given patients, their sessions anywhere (a patient cannot be in two
     clinics at once). ``row``: the clinic already read by ``clinic_with_hours``."""
@@ -308,5 +390,6 @@ def clinic_inputs(clinic_id: int, window: Interval | Iterable[Interval], *,
         sessions.setdefault(s.id, s)
     window = span
     ordered = tuple(sorted(sessions.values(), key=lambda s: (s.starts_at, s.id or 0)))
-    return ClinicInputs(clinic=clinic, rooms=rooms(clinic_id), staff=staff(clinic_id, window),
-                        sessions=ordered, window=window)
+    return ClinicInputs(
+        clinic=clinic, rooms=rooms(clinic_id), staff=staff(clinic_id, window), sessions=ordered, window=window
+    )

@@ -15,6 +15,7 @@ net change into outbox rows (and freed slots into waitlist offers):
 * no-show, checked in, completed → pending messages withdrawn (a no-show reported before the
   session's end frees the rest of its slot).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ LIVE = ("proposed", "booked")
 @dataclass(frozen=True)
 class Before:
     """A session as the transaction first saw it."""
+
     status: str
     starts_at: datetime
     ends_at: datetime
@@ -116,8 +118,12 @@ def session_changed(s: TreatmentSession, before: Before | None, now: datetime) -
     elif s.status == "booked" and (moved or not was_live or before.status == "proposed"):
         # reinstated: an unsent cancellation notice is withdrawn too, and its slot is no longer on offer
         reinstated = before.status == "cancelled"
-        withdraw(s.id, ("reminder", "booking_confirmation", "cancellation") if reinstated else
-                 ("reminder", "booking_confirmation"))
+        withdraw(
+            s.id,
+            ("reminder", "booking_confirmation", "cancellation")
+            if reinstated
+            else ("reminder", "booking_confirmation"),
+        )
         schedule_reminders(s, now)
         if reinstated:
             waitlist.withdraw_offers(s.id)
@@ -129,8 +135,11 @@ def schedule_reminders(s: TreatmentSession, now: datetime) -> list[Message]:
     from scheduler.services import setup_cache
 
     hours = messaging.reminder_hours(s.kind, setup_cache.setup(s.clinic_id).reminder_hours)
-    return [m for due in messaging.messages_for_booking(s.starts_at, hours, now)
-            if (m := enqueue(s, due.kind, due.at)) is not None]
+    return [
+        m
+        for due in messaging.messages_for_booking(s.starts_at, hours, now)
+        if (m := enqueue(s, due.kind, due.at)) is not None
+    ]
 
 
 def _quiet_hours() -> tuple:
@@ -138,12 +147,20 @@ def _quiet_hours() -> tuple:
 
 
 def address(patient: Patient) -> tuple[str, str] | None:
-    return messaging.channel_for(patient.contact_preference, email=patient.email, phone=patient.phone,
-                                 sms_enabled=sms_enabled())
+    return messaging.channel_for(
+        patient.contact_preference, email=patient.email, phone=patient.phone, sms_enabled=sms_enabled()
+    )
 
 
-def enqueue(s: TreatmentSession | None, kind: str, due_at: datetime, *, patient: Patient | None = None,
-            offer_id: int | None = None, clinic: Clinic | None = None) -> Message | None:
+def enqueue(
+    s: TreatmentSession | None,
+    kind: str,
+    due_at: datetime,
+    *,
+    patient: Patient | None = None,
+    offer_id: int | None = None,
+    clinic: Clinic | None = None,
+) -> Message | None:
     """One outbox row, addressed by the patient's contact preference (None when nothing reaches the
     patient: preference ``none``, opted out, or no address). SMS never falls in quiet hours."""
     patient = patient or db_session.get(Patient, s.patient_id)
@@ -154,20 +171,31 @@ def enqueue(s: TreatmentSession | None, kind: str, due_at: datetime, *, patient:
     if channel == "sms":
         clinic = clinic or db_session.get_one(Clinic, s.clinic_id)
         due_at = messaging.after_quiet_hours(due_at, clinic.timezone, _quiet_hours())
-    message = Message(kind=kind, channel=channel, to=to, patient_id=patient.id,
-                      session_id=s.id if s is not None else None, offer_id=offer_id, due_at=due_at)
+    message = Message(
+        kind=kind,
+        channel=channel,
+        to=to,
+        patient_id=patient.id,
+        session_id=s.id if s is not None else None,
+        offer_id=offer_id,
+        due_at=due_at,
+    )
     db_session.add(message)
     return message
 
 
 def withdraw(session_id: int, kinds: tuple[str, ...] = ("reminder", "booking_confirmation")) -> None:
     """Pending messages about a session are withdrawn (kept, listed as ``withdrawn``)."""
-    db_session.execute(update(Message).where(Message.session_id == session_id, Message.status == "pending",
-                                             Message.kind.in_(kinds)).values(status="withdrawn"))
+    db_session.execute(
+        update(Message)
+        .where(Message.session_id == session_id, Message.status == "pending", Message.kind.in_(kinds))
+        .values(status="withdrawn")
+    )
 
 
-def listing(*, status: str | None = None, session_id: int | None = None, page: int = 1,
-            per_page: int = 50) -> tuple[list[Message], int]:
+def listing(
+    *, status: str | None = None, session_id: int | None = None, page: int = 1, per_page: int = 50
+) -> tuple[list[Message], int]:
     """The outbox, newest due first, paged; and how many match."""
     from sqlalchemy import func
 
@@ -179,6 +207,7 @@ def listing(*, status: str | None = None, session_id: int | None = None, page: i
     if session_id is not None:
         query = query.where(Message.session_id == session_id)
     total = db_session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db_session.scalars(query.order_by(Message.due_at.desc(), Message.id.desc())
-                              .offset((page - 1) * per_page).limit(per_page)).all()
+    rows = db_session.scalars(
+        query.order_by(Message.due_at.desc(), Message.id.desc()).offset((page - 1) * per_page).limit(per_page)
+    ).all()
     return list(rows), total

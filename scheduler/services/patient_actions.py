@@ -5,6 +5,7 @@ A link acts once: after its first action it shows what was done. It never shows 
 patient's first name and the session's time, place and instructions (no MRN, birth date, contact
 details or anything clinical). Each action is audited with the reason "patient link".
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,16 +19,19 @@ from scheduler.services.delivery import first_name as _first_name
 from scheduler.services.delivery import when as _when
 
 VIA = "patient link"
-OUTCOMES = {"confirmed": "You confirmed this appointment. Thank you — see you then.",
-            "cancelled": "You cancelled this appointment. The clinic has been told.",
-            "reschedule_requested": "You asked to reschedule. The clinic will call you to find a new time.",
-            "accepted": "You accepted this time: it is booked for you.",
-            "gone": "Sorry — this time has already been taken by someone else."}
+OUTCOMES = {
+    "confirmed": "You confirmed this appointment. Thank you — see you then.",
+    "cancelled": "You cancelled this appointment. The clinic has been told.",
+    "reschedule_requested": "You asked to reschedule. The clinic will call you to find a new time.",
+    "accepted": "You accepted this time: it is booked for you.",
+    "gone": "Sorry — this time has already been taken by someone else.",
+}
 
 
 @dataclass(frozen=True)
 class LinkView:
     """Everything the public page may show."""
+
     purpose: str  # "session" or "offer"
     first_name: str
     clinic: str
@@ -63,19 +67,36 @@ def view(link: PatientLink, now: datetime | None = None) -> LinkView:
         patient = db_session.get(Patient, entry.patient_id)
         clinic, room = db_session.get_one(Clinic, offer.clinic_id), db_session.get(Room, offer.room_id)
         note = None if offer.status == "open" or link.outcome else "This time is no longer available."
-        return LinkView("offer", _first_name(patient.name), clinic.name, room.name, _when(offer.starts_at, clinic.timezone),
-                        int((offer.ends_at - offer.starts_at).total_seconds() // 60), outcome=link.outcome,
-                        expired=patient_links.expired(link, now), status_note=note)
+        return LinkView(
+            "offer",
+            _first_name(patient.name),
+            clinic.name,
+            room.name,
+            _when(offer.starts_at, clinic.timezone),
+            int((offer.ends_at - offer.starts_at).total_seconds() // 60),
+            outcome=link.outcome,
+            expired=patient_links.expired(link, now),
+            status_note=note,
+        )
     s = db_session.get(TreatmentSession, link.session_id)
     patient = db_session.get(Patient, s.patient_id)
     clinic, room = db_session.get_one(Clinic, s.clinic_id), db_session.get(Room, s.room_id)
     note = None
     if s.status == "cancelled" and link.outcome != "cancelled":
         note = "This appointment has been cancelled. Please call the clinic."
-    return LinkView("session", _first_name(patient.name), clinic.name, room.name, _when(s.starts_at, clinic.timezone),
-                    int((s.ends_at - s.starts_at).total_seconds() // 60), instructions=instructions_for(s),
-                    ride_home_required=s.kind == "dose" and _ride_home(s), outcome=link.outcome,
-                    expired=patient_links.expired(link, now), status_note=note)
+    return LinkView(
+        "session",
+        _first_name(patient.name),
+        clinic.name,
+        room.name,
+        _when(s.starts_at, clinic.timezone),
+        int((s.ends_at - s.starts_at).total_seconds() // 60),
+        instructions=instructions_for(s),
+        ride_home_required=s.kind == "dose" and _ride_home(s),
+        outcome=link.outcome,
+        expired=patient_links.expired(link, now),
+        status_note=note,
+    )
 
 
 def _ride_home(s: TreatmentSession) -> bool:
@@ -103,8 +124,9 @@ def act(link: PatientLink, action: str, form: dict[str, str], now: datetime | No
         return _accept(link, now)
     s = db_session.get(TreatmentSession, link.session_id)
     if s.status != "booked":
-        raise Conflict("This appointment can no longer be changed here. Please call the clinic.",
-                       code="invalid_transition")
+        raise Conflict(
+            "This appointment can no longer be changed here. Please call the clinic.", code="invalid_transition"
+        )
     if action == "confirm":
         return _confirm(link, s, form, now)
     if action == "cancel":

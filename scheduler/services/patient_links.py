@@ -6,6 +6,7 @@ row and a random nonce; only the nonce's SHA-256 is stored, so neither a databas
 without the key can make a working link. A link acts once, then shows what was done; it expires when
 the session (or the offered slot) ends; every message carries a new one.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,12 +32,18 @@ def _digest(nonce: str) -> str:
     return hashlib.sha256(nonce.encode()).hexdigest()
 
 
-def create(*, expires_at: datetime, message_id: int | None = None, session_id: int | None = None,
-           offer_id: int | None = None) -> tuple[PatientLink, str]:
+def create(
+    *, expires_at: datetime, message_id: int | None = None, session_id: int | None = None, offer_id: int | None = None
+) -> tuple[PatientLink, str]:
     """A new link row and its token (in clear, for the message only)."""
     nonce = secrets.token_urlsafe(24)
-    link = PatientLink(nonce_hash=_digest(nonce), expires_at=expires_at, message_id=message_id,
-                       session_id=session_id, offer_id=offer_id)
+    link = PatientLink(
+        nonce_hash=_digest(nonce),
+        expires_at=expires_at,
+        message_id=message_id,
+        session_id=session_id,
+        offer_id=offer_id,
+    )
     db_session.add(link)
     db_session.flush()
     return link, _serializer().dumps([link.id, nonce])

@@ -1,5 +1,6 @@
 """REMS Patient Monitoring Forms: a clinician records (or corrects) the form of an esketamine session
 that took place; every write audited, every read of its content logged by the caller (access log)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -30,8 +31,10 @@ def forms_of(session_ids) -> dict[int, RemsMonitoringForm]:
     ids = sorted(set(session_ids))
     if not ids:
         return {}
-    return {f.session_id: f for f in db_session.scalars(
-        select(RemsMonitoringForm).where(RemsMonitoringForm.session_id.in_(ids)))}
+    return {
+        f.session_id: f
+        for f in db_session.scalars(select(RemsMonitoringForm).where(RemsMonitoringForm.session_id.in_(ids)))
+    }
 
 
 def took_place(session: TreatmentSession, now: datetime | None = None) -> bool:
@@ -39,27 +42,37 @@ def took_place(session: TreatmentSession, now: datetime | None = None) -> bool:
     return session.status in TOOK_PLACE and session.ends_at <= (now or utcnow())
 
 
-def record(actor_id: int | None, session: TreatmentSession, values: dict, *,
-           now: datetime | None = None) -> tuple[RemsMonitoringForm, bool]:
+def record(
+    actor_id: int | None, session: TreatmentSession, values: dict, *, now: datetime | None = None
+) -> tuple[RemsMonitoringForm, bool]:
     """Record the form of ``session`` (validated by the field set); a second call corrects it.
     Returns (the form, whether it is new). 409 for a session the REMS does not apply to or that has
     not taken place (checked in or completed, and ended)."""
     now = now or utcnow()
     if not needs_form(session):
-        raise Conflict(f"Session {session.id} is not an esketamine (REMS) dose; it has no monitoring form.",
-                       code="not_rems")
+        raise Conflict(
+            f"Session {session.id} is not an esketamine (REMS) dose; it has no monitoring form.", code="not_rems"
+        )
     if not took_place(session, now):
-        raise Conflict(f"Session {session.id} is {session.status.replace('_', ' ')}"
-                       f"{'' if session.ends_at <= now else ' and has not ended'}; the form is recorded once the "
-                       "dose took place (checked in or completed, and ended).", code="not_taken_place")
+        raise Conflict(
+            f"Session {session.id} is {session.status.replace('_', ' ')}"
+            f"{'' if session.ends_at <= now else ' and has not ended'}; the form is recorded once the "
+            "dose took place (checked in or completed, and ended).",
+            code="not_taken_place",
+        )
     try:
         clean = rems_form.validate(values, session_start=session.starts_at, session_end=session.ends_at)
     except rems_form.FormError as exc:
         raise ValidationError(f"{exc.field}: {exc.problem}.", field=exc.field) from None
     row = form_of(session.id)
     if row is None:
-        row = RemsMonitoringForm(session_id=session.id, patient_id=session.patient_id,
-                                 field_set=rems_form.FIELD_SET_VERSION, recorded_by_id=actor_id, **clean)
+        row = RemsMonitoringForm(
+            session_id=session.id,
+            patient_id=session.patient_id,
+            field_set=rems_form.FIELD_SET_VERSION,
+            recorded_by_id=actor_id,
+            **clean,
+        )
         db_session.add(row)
         audit.record(actor_id, "rems_form.create", row)
         return row, True

@@ -6,6 +6,7 @@ one savepoint: a clash or a stale session undoes all of it. The proposal is reco
 (never trusted from the client), and applied only when it keeps the course within its rules, or with
 an ``override_reason`` when it cannot (the best-effort plan, audited).
 """
+
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
@@ -32,31 +33,48 @@ def preferences_of(course: Course) -> Preferences:
     def hm(value):
         return time.fromisoformat(value) if value else None
 
-    return Preferences(weekdays=frozenset(raw["weekdays"]) if raw.get("weekdays") else None,
-                       earliest=hm(raw.get("earliest")), latest=hm(raw.get("latest")),
-                       room_id=raw.get("room_id"), staff_member_id=raw.get("staff_member_id"))
+    return Preferences(
+        weekdays=frozenset(raw["weekdays"]) if raw.get("weekdays") else None,
+        earliest=hm(raw.get("earliest")),
+        latest=hm(raw.get("latest")),
+        room_id=raw.get("room_id"),
+        staff_member_id=raw.get("staff_member_id"),
+    )
 
 
 def propose(session: TreatmentSession, *, now: datetime | None = None) -> tuple[Replan, Course | None]:
     """The replacement for a cancelled / no-show dose of a course, and the moves it needs."""
     now = now or utcnow()
     if session.course_id is None:
-        raise UnprocessableError(f"Session {session.id} is not part of a course; book a new session instead.",
-                                 code="not_in_course")
+        raise UnprocessableError(
+            f"Session {session.id} is not part of a course; book a new session instead.", code="not_in_course"
+        )
     course = db_session.get(Course, session.course_id)
     proto = course_service.protocol(course.protocol_key)
     clinic = inputs.clinic_row(course.clinic_id)
     course_rows = db_session.scalars(select(TS).where(TS.course_id == course.id).order_by(TS.starts_at)).all()
     course_values = [inputs.session_value(s) for s in course_rows]
     last = max([now] + [s.ends_at for s in course_rows])
-    window = inputs.local_range(clinic, now.astimezone(clinic_zone(clinic)).date(),
-                                last.astimezone(clinic_zone(clinic)).date() + timedelta(days=LOOKAHEAD_DAYS))
+    window = inputs.local_range(
+        clinic,
+        now.astimezone(clinic_zone(clinic)).date(),
+        last.astimezone(clinic_zone(clinic)).date() + timedelta(days=LOOKAHEAD_DAYS),
+    )
     loaded = inputs.clinic_inputs(clinic.id, window, patient_ids=[session.patient_id])
     course_ids = {s.id for s in course_rows}
     others = [s for s in loaded.sessions if s.id not in course_ids and s.live]
-    result = replan_after_missed_dose(proto, loaded.clinic, loaded.rooms, loaded.staff,
-                                      inputs.patient_value(session.patient), course_values, others, session.id,
-                                      now, preferences_of(course))
+    result = replan_after_missed_dose(
+        proto,
+        loaded.clinic,
+        loaded.rooms,
+        loaded.staff,
+        inputs.patient_value(session.patient),
+        course_values,
+        others,
+        session.id,
+        now,
+        preferences_of(course),
+    )
     return result, course
 
 
@@ -66,11 +84,34 @@ def changes_of(result: Replan, missed: TreatmentSession) -> list:
 
     from scheduler.domain.values import Session
 
-    new = [Session(None, missed.patient_id, ps.starts_at, ps.ends_at, ps.room_id, kind=ps.kind, status="booked",
-                   clinic_id=missed.clinic_id, course_id=missed.course_id, phase=ps.phase, sequence=ps.sequence,
-                   route=ps.route, staff_member_id=ps.staff_member_id) for ps in result.new_sessions]
-    moved = [replace(inputs.session_value(db_session.get(TS, m.session_id)), starts_at=m.starts_at, ends_at=m.ends_at,
-                     room_id=m.room_id, staff_member_id=m.staff_member_id) for m in result.moves]
+    new = [
+        Session(
+            None,
+            missed.patient_id,
+            ps.starts_at,
+            ps.ends_at,
+            ps.room_id,
+            kind=ps.kind,
+            status="booked",
+            clinic_id=missed.clinic_id,
+            course_id=missed.course_id,
+            phase=ps.phase,
+            sequence=ps.sequence,
+            route=ps.route,
+            staff_member_id=ps.staff_member_id,
+        )
+        for ps in result.new_sessions
+    ]
+    moved = [
+        replace(
+            inputs.session_value(db_session.get(TS, m.session_id)),
+            starts_at=m.starts_at,
+            ends_at=m.ends_at,
+            room_id=m.room_id,
+            staff_member_id=m.staff_member_id,
+        )
+        for m in result.moves
+    ]
     return new + moved
 
 
@@ -80,22 +121,28 @@ def clinic_zone(clinic):
     return zone(clinic.timezone)
 
 
-def apply(actor_id: int | None, session: TreatmentSession, *, version: int,
-          override_reason: str | None = None) -> tuple[Replan, list[TreatmentSession], list[TreatmentSession]]:
+def apply(
+    actor_id: int | None, session: TreatmentSession, *, version: int, override_reason: str | None = None
+) -> tuple[Replan, list[TreatmentSession], list[TreatmentSession]]:
     """Book the replacement and move the later sessions, all or nothing."""
     _check_version(session, version)
     result, course = propose(session)
     if not result.new_sessions:
-        raise UnprocessableError(result.reason.message if result.reason else "Nothing to re-plan.",
-                                 code=result.reason.code if result.reason else "nothing_to_replan")
+        raise UnprocessableError(
+            result.reason.message if result.reason else "Nothing to re-plan.",
+            code=result.reason.code if result.reason else "nothing_to_replan",
+        )
     verdict = flag_service.check_changes(changes_of(result, session))
     if (not result.ok or verdict.introduced) and not override_reason:
         why = result.reason.message if result.reason else " ".join(f.message for f in verdict.introduced)
         said = {p.code for p in result.problems}
-        raise Conflict(f"The re-plan cannot keep the course within its rules: {why} "
-                       "Give override_reason to apply the best-effort plan anyway.", code="flagged",
-                       conflicts=[p.to_dict() for p in result.problems]
-                       + [f.to_dict() for f in verdict.introduced if f.code not in said])
+        raise Conflict(
+            f"The re-plan cannot keep the course within its rules: {why} "
+            "Give override_reason to apply the best-effort plan anyway.",
+            code="flagged",
+            conflicts=[p.to_dict() for p in result.problems]
+            + [f.to_dict() for f in verdict.introduced if f.code not in said],
+        )
     booked, moved = [], []
     with db_session.begin_nested():
         # Later sessions first: moves push sessions later, so no move lands on one not yet moved.
@@ -109,12 +156,26 @@ def apply(actor_id: int | None, session: TreatmentSession, *, version: int,
             moved.append(row)
         for ps in result.new_sessions:
             req = booking.SessionRequest(
-                clinic_id=course.clinic_id, patient_id=session.patient_id, room_id=ps.room_id, kind=ps.kind,
-                phase=ps.phase, sequence=ps.sequence, route=ps.route, starts_at=ps.starts_at, ends_at=ps.ends_at,
-                staff_member_id=ps.staff_member_id, course_id=course.id, notes=ps.label,
-                override_reason=override_reason if not result.ok else None)
+                clinic_id=course.clinic_id,
+                patient_id=session.patient_id,
+                room_id=ps.room_id,
+                kind=ps.kind,
+                phase=ps.phase,
+                sequence=ps.sequence,
+                route=ps.route,
+                starts_at=ps.starts_at,
+                ends_at=ps.ends_at,
+                staff_member_id=ps.staff_member_id,
+                course_id=course.id,
+                notes=ps.label,
+                override_reason=override_reason if not result.ok else None,
+            )
             booked.append(booking.book(actor_id, req))
-        audit.record(actor_id, "session.replan", session, reason=override_reason,
-                     after={"missed_session_id": session.id, "booked": [s.id for s in booked],
-                            "moved": [s.id for s in moved]})
+        audit.record(
+            actor_id,
+            "session.replan",
+            session,
+            reason=override_reason,
+            after={"missed_session_id": session.id, "booked": [s.id for s in booked], "moved": [s.id for s in moved]},
+        )
     return result, booked, sorted(moved, key=lambda s: s.starts_at)

@@ -7,6 +7,7 @@ the clinic's courses (``course.clinic_id``, ``treatment_session.course_id``,
 stretch of constant offset (``domain.reports.offset_spans``), so a 09:00 session is 09:00 on both
 sides of a DST change.
 """
+
 from __future__ import annotations
 
 import csv
@@ -58,6 +59,7 @@ def window(clinic_id: int, first: date | None, last: date | None) -> Window:
 
 # --- local time in SQL ---------------------------------------------------------------------------
 
+
 def _spans(w: Window) -> list[r.OffsetSpan]:
     if is_postgres():
         return [r.OffsetSpan(w.utc.start, w.utc.end, 0)]
@@ -107,22 +109,28 @@ def _in_span(span: r.OffsetSpan):
 
 # --- the reports ---------------------------------------------------------------------------------
 
+
 def utilization(w: Window, *, by: str = "day") -> list[dict]:
     """Per room and local day (or week): minutes of sessions that took place (checked in or completed)
     over the room's open minutes (the clinic's hours minus closures); closed days are left out."""
     used: dict[tuple[int, date], float] = defaultdict(float)
     for span in _spans(w):
         day = _day(_local(TS.starts_at, w, span))
-        query = (select(TS.room_id, day, func.sum(_minutes(TS.starts_at, TS.ends_at)))
-                 .where(TS.clinic_id == w.clinic_id, _in_span(span), TS.status.in_(r.ATTENDED))
-                 .group_by(TS.room_id, day))
+        query = (
+            select(TS.room_id, day, func.sum(_minutes(TS.starts_at, TS.ends_at)))
+            .where(TS.clinic_id == w.clinic_id, _in_span(span), TS.status.in_(r.ATTENDED))
+            .group_by(TS.room_id, day)
+        )
         for room_id, d, minutes in db_session.execute(query):
             used[(room_id, _as_date(d))] += float(minutes or 0)
     clinic = inputs.clinic_value(w.clinic_id, w.utc)
-    open_minutes = {d: sum((iv.end - iv.start).total_seconds() / 60 for iv in open_intervals(clinic, d))
-                    for d in iter_days(w.first, w.last)}
-    rooms = db_session.execute(select(Room.id, Room.name).where(Room.clinic_id == w.clinic_id, Room.active)
-                               .order_by(Room.name, Room.id)).all()
+    open_minutes = {
+        d: sum((iv.end - iv.start).total_seconds() / 60 for iv in open_intervals(clinic, d))
+        for d in iter_days(w.first, w.last)
+    }
+    rooms = db_session.execute(
+        select(Room.id, Room.name).where(Room.clinic_id == w.clinic_id, Room.active).order_by(Room.name, Room.id)
+    ).all()
     cells: dict[tuple[int, str, date], list[float]] = {}
     for room_id, name in rooms:
         for d, opened in open_minutes.items():
@@ -133,9 +141,17 @@ def utilization(w: Window, *, by: str = "day") -> list[dict]:
             total[0] += used.get((room_id, d), 0.0)
             total[1] += opened
     column = "date" if by == "day" else "week"
-    return [{"room_id": room_id, "room": name, column: d.isoformat(), "used_minutes": round(u),
-             "open_minutes": round(o), "utilization": round(u / o, 4) if o else None}
-            for (room_id, name, d), (u, o) in cells.items()]
+    return [
+        {
+            "room_id": room_id,
+            "room": name,
+            column: d.isoformat(),
+            "used_minutes": round(u),
+            "open_minutes": round(o),
+            "utilization": round(u / o, 4) if o else None,
+        }
+        for (room_id, name, d), (u, o) in cells.items()
+    ]
 
 
 def attendance(w: Window, *, now: datetime | None = None) -> list[dict]:
@@ -148,10 +164,18 @@ def attendance(w: Window, *, now: datetime | None = None) -> list[dict]:
         local = _local(TS.starts_at, w, span)
         weekday, hour = _weekday(local), _hour(local)
         # One query per span, grouped by all three dimensions; each dimension is a sum of its groups.
-        query = (select(TS.kind, weekday, hour, func.count(), func.sum(case((TS.status == "no_show", 1), else_=0)),
-                        func.sum(case((late, 1), else_=0)))
-                 .where(TS.clinic_id == w.clinic_id, _in_span(span), TS.starts_at < now, TS.status != "proposed")
-                 .group_by(TS.kind, weekday, hour))
+        query = (
+            select(
+                TS.kind,
+                weekday,
+                hour,
+                func.count(),
+                func.sum(case((TS.status == "no_show", 1), else_=0)),
+                func.sum(case((late, 1), else_=0)),
+            )
+            .where(TS.clinic_id == w.clinic_id, _in_span(span), TS.starts_at < now, TS.status != "proposed")
+            .group_by(TS.kind, weekday, hour)
+        )
         for kind, day, at, due, no_shows, late_cancels in db_session.execute(query):
             for dimension, value in (("kind", kind), ("weekday", day), ("hour", at)):
                 total = totals[(dimension, value)]
@@ -161,27 +185,40 @@ def attendance(w: Window, *, now: datetime | None = None) -> list[dict]:
     order = {"kind": 0, "weekday": 1, "hour": 2}
     rows = []
     for (dimension, value), (due, no_shows, late_cancels) in sorted(
-            totals.items(), key=lambda kv: (order[kv[0][0]], str(kv[0][1]).zfill(2))):
-        label = r.WEEKDAY_NAMES[int(value)] if dimension == "weekday" else (
-            f"{int(value):02d}:00" if dimension == "hour" else value)
-        rows.append({"dimension": dimension, "value": label, "sessions": due, "no_shows": no_shows,
-                     "late_cancels": late_cancels, "no_show_rate": r.rate(no_shows, due),
-                     "late_cancel_rate": r.rate(late_cancels, due)})
+        totals.items(), key=lambda kv: (order[kv[0][0]], str(kv[0][1]).zfill(2))
+    ):
+        label = (
+            r.WEEKDAY_NAMES[int(value)]
+            if dimension == "weekday"
+            else (f"{int(value):02d}:00" if dimension == "hour" else value)
+        )
+        rows.append(
+            {
+                "dimension": dimension,
+                "value": label,
+                "sessions": due,
+                "no_shows": no_shows,
+                "late_cancels": late_cancels,
+                "no_show_rate": r.rate(no_shows, due),
+                "late_cancel_rate": r.rate(late_cancels, due),
+            }
+        )
     return rows
 
 
 def _courses(w: Window):
-    return (select(Course.id).where(Course.clinic_id == w.clinic_id, Course.start_on >= w.first,
-                                    Course.start_on <= w.last))
+    return select(Course.id).where(
+        Course.clinic_id == w.clinic_id, Course.start_on >= w.first, Course.start_on <= w.last
+    )
 
 
 def _loose_evaluation_days(w: Window) -> dict[int, list[date]]:
     """Per patient with a course started in the window: the local days of their attended
     evaluations outside any course (booked before the course was planned)."""
     patients = select(Course.patient_id).where(Course.id.in_(_courses(w)))
-    query = (select(TS.patient_id, TS.starts_at)
-             .where(TS.patient_id.in_(patients), TS.course_id.is_(None), TS.kind == "evaluation",
-                    TS.status.in_(r.ATTENDED)))
+    query = select(TS.patient_id, TS.starts_at).where(
+        TS.patient_id.in_(patients), TS.course_id.is_(None), TS.kind == "evaluation", TS.status.in_(r.ATTENDED)
+    )
     days: dict[int, list[date]] = defaultdict(list)
     for patient_id, starts_at in db_session.execute(query):
         days[patient_id].append(local_date(starts_at, w.tz))
@@ -202,34 +239,58 @@ def funnel(w: Window) -> tuple[list[dict], float | None]:
     def count(condition):
         return func.sum(case((condition, 1), else_=0))
 
-    query = (select(TS.course_id, count(evaluation), first(evaluation), count(induction), first(induction),
-                    count(and_(TS.kind == "follow_up", attended)),
-                    count(and_(TS.kind == "dose", TS.phase == "maintenance", attended)))
-             .where(TS.course_id.in_(_courses(w))).group_by(TS.course_id))
+    query = (
+        select(
+            TS.course_id,
+            count(evaluation),
+            first(evaluation),
+            count(induction),
+            first(induction),
+            count(and_(TS.kind == "follow_up", attended)),
+            count(and_(TS.kind == "dose", TS.phase == "maintenance", attended)),
+        )
+        .where(TS.course_id.in_(_courses(w)))
+        .group_by(TS.course_id)
+    )
     by_course = {row[0]: row for row in db_session.execute(query)}
     loose = _loose_evaluation_days(w)
     known = protocols()
     facts, pairs = [], []
     for course_id, patient_id, protocol_key, start_on in db_session.execute(
-            select(Course.id, Course.patient_id, Course.protocol_key, Course.start_on).where(Course.id.in_(_courses(w)))):
-        _, evals, eval_at, doses, dose_at, follow_ups, maintenance = by_course.get(course_id, (course_id, 0, None, 0,
-                                                                                                None, 0, 0))
+        select(Course.id, Course.patient_id, Course.protocol_key, Course.start_on).where(Course.id.in_(_courses(w)))
+    ):
+        _, evals, eval_at, doses, dose_at, follow_ups, maintenance = by_course.get(
+            course_id, (course_id, 0, None, 0, None, 0, 0)
+        )
         dose_day = local_date(dose_at, w.tz) if dose_at else None
         eval_day = local_date(eval_at, w.tz) if evals else None
         if eval_day is None and patient_id in loose:
             protocol = known.get(protocol_key)
             spec = protocol.evaluation if protocol is not None else None
             eval_day = r.loose_evaluation_for(spec, loose[patient_id], dose_day, start_on)
-        facts.append({"evaluated": eval_day is not None, "induction_doses": int(doses or 0),
-                      "follow_ups": int(follow_ups or 0), "maintenance_doses": int(maintenance or 0)})
+        facts.append(
+            {
+                "evaluated": eval_day is not None,
+                "induction_doses": int(doses or 0),
+                "follow_ups": int(follow_ups or 0),
+                "maintenance_doses": int(maintenance or 0),
+            }
+        )
         if eval_day and dose_day and dose_day >= eval_day:
             pairs.append((eval_day, dose_day))
     counts = r.funnel_stage_counts(facts)
     started = counts["started"]
     med = r.median_days(pairs)
-    rows = [{"stage": stage, "label": label, "courses": counts[stage], "share": r.rate(counts[stage], started),
-             "median_days_from_evaluation": med if stage == "first_dose" else None}
-            for stage, label in r.FUNNEL_STAGES]
+    rows = [
+        {
+            "stage": stage,
+            "label": label,
+            "courses": counts[stage],
+            "share": r.rate(counts[stage], started),
+            "median_days_from_evaluation": med if stage == "first_dose" else None,
+        }
+        for stage, label in r.FUNNEL_STAGES
+    ]
     return rows, med
 
 
@@ -237,18 +298,25 @@ def outcomes(w: Window) -> list[dict]:
     """Per protocol and instrument, over the courses started in the window with two or more scores:
     response (the instrument's drop from the first score to the latest) and remission."""
     A = Assessment
-    spread = (select(A.course_id, A.instrument, func.min(A.taken_on).label("first"),
-                     func.max(A.taken_on).label("last"))
-              .where(A.course_id.in_(_courses(w)), A.instrument.in_(RATING_SCALES))
-              .group_by(A.course_id, A.instrument)
-              .having(func.count() >= 2).subquery())
-    query = (select(Course.protocol_key, spread.c.instrument,
-                    func.max(case((A.taken_on == spread.c.first, A.score))),
-                    func.min(case((A.taken_on == spread.c.last, A.score))))
-             .join(A, and_(A.course_id == spread.c.course_id, A.instrument == spread.c.instrument))
-             .join(Course, Course.id == spread.c.course_id)
-             .where(spread.c.first < spread.c.last)
-             .group_by(Course.protocol_key, spread.c.course_id, spread.c.instrument))
+    spread = (
+        select(A.course_id, A.instrument, func.min(A.taken_on).label("first"), func.max(A.taken_on).label("last"))
+        .where(A.course_id.in_(_courses(w)), A.instrument.in_(RATING_SCALES))
+        .group_by(A.course_id, A.instrument)
+        .having(func.count() >= 2)
+        .subquery()
+    )
+    query = (
+        select(
+            Course.protocol_key,
+            spread.c.instrument,
+            func.max(case((A.taken_on == spread.c.first, A.score))),
+            func.min(case((A.taken_on == spread.c.last, A.score))),
+        )
+        .join(A, and_(A.course_id == spread.c.course_id, A.instrument == spread.c.instrument))
+        .join(Course, Course.id == spread.c.course_id)
+        .where(spread.c.first < spread.c.last)
+        .group_by(Course.protocol_key, spread.c.course_id, spread.c.instrument)
+    )
     groups: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     for protocol, instrument, baseline, latest in db_session.execute(query):
         g = groups[(protocol, instrument)]
@@ -258,10 +326,19 @@ def outcomes(w: Window) -> list[dict]:
     rows = []
     for (protocol, instrument), (n, responders, remitters) in sorted(groups.items()):
         response, remission = r.criteria(instrument)
-        rows.append({"protocol": protocol, "instrument": instrument, "courses": n, "responders": responders,
-                     "response_rate": r.rate(responders, n), "remitters": remitters,
-                     "remission_rate": r.rate(remitters, n), "response_criterion": response,
-                     "remission_criterion": remission})
+        rows.append(
+            {
+                "protocol": protocol,
+                "instrument": instrument,
+                "courses": n,
+                "responders": responders,
+                "response_rate": r.rate(responders, n),
+                "remitters": remitters,
+                "remission_rate": r.rate(remitters, n),
+                "response_criterion": response,
+                "remission_criterion": remission,
+            }
+        )
     return rows
 
 
@@ -270,14 +347,29 @@ def maintenance(w: Window) -> list[dict]:
     before them opened, early or late."""
     attended = TS.status.in_(r.ATTENDED)
     before = aliased(TS)
-    previous = (select(func.max(before.starts_at)).where(before.course_id == TS.course_id, before.kind == "dose",
-                                                         before.status.in_(r.ATTENDED), before.starts_at < TS.starts_at)
-                .correlate(TS).scalar_subquery())
+    previous = (
+        select(func.max(before.starts_at))
+        .where(
+            before.course_id == TS.course_id,
+            before.kind == "dose",
+            before.status.in_(r.ATTENDED),
+            before.starts_at < TS.starts_at,
+        )
+        .correlate(TS)
+        .scalar_subquery()
+    )
     doses = db_session.execute(
         select(TS.course_id, Course.protocol_key, TS.starts_at, type_coerce(previous, UTCDateTime()))
         .join(Course, Course.id == TS.course_id)
-        .where(TS.clinic_id == w.clinic_id, TS.starts_at >= w.utc.start, TS.starts_at < w.utc.end,
-               TS.kind == "dose", TS.phase == "maintenance", attended)).all()
+        .where(
+            TS.clinic_id == w.clinic_id,
+            TS.starts_at >= w.utc.start,
+            TS.starts_at < w.utc.end,
+            TS.kind == "dose",
+            TS.phase == "maintenance",
+            attended,
+        )
+    ).all()
     groups: dict[str, dict[str, int]] = defaultdict(lambda: {"early": 0, "inside": 0, "late": 0})
     known = protocols()
     for _, key, starts_at, previous_at in doses:
@@ -286,8 +378,17 @@ def maintenance(w: Window) -> list[dict]:
             continue
         timing = r.maintenance_timing(local_date(previous_at, w.tz), local_date(starts_at, w.tz), proto)
         groups[proto.key][timing] += 1
-    return [{"protocol": key, "doses": sum(g.values()), "inside": g["inside"], "early": g["early"], "late": g["late"],
-             "adherence": r.rate(g["inside"], sum(g.values()))} for key, g in sorted(groups.items())]
+    return [
+        {
+            "protocol": key,
+            "doses": sum(g.values()),
+            "inside": g["inside"],
+            "early": g["early"],
+            "late": g["late"],
+            "adherence": r.rate(g["inside"], sum(g.values())),
+        }
+        for key, g in sorted(groups.items())
+    ]
 
 
 # --- the answers ---------------------------------------------------------------------------------
@@ -296,8 +397,17 @@ COLUMNS = {
     "utilization": ("room_id", "room", "date", "used_minutes", "open_minutes", "utilization"),
     "attendance": ("dimension", "value", "sessions", "no_shows", "late_cancels", "no_show_rate", "late_cancel_rate"),
     "funnel": ("stage", "label", "courses", "share", "median_days_from_evaluation"),
-    "outcomes": ("protocol", "instrument", "courses", "responders", "response_rate", "remitters", "remission_rate",
-                 "response_criterion", "remission_criterion"),
+    "outcomes": (
+        "protocol",
+        "instrument",
+        "courses",
+        "responders",
+        "response_rate",
+        "remitters",
+        "remission_rate",
+        "response_criterion",
+        "remission_criterion",
+    ),
     "maintenance": ("protocol", "doses", "inside", "early", "late", "adherence"),
 }
 

@@ -13,6 +13,7 @@ where the patient has a course or a session (any status), or when the patient ha
 new patient, just registered at the desk, is visible to every clinic until booked). Once booked at
 clinic A only, the patient is invisible to a user limited to clinic B.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -61,8 +62,11 @@ def patient_clause(patient_id_column) -> ColumnElement[bool]:
     return or_(
         exists(select(TS.id).where(TS.patient_id == patient_id_column, TS.clinic_id.in_(allowed_ids))),
         exists(select(Course.id).where(Course.patient_id == patient_id_column, Course.clinic_id.in_(allowed_ids))),
-        ~or_(exists(select(TS.id).where(TS.patient_id == patient_id_column)),
-             exists(select(Course.id).where(Course.patient_id == patient_id_column))))
+        ~or_(
+            exists(select(TS.id).where(TS.patient_id == patient_id_column)),
+            exists(select(Course.id).where(Course.patient_id == patient_id_column)),
+        ),
+    )
 
 
 def may_see_patient(patient_id: int) -> bool:
@@ -130,17 +134,26 @@ def audit_clause(entity_type_column, entity_id_column) -> ColumnElement[bool]:
     )
 
     allowed_ids = sorted(ids)
-    owned = {model: select(model.id).where(model.clinic_id.in_(allowed_ids))
-             for model in (Room, StaffMember, Closure, TreatmentSession, Course)}
-    owned[TimeOff] = (select(TimeOff.id).join(StaffMember, StaffMember.id == TimeOff.staff_member_id)
-                      .where(StaffMember.clinic_id.in_(allowed_ids)))
+    owned = {
+        model: select(model.id).where(model.clinic_id.in_(allowed_ids))
+        for model in (Room, StaffMember, Closure, TreatmentSession, Course)
+    }
+    owned[TimeOff] = (
+        select(TimeOff.id)
+        .join(StaffMember, StaffMember.id == TimeOff.staff_member_id)
+        .where(StaffMember.clinic_id.in_(allowed_ids))
+    )
     visible_patients = select(Patient.id).where(patient_clause(Patient.id))
     for model in (ClinicalNote, Assessment):
         owned[model] = select(model.id).where(model.patient_id.in_(visible_patients))
     owned[Patient] = visible_patients
-    return or_(and_(entity_type_column == Clinic.__tablename__, entity_id_column.in_(allowed_ids)),
-               *(and_(entity_type_column == model.__tablename__, entity_id_column.in_(query))
-                 for model, query in owned.items()))
+    return or_(
+        and_(entity_type_column == Clinic.__tablename__, entity_id_column.in_(allowed_ids)),
+        *(
+            and_(entity_type_column == model.__tablename__, entity_id_column.in_(query))
+            for model, query in owned.items()
+        ),
+    )
 
 
 def may_manage_user(user) -> bool:
@@ -159,10 +172,14 @@ def grantable(clinic_ids: list[int], field: str = "clinic_ids") -> list[int]:
 
     ids = _clinics.get()
     if ids is not None and not clinic_ids:
-        raise ValidationError("clinic_ids: an admin limited to some clinics must limit the user to some of them.",
-                              field=field)
-    known = set(db_session.scalars(select(Clinic.id).where(Clinic.id.in_(sorted(set(clinic_ids)))))) \
-        if clinic_ids else set()
+        raise ValidationError(
+            "clinic_ids: an admin limited to some clinics must limit the user to some of them.", field=field
+        )
+    known = (
+        set(db_session.scalars(select(Clinic.id).where(Clinic.id.in_(sorted(set(clinic_ids))))))
+        if clinic_ids
+        else set()
+    )
     for clinic_id in clinic_ids:
         if clinic_id not in known or not may_see_clinic(clinic_id):
             raise NotFound(f"No clinic with id {clinic_id}.", field=field)

@@ -10,6 +10,7 @@ Every action names the version it was based on (``TreatmentSession.version``); a
 refused with 409 ``stale`` so nobody overwrites a change they have not seen. The version counter is
 SQLAlchemy's, so a concurrent writer that passed the check still fails at UPDATE time (also 409).
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -43,14 +44,19 @@ def get(session_id: int) -> TreatmentSession:
 
 def _check_version(session: TreatmentSession, version: int) -> None:
     if session.version != version:
-        raise Conflict(f"Session {session.id} was changed by someone else (it is at version {session.version}, "
-                       f"you sent {version}); reload it and try again.", code="stale", field="version",
-                       details={"current_version": session.version})
+        raise Conflict(
+            f"Session {session.id} was changed by someone else (it is at version {session.version}, "
+            f"you sent {version}); reload it and try again.",
+            code="stale",
+            field="version",
+            details={"current_version": session.version},
+        )
 
 
 def _stale(session_id: int) -> Conflict:
-    return Conflict(f"Session {session_id} was changed by someone else at the same time; reload it.",
-                    code="stale", field="version")
+    return Conflict(
+        f"Session {session_id} was changed by someone else at the same time; reload it.", code="stale", field="version"
+    )
 
 
 def _flush_versioned(session: TreatmentSession) -> None:
@@ -67,8 +73,7 @@ def _resource_checks(clinic_id: int, room_id: int, staff_member_id: int | None) 
     if found is None or found.room(room_id) is None or not scope.may_see_clinic(clinic_id):
         raise NotFound(f"No room with id {room_id} at clinic {clinic_id}.", field="room_id")
     if staff_member_id is not None and found.staff_member(staff_member_id) is None:
-        raise NotFound(f"No staff member with id {staff_member_id} at clinic {clinic_id}.",
-                       field="staff_member_id")
+        raise NotFound(f"No staff member with id {staff_member_id} at clinic {clinic_id}.", field="staff_member_id")
 
 
 def refuse_introduced(verdict, *, override_reason: str | None, what: str = "The session", hint: str = "") -> None:
@@ -77,9 +82,14 @@ def refuse_introduced(verdict, *, override_reason: str | None, what: str = "The 
     # (also when the moved session already carried it: an unenrolled esketamine dose is never re-planned)
     refuse_unoverridable([*verdict.introduced, *verdict.conflicts], what=what)
     if verdict.introduced and not override_reason:
-        raise Conflict(f"{what} breaks a scheduling rule: " + " ".join(f.message for f in verdict.introduced)
-                       + " Give override_reason to do it anyway." + hint, code="flagged",
-                       conflicts=[f.to_dict() for f in verdict.introduced])
+        raise Conflict(
+            f"{what} breaks a scheduling rule: "
+            + " ".join(f.message for f in verdict.introduced)
+            + " Give override_reason to do it anyway."
+            + hint,
+            code="flagged",
+            conflicts=[f.to_dict() for f in verdict.introduced],
+        )
 
 
 def refuse_unoverridable(found, *, what: str = "The session") -> None:
@@ -89,15 +99,22 @@ def refuse_unoverridable(found, *, what: str = "The session") -> None:
 
     hard = [f for f in found if f.code in UNOVERRIDABLE_CODES]
     if hard:
-        raise Conflict(f"{what} is refused: " + " ".join(f.message for f in hard)
-                       + " This cannot be overridden.", code=hard[0].code,
-                       conflicts=[f.to_dict() for f in hard])
+        raise Conflict(
+            f"{what} is refused: " + " ".join(f.message for f in hard) + " This cannot be overridden.",
+            code=hard[0].code,
+            conflicts=[f.to_dict() for f in hard],
+        )
 
 
 def _audit_override(actor_id: int | None, session: TreatmentSession, verdict, reason: str | None) -> None:
     if reason and verdict.introduced:
-        audit.record(actor_id, "session.override", session, reason=reason,
-                     after={"flags": sorted({f.code for f in verdict.introduced}), "session_id": session.id})
+        audit.record(
+            actor_id,
+            "session.override",
+            session,
+            reason=reason,
+            after={"flags": sorted({f.code for f in verdict.introduced}), "session_id": session.id},
+        )
 
 
 def refuse_the_past(req: booking.SessionRequest, *, record_past: bool, now: datetime) -> None:
@@ -108,13 +125,24 @@ def refuse_the_past(req: booking.SessionRequest, *, record_past: bool, now: date
         raise UnprocessableError(
             f"The session ended {wall_clock(req.ends_at, tz)}, before now ({wall_clock(now, tz)}); a session is "
             "booked ahead. To enter a past session as history, send record_past: true (and its status: "
-            "completed, no_show or cancelled; booked by default).", code="in_the_past", field="starts_at")
+            "completed, no_show or cancelled; booked by default).",
+            code="in_the_past",
+            field="starts_at",
+        )
 
 
-def book(actor_id: int | None, req: booking.SessionRequest, *, status: str = "booked",
-         check_flags: bool = True, record_past: bool = False, past_status: str = "booked",
-         now: datetime | None = None, with_sessions: list[booking.SessionRequest] = (),
-         alone: bool = False) -> tuple[TreatmentSession, list]:
+def book(
+    actor_id: int | None,
+    req: booking.SessionRequest,
+    *,
+    status: str = "booked",
+    check_flags: bool = True,
+    record_past: bool = False,
+    past_status: str = "booked",
+    now: datetime | None = None,
+    with_sessions: list[booking.SessionRequest] = (),
+    alone: bool = False,
+) -> tuple[TreatmentSession, list]:
     """Book one session after the rule book's gate; returns the session and its conflicts.
 
     ``record_past``: a session that already ended is entered as history with ``past_status``
@@ -136,7 +164,10 @@ def book(actor_id: int | None, req: booking.SessionRequest, *, status: str = "bo
         session = booking.insert(actor_id, req, status=status)
         if status == "cancelled":
             session.cancel_reason, session.cancelled_at, session.cancelled_by_id = (
-                "Entered as history: the session was cancelled", now, actor_id)
+                "Entered as history: the session was cancelled",
+                now,
+                actor_id,
+            )
         _record_past(actor_id, session, past_status)
         return session, []
     verdict = check(req, check_flags=check_flags, with_sessions=with_sessions)
@@ -156,8 +187,7 @@ def book(actor_id: int | None, req: booking.SessionRequest, *, status: str = "bo
     return session, verdict.conflicts if verdict is not None else []
 
 
-def check(req: booking.SessionRequest, *, check_flags: bool = True,
-          with_sessions: list[booking.SessionRequest] = ()):
+def check(req: booking.SessionRequest, *, check_flags: bool = True, with_sessions: list[booking.SessionRequest] = ()):
     """Everything ``book`` checks before writing (also what FHIR $hold checks before holding):
     room and clinician of the clinic, shape, double booking (and holds), and the rule book's gate
     (409 ``flagged`` for an error flag the booking would introduce, unless ``override_reason``).
@@ -168,16 +198,16 @@ def check(req: booking.SessionRequest, *, check_flags: bool = True,
         booking.check_shape(r.starts_at, r.ends_at)
     if not check_flags:
         for r in requests:
-            booking.refuse_clashes(room_id=r.room_id, patient_id=r.patient_id, starts_at=r.starts_at,
-                                   ends_at=r.ends_at)
+            booking.refuse_clashes(room_id=r.room_id, patient_id=r.patient_id, starts_at=r.starts_at, ends_at=r.ends_at)
         return None
     changes = [candidate_of(r) for r in requests]
     context = flag_service.change_context(changes)
     for r in requests:
         # Double booking first: it is never overridable and names the clashing session. The gate's
         # sessions hold every live session of the room and of the patient around the request.
-        booking.refuse_clashes(room_id=r.room_id, patient_id=r.patient_id, starts_at=r.starts_at,
-                               ends_at=r.ends_at, among=context[1])
+        booking.refuse_clashes(
+            room_id=r.room_id, patient_id=r.patient_id, starts_at=r.starts_at, ends_at=r.ends_at, among=context[1]
+        )
     verdict = flag_service.check_changes(changes, context=context)
     refuse_introduced(verdict, override_reason=req.override_reason)
     return verdict
@@ -195,16 +225,37 @@ def _record_past(actor_id: int | None, session: TreatmentSession, status: str) -
 def candidate_of(req: booking.SessionRequest, session_id: int | None = None):
     from scheduler.domain.values import Session
 
-    return Session(id=session_id, patient_id=req.patient_id, starts_at=req.starts_at, ends_at=req.ends_at,
-                   room_id=req.room_id, kind=req.kind, status="booked", clinic_id=req.clinic_id,
-                   course_id=req.course_id, phase=req.phase, sequence=req.sequence, route=req.route,
-                   staff_member_id=req.staff_member_id, override_reason=req.override_reason)
+    return Session(
+        id=session_id,
+        patient_id=req.patient_id,
+        starts_at=req.starts_at,
+        ends_at=req.ends_at,
+        room_id=req.room_id,
+        kind=req.kind,
+        status="booked",
+        clinic_id=req.clinic_id,
+        course_id=req.course_id,
+        phase=req.phase,
+        sequence=req.sequence,
+        route=req.route,
+        staff_member_id=req.staff_member_id,
+        override_reason=req.override_reason,
+    )
 
 
-def reschedule(actor_id: int | None, session: TreatmentSession, *, version: int, starts_at: datetime,
-               ends_at: datetime, room_id: int | None = None, staff_member_id: int | object | None = ...,
-               override_reason: str | None = None, move_dependents: bool = False,
-               now: datetime | None = None) -> tuple[TreatmentSession, list]:
+def reschedule(
+    actor_id: int | None,
+    session: TreatmentSession,
+    *,
+    version: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    room_id: int | None = None,
+    staff_member_id: int | object | None = ...,
+    override_reason: str | None = None,
+    move_dependents: bool = False,
+    now: datetime | None = None,
+) -> tuple[TreatmentSession, list]:
     """Move a proposed or booked session (and optionally change its room or clinician).
 
     Refused with 409 ``flagged`` when the move would introduce an error flag (for the session or its
@@ -212,21 +263,40 @@ def reschedule(actor_id: int | None, session: TreatmentSession, *, version: int,
     when that one would no longer count for it (placed as the suggestions place it), in one step."""
     _check_version(session, version)
     if session.status not in RESCHEDULABLE:
-        raise Conflict(f"Session {session.id} is {session.status}; only proposed or booked sessions can be "
-                       "rescheduled.", code="invalid_transition", field="status")
+        raise Conflict(
+            f"Session {session.id} is {session.status}; only proposed or booked sessions can be rescheduled.",
+            code="invalid_transition",
+            field="status",
+        )
     room_id = session.room_id if room_id is None else room_id
     staff_id = session.staff_member_id if staff_member_id is ... else staff_member_id
     _resource_checks(session.clinic_id, room_id, staff_id)
     booking.check_shape(starts_at, ends_at)
-    booking.refuse_clashes(room_id=room_id, patient_id=session.patient_id, starts_at=starts_at, ends_at=ends_at,
-                           exclude_ids=(session.id,), what="The new time")
-    candidate = replace(inputs.session_value(session), starts_at=starts_at, ends_at=ends_at, room_id=room_id,
-                        staff_member_id=staff_id, override_reason=override_reason)
+    booking.refuse_clashes(
+        room_id=room_id,
+        patient_id=session.patient_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        exclude_ids=(session.id,),
+        what="The new time",
+    )
+    candidate = replace(
+        inputs.session_value(session),
+        starts_at=starts_at,
+        ends_at=ends_at,
+        room_id=room_id,
+        staff_member_id=staff_id,
+        override_reason=override_reason,
+    )
     moving = list(suggestions.dependents(session, candidate, now=now)) if move_dependents else []
     verdict = flag_service.check_changes([candidate, *moving])
-    hint = (" Or give move_dependents: true to move its integration session with it."
-            if not move_dependents and session.kind == "dose"
-            and any(f.code == "integration_missing" for f in verdict.introduced) else "")
+    hint = (
+        " Or give move_dependents: true to move its integration session with it."
+        if not move_dependents
+        and session.kind == "dose"
+        and any(f.code == "integration_missing" for f in verdict.introduced)
+        else ""
+    )
     refuse_introduced(verdict, override_reason=override_reason, what="The new time", hint=hint)
     with db_session.begin_nested():
         for dep in moving:  # first: the dose may take the integration session's old place
@@ -235,8 +305,14 @@ def reschedule(actor_id: int | None, session: TreatmentSession, *, version: int,
             row.starts_at, row.ends_at = dep.starts_at, dep.ends_at
             row.room_id, row.staff_member_id = dep.room_id, dep.staff_member_id
             _flush_versioned(row)
-            audit.record(actor_id, "session.reschedule", row, before=before, reason=override_reason,
-                         after={**audit.snapshot(row), "moved_with": session.id})
+            audit.record(
+                actor_id,
+                "session.reschedule",
+                row,
+                before=before,
+                reason=override_reason,
+                after={**audit.snapshot(row), "moved_with": session.id},
+            )
         before = audit.snapshot(session)
         session.starts_at, session.ends_at = starts_at, ends_at
         session.room_id, session.staff_member_id = room_id, staff_id
@@ -257,8 +333,9 @@ def cancel(actor_id: int | None, session: TreatmentSession, *, version: int, rea
         raise _stale(session_id) from exc
 
 
-def reinstate(actor_id: int | None, session: TreatmentSession, *, version: int,
-              now: datetime | None = None) -> TreatmentSession:
+def reinstate(
+    actor_id: int | None, session: TreatmentSession, *, version: int, now: datetime | None = None
+) -> TreatmentSession:
     """Undo a cancellation while the slot is still free: the session gets back the status it had
     before it was cancelled (from the audit trail; booked when none is recorded), its cancellation
     fields are cleared (the cancel event keeps them), and the change is audited.
@@ -268,14 +345,27 @@ def reinstate(actor_id: int | None, session: TreatmentSession, *, version: int,
     on PostgreSQL the exclusion constraints catch a racing booking too)."""
     _check_version(session, version)
     if session.status != "cancelled":
-        raise Conflict(f"Session {session.id} is {session.status}; only a cancelled session can be reinstated.",
-                       code="invalid_transition", field="status")
+        raise Conflict(
+            f"Session {session.id} is {session.status}; only a cancelled session can be reinstated.",
+            code="invalid_transition",
+            field="status",
+        )
     if session.starts_at <= (now or utcnow()):
         tz = inputs.clinic_row(session.clinic_id).timezone
-        raise Conflict(f"Session {session.id} was due at {wall_clock(session.starts_at, tz)}; a session in the past "
-                       "cannot be reinstated — book a new one.", code="invalid_transition", field="status")
-    booking.refuse_clashes(room_id=session.room_id, patient_id=session.patient_id, starts_at=session.starts_at,
-                           ends_at=session.ends_at, exclude_ids=(session.id,), what="The cancelled session's slot")
+        raise Conflict(
+            f"Session {session.id} was due at {wall_clock(session.starts_at, tz)}; a session in the past "
+            "cannot be reinstated — book a new one.",
+            code="invalid_transition",
+            field="status",
+        )
+    booking.refuse_clashes(
+        room_id=session.room_id,
+        patient_id=session.patient_id,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        exclude_ids=(session.id,),
+        what="The cancelled session's slot",
+    )
     before = audit.snapshot(session)
     session.status = _status_before_cancel(session)
     session.cancel_reason = session.cancelled_at = session.cancelled_by_id = None
@@ -289,9 +379,16 @@ def _status_before_cancel(session: TreatmentSession) -> str:
 
     from scheduler.models import AuditEvent
 
-    before = db_session.scalar(select(AuditEvent.before).where(
-        AuditEvent.entity_type == TreatmentSession.__tablename__, AuditEvent.entity_id == session.id,
-        AuditEvent.action == "session.cancel").order_by(AuditEvent.id.desc()).limit(1))
+    before = db_session.scalar(
+        select(AuditEvent.before)
+        .where(
+            AuditEvent.entity_type == TreatmentSession.__tablename__,
+            AuditEvent.entity_id == session.id,
+            AuditEvent.action == "session.cancel",
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    )
     status = (before or {}).get("status")
     return status if status in (*RESCHEDULABLE, "checked_in") else "booked"
 
@@ -301,27 +398,43 @@ def refuse_check_in_on_another_day(session: TreatmentSession, now: datetime, tz:
     ``too_early``, a later day 409 ``too_late`` (mark it completed or no-show instead)."""
     day, today = local_date(session.starts_at, tz), local_date(now, tz)
     if today < day:
-        raise Conflict(f"Session {session.id} is on {wall_clock(session.starts_at, tz)}; check-in opens that day "
-                       f"(it is now {wall_clock(now, tz)}).", code="too_early", field="status")
+        raise Conflict(
+            f"Session {session.id} is on {wall_clock(session.starts_at, tz)}; check-in opens that day "
+            f"(it is now {wall_clock(now, tz)}).",
+            code="too_early",
+            field="status",
+        )
     if today > day:
-        raise Conflict(f"Session {session.id} was on {wall_clock(session.starts_at, tz)}; a past day's session is not "
-                       "checked in: mark it completed or no-show.", code="too_late", field="status")
+        raise Conflict(
+            f"Session {session.id} was on {wall_clock(session.starts_at, tz)}; a past day's session is not "
+            "checked in: mark it completed or no-show.",
+            code="too_late",
+            field="status",
+        )
 
 
-def transition(actor_id: int | None, session: TreatmentSession, action: str, *, version: int,
-               now: datetime | None = None) -> TreatmentSession:
+def transition(
+    actor_id: int | None, session: TreatmentSession, action: str, *, version: int, now: datetime | None = None
+) -> TreatmentSession:
     """check_in, complete or no_show."""
     allowed, target = TRANSITIONS[action]
     _check_version(session, version)
     if session.status not in allowed:
-        raise Conflict(f"Session {session.id} is {session.status}; {action.replace('_', ' ')} needs it to be "
-                       f"{' or '.join(allowed)}.", code="invalid_transition", field="status")
+        raise Conflict(
+            f"Session {session.id} is {session.status}; {action.replace('_', ' ')} needs it to be "
+            f"{' or '.join(allowed)}.",
+            code="invalid_transition",
+            field="status",
+        )
     now = now or utcnow()
     tz = inputs.clinic_row(session.clinic_id).timezone
     if action in ("complete", "no_show") and session.starts_at > now:
-        raise Conflict(f"Session {session.id} has not started yet (it starts {wall_clock(session.starts_at, tz)}; "
-                       f"it is now {wall_clock(now, tz)}); it cannot be marked {target.replace('_', '-')}.",
-                       code="invalid_transition", field="status")
+        raise Conflict(
+            f"Session {session.id} has not started yet (it starts {wall_clock(session.starts_at, tz)}; "
+            f"it is now {wall_clock(now, tz)}); it cannot be marked {target.replace('_', '-')}.",
+            code="invalid_transition",
+            field="status",
+        )
     if action == "check_in":
         refuse_check_in_on_another_day(session, now, tz)
     before = audit.snapshot(session)
@@ -335,16 +448,21 @@ def transition(actor_id: int | None, session: TreatmentSession, action: str, *, 
     return session
 
 
-def list_for_clinic(clinic_id: int, window, *, patient_id: int | None = None,
-                    status: str | None = None) -> list[TreatmentSession]:
+def list_for_clinic(
+    clinic_id: int, window, *, patient_id: int | None = None, status: str | None = None
+) -> list[TreatmentSession]:
     """The clinic's sessions overlapping ``window`` (any status unless ``status``), by start time."""
     from sqlalchemy import select
 
     from scheduler.domain.vocabulary import MAX_SESSION_DURATION
 
     TS = TreatmentSession
-    query = select(TS).where(TS.clinic_id == clinic_id, TS.starts_at < window.end,
-                             TS.starts_at >= window.start - MAX_SESSION_DURATION, TS.ends_at > window.start)
+    query = select(TS).where(
+        TS.clinic_id == clinic_id,
+        TS.starts_at < window.end,
+        TS.starts_at >= window.start - MAX_SESSION_DURATION,
+        TS.ends_at > window.start,
+    )
     if patient_id is not None:
         query = query.where(TS.patient_id == patient_id)
     if status is not None:

@@ -9,6 +9,7 @@ is never cached (it might roll back). A cache hit costs one indexed primary-key 
 Bulk writes that bypass the ORM (none in the product; the bench generator fills fresh clinics, whose
 versions start at random values) would have to raise the version themselves.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ _WRITTEN = "setup_cache.written"  # ORM session info: clinic ids whose setup thi
 @dataclass(frozen=True)
 class Setup:
     """One clinic's setup as plain values, whatever the window (closures and time off all of them)."""
+
     version: int
     clinic_id: int
     name: str
@@ -49,16 +51,31 @@ class Setup:
             first = local_date(window.start, self.timezone) - timedelta(days=1)
             last = local_date(window.end, self.timezone) + timedelta(days=1)
             closures = tuple(c for c in closures if c.ends_on >= first and c.starts_on <= last)
-        return v.Clinic(id=self.clinic_id, timezone=self.timezone, name=self.name, closures=closures,
-                        hours=self.hours, rems_certification_id=self.rems_certification_id)
+        return v.Clinic(
+            id=self.clinic_id,
+            timezone=self.timezone,
+            name=self.name,
+            closures=closures,
+            hours=self.hours,
+            rems_certification_id=self.rems_certification_id,
+        )
 
     def staff_values(self, window: Interval) -> tuple[v.StaffMember, ...]:
         """The clinicians with the time off touching ``window``."""
         out = []
         for m in self.staff:
             away = tuple(t for t in self.time_off.get(m.id, ()) if t.start < window.end and t.end > window.start)
-            out.append(v.StaffMember(id=m.id, name=m.name, role=m.role, capacity=m.capacity, active=m.active,
-                                     hours=m.hours, time_off=away))
+            out.append(
+                v.StaffMember(
+                    id=m.id,
+                    name=m.name,
+                    role=m.role,
+                    capacity=m.capacity,
+                    active=m.active,
+                    hours=m.hours,
+                    time_off=away,
+                )
+            )
         return tuple(out)
 
     def room(self, room_id: int | None) -> v.Room | None:
@@ -80,44 +97,83 @@ def _weekly(rows) -> dict:
 
 def _load(clinic_id: int, version: int) -> Setup:
     name, tz, reminders, rems = db_session.execute(
-        select(Clinic.name, Clinic.timezone, Clinic.reminder_hours, Clinic.rems_certification_id)
-        .where(Clinic.id == clinic_id)).one()
-    hours = v.weekly_hours(_weekly(db_session.execute(
-        select(OpeningHours.weekday, OpeningHours.opens_at, OpeningHours.closes_at)
-        .where(OpeningHours.clinic_id == clinic_id).order_by(OpeningHours.weekday, OpeningHours.opens_at))))
-    closures = tuple(v.Closure(starts_on=a, ends_on=b, from_time=f, until_time=u, reason=r, id=i)
-                     for i, a, b, f, u, r in db_session.execute(
-                         select(Closure.id, Closure.starts_on, Closure.ends_on, Closure.from_time,
-                                Closure.until_time, Closure.reason).where(Closure.clinic_id == clinic_id)
-                         .order_by(Closure.starts_on, Closure.id)))
-    rooms = tuple(v.Room(id=i, name=n, capabilities=tuple(caps or ()), active=active)
-                  for i, n, caps, active in db_session.execute(
-                      select(Room.id, Room.name, Room.capabilities, Room.active)
-                      .where(Room.clinic_id == clinic_id).order_by(Room.name, Room.id)))
-    members = db_session.execute(select(StaffMember.id, StaffMember.name, StaffMember.role, StaffMember.capacity,
-                                        StaffMember.active).where(StaffMember.clinic_id == clinic_id)
-                                 .order_by(StaffMember.name, StaffMember.id)).all()
+        select(Clinic.name, Clinic.timezone, Clinic.reminder_hours, Clinic.rems_certification_id).where(
+            Clinic.id == clinic_id
+        )
+    ).one()
+    hours = v.weekly_hours(
+        _weekly(
+            db_session.execute(
+                select(OpeningHours.weekday, OpeningHours.opens_at, OpeningHours.closes_at)
+                .where(OpeningHours.clinic_id == clinic_id)
+                .order_by(OpeningHours.weekday, OpeningHours.opens_at)
+            )
+        )
+    )
+    closures = tuple(
+        v.Closure(starts_on=a, ends_on=b, from_time=f, until_time=u, reason=r, id=i)
+        for i, a, b, f, u, r in db_session.execute(
+            select(
+                Closure.id, Closure.starts_on, Closure.ends_on, Closure.from_time, Closure.until_time, Closure.reason
+            )
+            .where(Closure.clinic_id == clinic_id)
+            .order_by(Closure.starts_on, Closure.id)
+        )
+    )
+    rooms = tuple(
+        v.Room(id=i, name=n, capabilities=tuple(caps or ()), active=active)
+        for i, n, caps, active in db_session.execute(
+            select(Room.id, Room.name, Room.capabilities, Room.active)
+            .where(Room.clinic_id == clinic_id)
+            .order_by(Room.name, Room.id)
+        )
+    )
+    members = db_session.execute(
+        select(StaffMember.id, StaffMember.name, StaffMember.role, StaffMember.capacity, StaffMember.active)
+        .where(StaffMember.clinic_id == clinic_id)
+        .order_by(StaffMember.name, StaffMember.id)
+    ).all()
     working: dict[int, list] = {}
     away: dict[int, list] = {}
     if members:
         for staff_id, weekday, start, end in db_session.execute(
-                select(WorkingHours.staff_member_id, WorkingHours.weekday, WorkingHours.starts_at,
-                       WorkingHours.ends_at).join(StaffMember, StaffMember.id == WorkingHours.staff_member_id)
-                .where(StaffMember.clinic_id == clinic_id)
-                .order_by(WorkingHours.staff_member_id, WorkingHours.weekday, WorkingHours.starts_at)):
+            select(WorkingHours.staff_member_id, WorkingHours.weekday, WorkingHours.starts_at, WorkingHours.ends_at)
+            .join(StaffMember, StaffMember.id == WorkingHours.staff_member_id)
+            .where(StaffMember.clinic_id == clinic_id)
+            .order_by(WorkingHours.staff_member_id, WorkingHours.weekday, WorkingHours.starts_at)
+        ):
             working.setdefault(staff_id, []).append((weekday, start, end))
         for staff_id, away_from, away_until in db_session.execute(
-                select(TimeOff.staff_member_id, TimeOff.starts_at, TimeOff.ends_at)
-                .join(StaffMember, StaffMember.id == TimeOff.staff_member_id)
-                .where(StaffMember.clinic_id == clinic_id).order_by(TimeOff.starts_at, TimeOff.id)):
+            select(TimeOff.staff_member_id, TimeOff.starts_at, TimeOff.ends_at)
+            .join(StaffMember, StaffMember.id == TimeOff.staff_member_id)
+            .where(StaffMember.clinic_id == clinic_id)
+            .order_by(TimeOff.starts_at, TimeOff.id)
+        ):
             away.setdefault(staff_id, []).append(Interval(away_from, away_until))
-    staff = tuple(v.StaffMember(id=i, name=n, role=role, capacity=cap, active=active,
-                                hours=v.weekly_hours(_weekly(working[i])) if i in working else None)
-                  for i, n, role, cap, active in members)
-    return Setup(version=version, clinic_id=clinic_id, name=name, timezone=tz, reminder_hours=reminders,
-                 rems_certification_id=rems,
-                 hours=hours, closures=closures,
-                 rooms=rooms, staff=staff, time_off={k: tuple(x) for k, x in away.items()})
+    staff = tuple(
+        v.StaffMember(
+            id=i,
+            name=n,
+            role=role,
+            capacity=cap,
+            active=active,
+            hours=v.weekly_hours(_weekly(working[i])) if i in working else None,
+        )
+        for i, n, role, cap, active in members
+    )
+    return Setup(
+        version=version,
+        clinic_id=clinic_id,
+        name=name,
+        timezone=tz,
+        reminder_hours=reminders,
+        rems_certification_id=rems,
+        hours=hours,
+        closures=closures,
+        rooms=rooms,
+        staff=staff,
+        time_off={k: tuple(x) for k, x in away.items()},
+    )
 
 
 _MEMO = "setup_cache.memo"  # ORM session info: the setups this transaction has met (read once each)
@@ -144,8 +200,11 @@ def setup(clinic_id: int) -> Setup:
     memo = _memo()
     if clinic_id in memo and clinic_id not in db_session.info.get(_WRITTEN, ()):
         return memo[clinic_id]
-    version = db_session.execute(select(Clinic.setup_version).where(Clinic.id == clinic_id)).scalar() \
-        if isinstance(clinic_id, int) else None
+    version = (
+        db_session.execute(select(Clinic.setup_version).where(Clinic.id == clinic_id)).scalar()
+        if isinstance(clinic_id, int)
+        else None
+    )
     if version is None:
         raise NotFound(f"No clinic with id {clinic_id}.", field="clinic_id")
     found = _resolve(clinic_id, version)
@@ -155,8 +214,15 @@ def setup(clinic_id: int) -> Setup:
 
 def setup_of_room(room_id: int) -> tuple[Setup, v.Room] | None:
     """The setup of the room's clinic and the room, from one primary-key read (None: no such room)."""
-    row = db_session.execute(select(Room.clinic_id, Clinic.setup_version).join(Clinic, Clinic.id == Room.clinic_id)
-                             .where(Room.id == room_id)).first() if isinstance(room_id, int) else None
+    row = (
+        db_session.execute(
+            select(Room.clinic_id, Clinic.setup_version)
+            .join(Clinic, Clinic.id == Room.clinic_id)
+            .where(Room.id == room_id)
+        ).first()
+        if isinstance(room_id, int)
+        else None
+    )
     if row is None:
         return None
     found = _resolve(row.clinic_id, row.setup_version)
@@ -166,6 +232,7 @@ def setup_of_room(room_id: int) -> tuple[Setup, v.Room] | None:
 
 
 # ---- raising the version ---------------------------------------------------------------------------
+
 
 def _clinic_of(session: OrmSession, obj) -> int | None:
     if isinstance(obj, Clinic):
@@ -198,9 +265,12 @@ def _raise_versions(session: OrmSession, _context, _instances) -> None:
                 ids.add(clinic_id)
     if ids:
         session.info.setdefault(_WRITTEN, set()).update(ids)
-        session.execute(update(Clinic).where(Clinic.id.in_(sorted(ids)))
-                        .values(setup_version=Clinic.setup_version + 1)
-                        .execution_options(synchronize_session=False))
+        session.execute(
+            update(Clinic)
+            .where(Clinic.id.in_(sorted(ids)))
+            .values(setup_version=Clinic.setup_version + 1)
+            .execution_options(synchronize_session=False)
+        )
 
 
 @event.listens_for(OrmSession, "after_commit")
@@ -216,4 +286,3 @@ def _forget_written(session: OrmSession, *_args) -> None:
 def clear() -> None:
     """Drop every cached setup (tests)."""
     _cache.clear()
-

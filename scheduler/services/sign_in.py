@@ -5,6 +5,7 @@ locked FOR UPDATE on PostgreSQL; SQLite serialises every write transaction), so 
 app instances on one database share them. An unknown email is checked against a dummy argon2 hash,
 so it costs as long as a wrong password and timing tells nobody which emails have accounts.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -52,8 +53,10 @@ def _rows(subjects: list[tuple[str, str]], *, for_update: bool) -> list[SignInTh
 
 def refuse_if_throttled(email: str, address: str | None, policy: ThrottlePolicy, now: datetime) -> None:
     """429 ``too_many_attempts`` with the wait when the account or the address must wait."""
-    wait = max((wait_seconds(_count(row), now, policy) for row in _rows(_subjects(email, address),
-                                                                          for_update=False)), default=0)
+    wait = max(
+        (wait_seconds(_count(row), now, policy) for row in _rows(_subjects(email, address), for_update=False)),
+        default=0,
+    )
     if wait > 0:
         minutes = -(-wait // 60)
         when = f"{wait} seconds" if wait < 60 else f"{minutes} minute{'s' if minutes > 1 else ''}"
@@ -62,9 +65,11 @@ def refuse_if_throttled(email: str, address: str | None, policy: ThrottlePolicy,
 
 def _insert_missing(scope: str, subject: str) -> None:
     dialect = postgresql if db_session.get_bind().dialect.name == "postgresql" else sqlite
-    db_session.execute(dialect.insert(SignInThrottle)
-                       .values(scope=scope, subject=subject, failures=0)
-                       .on_conflict_do_nothing(index_elements=["scope", "subject"]))
+    db_session.execute(
+        dialect.insert(SignInThrottle)
+        .values(scope=scope, subject=subject, failures=0)
+        .on_conflict_do_nothing(index_elements=["scope", "subject"])
+    )
 
 
 def record_failure(email: str, address: str | None, policy: ThrottlePolicy, now: datetime) -> None:
@@ -74,11 +79,19 @@ def record_failure(email: str, address: str | None, policy: ThrottlePolicy, now:
     for row in _rows(subjects, for_update=True):
         counted = after_failure(_count(row), now, policy)
         was_locked = row.locked_until is not None and row.locked_until > now
-        row.failures, row.last_failure_at, row.locked_until = (counted.failures, counted.last_failure_at,
-                                                               counted.locked_until)
+        row.failures, row.last_failure_at, row.locked_until = (
+            counted.failures,
+            counted.last_failure_at,
+            counted.locked_until,
+        )
         if counted.locked_until is not None and not was_locked:
-            audit.record(None, "sign_in.lock", row, actor="system",
-                         reason=f"{counted.failures} failed sign-ins; locked for {policy.lock_minutes} minutes")
+            audit.record(
+                None,
+                "sign_in.lock",
+                row,
+                actor="system",
+                reason=f"{counted.failures} failed sign-ins; locked for {policy.lock_minutes} minutes",
+            )
     db_session.flush()
 
 

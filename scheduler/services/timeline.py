@@ -1,4 +1,5 @@
 """A patient's timeline: courses, every session (all statuses), assessments, flags, next due window."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,8 +51,9 @@ DEFAULT_SESSIONS = 200  # sessions on one page of a timeline (the newest first: 
 MAX_SESSIONS = 1000
 
 
-def timeline(patient_id: int, *, with_assessments: bool, before: datetime | None = None,
-             limit: int = DEFAULT_SESSIONS) -> Timeline:
+def timeline(
+    patient_id: int, *, with_assessments: bool, before: datetime | None = None, limit: int = DEFAULT_SESSIONS
+) -> Timeline:
     """The patient's timeline, one page of sessions: the newest ``limit`` starting before ``before``
     (None: the newest of all, upcoming ones included), in time order; ``earlier_before`` says where the
     next (earlier) page starts. Courses, assessments and the next due window are the whole record;
@@ -60,9 +62,13 @@ def timeline(patient_id: int, *, with_assessments: bool, before: datetime | None
     patient = inputs.patient_row(patient_id)
     # Only what the user's clinics hold (scope); the flags still weigh every session of the patient
     # (a dose too close to one given elsewhere is a safety matter) but name only the visible ones.
-    courses = list(db_session.scalars(select(Course).where(Course.patient_id == patient.id,
-                                                           scope.clinic_clause(Course.clinic_id))
-                                      .order_by(Course.start_on, Course.id)))
+    courses = list(
+        db_session.scalars(
+            select(Course)
+            .where(Course.patient_id == patient.id, scope.clinic_clause(Course.clinic_id))
+            .order_by(Course.start_on, Course.id)
+        )
+    )
     query = select(TS).where(TS.patient_id == patient.id, scope.clinic_clause(TS.clinic_id))
     if before is not None:
         query = query.where(TS.starts_at < before)
@@ -71,21 +77,39 @@ def timeline(patient_id: int, *, with_assessments: bool, before: datetime | None
     sessions = newest[:limit][::-1]
     earlier_before = sessions[0].starts_at if more and sessions else None
     clinic_ids = {s.clinic_id for s in sessions} | {c.clinic_id for c in courses}
-    timezones = dict(db_session.execute(
-        select(Clinic.id, Clinic.timezone).where(Clinic.id.in_(sorted(clinic_ids)))).all()) if clinic_ids else {}
+    timezones = (
+        dict(db_session.execute(select(Clinic.id, Clinic.timezone).where(Clinic.id.in_(sorted(clinic_ids)))).all())
+        if clinic_ids
+        else {}
+    )
     assessments = None
     if with_assessments:
-        assessments = list(db_session.scalars(select(Assessment).where(Assessment.patient_id == patient.id)
-                                              .order_by(Assessment.taken_on, Assessment.id)))
+        assessments = list(
+            db_session.scalars(
+                select(Assessment)
+                .where(Assessment.patient_id == patient.id)
+                .order_by(Assessment.taken_on, Assessment.id)
+            )
+        )
     shown = {s.id for s in sessions}
     since = earlier_before if (more or before is not None) and sessions else None
-    flags = [f for f in flag_service.for_patient(patient.id, since=since)
-             if since is None or not f.session_ids or shown & set(f.session_ids)]
+    flags = [
+        f
+        for f in flag_service.for_patient(patient.id, since=since)
+        if since is None or not f.session_ids or shown & set(f.session_ids)
+    ]
     flags = scope.visible_flags(flags, shown)
     open_ids = {c.id for c in courses if c.status not in ("completed", "stopped")}
     due_sessions = sessions
     if since is not None and open_ids:  # the open courses' doses, whatever the page shows
         due_sessions = list(db_session.scalars(select(TS).where(TS.course_id.in_(sorted(open_ids)))))
-    return Timeline(patient=patient, courses=courses, sessions=sessions, timezones=timezones,
-                    assessments=assessments, flags=flags,
-                    next_due=next_due(courses, due_sessions, timezones), earlier_before=earlier_before)
+    return Timeline(
+        patient=patient,
+        courses=courses,
+        sessions=sessions,
+        timezones=timezones,
+        assessments=assessments,
+        flags=flags,
+        next_due=next_due(courses, due_sessions, timezones),
+        earlier_before=earlier_before,
+    )

@@ -9,6 +9,7 @@ The first to accept is booked through the booking service, whose double-booking 
 constraint on PostgreSQL, the serialised write on SQLite) lets exactly one through; the other offers
 of that slot become ``gone``.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -29,13 +30,29 @@ MAX_CANDIDATES = 50
 SLOT_STEP = timedelta(minutes=5)
 
 
-def add(actor_id: int | None, *, patient: Patient, clinic: Clinic, kind: str, protocol: str | None,
-        earliest_on: date, latest_on: date, preferences: dict) -> WaitlistEntry:
+def add(
+    actor_id: int | None,
+    *,
+    patient: Patient,
+    clinic: Clinic,
+    kind: str,
+    protocol: str | None,
+    earliest_on: date,
+    latest_on: date,
+    preferences: dict,
+) -> WaitlistEntry:
     if latest_on < earliest_on:
         raise UnprocessableError("latest_on is before earliest_on.", field="latest_on")
-    entry = WaitlistEntry(patient_id=patient.id, clinic_id=clinic.id, kind=kind, protocol=protocol,
-                          earliest_on=earliest_on, latest_on=latest_on, preferences=preferences,
-                          created_by_id=actor_id)
+    entry = WaitlistEntry(
+        patient_id=patient.id,
+        clinic_id=clinic.id,
+        kind=kind,
+        protocol=protocol,
+        earliest_on=earliest_on,
+        latest_on=latest_on,
+        preferences=preferences,
+        created_by_id=actor_id,
+    )
     db_session.add(entry)
     audit.record(actor_id, "waitlist.add", entry)
     return entry
@@ -43,8 +60,11 @@ def add(actor_id: int | None, *, patient: Patient, clinic: Clinic, kind: str, pr
 
 def remove(actor_id: int | None, entry: WaitlistEntry, reason: str | None) -> WaitlistEntry:
     if entry.status != "waiting":
-        raise Conflict(f"Waitlist entry {entry.id} is {entry.status}; only a waiting entry can be removed.",
-                       code="invalid_transition", field="status")
+        raise Conflict(
+            f"Waitlist entry {entry.id} is {entry.status}; only a waiting entry can be removed.",
+            code="invalid_transition",
+            field="status",
+        )
     before = audit.snapshot(entry)
     entry.status, entry.removed_at = "removed", utcnow()
     _close_offers(entry.id)
@@ -71,16 +91,22 @@ def patients_of_offers(found: list[WaitlistOffer]) -> list[int]:
     entry_ids = [o.entry_id for o in found]
     if not entry_ids:
         return []
-    owner = dict(db_session.execute(select(WaitlistEntry.id, WaitlistEntry.patient_id)
-                                    .where(WaitlistEntry.id.in_(entry_ids))).all())
+    owner = dict(
+        db_session.execute(
+            select(WaitlistEntry.id, WaitlistEntry.patient_id).where(WaitlistEntry.id.in_(entry_ids))
+        ).all()
+    )
     return [owner[i] for i in entry_ids]
 
 
 def _open_course(patient_id: int, protocol: str | None) -> Course | None:
     if protocol is None:
         return None
-    return db_session.scalar(select(Course).where(Course.patient_id == patient_id, Course.protocol_key == protocol,
-                                                  Course.status.in_(OPEN_COURSE)).order_by(Course.id.desc()))
+    return db_session.scalar(
+        select(Course)
+        .where(Course.patient_id == patient_id, Course.protocol_key == protocol, Course.status.in_(OPEN_COURSE))
+        .order_by(Course.id.desc())
+    )
 
 
 def _fits_preferences(start: datetime, end: datetime, tz: str, prefs: dict) -> bool:
@@ -108,8 +134,16 @@ def candidate_for(entry: WaitlistEntry, slot: v.Session) -> v.Session | None:
     if slot.starts_at + length > slot.ends_at:
         return None
     route = protocol.dose.route if protocol is not None and entry.kind == "dose" else None
-    return replace(slot, patient_id=entry.patient_id, ends_at=slot.starts_at + length, kind=entry.kind,
-                   course_id=course.id if course is not None else None, phase=phase, route=route, sequence=None)
+    return replace(
+        slot,
+        patient_id=entry.patient_id,
+        ends_at=slot.starts_at + length,
+        kind=entry.kind,
+        course_id=course.id if course is not None else None,
+        phase=phase,
+        route=route,
+        sequence=None,
+    )
 
 
 def valid_for(entry: WaitlistEntry, slot: v.Session, tz: str) -> v.Session | None:
@@ -137,28 +171,54 @@ def slot_freed(freed: TreatmentSession, before, now: datetime) -> list[WaitlistO
     if start >= before.ends_at:
         return []
     clinic = db_session.get_one(Clinic, freed.clinic_id)
-    slot = v.Session(id=None, patient_id=freed.patient_id, starts_at=start, ends_at=before.ends_at,
-                     room_id=before.room_id, kind=freed.kind, clinic_id=freed.clinic_id,
-                     staff_member_id=before.staff_member_id)
+    slot = v.Session(
+        id=None,
+        patient_id=freed.patient_id,
+        starts_at=start,
+        ends_at=before.ends_at,
+        room_id=before.room_id,
+        kind=freed.kind,
+        clinic_id=freed.clinic_id,
+        staff_member_id=before.staff_member_id,
+    )
     waiting = db_session.scalars(
-        select(WaitlistEntry).where(WaitlistEntry.clinic_id == freed.clinic_id, WaitlistEntry.status == "waiting",
-                                    WaitlistEntry.kind == freed.kind, WaitlistEntry.patient_id != freed.patient_id)
-        .order_by(WaitlistEntry.created_at, WaitlistEntry.id).limit(MAX_CANDIDATES)).all()
+        select(WaitlistEntry)
+        .where(
+            WaitlistEntry.clinic_id == freed.clinic_id,
+            WaitlistEntry.status == "waiting",
+            WaitlistEntry.kind == freed.kind,
+            WaitlistEntry.patient_id != freed.patient_id,
+        )
+        .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
+        .limit(MAX_CANDIDATES)
+    ).all()
     made = []
     for entry in waiting:
         candidate = valid_for(entry, slot, clinic.timezone)
         if candidate is None:
             continue
-        offer = WaitlistOffer(entry_id=entry.id, clinic_id=clinic.id, room_id=candidate.room_id,
-                              staff_member_id=candidate.staff_member_id, starts_at=candidate.starts_at,
-                              ends_at=candidate.ends_at, freed_session_id=freed.id)
+        offer = WaitlistOffer(
+            entry_id=entry.id,
+            clinic_id=clinic.id,
+            room_id=candidate.room_id,
+            staff_member_id=candidate.staff_member_id,
+            starts_at=candidate.starts_at,
+            ends_at=candidate.ends_at,
+            freed_session_id=freed.id,
+        )
         db_session.add(offer)
         made.append((entry, offer))
     if made:
         db_session.flush()
-    for entry, offer in made[:clinic.waitlist_auto_offer]:
-        outbox.enqueue(None, "waitlist_offer", now, patient=db_session.get(Patient, entry.patient_id),
-                       offer_id=offer.id, clinic=clinic)
+    for entry, offer in made[: clinic.waitlist_auto_offer]:
+        outbox.enqueue(
+            None,
+            "waitlist_offer",
+            now,
+            patient=db_session.get(Patient, entry.patient_id),
+            offer_id=offer.id,
+            clinic=clinic,
+        )
     return [offer for _, offer in made]
 
 
@@ -167,28 +227,40 @@ def withdraw_offers(freed_session_id: int) -> None:
     pending offer messages withdrawn."""
     from scheduler.models import Message
 
-    ids = list(db_session.scalars(select(WaitlistOffer.id).where(WaitlistOffer.freed_session_id == freed_session_id,
-                                                               WaitlistOffer.status == "open")))
+    ids = list(
+        db_session.scalars(
+            select(WaitlistOffer.id).where(
+                WaitlistOffer.freed_session_id == freed_session_id, WaitlistOffer.status == "open"
+            )
+        )
+    )
     if not ids:
         return
-    db_session.execute(update(WaitlistOffer).where(WaitlistOffer.id.in_(ids)).values(status="gone", decided_at=utcnow()))
-    db_session.execute(update(Message).where(Message.offer_id.in_(ids), Message.status == "pending")
-                       .values(status="withdrawn"))
+    db_session.execute(
+        update(WaitlistOffer).where(WaitlistOffer.id.in_(ids)).values(status="gone", decided_at=utcnow())
+    )
+    db_session.execute(
+        update(Message).where(Message.offer_id.in_(ids), Message.status == "pending").values(status="withdrawn")
+    )
 
 
 def _close_offers(entry_id: int) -> None:
-    db_session.execute(update(WaitlistOffer).where(WaitlistOffer.entry_id == entry_id,
-                                                   WaitlistOffer.status == "open")
-                       .values(status="gone", decided_at=utcnow()))
+    db_session.execute(
+        update(WaitlistOffer)
+        .where(WaitlistOffer.entry_id == entry_id, WaitlistOffer.status == "open")
+        .values(status="gone", decided_at=utcnow())
+    )
 
 
 def _gone(offer: WaitlistOffer) -> Conflict:
-    return Conflict(f"Sorry, the slot of offer {offer.id} is gone: another patient took it or it has passed.",
-                    code="slot_taken", field="offer_id")
+    return Conflict(
+        f"Sorry, the slot of offer {offer.id} is gone: another patient took it or it has passed.",
+        code="slot_taken",
+        field="offer_id",
+    )
 
 
-def accept(actor_id: int | None, offer: WaitlistOffer, *, now: datetime | None = None
-           ) -> tuple[TreatmentSession, list]:
+def accept(actor_id: int | None, offer: WaitlistOffer, *, now: datetime | None = None) -> tuple[TreatmentSession, list]:
     """Book the offered slot for the offer's patient (rule-checked, double booking impossible); the
     other open offers of the slot become ``gone``. A taken or passed slot is 409 ``slot_taken``."""
     from scheduler.services import booking, sessions
@@ -197,14 +269,29 @@ def accept(actor_id: int | None, offer: WaitlistOffer, *, now: datetime | None =
     if offer.status != "open" or offer.starts_at <= now:
         raise _gone(offer)
     entry = db_session.get(WaitlistEntry, offer.entry_id)
-    slot = v.Session(id=None, patient_id=entry.patient_id, starts_at=offer.starts_at, ends_at=offer.ends_at,
-                     room_id=offer.room_id, kind=entry.kind, clinic_id=offer.clinic_id,
-                     staff_member_id=offer.staff_member_id)
+    slot = v.Session(
+        id=None,
+        patient_id=entry.patient_id,
+        starts_at=offer.starts_at,
+        ends_at=offer.ends_at,
+        room_id=offer.room_id,
+        kind=entry.kind,
+        clinic_id=offer.clinic_id,
+        staff_member_id=offer.staff_member_id,
+    )
     candidate = candidate_for(entry, slot)
-    req = booking.SessionRequest(clinic_id=offer.clinic_id, patient_id=entry.patient_id, room_id=offer.room_id,
-                                 kind=entry.kind, starts_at=offer.starts_at, ends_at=offer.ends_at,
-                                 staff_member_id=offer.staff_member_id, course_id=candidate.course_id,
-                                 phase=candidate.phase, route=candidate.route)
+    req = booking.SessionRequest(
+        clinic_id=offer.clinic_id,
+        patient_id=entry.patient_id,
+        room_id=offer.room_id,
+        kind=entry.kind,
+        starts_at=offer.starts_at,
+        ends_at=offer.ends_at,
+        staff_member_id=offer.staff_member_id,
+        course_id=candidate.course_id,
+        phase=candidate.phase,
+        route=candidate.route,
+    )
     try:
         session, found = sessions.book(actor_id, req)
     except Conflict as exc:
@@ -214,11 +301,17 @@ def accept(actor_id: int | None, offer: WaitlistOffer, *, now: datetime | None =
     before = audit.snapshot(offer)
     offer.status, offer.decided_at, offer.session_id = "accepted", now, session.id
     entry.status, entry.session_id = "booked", session.id
-    db_session.execute(update(WaitlistOffer).where(WaitlistOffer.status == "open", WaitlistOffer.id != offer.id,
-                                                   WaitlistOffer.room_id == offer.room_id,
-                                                   WaitlistOffer.starts_at < offer.ends_at,
-                                                   WaitlistOffer.ends_at > offer.starts_at)
-                       .values(status="gone", decided_at=now))
+    db_session.execute(
+        update(WaitlistOffer)
+        .where(
+            WaitlistOffer.status == "open",
+            WaitlistOffer.id != offer.id,
+            WaitlistOffer.room_id == offer.room_id,
+            WaitlistOffer.starts_at < offer.ends_at,
+            WaitlistOffer.ends_at > offer.starts_at,
+        )
+        .values(status="gone", decided_at=now)
+    )
     _close_offers(entry.id)
     audit.record(actor_id, "waitlist.accept", offer, before=before)
     return session, found

@@ -4,6 +4,7 @@ Sign-in is a session cookie (argon2 password check through ``auth.verify_passwor
 carries a per-session CSRF token. Pages ask for a permission of ``auth.PERMISSIONS``, never a role,
 and call the services — no rule and no query of their own.
 """
+
 from __future__ import annotations
 
 from flask import Flask

@@ -1,5 +1,6 @@
 """The signed-in user's own account page: change the password (which ends every session of the
 user, in every browser, this one included) or sign out everywhere."""
+
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -34,6 +35,5 @@ def account():
         return render_template("auth/account.html", errors=errors), 400
     accounts.change_password(g.user.id, g.user, new)  # the epoch moves on: every session ends
     security.end_this_session()
-    flash("Your password is changed and you are signed out everywhere: sign in with the new password.",
-          "success")
+    flash("Your password is changed and you are signed out everywhere: sign in with the new password.", "success")
     return redirect(url_for("signin.sign_in"))

@@ -1,4 +1,5 @@
 """Day board, week view, flags worklist and open chair time (front desk)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -21,8 +22,12 @@ MAX_FLAG_DAYS = 93
 
 
 def _no_clinic():
-    return render_template("error.html", status=404, title="No clinic yet",
-                           message="Create a clinic first (scheduler demo loads a demo clinic)."), 404
+    return render_template(
+        "error.html",
+        status=404,
+        title="No clinic yet",
+        message="Create a clinic first (scheduler demo loads a demo clinic).",
+    ), 404
 
 
 def board_view(board) -> dict:
@@ -45,14 +50,27 @@ def board_view(board) -> dict:
         blocks = []
         for s in r.sessions:
             flags = board.flags_by_session.get(s.id, [])
-            worst = "error" if any(f.severity == "error" for f in flags) else (
-                "warning" if any(f.severity == "warning" for f in flags) else ("info" if flags else None))
+            worst = (
+                "error"
+                if any(f.severity == "error" for f in flags)
+                else ("warning" if any(f.severity == "warning" for f in flags) else ("info" if flags else None))
+            )
             minutes = (s.ends_at - s.starts_at).total_seconds() / 60
-            blocks.append({"s": s, "box": axis.box(s.starts_at, s.ends_at), "flags": flags, "worst": worst,
-                           "compact": minutes * 1.0 / axis.minutes < COMPACT_SHARE,
-                           "short_name": short_name(s.patient.name)})
-        idle = [{**axis.box(f.starts_at, f.ends_at), "message": f.message} for f in r.idle
-                if f.starts_at is not None and f.ends_at is not None]
+            blocks.append(
+                {
+                    "s": s,
+                    "box": axis.box(s.starts_at, s.ends_at),
+                    "flags": flags,
+                    "worst": worst,
+                    "compact": minutes * 1.0 / axis.minutes < COMPACT_SHARE,
+                    "short_name": short_name(s.patient.name),
+                }
+            )
+        idle = [
+            {**axis.box(f.starts_at, f.ends_at), "message": f.message}
+            for f in r.idle
+            if f.starts_at is not None and f.ends_at is not None
+        ]
         rooms.append({"room": r.room, "blocks": blocks, "idle": idle})
     # the day's flags once each (a flag naming two sessions is on both blocks), sessions on the board
     shown, day_flags = set(), []
@@ -63,10 +81,11 @@ def board_view(board) -> dict:
                     shown.add((f.code, f.message))
                     day_flags.append((b["s"].id, f))
     day_flags.sort(key=lambda item: (("error", "warning", "info").index(item[1].severity), item[1].message))
-    agenda = sorted(((b, row["room"]) for row in rooms for b in row["blocks"]),
-                    key=lambda item: (item[0]["s"].starts_at, item[1].name, item[0]["s"].id))
-    return {"axis": axis, "closed": closed, "closures": closures, "rooms": rooms, "flags": day_flags,
-            "agenda": agenda}
+    agenda = sorted(
+        ((b, row["room"]) for row in rooms for b in row["blocks"]),
+        key=lambda item: (item[0]["s"].starts_at, item[1].name, item[0]["s"].id),
+    )
+    return {"axis": axis, "closed": closed, "closures": closures, "rooms": rooms, "flags": day_flags, "agenda": agenda}
 
 
 # A block shorter than this share of the axis (about 45 minutes of a 13-hour day) is drawn compact:
@@ -75,7 +94,7 @@ COMPACT_SHARE = 0.058
 
 
 def short_name(name: str) -> str:
-    """"Eli Kowalczyk" → "Eli K." (a one-word name stays whole)."""
+    """ "Eli Kowalczyk" → "Eli K." (a one-word name stays whole)."""
     words = name.split()
     if len(words) < 2:
         return name
@@ -100,9 +119,18 @@ def day_board():
     day = _date_or_today(clinic)
     board = dayboard.day_board(clinic.id, day)
     _log_board("schedule", [board])
-    return render_template("frontdesk/day_board.html", clinic=clinic, board=board, view=board_view(board),
-                           day=day, today=today(clinic.timezone), kinds=KINDS, statuses=STATUSES,
-                           prev_day=day - timedelta(days=1), next_day=day + timedelta(days=1))
+    return render_template(
+        "frontdesk/day_board.html",
+        clinic=clinic,
+        board=board,
+        view=board_view(board),
+        day=day,
+        today=today(clinic.timezone),
+        kinds=KINDS,
+        statuses=STATUSES,
+        prev_day=day - timedelta(days=1),
+        next_day=day + timedelta(days=1),
+    )
 
 
 @bp.get("/week")
@@ -116,15 +144,26 @@ def week():
     monday = day - timedelta(days=day.weekday())
     boards = [dayboard.day_board(clinic.id, monday + timedelta(days=i)) for i in range(7)]
     _log_board("schedule", boards)
-    return render_template("frontdesk/week.html", clinic=clinic, boards=boards, monday=monday,
-                           today=today(clinic.timezone), kinds=KINDS, statuses=STATUSES,
-                           prev_week=monday - timedelta(days=7), next_week=monday + timedelta(days=7))
+    return render_template(
+        "frontdesk/week.html",
+        clinic=clinic,
+        boards=boards,
+        monday=monday,
+        today=today(clinic.timezone),
+        kinds=KINDS,
+        statuses=STATUSES,
+        prev_week=monday - timedelta(days=7),
+        next_week=monday + timedelta(days=7),
+    )
 
 
 def _log_board(what: str, boards) -> None:
     """The access log: every patient a day board (or a week of them) shows, in sessions or flags."""
-    access.log_read(what, *(s.patient_id for b in boards for r in b.rooms for s in r.sessions),
-                    *(f.patient_id for b in boards for f in b.other_flags if f.patient_id))
+    access.log_read(
+        what,
+        *(s.patient_id for b in boards for r in b.rooms for s in r.sessions),
+        *(f.patient_id for b in boards for f in b.other_flags if f.patient_id),
+    )
 
 
 def _flag_filters(clinic):
@@ -179,13 +218,26 @@ def flags():
     from scheduler.services import waitlist
 
     offers = len(waitlist.offers(clinic.id))
-    return render_template("frontdesk/flags.html", clinic=clinic, rows=shown, counts=counts, total=len(rows),
-                           offers=offers,
-                           first=first, last=last, severity=severity, code=code, errors=errors,
-                           severities=SEVERITIES, idle=idle, today=today(clinic.timezone),
-                           codes=sorted(ALL_CODES, key=worklist.title), title_of=worklist.title,
-                           patients=_patient_names({r.patient_id for r in shown if r.patient_id}),
-                           sessions=lookups.session_times({i for r in shown for i in r.session_ids}))
+    return render_template(
+        "frontdesk/flags.html",
+        clinic=clinic,
+        rows=shown,
+        counts=counts,
+        total=len(rows),
+        offers=offers,
+        first=first,
+        last=last,
+        severity=severity,
+        code=code,
+        errors=errors,
+        severities=SEVERITIES,
+        idle=idle,
+        today=today(clinic.timezone),
+        codes=sorted(ALL_CODES, key=worklist.title),
+        title_of=worklist.title,
+        patients=_patient_names({r.patient_id for r in shown if r.patient_id}),
+        sessions=lookups.session_times({i for r in shown for i in r.session_ids}),
+    )
 
 
 def _patient_names(ids: set[int]) -> dict[int, str]:
@@ -194,8 +246,14 @@ def _patient_names(ids: set[int]) -> dict[int, str]:
     return patient_names(ids)
 
 
-WAITING_CODES = ("induction_gap", "induction_incomplete", "maintenance_due", "maintenance_overdue",
-                 "follow_up_missing", "integration_missing")
+WAITING_CODES = (
+    "induction_gap",
+    "induction_incomplete",
+    "maintenance_due",
+    "maintenance_overdue",
+    "follow_up_missing",
+    "integration_missing",
+)
 
 
 @bp.get("/open-time")
@@ -214,9 +272,15 @@ def open_time():
     idle = [f for f in found if f.code == "idle_chair_time"]
     waiting = [f for f in found if f.code in WAITING_CODES and f.patient_id]
     access.log_read("flags", *(f.patient_id for f in waiting))
-    return render_template("frontdesk/open_time.html", clinic=clinic, idle=idle, waiting=waiting,
-                           first=first, last=last, days=days, fix_link=fix_link,
-                           rooms={r.id: r for r in clinic.rooms},
-                           patients=_patient_names({f.patient_id for f in waiting}))
-
-
+    return render_template(
+        "frontdesk/open_time.html",
+        clinic=clinic,
+        idle=idle,
+        waiting=waiting,
+        first=first,
+        last=last,
+        days=days,
+        fix_link=fix_link,
+        rooms={r.id: r for r in clinic.rooms},
+        patients=_patient_names({f.patient_id for f in waiting}),
+    )

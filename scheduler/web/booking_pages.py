@@ -3,6 +3,7 @@ maintenance dose (from a ``maintenance_due``/``maintenance_overdue`` flag or the
 
 Suggested free slots come from ``services.suggestions``; the booking is ``services.sessions.book``
 (double booking refused; a flagged error refused unless overridden with a reason)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time
@@ -24,8 +25,21 @@ from scheduler.web.filters import humanize, local
 from scheduler.web.frontdesk import bp
 from scheduler.web.security import page
 
-FIELDS = {"kind", "course_id", "duration_minutes", "capability", "role", "from_on", "slot", "starts_on",
-          "starts_time", "room_id", "staff_member_id", "override_reason", "after"}
+FIELDS = {
+    "kind",
+    "course_id",
+    "duration_minutes",
+    "capability",
+    "role",
+    "from_on",
+    "slot",
+    "starts_on",
+    "starts_time",
+    "room_id",
+    "staff_member_id",
+    "override_reason",
+    "after",
+}
 
 
 def _int(form, name: str, *, required: bool = False, low: int = 1, high: int = 2**31 - 1) -> int | None:
@@ -128,23 +142,48 @@ def _book(patient, clinic, new: suggestions.NewSession, form):
     starts_at, room_id, staff_id = _chosen_time(form, clinic.timezone)
     override = (form.get("override_reason") or "").strip()[:500] or None
     req = booking.SessionRequest(
-        clinic_id=clinic.id, patient_id=patient.id, room_id=room_id, staff_member_id=staff_id, kind=new.kind,
-        phase=new.phase, sequence=new.sequence, route=new.route, course_id=new.course_id, starts_at=starts_at,
-        ends_at=starts_at + new.spec.duration, override_reason=override)
+        clinic_id=clinic.id,
+        patient_id=patient.id,
+        room_id=room_id,
+        staff_member_id=staff_id,
+        kind=new.kind,
+        phase=new.phase,
+        sequence=new.sequence,
+        route=new.route,
+        course_id=new.course_id,
+        starts_at=starts_at,
+        ends_at=starts_at + new.spec.duration,
+        override_reason=override,
+    )
     parts = (form.get("slot") or "").split("|")
-    together = [booking.SessionRequest(
-        clinic_id=clinic.id, patient_id=patient.id, room_id=room, staff_member_id=staff, kind=kind,
-        course_id=new.course_id, sequence=new.sequence, starts_at=start, ends_at=start + _spec_duration(new, kind), override_reason=override)
-        for kind, start, room, staff in (_with_sessions(parts[3]) if len(parts) > 3 else [])]
+    together = [
+        booking.SessionRequest(
+            clinic_id=clinic.id,
+            patient_id=patient.id,
+            room_id=room,
+            staff_member_id=staff,
+            kind=kind,
+            course_id=new.course_id,
+            sequence=new.sequence,
+            starts_at=start,
+            ends_at=start + _spec_duration(new, kind),
+            override_reason=override,
+        )
+        for kind, start, room, staff in (_with_sessions(parts[3]) if len(parts) > 3 else [])
+    ]
     session, found = service.book(g.user.id, req, with_sessions=together)
     if together:
         flash(f"Booked the {humanize(together[0].kind).lower()} session with it.", "success")
-    what = humanize(new.kind) + (f" {new.sequence}" if new.sequence else "") + \
-        (" (maintenance)" if new.phase == "maintenance" else "")
+    what = (
+        humanize(new.kind)
+        + (f" {new.sequence}" if new.sequence else "")
+        + (" (maintenance)" if new.phase == "maintenance" else "")
+    )
     warned = [f for f in found if f.severity != "error"]
-    message = (f"Booked {what} for {patient.name} on {local(session.starts_at, clinic.timezone, '%a %d %b %H:%M')}"
-               f" in {session.room.name}"
-               + (f" with {session.staff_member.name}" if session.staff_member else "") + ".")
+    message = (
+        f"Booked {what} for {patient.name} on {local(session.starts_at, clinic.timezone, '%a %d %b %H:%M')}"
+        f" in {session.room.name}" + (f" with {session.staff_member.name}" if session.staff_member else "") + "."
+    )
     if override and any(f.severity == "error" for f in found):
         message += f" Overridden: {override}."
     if warned:
@@ -166,11 +205,15 @@ def _conflicts(exc: AppError) -> list[dict]:
 
 
 def _options(patient) -> dict:
-    courses = [(str(c.id), f"{c.protocol_key} from {c.start_on:%d %b %Y} ({c.status})")
-               for c in lookups.courses_of(patient.id)]
-    return {"kinds": [(k, humanize(k)) for k in SESSION_KINDS],
-            "courses": [("", "— none (a one-off session) —"), *courses],
-            "capabilities": [(c, c) for c in CAPABILITIES], "roles": [(r, humanize(r)) for r in STAFF_ROLES]}
+    courses = [
+        (str(c.id), f"{c.protocol_key} from {c.start_on:%d %b %Y} ({c.status})") for c in lookups.courses_of(patient.id)
+    ]
+    return {
+        "kinds": [(k, humanize(k)) for k in SESSION_KINDS],
+        "courses": [("", "— none (a one-off session) —"), *courses],
+        "capabilities": [(c, c) for c in CAPABILITIES],
+        "roles": [(r, humanize(r)) for r in STAFF_ROLES],
+    }
 
 
 @bp.route("/patients/<int:patient_id>/book", methods=["GET", "POST"])
@@ -216,17 +259,34 @@ def book_one(patient_id: int):
             except AppError as exc:
                 errors.setdefault(exc.field or "_form", exc.message)
                 status = max(status, exc.status)
-    return render_template("frontdesk/book_one.html", patient=patient, clinic=clinic, tz=clinic.timezone,
-                           form=form, errors=errors, conflicts=conflicts, slots=slots, new=new,
-                           options=_options(patient), today=today(clinic.timezone), defaults=defaults,
-                           open_course=open_course, after=after,
-                           rooms={r.id: r for r in clinic.rooms},
-                           staff={m.id: m for m in clinic.staff}), status
+    return render_template(
+        "frontdesk/book_one.html",
+        patient=patient,
+        clinic=clinic,
+        tz=clinic.timezone,
+        form=form,
+        errors=errors,
+        conflicts=conflicts,
+        slots=slots,
+        new=new,
+        options=_options(patient),
+        today=today(clinic.timezone),
+        defaults=defaults,
+        open_course=open_course,
+        after=after,
+        rooms={r.id: r for r in clinic.rooms},
+        staff={m.id: m for m in clinic.staff},
+    ), status
 
 
 # A one-off session's room type and clinician role by kind (a course's protocol overrides them).
-ONE_OFF = {"evaluation": ("consult", "prescriber"), "preparation": ("therapy", "therapist"),
-           "dose": ("iv", "nurse"), "integration": ("therapy", "therapist"), "follow_up": ("consult", "prescriber")}
+ONE_OFF = {
+    "evaluation": ("consult", "prescriber"),
+    "preparation": ("therapy", "therapist"),
+    "dose": ("iv", "nurse"),
+    "integration": ("therapy", "therapist"),
+    "follow_up": ("consult", "prescriber"),
+}
 
 
 def kind_defaults(course: Course | None) -> dict[str, tuple[str, str]]:
@@ -241,8 +301,14 @@ def kind_defaults(course: Course | None) -> dict[str, tuple[str, str]]:
 
 def _open_course(patient, clinic) -> Course | None:
     """The patient's latest course at this clinic that is neither completed nor stopped."""
-    return next((c for c in lookups.courses_of(patient.id)
-                 if c.clinic_id == clinic.id and c.status not in ("completed", "stopped")), None)
+    return next(
+        (
+            c
+            for c in lookups.courses_of(patient.id)
+            if c.clinic_id == clinic.id and c.status not in ("completed", "stopped")
+        ),
+        None,
+    )
 
 
 def _after(patient, source, tz: str) -> tuple[date, time] | None:
@@ -269,8 +335,11 @@ def book_maintenance(patient_id: int):
     access.log_read("courses", patient.id)
     clinic = current_clinic()
     source = request.form if request.method == "POST" else request.args
-    courses = [c for c in lookups.courses_of(patient.id) if suggestions.spec_for(c, "dose", "maintenance")
-               and c.status != "stopped"]
+    courses = [
+        c
+        for c in lookups.courses_of(patient.id)
+        if suggestions.spec_for(c, "dose", "maintenance") and c.status != "stopped"
+    ]
     wanted = source.get("course_id", type=int)
     course = next((c for c in courses if c.id == wanted), courses[0] if courses else None)
     errors: dict[str, str] = {}
@@ -297,11 +366,31 @@ def book_maintenance(patient_id: int):
         proposal = suggestions.maintenance(course)
     except AppError as exc:
         problem = exc.message
-    first = proposal.plan.sessions[0].starts_at.astimezone(ZoneInfo(clinic.timezone)).date() \
-        if proposal and proposal.plan.sessions else today(clinic.timezone)
-    others = [s for s in suggestions.for_new(new, first=first)
-              if not (proposal and proposal.plan.sessions and s.starts_at == proposal.plan.sessions[0].starts_at)]
-    return render_template("frontdesk/maintenance.html", patient=patient, clinic=clinic, tz=clinic.timezone,
-                           course=course, courses=courses, proposal=proposal, problem=problem, slots=others,
-                           new=new, form=form, errors=errors, conflicts=conflicts, today=today(clinic.timezone),
-                           rooms={r.id: r for r in clinic.rooms}, staff={m.id: m for m in clinic.staff}), status
+    first = (
+        proposal.plan.sessions[0].starts_at.astimezone(ZoneInfo(clinic.timezone)).date()
+        if proposal and proposal.plan.sessions
+        else today(clinic.timezone)
+    )
+    others = [
+        s
+        for s in suggestions.for_new(new, first=first)
+        if not (proposal and proposal.plan.sessions and s.starts_at == proposal.plan.sessions[0].starts_at)
+    ]
+    return render_template(
+        "frontdesk/maintenance.html",
+        patient=patient,
+        clinic=clinic,
+        tz=clinic.timezone,
+        course=course,
+        courses=courses,
+        proposal=proposal,
+        problem=problem,
+        slots=others,
+        new=new,
+        form=form,
+        errors=errors,
+        conflicts=conflicts,
+        today=today(clinic.timezone),
+        rooms={r.id: r for r in clinic.rooms},
+        staff={m.id: m for m in clinic.staff},
+    ), status

@@ -1,5 +1,6 @@
 """Clinicians' pages: the patient timeline (SVG course line and assessment chart), dosing holds,
 and the clinician's own day."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -56,15 +57,27 @@ def timeline(patient_id: int, *, errors=None, status=200):
     tracked = scales[-1].instrument if scales else None  # the latest rating scale recorded
     from scheduler.services import authorizations
 
-    return render_template("clinician/timeline.html", patient=data.patient, data=data, tz=tz, whole=whole,
-                           rems_doses=_rems_doses(data),
-                           authorizations=authorizations.with_use(patient.id),
-                           course_svg=course_svg, protocols=protocols(), tracked=tracked,
-                           assessment_charts=charts.assessment_charts(data, first_dose_on=first_dose_on,
-                                                                      since=since),
-                           measurement_charts=charts.measurement_charts(data), measurements=MEASUREMENTS,
-                           kind_colours=charts.KIND_COLOURS, errors=errors or {}, form=request.form,
-                           instruments=INSTRUMENTS, today=today(tz), notes=clinical.notes(patient.id)), status
+    return render_template(
+        "clinician/timeline.html",
+        patient=data.patient,
+        data=data,
+        tz=tz,
+        whole=whole,
+        rems_doses=_rems_doses(data),
+        authorizations=authorizations.with_use(patient.id),
+        course_svg=course_svg,
+        protocols=protocols(),
+        tracked=tracked,
+        assessment_charts=charts.assessment_charts(data, first_dose_on=first_dose_on, since=since),
+        measurement_charts=charts.measurement_charts(data),
+        measurements=MEASUREMENTS,
+        kind_colours=charts.KIND_COLOURS,
+        errors=errors or {},
+        form=request.form,
+        instruments=INSTRUMENTS,
+        today=today(tz),
+        notes=clinical.notes(patient.id),
+    ), status
 
 
 def _rems_doses(data) -> list[tuple]:
@@ -74,7 +87,9 @@ def _rems_doses(data) -> list[tuple]:
 
     doses = [s for s in data.sessions if s.kind == "dose" and rems_forms.took_place(s) and rems_forms.needs_form(s)]
     filed = rems_forms.forms_of(s.id for s in doses)
-    owed = {sid: f.code for f in data.flags if f.code in ("rems_form_due", "rems_form_overdue") for sid in f.session_ids}
+    owed = {
+        sid: f.code for f in data.flags if f.code in ("rems_form_due", "rems_form_overdue") for sid in f.session_ids
+    }
     return [(s, "filed" if s.id in filed else owed.get(s.id)) for s in sorted(doses, key=lambda s: s.starts_at)]
 
 
@@ -112,8 +127,7 @@ def dosing_hold(patient_id: int):
     if lifting:
         flash(f"Lifted the dosing hold on {patient.name}: {reason}. Doses can be booked again.", "success")
     else:
-        flash(f"Placed a dosing hold on {patient.name}: {reason}. New doses are flagged until it is lifted.",
-              "success")
+        flash(f"Placed a dosing hold on {patient.name}: {reason}. New doses are flagged until it is lifted.", "success")
     return redirect(url_for("clinician.timeline", patient_id=patient.id))
 
 
@@ -142,8 +156,7 @@ def record_assessment(patient_id: int):
         clinical.record_assessment(g.user.id, patient, instrument=instrument, score=score, taken_on=taken_on)
     except AppError as exc:
         rollback()
-        return timeline(patient_id, errors=errors_from(exc, {"instrument", "score", "taken_on"}),
-                        status=exc.status)
+        return timeline(patient_id, errors=errors_from(exc, {"instrument", "score", "taken_on"}), status=exc.status)
     flash(f"Recorded {instrument} {score} for {patient.name} on {taken_on:%d %b %Y}.", "success")
     return redirect(url_for("clinician.timeline", patient_id=patient.id))
 
@@ -176,25 +189,36 @@ def add_note(patient_id: int):
 def my_day():
     clinic = current_clinic()
     if clinic is None:
-        return render_template("error.html", status=404, title="No clinic yet",
-                               message="Create a clinic first."), 404
+        return render_template("error.html", status=404, title="No clinic yet", message="Create a clinic first."), 404
     day, problem = date_arg("date", today(clinic.timezone))
     if problem:
         flash(problem, "warning")
     member = db_session.get(StaffMember, g.user.staff_member_id) if g.user.staff_member_id else None
     board = dayboard.day_board(clinic.id, day)
-    rows = sorted(((s, r.room) for r in board.rooms for s in r.sessions
-                   if member is None or s.staff_member_id == member.id), key=lambda x: x[0].starts_at)
+    rows = sorted(
+        ((s, r.room) for r in board.rooms for s in r.sessions if member is None or s.staff_member_id == member.id),
+        key=lambda x: x[0].starts_at,
+    )
     access.log_read("schedule", *(s.patient_id for s, _room in rows))
     from scheduler.services import flags as flag_service
     from scheduler.web.lookups import patient_names
 
     owed = flag_service.owed_rems_forms(clinic.id)  # forms owed now, whoever gave the dose
     access.log_read("flags", *(f.patient_id for f in owed if f.patient_id))
-    return render_template("clinician/my_day.html", clinic=clinic, tz=clinic.timezone, day=day, member=member,
-                           owed_forms=owed, owed_names=patient_names({f.patient_id for f in owed if f.patient_id}),
-                           rows=rows, flags_by_session=board.flags_by_session, today=today(clinic.timezone),
-                           prev_day=day - timedelta(days=1), next_day=day + timedelta(days=1))
+    return render_template(
+        "clinician/my_day.html",
+        clinic=clinic,
+        tz=clinic.timezone,
+        day=day,
+        member=member,
+        owed_forms=owed,
+        owed_names=patient_names({f.patient_id for f in owed if f.patient_id}),
+        rows=rows,
+        flags_by_session=board.flags_by_session,
+        today=today(clinic.timezone),
+        prev_day=day - timedelta(days=1),
+        next_day=day + timedelta(days=1),
+    )
 
 
 # Importing the module registers its routes on ``bp``.

@@ -1,5 +1,6 @@
 """Small helpers shared by the page blueprints: the clinic being looked at, dates from the query
 string, and turning a service error into a message next to the form field it names."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -16,7 +17,9 @@ from scheduler.services import scope
 
 
 def clinics() -> list[Clinic]:
-    return list(db_session.scalars(select(Clinic).where(scope.clinic_clause(Clinic.id)).order_by(Clinic.name, Clinic.id)))
+    return list(
+        db_session.scalars(select(Clinic).where(scope.clinic_clause(Clinic.id)).order_by(Clinic.name, Clinic.id))
+    )
 
 
 def current_clinic() -> Clinic | None:
@@ -28,8 +31,9 @@ def current_clinic() -> Clinic | None:
             raise NotFound(f"No clinic with id {clinic.id}.", field="clinic_id")
         clinic = None  # remembered from before the user's clinics changed
     if clinic is None:
-        clinic = db_session.scalars(select(Clinic).where(scope.clinic_clause(Clinic.id)).order_by(Clinic.id)
-                                    .limit(1)).first()
+        clinic = db_session.scalars(
+            select(Clinic).where(scope.clinic_clause(Clinic.id)).order_by(Clinic.id).limit(1)
+        ).first()
     if clinic is not None and session.get("clinic_id") != clinic.id:
         session["clinic_id"] = clinic.id
     return clinic
@@ -52,8 +56,9 @@ def date_arg(name: str, default: date) -> tuple[date, str | None]:
         return default, f"{exc.message} Showing {default.isoformat()} instead."
 
 
-def errors_from(exc: AppError, fields: set[str] | frozenset[str] = frozenset(),
-                aliases: dict[str, str] | None = None) -> dict[str, str]:
+def errors_from(
+    exc: AppError, fields: set[str] | frozenset[str] = frozenset(), aliases: dict[str, str] | None = None
+) -> dict[str, str]:
     """``{field: message}`` for a field the form shows, else ``{"_form": message}``."""
     name = (aliases or {}).get(exc.field or "", exc.field)
     if name and name in fields:

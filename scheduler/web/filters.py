@@ -1,4 +1,5 @@
 """Jinja filters: instants in the clinic's zone, dates the way a clinic writes them."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -6,10 +7,21 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-STATUS_LABELS = {"proposed": "Proposed", "booked": "Booked", "checked_in": "Checked in",
-                 "completed": "Completed", "cancelled": "Cancelled", "no_show": "No-show"}
-KIND_LABELS = {"evaluation": "Evaluation", "preparation": "Preparation", "dose": "Dose",
-               "integration": "Integration", "follow_up": "Follow-up"}
+STATUS_LABELS = {
+    "proposed": "Proposed",
+    "booked": "Booked",
+    "checked_in": "Checked in",
+    "completed": "Completed",
+    "cancelled": "Cancelled",
+    "no_show": "No-show",
+}
+KIND_LABELS = {
+    "evaluation": "Evaluation",
+    "preparation": "Preparation",
+    "dose": "Dose",
+    "integration": "Integration",
+    "follow_up": "Follow-up",
+}
 
 
 def local(value: datetime | None, tz: str, fmt: str = "%H:%M") -> str:
@@ -23,7 +35,7 @@ def day(value: date | datetime | None, fmt: str = "%a %d %b %Y") -> str:
 
 
 def when(value: date | datetime | None, tz: str, today: date | None = None) -> str:
-    """"Sat 28 Mar 09:00" this year, "Sat 28 Mar 2026 09:00" another year (a date alone: no time)."""
+    """ "Sat 28 Mar 09:00" this year, "Sat 28 Mar 2026 09:00" another year (a date alone: no time)."""
     if value is None:
         return ""
     this_year = (today or date.today()).year

@@ -1,5 +1,6 @@
 """The front desk's pages: day board and week, patients, planning a course, a session and its
 actions, the flags worklist and open chair time. Routes live in modules that register on ``bp``."""
+
 from __future__ import annotations
 
 from flask import Blueprint

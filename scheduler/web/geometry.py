@@ -1,5 +1,6 @@
 """Presentation geometry only (no rules): where a block sits on the day board, where a date or a
 score sits on an SVG axis. Everything is computed from values the services return."""
+
 from __future__ import annotations
 
 import math
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 @dataclass(frozen=True)
 class DayAxis:
     """Local hours across the day board: ``first_hour`` .. ``last_hour`` of ``day`` in ``tz``."""
+
     day: date
     tz: str
     first_hour: int
@@ -57,13 +59,16 @@ class DayAxis:
         return {"left": round(left, 3), "width": round(max(0.4, self.pct(end) - left), 3)}
 
     def hours(self) -> list[dict]:
-        return [{"label": f"{h:02d}:00", "left": round(100.0 * (h - self.first_hour) * 60 / self.minutes, 3)}
-                for h in range(self.first_hour, self.last_hour + 1)]
+        return [
+            {"label": f"{h:02d}:00", "left": round(100.0 * (h - self.first_hour) * 60 / self.minutes, 3)}
+            for h in range(self.first_hour, self.last_hour + 1)
+        ]
 
 
 @dataclass(frozen=True)
 class DateScale:
     """Dates → x pixels between ``x0`` and ``x1``."""
+
     first: date
     last: date
     x0: float
@@ -91,6 +96,7 @@ class DateScale:
 @dataclass(frozen=True)
 class ValueScale:
     """Scores → y pixels (``lo`` at ``y0`` bottom, ``hi`` at ``y1`` top)."""
+
     lo: float
     hi: float
     y0: float

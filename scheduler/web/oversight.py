@@ -4,6 +4,7 @@ Reports show each report as an SVG chart with the same numbers in a table beside
 download; Import uploads a CSV file of patients or sessions (dry run first by default) and lists
 every problem as ``line N, column C: ...``. Both call the services the API calls.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -38,16 +39,40 @@ def _charts(data: dict) -> dict:
     return {
         "utilization": report_charts.heatmap(util, chart_id="util", title="Chair utilisation per room and week"),
         "attendance": report_charts.bars(
-            [(r["value"].replace("_", " "), [("No-show rate", r["no_show_rate"]), ("Late-cancel rate", r["late_cancel_rate"])])
-             for r in kinds], chart_id="att", title="No-show and late-cancel rates by kind of session"),
-        "funnel": report_charts.bars([(r["label"], [("Courses", r["courses"])]) for r in fun], chart_id="fun",
-                                     title="Course funnel", percent=False),
+            [
+                (
+                    r["value"].replace("_", " "),
+                    [("No-show rate", r["no_show_rate"]), ("Late-cancel rate", r["late_cancel_rate"])],
+                )
+                for r in kinds
+            ],
+            chart_id="att",
+            title="No-show and late-cancel rates by kind of session",
+        ),
+        "funnel": report_charts.bars(
+            [(r["label"], [("Courses", r["courses"])]) for r in fun],
+            chart_id="fun",
+            title="Course funnel",
+            percent=False,
+        ),
         "outcomes": report_charts.bars(
-            [(f'{r["protocol"]} · {r["instrument"]}', [("Response", r["response_rate"]), ("Remission", r["remission_rate"])])
-             for r in out], chart_id="out", title="Response and remission rates", maximum=1),
+            [
+                (
+                    f"{r['protocol']} · {r['instrument']}",
+                    [("Response", r["response_rate"]), ("Remission", r["remission_rate"])],
+                )
+                for r in out
+            ],
+            chart_id="out",
+            title="Response and remission rates",
+            maximum=1,
+        ),
         "maintenance": report_charts.bars(
-            [(r["protocol"], [("Inside the window", r["adherence"])]) for r in mnt], chart_id="mnt",
-            title="Maintenance doses inside their due window", maximum=1),
+            [(r["protocol"], [("Inside the window", r["adherence"])]) for r in mnt],
+            chart_id="mnt",
+            title="Maintenance doses inside their due window",
+            maximum=1,
+        ),
     }
 
 
@@ -59,8 +84,16 @@ def reports_page():
         return render_template("oversight/reports.html", clinic=None, clinics=[], problems=[])
     w, problems = _window(clinic)
     data = {name: reports.build(name, w, "week" if name == "utilization" else "day") for name in reports.COLUMNS}
-    return render_template("oversight/reports.html", clinic=clinic, clinics=clinics(), w=w, data=data,
-                           charts=_charts(data), problems=problems, columns=reports.COLUMNS)
+    return render_template(
+        "oversight/reports.html",
+        clinic=clinic,
+        clinics=clinics(),
+        w=w,
+        data=data,
+        charts=_charts(data),
+        problems=problems,
+        columns=reports.COLUMNS,
+    )
 
 
 @bp.get("/reports/<name>.csv")
@@ -72,8 +105,11 @@ def report_csv(name: str):
     w, _ = _window(clinic)
     by = "week" if request.args.get("by") == "week" else "day"
     body = reports.build(name, w, by)
-    return Response(reports.to_csv(name, body), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{name}-{w.first}-{w.last}.csv"'})
+    return Response(
+        reports.to_csv(name, body),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}-{w.first}-{w.last}.csv"'},
+    )
 
 
 @bp.route("/admin/import", methods=["GET", "POST"])
@@ -98,8 +134,15 @@ def import_page():
             if len(data) > MAX_UPLOAD:
                 errors["file"] = "The file is larger than 20 MB; split it."
             else:
-                report = imports.run(g.user.id, kind, data, dry_run=form.get("dry_run") == "on", mapping=mapping,
-                                     source=upload.filename or "")
+                report = imports.run(
+                    g.user.id,
+                    kind,
+                    data,
+                    dry_run=form.get("dry_run") == "on",
+                    mapping=mapping,
+                    source=upload.filename or "",
+                )
     status = 422 if errors or (report is not None and report.refused) else 200
-    return render_template("oversight/import.html", form=form, report=report, errors=errors,
-                           templates={k: template(k) for k in TEMPLATES}), status
+    return render_template(
+        "oversight/import.html", form=form, report=report, errors=errors, templates={k: template(k) for k in TEMPLATES}
+    ), status

@@ -1,5 +1,6 @@
 """Patients (front desk and clinicians): search by MRN or name, a new patient, the patient page,
 and "plan a course": form → preview of every session with its flags → one confirmation books all."""
+
 from __future__ import annotations
 
 from datetime import date, time
@@ -18,10 +19,26 @@ from scheduler.web.frontdesk import bp
 from scheduler.web.security import page
 
 PATIENT_FIELDS = {"mrn", "name", "birth_date", "phone", "email", "ride_home_arranged"}
-PLAN_FIELDS = {"protocol", "start_on", "weekdays", "earliest", "latest", "clinic_id", "override_reason",
-               "replaces_course_id", "stop_reason"}
-WEEKDAY_NAMES = (("mon", "Mon"), ("tue", "Tue"), ("wed", "Wed"), ("thu", "Thu"), ("fri", "Fri"),
-                 ("sat", "Sat"), ("sun", "Sun"))
+PLAN_FIELDS = {
+    "protocol",
+    "start_on",
+    "weekdays",
+    "earliest",
+    "latest",
+    "clinic_id",
+    "override_reason",
+    "replaces_course_id",
+    "stop_reason",
+}
+WEEKDAY_NAMES = (
+    ("mon", "Mon"),
+    ("tue", "Tue"),
+    ("wed", "Wed"),
+    ("thu", "Thu"),
+    ("fri", "Fri"),
+    ("sat", "Sat"),
+    ("sun", "Sun"),
+)
 
 
 @bp.get("/patients")
@@ -34,8 +51,14 @@ def patients():
     clinic = current_clinic()
     matches = directory.search_patients(q)
     access.log_read("search", *(m.patient.id for m in matches))
-    return render_template("frontdesk/patients.html", q=q, matches=matches, searched=bool(q),
-                           tz=clinic.timezone if clinic else "UTC", recent_days=directory.RECENT_DAYS)
+    return render_template(
+        "frontdesk/patients.html",
+        q=q,
+        matches=matches,
+        searched=bool(q),
+        tz=clinic.timezone if clinic else "UTC",
+        recent_days=directory.RECENT_DAYS,
+    )
 
 
 def _parse_patient(form) -> dict:
@@ -56,9 +79,14 @@ def _parse_patient(form) -> dict:
         raise ValidationError("The date of birth must be between 1900 and today.", field="birth_date")
     if values["email"] and "@" not in values["email"]:
         raise ValidationError("That email address has no @.", field="email")
-    return {"mrn": values["mrn"], "name": values["name"], "birth_date": born,
-            "phone": values["phone"][:40] or None, "email": values["email"][:200] or None,
-            "ride_home_arranged": form.get("ride_home_arranged") == "on"}
+    return {
+        "mrn": values["mrn"],
+        "name": values["name"],
+        "birth_date": born,
+        "phone": values["phone"][:40] or None,
+        "email": values["email"][:200] or None,
+        "ride_home_arranged": form.get("ride_home_arranged") == "on",
+    }
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])
@@ -89,20 +117,35 @@ def patient_page(patient_id: int, *, errors=None, form=None, status=200):
     tz = clinic.timezone if clinic else "UTC"
     sessions = [s for s in inputs.patient_sessions([patient.id]) if scope.may_see_clinic(s.clinic_id)]
     rooms = {r.id: r for r in clinic.rooms} if clinic else {}
-    return render_template("frontdesk/patient.html", patient=patient, clinic=clinic, tz=tz,
-                           sessions=sessions, rooms=rooms, courses=lookups.courses_of(patient.id),
-                           flags=scope.visible_flags(flag_service.for_patient(patient.id), {s.id for s in sessions}), maintenance_course=_maintenance_course(patient.id),
-                           show_clinical=can("read_clinical", g.user), errors=errors or {},
-                           form=form, fixing=request.args.get("fix")), status
+    return render_template(
+        "frontdesk/patient.html",
+        patient=patient,
+        clinic=clinic,
+        tz=tz,
+        sessions=sessions,
+        rooms=rooms,
+        courses=lookups.courses_of(patient.id),
+        flags=scope.visible_flags(flag_service.for_patient(patient.id), {s.id for s in sessions}),
+        maintenance_course=_maintenance_course(patient.id),
+        show_clinical=can("read_clinical", g.user),
+        errors=errors or {},
+        form=form,
+        fixing=request.args.get("fix"),
+    ), status
 
 
 def _maintenance_course(patient_id: int):
     """The patient's latest open course whose protocol has a maintenance phase (or None)."""
     from scheduler.services import suggestions
 
-    return next((c for c in lookups.courses_of(patient_id)
-                 if c.status not in ("stopped", "completed") and suggestions.spec_for(c, "dose", "maintenance")),
-                None)
+    return next(
+        (
+            c
+            for c in lookups.courses_of(patient_id)
+            if c.status not in ("stopped", "completed") and suggestions.spec_for(c, "dose", "maintenance")
+        ),
+        None,
+    )
 
 
 @bp.post("/patients/<int:patient_id>/edit")
@@ -118,14 +161,20 @@ def edit_patient(patient_id: int):
         email = (form.get("email") or "").strip()
         if email and "@" not in email:
             raise ValidationError("That email address has no @.", field="email")
-        changes = {"name": name[:200], "phone": (form.get("phone") or "").strip()[:40] or None,
-                   "email": email[:200] or None, "ride_home_arranged": form.get("ride_home_arranged") == "on"}
+        changes = {
+            "name": name[:200],
+            "phone": (form.get("phone") or "").strip()[:40] or None,
+            "email": email[:200] or None,
+            "ride_home_arranged": form.get("ride_home_arranged") == "on",
+        }
         directory.update_patient(g.user.id, patient, changes)
     except AppError as exc:
         rollback()
         return patient_page(patient_id, errors=errors_from(exc, PATIENT_FIELDS), form=form, status=exc.status)
-    flash(f"Saved {patient.name}'s details; ride home {'arranged' if patient.ride_home_arranged else 'not arranged'}.",
-          "success")
+    flash(
+        f"Saved {patient.name}'s details; ride home {'arranged' if patient.ride_home_arranged else 'not arranged'}.",
+        "success",
+    )
     return redirect(url_for("frontdesk.patient_page", patient_id=patient.id))
 
 
@@ -185,12 +234,23 @@ def _plan_marks(result) -> tuple[list, list, dict]:
 
 def _plan_form(patient, clinic, form, *, errors=None, result=None, status=200, open_courses=()):
     plan_flags, plan_errors, row_marks = _plan_marks(result)
-    return render_template("frontdesk/plan.html", patient=patient, clinic=clinic, form=form,
-                           plan_flags=plan_flags, plan_errors=plan_errors, row_marks=row_marks,
-                           errors=errors or {}, result=result, protocols=protocols(), open_courses=open_courses,
-                           weekday_names=WEEKDAY_NAMES, today=today(clinic.timezone),
-                           rooms={r.id: r for r in clinic.rooms},
-                           staff={s.id: s for s in clinic.staff}), status
+    return render_template(
+        "frontdesk/plan.html",
+        patient=patient,
+        clinic=clinic,
+        form=form,
+        plan_flags=plan_flags,
+        plan_errors=plan_errors,
+        row_marks=row_marks,
+        errors=errors or {},
+        result=result,
+        protocols=protocols(),
+        open_courses=open_courses,
+        weekday_names=WEEKDAY_NAMES,
+        today=today(clinic.timezone),
+        rooms={r.id: r for r in clinic.rooms},
+        staff={s.id: s for s in clinic.staff},
+    ), status
 
 
 @bp.route("/patients/<int:patient_id>/plan", methods=["GET", "POST"])
@@ -205,9 +265,13 @@ def plan_course(patient_id: int):
     if clinic is None:
         return redirect(url_for("frontdesk.day_board"))
     if request.method == "GET":
-        defaults = {"protocol": request.args.get("protocol", "ketamine-iv"),
-                    "start_on": today(clinic.timezone).isoformat(), "weekdays": ["mon", "wed", "fri"],
-                    "earliest": "09:00", "latest": "17:00"}
+        defaults = {
+            "protocol": request.args.get("protocol", "ketamine-iv"),
+            "start_on": today(clinic.timezone).isoformat(),
+            "weekdays": ["mon", "wed", "fri"],
+            "earliest": "09:00",
+            "latest": "17:00",
+        }
         return _plan_form(patient, clinic, defaults)
     form = {k: request.form.get(k) for k in PLAN_FIELDS} | {"weekdays": request.form.getlist("weekdays")}
     form["clinic_id"] = clinic.id
@@ -224,8 +288,15 @@ def plan_course(patient_id: int):
         open_courses = exc.conflicts if exc.code == "course_active" else ()
         # a plan refused for its flags: the preview again, each flag on its session, and the reason field
         result = planning.plan(g.user.id, patient, params, dry_run=True) if exc.code == "flagged" else None
-        return _plan_form(patient, clinic, form, errors=errors_from(exc, PLAN_FIELDS), status=exc.status,
-                          open_courses=open_courses, result=result)
+        return _plan_form(
+            patient,
+            clinic,
+            form,
+            errors=errors_from(exc, PLAN_FIELDS),
+            status=exc.status,
+            open_courses=open_courses,
+            result=result,
+        )
     if not confirm:
         return _plan_form(patient, clinic, form, result=result)
     flash(f"Booked {len(result.sessions)} sessions of {params['protocol']} for {patient.name}.", "success")

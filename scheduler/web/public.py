@@ -2,6 +2,7 @@
 the only key. It shows the patient's first name and the session's time, place and instructions, and
 offers what the link may do once: confirm (with who drives them home), cancel with a reason, ask to
 reschedule, or accept a waitlist offer."""
+
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
@@ -45,6 +46,7 @@ def act(token: str):
             raise
         rollback()
         link = patient_links.resolve(token)
-        return render_template("public/link.html", token=token, view=patient_actions.view(link), error=exc,
-                               form=form), exc.status
+        return render_template(
+            "public/link.html", token=token, view=patient_actions.view(link), error=exc, form=form
+        ), exc.status
     return render_template("public/link.html", token=token, view=patient_actions.view(link), error=None, form={})

@@ -1,6 +1,7 @@
 """The Spravato REMS Patient Monitoring Form of an esketamine session (clinicians only): fill it in or
 correct it, and print the completed form for submission to the REMS. The front desk sees only that a
 form is due or overdue (the flags), never this page (``read_clinical``)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -58,8 +59,10 @@ def _values(form, tz: str) -> dict:
             try:
                 out[f.name] = to_utc(at.date(), at.time(), tz)
             except NonexistentLocalTime:
-                raise ValidationError(f"{f.label}: {raw.replace('T', ' ')} does not exist in {tz} (the clocks "
-                                      "jump forward then).", field=f.name) from None
+                raise ValidationError(
+                    f"{f.label}: {raw.replace('T', ' ')} does not exist in {tz} (the clocks jump forward then).",
+                    field=f.name,
+                ) from None
         else:
             out[f.name] = raw
     return out
@@ -70,13 +73,24 @@ def _render(session, *, errors=None, form=None, status=200):
     row = service.form_of(session.id)
     access.log_read("rems_form", session.patient_id)
     owed = [f for f in flag_service.for_session(session) if f.code in FORM_CODES]
-    return render_template("clinician/rems_form.html", s=session, clinic=clinic, tz=clinic.timezone,
-                           row=row, fields=rems_form.FIELDS, needs_form=service.needs_form(session),
-                           took_place=service.took_place(session), owed=owed, errors=errors or {},
-                           form=form if form is not None else _shown(row, clinic.timezone),
-                           min_minutes=rems_form.MIN_MONITORING_MINUTES,
-                           ready_bounds=(local(session.starts_at, clinic.timezone, LOCAL_INPUT),
-                                         local(session.ends_at + rems_form.READY_WITHIN, clinic.timezone, LOCAL_INPUT))), status
+    return render_template(
+        "clinician/rems_form.html",
+        s=session,
+        clinic=clinic,
+        tz=clinic.timezone,
+        row=row,
+        fields=rems_form.FIELDS,
+        needs_form=service.needs_form(session),
+        took_place=service.took_place(session),
+        owed=owed,
+        errors=errors or {},
+        form=form if form is not None else _shown(row, clinic.timezone),
+        min_minutes=rems_form.MIN_MONITORING_MINUTES,
+        ready_bounds=(
+            local(session.starts_at, clinic.timezone, LOCAL_INPUT),
+            local(session.ends_at + rems_form.READY_WITHIN, clinic.timezone, LOCAL_INPUT),
+        ),
+    ), status
 
 
 @bp.get("/sessions/<int:session_id>/monitoring-form")
@@ -97,11 +111,15 @@ def record_rems_form(session_id: int):
     except AppError as exc:
         db_session.rollback()
         session = session_service.get(session_id)
-        return _render(session, errors=errors_from(exc, set(rems_form.FIELD_NAMES)), form=request.form,
-                       status=exc.status)
+        return _render(
+            session, errors=errors_from(exc, set(rems_form.FIELD_NAMES)), form=request.form, status=exc.status
+        )
     access.log_read("rems_form", session.patient_id)
-    flash(f"{'Recorded' if created else 'Corrected'} the REMS monitoring form of {session.patient.name}'s "
-          f"dose on {local(session.starts_at, tz, '%d %b %Y')}.", "success")
+    flash(
+        f"{'Recorded' if created else 'Corrected'} the REMS monitoring form of {session.patient.name}'s "
+        f"dose on {local(session.starts_at, tz, '%d %b %Y')}.",
+        "success",
+    )
     return redirect(url_for("clinician.rems_form_page", session_id=session.id))
 
 
@@ -115,8 +133,15 @@ def rems_form_print(session_id: int):
     row = service.form_of(session.id)
     access.log_read("rems_form", session.patient_id)
     fields = rems_form.FIELD_SETS[row.field_set] if row is not None else ()
-    return render_template("clinician/rems_form_print.html", s=session, clinic=clinic, tz=clinic.timezone,
-                           row=row, fields=fields, recorded_by=_recorder(row))
+    return render_template(
+        "clinician/rems_form_print.html",
+        s=session,
+        clinic=clinic,
+        tz=clinic.timezone,
+        row=row,
+        fields=fields,
+        recorded_by=_recorder(row),
+    )
 
 
 def _recorder(row) -> str | None:

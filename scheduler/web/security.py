@@ -1,4 +1,5 @@
 """Session sign-in, CSRF tokens and the ``@page(permission)`` guard for the web blueprints."""
+
 from __future__ import annotations
 
 import hmac
@@ -113,8 +114,12 @@ def page(permission: str | None = None) -> Callable:
             if user is None:
                 return redirect(url_for("signin.sign_in", next=request.full_path.rstrip("?")))
             if permission and not can(permission, user):
-                return render_template("error.html", status=403, title="Not available to your role",
-                                       message="Your role does not give access to this page."), 403
+                return render_template(
+                    "error.html",
+                    status=403,
+                    title="Not available to your role",
+                    message="Your role does not give access to this page.",
+                ), 403
             return view(*args, **kwargs)
 
         wrapper.permission = permission  # type: ignore[attr-defined]  # read by the role tests
@@ -128,8 +133,9 @@ TITLES = {403: "Not allowed", 404: "Not found", 409: "Conflict", 429: "Please wa
 
 def html_error(err: AppError):
     """A page's rendering of an error (the mapping is scheduler.errors.answer)."""
-    return render_template("error.html", status=err.status, title=TITLES.get(err.status, "Problem"),
-                           message=err.message), err.status
+    return render_template(
+        "error.html", status=err.status, title=TITLES.get(err.status, "Problem"), message=err.message
+    ), err.status
 
 
 def protect(bp: Blueprint) -> None:
@@ -142,8 +148,9 @@ def protect(bp: Blueprint) -> None:
 
 
 def _bad_request(exc):
-    return render_template("error.html", status=400, title="Please retry",
-                           message=getattr(exc, "description", "Bad request")), 400
+    return render_template(
+        "error.html", status=400, title="Please retry", message=getattr(exc, "description", "Bad request")
+    ), 400
 
 
 def init_app(app: Flask) -> None:

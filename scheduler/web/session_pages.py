@@ -1,6 +1,7 @@
 """One treatment session: its details and flags, and the front desk's actions on it — reschedule
 (choosing among suggested free slots), cancel with a reason (confirmed first) and reinstate (undo),
 check in, complete, no-show."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time
@@ -32,21 +33,36 @@ def _render(session, *, errors=None, form=None, status=200, confirm_cancel=False
     slots = suggestions.for_session(session) if session.status in service.RESCHEDULABLE else []
     on_its_day = local_date(session.starts_at, clinic.timezone) == today(clinic.timezone)
     started = session.starts_at <= utcnow()
-    actions = [a for a, (starts, _) in service.TRANSITIONS.items() if session.status in starts
-               and (a != "check_in" or on_its_day)  # check-in is offered on the session's day only
-               and (a not in ("complete", "no_show") or started)]  # and these once it has started
+    actions = [
+        a
+        for a, (starts, _) in service.TRANSITIONS.items()
+        if session.status in starts
+        and (a != "check_in" or on_its_day)  # check-in is offered on the session's day only
+        and (a not in ("complete", "no_show") or started)
+    ]  # and these once it has started
     from scheduler.services import rems_forms
 
     rems = {"filed": rems_forms.form_of(session.id) is not None} if rems_forms.needs_form(session) else None
-    return render_template("frontdesk/session.html", s=session, clinic=clinic, tz=clinic.timezone, rems=rems,
-                           flags=flag_service.for_session(session), errors=errors or {},
-                           slots=list(zip(slots, suggestions.flags_if_moved(session, slots))),
-                           form=form or {}, rooms={r.id: r for r in clinic.rooms},
-                           staff={m.id: m for m in clinic.staff}, can_book=can("book", g.user),
-                           actions=actions, on_its_day=on_its_day,
-                           integration=lookups.integration_after(session) if session.kind == "dose" else None,
-                           reschedulable=session.status in service.RESCHEDULABLE, today=today(clinic.timezone),
-                           confirm_cancel=confirm_cancel), status
+    return render_template(
+        "frontdesk/session.html",
+        s=session,
+        clinic=clinic,
+        tz=clinic.timezone,
+        rems=rems,
+        flags=flag_service.for_session(session),
+        errors=errors or {},
+        slots=list(zip(slots, suggestions.flags_if_moved(session, slots))),
+        form=form or {},
+        rooms={r.id: r for r in clinic.rooms},
+        staff={m.id: m for m in clinic.staff},
+        can_book=can("book", g.user),
+        actions=actions,
+        on_its_day=on_its_day,
+        integration=lookups.integration_after(session) if session.kind == "dose" else None,
+        reschedulable=session.status in service.RESCHEDULABLE,
+        today=today(clinic.timezone),
+        confirm_cancel=confirm_cancel,
+    ), status
 
 
 def _version() -> int:
@@ -88,8 +104,11 @@ def cancel(session_id: int):
         service.cancel(g.user.id, session, version=version, reason=reason[:500])
     except AppError as exc:
         return _failed(session, exc)
-    return _done(session, f"Cancelled the {session.kind.replace('_', '-')} session: {reason}. "
-                          "Changed your mind? Reinstate it below while the time is still free.")
+    return _done(
+        session,
+        f"Cancelled the {session.kind.replace('_', '-')} session: {reason}. "
+        "Changed your mind? Reinstate it below while the time is still free.",
+    )
 
 
 @bp.post("/sessions/<int:session_id>/reinstate")
@@ -101,8 +120,10 @@ def reinstate(session_id: int):
         service.reinstate(g.user.id, session, version=_version())
     except AppError as exc:
         return _failed(session, exc)
-    return _done(session, f"Reinstated the {session.kind.replace('_', '-')} session: it is "
-                          f"{session.status.replace('_', ' ')} again.")
+    return _done(
+        session,
+        f"Reinstated the {session.kind.replace('_', '-')} session: it is {session.status.replace('_', ' ')} again.",
+    )
 
 
 @bp.post("/sessions/<int:session_id>/<any(check_in, complete, no_show):action>")
@@ -129,13 +150,22 @@ def reschedule(session_id: int):
         version = _version()
         # the suggestion says the dose takes its integration session along ("|move"), or the box is ticked:
         # the rule book places it in the dose's new window (services.suggestions.dependents)
-        move_dependents = (request.form.get("slot") or "").endswith("|move") \
-            or request.form.get("move_integration") == "on"
+        move_dependents = (request.form.get("slot") or "").endswith("|move") or request.form.get(
+            "move_integration"
+        ) == "on"
         follower = lookups.integration_after(session) if move_dependents else None
         before = follower.starts_at if follower is not None else None
-        service.reschedule(g.user.id, session, version=version, starts_at=starts_at,
-                           ends_at=starts_at + (session.ends_at - session.starts_at), room_id=room_id,
-                           staff_member_id=staff_id, override_reason=override, move_dependents=move_dependents)
+        service.reschedule(
+            g.user.id,
+            session,
+            version=version,
+            starts_at=starts_at,
+            ends_at=starts_at + (session.ends_at - session.starts_at),
+            room_id=room_id,
+            staff_member_id=staff_id,
+            override_reason=override,
+            move_dependents=move_dependents,
+        )
         if follower is not None:
             db_session.refresh(follower)
     except AppError as exc:
@@ -144,7 +174,9 @@ def reschedule(session_id: int):
 
     moved = f"Moved to {local(session.starts_at, clinic.timezone, '%a %d %b %H:%M')} in {session.room.name}."
     if follower is not None and follower.starts_at != before:
-        moved += f" Its integration session moved too, to {local(follower.starts_at, clinic.timezone, '%a %d %b %H:%M')}."
+        moved += (
+            f" Its integration session moved too, to {local(follower.starts_at, clinic.timezone, '%a %d %b %H:%M')}."
+        )
     return _done(session, moved)
 
 
@@ -154,8 +186,10 @@ def local_instant(on: date, at: time, tz: str) -> datetime:
     try:
         return to_utc(on, at, tz)
     except NonexistentLocalTime:
-        raise UnprocessableError(f"{on.isoformat()} {at:%H:%M} does not exist in {tz} (the clocks jump forward "
-                                 "then); choose another time.", field="starts_time") from None
+        raise UnprocessableError(
+            f"{on.isoformat()} {at:%H:%M} does not exist in {tz} (the clocks jump forward then); choose another time.",
+            field="starts_time",
+        ) from None
 
 
 def _new_time(session, tz: str):
@@ -211,8 +245,7 @@ def replan(session_id: int):
     if request.method == "POST":
         try:
             override = (request.form.get("override_reason") or "").strip()[:500] or None
-            _result, booked, moved = replanning.apply(g.user.id, session, version=_version(),
-                                                     override_reason=override)
+            _result, booked, moved = replanning.apply(g.user.id, session, version=_version(), override_reason=override)
         except AppError as exc:
             rollback()
             session = service.get(session_id)
@@ -221,15 +254,26 @@ def replan(session_id: int):
             from scheduler.web.filters import local
 
             when = ", ".join(local(s.starts_at, clinic.timezone, "%a %d %b %H:%M") for s in booked)
-            flash(f"Re-planned: booked {len(booked)} replacement session{'s' if len(booked) != 1 else ''} ({when})"
-                  + (f" and moved {len(moved)} later session{'s' if len(moved) != 1 else ''}." if moved else "."),
-                  "success")
+            flash(
+                f"Re-planned: booked {len(booked)} replacement session{'s' if len(booked) != 1 else ''} ({when})"
+                + (f" and moved {len(moved)} later session{'s' if len(moved) != 1 else ''}." if moved else "."),
+                "success",
+            )
             return redirect(url_for("frontdesk.patient_page", patient_id=session.patient_id))
     try:
         proposal, _course = replanning.propose(session)
         problem = None
     except AppError as exc:
         proposal, problem = None, exc.message
-    return render_template("frontdesk/replan.html", s=session, clinic=clinic, tz=clinic.timezone,
-                           proposal=proposal, problem=problem, errors=errors, form=request.form,
-                           rooms={r.id: r for r in clinic.rooms}, staff={m.id: m for m in clinic.staff}), status
+    return render_template(
+        "frontdesk/replan.html",
+        s=session,
+        clinic=clinic,
+        tz=clinic.timezone,
+        proposal=proposal,
+        problem=problem,
+        errors=errors,
+        form=request.form,
+        rooms={r.id: r for r in clinic.rooms},
+        staff={m.id: m for m in clinic.staff},
+    ), status

@@ -1,4 +1,5 @@
 """Sign in and out with email and password (session cookie); the home page sends each role on."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -13,8 +14,7 @@ from scheduler.models import User
 from scheduler.services import sign_in as sign_in_service
 from scheduler.web import security
 
-bp = Blueprint("signin", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/static/web")
+bp = Blueprint("signin", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
 security.protect(bp)
 
 
@@ -29,8 +29,9 @@ def _safe_next(target: str | None) -> str | None:
 
 def throttle_policy() -> ThrottlePolicy:
     c = current_app.config
-    return ThrottlePolicy(delay_after=c["SIGN_IN_DELAY_AFTER"], lock_after=c["SIGN_IN_LOCK_AFTER"],
-                          lock_minutes=c["SIGN_IN_LOCK_MINUTES"])
+    return ThrottlePolicy(
+        delay_after=c["SIGN_IN_DELAY_AFTER"], lock_after=c["SIGN_IN_LOCK_AFTER"], lock_minutes=c["SIGN_IN_LOCK_MINUTES"]
+    )
 
 
 def home_for(user: User) -> str:
@@ -64,8 +65,11 @@ def sign_in():
             try:
                 user = sign_in_service.authenticate(email, password, request.remote_addr, throttle_policy())
             except TooManyAttempts as exc:
-                return render_template("auth/sign_in.html", errors={}, email=email, refusal=exc), 429, \
-                    {"Retry-After": str(exc.retry_after)}
+                return (
+                    render_template("auth/sign_in.html", errors={}, email=email, refusal=exc),
+                    429,
+                    {"Retry-After": str(exc.retry_after)},
+                )
             if user is not None:
                 security.sign_in(user)
                 flash(f"Signed in as {user.email}.", "success")

@@ -1,5 +1,6 @@
 """The waitlist page (front desk): who is waiting, the freed slots offered to them (accept on the
 patient's behalf), and a form to add a patient; and the outbox page (admins)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -34,9 +35,20 @@ def _render(clinic, form: dict, errors: dict, status: int = 200):
     names = patient_names({e.patient_id for e in by_entry.values()})
     access.log_read("waitlist", *(e.patient_id for e in by_entry.values()))
     rooms = {r.id: r.name for r in clinic.rooms}
-    return render_template("frontdesk/waitlist.html", clinic=clinic, entries=entries, offers=offers,
-                           entry_of=by_entry, names=names, rooms=rooms, kinds=SESSION_KINDS, weekdays=WEEKDAYS,
-                           protocols=sorted(protocols()), form=form, errors=errors), status
+    return render_template(
+        "frontdesk/waitlist.html",
+        clinic=clinic,
+        entries=entries,
+        offers=offers,
+        entry_of=by_entry,
+        names=names,
+        rooms=rooms,
+        kinds=SESSION_KINDS,
+        weekdays=WEEKDAYS,
+        protocols=sorted(protocols()),
+        form=form,
+        errors=errors,
+    ), status
 
 
 @bp.get("/waitlist")
@@ -62,16 +74,26 @@ def _add(clinic, form: dict) -> WaitlistEntry:
     kind = form.get("kind")
     if kind not in SESSION_KINDS:
         raise ValidationError("Choose the kind of session.", field="kind")
-    earliest_on, latest_on = parse_date(form.get("earliest_on"), "earliest_on"), parse_date(
-        form.get("latest_on"), "latest_on")
+    earliest_on, latest_on = (
+        parse_date(form.get("earliest_on"), "earliest_on"),
+        parse_date(form.get("latest_on"), "latest_on"),
+    )
     prefs: dict = {}
     if form.get("weekdays"):
         prefs["weekdays"] = [d for d in WEEKDAYS if d in form["weekdays"]]
     for key in ("earliest", "latest"):
         if form.get(key):
             prefs[key] = parse_time(form[key], key).strftime("%H:%M")
-    return waitlist.add(g.user.id, patient=patient, clinic=clinic, kind=kind, protocol=form.get("protocol") or None,
-                        earliest_on=earliest_on, latest_on=latest_on, preferences=prefs)
+    return waitlist.add(
+        g.user.id,
+        patient=patient,
+        clinic=clinic,
+        kind=kind,
+        protocol=form.get("protocol") or None,
+        earliest_on=earliest_on,
+        latest_on=latest_on,
+        preferences=prefs,
+    )
 
 
 @bp.post("/waitlist")
@@ -135,6 +157,13 @@ def messages_page():
     pg = min(max(1, request.args.get("page", 1, type=int) or 1), 1_000_000)  # an offset SQL can hold
     rows, total = outbox.listing(status=status, page=pg, per_page=50)
     access.log_read("messages", *(m.patient_id for m in rows if m.patient_id))
-    return render_template("frontdesk/messages.html", messages=rows, total=total, page=pg, status=status,
-                           statuses=MESSAGE_STATUSES, names=patient_names({m.patient_id for m in rows}),
-                           more=pg * 50 < total)
+    return render_template(
+        "frontdesk/messages.html",
+        messages=rows,
+        total=total,
+        page=pg,
+        status=status,
+        statuses=MESSAGE_STATUSES,
+        names=patient_names({m.patient_id for m in rows}),
+        more=pg * 50 < total,
+    )

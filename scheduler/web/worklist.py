@@ -1,6 +1,7 @@
 """The flags worklist as the front desk reads it (presentation only, no rule): a plain-language title
 per flag code, one row per problem (a patient's missing ride home is one row listing its sessions),
 errors first, and for each row the place that fixes it, prefilled."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ def title(code: str) -> str:
 @dataclass
 class Row:
     """One problem: its flags (one, or the same fact on several sessions) and how to fix it."""
+
     code: str
     severity: str
     flags: list = field(default_factory=list)
@@ -121,20 +123,24 @@ def fix(row: Row, *, replannable=None) -> tuple[str, str]:
     f = row.first
     pid, course_id = f.patient_id, f.course_id
     if pid and row.code == "ride_home_missing":
-        return "Arrange the ride home", url_for("frontdesk.patient_page", patient_id=pid, fix="ride_home") + \
-            "#ride_home_arranged"
+        return "Arrange the ride home", url_for(
+            "frontdesk.patient_page", patient_id=pid, fix="ride_home"
+        ) + "#ride_home_arranged"
     if pid and row.code in ("maintenance_due", "maintenance_overdue"):
         return "Book the maintenance dose", url_for("frontdesk.book_maintenance", patient_id=pid, course_id=course_id)
     if pid and course_id and row.code == "integration_missing":
         on = f.starts_at.date().isoformat() if f.starts_at else (f.on.isoformat() if f.on else None)
-        return "Book the integration session", url_for("frontdesk.book_one", patient_id=pid, kind="integration",
-                                                       course_id=course_id, from_on=on, after=_first(f))
+        return "Book the integration session", url_for(
+            "frontdesk.book_one", patient_id=pid, kind="integration", course_id=course_id, from_on=on, after=_first(f)
+        )
     if pid and course_id and row.code == "follow_up_missing":
-        return "Book the follow-up", url_for("frontdesk.book_one", patient_id=pid, kind="follow_up",
-                                             course_id=course_id)
+        return "Book the follow-up", url_for(
+            "frontdesk.book_one", patient_id=pid, kind="follow_up", course_id=course_id
+        )
     if pid and course_id and row.code in ("dose_before_evaluation", "evaluation_expired"):
-        return "Book an evaluation", url_for("frontdesk.book_one", patient_id=pid, kind="evaluation",
-                                             course_id=course_id)
+        return "Book an evaluation", url_for(
+            "frontdesk.book_one", patient_id=pid, kind="evaluation", course_id=course_id
+        )
     if pid and course_id and row.code in ("induction_gap", "induction_incomplete"):
         missed = replannable(course_id) if replannable else None
         if missed is not None:

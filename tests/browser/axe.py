@@ -1,5 +1,6 @@
 """axe-core in the browser tests: the npm package installed by the test set-up (``make js-deps``,
 tests/js/package.json), injected into each page from the local file — never fetched from a CDN."""
+
 from __future__ import annotations
 
 import os
@@ -28,6 +29,14 @@ def violations(page) -> list[dict]:
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.evaluate(source())
     found = page.evaluate("async () => (await window.axe.run(document, {resultTypes: ['violations']})).violations")
-    return [{"rule": v["id"], "impact": v["impact"], "help": v["help"],
-             "nodes": [n["target"] for n in v["nodes"][:5]], "count": len(v["nodes"])}
-            for v in found if v["impact"] in BLOCKING]
+    return [
+        {
+            "rule": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [n["target"] for n in v["nodes"][:5]],
+            "count": len(v["nodes"]),
+        }
+        for v in found
+        if v["impact"] in BLOCKING
+    ]

@@ -1,6 +1,7 @@
 """Fixtures for the browser tests: one Chromium for the package and one ``scheduler demo``
 database built for the run;
 each module gets its own copy of the database and its own real server."""
+
 from __future__ import annotations
 
 import os

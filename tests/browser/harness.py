@@ -1,5 +1,6 @@
 """Browser-test plumbing shared by the tests and the screenshot script: a migrated SQLite database
 loaded with ``scheduler demo``, a real server in a subprocess, and Debian's Chromium via Playwright."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = ROOT / "test-artifacts"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 DEMO_PASSWORD = "demo-password"
@@ -31,11 +40,14 @@ def _cli() -> str:
 def build_demo_database(folder: Path) -> str:
     """A SQLite file built by the migrations (``scheduler init-db``) and loaded by ``scheduler demo``."""
     url = f"sqlite:///{folder / 'browser.sqlite3'}"
-    env = {**os.environ, "SCHEDULER_DATABASE_URL": url, "SCHEDULER_SECRET_KEY": "browser-tests",
-           "SCHEDULER_ENV": "development"}
+    env = {
+        **os.environ,
+        "SCHEDULER_DATABASE_URL": url,
+        "SCHEDULER_SECRET_KEY": "browser-tests",
+        "SCHEDULER_ENV": "development",
+    }
     for command in (["init-db"], ["demo"]):
-        subprocess.run([_cli(), *command], env=env, cwd=ROOT, check=True, capture_output=True, text=True,
-                       timeout=120)
+        subprocess.run([_cli(), *command], env=env, cwd=ROOT, check=True, capture_output=True, text=True, timeout=120)
     return url
 
 
@@ -48,8 +60,13 @@ def _free_port() -> int:
 @contextmanager
 def live_server(url: str) -> Iterator[str]:
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "tests.browser.server", url, str(port)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.browser.server", url, str(port)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -6,6 +6,7 @@ writes ``docs/screenshots/day-board.png`` (the front desk's board of today, or o
 ``day-board-phone.png`` (the same board on a 390 px phone: the agenda list), ``flags.png`` (the
 worklist) and ``timeline.png`` (a demo patient mid-induction with Y-BOCS scores).
 """
+
 from __future__ import annotations
 
 import tempfile

@@ -2,6 +2,7 @@
 
 (werkzeug's threaded server around ``create_app``; prints ``ready`` once it listens.)
 """
+
 from __future__ import annotations
 
 import sys

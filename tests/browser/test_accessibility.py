@@ -4,6 +4,7 @@ serious or critical violation. The pages' keyboard shortcuts on the day board, t
 
 Grouped into two browser sessions (one per role); each visits its pages at both widths.
 """
+
 from __future__ import annotations
 
 import re
@@ -45,7 +46,9 @@ def _pages(page, base: str, role: str, failures: list, *, width: int) -> None:
 
     visit("/account")
     visit("/board")
-    session = _href(page, ".block[data-status=booked], .agenda-item.s-booked a") or _href(page, ".block, .agenda-item a")
+    session = _href(page, ".block[data-status=booked], .agenda-item.s-booked a") or _href(
+        page, ".block, .agenda-item a"
+    )
     visit("/week")
     missed = _href(page, ".week-item.s-no_show, .week-item.s-cancelled")
     visit("/patients")
@@ -124,12 +127,20 @@ def test_every_page_was_checked():
     for path in set().union(*VISITED.values()):
         endpoint, _ = adapter.match(path, method="GET")
         visited.add(endpoint)
-    not_pages = {"signin.static", "signin.home",  # files, a redirect
-                 "oversight.report_csv",  # a CSV download
-                 "oversight.import_page", "frontdesk.messages_page"}  # admins only
-    pages = {rule.endpoint for rule in app.url_map.iter_rules()
-             if "GET" in rule.methods and rule.endpoint.split(".")[0] in ("frontdesk", "clinician", "signin", "oversight")
-             and rule.endpoint not in not_pages}
+    not_pages = {
+        "signin.static",
+        "signin.home",  # files, a redirect
+        "oversight.report_csv",  # a CSV download
+        "oversight.import_page",
+        "frontdesk.messages_page",
+    }  # admins only
+    pages = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if "GET" in rule.methods
+        and rule.endpoint.split(".")[0] in ("frontdesk", "clinician", "signin", "oversight")
+        and rule.endpoint not in not_pages
+    }
     assert VISITED, "run with the two axe tests above"
     assert pages - visited - {"signin.sign_in"} == set()
 

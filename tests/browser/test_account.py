@@ -1,6 +1,7 @@
 """In Chromium: a user opens their account from the header, changes the password, and is signed out
 in every browser (a second browser context too); the new password signs in, the old one does not.
 Its own server and demo database (the demo's password changes here)."""
+
 from __future__ import annotations
 
 from tests.browser import harness

@@ -1,5 +1,6 @@
 """The patient's public link page in Chromium: a reminder's link opens without signing in, shows the
 session's time, place and instructions (nothing more), and confirms with who drives them home once."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -23,9 +24,13 @@ def _link_for_a_future_dose(url: str) -> tuple[str, str]:
     app = create_app({"ENV": "development", "DATABASE_URL": url, "SECRET_KEY": "browser-tests"})
     with app.app_context():
         TS = TreatmentSession
-        s = db_session.scalars(select(TS).where(TS.kind == "dose", TS.status == "booked", TS.course_id.is_not(None),
-                                                TS.starts_at > datetime.now(UTC))
-                               .order_by(TS.starts_at)).first()
+        s = db_session.scalars(
+            select(TS)
+            .where(
+                TS.kind == "dose", TS.status == "booked", TS.course_id.is_not(None), TS.starts_at > datetime.now(UTC)
+            )
+            .order_by(TS.starts_at)
+        ).first()
         patient = db_session.get(Patient, s.patient_id)
         _, token = patient_links.create(expires_at=s.ends_at, session_id=s.id)
         db_session.commit()

@@ -2,6 +2,7 @@
 enrolled, past doses without forms): a clinician follows an owed form from My day, is told next to
 the field what is wrong, records it, sees the due/overdue warning go, and opens the printable form.
 axe finds nothing serious on the form (with an error shown) nor on the print page."""
+
 from __future__ import annotations
 
 import re
@@ -28,11 +29,15 @@ def test_a_clinician_records_an_owed_form_and_prints_it(page, base_url, artifact
 
     ready = page.get_by_label(re.compile("When the patient was ready to leave"))
     start = datetime.strptime(ready.get_attribute("min"), "%Y-%m-%dT%H:%M")
-    values = {"Blood pressure before dosing, systolic (mmHg)": "128", "Blood pressure before dosing, diastolic (mmHg)": "82",
-              "Blood pressure ~40 min after dosing, systolic (mmHg)": "146",
-              "Blood pressure ~40 min after dosing, diastolic (mmHg)": "150",  # not below the systolic
-              "Blood pressure at discharge, systolic (mmHg)": "130", "Blood pressure at discharge, diastolic (mmHg)": "84",
-              "Total monitoring time (minutes)": "125"}
+    values = {
+        "Blood pressure before dosing, systolic (mmHg)": "128",
+        "Blood pressure before dosing, diastolic (mmHg)": "82",
+        "Blood pressure ~40 min after dosing, systolic (mmHg)": "146",
+        "Blood pressure ~40 min after dosing, diastolic (mmHg)": "150",  # not below the systolic
+        "Blood pressure at discharge, systolic (mmHg)": "130",
+        "Blood pressure at discharge, diastolic (mmHg)": "84",
+        "Total monitoring time (minutes)": "125",
+    }
     for label, value in values.items():
         page.get_by_label(label).fill(value)
     for label, choice in (("Sedation", "mild"), ("Dissociation", "moderate"), ("Respiratory status", "normal")):

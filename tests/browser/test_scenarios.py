@@ -4,6 +4,7 @@ Front desk: sign in, add a patient, plan a ketamine-iv course, see the doses on 
 see the gap flag (induction_gap) in the worklist, re-plan, see it clear. Clinician: sign in, open
 that patient's timeline, see the doses, record scores and see the chart.
 """
+
 from __future__ import annotations
 
 import re
@@ -72,8 +73,9 @@ def test_front_desk_plans_cancels_sees_the_gap_and_replans(page, base_url, artif
 
     # the first dose on the day board (reached with the date picker)
     _open_dose(page, base_url, patient_url, 1)
-    dose_day = re.search(r"/board\?date=(\d{4}-\d{2}-\d{2})",
-                         page.get_by_role("link", name="Day board").last.get_attribute("href")).group(1)
+    dose_day = re.search(
+        r"/board\?date=(\d{4}-\d{2}-\d{2})", page.get_by_role("link", name="Day board").last.get_attribute("href")
+    ).group(1)
     page.get_by_role("link", name="Day board", exact=True).first.click()
     page.get_by_label("Go to date").fill(dose_day)
     page.get_by_role("button", name="Show").click()

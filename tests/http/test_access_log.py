@@ -1,6 +1,7 @@
 """The access log (HIPAA audit controls): every read of a patient's record, timeline, notes,
 assessments, feed or FHIR appointments is logged in the request's transaction, on both databases;
 admins list it, filtered and paged like /audit."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -14,8 +15,10 @@ from tests.support import builders
 
 def _entries() -> list[tuple]:
     db_session.remove()
-    return [(e.user_id, e.patient_id, e.what, e.route)
-            for e in db_session.scalars(select(AccessLogEntry).order_by(AccessLogEntry.id))]
+    return [
+        (e.user_id, e.patient_id, e.what, e.route)
+        for e in db_session.scalars(select(AccessLogEntry).order_by(AccessLogEntry.id))
+    ]
 
 
 def test_every_read_of_patient_data_is_logged_with_who_which_what_and_route(api):
@@ -73,8 +76,11 @@ def test_pages_log_their_reads(sqlite_app):
     assert signed_in(sqlite_app).get(f"/patients/{pid}").status_code == 200
     assert signed_in(sqlite_app, "clinician").get(f"/patients/{pid}/timeline").status_code == 200
     assert [(u, what) for u, p, what, _r in _entries() if p == pid] == [
-        (users["front_desk"], "record"), (users["clinician"], "timeline"), (users["clinician"], "notes"),
-        (users["clinician"], "assessments")]
+        (users["front_desk"], "record"),
+        (users["clinician"], "timeline"),
+        (users["clinician"], "notes"),
+        (users["clinician"], "assessments"),
+    ]
 
 
 def test_admins_list_the_log_filtered_and_paged(api):

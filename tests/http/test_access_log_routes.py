@@ -5,6 +5,7 @@ room feed, and must write an access-log entry naming that user, that patient and
 it is in ``EXEMPT``, each with the reason it shows no patient's data. Every logged view begins its
 transaction as a writer (on SQLite ``BEGIN IMMEDIATE``), so its entry never fails on a lock upgrade.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -28,19 +29,29 @@ EXEMPT = {
     "oversight.reports_page": "aggregates per day or week (counts, rates), no patient",
     "oversight.report_csv": "the same aggregates as CSV",
     "public.show": "a patient's own link, read by the patient (no staff user reads anything)",
-    "api.health": "public liveness", "api.openapi": "the public API document",
+    "api.health": "public liveness",
+    "api.openapi": "the public API document",
     "fhir.metadata": "the public CapabilityStatement",
     "fhir.read_operation_definition": "a public operation definition",
     "api.list_access_log": "the access log itself: ids, who read whom (reading it is not a read of a record)",
-    "api.list_clinics": CLINIC, "api.get_clinic": CLINIC, "api.list_closures": CLINIC,
-    "api.list_rooms": CLINIC, "api.get_room": CLINIC, "api.list_staff": CLINIC, "api.get_staff_member": CLINIC,
-    "fhir.read_location": CLINIC, "fhir.read_practitioner": CLINIC, "fhir.read_schedule": CLINIC,
-    "api.list_protocols": "the protocol rule book", "api.get_protocol": "the protocol rule book",
+    "api.list_clinics": CLINIC,
+    "api.get_clinic": CLINIC,
+    "api.list_closures": CLINIC,
+    "api.list_rooms": CLINIC,
+    "api.get_room": CLINIC,
+    "api.list_staff": CLINIC,
+    "api.get_staff_member": CLINIC,
+    "fhir.read_location": CLINIC,
+    "fhir.read_practitioner": CLINIC,
+    "fhir.read_schedule": CLINIC,
+    "api.list_protocols": "the protocol rule book",
+    "api.get_protocol": "the protocol rule book",
     "fhir.search_slots": "free and busy time of rooms, no patient named",
     "fhir.read_slot": "free and busy time of a room, no patient named",
     "api.session_suggestions": "free slots a session could move to (times, room and staff ids only)",
     "api.list_feeds": "the caller's feed tokens: kind and subject id, no patient's data",
-    "api.list_users": "staff accounts", "api.list_tokens": "staff accounts' API tokens",
+    "api.list_users": "staff accounts",
+    "api.list_tokens": "staff accounts' API tokens",
     "api.report_attendance": "aggregates (counts, rates), no patient",
     "api.report_funnel": "aggregates (counts, rates), no patient",
     "api.report_maintenance": "aggregates (counts, rates), no patient",
@@ -52,14 +63,19 @@ QUERY = {
     "api.list_sessions": "clinic_id={clinic}&start={day}&end={day}",
     "api.list_flags": "clinic_id={clinic}&start={before}&end={after}",
     "api.day_board": "date={day}",
-    "api.list_waitlist": "clinic_id={clinic}", "api.list_offers": "clinic_id={clinic}",
-    "api.search_patients": "q={mrn}", "frontdesk.patients": "q={mrn}",
+    "api.list_waitlist": "clinic_id={clinic}",
+    "api.list_offers": "clinic_id={clinic}",
+    "api.search_patients": "q={mrn}",
+    "frontdesk.patients": "q={mrn}",
     "api.list_audit_events": "per_page=200",
     "fhir.search_appointments": "patient=Patient/{patient}",
     "fhir.search_care_plans": "patient=Patient/{patient}",
     "fhir.find": "patient=Patient/{patient}&service-type=urn:scheduler:session-kind|dose&start={day}",
-    "frontdesk.day_board": "date={day}", "frontdesk.week": "date={day}", "clinician.my_day": "date={day}",
-    "frontdesk.flags": "start={before}&end={after}", "frontdesk.open_time": "date={day}&days=14",
+    "frontdesk.day_board": "date={day}",
+    "frontdesk.week": "date={day}",
+    "clinician.my_day": "date={day}",
+    "frontdesk.flags": "start={before}&end={after}",
+    "frontdesk.open_time": "date={day}&days=14",
     "api.export_everything": "format=jsonl",
 }
 # Who calls a route: a role granted its permission; the network admin (no clinics) for the export.
@@ -73,24 +89,44 @@ def _gets(app) -> list[r.Route]:
 def _role(route: r.Route) -> str:
     if route.endpoint in CALLER:
         return CALLER[route.endpoint]
-    return "clinician" if route.permission and route.permission in PERMISSIONS["clinician"] \
-        and route.permission not in PERMISSIONS["front_desk"] else r.role_for(route.permission)
+    return (
+        "clinician"
+        if route.permission
+        and route.permission in PERMISSIONS["clinician"]
+        and route.permission not in PERMISSIONS["front_desk"]
+        else r.role_for(route.permission)
+    )
 
 
 def _entries_since(last_id: int) -> list[AccessLogEntry]:
     db_session.remove()
-    return list(db_session.scalars(select(AccessLogEntry).where(AccessLogEntry.id > last_id)
-                                   .order_by(AccessLogEntry.id)))
+    return list(
+        db_session.scalars(select(AccessLogEntry).where(AccessLogEntry.id > last_id).order_by(AccessLogEntry.id))
+    )
 
 
 def test_every_get_with_patient_data_writes_an_access_log_entry(world):
     w, a = world, world["a"]
     callers = _callers(w)
     users = {who: uid for who, (uid, _token) in w["users"].items()}
-    values = {"clinic": a["clinic"], "day": DAY, "before": DAY - timedelta(days=7), "after": DAY + timedelta(days=7),
-              "mrn": a["mrn"], "patient": a["patient"]}
-    db_session.add(Message(kind="reminder", channel="email", to="pat.alpha@example.org", patient_id=a["patient"],
-                           session_id=a["session"], due_at=utcnow()))  # the outbox shows it
+    values = {
+        "clinic": a["clinic"],
+        "day": DAY,
+        "before": DAY - timedelta(days=7),
+        "after": DAY + timedelta(days=7),
+        "mrn": a["mrn"],
+        "patient": a["patient"],
+    }
+    db_session.add(
+        Message(
+            kind="reminder",
+            channel="email",
+            to="pat.alpha@example.org",
+            patient_id=a["patient"],
+            session_id=a["session"],
+            due_at=utcnow(),
+        )
+    )  # the outbox shows it
     db_session.commit()
     failures, checked = [], 0
     for route in _gets(w["app"]):
@@ -108,10 +144,11 @@ def test_every_get_with_patient_data_writes_an_access_log_entry(world):
             continue
         reader = a["user"] if route.endpoint == "api.feed_ics" else users[who]  # a feed: its creator
         entries = _entries_since(last)
-        if not any(e.user_id == reader and e.patient_id == a["patient"] and e.route == f"GET {url}"
-                   for e in entries):
-            failures.append(f"{route} as {who}: no access-log entry for the patient "
-                            f"(got {[(e.user_id, e.patient_id, e.what, e.route) for e in entries]})")
+        if not any(e.user_id == reader and e.patient_id == a["patient"] and e.route == f"GET {url}" for e in entries):
+            failures.append(
+                f"{route} as {who}: no access-log entry for the patient "
+                f"(got {[(e.user_id, e.patient_id, e.what, e.route) for e in entries]})"
+            )
         if who != "network" and any(e.patient_id == w["b"]["patient"] for e in entries):
             failures.append(f"{route} as {who}: logged clinic B's patient, whom the user may not see")
         checked += 1

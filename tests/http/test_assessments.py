@@ -1,4 +1,5 @@
 """Assessments, clinical notes and dosing holds: validation, who may, and the audit trail."""
+
 from __future__ import annotations
 
 import pytest
@@ -25,15 +26,18 @@ def test_scores_inside_each_instrument_range_are_recorded_outside_refused(sqlite
     assert [a["score"] for a in clinician.get(url).json["assessments"]] == [low, high]
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"instrument": "HAM-D", "score": 3, "taken_on": "2026-03-01"}, "instrument"),
-    ({"instrument": "PHQ-9", "score": "12", "taken_on": "2026-03-01"}, "score"),
-    ({"instrument": "PHQ-9", "score": 12.5, "taken_on": "2026-03-01"}, "score"),
-    ({"instrument": "PHQ-9", "score": 12, "taken_on": "01/03/2026"}, "taken_on"),
-    ({"instrument": "PHQ-9", "score": 12, "taken_on": "2999-01-01"}, "taken_on"),
-    ({"instrument": "PHQ-9", "score": 12}, "taken_on"),
-    ({"instrument": "PHQ-9", "score": 12, "taken_on": "2026-03-01", "mood": "ok"}, "mood"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"instrument": "HAM-D", "score": 3, "taken_on": "2026-03-01"}, "instrument"),
+        ({"instrument": "PHQ-9", "score": "12", "taken_on": "2026-03-01"}, "score"),
+        ({"instrument": "PHQ-9", "score": 12.5, "taken_on": "2026-03-01"}, "score"),
+        ({"instrument": "PHQ-9", "score": 12, "taken_on": "01/03/2026"}, "taken_on"),
+        ({"instrument": "PHQ-9", "score": 12, "taken_on": "2999-01-01"}, "taken_on"),
+        ({"instrument": "PHQ-9", "score": 12}, "taken_on"),
+        ({"instrument": "PHQ-9", "score": 12, "taken_on": "2026-03-01", "mood": "ok"}, "mood"),
+    ],
+)
 def test_bad_assessments_name_the_field(api, body, field):
     w = builders.small_clinic()
     answer = api.as_("clinician").post(f"/api/v1/patients/{w.patient.id}/assessments", json=body)
@@ -69,11 +73,15 @@ def test_dosing_hold_placed_and_lifted_with_reasons_audited(api):
     lifted = clinician.post(url + "/lift", json={"reason": "Reassessed: euthymic"})
     assert lifted.status_code == 200 and lifted.json["dosing_hold"] is None
     assert clinician.post(url + "/lift", json={"reason": "again"}).status_code == 409
-    events = db_session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "patient",
-                                                         AuditEvent.action.like("patient.dosing_hold%"))
-                                .order_by(AuditEvent.id)).all()
-    assert [(e.action, e.reason) for e in events] == [("patient.dosing_hold", "Hypomanic at evaluation"),
-                                                     ("patient.dosing_hold_lift", "Reassessed: euthymic")]
+    events = db_session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.entity_type == "patient", AuditEvent.action.like("patient.dosing_hold%"))
+        .order_by(AuditEvent.id)
+    ).all()
+    assert [(e.action, e.reason) for e in events] == [
+        ("patient.dosing_hold", "Hypomanic at evaluation"),
+        ("patient.dosing_hold_lift", "Reassessed: euthymic"),
+    ]
     assert events[0].before["dosing_hold_reason"] is None
     assert events[0].after["dosing_hold_reason"] == "Hypomanic at evaluation"
     assert events[1].after["dosing_hold_reason"] is None

@@ -1,5 +1,6 @@
 """The audit trail: every write records who, what, when, before and after; admins read it filtered
 and paginated; nothing is ever hard-deleted."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -20,20 +21,56 @@ def _writes(w):
     """(role, method, url, body, entity_type) for each write endpoint of the directory and clinical record."""
     p = w.patient.id
     return [
-        ("admin", "POST", "/api/v1/clinics", {"name": "North", "timezone": "America/Chicago",
-                                             "hours": {"mon": [["09:00", "17:00"]]}}, "clinic"),
-        ("admin", "POST", f"/api/v1/clinics/{w.clinic.id}/closures", {"starts_on": "2026-12-25", "reason": "Holiday"},
-         "closure"),
-        ("admin", "POST", "/api/v1/rooms", {"clinic_id": w.clinic.id, "name": "TMS-1", "capabilities": ["tms"]}, "room"),
-        ("admin", "POST", "/api/v1/staff", {"clinic_id": w.clinic.id, "name": "Dr Ray", "role": "prescriber"},
-         "staff_member"),
-        ("admin", "POST", f"/api/v1/staff/{w.nurse.id}/time_off",
-         {"starts_at": "2026-04-01T00:00:00-04:00", "ends_at": "2026-04-02T00:00:00-04:00"}, "time_off"),
-        ("front_desk", "POST", "/api/v1/patients", {"mrn": "MRN-7", "name": "Sam Doe", "birth_date": "1990-02-03"},
-         "patient"),
+        (
+            "admin",
+            "POST",
+            "/api/v1/clinics",
+            {"name": "North", "timezone": "America/Chicago", "hours": {"mon": [["09:00", "17:00"]]}},
+            "clinic",
+        ),
+        (
+            "admin",
+            "POST",
+            f"/api/v1/clinics/{w.clinic.id}/closures",
+            {"starts_on": "2026-12-25", "reason": "Holiday"},
+            "closure",
+        ),
+        (
+            "admin",
+            "POST",
+            "/api/v1/rooms",
+            {"clinic_id": w.clinic.id, "name": "TMS-1", "capabilities": ["tms"]},
+            "room",
+        ),
+        (
+            "admin",
+            "POST",
+            "/api/v1/staff",
+            {"clinic_id": w.clinic.id, "name": "Dr Ray", "role": "prescriber"},
+            "staff_member",
+        ),
+        (
+            "admin",
+            "POST",
+            f"/api/v1/staff/{w.nurse.id}/time_off",
+            {"starts_at": "2026-04-01T00:00:00-04:00", "ends_at": "2026-04-02T00:00:00-04:00"},
+            "time_off",
+        ),
+        (
+            "front_desk",
+            "POST",
+            "/api/v1/patients",
+            {"mrn": "MRN-7", "name": "Sam Doe", "birth_date": "1990-02-03"},
+            "patient",
+        ),
         ("front_desk", "PATCH", f"/api/v1/patients/{p}", {"phone": "555-0100"}, "patient"),
-        ("clinician", "POST", f"/api/v1/patients/{p}/assessments",
-         {"instrument": "PHQ-9", "score": 14, "taken_on": "2026-03-02"}, "assessment"),
+        (
+            "clinician",
+            "POST",
+            f"/api/v1/patients/{p}/assessments",
+            {"instrument": "PHQ-9", "score": 14, "taken_on": "2026-03-02"},
+            "assessment",
+        ),
         ("clinician", "POST", f"/api/v1/patients/{p}/notes", {"body": "Calm."}, "clinical_note"),
         ("clinician", "POST", f"/api/v1/patients/{p}/dosing_hold", {"reason": "BP 180/110"}, "patient"),
         ("clinician", "POST", f"/api/v1/patients/{p}/dosing_hold/lift", {"reason": "BP controlled"}, "patient"),
@@ -50,9 +87,11 @@ def test_every_write_records_who_what_when_before_and_after(api):
         answer = api.as_(role)._call(method, url, json=body)
         assert answer.status_code in (200, 201), (url, answer.json)
         db_session.expire_all()
-        events = db_session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())
-                                    .limit(db_session.scalar(select(func.count()).select_from(AuditEvent))
-                                           - before_count)).all()
+        events = db_session.scalars(
+            select(AuditEvent)
+            .order_by(AuditEvent.id.desc())
+            .limit(db_session.scalar(select(func.count()).select_from(AuditEvent)) - before_count)
+        ).all()
         assert events, f"{method} {url} wrote no audit event"
         event = next(e for e in events if e.entity_type == entity_type)
         assert event.actor_id == api.users[role], url
@@ -89,9 +128,15 @@ def test_audit_is_filtered_by_entity_and_date_and_paginated(api):
 
 
 def test_audit_filters_are_validated(api):
-    for query, field in [("start=yesterday", "start"), ("end=2026-13-01", "end"), ("per_page=0", "per_page"),
-                         ("per_page=500", "per_page"), ("page=-1", "page"), ("entity_id=abc", "entity_id"),
-                         ("start=2026-03-02&end=2026-03-01", "end")]:
+    for query, field in [
+        ("start=yesterday", "start"),
+        ("end=2026-13-01", "end"),
+        ("per_page=0", "per_page"),
+        ("per_page=500", "per_page"),
+        ("page=-1", "page"),
+        ("entity_id=abc", "entity_id"),
+        ("start=2026-03-02&end=2026-03-01", "end"),
+    ]:
         answer = api.get("/api/v1/audit?" + query)
         # Each field well-formed but the end before the start: a rule (422), not malformed input.
         status = 422 if query.startswith("start=2026") else 400
@@ -106,23 +151,34 @@ def test_session_writes_are_audited_with_before_and_after(api):
 
     def book(hour):
         starts = datetime(2026, 3, 9, hour, tzinfo=builders.NY)
-        answer = desk.post("/api/v1/sessions", json={
-            "patient_id": w.patient.id, "room_id": w.room.id, "staff_member_id": w.nurse.id, "kind": "dose",
-            "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=1)).isoformat(),
-            "record_past": True})  # a past day, entered as history (booked)
+        answer = desk.post(
+            "/api/v1/sessions",
+            json={
+                "patient_id": w.patient.id,
+                "room_id": w.room.id,
+                "staff_member_id": w.nurse.id,
+                "kind": "dose",
+                "starts_at": starts.isoformat(),
+                "ends_at": (starts + timedelta(hours=1)).isoformat(),
+                "record_past": True,
+            },
+        )  # a past day, entered as history (booked)
         assert answer.status_code == 201, answer.json
         return answer.json
 
     a, b, c, d = book(8), book(10), book(12), book(16)
-    moved = desk.post(f"/api/v1/sessions/{a['id']}/reschedule",
-                      json={"starts_at": datetime(2026, 3, 9, 14, tzinfo=builders.NY).isoformat(), "version": 1})
+    moved = desk.post(
+        f"/api/v1/sessions/{a['id']}/reschedule",
+        json={"starts_at": datetime(2026, 3, 9, 14, tzinfo=builders.NY).isoformat(), "version": 1},
+    )
     assert moved.status_code == 200, moved.json
     assert desk.post(f"/api/v1/sessions/{b['id']}/cancel", json={"reason": "Ill", "version": 1}).status_code == 200
     assert desk.post(f"/api/v1/sessions/{c['id']}/complete", json={"version": 1}).status_code == 200
     assert desk.post(f"/api/v1/sessions/{d['id']}/no_show", json={"version": 1}).status_code == 200
     db_session.expire_all()
-    events = db_session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "treatment_session")
-                                .order_by(AuditEvent.id)).all()
+    events = db_session.scalars(
+        select(AuditEvent).where(AuditEvent.entity_type == "treatment_session").order_by(AuditEvent.id)
+    ).all()
     assert len(events) >= 7
     assert all(e.actor_id == api.users["front_desk"] and e.after for e in events)
     changes = [e for e in events if e.entity_id in (a["id"], b["id"], c["id"], d["id"]) and e.before is not None]

@@ -1,4 +1,5 @@
 """The `scheduler` command as an operator runs it: init-db, user add, demo, serve."""
+
 from __future__ import annotations
 
 import json
@@ -76,8 +77,12 @@ def test_init_db_demo_user_add_and_serve(tmp_path):
     log = tmp_path / "serve.log"
     env = {**env, "SCHEDULER_ENV": "development"}
     with log.open("wb") as sink:
-        server = subprocess.Popen([SCHEDULER, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                                  stdout=sink, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [SCHEDULER, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     try:
         base = f"http://127.0.0.1:{port}/api/v1"
         for _ in range(300):

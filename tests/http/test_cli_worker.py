@@ -1,5 +1,6 @@
 """`scheduler worker` as an operator runs it: refuses without a real key or an SMTP server, and
 `--once` delivers what the demo clinic's bookings put in the outbox to a real SMTP server."""
+
 from __future__ import annotations
 
 import os
@@ -30,13 +31,19 @@ def test_worker_once_delivers_the_demo_outbox_and_refuses_unsafe_settings(tmp_pa
     env["SCHEDULER_SECRET_KEY"] = "k" * 48
     no_smtp = _run(["worker", "--once"], env)
     assert no_smtp.returncode == 1 and "SMTP_HOST is not set" in no_smtp.stderr
-    env.update(SCHEDULER_SMTP_HOST="127.0.0.1", SCHEDULER_SMTP_PORT=str(smtp_server.port),
-               SCHEDULER_PUBLIC_URL="https://clinic.example.test")
+    env.update(
+        SCHEDULER_SMTP_HOST="127.0.0.1",
+        SCHEDULER_SMTP_PORT=str(smtp_server.port),
+        SCHEDULER_PUBLIC_URL="https://clinic.example.test",
+    )
     once = _run(["worker", "--once", "--batch", "500"], env)
     assert once.returncode == 0, once.stderr
     sent = int(re.search(r"sent (\d+)", once.stdout).group(1))
     assert sent == len(smtp_server.messages) > 0
-    assert all("https://clinic.example.test/p/" in m.get_body(("plain",)).get_content()
-               for m in smtp_server.messages if m["Subject"].startswith(("Reminder", "Booked")))
+    assert all(
+        "https://clinic.example.test/p/" in m.get_body(("plain",)).get_content()
+        for m in smtp_server.messages
+        if m["Subject"].startswith(("Reminder", "Booked"))
+    )
     again = _run(["worker", "--once"], env)
     assert again.returncode == 0 and "sent 0" in again.stdout

@@ -9,6 +9,7 @@ does see them, so the check can fail.
 Patients (not clinic-bound rows) are visible when the user may see a clinic where they have a course
 or a session, or when they have none yet.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
@@ -40,23 +41,57 @@ def _clinic(name: str, tag: str, mrn: str) -> dict:
     db_session.add(course)
     db_session.flush()
     starts = datetime.combine(DAY, time(9), tzinfo=NY)
-    session = booking.book(None, booking.SessionRequest(
-        clinic_id=clinic.id, patient_id=patient.id, room_id=room.id, staff_member_id=nurse.id, kind="dose",
-        starts_at=starts, ends_at=starts + timedelta(hours=2), course_id=course.id))
+    session = booking.book(
+        None,
+        booking.SessionRequest(
+            clinic_id=clinic.id,
+            patient_id=patient.id,
+            room_id=room.id,
+            staff_member_id=nurse.id,
+            kind="dose",
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=2),
+            course_id=course.id,
+        ),
+    )
     db_session.flush()
     from scheduler.services import directory
 
-    directory.add_closure(None, clinic, starts_on=DAY + timedelta(days=30), ends_on=DAY + timedelta(days=30),
-                          reason=f"{tag} holiday")
-    entry = waitlist.add(None, patient=patient, clinic=clinic, kind="dose", protocol=None, earliest_on=DAY,
-                         latest_on=DAY + timedelta(days=60), preferences={})
+    directory.add_closure(
+        None, clinic, starts_on=DAY + timedelta(days=30), ends_on=DAY + timedelta(days=30), reason=f"{tag} holiday"
+    )
+    entry = waitlist.add(
+        None,
+        patient=patient,
+        clinic=clinic,
+        kind="dose",
+        protocol=None,
+        earliest_on=DAY,
+        latest_on=DAY + timedelta(days=60),
+        preferences={},
+    )
     db_session.flush()
-    offer = WaitlistOffer(entry_id=entry.id, clinic_id=clinic.id, room_id=room.id, staff_member_id=nurse.id,
-                          starts_at=starts + timedelta(days=1), ends_at=starts + timedelta(days=1, hours=2))
+    offer = WaitlistOffer(
+        entry_id=entry.id,
+        clinic_id=clinic.id,
+        room_id=room.id,
+        staff_member_id=nurse.id,
+        starts_at=starts + timedelta(days=1),
+        ends_at=starts + timedelta(days=1, hours=2),
+    )
     db_session.add(offer)
     db_session.flush()
-    return {"clinic": clinic.id, "room": room.id, "staff": nurse.id, "patient": patient.id, "mrn": mrn,
-            "session": session.id, "course": course.id, "entry": entry.id, "offer": offer.id}
+    return {
+        "clinic": clinic.id,
+        "room": room.id,
+        "staff": nurse.id,
+        "patient": patient.id,
+        "mrn": mrn,
+        "session": session.id,
+        "course": course.id,
+        "entry": entry.id,
+        "offer": offer.id,
+    }
 
 
 def _user(email: str, role: str, clinic_ids: list[int], staff_id: int | None = None):
@@ -99,16 +134,30 @@ def _world(app):
 
 
 # A route's integer parameter -> the entity of each clinic it names.
-INT_PARAMS = {"clinic_id": "clinic", "room_id": "room", "staff_id": "staff", "patient_id": "patient",
-              "session_id": "session", "user_id": "user", "token_id": "token", "feed_id": "feed",
-              "course_id": "course", "entry_id": "entry", "offer_id": "offer",
-              # a payer authorization belongs to the patient in the same URL (checked through it)
-              "authorization_id": "session"}
+INT_PARAMS = {
+    "clinic_id": "clinic",
+    "room_id": "room",
+    "staff_id": "staff",
+    "patient_id": "patient",
+    "session_id": "session",
+    "user_id": "user",
+    "token_id": "token",
+    "feed_id": "feed",
+    "course_id": "course",
+    "entry_id": "entry",
+    "offer_id": "offer",
+    # a payer authorization belongs to the patient in the same URL (checked through it)
+    "authorization_id": "session",
+}
 # Not clinic-bound: the same for everyone. A feed's URL is its secret and shows what its creator may
 # see, whoever fetches it (test_a_feed_shows_what_its_creator_may_see).
-SHARED_ROUTES = {"/api/v1/protocols/<key>", "/fhir/OperationDefinition/<name>", "/api/v1/feeds/<token>.ics",
-                 "/reports/<name>.csv",  # the clinic is a query parameter (checked with the lists)
-                 "/p/<token>"}  # a patient's own link: the token is the secret
+SHARED_ROUTES = {
+    "/api/v1/protocols/<key>",
+    "/fhir/OperationDefinition/<name>",
+    "/api/v1/feeds/<token>.ics",
+    "/reports/<name>.csv",  # the clinic is a query parameter (checked with the lists)
+    "/p/<token>",
+}  # a patient's own link: the token is the secret
 
 
 def _free_hour() -> str:
@@ -119,14 +168,23 @@ def _free_hour() -> str:
 
 def _fhir_ident(rule: str, c: dict) -> str:
     kind = rule.split("/")[2]
-    return {"Appointment": str(c["session"]), "CarePlan": str(c["course"]), "Location": str(c["room"]),
-            "Patient": str(c["patient"]), "Practitioner": str(c["staff"]), "Schedule": f"room-{c['room']}",
-            "Slot": f"room-{c['room']}-{_free_hour()}"}[kind]
+    return {
+        "Appointment": str(c["session"]),
+        "CarePlan": str(c["course"]),
+        "Location": str(c["room"]),
+        "Patient": str(c["patient"]),
+        "Practitioner": str(c["staff"]),
+        "Schedule": f"room-{c['room']}",
+        "Slot": f"room-{c['room']}-{_free_hour()}",
+    }[kind]
 
 
 def _url(route: r.Route, c: dict) -> str | None:
-    values = {"token": c["feed_token"], "action": "check_in", "ident": _fhir_ident(route.rule, c)
-              if route.area == "fhir" and "<ident>" in route.rule else "x"}
+    values = {
+        "token": c["feed_token"],
+        "action": "check_in",
+        "ident": _fhir_ident(route.rule, c) if route.area == "fhir" and "<ident>" in route.rule else "x",
+    }
     for conv, name in route.params:
         if conv == "int":
             if name not in INT_PARAMS:
@@ -136,8 +194,10 @@ def _url(route: r.Route, c: dict) -> str | None:
 
 
 def _query(c: dict) -> str:
-    return (f"clinic_id={c['clinic']}&patient={c['mrn']}&patient_id={c['patient']}&schedule=Schedule/room-{c['room']}"
-            f"&start={DAY - timedelta(days=8)}&end={DAY + timedelta(days=11)}&date={DAY}&q=Pat&actor=Location/{c['room']}")
+    return (
+        f"clinic_id={c['clinic']}&patient={c['mrn']}&patient_id={c['patient']}&schedule=Schedule/room-{c['room']}"
+        f"&start={DAY - timedelta(days=8)}&end={DAY + timedelta(days=11)}&date={DAY}&q=Pat&actor=Location/{c['room']}"
+    )
 
 
 class Caller:
@@ -151,8 +211,13 @@ class Caller:
     def call(self, route: r.Route, url: str, **kwargs):
         if route.area == "page":
             return self.pages.open(route.method, url, data={}, **kwargs)
-        return self.client.open(url, method=route.method, json={} if route.method != "GET" else None,
-                                headers={"Authorization": f"Bearer {self.token}"}, **kwargs)
+        return self.client.open(
+            url,
+            method=route.method,
+            json={} if route.method != "GET" else None,
+            headers={"Authorization": f"Bearer {self.token}"},
+            **kwargs,
+        )
 
 
 def _callers(w) -> dict[str, Caller]:
@@ -176,11 +241,14 @@ def test_another_clinics_entity_is_404_on_every_route_for_every_role(world):
             answer = callers[role].call(route, other)
             checked += 1
             # As for an id that does not exist: 404 (a few page forms redirect with a message instead).
-            missing = callers[role].call(route, route.url({"token": "x", "action": "check_in", "ident": "999999"},
-                                                          ids=999999))
+            missing = callers[role].call(
+                route, route.url({"token": "x", "action": "check_in", "ident": "999999"}, ids=999999)
+            )
             if answer.status_code != missing.status_code or answer.status_code not in (404, 302):
-                failures.append(f"{role} {route} with clinic B's entity: {answer.status_code} (an unknown id: "
-                                f"{missing.status_code}) {answer.get_data(as_text=True)[:160]!r}")
+                failures.append(
+                    f"{role} {route} with clinic B's entity: {answer.status_code} (an unknown id: "
+                    f"{missing.status_code}) {answer.get_data(as_text=True)[:160]!r}"
+                )
             if route.method == "GET":
                 mine = callers[role].call(route, own)
                 if mine.status_code in (403, 404):
@@ -210,8 +278,10 @@ def test_no_list_search_feed_or_fhir_search_shows_another_clinic(world):
                 if who == "network":
                     seen_by_network += MARKER in text
                 elif MARKER in text:
-                    failures.append(f"{who} {route}?{query}: shows clinic B ({answer.status_code}) "
-                                    f"…{text[max(0, text.find(MARKER) - 80):text.find(MARKER) + 40]!r}…")
+                    failures.append(
+                        f"{who} {route}?{query}: shows clinic B ({answer.status_code}) "
+                        f"…{text[max(0, text.find(MARKER) - 80) : text.find(MARKER) + 40]!r}…"
+                    )
         # Asking for clinic B by id in the query string: 404 (or nothing of B).
         if "clinic_id" not in route.rule:
             for role in r.ROLES:
@@ -229,19 +299,55 @@ def test_writes_naming_another_clinic_in_the_body_are_404(world):
     b, a = w["b"], w["a"]
     desk, admin = _callers(w)["front_desk"], _callers(w)["admin"]
     post = lambda caller, url, body: caller.client.post(  # noqa: E731
-        url, json=body, headers={"Authorization": f"Bearer {caller.token}"})
+        url, json=body, headers={"Authorization": f"Bearer {caller.token}"}
+    )
     start = (datetime.combine(DAY + timedelta(days=7), time(9), tzinfo=NY)).isoformat()
     cases = [
-        (desk, "/api/v1/sessions", {"patient_id": a["patient"], "room_id": b["room"], "kind": "dose",
-                                    "starts_at": start, "duration_minutes": 60}),
-        (desk, "/api/v1/sessions", {"patient_id": b["patient"], "room_id": a["room"], "kind": "dose",
-                                    "starts_at": start, "duration_minutes": 60}),
-        (desk, f"/api/v1/patients/{w['lone']}/courses", {"protocol": "ketamine-iv", "clinic_id": b["clinic"],
-                                                         "start_on": str(DAY + timedelta(days=7)), "dry_run": True}),
+        (
+            desk,
+            "/api/v1/sessions",
+            {
+                "patient_id": a["patient"],
+                "room_id": b["room"],
+                "kind": "dose",
+                "starts_at": start,
+                "duration_minutes": 60,
+            },
+        ),
+        (
+            desk,
+            "/api/v1/sessions",
+            {
+                "patient_id": b["patient"],
+                "room_id": a["room"],
+                "kind": "dose",
+                "starts_at": start,
+                "duration_minutes": 60,
+            },
+        ),
+        (
+            desk,
+            f"/api/v1/patients/{w['lone']}/courses",
+            {
+                "protocol": "ketamine-iv",
+                "clinic_id": b["clinic"],
+                "start_on": str(DAY + timedelta(days=7)),
+                "dry_run": True,
+            },
+        ),
         (desk, "/api/v1/feeds", {"kind": "room", "id": b["room"]}),
         (desk, "/api/v1/feeds", {"kind": "patient", "id": b["patient"]}),
-        (desk, "/api/v1/waitlist", {"patient_id": w["lone"], "clinic_id": b["clinic"], "kind": "dose",
-                                    "earliest_on": "2026-04-01", "latest_on": "2026-04-30"}),
+        (
+            desk,
+            "/api/v1/waitlist",
+            {
+                "patient_id": w["lone"],
+                "clinic_id": b["clinic"],
+                "kind": "dose",
+                "earliest_on": "2026-04-01",
+                "latest_on": "2026-04-30",
+            },
+        ),
         (admin, "/api/v1/rooms", {"clinic_id": b["clinic"], "name": "New", "capabilities": ["iv"]}),
         (admin, "/api/v1/staff", {"clinic_id": b["clinic"], "name": "New", "role": "nurse"}),
         (admin, "/api/v1/users", {"email": "new-b@scope.test", "role": "front_desk", "clinic_ids": [b["clinic"]]}),
@@ -254,12 +360,18 @@ def test_writes_naming_another_clinic_in_the_body_are_404(world):
     assert answer.status_code == 400 and answer.json["error"]["field"] == "clinic_ids"
     made = post(admin, "/api/v1/users", {"email": "a2@scope.test", "role": "front_desk", "clinic_ids": [a["clinic"]]})
     assert made.status_code == 201 and made.json["clinic_ids"] == [a["clinic"]]
-    widened = admin.client.patch(f"/api/v1/users/{made.json['id']}", json={"clinic_ids": [a["clinic"], b["clinic"]]},
-                                 headers={"Authorization": f"Bearer {admin.token}"})
+    widened = admin.client.patch(
+        f"/api/v1/users/{made.json['id']}",
+        json={"clinic_ids": [a["clinic"], b["clinic"]]},
+        headers={"Authorization": f"Bearer {admin.token}"},
+    )
     assert widened.status_code == 404
     # The same writes at clinic A work (the 404s above are about the clinic, not the body).
     assert post(desk, "/api/v1/feeds", {"kind": "room", "id": a["room"]}).status_code == 201
-    assert post(admin, "/api/v1/rooms", {"clinic_id": a["clinic"], "name": "New", "capabilities": ["iv"]}).status_code == 201
+    assert (
+        post(admin, "/api/v1/rooms", {"clinic_id": a["clinic"], "name": "New", "capabilities": ["iv"]}).status_code
+        == 201
+    )
 
 
 def test_a_patient_is_visible_until_seen_only_at_another_clinic(world_both):
@@ -273,9 +385,17 @@ def test_a_patient_is_visible_until_seen_only_at_another_clinic(world_both):
     # Booked at clinic B (by a network admin): now only clinic B's users see the patient.
     network = _callers(w)["network"]
     start = datetime.combine(DAY + timedelta(days=3), time(9), tzinfo=NY).isoformat()
-    booked = network.client.post("/api/v1/sessions", headers={"Authorization": f"Bearer {network.token}"}, json={
-        "patient_id": w["lone"], "room_id": w["b"]["room"], "kind": "evaluation", "starts_at": start,
-        "duration_minutes": 60})
+    booked = network.client.post(
+        "/api/v1/sessions",
+        headers={"Authorization": f"Bearer {network.token}"},
+        json={
+            "patient_id": w["lone"],
+            "room_id": w["b"]["room"],
+            "kind": "evaluation",
+            "starts_at": start,
+            "duration_minutes": 60,
+        },
+    )
     assert booked.status_code == 201, booked.json
     assert get(f"/api/v1/patients/{w['lone']}").status_code == 404
     assert desk.pages.open("GET", f"/patients/{w['lone']}").status_code == 404
@@ -285,17 +405,26 @@ def test_user_clinics_through_the_api_and_the_cli(world, sqlite_app):
     w = world
     network = _callers(w)["network"]
     auth = {"Authorization": f"Bearer {network.token}"}
-    made = network.client.post("/api/v1/users", headers=auth, json={
-        "email": "two@scope.test", "role": "clinician", "clinic_ids": [w["b"]["clinic"], w["a"]["clinic"]]})
+    made = network.client.post(
+        "/api/v1/users",
+        headers=auth,
+        json={"email": "two@scope.test", "role": "clinician", "clinic_ids": [w["b"]["clinic"], w["a"]["clinic"]]},
+    )
     assert made.status_code == 201 and made.json["clinic_ids"] == sorted([w["a"]["clinic"], w["b"]["clinic"]])
     changed = network.client.patch(f"/api/v1/users/{made.json['id']}", headers=auth, json={"clinic_ids": []})
     assert changed.status_code == 200 and changed.json["clinic_ids"] == []
-    assert network.client.patch(f"/api/v1/users/{made.json['id']}", headers=auth,
-                                json={"clinic_ids": [999999]}).json["error"]["field"] == "clinic_ids"
+    assert (
+        network.client.patch(f"/api/v1/users/{made.json['id']}", headers=auth, json={"clinic_ids": [999999]}).json[
+            "error"
+        ]["field"]
+        == "clinic_ids"
+    )
     trail = network.client.get("/api/v1/audit?entity_type=app_user&per_page=200", headers=auth).json["events"]
     assert [e["after"]["clinic_ids"] for e in trail if e["action"] == "user.clinics"] == [[]]
     runner = sqlite_app.test_cli_runner()
-    out = runner.invoke(args=["user", "add", "cli@scope.test", "--role", "front_desk", "--clinic", str(w["a"]["clinic"])])
+    out = runner.invoke(
+        args=["user", "add", "cli@scope.test", "--role", "front_desk", "--clinic", str(w["a"]["clinic"])]
+    )
     assert out.exit_code == 0, out.output
     db_session.remove()
     assert db_session.scalar(select(User).where(User.email == "cli@scope.test")).clinic_ids == [w["a"]["clinic"]]
@@ -308,14 +437,25 @@ def test_a_feed_shows_what_its_creator_may_see(world):
     callers = _callers(w)
     network, desk = callers["network"], callers["front_desk"]
     start = datetime.combine(DAY + timedelta(days=2), time(9), tzinfo=NY).isoformat()
-    booked = network.client.post("/api/v1/sessions", headers={"Authorization": f"Bearer {network.token}"}, json={
-        "patient_id": w["a"]["patient"], "room_id": w["b"]["room"], "kind": "integration", "starts_at": start,
-        "duration_minutes": 60})
+    booked = network.client.post(
+        "/api/v1/sessions",
+        headers={"Authorization": f"Bearer {network.token}"},
+        json={
+            "patient_id": w["a"]["patient"],
+            "room_id": w["b"]["room"],
+            "kind": "integration",
+            "starts_at": start,
+            "duration_minutes": 60,
+        },
+    )
     assert booked.status_code == 201, booked.json
     texts = {}
     for who, caller in (("desk", desk), ("network", network)):
-        feed = caller.client.post("/api/v1/feeds", headers={"Authorization": f"Bearer {caller.token}"},
-                                  json={"kind": "patient", "id": w["a"]["patient"]})
+        feed = caller.client.post(
+            "/api/v1/feeds",
+            headers={"Authorization": f"Bearer {caller.token}"},
+            json={"kind": "patient", "id": w["a"]["patient"]},
+        )
         assert feed.status_code == 201, feed.json
         texts[who] = caller.client.get(feed.json["url"].replace("http://localhost", "")).get_data(as_text=True)
     assert "Alpha Room" in texts["desk"] and MARKER not in texts["desk"]
@@ -327,12 +467,21 @@ def test_a_patient_seen_at_both_clinics_shows_only_the_users_clinic(world_both):
     callers = _callers(w)
     network = callers["network"]
     start = datetime.combine(DAY + timedelta(days=2), time(9), tzinfo=NY).isoformat()
-    booked = network.client.post("/api/v1/sessions", headers={"Authorization": f"Bearer {network.token}"}, json={
-        "patient_id": w["a"]["patient"], "room_id": w["b"]["room"], "kind": "integration", "starts_at": start,
-        "duration_minutes": 60})
+    booked = network.client.post(
+        "/api/v1/sessions",
+        headers={"Authorization": f"Bearer {network.token}"},
+        json={
+            "patient_id": w["a"]["patient"],
+            "room_id": w["b"]["room"],
+            "kind": "integration",
+            "starts_at": start,
+            "duration_minutes": 60,
+        },
+    )
     assert booked.status_code == 201, booked.json
     pid, b_session = w["a"]["patient"], booked.json["id"]
     clinician, desk = callers["clinician"], callers["front_desk"]
+
     def get(caller, url):
         answer = caller.client.get(url, headers={"Authorization": f"Bearer {caller.token}"})
         assert answer.status_code == 200, (url, answer.get_data(as_text=True)[:300])
@@ -346,6 +495,7 @@ def test_a_patient_seen_at_both_clinics_shows_only_the_users_clinic(world_both):
     for caller, url in ((desk, f"/patients/{pid}"), (clinician, f"/patients/{pid}/timeline")):
         page = caller.pages.open("GET", url)
         assert page.status_code == 200 and MARKER not in page.get_data(as_text=True), url
-    timeline = network.client.get(f"/api/v1/patients/{pid}/timeline",
-                                  headers={"Authorization": f"Bearer {network.token}"}).json
+    timeline = network.client.get(
+        f"/api/v1/patients/{pid}/timeline", headers={"Authorization": f"Bearer {network.token}"}
+    ).json
     assert {s["id"] for s in timeline["sessions"]} == {w["a"]["session"], b_session}  # a network admin: both

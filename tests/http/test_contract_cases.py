@@ -1,4 +1,5 @@
 """The contract cases issue 14 lists, each answered as the OpenAPI document says."""
+
 from __future__ import annotations
 
 from tests.support import builders
@@ -14,8 +15,10 @@ def test_listed_cases(api):
     answer = admin.get(f"/api/v1/sessions?clinic_id={w.clinic.id}&status=")
     assert answer.status_code == 400 and answer.json["error"]["field"] == "status"
     # Time off in 1850 (a local-mean-time offset like -04:56:02) is refused, not stored.
-    answer = admin.post(f"/api/v1/staff/{w.nurse.id}/time_off", json={
-        "starts_at": "1850-04-01T08:00:00-04:00", "ends_at": "1850-04-01T12:00:00-04:00"})
+    answer = admin.post(
+        f"/api/v1/staff/{w.nurse.id}/time_off",
+        json={"starts_at": "1850-04-01T08:00:00-04:00", "ends_at": "1850-04-01T12:00:00-04:00"},
+    )
     assert answer.status_code == 400 and answer.json["error"]["field"] == "starts_at"
     # 405s name the methods allowed.
     answer = admin.delete("/api/v1/rooms")

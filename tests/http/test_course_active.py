@@ -1,5 +1,6 @@
 """One open dosing course per patient (409 ``course_active``), ``replaces_course_id``, and a past
 ``start_on`` planned from today (``start_moved_to_today``)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -17,8 +18,12 @@ def _url(pid):
 
 
 def _body(clinic, start, **extra):
-    return {"protocol": "ketamine-iv", "clinic_id": clinic.id, "start_on": str(start),
-            "include_maintenance": False} | extra
+    return {
+        "protocol": "ketamine-iv",
+        "clinic_id": clinic.id,
+        "start_on": str(start),
+        "include_maintenance": False,
+    } | extra
 
 
 def _first_course(api, clinic, pid):
@@ -38,7 +43,8 @@ def test_second_course_is_refused_naming_the_open_one(api, app):
         err = r.json["error"]
         assert err["code"] == "course_active" and err["field"] == "replaces_course_id"
         assert [(c["id"], c["protocol"], c["status"]) for c in err["conflicts"]] == [
-            (first["course"]["id"], "ketamine-iv", "planned")]
+            (first["course"]["id"], "ketamine-iv", "planned")
+        ]
         assert f"course {first['course']['id']}" in err["message"]
     assert (count(Course), count(TreatmentSession)) == before
 
@@ -70,8 +76,13 @@ def test_replaces_course_id_stops_it_and_books_the_new_one_at_once(api, app):
     first = _first_course(api, clinic, pid)
     old_id = first["course"]["id"]
     old_sessions = {s["id"] for s in first["sessions"]}
-    body = _body(clinic, future_monday(), protocol="ketamine-im", replaces_course_id=old_id,
-                 stop_reason="Switched to IM: poor venous access")
+    body = _body(
+        clinic,
+        future_monday(),
+        protocol="ketamine-im",
+        replaces_course_id=old_id,
+        stop_reason="Switched to IM: poor venous access",
+    )
     dry = api.post(_url(pid), json=body | {"dry_run": True})
     assert dry.status_code == 200, dry.json
     assert set(dry.json["cancelled_session_ids"]) == old_sessions

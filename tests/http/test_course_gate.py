@@ -3,6 +3,7 @@ booking. Any error flag the plan would introduce (not only the planner's own pro
 409 ``flagged`` naming it, unless ``override_reason`` (audited); nothing is written when refused. The
 payer's units are counted over the whole plan (six new doses use six units). On both databases.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -15,17 +16,30 @@ from tests.support.builders import count, equipped_clinic, future_monday, patien
 
 
 def _authorize(api, pid, start, *, units, days=120):
-    r = api.post(f"/api/v1/patients/{pid}/authorizations", json={
-        "payer": "Acme Health", "reference": "PA-9", "protocol": "ketamine-iv", "units_authorized": units,
-        "valid_from": start.isoformat(), "valid_to": (start + timedelta(days=days)).isoformat()})
+    r = api.post(
+        f"/api/v1/patients/{pid}/authorizations",
+        json={
+            "payer": "Acme Health",
+            "reference": "PA-9",
+            "protocol": "ketamine-iv",
+            "units_authorized": units,
+            "valid_from": start.isoformat(),
+            "valid_to": (start + timedelta(days=days)).isoformat(),
+        },
+    )
     assert r.status_code == 201, r.json
     return r.json
 
 
 def _course_body(clinic, start, **extra):
-    return {"protocol": "ketamine-iv", "clinic_id": clinic.id, "start_on": start.isoformat(),
-            "include_maintenance": False,
-            "preferences": {"weekdays": ["mon", "wed", "fri"], "earliest": "09:00", "latest": "15:00"}, **extra}
+    return {
+        "protocol": "ketamine-iv",
+        "clinic_id": clinic.id,
+        "start_on": start.isoformat(),
+        "include_maintenance": False,
+        "preferences": {"weekdays": ["mon", "wed", "fri"], "earliest": "09:00", "latest": "15:00"},
+        **extra,
+    }
 
 
 def test_a_course_past_the_authorized_units_is_refused_unless_overridden(api, app):
@@ -83,8 +97,9 @@ def test_a_replan_that_would_break_a_rule_is_refused_unless_overridden(api, app)
     assert refused.status_code == 409 and refused.json["error"]["code"] == "flagged", refused.json
     assert "authorization_exceeded" in {c["code"] for c in refused.json["error"]["conflicts"]}
     assert count(TreatmentSession) == before  # nothing booked, nothing moved
-    applied = api.post(url, json={"apply": True, "version": cancelled.json["version"],
-                                  "override_reason": "Payer extension requested"})
+    applied = api.post(
+        url, json={"apply": True, "version": cancelled.json["version"], "override_reason": "Payer extension requested"}
+    )
     assert applied.status_code == 200 and applied.json["applied"] is True, applied.json
     assert [s["sequence"] for s in applied.json["booked"] if s["kind"] == "dose"] == [6]
     event = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "session.replan")).one()

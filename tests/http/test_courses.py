@@ -1,4 +1,5 @@
 """POST /patients/{id}/courses: dry run, booking, preferences, bad input."""
+
 from __future__ import annotations
 
 from datetime import date, time
@@ -14,8 +15,12 @@ def _url(pid):
 
 
 def _body(clinic, start, **extra):
-    return {"protocol": "ketamine-iv", "clinic_id": clinic.id, "start_on": str(start),
-            "preferences": {"weekdays": ["mon", "wed", "fri"], "earliest": "09:00", "latest": "15:00"}} | extra
+    return {
+        "protocol": "ketamine-iv",
+        "clinic_id": clinic.id,
+        "start_on": str(start),
+        "preferences": {"weekdays": ["mon", "wed", "fri"], "earliest": "09:00", "latest": "15:00"},
+    } | extra
 
 
 def test_dry_run_answers_the_plan_and_writes_nothing(api, app):
@@ -46,8 +51,9 @@ def test_booking_writes_the_course_and_every_session(api, app):
     assert r.status_code == 201, r.json
     body = r.json
     # the dry run foretold the booked course's flags (no ride home for each dose, here)
-    foretold = sorted((f["code"], tuple(dry["sessions"][i]["starts_at"] for i in f["plan_sessions"]))
-                      for f in dry["flags"])
+    foretold = sorted(
+        (f["code"], tuple(dry["sessions"][i]["starts_at"] for i in f["plan_sessions"])) for f in dry["flags"]
+    )
     by_id = {s["id"]: s["starts_at"] for s in body["sessions"]}
     booked = sorted((f["code"], tuple(by_id[i] for i in f["session_ids"])) for f in body["flags"])
     assert foretold == booked and "ride_home_missing" in {code for code, _ in booked}
@@ -61,23 +67,26 @@ def test_booking_writes_the_course_and_every_session(api, app):
     assert [c["id"] for c in listed] == [body["course"]["id"]]
 
 
-@pytest.mark.parametrize("change, field, status", [
-    ({"protocol": "ketamine-oral"}, "protocol", 404),
-    ({"protocol": None}, "protocol", 400),
-    ({"clinic_id": 999999}, "clinic_id", 404),
-    ({"start_on": "next monday"}, "start_on", 400),
-    ({"start_on": "9999-12-31"}, "start_on", 400),
-    ({"preferences": {"weekdays": ["funday"]}}, "preferences.weekdays", 400),
-    ({"preferences": {"earliest": "25:00"}}, "preferences.earliest", 400),
-    ({"preferences": {"earliest": "15:00", "latest": "09:00"}}, "preferences.latest", 422),
-    ({"preferences": {"staff_member_id": "a"}}, "preferences.staff_member_id", 400),
-    ({"preferences": {"room_id": 0}}, "preferences.room_id", 400),
-    ({"preferences": {"room_id": 999999}}, "preferences.room_id", 404),
-    ({"preferences": {"colour": "red"}}, "preferences.colour", 400),
-    ({"preferences": []}, "preferences", 400),
-    ({"dry_run": "yes"}, "dry_run", 400),
-    ({"extra": 1}, "extra", 400),
-])
+@pytest.mark.parametrize(
+    "change, field, status",
+    [
+        ({"protocol": "ketamine-oral"}, "protocol", 404),
+        ({"protocol": None}, "protocol", 400),
+        ({"clinic_id": 999999}, "clinic_id", 404),
+        ({"start_on": "next monday"}, "start_on", 400),
+        ({"start_on": "9999-12-31"}, "start_on", 400),
+        ({"preferences": {"weekdays": ["funday"]}}, "preferences.weekdays", 400),
+        ({"preferences": {"earliest": "25:00"}}, "preferences.earliest", 400),
+        ({"preferences": {"earliest": "15:00", "latest": "09:00"}}, "preferences.latest", 422),
+        ({"preferences": {"staff_member_id": "a"}}, "preferences.staff_member_id", 400),
+        ({"preferences": {"room_id": 0}}, "preferences.room_id", 400),
+        ({"preferences": {"room_id": 999999}}, "preferences.room_id", 404),
+        ({"preferences": {"colour": "red"}}, "preferences.colour", 400),
+        ({"preferences": []}, "preferences", 400),
+        ({"dry_run": "yes"}, "dry_run", 400),
+        ({"extra": 1}, "extra", 400),
+    ],
+)
 def test_bad_input_names_the_field(api, app, change, field, status):
     clinic = equipped_clinic()
     pid = patient_id()

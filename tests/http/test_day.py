@@ -1,4 +1,5 @@
 """GET /clinics/{id}/day: hours, closures, rooms with their sessions and flags, idle chair stretches."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -10,12 +11,24 @@ def test_day_board(api, app):
     clinic = equipped_clinic()
     pid = patient_id()
     day = future_monday()
-    s = api.post("/api/v1/sessions", json={
-        "patient_id": pid, "room_id": clinic.rooms["IV-1"], "staff_member_id": clinic.staff["Nurse Ben"],
-        "kind": "dose", "phase": "induction", "sequence": 1, "route": "iv", "starts_at": clinic.iso(day, 10),
-        "duration_minutes": 120}).json
-    api.post(f"/api/v1/clinics/{clinic.id}/closures", json={"starts_on": str(day), "ends_on": str(day),
-                                                             "from_time": "16:00", "reason": "Staff training"})
+    s = api.post(
+        "/api/v1/sessions",
+        json={
+            "patient_id": pid,
+            "room_id": clinic.rooms["IV-1"],
+            "staff_member_id": clinic.staff["Nurse Ben"],
+            "kind": "dose",
+            "phase": "induction",
+            "sequence": 1,
+            "route": "iv",
+            "starts_at": clinic.iso(day, 10),
+            "duration_minutes": 120,
+        },
+    ).json
+    api.post(
+        f"/api/v1/clinics/{clinic.id}/closures",
+        json={"starts_on": str(day), "ends_on": str(day), "from_time": "16:00", "reason": "Staff training"},
+    )
     r = api.as_("front_desk").get(f"/api/v1/clinics/{clinic.id}/day?date={day}")
     assert r.status_code == 200, r.json
     board = r.json
@@ -28,9 +41,13 @@ def test_day_board(api, app):
     iv1 = rooms["IV-1"]
     assert [x["id"] for x in iv1["sessions"]] == [s["id"]] and iv1["sessions"][0]["patient_name"] == "Pat Example"
     assert iv1["sessions"][0]["flags"] == []  # the ride home is arranged, everything in order
-    assert [(i["starts_at"], i["ends_at"]) for i in iv1["idle"]] == [(clinic.iso(day, 8), clinic.iso(day, 10)),
-                                                                  (clinic.iso(day, 12), clinic.iso(day, 16))]
-    assert [(i["starts_at"], i["ends_at"]) for i in rooms["IV-2"]["idle"]] == [(clinic.iso(day, 8), clinic.iso(day, 16))]
+    assert [(i["starts_at"], i["ends_at"]) for i in iv1["idle"]] == [
+        (clinic.iso(day, 8), clinic.iso(day, 10)),
+        (clinic.iso(day, 12), clinic.iso(day, 16)),
+    ]
+    assert [(i["starts_at"], i["ends_at"]) for i in rooms["IV-2"]["idle"]] == [
+        (clinic.iso(day, 8), clinic.iso(day, 16))
+    ]
     sunday = api.get(f"/api/v1/clinics/{clinic.id}/day?date={day - timedelta(days=1)}").json
     assert sunday["hours"] == [] and all(room["idle"] == [] for room in sunday["rooms"])
 

@@ -1,4 +1,5 @@
 """`scheduler demo`: a clinic whose courses come from the planner, with the flags the README promises."""
+
 from __future__ import annotations
 
 from collections import Counter

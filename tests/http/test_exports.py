@@ -1,5 +1,6 @@
 """Export everything and restore it: a populated database exported, imported into an empty one, and
 the same data found there (both databases); the admin's API export leaves clinical content out."""
+
 from __future__ import annotations
 
 import io
@@ -24,11 +25,21 @@ def _populate():
 
     clinic, patient = db_session.get(Clinic, w.clinic.id), db_session.get(Patient, w.patient.id)
     directory.add_closure(None, clinic, starts_on=date(2026, 12, 25), ends_on=date(2026, 12, 25), reason="Christmas")
-    directory.add_time_off(None, db_session.get(StaffMember, w.nurse.id), reason="Leave",
-                           starts_at=datetime(2026, 3, 2, 13, tzinfo=UTC),
-                           ends_at=datetime(2026, 3, 3, 13, tzinfo=UTC))
-    course = Course(patient_id=patient.id, clinic_id=clinic.id, protocol_key="ketamine-iv", start_on=date(2026, 3, 9),
-                    preferences={"weekdays": ["mon"]}, status="active")
+    directory.add_time_off(
+        None,
+        db_session.get(StaffMember, w.nurse.id),
+        reason="Leave",
+        starts_at=datetime(2026, 3, 2, 13, tzinfo=UTC),
+        ends_at=datetime(2026, 3, 3, 13, tzinfo=UTC),
+    )
+    course = Course(
+        patient_id=patient.id,
+        clinic_id=clinic.id,
+        protocol_key="ketamine-iv",
+        start_on=date(2026, 3, 9),
+        preferences={"weekdays": ["mon"]},
+        status="active",
+    )
     db_session.add(course)
     db_session.flush()
     s = w.book(date(2026, 3, 9), time(9), 120, status="completed")
@@ -38,8 +49,9 @@ def _populate():
     db_session.add(user)
     db_session.flush()
     issue_token(user, label="secret")
-    clinical.record_assessment(user.id, patient, instrument="PHQ-9", score=17, taken_on=date(2026, 3, 9),
-                               course_id=course.id)
+    clinical.record_assessment(
+        user.id, patient, instrument="PHQ-9", score=17, taken_on=date(2026, 3, 9), course_id=course.id
+    )
     clinical.add_note(user.id, patient, body="Tolerated well; mild dissociation.")
     clinical.place_dosing_hold(user.id, patient, reason="BP 190/110 at evaluation")
     db_session.commit()
@@ -135,9 +147,11 @@ def test_the_admin_api_export_leaves_clinical_content_out(api):
     assert appointment["resourceType"] == "Appointment" and appointment["status"] == "fulfilled"
     assert api.as_("front_desk").get("/api/v1/exports").status_code == 403
     events = api.get("/api/v1/audit?entity_type=export").json["events"]
-    assert [(e["action"], e["after"]["format"], e["after"]["clinical"], e["after"]["via"]) for e in events] == \
-        [("data.export", "jsonl", False, "api"), ("data.export", "csv", False, "api"),
-         ("data.export", "fhir", False, "api")]
+    assert [(e["action"], e["after"]["format"], e["after"]["clinical"], e["after"]["via"]) for e in events] == [
+        ("data.export", "jsonl", False, "api"),
+        ("data.export", "csv", False, "api"),
+        ("data.export", "fhir", False, "api"),
+    ]
     assert {e["actor_id"] for e in events} == {api.users["admin"]} and events[2]["after"]["counts"]["Patient"] == 1
     assert api.get("/api/v1/exports?format=xml").json["error"]["field"] == "format"
 
@@ -159,4 +173,8 @@ def test_the_command_exports_fhir_ndjson_with_clinical_resources(sqlite_app, tmp
     db_session.remove()
     event = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "data.export")).one()
     assert (event.actor, event.actor_id, event.entity_type) == ("cli", None, "export")
-    assert event.after["format"] == "fhir" and event.after["clinical"] is True and event.after["counts"]["Observation"] == 1
+    assert (
+        event.after["format"] == "fhir"
+        and event.after["clinical"] is True
+        and event.after["counts"]["Observation"] == 1
+    )

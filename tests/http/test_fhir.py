@@ -1,5 +1,6 @@
 """FHIR R4 reads and searches: Appointment bundles (status codes, participants, invariants app-2/3/4),
 free Slots, every reference resolving; every answer validated (tests/support/fhir_check.py)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
@@ -13,10 +14,26 @@ from scheduler.services import booking, directory
 from tests.support import builders
 from tests.support.fhir_check import Fhir
 
-FHIR_STATUS = {"proposed": "proposed", "booked": "booked", "checked_in": "checked-in", "completed": "fulfilled",
-               "cancelled": "cancelled", "no_show": "noshow"}
-APPOINTMENT_STATUSES = {"proposed", "pending", "booked", "arrived", "fulfilled", "cancelled", "noshow",
-                        "entered-in-error", "checked-in", "waitlist"}
+FHIR_STATUS = {
+    "proposed": "proposed",
+    "booked": "booked",
+    "checked_in": "checked-in",
+    "completed": "fulfilled",
+    "cancelled": "cancelled",
+    "no_show": "noshow",
+}
+APPOINTMENT_STATUSES = {
+    "proposed",
+    "pending",
+    "booked",
+    "arrived",
+    "fulfilled",
+    "cancelled",
+    "noshow",
+    "entered-in-error",
+    "checked-in",
+    "waitlist",
+}
 PARTICIPANT_STATUSES = {"accepted", "declined", "tentative", "needs-action"}
 
 
@@ -83,23 +100,26 @@ def test_appointments_of_a_patient(api):
     assert empty["total"] == 0 and "entry" not in empty
 
 
-@pytest.mark.parametrize("url, status, code", [
-    ("/fhir/Appointment?patient=http://other|X", 400, "invalid"),
-    ("/fhir/Appointment?date=xx2026-03-02", 400, "invalid"),
-    ("/fhir/Appointment?date=ge2026-13-02", 400, "invalid"),
-    ("/fhir/Appointment?date=ge0006-01-02", 400, "invalid"),
-    ("/fhir/Appointment?status=maybe", 400, "invalid"),
-    ("/fhir/Appointment?date=ge2026-03-02&_count=1000", 400, "invalid"),
-    ("/fhir/Appointment/999999", 404, "not-found"),
-    ("/fhir/Appointment/hold-999999", 404, "not-found"),
-    ("/fhir/Patient/abc", 404, "not-found"),
-    ("/fhir/Encounter/1", 404, "not-found"),
-    ("/fhir/Slot?schedule=Schedule/room-{room}&start=ge2026-03-02&start=lt2026-06-02", 400, "invalid"),
-    ("/fhir/Slot?start=ge2026-03-02", 400, "invalid"),
-    ("/fhir/Slot?schedule=chair/1&start=ge2026-03-02", 400, "invalid"),
-    ("/fhir/Slot?schedule=Schedule/room-99999&start=2026-03-02", 404, "not-found"),
-    ("/fhir/CarePlan", 400, "invalid"),
-])
+@pytest.mark.parametrize(
+    "url, status, code",
+    [
+        ("/fhir/Appointment?patient=http://other|X", 400, "invalid"),
+        ("/fhir/Appointment?date=xx2026-03-02", 400, "invalid"),
+        ("/fhir/Appointment?date=ge2026-13-02", 400, "invalid"),
+        ("/fhir/Appointment?date=ge0006-01-02", 400, "invalid"),
+        ("/fhir/Appointment?status=maybe", 400, "invalid"),
+        ("/fhir/Appointment?date=ge2026-03-02&_count=1000", 400, "invalid"),
+        ("/fhir/Appointment/999999", 404, "not-found"),
+        ("/fhir/Appointment/hold-999999", 404, "not-found"),
+        ("/fhir/Patient/abc", 404, "not-found"),
+        ("/fhir/Encounter/1", 404, "not-found"),
+        ("/fhir/Slot?schedule=Schedule/room-{room}&start=ge2026-03-02&start=lt2026-06-02", 400, "invalid"),
+        ("/fhir/Slot?start=ge2026-03-02", 400, "invalid"),
+        ("/fhir/Slot?schedule=chair/1&start=ge2026-03-02", 400, "invalid"),
+        ("/fhir/Slot?schedule=Schedule/room-99999&start=2026-03-02", 404, "not-found"),
+        ("/fhir/CarePlan", 400, "invalid"),
+    ],
+)
 def test_bad_requests_are_operation_outcomes(api, url, status, code):
     w = builders.small_clinic()
     outcome = Fhir(api).get(url.replace("{room}", str(w.room.id)), expect=status).resource
@@ -134,10 +154,12 @@ def test_date_prefixes_status_actor_and_paging(api):
     assert starts("/fhir/Appointment?date=ge2026-03-03&date=lt2026-03-05") == ["2026-03-03", "2026-03-04"]
     assert starts("/fhir/Appointment?date=2026-03") == [d.isoformat() for d in days]
     assert starts("/fhir/Appointment?date=ge2026-03-03T09:00:00-05:00&date=lt2026-03-04T09:00:00-05:00") == [
-        "2026-03-03"]
+        "2026-03-03"
+    ]
     assert starts(f"/fhir/Appointment?patient=Patient/{pid}&status=cancelled") == ["2026-03-06"]
     assert starts(f"/fhir/Appointment?patient=Patient/{pid}&status=booked,cancelled&date=ge2026-03-06") == [
-        "2026-03-06"]
+        "2026-03-06"
+    ]
     assert len(starts(f"/fhir/Appointment?actor=Location/{w.room.id}")) == 5
     assert len(starts(f"/fhir/Appointment?actor=Practitioner/{w.nurse.id}&date=lt2026-03-03")) == 1
     assert len(starts(f"/fhir/Appointment?actor=Location/clinic-{w.clinic.id}")) == 5
@@ -167,8 +189,17 @@ def test_strict_handling_refuses_unknown_parameters(api):
     fhir.get(f"/fhir/Appointment?patient=Patient/{w.patient.id}", headers={"Prefer": "handling=strict"})
 
 
-@pytest.mark.parametrize("fmt, status", [("json", 200), ("application/fhir+json", 200), ("application/json", 200),
-                                         ("xml", 406), ("application/fhir+xml", 406), ("ttl", 406)])
+@pytest.mark.parametrize(
+    "fmt, status",
+    [
+        ("json", 200),
+        ("application/fhir+json", 200),
+        ("application/json", 200),
+        ("xml", 406),
+        ("application/fhir+xml", 406),
+        ("ttl", 406),
+    ],
+)
 def test_format_is_honoured_or_refused(api, fmt, status):
     fhir = Fhir(api)
     answer = fhir.get(f"/fhir/metadata?_format={fmt}", expect=status)
@@ -219,8 +250,7 @@ def test_every_reference_and_full_url_resolves(api):
                 continue
             seen.add(path)
             todo.append(fhir.get(path).resource)
-    assert {p.split("/")[2] for p in seen} >= {"Appointment", "Patient", "Practitioner", "Location", "Schedule",
-                                               "Slot"}
+    assert {p.split("/")[2] for p in seen} >= {"Appointment", "Patient", "Practitioner", "Location", "Schedule", "Slot"}
     assert f"/fhir/Location/clinic-{w.clinic.id}" in seen
 
 
@@ -274,18 +304,25 @@ def test_room_slots_are_open_hours_minus_sessions_and_closures(api):
     booking.cancel(None, db_session.scalars(select(TreatmentSession)).one(), reason="x")
     db_session.commit()
     assert _slots(api, f"room-{w.room.id}", "2026-03-09", "2026-03-09") == [
-        ("2026-03-09T08:00:00-04:00", "2026-03-09T18:00:00-04:00")]
+        ("2026-03-09T08:00:00-04:00", "2026-03-09T18:00:00-04:00")
+    ]
     # Instants clip the range.
     assert _slots(api, f"room-{w.room.id}", "2026-03-09T09:00:00-04:00", "2026-03-09T09:30:00-04:00") == [
-        ("2026-03-09T09:00:00-04:00", "2026-03-09T09:30:00-04:00")]
+        ("2026-03-09T09:00:00-04:00", "2026-03-09T09:30:00-04:00")
+    ]
 
 
 def test_practitioner_slots_respect_time_off_and_capacity(api):
     w = builders.small_clinic()
     nurse = db_session.get(StaffMember, w.nurse.id)
     ny = builders.NY
-    directory.add_time_off(None, nurse, starts_at=datetime(2026, 3, 9, 8, tzinfo=ny),
-                           ends_at=datetime(2026, 3, 9, 12, tzinfo=ny), reason="Dentist")
+    directory.add_time_off(
+        None,
+        nurse,
+        starts_at=datetime(2026, 3, 9, 8, tzinfo=ny),
+        ends_at=datetime(2026, 3, 9, 12, tzinfo=ny),
+        reason="Dentist",
+    )
     w.book(date(2026, 3, 9), time(14), 60)
     db_session.commit()
     assert _slots(api, f"practitioner-{w.nurse.id}", "2026-03-09", "2026-03-09") == [
@@ -296,11 +333,15 @@ def test_practitioner_slots_respect_time_off_and_capacity(api):
     nurse.capacity = 2  # can monitor two chairs: one session leaves her free
     db_session.commit()
     assert _slots(api, f"practitioner-{w.nurse.id}", "2026-03-09", "2026-03-09") == [
-        ("2026-03-09T12:00:00-04:00", "2026-03-09T18:00:00-04:00")]
+        ("2026-03-09T12:00:00-04:00", "2026-03-09T18:00:00-04:00")
+    ]
 
 
 def test_slot_range_is_bounded(api):
     w = builders.small_clinic()
-    outcome = Fhir(api).get(f"/fhir/Slot?schedule=Schedule/room-{w.room.id}&start=ge2026-03-01&start=lt2026-06-01",
-                            expect=400).resource
+    outcome = (
+        Fhir(api)
+        .get(f"/fhir/Slot?schedule=Schedule/room-{w.room.id}&start=ge2026-03-01&start=lt2026-06-01", expect=400)
+        .resource
+    )
     assert outcome["issue"][0]["expression"] == ["start"]

@@ -4,6 +4,7 @@ is the same 404 OperationOutcome as an id that does not exist; searches and $fin
 (a patient, a schedule, a location) find nothing of it; $hold/$book of a proposal at clinic B's
 room (or a patient seen only there) are 404 and write nothing; a clinician reads but may not hold,
 book or cancel (403 OperationOutcome)."""
+
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
@@ -21,8 +22,7 @@ KIND_CODE = "dose"
 
 
 def _call(caller, method: str, url: str, body=None):
-    return caller.client.open(url, method=method, json=body,
-                              headers={"Authorization": f"Bearer {caller.token}"})
+    return caller.client.open(url, method=method, json=body, headers={"Authorization": f"Bearer {caller.token}"})
 
 
 def _outcome(answer, status: int) -> dict:
@@ -36,11 +36,14 @@ def _outcome(answer, status: int) -> dict:
 
 def _proposal(patient: int, room: int) -> dict:
     start = datetime.combine(DAY + timedelta(days=2), time(10), tzinfo=NY)
-    return {"resourceType": "Appointment", "status": "proposed",
-            "serviceType": [{"coding": [{"system": "urn:scheduler:session-kind", "code": KIND_CODE}]}],
-            "start": start.isoformat(), "end": (start + timedelta(hours=2)).isoformat(),
-            "participant": [{"actor": {"reference": f"Patient/{patient}"}},
-                            {"actor": {"reference": f"Location/{room}"}}]}
+    return {
+        "resourceType": "Appointment",
+        "status": "proposed",
+        "serviceType": [{"coding": [{"system": "urn:scheduler:session-kind", "code": KIND_CODE}]}],
+        "start": start.isoformat(),
+        "end": (start + timedelta(hours=2)).isoformat(),
+        "participant": [{"actor": {"reference": f"Patient/{patient}"}}, {"actor": {"reference": f"Location/{room}"}}],
+    }
 
 
 def _params(resource: dict) -> dict:
@@ -52,18 +55,29 @@ def test_another_clinics_fhir_resources_are_404_outcomes_like_unknown_ones(world
     b = w["b"]
     for role in ("front_desk", "clinician", "admin"):
         caller = _callers(w)[role]
-        for url in (f"/fhir/Patient/{b['patient']}", f"/fhir/Appointment/{b['session']}",
-                    f"/fhir/Schedule/room-{b['room']}", f"/fhir/Schedule/practitioner-{b['staff']}",
-                    f"/fhir/Slot/room-{b['room']}-{_free_hour()}", f"/fhir/Location/{b['room']}",
-                    f"/fhir/Location/clinic-{b['clinic']}", f"/fhir/Practitioner/{b['staff']}",
-                    f"/fhir/CarePlan/{b['course']}"):
+        for url in (
+            f"/fhir/Patient/{b['patient']}",
+            f"/fhir/Appointment/{b['session']}",
+            f"/fhir/Schedule/room-{b['room']}",
+            f"/fhir/Schedule/practitioner-{b['staff']}",
+            f"/fhir/Slot/room-{b['room']}-{_free_hour()}",
+            f"/fhir/Location/{b['room']}",
+            f"/fhir/Location/clinic-{b['clinic']}",
+            f"/fhir/Practitioner/{b['staff']}",
+            f"/fhir/CarePlan/{b['course']}",
+        ):
             mine = _outcome(_call(caller, "GET", url), 404)
             unknown = _outcome(_call(caller, "GET", _unknown(url)), 404)
             assert mine["issue"][0]["code"] == unknown["issue"][0]["code"] == "not-found", url
         # The same resources of clinic A are there (the 404 is about the clinic).
         a = w["a"]
-        for url in (f"/fhir/Patient/{a['patient']}", f"/fhir/Appointment/{a['session']}", f"/fhir/CarePlan/{a['course']}",
-                    f"/fhir/Schedule/room-{a['room']}", f"/fhir/Location/clinic-{a['clinic']}"):
+        for url in (
+            f"/fhir/Patient/{a['patient']}",
+            f"/fhir/Appointment/{a['session']}",
+            f"/fhir/CarePlan/{a['course']}",
+            f"/fhir/Schedule/room-{a['room']}",
+            f"/fhir/Location/clinic-{a['clinic']}",
+        ):
             assert _call(caller, "GET", url).status_code == 200, (role, url)
 
 
@@ -77,18 +91,24 @@ def test_fhir_searches_and_find_naming_clinic_b_find_nothing_of_it(world):
     w = world
     b = w["b"]
     desk = _callers(w)["front_desk"]
-    for url in (f"/fhir/Appointment?patient=Patient/{b['patient']}", f"/fhir/Appointment?actor=Location/{b['room']}",
-                f"/fhir/Appointment?actor=Practitioner/{b['staff']}", f"/fhir/CarePlan?patient=Patient/{b['patient']}",
-                f"/fhir/Appointment?patient:identifier=urn:scheduler:mrn|{b['mrn']}"):
+    for url in (
+        f"/fhir/Appointment?patient=Patient/{b['patient']}",
+        f"/fhir/Appointment?actor=Location/{b['room']}",
+        f"/fhir/Appointment?actor=Practitioner/{b['staff']}",
+        f"/fhir/CarePlan?patient=Patient/{b['patient']}",
+        f"/fhir/Appointment?patient:identifier=urn:scheduler:mrn|{b['mrn']}",
+    ):
         answer = _call(desk, "GET", url)
         assert answer.status_code in (200, 404), (url, answer.status_code)
         assert MARKER not in answer.get_data(as_text=True), url
         if answer.status_code == 200:
             assert answer.json["total"] == 0 and "entry" not in answer.json, url
     _outcome(_call(desk, "GET", f"/fhir/Slot?schedule=Schedule/room-{b['room']}"), 404)
-    for query in (f"patient=Patient/{b['patient']}&service-type={KIND}",
-                  f"patient=Patient/{w['a']['patient']}&service-type={KIND}&location=Location/clinic-{b['clinic']}",
-                  f"patient=Patient/{w['a']['patient']}&service-type={KIND}&location=Location/{b['room']}"):
+    for query in (
+        f"patient=Patient/{b['patient']}&service-type={KIND}",
+        f"patient=Patient/{w['a']['patient']}&service-type={KIND}&location=Location/clinic-{b['clinic']}",
+        f"patient=Patient/{w['a']['patient']}&service-type={KIND}&location=Location/{b['room']}",
+    ):
         _outcome(_call(desk, "GET", f"/fhir/Appointment/$find?{query}"), 404)
 
 
@@ -101,8 +121,15 @@ def test_holding_or_booking_at_clinic_b_is_404_and_writes_nothing(world):
     for patient, room in ((a["patient"], b["room"]), (b["patient"], a["room"])):
         for op in ("$hold", "$book"):
             _outcome(_call(desk, "POST", f"/fhir/Appointment/{op}", _params(_proposal(patient, room))), 404)
-    _outcome(_call(desk, "PUT", f"/fhir/Appointment/{b['session']}",
-                   {"resourceType": "Appointment", "id": str(b["session"]), "status": "cancelled"}), 404)
+    _outcome(
+        _call(
+            desk,
+            "PUT",
+            f"/fhir/Appointment/{b['session']}",
+            {"resourceType": "Appointment", "id": str(b["session"]), "status": "cancelled"},
+        ),
+        404,
+    )
     db_session.remove()
     assert (count(AppointmentHold), count(TreatmentSession)) == before
     assert db_session.get(TreatmentSession, b["session"]).status == "booked"
@@ -118,11 +145,19 @@ def test_a_clinician_reads_fhir_but_may_not_hold_book_or_cancel(world):
         body_out = _outcome(_call(clinician, "POST", f"/fhir/Appointment/{op}", body), 403)
         assert body_out["issue"][0]["code"] == "forbidden"
     _outcome(_call(clinician, "POST", f"/fhir/Appointment/{a['session']}/$cancel"), 403)
-    _outcome(_call(clinician, "PUT", f"/fhir/Appointment/{a['session']}",
-                   {"resourceType": "Appointment", "id": str(a["session"]), "status": "cancelled"}), 403)
+    _outcome(
+        _call(
+            clinician,
+            "PUT",
+            f"/fhir/Appointment/{a['session']}",
+            {"resourceType": "Appointment", "id": str(a["session"]), "status": "cancelled"},
+        ),
+        403,
+    )
     assert _call(clinician, "GET", f"/fhir/Appointment/{a['session']}").status_code == 200
-    assert _call(clinician, "GET", f"/fhir/Appointment/$find?patient=Patient/{a['patient']}"
-                                   f"&service-type={KIND}").status_code in (200, 422)
+    assert _call(
+        clinician, "GET", f"/fhir/Appointment/$find?patient=Patient/{a['patient']}&service-type={KIND}"
+    ).status_code in (200, 422)
     # The front desk passes the role check (what follows is the rule book's: a dose needs its
     # integration session; the booking itself is tested in test_fhir_booking).
     assert _call(desk, "POST", "/fhir/Appointment/$hold", proposal).status_code in (200, 409)

@@ -1,4 +1,5 @@
 """The API's base: health, authentication, the directory endpoints and their validation."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,11 +25,14 @@ def test_health_names_the_database(api):
     assert set(answer.json) == {"status", "database", "protocols"}
 
 
-@pytest.mark.parametrize("header, message", [
-    (None, "Bearer"),
-    ("Bearer not-a-token", "unknown or revoked"),
-    ("Basic abc", "Bearer"),
-])
+@pytest.mark.parametrize(
+    "header, message",
+    [
+        (None, "Bearer"),
+        ("Bearer not-a-token", "unknown or revoked"),
+        ("Basic abc", "Bearer"),
+    ],
+)
 def test_requests_without_a_valid_token_are_refused(api, header, message):
     headers = {"Authorization": header} if header else {}
     answer = api.as_(None).get("/api/v1/clinics", headers=headers)
@@ -48,19 +52,22 @@ def test_create_and_read_a_clinic(api):
     assert event.after["name"] == "Riverside"
 
 
-@pytest.mark.parametrize("overrides, field, status", [
-    ({"timezone": "Mars/Olympus"}, "timezone", 400),
-    ({"timezone": 5}, "timezone", 400),
-    ({"hours": {"mon": [["18:00", "08:00"]]}}, "hours.mon[0]", 422),
-    ({"hours": {"mon": [["08:00", "08:00"]]}}, "hours.mon[0]", 422),
-    ({"hours": {"funday": [["08:00", "18:00"]]}}, "hours.funday", 400),
-    ({"hours": {"mon": [["8am", "18:00"]]}}, "hours.mon[0]", 400),
-    ({"hours": {"mon": [["08:00", "12:00"], ["11:00", "13:00"]]}}, "hours.mon", 422),
-    ({"hours": "always"}, "hours", 400),
-    ({"name": ""}, "name", 400),
-    ({"name": None}, "name", 400),
-    ({"colour": "blue"}, "colour", 400),
-])
+@pytest.mark.parametrize(
+    "overrides, field, status",
+    [
+        ({"timezone": "Mars/Olympus"}, "timezone", 400),
+        ({"timezone": 5}, "timezone", 400),
+        ({"hours": {"mon": [["18:00", "08:00"]]}}, "hours.mon[0]", 422),
+        ({"hours": {"mon": [["08:00", "08:00"]]}}, "hours.mon[0]", 422),
+        ({"hours": {"funday": [["08:00", "18:00"]]}}, "hours.funday", 400),
+        ({"hours": {"mon": [["8am", "18:00"]]}}, "hours.mon[0]", 400),
+        ({"hours": {"mon": [["08:00", "12:00"], ["11:00", "13:00"]]}}, "hours.mon", 422),
+        ({"hours": "always"}, "hours", 400),
+        ({"name": ""}, "name", 400),
+        ({"name": None}, "name", 400),
+        ({"colour": "blue"}, "colour", 400),
+    ],
+)
 def test_bad_clinic_input_names_the_field(api, overrides, field, status):
     answer = make_clinic(api, **overrides)
     assert answer.status_code == status, answer.json
@@ -73,16 +80,19 @@ def test_body_must_be_json(api):
     assert answer.status_code == 400 and answer.json["error"]["field"] == "body"
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"starts_on": "2026-12-25"}, None),
-    ({"starts_on": "2026-12-24", "ends_on": "2026-12-26", "reason": "Holidays"}, None),
-    ({"starts_on": "2026-12-24", "from_time": "13:00", "reason": "Early close"}, None),
-    ({"starts_on": "25/12/2026"}, "starts_on"),
-    ({"starts_on": "2026-02-30"}, "starts_on"),
-    ({"starts_on": "2026-12-26", "ends_on": "2026-12-24"}, "ends_on"),  # a rule between fields: 422
-    ({"starts_on": "2026-12-24", "from_time": "14:00", "until_time": "13:00"}, "until_time"),
-    ({}, "starts_on"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"starts_on": "2026-12-25"}, None),
+        ({"starts_on": "2026-12-24", "ends_on": "2026-12-26", "reason": "Holidays"}, None),
+        ({"starts_on": "2026-12-24", "from_time": "13:00", "reason": "Early close"}, None),
+        ({"starts_on": "25/12/2026"}, "starts_on"),
+        ({"starts_on": "2026-02-30"}, "starts_on"),
+        ({"starts_on": "2026-12-26", "ends_on": "2026-12-24"}, "ends_on"),  # a rule between fields: 422
+        ({"starts_on": "2026-12-24", "from_time": "14:00", "until_time": "13:00"}, "until_time"),
+        ({}, "starts_on"),
+    ],
+)
 def test_closures(api, body, field):
     clinic = make_clinic(api).json
     answer = api.post(f"/api/v1/clinics/{clinic['id']}/closures", json=body)
@@ -108,21 +118,37 @@ def test_rooms_and_staff(api):
     assert again.status_code == 409 and again.json["error"]["field"] == "name"
     bad = api.post("/api/v1/rooms", json={"clinic_id": clinic_id, "name": "X", "capabilities": ["laser"]})
     assert bad.status_code == 400 and bad.json["error"]["field"] == "capabilities"
-    nurse = api.post("/api/v1/staff", json={"clinic_id": clinic_id, "name": "Kim", "role": "nurse",
-                                            "capacity": 2, "hours": {"mon": [["09:00", "17:00"]]}})
+    nurse = api.post(
+        "/api/v1/staff",
+        json={
+            "clinic_id": clinic_id,
+            "name": "Kim",
+            "role": "nurse",
+            "capacity": 2,
+            "hours": {"mon": [["09:00", "17:00"]]},
+        },
+    )
     assert nurse.status_code == 201, nurse.json
     assert nurse.json["hours"] == {"mon": [["09:00", "17:00"]]} and nurse.json["capacity"] == 2
-    for body, field in [({"role": "surgeon"}, "role"), ({"capacity": 0}, "capacity"),
-                        ({"capacity": "two"}, "capacity"), ({"clinic_id": 999}, None)]:
+    for body, field in [
+        ({"role": "surgeon"}, "role"),
+        ({"capacity": 0}, "capacity"),
+        ({"capacity": "two"}, "capacity"),
+        ({"clinic_id": 999}, None),
+    ]:
         answer = api.post("/api/v1/staff", json={"clinic_id": clinic_id, "name": "X", "role": "nurse"} | body)
         assert answer.status_code == (404 if field is None else 400), answer.json
         if field:
             assert answer.json["error"]["field"] == field
-    off = api.post(f"/api/v1/staff/{nurse.json['id']}/time_off",
-                   json={"starts_at": "2026-03-02T09:00:00-05:00", "ends_at": "2026-03-02T13:00:00-05:00"})
+    off = api.post(
+        f"/api/v1/staff/{nurse.json['id']}/time_off",
+        json={"starts_at": "2026-03-02T09:00:00-05:00", "ends_at": "2026-03-02T13:00:00-05:00"},
+    )
     assert off.status_code == 201 and off.json["time_off"][0]["starts_at"] == "2026-03-02T09:00:00-05:00"
-    naive = api.post(f"/api/v1/staff/{nurse.json['id']}/time_off",
-                     json={"starts_at": "2026-03-02T09:00:00", "ends_at": "2026-03-02T13:00:00-05:00"})
+    naive = api.post(
+        f"/api/v1/staff/{nurse.json['id']}/time_off",
+        json={"starts_at": "2026-03-02T09:00:00", "ends_at": "2026-03-02T13:00:00-05:00"},
+    )
     assert naive.status_code == 400 and naive.json["error"]["field"] == "starts_at"
     assert [r["name"] for r in api.get(f"/api/v1/rooms?clinic_id={clinic_id}").json["rooms"]] == ["IV-1"]
     assert api.get("/api/v1/rooms?clinic_id=abc").status_code == 400
@@ -135,8 +161,12 @@ def test_patients(api):
     assert created.json["ride_home_arranged"] is True and created.json["dosing_hold"] is None
     duplicate = api.post("/api/v1/patients", json=body | {"name": "Someone Else"})
     assert duplicate.status_code == 409 and duplicate.json["error"]["field"] == "mrn"
-    for bad, field in [({"birth_date": "1984-13-01"}, "birth_date"), ({"birth_date": "2999-01-01"}, "birth_date"),
-                       ({"mrn": ""}, "mrn"), ({"ride_home_arranged": "yes"}, "ride_home_arranged")]:
+    for bad, field in [
+        ({"birth_date": "1984-13-01"}, "birth_date"),
+        ({"birth_date": "2999-01-01"}, "birth_date"),
+        ({"mrn": ""}, "mrn"),
+        ({"ride_home_arranged": "yes"}, "ride_home_arranged"),
+    ]:
         answer = api.post("/api/v1/patients", json=body | {"mrn": "MRN-200"} | bad)
         assert answer.status_code == 400 and answer.json["error"]["field"] == field, answer.json
     found = api.get("/api/v1/patients?q=ruiz").json["patients"]

@@ -8,6 +8,7 @@ anything undocumented, from the names the code reads (``.get("name")``) and the 
 A GET sends its payload in the query string, any other method in its body (JSON for the API, a form
 for the pages).
 """
+
 from __future__ import annotations
 
 import json
@@ -77,12 +78,17 @@ def _request(route: r.Route, kind: str, names: set[str], body_names: set[str]) -
     if route.method == "GET":
         return {"query_string": _query(names, text).decode()}
     if kind == "too_large":
-        return {"data": LARGE, "content_type": "application/json" if route.area != "page" else
-                "application/x-www-form-urlencoded"}
+        return {
+            "data": LARGE,
+            "content_type": "application/json" if route.area != "page" else "application/x-www-form-urlencoded",
+        }
     if route.area == "page":
-        return {"data": _query(names | {"csrf_token"}, text).replace(
-            b"csrf_token=" + quote(text.encode("utf-8", "surrogatepass")).encode(), b"csrf_token=%s"),
-            "content_type": "application/x-www-form-urlencoded"}
+        return {
+            "data": _query(names | {"csrf_token"}, text).replace(
+                b"csrf_token=" + quote(text.encode("utf-8", "surrogatepass")).encode(), b"csrf_token=%s"
+            ),
+            "content_type": "application/x-www-form-urlencoded",
+        }
     if kind == "deep_json":
         return {"data": DEEP, "content_type": "application/json"}
     return {"data": json.dumps(dict.fromkeys(sorted(body_names), value)), "content_type": "application/json"}
@@ -93,8 +99,15 @@ def surface(api, app):
     w = builders.small_clinic()
     session = w.book(date(2026, 3, 9))
     db_session.commit()
-    values = {"clinic_id": w.clinic.id, "patient_id": w.patient.id, "session_id": session.id,
-              "room_id": w.room.id, "staff_id": w.nurse.id, "key": "ketamine-iv", "filename": "x.css"}
+    values = {
+        "clinic_id": w.clinic.id,
+        "patient_id": w.patient.id,
+        "session_id": session.id,
+        "room_id": w.room.id,
+        "staff_id": w.nurse.id,
+        "key": "ketamine-iv",
+        "filename": "x.css",
+    }
     feed = api.as_("front_desk").post("/api/v1/feeds", json={"kind": "room", "id": w.room.id}).json
     values.update(feed_id=feed["id"], token=feed["token"], user_id=api.users["front_desk"])
     values["token_id"] = db_session.scalars(select(ApiToken.id).limit(1)).first()
@@ -142,8 +155,11 @@ def test_no_route_answers_500_to_hostile_input(api, app, surface):
                 answer = api.as_(role)._call(route.method, url, **kwargs)
             sent += 1
             expected = _expected(route, kind, body_names, names)
-            if kind == "huge_number" and any(c == "int" for c, _ in route.params) and not (
-                    route.area == "page" and route.method != "GET"):  # a page's form: its CSRF check first
+            if (
+                kind == "huge_number"
+                and any(c == "int" for c, _ in route.params)
+                and not (route.area == "page" and route.method != "GET")
+            ):  # a page's form: its CSRF check first
                 expected = 404  # as an id no row has, whatever the method (never 405)
             problem = None
             if answer.status_code >= 500:
@@ -157,7 +173,8 @@ def test_no_route_answers_500_to_hostile_input(api, app, surface):
                 if expected == 400 and not error.get("field"):
                     problem = "400 without the field"
             if problem:
-                failures.append(f"{kind:17} {route}: {answer.status_code} {problem} "
-                                f"{answer.get_data(as_text=True)[:200]!r}")
+                failures.append(
+                    f"{kind:17} {route}: {answer.status_code} {problem} {answer.get_data(as_text=True)[:200]!r}"
+                )
     assert sent > 300
     assert not failures, f"{len(failures)} of {sent}:\n" + "\n".join(failures)

@@ -1,5 +1,6 @@
 """The README's production command: gunicorn with gunicorn.conf.py (threaded workers, request-line
 limits, the secret-key check before any worker boots), against a real migrated database."""
+
 from __future__ import annotations
 
 import os
@@ -25,14 +26,25 @@ def _free_port() -> int:
 
 def _env(url: str, **extra) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCHEDULER_")}
-    return {**env, "SCHEDULER_DATABASE_URL": url, "SCHEDULER_ENV": "production", "GUNICORN_WORKERS": "1",
-            "GUNICORN_THREADS": "4", **extra}
+    return {
+        **env,
+        "SCHEDULER_DATABASE_URL": url,
+        "SCHEDULER_ENV": "production",
+        "GUNICORN_WORKERS": "1",
+        "GUNICORN_THREADS": "4",
+        **extra,
+    }
 
 
 def test_gunicorn_refuses_to_start_without_a_real_key(sqlite_url):
-    done = subprocess.run([GUNICORN, "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{_free_port()}"], cwd=ROOT,
-                          env=_env(sqlite_url, SCHEDULER_SECRET_KEY="change-me"), capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [GUNICORN, "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{_free_port()}"],
+        cwd=ROOT,
+        env=_env(sqlite_url, SCHEDULER_SECRET_KEY="change-me"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1
     refusal = [line for line in done.stderr.splitlines() if "refusing to start" in line]
     assert len(refusal) == 1 and "SECRET_KEY is a known development value" in refusal[0]
@@ -44,9 +56,13 @@ def test_gunicorn_serves_with_threaded_workers_and_limits(sqlite_url, tmp_path):
     port = _free_port()
     log = tmp_path / "gunicorn.log"
     with log.open("wb") as sink:
-        server = subprocess.Popen([GUNICORN, "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}"], cwd=ROOT,
-                                  env=_env(sqlite_url, SCHEDULER_SECRET_KEY="s" * 48), stdout=sink,
-                                  stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [GUNICORN, "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}"],
+            cwd=ROOT,
+            env=_env(sqlite_url, SCHEDULER_SECRET_KEY="s" * 48),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):

@@ -1,4 +1,5 @@
 """iCalendar feeds: parsed back with icalendar; 09:00 stays 09:00 across DST; UIDs, SEQUENCE, STATUS."""
+
 from __future__ import annotations
 
 from datetime import date, time
@@ -87,8 +88,12 @@ def test_staff_feed_and_revocation(api):
 
 def test_feed_requests_are_validated(api):
     w = builders.small_clinic()
-    for body, field, status in [({"kind": "clinic", "id": 1}, "kind", 400), ({"kind": "room"}, "id", 400),
-                                ({"kind": "room", "id": "1"}, "id", 400), ({"kind": "room", "id": 99999}, None, 404)]:
+    for body, field, status in [
+        ({"kind": "clinic", "id": 1}, "kind", 400),
+        ({"kind": "room"}, "id", 400),
+        ({"kind": "room", "id": "1"}, "id", 400),
+        ({"kind": "room", "id": 99999}, None, 404),
+    ]:
         answer = api.as_("front_desk").post("/api/v1/feeds", json=body)
         assert answer.status_code == status, (body, answer.json)
         if field:

@@ -2,6 +2,7 @@
 vobject and icalendar agree with the clinic's wall clock on every event, across the DST changes of
 the feed's first year and the next; DTSTAMP is the feed's generation time; UIDs do not follow the
 request's Host header."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
@@ -15,8 +16,17 @@ from tests.support import builders
 from tests.support.js import ical_js_events
 
 # America/New_York 2026: EST until 8 Mar, EDT until 1 Nov, EST; 2027 springs forward on 14 Mar.
-DAYS = [date(2026, 1, 15), date(2026, 3, 6), date(2026, 3, 9), date(2026, 7, 1), date(2026, 10, 30),
-        date(2026, 11, 2), date(2027, 3, 12), date(2027, 3, 15), date(2027, 11, 8)]
+DAYS = [
+    date(2026, 1, 15),
+    date(2026, 3, 6),
+    date(2026, 3, 9),
+    date(2026, 7, 1),
+    date(2026, 10, 30),
+    date(2026, 11, 2),
+    date(2027, 3, 12),
+    date(2027, 3, 15),
+    date(2027, 11, 8),
+]
 
 
 def _feed(api, **headers) -> bytes:
@@ -33,8 +43,10 @@ def _world(api):
     sessions = [w.book(day, time(9), 60) for day in DAYS]
     db_session.commit()
     api.room_id = w.room.id
-    truth = {f"session-{s.id}@scheduler.invalid": datetime.combine(day, time(9), tzinfo=builders.NY)
-             for s, day in zip(sessions, DAYS)}
+    truth = {
+        f"session-{s.id}@scheduler.invalid": datetime.combine(day, time(9), tzinfo=builders.NY)
+        for s, day in zip(sessions, DAYS)
+    }
     return w, truth
 
 

@@ -1,5 +1,6 @@
 """Idempotency-Key on bookings: a retry books once and gets the same answer, even when retries race;
 the same key with another body is refused (422)."""
+
 from __future__ import annotations
 
 import threading
@@ -23,8 +24,14 @@ def _count(model) -> int:
 
 def _booking(w, hour: int = 9) -> dict:
     starts = datetime.combine(DAY, time(hour), tzinfo=builders.NY)
-    return {"patient_id": w.patient.id, "room_id": w.room.id, "staff_member_id": w.nurse.id, "kind": "dose",
-            "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=2)).isoformat()}
+    return {
+        "patient_id": w.patient.id,
+        "room_id": w.room.id,
+        "staff_member_id": w.nurse.id,
+        "kind": "dose",
+        "starts_at": starts.isoformat(),
+        "ends_at": (starts + timedelta(hours=2)).isoformat(),
+    }
 
 
 def test_a_retried_booking_books_once_and_answers_the_same(api):
@@ -88,8 +95,11 @@ def test_concurrent_retries_book_once(app, api):
     def retry():
         client = app.test_client()
         barrier.wait()
-        answer = client.post("/api/v1/sessions", json=body, headers={
-            "Idempotency-Key": "race-1", "Authorization": f"Bearer {api.tokens['front_desk']}"})
+        answer = client.post(
+            "/api/v1/sessions",
+            json=body,
+            headers={"Idempotency-Key": "race-1", "Authorization": f"Bearer {api.tokens['front_desk']}"},
+        )
         answers.append((answer.status_code, answer.get_json()))
 
     threads = [threading.Thread(target=retry) for _ in range(n)]
@@ -107,8 +117,12 @@ def test_concurrent_retries_book_once(app, api):
 def test_a_retried_course_books_once(api, app):
     clinic = equipped_clinic()
     pid = patient_id()
-    body = {"protocol": "ketamine-iv", "clinic_id": clinic.id, "start_on": str(future_monday()),
-            "preferences": {"weekdays": ["mon", "wed", "fri"], "earliest": "09:00", "latest": "15:00"}}
+    body = {
+        "protocol": "ketamine-iv",
+        "clinic_id": clinic.id,
+        "start_on": str(future_monday()),
+        "preferences": {"weekdays": ["mon", "wed", "fri"], "earliest": "09:00", "latest": "15:00"},
+    }
     key = {"Idempotency-Key": "course-1"}
     first = api.post(f"/api/v1/patients/{pid}/courses", json=body, headers=key)
     assert first.status_code == 201, first.json

@@ -1,4 +1,5 @@
 """Importing patients and sessions from CSV: through the command (both databases) and the API."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -10,9 +11,11 @@ from scheduler.db import db_session
 from scheduler.models import AuditEvent, Clinic, Course, Patient, TreatmentSession
 from tests.support import builders
 
-PATIENTS = ("mrn,name,birth_date,email,phone,ride_home_arranged\n"
-            "MRN-1,Ana Ruiz,1980-02-03,ana@example.com,555-0101,yes\n"
-            "MRN-2,Ben Cohen,1975-11-30,,,no\n")
+PATIENTS = (
+    "mrn,name,birth_date,email,phone,ride_home_arranged\n"
+    "MRN-1,Ana Ruiz,1980-02-03,ana@example.com,555-0101,yes\n"
+    "MRN-2,Ben Cohen,1975-11-30,,,no\n"
+)
 
 
 def _run(app, tmp_path, kind: str, text: str | bytes, *extra: str):
@@ -33,7 +36,9 @@ def _entity_events() -> int:
 
 
 def _import_events() -> list[AuditEvent]:
-    return list(db_session.scalars(select(AuditEvent).where(AuditEvent.action == "data.import").order_by(AuditEvent.id)))
+    return list(
+        db_session.scalars(select(AuditEvent).where(AuditEvent.action == "data.import").order_by(AuditEvent.id))
+    )
 
 
 def _day(offset: int) -> str:
@@ -42,10 +47,14 @@ def _day(offset: int) -> str:
 
 def test_template_prints_the_header(app):
     runner = app.test_cli_runner()
-    assert runner.invoke(args=["import", "patients", "--template"]).output.strip() == \
-        "mrn,name,birth_date,email,phone,ride_home_arranged"
-    assert runner.invoke(args=["import", "sessions", "--template"]).output.strip() == \
-        "external_id,mrn,clinic,kind,start,end,room,staff,status,protocol,phase,sequence"
+    assert (
+        runner.invoke(args=["import", "patients", "--template"]).output.strip()
+        == "mrn,name,birth_date,email,phone,ride_home_arranged"
+    )
+    assert (
+        runner.invoke(args=["import", "sessions", "--template"]).output.strip()
+        == "external_id,mrn,clinic,kind,start,end,room,staff,status,protocol,phase,sequence"
+    )
 
 
 def test_patients_are_created_then_unchanged_then_updated(app, tmp_path):
@@ -53,7 +62,12 @@ def test_patients_are_created_then_unchanged_then_updated(app, tmp_path):
     assert first.exit_code == 0, first.output + first.stderr
     assert "create 2" in first.output
     ana = db_session.scalar(select(Patient).where(Patient.mrn == "MRN-1"))
-    assert (ana.name, ana.birth_date, ana.ride_home_arranged, ana.phone) == ("Ana Ruiz", date(1980, 2, 3), True, "555-0101")
+    assert (ana.name, ana.birth_date, ana.ride_home_arranged, ana.phone) == (
+        "Ana Ruiz",
+        date(1980, 2, 3),
+        True,
+        "555-0101",
+    )
     events = _entity_events()
     again = _run(app, tmp_path, "patients", PATIENTS)
     assert again.exit_code == 0 and "unchanged 2" in again.output
@@ -64,11 +78,13 @@ def test_patients_are_created_then_unchanged_then_updated(app, tmp_path):
 
 
 def test_a_bad_patients_file_names_line_and_column_and_writes_nothing(app, tmp_path):
-    bad = ("mrn,name,birth_date,ride_home_arranged\n"
-           "MRN-1,Ana Ruiz,1980-02-03,yes\n"
-           "MRN-2,Ben Cohen,30/11/1975,no\n"
-           "MRN-1,Ana Again,1981-01-01,perhaps\n"
-           "MRN-3,,2090-01-01,\n")
+    bad = (
+        "mrn,name,birth_date,ride_home_arranged\n"
+        "MRN-1,Ana Ruiz,1980-02-03,yes\n"
+        "MRN-2,Ben Cohen,30/11/1975,no\n"
+        "MRN-1,Ana Again,1981-01-01,perhaps\n"
+        "MRN-3,,2090-01-01,\n"
+    )
     result = _run(app, tmp_path, "patients", bad)
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
@@ -81,11 +97,14 @@ def test_a_bad_patients_file_names_line_and_column_and_writes_nothing(app, tmp_p
     assert _count(Patient) == 0 and _count(AuditEvent) == 0
 
 
-@pytest.mark.parametrize("content, expected", [
-    (b"mrn,name\nMRN-1,Ana\n", "line 1, column birth_date: the required column is missing"),
-    (b"mrn,name,birth_date\nMRN-1,Ana \xe9,1980-01-01\n", "line 2: the file is not UTF-8 text"),
-    (b"", "line 1: the file is empty"),
-])
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"mrn,name\nMRN-1,Ana\n", "line 1, column birth_date: the required column is missing"),
+        (b"mrn,name,birth_date\nMRN-1,Ana \xe9,1980-01-01\n", "line 2: the file is not UTF-8 text"),
+        (b"", "line 1: the file is empty"),
+    ],
+)
 def test_file_level_problems(sqlite_app, tmp_path, content, expected):
     result = _run(sqlite_app, tmp_path, "patients", content)
     assert result.exit_code == 1
@@ -94,8 +113,18 @@ def test_file_level_problems(sqlite_app, tmp_path, content, expected):
 
 def test_column_mapping_reads_another_systems_export(sqlite_app, tmp_path):
     other = "Patient ID,Full Name,DOB,Notes\nX-9,Carla Nguyen,1990-07-08,hello\n"
-    result = _run(sqlite_app, tmp_path, "patients", other, "--map", "mrn=Patient ID", "--map", "name=Full Name",
-                  "--map", "birth_date=DOB")
+    result = _run(
+        sqlite_app,
+        tmp_path,
+        "patients",
+        other,
+        "--map",
+        "mrn=Patient ID",
+        "--map",
+        "name=Full Name",
+        "--map",
+        "birth_date=DOB",
+    )
     assert result.exit_code == 0, result.stderr
     assert "line 1, column Notes: warning: the column is not part of the template and is ignored" in result.output
     assert db_session.scalar(select(Patient.name).where(Patient.mrn == "X-9")) == "Carla Nguyen"
@@ -103,7 +132,8 @@ def test_column_mapping_reads_another_systems_export(sqlite_app, tmp_path):
 
 def _sessions_csv(*rows: str) -> str:
     return "external_id,mrn,clinic,kind,start,end,room,staff,status,protocol,phase,sequence\n" + "".join(
-        r + "\n" for r in rows)
+        r + "\n" for r in rows
+    )
 
 
 def test_sessions_history_and_future_then_a_second_import_changes_nothing(app, tmp_path):
@@ -117,7 +147,8 @@ def test_sessions_history_and_future_then_a_second_import_changes_nothing(app, t
         f"OLD-1,MRN-100,Test Clinic,evaluation,{_day(-15)} 09:00,{_day(-15)} 10:00,IV-1,Nurse Kim,completed,ketamine-iv,,",
         f"OLD-2,MRN-100,Test Clinic,dose,{_day(-10)} 09:00,{_day(-10)} 11:00,IV-1,,no_show,ketamine-iv,induction,1",
         f"NEW-0,MRN-100,Test Clinic,integration,{_day(10)} 12:00,{_day(10)} 13:00,Therapy-1,Dr Tran,,ketamine-iv,,",
-        f"NEW-1,MRN-100,test clinic,dose,{_day(10)} 09:00,{_day(10)} 11:00,iv-1,nurse kim,,ketamine-iv,,1")
+        f"NEW-1,MRN-100,test clinic,dose,{_day(10)} 09:00,{_day(10)} 11:00,iv-1,nurse kim,,ketamine-iv,,1",
+    )
     dry = _run(app, tmp_path, "sessions", csv, "--dry-run")
     assert dry.exit_code == 0, dry.stderr + dry.output
     assert "create 4" in dry.output and "dry run: nothing was written" in dry.output
@@ -146,11 +177,14 @@ def test_a_future_session_goes_through_the_rule_book_and_one_refusal_refuses_the
         f"B,MRN-100,Test Clinic,dose,{_day(7)} 19:00,{_day(7)} 21:00,IV-1,,,,,",
         f"C,MRN-100,Test Clinic,integration,{_day(5)} 10:00,{_day(5)} 11:00,IV-1,,,,,",
         "D,MRN-100,Test Clinic,dose,2027-03-14 02:30,2027-03-14 04:30,IV-1,,,,,",
-        f"E,MRN-404,Nowhere,dose,{_day(9)} 09:00,{_day(9)} 11:00,IV-1,,,,,")
+        f"E,MRN-404,Nowhere,dose,{_day(9)} 09:00,{_day(9)} 11:00,IV-1,,,,,",
+    )
     result = _run(app, tmp_path, "sessions", csv)
     assert result.exit_code == 1
     err = result.stderr
-    assert "line 3, column start: " in err and "outside" in err.split("line 3, column start: ")[1].splitlines()[0].lower()
+    assert (
+        "line 3, column start: " in err and "outside" in err.split("line 3, column start: ")[1].splitlines()[0].lower()
+    )
     assert "line 4, column room: " in err or "line 4, column mrn: " in err  # double booking with line 2
     assert "line 5, column start: 2027-03-14 02:30 does not exist in America/New_York" in err
     assert "line 6, column mrn: no patient has MRN MRN-404" in err
@@ -166,13 +200,21 @@ def test_the_api_takes_a_json_body_or_an_upload_and_refuses_with_the_report(api)
     assert _count(Patient) == 1
     import io
 
-    upload = api.post("/api/v1/imports", data={"kind": "patients", "file": (io.BytesIO(PATIENTS.encode()), "p.csv")},
-                      content_type="multipart/form-data")
+    upload = api.post(
+        "/api/v1/imports",
+        data={"kind": "patients", "file": (io.BytesIO(PATIENTS.encode()), "p.csv")},
+        content_type="multipart/form-data",
+    )
     assert upload.status_code == 201, upload.json
     assert [r["action"] for r in upload.json["rows"]] == ["create", "create"]
     assert _count(Patient) == 3
-    bad = api.post("/api/v1/imports", json={"kind": "sessions", "csv": _sessions_csv(
-        f"X,MRN-1,Test Clinic,dose,{_day(3)} 25:00,{_day(3)} 11:00,IV-1,,,,,")})
+    bad = api.post(
+        "/api/v1/imports",
+        json={
+            "kind": "sessions",
+            "csv": _sessions_csv(f"X,MRN-1,Test Clinic,dose,{_day(3)} 25:00,{_day(3)} 11:00,IV-1,,,,,"),
+        },
+    )
     assert bad.status_code == 422
     error = bad.json["error"]
     assert error["code"] == "import_refused"
@@ -191,7 +233,8 @@ def test_history_rows_are_checked_for_double_bookings_against_the_file_and_the_c
         f"H-3,MRN-100,Test Clinic,dose,{_day(-2)} 11:00,{_day(-2)} 12:00,IV-1,,completed,,,",
         f"H-4,MRN-100,Test Clinic,dose,{_day(-2)} 10:30,{_day(-2)} 11:30,IV-1,,cancelled,,,",
         f"H-5,MRN-100,Test Clinic,dose,{_day(-2)} 10:00,{_day(-2)} 12:00,IV-1,,no_show,,,",
-        f"H-6,MRN-100,Test Clinic,dose,{_day(-2)} 10:59,{_day(-2)} 11:10,IV-1,,completed,,,")
+        f"H-6,MRN-100,Test Clinic,dose,{_day(-2)} 10:59,{_day(-2)} 11:10,IV-1,,completed,,,",
+    )
     result = _run(app, tmp_path, "sessions", csv)
     assert result.exit_code == 1
     err = result.stderr.splitlines()
@@ -212,13 +255,23 @@ def test_future_rows_get_the_same_flags_as_a_booking_would(sqlite_app, tmp_path)
 
     w = builders.small_clinic()
     clinic = db_session.get(Clinic, w.clinic.id)
-    directory.add_closure(None, clinic, starts_on=date.today() + timedelta(days=8),
-                          ends_on=date.today() + timedelta(days=8), reason="Training")
+    directory.add_closure(
+        None,
+        clinic,
+        starts_on=date.today() + timedelta(days=8),
+        ends_on=date.today() + timedelta(days=8),
+        reason="Training",
+    )
     db_session.get(Patient, w.patient.id).dosing_hold_reason = None
     w.book(date.today() + timedelta(days=4), time(9))  # a dose on day 4
     db_session.commit()
-    cases = [(4, "13:00", "15:00"), (5, "09:00", "11:00"), (8, "09:00", "11:00"), (12, "06:00", "08:00"),
-             (20, "09:00", "11:00")]
+    cases = [
+        (4, "13:00", "15:00"),
+        (5, "09:00", "11:00"),
+        (8, "09:00", "11:00"),
+        (12, "06:00", "08:00"),
+        (20, "09:00", "11:00"),
+    ]
     seen: set[str] = set()
     for offset, start, end in cases:
         row = f"F-{offset},MRN-100,Test Clinic,dose,{_day(offset)} {start},{_day(offset)} {end},IV-1,Nurse Kim,,,,"
@@ -227,12 +280,21 @@ def test_future_rows_get_the_same_flags_as_a_booking_would(sqlite_app, tmp_path)
         from scheduler.domain.timezones import to_utc
 
         day = date.today() + timedelta(days=offset)
-        req = booking.SessionRequest(clinic_id=w.clinic.id, patient_id=w.patient.id, room_id=w.room.id, kind="dose",
-                                     starts_at=to_utc(day, time.fromisoformat(start), "America/New_York"),
-                                     ends_at=to_utc(day, time.fromisoformat(end), "America/New_York"),
-                                     staff_member_id=w.nurse.id, phase="induction")
-        expected = [f for f in flag_service.for_candidate(session_service.candidate_of(req))
-                    if f.code not in ("room_double_booked", "patient_double_booked")]
+        req = booking.SessionRequest(
+            clinic_id=w.clinic.id,
+            patient_id=w.patient.id,
+            room_id=w.room.id,
+            kind="dose",
+            starts_at=to_utc(day, time.fromisoformat(start), "America/New_York"),
+            ends_at=to_utc(day, time.fromisoformat(end), "America/New_York"),
+            staff_member_id=w.nurse.id,
+            phase="induction",
+        )
+        expected = [
+            f
+            for f in flag_service.for_candidate(session_service.candidate_of(req))
+            if f.code not in ("room_double_booked", "patient_double_booked")
+        ]
         db_session.remove()
         assert len(got) == len(expected), (offset, result.output, [f.code for f in expected])
         for f in expected:
@@ -249,8 +311,12 @@ def test_each_taken_file_is_audited_as_one_import_by_the_cli(app, tmp_path):
     assert _run(app, tmp_path, "patients", PATIENTS).exit_code == 0
     first, second = _import_events()
     assert (first.actor, first.actor_id, first.entity_type, first.entity_id) == ("cli", None, "import", None)
-    assert first.after == {"kind": "patients", "source": "patients.csv", "rows": 2,
-                           "counts": {"create": 2, "update": 0, "unchanged": 0, "refused": 0}}
+    assert first.after == {
+        "kind": "patients",
+        "source": "patients.csv",
+        "rows": 2,
+        "counts": {"create": 2, "update": 0, "unchanged": 0, "refused": 0},
+    }
     assert second.after["counts"]["unchanged"] == 2 and second.after["counts"]["create"] == 0
     rows = db_session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "patient")).all()
     assert {e.actor for e in rows} == {"cli"}

@@ -1,6 +1,7 @@
 """The TMS motor threshold: recorded by clinicians (percent of machine output, 1-100) as an assessment,
 shown as a measurement (no bands, no response), and chased by motor_threshold_due while a TMS course is
 running — appearing and disappearing through the API (both databases) and the pages."""
+
 from __future__ import annotations
 
 import re
@@ -29,16 +30,32 @@ def _running_tms_course(clinic) -> dict:
     patient = factories.patient(mrn="TMS-1", name="Ana Ruiz")
     db_session.flush()
     nurse = next(m for m in clinic.staff if m.role == "nurse")
-    course = Course(patient_id=patient.id, clinic_id=clinic.id, protocol_key="tms-daily", start_on=_today() - timedelta(days=8),
-                    status="active")
+    course = Course(
+        patient_id=patient.id,
+        clinic_id=clinic.id,
+        protocol_key="tms-daily",
+        start_on=_today() - timedelta(days=8),
+        status="active",
+    )
     db_session.add(course)
     db_session.flush()
     ids = []
     for seq, (days, status) in enumerate(((-1, "completed"), (1, "booked")), start=1):
         start = datetime.combine(_today() + timedelta(days=days), time(9), NY)
-        s = TreatmentSession(clinic_id=clinic.id, patient_id=patient.id, course_id=course.id, room_id=room.id,
-                             staff_member_id=nurse.id, kind="dose", phase="induction", sequence=seq, route="tms",
-                             starts_at=start, ends_at=start + timedelta(minutes=40), status=status)
+        s = TreatmentSession(
+            clinic_id=clinic.id,
+            patient_id=patient.id,
+            course_id=course.id,
+            room_id=room.id,
+            staff_member_id=nurse.id,
+            kind="dose",
+            phase="induction",
+            sequence=seq,
+            route="tms",
+            starts_at=start,
+            ends_at=start + timedelta(minutes=40),
+            status=status,
+        )
         db_session.add(s)
         db_session.flush()
         ids.append(s.id)
@@ -60,8 +77,10 @@ def _due(api, w) -> list[dict]:
 
 
 def _record(api, w, score, taken_on: date, role="clinician"):
-    return api.as_(role).post(f"/api/v1/patients/{w['patient']}/assessments", json={
-        "instrument": "motor_threshold", "score": score, "taken_on": taken_on.isoformat()})
+    return api.as_(role).post(
+        f"/api/v1/patients/{w['patient']}/assessments",
+        json={"instrument": "motor_threshold", "score": score, "taken_on": taken_on.isoformat()},
+    )
 
 
 def test_motor_threshold_due_appears_and_goes_when_it_is_measured(api, tms):
@@ -77,9 +96,14 @@ def test_motor_threshold_due_appears_and_goes_when_it_is_measured(api, tms):
     assert _due(api, tms) == []
 
 
-@pytest.mark.parametrize("score, role, status, field", [
-    (0, "clinician", 400, "score"), (101, "clinician", 400, "score"), (55, "front_desk", 403, None),
-])
+@pytest.mark.parametrize(
+    "score, role, status, field",
+    [
+        (0, "clinician", 400, "score"),
+        (101, "clinician", 400, "score"),
+        (55, "front_desk", 403, None),
+    ],
+)
 def test_only_clinicians_record_a_plausible_motor_threshold(api, tms, score, role, status, field):
     r = _record(api, tms, score, _today(), role=role)
     assert r.status_code == status, r.json
@@ -111,8 +135,10 @@ def test_the_worklist_row_goes_when_the_clinician_records_it_on_the_timeline(des
     assert "TMS motor threshold due" in page.text
     timeline = clinician.get(f"/patients/{page_tms['patient']}/timeline")
     assert 'value="motor_threshold"' in timeline.text and "1–100 % of machine output" in timeline.text
-    r = clinician.post(f"/patients/{page_tms['patient']}/assessments",
-                       {"instrument": "motor_threshold", "score": "62", "taken_on": day})
+    r = clinician.post(
+        f"/patients/{page_tms['patient']}/assessments",
+        {"instrument": "motor_threshold", "score": "62", "taken_on": day},
+    )
     assert r.status_code == 302, r.text
     assert 'data-flag-code="motor_threshold_due"' not in desk.get(url).text
     timeline = clinician.get(f"/patients/{page_tms['patient']}/timeline").text

@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 document: complete (every /api/v1 route), honest (real answers validate against
 it, and a field that disappears breaks the validation) and consistent with the role table."""
+
 from __future__ import annotations
 
 import re
@@ -23,10 +24,15 @@ def _routes(app):
 
 def test_every_api_route_is_documented(sqlite_api, sqlite_app):
     doc = sqlite_api.as_(None).get("/api/v1/openapi.json").json
-    missing = [f"{method} /api/v1{path} (endpoint {rule.endpoint})" for method, path, rule in _routes(sqlite_app)
-               if method.lower() not in doc["paths"].get(path, {})]
-    assert not missing, ("Routes missing from the OpenAPI document — add an entry to "
-                         "scheduler/api/openapi.py OPERATIONS for each:\n  " + "\n  ".join(missing))
+    missing = [
+        f"{method} /api/v1{path} (endpoint {rule.endpoint})"
+        for method, path, rule in _routes(sqlite_app)
+        if method.lower() not in doc["paths"].get(path, {})
+    ]
+    assert not missing, (
+        "Routes missing from the OpenAPI document — add an entry to "
+        "scheduler/api/openapi.py OPERATIONS for each:\n  " + "\n  ".join(missing)
+    )
     stale = [f"{m} {p}" for m, p in OPERATIONS if not any(m == rm and p == rp for rm, rp, _ in _routes(sqlite_app))]
     assert not stale, f"Documented operations with no route: {stale}"
 
@@ -46,18 +52,26 @@ def test_document_is_openapi_3_1_with_the_error_schema(sqlite_api):
 
 def test_fhir_is_described_with_its_own_server(sqlite_api, sqlite_app):
     doc = sqlite_api.as_(None).get("/api/v1/openapi.json").json
-    fhir_rules = {(m, re.sub(r"<(?:[a-z]+:)?([a-zA-Z_]+)>", r"{\1}", r.rule.removeprefix("/fhir")))
-                  for r in sqlite_app.url_map.iter_rules() if r.rule.startswith("/fhir/")
-                  for m in r.methods - {"HEAD", "OPTIONS"}}
+    fhir_rules = {
+        (m, re.sub(r"<(?:[a-z]+:)?([a-zA-Z_]+)>", r"{\1}", r.rule.removeprefix("/fhir")))
+        for r in sqlite_app.url_map.iter_rules()
+        if r.rule.startswith("/fhir/")
+        for m in r.methods - {"HEAD", "OPTIONS"}
+    }
     assert len(fhir_rules) >= 15
     for method, path in fhir_rules:
         item = doc["paths"][path]
         assert item["servers"] == [{"url": "/fhir"}], path
         op = item[method.lower()]
         assert "application/fhir+json" in op["responses"]["200"]["content"], (method, path)
-        view = sqlite_app.view_functions[next(r.endpoint for r in sqlite_app.url_map.iter_rules()
-                                              if method in r.methods and r.rule == "/fhir" + path
-                                              .replace("{ident}", "<ident>").replace("{name}", "<name>"))]
+        view = sqlite_app.view_functions[
+            next(
+                r.endpoint
+                for r in sqlite_app.url_map.iter_rules()
+                if method in r.methods
+                and r.rule == "/fhir" + path.replace("{ident}", "<ident>").replace("{name}", "<name>")
+            )
+        ]
         assert op.get("x-permission") == getattr(view, "permission", None), path
     search = doc["paths"]["/Appointment"]["get"]
     assert {"patient", "date", "status", "actor", "_count"} <= {p["name"] for p in search["parameters"]}
@@ -79,7 +93,10 @@ def test_parameter_schemas_are_flat_and_integer_ids_are_integers(sqlite_api, sql
             expected = "integer" if param["name"] in ints else "string"
             assert param["schema"]["type"] == expected, (method, path, param)
     assert doc["paths"]["/rooms/{room_id}"]["get"]["parameters"][0]["schema"] == {
-        "type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 2**31 - 1,
+    }
 
 
 def test_documented_permissions_are_the_role_table(sqlite_api, sqlite_app):
@@ -115,8 +132,13 @@ def test_real_answers_validate_against_the_document(api):
     w = builders.small_clinic()
     pid, v1 = w.patient.id, "/api/v1"
     call(None, "GET", f"{v1}/health", expect=200)
-    clinic = call("admin", "POST", f"{v1}/clinics", {"name": "East", "timezone": "America/New_York",
-                                                       "hours": {"mon": [["08:00", "18:00"]]}}, 201)
+    clinic = call(
+        "admin",
+        "POST",
+        f"{v1}/clinics",
+        {"name": "East", "timezone": "America/New_York", "hours": {"mon": [["08:00", "18:00"]]}},
+        201,
+    )
     call("admin", "GET", f"{v1}/clinics", expect=200)
     call("admin", "GET", f"{v1}/clinics/{clinic['id']}", expect=200)
     call("admin", "POST", f"{v1}/clinics/{clinic['id']}/closures", {"starts_on": "2026-12-25", "reason": "Xmas"}, 201)
@@ -124,18 +146,33 @@ def test_real_answers_validate_against_the_document(api):
     room = call("admin", "POST", f"{v1}/rooms", {"clinic_id": clinic["id"], "name": "R", "capabilities": ["iv"]}, 201)
     call("admin", "GET", f"{v1}/rooms?clinic_id={clinic['id']}", expect=200)
     call("admin", "GET", f"{v1}/rooms/{room['id']}", expect=200)
-    staff = call("admin", "POST", f"{v1}/staff", {"clinic_id": clinic["id"], "name": "N", "role": "nurse",
-                                                  "hours": {"mon": [["08:00", "12:00"]]}}, 201)
+    staff = call(
+        "admin",
+        "POST",
+        f"{v1}/staff",
+        {"clinic_id": clinic["id"], "name": "N", "role": "nurse", "hours": {"mon": [["08:00", "12:00"]]}},
+        201,
+    )
     call("admin", "GET", f"{v1}/staff", expect=200)
-    call("admin", "POST", f"{v1}/staff/{staff['id']}/time_off",
-         {"starts_at": "2026-04-01T08:00:00-04:00", "ends_at": "2026-04-01T12:00:00-04:00"}, 201)
+    call(
+        "admin",
+        "POST",
+        f"{v1}/staff/{staff['id']}/time_off",
+        {"starts_at": "2026-04-01T08:00:00-04:00", "ends_at": "2026-04-01T12:00:00-04:00"},
+        201,
+    )
     call("admin", "GET", f"{v1}/staff/{staff['id']}", expect=200)
     call("front_desk", "POST", f"{v1}/patients", {"mrn": "M-9", "name": "Al", "birth_date": "1970-01-01"}, 201)
     call("front_desk", "GET", f"{v1}/patients?q=Al", expect=200)
     call("front_desk", "PATCH", f"{v1}/patients/{pid}", {"email": "p@example.test"}, 200)
     call("front_desk", "GET", f"{v1}/patients/{pid}", expect=200)
-    call("clinician", "POST", f"{v1}/patients/{pid}/assessments",
-         {"instrument": "GAD-7", "score": 9, "taken_on": "2026-03-01"}, 201)
+    call(
+        "clinician",
+        "POST",
+        f"{v1}/patients/{pid}/assessments",
+        {"instrument": "GAD-7", "score": 9, "taken_on": "2026-03-01"},
+        201,
+    )
     call("clinician", "GET", f"{v1}/patients/{pid}/assessments", expect=200)
     call("clinician", "POST", f"{v1}/patients/{pid}/notes", {"body": "ok"}, 201)
     call("clinician", "GET", f"{v1}/patients/{pid}/notes", expect=200)
@@ -152,14 +189,30 @@ def test_real_answers_validate_against_the_document(api):
     call("front_desk", "POST", f"{v1}/feeds/{feed['id']}/revoke", None, 200)
     # Scheduling.
     starts = datetime.combine(date(2026, 3, 9), time(9), tzinfo=builders.NY)
-    booked = call("front_desk", "POST", f"{v1}/sessions", {
-        "patient_id": pid, "room_id": w.room.id, "staff_member_id": w.nurse.id, "kind": "dose",
-        "starts_at": starts.isoformat(), "ends_at": (starts + timedelta(hours=2)).isoformat(),
-        "record_past": True}, 201)
+    booked = call(
+        "front_desk",
+        "POST",
+        f"{v1}/sessions",
+        {
+            "patient_id": pid,
+            "room_id": w.room.id,
+            "staff_member_id": w.nurse.id,
+            "kind": "dose",
+            "starts_at": starts.isoformat(),
+            "ends_at": (starts + timedelta(hours=2)).isoformat(),
+            "record_past": True,
+        },
+        201,
+    )
     call("front_desk", "GET", f"{v1}/sessions?clinic_id={w.clinic.id}&start=2026-03-09&end=2026-03-10", expect=200)
     call("front_desk", "GET", f"{v1}/sessions/{booked['id']}", expect=200)
-    moved = call("front_desk", "POST", f"{v1}/sessions/{booked['id']}/reschedule",
-                 {"starts_at": (starts + timedelta(hours=3)).isoformat(), "version": booked["version"]}, 200)
+    moved = call(
+        "front_desk",
+        "POST",
+        f"{v1}/sessions/{booked['id']}/reschedule",
+        {"starts_at": (starts + timedelta(hours=3)).isoformat(), "version": booked["version"]},
+        200,
+    )
     call("front_desk", "POST", f"{v1}/sessions/{booked['id']}/check_in", {"version": moved["version"]}, 409)  # too_late
     moved = call("front_desk", "GET", f"{v1}/sessions/{booked['id']}", expect=200)
     call("front_desk", "GET", f"{v1}/patients/{pid}/timeline", expect=200)
@@ -194,8 +247,23 @@ def test_a_field_that_disappears_breaks_validation(api):
     assert checker.errors("GET", url, 200, {**patient, "birth_date": 1980})
 
 
-@pytest.mark.parametrize("name", ["Patient", "Room", "Clinic", "StaffMember", "User", "ApiToken", "AuditEvent",
-                                  "Assessment", "ClinicalNote", "Feed", "Session", "Course"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Patient",
+        "Room",
+        "Clinic",
+        "StaffMember",
+        "User",
+        "ApiToken",
+        "AuditEvent",
+        "Assessment",
+        "ClinicalNote",
+        "Feed",
+        "Session",
+        "Course",
+    ],
+)
 def test_response_schemas_require_what_they_document(api, name):
     schema = api.as_(None).get("/api/v1/openapi.json").json["components"]["schemas"][name]
     optional = {"Clinic": {"closures"}}.get(name, set())

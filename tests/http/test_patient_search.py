@@ -1,6 +1,7 @@
 """Patient search (services.directory.search_patients through GET /api/v1/patients), on both databases:
 MRN in any case and by any part, name words in any order, dates of birth, recently seen patients on an
 empty search, and each result's open course and next session."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -53,18 +54,30 @@ def test_names_in_any_order_with_a_comma_and_dates_of_birth(api, app):
 def test_results_show_the_open_course_and_the_next_session_and_empty_shows_recent(api, app):
     clinic = equipped_clinic()
     ana, eli, other = _people()
-    course = Course(patient_id=ana.id, clinic_id=clinic.id, protocol_key="ketamine-iv", start_on=date.today(),
-                    status="active")
-    done = Course(patient_id=eli.id, clinic_id=clinic.id, protocol_key="ketamine-iv",
-                  start_on=date.today() - timedelta(days=200), status="completed")
+    course = Course(
+        patient_id=ana.id, clinic_id=clinic.id, protocol_key="ketamine-iv", start_on=date.today(), status="active"
+    )
+    done = Course(
+        patient_id=eli.id,
+        clinic_id=clinic.id,
+        protocol_key="ketamine-iv",
+        start_on=date.today() - timedelta(days=200),
+        status="completed",
+    )
     db_session.add_all([course, done])
     db_session.flush()
     now = utcnow()
 
     def book(pid, starts_at, status="booked", **kw):
-        req = booking.SessionRequest(clinic_id=clinic.id, patient_id=pid, room_id=clinic.rooms["Therapy"],
-                                     kind="evaluation", starts_at=starts_at, ends_at=starts_at + timedelta(hours=1),
-                                     **kw)
+        req = booking.SessionRequest(
+            clinic_id=clinic.id,
+            patient_id=pid,
+            room_id=clinic.rooms["Therapy"],
+            kind="evaluation",
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(hours=1),
+            **kw,
+        )
         return booking.book(None, req, status=status)
 
     later = clinic.at(future_monday(3), 9)

@@ -1,5 +1,6 @@
 """The reminder and waitlist loop through what people touch: the API, the patient's public link
 page, the worker delivering to a real SMTP server, and the front desk's waitlist page."""
+
 from __future__ import annotations
 
 import re
@@ -31,9 +32,18 @@ def loop(app, api, smtp_server):
 
 def _book(api, w, day, start=time(10), patient_id=None):
     starts = datetime.combine(day, start, tzinfo=NY)
-    answer = api.post("/api/v1/sessions", json={
-        "patient_id": patient_id or w.patient.id, "room_id": w.room.id, "staff_member_id": w.nurse.id,
-        "kind": "dose", "route": "iv", "starts_at": starts.isoformat(), "duration_minutes": 120})
+    answer = api.post(
+        "/api/v1/sessions",
+        json={
+            "patient_id": patient_id or w.patient.id,
+            "room_id": w.room.id,
+            "staff_member_id": w.nurse.id,
+            "kind": "dose",
+            "route": "iv",
+            "starts_at": starts.isoformat(),
+            "duration_minutes": 120,
+        },
+    )
     assert answer.status_code == 201, answer.json
     return answer.json
 
@@ -77,15 +87,30 @@ def test_the_patient_confirms_with_who_drives_them_home_once(api, loop):
 
 def test_a_cancel_by_link_frees_the_slot_for_the_waitlist_and_the_first_to_accept_wins(api, app, loop):
     w, day = loop["w"], _day(10)
-    entry = api.post("/api/v1/waitlist", json={"patient_id": loop["other"], "clinic_id": w.clinic.id, "kind": "dose",
-                                               "earliest_on": day.isoformat(), "latest_on": day.isoformat(),
-                                               "preferences": {"earliest": "08:00"}})
+    entry = api.post(
+        "/api/v1/waitlist",
+        json={
+            "patient_id": loop["other"],
+            "clinic_id": w.clinic.id,
+            "kind": "dose",
+            "earliest_on": day.isoformat(),
+            "latest_on": day.isoformat(),
+            "preferences": {"earliest": "08:00"},
+        },
+    )
     assert entry.status_code == 201, entry.json
     late = builders.patient(mrn="MRN-300", name="Late Comer")
     db_session.commit()
-    api.post("/api/v1/waitlist", json={"patient_id": late.id, "clinic_id": w.clinic.id, "kind": "dose",
-                                       "earliest_on": (day + timedelta(days=1)).isoformat(),
-                                       "latest_on": (day + timedelta(days=5)).isoformat()})
+    api.post(
+        "/api/v1/waitlist",
+        json={
+            "patient_id": late.id,
+            "clinic_id": w.clinic.id,
+            "kind": "dose",
+            "earliest_on": (day + timedelta(days=1)).isoformat(),
+            "latest_on": (day + timedelta(days=5)).isoformat(),
+        },
+    )
     s = _book(api, w, day)
     link = _deliver_first(api, s["id"], loop["box"])
     assert api.get(f"/api/v1/waitlist/offers?clinic_id={w.clinic.id}").json["offers"] == []
@@ -110,8 +135,16 @@ def test_a_cancel_by_link_frees_the_slot_for_the_waitlist_and_the_first_to_accep
 
 def test_a_patient_the_rules_forbid_is_not_offered_the_slot(api, loop):
     w, day = loop["w"], _day(10)
-    api.post("/api/v1/waitlist", json={"patient_id": loop["other"], "clinic_id": w.clinic.id, "kind": "dose",
-                                       "earliest_on": day.isoformat(), "latest_on": day.isoformat()})
+    api.post(
+        "/api/v1/waitlist",
+        json={
+            "patient_id": loop["other"],
+            "clinic_id": w.clinic.id,
+            "kind": "dose",
+            "earliest_on": day.isoformat(),
+            "latest_on": day.isoformat(),
+        },
+    )
     hold = api.as_("clinician").post(f"/api/v1/patients/{loop['other']}/dosing_hold", json={"reason": "mania"})
     assert hold.status_code == 200, hold.json
     s = _book(api, w, day)
@@ -121,14 +154,22 @@ def test_a_patient_the_rules_forbid_is_not_offered_the_slot(api, loop):
 
 def test_auto_offer_messages_the_first_waiting_patient_who_accepts_by_link(api, app, loop):
     w, day = loop["w"], _day(10)
-    assert api.patch(f"/api/v1/clinics/{w.clinic.id}", json={"waitlist_auto_offer": 1}).json[
-        "waitlist_auto_offer"] == 1
-    api.post("/api/v1/waitlist", json={"patient_id": loop["other"], "clinic_id": w.clinic.id, "kind": "dose",
-                                       "earliest_on": day.isoformat(), "latest_on": day.isoformat()})
+    assert api.patch(f"/api/v1/clinics/{w.clinic.id}", json={"waitlist_auto_offer": 1}).json["waitlist_auto_offer"] == 1
+    api.post(
+        "/api/v1/waitlist",
+        json={
+            "patient_id": loop["other"],
+            "clinic_id": w.clinic.id,
+            "kind": "dose",
+            "earliest_on": day.isoformat(),
+            "latest_on": day.isoformat(),
+        },
+    )
     s = _book(api, w, day)
     api.post(f"/api/v1/sessions/{s['id']}/cancel", json={"version": s["version"], "reason": "unwell"})
-    offer_messages = [m for m in api.get("/api/v1/messages?status=pending").json["messages"]
-                      if m["kind"] == "waitlist_offer"]
+    offer_messages = [
+        m for m in api.get("/api/v1/messages?status=pending").json["messages"] if m["kind"] == "waitlist_offer"
+    ]
     assert [m["to"] for m in offer_messages] == ["ana@example.test"]
     delivery.run_once(now=datetime.now(UTC) + timedelta(seconds=5))
     [mail] = [m for m in loop["box"].messages if m["To"] == "ana@example.test"]
@@ -145,12 +186,28 @@ def test_auto_offer_messages_the_first_waiting_patient_who_accepts_by_link(api, 
 
 def test_waitlist_and_outbox_refuse_bad_input(api, loop):
     w = loop["w"]
-    bad = api.post("/api/v1/waitlist", json={"patient_id": loop["other"], "clinic_id": w.clinic.id, "kind": "dose",
-                                             "earliest_on": "2026-12-10", "latest_on": "2026-12-01"})
+    bad = api.post(
+        "/api/v1/waitlist",
+        json={
+            "patient_id": loop["other"],
+            "clinic_id": w.clinic.id,
+            "kind": "dose",
+            "earliest_on": "2026-12-10",
+            "latest_on": "2026-12-01",
+        },
+    )
     assert bad.status_code == 422 and bad.json["error"]["field"] == "latest_on"
-    weekdays = api.post("/api/v1/waitlist", json={"patient_id": loop["other"], "clinic_id": w.clinic.id,
-                                                  "kind": "dose", "earliest_on": "2026-12-10",
-                                                  "latest_on": "2026-12-11", "preferences": {"weekdays": ["xyz"]}})
+    weekdays = api.post(
+        "/api/v1/waitlist",
+        json={
+            "patient_id": loop["other"],
+            "clinic_id": w.clinic.id,
+            "kind": "dose",
+            "earliest_on": "2026-12-10",
+            "latest_on": "2026-12-11",
+            "preferences": {"weekdays": ["xyz"]},
+        },
+    )
     assert weekdays.status_code == 400 and weekdays.json["error"]["field"] == "preferences.weekdays"
     assert api.get("/api/v1/messages?status=lost").json["error"]["field"] == "status"
     assert api.get(f"/api/v1/waitlist?clinic_id={w.clinic.id}&status=nope").status_code == 400
@@ -165,7 +222,8 @@ def test_a_clinic_reminder_schedule_and_a_patient_opt_out(api, loop):
     s = _book(api, w, _day(10))
     pending = api.get(f"/api/v1/messages?session_id={s['id']}").json["messages"]
     assert [datetime.fromisoformat(s["starts_at"]) - datetime.fromisoformat(m["due_at"]) for m in pending] == [
-        timedelta(hours=48)]
+        timedelta(hours=48)
+    ]
     out = api.patch(f"/api/v1/patients/{w.patient.id}", json={"contact_preference": "none"}).json
     assert out["contact_preference"] == "none" and out["contact_opted_out_at"]
     later = _book(api, w, _day(11))

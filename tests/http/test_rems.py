@@ -1,6 +1,7 @@
 """Spravato REMS through the API: certification and enrollment recorded, esketamine refused without
 them (409 rems_not_enrolled, whatever the override), a prescriber on site, the monitoring form
 recorded by clinicians, redacted for the front desk, chased by rems_form_due / rems_form_overdue."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
@@ -24,8 +25,13 @@ def world(app):
     db_session.flush()
     staff = {m.role: m.id for m in c.staff}
     db_session.commit()
-    return {"clinic": c.id, "patient": patient.id, "room": nasal.id, "nurse": staff["nurse"],
-            "prescriber": staff["prescriber"]}
+    return {
+        "clinic": c.id,
+        "patient": patient.id,
+        "room": nasal.id,
+        "nurse": staff["nurse"],
+        "prescriber": staff["prescriber"],
+    }
 
 
 def enroll(api, world, *, clinic=True, patient=True):
@@ -33,15 +39,27 @@ def enroll(api, world, *, clinic=True, patient=True):
         r = api.patch(f"/api/v1/clinics/{world['clinic']}", json={"rems_certification_id": "SPR-HCS-123"})
         assert r.status_code == 200 and r.json["rems_certification_id"] == "SPR-HCS-123", r.json
     if patient:
-        r = api.as_("front_desk").patch(f"/api/v1/patients/{world['patient']}", json={
-            "rems_enrollment_id": "SPR-PT-9", "rems_enrolled_on": "2025-01-06"})
+        r = api.as_("front_desk").patch(
+            f"/api/v1/patients/{world['patient']}",
+            json={"rems_enrollment_id": "SPR-PT-9", "rems_enrolled_on": "2025-01-06"},
+        )
         assert r.status_code == 200 and r.json["rems_enrollment_id"] == "SPR-PT-9", r.json
 
 
 def dose(api, world, start: datetime, **extra):
-    return api.post("/api/v1/sessions", json={
-        "patient_id": world["patient"], "room_id": world["room"], "staff_member_id": world["nurse"],
-        "kind": "dose", "route": "nasal", "starts_at": start.isoformat(), "duration_minutes": 135, **extra})
+    return api.post(
+        "/api/v1/sessions",
+        json={
+            "patient_id": world["patient"],
+            "room_id": world["room"],
+            "staff_member_id": world["nurse"],
+            "kind": "dose",
+            "route": "nasal",
+            "starts_at": start.isoformat(),
+            "duration_minutes": 135,
+            **extra,
+        },
+    )
 
 
 def second_patient(world) -> dict:
@@ -50,8 +68,9 @@ def second_patient(world) -> dict:
 
     ben = builders.patient(mrn="REMS-2", name="Ben Li", ride_home_arranged=True)
     ben.rems_enrollment_id, ben.rems_enrolled_on = "SPR-PT-2", date(2025, 1, 6)
-    room = directory.create_room(None, db_session.get(Clinic, world["clinic"]), name="Spravato 2",
-                                 capabilities=["nasal"])
+    room = directory.create_room(
+        None, db_session.get(Clinic, world["clinic"]), name="Spravato 2", capabilities=["nasal"]
+    )
     db_session.flush()
     db_session.commit()
     return {**world, "patient": ben.id, "room": room.id}
@@ -75,16 +94,25 @@ def test_enrollment_fields_are_validated_by_name(api, world):
     assert r.status_code == 400 and r.json["error"]["field"] == "rems_enrollment_id"
     r = api.patch(base, json={"rems_enrollment_id": "SPR-PT-9", "rems_enrolled_on": "1990-01-01"})
     assert r.status_code == 400 and r.json["error"]["field"] == "rems_enrolled_on"
-    made = api.post("/api/v1/clinics", json={"name": "Certified", "timezone": "America/New_York",
-                                             "hours": {"mon": [["08:00", "18:00"]]},
-                                             "rems_certification_id": "SPR-HCS-1"})
+    made = api.post(
+        "/api/v1/clinics",
+        json={
+            "name": "Certified",
+            "timezone": "America/New_York",
+            "hours": {"mon": [["08:00", "18:00"]]},
+            "rems_certification_id": "SPR-HCS-1",
+        },
+    )
     assert made.status_code == 201 and made.json["rems_certification_id"] == "SPR-HCS-1"
     assert api.get(base).json["rems_enrollment_id"] is None
 
 
 def test_esketamine_without_rems_is_refused_whatever_the_override(api, world):
-    course = {"protocol": "esketamine-trd", "clinic_id": world["clinic"],
-              "start_on": next_monday(datetime.now(NY).date()).isoformat()}
+    course = {
+        "protocol": "esketamine-trd",
+        "clinic_id": world["clinic"],
+        "start_on": next_monday(datetime.now(NY).date()).isoformat(),
+    }
     url = f"/api/v1/patients/{world['patient']}/courses"
     dry = api.post(url, json={**course, "dry_run": True})
     assert dry.status_code == 200, dry.json
@@ -109,12 +137,19 @@ def test_a_reschedule_cannot_move_a_dose_before_the_enrollment(api, world):
     enroll(api, world)
     booked = dose(api, world, monday_at(9))
     assert booked.status_code == 201, booked.json
-    api.patch(f"/api/v1/patients/{world['patient']}", json={"rems_enrolled_on": (monday_at(9).date() + timedelta(days=3)).isoformat()})
-    moved = api.post(f"/api/v1/sessions/{booked.json['id']}/reschedule", json={
-        "version": booked.json["version"], "starts_at": monday_at(10).isoformat(), "override_reason": "x"})
+    api.patch(
+        f"/api/v1/patients/{world['patient']}",
+        json={"rems_enrolled_on": (monday_at(9).date() + timedelta(days=3)).isoformat()},
+    )
+    moved = api.post(
+        f"/api/v1/sessions/{booked.json['id']}/reschedule",
+        json={"version": booked.json["version"], "starts_at": monday_at(10).isoformat(), "override_reason": "x"},
+    )
     assert moved.status_code == 409 and moved.json["error"]["code"] == "rems_not_enrolled", moved.json
-    after = api.post(f"/api/v1/sessions/{booked.json['id']}/reschedule", json={
-        "version": booked.json["version"], "starts_at": (monday_at(9) + timedelta(days=3)).isoformat()})
+    after = api.post(
+        f"/api/v1/sessions/{booked.json['id']}/reschedule",
+        json={"version": booked.json["version"], "starts_at": (monday_at(9) + timedelta(days=3)).isoformat()},
+    )
     assert after.status_code == 200, after.json
 
 
@@ -124,8 +159,10 @@ def test_prescriber_not_on_site_appears_and_disappears(api, world):
     assert booked.status_code == 201, booked.json
     day = monday_at(9).date()
     assert "prescriber_not_on_site" not in {f["code"] for f in flags(api, world, day)}
-    off = api.post(f"/api/v1/staff/{world['prescriber']}/time_off", json={
-        "starts_at": monday_at(10).isoformat(), "ends_at": monday_at(12).isoformat(), "reason": "course"})
+    off = api.post(
+        f"/api/v1/staff/{world['prescriber']}/time_off",
+        json={"starts_at": monday_at(10).isoformat(), "ends_at": monday_at(12).isoformat(), "reason": "course"},
+    )
     assert off.status_code == 201, off.json
     found = [f for f in flags(api, world, day) if f["code"] == "prescriber_not_on_site"]
     assert [f["session_ids"] for f in found] == [[booked.json["id"]]] and found[0]["severity"] == "error"
@@ -136,8 +173,10 @@ def test_prescriber_not_on_site_appears_and_disappears(api, world):
     assert "prescriber_not_on_site" in {c["code"] for c in later.json["error"]["conflicts"]}
     ben_dose = dose(api, ben, monday_at(10), override_reason="Dr Osei reachable on call").json
     assert ben_dose["status"] == "booked" and ben_dose["override_reason"]
-    moved = api.post(f"/api/v1/sessions/{booked.json['id']}/reschedule", json={
-        "version": booked.json["version"], "starts_at": monday_at(12, 30).isoformat()})
+    moved = api.post(
+        f"/api/v1/sessions/{booked.json['id']}/reschedule",
+        json={"version": booked.json["version"], "starts_at": monday_at(12, 30).isoformat()},
+    )
     assert moved.status_code == 200, moved.json
     still = [f["session_ids"] for f in flags(api, world, day) if f["code"] == "prescriber_not_on_site"]
     assert still == [[ben_dose["id"]]]  # Ana's dose after 12:00 has a prescriber on site; Ben's stays flagged
@@ -152,15 +191,27 @@ def test_one_nurse_checks_apart(api, world):
     assert "bp_checks_too_close" in {f["code"] for f in close.json["flags"]}
     found = [f for f in flags(api, world, monday_at(9).date()) if f["code"] == "bp_checks_too_close"]
     assert len(found) == 1 and found[0]["severity"] == "warning" and "Nurse Kim" in found[0]["message"]
-    moved = api.post(f"/api/v1/sessions/{close.json['id']}/reschedule", json={
-        "version": close.json["version"], "starts_at": monday_at(9, 15).isoformat()})
+    moved = api.post(
+        f"/api/v1/sessions/{close.json['id']}/reschedule",
+        json={"version": close.json["version"], "starts_at": monday_at(9, 15).isoformat()},
+    )
     assert moved.status_code == 200, moved.json
     assert "bp_checks_too_close" not in {f["code"] for f in flags(api, world, monday_at(9).date())}
 
 
-FORM = {"bp_before_systolic": 128, "bp_before_diastolic": 82, "bp_40min_systolic": 146, "bp_40min_diastolic": 90,
-        "bp_discharge_systolic": 130, "bp_discharge_diastolic": 84, "sedation": "mild", "dissociation": "moderate",
-        "respiratory_status": "normal", "monitoring_minutes": 125, "adverse_events": "Nausea, resolved."}
+FORM = {
+    "bp_before_systolic": 128,
+    "bp_before_diastolic": 82,
+    "bp_40min_systolic": 146,
+    "bp_40min_diastolic": 90,
+    "bp_discharge_systolic": 130,
+    "bp_discharge_diastolic": 84,
+    "sedation": "mild",
+    "dissociation": "moderate",
+    "respiratory_status": "normal",
+    "monitoring_minutes": 125,
+    "adverse_events": "Nausea, resolved.",
+}
 
 
 def past_dose(api, world, days_ago: int, status: str = "completed") -> dict:
@@ -191,18 +242,23 @@ def test_the_form_is_chased_until_it_is_recorded(api, world, days_ago, code):
 def test_no_form_is_due_on_the_day_itself_nor_for_a_no_show(api, world):
     enroll(api, world)
     s = past_dose(api, world, 2, status="no_show")
-    assert not {"rems_form_due", "rems_form_overdue"} & {f["code"] for f in flags(api, world, date.fromisoformat(s["starts_at"][:10]))}
+    assert not {"rems_form_due", "rems_form_overdue"} & {
+        f["code"] for f in flags(api, world, date.fromisoformat(s["starts_at"][:10]))
+    }
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"bp_before_systolic": 400}, "bp_before_systolic"),
-    ({"bp_40min_diastolic": 150}, "bp_40min_diastolic"),  # not below the systolic 146
-    ({"monitoring_minutes": 90}, "monitoring_reason"),
-    ({"sedation": "drowsy"}, "sedation"),
-    ({"ready_to_leave_at": "2001-01-01T09:00:00-05:00"}, "ready_to_leave_at"),
-    ({"bp_discharge_systolic": None}, "bp_discharge_systolic"),
-    ({"pulse": 70}, "pulse"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"bp_before_systolic": 400}, "bp_before_systolic"),
+        ({"bp_40min_diastolic": 150}, "bp_40min_diastolic"),  # not below the systolic 146
+        ({"monitoring_minutes": 90}, "monitoring_reason"),
+        ({"sedation": "drowsy"}, "sedation"),
+        ({"ready_to_leave_at": "2001-01-01T09:00:00-05:00"}, "ready_to_leave_at"),
+        ({"bp_discharge_systolic": None}, "bp_discharge_systolic"),
+        ({"pulse": 70}, "pulse"),
+    ],
+)
 def test_the_form_is_validated_by_field(api, world, change, field):
     enroll(api, world)
     s = past_dose(api, world, 1)
@@ -220,8 +276,15 @@ def test_a_short_monitoring_with_a_reason_is_accepted_and_a_correction_is_audite
     clinician = api.as_("clinician")
     first = clinician.post(url, json={**FORM, "ready_to_leave_at": s["ends_at"]})
     assert first.status_code == 201
-    fixed = clinician.post(url, json={**FORM, "ready_to_leave_at": s["ends_at"], "monitoring_minutes": 110,
-                                      "monitoring_reason": "Transferred to ED for observation"})
+    fixed = clinician.post(
+        url,
+        json={
+            **FORM,
+            "ready_to_leave_at": s["ends_at"],
+            "monitoring_minutes": 110,
+            "monitoring_reason": "Transferred to ED for observation",
+        },
+    )
     assert fixed.status_code == 200 and fixed.json["monitoring_minutes"] == 110
     assert clinician.get(url).json["form"]["monitoring_reason"] == "Transferred to ED for observation"
     # the front desk never reads the content; the admin's audit shows that a form was filed, not what
@@ -237,5 +300,7 @@ def test_a_short_monitoring_with_a_reason_is_accepted_and_a_correction_is_audite
 def test_a_form_only_for_a_rems_dose_that_took_place(api, world):
     enroll(api, world)
     ahead = dose(api, world, monday_at(9)).json
-    r = api.as_("clinician").post(f"/api/v1/sessions/{ahead['id']}/rems-form", json={**FORM, "ready_to_leave_at": ahead["ends_at"]})
+    r = api.as_("clinician").post(
+        f"/api/v1/sessions/{ahead['id']}/rems-form", json={**FORM, "ready_to_leave_at": ahead["ends_at"]}
+    )
     assert r.status_code == 409 and r.json["error"]["code"] == "not_taken_place"

@@ -4,6 +4,7 @@ The expectations come from the role table itself (each view's ``@require`` permi
 route is covered the day it is added; ``BUSINESS_RULES`` pins the issue's own words on top, so the
 table cannot drift from them silently.
 """
+
 from __future__ import annotations
 
 import re
@@ -54,9 +55,14 @@ def test_routes_without_a_permission_are_exactly_the_public_ones(sqlite_app):
     from scheduler.api import PUBLIC_ENDPOINTS
 
     unguarded = {f"{m} {u}" for m, u, perm in _routes(sqlite_app) if perm is None}
-    public = {f"GET {u}" for m, u, perm in _routes(sqlite_app)
-              if any(u.endswith(s) for s in ("/health", "/openapi.json", "/feeds/x.ics", "/fhir/metadata",
-                                             "/fhir/OperationDefinition/x"))}
+    public = {
+        f"GET {u}"
+        for m, u, perm in _routes(sqlite_app)
+        if any(
+            u.endswith(s)
+            for s in ("/health", "/openapi.json", "/feeds/x.ics", "/fhir/metadata", "/fhir/OperationDefinition/x")
+        )
+    }
     assert unguarded == public
     assert {"api.health", "api.openapi", "api.feed_ics"} == PUBLIC_ENDPOINTS
 
@@ -112,8 +118,13 @@ def test_only_clinicians_see_assessments_or_notes_in_any_answer(sqlite_api, sqli
 
     db_session.commit()
     clinician = sqlite_api.as_("clinician")
-    assert clinician.post(f"/api/v1/patients/{w.patient.id}/assessments",
-                          json={"instrument": "MADRS", "score": 31, "taken_on": "2026-03-01"}).status_code == 201
+    assert (
+        clinician.post(
+            f"/api/v1/patients/{w.patient.id}/assessments",
+            json={"instrument": "MADRS", "score": 31, "taken_on": "2026-03-01"},
+        ).status_code
+        == 201
+    )
     secret = "Discussed intrusive thoughts xyzzy"
     assert clinician.post(f"/api/v1/patients/{w.patient.id}/notes", json={"body": secret}).status_code == 201
     front = sqlite_api.as_(role)

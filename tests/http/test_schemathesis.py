@@ -12,6 +12,7 @@ Any finding fails the build. Deterministic (derandomized) and bounded by example
 every operation runs, EXAMPLES per operation and mode (SCHEMATHESIS_EXAMPLES overrides it for a
 deeper run by hand). Measured on the shared 2-core machine: see the README (Tests).
 """
+
 from __future__ import annotations
 
 import copy
@@ -43,9 +44,15 @@ SETTINGS = {"deadline": None, "derandomize": True, "database": None, "suppress_h
 
 def _schemas(app, document: dict):
     api_doc = {**document, "paths": {p: item for p, item in document["paths"].items() if "servers" not in item}}
-    fhir_doc = {**document, "servers": [{"url": "/fhir"}],
-                "paths": {p: {k: v for k, v in item.items() if k != "servers"}
-                          for p, item in document["paths"].items() if "servers" in item}}
+    fhir_doc = {
+        **document,
+        "servers": [{"url": "/fhir"}],
+        "paths": {
+            p: {k: v for k, v in item.items() if k != "servers"}
+            for p, item in document["paths"].items()
+            if "servers" in item
+        },
+    }
     assert fhir_doc["paths"], "the document describes /fhir"
     for doc in (api_doc, fhir_doc):
         schema = schemathesis.openapi.from_dict(copy.deepcopy(doc), config=SchemathesisConfig.from_dict(CONFIG))
@@ -67,22 +74,35 @@ def _fhir_hooks(schema, seeded: dict) -> None:
     """What OpenAPI cannot state, stated here: FHIR's update takes the URL's id in the body (a
     different one is 400 by the specification), so valid updates carry it; and, in the stateful run
     only (``seeded["on"]``), $find asks for the seeded patient's follow-up at the seeded clinic."""
+
     @schema.hook("map_case")
     def map_case(context, case):  # noqa: F841 - registered on the schema
         op = case.operation
         positive = case.meta is None or case.meta.generation.mode == GenerationMode.POSITIVE
-        if op.method.upper() == "PUT" and op.path == "/Appointment/{ident}" and positive \
-                and isinstance(case.body, dict) and case.path_parameters:
+        if (
+            op.method.upper() == "PUT"
+            and op.path == "/Appointment/{ident}"
+            and positive
+            and isinstance(case.body, dict)
+            and case.path_parameters
+        ):
             case.body = {**case.body, "id": case.path_parameters["ident"]}
         if seeded.get("on") and op.path == "/Appointment/$find" and positive:
             if op.method.upper() == "GET":
                 case.query = dict(seeded["query"])
             else:
-                case.body = {"resourceType": "Parameters", "parameter": [
-                    {"name": n, "valueString" if n == "service-type" else "valueDate": v}
-                    for n, v in seeded["query"].items() if n in ("service-type", "start", "end")] + [
-                    {"name": "patient", "valueReference": {"reference": seeded["query"]["patient"]}},
-                    {"name": "location", "valueReference": {"reference": seeded["query"]["location"]}}]}
+                case.body = {
+                    "resourceType": "Parameters",
+                    "parameter": [
+                        {"name": n, "valueString" if n == "service-type" else "valueDate": v}
+                        for n, v in seeded["query"].items()
+                        if n in ("service-type", "start", "end")
+                    ]
+                    + [
+                        {"name": "patient", "valueReference": {"reference": seeded["query"]["patient"]}},
+                        {"name": "location", "valueReference": {"reference": seeded["query"]["location"]}},
+                    ],
+                }
         return case
 
 
@@ -97,15 +117,20 @@ def _seed_follow_up_clinic() -> dict:
     builders.staff(clinic, name="Dr Rao", role="prescriber")
     db_session.commit()
     tomorrow = (datetime.now(builders.NY) + timedelta(days=1)).date()
-    return {"patient": f"Patient/{w.patient.id}", "service-type": "urn:scheduler:session-kind|follow_up",
-            "location": f"Location/clinic-{w.clinic.id}", "start": tomorrow.isoformat(),
-            "end": (tomorrow + timedelta(days=1)).isoformat()}
+    return {
+        "patient": f"Patient/{w.patient.id}",
+        "service-type": "urn:scheduler:session-kind|follow_up",
+        "location": f"Location/clinic-{w.clinic.id}",
+        "start": tomorrow.isoformat(),
+        "end": (tomorrow + timedelta(days=1)).isoformat(),
+    }
 
 
 def _per_operation(operations, checks) -> dict[tuple[str, str, str], str]:
     found = {}
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+
             @given(case=operation.as_strategy(generation_mode=mode))
             @settings(max_examples=EXAMPLES, phases=[Phase.explicit, Phase.generate], **SETTINGS)
             def exercise(case):
@@ -139,8 +164,11 @@ def _fhir_writes() -> int:
     from scheduler.db import db_session
     from scheduler.models import AuditEvent
 
-    count = db_session.scalar(select(func.count()).select_from(AuditEvent).where(
-        or_(AuditEvent.entity_type == "appointment_hold", AuditEvent.action == "session.book")))
+    count = db_session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(or_(AuditEvent.entity_type == "appointment_hold", AuditEvent.action == "session.book"))
+    )
     db_session.remove()
     return count
 
@@ -166,7 +194,11 @@ def test_contract_holds_both_ways(api, app):
     before = _fhir_writes()
     found |= _stateful(fhir_schema, "FHIR")
     chained = _fhir_writes() - before
-    print(f"schemathesis: {len(operations)} operations x {EXAMPLES} examples x 2 modes in {middle - started:.0f} s, "
-          f"stateful API + FHIR in {time.monotonic() - middle:.0f} s")
-    assert not found, f"{len(found)} findings:\n\n" + "\n\n".join(f"{' '.join(k)}: {v[:3000]}" for k, v in found.items())
+    print(
+        f"schemathesis: {len(operations)} operations x {EXAMPLES} examples x 2 modes in {middle - started:.0f} s, "
+        f"stateful API + FHIR in {time.monotonic() - middle:.0f} s"
+    )
+    assert not found, f"{len(found)} findings:\n\n" + "\n\n".join(
+        f"{' '.join(k)}: {v[:3000]}" for k, v in found.items()
+    )
     assert chained > 0, "the stateful FHIR run held or booked nothing: the links did not chain"

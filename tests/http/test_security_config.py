@@ -1,4 +1,5 @@
 """Secrets and modes: outside development the app will not serve on a missing or development key."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,14 +14,17 @@ def _build(tmp_path, **config):
     return create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}", **config})
 
 
-@pytest.mark.parametrize("key, problem", [
-    (None, "SECRET_KEY is not set"),
-    ("", "SECRET_KEY is not set"),
-    ("change-me", "SECRET_KEY is a known development value"),   # what config.example.toml used to ship
-    (DEVELOPMENT_SECRET_KEY, "SECRET_KEY is a known development value"),
-    ("test", "SECRET_KEY is a known development value"),
-    ("short-but-unknown", "SECRET_KEY is shorter than 32 characters"),
-])
+@pytest.mark.parametrize(
+    "key, problem",
+    [
+        (None, "SECRET_KEY is not set"),
+        ("", "SECRET_KEY is not set"),
+        ("change-me", "SECRET_KEY is a known development value"),  # what config.example.toml used to ship
+        (DEVELOPMENT_SECRET_KEY, "SECRET_KEY is a known development value"),
+        ("test", "SECRET_KEY is a known development value"),
+        ("short-but-unknown", "SECRET_KEY is shorter than 32 characters"),
+    ],
+)
 def test_production_refuses_to_start_without_a_real_key(tmp_path, key, problem):
     with pytest.raises(InsecureConfiguration) as refused:
         _build(tmp_path, ENV="production", SECRET_KEY=key)

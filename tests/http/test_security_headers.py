@@ -1,4 +1,5 @@
 """Security headers on pages, API and FHIR answers, and the templates that make the CSP possible."""
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,10 @@ TEMPLATES = Path(__file__).parents[2] / "scheduler" / "web" / "templates"
 
 
 def _policy(response) -> dict[str, str]:
-    return {part.split(" ", 1)[0]: part.split(" ", 1)[1] if " " in part else ""
-            for part in response.headers["Content-Security-Policy"].split("; ")}
+    return {
+        part.split(" ", 1)[0]: part.split(" ", 1)[1] if " " in part else ""
+        for part in response.headers["Content-Security-Policy"].split("; ")
+    }
 
 
 def _common(response) -> None:
@@ -47,8 +50,12 @@ def test_api_and_fhir_answers_with_patient_data_are_not_cached(api):
     from scheduler.db import db_session
 
     db_session.commit()
-    for url in (f"/api/v1/patients/{w.patient.id}", f"/api/v1/patients?q={w.patient.mrn}",
-                f"/fhir/Patient/{w.patient.id}", f"/fhir/Appointment?patient={w.patient.mrn}"):
+    for url in (
+        f"/api/v1/patients/{w.patient.id}",
+        f"/api/v1/patients?q={w.patient.mrn}",
+        f"/fhir/Patient/{w.patient.id}",
+        f"/fhir/Appointment?patient={w.patient.mrn}",
+    ):
         answer = api.as_("front_desk").get(url)
         assert answer.status_code == 200, (url, answer.json)
         _common(answer)
@@ -81,5 +88,7 @@ def test_templates_have_no_inline_script_or_handlers(template):
 
 
 def test_the_policy_allows_no_inline_script():
-    assert "script-src 'self'" in CONTENT_SECURITY_POLICY and "'unsafe-inline'" not in CONTENT_SECURITY_POLICY.split(
-        "style-src-attr")[0]
+    assert (
+        "script-src 'self'" in CONTENT_SECURITY_POLICY
+        and "'unsafe-inline'" not in CONTENT_SECURITY_POLICY.split("style-src-attr")[0]
+    )

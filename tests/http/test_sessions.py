@@ -1,4 +1,5 @@
 """POST /sessions and the session actions over HTTP, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -20,15 +21,22 @@ def world(app):
 
 
 def dose(clinic, pid, day, hh=9, room="IV-1", **extra):
-    body = {"patient_id": pid, "room_id": clinic.rooms[room], "staff_member_id": clinic.staff["Nurse Ben"],
-            "kind": "evaluation", "starts_at": clinic.iso(day, hh), "duration_minutes": 60}
+    body = {
+        "patient_id": pid,
+        "room_id": clinic.rooms[room],
+        "staff_member_id": clinic.staff["Nurse Ben"],
+        "kind": "evaluation",
+        "starts_at": clinic.iso(day, hh),
+        "duration_minutes": 60,
+    }
     return body | extra
 
 
 def test_book_one_session(api, world):
     clinic, pid, _, day = world
-    r = api.as_("front_desk").post(URL, json=dose(clinic, pid, day, room="Therapy",
-                                                  staff_member_id=clinic.staff["Dr Prescriber"]))
+    r = api.as_("front_desk").post(
+        URL, json=dose(clinic, pid, day, room="Therapy", staff_member_id=clinic.staff["Dr Prescriber"])
+    )
     assert r.status_code == 201, r.json
     s = r.json
     assert (s["patient_id"], s["status"], s["version"], s["kind"]) == (pid, "booked", 1, "evaluation")
@@ -41,8 +49,14 @@ def test_book_one_session(api, world):
 def test_double_booking_is_refused_naming_the_session(api, world, holder):
     clinic, pid, other, day = world
     first = api.post(URL, json=dose(clinic, pid, day, room="Therapy", staff_member_id=None)).json
-    again = dose(clinic, other if holder == "room" else pid, day, hh=9, room="Therapy" if holder == "room" else "Consult",
-                 staff_member_id=None) | {"starts_at": clinic.iso(day, 9, 30)}
+    again = dose(
+        clinic,
+        other if holder == "room" else pid,
+        day,
+        hh=9,
+        room="Therapy" if holder == "room" else "Consult",
+        staff_member_id=None,
+    ) | {"starts_at": clinic.iso(day, 9, 30)}
     r = api.post(URL, json=again)
     assert r.status_code == 409
     assert r.json["error"]["code"] == f"{holder}_double_booked"
@@ -68,30 +82,34 @@ def test_flagged_session_needs_an_override_reason_which_is_audited(api, world):
 
 def test_room_unsuitable_is_flagged(api, world):
     clinic, pid, _, day = world
-    body = dose(clinic, pid, day, room="TMS", kind="dose", phase="induction", route="iv", sequence=1,
-                duration_minutes=120)
+    body = dose(
+        clinic, pid, day, room="TMS", kind="dose", phase="induction", route="iv", sequence=1, duration_minutes=120
+    )
     r = api.post(URL, json=body)
     assert r.status_code == 409 and "room_unsuitable" in {c["code"] for c in r.json["error"]["conflicts"]}
 
 
-@pytest.mark.parametrize("change, field, status", [
-    ({"patient_id": None}, "patient_id", 400),
-    ({"patient_id": "7"}, "patient_id", 400),
-    ({"patient_id": 999999}, "patient_id", 404),
-    ({"room_id": 999999}, None, 404),
-    ({"kind": "massage"}, "kind", 400),
-    ({"starts_at": "2026-13-01T09:00"}, "starts_at", 400),
-    ({"starts_at": "2026-03-02T09:00:00"}, "starts_at", 400),
-    ({"duration_minutes": 0}, "duration_minutes", 400),
-    ({"duration_minutes": None, "ends_at": None}, "ends_at", 400),
-    ({"ends_at": "2020-01-01T00:00:00+00:00", "duration_minutes": None}, "ends_at", 422),
-    ({"dose_mg": "lots"}, "dose_mg", 400),
-    ({"phase": "forever"}, "phase", 400),
-    ({"colour": "blue"}, "colour", 400),
-    ({"staff_member_id": 999999}, "staff_member_id", 404),
-    ({"starts_at": "9999-12-31T23:00:00+00:00"}, "starts_at", 400),
-    ({"ends_at": "0001-01-01T00:00:00+00:00", "duration_minutes": None}, "ends_at", 400),
-])
+@pytest.mark.parametrize(
+    "change, field, status",
+    [
+        ({"patient_id": None}, "patient_id", 400),
+        ({"patient_id": "7"}, "patient_id", 400),
+        ({"patient_id": 999999}, "patient_id", 404),
+        ({"room_id": 999999}, None, 404),
+        ({"kind": "massage"}, "kind", 400),
+        ({"starts_at": "2026-13-01T09:00"}, "starts_at", 400),
+        ({"starts_at": "2026-03-02T09:00:00"}, "starts_at", 400),
+        ({"duration_minutes": 0}, "duration_minutes", 400),
+        ({"duration_minutes": None, "ends_at": None}, "ends_at", 400),
+        ({"ends_at": "2020-01-01T00:00:00+00:00", "duration_minutes": None}, "ends_at", 422),
+        ({"dose_mg": "lots"}, "dose_mg", 400),
+        ({"phase": "forever"}, "phase", 400),
+        ({"colour": "blue"}, "colour", 400),
+        ({"staff_member_id": 999999}, "staff_member_id", 404),
+        ({"starts_at": "9999-12-31T23:00:00+00:00"}, "starts_at", 400),
+        ({"ends_at": "0001-01-01T00:00:00+00:00", "duration_minutes": None}, "ends_at", 400),
+    ],
+)
 def test_bad_input_names_the_field(api, world, change, field, status):
     clinic, pid, _, day = world
     body = {k: v for k, v in (dose(clinic, pid, day) | change).items() if v is not None}
@@ -143,7 +161,9 @@ def test_cancel_then_actions_are_invalid_transitions(api, world):
         body = {"version": r.json["version"]} | ({"reason": "again"} if action == "cancel" else {})
         again = api.post(f"{URL}/{s['id']}/{action}", json=body)
         assert again.status_code == 409 and again.json["error"]["code"] == "invalid_transition", action
-    move = api.post(f"{URL}/{s['id']}/reschedule", json={"starts_at": clinic.iso(day, 12), "version": r.json["version"]})
+    move = api.post(
+        f"{URL}/{s['id']}/reschedule", json={"starts_at": clinic.iso(day, 12), "version": r.json["version"]}
+    )
     assert move.json["error"]["code"] == "invalid_transition"
     assert api.post(f"{URL}/{s['id']}/cancel", json={"version": 1}).json["error"]["field"] in ("reason", "version")
 
@@ -151,15 +171,23 @@ def test_cancel_then_actions_are_invalid_transitions(api, world):
 def test_check_in_complete_and_no_show(api, world):
     clinic, pid, other, day = world
     past = day - timedelta(days=28)
-    body = dose(clinic, pid, past, room="Therapy", staff_member_id=None, override_reason="Recording a past visit",
-                record_past=True)
+    body = dose(
+        clinic,
+        pid,
+        past,
+        room="Therapy",
+        staff_member_id=None,
+        override_reason="Recording a past visit",
+        record_past=True,
+    )
     s = api.post(URL, json=body).json
     r = api.post(f"{URL}/{s['id']}/check_in", json={"version": s["version"]})
     assert r.status_code == 409 and r.json["error"]["code"] == "too_late"  # a past day: complete or no-show
     r = api.post(f"{URL}/{s['id']}/complete", json={"version": s["version"]})
     assert r.status_code == 200 and r.json["status"] == "completed"
-    actions = db_session.scalars(select(AuditEvent.action).where(AuditEvent.entity_id == s["id"],
-                                                                 AuditEvent.entity_type == "treatment_session")).all()
+    actions = db_session.scalars(
+        select(AuditEvent.action).where(AuditEvent.entity_id == s["id"], AuditEvent.entity_type == "treatment_session")
+    ).all()
     assert {"session.book", "session.record_past", "session.complete"} <= set(actions)
 
     missed = api.post(URL, json=body | {"patient_id": other, "room_id": clinic.rooms["Consult"]}).json
@@ -184,10 +212,24 @@ def test_check_in_only_on_the_sessions_own_day_in_the_clinics_zone(api, world):
     assert f"{day.day} {day:%b} {day.year} 09:00 E" in r.json["error"]["message"]
     assert "UTC" not in r.json["error"]["message"] and "+00:00" not in r.json["error"]["message"]
     r = api.post(f"{URL}/{future['id']}/no_show", json={"version": future["version"]})
-    assert r.status_code == 409 and "09:00 E" in r.json["error"]["message"] and "+00:00" not in r.json["error"]["message"]
+    assert (
+        r.status_code == 409 and "09:00 E" in r.json["error"]["message"] and "+00:00" not in r.json["error"]["message"]
+    )
     # today (late in the evening, so it has not ended yet; flagged outside hours, booked with a reason)
-    late = api.post(URL, json=dose(clinic, pid, today, hh=23, room="Therapy", staff_member_id=None,
-                                   duration_minutes=55, override_reason="Evening visit", record_past=True)).json
+    late = api.post(
+        URL,
+        json=dose(
+            clinic,
+            pid,
+            today,
+            hh=23,
+            room="Therapy",
+            staff_member_id=None,
+            duration_minutes=55,
+            override_reason="Evening visit",
+            record_past=True,
+        ),
+    ).json
     r = api.post(f"{URL}/{late['id']}/check_in", json={"version": late["version"]})
     assert r.status_code == 200 and r.json["status"] == "checked_in"
 
@@ -207,16 +249,20 @@ def test_a_session_that_ended_is_refused_unless_record_past(api, world):
     assert booked.status_code == 201 and booked.json["status"] == "booked"
     statuses = {}
     for hh, status in ((11, "completed"), (13, "no_show"), (15, "cancelled")):
-        r = api.post(URL, json=dose(clinic, pid, past, hh=hh, room="Therapy", staff_member_id=None,
-                                    record_past=True, status=status))
+        r = api.post(
+            URL,
+            json=dose(clinic, pid, past, hh=hh, room="Therapy", staff_member_id=None, record_past=True, status=status),
+        )
         assert r.status_code == 201, r.json
         statuses[r.json["id"]] = r.json["status"]
     assert sorted(statuses.values()) == ["cancelled", "completed", "no_show"]
     events = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "session.record_past")).all()
     assert sorted(e.entity_id for e in events) == sorted([booked.json["id"], *statuses])
     # a history entry that never happened holds nothing: the cancelled slot can still be entered as completed
-    again = api.post(URL, json=dose(clinic, pid, past, hh=15, room="Therapy", staff_member_id=None,
-                                    record_past=True, status="completed"))
+    again = api.post(
+        URL,
+        json=dose(clinic, pid, past, hh=15, room="Therapy", staff_member_id=None, record_past=True, status="completed"),
+    )
     assert again.status_code == 201, again.json
     r = api.post(URL, json=body | {"record_past": True, "status": "lost"})
     assert r.status_code == 400 and r.json["error"]["field"] == "status"
@@ -232,9 +278,12 @@ def test_list_sessions_of_a_clinic(api, world):
     assert [s["id"] for s in r.json["sessions"]] == [a["id"], b["id"]]
     instants = f"start={clinic.at(day, 9, 30).isoformat().replace('+', '%2B')}&end={clinic.at(day, 23).isoformat().replace('+', '%2B')}"
     assert [s["id"] for s in api.get(f"{URL}?clinic_id={clinic.id}&{instants}").json["sessions"]] == [a["id"]]
-    for query, field in [("", "clinic_id"), (f"clinic_id={clinic.id}&start=tomorrow", "start"),
-                         (f"clinic_id={clinic.id}&start={day}&end={day - timedelta(days=1)}", "end"),
-                         (f"clinic_id={clinic.id}&status=lost", "status")]:
+    for query, field in [
+        ("", "clinic_id"),
+        (f"clinic_id={clinic.id}&start=tomorrow", "start"),
+        (f"clinic_id={clinic.id}&start={day}&end={day - timedelta(days=1)}", "end"),
+        (f"clinic_id={clinic.id}&status=lost", "status"),
+    ]:
         r = api.get(f"{URL}?{query}")
         expected = 422 if "end=" in query else 400  # an end before its start: a rule between fields
         assert r.status_code == expected and r.json["error"]["field"] == field, query
@@ -250,6 +299,7 @@ def test_dosing_hold_refuses_a_dose_unless_overridden(api, world):
     assert r.status_code == 409 and r.json["error"]["code"] == "flagged"
     assert [c["code"] for c in r.json["error"]["conflicts"]] == ["dosing_hold"]
     assert r.json["error"]["conflicts"][0]["patient_id"] == pid
-    evaluation = api.post(URL, json=dose(clinic, pid, day, hh=14, room="Therapy",
-                                         staff_member_id=clinic.staff["Dr Prescriber"]))
+    evaluation = api.post(
+        URL, json=dose(clinic, pid, day, hh=14, room="Therapy", staff_member_id=clinic.staff["Dr Prescriber"])
+    )
     assert evaluation.status_code == 201  # a hold stops dosing, not visits

@@ -1,4 +1,5 @@
 """POST /sessions/{id}/reinstate: undoing a cancellation while the slot is free, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -17,8 +18,13 @@ def _world():
 
 
 def _book(api, clinic, pid, day, hh=9, room="Therapy", **extra):
-    body = {"patient_id": pid, "room_id": clinic.rooms[room], "kind": "evaluation",
-            "starts_at": clinic.iso(day, hh), "duration_minutes": 60} | extra
+    body = {
+        "patient_id": pid,
+        "room_id": clinic.rooms[room],
+        "kind": "evaluation",
+        "starts_at": clinic.iso(day, hh),
+        "duration_minutes": 60,
+    } | extra
     r = api.post(URL, json=body)
     assert r.status_code == 201, r.json
     return r.json
@@ -31,8 +37,13 @@ def _cancel(api, s):
 
 
 def _actions(session_id: int) -> list[str]:
-    return list(db_session.scalars(select(AuditEvent.action).where(
-        AuditEvent.entity_type == "treatment_session", AuditEvent.entity_id == session_id).order_by(AuditEvent.id)))
+    return list(
+        db_session.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.entity_type == "treatment_session", AuditEvent.entity_id == session_id)
+            .order_by(AuditEvent.id)
+        )
+    )
 
 
 def test_reinstate_undoes_a_cancellation_and_is_audited(api, app):
@@ -48,8 +59,16 @@ def test_reinstate_undoes_a_cancellation_and_is_audited(api, app):
     assert event.before["status"] == "cancelled" and event.before["cancel_reason"] == "Patient unwell"
     assert event.after["status"] == "booked" and event.actor_id is not None
     # reinstated means live again: the slot is taken for anyone else
-    clash = desk.post(URL, json={"patient_id": patient_id(mrn="MRN-3", name="Third"), "room_id": clinic.rooms["Therapy"],
-                                 "kind": "evaluation", "starts_at": clinic.iso(day, 9), "duration_minutes": 60})
+    clash = desk.post(
+        URL,
+        json={
+            "patient_id": patient_id(mrn="MRN-3", name="Third"),
+            "room_id": clinic.rooms["Therapy"],
+            "kind": "evaluation",
+            "starts_at": clinic.iso(day, 9),
+            "duration_minutes": 60,
+        },
+    )
     assert clash.status_code == 409 and clash.json["error"]["code"] == "room_double_booked"
 
 
@@ -88,8 +107,10 @@ def test_reinstate_refuses_a_stale_version_and_what_is_not_cancelled(api, app):
     assert api.post(f"{URL}/{cancelled['id']}/reinstate", json={}).json["error"]["field"] == "version"
     assert api.post(f"{URL}/{cancelled['id']}/reinstate", json={"version": 1, "x": 1}).status_code == 400
     assert api.post(f"{URL}/999999/reinstate", json={"version": 1}).status_code == 404
-    assert api.as_("clinician").post(f"{URL}/{cancelled['id']}/reinstate",
-                                     json={"version": live["version"]}).status_code == 403
+    assert (
+        api.as_("clinician").post(f"{URL}/{cancelled['id']}/reinstate", json={"version": live["version"]}).status_code
+        == 403
+    )
 
 
 def test_reinstate_keeps_a_proposed_session_proposed_and_refuses_the_past(api, app):
@@ -102,8 +123,9 @@ def test_reinstate_keeps_a_proposed_session_proposed_and_refuses_the_past(api, a
     db_session.commit()
     cancelled = _cancel(api, api.get(f"{URL}/{s['id']}").json)
     assert api.post(f"{URL}/{s['id']}/reinstate", json={"version": cancelled["version"]}).json["status"] == "proposed"
-    past = _book(api, clinic, other, day - timedelta(days=28), override_reason="Recording a past visit",
-                 record_past=True)
+    past = _book(
+        api, clinic, other, day - timedelta(days=28), override_reason="Recording a past visit", record_past=True
+    )
     past = _cancel(api, past)
     r = api.post(f"{URL}/{past['id']}/reinstate", json={"version": past["version"]})
     assert r.status_code == 409 and r.json["error"]["code"] == "invalid_transition"

@@ -1,4 +1,5 @@
 """Cancelled doses open an induction gap; POST /sessions/{id}/replan proposes and applies the fix."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -14,10 +15,16 @@ def _flag_codes(api, clinic, pid):
 
 
 def _course(api, clinic, pid):
-    r = api.post(f"/api/v1/patients/{pid}/courses", json={
-        "protocol": "ketamine-iv", "clinic_id": clinic.id, "start_on": str(future_monday()),
-        "include_maintenance": False,
-        "preferences": {"weekdays": ["tue", "fri"], "earliest": "09:00", "latest": "13:00"}})
+    r = api.post(
+        f"/api/v1/patients/{pid}/courses",
+        json={
+            "protocol": "ketamine-iv",
+            "clinic_id": clinic.id,
+            "start_on": str(future_monday()),
+            "include_maintenance": False,
+            "preferences": {"weekdays": ["tue", "fri"], "earliest": "09:00", "latest": "13:00"},
+        },
+    )
     assert r.status_code == 201, r.json
     return {s["sequence"]: s for s in r.json["sessions"] if s["kind"] == "dose"}
 
@@ -29,7 +36,9 @@ def test_cancel_opens_a_gap_and_the_replan_closes_it(api, app):
     assert "induction_gap" not in _flag_codes(api, clinic, pid)
     # the patient is away for a week: doses 3 and 4 are cancelled
     for n in (3, 4):
-        r = api.post(f"/api/v1/sessions/{doses[n]['id']}/cancel", json={"reason": "Away", "version": doses[n]["version"]})
+        r = api.post(
+            f"/api/v1/sessions/{doses[n]['id']}/cancel", json={"reason": "Away", "version": doses[n]["version"]}
+        )
         assert r.status_code == 200
     assert "induction_gap" in _flag_codes(api, clinic, pid)
 
@@ -71,9 +80,15 @@ def test_replan_refusals(api, app):
 
 
 def _all_sessions(api, clinic, pid):
-    r = api.post(f"/api/v1/patients/{pid}/courses", json={
-        "protocol": "ketamine-iv", "clinic_id": clinic.id, "start_on": str(future_monday()),
-        "include_maintenance": False})
+    r = api.post(
+        f"/api/v1/patients/{pid}/courses",
+        json={
+            "protocol": "ketamine-iv",
+            "clinic_id": clinic.id,
+            "start_on": str(future_monday()),
+            "include_maintenance": False,
+        },
+    )
     assert r.status_code == 201, r.json
     return r.json["sessions"]
 

@@ -2,6 +2,7 @@
 (services/setup_cache.py). A change made through the API is seen by the next booking (another
 process would read the raised version the same way); a change the transaction rolls back is never
 cached. On both databases."""
+
 from __future__ import annotations
 
 import itertools
@@ -28,10 +29,16 @@ def test_every_kind_of_setup_write_raises_the_version(app):
         lambda: setattr(db_session.get(Room, room_id), "active", False),
         lambda: db_session.add(Room(clinic_id=clinic.id, name="New chair", capabilities=["iv"])),
         lambda: setattr(db_session.get(StaffMember, staff_id), "capacity", 3),
-        lambda: db_session.add(TimeOff(staff_member_id=staff_id, starts_at=datetime(2030, 1, 1, 9, tzinfo=UTC),
-                                       ends_at=datetime(2030, 1, 1, 17, tzinfo=UTC))),
-        lambda: db_session.delete(db_session.scalars(select(OpeningHours).where(
-            OpeningHours.clinic_id == clinic.id)).first()),
+        lambda: db_session.add(
+            TimeOff(
+                staff_member_id=staff_id,
+                starts_at=datetime(2030, 1, 1, 9, tzinfo=UTC),
+                ends_at=datetime(2030, 1, 1, 17, tzinfo=UTC),
+            )
+        ),
+        lambda: db_session.delete(
+            db_session.scalars(select(OpeningHours).where(OpeningHours.clinic_id == clinic.id)).first()
+        ),
         lambda: setattr(db_session.get(Clinic, clinic.id), "name", "Renamed"),
     ]
     for change in changes:
@@ -49,18 +56,28 @@ def test_a_booking_sees_a_closure_added_after_the_setup_was_cached(api, app):
     clinic = build_clinic()
     pid = patient()
     day = future_monday()
-    body = {"patient_id": pid, "room_id": clinic.rooms["Consult"], "kind": "evaluation",
-            "starts_at": datetime.combine(day, time(10)).isoformat() + "-05:00", "duration_minutes": 60}
+    body = {
+        "patient_id": pid,
+        "room_id": clinic.rooms["Consult"],
+        "kind": "evaluation",
+        "starts_at": datetime.combine(day, time(10)).isoformat() + "-05:00",
+        "duration_minutes": 60,
+    }
     first = api.post("/api/v1/sessions", json=body)
     assert first.status_code == 201, first.json  # the setup is cached now
     before = _version(clinic.id)
     closed_on = day + timedelta(days=1)
     admin = api.as_("admin")
-    assert admin.post(f"/api/v1/clinics/{clinic.id}/closures",
-                      json={"starts_on": closed_on.isoformat(), "reason": "Flood"}).status_code == 201
+    assert (
+        admin.post(
+            f"/api/v1/clinics/{clinic.id}/closures", json={"starts_on": closed_on.isoformat(), "reason": "Flood"}
+        ).status_code
+        == 201
+    )
     assert _version(clinic.id) > before
-    second = api.as_("front_desk").post("/api/v1/sessions", json={
-        **body, "starts_at": datetime.combine(closed_on, time(10)).isoformat() + "-05:00"})
+    second = api.as_("front_desk").post(
+        "/api/v1/sessions", json={**body, "starts_at": datetime.combine(closed_on, time(10)).isoformat() + "-05:00"}
+    )
     assert second.status_code == 409 and second.json["error"]["code"] == "flagged", second.json
     assert "clinic_closed" in {f["code"] for f in second.json["error"]["conflicts"]}
 

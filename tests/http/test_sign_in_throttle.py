@@ -1,6 +1,7 @@
 """Sign-in throttling and lockout through the pages, on both databases: per account and per client
 address, held in the database so a second app process sees the same counts. Time is moved by
 ageing the stored failures, never by sleeping."""
+
 from __future__ import annotations
 
 import http.cookiejar
@@ -86,7 +87,9 @@ def test_ten_failures_lock_the_account_for_fifteen_minutes_and_the_lock_is_audit
     db_session.remove()
     locks = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "sign_in.lock")).all()
     assert {(e.after["scope"], e.after["subject"]) for e in locks} == {
-        ("account", email("front_desk")), ("address", "198.51.100.7")}
+        ("account", email("front_desk")),
+        ("address", "198.51.100.7"),
+    }
     assert all(e.actor_id is None and e.actor == "system" and "10 failed" in e.reason for e in locks)
     _age(minutes=14)
     assert Browser(app, "203.0.113.9").sign_in(email("front_desk"), PASSWORD).status_code == 429
@@ -153,8 +156,11 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(sqlite_url):
     app = create_app({"ENV": "development", "DATABASE_URL": sqlite_url, "TRUSTED_PROXIES": 1})
     client = app.test_client()
     token = CSRF.search(client.get("/sign-in").text).group(1)
-    client.post("/sign-in", data={"email": email("admin"), "password": "wrong password!", "csrf_token": token},
-                headers={"X-Forwarded-For": "203.0.113.50"})
+    client.post(
+        "/sign-in",
+        data={"email": email("admin"), "password": "wrong password!", "csrf_token": token},
+        headers={"X-Forwarded-For": "203.0.113.50"},
+    )
     db_session.remove()
     subjects = db_session.scalars(select(SignInThrottle.subject).where(SignInThrottle.scope == "address")).all()
     db_session.remove()

@@ -1,5 +1,6 @@
 """GET /api/v1/sessions/{id}/suggestions: free slots to move a session to (services.suggestions),
 on both databases."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
@@ -27,9 +28,18 @@ def _clinic():
 
 def _book(clinic, room, nurse, patient, day: date, start: time, minutes: int = 120):
     starts = datetime.combine(day, start, tzinfo=NY)
-    return booking.book(None, booking.SessionRequest(
-        clinic_id=clinic.id, patient_id=patient.id, room_id=room.id, staff_member_id=nurse.id, kind="dose",
-        starts_at=starts, ends_at=starts + timedelta(minutes=minutes)))
+    return booking.book(
+        None,
+        booking.SessionRequest(
+            clinic_id=clinic.id,
+            patient_id=patient.id,
+            room_id=room.id,
+            staff_member_id=nurse.id,
+            kind="dose",
+            starts_at=starts,
+            ends_at=starts + timedelta(minutes=minutes),
+        ),
+    )
 
 
 def test_suggestions_are_free_same_length_slots_elsewhere_and_one_can_be_taken(api):
@@ -40,8 +50,9 @@ def test_suggestions_are_free_same_length_slots_elsewhere_and_one_can_be_taken(a
     db_session.flush()
     sid, length = session.id, session.ends_at - session.starts_at
     busy_span = (busy.starts_at, busy.ends_at)
-    directory.add_closure(None, clinic, starts_on=day + timedelta(days=2), ends_on=day + timedelta(days=2),
-                          reason="Staff training")
+    directory.add_closure(
+        None, clinic, starts_on=day + timedelta(days=2), ends_on=day + timedelta(days=2), reason="Staff training"
+    )
     closed = day + timedelta(days=2)
     db_session.commit()
 
@@ -62,8 +73,10 @@ def test_suggestions_are_free_same_length_slots_elsewhere_and_one_can_be_taken(a
     assert all(datetime.fromisoformat(s["starts_at"]) != datetime.combine(day, time(9), tzinfo=NY) for s in slots)
 
     version = api.as_("front_desk").get(f"/api/v1/sessions/{sid}").json["version"]
-    moved = api.as_("front_desk").post(f"/api/v1/sessions/{sid}/reschedule", json={
-        "version": version, "starts_at": slots[0]["starts_at"], "room_id": slots[0]["room_id"]})
+    moved = api.as_("front_desk").post(
+        f"/api/v1/sessions/{sid}/reschedule",
+        json={"version": version, "starts_at": slots[0]["starts_at"], "room_id": slots[0]["room_id"]},
+    )
     assert moved.status_code == 200, moved.text
     assert datetime.fromisoformat(moved.json["starts_at"]) == datetime.fromisoformat(slots[0]["starts_at"])
 
@@ -122,7 +135,10 @@ def test_a_new_session_in_a_course_takes_the_protocols_rule_and_the_next_sequenc
     proto = protocols()["ketamine-iv"]
     new = suggestions.new_session(clinic.id, patient.id, "integration", course=course)
     assert (new.spec.duration_minutes, new.spec.capability, new.spec.role) == (
-        proto.integration.duration_minutes, proto.integration.capability, proto.integration.role)
+        proto.integration.duration_minutes,
+        proto.integration.capability,
+        proto.integration.role,
+    )
     dose = suggestions.new_session(clinic.id, patient.id, "dose", course=course)
     induction = [s.sequence for s in booked if s.kind == "dose" and s.phase == "induction"]
     assert dose.phase == "induction" and dose.sequence == max(induction) + 1 and dose.route == proto.dose.route
@@ -135,8 +151,9 @@ def test_a_new_session_in_a_course_takes_the_protocols_rule_and_the_next_sequenc
     else:
         raise AssertionError("a course of another patient was accepted")
     slots = suggestions.for_new(new, first=datetime.now(NY).date() + timedelta(days=30))
-    assert slots and all(s.ends_at - s.starts_at == timedelta(minutes=proto.integration.duration_minutes)
-                         for s in slots)
+    assert slots and all(
+        s.ends_at - s.starts_at == timedelta(minutes=proto.integration.duration_minutes) for s in slots
+    )
 
 
 def test_the_maintenance_proposal_follows_the_courses_latest_dose(app):
@@ -151,5 +168,6 @@ def test_the_maintenance_proposal_follows_the_courses_latest_dose(app):
     [dose] = proposal.plan.sessions
     assert dose.phase == "maintenance" and dose.starts_at > latest
     on = dose.starts_at.astimezone(NY).date()
-    assert proposal.window.earliest <= on <= proposal.window.latest or \
-        "maintenance_overdue" in {p.code for p in proposal.plan.problems}
+    assert proposal.window.earliest <= on <= proposal.window.latest or "maintenance_overdue" in {
+        p.code for p in proposal.plan.problems
+    }

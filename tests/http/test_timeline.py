@@ -1,4 +1,5 @@
 """GET /patients/{id}/timeline: courses, every session, flags, next due; assessments for clinicians only."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -11,12 +12,15 @@ from tests.support.builders import equipped_clinic, future_monday, patient_id
 def test_timeline_shows_everything_but_assessments_to_the_front_desk(api, app):
     clinic = equipped_clinic()
     pid = patient_id()
-    booked = api.post(f"/api/v1/patients/{pid}/courses", json={
-        "protocol": "ketamine-iv", "clinic_id": clinic.id, "start_on": str(future_monday())}).json
+    booked = api.post(
+        f"/api/v1/patients/{pid}/courses",
+        json={"protocol": "ketamine-iv", "clinic_id": clinic.id, "start_on": str(future_monday())},
+    ).json
     first = booked["sessions"][0]
     api.post(f"/api/v1/sessions/{first['id']}/cancel", json={"reason": "Moved", "version": first["version"]})
-    score = api.as_("clinician").post(f"/api/v1/patients/{pid}/assessments",
-                                      json={"instrument": "PHQ-9", "score": 17, "taken_on": str(date.today())})
+    score = api.as_("clinician").post(
+        f"/api/v1/patients/{pid}/assessments", json={"instrument": "PHQ-9", "score": 17, "taken_on": str(date.today())}
+    )
     assert score.status_code == 201, score.json
 
     desk = api.as_("front_desk").get(f"/api/v1/patients/{pid}/timeline")
@@ -45,9 +49,15 @@ def test_no_course_no_next_due_and_unknown_patient(api, app):
 def test_induction_under_way_has_no_next_due_yet(api, app):
     clinic = equipped_clinic()
     pid = patient_id()
-    booked = api.post(f"/api/v1/patients/{pid}/courses", json={
-        "protocol": "ketamine-iv", "clinic_id": clinic.id, "start_on": str(future_monday()),
-        "include_maintenance": False}).json
+    booked = api.post(
+        f"/api/v1/patients/{pid}/courses",
+        json={
+            "protocol": "ketamine-iv",
+            "clinic_id": clinic.id,
+            "start_on": str(future_monday()),
+            "include_maintenance": False,
+        },
+    ).json
     dose6 = next(s for s in booked["sessions"] if s["kind"] == "dose" and s["sequence"] == 6)
     api.post(f"/api/v1/sessions/{dose6['id']}/cancel", json={"reason": "Stopping", "version": 1})
     assert api.get(f"/api/v1/patients/{pid}/timeline").json["next_due"] is None

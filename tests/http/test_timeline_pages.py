@@ -1,6 +1,7 @@
 """Issue 15: a long timeline comes a page at a time (``limit``, ``before`` → ``earlier_before``), through
 the API and the clinician's page; paging back through every page gives every session once, in time
 order. On both databases."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -13,9 +14,18 @@ from tests.support import routes as r
 
 def _history(clinic, pid: int, n: int) -> list[int]:
     start = datetime(2025, 1, 6, 15, tzinfo=UTC)
-    rows = [TreatmentSession(clinic_id=clinic.id, patient_id=pid, room_id=clinic.rooms["Consult"], kind="follow_up",
-                             status="completed", starts_at=start + timedelta(days=2 * i),
-                             ends_at=start + timedelta(days=2 * i, hours=1)) for i in range(n)]
+    rows = [
+        TreatmentSession(
+            clinic_id=clinic.id,
+            patient_id=pid,
+            room_id=clinic.rooms["Consult"],
+            kind="follow_up",
+            status="completed",
+            starts_at=start + timedelta(days=2 * i),
+            ends_at=start + timedelta(days=2 * i, hours=1),
+        )
+        for i in range(n)
+    ]
     db_session.add_all(rows)
     db_session.commit()
     return [s.id for s in rows]
@@ -45,8 +55,12 @@ def test_paging_back_through_a_timeline_gives_every_session_once(api, app):
 
 def test_timeline_paging_refuses_a_bad_limit_or_instant(api, app):
     pid = patient()
-    for query, field in (("limit=0", "limit"), ("limit=1001", "limit"), ("before=2026-01-01T09:00:00", "before"),
-                         ("before=yesterday", "before")):
+    for query, field in (
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("before=2026-01-01T09:00:00", "before"),
+        ("before=yesterday", "before"),
+    ):
         answer = api.get(f"/api/v1/patients/{pid}/timeline?{query}")
         assert answer.status_code == 400 and answer.json["error"]["field"] == field, (query, answer.json)
 

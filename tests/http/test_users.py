@@ -1,4 +1,5 @@
 """Users and API tokens: argon2 passwords, hashed tokens, revocation (401 afterwards), audit."""
+
 from __future__ import annotations
 
 import hashlib
@@ -12,8 +13,9 @@ from scheduler.models import ApiToken, AuditEvent, User
 
 
 def test_create_user_hashes_the_password_with_argon2(api):
-    answer = api.post("/api/v1/users", json={"email": "Dr.Lee@Clinic.test", "role": "clinician",
-                                            "password": "correct horse battery"})
+    answer = api.post(
+        "/api/v1/users", json={"email": "Dr.Lee@Clinic.test", "role": "clinician", "password": "correct horse battery"}
+    )
     assert answer.status_code == 201, answer.json
     assert answer.json["email"] == "dr.lee@clinic.test" and answer.json["has_password"] is True
     user = db_session.get(User, answer.json["id"])
@@ -26,15 +28,18 @@ def test_create_user_hashes_the_password_with_argon2(api):
     assert [u["email"] for u in api.get("/api/v1/users").json["users"]] == ["admin@clinic.test", "dr.lee@clinic.test"]
 
 
-@pytest.mark.parametrize("body, field, status", [
-    ({"email": "not-an-email", "role": "clinician"}, "email", 400),
-    ({"email": "a@b.test", "role": "janitor"}, "role", 400),
-    ({"email": "a@b.test", "role": "clinician", "password": "short"}, "password", 400),
-    ({"email": "a@b.test", "role": "clinician", "password": 123456789012}, "password", 400),
-    ({"email": "a@b.test", "role": "clinician", "staff_member_id": 999}, None, 404),
-    ({"email": "a@b.test", "role": "clinician", "is_root": True}, "is_root", 400),
-    ({"role": "clinician"}, "email", 400),
-])
+@pytest.mark.parametrize(
+    "body, field, status",
+    [
+        ({"email": "not-an-email", "role": "clinician"}, "email", 400),
+        ({"email": "a@b.test", "role": "janitor"}, "role", 400),
+        ({"email": "a@b.test", "role": "clinician", "password": "short"}, "password", 400),
+        ({"email": "a@b.test", "role": "clinician", "password": 123456789012}, "password", 400),
+        ({"email": "a@b.test", "role": "clinician", "staff_member_id": 999}, None, 404),
+        ({"email": "a@b.test", "role": "clinician", "is_root": True}, "is_root", 400),
+        ({"role": "clinician"}, "email", 400),
+    ],
+)
 def test_create_user_validates_every_field(api, body, field, status):
     answer = api.post("/api/v1/users", json=body)
     assert answer.status_code == status, answer.json

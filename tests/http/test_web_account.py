@@ -1,6 +1,7 @@
 """The account page: a user changes their own password (the current one confirmed, the new one by
 the rule book's length, typed twice), which ends every session of the user in every browser, this
 one included, and is audited; or signs out everywhere."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,11 +25,14 @@ def _post(client, **form):
     return client.post("/account", data={"csrf_token": token, **form})
 
 
-@pytest.mark.parametrize("form, field", [
-    ({"current_password": "wrong password!", "new_password": NEW, "repeat_password": NEW}, "current_password"),
-    ({"current_password": PASSWORD, "new_password": "short", "repeat_password": "short"}, "new_password"),
-    ({"current_password": PASSWORD, "new_password": NEW, "repeat_password": NEW + "x"}, "repeat_password"),
-])
+@pytest.mark.parametrize(
+    "form, field",
+    [
+        ({"current_password": "wrong password!", "new_password": NEW, "repeat_password": NEW}, "current_password"),
+        ({"current_password": PASSWORD, "new_password": "short", "repeat_password": "short"}, "new_password"),
+        ({"current_password": PASSWORD, "new_password": NEW, "repeat_password": NEW + "x"}, "repeat_password"),
+    ],
+)
 def test_a_refused_change_names_the_field_and_changes_nothing(sqlite_app, users, form, field):
     desk = _client(sqlite_app)
     answer = _post(desk, action="change_password", **form)
@@ -42,8 +46,7 @@ def test_a_refused_change_names_the_field_and_changes_nothing(sqlite_app, users,
 
 def test_changing_ones_password_signs_out_every_browser(sqlite_app, users):
     here, elsewhere, colleague = _client(sqlite_app), _client(sqlite_app), _client(sqlite_app, "clinician")
-    answer = _post(here, action="change_password", current_password=PASSWORD, new_password=NEW,
-                   repeat_password=NEW)
+    answer = _post(here, action="change_password", current_password=PASSWORD, new_password=NEW, repeat_password=NEW)
     assert answer.status_code == 302 and answer.headers["Location"].endswith("/sign-in")
     assert "signed out everywhere" in here.get("/sign-in").text
     assert not _signed_in(here) and not _signed_in(elsewhere)

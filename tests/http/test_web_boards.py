@@ -1,6 +1,7 @@
 """Day board and week through the Flask client: every session legible (full name for hover, focus
 and screen readers; compact blocks never cut to a letter or two), flags and room and clinician in
 the week, the agenda list (the phone's board and the printed day sheet), keyboard shortcuts."""
+
 from __future__ import annotations
 
 import re
@@ -23,10 +24,22 @@ def test_day_board_blocks_agenda_and_keyboard_help(desk, site):
     start = next_monday(date.today())
     assert plan(desk, patient_id, start).status_code == 302
     therapy = site["rooms"]["Therapy"].id
-    r = desk.post(f"/patients/{patient_id}/book", {
-        "action": "book", "kind": "follow_up", "course_id": "", "duration_minutes": "20", "capability": "consult",
-        "role": "prescriber", "slot": "other", "starts_on": (start + timedelta(days=1)).isoformat(),
-        "starts_time": "16:00", "room_id": str(therapy), "override_reason": "test"})
+    r = desk.post(
+        f"/patients/{patient_id}/book",
+        {
+            "action": "book",
+            "kind": "follow_up",
+            "course_id": "",
+            "duration_minutes": "20",
+            "capability": "consult",
+            "role": "prescriber",
+            "slot": "other",
+            "starts_on": (start + timedelta(days=1)).isoformat(),
+            "starts_time": "16:00",
+            "room_id": str(therapy),
+            "override_reason": "test",
+        },
+    )
     assert r.status_code == 302, r.text
     board = desk.get(f"/board?date={start.isoformat()}").text
     assert 'class="full">Eli Kowalczyk</span>' in board  # the whole name in every block
@@ -36,7 +49,9 @@ def test_day_board_blocks_agenda_and_keyboard_help(desk, site):
     assert 'data-testid="keyboard-help"' in board and "previous day" in board
     next_day = desk.get(f"/board?date={(start + timedelta(days=1)).isoformat()}").text
     compact = re.search(r'<a class="block k-follow_up [^"]*compact[^"]*".*?</a>', next_day, re.S).group(0)
-    assert 'class="full">Eli Kowalczyk</span>' in compact and 'class="short" aria-hidden="true">Eli K.</span>' in compact
+    assert (
+        'class="full">Eli Kowalczyk</span>' in compact and 'class="short" aria-hidden="true">Eli K.</span>' in compact
+    )
 
 
 def test_week_shows_room_clinician_and_flags(desk, site):
@@ -64,14 +79,18 @@ def test_timeline_defaults_to_the_tracked_instrument_and_keeps_the_baseline(desk
     before = date.today() - timedelta(days=1)
     assert before < dose1_day
     for taken_on, score in ((before, 17), (before + timedelta(days=1), 14)):
-        r = clinician.post(f"/patients/{patient_id}/assessments",
-                           {"instrument": "PHQ-9", "score": str(score), "taken_on": taken_on.isoformat()})
+        r = clinician.post(
+            f"/patients/{patient_id}/assessments",
+            {"instrument": "PHQ-9", "score": str(score), "taken_on": taken_on.isoformat()},
+        )
         assert r.status_code == 302, r.text
     page = clinician.get(f"/patients/{patient_id}/timeline").text
     assert re.search(r'<option value="PHQ-9" selected>', page)  # the instrument the patient is tracked on
     assert "is tracked on PHQ-9" in page
     assert re.search(r'data-instrument="PHQ-9">PHQ-9 · baseline 17,', page)
-    assert "the course&#39;s first PHQ-9 score before dose 1 (17 on" in page or \
-        "the course's first PHQ-9 score before dose 1 (17 on" in page
+    assert (
+        "the course&#39;s first PHQ-9 score before dose 1 (17 on" in page
+        or "the course's first PHQ-9 score before dose 1 (17 on" in page
+    )
     assert 'role="group" aria-labelledby="tl-title"' in page  # links inside: not an image
     assert 'tabindex="0" role="region" aria-label="Course timeline (scrolls sideways)"' in page

@@ -1,5 +1,6 @@
 """Booking ONE session outside a planning run, and the next maintenance dose, through the pages:
 suggested slots, the protocol's rule, conflicts with their flags, override with a reason."""
+
 from __future__ import annotations
 
 import re
@@ -40,8 +41,14 @@ def test_a_one_off_session_is_booked_at_a_suggested_time(desk):  # noqa: F811
     patient_id = new_patient(desk)
     page = desk.get(f"/patients/{patient_id}")
     assert f'href="/patients/{patient_id}/book"' in page.text
-    form = {"kind": "evaluation", "course_id": "", "duration_minutes": "60", "capability": "consult",
-            "role": "prescriber", "action": "find"}
+    form = {
+        "kind": "evaluation",
+        "course_id": "",
+        "duration_minutes": "60",
+        "capability": "consult",
+        "role": "prescriber",
+        "action": "find",
+    }
     found = desk.post(f"/patients/{patient_id}/book", form)
     assert found.status_code == 200, found.text
     assert "60 min, a consult room, a prescriber" in found.text
@@ -60,17 +67,38 @@ def test_a_one_off_session_is_booked_at_a_suggested_time(desk):  # noqa: F811
 def test_booking_errors_are_shown_next_to_their_field(desk):  # noqa: F811
     patient_id = new_patient(desk)
     url = f"/patients/{patient_id}/book"
-    cases = [({"kind": "nap"}, "kind"),
-             ({"kind": "evaluation", "capability": "consult", "role": "prescriber"}, "duration_minutes"),
-             ({"kind": "evaluation", "duration_minutes": "3", "capability": "consult", "role": "prescriber"},
-              "duration_minutes"),
-             ({"kind": "evaluation", "duration_minutes": "60", "capability": "spa", "role": "prescriber"},
-              "capability"),
-             ({"kind": "evaluation", "course_id": "999"}, "course_id"),
-             ({"kind": "evaluation", "duration_minutes": "60", "capability": "consult", "role": "prescriber",
-               "action": "book"}, "slot"),
-             ({"kind": "evaluation", "duration_minutes": "60", "capability": "consult", "role": "prescriber",
-               "action": "book", "slot": "other", "starts_on": "someday"}, "starts_on")]
+    cases = [
+        ({"kind": "nap"}, "kind"),
+        ({"kind": "evaluation", "capability": "consult", "role": "prescriber"}, "duration_minutes"),
+        (
+            {"kind": "evaluation", "duration_minutes": "3", "capability": "consult", "role": "prescriber"},
+            "duration_minutes",
+        ),
+        ({"kind": "evaluation", "duration_minutes": "60", "capability": "spa", "role": "prescriber"}, "capability"),
+        ({"kind": "evaluation", "course_id": "999"}, "course_id"),
+        (
+            {
+                "kind": "evaluation",
+                "duration_minutes": "60",
+                "capability": "consult",
+                "role": "prescriber",
+                "action": "book",
+            },
+            "slot",
+        ),
+        (
+            {
+                "kind": "evaluation",
+                "duration_minutes": "60",
+                "capability": "consult",
+                "role": "prescriber",
+                "action": "book",
+                "slot": "other",
+                "starts_on": "someday",
+            },
+            "starts_on",
+        ),
+    ]
     for data, field in cases:
         r = desk.post(url, data)
         assert r.status_code == 400, (data, r.status_code)
@@ -87,8 +115,12 @@ def test_within_a_course_the_protocol_gives_the_length_and_the_dose_its_sequence
     doses_before = max(s.sequence for s in induction)
     # (from two days after the last dose: five weeks later, the dose would be an induction_gap, an error)
     last_day = max(s.starts_at for s in induction).astimezone(NY).date()
-    form = {"kind": "dose", "course_id": str(course_id), "action": "find",
-            "from_on": (last_day + timedelta(days=2)).isoformat()}
+    form = {
+        "kind": "dose",
+        "course_id": str(course_id),
+        "action": "find",
+        "from_on": (last_day + timedelta(days=2)).isoformat(),
+    }
     found = desk.post(f"/patients/{patient_id}/book", form)
     assert found.status_code == 200, found.text
     assert f"Dose {doses_before + 1} (induction): {proto.dose.duration_minutes} min, a iv room" in found.text
@@ -109,8 +141,15 @@ def test_a_flagged_time_shows_its_conflicts_and_books_only_with_a_reason(desk, c
     db_session.remove()
     room = db_session.scalar(select(Room).where(Room.name == "IV-2"))
     day = next_monday(date.today(), weeks=6) + timedelta(days=2)
-    form = {"kind": "dose", "course_id": str(course_id), "action": "book", "slot": "other",
-            "starts_on": day.isoformat(), "starts_time": "10:00", "room_id": str(room.id)}
+    form = {
+        "kind": "dose",
+        "course_id": str(course_id),
+        "action": "book",
+        "slot": "other",
+        "starts_on": day.isoformat(),
+        "starts_time": "10:00",
+        "room_id": str(room.id),
+    }
     r = desk.post(f"/patients/{patient_id}/book", form)
     assert r.status_code == 409, r.text
     assert 'data-testid="conflicts"' in r.text and 'data-flag-code="dosing_hold"' in r.text
@@ -139,8 +178,9 @@ def test_the_next_maintenance_dose_is_the_planners_proposal(desk):  # noqa: F811
     r = desk.post(f"/patients/{patient_id}/maintenance", {"course_id": str(course_id), "slot": value})
     assert r.status_code == 302, r.text
     assert f"Booked Dose {booked_maintenance + 1} (maintenance)" in desk.get(r.headers["Location"]).text
-    [dose] = [s for s in _sessions(patient_id, "dose") if s.sequence == booked_maintenance + 1
-              and s.phase == "maintenance"]
+    [dose] = [
+        s for s in _sessions(patient_id, "dose") if s.sequence == booked_maintenance + 1 and s.phase == "maintenance"
+    ]
     assert dose.course_id == course_id and dose.starts_at > latest
     assert dose.starts_at == datetime.fromisoformat(value.split("|")[0])
     on = dose.starts_at.astimezone(NY).date()
@@ -172,9 +212,16 @@ def test_clinicians_cannot_book_from_these_pages(desk, clinician):  # noqa: F811
 
 def test_a_double_booking_is_shown_and_cannot_be_overridden(desk):  # noqa: F811
     patient_id = new_patient(desk)
-    form = {"kind": "evaluation", "duration_minutes": "60", "capability": "consult", "role": "prescriber",
-            "action": "book", "slot": "other", "starts_on": next_monday(date.today()).isoformat(),
-            "starts_time": "10:00"}
+    form = {
+        "kind": "evaluation",
+        "duration_minutes": "60",
+        "capability": "consult",
+        "role": "prescriber",
+        "action": "book",
+        "slot": "other",
+        "starts_on": next_monday(date.today()).isoformat(),
+        "starts_time": "10:00",
+    }
     db_session.remove()
     form["room_id"] = str(db_session.scalar(select(Room.id).where(Room.name == "Therapy")))
     assert desk.post(f"/patients/{patient_id}/book", form).status_code == 302
@@ -209,6 +256,9 @@ def test_a_new_dose_that_needs_an_integration_session_is_offered_and_booked_with
     assert r.status_code == 302, r.text
     integrations = _sessions(patient_id, "integration")
     assert len(integrations) == integrations_before + 1
-    new_dose = next(s for s in _sessions(patient_id, "dose") if s.status == "booked"
-                    and s.starts_at == datetime.fromisoformat(slots[0].split("|")[0]))
+    new_dose = next(
+        s
+        for s in _sessions(patient_id, "dose")
+        if s.status == "booked" and s.starts_at == datetime.fromisoformat(slots[0].split("|")[0])
+    )
     assert any(i.starts_at >= new_dose.ends_at and i.course_id == course_id for i in integrations)

@@ -1,6 +1,7 @@
 """Issue 9's refusals and new flags on the pages (Flask client): a second course (course_active) and
 replacing the open one, a plan refused for its flags (a payer's units), a past start date, check-in too early, a past one-off session, and
 attendance_unrecorded on the worklist and the day board."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
@@ -29,9 +30,16 @@ def test_a_second_course_is_refused_on_the_page_and_can_replace_the_open_one(des
     assert r.status_code == 409
     assert "A patient has one open dosing course at a time" in r.text and f"course {first.id}" in r.text
     assert 'data-testid="course-active"' in r.text and f'name="replaces_course_id" value="{first.id}"' in r.text
-    form = {"protocol": "ketamine-iv", "start_on": next_monday(date.today(), weeks=3).isoformat(),
-            "weekdays": ["mon", "thu"], "earliest": "09:00", "latest": "17:00", "action": "preview",
-            "replaces_course_id": str(first.id), "stop_reason": "Restarting after a break"}
+    form = {
+        "protocol": "ketamine-iv",
+        "start_on": next_monday(date.today(), weeks=3).isoformat(),
+        "weekdays": ["mon", "thu"],
+        "earliest": "09:00",
+        "latest": "17:00",
+        "action": "preview",
+        "replaces_course_id": str(first.id),
+        "stop_reason": "Restarting after a break",
+    }
     preview = desk.post(f"/patients/{patient_id}/plan", form)
     assert preview.status_code == 200, preview.text
     assert 'data-testid="plan-preview"' in preview.text and "Replacing course" in preview.text
@@ -54,13 +62,22 @@ def test_a_past_one_off_session_is_refused_with_the_reason(desk, site):  # noqa:
     patient_id = new_patient(desk)
     day = date.today() - timedelta(days=10)
     room = site["rooms"]["Therapy"]
-    form = {"kind": "evaluation", "course_id": "", "duration_minutes": "60", "capability": "consult",
-            "role": "prescriber", "action": "book", "slot": "other", "starts_on": day.isoformat(),
-            "starts_time": "10:00", "room_id": str(room.id)}
+    form = {
+        "kind": "evaluation",
+        "course_id": "",
+        "duration_minutes": "60",
+        "capability": "consult",
+        "role": "prescriber",
+        "action": "book",
+        "slot": "other",
+        "starts_on": day.isoformat(),
+        "starts_time": "10:00",
+        "room_id": str(room.id),
+    }
     r = desk.post(f"/patients/{patient_id}/book", form)
     assert r.status_code == 422, r.text
-    message = r.text[r.text.index("The session ended"):]
-    message = message[:message.index("<")]
+    message = r.text[r.text.index("The session ended") :]
+    message = message[: message.index("<")]
     assert "before now" in message and "record_past" in message and "+00:00" not in message
     local = datetime.combine(day, time(11), tzinfo=NY)
     assert f"{local.day} {local:%b} {local.year} 11:00 E" in message
@@ -76,9 +93,17 @@ def test_attendance_unrecorded_shows_on_the_worklist_and_the_day_board(desk, sit
     db_session.remove()
     room = db_session.scalar(select(Room).where(Room.name == "Therapy"))
     starts = datetime.combine(day, time(10), tzinfo=NY)
-    past = booking.new_session(booking.SessionRequest(
-        clinic_id=room.clinic_id, patient_id=patient_id, room_id=room.id, kind="evaluation",
-        starts_at=starts, ends_at=starts + timedelta(hours=1)), "booked")
+    past = booking.new_session(
+        booking.SessionRequest(
+            clinic_id=room.clinic_id,
+            patient_id=patient_id,
+            room_id=room.id,
+            kind="evaluation",
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=1),
+        ),
+        "booked",
+    )
     db_session.add(past)
     db_session.commit()
     sid = past.id
@@ -101,8 +126,8 @@ def test_check_in_too_early_names_the_clinics_time(desk):  # noqa: F811
     r = desk.post(f"/sessions/{dose.id}/check_in", {"version": dose.version})
     assert r.status_code == 409
     local = dose.starts_at.astimezone(NY)
-    message = r.text[r.text.index(f"Session {dose.id} is on"):]
-    message = message[:message.index("<")]
+    message = r.text[r.text.index(f"Session {dose.id} is on") :]
+    message = message[: message.index("<")]
     assert f"{local.day} {local:%b} {local.year} {local:%H:%M} E" in message and "+00:00" not in message
     assert "check-in opens that day" in message
 
@@ -120,8 +145,15 @@ def test_a_plan_past_the_authorized_units_shows_why_and_books_only_with_a_reason
     assert "The plan breaks a scheduling rule" in refused.text and "would be unit 5 of 4" in refused.text
     assert 'data-testid="plan-preview"' in refused.text and 'name="override_reason"' in refused.text
     assert _courses(patient_id) == []
-    form = {"protocol": "ketamine-iv", "start_on": start.isoformat(), "weekdays": ["mon", "thu"],
-            "earliest": "09:00", "latest": "17:00", "action": "confirm", "override_reason": "Patient pays"}
+    form = {
+        "protocol": "ketamine-iv",
+        "start_on": start.isoformat(),
+        "weekdays": ["mon", "thu"],
+        "earliest": "09:00",
+        "latest": "17:00",
+        "action": "confirm",
+        "override_reason": "Patient pays",
+    }
     booked = desk.post(f"/patients/{patient_id}/plan", form)
     assert booked.status_code == 302, booked.text
     assert [c.status for c in _courses(patient_id)] == ["planned"]
@@ -130,7 +162,15 @@ def test_a_plan_past_the_authorized_units_shows_why_and_books_only_with_a_reason
 def _authorize(patient_id: int, start: date) -> None:
     from scheduler.models import Authorization
 
-    db_session.add(Authorization(patient_id=patient_id, protocol="ketamine-iv", payer="Acme Health",
-                                 reference="PA-4", units_authorized=4, valid_from=start,
-                                 valid_to=start + timedelta(days=120)))
+    db_session.add(
+        Authorization(
+            patient_id=patient_id,
+            protocol="ketamine-iv",
+            payer="Acme Health",
+            reference="PA-4",
+            units_authorized=4,
+            valid_from=start,
+            valid_to=start + timedelta(days=120),
+        )
+    )
     db_session.commit()

@@ -1,5 +1,6 @@
 """Clinical notes on the clinician's timeline: listed, added (said so), errors by the field, and
 never shown to the front desk."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -22,8 +23,12 @@ def test_a_clinician_adds_a_note_and_sees_it_listed_with_its_author(desk, clinic
     db_session.remove()
     notes = list(db_session.scalars(select(ClinicalNote).where(ClinicalNote.patient_id == patient_id)))
     assert [n.body for n in notes] == [f"{SECRET}\nPlan: continue."]
-    assert db_session.scalar(select(AuditEvent).where(AuditEvent.action == "clinical_note.create",
-                                                      AuditEvent.entity_id == notes[0].id)) is not None
+    assert (
+        db_session.scalar(
+            select(AuditEvent).where(AuditEvent.action == "clinical_note.create", AuditEvent.entity_id == notes[0].id)
+        )
+        is not None
+    )
 
 
 def test_an_empty_note_is_refused_next_to_the_field_and_writes_nothing(desk, clinician):  # noqa: F811

@@ -1,5 +1,6 @@
 """The Reports and Import pages through the Flask client: who may open them, charts with their
 tables, CSV downloads, and an upload that is checked, refused with line and column, then taken."""
+
 from __future__ import annotations
 
 import io
@@ -32,18 +33,32 @@ def test_reports_page_draws_each_report_with_its_table_for_admins_and_clinicians
     room = site["rooms"]["IV-1"]
     day = date.today() - timedelta(days=7)
     starts = datetime(day.year, day.month, day.day, 15, tzinfo=UTC)
-    db_session.add(TreatmentSession(clinic_id=site["clinic"].id, patient_id=_patient().id, room_id=room.id, kind="dose",
-                                    starts_at=starts, ends_at=starts + timedelta(hours=2), status="completed"))
+    db_session.add(
+        TreatmentSession(
+            clinic_id=site["clinic"].id,
+            patient_id=_patient().id,
+            room_id=room.id,
+            kind="dose",
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=2),
+            status="completed",
+        )
+    )
     db_session.commit()
     for role in ("admin", "clinician"):
         page = _as(site, role).get("/reports")
         assert page.status_code == 200, role
         html = page.text
-        for heading in ("Chair utilisation", "No-shows and late cancellations", "Course funnel",
-                        "Response and remission", "Maintenance adherence"):
+        for heading in (
+            "Chair utilisation",
+            "No-shows and late cancellations",
+            "Course funnel",
+            "Response and remission",
+            "Maintenance adherence",
+        ):
             assert f">{heading}</h2>" in html
         assert html.count('role="img"') >= 3 and "<title" in html and "<table" in html
-        assert 'IV-1, week of' in html  # a heatmap cell names its room and week
+        assert "IV-1, week of" in html  # a heatmap cell names its room and week
         assert "<script" not in html.split("</head>")[1] and " onclick=" not in html
     assert _as(site, "front_desk").get("/reports").status_code == 403
     download = _as(site, "admin").get(f"/reports/utilization.csv?clinic_id={site['clinic'].id}&by=week")
@@ -97,14 +112,24 @@ def test_a_user_limited_to_one_clinic_gets_no_report_of_another(sqlite_app):
     from tests.support.builders import USER_ROLES as ROLES
 
     a, _rooms, users = clinic_with_users()
-    b = directory.create_clinic(None, name="Other Side Clinic", timezone="America/New_York",
-                                hours={d: [(time(8), time(18))] for d in range(7)})
+    b = directory.create_clinic(
+        None, name="Other Side Clinic", timezone="America/New_York", hours={d: [(time(8), time(18))] for d in range(7)}
+    )
     db_session.flush()
     chair = directory.create_room(None, b, name="B chair", capabilities=["iv"])
     day = date.today() - timedelta(days=3)
     starts = datetime(day.year, day.month, day.day, 15, tzinfo=UTC)
-    db_session.add(TreatmentSession(clinic_id=b.id, patient_id=_patient().id, room_id=chair.id, kind="dose",
-                                    starts_at=starts, ends_at=starts + timedelta(hours=2), status="completed"))
+    db_session.add(
+        TreatmentSession(
+            clinic_id=b.id,
+            patient_id=_patient().id,
+            room_id=chair.id,
+            kind="dose",
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=2),
+            status="completed",
+        )
+    )
     for role in ROLES:
         users[role].limit_to_clinics([a.id])
     db_session.commit()
@@ -129,6 +154,7 @@ def test_a_user_limited_to_one_clinic_gets_no_report_of_another(sqlite_app):
         assert "Other Side" not in web.get("/reports").text  # not offered in the clinic picker
     db_session.get(User, admin_id).limit_to_clinics([])  # a network admin again
     db_session.commit()
-    figures = client.get(f"/api/v1/reports/utilization?clinic_id={b_id}",
-                         headers={"Authorization": f"Bearer {tokens['admin']}"})
+    figures = client.get(
+        f"/api/v1/reports/utilization?clinic_id={b_id}", headers={"Authorization": f"Bearer {tokens['admin']}"}
+    )
     assert figures.status_code == 200 and any(r["room"] == "B chair" for r in figures.json["rows"])

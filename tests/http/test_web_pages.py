@@ -1,5 +1,6 @@
 """The pages through the Flask client: who may open what, sign-in, CSRF, forms and their errors,
 and the front desk's writes (each answered with a message saying what happened)."""
+
 from __future__ import annotations
 
 import re
@@ -114,12 +115,15 @@ def test_a_form_without_the_csrf_token_is_refused_and_writes_nothing(desk):
     assert db_session.scalar(select(func.count()).select_from(Patient)) == 0
 
 
-@pytest.mark.parametrize("field,data,status,text", [
-    ("name", {"mrn": "M-1", "name": "", "birth_date": "1980-01-01"}, 400, "Enter the patient"),
-    ("birth_date", {"mrn": "M-1", "name": "A B", "birth_date": "12/01/1980"}, 400, "date of birth"),
-    ("birth_date", {"mrn": "M-1", "name": "A B", "birth_date": "2999-01-01"}, 400, "between 1900 and today"),
-    ("email", {"mrn": "M-1", "name": "A B", "birth_date": "1980-01-01", "email": "nope"}, 400, "@"),
-])
+@pytest.mark.parametrize(
+    "field,data,status,text",
+    [
+        ("name", {"mrn": "M-1", "name": "", "birth_date": "1980-01-01"}, 400, "Enter the patient"),
+        ("birth_date", {"mrn": "M-1", "name": "A B", "birth_date": "12/01/1980"}, 400, "date of birth"),
+        ("birth_date", {"mrn": "M-1", "name": "A B", "birth_date": "2999-01-01"}, 400, "between 1900 and today"),
+        ("email", {"mrn": "M-1", "name": "A B", "birth_date": "1980-01-01", "email": "nope"}, 400, "@"),
+    ],
+)
 def test_new_patient_errors_are_shown_next_to_the_field(desk, field, data, status, text):
     r = desk.post("/patients/new", data)
     assert r.status_code == status
@@ -183,12 +187,15 @@ def test_the_preview_books_nothing_and_the_confirmation_books_every_session(desk
     assert f"Booked {booked} sessions of ketamine-iv for Jordan Rivera." in desk.get(confirm.headers["Location"]).text
 
 
-@pytest.mark.parametrize("data,field", [
-    ({"protocol": "nope"}, "protocol"),
-    ({"start_on": "tomorrow"}, "start_on"),
-    ({"earliest": "9am"}, "earliest"),
-    ({"earliest": "15:00", "latest": "10:00"}, "latest"),
-])
+@pytest.mark.parametrize(
+    "data,field",
+    [
+        ({"protocol": "nope"}, "protocol"),
+        ({"start_on": "tomorrow"}, "start_on"),
+        ({"earliest": "9am"}, "earliest"),
+        ({"earliest": "15:00", "latest": "10:00"}, "latest"),
+    ],
+)
 def test_plan_errors_are_shown_next_to_the_field(desk, data, field):
     patient_id = new_patient(desk)
     base = {"protocol": "ketamine-iv", "start_on": "2030-01-07", "action": "preview"}
@@ -223,21 +230,39 @@ def test_a_cancellation_is_undone_with_reinstate_unless_the_slot_was_taken(desk)
     other_id = new_patient(desk, mrn="MRN-78", name="Ana Ruiz")
     plan(desk, patient_id, next_monday(date.today()))
     dose = induction_doses(patient_id)[2]
-    assert desk.post(f"/sessions/{dose.id}/cancel", {"version": dose.version, "reason": "Flu",
-                                                     "confirm": "yes"}).status_code == 302
+    assert (
+        desk.post(
+            f"/sessions/{dose.id}/cancel", {"version": dose.version, "reason": "Flu", "confirm": "yes"}
+        ).status_code
+        == 302
+    )
     r = desk.post(f"/sessions/{dose.id}/reinstate", {"version": _version(dose.id)})
     assert r.status_code == 302
     assert "Reinstated the dose session: it is booked again." in desk.get(r.headers["Location"]).text
     assert induction_doses(patient_id)[2].status == "booked"
-    assert desk.post(f"/sessions/{dose.id}/cancel", {"version": _version(dose.id), "reason": "Flu",
-                                                     "confirm": "yes"}).status_code == 302
+    assert (
+        desk.post(
+            f"/sessions/{dose.id}/cancel", {"version": _version(dose.id), "reason": "Flu", "confirm": "yes"}
+        ).status_code
+        == 302
+    )
     db_session.remove()
     row = db_session.get(TreatmentSession, dose.id)
-    taken = desk.post(f"/patients/{other_id}/book", {
-        "action": "book", "kind": "evaluation", "duration_minutes": "30", "capability": "iv", "role": "nurse",
-        "slot": "other", "starts_on": row.starts_at.astimezone(ZoneInfo("America/New_York")).date().isoformat(),
-        "starts_time": row.starts_at.astimezone(ZoneInfo("America/New_York")).strftime("%H:%M"),
-        "room_id": str(row.room_id), "override_reason": "test"})
+    taken = desk.post(
+        f"/patients/{other_id}/book",
+        {
+            "action": "book",
+            "kind": "evaluation",
+            "duration_minutes": "30",
+            "capability": "iv",
+            "role": "nurse",
+            "slot": "other",
+            "starts_on": row.starts_at.astimezone(ZoneInfo("America/New_York")).date().isoformat(),
+            "starts_time": row.starts_at.astimezone(ZoneInfo("America/New_York")).strftime("%H:%M"),
+            "room_id": str(row.room_id),
+            "override_reason": "test",
+        },
+    )
     assert taken.status_code == 302, taken.text
     r = desk.post(f"/sessions/{dose.id}/reinstate", {"version": _version(dose.id)})
     assert r.status_code == 409 and "the room is already booked" in r.text
@@ -291,11 +316,15 @@ def test_a_gap_appears_in_the_worklist_and_the_replan_clears_it(desk):
     patient_id = new_patient(desk)
     start = next_monday(date.today())
     plan(desk, patient_id, start)
-    flags_url = f"/flags?code=induction_gap&start={start.isoformat()}&end={start.replace(day=start.day) .isoformat()}"
+    flags_url = f"/flags?code=induction_gap&start={start.isoformat()}&end={start.replace(day=start.day).isoformat()}"
     third, fourth = induction_doses(patient_id)[2:4]
     for dose in (third, fourth):  # a single cancellation in a twice-weekly plan leaves a gap of 7 days: allowed
-        assert desk.post(f"/sessions/{dose.id}/cancel", {"version": dose.version, "reason": "Away",
-                                                         "confirm": "yes"}).status_code == 302
+        assert (
+            desk.post(
+                f"/sessions/{dose.id}/cancel", {"version": dose.version, "reason": "Away", "confirm": "yes"}
+            ).status_code
+            == 302
+        )
     worklist = desk.get(f"/flags?code=induction_gap&start={start.isoformat()}")
     assert worklist.status_code == 200
     assert worklist.text.count('data-flag-code="induction_gap"') == 1
@@ -336,7 +365,7 @@ def test_the_day_board_draws_rooms_hours_and_blocks(desk, site):
     bad = desk.get("/board?date=31-12-2030")
     assert bad.status_code == 200 and "is not a date" in bad.text
     week = desk.get(f"/week?date={day.isoformat()}")
-    assert f'/sessions/{dose.id}' in week.text
+    assert f"/sessions/{dose.id}" in week.text
 
 
 # ---------------------------------------------------------------- clinicians
@@ -366,8 +395,9 @@ def test_the_timeline_draws_the_doses_and_the_assessment_chart(desk, clinician, 
     plan(desk, patient_id, start)
     patient = db_session.get(Patient, patient_id)
     for days, score in ((-3, 30), (10, 24), (20, 18)):
-        clinical.record_assessment(None, patient, instrument="Y-BOCS", score=score,
-                                   taken_on=date.fromordinal(start.toordinal() + days))
+        clinical.record_assessment(
+            None, patient, instrument="Y-BOCS", score=score, taken_on=date.fromordinal(start.toordinal() + days)
+        )
     db_session.commit()
     page = clinician.get(f"/patients/{patient_id}/timeline")
     assert page.status_code == 200
@@ -388,7 +418,6 @@ def test_my_day_lists_the_clinicians_sessions(desk, clinician):
     assert f"/patients/{patient_id}/timeline" in page.text
 
 
-
 def test_patient_search_page_finds_by_mrn_part_and_name_words_and_shows_course_and_next(desk):
     patient_id = new_patient(desk, mrn="MRN-77", name="Jordan Rivera")
     plan(desk, patient_id, next_monday(date.today()))
@@ -405,9 +434,15 @@ def test_reschedule_to_a_time_of_ones_own_taking_the_integration_along(desk):
     plan(desk, patient_id, next_monday(date.today()))
     dose = induction_doses(patient_id)[1]
     db_session.remove()
-    integration = db_session.scalars(select(TreatmentSession).where(
-        TreatmentSession.patient_id == patient_id, TreatmentSession.kind == "integration",
-        TreatmentSession.starts_at > dose.starts_at).order_by(TreatmentSession.starts_at)).first()
+    integration = db_session.scalars(
+        select(TreatmentSession)
+        .where(
+            TreatmentSession.patient_id == patient_id,
+            TreatmentSession.kind == "integration",
+            TreatmentSession.starts_at > dose.starts_at,
+        )
+        .order_by(TreatmentSession.starts_at)
+    ).first()
     page = desk.get(f"/sessions/{dose.id}")
     assert 'id="move_integration"' in page.text and 'value="other"' in page.text
     assert re.search(r'class="pill (sev-\w+|st-checked_in)"', page.text)  # each suggestion says what it raises
@@ -415,10 +450,19 @@ def test_reschedule_to_a_time_of_ones_own_taking_the_integration_along(desk):
     tz = ZoneInfo("America/New_York")
     local = dose.starts_at.astimezone(tz)
     target = local.replace(hour=15, minute=0) if local.hour < 12 else local.replace(hour=8, minute=0)
-    r = desk.post(f"/sessions/{dose.id}/reschedule", {
-        "version": dose.version, "slot": "other", "starts_on": target.date().isoformat(),
-        "starts_time": target.strftime("%H:%M"), "room_id": str(dose.room_id),
-        "staff_member_id": str(dose.staff_member_id or ""), "move_integration": "on", "override_reason": "test"})
+    r = desk.post(
+        f"/sessions/{dose.id}/reschedule",
+        {
+            "version": dose.version,
+            "slot": "other",
+            "starts_on": target.date().isoformat(),
+            "starts_time": target.strftime("%H:%M"),
+            "room_id": str(dose.room_id),
+            "staff_member_id": str(dose.staff_member_id or ""),
+            "move_integration": "on",
+            "override_reason": "test",
+        },
+    )
     assert r.status_code == 302, r.text
     assert "Its integration session moved too" in desk.get(r.headers["Location"]).text
     db_session.remove()
@@ -427,8 +471,10 @@ def test_reschedule_to_a_time_of_ones_own_taking_the_integration_along(desk):
     shift = moved.starts_at - dose.starts_at
     assert moved.starts_at.astimezone(tz).strftime("%H:%M") == target.strftime("%H:%M")
     assert follower.starts_at - integration.starts_at == shift
-    bad = desk.post(f"/sessions/{dose.id}/reschedule", {"version": moved.version, "slot": "other",
-                                                        "starts_on": "soon", "starts_time": "09:00"})
+    bad = desk.post(
+        f"/sessions/{dose.id}/reschedule",
+        {"version": moved.version, "slot": "other", "starts_on": "soon", "starts_time": "09:00"},
+    )
     assert bad.status_code == 400 and 'id="starts_on-error"' in bad.text
 
 
@@ -442,7 +488,10 @@ def test_a_refused_form_shown_again_is_still_logged_as_a_read_of_the_patient(des
     r = desk.post(f"/patients/{patient_id}/edit", {"name": "", "phone": "555"})
     assert r.status_code == 400 and 'id="name-error"' in r.text
     db_session.remove()
-    entries = db_session.scalars(select(AccessLogEntry).where(
-        AccessLogEntry.patient_id == patient_id, AccessLogEntry.route == f"POST /patients/{patient_id}/edit")).all()
+    entries = db_session.scalars(
+        select(AccessLogEntry).where(
+            AccessLogEntry.patient_id == patient_id, AccessLogEntry.route == f"POST /patients/{patient_id}/edit"
+        )
+    ).all()
     assert [e.what for e in entries] == ["record"]
     assert db_session.get(Patient, patient_id).name  # and nothing of the refused change was kept

@@ -2,6 +2,7 @@
 (a bad value refused next to the field it names, nothing written), prints it with the clinic's
 certification and the patient's enrollment; the front desk sees that a form is owed — on the
 worklist, whatever dates it shows, and on the session — never the form."""
+
 from __future__ import annotations
 
 import re
@@ -27,8 +28,13 @@ def rems(site, sqlite_api):
     patient = factories.patient(mrn="REMS-1", name="Ana Ruiz", ride_home_arranged=True)
     db_session.flush()
     staff = {m.role: m.id for m in c.staff}
-    world = {"clinic": c.id, "patient": patient.id, "room": room.id, "nurse": staff["nurse"],
-             "prescriber": staff["prescriber"]}
+    world = {
+        "clinic": c.id,
+        "patient": patient.id,
+        "room": room.id,
+        "nurse": staff["nurse"],
+        "prescriber": staff["prescriber"],
+    }
     db_session.commit()
     enroll(sqlite_api, world)
     return world
@@ -66,12 +72,23 @@ def test_a_clinician_records_and_corrects_the_form_and_prints_it(rems, sqlite_ap
     assert done.status_code == 302, done.text
     page = clinician.get(url)
     assert 'data-testid="form-on-file"' in page.text and "rems_form_due" not in page.text
-    fixed = clinician.post(url, {**PAGE_FORM, "monitoring_minutes": "110", "ready_to_leave_at": _ready(s),
-                                 "monitoring_reason": "Transferred to ED for observation"})
+    fixed = clinician.post(
+        url,
+        {
+            **PAGE_FORM,
+            "monitoring_minutes": "110",
+            "ready_to_leave_at": _ready(s),
+            "monitoring_reason": "Transferred to ED for observation",
+        },
+    )
     assert fixed.status_code == 302
     db_session.remove()
-    assert [e.action for e in db_session.scalars(select(AuditEvent).where(
-        AuditEvent.action.like("rems_form.%")).order_by(AuditEvent.id))] == ["rems_form.create", "rems_form.update"]
+    assert [
+        e.action
+        for e in db_session.scalars(
+            select(AuditEvent).where(AuditEvent.action.like("rems_form.%")).order_by(AuditEvent.id)
+        )
+    ] == ["rems_form.create", "rems_form.update"]
 
     printed = clinician.get(f"{url}/print")
     assert printed.status_code == 200
@@ -82,15 +99,25 @@ def test_a_clinician_records_and_corrects_the_form_and_prints_it(rems, sqlite_ap
 
 
 def test_the_form_page_of_other_sessions_says_so_and_never_fails(rems, sqlite_api, clinician):
-    ahead = sqlite_api.post("/api/v1/sessions", json={
-        "patient_id": rems["patient"], "room_id": rems["room"], "staff_member_id": rems["nurse"], "kind": "dose",
-        "route": "nasal", "starts_at": "2030-03-04T09:00:00-05:00", "duration_minutes": 135}).json
+    ahead = sqlite_api.post(
+        "/api/v1/sessions",
+        json={
+            "patient_id": rems["patient"],
+            "room_id": rems["room"],
+            "staff_member_id": rems["nurse"],
+            "kind": "dose",
+            "route": "nasal",
+            "starts_at": "2030-03-04T09:00:00-05:00",
+            "duration_minutes": 135,
+        },
+    ).json
     page = clinician.get(f"/sessions/{ahead['id']}/monitoring-form")
     assert page.status_code == 200 and 'data-testid="not-yet"' in page.text
     refused = clinician.post(f"/sessions/{ahead['id']}/monitoring-form", {**PAGE_FORM, "ready_to_leave_at": "x"})
     assert refused.status_code == 400 and 'id="ready_to_leave_at-error"' in refused.text
-    early = clinician.post(f"/sessions/{ahead['id']}/monitoring-form",
-                           {**PAGE_FORM, "ready_to_leave_at": "2030-03-04T11:30"})
+    early = clinician.post(
+        f"/sessions/{ahead['id']}/monitoring-form", {**PAGE_FORM, "ready_to_leave_at": "2030-03-04T11:30"}
+    )
     assert early.status_code == 409 and "has not ended" in early.text
     assert clinician.get(f"/sessions/{ahead['id']}/monitoring-form/print").status_code == 200
     assert clinician.get("/sessions/999999/monitoring-form").status_code == 404
@@ -114,8 +141,12 @@ def test_the_front_desk_sees_a_form_is_owed_on_the_worklist_never_the_form(rems,
 
     assert f"/sessions/{overdue['id']}/monitoring-form" in clinician.get("/my-day").text  # owed, with its link
     for s in (due, overdue):
-        assert clinician.post(f"/sessions/{s['id']}/monitoring-form",
-                              {**PAGE_FORM, "ready_to_leave_at": _ready(s)}).status_code == 302
+        assert (
+            clinician.post(
+                f"/sessions/{s['id']}/monitoring-form", {**PAGE_FORM, "ready_to_leave_at": _ready(s)}
+            ).status_code
+            == 302
+        )
     rows = _rows(desk.get("/flags").text)
     assert "rems_form_due" not in rows and "rems_form_overdue" not in rows
     assert "REMS Patient Monitoring Form" not in desk.get(board).text

@@ -1,5 +1,6 @@
 """Page sessions end on the server's word: sign-out and a password change end every cookie of the
 user, idle and absolute lifetimes are enforced, and cookies are Secure outside development."""
+
 from __future__ import annotations
 
 import time
@@ -58,8 +59,12 @@ def test_a_password_change_ends_the_users_sessions(sqlite_app, users, sqlite_api
     assert "password was changed" in follow.text
     client = sqlite_app.test_client()
     token = CSRF.search(client.get("/sign-in").text).group(1)
-    assert client.post("/sign-in", data={"email": email("front_desk"), "password": PASSWORD,
-                                         "csrf_token": token}).status_code == 401
+    assert (
+        client.post(
+            "/sign-in", data={"email": email("front_desk"), "password": PASSWORD, "csrf_token": token}
+        ).status_code
+        == 401
+    )
     assert _signed_in(_client(sqlite_app, password=new))
     db_session.remove()
     event = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "user.password_change")).one()
@@ -89,8 +94,7 @@ def test_only_the_user_or_an_admin_changes_a_password(sqlite_app, users, sqlite_
     assert short.status_code == 400 and short.json["error"]["field"] == "password"
     ok = client.post(url, json={"password": "a new passphrase", "current_password": PASSWORD}, headers=desk)
     assert ok.status_code == 200 and ok.json["id"] == users["front_desk"]
-    assert client.post("/api/v1/users/999999/password", json={"password": "x" * 12},
-                       headers=desk).status_code == 404
+    assert client.post("/api/v1/users/999999/password", json={"password": "x" * 12}, headers=desk).status_code == 404
 
 
 @pytest.mark.parametrize("idle_seconds, signed_in", [(29 * 60, True), (31 * 60, False)])
@@ -131,8 +135,11 @@ def test_outside_development_cookies_are_secure(sqlite_url, tmp_path, users):
     client = app.test_client()
     page = client.get("/sign-in", base_url="https://scheduler.test")
     token = CSRF.search(page.text).group(1)
-    answer = client.post("/sign-in", base_url="https://scheduler.test",
-                         data={"email": email("front_desk"), "password": PASSWORD, "csrf_token": token})
+    answer = client.post(
+        "/sign-in",
+        base_url="https://scheduler.test",
+        data={"email": email("front_desk"), "password": PASSWORD, "csrf_token": token},
+    )
     assert answer.status_code == 302
     cookie = answer.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie

@@ -1,4 +1,5 @@
 """What the timeline and the day board draw: the axes (instrument bands: tests/unit/test_instruments.py)."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime

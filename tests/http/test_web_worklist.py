@@ -1,5 +1,6 @@
 """The flags worklist through the Flask client: plain-language titles, one row per problem, errors
 first, full dates, and each row's action leading to the place that fixes it, prefilled."""
+
 from __future__ import annotations
 
 import html
@@ -22,12 +23,19 @@ def _rows(text: str) -> list[tuple[str, str]]:
 
 def _sessions(patient_id: int, kind: str) -> list[TreatmentSession]:
     db_session.remove()
-    return list(db_session.scalars(select(TreatmentSession).where(
-        TreatmentSession.patient_id == patient_id, TreatmentSession.kind == kind).order_by(TreatmentSession.starts_at)))
+    return list(
+        db_session.scalars(
+            select(TreatmentSession)
+            .where(TreatmentSession.patient_id == patient_id, TreatmentSession.kind == kind)
+            .order_by(TreatmentSession.starts_at)
+        )
+    )
 
 
 def _new_patient(web, ride: bool) -> int:
-    data = {"mrn": "MRN-88", "name": "Ana Ruiz", "birth_date": "1985-04-12"} | ({"ride_home_arranged": "on"} if ride else {})
+    data = {"mrn": "MRN-88", "name": "Ana Ruiz", "birth_date": "1985-04-12"} | (
+        {"ride_home_arranged": "on"} if ride else {}
+    )
     r = web.post("/patients/new", data)
     assert r.status_code == 302, r.text
     return int(r.headers["Location"].rstrip("/").split("/")[-1])
@@ -51,7 +59,9 @@ def test_one_row_per_problem_titles_errors_first_and_fixes(desk, clinician):
     assert re.search(r'id="ride_home_arranged" name="ride_home_arranged" type="checkbox" checked', patient_page.text)
 
     # a dosing hold makes every dose an error: one row, listed before every warning
-    assert clinician.post(f"/patients/{patient_id}/dosing-hold", {"action": "place", "reason": "Mania"}).status_code == 302
+    assert (
+        clinician.post(f"/patients/{patient_id}/dosing-hold", {"action": "place", "reason": "Mania"}).status_code == 302
+    )
     rows = _rows(desk.get(flags_url).text)
     severities = [s for _, s in rows]
     assert severities[0] == "error" and severities == sorted(severities, key=("error", "warning", "info").index)
@@ -59,16 +69,21 @@ def test_one_row_per_problem_titles_errors_first_and_fixes(desk, clinician):
 
     # a cancelled integration session: "book the integration session" opens the booking form prefilled
     integration = _sessions(patient_id, "integration")[0]
-    assert desk.post(f"/sessions/{integration.id}/cancel", {"version": integration.version, "reason": "Ill",
-                                                            "confirm": "yes"}).status_code == 302
+    assert (
+        desk.post(
+            f"/sessions/{integration.id}/cancel", {"version": integration.version, "reason": "Ill", "confirm": "yes"}
+        ).status_code
+        == 302
+    )
     page = desk.get(flags_url)
     assert "Integration session missing" in page.text
     link = html.unescape(re.search(r'href="(/patients/\d+/book\?[^"]*kind=integration[^"]*)"', page.text).group(1))
     assert "course_id=" in link and "after=" in link
     form = desk.get(link)
     assert form.status_code == 200
-    assert 'data-testid="session-rule">Integration: 60 min, a therapy room, a therapist.' in form.text \
-        or re.search(r'data-testid="session-rule">Integration: \d+ min, a therapy room, a therapist\.', form.text)
+    assert 'data-testid="session-rule">Integration: 60 min, a therapy room, a therapist.' in form.text or re.search(
+        r'data-testid="session-rule">Integration: \d+ min, a therapy room, a therapist\.', form.text
+    )
     slots = re.findall(r'name="slot" value="([^"|]+)\|', form.text)
     assert slots
     dose = _sessions(patient_id, "dose")[0]
@@ -91,9 +106,12 @@ def test_the_booking_form_preselects_the_open_course_and_follows_the_kind(desk):
     form = desk.get(f"/patients/{patient_id}/book")
     selected = re.search(r'<select id="course_id".*?</select>', form.text, re.S).group(0)
     assert re.search(r'<option value="\d+" selected>ketamine-iv', selected)
-    assert "preselected: the patient&#39;s open course" in form.text or "preselected: the patient's open course" in form.text
+    assert (
+        "preselected: the patient&#39;s open course" in form.text
+        or "preselected: the patient's open course" in form.text
+    )
     defaults = re.search(r'data-kind-defaults="([^"]+)"', form.text).group(1)
-    assert '&#34;integration&#34;: [&#34;therapy&#34;, &#34;therapist&#34;]' in defaults
+    assert "&#34;integration&#34;: [&#34;therapy&#34;, &#34;therapist&#34;]" in defaults
     one_off = desk.get(f"/patients/{patient_id}/book?kind=integration&course_id=")
     assert re.search(r'<option value="therapy" selected>', one_off.text)
     assert re.search(r'<option value="therapist" selected>', one_off.text)

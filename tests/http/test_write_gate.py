@@ -5,6 +5,7 @@ A booking, a reschedule or a re-plan that would introduce an error flag is refus
 refuse. Suggestions offer only slots that introduce no error flag, and moving a dose offers to move its
 integration session with it (``move_dependents``). On both databases.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -17,10 +18,16 @@ from tests.support.builders import equipped_clinic, future_monday, patient_id
 
 
 def _course(api, clinic, pid):
-    r = api.post(f"/api/v1/patients/{pid}/courses", json={
-        "protocol": "ketamine-iv", "clinic_id": clinic.id, "start_on": str(future_monday()),
-        "include_maintenance": False,
-        "preferences": {"weekdays": ["mon", "wed", "fri"], "earliest": "09:00", "latest": "15:00"}})
+    r = api.post(
+        f"/api/v1/patients/{pid}/courses",
+        json={
+            "protocol": "ketamine-iv",
+            "clinic_id": clinic.id,
+            "start_on": str(future_monday()),
+            "include_maintenance": False,
+            "preferences": {"weekdays": ["mon", "wed", "fri"], "earliest": "09:00", "latest": "15:00"},
+        },
+    )
     assert r.status_code == 201, r.json
     sessions = r.json["sessions"]
     return r.json["course"], sessions
@@ -55,8 +62,9 @@ def test_moving_an_integration_session_out_of_its_window_is_flagged_unless_overr
     r = api.post(f"/api/v1/sessions/{integ['id']}/reschedule", json={**body, "override_reason": "Therapist's leave"})
     assert r.status_code == 200, r.json
     assert "integration_missing" in _error_codes(api, pid)
-    audit = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "session.override",
-                                                        AuditEvent.entity_id == integ["id"])).all()
+    audit = db_session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "session.override", AuditEvent.entity_id == integ["id"])
+    ).all()
     assert audit and audit[-1].reason == "Therapist's leave"
     assert "integration_missing" in audit[-1].after["flags"]
 
@@ -67,12 +75,16 @@ def test_a_flag_already_there_does_not_refuse_a_move(api, app):
     _, sessions = _course(api, clinic, pid)
     dose, integ = _dose_and_integration(sessions)
     earlier = datetime.fromisoformat(dose["starts_at"]) - timedelta(days=1)
-    r = api.post(f"/api/v1/sessions/{integ['id']}/reschedule", json={
-        "version": integ["version"], "starts_at": earlier.isoformat(), "override_reason": "Leave"})
+    r = api.post(
+        f"/api/v1/sessions/{integ['id']}/reschedule",
+        json={"version": integ["version"], "starts_at": earlier.isoformat(), "override_reason": "Leave"},
+    )
     assert r.status_code == 200, r.json
     # integration_missing for the dose is there already: moving the session by an hour keeps it, not refused
-    r = api.post(f"/api/v1/sessions/{integ['id']}/reschedule", json={
-        "version": r.json["version"], "starts_at": (earlier + timedelta(hours=1)).isoformat()})
+    r = api.post(
+        f"/api/v1/sessions/{integ['id']}/reschedule",
+        json={"version": r.json["version"], "starts_at": (earlier + timedelta(hours=1)).isoformat()},
+    )
     assert r.status_code == 200, r.json
 
 
@@ -82,8 +94,16 @@ def test_booking_a_dose_that_breaks_the_spacing_is_refused_with_its_flags(api, a
     course, sessions = _course(api, clinic, pid)
     dose, _ = _dose_and_integration(sessions)
     start = datetime.fromisoformat(dose["starts_at"]) + timedelta(hours=3)
-    body = {"patient_id": pid, "room_id": dose["room_id"], "kind": "dose", "phase": "induction", "route": "iv",
-            "course_id": course["id"], "starts_at": start.isoformat(), "duration_minutes": 120}
+    body = {
+        "patient_id": pid,
+        "room_id": dose["room_id"],
+        "kind": "dose",
+        "phase": "induction",
+        "route": "iv",
+        "course_id": course["id"],
+        "starts_at": start.isoformat(),
+        "duration_minutes": 120,
+    }
     r = api.post("/api/v1/sessions", json=body)
     assert r.status_code == 409 and r.json["error"]["code"] == "flagged", r.json
     assert "doses_too_close" in {f["code"] for f in r.json["error"]["conflicts"]}
@@ -105,8 +125,12 @@ def test_suggestions_for_a_dose_move_its_integration_session_with_it(api, app):
     dep = slot["dependents"][0]
     assert datetime.fromisoformat(dep["starts_at"]) >= datetime.fromisoformat(slot["ends_at"])
     # without move_dependents the same move is refused: it would leave the dose without integration
-    body = {"version": dose["version"], "starts_at": slot["starts_at"], "room_id": slot["room_id"],
-            "staff_member_id": slot["staff_member_id"]}
+    body = {
+        "version": dose["version"],
+        "starts_at": slot["starts_at"],
+        "room_id": slot["room_id"],
+        "staff_member_id": slot["staff_member_id"],
+    }
     r = api.post(f"/api/v1/sessions/{dose['id']}/reschedule", json=body)
     assert r.status_code == 409 and r.json["error"]["code"] == "flagged", r.json
     assert "integration_missing" in {f["code"] for f in r.json["error"]["conflicts"]}
@@ -132,14 +156,28 @@ def test_suggestions_never_offer_a_slot_that_introduces_an_error(api, app):
     slots = api.get(f"/api/v1/sessions/{dose['id']}/suggestions").json["suggestions"]
     version = dose["version"]
     for slot in slots[:3]:
-        r = api.post(f"/api/v1/sessions/{dose['id']}/reschedule", json={
-            "version": version, "starts_at": slot["starts_at"], "room_id": slot["room_id"],
-            "staff_member_id": slot["staff_member_id"], "move_dependents": slot["move_dependents"]})
+        r = api.post(
+            f"/api/v1/sessions/{dose['id']}/reschedule",
+            json={
+                "version": version,
+                "starts_at": slot["starts_at"],
+                "room_id": slot["room_id"],
+                "staff_member_id": slot["staff_member_id"],
+                "move_dependents": slot["move_dependents"],
+            },
+        )
         assert r.status_code == 200, (slot, r.json)
         assert _error_codes(api, pid) <= before
         version = r.json["version"]
-        back = api.post(f"/api/v1/sessions/{dose['id']}/reschedule", json={
-            "version": version, "starts_at": dose["starts_at"], "room_id": dose["room_id"],
-            "staff_member_id": dose["staff_member_id"], "move_dependents": True})
+        back = api.post(
+            f"/api/v1/sessions/{dose['id']}/reschedule",
+            json={
+                "version": version,
+                "starts_at": dose["starts_at"],
+                "room_id": dose["room_id"],
+                "staff_member_id": dose["staff_member_id"],
+                "move_dependents": True,
+            },
+        )
         assert back.status_code == 200, back.json
         version = back.json["version"]

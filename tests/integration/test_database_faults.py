@@ -9,6 +9,7 @@ clients book whole courses: every request in flight ends within the timeouts wit
 hangs; thawed, booking works again; afterwards every course in the database has all its sessions
 (booked whole or not at all) and every 201 is there.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -65,15 +66,23 @@ class Cluster:
             shutil.chown(self.root, self.user)
 
     def _run(self, *args: str) -> None:
-        subprocess.run([str(self.bindir / args[0]), *args[1:]], check=True, capture_output=True, timeout=120,
-                       user=self.user, cwd=self.root)
+        subprocess.run(
+            [str(self.bindir / args[0]), *args[1:]],
+            check=True,
+            capture_output=True,
+            timeout=120,
+            user=self.user,
+            cwd=self.root,
+        )
 
     def init(self) -> None:
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
 
     def start(self) -> None:
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c full_page_writes=off -c max_connections=60")
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c full_page_writes=off -c max_connections=60"
+        )
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-o", options, "start")
 
     def stop(self) -> None:
@@ -129,8 +138,12 @@ def cluster():
 
 
 def _course_body(clinic_id: int, start) -> dict:
-    return {"protocol": "ketamine-iv", "clinic_id": clinic_id, "start_on": str(start),
-            "override_reason": "fault test: book whatever the flags say"}
+    return {
+        "protocol": "ketamine-iv",
+        "clinic_id": clinic_id,
+        "start_on": str(start),
+        "override_reason": "fault test: book whatever the flags say",
+    }
 
 
 # A connection the watchdog cut may be collected unclosed by psycopg (a ResourceWarning at garbage
@@ -139,9 +152,19 @@ def _course_body(clinic_id: int, start) -> dict:
 def test_stopped_and_frozen_database_answer_503_and_recover(cluster):
     url = cluster.url()
     upgrade(url)
-    app = create_app({"TESTING": True, **DEVELOPMENT, "PROPAGATE_EXCEPTIONS": False, "DATABASE_URL": url, "SECRET_KEY": "test",
-                      "DATABASE_CONNECT_TIMEOUT": CONNECT, "DATABASE_STATEMENT_TIMEOUT": STATEMENT,
-                      "DATABASE_WATCHDOG_GRACE": GRACE, "DATABASE_RETRY_AFTER": 3})
+    app = create_app(
+        {
+            "TESTING": True,
+            **DEVELOPMENT,
+            "PROPAGATE_EXCEPTIONS": False,
+            "DATABASE_URL": url,
+            "SECRET_KEY": "test",
+            "DATABASE_CONNECT_TIMEOUT": CONNECT,
+            "DATABASE_STATEMENT_TIMEOUT": STATEMENT,
+            "DATABASE_WATCHDOG_GRACE": GRACE,
+            "DATABASE_RETRY_AFTER": 3,
+        }
+    )
     with app.app_context():
         api = Api(app).as_("front_desk")
         api.token("front_desk")
@@ -189,10 +212,11 @@ def test_stopped_and_frozen_database_answer_503_and_recover(cluster):
                             return
                         pid = queue.pop()
                     began = time.monotonic()
-                    answer = api.post(f"/api/v1/patients/{pid}/courses",
-                                      json=_course_body(clinic.id, future_monday(weeks=2 + pid % 20)))
-                    results.append((phase["name"], answer.status_code, time.monotonic() - began,
-                                    answer.json))
+                    answer = api.post(
+                        f"/api/v1/patients/{pid}/courses",
+                        json=_course_body(clinic.id, future_monday(weeks=2 + pid % 20)),
+                    )
+                    results.append((phase["name"], answer.status_code, time.monotonic() - began, answer.json))
 
         workers = [threading.Thread(target=client) for _ in range(4)]
         for w in workers:
@@ -216,15 +240,19 @@ def test_stopped_and_frozen_database_answer_503_and_recover(cluster):
         assert sum(1 for s, _ in frozen if s == 503) >= 4, frozen
         assert max(t for _, t in frozen) < BOUND, frozen  # no request hung past the timeouts
         assert hung < 4 * BOUND
-        assert all(s in (201, 409) for p, s, _, _ in results if p != "frozen"), \
-            [(p, s, b) for p, s, _, b in results if p != "frozen" and s not in (201, 409)]
+        assert all(s in (201, 409) for p, s, _, _ in results if p != "frozen"), [
+            (p, s, b) for p, s, _, b in results if p != "frozen" and s not in (201, 409)
+        ]
 
         # Nothing half-written: each course whole, each 201 present with the sessions it listed.
         db_session.remove()
-        per_course = dict(db_session.execute(
-            select(Course.id, func.count(TreatmentSession.id)).outerjoin(TreatmentSession,
-                                                                         TreatmentSession.course_id == Course.id)
-            .group_by(Course.id)).all())
+        per_course = dict(
+            db_session.execute(
+                select(Course.id, func.count(TreatmentSession.id))
+                .outerjoin(TreatmentSession, TreatmentSession.course_id == Course.id)
+                .group_by(Course.id)
+            ).all()
+        )
         booked = {b["course"]["id"]: len(b["sessions"]) for _, s, _, b in results if s == 201}
         assert booked and set(booked) <= set(per_course)
         assert all(per_course[c] == n for c, n in booked.items()), (booked, per_course)

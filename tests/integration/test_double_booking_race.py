@@ -1,4 +1,5 @@
 """20 threads book the same slot at the same instant: exactly one wins, on both databases."""
+
 from __future__ import annotations
 
 import threading
@@ -56,9 +57,19 @@ def test_exactly_one_of_twenty_racing_bookings_wins(app, contested):
         pairs = [(rooms[0].id, p.id) for p in patients]
     else:  # one patient, many rooms
         pairs = [(r.id, patients[0].id) for r in rooms]
-    requests = [booking.SessionRequest(clinic_id=clinic.id, patient_id=pid, room_id=rid, kind="dose",
-                                       phase="induction", route="iv", starts_at=START, ends_at=END)
-                for rid, pid in pairs]
+    requests = [
+        booking.SessionRequest(
+            clinic_id=clinic.id,
+            patient_id=pid,
+            room_id=rid,
+            kind="dose",
+            phase="induction",
+            route="iv",
+            starts_at=START,
+            ends_at=END,
+        )
+        for rid, pid in pairs
+    ]
 
     results = _race(app, requests)
 
@@ -75,8 +86,7 @@ def test_exactly_one_of_twenty_racing_bookings_wins(app, contested):
         assert f"session {winners[0]}" in exc.message
     db_session.expire_all()
     assert db_session.scalar(select(func.count()).select_from(TreatmentSession)) == 1
-    booked = db_session.scalar(select(func.count()).select_from(AuditEvent)
-                               .where(AuditEvent.action == "session.book"))
+    booked = db_session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "session.book"))
     assert booked == 1
 
 
@@ -84,8 +94,9 @@ def test_cancelled_session_frees_the_slot_and_keeps_its_row(app):
     clinic = builders.clinic()
     room = builders.room(clinic)
     first, second = builders.patient(mrn="A"), builders.patient(mrn="B")
-    req = booking.SessionRequest(clinic_id=clinic.id, patient_id=first.id, room_id=room.id, kind="dose",
-                                 starts_at=START, ends_at=END)
+    req = booking.SessionRequest(
+        clinic_id=clinic.id, patient_id=first.id, room_id=room.id, kind="dose", starts_at=START, ends_at=END
+    )
     session = booking.book(None, req)
     with pytest.raises(Conflict):
         booking.book(None, booking.SessionRequest(**{**req.__dict__, "patient_id": second.id}))
@@ -96,9 +107,11 @@ def test_cancelled_session_frees_the_slot_and_keeps_its_row(app):
     kept = db_session.get(TreatmentSession, session.id)
     assert (kept.status, kept.cancel_reason) == ("cancelled", "patient unwell")
     assert kept.cancelled_at is not None
-    actions = db_session.scalars(select(AuditEvent.action).where(AuditEvent.entity_id == session.id,
-                                                                 AuditEvent.entity_type == "treatment_session")
-                                 .order_by(AuditEvent.id)).all()
+    actions = db_session.scalars(
+        select(AuditEvent.action)
+        .where(AuditEvent.entity_id == session.id, AuditEvent.entity_type == "treatment_session")
+        .order_by(AuditEvent.id)
+    ).all()
     assert actions == ["session.book", "session.cancel"]
 
 
@@ -106,11 +119,23 @@ def test_touching_sessions_do_not_clash(app):
     clinic = builders.clinic()
     room = builders.room(clinic)
     a, b = builders.patient(mrn="A"), builders.patient(mrn="B")
-    booking.book(None, booking.SessionRequest(clinic_id=clinic.id, patient_id=a.id, room_id=room.id,
-                                              kind="dose", starts_at=START, ends_at=END))
-    booking.book(None, booking.SessionRequest(clinic_id=clinic.id, patient_id=b.id, room_id=room.id,
-                                              kind="dose", starts_at=END,
-                                              ends_at=END.replace(hour=18)))
+    booking.book(
+        None,
+        booking.SessionRequest(
+            clinic_id=clinic.id, patient_id=a.id, room_id=room.id, kind="dose", starts_at=START, ends_at=END
+        ),
+    )
+    booking.book(
+        None,
+        booking.SessionRequest(
+            clinic_id=clinic.id,
+            patient_id=b.id,
+            room_id=room.id,
+            kind="dose",
+            starts_at=END,
+            ends_at=END.replace(hour=18),
+        ),
+    )
     db_session.commit()
 
 
@@ -125,13 +150,18 @@ def test_postgres_constraint_alone_refuses_overlap(request):
     engine = sa.create_engine(url, poolclass=sa.NullPool)
     with engine.begin() as conn:
         conn.exec_driver_sql("INSERT INTO clinic (name, timezone, created_at) VALUES ('c', 'UTC', now())")
-        conn.exec_driver_sql("INSERT INTO room (clinic_id, name, capabilities, active, created_at) "
-                             "VALUES (1, 'r', '[]', true, now())")
+        conn.exec_driver_sql(
+            "INSERT INTO room (clinic_id, name, capabilities, active, created_at) VALUES (1, 'r', '[]', true, now())"
+        )
         for mrn in ("a", "b"):
-            conn.exec_driver_sql("INSERT INTO patient (mrn, name, birth_date, ride_home_arranged, created_at) "
-                                 f"VALUES ('{mrn}', 'p', '1980-01-01', false, now())")
-    insert = ("INSERT INTO treatment_session (clinic_id, patient_id, room_id, kind, starts_at, ends_at, status, "
-              "version, created_at, updated_at) VALUES (1, {p}, 1, 'dose', '{s}', '{e}', '{st}', 1, now(), now())")
+            conn.exec_driver_sql(
+                "INSERT INTO patient (mrn, name, birth_date, ride_home_arranged, created_at) "
+                f"VALUES ('{mrn}', 'p', '1980-01-01', false, now())"
+            )
+    insert = (
+        "INSERT INTO treatment_session (clinic_id, patient_id, room_id, kind, starts_at, ends_at, status, "
+        "version, created_at, updated_at) VALUES (1, {p}, 1, 'dose', '{s}', '{e}', '{st}', 1, now(), now())"
+    )
     with engine.begin() as conn:
         conn.exec_driver_sql(insert.format(p=1, s="2026-03-02 14:00Z", e="2026-03-02 16:00Z", st="booked"))
         # touching is fine; a cancelled overlapping row is fine

@@ -1,4 +1,5 @@
 """Course booking through the services: dry run writes nothing; the whole plan or nothing."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,8 +17,7 @@ def test_dry_run_writes_nothing(app):
     clinic = equipped_clinic()
     pid = patient_id()
     before = (count(Course), count(TreatmentSession), count(AuditEvent))
-    result = courses.plan_and_book(None, pid, clinic.id, "ketamine-iv", future_monday(), Preferences(),
-                                   dry_run=True)
+    result = courses.plan_and_book(None, pid, clinic.id, "ketamine-iv", future_monday(), Preferences(), dry_run=True)
     db_session.commit()
     assert len(result.plan.sessions) >= 6 and result.course is None
     assert (count(Course), count(TreatmentSession), count(AuditEvent)) == before
@@ -32,14 +32,30 @@ def test_a_clash_on_the_fifth_session_books_nothing(app):
     fifth = plan.sessions[4]
     # Someone else takes the fifth session's room at that time; the planner is made not to see it
     # (as if it was booked between planning and booking), so the booking itself must catch it.
-    intruder = booking.book(None, booking.SessionRequest(
-        clinic_id=clinic.id, patient_id=other, room_id=fifth.room_id, kind="evaluation",
-        starts_at=fifth.starts_at, ends_at=fifth.ends_at))
+    intruder = booking.book(
+        None,
+        booking.SessionRequest(
+            clinic_id=clinic.id,
+            patient_id=other,
+            room_id=fifth.room_id,
+            kind="evaluation",
+            starts_at=fifth.starts_at,
+            ends_at=fifth.ends_at,
+        ),
+    )
     db_session.commit()
     before = (count(Course), count(TreatmentSession))
     with pytest.raises(Conflict) as err:
-        courses.plan_and_book(None, pid, clinic.id, "ketamine-iv", start, Preferences(), dry_run=False,
-                              hidden_session_ids=frozenset({intruder.id}))
+        courses.plan_and_book(
+            None,
+            pid,
+            clinic.id,
+            "ketamine-iv",
+            start,
+            Preferences(),
+            dry_run=False,
+            hidden_session_ids=frozenset({intruder.id}),
+        )
     assert err.value.code == "room_double_booked"
     assert err.value.conflicts[0]["session_id"] == intruder.id
     db_session.commit()  # the caller's transaction goes on: the savepoint took the plan back
@@ -50,12 +66,20 @@ def test_a_clash_on_the_fifth_session_books_nothing(app):
 def test_booked_course_links_sessions(app):
     clinic = equipped_clinic()
     pid = patient_id()
-    result = courses.plan_and_book(None, pid, clinic.id, "ketamine-iv", future_monday(),
-                                   Preferences(weekdays=frozenset({0, 2, 4}), earliest=None, latest=None),
-                                   dry_run=False)
+    result = courses.plan_and_book(
+        None,
+        pid,
+        clinic.id,
+        "ketamine-iv",
+        future_monday(),
+        Preferences(weekdays=frozenset({0, 2, 4}), earliest=None, latest=None),
+        dry_run=False,
+    )
     db_session.commit()
     rows = db_session.scalars(select(TreatmentSession).where(TreatmentSession.course_id == result.course.id)).all()
-    assert {(s.kind, s.phase, s.sequence) for s in rows} == {(p.kind, p.phase, p.sequence) for p in result.plan.sessions}
+    assert {(s.kind, s.phase, s.sequence) for s in rows} == {
+        (p.kind, p.phase, p.sequence) for p in result.plan.sessions
+    }
     assert all(s.status == "booked" for s in rows)
     assert result.course.preferences["weekdays"] == ["mon", "wed", "fri"]
 
@@ -68,8 +92,17 @@ def test_course_status_follows_attendance(app):
     clinic = equipped_clinic()
     pid = patient_id()
     # entering history (past_status): the course lies in the past, its sessions still booked
-    result = courses.plan_and_book(None, pid, clinic.id, "ketamine-iv", date.today() - timedelta(days=40),
-                                   Preferences(), dry_run=False, include_maintenance=False, past_status="booked")
+    result = courses.plan_and_book(
+        None,
+        pid,
+        clinic.id,
+        "ketamine-iv",
+        date.today() - timedelta(days=40),
+        Preferences(),
+        dry_run=False,
+        include_maintenance=False,
+        past_status="booked",
+    )
     course = result.course
     course.status = "planned"  # as booked ahead of time
     db_session.commit()

@@ -1,4 +1,5 @@
 """Each shipped protocol planned end to end and booked through the services, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import itertools
@@ -37,8 +38,11 @@ def test_each_protocol_is_planned_and_booked(app, key):
     result = courses.plan_and_book(None, pid, clinic.id, key, start, Preferences(), dry_run=False)
     db_session.commit()
 
-    rows = db_session.scalars(select(TreatmentSession).where(TreatmentSession.course_id == result.course.id)
-                              .order_by(TreatmentSession.starts_at)).all()
+    rows = db_session.scalars(
+        select(TreatmentSession)
+        .where(TreatmentSession.course_id == result.course.id)
+        .order_by(TreatmentSession.starts_at)
+    ).all()
     assert len(rows) == len(result.plan.sessions) > 0
     course = db_session.get(Course, result.course.id)
     assert (course.protocol_key, course.status, course.patient_id) == (key, "planned", pid)

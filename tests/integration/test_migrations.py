@@ -1,4 +1,5 @@
 """The migrations build the whole schema on both databases, go down and up again, and match the models."""
+
 from __future__ import annotations
 
 import pytest
@@ -63,8 +64,13 @@ def test_postgres_has_exclusion_constraints(request):
     upgrade(url)
     engine = sa.create_engine(url, poolclass=sa.NullPool)
     with engine.connect() as conn:
-        names = set(conn.scalars(sa.text(
-            "SELECT conname FROM pg_constraint WHERE contype = 'x' AND conrelid = 'treatment_session'::regclass")))
+        names = set(
+            conn.scalars(
+                sa.text(
+                    "SELECT conname FROM pg_constraint WHERE contype = 'x' AND conrelid = 'treatment_session'::regclass"
+                )
+            )
+        )
         has_ext = conn.scalar(sa.text("SELECT count(*) FROM pg_extension WHERE extname = 'btree_gist'"))
     engine.dispose()
     assert names == {"ex_treatment_session_room_overlap", "ex_treatment_session_patient_overlap"}
@@ -88,14 +94,17 @@ def test_sqlite_upgrades_a_database_that_has_data(tmp_path):
             "VALUES (2, 'M-2', 'Sam', '1980-01-01', 0, '2026-01-01', '+15550100')",
             "INSERT INTO treatment_session (id, clinic_id, patient_id, room_id, kind, starts_at, ends_at, status, "
             "version, created_at, updated_at) VALUES (1, 1, 1, 1, 'dose', '2026-02-01 14:00:00', "
-            "'2026-02-01 16:00:00', 'booked', 1, '2026-01-01', '2026-01-01')"):
+            "'2026-02-01 16:00:00', 'booked', 1, '2026-01-01', '2026-01-01')",
+        ):
             conn.exec_driver_sql(sql)
     engine.dispose()
     upgrade(url)
     engine = sa.create_engine(url, poolclass=sa.NullPool)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT contact_preference FROM patient ORDER BY id").scalars().all() == [
-            "email", "sms"]
+            "email",
+            "sms",
+        ]
         assert conn.exec_driver_sql("SELECT count(*) FROM treatment_session").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
     engine.dispose()

@@ -1,5 +1,6 @@
 """The transactional outbox on both databases: what each change writes, in the change's transaction,
 and what the worker delivers through a real SMTP server and an HTTP SMS stand-in."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
@@ -49,7 +50,8 @@ def test_a_booking_writes_its_reminders_72_and_24_hours_before(w):
     db_session.commit()
     found = _messages(s.id)
     assert [(m.kind, m.channel, m.to, m.status) for m in found] == [
-        ("reminder", "email", "pat@example.test", "pending")] * 2
+        ("reminder", "email", "pat@example.test", "pending")
+    ] * 2
     assert [s.starts_at - m.due_at for m in found] == [timedelta(hours=72), timedelta(hours=24)]
 
 
@@ -75,8 +77,9 @@ def test_reschedule_replaces_pending_reminders_and_cancel_withdraws_them_with_a_
     s = w.book(_ahead(10))
     db_session.commit()
     first = {m.id for m in _messages(s.id)}
-    moved, _ = sessions.reschedule(None, s, version=s.version, starts_at=s.starts_at + timedelta(days=1),
-                                   ends_at=s.ends_at + timedelta(days=1))
+    moved, _ = sessions.reschedule(
+        None, s, version=s.version, starts_at=s.starts_at + timedelta(days=1), ends_at=s.ends_at + timedelta(days=1)
+    )
     db_session.commit()
     after = _messages(s.id)
     assert {m.id for m in after if m.status == "withdrawn"} == first
@@ -115,8 +118,12 @@ def test_sms_waits_for_the_end_of_quiet_hours_in_clinic_time(app, w):
 
 
 def test_the_worker_sends_email_with_text_html_and_calendar_and_a_working_link(app, w, smtp_server):
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_server.port, MAIL_FROM="clinic@example.test",
-                      PUBLIC_URL="https://clinic.example.test")
+    app.config.update(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=smtp_server.port,
+        MAIL_FROM="clinic@example.test",
+        PUBLIC_URL="https://clinic.example.test",
+    )
     s = w.book(_ahead(10))
     db_session.commit()
     first_due = _messages(s.id)[0].due_at
@@ -135,14 +142,16 @@ def test_the_worker_sends_email_with_text_html_and_calendar_and_a_working_link(a
     assert "BEGIN:VEVENT" in body and "TZID=America/New_York" in body and "MRN" not in body
     sent = _messages(s.id)[0]
     assert (sent.status, sent.attempts) == ("sent", 1) and sent.sent_at is not None
-    assert db_session.scalars(select(PatientLink).where(PatientLink.message_id == sent.id)).one().expires_at \
-        == s.ends_at
+    assert (
+        db_session.scalars(select(PatientLink).where(PatientLink.message_id == sent.id)).one().expires_at == s.ends_at
+    )
     assert delivery.run_once(now=first_due + timedelta(seconds=2)).sent == 0  # nothing twice
 
 
 def test_the_worker_sends_sms_through_the_provider_and_retries_then_fails(app, w, sms_server):
-    app.config.update(SMS_URL=sms_server.url, SMS_ACCOUNT="AC123", SMS_TOKEN="secret", SMS_FROM="+15559999",
-                      MESSAGE_MAX_ATTEMPTS=2)
+    app.config.update(
+        SMS_URL=sms_server.url, SMS_ACCOUNT="AC123", SMS_TOKEN="secret", SMS_FROM="+15559999", MESSAGE_MAX_ATTEMPTS=2
+    )
     _patient(contact_preference="sms")
     s = w.book(_ahead(10), time(10))
     db_session.commit()
@@ -181,8 +190,16 @@ def _waiting(w, day):
 
     other = builders.patient(mrn="WL-9", name="Wai Ting")
     db_session.flush()
-    waitlist.add(None, patient=other, clinic=db_session.get(Clinic, w.clinic.id), kind="dose", protocol=None,
-                 earliest_on=day, latest_on=day, preferences={})
+    waitlist.add(
+        None,
+        patient=other,
+        clinic=db_session.get(Clinic, w.clinic.id),
+        kind="dose",
+        protocol=None,
+        earliest_on=day,
+        latest_on=day,
+        preferences={},
+    )
     db_session.commit()
     return other
 
@@ -194,8 +211,9 @@ def test_a_moved_session_offers_its_old_slot(w):
     _waiting(w, day)
     s = w.book(day, time(9))
     db_session.commit()
-    sessions.reschedule(None, s, version=s.version, starts_at=s.starts_at + timedelta(hours=4),
-                        ends_at=s.ends_at + timedelta(hours=4))
+    sessions.reschedule(
+        None, s, version=s.version, starts_at=s.starts_at + timedelta(hours=4), ends_at=s.ends_at + timedelta(hours=4)
+    )
     db_session.commit()
     [offer] = db_session.scalars(select(WaitlistOffer)).all()
     assert (offer.starts_at.astimezone(NY).time(), offer.ends_at.astimezone(NY).time()) == (time(9), time(11))
@@ -214,8 +232,9 @@ def test_a_no_show_reported_early_offers_the_rest_of_its_slot(w):
     db_session.commit()
     before = outbox.Before("booked", s.starts_at, s.ends_at, s.room_id, s.staff_member_id)
     # the change itself is not under test, only its effect: write it without the ORM noticing
-    db_session.execute(TreatmentSession.__table__.update().where(TreatmentSession.__table__.c.id == s.id)
-                       .values(status="no_show"))
+    db_session.execute(
+        TreatmentSession.__table__.update().where(TreatmentSession.__table__.c.id == s.id).values(status="no_show")
+    )
     set_committed_value(s, "status", "no_show")
     reported = s.starts_at + timedelta(minutes=7)  # at 09:07 the rest starts on the next 5 minutes
     outbox.session_changed(s, before, reported)

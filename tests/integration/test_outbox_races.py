@@ -1,5 +1,6 @@
 """Races of the reminder loop, on both databases: two workers over one outbox never send a message
 twice; ten patients accepting one waitlist offer at once end in exactly one booking."""
+
 from __future__ import annotations
 
 import threading
@@ -99,8 +100,16 @@ def test_ten_patients_accepting_one_offer_at_once_book_it_once(app):
     db_session.commit()
     clinic = db_session.get(Clinic, w.clinic.id)
     for p in waiting:
-        waitlist.add(None, patient=db_session.get(Patient, p.id), clinic=clinic, kind="dose", protocol=None,
-                     earliest_on=day, latest_on=day, preferences={})
+        waitlist.add(
+            None,
+            patient=db_session.get(Patient, p.id),
+            clinic=clinic,
+            kind="dose",
+            protocol=None,
+            earliest_on=day,
+            latest_on=day,
+            preferences={},
+        )
     s = w.book(day, time(10))
     db_session.commit()
     sessions.cancel(None, db_session.get(TreatmentSession, s.id), version=s.version, reason="freed")

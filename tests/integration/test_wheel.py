@@ -4,6 +4,7 @@ answering ``/api/v1/health``. Catches files the wheel leaves out (migrations, te
 
 The fresh environment borrows the test environment's third-party packages through a ``.pth`` line (no
 download, a few seconds); the scheduler package itself comes only from the wheel, which the test checks."""
+
 from __future__ import annotations
 
 import json
@@ -37,11 +38,24 @@ def fresh_venv(tmp_path_factory) -> Path:
     src.mkdir()
     for name in SOURCES:  # a copy: building writes build/ and *.egg-info next to the sources
         (shutil.copytree if (ROOT / name).is_dir() else shutil.copy2)(
-            ROOT / name, src / name, **({"ignore": shutil.ignore_patterns("__pycache__")}
-                                        if (ROOT / name).is_dir() else {}))
+            ROOT / name,
+            src / name,
+            **({"ignore": shutil.ignore_patterns("__pycache__")} if (ROOT / name).is_dir() else {}),
+        )
     dist = base / "dist"
-    _run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-         "-w", dist, src)
+    _run(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--quiet",
+        "--no-deps",
+        "--no-build-isolation",
+        "--no-index",
+        "-w",
+        dist,
+        src,
+    )
     (wheel,) = dist.glob("scheduler-*.whl")
     venv = base / "venv"
     _run(sys.executable, "-m", "venv", "--without-pip", venv)
@@ -71,16 +85,20 @@ def test_the_scheduler_runs_from_its_wheel_alone(fresh_venv, tmp_path):
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 def test_init_db_and_health_from_the_installed_wheel(fresh_venv, tmp_path, request, kind):
-    url = (f"sqlite:///{tmp_path / 'wheel.sqlite3'}" if kind == "sqlite"
-           else request.getfixturevalue("postgres_server").create_database("scheduler_wheel"))
+    url = (
+        f"sqlite:///{tmp_path / 'wheel.sqlite3'}"
+        if kind == "sqlite"
+        else request.getfixturevalue("postgres_server").create_database("scheduler_wheel")
+    )
     scheduler = fresh_venv / "bin" / "scheduler"
     env = _env(url)
     _run(scheduler, "init-db", env=env, cwd=tmp_path)
     port = _free_port()
     log = tmp_path / "serve.log"
     with log.open("wb") as sink:
-        server = subprocess.Popen([str(scheduler), "serve", "--port", str(port)], env=env, cwd=tmp_path,
-                                  stdout=sink, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [str(scheduler), "serve", "--port", str(port)], env=env, cwd=tmp_path, stdout=sink, stderr=subprocess.STDOUT
+        )
     try:
         health = None
         for _ in range(300):

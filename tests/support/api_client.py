@@ -1,4 +1,5 @@
 """The API as a client sees it: the Flask test client with a bearer token per role."""
+
 from __future__ import annotations
 
 from scheduler.db import db_session

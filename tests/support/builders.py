@@ -9,6 +9,7 @@
   ``PASSWORD`` (``email(role)``), for the page tests;
 - dates and counts: ``future_monday()``, ``next_monday()``, ``count()``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -61,13 +62,28 @@ class World:
     nurse: object
     patient: object
 
-    def book(self, day: date, start: time = time(9), minutes: int = 120, *, status: str = "booked",
-             kind: str = "dose", room=None, staff=None, patient=None):
+    def book(
+        self,
+        day: date,
+        start: time = time(9),
+        minutes: int = 120,
+        *,
+        status: str = "booked",
+        kind: str = "dose",
+        room=None,
+        staff=None,
+        patient=None,
+    ):
         starts = datetime.combine(day, start, tzinfo=NY)
         req = booking.SessionRequest(
-            clinic_id=self.clinic.id, patient_id=(patient or self.patient).id, room_id=(room or self.room).id,
-            staff_member_id=(staff or self.nurse).id, kind=kind, starts_at=starts,
-            ends_at=starts + timedelta(minutes=minutes))
+            clinic_id=self.clinic.id,
+            patient_id=(patient or self.patient).id,
+            room_id=(room or self.room).id,
+            staff_member_id=(staff or self.nurse).id,
+            kind=kind,
+            starts_at=starts,
+            ends_at=starts + timedelta(minutes=minutes),
+        )
         session = booking.book(None, req, status=status)
         db_session.flush()
         return session
@@ -94,10 +110,23 @@ def small_clinic(commit: bool = True) -> World:
 # ---------------------------------------------------------------- an equipped clinic (scheduling engine)
 
 ENGINE_HOURS = WEEKDAY_HOURS | {5: [(time(9), time(13))]}
-ROOMS = {"IV-1": ("iv",), "IV-2": ("iv",), "IM-1": ("im", "iv"), "Therapy": ("therapy", "consult"),
-         "Consult": ("consult",), "TMS": ("tms",), "Nasal": ("nasal",), "KAP": ("lozenge", "therapy")}
-STAFF = {"Dr Prescriber": ("prescriber", 1), "Nurse Ana": ("nurse", 2), "Nurse Ben": ("nurse", 1),
-         "Tess Therapist": ("therapist", 1), "Theo Therapist": ("therapist", 1)}
+ROOMS = {
+    "IV-1": ("iv",),
+    "IV-2": ("iv",),
+    "IM-1": ("im", "iv"),
+    "Therapy": ("therapy", "consult"),
+    "Consult": ("consult",),
+    "TMS": ("tms",),
+    "Nasal": ("nasal",),
+    "KAP": ("lozenge", "therapy"),
+}
+STAFF = {
+    "Dr Prescriber": ("prescriber", 1),
+    "Nurse Ana": ("nurse", 2),
+    "Nurse Ben": ("nurse", 1),
+    "Tess Therapist": ("therapist", 1),
+    "Theo Therapist": ("therapist", 1),
+}
 
 
 @dataclass
@@ -146,20 +175,26 @@ def email(role: str) -> str:
 
 
 def clinic_with_users():
-    """"Web Test Clinic" (weekdays), rooms IV-1, IV-2 and Therapy, three staff and one user per role
+    """ "Web Test Clinic" (weekdays), rooms IV-1, IV-2 and Therapy, three staff and one user per role
     of USER_ROLES (the clinician is Nurse Kim); committed. Returns (clinic, rooms by name, users by role)."""
     c = directory.create_clinic(None, name="Web Test Clinic", timezone=NEW_YORK, hours=WEEKDAY_HOURS)
     db_session.flush()
-    rooms = {name: directory.create_room(None, c, name=name, capabilities=caps)
-             for name, caps in (("IV-1", ["iv"]), ("IV-2", ["iv"]), ("Therapy", ["therapy", "consult"]))}
+    rooms = {
+        name: directory.create_room(None, c, name=name, capabilities=caps)
+        for name, caps in (("IV-1", ["iv"]), ("IV-2", ["iv"]), ("Therapy", ["therapy", "consult"]))
+    }
     directory.create_staff_member(None, c, name="Dr Osei", role="prescriber")
     nurse = directory.create_staff_member(None, c, name="Nurse Kim", role="nurse", capacity=2)
     directory.create_staff_member(None, c, name="Sam Lee", role="therapist")
     db_session.flush()
     users = {}
     for role in USER_ROLES:
-        user = User(email=email(role), role=role, password_hash=_hash(),
-                    staff_member_id=nurse.id if role == "clinician" else None)
+        user = User(
+            email=email(role),
+            role=role,
+            password_hash=_hash(),
+            staff_member_id=nurse.id if role == "clinician" else None,
+        )
         db_session.add(user)
         users[role] = user
     db_session.flush()

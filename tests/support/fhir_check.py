@@ -1,6 +1,7 @@
 """Every FHIR answer the tests see is checked by validators the product did not write: HL7's R4
 JSON schema (fhir.schema.json, shipped by an npm package: tests/js) and the fhir.resources 6.x (R4)
 models, plus FHIR's JSON rules (no null, no empty string, array or object) and the media type."""
+
 from __future__ import annotations
 
 import copy
@@ -48,7 +49,8 @@ def validate(resource: dict) -> dict:
     assert not problems, f"empty values (FHIR JSON forbids them) at {problems}"
     errors = sorted(_validator(resource["resourceType"]).iter_errors(resource), key=lambda e: list(e.path))
     assert not errors, "HL7 R4 JSON schema: " + "; ".join(
-        f"{'/'.join(map(str, e.absolute_path))}: {e.message[:300]}" for e in errors[:5])
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message[:300]}" for e in errors[:5]
+    )
     construct_fhir_element(resource["resourceType"], copy.deepcopy(resource))  # pydantic ValidationError if not R4
     return resource
 

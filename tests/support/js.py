@@ -1,6 +1,7 @@
 """The npm validators of tests/js (ical.js; HL7's FHIR R4 JSON schema), installed by ``make js-deps``
 (part of ``make test`` and ``make venv``), never downloaded at run time. When they are missing the
 tests that need them are skipped locally and fail under CI (``CI=true``), like PostgreSQL's."""
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,8 @@ def need(path: Path) -> Path:
 def ical_js_events(ics: bytes) -> list[dict]:
     """The feed's events as ical.js reads them (tests/js/ical_events.mjs)."""
     need(MODULES / "ical.js")
-    done = subprocess.run(["node", str(JS_DIR / "ical_events.mjs")], input=ics, capture_output=True,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        ["node", str(JS_DIR / "ical_events.mjs")], input=ics, capture_output=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr.decode()
     return json.loads(done.stdout)

@@ -1,5 +1,6 @@
 """Real parts for the message tests: an SMTP server (aiosmtpd) and an HTTP server on 127.0.0.1
 standing in for the SMS provider's endpoint; both record what they receive."""
+
 from __future__ import annotations
 
 import email

@@ -1,4 +1,5 @@
 """Validate real API answers against the OpenAPI document's response schemas (jsonschema 2020-12)."""
+
 from __future__ import annotations
 
 import re
@@ -11,8 +12,10 @@ PREFIX = "/api/v1"
 class OpenApiChecker:
     def __init__(self, document: dict):
         self.doc = document
-        self.patterns = [(re.compile("^" + re.sub(r"\\\{[a-z_]+\\\}", "[^/]+", re.escape(path)) + "$"), path)
-                         for path in document["paths"]]
+        self.patterns = [
+            (re.compile("^" + re.sub(r"\\\{[a-z_]+\\\}", "[^/]+", re.escape(path)) + "$"), path)
+            for path in document["paths"]
+        ]
 
     def operation(self, method: str, url: str) -> tuple[str, dict]:
         path = url.split("?", 1)[0].removeprefix(PREFIX)
@@ -36,8 +39,9 @@ class OpenApiChecker:
         if schema is None:
             return []
         root = {**schema, "components": self.doc["components"]}
-        return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
-                for e in Draft202012Validator(root).iter_errors(body)]
+        return [
+            f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in Draft202012Validator(root).iter_errors(body)
+        ]
 
     def check(self, method: str, url: str, response) -> None:
         problems = self.errors(method, url, response.status_code, response.get_json())

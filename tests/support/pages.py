@@ -7,6 +7,7 @@
 - page builders: ``new_patient(web)`` (the new-patient form), ``plan(web, patient_id, start)`` (the
   plan form) and ``induction_doses(patient_id)`` (what they booked).
 """
+
 from __future__ import annotations
 
 import re
@@ -78,22 +79,37 @@ def clinician(site):
 
 def new_patient(web, mrn="MRN-77", name="Jordan Rivera") -> int:
     """A patient created with the new-patient form: its id."""
-    r = web.post("/patients/new", {"mrn": mrn, "name": name, "birth_date": "1985-04-12",
-                                   "ride_home_arranged": "on"})
+    r = web.post("/patients/new", {"mrn": mrn, "name": name, "birth_date": "1985-04-12", "ride_home_arranged": "on"})
     assert r.status_code == 302, r.text
     return int(r.headers["Location"].rstrip("/").split("/")[-1])
 
 
 def plan(web, patient_id: int, start: date, weekdays=("mon", "thu"), action="confirm"):
     """The plan form for ketamine-iv from ``start`` on ``weekdays`` (09:00-17:00): the answer."""
-    return web.post(f"/patients/{patient_id}/plan", {"protocol": "ketamine-iv", "start_on": start.isoformat(),
-                                                     "weekdays": list(weekdays), "earliest": "09:00",
-                                                     "latest": "17:00", "action": action})
+    return web.post(
+        f"/patients/{patient_id}/plan",
+        {
+            "protocol": "ketamine-iv",
+            "start_on": start.isoformat(),
+            "weekdays": list(weekdays),
+            "earliest": "09:00",
+            "latest": "17:00",
+            "action": action,
+        },
+    )
 
 
 def induction_doses(patient_id: int) -> list[TreatmentSession]:
     """The patient's induction doses as stored (read in a fresh ORM session), earliest first."""
     db_session.remove()
-    return list(db_session.scalars(select(TreatmentSession).where(
-        TreatmentSession.patient_id == patient_id, TreatmentSession.kind == "dose",
-        TreatmentSession.phase == "induction").order_by(TreatmentSession.starts_at)))
+    return list(
+        db_session.scalars(
+            select(TreatmentSession)
+            .where(
+                TreatmentSession.patient_id == patient_id,
+                TreatmentSession.kind == "dose",
+                TreatmentSession.phase == "induction",
+            )
+            .order_by(TreatmentSession.starts_at)
+        )
+    )

@@ -1,6 +1,7 @@
 """Every route of the app, enumerated from ``app.url_map`` (so a route added tomorrow is covered
 without touching the tests that use this), with its path filled from real ids, and signed-in clients
 for the API (bearer tokens) and the pages (a password sign-in, CSRF token included in every form)."""
+
 from __future__ import annotations
 
 import re
@@ -33,6 +34,7 @@ class Route:
 
     def url(self, values: dict[str, object], *, ids: object = None) -> str:
         """The path with each parameter from ``values`` (``ids``, when given, for every integer one)."""
+
         def fill(match: re.Match) -> str:
             conv, name = match["conv"] or "default", match["name"]
             if conv == "int" and ids is not None:
@@ -40,6 +42,7 @@ class Route:
             if conv == "any":
                 return re.search(r"\(([a-z_]+)", match.group()).group(1)
             return str(values.get(name, "x"))
+
         return _PARAM.sub(fill, self.rule)
 
     def __str__(self) -> str:

@@ -1,4 +1,5 @@
 """Shared checker: does a plan satisfy its protocol and overlap nothing live? (used by planner tests)"""
+
 import itertools
 from datetime import timedelta
 
@@ -16,8 +17,13 @@ def check_plan(plan, protocol, clinic, rooms, staff, patient, existing, preferen
     live = [s for s in existing if s.live]
     sessions = list(plan.sessions)
     assert sessions == sorted(sessions, key=lambda s: s.starts_at)
-    spec_of = {"evaluation": protocol.evaluation, "preparation": protocol.preparation, "dose": protocol.dose,
-               "integration": protocol.integration, "follow_up": protocol.follow_up}
+    spec_of = {
+        "evaluation": protocol.evaluation,
+        "preparation": protocol.preparation,
+        "dose": protocol.dose,
+        "integration": protocol.integration,
+        "follow_up": protocol.follow_up,
+    }
     for i, s in enumerate(sessions):
         spec = spec_of[s.kind] if s.phase != "maintenance" else protocol.maintenance.dose
         assert s.ends_at - s.starts_at == spec.duration
@@ -56,7 +62,7 @@ def check_plan(plan, protocol, clinic, rooms, staff, patient, existing, preferen
     n = 0
     prev = None
     for stage in protocol.induction.stages:
-        stage_doses = doses[n:n + stage.count]
+        stage_doses = doses[n : n + stage.count]
         n += stage.count
         days = sorted({day(d) for d in stage_doses})
         assert len(days) == stage.days

@@ -37,16 +37,19 @@ def span(d, h1, h2, tz=TZ):
 MON = date(2024, 3, 11)  # the Monday after spring forward
 
 
-@pytest.mark.parametrize("closures, d, expected_hours", [
-    ((), MON, [(8, 18)]),
-    ((), MON + timedelta(days=5), []),  # Saturday
-    ((Closure(MON, MON, reason="Holiday"),), MON, []),
-    ((Closure(MON - timedelta(days=3), MON + timedelta(days=1)),), MON, []),
-    ((Closure(MON, MON, from_time=time(12)),), MON, [(8, 12)]),
-    ((Closure(MON, MON, until_time=time(10)),), MON, [(10, 18)]),
-    ((Closure(MON, MON, from_time=time(12), until_time=time(13)),), MON, [(8, 12), (13, 18)]),
-    ((Closure(MON + timedelta(days=1), MON + timedelta(days=2)),), MON, [(8, 18)]),
-])
+@pytest.mark.parametrize(
+    "closures, d, expected_hours",
+    [
+        ((), MON, [(8, 18)]),
+        ((), MON + timedelta(days=5), []),  # Saturday
+        ((Closure(MON, MON, reason="Holiday"),), MON, []),
+        ((Closure(MON - timedelta(days=3), MON + timedelta(days=1)),), MON, []),
+        ((Closure(MON, MON, from_time=time(12)),), MON, [(8, 12)]),
+        ((Closure(MON, MON, until_time=time(10)),), MON, [(10, 18)]),
+        ((Closure(MON, MON, from_time=time(12), until_time=time(13)),), MON, [(8, 12), (13, 18)]),
+        ((Closure(MON + timedelta(days=1), MON + timedelta(days=2)),), MON, [(8, 18)]),
+    ],
+)
 def test_open_intervals(closures, d, expected_hours):
     assert open_intervals(clinic(closures), d) == [span(d, a, b) for a, b in expected_hours]
 
@@ -64,9 +67,15 @@ def test_closing_at_midnight_and_split_hours():
     assert ivs == [span(MON, 8, 12), Interval(local(MON, 13), local(MON + timedelta(days=1), 0))]
 
 
-@pytest.mark.parametrize("h1, m1, h2, m2, within", [
-    (8, 0, 10, 0, True), (16, 0, 18, 0, True), (7, 45, 9, 0, False), (17, 0, 18, 15, False),
-])
+@pytest.mark.parametrize(
+    "h1, m1, h2, m2, within",
+    [
+        (8, 0, 10, 0, True),
+        (16, 0, 18, 0, True),
+        (7, 45, 9, 0, False),
+        (17, 0, 18, 15, False),
+    ],
+)
 def test_is_within_hours(h1, m1, h2, m2, within):
     assert is_within_hours(clinic(), Interval(local(MON, h1, m1), local(MON, h2, m2))) is within
 
@@ -93,8 +102,15 @@ def test_staff_checks():
 
 
 def sess(id, h1, h2, room=1, patient=1, staff=None, status="booked", d=MON):
-    return Session(id=id, patient_id=patient, starts_at=local(d, h1), ends_at=local(d, h2), room_id=room,
-                   staff_member_id=staff, status=status)
+    return Session(
+        id=id,
+        patient_id=patient,
+        starts_at=local(d, h1),
+        ends_at=local(d, h2),
+        room_id=room,
+        staff_member_id=staff,
+        status=status,
+    )
 
 
 def test_room_free_and_busy():
@@ -104,8 +120,12 @@ def test_room_free_and_busy():
 
 
 def test_staff_concurrency():
-    sessions = [sess(1, 9, 11, staff=7), sess(2, 10, 12, room=2, staff=7), sess(3, 11, 13, room=3, staff=7),
-                sess(4, 10, 11, room=4, staff=7, status="no_show")]
+    sessions = [
+        sess(1, 9, 11, staff=7),
+        sess(2, 10, 12, room=2, staff=7),
+        sess(3, 11, 13, room=3, staff=7),
+        sess(4, 10, 11, room=4, staff=7, status="no_show"),
+    ]
     assert staff_concurrency(7, span(MON, 9, 13), sessions) == 2
     assert staff_concurrency(7, span(MON, 12, 13), sessions) == 1
     assert staff_concurrency(8, span(MON, 9, 13), sessions) == 0

@@ -4,6 +4,7 @@ The clean scenario (America/New_York, open Mon-Fri 08:00-18:00, spanning the spr
 8 March 2026) raises no flag at all; each case changes one thing and the code appears, then repairs it
 and the code is gone.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -47,37 +48,70 @@ def march(day: int) -> date:
     return date(2026, 3, day)
 
 
-def session(id, d, h, minutes, room, *, kind="dose", patient=ANA, course=COURSE, staff=None, status="booked",
-            phase=None, seq=None, m=0, route=None):
+def session(
+    id,
+    d,
+    h,
+    minutes,
+    room,
+    *,
+    kind="dose",
+    patient=ANA,
+    course=COURSE,
+    staff=None,
+    status="booked",
+    phase=None,
+    seq=None,
+    m=0,
+    route=None,
+):
     start = at(d, h, m)
     if kind == "dose" and phase is None:
         phase = "induction"
     if kind == "dose" and route is None:
         route = "iv"
-    return Session(id=id, patient_id=patient, starts_at=start, ends_at=start + timedelta(minutes=minutes),
-                   room_id=room, kind=kind, status=status, clinic_id=1, course_id=course, phase=phase,
-                   sequence=seq, route=route, staff_member_id=staff)
+    return Session(
+        id=id,
+        patient_id=patient,
+        starts_at=start,
+        ends_at=start + timedelta(minutes=minutes),
+        room_id=room,
+        kind=kind,
+        status=status,
+        clinic_id=1,
+        course_id=course,
+        phase=phase,
+        sequence=seq,
+        route=route,
+        staff_member_id=staff,
+    )
 
 
 @dataclass
 class Scenario:
     sessions: list[Session]
     closures: tuple[Closure, ...] = ()
-    staff: dict[int, StaffMember] = field(default_factory=lambda: {
-        NURSE: StaffMember(NURSE, "Nurse Kim", "nurse"),
-        NURSE_2: StaffMember(NURSE_2, "Nurse Lee", "nurse"),
-        THERAPIST: StaffMember(THERAPIST, "Dr Tran", "therapist"),
-        PRESCRIBER: StaffMember(PRESCRIBER, "Dr Osei", "prescriber"),
-    })
-    rooms: dict[int, Room] = field(default_factory=lambda: {
-        IV_ROOM: Room(IV_ROOM, "Chair 1", ("iv",)),
-        THERAPY_ROOM: Room(THERAPY_ROOM, "Therapy A", ("therapy", "consult")),
-        IV_ROOM_2: Room(IV_ROOM_2, "Chair 2", ("iv", "im")),
-    })
-    patients: dict[int, Patient] = field(default_factory=lambda: {
-        ANA: Patient(ANA, "MRN1", "Ana Ruiz", ride_home_arranged=True),
-        BEN: Patient(BEN, "MRN2", "Ben Li", ride_home_arranged=True),
-    })
+    staff: dict[int, StaffMember] = field(
+        default_factory=lambda: {
+            NURSE: StaffMember(NURSE, "Nurse Kim", "nurse"),
+            NURSE_2: StaffMember(NURSE_2, "Nurse Lee", "nurse"),
+            THERAPIST: StaffMember(THERAPIST, "Dr Tran", "therapist"),
+            PRESCRIBER: StaffMember(PRESCRIBER, "Dr Osei", "prescriber"),
+        }
+    )
+    rooms: dict[int, Room] = field(
+        default_factory=lambda: {
+            IV_ROOM: Room(IV_ROOM, "Chair 1", ("iv",)),
+            THERAPY_ROOM: Room(THERAPY_ROOM, "Therapy A", ("therapy", "consult")),
+            IV_ROOM_2: Room(IV_ROOM_2, "Chair 2", ("iv", "im")),
+        }
+    )
+    patients: dict[int, Patient] = field(
+        default_factory=lambda: {
+            ANA: Patient(ANA, "MRN1", "Ana Ruiz", ride_home_arranged=True),
+            BEN: Patient(BEN, "MRN2", "Ben Li", ride_home_arranged=True),
+        }
+    )
     as_of: datetime = field(default_factory=lambda: at(2, 7))
     hours: dict = field(default_factory=lambda: HOURS)
     protocol_key: str = "ketamine-iv"
@@ -87,12 +121,24 @@ class Scenario:
     motor_thresholds: dict[int, tuple[date, ...]] | None = None
 
     def ctx(self) -> FlagContext:
-        clinic = Clinic(id=1, timezone=TZ, hours=self.hours, closures=self.closures, name="Midtown",
-                        rems_certification_id=self.rems_certification_id)
-        return FlagContext(clinic=clinic, protocols=PROTOCOLS, rooms=self.rooms, staff=self.staff,
-                           patients=self.patients,
-                           courses=[CourseFacts(COURSE, ANA, self.protocol_key, status=self.course_status)],
-                           rems_forms=self.rems_forms, motor_thresholds=self.motor_thresholds)
+        clinic = Clinic(
+            id=1,
+            timezone=TZ,
+            hours=self.hours,
+            closures=self.closures,
+            name="Midtown",
+            rems_certification_id=self.rems_certification_id,
+        )
+        return FlagContext(
+            clinic=clinic,
+            protocols=PROTOCOLS,
+            rooms=self.rooms,
+            staff=self.staff,
+            patients=self.patients,
+            courses=[CourseFacts(COURSE, ANA, self.protocol_key, status=self.course_status)],
+            rems_forms=self.rems_forms,
+            motor_thresholds=self.motor_thresholds,
+        )
 
     def flags(self, patient: int = ANA) -> list[Flag]:
         mine = [s for s in self.sessions if s.patient_id == patient]
@@ -147,13 +193,19 @@ def with_ride(sc: Scenario, arranged: bool) -> Scenario:
     return sc
 
 
-def with_auth(sc: Scenario, units: int, valid_from: date = date(2026, 3, 1),
-              valid_to: date = date(2026, 6, 30)) -> Scenario:
+def with_auth(
+    sc: Scenario, units: int, valid_from: date = date(2026, 3, 1), valid_to: date = date(2026, 6, 30)
+) -> Scenario:
     """Ana's ketamine-iv doses authorized by a payer: ``units`` between the dates (her doses inside
     them counted, as the service counts them)."""
-    counted = tuple((x.id, x.starts_at) for x in sorted(sc.sessions, key=lambda x: x.starts_at)
-                    if x.patient_id == ANA and x.kind == "dose" and x.course_id == COURSE
-                    and valid_from <= x.starts_at.date() <= valid_to)
+    counted = tuple(
+        (x.id, x.starts_at)
+        for x in sorted(sc.sessions, key=lambda x: x.starts_at)
+        if x.patient_id == ANA
+        and x.kind == "dose"
+        and x.course_id == COURSE
+        and valid_from <= x.starts_at.date() <= valid_to
+    )
     auth = Authorization(1, "ketamine-iv", "Acme Health", "PA-7", units, valid_from, valid_to, counted)
     sc.patients[ANA] = replace(sc.patients[ANA], authorizations=(auth,))
     return sc
@@ -176,8 +228,10 @@ def two_nasal_doses(ben_minute: int) -> Scenario:
         sc.rooms[rid] = replace(sc.rooms[rid], capabilities=(*sc.rooms[rid].capabilities, "nasal"))
     for pid in (ANA, BEN):
         sc.patients[pid] = replace(sc.patients[pid], rems_enrollment_id=f"SPR-PT-{pid}")
-    return sc.add(session(80, 18, 9, 135, IV_ROOM, course=None, staff=NURSE, route="nasal"),
-                  ben(81, 18, 9, 135, staff=NURSE, m=ben_minute, route="nasal"))
+    return sc.add(
+        session(80, 18, 9, 135, IV_ROOM, course=None, staff=NURSE, route="nasal"),
+        ben(81, 18, 9, 135, staff=NURSE, m=ben_minute, route="nasal"),
+    )
 
 
 def with_hold(sc: Scenario, reason: str | None) -> Scenario:
@@ -227,105 +281,96 @@ def maintenance_dose(d: date, sid: int = 41) -> Session:
 CASES = {
     "room_double_booked": (
         lambda: build().add(ben(90, 4, 10, room=IV_ROOM)),
-        lambda: build().add(ben(90, 4, 10, room=IV_ROOM_2))),
+        lambda: build().add(ben(90, 4, 10, room=IV_ROOM_2)),
+    ),
     "patient_double_booked": (
         lambda: build().add(session(90, 4, 10, 60, IV_ROOM_2, kind="preparation", course=None, staff=NURSE_2)),
-        lambda: build().add(session(90, 4, 15, 60, IV_ROOM_2, kind="preparation", course=None, staff=NURSE_2))),
+        lambda: build().add(session(90, 4, 15, 60, IV_ROOM_2, kind="preparation", course=None, staff=NURSE_2)),
+    ),
     "staff_over_capacity": (
         lambda: build().add(ben(90, 4, 9, m=30, staff=NURSE)),
-        lambda: build().add(ben(90, 4, 9, m=30, staff=NURSE_2))),
+        lambda: build().add(ben(90, 4, 9, m=30, staff=NURSE_2)),
+    ),
     "outside_clinic_hours": (
         lambda: build().move(11, 4, 17),
-        lambda: build().move(11, 4, 16)),  # ends exactly at closing time
+        lambda: build().move(11, 4, 16),
+    ),  # ends exactly at closing time
     "clinic_closed": (
         lambda: with_closure(build(), Closure(march(4), march(4), reason="Staff training")),
-        lambda: with_closure(build(), Closure(march(5), march(5), reason="Staff training"))),
+        lambda: with_closure(build(), Closure(march(5), march(5), reason="Staff training")),
+    ),
     "staff_unavailable": (
         lambda: with_time_off(build(), at(4, 8), at(4, 12)),
-        lambda: with_time_off(build(), at(4, 11), at(4, 12))),  # starts as the dose ends
+        lambda: with_time_off(build(), at(4, 11), at(4, 12)),
+    ),  # starts as the dose ends
     "room_unsuitable": (
         lambda: build().edit(11, room_id=THERAPY_ROOM).move(21, 4, 14),
-        lambda: build().edit(11, room_id=IV_ROOM_2)),
-    "doses_too_close": (
-        lambda: build().move(12, 5, 9),
-        lambda: build().move(12, 6, 9)),
-    "induction_window_exceeded": (
-        lambda: build((4, 9, 16, 20, 23, 26)),
-        lambda: build((4, 9, 16, 18, 20, 23))),
-    "dose_before_evaluation": (
-        lambda: build(evaluation_day=4).move(1, 4, 15),
-        lambda: build(evaluation_day=3)),
+        lambda: build().edit(11, room_id=IV_ROOM_2),
+    ),
+    "doses_too_close": (lambda: build().move(12, 5, 9), lambda: build().move(12, 6, 9)),
+    "induction_window_exceeded": (lambda: build((4, 9, 16, 20, 23, 26)), lambda: build((4, 9, 16, 18, 20, 23))),
+    "dose_before_evaluation": (lambda: build(evaluation_day=4).move(1, 4, 15), lambda: build(evaluation_day=3)),
     "evaluation_expired": (
         lambda: build(evaluation_day=date(2026, 1, 30)),
-        lambda: build(evaluation_day=date(2026, 2, 2))),  # exactly 30 days
+        lambda: build(evaluation_day=date(2026, 2, 2)),
+    ),  # exactly 30 days
     "maintenance_too_early": (
         lambda: build().add(maintenance_dose(date(2026, 5, 4))),
-        lambda: build().add(maintenance_dose(date(2026, 5, 18)))),
-    "dosing_hold": (
-        lambda: with_hold(build(), "acute mania at evaluation"),
-        lambda: with_hold(build(), None)),
-    "induction_gap": (
-        lambda: build((4, 6, 9, 17, 20, 23)),
-        lambda: build((4, 6, 9, 16, 20, 23))),
+        lambda: build().add(maintenance_dose(date(2026, 5, 18))),
+    ),
+    "dosing_hold": (lambda: with_hold(build(), "acute mania at evaluation"), lambda: with_hold(build(), None)),
+    "induction_gap": (lambda: build((4, 6, 9, 17, 20, 23)), lambda: build((4, 6, 9, 16, 20, 23))),
     "induction_incomplete": (
         lambda: as_of(build().edit(16, status="cancelled"), march(20)),
-        lambda: as_of(build().edit(16, status="cancelled").add(
-            session(17, 18, 9, 120, IV_ROOM, staff=NURSE, seq=6)), march(20))),
+        lambda: as_of(
+            build().edit(16, status="cancelled").add(session(17, 18, 9, 120, IV_ROOM, staff=NURSE, seq=6)), march(20)
+        ),
+    ),
     "integration_missing": (
         lambda: build().drop(23),
-        lambda: build().drop(23).add(session(23, 10, 15, 60, THERAPY_ROOM, kind="integration",
-                                             staff=THERAPIST))),
-    "follow_up_missing": (
-        lambda: build(follow_up_after=None),
-        lambda: build(follow_up_after=14)),
+        lambda: build().drop(23).add(session(23, 10, 15, 60, THERAPY_ROOM, kind="integration", staff=THERAPIST)),
+    ),
+    "follow_up_missing": (lambda: build(follow_up_after=None), lambda: build(follow_up_after=14)),
     "maintenance_due": (
         lambda: as_of(build(), date(2026, 6, 1)),
-        lambda: as_of(build().add(maintenance_dose(date(2026, 6, 2))), date(2026, 6, 1))),
+        lambda: as_of(build().add(maintenance_dose(date(2026, 6, 2))), date(2026, 6, 1)),
+    ),
     "maintenance_overdue": (
         lambda: as_of(build(), date(2026, 10, 1)),
-        lambda: as_of(build().add(maintenance_dose(date(2026, 10, 2))), date(2026, 10, 1))),
-    "ride_home_missing": (
-        lambda: with_ride(build(), False),
-        lambda: with_ride(build(), True)),
+        lambda: as_of(build().add(maintenance_dose(date(2026, 10, 2))), date(2026, 10, 1)),
+    ),
+    "ride_home_missing": (lambda: with_ride(build(), False), lambda: with_ride(build(), True)),
     # six doses; dose 6 would be unit 6 of 5 (and every dose is low on units: in both scenarios)
-    "authorization_exceeded": (
-        lambda: with_auth(build(), 5),
-        lambda: with_auth(build(), 6)),
+    "authorization_exceeded": (lambda: with_auth(build(), 5), lambda: with_auth(build(), 6)),
     # 10 units for 6 doses: 4 left, at or below the 5 that count as low
-    "authorization_low": (
-        lambda: with_auth(build(), 10),
-        lambda: with_auth(build(), 20)),
+    "authorization_low": (lambda: with_auth(build(), 10), lambda: with_auth(build(), 20)),
     # REMS (dose 1 by the nasal route): the patient's enrollment, then a prescriber on site
-    "rems_not_enrolled": (
-        lambda: nasal(build(), enrolled=False),
-        lambda: nasal(build())),
+    "rems_not_enrolled": (lambda: nasal(build(), enrolled=False), lambda: nasal(build())),
     # Dr Osei (the clinic's prescriber) off 08:00-10:00 while dose 1 runs 09:00-11:00; then from 11:00
     "prescriber_not_on_site": (
         lambda: with_prescriber_off(nasal(build()), at(4, 8), at(4, 10)),
-        lambda: with_prescriber_off(nasal(build()), at(4, 11), at(4, 12))),
+        lambda: with_prescriber_off(nasal(build()), at(4, 11), at(4, 12)),
+    ),
     # one nurse: Ana's checks 09:00/09:40/11:15, Ben's 5 minutes later; then 15 minutes later
-    "bp_checks_too_close": (
-        lambda: two_nasal_doses(5),
-        lambda: two_nasal_doses(15)),
+    "bp_checks_too_close": (lambda: two_nasal_doses(5), lambda: two_nasal_doses(15)),
     # dose 1 (Wed 4 Mar) completed; Fri 6 Mar is day 2, Thu 12 Mar day 8; then the form is on file
     "rems_form_due": (
         lambda: as_of(nasal(build(), status="completed"), march(6)),
-        lambda: with_form(as_of(nasal(build(), status="completed"), march(6)), 11)),
+        lambda: with_form(as_of(nasal(build(), status="completed"), march(6)), 11),
+    ),
     "rems_form_overdue": (
         lambda: as_of(nasal(build(), status="completed"), march(12)),
-        lambda: with_form(as_of(nasal(build(), status="completed"), march(12)), 11)),
+        lambda: with_form(as_of(nasal(build(), status="completed"), march(12)), 11),
+    ),
     # a running TMS course: no motor threshold in the last 7 days (2 Mar is 7 days before 9 Mar), then one on 3 Mar
-    "motor_threshold_due": (
-        lambda: tms_course(march(2)),
-        lambda: tms_course(march(2), march(3))),
+    "motor_threshold_due": (lambda: tms_course(march(2)), lambda: tms_course(march(2), march(3))),
     # dose 1 is at 09:00 on Wed 4 Mar; at noon the day before it is within 24 hours
-    "unconfirmed": (
-        lambda: as_of(build(), march(3)),
-        lambda: as_of(build().edit(11, confirmed_at=at(3, 8)), march(3))),
+    "unconfirmed": (lambda: as_of(build(), march(3)), lambda: as_of(build().edit(11, confirmed_at=at(3, 8)), march(3))),
     # now (12:00 on 4 Mar) is after the evaluation and dose 1: still booked, then recorded
     "attendance_unrecorded": (
         lambda: as_of(build(), march(4)),
-        lambda: as_of(build().edit(1, status="completed").edit(11, status="completed"), march(4))),
+        lambda: as_of(build().edit(1, status="completed").edit(11, status="completed"), march(4)),
+    ),
 }
 
 
@@ -342,8 +387,10 @@ def test_the_tables_cover_every_code():
 
 def test_the_clean_scenario_has_no_flag():
     assert build().flags() == []
-    assert [f.code for f in clinic_flags(build().ctx(), march(2), march(31), build().sessions,
-                                         as_of=at(2, 7), idle_chairs=False)] == []
+    assert [
+        f.code
+        for f in clinic_flags(build().ctx(), march(2), march(31), build().sessions, as_of=at(2, 7), idle_chairs=False)
+    ] == []
 
 
 # Gaps that break a hard rule of the protocol: errors like the conflicts (issue 9, "one code, one severity").
@@ -388,8 +435,9 @@ def test_idle_chair_time_appears_and_is_gone_once_the_chair_is_filled():
 
 def test_message_names_local_times_and_the_rule():
     flag = next(f for f in CASES["doses_too_close"][0]().flags() if f.code == "doses_too_close")
-    assert flag.message == ("Dose 2 for Ana Ruiz on Thu 5 Mar 09:00 is 1 day after dose 1; "
-                            "ketamine-iv needs at least 2 days.")
+    assert flag.message == (
+        "Dose 2 for Ana Ruiz on Thu 5 Mar 09:00 is 1 day after dose 1; ketamine-iv needs at least 2 days."
+    )
     assert flag.session_ids == (11, 12) and flag.course_id == COURSE
     assert "Fri 6 Mar 2026" in flag.fix
 
@@ -465,14 +513,17 @@ def test_a_ride_home_named_through_the_reminder_link_counts_for_that_session():
     assert missing and all(11 not in f.session_ids for f in missing)
 
 
-@pytest.mark.parametrize("hours_before, confirmed, status, expected", [
-    (25, False, "booked", False),   # not yet within 24 hours
-    (24, False, "booked", True),    # exactly 24 hours before: due
-    (1, False, "booked", True),
-    (1, True, "booked", False),     # confirmed
-    (1, False, "cancelled", False),
-    (0, False, "booked", False),    # started: attendance is what matters now
-])
+@pytest.mark.parametrize(
+    "hours_before, confirmed, status, expected",
+    [
+        (25, False, "booked", False),  # not yet within 24 hours
+        (24, False, "booked", True),  # exactly 24 hours before: due
+        (1, False, "booked", True),
+        (1, True, "booked", False),  # confirmed
+        (1, False, "cancelled", False),
+        (0, False, "booked", False),  # started: attendance is what matters now
+    ],
+)
 def test_unconfirmed_edges(hours_before, confirmed, status, expected):
     from scheduler.domain.rules.patient import unconfirmed
 
@@ -482,12 +533,15 @@ def test_unconfirmed_edges(hours_before, confirmed, status, expected):
     assert unconfirmed(dose, dose.starts_at - timedelta(hours=hours_before)) is expected
 
 
-@pytest.mark.parametrize("valid_from, valid_to, units, flagged", [
-    (date(2026, 3, 1), date(2026, 6, 30), 6, set()),          # exactly enough
-    (date(2026, 3, 1), date(2026, 6, 30), 5, {16}),            # the sixth dose is one too many
-    (date(2026, 3, 1), date(2026, 3, 12), 36, {15, 16}),       # doses 5 and 6 fall after the end date
-    (date(2026, 3, 6), date(2026, 6, 30), 36, {11}),           # dose 1 falls before the start date
-])
+@pytest.mark.parametrize(
+    "valid_from, valid_to, units, flagged",
+    [
+        (date(2026, 3, 1), date(2026, 6, 30), 6, set()),  # exactly enough
+        (date(2026, 3, 1), date(2026, 6, 30), 5, {16}),  # the sixth dose is one too many
+        (date(2026, 3, 1), date(2026, 3, 12), 36, {15, 16}),  # doses 5 and 6 fall after the end date
+        (date(2026, 3, 6), date(2026, 6, 30), 36, {11}),  # dose 1 falls before the start date
+    ],
+)
 def test_authorization_exceeded_edges(valid_from, valid_to, units, flagged):
     sc = with_auth(build(), units, valid_from, valid_to)
     found = {sid for f in sc.flags() if f.code == "authorization_exceeded" for sid in f.session_ids}

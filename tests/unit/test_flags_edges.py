@@ -1,5 +1,6 @@
 """Edge cases of the flag rules: touching sessions, DST, data that changes after booking, capacity,
 cancellations, the candidate and clinic entry points, multi-stage and multi-dose-per-day protocols."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -36,8 +37,14 @@ ALL_WEEK_LATE = {d: [(time(7), time(22))] for d in range(7)}
 
 
 def replace_courses(ctx: FlagContext, courses) -> FlagContext:
-    return FlagContext(clinic=ctx.clinic, protocols=ctx.protocols, rooms=ctx.rooms, staff=ctx.staff,
-                       patients=ctx.patients, courses=courses)
+    return FlagContext(
+        clinic=ctx.clinic,
+        protocols=ctx.protocols,
+        rooms=ctx.rooms,
+        staff=ctx.staff,
+        patients=ctx.patients,
+        courses=courses,
+    )
 
 
 def codes_of(flags) -> list[str]:
@@ -48,8 +55,10 @@ def codes_of(flags) -> list[str]:
 
 
 def test_touching_sessions_are_not_double_booked():
-    sc = build().add(ben(90, 4, 11, room=IV_ROOM, staff=NURSE),  # starts as dose 1 ends, same chair and nurse
-                     session(91, 4, 11, 60, IV_ROOM_2, kind="preparation", course=None, staff=NURSE_2))
+    sc = build().add(
+        ben(90, 4, 11, room=IV_ROOM, staff=NURSE),  # starts as dose 1 ends, same chair and nurse
+        session(91, 4, 11, 60, IV_ROOM_2, kind="preparation", course=None, staff=NURSE_2),
+    )
     assert sc.flags() == []
     assert sc.flags(BEN) == []
 
@@ -58,8 +67,7 @@ def test_touching_sessions_are_not_double_booked():
 def test_capacity_two_allows_two_concurrent_sessions_and_flags_the_third(extra, over):
     sc = build()
     sc.staff[NURSE] = replace(sc.staff[NURSE], capacity=2)
-    sc.add(*[ben(90 + i, 4, 9, m=15 * (i + 1), room=IV_ROOM_2 if i == 0 else None, staff=NURSE)
-             for i in range(extra)])
+    sc.add(*[ben(90 + i, 4, 9, m=15 * (i + 1), room=IV_ROOM_2 if i == 0 else None, staff=NURSE) for i in range(extra)])
     flags = [f for f in sc.flags() if f.code == "staff_over_capacity"]
     assert bool(flags) is over
     if over:
@@ -166,21 +174,28 @@ def test_opening_hours_keep_the_wall_clock_across_dst():
 
 @pytest.mark.parametrize("second, too_close", [(date(2026, 11, 2), False), (date(2026, 11, 1), True)])
 def test_dose_spacing_counts_local_dates_across_fall_back(second, too_close):
-    sc = Scenario(sessions=[
-        session(1, date(2026, 10, 28), 10, 60, THERAPY_ROOM, kind="evaluation", staff=PRESCRIBER),
-        session(11, date(2026, 10, 31), 9, 120, IV_ROOM, staff=NURSE, seq=1),
-        session(12, second, 9, 120, IV_ROOM, staff=NURSE, seq=2),
-    ], hours=ALL_WEEK_LATE, as_of=at(date(2026, 10, 27), 8))
+    sc = Scenario(
+        sessions=[
+            session(1, date(2026, 10, 28), 10, 60, THERAPY_ROOM, kind="evaluation", staff=PRESCRIBER),
+            session(11, date(2026, 10, 31), 9, 120, IV_ROOM, staff=NURSE, seq=1),
+            session(12, second, 9, 120, IV_ROOM, staff=NURSE, seq=2),
+        ],
+        hours=ALL_WEEK_LATE,
+        as_of=at(date(2026, 10, 27), 8),
+    )
     assert ("doses_too_close" in sc.codes()) is too_close
 
 
 def test_dose_spacing_uses_the_clinic_zone_not_utc():
     # 19:30 New York is 00:30 UTC the next day: UTC dates say 1 day apart, local dates 2.
-    sc = Scenario(sessions=[
-        session(1, 2, 10, 60, THERAPY_ROOM, kind="evaluation", staff=PRESCRIBER),
-        session(11, 4, 19, 120, IV_ROOM, m=30, staff=NURSE, seq=1),
-        session(12, 6, 8, 120, IV_ROOM, staff=NURSE, seq=2),
-    ], hours=ALL_WEEK_LATE)
+    sc = Scenario(
+        sessions=[
+            session(1, 2, 10, 60, THERAPY_ROOM, kind="evaluation", staff=PRESCRIBER),
+            session(11, 4, 19, 120, IV_ROOM, m=30, staff=NURSE, seq=1),
+            session(12, 6, 8, 120, IV_ROOM, staff=NURSE, seq=2),
+        ],
+        hours=ALL_WEEK_LATE,
+    )
     assert "doses_too_close" not in sc.codes()
 
 
@@ -189,13 +204,17 @@ def test_dose_spacing_uses_the_clinic_zone_not_utc():
 
 def test_esketamine_second_stage_spacing_applies_from_the_previous_stage():
     days = [date(2026, 3, 2) + timedelta(days=d) for d in (0, 3, 7, 10, 14, 17, 21, 24)]
+
     def sc_with(ninth: date) -> Scenario:
         sessions = [session(1, date(2026, 2, 27), 10, 60, THERAPY_ROOM, kind="evaluation", staff=PRESCRIBER)]
-        sessions += [session(10 + n, d, 9, 135, IV_ROOM_2, staff=NURSE, seq=n, route="nasal")
-                     for n, d in enumerate([*days, ninth], start=1)]
+        sessions += [
+            session(10 + n, d, 9, 135, IV_ROOM_2, staff=NURSE, seq=n, route="nasal")
+            for n, d in enumerate([*days, ninth], start=1)
+        ]
         sc = Scenario(sessions=sessions, hours=ALL_WEEK_LATE, protocol_key="esketamine-trd")
         sc.rooms[IV_ROOM_2] = replace(sc.rooms[IV_ROOM_2], capabilities=("nasal",))
         return sc
+
     close = [f for f in sc_with(days[-1] + timedelta(days=3)).flags() if f.code == "doses_too_close"]
     assert [f.session_ids for f in close] == [(18, 19)] and "at least 5 days" in close[0].message
     assert "doses_too_close" not in sc_with(days[-1] + timedelta(days=5)).codes()
@@ -207,9 +226,22 @@ def test_accelerated_tms_minutes_between_doses_and_doses_per_day(gap_minutes, pe
     start = at(4, 7)
     for n in range(per_day):
         s = start + n * timedelta(minutes=10 + gap_minutes)
-        sessions.append(Session(id=10 + n, patient_id=ANA, starts_at=s, ends_at=s + timedelta(minutes=10),
-                                room_id=IV_ROOM_2, kind="dose", phase="induction", route="tms", clinic_id=1,
-                                course_id=COURSE, sequence=n + 1, staff_member_id=NURSE))
+        sessions.append(
+            Session(
+                id=10 + n,
+                patient_id=ANA,
+                starts_at=s,
+                ends_at=s + timedelta(minutes=10),
+                room_id=IV_ROOM_2,
+                kind="dose",
+                phase="induction",
+                route="tms",
+                clinic_id=1,
+                course_id=COURSE,
+                sequence=n + 1,
+                staff_member_id=NURSE,
+            )
+        )
     sc = Scenario(sessions=sessions, hours=ALL_WEEK_LATE, protocol_key="tms-accelerated")
     sc.rooms[IV_ROOM_2] = replace(sc.rooms[IV_ROOM_2], capabilities=("tms",))
     assert ("doses_too_close" in sc.codes()) is expected
@@ -217,8 +249,10 @@ def test_accelerated_tms_minutes_between_doses_and_doses_per_day(gap_minutes, pe
 
 def test_maintenance_doses_are_spaced_from_one_another():
     sc = build()
-    sc.add(session(41, date(2026, 5, 18), 9, 120, IV_ROOM, staff=NURSE, phase="maintenance", seq=1),
-           session(42, date(2026, 6, 15), 9, 120, IV_ROOM, staff=NURSE, phase="maintenance", seq=2))
+    sc.add(
+        session(41, date(2026, 5, 18), 9, 120, IV_ROOM, staff=NURSE, phase="maintenance", seq=1),
+        session(42, date(2026, 6, 15), 9, 120, IV_ROOM, staff=NURSE, phase="maintenance", seq=2),
+    )
     early = [f for f in sc.flags() if f.code == "maintenance_too_early"]
     assert [f.session_ids for f in early] == [(41, 42)] and "at least 2 months apart" in early[0].message
 
@@ -274,8 +308,7 @@ def test_clinic_flags_keep_to_the_range():
 
 def test_clinic_flags_show_course_gaps_dated_in_the_range():
     sc = as_of(build(), date(2026, 6, 1))
-    today = clinic_flags(sc.ctx(), date(2026, 6, 1), date(2026, 6, 5), sc.sessions, as_of=sc.as_of,
-                         idle_chairs=False)
+    today = clinic_flags(sc.ctx(), date(2026, 6, 1), date(2026, 6, 5), sc.sessions, as_of=sc.as_of, idle_chairs=False)
     assert codes_of(today) == []  # no session in the range, and the course's clinic is not known
     ctx = replace_courses(sc.ctx(), [CourseFacts(COURSE, ANA, "ketamine-iv", clinic_id=1)])
     today = clinic_flags(ctx, date(2026, 6, 1), date(2026, 6, 5), sc.sessions, as_of=sc.as_of, idle_chairs=False)
@@ -292,8 +325,11 @@ def test_idle_chair_time_starts_at_as_of_and_skips_closed_days():
     sc.as_of = at(4, 14)
     idle = clinic_flags(sc.ctx(), march(4), march(8), sc.sessions, as_of=sc.as_of)
     spans = [(f.on, f.starts_at.time(), f.ends_at.time()) for f in idle if f.code == "idle_chair_time"]
-    assert spans == [(march(4), time(14), time(18)), (march(5), time(8), time(18)),
-                     (march(6), time(11), time(18))]  # 08:00-09:00 is too short for a 120-min dose
+    assert spans == [
+        (march(4), time(14), time(18)),
+        (march(5), time(8), time(18)),
+        (march(6), time(11), time(18)),
+    ]  # 08:00-09:00 is too short for a 120-min dose
 
 
 def kap(integration_days: dict[int, tuple[int, int]]) -> Scenario:

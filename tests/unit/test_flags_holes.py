@@ -1,5 +1,6 @@
 """Issue 9's holes in the rule book: induction_incomplete at once, doses too close across courses,
 attendance_unrecorded (appear / disappear on the clean scenario of test_flags)."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -30,9 +31,18 @@ OTHER = 200
 def with_other_course(sc: Scenario, status: str = "active") -> Scenario:
     def ctx() -> FlagContext:
         clinic = Clinic(id=1, timezone=TZ, hours=sc.hours, closures=sc.closures, name="Midtown")
-        return FlagContext(clinic=clinic, protocols=PROTOCOLS, rooms=sc.rooms, staff=sc.staff, patients=sc.patients,
-                           courses=[CourseFacts(COURSE, ANA, "ketamine-iv", status=sc.course_status),
-                                    CourseFacts(OTHER, ANA, "ketamine-im", status=status)])
+        return FlagContext(
+            clinic=clinic,
+            protocols=PROTOCOLS,
+            rooms=sc.rooms,
+            staff=sc.staff,
+            patients=sc.patients,
+            courses=[
+                CourseFacts(COURSE, ANA, "ketamine-iv", status=sc.course_status),
+                CourseFacts(OTHER, ANA, "ketamine-im", status=status),
+            ],
+        )
+
     sc.ctx = ctx
     return sc
 
@@ -120,5 +130,7 @@ def test_an_evaluation_booked_in_another_course_counts_for_this_one():
     # the evaluation (2 Mar) belongs to an earlier, stopped course of the patient: still the patient's evaluation
     sc = with_other_course(build().edit(1, course_id=OTHER), status="stopped")
     assert "dose_before_evaluation" not in sc.codes()
-    assert "dose_before_evaluation" in with_other_course(build().edit(1, course_id=OTHER, status="cancelled"),
-                                                         status="stopped").codes()
+    assert (
+        "dose_before_evaluation"
+        in with_other_course(build().edit(1, course_id=OTHER, status="cancelled"), status="stopped").codes()
+    )

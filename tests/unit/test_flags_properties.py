@@ -1,4 +1,5 @@
 """The sweeps behind double booking and capacity agree with brute force over random sessions."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
@@ -15,23 +16,42 @@ CLINIC = Clinic(id=1, timezone="America/New_York", hours={d: [(time(0), time(0))
 
 session_st = st.builds(
     lambda start, length, room, patient, staff, status: (start, length, room, patient, staff, status),
-    st.integers(0, 48), st.integers(1, 12), st.integers(1, 3), st.integers(1, 3), st.integers(1, 2),
-    st.sampled_from(["booked", "booked", "completed", "cancelled", "no_show"]))
+    st.integers(0, 48),
+    st.integers(1, 12),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 2),
+    st.sampled_from(["booked", "booked", "completed", "cancelled", "no_show"]),
+)
 
 
 def make(rows) -> list[Session]:
     out = []
     for i, (start, length, room, patient, staff, status) in enumerate(rows, start=1):
         s = BASE + timedelta(minutes=15 * start)
-        out.append(Session(id=i, patient_id=patient, starts_at=s, ends_at=s + timedelta(minutes=15 * length),
-                           room_id=room, kind="evaluation", status=status, clinic_id=1, staff_member_id=staff))
+        out.append(
+            Session(
+                id=i,
+                patient_id=patient,
+                starts_at=s,
+                ends_at=s + timedelta(minutes=15 * length),
+                room_id=room,
+                kind="evaluation",
+                status=status,
+                clinic_id=1,
+                staff_member_id=staff,
+            )
+        )
     return out
 
 
 def ctx(capacity: int) -> FlagContext:
-    return FlagContext(clinic=CLINIC, rooms=[Room(i, f"R{i}", ("consult",)) for i in (1, 2, 3)],
-                       staff=[StaffMember(i, f"S{i}", capacity=capacity) for i in (1, 2)],
-                       patients=[Patient(i, name=f"P{i}") for i in (1, 2, 3)])
+    return FlagContext(
+        clinic=CLINIC,
+        rooms=[Room(i, f"R{i}", ("consult",)) for i in (1, 2, 3)],
+        staff=[StaffMember(i, f"S{i}", capacity=capacity) for i in (1, 2)],
+        patients=[Patient(i, name=f"P{i}") for i in (1, 2, 3)],
+    )
 
 
 @settings(max_examples=150, deadline=None)
@@ -40,11 +60,19 @@ def test_double_booking_and_capacity_match_brute_force(rows, capacity):
     sessions = make(rows)
     live = [s for s in sessions if s.live]
     flags = resource_flags(ctx(capacity), live, None)
-    pairs = {code: {f.session_ids for f in flags if f.code == code}
-             for code in ("room_double_booked", "patient_double_booked")}
+    pairs = {
+        code: {f.session_ids for f in flags if f.code == code}
+        for code in ("room_double_booked", "patient_double_booked")
+    }
     for code, attr in (("room_double_booked", "room_id"), ("patient_double_booked", "patient_id")):
-        expected = {(a.id, b.id) for a in live for b in live if a.id < b.id
-                    and getattr(a, attr) == getattr(b, attr) and overlaps(a.starts_at, a.ends_at, b.starts_at, b.ends_at)}
+        expected = {
+            (a.id, b.id)
+            for a in live
+            for b in live
+            if a.id < b.id
+            and getattr(a, attr) == getattr(b, attr)
+            and overlaps(a.starts_at, a.ends_at, b.starts_at, b.ends_at)
+        }
         assert pairs[code] == expected
     over = {f.staff_member_id for f in flags if f.code == "staff_over_capacity"}
     for staff in (1, 2):

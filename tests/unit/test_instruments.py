@@ -1,4 +1,5 @@
 """The instruments' severity bands and response thresholds (scheduler.domain.instruments)."""
+
 from __future__ import annotations
 
 import pytest
@@ -32,9 +33,18 @@ def test_a_score_outside_the_range_has_no_band():
         inst.band_of(inst.high + 1)
 
 
-@pytest.mark.parametrize("key,baseline,level", [("Y-BOCS", 30, 19.5), ("Y-BOCS", 20, 13.0),
-                                                ("PHQ-9", 20, 10.0), ("GAD-7", 16, 8.0), ("MADRS", 30, 15.0),
-                                                ("PCL-5", 50, 40), ("PCL-5", 6, 0)])
+@pytest.mark.parametrize(
+    "key,baseline,level",
+    [
+        ("Y-BOCS", 30, 19.5),
+        ("Y-BOCS", 20, 13.0),
+        ("PHQ-9", 20, 10.0),
+        ("GAD-7", 16, 8.0),
+        ("MADRS", 30, 15.0),
+        ("PCL-5", 50, 40),
+        ("PCL-5", 6, 0),
+    ],
+)
 def test_the_response_level_is_the_instruments_drop_from_baseline(key, baseline, level):
     assert CATALOGUE[key].response_level(baseline) == pytest.approx(level)
 
@@ -58,17 +68,24 @@ from scheduler.domain.instruments import Baseline, baseline  # noqa: E402
 D1 = _date(2026, 11, 16)  # dose 1
 
 
-@pytest.mark.parametrize("scores, since, expected", [
-    # the course's FIRST score on or before the day of dose 1, not the latest before it
-    ([(_date(2026, 11, 2), 17), (_date(2026, 11, 12), 11)], None, Baseline(17, _date(2026, 11, 2), True)),
-    # a score on the day of dose 1 (taken before it) counts; later scores never move the baseline
-    ([(D1, 15), (_date(2026, 11, 20), 9), (_date(2026, 11, 27), 4)], None, Baseline(15, D1, True)),
-    # nothing before dose 1: the course's first score stands in
-    ([(_date(2026, 11, 20), 12), (_date(2026, 11, 18), 14)], None, Baseline(14, _date(2026, 11, 18), False)),
-    # an earlier course's scores are not this course's baseline
-    ([(_date(2025, 6, 1), 25), (_date(2026, 11, 10), 19)], _date(2025, 9, 1), Baseline(19, _date(2026, 11, 10), True)),
-    ([], None, None),
-])
+@pytest.mark.parametrize(
+    "scores, since, expected",
+    [
+        # the course's FIRST score on or before the day of dose 1, not the latest before it
+        ([(_date(2026, 11, 2), 17), (_date(2026, 11, 12), 11)], None, Baseline(17, _date(2026, 11, 2), True)),
+        # a score on the day of dose 1 (taken before it) counts; later scores never move the baseline
+        ([(D1, 15), (_date(2026, 11, 20), 9), (_date(2026, 11, 27), 4)], None, Baseline(15, D1, True)),
+        # nothing before dose 1: the course's first score stands in
+        ([(_date(2026, 11, 20), 12), (_date(2026, 11, 18), 14)], None, Baseline(14, _date(2026, 11, 18), False)),
+        # an earlier course's scores are not this course's baseline
+        (
+            [(_date(2025, 6, 1), 25), (_date(2026, 11, 10), 19)],
+            _date(2025, 9, 1),
+            Baseline(19, _date(2026, 11, 10), True),
+        ),
+        ([], None, None),
+    ],
+)
 def test_the_baseline_is_the_courses_first_score_before_dose_1(scores, since, expected):
     assert baseline(scores, D1, since) == expected
 

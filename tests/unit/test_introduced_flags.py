@@ -1,5 +1,6 @@
 """The write gate of the rule book (``flags.introduced_flags``): the error flags a change would bring
 that were not there before. Appear/disappear cases on the clean course of test_flags."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -20,13 +21,16 @@ def _moved(sc, sid, d, h, m=0):
     return replace(s, starts_at=start, ends_at=start + (s.ends_at - s.starts_at))
 
 
-@pytest.mark.parametrize("sid, d, h, code", [
-    (22, 5, 13, "integration_missing"),        # integration of dose 2 the day before dose 2
-    (13, 7, 9, "doses_too_close"),             # dose 3 the day after dose 2
-    (16, 27, 9, "induction_gap"),              # dose 6 eleven days after dose 5 …
-    (11, 2, 12, "dose_before_evaluation"),     # dose 1 on the evaluation's day
-    (12, 7, 7, "outside_clinic_hours"),
-])
+@pytest.mark.parametrize(
+    "sid, d, h, code",
+    [
+        (22, 5, 13, "integration_missing"),  # integration of dose 2 the day before dose 2
+        (13, 7, 9, "doses_too_close"),  # dose 3 the day after dose 2
+        (16, 27, 9, "induction_gap"),  # dose 6 eleven days after dose 5 …
+        (11, 2, 12, "dose_before_evaluation"),  # dose 1 on the evaluation's day
+        (12, 7, 7, "outside_clinic_hours"),
+    ],
+)
 def test_a_move_that_breaks_a_rule_introduces_its_error(sid, d, h, code):
     sc = build()
     assert _gate(sc, replace(sc.sid(sid))) == []  # the same session unchanged: nothing new

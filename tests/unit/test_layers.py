@@ -1,6 +1,7 @@
 """The layering the README's Architecture section promises, read from the source's imports: the
 domain imports neither Flask nor SQLAlchemy nor any other layer; services never import the
 presentation layers (api, fhir, web); api and web never import each other."""
+
 from __future__ import annotations
 
 import ast
@@ -11,8 +12,16 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "scheduler"
 
 FORBIDDEN = {
-    "domain": ("flask", "sqlalchemy", "scheduler.models", "scheduler.services", "scheduler.api",
-               "scheduler.fhir", "scheduler.web", "scheduler.db"),
+    "domain": (
+        "flask",
+        "sqlalchemy",
+        "scheduler.models",
+        "scheduler.services",
+        "scheduler.api",
+        "scheduler.fhir",
+        "scheduler.web",
+        "scheduler.db",
+    ),
     "services": ("scheduler.api", "scheduler.fhir", "scheduler.web"),
     "api": ("scheduler.web",),
     "web": ("scheduler.api",),

@@ -3,6 +3,7 @@
 For every shipped protocol and several weekday preferences, the plan is turned into booked sessions and
 judged by the flags engine as of the day before the course starts (so nothing is "due" yet).
 """
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
@@ -15,28 +16,53 @@ from tests.unit.test_planning import PATIENT, PROTOCOLS, ROOMS, STAFF, START, _b
 
 PREFERENCES = [
     None,
-    Preferences(weekdays=frozenset({0, 2, 4})),          # Mon/Wed/Fri: integration must precede the next dose
+    Preferences(weekdays=frozenset({0, 2, 4})),  # Mon/Wed/Fri: integration must precede the next dose
     Preferences(weekdays=frozenset({0, 3}), earliest=time(9), latest=time(15)),
 ]
 
 
 def _as_sessions(p, course_id: int = 1) -> list[Session]:
-    return [Session(id=i + 1, patient_id=PATIENT.id, starts_at=s.starts_at, ends_at=s.ends_at, room_id=s.room_id,
-                    kind=s.kind, status="booked", clinic_id=1, course_id=course_id, phase=s.phase,
-                    sequence=s.sequence, route=s.route, staff_member_id=s.staff_member_id)
-            for i, s in enumerate(p.sessions)]
+    return [
+        Session(
+            id=i + 1,
+            patient_id=PATIENT.id,
+            starts_at=s.starts_at,
+            ends_at=s.ends_at,
+            room_id=s.room_id,
+            kind=s.kind,
+            status="booked",
+            clinic_id=1,
+            course_id=course_id,
+            phase=s.phase,
+            sequence=s.sequence,
+            route=s.route,
+            staff_member_id=s.staff_member_id,
+        )
+        for i, s in enumerate(p.sessions)
+    ]
 
 
 # TMS runs on consecutive weekdays: a Mon/Wed/Fri or Mon/Thu preference cannot be met, and the planner
 # says so (preference_not_met plus the induction codes it then breaks); judged separately below.
-IMPOSSIBLE = {("tms-daily", 1), ("tms-daily", 2), ("tms-daily-taper", 1), ("tms-daily-taper", 2), ("tms-accelerated", 1),
-              ("tms-accelerated", 2)}
+IMPOSSIBLE = {
+    ("tms-daily", 1),
+    ("tms-daily", 2),
+    ("tms-daily-taper", 1),
+    ("tms-daily-taper", 2),
+    ("tms-accelerated", 1),
+    ("tms-accelerated", 2),
+}
 
 
 def _flags(key, p, clinic, existing=()):
-    ctx = FlagContext(clinic=clinic, protocols=PROTOCOLS, rooms=ROOMS, staff=STAFF, patients=[PATIENT],
-                      courses=[CourseFacts(id=1, patient_id=PATIENT.id, protocol_key=key, start_on=START,
-                                           clinic_id=1)])
+    ctx = FlagContext(
+        clinic=clinic,
+        protocols=PROTOCOLS,
+        rooms=ROOMS,
+        staff=STAFF,
+        patients=[PATIENT],
+        courses=[CourseFacts(id=1, patient_id=PATIENT.id, protocol_key=key, start_on=START, clinic_id=1)],
+    )
     as_of = datetime.combine(START - timedelta(days=1), time(12), tzinfo=UTC)
     return patient_flags(ctx, PATIENT.id, _as_sessions(p), as_of=as_of, others=list(existing))
 
@@ -76,10 +102,19 @@ def test_integration_is_placed_with_its_dose_not_after_the_next_one():
     doses = first.of_kind("dose")
     dose2, dose3 = doses[1], doses[2]
     therapy_rooms = [r.id for r in ROOMS if "therapy" in r.capabilities]
-    blockers = [Session(id=9000 + i, patient_id=900 + i, starts_at=dose2.ends_at - timedelta(hours=1),
-                        ends_at=dose3.starts_at + timedelta(minutes=30), room_id=room, kind="integration",
-                        status="booked", clinic_id=1)
-                for i, room in enumerate(therapy_rooms)]
+    blockers = [
+        Session(
+            id=9000 + i,
+            patient_id=900 + i,
+            starts_at=dose2.ends_at - timedelta(hours=1),
+            ends_at=dose3.starts_at + timedelta(minutes=30),
+            room_id=room,
+            kind="integration",
+            status="booked",
+            clinic_id=1,
+        )
+        for i, room in enumerate(therapy_rooms)
+    ]
     p = plan("ketamine-iv", prefs=prefs, existing=blockers)
     flags = _flags("ketamine-iv", p, make_clinic(), blockers)
     assert [f.code for f in flags] == []

@@ -10,6 +10,7 @@ dose days and times. Whenever it finds a plan meeting every hard rule, the plann
 by the flag engine, not by the planner's own word), with as few sessions outside the preferences and a
 last dose no later; whenever the planner returns a rule-abiding plan, the exhaustive search finds one too.
 """
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
@@ -25,8 +26,8 @@ from scheduler.domain.protocols import DoseSpec, EvaluationSpec, Induction, Inte
 from scheduler.domain.timezones import NonexistentLocalTime, iter_days, local_date, to_utc
 from scheduler.domain.values import Clinic, Closure, Patient, Preferences, Room, Session, StaffMember
 
-START = date(2024, 3, 4)   # a Monday (New York changes to summer time on 10 March)
-HORIZON = 11               # the clinic is closed from START + HORIZON on: every plan lies before
+START = date(2024, 3, 4)  # a Monday (New York changes to summer time on 10 March)
+HORIZON = 11  # the clinic is closed from START + HORIZON on: every plan lies before
 HARD = (CONFLICT_CODES - {"dosing_hold"}) | {"integration_missing", "induction_gap"}
 ZONES = ["America/New_York", "Europe/London", "UTC"]
 PATIENT = Patient(1, "M1", "Pat", ride_home_arranged=True)
@@ -39,30 +40,57 @@ def small_protocols(draw) -> Protocol:
     max_gap = min_gap + draw(st.integers(0, 2))
     tolerance = max_gap + draw(st.integers(0, 2))  # gaps past max_gap up to it: tolerated, guidance
     window = draw(st.integers(min_gap * (count - 1), max_gap * (count - 1)))
-    stages = [Stage(count=count, min_gap_days=min_gap, max_gap_days=max_gap, window_days=window,
-                    interruption_tolerance_days=tolerance)]
+    stages = [
+        Stage(
+            count=count,
+            min_gap_days=min_gap,
+            max_gap_days=max_gap,
+            window_days=window,
+            interruption_tolerance_days=tolerance,
+        )
+    ]
     if draw(st.booleans()):  # a taper-like stage whose window counts from the course's first dose
         n = draw(st.integers(1, 2))
-        stages.append(Stage(count=n, min_gap_days=1, max_gap_days=draw(st.integers(1, 3)),
-                            window_days=draw(st.integers(max(1, n - 1), 3)), anchor="course",
-                            offset_days=draw(st.integers((count - 1) * min_gap + 1, (count - 1) * max_gap + 2)),
-                            interruption_tolerance_days=draw(st.sampled_from([None, 4]))))
+        stages.append(
+            Stage(
+                count=n,
+                min_gap_days=1,
+                max_gap_days=draw(st.integers(1, 3)),
+                window_days=draw(st.integers(max(1, n - 1), 3)),
+                anchor="course",
+                offset_days=draw(st.integers((count - 1) * min_gap + 1, (count - 1) * max_gap + 2)),
+                interruption_tolerance_days=draw(st.sampled_from([None, 4])),
+            )
+        )
     evaluation = None
     if draw(st.booleans()):
-        evaluation = EvaluationSpec(duration_minutes=60, capability="consult", role="prescriber",
-                                    valid_days=draw(st.integers(2, 6)), min_days_before_first_dose=1)
+        evaluation = EvaluationSpec(
+            duration_minutes=60,
+            capability="consult",
+            role="prescriber",
+            valid_days=draw(st.integers(2, 6)),
+            min_days_before_first_dose=1,
+        )
     pattern = draw(st.sampled_from(["every", "first-then-every-2", "none"]))
     integration = None
     if pattern != "none":
         integration = IntegrationSpec(
-            duration_minutes=60, capability="therapy", role="therapist",
+            duration_minutes=60,
+            capability="therapy",
+            role="therapist",
             within_hours=draw(st.sampled_from([20, 30, 48, 72])),
-            after_doses=() if pattern == "every" else (1,), then_every=1 if pattern == "every" else 2)
-    return Protocol(key="small", name="Small", source="test",
-                    induction=Induction(tuple(stages)),
-                    dose=DoseSpec(duration_minutes=draw(st.sampled_from([60, 120])), capability="iv", role="nurse",
-                                  route="iv"),
-                    evaluation=evaluation, integration=integration)
+            after_doses=() if pattern == "every" else (1,),
+            then_every=1 if pattern == "every" else 2,
+        )
+    return Protocol(
+        key="small",
+        name="Small",
+        source="test",
+        induction=Induction(tuple(stages)),
+        dose=DoseSpec(duration_minutes=draw(st.sampled_from([60, 120])), capability="iv", role="nurse", route="iv"),
+        evaluation=evaluation,
+        integration=integration,
+    )
 
 
 def _at(d: date, hour: int, tz: str) -> datetime | None:
@@ -89,15 +117,19 @@ def clinics(draw):
             closures.append(Closure(s, s, from_time=time(draw(st.integers(7, 10))), until_time=time(12)))
     clinic = Clinic(1, tz, hours, tuple(closures))
     caps = ["iv", "therapy", "consult"]
-    rooms = [Room(i, f"R{i}", tuple(draw(st.sets(st.sampled_from(caps), min_size=2, max_size=3))))
-             for i in range(1, draw(st.integers(1, 3)) + 1)]
+    rooms = [
+        Room(i, f"R{i}", tuple(draw(st.sets(st.sampled_from(caps), min_size=2, max_size=3))))
+        for i in range(1, draw(st.integers(1, 3)) + 1)
+    ]
     staff = []
     roles = ["nurse", "therapist", "prescriber", *draw(st.lists(st.sampled_from(["nurse", "therapist"]), max_size=2))]
     for i, role in enumerate(roles, start=1):
         own = None
         if draw(st.integers(0, 2)) == 0:
-            own = {wd: [(time(draw(st.integers(7, 10))), time(draw(st.integers(11, 14))))]
-                   for wd in draw(st.sets(st.integers(0, 6), min_size=3))}
+            own = {
+                wd: [(time(draw(st.integers(7, 10))), time(draw(st.integers(11, 14))))]
+                for wd in draw(st.sets(st.integers(0, 6), min_size=3))
+            }
         off = ()
         if draw(st.booleans()):
             a = _at(START + timedelta(days=draw(st.integers(0, HORIZON))), draw(st.integers(0, 12)), tz)
@@ -114,13 +146,21 @@ def clinics(draw):
         # stage, as the planner spaces; another course's later dose is judged by that course's own stage,
         # which bench/planner.py covers with a course of the same protocol)
         kind, course = draw(st.sampled_from([("evaluation", None), ("dose", None)])) if mine else ("evaluation", None)
-        existing.append(Session(100 + k, PATIENT.id if mine else 50 + k, a,
-                                a + timedelta(hours=draw(st.integers(1, 3))),
-                                draw(st.sampled_from([r.id for r in rooms] + [99])), kind=kind, course_id=course,
-                                phase="induction" if course else None,
-                                status=draw(st.sampled_from(["booked", "booked", "cancelled"])),
-                                clinic_id=1 if not mine else 2,
-                                staff_member_id=draw(st.sampled_from([None] + [m.id for m in staff]))))
+        existing.append(
+            Session(
+                100 + k,
+                PATIENT.id if mine else 50 + k,
+                a,
+                a + timedelta(hours=draw(st.integers(1, 3))),
+                draw(st.sampled_from([r.id for r in rooms] + [99])),
+                kind=kind,
+                course_id=course,
+                phase="induction" if course else None,
+                status=draw(st.sampled_from(["booked", "booked", "cancelled"])),
+                clinic_id=1 if not mine else 2,
+                staff_member_id=draw(st.sampled_from([None] + [m.id for m in staff])),
+            )
+        )
     prefs = None
     if draw(st.booleans()):
         prefs = Preferences(weekdays=frozenset(draw(st.sets(st.integers(0, 6), min_size=2, max_size=6))))
@@ -145,10 +185,17 @@ def free_starts(spec, clinic, rooms, staff, existing, prefs):
                 continue
             if any(s.patient_id == PATIENT.id and s.interval.overlaps(iv) for s in live):
                 continue
-            room_ok = any(spec.capability in r.capabilities and not any(
-                s.room_id == r.id and s.interval.overlaps(iv) for s in live) for r in rooms)
-            staff_ok = any(m.role == spec.role and is_staff_available(m, clinic, iv)
-                           and staff_concurrency(m.id, iv, live) < m.capacity for m in staff)
+            room_ok = any(
+                spec.capability in r.capabilities
+                and not any(s.room_id == r.id and s.interval.overlaps(iv) for s in live)
+                for r in rooms
+            )
+            staff_ok = any(
+                m.role == spec.role
+                and is_staff_available(m, clinic, iv)
+                and staff_concurrency(m.id, iv, live) < m.capacity
+                for m in staff
+            )
             if room_ok and staff_ok:
                 inside = prefs is None or prefs.weekdays is None or d.weekday() in prefs.weekdays
                 out.append((a, iv.end, inside, d))
@@ -162,11 +209,16 @@ def exhaustive(protocol, clinic, rooms, staff, existing, prefs):
     anchored to the course, ``offset_days``..``offset_days + window_days`` after the first dose; each
     dose day its stage's minimum gap from the patient's other doses (outside any course, another course)."""
     stage_of = [st for st in protocol.induction.stages for _ in range(st.count)]
-    starts_stage = {sum(st.count for st in protocol.induction.stages[:i]) for i in range(len(protocol.induction.stages))}
+    starts_stage = {
+        sum(st.count for st in protocol.induction.stages[:i]) for i in range(len(protocol.induction.stages))
+    }
     n = len(stage_of)
     doses = free_starts(protocol.dose, clinic, rooms, staff, existing, prefs)
-    theirs = [local_date(s.starts_at, clinic.timezone) for s in existing
-              if s.patient_id == PATIENT.id and s.kind == "dose" and s.live]
+    theirs = [
+        local_date(s.starts_at, clinic.timezone)
+        for s in existing
+        if s.patient_id == PATIENT.id and s.kind == "dose" and s.live
+    ]
     integ = protocol.integration
     ints = free_starts(integ, clinic, rooms, staff, existing, prefs) if integ else []
     ev = protocol.evaluation
@@ -192,8 +244,11 @@ def exhaustive(protocol, clinic, rooms, staff, existing, prefs):
         first_day = chosen[0][3]
         cost = sum(0 if c[2] else 1 for c in chosen)
         if ev is not None:
-            options = [0 if e[2] else 1 for e in evals
-                       if e[1] <= chosen[0][0] and 1 <= (first_day - e[3]).days <= ev.valid_days]
+            options = [
+                0 if e[2] else 1
+                for e in evals
+                if e[1] <= chosen[0][0] and 1 <= (first_day - e[3]).days <= ev.valid_days
+            ]
             if not options:
                 return
             cost += min(options)
@@ -205,8 +260,7 @@ def exhaustive(protocol, clinic, rooms, staff, existing, prefs):
                 if c is None:
                     return
                 cost += c
-        past_cadence = sum(1 for k in range(1, n)
-                           if (chosen[k][3] - chosen[k - 1][3]).days > stage_of[k].max_gap_days)
+        past_cadence = sum(1 for k in range(1, n) if (chosen[k][3] - chosen[k - 1][3]).days > stage_of[k].max_gap_days)
         key = (past_cadence, cost, chosen[-1][3])
         if best is None or key < best:
             best = key
@@ -242,17 +296,37 @@ def exhaustive(protocol, clinic, rooms, staff, existing, prefs):
 
 
 def judge(protocol, plan, clinic, rooms, staff, existing):
-    sessions = [Session(id=1000 + i, patient_id=PATIENT.id, starts_at=s.starts_at, ends_at=s.ends_at,
-                        room_id=s.room_id, kind=s.kind, status="booked", clinic_id=1, course_id=1, phase=s.phase,
-                        sequence=s.sequence, route=s.route, staff_member_id=s.staff_member_id)
-                for i, s in enumerate(plan.sessions)]
-    ctx = FlagContext(clinic=clinic, protocols={"small": protocol}, rooms=rooms, staff=staff, patients=[PATIENT],
-                      courses=[CourseFacts(id=1, patient_id=PATIENT.id, protocol_key="small", start_on=START,
-                                           clinic_id=1)])
+    sessions = [
+        Session(
+            id=1000 + i,
+            patient_id=PATIENT.id,
+            starts_at=s.starts_at,
+            ends_at=s.ends_at,
+            room_id=s.room_id,
+            kind=s.kind,
+            status="booked",
+            clinic_id=1,
+            course_id=1,
+            phase=s.phase,
+            sequence=s.sequence,
+            route=s.route,
+            staff_member_id=s.staff_member_id,
+        )
+        for i, s in enumerate(plan.sessions)
+    ]
+    ctx = FlagContext(
+        clinic=clinic,
+        protocols={"small": protocol},
+        rooms=rooms,
+        staff=staff,
+        patients=[PATIENT],
+        courses=[CourseFacts(id=1, patient_id=PATIENT.id, protocol_key="small", start_on=START, clinic_id=1)],
+    )
     as_of = datetime.combine(START - timedelta(days=1), time(12), tzinfo=UTC)
     mine = {s.id for s in sessions}
-    flags = patient_flags(ctx, PATIENT.id, sessions + [s for s in existing if s.patient_id == PATIENT.id],
-                          as_of=as_of, others=existing)
+    flags = patient_flags(
+        ctx, PATIENT.id, sessions + [s for s in existing if s.patient_id == PATIENT.id], as_of=as_of, others=existing
+    )
     return [f for f in flags if f.code in HARD and set(f.session_ids) & mine]
 
 
@@ -271,8 +345,9 @@ def test_planner_finds_a_valid_plan_whenever_the_exhaustive_search_does(protocol
     clinic, rooms, staff, existing, prefs = world
     truth = exhaustive(protocol, clinic, rooms, staff, existing, prefs)
     try:
-        plan = plan_course(protocol, clinic, rooms, staff, PATIENT, existing, START, prefs, grid_minutes=60,
-                           include_maintenance=False)
+        plan = plan_course(
+            protocol, clinic, rooms, staff, PATIENT, existing, START, prefs, grid_minutes=60, include_maintenance=False
+        )
     except PlanningError:
         assert truth is None
         return

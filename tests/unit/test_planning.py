@@ -17,18 +17,34 @@ WEEKDAYS = {d: [(time(8), time(18))] for d in range(5)}
 
 
 def make_clinic(closures=(), tz=TZ, hours=None, rems_certification_id="SPR-CLINIC-1"):
-    return Clinic(id=1, timezone=tz, hours=hours or WEEKDAYS, closures=tuple(closures),
-                  rems_certification_id=rems_certification_id)
+    return Clinic(
+        id=1,
+        timezone=tz,
+        hours=hours or WEEKDAYS,
+        closures=tuple(closures),
+        rems_certification_id=rems_certification_id,
+    )
 
 
-ROOMS = [Room(1, "IV 1", ("iv", "im")), Room(2, "IV 2", ("iv", "im")), Room(3, "Therapy", ("therapy", "lozenge")),
-         Room(4, "Consult", ("consult",)), Room(5, "Spravato", ("nasal",)), Room(6, "TMS", ("tms",)),
-         Room(7, "Lozenge", ("lozenge", "therapy"))]
-STAFF = [StaffMember(1, "Dr A", "prescriber"), StaffMember(2, "Nurse B", "nurse", capacity=2),
-         StaffMember(3, "Nurse C", "nurse"), StaffMember(4, "Therapist D", "therapist"),
-         StaffMember(5, "Therapist E", "therapist")]
-PATIENT = Patient(1, "MRN1", "Pat", ride_home_arranged=True, rems_enrollment_id="SPR-PT-1",
-                  rems_enrolled_on=date(2024, 1, 2))
+ROOMS = [
+    Room(1, "IV 1", ("iv", "im")),
+    Room(2, "IV 2", ("iv", "im")),
+    Room(3, "Therapy", ("therapy", "lozenge")),
+    Room(4, "Consult", ("consult",)),
+    Room(5, "Spravato", ("nasal",)),
+    Room(6, "TMS", ("tms",)),
+    Room(7, "Lozenge", ("lozenge", "therapy")),
+]
+STAFF = [
+    StaffMember(1, "Dr A", "prescriber"),
+    StaffMember(2, "Nurse B", "nurse", capacity=2),
+    StaffMember(3, "Nurse C", "nurse"),
+    StaffMember(4, "Therapist D", "therapist"),
+    StaffMember(5, "Therapist E", "therapist"),
+]
+PATIENT = Patient(
+    1, "MRN1", "Pat", ride_home_arranged=True, rems_enrollment_id="SPR-PT-1", rems_enrolled_on=date(2024, 1, 2)
+)
 
 
 def plan(key, clinic=None, rooms=ROOMS, staff=STAFF, patient=PATIENT, existing=(), prefs=None, **kw):
@@ -38,15 +54,18 @@ def plan(key, clinic=None, rooms=ROOMS, staff=STAFF, patient=PATIENT, existing=(
     return p
 
 
-@pytest.mark.parametrize("key, sessions", [
-    ("ketamine-iv", 1 + 6 + 6 + 1 + 1),
-    ("ketamine-im", 1 + 6 + 6 + 1 + 1),
-    ("ketamine-lozenge-kap", 1 + 2 + 6 + 4 + 1 + 1),
-    ("esketamine-trd", 1 + 12 + 1 + 1),
-    ("tms-daily", 1 + 30 + 1),
-    ("tms-daily-taper", 1 + 36 + 1),
-    ("tms-accelerated", 1 + 50 + 1),
-])
+@pytest.mark.parametrize(
+    "key, sessions",
+    [
+        ("ketamine-iv", 1 + 6 + 6 + 1 + 1),
+        ("ketamine-im", 1 + 6 + 6 + 1 + 1),
+        ("ketamine-lozenge-kap", 1 + 2 + 6 + 4 + 1 + 1),
+        ("esketamine-trd", 1 + 12 + 1 + 1),
+        ("tms-daily", 1 + 30 + 1),
+        ("tms-daily-taper", 1 + 36 + 1),
+        ("tms-accelerated", 1 + 50 + 1),
+    ],
+)
 def test_each_protocol_end_to_end(key, sessions):
     p = plan(key)
     assert len(p.sessions) == sessions
@@ -73,8 +92,10 @@ def test_esketamine_twice_then_once_weekly():
 
 
 def test_closures_honoured():
-    closures = [Closure(date(2024, 3, 6), date(2024, 3, 8), reason="Conference"),
-                Closure(date(2024, 3, 12), date(2024, 3, 12), from_time=time(8), until_time=time(13))]
+    closures = [
+        Closure(date(2024, 3, 6), date(2024, 3, 8), reason="Conference"),
+        Closure(date(2024, 3, 12), date(2024, 3, 12), from_time=time(8), until_time=time(13)),
+    ]
     p = plan("ketamine-iv", clinic=make_clinic(closures))
     assert p.problems == ()
 
@@ -129,12 +150,15 @@ def test_no_nurse_reported():
     assert all(s.staff_member_id is None for s in p.of_kind("dose"))
 
 
-@pytest.mark.parametrize("prefs", [
-    Preferences(weekdays=frozenset({1, 3})),
-    Preferences(earliest=time(13), latest=time(17, 30)),
-    Preferences(weekdays=frozenset({0, 2, 4}), earliest=time(10)),
-    Preferences(room_id=2, staff_member_id=3),
-])
+@pytest.mark.parametrize(
+    "prefs",
+    [
+        Preferences(weekdays=frozenset({1, 3})),
+        Preferences(earliest=time(13), latest=time(17, 30)),
+        Preferences(weekdays=frozenset({0, 2, 4}), earliest=time(10)),
+        Preferences(room_id=2, staff_member_id=3),
+    ],
+)
 def test_preferences_honoured(prefs):
     p = plan("ketamine-iv", prefs=prefs)
     assert "preference_not_met" not in p.codes
@@ -170,9 +194,17 @@ def _busy_clinic(n=300, seed=7):
     for i in range(n):
         d = START + timedelta(days=rnd.randrange(0, 45))
         s = to_utc(d, time(rnd.randrange(8, 16)), TZ)
-        out.append(Session(1000 + i, 100 + i % 50, s, s + timedelta(hours=2), rnd.choice([1, 2, 3, 4, 5, 6, 7]),
-                           staff_member_id=rnd.choice([1, 2, 3, 4, 5]),
-                           status=rnd.choice(["booked", "booked", "completed", "cancelled"])))
+        out.append(
+            Session(
+                1000 + i,
+                100 + i % 50,
+                s,
+                s + timedelta(hours=2),
+                rnd.choice([1, 2, 3, 4, 5, 6, 7]),
+                staff_member_id=rnd.choice([1, 2, 3, 4, 5]),
+                status=rnd.choice(["booked", "booked", "completed", "cancelled"]),
+            )
+        )
     return out
 
 
@@ -185,17 +217,29 @@ def test_existing_sessions_avoided():
 
 def test_patient_other_sessions_avoided():
     # the patient has a visit elsewhere every morning 08:00-12:00 (a visit: doses would be spaced from)
-    other = [Session(9000 + i, PATIENT.id, to_utc(START + timedelta(days=i), time(8), TZ),
-                     to_utc(START + timedelta(days=i), time(12), TZ), 99, kind="follow_up", clinic_id=2)
-             for i in range(60)]
+    other = [
+        Session(
+            9000 + i,
+            PATIENT.id,
+            to_utc(START + timedelta(days=i), time(8), TZ),
+            to_utc(START + timedelta(days=i), time(12), TZ),
+            99,
+            kind="follow_up",
+            clinic_id=2,
+        )
+        for i in range(60)
+    ]
     p = plan("ketamine-iv", existing=other)
     assert all(local_time(s.starts_at, TZ) >= time(12) for s in p.sessions if s.phase != "maintenance")
 
 
 def test_staff_capacity():
     # one nurse with capacity 2, one IV room per patient: three concurrent sessions already booked with her
-    staff = [StaffMember(1, "Dr", "prescriber"), StaffMember(2, "Nurse", "nurse", capacity=2),
-             StaffMember(4, "T", "therapist")]
+    staff = [
+        StaffMember(1, "Dr", "prescriber"),
+        StaffMember(2, "Nurse", "nurse", capacity=2),
+        StaffMember(4, "T", "therapist"),
+    ]
     rooms = [Room(i, f"IV{i}", ("iv",)) for i in range(1, 5)] + [Room(8, "Th", ("therapy", "consult"))]
     existing = []
     for day in range(30):
@@ -213,9 +257,12 @@ def test_staff_capacity():
 
 def test_staff_time_off_and_hours():
     off = (to_utc(START, time(0), TZ), to_utc(START + timedelta(days=14), time(0), TZ))
-    staff = [StaffMember(1, "Dr", "prescriber"), StaffMember(2, "Nurse", "nurse", time_off=(off,)),
-             StaffMember(3, "Nurse 2", "nurse", hours={1: [(time(14), time(18))], 3: [(time(14), time(18))]}),
-             StaffMember(4, "T", "therapist")]
+    staff = [
+        StaffMember(1, "Dr", "prescriber"),
+        StaffMember(2, "Nurse", "nurse", time_off=(off,)),
+        StaffMember(3, "Nurse 2", "nurse", hours={1: [(time(14), time(18))], 3: [(time(14), time(18))]}),
+        StaffMember(4, "T", "therapist"),
+    ]
     p = plan("ketamine-iv", staff=staff)
     for d in p.of_kind("dose"):
         if d.starts_at < off[1]:

@@ -1,4 +1,5 @@
 """Property-based: whatever the planner proposes satisfies its protocol and overlaps nothing live."""
+
 import random
 from datetime import date, time, timedelta
 
@@ -37,11 +38,22 @@ def scenarios(draw):
         else:
             closures.append(Closure(s, s, from_time=time(12), until_time=time(draw(st.integers(13, 16)))))
     clinic = Clinic(1, tz, hours, tuple(closures))
-    rooms = [Room(i, f"R{i}", tuple(draw(st.sets(st.sampled_from(CAPABILITIES), min_size=1, max_size=4))),
-                  active=draw(st.booleans()) or i == 1)
-             for i in range(1, draw(st.integers(1, 5)) + 1)]
-    staff = [StaffMember(i, f"S{i}", role, capacity=draw(st.integers(1, 3)))
-             for i, role in enumerate(["prescriber", "nurse", "therapist", *draw(st.lists(st.sampled_from(["nurse", "therapist"]), max_size=2))], start=1)]
+    rooms = [
+        Room(
+            i,
+            f"R{i}",
+            tuple(draw(st.sets(st.sampled_from(CAPABILITIES), min_size=1, max_size=4))),
+            active=draw(st.booleans()) or i == 1,
+        )
+        for i in range(1, draw(st.integers(1, 5)) + 1)
+    ]
+    staff = [
+        StaffMember(i, f"S{i}", role, capacity=draw(st.integers(1, 3)))
+        for i, role in enumerate(
+            ["prescriber", "nurse", "therapist", *draw(st.lists(st.sampled_from(["nurse", "therapist"]), max_size=2))],
+            start=1,
+        )
+    ]
     patient = Patient(1, "M", "P", ride_home_arranged=draw(st.booleans()))
     # bulk bookings from a drawn seed: cheap to generate, still reproducible from the example
     rnd = random.Random(draw(st.integers(0, 2**32 - 1)))
@@ -52,14 +64,28 @@ def scenarios(draw):
             s = to_utc(d, time(rnd.randint(6, 19), rnd.choice([0, 15, 30, 45])), tz)
         except NonexistentLocalTime:
             continue
-        existing.append(Session(
-            i + 1, rnd.choice([1, 2, 3, 4]), s, s + timedelta(minutes=rnd.choice([30, 60, 120])),
-            rnd.choice([r.id for r in rooms] + [99]),
-            staff_member_id=rnd.choice([None] + [m.id for m in staff]),
-            status=rnd.choice(SESSION_STATUSES)))
-    prefs = draw(st.one_of(st.none(), st.builds(
-        Preferences, weekdays=st.one_of(st.none(), st.frozensets(st.integers(0, 6), min_size=2)),
-        earliest=st.one_of(st.none(), st.just(time(9))), latest=st.none())))
+        existing.append(
+            Session(
+                i + 1,
+                rnd.choice([1, 2, 3, 4]),
+                s,
+                s + timedelta(minutes=rnd.choice([30, 60, 120])),
+                rnd.choice([r.id for r in rooms] + [99]),
+                staff_member_id=rnd.choice([None] + [m.id for m in staff]),
+                status=rnd.choice(SESSION_STATUSES),
+            )
+        )
+    prefs = draw(
+        st.one_of(
+            st.none(),
+            st.builds(
+                Preferences,
+                weekdays=st.one_of(st.none(), st.frozensets(st.integers(0, 6), min_size=2)),
+                earliest=st.one_of(st.none(), st.just(time(9))),
+                latest=st.none(),
+            ),
+        )
+    )
     key = draw(st.sampled_from(sorted(PROTOCOLS)))
     return key, clinic, rooms, staff, patient, existing, prefs
 
@@ -81,8 +107,12 @@ def test_plan_satisfies_protocol_and_overlaps_nothing(scenario):
 
 @pytest.mark.parametrize("key", sorted(PROTOCOLS))
 def test_every_problem_names_real_sessions(key):
-    clinic = Clinic(1, "Europe/London", {d: [(time(9), time(17))] for d in range(5)},
-                    (Closure(START + timedelta(days=8), START + timedelta(days=20)),))
+    clinic = Clinic(
+        1,
+        "Europe/London",
+        {d: [(time(9), time(17))] for d in range(5)},
+        (Closure(START + timedelta(days=8), START + timedelta(days=20)),),
+    )
     rooms = [Room(1, "R", ("consult", "therapy"))]
     staff = [StaffMember(1, "Dr", "prescriber"), StaffMember(2, "T", "therapist")]
     try:

@@ -5,8 +5,15 @@ import pytest
 
 from scheduler.domain.protocols import SHIPPED_FOLDER, Protocol, ProtocolError, load_protocol_file, load_protocols
 
-KEYS = ["esketamine-trd", "ketamine-im", "ketamine-iv", "ketamine-lozenge-kap", "tms-accelerated", "tms-daily",
-        "tms-daily-taper"]
+KEYS = [
+    "esketamine-trd",
+    "ketamine-im",
+    "ketamine-iv",
+    "ketamine-lozenge-kap",
+    "tms-accelerated",
+    "tms-daily",
+    "tms-daily-taper",
+]
 
 
 def test_shipped_protocols_load():
@@ -22,15 +29,18 @@ def test_shipped_protocols_load():
         assert "Source" in text or "source" in text
 
 
-@pytest.mark.parametrize("key, doses, minutes, route, capability, integration_after", [
-    ("ketamine-iv", 6, 120, "iv", "iv", [1, 2, 3, 4, 5, 6]),
-    ("ketamine-im", 6, 90, "im", "im", [1, 2, 3, 4, 5, 6]),
-    ("ketamine-lozenge-kap", 6, 180, "lozenge", "lozenge", [1, 2, 4, 6]),
-    ("esketamine-trd", 12, 135, "nasal", "nasal", None),
-    ("tms-daily", 30, 40, "tms", "tms", None),
-    ("tms-accelerated", 50, 10, "tms", "tms", None),
-    ("tms-daily-taper", 36, 40, "tms", "tms", None),
-])
+@pytest.mark.parametrize(
+    "key, doses, minutes, route, capability, integration_after",
+    [
+        ("ketamine-iv", 6, 120, "iv", "iv", [1, 2, 3, 4, 5, 6]),
+        ("ketamine-im", 6, 90, "im", "im", [1, 2, 3, 4, 5, 6]),
+        ("ketamine-lozenge-kap", 6, 180, "lozenge", "lozenge", [1, 2, 4, 6]),
+        ("esketamine-trd", 12, 135, "nasal", "nasal", None),
+        ("tms-daily", 30, 40, "tms", "tms", None),
+        ("tms-accelerated", 50, 10, "tms", "tms", None),
+        ("tms-daily-taper", 36, 40, "tms", "tms", None),
+    ],
+)
 def test_protocol_figures(key, doses, minutes, route, capability, integration_after):
     p = load_protocols()[key]
     assert p.induction.total_doses == doses
@@ -69,27 +79,30 @@ def _copy(tmp_path, key="ketamine-iv"):
     return (SHIPPED_FOLDER / f"{key}.toml").read_text()
 
 
-@pytest.mark.parametrize("old, new, field, problem", [
-    ("min_gap_days = 2", "", "induction.stages[0].min_gap_days", "missing"),
-    ("min_gap_days = 2", 'min_gap_days = "two"', "induction.stages[0].min_gap_days", "wrong type"),
-    ("min_gap_days = 2", "min_gap_days = 9", "induction.stages[0].min_gap_days", "greater than max_gap_days"),
-    ("min_gap_days = 2", "min_gap_days = -1", "induction.stages[0].min_gap_days", "out of range"),
-    ("count = 6", "count = 0", "induction.stages[0].count", "out of range"),
-    ("window_days = 21", "window_days = 3", "induction.stages[0].window_days", "out of range"),
-    ('capability = "iv"', 'capability = "laser"', "dose.capability", "unknown capability"),
-    ('role = "nurse"', 'role = "janitor"', "dose.role", "unknown role"),
-    ('route = "iv"', 'route = "oral"', "dose.route", "unknown route"),
-    ("ride_home_required = true", 'ride_home_required = "yes"', "dose.ride_home_required", "wrong type"),
-    ("within_hours = 72", "within_hours = 72\nsurprise = 1", "integration.surprise", "unknown key"),
-    ('unit = "months"', 'unit = "years"', "maintenance.unit", "unknown unit"),
-    ("target = 3", "target = 9", "maintenance.target", "greater than max"),
-    ("valid_days = 30", "valid_days = 30.5", "evaluation.valid_days", "wrong type"),
-    ("max_days_after = 14", "max_days_after = 3", "follow_up.min_days_after", "greater than max_days_after"),
-    ("then_every = 1", "then_every = 1\nafter_doses = [9]", "integration.after_doses[0]", "out of range"),
-    ('name = "Ketamine IV infusion"', "", "name", "missing"),
-    ("per_week_max = 3", "per_week_max = 1", "induction.stages[0].per_week_min", "greater than per_week_max"),
-    ("[dose]", "[dose]\ncolour = 'red'", "dose.colour", "unknown key"),
-])
+@pytest.mark.parametrize(
+    "old, new, field, problem",
+    [
+        ("min_gap_days = 2", "", "induction.stages[0].min_gap_days", "missing"),
+        ("min_gap_days = 2", 'min_gap_days = "two"', "induction.stages[0].min_gap_days", "wrong type"),
+        ("min_gap_days = 2", "min_gap_days = 9", "induction.stages[0].min_gap_days", "greater than max_gap_days"),
+        ("min_gap_days = 2", "min_gap_days = -1", "induction.stages[0].min_gap_days", "out of range"),
+        ("count = 6", "count = 0", "induction.stages[0].count", "out of range"),
+        ("window_days = 21", "window_days = 3", "induction.stages[0].window_days", "out of range"),
+        ('capability = "iv"', 'capability = "laser"', "dose.capability", "unknown capability"),
+        ('role = "nurse"', 'role = "janitor"', "dose.role", "unknown role"),
+        ('route = "iv"', 'route = "oral"', "dose.route", "unknown route"),
+        ("ride_home_required = true", 'ride_home_required = "yes"', "dose.ride_home_required", "wrong type"),
+        ("within_hours = 72", "within_hours = 72\nsurprise = 1", "integration.surprise", "unknown key"),
+        ('unit = "months"', 'unit = "years"', "maintenance.unit", "unknown unit"),
+        ("target = 3", "target = 9", "maintenance.target", "greater than max"),
+        ("valid_days = 30", "valid_days = 30.5", "evaluation.valid_days", "wrong type"),
+        ("max_days_after = 14", "max_days_after = 3", "follow_up.min_days_after", "greater than max_days_after"),
+        ("then_every = 1", "then_every = 1\nafter_doses = [9]", "integration.after_doses[0]", "out of range"),
+        ('name = "Ketamine IV infusion"', "", "name", "missing"),
+        ("per_week_max = 3", "per_week_max = 1", "induction.stages[0].per_week_min", "greater than per_week_max"),
+        ("[dose]", "[dose]\ncolour = 'red'", "dose.colour", "unknown key"),
+    ],
+)
 def test_validation_errors(tmp_path, old, new, field, problem):
     text = _copy(tmp_path)
     assert old in text
@@ -102,17 +115,31 @@ def test_validation_errors(tmp_path, old, new, field, problem):
     assert str(bad) in str(e) and field in str(e)
 
 
-@pytest.mark.parametrize("text, field, problem", [
-    ("name = 'x'\nsource = 's'\n[dose]\nduration_minutes = 10\nroute='iv'\ncapability='iv'\nrole='nurse'",
-     "induction", "missing"),
-    ("name = 'x'\nsource = 's'\ninduction = 3\n", "induction", "must be a table"),
-    ("name = 'x'\nsource = 's'\n[induction]\nstages = []\n", "induction.stages", "at least one stage"),
-    ("name = 'x'\nsource = 's'\n[[induction.stages]]\ncount=5\ndoses_per_day=2\nmin_gap_days=1\nmax_gap_days=1\n"
-     "window_days=4\n", "induction.stages[0].count", "multiple of doses_per_day"),
-    ("name = 'x'\nsource = 's'\n[[induction.stages]]\ncount=2\nmin_gap_days=1\nmax_gap_days=1\n"
-     "window_days=4\nweekdays=['funday']\n", "induction.stages[0].weekdays[0]", "unknown weekday"),
-    ("not toml [", "", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "text, field, problem",
+    [
+        (
+            "name = 'x'\nsource = 's'\n[dose]\nduration_minutes = 10\nroute='iv'\ncapability='iv'\nrole='nurse'",
+            "induction",
+            "missing",
+        ),
+        ("name = 'x'\nsource = 's'\ninduction = 3\n", "induction", "must be a table"),
+        ("name = 'x'\nsource = 's'\n[induction]\nstages = []\n", "induction.stages", "at least one stage"),
+        (
+            "name = 'x'\nsource = 's'\n[[induction.stages]]\ncount=5\ndoses_per_day=2\nmin_gap_days=1\nmax_gap_days=1\n"
+            "window_days=4\n",
+            "induction.stages[0].count",
+            "multiple of doses_per_day",
+        ),
+        (
+            "name = 'x'\nsource = 's'\n[[induction.stages]]\ncount=2\nmin_gap_days=1\nmax_gap_days=1\n"
+            "window_days=4\nweekdays=['funday']\n",
+            "induction.stages[0].weekdays[0]",
+            "unknown weekday",
+        ),
+        ("not toml [", "", "not valid TOML"),
+    ],
+)
 def test_validation_errors_from_scratch(tmp_path, text, field, problem):
     bad = tmp_path / "custom.toml"
     bad.write_text(text)
@@ -136,7 +163,7 @@ def test_clinic_folder_overrides_and_adds(tmp_path):
 
 
 def test_broken_clinic_file_is_refused(tmp_path):
-    (tmp_path / "mine.toml").write_text(_copy(tmp_path).replace('role = "nurse"', 'role = 3'))
+    (tmp_path / "mine.toml").write_text(_copy(tmp_path).replace('role = "nurse"', "role = 3"))
     with pytest.raises(ProtocolError, match=r"mine\.toml: dose\.role: wrong type"):
         load_protocols(tmp_path)
     with pytest.raises(ProtocolError, match="does not exist"):

@@ -1,4 +1,5 @@
 """The README's list of codes is the rule book's table: every code, with its one severity."""
+
 import re
 from pathlib import Path
 
@@ -9,8 +10,8 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def test_the_readme_lists_every_code_with_its_severity():
     text = README.read_text()
-    table = text[text.index("**Every code, one severity**"):]
-    table = table[:table.index("\n\n", table.index("| code |"))]
+    table = text[text.index("**Every code, one severity**") :]
+    table = table[: table.index("\n\n", table.index("| code |"))]
     listed = {}
     for line in table.splitlines():
         cells = [c.strip() for c in line.strip("|").split("|")]

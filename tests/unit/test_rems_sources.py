@@ -1,4 +1,5 @@
 """Every figure of the REMS protocol file names its source on its line (issue 13, item 6)."""
+
 import re
 from pathlib import Path
 

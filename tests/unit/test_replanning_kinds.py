@@ -1,5 +1,6 @@
 """Re-planning a cancelled integration, follow-up, evaluation or preparation session: a replacement inside
 that session's window (from the rule book), or ok False saying why, in the same shape as a dose."""
+
 from dataclasses import replace
 from datetime import timedelta
 
@@ -39,8 +40,9 @@ def test_integration_is_replaced_inside_its_window(status):
     assert r.ok and r.reason is None and r.moves == () and r.problems == ()
     new = r.new_sessions[0]
     assert (new.kind, new.sequence) == ("integration", 3) and new.starts_at >= now
-    lo, hi = integration_window(PROTOCOLS["ketamine-iv"].integration, _dose(sessions, 3).ends_at,
-                                _dose(sessions, 4).starts_at)
+    lo, hi = integration_window(
+        PROTOCOLS["ketamine-iv"].integration, _dose(sessions, 3).ends_at, _dose(sessions, 4).starts_at
+    )
     assert lo <= new.starts_at <= hi
     assert new.room_id == 2 and new.staff_member_id == 3  # a therapy room and the therapist
     _no_overlap(sessions, new)

@@ -1,5 +1,6 @@
 """One code, one severity, everywhere (issue 9): flags, plan problems and re-plan problems all take
 the severity of the rule book's table."""
+
 from __future__ import annotations
 
 import re
@@ -11,8 +12,14 @@ import scheduler
 from scheduler.domain.planning import Problem
 from scheduler.domain.rules import CODES, Flag, severity_of
 
-HARD_RULES = ("integration_missing", "induction_gap", "induction_window_exceeded", "doses_too_close",
-              "dose_before_evaluation", "evaluation_expired")
+HARD_RULES = (
+    "integration_missing",
+    "induction_gap",
+    "induction_window_exceeded",
+    "doses_too_close",
+    "dose_before_evaluation",
+    "evaluation_expired",
+)
 
 
 @pytest.mark.parametrize("code", HARD_RULES)
@@ -50,5 +57,16 @@ def test_every_code_the_planners_raise_is_in_the_table():
 def test_every_code_has_one_known_severity_and_family():
     for code in CODES.values():
         assert code.severity in ("error", "warning", "info")
-        assert code.family in ("spacing", "windows", "resources", "calendar", "patient", "attendance", "payer", "rems", "tms", "plan")
+        assert code.family in (
+            "spacing",
+            "windows",
+            "resources",
+            "calendar",
+            "patient",
+            "attendance",
+            "payer",
+            "rems",
+            "tms",
+            "plan",
+        )
         assert code.meaning.endswith(".")

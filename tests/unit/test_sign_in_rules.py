@@ -1,4 +1,5 @@
 """Sign-in throttling rules: the wait after each failure, the lock, and when failures are forgotten."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -27,13 +28,16 @@ def _fail(times: int, start: Count = NO_FAILURES, step: timedelta = timedelta(se
     return count
 
 
-@pytest.mark.parametrize("failures, since, wait", [
-    (4, timedelta(0), 0),                # below the threshold: no wait
-    (5, timedelta(0), 1),
-    (5, timedelta(seconds=1), 0),        # waited the second
-    (9, timedelta(seconds=3), 13),
-    (9, timedelta(minutes=15), 0),       # forgotten after the lock period
-])
+@pytest.mark.parametrize(
+    "failures, since, wait",
+    [
+        (4, timedelta(0), 0),  # below the threshold: no wait
+        (5, timedelta(0), 1),
+        (5, timedelta(seconds=1), 0),  # waited the second
+        (9, timedelta(seconds=3), 13),
+        (9, timedelta(minutes=15), 0),  # forgotten after the lock period
+    ],
+)
 def test_wait_after_failures(failures, since, wait):
     count = Count(failures, NOW, None)
     assert wait_seconds(count, NOW + since, POLICY) == wait

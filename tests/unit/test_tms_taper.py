@@ -1,5 +1,6 @@
 """tms-daily-taper: stages anchored to the course's first dose (the 3-2-1 taper in course weeks 7-9) and
 the interruption tolerance (a TMS course allows longer gaps than ketamine before induction_gap)."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
@@ -50,9 +51,14 @@ def test_a_holiday_pushes_the_daily_sessions_not_the_taper_weeks():
 
 
 def _flags(sessions, key="tms-daily-taper"):
-    ctx = FlagContext(clinic=make_clinic(), protocols=PROTOCOLS, rooms=TMS_ROOMS, staff=STAFF, patients=[PATIENT],
-                      courses=[CourseFacts(id=1, patient_id=PATIENT.id, protocol_key=key, start_on=START,
-                                           clinic_id=1)])
+    ctx = FlagContext(
+        clinic=make_clinic(),
+        protocols=PROTOCOLS,
+        rooms=TMS_ROOMS,
+        staff=STAFF,
+        patients=[PATIENT],
+        courses=[CourseFacts(id=1, patient_id=PATIENT.id, protocol_key=key, start_on=START, clinic_id=1)],
+    )
     as_of = datetime.combine(START - timedelta(days=1), time(12), tzinfo=UTC)
     return patient_flags(ctx, PATIENT.id, sessions, as_of=as_of, others=[])
 
@@ -62,10 +68,23 @@ def _booked(p, moves=None):
     out = []
     for i, s in enumerate(p.sessions):
         shift = timedelta(days=moves.get((s.kind, s.sequence), 0))
-        out.append(Session(id=i + 1, patient_id=PATIENT.id, starts_at=s.starts_at + shift,
-                           ends_at=s.ends_at + shift, room_id=s.room_id, kind=s.kind, status="booked", clinic_id=1,
-                           course_id=1, phase=s.phase, sequence=s.sequence, route=s.route,
-                           staff_member_id=s.staff_member_id))
+        out.append(
+            Session(
+                id=i + 1,
+                patient_id=PATIENT.id,
+                starts_at=s.starts_at + shift,
+                ends_at=s.ends_at + shift,
+                room_id=s.room_id,
+                kind=s.kind,
+                status="booked",
+                clinic_id=1,
+                course_id=1,
+                phase=s.phase,
+                sequence=s.sequence,
+                route=s.route,
+                staff_member_id=s.staff_member_id,
+            )
+        )
     return out
 
 
@@ -79,30 +98,36 @@ def test_a_taper_session_outside_its_course_week_is_flagged_and_the_flag_goes_wh
     assert _flags(_booked(p, {("dose", week2.sequence): 0})) == []
 
 
-@pytest.mark.parametrize("key, stage, gap, code", [
-    ("ketamine-iv", 0, 7, None),
-    ("ketamine-iv", 0, 8, "induction_gap"),
-    ("tms-daily", 0, 4, None),             # the usual cadence
-    ("tms-daily", 0, 8, None),             # tolerated: longer than ketamine allows
-    ("tms-daily", 0, 10, None),
-    ("tms-daily", 0, 11, "induction_gap"),
-    ("tms-daily-taper", 0, 10, None),
-    ("tms-daily-taper", 0, 11, "induction_gap"),
-    ("tms-daily-taper", 2, 10, None),
-    ("tms-daily-taper", 2, 11, "induction_gap"),
-    ("esketamine-trd", 0, 5, None),        # no tolerance key: max_gap_days is the limit
-    ("esketamine-trd", 0, 6, "induction_gap"),
-])
+@pytest.mark.parametrize(
+    "key, stage, gap, code",
+    [
+        ("ketamine-iv", 0, 7, None),
+        ("ketamine-iv", 0, 8, "induction_gap"),
+        ("tms-daily", 0, 4, None),  # the usual cadence
+        ("tms-daily", 0, 8, None),  # tolerated: longer than ketamine allows
+        ("tms-daily", 0, 10, None),
+        ("tms-daily", 0, 11, "induction_gap"),
+        ("tms-daily-taper", 0, 10, None),
+        ("tms-daily-taper", 0, 11, "induction_gap"),
+        ("tms-daily-taper", 2, 10, None),
+        ("tms-daily-taper", 2, 11, "induction_gap"),
+        ("esketamine-trd", 0, 5, None),  # no tolerance key: max_gap_days is the limit
+        ("esketamine-trd", 0, 6, "induction_gap"),
+    ],
+)
 def test_interruption_tolerance_is_protocol_data(key, stage, gap, code):
     st = PROTOCOLS[key].induction.stages[stage]
     assert gap_code(st, date(2024, 3, 1), date(2024, 3, 1) + timedelta(days=gap)) == code
 
 
-@pytest.mark.parametrize("key, rooms, from_dose, days, interrupted", [
-    ("tms-daily", TMS_ROOMS, 5, 7, False),   # a missed week of TMS (Friday to the Monday after next)
-    ("tms-daily", TMS_ROOMS, 5, 8, True),
-    ("ketamine-iv", ROOMS, 4, 6, True),      # ketamine's induction allows 7 days
-])
+@pytest.mark.parametrize(
+    "key, rooms, from_dose, days, interrupted",
+    [
+        ("tms-daily", TMS_ROOMS, 5, 7, False),  # a missed week of TMS (Friday to the Monday after next)
+        ("tms-daily", TMS_ROOMS, 5, 8, True),
+        ("ketamine-iv", ROOMS, 4, 6, True),  # ketamine's induction allows 7 days
+    ],
+)
 def test_a_missed_week_interrupts_ketamine_not_tms(key, rooms, from_dose, days, interrupted):
     p = plan(key, rooms=rooms)
     moves = {("dose", s.sequence): days for s in p.of_kind("dose") if s.sequence >= from_dose}
@@ -114,14 +139,17 @@ def test_a_missed_week_interrupts_ketamine_not_tms(key, rooms, from_dose, days, 
         assert codes == []
 
 
-@pytest.mark.parametrize("stage, problem", [
-    ({"anchor": "course", "offset_days": 3}, "induction.stages[0].anchor: the first stage begins the course"),
-    ("later", None),
-    ({"anchor": "week"}, "unknown anchor 'week'"),
-    ({"offset_days": 3}, "offset_days: only with anchor"),
-    ({"anchor": "course"}, "offset_days: missing"),
-    ({"interruption_tolerance_days": 1}, "interruption_tolerance_days: out of range: 1 is less than 2"),
-])
+@pytest.mark.parametrize(
+    "stage, problem",
+    [
+        ({"anchor": "course", "offset_days": 3}, "induction.stages[0].anchor: the first stage begins the course"),
+        ("later", None),
+        ({"anchor": "week"}, "unknown anchor 'week'"),
+        ({"offset_days": 3}, "offset_days: only with anchor"),
+        ({"anchor": "course"}, "offset_days: missing"),
+        ({"interruption_tolerance_days": 1}, "interruption_tolerance_days: out of range: 1 is less than 2"),
+    ],
+)
 def test_anchor_and_tolerance_are_validated(stage, problem):
     base = {"count": 2, "min_gap_days": 1, "max_gap_days": 2, "window_days": 3}
     stages = [dict(base)]
@@ -131,8 +159,12 @@ def test_anchor_and_tolerance_are_validated(stage, problem):
         stages[0].update(stage)
         if "anchor" not in stage or stage.get("anchor") != "course" or "offset_days" not in stage:
             pass
-    data = {"name": "x", "source": "s", "induction": {"stages": stages},
-            "dose": {"duration_minutes": 40, "route": "tms", "capability": "tms", "role": "nurse"}}
+    data = {
+        "name": "x",
+        "source": "s",
+        "induction": {"stages": stages},
+        "dose": {"duration_minutes": 40, "route": "tms", "capability": "tms", "role": "nurse"},
+    }
     if problem is None:
         p = validate(data, "x.toml")
         st = p.induction.stages[1]
@@ -154,9 +186,16 @@ def test_the_induction_window_end_of_the_taper_is_week_9():
     assert induction_window_end(TAPER, first) == first + timedelta(days=62)
 
 
-@pytest.mark.parametrize("measured_days_ago, due", [
-    (None, True), (0, False), (6, False), (7, True), (30, True),
-])
+@pytest.mark.parametrize(
+    "measured_days_ago, due",
+    [
+        (None, True),
+        (0, False),
+        (6, False),
+        (7, True),
+        (30, True),
+    ],
+)
 def test_motor_threshold_due_table(measured_days_ago, due):
     from scheduler.domain.rules.tms import motor_threshold_due_on
 

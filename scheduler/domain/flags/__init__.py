@@ -12,6 +12,7 @@ Entry points (pure; the services load the values and call them):
 Build a :class:`FlagContext` (clinic, protocols by key, rooms, staff, patients, :class:`CourseFacts`)
 once per request and pass it with the sessions (:class:`scheduler.domain.values.Session`).
 """
+
 from scheduler.domain.flags.engine import (
     apply_changes,
     candidate_flags,
@@ -37,7 +38,23 @@ from scheduler.domain.rules.course import course_flags
 from scheduler.domain.rules.resources import resource_flags
 
 __all__ = [
-    "ALL_CODES", "CONFLICT_CODES", "ERROR", "GAP_CODES", "HARD_CONFLICT_CODES", "INFO", "SEVERITIES", "WARNING",
-    "CourseFacts", "Flag", "FlagContext", "apply_changes", "candidate_flags", "introduced_flags", "clinic_flags", "course_flags",
-    "idle_chair_flags", "patient_flags", "resource_flags",
+    "ALL_CODES",
+    "CONFLICT_CODES",
+    "ERROR",
+    "GAP_CODES",
+    "HARD_CONFLICT_CODES",
+    "INFO",
+    "SEVERITIES",
+    "WARNING",
+    "CourseFacts",
+    "Flag",
+    "FlagContext",
+    "apply_changes",
+    "candidate_flags",
+    "introduced_flags",
+    "clinic_flags",
+    "course_flags",
+    "idle_chair_flags",
+    "patient_flags",
+    "resource_flags",
 ]

@@ -1,4 +1,5 @@
 """The engine's three ways in: one patient, one candidate session, one clinic over a date range."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -41,8 +42,9 @@ def _sorted(flags: Iterable[Flag]) -> list[Flag]:
     return sorted(set(flags), key=Flag.sort_key)
 
 
-def _compute(ctx: FlagContext, sessions: list[Session], scope: set[int] | None, course_ids: set[int],
-             as_of: datetime | None) -> list[Flag]:
+def _compute(
+    ctx: FlagContext, sessions: list[Session], scope: set[int] | None, course_ids: set[int], as_of: datetime | None
+) -> list[Flag]:
     live = [s for s in sessions if s.live]
     flags = resource_flags(ctx, live, scope)
     if as_of is not None:
@@ -61,15 +63,25 @@ def _compute(ctx: FlagContext, sessions: list[Session], scope: set[int] | None, 
         course = ctx.courses.get(course_id)
         if course is None:
             continue
-        elsewhere = [s for cid, ss in by_course.items() if cid != course_id for s in ss
-                     if s.patient_id == course.patient_id]
-        flags.extend(course_flags(ctx, course, by_course.get(course_id, []), as_of=as_of,
-                                  loose=loose.get(course.patient_id, []), elsewhere=elsewhere))
+        elsewhere = [
+            s for cid, ss in by_course.items() if cid != course_id for s in ss if s.patient_id == course.patient_id
+        ]
+        flags.extend(
+            course_flags(
+                ctx,
+                course,
+                by_course.get(course_id, []),
+                as_of=as_of,
+                loose=loose.get(course.patient_id, []),
+                elsewhere=elsewhere,
+            )
+        )
     return flags
 
 
-def patient_flags(ctx: FlagContext, patient_id: int, sessions: Iterable[Session], *, as_of: datetime,
-                  others: Iterable[Session] = ()) -> list[Flag]:
+def patient_flags(
+    ctx: FlagContext, patient_id: int, sessions: Iterable[Session], *, as_of: datetime, others: Iterable[Session] = ()
+) -> list[Flag]:
     """Every flag about one patient.
 
     ``sessions``: all the patient's sessions (any status, every course); ``others``: other patients'
@@ -85,8 +97,14 @@ def patient_flags(ctx: FlagContext, patient_id: int, sessions: Iterable[Session]
     return _sorted(_compute(ctx, pool, mine_ids, course_ids, as_of))
 
 
-def candidate_flags(ctx: FlagContext, candidate: Session, sessions: Iterable[Session], *,
-                    as_of: datetime | None = None, codes: Iterable[str] | None = None) -> list[Flag]:
+def candidate_flags(
+    ctx: FlagContext,
+    candidate: Session,
+    sessions: Iterable[Session],
+    *,
+    as_of: datetime | None = None,
+    codes: Iterable[str] | None = None,
+) -> list[Flag]:
     """The flags one session would take part in if it were booked as given (before it is written).
 
     ``candidate``: the session to book; when rescheduling, the existing session with its id and the new
@@ -100,8 +118,11 @@ def candidate_flags(ctx: FlagContext, candidate: Session, sessions: Iterable[Ses
     me = candidate if candidate.id is not None else dataclasses.replace(candidate, id=_NEW)
     # Only the patient's sessions and those near in time can take part in the candidate's flags.
     near = Interval(me.starts_at - MAX_SESSION_DURATION, me.ends_at + MAX_SESSION_DURATION)
-    pool = [s for s in _dedupe(sessions) if (s.id is None or s.id != me.id)
-            and (s.patient_id == me.patient_id or near.overlaps(s.interval))] + [me]
+    pool = [
+        s
+        for s in _dedupe(sessions)
+        if (s.id is None or s.id != me.id) and (s.patient_id == me.patient_id or near.overlaps(s.interval))
+    ] + [me]
     course_ids = {me.course_id} if me.course_id is not None else set()
     if me.kind == "dose":  # doses are spaced across the patient's courses (and outside any course) too
         course_ids |= {c.id for c in ctx.courses.values() if c.patient_id == me.patient_id}
@@ -116,8 +137,15 @@ def candidate_flags(ctx: FlagContext, candidate: Session, sessions: Iterable[Ses
     return _sorted(out)
 
 
-def clinic_flags(ctx: FlagContext, first_day: date, last_day: date, sessions: Iterable[Session], *,
-                 as_of: datetime, idle_chairs: bool = True) -> list[Flag]:
+def clinic_flags(
+    ctx: FlagContext,
+    first_day: date,
+    last_day: date,
+    sessions: Iterable[Session],
+    *,
+    as_of: datetime,
+    idle_chairs: bool = True,
+) -> list[Flag]:
     """The clinic's flags for local dates ``first_day``..``last_day`` (inclusive).
 
     ``sessions``: the clinic's sessions in the range (any status), plus every session of the courses
@@ -133,11 +161,18 @@ def clinic_flags(ctx: FlagContext, first_day: date, last_day: date, sessions: It
     start, _ = day_bounds_utc(first_day, ctx.tz)
     _, end = day_bounds_utc(last_day, ctx.tz)
     clinic_id = ctx.clinic.id
-    in_range = {s.id for s in pool if overlaps(s.starts_at, s.ends_at, start, end)
-                and (clinic_id is None or s.clinic_id is None or s.clinic_id == clinic_id)}
+    in_range = {
+        s.id
+        for s in pool
+        if overlaps(s.starts_at, s.ends_at, start, end)
+        and (clinic_id is None or s.clinic_id is None or s.clinic_id == clinic_id)
+    }
     course_ids = {s.course_id for s in pool if s.id in in_range and s.course_id is not None}
-    course_ids |= {c.id for c in ctx.courses.values() if clinic_id is not None and c.clinic_id == clinic_id
-                   and c.status not in CLOSED_COURSE_STATUSES}
+    course_ids |= {
+        c.id
+        for c in ctx.courses.values()
+        if clinic_id is not None and c.clinic_id == clinic_id and c.status not in CLOSED_COURSE_STATUSES
+    }
     out = []
     for f in _compute(ctx, pool, in_range, course_ids, as_of):
         if any(i in in_range for i in f.session_ids) or (f.on is not None and first_day <= f.on <= last_day):
@@ -149,8 +184,12 @@ def clinic_flags(ctx: FlagContext, first_day: date, last_day: date, sessions: It
 
 def _identity(f: Flag) -> tuple:
     """What makes two flags "the same flag" before and after a change (its words may differ)."""
-    return (f.code, f.course_id, tuple(sorted(i for i in f.session_ids if i is not None)), f.on if not f.session_ids
-            else None)
+    return (
+        f.code,
+        f.course_id,
+        tuple(sorted(i for i in f.session_ids if i is not None)),
+        f.on if not f.session_ids else None,
+    )
 
 
 def apply_changes(sessions: Iterable[Session], changes: Iterable[Session]) -> tuple[list[Session], list[Session]]:
@@ -169,8 +208,14 @@ def apply_changes(sessions: Iterable[Session], changes: Iterable[Session]) -> tu
     return list(by_id.values()), placed
 
 
-def introduced_flags(ctx: FlagContext, changes: Iterable[Session], sessions: Iterable[Session], *,
-                     as_of: datetime | None = None, severity: str = "error") -> list[Flag]:
+def introduced_flags(
+    ctx: FlagContext,
+    changes: Iterable[Session],
+    sessions: Iterable[Session],
+    *,
+    as_of: datetime | None = None,
+    severity: str = "error",
+) -> list[Flag]:
     """The write gate: the ``severity`` flags that applying ``changes`` to ``sessions`` would bring
     that were not there before (a flag already raised stays allowed: moving a session does not make
     an old problem the mover's).
@@ -189,6 +234,9 @@ def introduced_flags(ctx: FlagContext, changes: Iterable[Session], sessions: Ite
     course_ids = {c.id for c in ctx.courses.values() if c.patient_id in patients}
     course_ids |= {s.course_id for s in placed if s.course_id is not None}
     was = {_identity(f) for f in _compute(ctx, before, scope, course_ids, as_of) if f.severity == severity}
-    out = [f for f in _compute(recounted(ctx, placed), after, scope, course_ids, as_of)
-           if f.severity == severity and _identity(f) not in was]
+    out = [
+        f
+        for f in _compute(recounted(ctx, placed), after, scope, course_ids, as_of)
+        if f.severity == severity and _identity(f) not in was
+    ]
     return _sorted(out)

@@ -21,6 +21,7 @@ SlotFinder search and each day's free times), :mod:`.exact` (the exact search), 
 (assembling a plan), :mod:`.induction` (the least-bad dose stages) and :mod:`.course`
 (:func:`plan_course`, :func:`plan_maintenance_dose`). Import from here.
 """
+
 from scheduler.domain.planning.builder import KIND_ORDER
 from scheduler.domain.planning.course import plan_course, plan_maintenance_dose, planning_start
 from scheduler.domain.planning.exact import FIRST_DOSE_HORIZON_DAYS
@@ -37,7 +38,23 @@ from scheduler.domain.planning.slots import (
 )
 
 __all__ = [
-    "DAY", "EXTEND_DAYS", "FIRST_DAY_SHIFT", "FIRST_DOSE_HORIZON_DAYS", "KIND_ORDER", "SHIFT_INVARIANT", "Plan",
-    "PlanningError", "Problem", "ProposedSession", "Slot", "SlotFinder", "date_range", "extended_after", "extended_from", "plan_course",
-    "plan_maintenance_dose", "planning_start", "to_utc_floor",
+    "DAY",
+    "EXTEND_DAYS",
+    "FIRST_DAY_SHIFT",
+    "FIRST_DOSE_HORIZON_DAYS",
+    "KIND_ORDER",
+    "SHIFT_INVARIANT",
+    "Plan",
+    "PlanningError",
+    "Problem",
+    "ProposedSession",
+    "Slot",
+    "SlotFinder",
+    "date_range",
+    "extended_after",
+    "extended_from",
+    "plan_course",
+    "plan_maintenance_dose",
+    "planning_start",
+    "to_utc_floor",
 ]

@@ -1,5 +1,6 @@
 """A whole course (evaluation, preparation, induction, integration, follow-up, maintenance) and a
 single maintenance dose."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -30,10 +31,21 @@ def planning_start(start_on: date, now: datetime | None, tz: str) -> date:
     return max(start_on, local_date(now, tz))
 
 
-def plan_course(protocol: Protocol, clinic: Clinic, rooms: Sequence[Room], staff: Sequence[StaffMember],
-                patient: Patient, existing_sessions: Iterable[Session], start_on: date,
-                preferences: Preferences | None = None, has_valid_evaluation_on: date | None = None, *,
-                include_maintenance: bool = True, grid_minutes: int = 15, now: datetime | None = None) -> Plan:
+def plan_course(
+    protocol: Protocol,
+    clinic: Clinic,
+    rooms: Sequence[Room],
+    staff: Sequence[StaffMember],
+    patient: Patient,
+    existing_sessions: Iterable[Session],
+    start_on: date,
+    preferences: Preferences | None = None,
+    has_valid_evaluation_on: date | None = None,
+    *,
+    include_maintenance: bool = True,
+    grid_minutes: int = 15,
+    now: datetime | None = None,
+) -> Plan:
     """Propose every session of a course starting on local date ``start_on``.
 
     ``now``, when given: nothing is proposed before it; a ``start_on`` before today (the clinic's
@@ -45,31 +57,41 @@ def plan_course(protocol: Protocol, clinic: Clinic, rooms: Sequence[Room], staff
     date of the patient's last evaluation, if any; a new one is proposed when it cannot cover the first
     dose. Raises :class:`PlanningError` when a session cannot be proposed at all.
     """
-    finder = SlotFinder(clinic, rooms, staff, patient, existing_sessions, preferences, grid_minutes,
-                        not_before=now)
+    finder = SlotFinder(clinic, rooms, staff, patient, existing_sessions, preferences, grid_minutes, not_before=now)
     stagger(finder, protocol)
     tz = clinic.timezone
     asked_on, start_on = start_on, planning_start(start_on, now, tz)
     b = PlanBuilder(protocol, finder)
-    dose_slots = _plan_exact(b, protocol, start_on, has_valid_evaluation_on, now) \
-        if _exact_applies(protocol, finder) else None
+    dose_slots = (
+        _plan_exact(b, protocol, start_on, has_valid_evaluation_on, now) if _exact_applies(protocol, finder) else None
+    )
     if dose_slots is None:
         b = PlanBuilder(protocol, finder)
         dose_slots = _plan_least_bad(b, protocol, start_on, has_valid_evaluation_on)
     if start_on != asked_on:
-        b.problem("start_moved_to_today", f"The start date {asked_on.isoformat()} is in the past; the course is "
-                  f"planned from today, {start_on.isoformat()}.", (), "warning")
+        b.problem(
+            "start_moved_to_today",
+            f"The start date {asked_on.isoformat()} is in the past; the course is "
+            f"planned from today, {start_on.isoformat()}.",
+            (),
+            "warning",
+        )
     last = dose_slots[-1]
     last_day = local_date(last.starts_at, tz)
     fu = protocol.follow_up
     if fu is not None:
-        strict, ext = stage_ranges(last_day + timedelta(days=fu.min_days_after),
-                                    last_day + timedelta(days=fu.max_days_after))
+        strict, ext = stage_ranges(
+            last_day + timedelta(days=fu.min_days_after), last_day + timedelta(days=fu.max_days_after)
+        )
         slots = finder.ladder(fu, strict, ext, not_before=last.ends_at)
         ids = b.add("follow_up", fu, slots, sequence=1, label="Follow-up visit")
         if "window" in slots[0].relaxed:
-            b.problem("follow_up_missing", f"No follow-up visit could be placed {fu.min_days_after}-"
-                      f"{fu.max_days_after} days after the last induction dose; proposed later.", ids)
+            b.problem(
+                "follow_up_missing",
+                f"No follow-up visit could be placed {fu.min_days_after}-"
+                f"{fu.max_days_after} days after the last induction dose; proposed later.",
+                ids,
+            )
 
     if include_maintenance and protocol.maintenance is not None:
         _plan_maintenance(b, protocol, last_day, 1, last.ends_at)
@@ -83,8 +105,9 @@ def _exact_applies(protocol: Protocol, finder: SlotFinder) -> bool:
     return all(finder.has_room_for(s.capability) and finder.has_staff_for(s.role) for s in specs)
 
 
-def _plan_exact(b: PlanBuilder, protocol: Protocol, start_on: date, has_valid_evaluation_on: date | None,
-                now: datetime | None):
+def _plan_exact(
+    b: PlanBuilder, protocol: Protocol, start_on: date, has_valid_evaluation_on: date | None, now: datetime | None
+):
     """Evaluation, preparation, induction and integration by :mod:`.exact`; None when no plan in the
     horizon meets every hard rule."""
     finder = b.finder
@@ -105,13 +128,25 @@ def _plan_exact(b: PlanBuilder, protocol: Protocol, start_on: date, has_valid_ev
         if pl.kind == "evaluation":
             b.add("evaluation", pl.spec, slots, sequence=1, label="Evaluation")
         elif pl.kind == "preparation":
-            b.add("preparation", pl.spec, slots, sequence=pl.sequence,
-                  label=f"Preparation {pl.sequence} of {protocol.preparation.planned_count}")
+            b.add(
+                "preparation",
+                pl.spec,
+                slots,
+                sequence=pl.sequence,
+                label=f"Preparation {pl.sequence} of {protocol.preparation.planned_count}",
+            )
         elif pl.kind == "integration":
             b.add("integration", pl.spec, slots, sequence=pl.sequence, label=f"Integration after dose {pl.sequence}")
         else:
-            ids = b.add("dose", pl.spec, slots, phase="induction", sequence=pl.sequence,
-                        label=f"Induction dose {pl.sequence} of {total}", route=pl.spec.route)
+            ids = b.add(
+                "dose",
+                pl.spec,
+                slots,
+                phase="induction",
+                sequence=pl.sequence,
+                label=f"Induction dose {pl.sequence} of {total}",
+                route=pl.spec.route,
+            )
             dose_problems(b, pl.spec, ids)
             dose_slots.extend(slots)
     return dose_slots
@@ -169,33 +204,56 @@ def _plan_least_bad(b: PlanBuilder, protocol: Protocol, start_on: date, has_vali
             slots = finder.ladder(integ, strict, ext, not_before=nb, latest_start=latest)
             ids = b.add("integration", integ, slots, sequence=seq, label=f"Integration after dose {seq}")
             if "window" in slots[0].relaxed:
-                b.problem("integration_missing", f"No integration session could be placed within "
-                          f"{integ.within_hours} h after dose {seq}; proposed later.", ids)
+                b.problem(
+                    "integration_missing",
+                    f"No integration session could be placed within "
+                    f"{integ.within_hours} h after dose {seq}; proposed later.",
+                    ids,
+                )
 
     return dose_slots
 
 
-
-def _plan_maintenance(b: PlanBuilder, protocol: Protocol, last_dose_on: date, sequence: int,
-                      not_before: datetime | None) -> list[Slot]:
+def _plan_maintenance(
+    b: PlanBuilder, protocol: Protocol, last_dose_on: date, sequence: int, not_before: datetime | None
+) -> list[Slot]:
     rule = protocol.maintenance
     window = due_window(last_dose_on, rule)
     ext = extended_after(window.latest)
-    slots = b.finder.ladder(rule.dose, dates_nearest_target(window), ext, not_before=not_before,
-                            spacing=protocol.induction.stages[-1])
-    ids = b.add("dose", rule.dose, slots, phase="maintenance", sequence=sequence,
-                label=f"Maintenance dose {sequence}", route=rule.dose.route)
+    slots = b.finder.ladder(
+        rule.dose, dates_nearest_target(window), ext, not_before=not_before, spacing=protocol.induction.stages[-1]
+    )
+    ids = b.add(
+        "dose",
+        rule.dose,
+        slots,
+        phase="maintenance",
+        sequence=sequence,
+        label=f"Maintenance dose {sequence}",
+        route=rule.dose.route,
+    )
     dose_problems(b, rule.dose, ids)
     if "window" in slots[0].relaxed:
-        b.problem("maintenance_overdue", f"No maintenance dose could be placed by {window.latest}; "
-                  "proposed later.", ids)
+        b.problem(
+            "maintenance_overdue", f"No maintenance dose could be placed by {window.latest}; proposed later.", ids
+        )
     return slots
 
 
-def plan_maintenance_dose(protocol: Protocol, clinic: Clinic, rooms: Sequence[Room], staff: Sequence[StaffMember],
-                          patient: Patient, existing_sessions: Iterable[Session], last_dose_on: date,
-                          preferences: Preferences | None = None, *, sequence: int = 1,
-                          grid_minutes: int = 15, not_before: datetime | None = None) -> Plan:
+def plan_maintenance_dose(
+    protocol: Protocol,
+    clinic: Clinic,
+    rooms: Sequence[Room],
+    staff: Sequence[StaffMember],
+    patient: Patient,
+    existing_sessions: Iterable[Session],
+    last_dose_on: date,
+    preferences: Preferences | None = None,
+    *,
+    sequence: int = 1,
+    grid_minutes: int = 15,
+    not_before: datetime | None = None,
+) -> Plan:
     """One maintenance dose as near the target of its due window as the calendar allows, never
     before ``not_before`` (an overdue dose is proposed from then on)."""
     if protocol.maintenance is None:

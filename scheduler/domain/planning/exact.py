@@ -25,6 +25,7 @@ The first dose may fall on any day from the earliest the evaluation and preparat
 ``FIRST_DOSE_HORIZON_DAYS`` after ``start_on``. :func:`search` returns None when no plan meets every
 hard rule in that horizon; the caller then proposes the least-bad plan and names the broken rules.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -40,13 +41,14 @@ from scheduler.domain.protocols import Protocol, SessionSpec, Stage
 from scheduler.domain.timezones import day_start_utc, local_date
 
 FIRST_DOSE_HORIZON_DAYS = 35  # the first induction dose falls within this many days of start_on
-MAX_EXPANSIONS = 200_000      # a safety net far above what a real calendar needs (then: the least-bad plan)
-PRE_SEARCH_DAYS = 60          # how far the evaluation and preparation look for a free day
+MAX_EXPANSIONS = 200_000  # a safety net far above what a real calendar needs (then: the least-bad plan)
+PRE_SEARCH_DAYS = 60  # how far the evaluation and preparation look for a free day
 
 
 @dataclass(frozen=True)
 class Placed:
     """One session of the exact plan: ``guidance`` / ``preferences`` say which soft rule it misses."""
+
     kind: str
     spec: SessionSpec
     slots: tuple[Slot, ...]
@@ -130,6 +132,7 @@ def _days(first: date, last: date):
 class _Group:
     """Options of one dose day that leave the course in the same state: ``first`` the earliest,
     ``by_time`` one per time of day (for a steady time), all with ``miss`` sessions outside preferences."""
+
     ff_key: datetime | None
     owed: tuple | None
     miss: int
@@ -153,8 +156,15 @@ class _Node:
 
 
 class ExactPlanner:
-    def __init__(self, protocol: Protocol, finder: SlotFinder, start_on: date, first_lo: date,
-                 has_valid_evaluation_on: date | None, not_before: datetime | None = None):
+    def __init__(
+        self,
+        protocol: Protocol,
+        finder: SlotFinder,
+        start_on: date,
+        first_lo: date,
+        has_valid_evaluation_on: date | None,
+        not_before: datetime | None = None,
+    ):
         self.p = protocol
         self.finder = finder
         self.tz = finder.tz
@@ -220,7 +230,7 @@ class ExactPlanner:
         got = self._lb.get(key)
         if got is not None:
             return got
-        for dd in self.days[j + 1:]:
+        for dd in self.days[j + 1 :]:
             d = d + timedelta(days=dd.stage.min_gap_days)
             opens = rules.stage_opens_on(dd.stage, course_first) if dd.first_in_stage else None
             if opens is not None and opens > d:
@@ -403,13 +413,22 @@ class ExactPlanner:
             # preferences, a gap past the stage's cadence
             wd = d.weekday()
             course_first = node.course_first or d
-            guide = 0 if (dd.stage.weekdays is None or wd in dd.stage.weekdays) \
-                and rules.cadence_ok(dd.stage, node.day, d) else n
+            guide = (
+                0
+                if (dd.stage.weekdays is None or wd in dd.stage.weekdays) and rules.cadence_ok(dd.stage, node.day, d)
+                else n
+            )
             miss = 0 if self.pref_days is None or wd in self.pref_days else n
             origin = rules.window_origin(dd.stage, d if dd.first_in_stage else node.stage_first, course_first)
             ahead = self.misses_ahead(j, d, origin)
-            prio = (node.cost[0] + guide, node.cost[1] + miss + ahead,
-                    self.lower_bound_last_day(j, d, course_first).toordinal(), 0.0, node.cost[2], -j)
+            prio = (
+                node.cost[0] + guide,
+                node.cost[1] + miss + ahead,
+                self.lower_bound_last_day(j, d, course_first).toordinal(),
+                0.0,
+                node.cost[2],
+                -j,
+            )
             heapq.heappush(heap, (prio, next(self._tick), 1, node, d))
 
     def _day(self, node: _Node, d: date, heap, closed) -> None:
@@ -440,8 +459,9 @@ class ExactPlanner:
         week = (week_idx, in_week + st.doses_per_day) if st.per_week_max is not None else (0, 0)
         self._push_day(node, j, d, free_from, pre, stage_first, course_first, origin, week, guided, heap, closed)
 
-    def _push_day(self, node, j, d, free_from, pre, stage_first, course_first, origin, week, guided, heap,
-                  closed) -> None:
+    def _push_day(
+        self, node, j, d, free_from, pre, stage_first, course_first, origin, week, guided, heap, closed
+    ) -> None:
         dd = self.days[j]
         last = j == len(self.days) - 1
         base_miss = pre[0] if pre else 0

@@ -1,4 +1,5 @@
 """The induction doses, stage by stage: gaps, windows, weekday and per-week guidance, shifted retries."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -27,8 +28,14 @@ SHIFT_INVARIANT = {"dosing_hold", "ride_home_missing", "room_unsuitable", "staff
 FIRST_DAY_SHIFT = 7  # how many days the course's first dose may slide to let a stage fit its rules
 
 
-def plan_induction(b: PlanBuilder, protocol: Protocol, spec: DoseSpec, first_lo: date, eval_day: date | None,
-                    not_before: datetime | None) -> list[Slot]:
+def plan_induction(
+    b: PlanBuilder,
+    protocol: Protocol,
+    spec: DoseSpec,
+    first_lo: date,
+    eval_day: date | None,
+    not_before: datetime | None,
+) -> list[Slot]:
     """Every induction dose, stage by stage. When a stage would break its gaps or window (a weekend
     inside five consecutive days, a closure), its first day is slid forward a few days and the stage
     planned again; the first clean attempt wins, otherwise the unshifted one with its problems."""
@@ -43,14 +50,26 @@ def plan_induction(b: PlanBuilder, protocol: Protocol, spec: DoseSpec, first_lo:
         first_try = None
         for shift in range(max_shift + 1):
             try:
-                result = _plan_stage(b, protocol, spec, stage, seq, prev_day, first_lo, eval_day, not_before,
-                                     hints, shift, course_first[0] if course_first else None)
+                result = _plan_stage(
+                    b,
+                    protocol,
+                    spec,
+                    stage,
+                    seq,
+                    prev_day,
+                    first_lo,
+                    eval_day,
+                    not_before,
+                    hints,
+                    shift,
+                    course_first[0] if course_first else None,
+                )
             except (PlanningError, _Unclean):
                 if not shift:
                     raise
                 b.restore(saved)
                 continue
-            new_codes = {code for code, *_ in b.problems[len(saved[1]):]} - SHIFT_INVARIANT
+            new_codes = {code for code, *_ in b.problems[len(saved[1]) :]} - SHIFT_INVARIANT
             if not new_codes:
                 break
             if first_try is None:
@@ -67,9 +86,20 @@ def plan_induction(b: PlanBuilder, protocol: Protocol, spec: DoseSpec, first_lo:
     return all_slots
 
 
-def _plan_stage(b: PlanBuilder, protocol: Protocol, spec: DoseSpec, stage: Stage, seq: int, prev_day: date | None,
-                first_lo: date, eval_day: date | None, not_before: datetime | None, hints: dict, shift: int,
-                course_first: date | None):
+def _plan_stage(
+    b: PlanBuilder,
+    protocol: Protocol,
+    spec: DoseSpec,
+    stage: Stage,
+    seq: int,
+    prev_day: date | None,
+    first_lo: date,
+    eval_day: date | None,
+    not_before: datetime | None,
+    hints: dict,
+    shift: int,
+    course_first: date | None,
+):
     finder = b.finder
     tz = finder.tz
     total = protocol.induction.total_doses
@@ -97,28 +127,65 @@ def _plan_stage(b: PlanBuilder, protocol: Protocol, spec: DoseSpec, stage: Stage
         if j == 0 and shift:  # a shifted attempt starts on exactly that day or not at all
             strict, ext = [lo + timedelta(days=shift)], []
         guided = _guidance(stage, window_origin(stage, stage_first, course_first or lo), stage_days)
-        slots = finder.ladder(spec, strict, ext, guided=guided, count=stage.doses_per_day, step=step, spacing=stage,
-                              not_before=not_before if prev_day is None else None, **hints)
+        slots = finder.ladder(
+            spec,
+            strict,
+            ext,
+            guided=guided,
+            count=stage.doses_per_day,
+            step=step,
+            spacing=stage,
+            not_before=not_before if prev_day is None else None,
+            **hints,
+        )
         day = local_date(slots[0].starts_at, tz)
-        ids = b.add("dose", spec, slots, phase="induction", sequence=seq, label=f"Induction dose {seq} of {total}",
-                    route=spec.route)
+        ids = b.add(
+            "dose",
+            spec,
+            slots,
+            phase="induction",
+            sequence=seq,
+            label=f"Induction dose {seq} of {total}",
+            route=spec.route,
+        )
         dose_problems(b, spec, ids)
-        if prev_day is None and eval_day is not None and ev is not None \
-                and day > eval_day + timedelta(days=ev.valid_days):
-            b.problem("evaluation_expired", f"The first dose ({day}) is more than {ev.valid_days} days after "
-                      f"the evaluation ({eval_day}).", ids)
+        if (
+            prev_day is None
+            and eval_day is not None
+            and ev is not None
+            and day > eval_day + timedelta(days=ev.valid_days)
+        ):
+            b.problem(
+                "evaluation_expired",
+                f"The first dose ({day}) is more than {ev.valid_days} days after the evaluation ({eval_day}).",
+                ids,
+            )
         if prev_day is not None and gap_code(stage, prev_day, day) == "induction_gap":
-            b.problem("induction_gap", f"Dose {seq} is {(day - prev_day).days} days after the previous dose; "
-                      f"the protocol allows at most {stage.tolerated_gap_days}.", ids)
+            b.problem(
+                "induction_gap",
+                f"Dose {seq} is {(day - prev_day).days} days after the previous dose; "
+                f"the protocol allows at most {stage.tolerated_gap_days}.",
+                ids,
+            )
         elif not cadence_ok(stage, prev_day, day):
-            b.problem("protocol_guidance_not_met", f"Dose {seq} is {(day - prev_day).days} days after the previous "
-                      f"dose: longer than the usual {stage.max_gap_days}, within the protocol's tolerance of "
-                      f"{stage.tolerated_gap_days}.", ids, "warning")
-        if (stage_first is not None or opens is not None) \
-                and not within_window(stage, stage_first, course_first or day, day):
-            b.problem("induction_window_exceeded", f"Dose {seq} on {day} is outside its stage's window (the "
-                      f"protocol allows {stage.window_days} days from "
-                      f"{window_origin(stage, stage_first, course_first or day)}).", ids)
+            b.problem(
+                "protocol_guidance_not_met",
+                f"Dose {seq} is {(day - prev_day).days} days after the previous "
+                f"dose: longer than the usual {stage.max_gap_days}, within the protocol's tolerance of "
+                f"{stage.tolerated_gap_days}.",
+                ids,
+                "warning",
+            )
+        if (stage_first is not None or opens is not None) and not within_window(
+            stage, stage_first, course_first or day, day
+        ):
+            b.problem(
+                "induction_window_exceeded",
+                f"Dose {seq} on {day} is outside its stage's window (the "
+                f"protocol allows {stage.window_days} days from "
+                f"{window_origin(stage, stage_first, course_first or day)}).",
+                ids,
+            )
         if stage_first is None:
             stage_first = day
             if "time_hint" not in hints:

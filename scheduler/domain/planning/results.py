@@ -1,4 +1,5 @@
 """What the planner returns: proposed sessions, the problems of a plan, slots, and its one error."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,9 +35,17 @@ class ProposedSession:
         return Interval(self.starts_at, self.ends_at)
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "phase": self.phase, "sequence": self.sequence, "route": self.route,
-                "starts_at": self.starts_at.isoformat(), "ends_at": self.ends_at.isoformat(),
-                "room_id": self.room_id, "staff_member_id": self.staff_member_id, "label": self.label}
+        return {
+            "kind": self.kind,
+            "phase": self.phase,
+            "sequence": self.sequence,
+            "route": self.route,
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(),
+            "room_id": self.room_id,
+            "staff_member_id": self.staff_member_id,
+            "label": self.label,
+        }
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,7 @@ class Problem:
     """Something the plan breaks. ``sessions``: indexes into ``Plan.sessions``. ``severity`` is always
     the code's one severity in the rule book (:func:`scheduler.domain.rules.codes.severity_of`),
     whatever the caller passes; every code must be in that table (a test reads the sources)."""
+
     code: str
     message: str
     sessions: tuple[int, ...] = ()
@@ -56,8 +66,7 @@ class Problem:
             object.__setattr__(self, "severity", "error")
 
     def to_dict(self) -> dict:
-        return {"code": self.code, "message": self.message, "sessions": list(self.sessions),
-                "severity": self.severity}
+        return {"code": self.code, "message": self.message, "sessions": list(self.sessions), "severity": self.severity}
 
 
 @dataclass(frozen=True)

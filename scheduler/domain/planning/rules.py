@@ -3,6 +3,7 @@
 suggestions and writes. Nothing here restates a rule; the planner's own choice (the order of the
 preparation sessions, which the rule book does not flag) is the one exception and says so.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -22,8 +23,9 @@ def cadence_ok(stage: Stage, previous: date | None, day: date) -> bool:
     return book.cadence_ok(stage, previous, day)
 
 
-def within_stage_window(stage: Stage, stage_first: date | None, course_first: date | None, day: date,
-                        remaining: int = 0) -> bool:
+def within_stage_window(
+    stage: Stage, stage_first: date | None, course_first: date | None, day: date, remaining: int = 0
+) -> bool:
     """``induction_window_exceeded``: a dose day on ``day`` lies inside the stage's window (from the
     stage's first dose on ``stage_first``, or the course days it is anchored to, counted from the
     course's first dose on ``course_first``) and leaves room for the ``remaining`` dose days after it."""

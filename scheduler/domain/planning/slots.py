@@ -4,6 +4,7 @@ Candidate times are local wall-clock times converted with :func:`timezones.to_ut
 stays at 09:00 across a DST change; nonexistent local times are skipped, ambiguous ones are the first
 occurrence.
 """
+
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
@@ -92,9 +93,17 @@ def saturated(busy: list[Interval], capacity: int) -> list[Interval]:
 class SlotFinder:
     """Finds free slots for one patient at one clinic, remembering what it has already proposed."""
 
-    def __init__(self, clinic: Clinic, rooms: Sequence[Room], staff: Sequence[StaffMember], patient: Patient,
-                 existing_sessions: Iterable[Session], preferences: Preferences | None = None,
-                 grid_minutes: int = 15, not_before: datetime | None = None):
+    def __init__(
+        self,
+        clinic: Clinic,
+        rooms: Sequence[Room],
+        staff: Sequence[StaffMember],
+        patient: Patient,
+        existing_sessions: Iterable[Session],
+        preferences: Preferences | None = None,
+        grid_minutes: int = 15,
+        not_before: datetime | None = None,
+    ):
         """``not_before``: no slot starts before this instant (now, for a plan of the future)."""
         if grid_minutes < 1 or grid_minutes > 60:
             raise ValueError("grid_minutes must be 1..60")
@@ -134,15 +143,18 @@ class SlotFinder:
         """(index, key) of every resource a session holds (the planned patient when none is given)."""
         held = [(self.room_busy, room_id), (self.staff_busy, staff_id)]
         return [(ix, key) for ix, key in held if key is not None] + [
-            (self.patient_busy, self.patient.id if patient_id is None else patient_id)]
+            (self.patient_busy, self.patient.id if patient_id is None else patient_id)
+        ]
 
-    def reserve(self, start: datetime, end: datetime, room_id: int | None, staff_id: int | None,
-                patient_id: int | None = None) -> None:
+    def reserve(
+        self, start: datetime, end: datetime, room_id: int | None, staff_id: int | None, patient_id: int | None = None
+    ) -> None:
         for ix, key in self._held(room_id, staff_id, patient_id):
             ix.add(key, start, end)
 
-    def release(self, start: datetime, end: datetime, room_id: int | None, staff_id: int | None,
-                patient_id: int | None = None) -> None:
+    def release(
+        self, start: datetime, end: datetime, room_id: int | None, staff_id: int | None, patient_id: int | None = None
+    ) -> None:
         """Undo :meth:`reserve` (a session about to be moved)."""
         for ix, key in self._held(room_id, staff_id, patient_id):
             ix.remove(key, start, end)
@@ -244,13 +256,25 @@ class SlotFinder:
                 rank.setdefault(pid, len(rank))
         return sorted(items, key=lambda x: (rank.get(x.id, len(rank)), x.id))
 
-    def resources(self, spec: SessionSpec, d: date, start: datetime, end: datetime, *, room_hint=None,
-                  staff_hint=None, any_room: bool = False, no_staff: bool = False):
+    def resources(
+        self,
+        spec: SessionSpec,
+        d: date,
+        start: datetime,
+        end: datetime,
+        *,
+        room_hint=None,
+        staff_hint=None,
+        any_room: bool = False,
+        no_staff: bool = False,
+    ):
         """(room_id, staff_id) for the interval or None. ``any_room``: ignore capability (no suitable
         room exists); ``no_staff``: no clinician needed (none can be found)."""
         rooms = self.rooms if any_room else [r for r in self.rooms if spec.capability in r.capabilities]
-        room = next((r for r in self._ordered(rooms, (self.prefs.room_id, room_hint))
-                     if self.room_busy.free(r.id, start, end)), None)
+        room = next(
+            (r for r in self._ordered(rooms, (self.prefs.room_id, room_hint)) if self.room_busy.free(r.id, start, end)),
+            None,
+        )
         if room is None:
             return None
         if no_staff:
@@ -270,11 +294,23 @@ class SlotFinder:
         return any(s.role == role for s in self.staff)
 
     # -- search
-    def search(self, spec: SessionSpec, dates: Iterable[date], *, count: int = 1, step: timedelta = timedelta(0),
-               not_before: datetime | None = None, latest_start: datetime | None = None,
-               use_prefs: bool = True, any_room: bool = False, no_staff: bool = False,
-               time_hint: time | None = None, room_hint: int | None = None,
-               staff_hint: int | None = None, spacing: Stage | None = None) -> list[Slot] | None:
+    def search(
+        self,
+        spec: SessionSpec,
+        dates: Iterable[date],
+        *,
+        count: int = 1,
+        step: timedelta = timedelta(0),
+        not_before: datetime | None = None,
+        latest_start: datetime | None = None,
+        use_prefs: bool = True,
+        any_room: bool = False,
+        no_staff: bool = False,
+        time_hint: time | None = None,
+        room_hint: int | None = None,
+        staff_hint: int | None = None,
+        spacing: Stage | None = None,
+    ) -> list[Slot] | None:
         """The first day (in the order given) with ``count`` sessions ``step`` apart start-to-start that
         all fit; within a day the earliest fitting time (``time_hint`` tried first). ``spacing``: the
         stage whose minimum gap a dose keeps from the patient's other doses."""
@@ -307,8 +343,9 @@ class SlotFinder:
                     return slots
         return None
 
-    def options(self, spec: SessionSpec, d: date, *, count: int = 1,
-                step: timedelta = timedelta(0)) -> list[tuple[datetime, tuple[Slot, ...], bool, time]]:
+    def options(
+        self, spec: SessionSpec, d: date, *, count: int = 1, step: timedelta = timedelta(0)
+    ) -> list[tuple[datetime, tuple[Slot, ...], bool, time]]:
         """Every grid start on local date ``d`` where ``count`` sessions ``step`` apart fit the calendar
         (clinic open, the patient free, a suitable free room and an available clinician with room in
         their capacity), earliest first, each with whether it lies within the course's preferred weekdays
@@ -320,9 +357,10 @@ class SlotFinder:
         opened = self.open_on(d)
         lo_day, hi_day = opened[0].start, opened[-1].end
         patient = _FreeTime(subtract(opened, self._busy_within(self.patient_busy, self.patient.id, lo_day, hi_day)))
-        rooms = [(r.id, _FreeTime(subtract(opened, self._busy_within(self.room_busy, r.id, lo_day, hi_day))))
-                 for r in self._ordered([r for r in self.rooms if room_suits(r, spec.capability)],
-                                        (self.prefs.room_id,))]
+        rooms = [
+            (r.id, _FreeTime(subtract(opened, self._busy_within(self.room_busy, r.id, lo_day, hi_day))))
+            for r in self._ordered([r for r in self.rooms if room_suits(r, spec.capability)], (self.prefs.room_id,))
+        ]
         staff = []
         for m in self._ordered([m for m in self.staff if staff_suits(m, spec.role)], (self.prefs.staff_member_id,)):
             hours = self.staff_hours(m, d)
@@ -349,8 +387,11 @@ class SlotFinder:
                 if not patient.holds(a, b):
                     break
                 room = next((rid for rid, free in rooms if free.holds(a, b)), None)
-                member = next((sid for sid, free in staff if free.holds(a, b) and self.checks_free(spec, sid, a, b)),
-                              None) if room is not None and self.prescriber_ok(spec, a, b) else None
+                member = (
+                    next((sid for sid, free in staff if free.holds(a, b) and self.checks_free(spec, sid, a, b)), None)
+                    if room is not None and self.prescriber_ok(spec, a, b)
+                    else None
+                )
                 if member is None:
                     break
                 slots.append(Slot(a, b, room, member))
@@ -370,18 +411,29 @@ class SlotFinder:
             e = s + spec.duration
             if not self.is_open(d, s, e) or not self.patient_busy.free(self.patient.id, s, e):
                 return None
-            got = self.resources(spec, d, s, e, room_hint=room_hint, staff_hint=staff_hint,
-                                 any_room=any_room, no_staff=no_staff)
+            got = self.resources(
+                spec, d, s, e, room_hint=room_hint, staff_hint=staff_hint, any_room=any_room, no_staff=no_staff
+            )
             if got is None:
                 return None
             room_hint, staff_hint = got
             slots.append(Slot(s, e, got[0], got[1]))
         return slots
 
-    def ladder(self, spec: SessionSpec, strict: Sequence[date], extended: Sequence[date], *,
-               guided: Callable[[date], bool] | None = None, count: int = 1, step: timedelta = timedelta(0),
-               not_before: datetime | None = None, latest_start: datetime | None = None,
-               spacing: Stage | None = None, **hints) -> list[Slot]:
+    def ladder(
+        self,
+        spec: SessionSpec,
+        strict: Sequence[date],
+        extended: Sequence[date],
+        *,
+        guided: Callable[[date], bool] | None = None,
+        count: int = 1,
+        step: timedelta = timedelta(0),
+        not_before: datetime | None = None,
+        latest_start: datetime | None = None,
+        spacing: Stage | None = None,
+        **hints,
+    ) -> list[Slot]:
         """Search with progressively fewer rules; the slots carry which rules were relaxed. ``spacing``
         (a dose): the stage whose minimum gap it keeps from the patient's other doses, in every attempt
         but the last (which gives it up, as ``spacing``)."""
@@ -397,8 +449,13 @@ class SlotFinder:
             (frozenset({"window"}), [d for d in extended if g(d)], True, None, False),
             (frozenset({"window", "preferences"}), [d for d in extended if g(d)], False, None, False),
             (frozenset({"window", "preferences", "guidance"}), list(strict) + list(extended), False, None, False),
-            (frozenset({"window", "preferences", "guidance", "staff"}), list(strict) + list(extended), False,
-             None, True),
+            (
+                frozenset({"window", "preferences", "guidance", "staff"}),
+                list(strict) + list(extended),
+                False,
+                None,
+                True,
+            ),
         ]
         if self.prefs.weekdays is None and self.prefs.earliest is None and self.prefs.latest is None:
             # without time preferences the "relax preferences" steps would repeat the search before them
@@ -409,12 +466,14 @@ class SlotFinder:
         if spacing is not None and self.other_doses:
             r0, d0, u0, lt0, ns0 = attempts[-1]
             steps = [(r, d, u, lt, ns, spacing) for r, d, u, lt, ns in attempts] + [
-                (r0 | {"spacing"}, d0, u0, lt0, ns0, None)]
+                (r0 | {"spacing"}, d0, u0, lt0, ns0, None)
+            ]
         else:
             steps = [(r, d, u, lt, ns, None) for r, d, u, lt, ns in attempts]
         for relaxed, dates, use_prefs, latest, no_staff, spaced_by in steps:
-            found = self.search(spec, dates, use_prefs=use_prefs, latest_start=latest, no_staff=no_staff,
-                                spacing=spaced_by, **base)
+            found = self.search(
+                spec, dates, use_prefs=use_prefs, latest_start=latest, no_staff=no_staff, spacing=spaced_by, **base
+            )
             if found:
                 extra = set(relaxed)
                 if any_room:
@@ -422,9 +481,12 @@ class SlotFinder:
                 for s in found:
                     self.reserve(s.starts_at, s.ends_at, s.room_id, s.staff_member_id)
                 return [Slot(s.starts_at, s.ends_at, s.room_id, s.staff_member_id, frozenset(extra)) for s in found]
-        raise PlanningError("no_slot", f"no free {spec.capability} room and {spec.role} in the clinic's open "
-                            f"hours between {strict[0] if strict else extended[0]} and "
-                            f"{(extended or strict)[-1]}")
+        raise PlanningError(
+            "no_slot",
+            f"no free {spec.capability} room and {spec.role} in the clinic's open "
+            f"hours between {strict[0] if strict else extended[0]} and "
+            f"{(extended or strict)[-1]}",
+        )
 
 
 def to_utc_floor(d: date, t: time, tz: str) -> datetime:

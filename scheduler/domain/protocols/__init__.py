@@ -79,6 +79,7 @@ max = 6
 The package: :mod:`.model` (the values), :mod:`.validation` (:func:`validate`: TOML data to a
 :class:`Protocol`), :mod:`.loading` (:func:`load_protocol_file`, :func:`load_protocols`). Import from here.
 """
+
 from scheduler.domain.protocols.loading import SHIPPED_FOLDER, load_protocol_file, load_protocols
 from scheduler.domain.protocols.model import (
     MAINTENANCE_UNITS,
@@ -99,7 +100,22 @@ from scheduler.domain.protocols.model import (
 from scheduler.domain.protocols.validation import validate
 
 __all__ = [
-    "MAINTENANCE_UNITS", "SHIPPED_FOLDER", "STAGE_ANCHORS", "Check", "DoseSpec", "EvaluationSpec", "FollowUpSpec", "Induction",
-    "IntegrationSpec", "MaintenanceSpec", "PreparationSpec", "Protocol", "ProtocolError", "SessionSpec", "Stage",
-    "load_protocol_file", "load_protocols", "validate",
+    "MAINTENANCE_UNITS",
+    "SHIPPED_FOLDER",
+    "STAGE_ANCHORS",
+    "Check",
+    "DoseSpec",
+    "EvaluationSpec",
+    "FollowUpSpec",
+    "Induction",
+    "IntegrationSpec",
+    "MaintenanceSpec",
+    "PreparationSpec",
+    "Protocol",
+    "ProtocolError",
+    "SessionSpec",
+    "Stage",
+    "load_protocol_file",
+    "load_protocols",
+    "validate",
 ]

@@ -1,4 +1,5 @@
 """Reading protocol files: the shipped folder ``scheduler/protocols/`` and clinic folders."""
+
 from __future__ import annotations
 
 import tomllib

@@ -1,5 +1,6 @@
 """The protocol values (frozen dataclasses) and :class:`ProtocolError`; the TOML schema is in the
 package docstring (:mod:`scheduler.domain.protocols`)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ class PreparationSpec(SessionSpec):
 class Check:
     """A timed check during a dose (blood pressure): ``at_minutes`` after its start, or at its end
     (``at_end``: discharge)."""
+
     name: str
     at_minutes: int = 0
     at_end: bool = False
@@ -83,7 +85,7 @@ class Stage:
     per_week_max: int | None = None
     weekdays: tuple[int, ...] | None = None  # 0 = Monday
     anchor: str = "stage"  # "course": the window counts from the course's first induction dose
-    offset_days: int = 0   # anchor "course": the window opens this many days after that dose
+    offset_days: int = 0  # anchor "course": the window opens this many days after that dose
     interruption_tolerance_days: int | None = None  # None: max_gap_days
 
     @property
@@ -167,6 +169,7 @@ class MaintenanceSpec:
 class Instructions:
     """What reminders tell the patient before a dose (the ride home and the monitoring time come from
     the dose block); ``notes`` are the clinic's own extra lines."""
+
     fasting_hours: int | None = None
     clear_liquids_hours: int | None = None
     arrive_early_minutes: int = 15
@@ -197,11 +200,16 @@ class Protocol:
             if phase == "maintenance" and self.maintenance is not None:
                 return self.maintenance.dose
             return self.dose
-        return {"evaluation": self.evaluation, "preparation": self.preparation, "integration": self.integration,
-                "follow_up": self.follow_up}.get(kind)
+        return {
+            "evaluation": self.evaluation,
+            "preparation": self.preparation,
+            "integration": self.integration,
+            "follow_up": self.follow_up,
+        }.get(kind)
 
     def to_dict(self) -> dict[str, Any]:
         """The rules as JSON-ready data (for ``GET /protocols``)."""
+
         def spec(obj: Any) -> Any:
             if obj is None:
                 return None
@@ -222,5 +230,6 @@ class Protocol:
         body["induction"]["total_doses"] = self.induction.total_doses
         if self.integration is not None:
             body["integration"]["after_induction_doses"] = [
-                n for n in range(1, self.induction.total_doses + 1) if self.integration.applies_to(n)]
+                n for n in range(1, self.induction.total_doses + 1) if self.integration.applies_to(n)
+            ]
         return body

@@ -1,5 +1,6 @@
 """Parsed TOML to :class:`Protocol`: every field checked, every problem a :class:`ProtocolError`
 naming the file, the dotted field and what is wrong."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -75,8 +76,9 @@ class _Table:
     def optional_integer(self, key: str, *, lo: int | None = 0, hi: int | None = None) -> int | None:
         return self._integer(key, lo, hi, required=False)
 
-    def text(self, key: str, *, choices: tuple[str, ...] | None = None, default: str | None = None,
-             kind: str = "value") -> str:
+    def text(
+        self, key: str, *, choices: tuple[str, ...] | None = None, default: str | None = None, kind: str = "value"
+    ) -> str:
         """A required string, or ``default`` when the key is missing and a default is given."""
         required = default is None
         value = self.raw(key, required)
@@ -134,8 +136,9 @@ class _Table:
 
 
 def _type_name(value: Any) -> str:
-    return {bool: "boolean", int: "integer", float: "float", str: "string", list: "array",
-            dict: "table"}.get(type(value), type(value).__name__)
+    return {bool: "boolean", int: "integer", float: "float", str: "string", list: "array", dict: "table"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def _session(t: _Table) -> dict[str, Any]:
@@ -155,13 +158,22 @@ def _dose(t: _Table, *, rems: bool = False) -> DoseSpec:
     for i, item in enumerate(t.array("checks") or []):
         c = _Table(t.path, f"{t.field('checks')}[{i}]", item)
         at_end = c.flag("at_end", default=False)
-        at = c.integer("at_minutes", hi=common["duration_minutes"], default=0) if at_end \
+        at = (
+            c.integer("at_minutes", hi=common["duration_minutes"], default=0)
+            if at_end
             else c.integer("at_minutes", hi=common["duration_minutes"])
+        )
         checks.append(Check(name=c.text("name"), at_minutes=at, at_end=at_end))
         c.done()
     t.done()
-    return DoseSpec(route=route, ride_home_required=ride, observation_minutes=observation,
-                    checks=tuple(checks), rems=rems or route == "nasal", **common)
+    return DoseSpec(
+        route=route,
+        ride_home_required=ride,
+        observation_minutes=observation,
+        checks=tuple(checks),
+        rems=rems or route == "nasal",
+        **common,
+    )
 
 
 def _stage(t: _Table, first: bool) -> Stage:
@@ -171,11 +183,11 @@ def _stage(t: _Table, first: bool) -> Stage:
     anchor = t.text("anchor", choices=STAGE_ANCHORS, default="stage", kind="anchor")
     if anchor == "course":
         if first:
-            raise t.fail("anchor", "the first stage begins the course: anchor = \"course\" is for a later stage")
+            raise t.fail("anchor", 'the first stage begins the course: anchor = "course" is for a later stage')
         offset = t.integer("offset_days", lo=1, hi=3660)
     else:
         if t.has("offset_days"):
-            raise t.fail("offset_days", "only with anchor = \"course\"")
+            raise t.fail("offset_days", 'only with anchor = "course"')
         offset = 0
     window = t.integer("window_days", lo=0, hi=3660)
     per_day = t.integer("doses_per_day", lo=1, hi=24, default=1)
@@ -183,12 +195,16 @@ def _stage(t: _Table, first: bool) -> Stage:
     if count % per_day:
         raise t.fail("count", f"out of range: {count} is not a multiple of doses_per_day ({per_day})")
     if per_day == 1 and min_gap == 0:
-        raise t.fail("min_gap_days", "out of range: 0 is only allowed with doses_per_day > 1 "
-                     "(use doses_per_day for several doses on one day)")
+        raise t.fail(
+            "min_gap_days",
+            "out of range: 0 is only allowed with doses_per_day > 1 (use doses_per_day for several doses on one day)",
+        )
     days = count // per_day
     if days > 1 and window < (days - 1) * min_gap:
-        raise t.fail("window_days", f"out of range: {days} dose days at least {min_gap} days apart "
-                     f"need at least {(days - 1) * min_gap} days")
+        raise t.fail(
+            "window_days",
+            f"out of range: {days} dose days at least {min_gap} days apart need at least {(days - 1) * min_gap} days",
+        )
     per_week_min = t.optional_integer("per_week_min", lo=0, hi=7 * per_day)
     per_week_max = t.optional_integer("per_week_max", lo=1, hi=7 * per_day)
     t.min_le_max("per_week_min", per_week_min, "per_week_max", per_week_max)
@@ -207,10 +223,21 @@ def _stage(t: _Table, first: bool) -> Stage:
         weekdays = tuple(sorted(set(idx)))
     name = t.text("name", default="")
     t.done()
-    return Stage(count=count, min_gap_days=min_gap, max_gap_days=max_gap, window_days=window, name=name,
-                 doses_per_day=per_day, minutes_between_doses=between, per_week_min=per_week_min,
-                 per_week_max=per_week_max, weekdays=weekdays, anchor=anchor, offset_days=offset,
-                 interruption_tolerance_days=tolerance)
+    return Stage(
+        count=count,
+        min_gap_days=min_gap,
+        max_gap_days=max_gap,
+        window_days=window,
+        name=name,
+        doses_per_day=per_day,
+        minutes_between_doses=between,
+        per_week_min=per_week_min,
+        per_week_max=per_week_max,
+        weekdays=weekdays,
+        anchor=anchor,
+        offset_days=offset,
+        interruption_tolerance_days=tolerance,
+    )
 
 
 def validate(data: dict[str, Any], path: str | Path, key: str | None = None) -> Protocol:
@@ -226,10 +253,11 @@ def validate(data: dict[str, Any], path: str | Path, key: str | None = None) -> 
     evaluation = None
     if (t := top.table("evaluation")) is not None:
         common = _session(t)
-        evaluation = EvaluationSpec(valid_days=t.integer("valid_days", lo=1, hi=3660),
-                                    min_days_before_first_dose=t.integer("min_days_before_first_dose", hi=366,
-                                                                     default=1),
-                                    **common)
+        evaluation = EvaluationSpec(
+            valid_days=t.integer("valid_days", lo=1, hi=3660),
+            min_days_before_first_dose=t.integer("min_days_before_first_dose", hi=366, default=1),
+            **common,
+        )
         t.done()
 
     preparation = None
@@ -268,8 +296,13 @@ def validate(data: dict[str, Any], path: str | Path, key: str | None = None) -> 
         every = t.optional_integer("then_every", lo=1, hi=100)
         if not after and every is None:
             raise t.fail("after_doses", "missing: give after_doses, then_every or both")
-        integration = IntegrationSpec(within_hours=within, min_hours_after=min_after,
-                                      after_doses=tuple(sorted(set(after))), then_every=every, **common)
+        integration = IntegrationSpec(
+            within_hours=within,
+            min_hours_after=min_after,
+            after_doses=tuple(sorted(set(after))),
+            then_every=every,
+            **common,
+        )
         t.done()
 
     follow_up = None
@@ -300,9 +333,23 @@ def validate(data: dict[str, Any], path: str | Path, key: str | None = None) -> 
             fasting_hours=t.optional_integer("fasting_hours", lo=0, hi=24),
             clear_liquids_hours=t.optional_integer("clear_liquids_hours", lo=0, hi=24),
             arrive_early_minutes=t.integer("arrive_early_minutes", lo=0, hi=120, default=15),
-            notes=tuple(notes))
+            notes=tuple(notes),
+        )
         t.done()
     top.done()
-    return Protocol(instructions=instructions, key=key, name=name, source=source, description=description, evaluation=evaluation,
-                    preparation=preparation, induction=Induction(stages), dose=dose, integration=integration,
-                    follow_up=follow_up, maintenance=maintenance, rems=rems or dose.rems, path=path)
+    return Protocol(
+        instructions=instructions,
+        key=key,
+        name=name,
+        source=source,
+        description=description,
+        evaluation=evaluation,
+        preparation=preparation,
+        induction=Induction(stages),
+        dose=dose,
+        integration=integration,
+        follow_up=follow_up,
+        maintenance=maintenance,
+        rems=rems or dose.rems,
+        path=path,
+    )

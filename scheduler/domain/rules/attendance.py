@@ -4,6 +4,7 @@ Predicate :func:`attendance_unrecorded` — a session still ``booked`` or ``chec
 ended (the front desk marks it completed or no-show). Its flag rule, :func:`attendance_flags`, runs
 over stored sessions whenever the engine knows ``as_of`` (now).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -21,8 +22,9 @@ def attendance_unrecorded(status: str, ends_at: datetime, as_of: datetime) -> bo
     return status in UNRECORDED_STATUSES and ends_at <= as_of
 
 
-def attendance_flags(ctx: FlagContext, sessions: Iterable[Session], scope: set[int] | None,
-                     as_of: datetime) -> list[Flag]:
+def attendance_flags(
+    ctx: FlagContext, sessions: Iterable[Session], scope: set[int] | None, as_of: datetime
+) -> list[Flag]:
     """``attendance_unrecorded`` for each session of ``scope`` (None: all) past without its outcome."""
     out: list[Flag] = []
     for s in sessions:
@@ -30,8 +32,13 @@ def attendance_flags(ctx: FlagContext, sessions: Iterable[Session], scope: set[i
             continue
         state = "checked in" if s.status == "checked_in" else "still booked"
         words = what(ctx, s)
-        out.append(session_flag(
-            ctx, "attendance_unrecorded", s,
-            f"{words[0].upper() + words[1:]} has ended but is {state}: mark it completed or no-show.",
-            "Mark it completed or no-show on its session page."))
+        out.append(
+            session_flag(
+                ctx,
+                "attendance_unrecorded",
+                s,
+                f"{words[0].upper() + words[1:]} has ended but is {state}: mark it completed or no-show.",
+                "Mark it completed or no-show on its session page.",
+            )
+        )
     return out

@@ -6,6 +6,7 @@ that uses it. A patient with no authorization for the protocol is not blocked.
 
 Predicates: :func:`authorization_for`, :func:`unit_number`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -53,22 +54,35 @@ def exceeded_flags(ctx: FlagContext, s: Session) -> list[Flag]:
     who = ctx.patient_name(s.patient_id)
     if a is None:
         known = ", ".join(f"{x.payer} {x.reference} ({_dates(x)})" for x in auths)
-        return [session_flag(ctx, "authorization_exceeded", s,
-                             f"{ctx.label(s).capitalize()} for {who} on {ctx.when(s.starts_at)} falls outside the "
-                             f"dates authorized: {known}.",
-                             "Ask the payer to extend the authorization, move the dose inside its dates, or "
-                             "book with a reason (unpaid).")]
+        return [
+            session_flag(
+                ctx,
+                "authorization_exceeded",
+                s,
+                f"{ctx.label(s).capitalize()} for {who} on {ctx.when(s.starts_at)} falls outside the "
+                f"dates authorized: {known}.",
+                "Ask the payer to extend the authorization, move the dose inside its dates, or "
+                "book with a reason (unpaid).",
+            )
+        ]
     n = unit_number(a, s)
     if n <= a.units_authorized:
         return []
-    return [session_flag(ctx, "authorization_exceeded", s,
-                         f"{ctx.label(s).capitalize()} for {who} on {ctx.when(s.starts_at)} would be unit {n} of "
-                         f"{a.units_authorized} authorized by {a.payer} ({a.reference}).",
-                         "Ask the payer for more units, or book with a reason (unpaid).")]
+    return [
+        session_flag(
+            ctx,
+            "authorization_exceeded",
+            s,
+            f"{ctx.label(s).capitalize()} for {who} on {ctx.when(s.starts_at)} would be unit {n} of "
+            f"{a.units_authorized} authorized by {a.payer} ({a.reference}).",
+            "Ask the payer for more units, or book with a reason (unpaid).",
+        )
+    ]
 
 
-def low_flags(ctx: FlagContext, sessions: Iterable[Session], as_of: datetime,
-              scope: set[int] | None = None) -> list[Flag]:
+def low_flags(
+    ctx: FlagContext, sessions: Iterable[Session], as_of: datetime, scope: set[int] | None = None
+) -> list[Flag]:
     """``authorization_low`` on the next counted dose of each authorization running low."""
     today = local_date(as_of, ctx.tz)
     out: list[Flag] = []
@@ -83,10 +97,16 @@ def low_flags(ctx: FlagContext, sessions: Iterable[Session], as_of: datetime,
         soon = a.valid_to - today <= EXPIRES_SOON
         if a.units_left > a.low_units and not soon:
             continue
-        out.append(session_flag(ctx, "authorization_low", s,
-                                f"{a.payer} authorization {a.reference} for {ctx.patient_name(s.patient_id)}: "
-                                f"{a.units_used} of {a.units_authorized} units used, until {day_label(a.valid_to)}.",
-                                "Ask the payer to renew or extend the authorization before it runs out."))
+        out.append(
+            session_flag(
+                ctx,
+                "authorization_low",
+                s,
+                f"{a.payer} authorization {a.reference} for {ctx.patient_name(s.patient_id)}: "
+                f"{a.units_used} of {a.units_authorized} units used, until {day_label(a.valid_to)}.",
+                "Ask the payer to renew or extend the authorization before it runs out.",
+            )
+        )
     return out
 
 
@@ -109,8 +129,14 @@ def recounted(ctx: FlagContext, changes: Iterable[Session]) -> FlagContext:
         ids = {c.id for c in mine}
         auths = []
         for a in patient.authorizations:
-            extra = [(c.id, c.starts_at) for c in mine if c.kind == "dose" and c.status in COUNTED_STATUSES
-                     and a in authorizations_for(ctx, c) and a.covers(local_date(c.starts_at, ctx.tz))]
+            extra = [
+                (c.id, c.starts_at)
+                for c in mine
+                if c.kind == "dose"
+                and c.status in COUNTED_STATUSES
+                and a in authorizations_for(ctx, c)
+                and a.covers(local_date(c.starts_at, ctx.tz))
+            ]
             counted = sorted([x for x in a.counted if x[0] not in ids] + extra, key=lambda x: (x[1], x[0]))
             auths.append(replace(a, counted=tuple(counted)))
         patients[pid] = replace(patient, authorizations=tuple(auths))

@@ -5,6 +5,7 @@ Predicates: :func:`scheduler.domain.calendar.is_within_hours` and
 :func:`scheduler.domain.calendar.open_intervals`, the same hours minus the same closures).
 A session at another clinic is not judged by this clinic's calendar.
 """
+
 from __future__ import annotations
 
 from datetime import time
@@ -22,15 +23,24 @@ def hm(t: time) -> str:
 
 
 def what(ctx: FlagContext, s: Session) -> str:
-    """"dose 3 for Ana Ruiz on Tue 3 Mar 09:00–11:00"."""
+    """ "dose 3 for Ana Ruiz on Tue 3 Mar 09:00–11:00"."""
     return f"{ctx.label(s)} for {ctx.patient_name(s.patient_id)} on {ctx.span(s.starts_at, s.ends_at)}"
 
 
 def session_flag(ctx: FlagContext, code: str, s: Session, message: str, fix: str, **extra) -> Flag:
     """A flag about one session (its span, day, patient and course)."""
-    return Flag(code=code, message=message, patient_id=s.patient_id, session_ids=(s.id,), fix=fix,
-                course_id=s.course_id, starts_at=ctx.local(s.starts_at), ends_at=ctx.local(s.ends_at),
-                on=local_date(s.starts_at, ctx.tz), **extra)
+    return Flag(
+        code=code,
+        message=message,
+        patient_id=s.patient_id,
+        session_ids=(s.id,),
+        fix=fix,
+        course_id=s.course_id,
+        starts_at=ctx.local(s.starts_at),
+        ends_at=ctx.local(s.ends_at),
+        on=local_date(s.starts_at, ctx.tz),
+        **extra,
+    )
 
 
 def _same_clinic(ctx: FlagContext, s: Session) -> bool:
@@ -54,14 +64,30 @@ def calendar_flags(ctx: FlagContext, s: Session) -> list[Flag]:
     w = what(ctx, s)
     cap = w[0].upper() + w[1:]
     if not is_within_hours(ctx.clinic, iv):
-        out.append(session_flag(ctx, "outside_clinic_hours", s,
-                                f"{cap} is outside the clinic's opening hours ({_hours_words(ctx, s)}).",
-                                "Move the session inside the clinic's opening hours."))
+        out.append(
+            session_flag(
+                ctx,
+                "outside_clinic_hours",
+                s,
+                f"{cap} is outside the clinic's opening hours ({_hours_words(ctx, s)}).",
+                "Move the session inside the clinic's opening hours.",
+            )
+        )
     closure = closure_covering(ctx.clinic, iv)
     if closure is not None:
         why = f" ({closure.reason})" if closure.reason else ""
-        part = "" if closure.whole_day else (
-            f" from {hm(closure.from_time or time(0))} to {hm(closure.until_time or time(0))}")
-        out.append(session_flag(ctx, "clinic_closed", s, f"{cap} falls on a clinic closure{part}{why}.",
-                                "Reschedule the session to a time the clinic is open."))
+        part = (
+            ""
+            if closure.whole_day
+            else (f" from {hm(closure.from_time or time(0))} to {hm(closure.until_time or time(0))}")
+        )
+        out.append(
+            session_flag(
+                ctx,
+                "clinic_closed",
+                s,
+                f"{cap} falls on a clinic closure{part}{why}.",
+                "Reschedule the session to a time the clinic is open.",
+            )
+        )
     return out

@@ -1,4 +1,5 @@
 """idle_chair_time: a room's open time on a clinic day with a free stretch long enough for a dose block."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -31,8 +32,9 @@ def shortest_dose_block(ctx: FlagContext, room: Room) -> tuple[timedelta, str] |
     return best
 
 
-def idle_chair_flags(ctx: FlagContext, first_day: date, last_day: date, live: list[Session],
-                     as_of: datetime | None = None) -> list[Flag]:
+def idle_chair_flags(
+    ctx: FlagContext, first_day: date, last_day: date, live: list[Session], as_of: datetime | None = None
+) -> list[Flag]:
     """One info flag per free stretch of each active room (of ``ctx.rooms``) on each local day in
     ``[first_day, last_day]`` that can hold the shortest dose block the room is suitable for. Time
     before ``as_of`` is not offered (it cannot be booked any more)."""
@@ -57,11 +59,19 @@ def idle_chair_flags(ctx: FlagContext, first_day: date, last_day: date, live: li
                     free = Interval(max(free.start, as_of), free.end)
                 if free.duration < length:
                     continue
-                out.append(Flag(
-                    code="idle_chair_time",
-                    message=(f"{ctx.room_name(room_id)} is free {ctx.span(free.start, free.end)} "
-                             f"({_duration_words(free.duration)}), long enough for a "
-                             f"{_duration_words(length)} {key} dose."),
-                    fix="Offer the time to a patient who is waiting for a dose.", room_id=room_id,
-                    starts_at=ctx.local(free.start), ends_at=ctx.local(free.end), on=d))
+                out.append(
+                    Flag(
+                        code="idle_chair_time",
+                        message=(
+                            f"{ctx.room_name(room_id)} is free {ctx.span(free.start, free.end)} "
+                            f"({_duration_words(free.duration)}), long enough for a "
+                            f"{_duration_words(length)} {key} dose."
+                        ),
+                        fix="Offer the time to a patient who is waiting for a dose.",
+                        room_id=room_id,
+                        starts_at=ctx.local(free.start),
+                        ends_at=ctx.local(free.end),
+                        on=d,
+                    )
+                )
     return out

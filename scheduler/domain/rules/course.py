@@ -5,6 +5,7 @@ the gap it leaves). "Dose n" in the rules is the n-th live induction dose; messa
 sequence number when it has one. Day rules count calendar dates in the clinic's zone, hour rules real
 elapsed hours (:mod:`scheduler.domain.timezones`).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -27,16 +28,23 @@ from scheduler.domain.values import Session
 class CourseView:
     """One course's sessions read once: live doses in order, and the words for its messages."""
 
-    def __init__(self, ctx: FlagContext, course: CourseFacts, protocol: Protocol, sessions: list[Session],
-                 evaluations: list[Session]):
+    def __init__(
+        self,
+        ctx: FlagContext,
+        course: CourseFacts,
+        protocol: Protocol,
+        sessions: list[Session],
+        evaluations: list[Session],
+    ):
         self.ctx, self.course, self.p = ctx, course, protocol
         live = [s for s in sessions if s.live]
         order = lambda s: (s.starts_at, s.ends_at, s.id if s.id is not None else -1)  # noqa: E731
         doses = sorted((s for s in live if s.kind == "dose"), key=order)
         self.induction = [s for s in doses if s.phase != "maintenance"]
         # induction doses cancelled or missed (a gap until a replacement is booked)
-        self.missed_induction = sorted((s for s in sessions if not s.live and s.kind == "dose"
-                                        and s.phase != "maintenance"), key=order)
+        self.missed_induction = sorted(
+            (s for s in sessions if not s.live and s.kind == "dose" and s.phase != "maintenance"), key=order
+        )
         self.maintenance = [s for s in doses if s.phase == "maintenance"]
         self.doses = doses
         self.live = live
@@ -49,18 +57,38 @@ class CourseView:
     def label(self, s: Session, ordinal: int | None = None) -> str:
         return self.ctx.label(s, ordinal)
 
-    def flag(self, code: str, message: str, fix: str | None, sessions: tuple[Session, ...] = (),
-             on: date | None = None, anchor: Session | None = None) -> Flag:
+    def flag(
+        self,
+        code: str,
+        message: str,
+        fix: str | None,
+        sessions: tuple[Session, ...] = (),
+        on: date | None = None,
+        anchor: Session | None = None,
+    ) -> Flag:
         anchor = anchor or (sessions[-1] if sessions else None)
-        return Flag(code=code, message=message, patient_id=self.course.patient_id,
-                    session_ids=tuple(s.id for s in sessions), fix=fix, course_id=self.course.id,
-                    starts_at=self.ctx.local(anchor.starts_at) if anchor else None,
-                    ends_at=self.ctx.local(anchor.ends_at) if anchor else None,
-                    on=on if on is not None else (self.day(anchor) if anchor else None))
+        return Flag(
+            code=code,
+            message=message,
+            patient_id=self.course.patient_id,
+            session_ids=tuple(s.id for s in sessions),
+            fix=fix,
+            course_id=self.course.id,
+            starts_at=self.ctx.local(anchor.starts_at) if anchor else None,
+            ends_at=self.ctx.local(anchor.ends_at) if anchor else None,
+            on=on if on is not None else (self.day(anchor) if anchor else None),
+        )
 
 
-def course_flags(ctx: FlagContext, course: CourseFacts, sessions: list[Session], *, as_of: datetime | None,
-                 loose: list[Session] = (), elsewhere: list[Session] = ()) -> list[Flag]:
+def course_flags(
+    ctx: FlagContext,
+    course: CourseFacts,
+    sessions: list[Session],
+    *,
+    as_of: datetime | None,
+    loose: list[Session] = (),
+    elsewhere: list[Session] = (),
+) -> list[Flag]:
     """Every rule of the course's protocol over ``sessions`` (the course's sessions, any status).
     ``loose`` are the patient's sessions without a course (an evaluation booked on its own counts);
     ``elsewhere`` the patient's sessions in other courses (doses too close across courses).
@@ -69,12 +97,16 @@ def course_flags(ctx: FlagContext, course: CourseFacts, sessions: list[Session],
     if protocol is None:
         return []
     # an evaluation is the patient's: one booked in another course (or none) counts too, as the planner counts it
-    pool = list(sessions) + [s for s in loose if s.course_id is None] + [
-        s for s in elsewhere if s.kind == "evaluation" and s.course_id != course.id]
+    pool = (
+        list(sessions)
+        + [s for s in loose if s.course_id is None]
+        + [s for s in elsewhere if s.kind == "evaluation" and s.course_id != course.id]
+    )
     c = CourseView(ctx, course, protocol, list(sessions), pool)
     out = spacing_flags(c) + evaluation_flags(c) + maintenance_spacing_flags(c)
-    out += cross_course_spacing_flags(c, [s for s in elsewhere if s.course_id != course.id],
-                                      [s for s in loose if s.course_id is None])
+    out += cross_course_spacing_flags(
+        c, [s for s in elsewhere if s.course_id != course.id], [s for s in loose if s.course_id is None]
+    )
     if course.status in CLOSED_COURSE_STATUSES:
         return out
     live_pool = [s for s in pool if s.live]

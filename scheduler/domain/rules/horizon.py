@@ -10,6 +10,7 @@ sessions (``min_gap_days``). Flags of a closed course none of whose sessions is 
 same before and after the change, so the write gate need not read them (see
 ``services.inputs.gate_sessions``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -4,6 +4,7 @@ A flag is computed from the data, never stored: the services build a :class:`Fla
 database (plain values of :mod:`scheduler.domain.values` plus protocols) and call the entry points of
 :mod:`scheduler.domain.flags` (the engine), which runs the rules of this package.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -26,6 +27,7 @@ class Flag:
     (the span the flag is about, e.g. the clashing session or the idle stretch); ``on`` is the local
     date it concerns (a due date for flags without sessions). ``severity`` is the code's one
     severity (:mod:`scheduler.domain.rules.codes`); left out, it is filled in from there."""
+
     code: str
     severity: str = ""
     message: str = ""
@@ -57,9 +59,16 @@ class Flag:
 
     def sort_key(self) -> tuple:
         when = self.starts_at.timestamp() if self.starts_at is not None else float("inf")
-        day = self.on.toordinal() if self.on is not None else 10 ** 9
-        return (when, day, self.code, tuple(i if i is not None else -1 for i in self.session_ids),
-                self.patient_id or 0, self.room_id or 0, self.message)
+        day = self.on.toordinal() if self.on is not None else 10**9
+        return (
+            when,
+            day,
+            self.code,
+            tuple(i if i is not None else -1 for i in self.session_ids),
+            self.patient_id or 0,
+            self.room_id or 0,
+            self.message,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The flag as every answer shows it (API, refusals' ``conflicts``, pages)."""
@@ -83,6 +92,7 @@ class Flag:
 class CourseFacts:
     """What the flag rules need of a course (values.py has no course value). ``clinic_id``, when
     given, lets :func:`clinic_flags` find the clinic's open courses with no session in the range."""
+
     id: int
     patient_id: int
     protocol_key: str
@@ -104,6 +114,7 @@ class FlagContext:
     """Everything the rules look up by id. Each of ``rooms``/``staff``/``patients``/``courses`` may be
     given as a mapping id -> value or as an iterable of values (keyed by their ``id``).
     ``protocols`` maps protocol key -> Protocol."""
+
     clinic: Clinic
     protocols: Mapping[str, Protocol] = field(default_factory=dict)
     rooms: Mapping[int, Room] | Iterable[Room] = field(default_factory=dict)
@@ -160,28 +171,32 @@ class FlagContext:
         return to_local(instant, self.tz)
 
     def when(self, instant: datetime) -> str:
-        """"Tue 3 Mar 09:00" in the clinic's zone."""
+        """ "Tue 3 Mar 09:00" in the clinic's zone."""
         t = self.local(instant)
         return f"{t:%a} {t.day} {t:%b} {t:%H:%M}"
 
     def span(self, start: datetime, end: datetime) -> str:
-        """"Tue 3 Mar 09:00–11:00" (the end date is named when it differs)."""
+        """ "Tue 3 Mar 09:00–11:00" (the end date is named when it differs)."""
         a, b = self.local(start), self.local(end)
         tail = f"{b:%H:%M}" if a.date() == b.date() else self.when(end)
         return f"{self.when(start)}–{tail}"
 
     def label(self, s: Session, ordinal: int | None = None) -> str:
-        """"dose 3", "maintenance dose 2", "evaluation", "integration session" …"""
+        """ "dose 3", "maintenance dose 2", "evaluation", "integration session" …"""
         if s.kind == "dose":
             n = s.sequence if s.sequence is not None else ordinal
             prefix = "maintenance dose" if s.phase == "maintenance" else "dose"
             return f"{prefix} {n}" if n is not None else prefix
-        return {"evaluation": "evaluation", "preparation": "preparation session",
-                "integration": "integration session", "follow_up": "follow-up visit"}.get(s.kind, s.kind)
+        return {
+            "evaluation": "evaluation",
+            "preparation": "preparation session",
+            "integration": "integration session",
+            "follow_up": "follow-up visit",
+        }.get(s.kind, s.kind)
 
 
 def day_label(d: date) -> str:
-    """"Tue 3 Mar 2026" (a date alone names its year)."""
+    """ "Tue 3 Mar 2026" (a date alone names its year)."""
     return f"{d:%a} {d.day} {d:%b} {d.year}"
 
 

@@ -5,6 +5,7 @@ by the patient by the day before.
 Predicates: :func:`on_dosing_hold`, :func:`needs_ride_home` (the planner and the re-planner ask the
 same questions of the patient before proposing doses), :func:`unconfirmed`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -24,8 +25,12 @@ def on_dosing_hold(patient: Patient | None) -> bool:
 
 def needs_ride_home(spec: SessionSpec | None, patient: Patient | None) -> bool:
     """A dose of ``spec`` that requires a ride home, for a patient without one arranged."""
-    return (patient is not None and spec is not None and getattr(spec, "ride_home_required", False)
-            and not patient.ride_home_arranged)
+    return (
+        patient is not None
+        and spec is not None
+        and getattr(spec, "ride_home_required", False)
+        and not patient.ride_home_arranged
+    )
 
 
 def patient_flags_of(ctx: FlagContext, s: Session) -> list[Flag]:
@@ -35,18 +40,28 @@ def patient_flags_of(ctx: FlagContext, s: Session) -> list[Flag]:
     out: list[Flag] = []
     patient = ctx.patients.get(s.patient_id)
     if on_dosing_hold(patient):
-        out.append(session_flag(
-            ctx, "dosing_hold", s,
-            f"{ctx.patient_name(s.patient_id)} is on a dosing hold set by a clinician, "
-            f"but {ctx.label(s)} is booked on {ctx.span(s.starts_at, s.ends_at)}.",
-            "Cancel the dose, or have the prescriber lift the hold first."))
+        out.append(
+            session_flag(
+                ctx,
+                "dosing_hold",
+                s,
+                f"{ctx.patient_name(s.patient_id)} is on a dosing hold set by a clinician, "
+                f"but {ctx.label(s)} is booked on {ctx.span(s.starts_at, s.ends_at)}.",
+                "Cancel the dose, or have the prescriber lift the hold first.",
+            )
+        )
     spec = ctx.spec_of(s)
     if needs_ride_home(spec, patient) and not s.ride_home_by:
-        out.append(session_flag(
-            ctx, "ride_home_missing", s,
-            f"No ride home is arranged for {ctx.patient_name(s.patient_id)} after {ctx.label(s)} on "
-            f"{ctx.when(s.starts_at)}; {ctx.protocol_of(s).key} doses require one.",
-            "Arrange a ride home and record it on the patient."))
+        out.append(
+            session_flag(
+                ctx,
+                "ride_home_missing",
+                s,
+                f"No ride home is arranged for {ctx.patient_name(s.patient_id)} after {ctx.label(s)} on "
+                f"{ctx.when(s.starts_at)}; {ctx.protocol_of(s).key} doses require one.",
+                "Arrange a ride home and record it on the patient.",
+            )
+        )
     return out
 
 
@@ -57,15 +72,26 @@ CONFIRM_BY = timedelta(hours=24)
 def unconfirmed(s: Session, as_of: datetime) -> bool:
     """A booked dose starting within :data:`CONFIRM_BY` of ``as_of`` that the patient has not
     confirmed (once it has started, attendance is what matters)."""
-    return (s.kind == "dose" and s.status == "booked" and s.confirmed_at is None
-            and s.starts_at - CONFIRM_BY <= as_of < s.starts_at)
+    return (
+        s.kind == "dose"
+        and s.status == "booked"
+        and s.confirmed_at is None
+        and s.starts_at - CONFIRM_BY <= as_of < s.starts_at
+    )
 
 
-def unconfirmed_flags(ctx: FlagContext, sessions: Iterable[Session], as_of: datetime,
-                      scope: set[int] | None = None) -> list[Flag]:
-    return [session_flag(
-        ctx, "unconfirmed", s,
-        f"{ctx.patient_name(s.patient_id)} has not confirmed {ctx.label(s)} on {ctx.when(s.starts_at)}, "
-        "which starts within 24 hours.",
-        "Call the patient to confirm (and ask who drives them home), or offer the chair to the waitlist.")
-        for s in sessions if (scope is None or s.id in scope) and unconfirmed(s, as_of)]
+def unconfirmed_flags(
+    ctx: FlagContext, sessions: Iterable[Session], as_of: datetime, scope: set[int] | None = None
+) -> list[Flag]:
+    return [
+        session_flag(
+            ctx,
+            "unconfirmed",
+            s,
+            f"{ctx.patient_name(s.patient_id)} has not confirmed {ctx.label(s)} on {ctx.when(s.starts_at)}, "
+            "which starts within 24 hours.",
+            "Call the patient to confirm (and ask who drives them home), or offer the chair to the waitlist.",
+        )
+        for s in sessions
+        if (scope is None or s.id in scope) and unconfirmed(s, as_of)
+    ]

@@ -15,6 +15,7 @@ is ``nasal`` or whose protocol file says ``rems = true``.
 Predicates: :func:`needs_rems`, :func:`rems_missing`, :func:`prescriber_on_site`,
 :func:`check_times`, :func:`checks_clash`, :func:`form_day`.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -66,8 +67,9 @@ def check_times(checks: Sequence[Check], starts_at: datetime, ends_at: datetime)
     return sorted(c.at(starts_at, ends_at) for c in checks)
 
 
-def checks_clash(a: Sequence[datetime], b: Sequence[datetime],
-                 spacing: timedelta = CHECK_SPACING) -> tuple[datetime, datetime] | None:
+def checks_clash(
+    a: Sequence[datetime], b: Sequence[datetime], spacing: timedelta = CHECK_SPACING
+) -> tuple[datetime, datetime] | None:
     """The first pair of check instants of ``a`` and ``b`` less than ``spacing`` apart, or None."""
     for x in a:
         for y in b:
@@ -116,17 +118,26 @@ def rems_session_flags(ctx: FlagContext, s: Session) -> list[Flag]:
     patients = cast(Mapping[int, Patient], ctx.patients)  # FlagContext turns the sequences into maps
     missing = rems_missing(ctx.clinic, patients.get(s.patient_id), local_date(s.starts_at, ctx.tz))
     if missing:
-        out.append(session_flag(
-            ctx, "rems_not_enrolled", s,
-            f"{what(ctx, s)[0].upper() + what(ctx, s)[1:]} needs the Spravato REMS, but {'; '.join(missing)}.",
-            "Record the clinic's REMS certification and the patient's enrollment first; this cannot be "
-            "overridden."))
+        out.append(
+            session_flag(
+                ctx,
+                "rems_not_enrolled",
+                s,
+                f"{what(ctx, s)[0].upper() + what(ctx, s)[1:]} needs the Spravato REMS, but {'; '.join(missing)}.",
+                "Record the clinic's REMS certification and the patient's enrollment first; this cannot be overridden.",
+            )
+        )
     if not prescriber_on_site(ctx.clinic, cast(Mapping[int, StaffMember], ctx.staff).values(), s.interval):
-        out.append(session_flag(
-            ctx, "prescriber_not_on_site", s,
-            f"No prescriber works at the clinic for the whole of {ctx.span(s.starts_at, s.ends_at)}, the "
-            f"administration and monitoring of {ctx.label(s)} for {who} (REMS: a prescriber on site).",
-            "Move the dose into a prescriber's working hours, or change a prescriber's hours or time off."))
+        out.append(
+            session_flag(
+                ctx,
+                "prescriber_not_on_site",
+                s,
+                f"No prescriber works at the clinic for the whole of {ctx.span(s.starts_at, s.ends_at)}, the "
+                f"administration and monitoring of {ctx.label(s)} for {who} (REMS: a prescriber on site).",
+                "Move the dose into a prescriber's working hours, or change a prescriber's hours or time off.",
+            )
+        )
     return out
 
 
@@ -143,7 +154,7 @@ def check_spacing_flags(ctx: FlagContext, live: Iterable[Session], scope: set[in
     for staff_id, doses in by_nurse.items():
         doses.sort(key=lambda d: (d[1][0], d[0].id or 0))
         for i, (a, ta) in enumerate(doses):
-            for b, tb in doses[i + 1:]:
+            for b, tb in doses[i + 1 :]:
                 if tb[0] - ta[-1] >= CHECK_SPACING:
                     break
                 if a.patient_id == b.patient_id or (scope is not None and a.id not in scope and b.id not in scope):
@@ -152,22 +163,30 @@ def check_spacing_flags(ctx: FlagContext, live: Iterable[Session], scope: set[in
                 if clash is None:
                     continue
                 first, second = sorted(clash)
-                out.append(Flag(
-                    code="bp_checks_too_close",
-                    message=(f"{ctx.staff_name(staff_id)} would take blood-pressure checks of "
-                             f"{ctx.patient_name(a.patient_id)} ({ctx.label(a)}) and "
-                             f"{ctx.patient_name(b.patient_id)} ({ctx.label(b)}) less than "
-                             f"{int(CHECK_SPACING.total_seconds() // 60)} minutes apart, at "
-                             f"{ctx.when(first)} and {ctx.local(second):%H:%M}."),
-                    session_ids=cast(tuple[int, ...], tuple(sorted((a.id, b.id), key=lambda x: -1 if x is None else x))),
-                    fix="Start one of the doses at least 10 minutes earlier or later, or assign another nurse.",
-                    staff_member_id=staff_id, starts_at=ctx.local(first), ends_at=ctx.local(second + CHECK_SPACING),
-                    on=local_date(first, ctx.tz)))
+                out.append(
+                    Flag(
+                        code="bp_checks_too_close",
+                        message=(
+                            f"{ctx.staff_name(staff_id)} would take blood-pressure checks of "
+                            f"{ctx.patient_name(a.patient_id)} ({ctx.label(a)}) and "
+                            f"{ctx.patient_name(b.patient_id)} ({ctx.label(b)}) less than "
+                            f"{int(CHECK_SPACING.total_seconds() // 60)} minutes apart, at "
+                            f"{ctx.when(first)} and {ctx.local(second):%H:%M}."
+                        ),
+                        session_ids=cast(
+                            tuple[int, ...], tuple(sorted((a.id, b.id), key=lambda x: -1 if x is None else x))
+                        ),
+                        fix="Start one of the doses at least 10 minutes earlier or later, or assign another nurse.",
+                        staff_member_id=staff_id,
+                        starts_at=ctx.local(first),
+                        ends_at=ctx.local(second + CHECK_SPACING),
+                        on=local_date(first, ctx.tz),
+                    )
+                )
     return out
 
 
-def form_flags(ctx: FlagContext, sessions: Iterable[Session], scope: set[int] | None,
-               as_of: datetime) -> list[Flag]:
+def form_flags(ctx: FlagContext, sessions: Iterable[Session], scope: set[int] | None, as_of: datetime) -> list[Flag]:
     """rems_form_due (days 1–7) and rems_form_overdue (day 8 on) for REMS doses that took place and
     have no Patient Monitoring Form on file (only when the caller loaded ``ctx.rems_forms``)."""
     if ctx.rems_forms is None:
@@ -175,8 +194,13 @@ def form_flags(ctx: FlagContext, sessions: Iterable[Session], scope: set[int] | 
     today = local_date(as_of, ctx.tz)
     out: list[Flag] = []
     for s in sessions:
-        if (scope is not None and s.id not in scope) or s.status not in TOOK_PLACE or s.ends_at > as_of \
-                or s.id in ctx.rems_forms or not session_needs_rems(ctx, s):
+        if (
+            (scope is not None and s.id not in scope)
+            or s.status not in TOOK_PLACE
+            or s.ends_at > as_of
+            or s.id in ctx.rems_forms
+            or not session_needs_rems(ctx, s)
+        ):
             continue
         day = local_date(s.starts_at, ctx.tz)
         n = form_day(day, today)
@@ -185,10 +209,15 @@ def form_flags(ctx: FlagContext, sessions: Iterable[Session], scope: set[int] | 
         due_on = day + timedelta(days=FORM_DUE_DAYS)
         code = "rems_form_due" if n <= FORM_DUE_DAYS else "rems_form_overdue"
         state = f"is due by {day_label(due_on)}" if n <= FORM_DUE_DAYS else f"was due by {day_label(due_on)}"
-        out.append(session_flag(
-            ctx, code, s,
-            f"The REMS Patient Monitoring Form of {ctx.label(s)} for {ctx.patient_name(s.patient_id)} on "
-            f"{day_label(day)} {state} (day {n}).",
-            "A clinician records the form on the session's Monitoring form page "
-            "(or POST /api/v1/sessions/{id}/rems-form)."))
+        out.append(
+            session_flag(
+                ctx,
+                code,
+                s,
+                f"The REMS Patient Monitoring Form of {ctx.label(s)} for {ctx.patient_name(s.patient_id)} on "
+                f"{day_label(day)} {state} (day {n}).",
+                "A clinician records the form on the session's Monitoring form page "
+                "(or POST /api/v1/sessions/{id}/rems-form).",
+            )
+        )
     return out

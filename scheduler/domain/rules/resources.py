@@ -7,6 +7,7 @@ asks the same of each room and clinician). Only live sessions take part (vocabul
 Every overlap test is :func:`scheduler.domain.intervals.overlaps` (half-open, touching sessions do
 not clash).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -63,14 +64,28 @@ def staff_and_room_flags(ctx: FlagContext, s: Session) -> list[Flag]:
     if member is not None:
         problem = staff_problem(ctx, member, s.interval)
         if problem is not None:
-            out.append(session_flag(ctx, "staff_unavailable", s, f"{problem}, but is assigned to {what(ctx, s)}.",
-                                    "Assign another clinician or move the session.", staff_member_id=member.id))
+            out.append(
+                session_flag(
+                    ctx,
+                    "staff_unavailable",
+                    s,
+                    f"{problem}, but is assigned to {what(ctx, s)}.",
+                    "Assign another clinician or move the session.",
+                    staff_member_id=member.id,
+                )
+            )
         elif spec is not None and not staff_suits(member, spec.role):
-            out.append(session_flag(
-                ctx, "staff_unavailable", s,
-                f"{ctx.staff_name(member.id)} is a {member.role}, but is assigned to {what(ctx, s)}; "
-                f"{ctx.protocol_of(s).key} needs a {spec.role} for it.",
-                f"Assign a {spec.role} to the session.", staff_member_id=member.id))
+            out.append(
+                session_flag(
+                    ctx,
+                    "staff_unavailable",
+                    s,
+                    f"{ctx.staff_name(member.id)} is a {member.role}, but is assigned to {what(ctx, s)}; "
+                    f"{ctx.protocol_of(s).key} needs a {spec.role} for it.",
+                    f"Assign a {spec.role} to the session.",
+                    staff_member_id=member.id,
+                )
+            )
     room = ctx.rooms.get(s.room_id) if s.room_id is not None else None
     if room is not None:
         need = spec.capability if spec is not None else (s.route if s.kind == "dose" else None)
@@ -78,9 +93,16 @@ def staff_and_room_flags(ctx: FlagContext, s: Session) -> list[Flag]:
             why = "is not in use" if not room.active else f"has no {need} capability"
             proto = ctx.protocol_of(s)
             rule = f"; {proto.key} needs a room with {need}" if proto is not None else ""
-            out.append(session_flag(
-                ctx, "room_unsuitable", s, f"{ctx.room_name(room.id)} {why} for {what(ctx, s)}{rule}.",
-                f"Move the session to a room with the {need} capability.", room_id=room.id))
+            out.append(
+                session_flag(
+                    ctx,
+                    "room_unsuitable",
+                    s,
+                    f"{ctx.room_name(room.id)} {why} for {what(ctx, s)}{rule}.",
+                    f"Move the session to a room with the {need} capability.",
+                    room_id=room.id,
+                )
+            )
     return out
 
 
@@ -92,8 +114,13 @@ def single_session_flags(ctx: FlagContext, s: Session) -> list[Flag]:
     (double booking and capacity still do: :func:`resource_flags`)."""
     if s.status == "completed":
         return []
-    return (calendar_flags(ctx, s) + staff_and_room_flags(ctx, s) + patient_flags_of(ctx, s)
-            + exceeded_flags(ctx, s) + rems_session_flags(ctx, s))
+    return (
+        calendar_flags(ctx, s)
+        + staff_and_room_flags(ctx, s)
+        + patient_flags_of(ctx, s)
+        + exceeded_flags(ctx, s)
+        + rems_session_flags(ctx, s)
+    )
 
 
 # ---------------------------------------------------------------- pairs and capacity
@@ -126,26 +153,43 @@ def double_booking_flags(ctx: FlagContext, live: list[Session], scope: set[int] 
             continue
         start, end = max(a.starts_at, b.starts_at), min(a.ends_at, b.ends_at)
         same = a.patient_id == b.patient_id
-        out.append(Flag(
-            code="room_double_booked",
-            message=(f"{ctx.room_name(a.room_id)} is booked twice on {ctx.span(start, end)}: "
-                     f"{ctx.label(a)} for {ctx.patient_name(a.patient_id)} and {ctx.label(b)} for "
-                     f"{ctx.patient_name(b.patient_id)}."),
-            patient_id=a.patient_id if same else None, session_ids=tuple(sorted((a.id, b.id), key=_id_key)),
-            fix="Move one of the two sessions to another room or time.", room_id=a.room_id,
-            starts_at=ctx.local(start), ends_at=ctx.local(end), on=local_date(start, ctx.tz)))
+        out.append(
+            Flag(
+                code="room_double_booked",
+                message=(
+                    f"{ctx.room_name(a.room_id)} is booked twice on {ctx.span(start, end)}: "
+                    f"{ctx.label(a)} for {ctx.patient_name(a.patient_id)} and {ctx.label(b)} for "
+                    f"{ctx.patient_name(b.patient_id)}."
+                ),
+                patient_id=a.patient_id if same else None,
+                session_ids=tuple(sorted((a.id, b.id), key=_id_key)),
+                fix="Move one of the two sessions to another room or time.",
+                room_id=a.room_id,
+                starts_at=ctx.local(start),
+                ends_at=ctx.local(end),
+                on=local_date(start, ctx.tz),
+            )
+        )
     for a, b in _overlapping_pairs(live, lambda s: s.patient_id):
         if not _in(scope, a, b):
             continue
         start, end = max(a.starts_at, b.starts_at), min(a.ends_at, b.ends_at)
-        out.append(Flag(
-            code="patient_double_booked",
-            message=(f"{ctx.patient_name(a.patient_id)} has two sessions at once on {ctx.when(start)}: "
-                     f"{ctx.label(a)} ({ctx.span(a.starts_at, a.ends_at)}) and {ctx.label(b)} "
-                     f"({ctx.span(b.starts_at, b.ends_at)})."),
-            patient_id=a.patient_id, session_ids=tuple(sorted((a.id, b.id), key=_id_key)),
-            fix="Reschedule one of the two sessions.", starts_at=ctx.local(start), ends_at=ctx.local(end),
-            on=local_date(start, ctx.tz)))
+        out.append(
+            Flag(
+                code="patient_double_booked",
+                message=(
+                    f"{ctx.patient_name(a.patient_id)} has two sessions at once on {ctx.when(start)}: "
+                    f"{ctx.label(a)} ({ctx.span(a.starts_at, a.ends_at)}) and {ctx.label(b)} "
+                    f"({ctx.span(b.starts_at, b.ends_at)})."
+                ),
+                patient_id=a.patient_id,
+                session_ids=tuple(sorted((a.id, b.id), key=_id_key)),
+                fix="Reschedule one of the two sessions.",
+                starts_at=ctx.local(start),
+                ends_at=ctx.local(end),
+                on=local_date(start, ctx.tz),
+            )
+        )
     return out
 
 
@@ -155,8 +199,9 @@ def _id_key(i: int | None) -> int:
 
 def _excess_intervals(intervals: list[Interval], capacity: int) -> list[Interval]:
     """Where more than ``capacity`` of ``intervals`` run at once (merged)."""
-    events = sorted([(iv.start, 1) for iv in intervals] + [(iv.end, -1) for iv in intervals],
-                    key=lambda e: (e[0], e[1]))  # ends before starts at one instant: half-open
+    events = sorted(
+        [(iv.start, 1) for iv in intervals] + [(iv.end, -1) for iv in intervals], key=lambda e: (e[0], e[1])
+    )  # ends before starts at one instant: half-open
     out: list[Interval] = []
     count, since = 0, None
     for when, step in events:
@@ -181,22 +226,30 @@ def capacity_flags(ctx: FlagContext, live: list[Session], scope: set[int] | None
         if len(mine) <= capacity:
             continue
         for excess in _excess_intervals([s.interval for s in mine], capacity):
-            involved = sorted((s for s in mine if excess.overlaps(s.interval)),
-                              key=lambda s: (s.starts_at, _id_key(s.id)))
+            involved = sorted(
+                (s for s in mine if excess.overlaps(s.interval)), key=lambda s: (s.starts_at, _id_key(s.id))
+            )
             if not _in(scope, *involved):
                 continue
             peak = max_concurrency([s.interval for s in involved], excess)
             patients = {s.patient_id for s in involved}
-            out.append(Flag(
-                code="staff_over_capacity",
-                message=(f"{ctx.staff_name(staff_id)} would monitor {peak} sessions at once on "
-                         f"{ctx.span(excess.start, excess.end)} but can monitor {capacity} at a time "
-                         f"({', '.join(f'{ctx.label(s)} for {ctx.patient_name(s.patient_id)}' for s in involved)})."),
-                patient_id=next(iter(patients)) if len(patients) == 1 else None,
-                session_ids=tuple(s.id for s in involved),
-                fix="Assign another clinician to one of the sessions or move it.", staff_member_id=staff_id,
-                starts_at=ctx.local(excess.start), ends_at=ctx.local(excess.end),
-                on=local_date(excess.start, ctx.tz)))
+            out.append(
+                Flag(
+                    code="staff_over_capacity",
+                    message=(
+                        f"{ctx.staff_name(staff_id)} would monitor {peak} sessions at once on "
+                        f"{ctx.span(excess.start, excess.end)} but can monitor {capacity} at a time "
+                        f"({', '.join(f'{ctx.label(s)} for {ctx.patient_name(s.patient_id)}' for s in involved)})."
+                    ),
+                    patient_id=next(iter(patients)) if len(patients) == 1 else None,
+                    session_ids=tuple(s.id for s in involved),
+                    fix="Assign another clinician to one of the sessions or move it.",
+                    staff_member_id=staff_id,
+                    starts_at=ctx.local(excess.start),
+                    ends_at=ctx.local(excess.end),
+                    on=local_date(excess.start, ctx.tz),
+                )
+            )
     return out
 
 

@@ -18,6 +18,7 @@ Predicates (used by the flag rules below, the planner, the re-planner and the wr
 
 Days are local calendar dates in the clinic's zone (never 24-hour periods).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -107,15 +108,17 @@ def stage_last_day(stage: Stage, stage_first_day: date | None, course_first_day:
     return origin + timedelta(days=stage.window_days)
 
 
-def latest_day_for(stage: Stage, stage_first_day: date | None, remaining: int = 0,
-                   course_first_day: date | None = None) -> date:
+def latest_day_for(
+    stage: Stage, stage_first_day: date | None, remaining: int = 0, course_first_day: date | None = None
+) -> date:
     """The last day a dose of the stage may take when ``remaining`` dose days of the stage still
     follow it (each at least ``min_gap_days`` later, all inside the window)."""
     return stage_last_day(stage, stage_first_day, course_first_day) - timedelta(days=remaining * stage.min_gap_days)
 
 
-def within_window(stage: Stage, stage_first_day: date | None, course_first_day: date | None, day: date,
-                  remaining: int = 0) -> bool:
+def within_window(
+    stage: Stage, stage_first_day: date | None, course_first_day: date | None, day: date, remaining: int = 0
+) -> bool:
     """Whether a dose day on ``day`` lies inside the stage's window (after its opening, for a stage
     anchored to the course) leaving room for ``remaining`` dose days of the stage after it."""
     opens = stage_opens_on(stage, course_first_day)
@@ -164,32 +167,51 @@ def spacing_flags(c) -> list[Flag]:
             if same_day_code(stage, a.ends_at, b.starts_at, per_day_count) is None:
                 continue
             if per_day_count > stage.doses_per_day:
-                out.append(c.flag("doses_too_close",
-                                  f"{what} is dose {per_day_count} on one day; {key} allows "
-                                  f"{stage.doses_per_day} a day.",
-                                  f"Move {c.label(b, n)} to the next treatment day.", (a, b)))
+                out.append(
+                    c.flag(
+                        "doses_too_close",
+                        f"{what} is dose {per_day_count} on one day; {key} allows {stage.doses_per_day} a day.",
+                        f"Move {c.label(b, n)} to the next treatment day.",
+                        (a, b),
+                    )
+                )
             else:
                 gap_min = int((b.starts_at - a.ends_at).total_seconds() // 60)
                 later = c.ctx.when(a.ends_at + timedelta(minutes=stage.minutes_between_doses))
-                out.append(c.flag("doses_too_close",
-                                  f"{what} starts {gap_min} min after {prev} ends; {key} needs at least "
-                                  f"{stage.minutes_between_doses} min between doses.",
-                                  f"Move {c.label(b, n)} to {later} or later.", (a, b)))
+                out.append(
+                    c.flag(
+                        "doses_too_close",
+                        f"{what} starts {gap_min} min after {prev} ends; {key} needs at least "
+                        f"{stage.minutes_between_doses} min between doses.",
+                        f"Move {c.label(b, n)} to {later} or later.",
+                        (a, b),
+                    )
+                )
             continue
         code = gap_code(stage, da, db)
         lo, hi = next_dose_days(stage, da)
         if code == "doses_too_close":
             gap = "on the same day as" if days == 0 else f"{plural(days, 'day')} after"
-            out.append(c.flag("doses_too_close",
-                              f"{what} is {gap} {prev}; {key} needs at least {plural(stage.min_gap_days, 'day')}.",
-                              f"Move {c.label(b, n)} to {day_label(lo)} or later.", (a, b)))
+            out.append(
+                c.flag(
+                    "doses_too_close",
+                    f"{what} is {gap} {prev}; {key} needs at least {plural(stage.min_gap_days, 'day')}.",
+                    f"Move {c.label(b, n)} to {day_label(lo)} or later.",
+                    (a, b),
+                )
+            )
         elif code == "induction_gap":
-            out.append(c.flag("induction_gap",
-                              f"{what} is {plural(days, 'day')} after {prev}; {key} allows at most "
-                              f"{plural(stage.tolerated_gap_days, 'day')} between induction doses, so the induction "
-                              "is interrupted.",
-                              f"Book a dose on or before {day_label(hi)}, "
-                              "or ask the prescriber whether to restart the induction.", (a, b)))
+            out.append(
+                c.flag(
+                    "induction_gap",
+                    f"{what} is {plural(days, 'day')} after {prev}; {key} allows at most "
+                    f"{plural(stage.tolerated_gap_days, 'day')} between induction doses, so the induction "
+                    "is interrupted.",
+                    f"Book a dose on or before {day_label(hi)}, "
+                    "or ask the prescriber whether to restart the induction.",
+                    (a, b),
+                )
+            )
     # the window of each stage, from the stage's first dose (or the course weeks it is anchored to)
     flagged: set[int] = set()
     course_first = c.day(c.induction[0]) if c.induction else None
@@ -209,16 +231,23 @@ def spacing_flags(c) -> list[Flag]:
                 continue
             flagged.add(idx)
             week = stage.offset_days // 7 + 1
-            span = (f"week {week} of the course" if stage.offset_days % 7 == 0 and stage.window_days == 6
-                    else f"days {stage.offset_days}–{stage.offset_days + stage.window_days} of the course")
+            span = (
+                f"week {week} of the course"
+                if stage.offset_days % 7 == 0 and stage.window_days == 6
+                else f"days {stage.offset_days}–{stage.offset_days + stage.window_days} of the course"
+            )
             part = f"stage “{stage.name}”" if stage.name else f"stage {idx + 1}"
-            out.append(c.flag("induction_window_exceeded",
-                              f"{c.label(s, n).capitalize()} for {c.name} on {c.ctx.when(s.starts_at)} is outside "
-                              f"{span} ({day_label(opens)} to {day_label(last_ok)}), counted from "
-                              f"{c.label(c.induction[0], 1)} on {day_label(course_first)}; {key}'s {part} "
-                              "falls in those days.",
-                              f"Move {c.label(s, n)} to a day from {day_label(opens)} to {day_label(last_ok)}.",
-                              (c.induction[0], s)))
+            out.append(
+                c.flag(
+                    "induction_window_exceeded",
+                    f"{c.label(s, n).capitalize()} for {c.name} on {c.ctx.when(s.starts_at)} is outside "
+                    f"{span} ({day_label(opens)} to {day_label(last_ok)}), counted from "
+                    f"{c.label(c.induction[0], 1)} on {day_label(course_first)}; {key}'s {part} "
+                    "falls in those days.",
+                    f"Move {c.label(s, n)} to a day from {day_label(opens)} to {day_label(last_ok)}.",
+                    (c.induction[0], s),
+                )
+            )
             continue
         if first_n == n:
             continue
@@ -228,17 +257,23 @@ def spacing_flags(c) -> list[Flag]:
             flagged.add(idx)
             days = (c.day(s) - c.day(first)).days
             part = f"stage “{stage.name}”" if len(c.p.induction.stages) > 1 and stage.name else "induction"
-            out.append(c.flag("induction_window_exceeded",
-                              f"{c.label(s, n).capitalize()} for {c.name} on {c.ctx.when(s.starts_at)} is "
-                              f"{plural(days, 'day')} after {c.label(first, first_n)} "
-                              f"({day_label(c.day(first))}); {c.p.key}'s {part} must be done within "
-                              f"{plural(stage.window_days, 'day')}.",
-                              f"Move {c.label(s, n)} to {day_label(last_ok)} or earlier.", (first, s)))
+            out.append(
+                c.flag(
+                    "induction_window_exceeded",
+                    f"{c.label(s, n).capitalize()} for {c.name} on {c.ctx.when(s.starts_at)} is "
+                    f"{plural(days, 'day')} after {c.label(first, first_n)} "
+                    f"({day_label(c.day(first))}); {c.p.key}'s {part} must be done within "
+                    f"{plural(stage.window_days, 'day')}.",
+                    f"Move {c.label(s, n)} to {day_label(last_ok)} or earlier.",
+                    (first, s),
+                )
+            )
     return out
 
 
-def too_close_across(stage: Stage, earlier_day: date, earlier_end: datetime, later_day: date,
-                     later_start: datetime) -> bool:
+def too_close_across(
+    stage: Stage, earlier_day: date, earlier_end: datetime, later_day: date, later_start: datetime
+) -> bool:
     """Whether two doses of different courses (or one outside any course) break ``stage``'s minimum
     gap: fewer than ``min_gap_days`` calendar days apart, or, on a day of several doses, fewer than
     ``minutes_between_doses`` between them."""
@@ -281,12 +316,16 @@ def cross_course_spacing_flags(c, elsewhere: list, loose: list) -> list[Flag]:
             first = c.label(a) + (f" {theirs}" if a is o else "")
             second = c.label(b) + (f" {theirs}" if b is o else "")
             lo = c.day(a) + timedelta(days=stage.min_gap_days)
-            out.append(c.flag("doses_too_close",
-                              f"{second[0].upper() + second[1:]} for {c.name} on {c.ctx.when(b.starts_at)} is {gap} "
-                              f"{first} ({c.ctx.when(a.starts_at)}); {key} needs at least "
-                              f"{plural(stage.min_gap_days, 'day')} between doses, across courses too.",
-                              f"Move the later dose to {day_label(lo)} or later, or stop one of the courses.",
-                              (a, b)))
+            out.append(
+                c.flag(
+                    "doses_too_close",
+                    f"{second[0].upper() + second[1:]} for {c.name} on {c.ctx.when(b.starts_at)} is {gap} "
+                    f"{first} ({c.ctx.when(a.starts_at)}); {key} needs at least "
+                    f"{plural(stage.min_gap_days, 'day')} between doses, across courses too.",
+                    f"Move the later dose to {day_label(lo)} or later, or stop one of the courses.",
+                    (a, b),
+                )
+            )
     return out
 
 
@@ -303,11 +342,16 @@ def maintenance_spacing_flags(c) -> list[Flag]:
             k += 1
             earliest = maintenance_earliest(m, c.day(prev)) if prev is not None else None
             if earliest is not None and c.day(s) < earliest:
-                out.append(c.flag("maintenance_too_early",
-                                  f"{c.label(s, k).capitalize()} for {c.name} on {c.ctx.when(s.starts_at)} is only "
-                                  f"{plural((c.day(s) - c.day(prev)).days, 'day')} after {c.label(prev)} "
-                                  f"({day_label(c.day(prev))}); {c.p.key} spaces maintenance doses at least "
-                                  f"{plural(m.min, m.unit[:-1])} apart.",
-                                  f"Move it to {day_label(earliest)} or later.", (prev, s)))
+                out.append(
+                    c.flag(
+                        "maintenance_too_early",
+                        f"{c.label(s, k).capitalize()} for {c.name} on {c.ctx.when(s.starts_at)} is only "
+                        f"{plural((c.day(s) - c.day(prev)).days, 'day')} after {c.label(prev)} "
+                        f"({day_label(c.day(prev))}); {c.p.key} spaces maintenance doses at least "
+                        f"{plural(m.min, m.unit[:-1])} apart.",
+                        f"Move it to {day_label(earliest)} or later.",
+                        (prev, s),
+                    )
+                )
         prev = s
     return out

@@ -16,6 +16,7 @@ The flag names no value, only dates, so the front desk may see it.
 
 Predicates: :func:`is_tms`, :func:`motor_threshold_due_on`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -45,8 +46,13 @@ def motor_threshold_due_on(measured_on: Iterable[date], today: date) -> date | N
 def motor_threshold_flags(c, as_of: datetime) -> list[Flag]:
     """``c``: :class:`scheduler.domain.rules.course.CourseView`."""
     measured = c.ctx.motor_thresholds
-    if measured is None or not is_tms(c.p) or c.course.status in CLOSED_COURSE_STATUSES \
-            or c.course.status == "maintenance" or not c.induction:
+    if (
+        measured is None
+        or not is_tms(c.p)
+        or c.course.status in CLOSED_COURSE_STATUSES
+        or c.course.status == "maintenance"
+        or not c.induction
+    ):
         return []
     today = local_date(as_of, c.ctx.tz)
     days = [c.day(s) for s in c.induction]
@@ -59,11 +65,18 @@ def motor_threshold_flags(c, as_of: datetime) -> list[Flag]:
     if latest == date.min:
         since = "no motor threshold has been recorded"
     else:
-        since = (f"the motor threshold was last measured on {day_label(latest)} "
-                 f"({plural((today - latest).days, 'day')} ago)")
-    return [c.flag("motor_threshold_due",
-                   f"{c.name}'s TMS course ({c.p.key}) is running and {since}; it is re-measured at least every "
-                   f"{plural(MOTOR_THRESHOLD_EVERY_DAYS, 'day')}.",
-                   f"Measure the resting motor threshold at {c.label(upcoming)} on "
-                   f"{c.ctx.when(upcoming.starts_at)} and record it (assessment 'motor_threshold', % of machine "
-                   "output).", (upcoming,), on=today)]
+        since = (
+            f"the motor threshold was last measured on {day_label(latest)} ({plural((today - latest).days, 'day')} ago)"
+        )
+    return [
+        c.flag(
+            "motor_threshold_due",
+            f"{c.name}'s TMS course ({c.p.key}) is running and {since}; it is re-measured at least every "
+            f"{plural(MOTOR_THRESHOLD_EVERY_DAYS, 'day')}.",
+            f"Measure the resting motor threshold at {c.label(upcoming)} on "
+            f"{c.ctx.when(upcoming.starts_at)} and record it (assessment 'motor_threshold', % of machine "
+            "output).",
+            (upcoming,),
+            on=today,
+        )
+    ]

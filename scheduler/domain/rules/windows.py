@@ -13,6 +13,7 @@ Predicates (used by the flag rules below, the planner, the re-planner and the wr
   protocol, not a hard rule);
 * :func:`scheduler.domain.maintenance.due_window` — the maintenance due window (re-exported here).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -25,8 +26,16 @@ from scheduler.domain.rules.spacing import induction_window_end
 from scheduler.domain.timezones import local_date
 
 __all__ = [
-    "DueWindow", "doses_needing_integration", "due_window", "evaluation_code", "evaluation_latest_day",
-    "first_dose_days", "follow_up_days", "guidance_ok", "integration_counts", "integration_window",
+    "DueWindow",
+    "doses_needing_integration",
+    "due_window",
+    "evaluation_code",
+    "evaluation_latest_day",
+    "first_dose_days",
+    "follow_up_days",
+    "guidance_ok",
+    "integration_counts",
+    "integration_window",
     "preparation_days",
 ]
 
@@ -39,8 +48,9 @@ def doses_needing_integration(spec: IntegrationSpec, dose_starts: Sequence, tota
     return [n for n in range(1, min(len(dose_starts), total_doses) + 1) if spec.applies_to(n)]
 
 
-def integration_window(spec: IntegrationSpec, dose_end: datetime,
-                       next_needing_start: datetime | None = None) -> tuple[datetime, datetime]:
+def integration_window(
+    spec: IntegrationSpec, dose_end: datetime, next_needing_start: datetime | None = None
+) -> tuple[datetime, datetime]:
     """``(lo, hi)``: an integration session counts for the dose that ended at ``dose_end`` when it
     starts in ``[lo, hi]``; ``next_needing_start`` (the start of the next dose that needs one) caps
     ``hi``: a session after it counts for that dose instead."""
@@ -51,8 +61,9 @@ def integration_window(spec: IntegrationSpec, dose_end: datetime,
     return lo, hi
 
 
-def integration_counts(spec: IntegrationSpec, dose_end: datetime, next_needing_start: datetime | None,
-                       starts_at: datetime) -> bool:
+def integration_counts(
+    spec: IntegrationSpec, dose_end: datetime, next_needing_start: datetime | None, starts_at: datetime
+) -> bool:
     lo, hi = integration_window(spec, dose_end, next_needing_start)
     return lo <= starts_at <= hi
 
@@ -65,8 +76,10 @@ def evaluation_latest_day(spec: EvaluationSpec, first_dose_day: date) -> date:
 def first_dose_days(spec: EvaluationSpec, evaluation_day: date) -> tuple[date, date]:
     """First and last local date (inclusive) a first dose may take after an evaluation on
     ``evaluation_day`` (its lead, and its validity)."""
-    return (evaluation_day + timedelta(days=spec.min_days_before_first_dose),
-            evaluation_day + timedelta(days=spec.valid_days))
+    return (
+        evaluation_day + timedelta(days=spec.min_days_before_first_dose),
+        evaluation_day + timedelta(days=spec.valid_days),
+    )
 
 
 def evaluation_code(spec: EvaluationSpec, evaluation_day: date | None, first_dose_day: date) -> str | None:
@@ -84,8 +97,9 @@ def follow_up_days(spec: FollowUpSpec, last_dose_day: date) -> tuple[date, date]
     return last_dose_day + timedelta(days=spec.min_days_after), last_dose_day + timedelta(days=spec.max_days_after)
 
 
-def preparation_days(spec: PreparationSpec, prev_day: date | None, first_dose_day: date | None) -> tuple[date | None,
-                                                                                                        date | None]:
+def preparation_days(
+    spec: PreparationSpec, prev_day: date | None, first_dose_day: date | None
+) -> tuple[date | None, date | None]:
     """First and last local date (inclusive; None: unbounded) of a preparation session between the
     session before it (the evaluation or the previous preparation, on ``prev_day``) and the first
     dose: ``min_gap_days`` after the one and before the other."""
@@ -121,24 +135,41 @@ def evaluation_flags(c) -> list[Flag]:
     dose = f"{c.label(first, 1)} for {c.name} on {c.ctx.when(first.starts_at)}"
     if code == "dose_before_evaluation":
         later = [e for e in c.evaluations if e not in before]
-        why = (f"the evaluation on {c.ctx.when(later[0].starts_at)} is too late"
-               if later else "no evaluation is booked before it")
-        ahead = ("at least " + plural(spec.min_days_before_first_dose, "day") + " before the first dose"
-                 if spec.min_days_before_first_dose else "before the first dose")
-        return [c.flag("dose_before_evaluation",
-                       f"{dose[0].upper() + dose[1:]} comes before the evaluation: {why}; {c.p.key} needs an "
-                       f"evaluation {ahead}.",
-                       f"Book an evaluation on or before {day_label(latest_ok)}, or move {c.label(first, 1)} later.",
-                       (first, *later[:1]), anchor=first)]
+        why = (
+            f"the evaluation on {c.ctx.when(later[0].starts_at)} is too late"
+            if later
+            else "no evaluation is booked before it"
+        )
+        ahead = (
+            "at least " + plural(spec.min_days_before_first_dose, "day") + " before the first dose"
+            if spec.min_days_before_first_dose
+            else "before the first dose"
+        )
+        return [
+            c.flag(
+                "dose_before_evaluation",
+                f"{dose[0].upper() + dose[1:]} comes before the evaluation: {why}; {c.p.key} needs an "
+                f"evaluation {ahead}.",
+                f"Book an evaluation on or before {day_label(latest_ok)}, or move {c.label(first, 1)} later.",
+                (first, *later[:1]),
+                anchor=first,
+            )
+        ]
     if code == "evaluation_expired":
         ev = before[-1]
         age = (fd - c.day(ev)).days
-        return [c.flag("evaluation_expired",
-                       f"The evaluation of {c.name} on {day_label(c.day(ev))} is {plural(age, 'day')} old at "
-                       f"{c.label(first, 1)} on {c.ctx.when(first.starts_at)}; {c.p.key} accepts an evaluation "
-                       f"at most {plural(spec.valid_days, 'day')} old.",
-                       f"Book a new evaluation between {day_label(fd - timedelta(days=spec.valid_days))} and "
-                       f"{day_label(latest_ok)}.", (ev, first), anchor=first)]
+        return [
+            c.flag(
+                "evaluation_expired",
+                f"The evaluation of {c.name} on {day_label(c.day(ev))} is {plural(age, 'day')} old at "
+                f"{c.label(first, 1)} on {c.ctx.when(first.starts_at)}; {c.p.key} accepts an evaluation "
+                f"at most {plural(spec.valid_days, 'day')} old.",
+                f"Book a new evaluation between {day_label(fd - timedelta(days=spec.valid_days))} and "
+                f"{day_label(latest_ok)}.",
+                (ev, first),
+                anchor=first,
+            )
+        ]
     return []
 
 
@@ -154,11 +185,16 @@ def integration_flags(c, integrations: list) -> list[Flag]:
         lo, hi = integration_window(spec, dose.ends_at, nxt)
         if any(lo <= s.starts_at <= hi for s in integrations):
             continue
-        out.append(c.flag("integration_missing",
-                          f"No integration session is booked within {spec.within_hours} h after "
-                          f"{c.label(dose, n)} for {c.name} on {c.ctx.when(dose.starts_at)} ({c.p.key}).",
-                          f"Book an integration session ({spec.role}, {spec.capability} room) between "
-                          f"{c.ctx.when(lo)} and {c.ctx.when(hi)}.", (dose,)))
+        out.append(
+            c.flag(
+                "integration_missing",
+                f"No integration session is booked within {spec.within_hours} h after "
+                f"{c.label(dose, n)} for {c.name} on {c.ctx.when(dose.starts_at)} ({c.p.key}).",
+                f"Book an integration session ({spec.role}, {spec.capability} room) between "
+                f"{c.ctx.when(lo)} and {c.ctx.when(hi)}.",
+                (dose,),
+            )
+        )
     return out
 
 
@@ -171,12 +207,17 @@ def follow_up_flags(c, follow_ups: list) -> list[Flag]:
     lo, hi = follow_up_days(spec, c.day(last))
     if any(lo <= c.day(s) <= hi for s in follow_ups):
         return []
-    return [c.flag("follow_up_missing",
-                   f"No follow-up visit is booked for {c.name} between {day_label(lo)} and {day_label(hi)} "
-                   f"({spec.min_days_after}–{spec.max_days_after} days after the last induction dose on "
-                   f"{day_label(c.day(last))}).",
-                   f"Book a follow-up visit ({spec.role}) between {day_label(lo)} and {day_label(hi)}.",
-                   (last,), on=lo)]
+    return [
+        c.flag(
+            "follow_up_missing",
+            f"No follow-up visit is booked for {c.name} between {day_label(lo)} and {day_label(hi)} "
+            f"({spec.min_days_after}–{spec.max_days_after} days after the last induction dose on "
+            f"{day_label(c.day(last))}).",
+            f"Book a follow-up visit ({spec.role}) between {day_label(lo)} and {day_label(hi)}.",
+            (last,),
+            on=lo,
+        )
+    ]
 
 
 def incomplete_flags(c, as_of: datetime) -> list[Flag]:
@@ -191,11 +232,17 @@ def incomplete_flags(c, as_of: datetime) -> list[Flag]:
     if c.missed_induction:
         lost = c.missed_induction[-1]
         state = "marked a no-show" if lost.status == "no_show" else "cancelled"
-        return [c.flag("induction_incomplete",
-                       f"{c.name} has {have} of {total} induction doses booked for {c.p.key}: "
-                       f"{c.label(lost)} on {c.ctx.when(lost.starts_at)} was {state}.",
-                       f"Re-plan the course from {c.label(lost)} (its session page: Re-plan) to book a "
-                       "replacement within the protocol's gaps and window.", (lost,), on=today)]
+        return [
+            c.flag(
+                "induction_incomplete",
+                f"{c.name} has {have} of {total} induction doses booked for {c.p.key}: "
+                f"{c.label(lost)} on {c.ctx.when(lost.starts_at)} was {state}.",
+                f"Re-plan the course from {c.label(lost)} (its session page: Re-plan) to book a "
+                "replacement within the protocol's gaps and window.",
+                (lost,),
+                on=today,
+            )
+        ]
     end = induction_window_end(c.p, c.day(c.induction[0])) if c.induction else None
     ahead = [s for s in c.induction if s.starts_at >= as_of]
     if ahead and (end is None or today <= end):
@@ -207,10 +254,15 @@ def incomplete_flags(c, as_of: datetime) -> list[Flag]:
     else:
         why = "no further dose is booked"
     last = c.induction[-1] if c.induction else None
-    return [c.flag("induction_incomplete",
-                   f"{c.name} has {have} of {total} induction doses for {c.p.key} and {why}.",
-                   f"Book the remaining {plural(total - have, 'dose')}, or record why the course stopped.",
-                   (last,) if last else (), on=today)]
+    return [
+        c.flag(
+            "induction_incomplete",
+            f"{c.name} has {have} of {total} induction doses for {c.p.key} and {why}.",
+            f"Book the remaining {plural(total - have, 'dose')}, or record why the course stopped.",
+            (last,) if last else (),
+            on=today,
+        )
+    ]
 
 
 def maintenance_due_flags(c, as_of: datetime) -> list[Flag]:
@@ -226,14 +278,25 @@ def maintenance_due_flags(c, as_of: datetime) -> list[Flag]:
     since = f"nothing is booked since {c.label(last)} on {day_label(ld)}"
     status = window.status_on(today)
     if status == "overdue":
-        return [c.flag("maintenance_overdue",
-                       f"The maintenance dose for {c.name} ({c.p.key}) is overdue: it was due by "
-                       f"{day_label(window.latest)} and {since}.",
-                       "Book a maintenance dose now, or ask the prescriber whether to restart the induction.",
-                       (last,), on=today)]
+        return [
+            c.flag(
+                "maintenance_overdue",
+                f"The maintenance dose for {c.name} ({c.p.key}) is overdue: it was due by "
+                f"{day_label(window.latest)} and {since}.",
+                "Book a maintenance dose now, or ask the prescriber whether to restart the induction.",
+                (last,),
+                on=today,
+            )
+        ]
     if status == "due":
-        return [c.flag("maintenance_due",
-                       f"The maintenance dose for {c.name} ({c.p.key}) is due between {day_label(window.earliest)} "
-                       f"and {day_label(window.latest)} (target {day_label(window.target)}); {since}.",
-                       f"Book a maintenance dose, ideally around {day_label(window.target)}.", (last,), on=today)]
+        return [
+            c.flag(
+                "maintenance_due",
+                f"The maintenance dose for {c.name} ({c.p.key}) is due between {day_label(window.earliest)} "
+                f"and {day_label(window.latest)} (target {day_label(window.target)}); {since}.",
+                f"Book a maintenance dose, ideally around {day_label(window.target)}.",
+                (last,),
+                on=today,
+            )
+        ]
     return []

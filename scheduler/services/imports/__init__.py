@@ -5,6 +5,7 @@ back when the file is refused (any error-severity problem on any row) or on a dr
 taken all or nothing, and a dry run reports exactly what a real run would do (the rows are really
 checked and written, then undone). Services never commit: the command or request does.
 """
+
 from __future__ import annotations
 
 from scheduler.db import db_session
@@ -12,8 +13,15 @@ from scheduler.domain.imports import ACTIONS, TEMPLATES, ImportReport, read_tabl
 from scheduler.services import audit
 
 
-def run(actor_id: int | None, kind: str, data: bytes, *, dry_run: bool = False,
-        mapping: dict[str, str] | None = None, source: str = "") -> ImportReport:
+def run(
+    actor_id: int | None,
+    kind: str,
+    data: bytes,
+    *,
+    dry_run: bool = False,
+    mapping: dict[str, str] | None = None,
+    source: str = "",
+) -> ImportReport:
     """Import one CSV file of ``kind`` (``patients`` or ``sessions``)."""
     from scheduler.services.imports import patients, sessions
 
@@ -34,7 +42,16 @@ def run(actor_id: int | None, kind: str, data: bytes, *, dry_run: bool = False,
         savepoint.rollback()
     else:
         savepoint.commit()
-        audit.record_operation(actor_id, "data.import", "import", reason=f"import {source}".strip(),
-                               after={"kind": kind, "source": source, "rows": len(report.rows),
-                                      "counts": {a: report.count(a) for a in ACTIONS}})
+        audit.record_operation(
+            actor_id,
+            "data.import",
+            "import",
+            reason=f"import {source}".strip(),
+            after={
+                "kind": kind,
+                "source": source,
+                "rows": len(report.rows),
+                "counts": {a: report.count(a) for a in ACTIONS},
+            },
+        )
     return report

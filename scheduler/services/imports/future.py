@@ -7,6 +7,7 @@ the rule book every write goes through) over the same context loaded once: the c
 file's span, the whole histories of the file's patients, the live sessions and slot holds of the
 clinic's days; every session taken is added to it, so later rows see earlier ones.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -42,8 +43,9 @@ class FutureChecker:
             self.history[s.patient_id].append(s)
         others: set[int] = set()
         for clinic_id, group in by_clinic.items():
-            span = Interval(min(r.starts_at for r in group) - timedelta(days=1),
-                            max(r.ends_at for r in group) + timedelta(days=1))
+            span = Interval(
+                min(r.starts_at for r in group) - timedelta(days=1), max(r.ends_at for r in group) + timedelta(days=1)
+            )
             loaded = inputs.clinic_inputs(clinic_id, span)
             self.contexts[clinic_id] = (loaded.clinic, loaded.rooms, loaded.staff)
             for s in loaded.sessions:
@@ -54,21 +56,35 @@ class FutureChecker:
         ids = sorted(set(patient_ids) | others)
         self.patients = {}
         for i in range(0, len(ids), 500):
-            for p in db_session.scalars(select(Patient).where(Patient.id.in_(ids[i:i + 500]))):
+            for p in db_session.scalars(select(Patient).where(Patient.id.in_(ids[i : i + 500]))):
                 self.patients[p.id] = inputs.patient_value(p)
 
     def _place(self, s: Session) -> None:
         self.near[(s.clinic_id, s.starts_at.date())].append(s)
 
     def hold_on(self, candidate: Session) -> Session | None:
-        return next((h for h in self.held if (h.room_id == candidate.room_id or h.patient_id == candidate.patient_id)
-                     and h.starts_at < candidate.ends_at and h.ends_at > candidate.starts_at), None)
+        return next(
+            (
+                h
+                for h in self.held
+                if (h.room_id == candidate.room_id or h.patient_id == candidate.patient_id)
+                and h.starts_at < candidate.ends_at
+                and h.ends_at > candidate.starts_at
+            ),
+            None,
+        )
 
     def flags(self, candidate: Session, course) -> list:
         """The candidate's conflicts by the rule book (errors, warnings and info)."""
         clinic, rooms, staff = self.contexts[candidate.clinic_id]
-        ctx = FlagContext(clinic=clinic, protocols=protocols(), rooms=rooms, staff=staff, patients=self.patients,
-                          courses=[course_facts(course)] if course is not None else [])
+        ctx = FlagContext(
+            clinic=clinic,
+            protocols=protocols(),
+            rooms=rooms,
+            staff=staff,
+            patients=self.patients,
+            courses=[course_facts(course)] if course is not None else [],
+        )
         day = candidate.starts_at.date()
         pool = list(self.history.get(candidate.patient_id, ()))
         for d in (day - timedelta(days=1), day, day + timedelta(days=1)):

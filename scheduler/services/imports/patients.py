@@ -1,4 +1,5 @@
 """Import patients: one row per patient, matched by MRN (create, update the demographics, or unchanged)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -19,8 +20,9 @@ def existing_by_mrn(mrns: list[str]) -> dict[str, Patient]:
     found: dict[str, Patient] = {}
     for i in range(0, len(mrns), CHUNK):
         # A patient the user may not see is not theirs to update (its MRN then clashes as a new one).
-        for p in db_session.scalars(select(Patient).where(Patient.mrn.in_(mrns[i:i + CHUNK]),
-                                                          scope.patient_clause(Patient.id))):
+        for p in db_session.scalars(
+            select(Patient).where(Patient.mrn.in_(mrns[i : i + CHUNK]), scope.patient_clause(Patient.id))
+        ):
             found[p.mrn] = p
     return found
 
@@ -46,13 +48,20 @@ def _values(line: int, row: dict[str, str], problems: list[Problem]) -> dict:
     read("ride_home_arranged", cells.boolean)
     born = values.get("birth_date")
     if born is not None and (born > date.today() or born.year < 1900):
-        problems.append(Problem(line, "birth_date", f"{born} is {'in the future' if born > date.today() else 'before 1900'}",
-                                code="invalid"))
+        problems.append(
+            Problem(
+                line,
+                "birth_date",
+                f"{born} is {'in the future' if born > date.today() else 'before 1900'}",
+                code="invalid",
+            )
+        )
     return values
 
 
-def import_rows(actor_id: int | None, rows: list[tuple[int, dict[str, str]]], report: ImportReport, *,
-                reason: str) -> None:
+def import_rows(
+    actor_id: int | None, rows: list[tuple[int, dict[str, str]]], report: ImportReport, *, reason: str
+) -> None:
     known = existing_by_mrn(sorted({row["mrn"] for _, row in rows if row.get("mrn")}))
     first_line: dict[str, int] = {}
     written: list[tuple[RowOutcome, Patient, str, dict | None]] = []
@@ -61,8 +70,9 @@ def import_rows(actor_id: int | None, rows: list[tuple[int, dict[str, str]]], re
         values = _values(line, row, problems)
         mrn = values.get("mrn", row.get("mrn", ""))
         if mrn and mrn in first_line:
-            problems.append(Problem(line, "mrn", f"MRN {mrn} is also on line {first_line[mrn]} of this file",
-                                    code="duplicate"))
+            problems.append(
+                Problem(line, "mrn", f"MRN {mrn} is also on line {first_line[mrn]} of this file", code="duplicate")
+            )
         first_line.setdefault(mrn, line)
         outcome = RowOutcome(line=line, key=mrn, action="refused", problems=problems)
         report.rows.append(outcome)
@@ -70,9 +80,14 @@ def import_rows(actor_id: int | None, rows: list[tuple[int, dict[str, str]]], re
             continue
         patient = known.get(mrn)
         if patient is None:
-            patient = Patient(mrn=mrn, name=values["name"], birth_date=values["birth_date"],
-                              email=values.get("email"), phone=values.get("phone"),
-                              ride_home_arranged=values.get("ride_home_arranged", False))
+            patient = Patient(
+                mrn=mrn,
+                name=values["name"],
+                birth_date=values["birth_date"],
+                email=values.get("email"),
+                phone=values.get("phone"),
+                ride_home_arranged=values.get("ride_home_arranged", False),
+            )
             db_session.add(patient)
             known[mrn] = patient
             outcome.action = "create"
@@ -92,6 +107,12 @@ def import_rows(actor_id: int | None, rows: list[tuple[int, dict[str, str]]], re
     db_session.flush()
     for outcome, patient, _, _ in written:
         outcome.entity_id = patient.id
-    db_session.add_all([audit.event(actor_id, action, "patient", patient.id, before=before, after=audit.snapshot(patient), reason=reason)
-                        for _, patient, action, before in written])
+    db_session.add_all(
+        [
+            audit.event(
+                actor_id, action, "patient", patient.id, before=before, after=audit.snapshot(patient), reason=reason
+            )
+            for _, patient, action, before in written
+        ]
+    )
     db_session.flush()

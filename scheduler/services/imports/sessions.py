@@ -9,6 +9,7 @@ becomes a problem on the row, in the column it is about. A second import of the 
 every ``external_id`` and changes nothing; a row whose status moved on (booked → completed) updates
 the status; other changes to an imported session are refused (reschedule it in the scheduler).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -37,9 +38,16 @@ from scheduler.services.imports.future import FutureChecker
 from scheduler.services.imports.patients import CHUNK, existing_by_mrn
 
 # The column a flag (or refusal) code is about.
-FLAG_COLUMNS = {"room_double_booked": "room", "room_unsuitable": "room", "patient_double_booked": "mrn",
-                "dosing_hold": "mrn", "ride_home_missing": "mrn", "staff_over_capacity": "staff",
-                "staff_unavailable": "staff", "course_active": "protocol"}
+FLAG_COLUMNS = {
+    "room_double_booked": "room",
+    "room_unsuitable": "room",
+    "patient_double_booked": "mrn",
+    "dosing_hold": "mrn",
+    "ride_home_missing": "mrn",
+    "staff_over_capacity": "staff",
+    "staff_unavailable": "staff",
+    "course_active": "protocol",
+}
 FINISHED = ("checked_in", "completed", "no_show")
 CANCELLED_REASON = "cancelled in the system it was imported from"
 
@@ -70,13 +78,18 @@ class Lookups:
         ids = sorted({r["external_id"] for _, r in rows if r.get("external_id")})
         existing: dict[str, TreatmentSession] = {}
         for i in range(0, len(ids), CHUNK):
-            for s in db_session.scalars(select(TreatmentSession).where(TreatmentSession.external_id.in_(ids[i:i + CHUNK]))):
+            for s in db_session.scalars(
+                select(TreatmentSession).where(TreatmentSession.external_id.in_(ids[i : i + CHUNK]))
+            ):
                 existing[s.external_id] = s
         courses: dict[tuple[int, str], Course] = {}
         patient_ids = sorted(p.id for p in patients.values())
         for i in range(0, len(patient_ids), CHUNK):
-            for c in db_session.scalars(select(Course).where(Course.patient_id.in_(patient_ids[i:i + CHUNK]))
-                                        .order_by(Course.start_on, Course.id)):
+            for c in db_session.scalars(
+                select(Course)
+                .where(Course.patient_id.in_(patient_ids[i : i + CHUNK]))
+                .order_by(Course.start_on, Course.id)
+            ):
                 courses[(c.patient_id, c.protocol_key)] = c  # the latest of that protocol wins
         return cls(clinics, rooms, staff, patients, existing, courses)
 
@@ -129,16 +142,23 @@ def _parse(line: int, row: dict[str, str], known: Lookups, problems: list[Proble
     mrn = need("mrn")
     patient = known.patients.get(mrn) if mrn else None
     if mrn and patient is None:
-        problems.append(Problem(line, "mrn", f"no patient has MRN {mrn} (import the patients first)",
-                                code="unknown_patient"))
+        problems.append(
+            Problem(line, "mrn", f"no patient has MRN {mrn} (import the patients first)", code="unknown_patient")
+        )
     clinic = None
     if (name := need("clinic")) is not None:
         found = known.clinics.get(_key(name), [])
         if len(found) != 1:
             names = sorted(c[0].name for c in known.clinics.values())
-            problems.append(Problem(line, "clinic", f"{'several clinics are' if found else 'no clinic is'} named "
-                                                    f"{name!r} (clinics: {', '.join(names) or 'none yet'})",
-                                    code="unknown_clinic"))
+            problems.append(
+                Problem(
+                    line,
+                    "clinic",
+                    f"{'several clinics are' if found else 'no clinic is'} named "
+                    f"{name!r} (clinics: {', '.join(names) or 'none yet'})",
+                    code="unknown_clinic",
+                )
+            )
         else:
             clinic = found[0]
     kind = need("kind")
@@ -160,23 +180,39 @@ def _parse(line: int, row: dict[str, str], known: Lookups, problems: list[Proble
     if (room_name := need("room")) is not None and clinic is not None:
         room = known.rooms.get((clinic.id, _key(room_name)))
         if room is None:
-            problems.append(Problem(line, "room", f"{clinic.name} has no room named {room_name!r}", code="unknown_room"))
+            problems.append(
+                Problem(line, "room", f"{clinic.name} has no room named {room_name!r}", code="unknown_room")
+            )
     staff_id = None
     if (staff_name := row.get("staff", "")) and clinic is not None:
         found_staff = known.staff.get((clinic.id, _key(staff_name)), [])
         if len(found_staff) != 1:
-            problems.append(Problem(line, "staff", f"{clinic.name} has {'several staff members' if found_staff else 'no staff member'} "
-                                                   f"named {staff_name!r}", code="unknown_staff"))
+            problems.append(
+                Problem(
+                    line,
+                    "staff",
+                    f"{clinic.name} has {'several staff members' if found_staff else 'no staff member'} "
+                    f"named {staff_name!r}",
+                    code="unknown_staff",
+                )
+            )
         else:
             staff_id = found_staff[0].id
     status = check("status", lambda c: cells.choice(c, SESSION_STATUSES), row.get("status") or "booked")
     if status in FINISHED and starts_at is not None and starts_at > now:
-        problems.append(Problem(line, "status", f"a session that has not started yet cannot be {status}",
-                                code="invalid"))
+        problems.append(
+            Problem(line, "status", f"a session that has not started yet cannot be {status}", code="invalid")
+        )
     protocol = row.get("protocol") or None
     if protocol is not None and protocol not in protocols():
-        problems.append(Problem(line, "protocol", f"{protocol!r} is not a protocol here "
-                                                  f"({', '.join(sorted(protocols()))})", code="unknown_protocol"))
+        problems.append(
+            Problem(
+                line,
+                "protocol",
+                f"{protocol!r} is not a protocol here ({', '.join(sorted(protocols()))})",
+                code="unknown_protocol",
+            )
+        )
     phase = row.get("phase") or None
     if phase is not None:
         phase = check("phase", lambda c: cells.choice(c, PHASES), phase)
@@ -189,8 +225,9 @@ def _parse(line: int, row: dict[str, str], known: Lookups, problems: list[Proble
         sequence = check("sequence", cells.whole_number, sequence)
     if any(p.severity == "error" for p in problems):
         return None
-    return Row(external_id, patient.id, clinic, kind, starts_at, ends_at, room.id, staff_id, status, protocol,
-               phase, sequence)
+    return Row(
+        external_id, patient.id, clinic, kind, starts_at, ends_at, room.id, staff_id, status, protocol, phase, sequence
+    )
 
 
 def _course(actor_id: int | None, row: Row, known: Lookups, reason: str) -> Course | None:
@@ -199,8 +236,14 @@ def _course(actor_id: int | None, row: Row, known: Lookups, reason: str) -> Cour
     course = known.courses.get((row.patient_id, row.protocol))
     first_day = local_date(row.starts_at, row.clinic.timezone)
     if course is None:
-        course = Course(patient_id=row.patient_id, clinic_id=row.clinic.id, protocol_key=row.protocol,
-                        start_on=first_day, preferences={}, status="planned")
+        course = Course(
+            patient_id=row.patient_id,
+            clinic_id=row.clinic.id,
+            protocol_key=row.protocol,
+            start_on=first_day,
+            preferences={},
+            status="planned",
+        )
         db_session.add(course)
         audit.record(actor_id, "course.create", course, reason=reason)
         known.courses[(row.patient_id, row.protocol)] = course
@@ -217,10 +260,19 @@ def _route(row: Row) -> str | None:
 
 
 def _request(row: Row, course: Course | None) -> booking.SessionRequest:
-    return booking.SessionRequest(clinic_id=row.clinic.id, patient_id=row.patient_id, room_id=row.room_id,
-                                  kind=row.kind, starts_at=row.starts_at, ends_at=row.ends_at,
-                                  staff_member_id=row.staff_member_id, course_id=course.id if course else None,
-                                  phase=row.phase, sequence=row.sequence, route=_route(row))
+    return booking.SessionRequest(
+        clinic_id=row.clinic.id,
+        patient_id=row.patient_id,
+        room_id=row.room_id,
+        kind=row.kind,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        staff_member_id=row.staff_member_id,
+        course_id=course.id if course else None,
+        phase=row.phase,
+        sequence=row.sequence,
+        route=_route(row),
+    )
 
 
 class Occupancy:
@@ -239,13 +291,22 @@ class Occupancy:
         start = min(r.starts_at for r in rows) - MAX_SESSION_DURATION
         end = max(r.ends_at for r in rows)
         TS = TreatmentSession
-        for resource, ids in (("room", sorted({r.room_id for r in rows})), ("patient", sorted({r.patient_id for r in rows}))):
+        for resource, ids in (
+            ("room", sorted({r.room_id for r in rows})),
+            ("patient", sorted({r.patient_id for r in rows})),
+        ):
             column = TS.room_id if resource == "room" else TS.patient_id
             for i in range(0, len(ids), CHUNK):
-                query = (select(TS.id, TS.room_id, TS.patient_id, TS.kind, TS.starts_at, TS.ends_at, Clinic.timezone)
-                         .join(Clinic, Clinic.id == TS.clinic_id)
-                         .where(column.in_(ids[i:i + CHUNK]), TS.status.in_(LIVE_STATUSES), TS.starts_at >= start,
-                                TS.starts_at < end))
+                query = (
+                    select(TS.id, TS.room_id, TS.patient_id, TS.kind, TS.starts_at, TS.ends_at, Clinic.timezone)
+                    .join(Clinic, Clinic.id == TS.clinic_id)
+                    .where(
+                        column.in_(ids[i : i + CHUNK]),
+                        TS.status.in_(LIVE_STATUSES),
+                        TS.starts_at >= start,
+                        TS.starts_at < end,
+                    )
+                )
                 for sid, room_id, patient_id, kind, s, e, tz in db_session.execute(query):
                     label = f"session {sid} ({kind}, {wall_clock(s, tz)}–{local_time(e, tz):%H:%M})"
                     occ._put(resource, room_id if resource == "room" else patient_id, s, e, label)
@@ -268,15 +329,22 @@ class Occupancy:
         return None
 
 
-def _history(row: Row, course: Course | None, line: int, problems: list[Problem],
-             taken: Occupancy) -> TreatmentSession | None:
+def _history(
+    row: Row, course: Course | None, line: int, problems: list[Problem], taken: Occupancy
+) -> TreatmentSession | None:
     """A past (or cancelled) session as it was: only its shape and double bookings are checked."""
     if row.status not in DEAD_STATUSES:
         for resource, ident, column in (("room", row.room_id, "room"), ("patient", row.patient_id, "mrn")):
             other = taken.clash(resource, ident, row.starts_at, row.ends_at)
             if other:
-                problems.append(Problem(line, column, f"The session clashes with {other}: the {resource} is "
-                                                      "already booked.", code=f"{resource}_double_booked"))
+                problems.append(
+                    Problem(
+                        line,
+                        column,
+                        f"The session clashes with {other}: the {resource} is already booked.",
+                        code=f"{resource}_double_booked",
+                    )
+                )
                 return None
     session = booking.new_session(_request(row, course), row.status)
     session.external_id = row.external_id
@@ -286,28 +354,42 @@ def _history(row: Row, course: Course | None, line: int, problems: list[Problem]
     return session
 
 
-def _future(row: Row, course: Course | None, line: int, problems: list[Problem], taken: Occupancy,
-            checker: FutureChecker) -> TreatmentSession | None:
+def _future(
+    row: Row, course: Course | None, line: int, problems: list[Problem], taken: Occupancy, checker: FutureChecker
+) -> TreatmentSession | None:
     """A future session through the rule book: a double booking, a slot hold or an error flag
     refuses the row; warnings are reported on it."""
     for resource, ident, column in (("room", row.room_id, "room"), ("patient", row.patient_id, "mrn")):
         other = taken.clash(resource, ident, row.starts_at, row.ends_at)
         if other:
-            problems.append(Problem(line, column, f"The session clashes with {other}: the {resource} is already "
-                                                  "booked.", code=f"{resource}_double_booked"))
+            problems.append(
+                Problem(
+                    line,
+                    column,
+                    f"The session clashes with {other}: the {resource} is already booked.",
+                    code=f"{resource}_double_booked",
+                )
+            )
             return None
     req = _request(row, course)
     candidate = session_service.candidate_of(req)
     hold = checker.hold_on(candidate)
     if hold is not None:
-        problems.append(Problem(line, "room" if hold.room_id == row.room_id else "mrn",
-                                f"The slot is held for a booking in progress (hold {-hold.id}, "
-                                f"{wall_clock(hold.starts_at, row.clinic.timezone)}–"
-                                f"{local_time(hold.ends_at, row.clinic.timezone):%H:%M}).", code="slot_held"))
+        problems.append(
+            Problem(
+                line,
+                "room" if hold.room_id == row.room_id else "mrn",
+                f"The slot is held for a booking in progress (hold {-hold.id}, "
+                f"{wall_clock(hold.starts_at, row.clinic.timezone)}–"
+                f"{local_time(hold.ends_at, row.clinic.timezone):%H:%M}).",
+                code="slot_held",
+            )
+        )
         return None
     found = checker.flags(candidate, course)
-    problems.extend(Problem(line, FLAG_COLUMNS.get(f.code, "start"), f.message, severity=f.severity, code=f.code)
-                    for f in found)
+    problems.extend(
+        Problem(line, FLAG_COLUMNS.get(f.code, "start"), f.message, severity=f.severity, code=f.code) for f in found
+    )
     if any(f.severity == "error" for f in found):
         return None
     checker.taken(replace(candidate, id=-line))
@@ -317,29 +399,57 @@ def _future(row: Row, course: Course | None, line: int, problems: list[Problem],
     return session
 
 
-def _compare(actor_id: int | None, row: Row, existing: TreatmentSession, known: Lookups, line: int,
-             problems: list[Problem], reason: str) -> str:
+def _compare(
+    actor_id: int | None,
+    row: Row,
+    existing: TreatmentSession,
+    known: Lookups,
+    line: int,
+    problems: list[Problem],
+    reason: str,
+) -> str:
     """``unchanged``, ``update`` (the status moved on) or ``refused`` (anything else differs)."""
     course = db_session.get(Course, existing.course_id) if existing.course_id else None
-    differs = [column for column, same in (
-        ("mrn", existing.patient_id == row.patient_id), ("clinic", existing.clinic_id == row.clinic.id),
-        ("kind", existing.kind == row.kind), ("start", existing.starts_at == row.starts_at),
-        ("end", existing.ends_at == row.ends_at), ("room", existing.room_id == row.room_id),
-        ("staff", existing.staff_member_id == row.staff_member_id),
-        ("protocol", (course.protocol_key if course else None) == row.protocol),
-        ("phase", existing.phase == row.phase),
-        ("sequence", row.sequence is None or existing.sequence == row.sequence)) if not same]
+    differs = [
+        column
+        for column, same in (
+            ("mrn", existing.patient_id == row.patient_id),
+            ("clinic", existing.clinic_id == row.clinic.id),
+            ("kind", existing.kind == row.kind),
+            ("start", existing.starts_at == row.starts_at),
+            ("end", existing.ends_at == row.ends_at),
+            ("room", existing.room_id == row.room_id),
+            ("staff", existing.staff_member_id == row.staff_member_id),
+            ("protocol", (course.protocol_key if course else None) == row.protocol),
+            ("phase", existing.phase == row.phase),
+            ("sequence", row.sequence is None or existing.sequence == row.sequence),
+        )
+        if not same
+    ]
     for column in differs:
-        problems.append(Problem(line, column, f"session {existing.external_id} was imported before (id {existing.id}) "
-                                              f"with another {column}; the import does not change it (reschedule "
-                                              "or correct it in the scheduler)", code="changed"))
+        problems.append(
+            Problem(
+                line,
+                column,
+                f"session {existing.external_id} was imported before (id {existing.id}) "
+                f"with another {column}; the import does not change it (reschedule "
+                "or correct it in the scheduler)",
+                code="changed",
+            )
+        )
     if differs:
         return "refused"
     if existing.status == row.status:
         return "unchanged"
     if existing.status in ("completed", *DEAD_STATUSES):
-        problems.append(Problem(line, "status", f"session {existing.external_id} is already {existing.status}",
-                                code="invalid_transition"))
+        problems.append(
+            Problem(
+                line,
+                "status",
+                f"session {existing.external_id} is already {existing.status}",
+                code="invalid_transition",
+            )
+        )
         return "refused"
     before = audit.snapshot(existing)
     existing.status = row.status
@@ -350,8 +460,16 @@ def _compare(actor_id: int | None, row: Row, existing: TreatmentSession, known: 
     return "update"
 
 
-def _take(outcome: RowOutcome, row: Row, session: TreatmentSession | None, known: Lookups, taken: Occupancy,
-          written: list, created: list, courses: set[int]) -> None:
+def _take(
+    outcome: RowOutcome,
+    row: Row,
+    session: TreatmentSession | None,
+    known: Lookups,
+    taken: Occupancy,
+    written: list,
+    created: list,
+    courses: set[int],
+) -> None:
     if session is None:
         return
     if session.status not in DEAD_STATUSES:
@@ -364,8 +482,14 @@ def _take(outcome: RowOutcome, row: Row, session: TreatmentSession | None, known
     created.append((outcome, session))
 
 
-def import_rows(actor_id: int | None, rows: list[tuple[int, dict[str, str]]], report: ImportReport, *,
-                reason: str, now: datetime | None = None) -> None:
+def import_rows(
+    actor_id: int | None,
+    rows: list[tuple[int, dict[str, str]]],
+    report: ImportReport,
+    *,
+    reason: str,
+    now: datetime | None = None,
+) -> None:
     now = now or utcnow()
     known = Lookups.load(rows)
     first_line: dict[str, int] = {}
@@ -376,8 +500,9 @@ def import_rows(actor_id: int | None, rows: list[tuple[int, dict[str, str]]], re
         outcome = RowOutcome(line=line, key=key, action="refused", problems=problems)
         report.rows.append(outcome)
         if key and key in first_line:
-            problems.append(Problem(line, "external_id", f"{key} is also on line {first_line[key]} of this file",
-                                    code="duplicate"))
+            problems.append(
+                Problem(line, "external_id", f"{key} is also on line {first_line[key]} of this file", code="duplicate")
+            )
         first_line.setdefault(key, line)
         row = _parse(line, cells_of_row, known, problems, now)
         if row is not None and not problems:
@@ -394,8 +519,16 @@ def import_rows(actor_id: int | None, rows: list[tuple[int, dict[str, str]]], re
             outcome.action = _compare(actor_id, row, existing, known, outcome.line, outcome.problems, reason)
             outcome.entity_id = existing.id
         elif row.starts_at < now or row.status in DEAD_STATUSES:
-            _take(outcome, row, _history(row, _course(actor_id, row, known, reason), outcome.line,
-                                         outcome.problems, taken), known, taken, written, created, courses)
+            _take(
+                outcome,
+                row,
+                _history(row, _course(actor_id, row, known, reason), outcome.line, outcome.problems, taken),
+                known,
+                taken,
+                written,
+                created,
+                courses,
+            )
         else:
             later.append((outcome, row))
     if later:
@@ -403,13 +536,26 @@ def import_rows(actor_id: int | None, rows: list[tuple[int, dict[str, str]]], re
         checker = FutureChecker([row for _, row in later], [row.patient_id for _, row in later], now)
         for outcome, row in later:
             course = _course(actor_id, row, known, reason)
-            _take(outcome, row, _future(row, course, outcome.line, outcome.problems, taken, checker), known, taken,
-                  written, created, courses)
+            _take(
+                outcome,
+                row,
+                _future(row, course, outcome.line, outcome.problems, taken, checker),
+                known,
+                taken,
+                written,
+                created,
+                courses,
+            )
     db_session.flush()
     for outcome, session in created:
         outcome.entity_id = session.id
     # One audit event per session written, in one flush.
-    db_session.add_all([audit.event(actor_id, "session.book", s.__tablename__, s.id, after=audit.snapshot(s), reason=reason) for s in written])
+    db_session.add_all(
+        [
+            audit.event(actor_id, "session.book", s.__tablename__, s.id, after=audit.snapshot(s), reason=reason)
+            for s in written
+        ]
+    )
     from scheduler.services.courses import advance
 
     for course_id in sorted(courses):
