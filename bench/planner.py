@@ -218,21 +218,7 @@ def meets_rules(plan, clinic, rooms, staff, existing) -> bool:
     if any(p.severity == "error" for p in plan.problems) or any(s.staff_member_id is None for s in plan.sessions):
         return False
     sessions = [
-        Session(
-            id=1000 + i,
-            patient_id=PATIENT.id,
-            starts_at=s.starts_at,
-            ends_at=s.ends_at,
-            room_id=s.room_id,
-            kind=s.kind,
-            status="booked",
-            clinic_id=1,
-            course_id=1,
-            phase=s.phase,
-            sequence=s.sequence,
-            route=s.route,
-            staff_member_id=s.staff_member_id,
-        )
+        s.as_session(id=1000 + i, patient_id=PATIENT.id, clinic_id=1, course_id=1)
         for i, s in enumerate(plan.sessions)
         if s.phase != "maintenance" and s.kind != "follow_up"
     ]

@@ -358,19 +358,11 @@ def _plan_changes(
 ) -> list[Session]:
     """The plan as changes: its sessions (new), and the sessions booking it cancels."""
     planned = [
-        Session(
+        ps.as_session(
             id=None,
             patient_id=cal.patient.id,
-            starts_at=ps.starts_at,
-            ends_at=ps.ends_at,
-            room_id=ps.room_id,
-            kind=ps.kind,
             clinic_id=cal.loaded.clinic.id,
             course_id=PLANNED_COURSE_ID,
-            phase=ps.phase,
-            sequence=ps.sequence,
-            route=ps.route,
-            staff_member_id=ps.staff_member_id,
             status=past_status if past_status and ps.ends_at <= now else "booked",
         )
         for ps in proposed

@@ -297,22 +297,7 @@ def exhaustive(protocol, clinic, rooms, staff, existing, prefs):
 
 def judge(protocol, plan, clinic, rooms, staff, existing):
     sessions = [
-        Session(
-            id=1000 + i,
-            patient_id=PATIENT.id,
-            starts_at=s.starts_at,
-            ends_at=s.ends_at,
-            room_id=s.room_id,
-            kind=s.kind,
-            status="booked",
-            clinic_id=1,
-            course_id=1,
-            phase=s.phase,
-            sequence=s.sequence,
-            route=s.route,
-            staff_member_id=s.staff_member_id,
-        )
-        for i, s in enumerate(plan.sessions)
+        s.as_session(id=1000 + i, patient_id=PATIENT.id, clinic_id=1, course_id=1) for i, s in enumerate(plan.sessions)
     ]
     ctx = FlagContext(
         clinic=clinic,

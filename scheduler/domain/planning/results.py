@@ -7,6 +7,7 @@ from datetime import datetime
 
 from scheduler.domain.intervals import Interval
 from scheduler.domain.rules.codes import CODES, severity_of
+from scheduler.domain.values import Session
 
 
 class PlanningError(ValueError):
@@ -33,6 +34,26 @@ class ProposedSession:
     @property
     def interval(self) -> Interval:
         return Interval(self.starts_at, self.ends_at)
+
+    def as_session(
+        self, *, id: int | None, patient_id: int, clinic_id: int | None, course_id: int | None, status: str = "booked"
+    ) -> Session:
+        """The proposal as the session booking it would make (what the rule book judges)."""
+        return Session(
+            id=id,
+            patient_id=patient_id,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            room_id=self.room_id,
+            kind=self.kind,
+            status=status,
+            clinic_id=clinic_id,
+            course_id=course_id,
+            phase=self.phase,
+            sequence=self.sequence,
+            route=self.route,
+            staff_member_id=self.staff_member_id,
+        )
 
     def to_dict(self) -> dict:
         return {
