@@ -47,6 +47,22 @@ class DatabaseUnavailable(AppError):
 
 
 def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database is not there, or is SQLAlchemy's refusal to go on with a
+    connection that was lost while handling an earlier error (``PendingRollbackError`` and the like
+    carry the lost connection in their context)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if _means_unavailable(current):
+            return True
+        if not isinstance(current, sa_exc.SQLAlchemyError):
+            return False
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _means_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, sa_exc.TimeoutError):  # no free connection in the pool in time
         return True
     if not isinstance(exc, sa_exc.DBAPIError):

@@ -11,8 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app, jsonify, request
-from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.exc import TimeoutError as SATimeoutError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -182,7 +181,7 @@ def handle_errors(target, render: Callable[[AppError], Any]) -> None:
     def handler(exc: Exception):
         return answer(exc, render)
 
-    for kind in (AppError, DBAPIError, SATimeoutError):
+    for kind in (AppError, SQLAlchemyError):
         target.register_error_handler(kind, handler)
 
 
