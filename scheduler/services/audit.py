@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import inspect
 
@@ -40,6 +40,12 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+@overload
+def snapshot(entity: Base) -> dict[str, Any]: ...
+@overload
+def snapshot(entity: None) -> None: ...
+@overload
+def snapshot(entity: Base | None) -> dict[str, Any] | None: ...
 def snapshot(entity: Base | None) -> dict[str, Any] | None:
     """The entity's column values as JSON-safe data (secrets left out)."""
     if entity is None:

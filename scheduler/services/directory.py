@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 
 from scheduler.db import db_session
 from scheduler.domain.vocabulary import LIVE_STATUSES
@@ -222,7 +222,7 @@ def search_patients(q: str, limit: int = 50, *, now: datetime | None = None) -> 
     needle = q.lower()
     mrn = func.lower(Patient.mrn)
     words = _name_words(q)
-    conditions = [mrn.like(f"%{_like(needle)}%", escape="\\")]
+    conditions: list[ColumnElement[bool]] = [mrn.like(f"%{_like(needle)}%", escape="\\")]
     if words:
         conditions.append(and_(*(func.lower(Patient.name).like(f"%{_like(w)}%", escape="\\") for w in words)))
     born = birth_dates_in(q)

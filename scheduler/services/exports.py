@@ -147,12 +147,18 @@ def _reader(column) -> Callable:
     return lambda v: v
 
 
+def _not_json(exc: ValueError) -> str:
+    """Why a file is not JSON: the parser's message, or (e.g. a file that is not UTF-8, a number too
+    long to read) the error's own text, as only ``JSONDecodeError`` has ``msg``."""
+    return exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+
+
 def _record(model, line: int, raw: str, readers: dict) -> dict:
     where = f"{model.__tablename__}.jsonl line {line}"
     try:
         data = json.loads(raw)
     except ValueError as exc:
-        raise RestoreError(f"{where}: not JSON ({exc.msg})") from None
+        raise RestoreError(f"{where}: not JSON ({_not_json(exc)})") from None
     if not isinstance(data, dict):
         raise RestoreError(f"{where}: not a JSON object")
     unknown = sorted(set(data) - set(readers))
@@ -184,7 +190,7 @@ def restore(open_file: Opener, exists: Callable[[str], bool], *, actor_id: int |
         try:
             manifest = json.load(f)
         except ValueError as exc:
-            raise RestoreError(f"manifest.json: not JSON ({exc.msg})") from None
+            raise RestoreError(f"manifest.json: not JSON ({_not_json(exc)})") from None
     if manifest.get("format") != "jsonl":
         raise RestoreError(
             f"manifest.json: the export is {manifest.get('format')!r}; only a jsonl export can be restored."

@@ -14,7 +14,11 @@ from scheduler.errors import Conflict
 from scheduler.models import Clinic, FeedToken, Patient, Room, StaffMember, TreatmentSession, utcnow
 from scheduler.services import audit, scope
 
-SUBJECTS = {"room": Room, "staff": StaffMember, "patient": Patient}
+SUBJECTS: dict[str, type[Room] | type[StaffMember] | type[Patient]] = {
+    "room": Room,
+    "staff": StaffMember,
+    "patient": Patient,
+}
 HISTORY_DAYS = 365  # past sessions kept in a feed (config FEED_HISTORY_DAYS)
 MAX_EVENTS = 5000
 
@@ -36,12 +40,23 @@ def revoke(actor_id: int | None, row: FeedToken) -> FeedToken:
     return row
 
 
+def _subject(row: FeedToken) -> Room | StaffMember | Patient | None:
+    """The feed's room, clinician or patient (``kind`` is one of the three), None when it is gone."""
+    if row.kind == "room":
+        return db_session.get(Room, row.subject_id)
+    if row.kind == "staff":
+        return db_session.get(StaffMember, row.subject_id)
+    return db_session.get(Patient, row.subject_id)
+
+
 def visible(row: FeedToken) -> bool:
     """The feed's room, clinician or patient is one the user may see (scope)."""
-    subject = db_session.get(SUBJECTS[row.kind], row.subject_id)
+    subject = _subject(row)
     if subject is None:
         return True
-    return scope.may_see_patient(subject.id) if row.kind == "patient" else scope.may_see_clinic(subject.clinic_id)
+    if isinstance(subject, Patient):
+        return scope.may_see_patient(subject.id)
+    return scope.may_see_clinic(subject.clinic_id)
 
 
 def by_token(token: str) -> FeedToken | None:
@@ -50,12 +65,12 @@ def by_token(token: str) -> FeedToken | None:
 
 
 def subject_name(row: FeedToken) -> str:
-    subject = db_session.get(SUBJECTS[row.kind], row.subject_id)
+    subject = _subject(row)
     if subject is None:
         return f"{row.kind} {row.subject_id}"
-    if row.kind == "patient":
+    if isinstance(subject, Patient):
         return f"Sessions of {subject.mrn}"
-    return f"Sessions in {subject.name}" if row.kind == "room" else f"Sessions of {subject.name}"
+    return f"Sessions in {subject.name}" if isinstance(subject, Room) else f"Sessions of {subject.name}"
 
 
 def sessions_for(row: FeedToken, history_days: int = HISTORY_DAYS) -> tuple[list[TreatmentSession], dict[int, Clinic]]:
@@ -75,8 +90,8 @@ def sessions_for(row: FeedToken, history_days: int = HISTORY_DAYS) -> tuple[list
     sessions = list(db_session.scalars(query))
     clinic_ids = {s.clinic_id for s in sessions}
     if not clinic_ids and row.kind in ("room", "staff"):
-        subject = db_session.get(SUBJECTS[row.kind], row.subject_id)
-        if subject is not None:
+        subject = _subject(row)
+        if isinstance(subject, (Room, StaffMember)):
             clinic_ids = {subject.clinic_id}
     clinics = {c.id: c for c in db_session.scalars(select(Clinic).where(Clinic.id.in_(clinic_ids)))}
     return sessions, clinics

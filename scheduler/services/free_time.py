@@ -9,6 +9,7 @@ domain.intervals' (merge/subtract); no overlap test here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 from scheduler.db import db_session
@@ -42,13 +43,15 @@ def saturated(intervals: list[Interval], capacity: int) -> list[Interval]:
 
 
 def owner(kind: str, ident: int) -> Room | StaffMember:
-    row = db_session.get(Room if kind == "room" else StaffMember, ident)
+    row: Room | StaffMember | None = (
+        db_session.get(Room, ident) if kind == "room" else db_session.get(StaffMember, ident)
+    )
     if row is None:
         raise NotFound(f"No {'room' if kind == 'room' else 'staff member'} with id {ident}.", field="schedule")
     return row
 
 
-def free_intervals(kind: str, ident: int, window: Interval, held: list[Interval] = ()) -> list[Interval]:
+def free_intervals(kind: str, ident: int, window: Interval, held: Iterable[Interval] = ()) -> list[Interval]:
     """``kind`` "room" or "practitioner"; ``held``: intervals of live holds on this resource."""
     row = owner(kind, ident)
     clinic = inputs.clinic_value(row.clinic_id, window)

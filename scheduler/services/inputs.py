@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import joinedload
 
 from scheduler.db import db_session
@@ -318,7 +318,7 @@ def change_sessions(
         holders.append(TS.room_id.in_(rooms_))
     if staff_ := sorted({m for m in staff_ids if m is not None}):
         holders.append(TS.staff_member_id.in_(staff_))
-    where = TS.patient_id.in_(sorted(set(patient_ids)))
+    where: ColumnElement[bool] = TS.patient_id.in_(sorted(set(patient_ids)))
     if holders and (windows := merge(list(windows))):
         where = or_(
             where, and_(TS.clinic_id == clinic_id, or_(*holders), or_(*(and_(*_in_window(w)) for w in windows)))

@@ -158,7 +158,7 @@ def attendance(w: Window, *, now: datetime | None = None) -> list[dict]:
     """No-show and late-cancel rates by kind, weekday and hour, over the sessions that were due
     (started before now, any status but proposed)."""
     now = now or utcnow()
-    totals: dict[tuple[str, object], list[int]] = defaultdict(lambda: [0, 0, 0])
+    totals: dict[tuple[str, str | int], list[int]] = defaultdict(lambda: [0, 0, 0])
     late = and_(TS.status == "cancelled", TS.cancelled_at >= _before(TS.starts_at, r.LATE_CANCEL))
     for span in _spans(w):
         local = _local(TS.starts_at, w, span)
@@ -259,11 +259,11 @@ def funnel(w: Window) -> tuple[list[dict], float | None]:
     for course_id, patient_id, protocol_key, start_on in db_session.execute(
         select(Course.id, Course.patient_id, Course.protocol_key, Course.start_on).where(Course.id.in_(_courses(w)))
     ):
-        _, evals, eval_at, doses, dose_at, follow_ups, maintenance = by_course.get(
+        _, _, eval_at, doses, dose_at, follow_ups, maintenance = by_course.get(
             course_id, (course_id, 0, None, 0, None, 0, 0)
         )
         dose_day = local_date(dose_at, w.tz) if dose_at else None
-        eval_day = local_date(eval_at, w.tz) if evals else None
+        eval_day = local_date(eval_at, w.tz) if eval_at is not None else None  # any evaluation has a start
         if eval_day is None and patient_id in loose:
             protocol = known.get(protocol_key)
             spec = protocol.evaluation if protocol is not None else None

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, exists, false, or_, select, true
 
 from scheduler.errors import NotFound
+
+if TYPE_CHECKING:
+    from scheduler.models import Base
 
 # None: every clinic. Set per request by ``limit_to``.
 _clinics: ContextVar[frozenset[int] | None] = ContextVar("clinic_scope", default=None)
@@ -134,7 +137,7 @@ def audit_clause(entity_type_column, entity_id_column) -> ColumnElement[bool]:
     )
 
     allowed_ids = sorted(ids)
-    owned = {
+    owned: dict[type[Base], Select[int]] = {
         model: select(model.id).where(model.clinic_id.in_(allowed_ids))
         for model in (Room, StaffMember, Closure, TreatmentSession, Course)
     }

@@ -106,9 +106,9 @@ def authenticate(email: str, password: str, address: str | None, policy: Throttl
     now = utcnow()
     refuse_if_throttled(email, address, policy, now)
     user = db_session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
-    usable = user is not None and user.active and user.password_hash is not None
+    stored = user.password_hash if user is not None and user.active else None
     # the same argon2 work whether or not the email has an account
-    matched = verify_password(user.password_hash if usable else dummy_hash(), password) and usable
+    matched = verify_password(stored if stored is not None else dummy_hash(), password) and stored is not None
     if not matched:
         record_failure(email, address, policy, utcnow())  # the wait runs from the answer, not the question
         return None

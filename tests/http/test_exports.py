@@ -116,6 +116,9 @@ def test_restore_refuses_a_redacted_or_broken_export(sqlite_app, tmp_path):
     (folder / "manifest.json").write_text(json.dumps({"format": "jsonl", "clinical_content": False}))
     redacted = runner.invoke(args=["import", "all", str(folder)])
     assert redacted.exit_code == 1 and "leaves out clinical content" in redacted.output
+    (folder / "manifest.json").write_bytes(b'{"format": "jsonl\xff"}')
+    not_utf8 = runner.invoke(args=["import", "all", str(folder)])
+    assert not_utf8.exit_code == 1 and "manifest.json: not JSON" in not_utf8.output
 
 
 def _zip(answer) -> zipfile.ZipFile:
