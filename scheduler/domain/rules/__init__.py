@@ -33,7 +33,8 @@ How to add a rule:
    protocol specs, :mod:`scheduler.domain.values`), documented, no I/O.
 3. Write its flag rule next to it: it builds :class:`Flag` values with the sentence and the fix (for
    a course rule, a function of :class:`.course.CourseView`, called from :func:`.course.course_flags`;
-   for a per-session rule, called from :func:`.resources.single_session_flags`).
+   for a per-session rule, a function ``(ctx, session) -> list[Flag]`` listed in
+   :data:`.resources.SESSION_RULES`, which :func:`.resources.single_session_flags` runs).
 4. Add an appear/disappear case to ``tests/unit/test_flags.py``; the planner, the re-planner, the
    suggestions and every write see the new rule without further change.
 """

@@ -55,39 +55,45 @@ def _hours_words(ctx: FlagContext, s: Session) -> str:
     return f"open {', '.join(f'{hm(o)}–{hm(c)}' for o, c in spans)} on {_DAY_NAMES[d.weekday()]}"
 
 
-def calendar_flags(ctx: FlagContext, s: Session) -> list[Flag]:
-    """outside_clinic_hours and clinic_closed for one live, not completed session."""
+def _capitalized_what(ctx: FlagContext, s: Session) -> str:
+    w = what(ctx, s)
+    return w[0].upper() + w[1:]
+
+
+def outside_hours_flags(ctx: FlagContext, s: Session) -> list[Flag]:
+    """outside_clinic_hours for one live, not completed session of this clinic."""
+    if not _same_clinic(ctx, s) or is_within_hours(ctx.clinic, s.interval):
+        return []
+    return [
+        session_flag(
+            ctx,
+            "outside_clinic_hours",
+            s,
+            f"{_capitalized_what(ctx, s)} is outside the clinic's opening hours ({_hours_words(ctx, s)}).",
+            "Move the session inside the clinic's opening hours.",
+        )
+    ]
+
+
+def closure_flags(ctx: FlagContext, s: Session) -> list[Flag]:
+    """clinic_closed for one live, not completed session of this clinic."""
     if not _same_clinic(ctx, s):
         return []
-    out: list[Flag] = []
-    iv = s.interval
-    w = what(ctx, s)
-    cap = w[0].upper() + w[1:]
-    if not is_within_hours(ctx.clinic, iv):
-        out.append(
-            session_flag(
-                ctx,
-                "outside_clinic_hours",
-                s,
-                f"{cap} is outside the clinic's opening hours ({_hours_words(ctx, s)}).",
-                "Move the session inside the clinic's opening hours.",
-            )
+    closure = closure_covering(ctx.clinic, s.interval)
+    if closure is None:
+        return []
+    why = f" ({closure.reason})" if closure.reason else ""
+    part = (
+        ""
+        if closure.whole_day
+        else (f" from {hm(closure.from_time or time(0))} to {hm(closure.until_time or time(0))}")
+    )
+    return [
+        session_flag(
+            ctx,
+            "clinic_closed",
+            s,
+            f"{_capitalized_what(ctx, s)} falls on a clinic closure{part}{why}.",
+            "Reschedule the session to a time the clinic is open.",
         )
-    closure = closure_covering(ctx.clinic, iv)
-    if closure is not None:
-        why = f" ({closure.reason})" if closure.reason else ""
-        part = (
-            ""
-            if closure.whole_day
-            else (f" from {hm(closure.from_time or time(0))} to {hm(closure.until_time or time(0))}")
-        )
-        out.append(
-            session_flag(
-                ctx,
-                "clinic_closed",
-                s,
-                f"{cap} falls on a clinic closure{part}{why}.",
-                "Reschedule the session to a time the clinic is open.",
-            )
-        )
-    return out
+    ]

@@ -33,36 +33,40 @@ def needs_ride_home(spec: SessionSpec | None, patient: Patient | None) -> bool:
     )
 
 
-def patient_flags_of(ctx: FlagContext, s: Session) -> list[Flag]:
-    """dosing_hold and ride_home_missing for one upcoming dose."""
-    if s.kind != "dose" or s.status not in UPCOMING_STATUSES:
+def _upcoming_dose(s: Session) -> bool:
+    return s.kind == "dose" and s.status in UPCOMING_STATUSES
+
+
+def dosing_hold_flags(ctx: FlagContext, s: Session) -> list[Flag]:
+    """dosing_hold for one upcoming dose of a patient a clinician put on a dosing hold."""
+    if not _upcoming_dose(s) or not on_dosing_hold(ctx.patients.get(s.patient_id)):
         return []
-    out: list[Flag] = []
-    patient = ctx.patients.get(s.patient_id)
-    if on_dosing_hold(patient):
-        out.append(
-            session_flag(
-                ctx,
-                "dosing_hold",
-                s,
-                f"{ctx.patient_name(s.patient_id)} is on a dosing hold set by a clinician, "
-                f"but {ctx.label(s)} is booked on {ctx.span(s.starts_at, s.ends_at)}.",
-                "Cancel the dose, or have the prescriber lift the hold first.",
-            )
+    return [
+        session_flag(
+            ctx,
+            "dosing_hold",
+            s,
+            f"{ctx.patient_name(s.patient_id)} is on a dosing hold set by a clinician, "
+            f"but {ctx.label(s)} is booked on {ctx.span(s.starts_at, s.ends_at)}.",
+            "Cancel the dose, or have the prescriber lift the hold first.",
         )
-    spec = ctx.spec_of(s)
-    if needs_ride_home(spec, patient) and not s.ride_home_by:
-        out.append(
-            session_flag(
-                ctx,
-                "ride_home_missing",
-                s,
-                f"No ride home is arranged for {ctx.patient_name(s.patient_id)} after {ctx.label(s)} on "
-                f"{ctx.when(s.starts_at)}; {ctx.protocol_of(s).key} doses require one.",
-                "Arrange a ride home and record it on the patient.",
-            )
+    ]
+
+
+def ride_home_flags(ctx: FlagContext, s: Session) -> list[Flag]:
+    """ride_home_missing for one upcoming dose that needs a ride home none is arranged for."""
+    if not _upcoming_dose(s) or s.ride_home_by or not needs_ride_home(ctx.spec_of(s), ctx.patients.get(s.patient_id)):
+        return []
+    return [
+        session_flag(
+            ctx,
+            "ride_home_missing",
+            s,
+            f"No ride home is arranged for {ctx.patient_name(s.patient_id)} after {ctx.label(s)} on "
+            f"{ctx.when(s.starts_at)}; {ctx.protocol_of(s).key} doses require one.",
+            "Arrange a ride home and record it on the patient.",
         )
-    return out
+    ]
 
 
 # A dose should be confirmed by the patient this long before it starts.

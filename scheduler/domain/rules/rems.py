@@ -109,36 +109,43 @@ def session_needs_rems(ctx: FlagContext, s: Session) -> bool:
 # ---------------------------------------------------------------- flag rules
 
 
-def rems_session_flags(ctx: FlagContext, s: Session) -> list[Flag]:
-    """rems_not_enrolled and prescriber_not_on_site for one live, not completed session."""
+def rems_enrollment_flags(ctx: FlagContext, s: Session) -> list[Flag]:
+    """rems_not_enrolled for one live, not completed REMS session (clinic not certified or patient not
+    enrolled on its day)."""
     if not session_needs_rems(ctx, s):
         return []
-    out: list[Flag] = []
-    who = ctx.patient_name(s.patient_id)
     patients = cast(Mapping[int, Patient], ctx.patients)  # FlagContext turns the sequences into maps
     missing = rems_missing(ctx.clinic, patients.get(s.patient_id), local_date(s.starts_at, ctx.tz))
-    if missing:
-        out.append(
-            session_flag(
-                ctx,
-                "rems_not_enrolled",
-                s,
-                f"{what(ctx, s)[0].upper() + what(ctx, s)[1:]} needs the Spravato REMS, but {'; '.join(missing)}.",
-                "Record the clinic's REMS certification and the patient's enrollment first; this cannot be overridden.",
-            )
+    if not missing:
+        return []
+    return [
+        session_flag(
+            ctx,
+            "rems_not_enrolled",
+            s,
+            f"{what(ctx, s)[0].upper() + what(ctx, s)[1:]} needs the Spravato REMS, but {'; '.join(missing)}.",
+            "Record the clinic's REMS certification and the patient's enrollment first; this cannot be overridden.",
         )
-    if not prescriber_on_site(ctx.clinic, cast(Mapping[int, StaffMember], ctx.staff).values(), s.interval):
-        out.append(
-            session_flag(
-                ctx,
-                "prescriber_not_on_site",
-                s,
-                f"No prescriber works at the clinic for the whole of {ctx.span(s.starts_at, s.ends_at)}, the "
-                f"administration and monitoring of {ctx.label(s)} for {who} (REMS: a prescriber on site).",
-                "Move the dose into a prescriber's working hours, or change a prescriber's hours or time off.",
-            )
+    ]
+
+
+def prescriber_on_site_flags(ctx: FlagContext, s: Session) -> list[Flag]:
+    """prescriber_not_on_site for one live, not completed REMS session no prescriber's working time covers."""
+    if not session_needs_rems(ctx, s) or prescriber_on_site(
+        ctx.clinic, cast(Mapping[int, StaffMember], ctx.staff).values(), s.interval
+    ):
+        return []
+    return [
+        session_flag(
+            ctx,
+            "prescriber_not_on_site",
+            s,
+            f"No prescriber works at the clinic for the whole of {ctx.span(s.starts_at, s.ends_at)}, the "
+            f"administration and monitoring of {ctx.label(s)} for {ctx.patient_name(s.patient_id)} "
+            "(REMS: a prescriber on site).",
+            "Move the dose into a prescriber's working hours, or change a prescriber's hours or time off.",
         )
-    return out
+    ]
 
 
 def check_spacing_flags(ctx: FlagContext, live: Iterable[Session], scope: set[int] | None) -> list[Flag]:

@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterable
 from scheduler.domain.calendar import is_staff_working, max_concurrency, time_off_overlapping
 from scheduler.domain.intervals import Interval, merge, overlaps
 from scheduler.domain.rules.authorization import exceeded_flags
-from scheduler.domain.rules.calendar import calendar_flags, session_flag, what
+from scheduler.domain.rules.calendar import closure_flags, outside_hours_flags, session_flag, what
 from scheduler.domain.rules.model import Flag, FlagContext
-from scheduler.domain.rules.patient import patient_flags_of
-from scheduler.domain.rules.rems import check_spacing_flags, rems_session_flags
+from scheduler.domain.rules.patient import dosing_hold_flags, ride_home_flags
+from scheduler.domain.rules.rems import check_spacing_flags, prescriber_on_site_flags, rems_enrollment_flags
 from scheduler.domain.timezones import local_date
 from scheduler.domain.values import Room, Session, StaffMember
 
@@ -56,71 +56,91 @@ def _in(scope: set[int] | None, *sessions: Session) -> bool:
 # ---------------------------------------------------------------- one session at a time
 
 
-def staff_and_room_flags(ctx: FlagContext, s: Session) -> list[Flag]:
-    """staff_unavailable (availability, role) and room_unsuitable for one live session."""
-    out: list[Flag] = []
-    spec = ctx.spec_of(s)
+def staff_flags(ctx: FlagContext, s: Session) -> list[Flag]:
+    """staff_unavailable for one live session: its clinician is inactive, off or not working then, or
+    not of the role the protocol's session needs."""
     member = ctx.staff.get(s.staff_member_id) if s.staff_member_id is not None else None
-    if member is not None:
-        problem = staff_problem(ctx, member, s.interval)
-        if problem is not None:
-            out.append(
-                session_flag(
-                    ctx,
-                    "staff_unavailable",
-                    s,
-                    f"{problem}, but is assigned to {what(ctx, s)}.",
-                    "Assign another clinician or move the session.",
-                    staff_member_id=member.id,
-                )
+    if member is None:
+        return []
+    problem = staff_problem(ctx, member, s.interval)
+    if problem is not None:
+        return [
+            session_flag(
+                ctx,
+                "staff_unavailable",
+                s,
+                f"{problem}, but is assigned to {what(ctx, s)}.",
+                "Assign another clinician or move the session.",
+                staff_member_id=member.id,
             )
-        elif spec is not None and not staff_suits(member, spec.role):
-            out.append(
-                session_flag(
-                    ctx,
-                    "staff_unavailable",
-                    s,
-                    f"{ctx.staff_name(member.id)} is a {member.role}, but is assigned to {what(ctx, s)}; "
-                    f"{ctx.protocol_of(s).key} needs a {spec.role} for it.",
-                    f"Assign a {spec.role} to the session.",
-                    staff_member_id=member.id,
-                )
-            )
+        ]
+    spec = ctx.spec_of(s)
+    if spec is None or staff_suits(member, spec.role):
+        return []
+    return [
+        session_flag(
+            ctx,
+            "staff_unavailable",
+            s,
+            f"{ctx.staff_name(member.id)} is a {member.role}, but is assigned to {what(ctx, s)}; "
+            f"{ctx.protocol_of(s).key} needs a {spec.role} for it.",
+            f"Assign a {spec.role} to the session.",
+            staff_member_id=member.id,
+        )
+    ]
+
+
+def room_flags(ctx: FlagContext, s: Session) -> list[Flag]:
+    """room_unsuitable for one live session: its room is not in use or lacks the capability the
+    protocol's session (or, without a spec, the dose's route) needs."""
     room = ctx.rooms.get(s.room_id) if s.room_id is not None else None
-    if room is not None:
-        need = spec.capability if spec is not None else (s.route if s.kind == "dose" else None)
-        if not room_suits(room, need):
-            why = "is not in use" if not room.active else f"has no {need} capability"
-            proto = ctx.protocol_of(s)
-            rule = f"; {proto.key} needs a room with {need}" if proto is not None else ""
-            out.append(
-                session_flag(
-                    ctx,
-                    "room_unsuitable",
-                    s,
-                    f"{ctx.room_name(room.id)} {why} for {what(ctx, s)}{rule}.",
-                    f"Move the session to a room with the {need} capability.",
-                    room_id=room.id,
-                )
-            )
-    return out
+    if room is None:
+        return []
+    spec = ctx.spec_of(s)
+    need = spec.capability if spec is not None else (s.route if s.kind == "dose" else None)
+    if room_suits(room, need):
+        return []
+    why = "is not in use" if not room.active else f"has no {need} capability"
+    proto = ctx.protocol_of(s)
+    rule = f"; {proto.key} needs a room with {need}" if proto is not None else ""
+    return [
+        session_flag(
+            ctx,
+            "room_unsuitable",
+            s,
+            f"{ctx.room_name(room.id)} {why} for {what(ctx, s)}{rule}.",
+            f"Move the session to a room with the {need} capability.",
+            room_id=room.id,
+        )
+    ]
+
+
+SessionRule = Callable[[FlagContext, Session], list[Flag]]
+
+# The per-session rules, each independent of the others, in the order their flags are reported.
+SESSION_RULES: tuple[SessionRule, ...] = (
+    outside_hours_flags,
+    closure_flags,
+    staff_flags,
+    room_flags,
+    dosing_hold_flags,
+    ride_home_flags,
+    exceeded_flags,
+    rems_enrollment_flags,
+    prescriber_on_site_flags,
+)
 
 
 def single_session_flags(ctx: FlagContext, s: Session) -> list[Flag]:
-    """Calendar, room, clinician (availability and the role the protocol's session needs) and
-    patient-state conflicts of one live session.
+    """Calendar, clinician (availability and the role the protocol's session needs), room,
+    patient-state, authorization and REMS conflicts of one live session: every rule of
+    :data:`SESSION_RULES`.
 
     A completed session took place: later changes to hours, closures, time off or rooms do not flag it
     (double booking and capacity still do: :func:`resource_flags`)."""
     if s.status == "completed":
         return []
-    return (
-        calendar_flags(ctx, s)
-        + staff_and_room_flags(ctx, s)
-        + patient_flags_of(ctx, s)
-        + exceeded_flags(ctx, s)
-        + rems_session_flags(ctx, s)
-    )
+    return [flag for rule in SESSION_RULES for flag in rule(ctx, s)]
 
 
 # ---------------------------------------------------------------- pairs and capacity
