@@ -36,7 +36,7 @@ from scheduler.domain.planning import (
     extended_after,
     extended_from,
 )
-from scheduler.domain.protocols import Protocol, SessionSpec
+from scheduler.domain.protocols import Protocol, SessionSpec, Stage
 from scheduler.domain.rules import (
     first_dose_days,
     follow_up_days,
@@ -121,6 +121,13 @@ def replan_after_missed_dose(
     ``course_sessions``: every session of the course (any status, including the missed one);
     ``other_sessions``: the live sessions of the clinic's rooms and staff and the patient's other sessions
     in the period. Nothing is proposed before ``now``.
+
+    The phases, in order (each reserves what it places in the slot finder, so the next one sees it):
+    which re-plan applies (not a missed session, another kind, a dosing hold, maintenance); the missed
+    dose among its neighbours (:func:`_neighbours`); the days its replacement may take
+    (:func:`_replacement_days`); the replacement itself (:func:`_place_replacement`); the later doses it
+    pushes (:func:`_cascade`); their integration sessions (:func:`_integration_sessions`); the follow-up
+    visit (:func:`_move_follow_up`). The rule book then judges the whole answer.
     """
     course = list(course_sessions)
     other_sessions = list(other_sessions)
@@ -150,26 +157,110 @@ def replan_after_missed_dose(
         spec = protocol.spec_for("dose", "maintenance")
         return judge(_simple_replacement(finder, spec, missed, today, now))
 
-    seq = missed.sequence
     try:
-        stage_index, stage = protocol.induction.stage_of(seq)
+        around = _neighbours(protocol, live, missed.sequence, tz)
     except ValueError as exc:
         return _fail("not_in_protocol", str(exc))
+    days = _replacement_days(protocol, around, missed, live, other_sessions, today, tz)
+    try:
+        placed = _place_replacement(finder, protocol, around, days, missed, now, tz)
+        pushed = _cascade(finder, protocol, around, placed.slot, now, tz)
+        dose_moved = {around.seq: (placed.slot.starts_at, placed.slot.ends_at), **pushed.dose_moved}
+        integration = _integration_sessions(finder, protocol, live, around.doses, dose_moved, 1, tz)
+    except _NoSlot as exc:
+        return _fail("no_slot", exc.message)
+
+    problems = [*placed.problems, *pushed.problems]
+    reason = placed.reason
+    if reason is None and pushed.problems:
+        reason = Reason("induction_gap", pushed.problems[0].message)
+    _check_window(protocol, tz, around.doses, dose_moved, problems)
+    if reason is None and any(p.code == "induction_window_exceeded" for p in problems):
+        reason = Reason(
+            "induction_window_exceeded", next(p.message for p in problems if p.code == "induction_window_exceeded")
+        )
+    moves = [*pushed.moves, *integration.moves]
+    problems += integration.problems
+    _move_follow_up(protocol, finder, tz, live, around.doses, dose_moved, moves, problems, now)
+    return judge(
+        Replan(
+            ok=reason is None,
+            new_sessions=(placed.replacement, *integration.new_sessions),
+            moves=tuple(moves),
+            problems=tuple(problems),
+            reason=reason,
+        )
+    )
+
+
+class _NoSlot(Exception):
+    """A phase found no slot at all for a session it has to place (the re-plan answers ``no_slot``)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class _Neighbours:
+    """The missed induction dose ``seq`` among the course's live induction doses."""
+
+    seq: int
+    stage: Stage
+    stage_start_seq: int  # the sequence number of its stage's first dose
+    doses: list[Session]  # the live induction doses, by sequence
+    before: list[Session]
+    after: list[Session]
+    prev_day: date | None  # the local day of the dose before it
+    stage_first: date | None  # the local day of its stage's first dose (None: it is that dose)
+    course_first: date | None  # the local day of dose 1
+
+
+def _neighbours(protocol: Protocol, live: list[Session], seq: int, tz: str) -> _Neighbours:
+    """Raises ValueError when ``seq`` is not an induction dose of ``protocol``."""
+    stage_index, stage = protocol.induction.stage_of(seq)
     doses = sorted(
-        (s for s in live if s.kind == "dose" and s.phase == "induction" and s.sequence), key=lambda s: s.sequence
+        (s for s in live if s.kind == "dose" and s.phase == "induction" and s.sequence),
+        key=lambda s: s.sequence,
     )
     before = [s for s in doses if s.sequence < seq]
     after = [s for s in doses if s.sequence > seq]
-    prev = before[-1] if before else None
-    prev_day = local_date(prev.starts_at, tz) if prev else None
     stage_start_seq = protocol.induction.first_sequence(stage_index)
     stage_first = next((local_date(s.starts_at, tz) for s in doses if s.sequence == stage_start_seq), None)
-    if seq == stage_start_seq:
-        stage_first = None
-    course_first = next((local_date(s.starts_at, tz) for s in doses if s.sequence == 1), None)
+    return _Neighbours(
+        seq=seq,
+        stage=stage,
+        stage_start_seq=stage_start_seq,
+        doses=doses,
+        before=before,
+        after=after,
+        prev_day=local_date(before[-1].starts_at, tz) if before else None,
+        stage_first=None if seq == stage_start_seq else stage_first,
+        course_first=next((local_date(s.starts_at, tz) for s in doses if s.sequence == 1), None),
+    )
 
-    spec = protocol.dose
-    same_day = stage.doses_per_day > 1 and prev_day is not None
+
+@dataclass(frozen=True)
+class _Days:
+    """The days the replacement may take by the rules: ``lo``..``hi`` inclusive; ``windowed`` when a
+    stage window (not only the gaps) bounds them."""
+
+    lo: date
+    hi: date
+    windowed: bool
+
+
+def _replacement_days(
+    protocol: Protocol,
+    around: _Neighbours,
+    missed: Session,
+    live: list[Session],
+    other_sessions: list[Session],
+    today: date,
+    tz: str,
+) -> _Days:
+    stage = around.stage
+    prev_day = around.prev_day
     if prev_day is None:
         lo = today
         hi = next_dose_days(stage, lo)[1]  # a first dose: searched as far as one gap from today
@@ -186,40 +277,64 @@ def replan_after_missed_dose(
             lo = max(lo, first_ok)
             hi = max(hi, lo)
     else:
+        same_day = stage.doses_per_day > 1
         earliest, hi = next_dose_days(stage, prev_day)
         lo = max(today, prev_day if same_day else earliest)
-    opens = stage_opens_on(stage, course_first)
+    opens = stage_opens_on(stage, around.course_first)
     if opens is not None and lo < opens:
         lo, hi = opens, max(hi, opens)
-    if stage_first is not None or opens is not None:
-        remaining = sum(1 for s in after if s.sequence < stage_start_seq + stage.count) // stage.doses_per_day
-        hi = min(hi, latest_day_for(stage, stage_first, remaining, course_first))
-    hints = _hints(missed, tz)
+    windowed = around.stage_first is not None or opens is not None
+    if windowed:
+        remaining = (
+            sum(1 for s in around.after if s.sequence < around.stage_start_seq + stage.count) // stage.doses_per_day
+        )
+        hi = min(hi, latest_day_for(stage, around.stage_first, remaining, around.course_first))
+    return _Days(lo, hi, windowed)
 
-    nxt = after[0] if after and not stage.doses_per_day > 1 else None
-    moves: list[Move] = []
-    problems: list[Problem] = []
-    # 1. a day between the neighbours: nothing else moves
+
+@dataclass(frozen=True)
+class _Placed:
+    slot: Slot
+    replacement: ProposedSession
+    problems: list[Problem]
+    reason: Reason | None
+
+
+def _place_replacement(
+    finder: SlotFinder,
+    protocol: Protocol,
+    around: _Neighbours,
+    days: _Days,
+    missed: Session,
+    now: datetime,
+    tz: str,
+) -> _Placed:
+    """The replacement dose: on a day between its neighbours when one is free (nothing else moves),
+    else on the earliest day the rules allow (later doses move), else the best slot beyond the rules."""
+    spec = protocol.dose
+    seq = around.seq
+    hints = _hints(missed, tz)
+    nxt = around.after[0] if around.after and not around.stage.doses_per_day > 1 else None
     no_move_hi = (
-        min(hi, local_date(nxt.starts_at, tz) - timedelta(days=_gap_rule(protocol, nxt.sequence).min_gap_days))
+        min(days.hi, local_date(nxt.starts_at, tz) - timedelta(days=_gap_rule(protocol, nxt.sequence).min_gap_days))
         if nxt
-        else hi
+        else days.hi
     )  # the latest day the next dose is not doses_too_close after
-    slot = _search(finder, spec, date_range(lo, no_move_hi), now, hints)
+    slot = _search(finder, spec, date_range(days.lo, no_move_hi), now, hints)
     if slot is None:
-        # 2. the earliest rule-abiding day, moving later doses as needed
-        slot = _search(finder, spec, date_range(lo, hi), now, hints)
+        slot = _search(finder, spec, date_range(days.lo, days.hi), now, hints)
+    problems: list[Problem] = []
     reason = None
     if slot is None:
         try:
-            found = finder.ladder(spec, [], extended_from(lo), not_before=now, **hints)
+            found = finder.ladder(spec, [], extended_from(days.lo), not_before=now, **hints)
         except PlanningError as exc:
-            return _fail("no_slot", exc.message)
+            raise _NoSlot(exc.message) from exc
         slot = found[0]
         reason = Reason(
-            "induction_window_exceeded" if stage_first is not None or opens is not None else "induction_gap",
+            "induction_window_exceeded" if days.windowed else "induction_gap",
             f"No free {spec.capability} slot keeps dose {seq} within the protocol's gaps and window "
-            f"(latest allowed {hi}); the best replacement is on {local_date(slot.starts_at, tz)}.",
+            f"(latest allowed {days.hi}); the best replacement is on {local_date(slot.starts_at, tz)}.",
         )
         problems.append(Problem(reason.code, reason.message, (0,)))
     else:
@@ -235,14 +350,28 @@ def replan_after_missed_dose(
         slot.staff_member_id,
         f"Replacement for induction dose {seq}",
     )
-    new_sessions = [replacement]
+    return _Placed(slot, replacement, problems, reason)
 
-    # cascade: later doses that are now too close move forward
+
+@dataclass(frozen=True)
+class _Pushed:
+    moves: list[Move]
+    problems: list[Problem]  # induction_gap, one per dose moved beyond its gap
+    dose_moved: dict[int, tuple[datetime, datetime]]  # sequence -> new start and end
+
+
+def _cascade(
+    finder: SlotFinder, protocol: Protocol, around: _Neighbours, slot: Slot, now: datetime, tz: str
+) -> _Pushed:
+    """The later doses that are now too close to the one before them, moved forward in turn."""
+    spec = protocol.dose
+    moves: list[Move] = []
+    problems: list[Problem] = []
+    dose_moved: dict[int, tuple[datetime, datetime]] = {}
     placed_day = local_date(slot.starts_at, tz)
-    dose_moved: dict[int, tuple[datetime, datetime]] = {seq: (slot.starts_at, slot.ends_at)}
-    for s in after:
+    for s in around.after:
         rule = _gap_rule(protocol, s.sequence)
-        if stage.doses_per_day > 1:
+        if around.stage.doses_per_day > 1:
             break
         day = local_date(s.starts_at, tz)
         if gap_code(rule, placed_day, day) != "doses_too_close":
@@ -255,14 +384,13 @@ def replan_after_missed_dose(
             try:
                 moved = finder.ladder(spec, [], extended_from(new_lo), **h)[0]
             except PlanningError as exc:
-                return _fail("no_slot", exc.message)
+                raise _NoSlot(exc.message) from exc
             problems.append(
                 Problem(
                     "induction_gap",
                     f"Dose {s.sequence} had to move to {local_date(moved.starts_at, tz)}, beyond the protocol's gap.",
                 )
             )
-            reason = reason or Reason("induction_gap", problems[-1].message)
         else:
             finder.reserve(moved.starts_at, moved.ends_at, moved.room_id, moved.staff_member_id)
         moves.append(
@@ -279,86 +407,95 @@ def replan_after_missed_dose(
         )
         dose_moved[s.sequence] = (moved.starts_at, moved.ends_at)
         placed_day = local_date(moved.starts_at, tz)
-    _check_window(protocol, tz, doses, dose_moved, problems)
-    if reason is None and any(p.code == "induction_window_exceeded" for p in problems):
-        reason = Reason(
-            "induction_window_exceeded", next(p.message for p in problems if p.code == "induction_window_exceeded")
-        )
+    return _Pushed(moves, problems, dose_moved)
 
-    # integration sessions of the replacement and of moved doses
+
+@dataclass(frozen=True)
+class _Integration:
+    new_sessions: list[ProposedSession]
+    moves: list[Move]
+    problems: list[Problem]
+
+
+def _integration_sessions(
+    finder: SlotFinder,
+    protocol: Protocol,
+    live: list[Session],
+    doses: list[Session],
+    dose_moved: dict[int, tuple[datetime, datetime]],
+    new_before: int,
+    tz: str,
+) -> _Integration:
+    """The integration sessions of the replacement and of the moved doses: an existing one still in
+    its window stays, one out of it moves, a missing one is proposed (``new_before``: how many new
+    sessions the answer already has, for the problems' indexes)."""
+    new_sessions: list[ProposedSession] = []
+    moves: list[Move] = []
+    problems: list[Problem] = []
     integ = protocol.integration
-    if integ is not None:
-        starts = {s.sequence: s.starts_at for s in doses}
-        starts.update({q: v[0] for q, v in dose_moved.items()})
-        for dseq, (ds, de) in sorted(dose_moved.items()):
-            if not integ.applies_to(dseq):
-                continue
-            existing = next((s for s in live if s.kind == "integration" and s.sequence == dseq), None)
-            # an integration session after the next dose that needs one counts for that dose
-            nxt_start = min((t for q, t in starts.items() if q > dseq and integ.applies_to(q) and t > ds), default=None)
-            nb, latest = integration_window(integ, de, nxt_start)
-            if existing is not None and existing.status != "booked" and existing.status != "proposed":
-                continue
-            if existing is not None and nb <= existing.starts_at <= latest:
-                continue
-            if existing is not None:
-                finder.release(existing.starts_at, existing.ends_at, existing.room_id, existing.staff_member_id)
-            try:
-                got = finder.ladder(
-                    integ,
-                    date_range(local_date(nb, tz), local_date(latest, tz)),
-                    extended_after(local_date(latest, tz)),
-                    not_before=nb,
-                    latest_start=latest,
-                )[0]
-            except PlanningError as exc:
-                return _fail("no_slot", exc.message)
-            if existing is not None:
-                moves.append(
-                    Move(
-                        existing.id,
-                        "integration",
-                        dseq,
-                        got.starts_at,
-                        got.ends_at,
-                        got.room_id,
-                        got.staff_member_id,
-                        existing.starts_at,
-                    )
+    if integ is None:
+        return _Integration(new_sessions, moves, problems)
+    starts = {s.sequence: s.starts_at for s in doses}
+    starts.update({q: v[0] for q, v in dose_moved.items()})
+    for dseq, (ds, de) in sorted(dose_moved.items()):
+        if not integ.applies_to(dseq):
+            continue
+        existing = next((s for s in live if s.kind == "integration" and s.sequence == dseq), None)
+        # an integration session after the next dose that needs one counts for that dose
+        nxt_start = min((t for q, t in starts.items() if q > dseq and integ.applies_to(q) and t > ds), default=None)
+        nb, latest = integration_window(integ, de, nxt_start)
+        if existing is not None and existing.status != "booked" and existing.status != "proposed":
+            continue
+        if existing is not None and nb <= existing.starts_at <= latest:
+            continue
+        if existing is not None:
+            finder.release(existing.starts_at, existing.ends_at, existing.room_id, existing.staff_member_id)
+        try:
+            got = finder.ladder(
+                integ,
+                date_range(local_date(nb, tz), local_date(latest, tz)),
+                extended_after(local_date(latest, tz)),
+                not_before=nb,
+                latest_start=latest,
+            )[0]
+        except PlanningError as exc:
+            raise _NoSlot(exc.message) from exc
+        if existing is not None:
+            moves.append(
+                Move(
+                    existing.id,
+                    "integration",
+                    dseq,
+                    got.starts_at,
+                    got.ends_at,
+                    got.room_id,
+                    got.staff_member_id,
+                    existing.starts_at,
                 )
-            else:
-                new_sessions.append(
-                    ProposedSession(
-                        "integration",
-                        None,
-                        dseq,
-                        None,
-                        got.starts_at,
-                        got.ends_at,
-                        got.room_id,
-                        got.staff_member_id,
-                        f"Integration after dose {dseq}",
-                    )
+            )
+        else:
+            new_sessions.append(
+                ProposedSession(
+                    "integration",
+                    None,
+                    dseq,
+                    None,
+                    got.starts_at,
+                    got.ends_at,
+                    got.room_id,
+                    got.staff_member_id,
+                    f"Integration after dose {dseq}",
                 )
-            if "window" in got.relaxed:
-                problems.append(
-                    Problem(
-                        "integration_missing",
-                        f"No integration within {integ.within_hours} h after dose {dseq}; proposed later.",
-                        (len(new_sessions) - 1,) if existing is None else (),
-                    )
+            )
+        if "window" in got.relaxed:
+            problems.append(
+                Problem(
+                    "integration_missing",
+                    f"No integration within {integ.within_hours} h after dose {dseq}; proposed later.",
+                    (new_before + len(new_sessions) - 1,) if existing is None else (),
                 )
-
-    _move_follow_up(protocol, finder, tz, live, doses, dose_moved, moves, problems, now)
-    return judge(
-        Replan(
-            ok=reason is None,
-            new_sessions=tuple(new_sessions),
-            moves=tuple(moves),
-            problems=tuple(problems),
-            reason=reason,
-        )
-    )
+            )
+    return _Integration(new_sessions, moves, problems)
 
 
 class _Judge:
