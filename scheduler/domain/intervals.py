@@ -1,6 +1,7 @@
 """Half-open intervals ``[start, end)``: the one overlap predicate of the product.
 
-Its SQL mirror is ``scheduler.services.conflicts.overlap_clause``; keep the two in step.
+Its SQL mirror is ``scheduler.services.windows.overlapping`` (every query for rows overlapping a window
+uses it); keep the two in step (tests/integration/test_windows.py holds them to the same edge table).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Double-booking checks against the database.
 
-``overlap_clause`` is the SQL mirror of ``scheduler.domain.intervals.overlaps`` (half-open
-``[start, end)``), bounded below by the longest possible session so that the
-``(resource_id, starts_at)`` B-tree index serves the query instead of a scan.
+``overlap_clause``: the live sessions overlapping a time (``services.windows.overlapping``, the SQL
+mirror of ``scheduler.domain.intervals.overlaps``, bounded below by the longest possible session so
+that the ``(resource_id, starts_at)`` B-tree index serves the query instead of a scan).
 """
 
 from __future__ import annotations
@@ -12,21 +12,18 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, or_, select
 
 from scheduler.db import db_session
+from scheduler.domain.intervals import overlaps
 from scheduler.domain.timezones import to_local
-from scheduler.domain.vocabulary import LIVE_STATUSES, MAX_SESSION_DURATION
+from scheduler.domain.vocabulary import LIVE_STATUSES
 from scheduler.models import Clinic, TreatmentSession
+from scheduler.services.windows import overlapping
 
 TS = TreatmentSession
 
 
 def overlap_clause(start: datetime, end: datetime) -> ColumnElement[bool]:
     """Live sessions whose [starts_at, ends_at) overlaps [start, end)."""
-    return and_(
-        TS.starts_at < end,
-        TS.ends_at > start,
-        TS.starts_at >= start - MAX_SESSION_DURATION,  # index bound: no session is longer
-        TS.status.in_(LIVE_STATUSES),
-    )
+    return and_(overlapping(TS.starts_at, TS.ends_at, start, end), TS.status.in_(LIVE_STATUSES))
 
 
 def find_clashes(
@@ -76,7 +73,7 @@ def clashes_among(
         if (
             other.id in exclude_ids
             or other.status not in LIVE_STATUSES
-            or not (other.starts_at < ends_at and other.ends_at > starts_at)
+            or not overlaps(other.starts_at, other.ends_at, starts_at, ends_at)
         ):
             continue
         if room_id is not None and other.room_id == room_id:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from scheduler.db import db_session
 from scheduler.domain import courses as course_rules
 from scheduler.domain.calendar import clashes
-from scheduler.domain.intervals import Interval
+from scheduler.domain.intervals import Interval, overlaps
 from scheduler.domain.maintenance import DueWindow, due_window
 from scheduler.domain.planning import Plan, PlanningError, plan_course, planning_start
 from scheduler.domain.protocols import Protocol
@@ -123,8 +123,7 @@ def plan(
         s
         for s in history
         if s.id not in mine_here
-        and s.starts_at < window.end
-        and s.ends_at > (since if s.kind == "dose" else window.start)
+        and overlaps(s.starts_at, s.ends_at, since if s.kind == "dose" else window.start, window.end)
     ]
     existing = [
         s

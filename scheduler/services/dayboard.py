@@ -13,10 +13,10 @@ from scheduler.db import db_session
 from scheduler.domain import calendar
 from scheduler.domain.intervals import Interval
 from scheduler.domain.values import Closure
-from scheduler.domain.vocabulary import MAX_SESSION_DURATION
 from scheduler.models import Room, TreatmentSession
 from scheduler.services import flags as flag_service
 from scheduler.services import inputs
+from scheduler.services.windows import overlapping
 
 TS = TreatmentSession
 
@@ -48,9 +48,7 @@ def day_board(clinic_id: int, day: date) -> DayBoard:
         select(TS)
         .where(
             TS.clinic_id == clinic_id,
-            TS.starts_at < window.end,
-            TS.starts_at >= window.start - MAX_SESSION_DURATION,
-            TS.ends_at > window.start,
+            overlapping(TS.starts_at, TS.ends_at, window.start, window.end),
         )
         .options(selectinload(TS.patient))
         .order_by(TS.starts_at, TS.id)

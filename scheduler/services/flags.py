@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 from scheduler.db import db_session
 from scheduler.domain import flags as rules
 from scheduler.domain.flags.model import CLOSED_COURSE_STATUSES, CourseFacts, FlagContext
-from scheduler.domain.intervals import Interval, merge
+from scheduler.domain.intervals import Interval, merge, overlaps
 from scheduler.domain.rules.authorization import recounted
 from scheduler.domain.rules.horizon import neighbour_horizon
 from scheduler.domain.timezones import day_bounds_utc, local_date, local_days_between
@@ -205,8 +205,7 @@ def for_clinic(
         for s in sessions
         if s.course_id is not None
         and s.clinic_id == clinic_id
-        and window.start < s.ends_at
-        and s.starts_at < window.end
+        and overlaps(s.starts_at, s.ends_at, window.start, window.end)
     }
     by_course: dict[int, list[Session]] = {}
     loose_by_patient: dict[int, list[Session]] = {}
@@ -385,7 +384,7 @@ def _plan_context(
         if s.patient_id != cal.patient.id
         and s.live
         and (s.room_id in rooms or s.staff_member_id in staff_ids)
-        and any(w.start < s.ends_at and s.starts_at < w.end for w in windows)
+        and any(overlaps(s.starts_at, s.ends_at, w.start, w.end) for w in windows)
     ]
     courses = [replace(c, status="stopped") if c.id == stopped_course_id else c for c in cal.courses]
     courses.append(

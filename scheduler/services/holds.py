@@ -14,23 +14,23 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import DBAPIError
 
 from scheduler.db import db_session
 from scheduler.domain.timezones import local_time, to_local, wall_clock
 from scheduler.domain.values import Session
-from scheduler.domain.vocabulary import MAX_SESSION_DURATION
 from scheduler.errors import CONFLICT_SQLSTATES, Conflict, sqlstate
 from scheduler.models import AppointmentHold, Clinic, utcnow
 from scheduler.services import audit
+from scheduler.services.windows import overlapping
 
 H = AppointmentHold
 HOLD_MINUTES = 10  # config FHIR_HOLD_MINUTES
 
 
 def _overlapping(starts_at: datetime, ends_at: datetime):
-    return and_(H.starts_at < ends_at, H.ends_at > starts_at, H.starts_at >= starts_at - MAX_SESSION_DURATION)
+    return overlapping(H.starts_at, H.ends_at, starts_at, ends_at)
 
 
 def live(

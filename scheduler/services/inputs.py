@@ -20,10 +20,10 @@ from scheduler.db import db_session
 from scheduler.domain import values as v
 from scheduler.domain.intervals import Interval, merge
 from scheduler.domain.timezones import day_bounds_utc, local_date
-from scheduler.domain.vocabulary import MAX_SESSION_DURATION
 from scheduler.errors import NotFound
 from scheduler.models import Clinic, Patient, TreatmentSession
 from scheduler.services import scope, setup_cache
+from scheduler.services.windows import overlapping
 
 TS = TreatmentSession
 _SESSION_COLUMNS = (
@@ -239,7 +239,7 @@ def session_value(s: TreatmentSession) -> v.Session:
 
 def _in_window(window: Interval):
     """Sessions overlapping ``window``, bounded on ``starts_at`` for the index."""
-    return (TS.starts_at < window.end, TS.starts_at >= window.start - MAX_SESSION_DURATION, TS.ends_at > window.start)
+    return overlapping(TS.starts_at, TS.ends_at, window.start, window.end)
 
 
 def _values(query) -> tuple[v.Session, ...]:
@@ -252,9 +252,7 @@ def clinic_sessions(clinic_id: int, window: Interval | Iterable[Interval]) -> tu
     windows = [window] if isinstance(window, Interval) else merge(list(window))
     if not windows:
         return ()
-    return _values(
-        select(*_SESSION_COLUMNS).where(TS.clinic_id == clinic_id, or_(*(and_(*_in_window(w)) for w in windows)))
-    )
+    return _values(select(*_SESSION_COLUMNS).where(TS.clinic_id == clinic_id, or_(*(_in_window(w) for w in windows))))
 
 
 def patient_sessions(patient_ids: Iterable[int], window: Interval | None = None) -> tuple[v.Session, ...]:
@@ -267,7 +265,7 @@ def patient_sessions(patient_ids: Iterable[int], window: Interval | None = None)
         return ()
     query = select(*_SESSION_COLUMNS).where(TS.patient_id.in_(ids))
     if window is not None:
-        query = query.where(*_in_window(window))
+        query = query.where(_in_window(window))
     return _values(query)
 
 
@@ -284,7 +282,7 @@ def resource_sessions(
         holders.append(TS.staff_member_id.in_(staff_ids))
     if not holders:
         return ()
-    return _values(select(*_SESSION_COLUMNS).where(or_(*holders), *_in_window(window)))
+    return _values(select(*_SESSION_COLUMNS).where(or_(*holders), _in_window(window)))
 
 
 def candidate_sessions(
@@ -297,9 +295,7 @@ def candidate_sessions(
         holders.append(TS.staff_member_id == staff_id)
     where = TS.patient_id == patient_id
     if holders and (windows := merge(list(windows))):
-        where = or_(
-            where, and_(TS.clinic_id == clinic_id, or_(*holders), or_(*(and_(*_in_window(w)) for w in windows)))
-        )
+        where = or_(where, and_(TS.clinic_id == clinic_id, or_(*holders), or_(*(_in_window(w) for w in windows))))
     return _values(select(*_SESSION_COLUMNS).where(where))
 
 
@@ -320,9 +316,7 @@ def change_sessions(
         holders.append(TS.staff_member_id.in_(staff_))
     where: ColumnElement[bool] = TS.patient_id.in_(sorted(set(patient_ids)))
     if holders and (windows := merge(list(windows))):
-        where = or_(
-            where, and_(TS.clinic_id == clinic_id, or_(*holders), or_(*(and_(*_in_window(w)) for w in windows)))
-        )
+        where = or_(where, and_(TS.clinic_id == clinic_id, or_(*holders), or_(*(_in_window(w) for w in windows))))
     return _values(select(*_SESSION_COLUMNS).where(where))
 
 
@@ -332,7 +326,7 @@ def history_clause(patient_ids: Iterable[int], near: Interval, course_ids: Itera
     and of any course with a session in ``near``, and their evaluations. A long past beyond that is
     not read."""
     pids = sorted(set(patient_ids))
-    in_near = and_(TS.patient_id.in_(pids), *_in_window(near))
+    in_near = and_(TS.patient_id.in_(pids), _in_window(near))
     nearby_courses = select(TS.course_id).where(in_near, TS.course_id.is_not(None))
     mine = [in_near, TS.kind == "evaluation", TS.course_id.in_(nearby_courses)]
     if course_ids := sorted(set(course_ids)):
@@ -370,9 +364,7 @@ def gate_sessions(
     if staff_ := sorted({m for m in staff_ids if m is not None}):
         holders.append(TS.staff_member_id.in_(staff_))
     if holders and (windows := merge(list(windows))):
-        where = or_(
-            where, and_(TS.clinic_id == clinic_id, or_(*holders), or_(*(and_(*_in_window(w)) for w in windows)))
-        )
+        where = or_(where, and_(TS.clinic_id == clinic_id, or_(*holders), or_(*(_in_window(w) for w in windows))))
     return _values(select(*_SESSION_COLUMNS).where(where))
 
 

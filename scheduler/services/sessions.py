@@ -454,15 +454,10 @@ def list_for_clinic(
     """The clinic's sessions overlapping ``window`` (any status unless ``status``), by start time."""
     from sqlalchemy import select
 
-    from scheduler.domain.vocabulary import MAX_SESSION_DURATION
+    from scheduler.services.windows import overlapping
 
     TS = TreatmentSession
-    query = select(TS).where(
-        TS.clinic_id == clinic_id,
-        TS.starts_at < window.end,
-        TS.starts_at >= window.start - MAX_SESSION_DURATION,
-        TS.ends_at > window.start,
-    )
+    query = select(TS).where(TS.clinic_id == clinic_id, overlapping(TS.starts_at, TS.ends_at, window.start, window.end))
     if patient_id is not None:
         query = query.where(TS.patient_id == patient_id)
     if status is not None:

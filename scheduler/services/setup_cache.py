@@ -64,7 +64,7 @@ class Setup:
         """The clinicians with the time off touching ``window``."""
         out = []
         for m in self.staff:
-            away = tuple(t for t in self.time_off.get(m.id, ()) if t.start < window.end and t.end > window.start)
+            away = tuple(t for t in self.time_off.get(m.id, ()) if t.overlaps(window))
             out.append(
                 v.StaffMember(
                     id=m.id,

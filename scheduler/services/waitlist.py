@@ -24,6 +24,7 @@ from scheduler.domain.vocabulary import WEEKDAYS
 from scheduler.errors import Conflict, UnprocessableError
 from scheduler.models import Clinic, Course, Patient, TreatmentSession, WaitlistEntry, WaitlistOffer, utcnow
 from scheduler.services import audit
+from scheduler.services.windows import overlapping
 
 OPEN_COURSE = ("planned", "active", "maintenance")
 MAX_CANDIDATES = 50
@@ -307,8 +308,7 @@ def accept(actor_id: int | None, offer: WaitlistOffer, *, now: datetime | None =
             WaitlistOffer.status == "open",
             WaitlistOffer.id != offer.id,
             WaitlistOffer.room_id == offer.room_id,
-            WaitlistOffer.starts_at < offer.ends_at,
-            WaitlistOffer.ends_at > offer.starts_at,
+            overlapping(WaitlistOffer.starts_at, WaitlistOffer.ends_at, offer.starts_at, offer.ends_at, longest=None),
         )
         .values(status="gone", decided_at=now)
     )

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 
 from scheduler.domain.calendar import max_concurrency, open_intervals, staff_available_intervals
-from scheduler.domain.intervals import Interval, merge, subtract
+from scheduler.domain.intervals import Interval, merge, overlaps, subtract
 from scheduler.domain.planning.results import PlanningError, Slot
 from scheduler.domain.protocols import SessionSpec, Stage
 from scheduler.domain.rules.rems import CHECK_SPACING, check_times, prescriber_on_site
@@ -52,7 +52,7 @@ class _Index:
         out = []
         while i < len(items) and items[i][0] < end:
             s, e = items[i]
-            if start < e:  # and s < end: the one overlap predicate, half-open
+            if overlaps(s, e, start, end):  # (s < end holds already: the loop's bound)
                 out.append(Interval(s, e))
             i += 1
         return out

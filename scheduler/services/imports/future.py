@@ -18,7 +18,7 @@ from sqlalchemy import select
 from scheduler.db import db_session
 from scheduler.domain import flags as rules
 from scheduler.domain.flags.model import FlagContext
-from scheduler.domain.intervals import Interval
+from scheduler.domain.intervals import Interval, overlaps
 from scheduler.domain.values import Session
 from scheduler.models import Patient
 from scheduler.protocols_registry import protocols
@@ -68,8 +68,7 @@ class FutureChecker:
                 h
                 for h in self.held
                 if (h.room_id == candidate.room_id or h.patient_id == candidate.patient_id)
-                and h.starts_at < candidate.ends_at
-                and h.ends_at > candidate.starts_at
+                and overlaps(h.starts_at, h.ends_at, candidate.starts_at, candidate.ends_at)
             ),
             None,
         )

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from scheduler.db import db_session
 from scheduler.domain import imports as cells
 from scheduler.domain.imports import ImportReport, Problem, RowOutcome
+from scheduler.domain.intervals import overlaps
 from scheduler.domain.timezones import NonexistentLocalTime, local_date, local_time, to_utc, wall_clock
 from scheduler.domain.vocabulary import (
     DEAD_STATUSES,
@@ -36,6 +37,7 @@ from scheduler.services import audit, booking, scope
 from scheduler.services import sessions as session_service
 from scheduler.services.imports.future import FutureChecker
 from scheduler.services.imports.patients import CHUNK, existing_by_mrn
+from scheduler.services.windows import overlapping
 
 # The column a flag (or refusal) code is about.
 FLAG_COLUMNS = {
@@ -278,7 +280,7 @@ def _request(row: Row, course: Course | None) -> booking.SessionRequest:
 class Occupancy:
     """The live sessions holding the file's rooms and patients over its span, plus the rows taken so
     far, indexed by (resource, UTC start date): the double-booking check of history rows without a
-    query per row (the same half-open predicate as ``conflicts.overlap_clause``)."""
+    query per row (``intervals.overlaps``, the predicate ``conflicts.overlap_clause`` asks in SQL)."""
 
     def __init__(self) -> None:
         self.index: dict[tuple[str, int, date], list[tuple[datetime, datetime, str]]] = defaultdict(list)
@@ -288,8 +290,7 @@ class Occupancy:
         occ = cls()
         if not rows:
             return occ
-        start = min(r.starts_at for r in rows) - MAX_SESSION_DURATION
-        end = max(r.ends_at for r in rows)
+        start, end = min(r.starts_at for r in rows), max(r.ends_at for r in rows)
         TS = TreatmentSession
         for resource, ids in (
             ("room", sorted({r.room_id for r in rows})),
@@ -303,8 +304,7 @@ class Occupancy:
                     .where(
                         column.in_(ids[i : i + CHUNK]),
                         TS.status.in_(LIVE_STATUSES),
-                        TS.starts_at >= start,
-                        TS.starts_at < end,
+                        overlapping(TS.starts_at, TS.ends_at, start, end),
                     )
                 )
                 for sid, room_id, patient_id, kind, s, e, tz in db_session.execute(query):
@@ -323,7 +323,7 @@ class Occupancy:
         day, last = (s - MAX_SESSION_DURATION).date(), e.date()
         while day <= last:
             for a, b, label in self.index.get((field, ident, day), ()):
-                if a < e and b > s:
+                if overlaps(a, b, s, e):
                     return label
             day += timedelta(days=1)
         return None
