@@ -38,7 +38,7 @@ from scheduler.domain.planning import course as course_module
 from scheduler.domain.protocols import load_protocols
 from scheduler.domain.rules.spacing import too_close_across
 from scheduler.domain.timezones import NonexistentLocalTime, iter_days, local_date, to_utc
-from scheduler.domain.values import Clinic, Closure, Patient, Room, Session, StaffMember
+from scheduler.domain.values import Clinic, Closure, Patient, Room, Session, StaffMember, by_id
 
 RESULTS = Path(__file__).resolve().parent / "results"
 START = date(2026, 3, 2)  # a Monday; New York changes to summer time on 8 March
@@ -225,13 +225,15 @@ def meets_rules(plan, clinic, rooms, staff, existing) -> bool:
     ctx = FlagContext(
         clinic=clinic,
         protocols={PROTOCOL.key: PROTOCOL},
-        rooms=rooms,
-        staff=staff,
-        patients=[PATIENT],
-        courses=[
-            CourseFacts(id=1, patient_id=PATIENT.id, protocol_key=PROTOCOL.key, start_on=START),
-            CourseFacts(id=OTHER_COURSE, patient_id=PATIENT.id, protocol_key=PROTOCOL.key),
-        ],
+        rooms=by_id(rooms),
+        staff=by_id(staff),
+        patients=by_id([PATIENT]),
+        courses=by_id(
+            [
+                CourseFacts(id=1, patient_id=PATIENT.id, protocol_key=PROTOCOL.key, start_on=START),
+                CourseFacts(id=OTHER_COURSE, patient_id=PATIENT.id, protocol_key=PROTOCOL.key),
+            ]
+        ),
     )
     as_of = datetime.combine(START - timedelta(days=1), time(12), tzinfo=UTC)
     mine = {s.id for s in sessions}

@@ -51,7 +51,7 @@ from scheduler.domain.rules import (
     within_window,
 )
 from scheduler.domain.timezones import local_date, local_time
-from scheduler.domain.values import Clinic, Patient, Preferences, Room, Session, StaffMember
+from scheduler.domain.values import Clinic, Patient, Preferences, Room, Session, StaffMember, by_id
 from scheduler.domain.vocabulary import LIVE_STATUSES
 
 
@@ -518,10 +518,10 @@ class _Judge:
         self.ctx = FlagContext(
             clinic=clinic,
             protocols={protocol.key: protocol},
-            rooms=rooms,
-            staff=staff,
-            patients=[patient],
-            courses=[facts] if facts else [],
+            rooms=by_id(rooms),
+            staff=by_id(staff),
+            patients=by_id([patient]),
+            courses=by_id([facts] if facts else []),
         )
         self.pool = [*course, *others]
         self.missed, self.now = missed, now

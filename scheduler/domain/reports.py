@@ -49,7 +49,9 @@ def offset_spans(start: datetime, end: datetime, tz: str) -> list[OffsetSpan]:
     z = zone(tz)
 
     def offset(at: datetime) -> int:
-        return int(at.astimezone(z).utcoffset().total_seconds())
+        delta = at.astimezone(z).utcoffset()
+        assert delta is not None  # an aware datetime in a ZoneInfo has an offset (the stubs allow None)
+        return int(delta.total_seconds())
 
     spans: list[OffsetSpan] = []
     cursor, current, probe = start, offset(start), start

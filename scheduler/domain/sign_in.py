@@ -46,6 +46,8 @@ def wait_seconds(count: Count, now: datetime, policy: ThrottlePolicy) -> int:
         return 0
     if count.locked_until is not None:
         until = count.locked_until
+    elif count.last_failure_at is None:  # never failed (is_stale said so already)
+        return 0
     else:
         until = count.last_failure_at + delay_for(count.failures, policy)
     return max(0, ceil((until - now).total_seconds()))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import Protocol, TypeVar
 
 from scheduler.domain.intervals import Interval
 from scheduler.domain.vocabulary import LIVE_STATUSES, WEEKDAYS
@@ -18,6 +19,19 @@ from scheduler.domain.vocabulary import LIVE_STATUSES, WEEKDAYS
 DayHours = tuple[tuple[time, time], ...]
 WeeklyHours = tuple[DayHours, DayHours, DayHours, DayHours, DayHours, DayHours, DayHours]
 HoursInput = Mapping[int | str, Iterable[tuple[time, time]]] | Iterable[Iterable[tuple[time, time]]]
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+_Identified = TypeVar("_Identified", bound=_HasId)
+
+
+def by_id(items: Iterable[_Identified]) -> dict[int, _Identified]:
+    """Values keyed by their ``id`` (the last of equal ids wins), e.g. for a ``FlagContext``."""
+    return {item.id: item for item in items}
 
 
 def weekly_hours(hours: HoursInput | None) -> WeeklyHours:

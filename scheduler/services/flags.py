@@ -21,7 +21,7 @@ from scheduler.domain.intervals import Interval, merge, overlaps
 from scheduler.domain.rules.authorization import recounted
 from scheduler.domain.rules.horizon import neighbour_horizon
 from scheduler.domain.timezones import day_bounds_utc, local_date, local_days_between
-from scheduler.domain.values import Session
+from scheduler.domain.values import Session, by_id
 from scheduler.models import Course, Patient, TreatmentSession, utcnow
 from scheduler.protocols_registry import protocols
 from scheduler.services import inputs, setup_cache
@@ -141,8 +141,8 @@ def owed_rems_forms(clinic_id: int, *, as_of: datetime | None = None) -> list:
     ctx = FlagContext(
         clinic=inputs.clinic_value(clinic_id, Interval(since, as_of), row=clinic),
         protocols=protocols(),
-        patients=_patients(patient_ids),
-        courses=[course_facts(c) for c in _courses(patient_ids=patient_ids)],
+        patients=by_id(_patients(patient_ids)),
+        courses=by_id([course_facts(c) for c in _courses(patient_ids=patient_ids)]),
         rems_forms=frozenset(),
     )  # none of these has a form: the query says so
     return sorted(form_flags(ctx, sessions, None, as_of), key=lambda f: f.sort_key())
@@ -172,10 +172,10 @@ def _context(clinic_id: int, windows: list[Interval], patient_ids, *, row=None) 
     ctx = FlagContext(
         clinic=loaded.clinic,
         protocols=protocols(),
-        rooms=loaded.rooms,
-        staff=loaded.staff,
-        patients=_patients(everyone),
-        courses=[f for cid, f in facts.items() if cid in whole or cid in met],
+        rooms=by_id(loaded.rooms),
+        staff=by_id(loaded.staff),
+        patients=by_id(_patients(everyone)),
+        courses={cid: f for cid, f in facts.items() if cid in whole or cid in met},
     )
     return with_forms(ctx, sessions.values()), sorted(sessions.values(), key=lambda s: (s.starts_at, s.id or 0))
 
@@ -256,10 +256,10 @@ def for_patient(patient_id: int, *, as_of: datetime | None = None, since: dateti
         ctx = FlagContext(
             clinic=loaded.clinic,
             protocols=protocols(),
-            rooms=loaded.rooms,
-            staff=loaded.staff,
-            patients=_patients({patient_id} | {s.patient_id for s in others}),
-            courses=[course_facts(c) for c in courses if c.clinic_id == clinic_id],
+            rooms=by_id(loaded.rooms),
+            staff=by_id(loaded.staff),
+            patients=by_id(_patients({patient_id} | {s.patient_id for s in others})),
+            courses=by_id([course_facts(c) for c in courses if c.clinic_id == clinic_id]),
         )
         ctx = with_forms(ctx, [s for s in history if s.clinic_id == clinic_id])
         found.update(rules.patient_flags(ctx, patient_id, history, as_of=as_of, others=others))
@@ -276,10 +276,10 @@ def _patient_context(session: Session) -> tuple[FlagContext, list[Session], list
     ctx = FlagContext(
         clinic=loaded.clinic,
         protocols=protocols(),
-        rooms=loaded.rooms,
-        staff=loaded.staff,
-        patients=_patients({session.patient_id} | {s.patient_id for s in others}),
-        courses=[course_facts(c) for c in _courses(patient_ids=[session.patient_id])],
+        rooms=by_id(loaded.rooms),
+        staff=by_id(loaded.staff),
+        patients=by_id(_patients({session.patient_id} | {s.patient_id for s in others})),
+        courses=by_id([course_facts(c) for c in _courses(patient_ids=[session.patient_id])]),
     )
     return with_forms(ctx, history), history, others
 
@@ -304,10 +304,10 @@ def _candidate_context(candidate: Session) -> tuple[FlagContext, list[Session]]:
     ctx = FlagContext(
         clinic=inputs.clinic_value(candidate.clinic_id, span, row=row),
         protocols=protocols(),
-        rooms=inputs.room_values(candidate.clinic_id, [candidate.room_id]),
-        staff=inputs.staff(candidate.clinic_id, span),
-        patients=_patients({candidate.patient_id} | {s.patient_id for s in others}),
-        courses=_candidate_course(candidate),
+        rooms=by_id(inputs.room_values(candidate.clinic_id, [candidate.room_id])),
+        staff=by_id(inputs.staff(candidate.clinic_id, span)),
+        patients=by_id(_patients({candidate.patient_id} | {s.patient_id for s in others})),
+        courses=by_id(_candidate_course(candidate)),
     )
     return ctx, history + others
 
@@ -400,10 +400,10 @@ def _plan_context(
     ctx = FlagContext(
         clinic=cal.loaded.clinic,
         protocols=protocols(),
-        rooms=cal.loaded.rooms,
-        staff=cal.loaded.staff,
-        patients=[cal.patient, *_patients({s.patient_id for s in others})],
-        courses=courses,
+        rooms=by_id(cal.loaded.rooms),
+        staff=by_id(cal.loaded.staff),
+        patients=by_id([cal.patient, *_patients({s.patient_id for s in others})]),
+        courses=by_id(courses),
     )
     return ctx, list(cal.history) + others
 
@@ -544,10 +544,10 @@ def change_context(changes: list[Session], *, courses: Iterable[CourseFacts] = (
     ctx = FlagContext(
         clinic=setup.clinic_value(span),
         protocols=protocols(),
-        rooms=inputs.room_values(clinic_id, {c.room_id for c in changes}),
-        staff=setup.staff_values(span),
-        patients=_patients(patient_ids),
-        courses=[f for cid, f in facts.items() if cid in whole or cid in met or cid in given],
+        rooms=by_id(inputs.room_values(clinic_id, {c.room_id for c in changes})),
+        staff=by_id(setup.staff_values(span)),
+        patients=by_id(_patients(patient_ids)),
+        courses={cid: f for cid, f in facts.items() if cid in whole or cid in met or cid in given},
     )
     return ctx, pool
 
@@ -591,9 +591,9 @@ def loaded_context(loaded, patient_ids: Iterable[int]) -> tuple[FlagContext, lis
     ctx = FlagContext(
         clinic=loaded.clinic,
         protocols=protocols(),
-        rooms=loaded.rooms,
-        staff=loaded.staff,
-        patients=_patients(patient_ids),  # (the others' names are not needed to judge)
-        courses=[course_facts(c) for c in _courses(patient_ids=patient_ids)],
+        rooms=by_id(loaded.rooms),
+        staff=by_id(loaded.staff),
+        patients=by_id(_patients(patient_ids)),  # (the others' names are not needed to judge)
+        courses=by_id([course_facts(c) for c in _courses(patient_ids=patient_ids)]),
     )
     return ctx, pool

@@ -21,7 +21,7 @@ from scheduler.domain.planning import PlanningError, SlotFinder, date_range, pla
 from scheduler.domain.replanning import replan_after_missed_dose
 from scheduler.domain.suggesting import suggest
 from scheduler.domain.timezones import local_date, local_time
-from scheduler.domain.values import Session
+from scheduler.domain.values import Session, by_id
 
 from .test_planning_properties import PROTOCOLS, START, scenarios
 
@@ -52,10 +52,10 @@ def _context(scenario):
     ctx = FlagContext(
         clinic=clinic,
         protocols=PROTOCOLS,
-        rooms=rooms,
-        staff=staff,
-        patients=[patient],
-        courses=[CourseFacts(COURSE, patient.id, key, "planned", clinic_id=clinic.id)],
+        rooms=by_id(rooms),
+        staff=by_id(staff),
+        patients=by_id([patient]),
+        courses=by_id([CourseFacts(COURSE, patient.id, key, "planned", clinic_id=clinic.id)]),
     )
     return ctx
 

@@ -26,7 +26,7 @@ from scheduler.domain.flags import (
 from scheduler.domain.intervals import Interval
 from scheduler.domain.protocols import load_protocols
 from scheduler.domain.timezones import to_utc
-from scheduler.domain.values import Authorization, Clinic, Closure, Patient, Room, Session, StaffMember
+from scheduler.domain.values import Authorization, Clinic, Closure, Patient, Room, Session, StaffMember, by_id
 
 TZ = "America/New_York"
 PROTOCOLS = load_protocols()
@@ -135,7 +135,7 @@ class Scenario:
             rooms=self.rooms,
             staff=self.staff,
             patients=self.patients,
-            courses=[CourseFacts(COURSE, ANA, self.protocol_key, status=self.course_status)],
+            courses=by_id([CourseFacts(COURSE, ANA, self.protocol_key, status=self.course_status)]),
             rems_forms=self.rems_forms,
             motor_thresholds=self.motor_thresholds,
         )

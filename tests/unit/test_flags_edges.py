@@ -9,7 +9,7 @@ from datetime import date, time, timedelta
 import pytest
 
 from scheduler.domain.flags import ALL_CODES, CourseFacts, FlagContext, candidate_flags, clinic_flags
-from scheduler.domain.values import Closure, Patient, Session, StaffMember
+from scheduler.domain.values import Closure, Patient, Session, StaffMember, by_id
 from tests.unit.test_flags import (
     ANA,
     BEN,
@@ -43,7 +43,7 @@ def replace_courses(ctx: FlagContext, courses) -> FlagContext:
         rooms=ctx.rooms,
         staff=ctx.staff,
         patients=ctx.patients,
-        courses=courses,
+        courses=by_id(courses),
     )
 
 

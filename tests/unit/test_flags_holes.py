@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from scheduler.domain.flags import CourseFacts, FlagContext, candidate_flags, clinic_flags
-from scheduler.domain.values import Clinic
+from scheduler.domain.values import Clinic, by_id
 
 from .test_flags import (
     ANA,
@@ -37,10 +37,12 @@ def with_other_course(sc: Scenario, status: str = "active") -> Scenario:
             rooms=sc.rooms,
             staff=sc.staff,
             patients=sc.patients,
-            courses=[
-                CourseFacts(COURSE, ANA, "ketamine-iv", status=sc.course_status),
-                CourseFacts(OTHER, ANA, "ketamine-im", status=status),
-            ],
+            courses=by_id(
+                [
+                    CourseFacts(COURSE, ANA, "ketamine-iv", status=sc.course_status),
+                    CourseFacts(OTHER, ANA, "ketamine-im", status=status),
+                ]
+            ),
         )
 
     sc.ctx = ctx

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from scheduler.domain.flags import FlagContext, resource_flags
 from scheduler.domain.intervals import overlaps
-from scheduler.domain.values import Clinic, Patient, Room, Session, StaffMember
+from scheduler.domain.values import Clinic, Patient, Room, Session, StaffMember, by_id
 
 BASE = datetime(2026, 3, 4, 13, 0, tzinfo=UTC)  # 08:00 in New York
 CLINIC = Clinic(id=1, timezone="America/New_York", hours={d: [(time(0), time(0))] for d in range(7)})
@@ -48,9 +48,9 @@ def make(rows) -> list[Session]:
 def ctx(capacity: int) -> FlagContext:
     return FlagContext(
         clinic=CLINIC,
-        rooms=[Room(i, f"R{i}", ("consult",)) for i in (1, 2, 3)],
-        staff=[StaffMember(i, f"S{i}", capacity=capacity) for i in (1, 2)],
-        patients=[Patient(i, name=f"P{i}") for i in (1, 2, 3)],
+        rooms=by_id([Room(i, f"R{i}", ("consult",)) for i in (1, 2, 3)]),
+        staff=by_id([StaffMember(i, f"S{i}", capacity=capacity) for i in (1, 2)]),
+        patients=by_id([Patient(i, name=f"P{i}") for i in (1, 2, 3)]),
     )
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from scheduler.domain.flags import CourseFacts, FlagContext, patient_flags
-from scheduler.domain.values import Preferences, Session
+from scheduler.domain.values import Preferences, Session, by_id
 from tests.unit.test_planning import PATIENT, PROTOCOLS, ROOMS, STAFF, START, _busy_clinic, make_clinic, plan
 
 PREFERENCES = [
@@ -58,10 +58,10 @@ def _flags(key, p, clinic, existing=()):
     ctx = FlagContext(
         clinic=clinic,
         protocols=PROTOCOLS,
-        rooms=ROOMS,
-        staff=STAFF,
-        patients=[PATIENT],
-        courses=[CourseFacts(id=1, patient_id=PATIENT.id, protocol_key=key, start_on=START, clinic_id=1)],
+        rooms=by_id(ROOMS),
+        staff=by_id(STAFF),
+        patients=by_id([PATIENT]),
+        courses=by_id([CourseFacts(id=1, patient_id=PATIENT.id, protocol_key=key, start_on=START, clinic_id=1)]),
     )
     as_of = datetime.combine(START - timedelta(days=1), time(12), tzinfo=UTC)
     return patient_flags(ctx, PATIENT.id, _as_sessions(p), as_of=as_of, others=list(existing))

@@ -24,7 +24,7 @@ from scheduler.domain.intervals import Interval
 from scheduler.domain.planning import PlanningError, plan_course
 from scheduler.domain.protocols import DoseSpec, EvaluationSpec, Induction, IntegrationSpec, Protocol, Stage
 from scheduler.domain.timezones import NonexistentLocalTime, iter_days, local_date, to_utc
-from scheduler.domain.values import Clinic, Closure, Patient, Preferences, Room, Session, StaffMember
+from scheduler.domain.values import Clinic, Closure, Patient, Preferences, Room, Session, StaffMember, by_id
 
 START = date(2024, 3, 4)  # a Monday (New York changes to summer time on 10 March)
 HORIZON = 11  # the clinic is closed from START + HORIZON on: every plan lies before
@@ -302,10 +302,10 @@ def judge(protocol, plan, clinic, rooms, staff, existing):
     ctx = FlagContext(
         clinic=clinic,
         protocols={"small": protocol},
-        rooms=rooms,
-        staff=staff,
-        patients=[PATIENT],
-        courses=[CourseFacts(id=1, patient_id=PATIENT.id, protocol_key="small", start_on=START, clinic_id=1)],
+        rooms=by_id(rooms),
+        staff=by_id(staff),
+        patients=by_id([PATIENT]),
+        courses=by_id([CourseFacts(id=1, patient_id=PATIENT.id, protocol_key="small", start_on=START, clinic_id=1)]),
     )
     as_of = datetime.combine(START - timedelta(days=1), time(12), tzinfo=UTC)
     mine = {s.id for s in sessions}

@@ -11,7 +11,7 @@ from scheduler.domain.flags import CourseFacts, FlagContext, patient_flags
 from scheduler.domain.protocols import ProtocolError, validate
 from scheduler.domain.rules import gap_code, induction_window_end, within_window
 from scheduler.domain.timezones import local_date
-from scheduler.domain.values import Closure, Session
+from scheduler.domain.values import Closure, Session, by_id
 from tests.unit.test_planning import PATIENT, PROTOCOLS, ROOMS, STAFF, START, TZ, make_clinic, plan
 
 TAPER = PROTOCOLS["tms-daily-taper"]
@@ -54,10 +54,10 @@ def _flags(sessions, key="tms-daily-taper"):
     ctx = FlagContext(
         clinic=make_clinic(),
         protocols=PROTOCOLS,
-        rooms=TMS_ROOMS,
-        staff=STAFF,
-        patients=[PATIENT],
-        courses=[CourseFacts(id=1, patient_id=PATIENT.id, protocol_key=key, start_on=START, clinic_id=1)],
+        rooms=by_id(TMS_ROOMS),
+        staff=by_id(STAFF),
+        patients=by_id([PATIENT]),
+        courses=by_id([CourseFacts(id=1, patient_id=PATIENT.id, protocol_key=key, start_on=START, clinic_id=1)]),
     )
     as_of = datetime.combine(START - timedelta(days=1), time(12), tzinfo=UTC)
     return patient_flags(ctx, PATIENT.id, sessions, as_of=as_of, others=[])

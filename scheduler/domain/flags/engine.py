@@ -1,4 +1,7 @@
-"""The engine's three ways in: one patient, one candidate session, one clinic over a date range."""
+"""The engine's ways in: one patient, one candidate session, one clinic over a date range, the write gate.
+
+The sessions given are stored ones, with their ids (a flag's ``session_ids`` name them); only a
+candidate or a change may be new: the engine numbers it while the rules run (-1, -2 …)."""
 
 from __future__ import annotations
 
@@ -90,8 +93,8 @@ def patient_flags(
     incomplete inductions and due/overdue maintenance).
     """
     mine = [s for s in _dedupe(sessions) if s.patient_id == patient_id]
-    mine_ids = {s.id for s in mine}
-    pool = mine + [s for s in _dedupe(others) if s.id not in mine_ids]
+    mine_ids = {s.id for s in mine if s.id is not None}
+    pool = mine + [s for s in _dedupe(others) if s.id is None or s.id not in mine_ids]
     course_ids = {c.id for c in ctx.courses.values() if c.patient_id == patient_id}
     course_ids |= {s.course_id for s in mine if s.course_id is not None}
     return _sorted(_compute(ctx, pool, mine_ids, course_ids, as_of))
@@ -115,23 +118,24 @@ def candidate_flags(
     (``id`` None) does not appear in ``session_ids``: they name the other sessions concerned.
     """
     wanted = frozenset(codes) if codes is not None else CONFLICT_CODES
+    me_id = candidate.id if candidate.id is not None else _NEW
     me = candidate if candidate.id is not None else dataclasses.replace(candidate, id=_NEW)
     # Only the patient's sessions and those near in time can take part in the candidate's flags.
     near = Interval(me.starts_at - MAX_SESSION_DURATION, me.ends_at + MAX_SESSION_DURATION)
     pool = [
         s
         for s in _dedupe(sessions)
-        if (s.id is None or s.id != me.id) and (s.patient_id == me.patient_id or near.overlaps(s.interval))
+        if (s.id is None or s.id != me_id) and (s.patient_id == me.patient_id or near.overlaps(s.interval))
     ] + [me]
     course_ids = {me.course_id} if me.course_id is not None else set()
     if me.kind == "dose":  # doses are spaced across the patient's courses (and outside any course) too
         course_ids |= {c.id for c in ctx.courses.values() if c.patient_id == me.patient_id}
-    flags = _compute(ctx, pool, {me.id}, course_ids, as_of)
+    flags = _compute(ctx, pool, {me_id}, course_ids, as_of)
     out = []
     for f in flags:
-        if f.code not in wanted or me.id not in f.session_ids:
+        if f.code not in wanted or me_id not in f.session_ids:
             continue
-        if me.id == _NEW:
+        if me_id == _NEW:
             f = dataclasses.replace(f, session_ids=tuple(i for i in f.session_ids if i != _NEW))
         out.append(f)
     return _sorted(out)
@@ -164,7 +168,8 @@ def clinic_flags(
     in_range = {
         s.id
         for s in pool
-        if overlaps(s.starts_at, s.ends_at, start, end)
+        if s.id is not None
+        and overlaps(s.starts_at, s.ends_at, start, end)
         and (clinic_id is None or s.clinic_id is None or s.clinic_id == clinic_id)
     }
     course_ids = {s.course_id for s in pool if s.id in in_range and s.course_id is not None}
@@ -187,7 +192,7 @@ def _identity(f: Flag) -> tuple:
     return (
         f.code,
         f.course_id,
-        tuple(sorted(i for i in f.session_ids if i is not None)),
+        tuple(sorted(f.session_ids)),
         f.on if not f.session_ids else None,
     )
 
@@ -229,7 +234,7 @@ def introduced_flags(
     """
     before = _dedupe(sessions)
     after, placed = apply_changes(before, changes)
-    scope = {c.id for c in placed}
+    scope = {c.id for c in placed if c.id is not None}  # every change placed has one
     patients = {c.patient_id for c in placed}
     course_ids = {c.id for c in ctx.courses.values() if c.patient_id in patients}
     course_ids |= {s.course_id for s in placed if s.course_id is not None}

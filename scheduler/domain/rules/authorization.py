@@ -116,8 +116,8 @@ def recounted(ctx: FlagContext, changes: Iterable[Session]) -> FlagContext:
     authorization's protocol inside its dates use a unit (new sessions carry their placeholder ids)."""
     from dataclasses import replace
 
-    changes = [c for c in changes if c.id is not None]
-    touched = {c.patient_id for c in changes}
+    placed = [(c.id, c) for c in changes if c.id is not None]
+    touched = {c.patient_id for _, c in placed}
     if not any(ctx.patients.get(pid) is not None and ctx.patients[pid].authorizations for pid in touched):
         return ctx
     patients = dict(ctx.patients)
@@ -125,13 +125,13 @@ def recounted(ctx: FlagContext, changes: Iterable[Session]) -> FlagContext:
         patient = patients.get(pid)
         if patient is None or not patient.authorizations:
             continue
-        mine = [c for c in changes if c.patient_id == pid]
-        ids = {c.id for c in mine}
+        mine = [(cid, c) for cid, c in placed if c.patient_id == pid]
+        ids = {cid for cid, _ in mine}
         auths = []
         for a in patient.authorizations:
             extra = [
-                (c.id, c.starts_at)
-                for c in mine
+                (cid, c.starts_at)
+                for cid, c in mine
                 if c.kind == "dose"
                 and c.status in COUNTED_STATUSES
                 and a in authorizations_for(ctx, c)

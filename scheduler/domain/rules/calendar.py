@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import time
 
 from scheduler.domain.calendar import closure_covering, is_within_hours
-from scheduler.domain.rules.model import Flag, FlagContext
+from scheduler.domain.rules.model import Flag, FlagContext, ids_of
 from scheduler.domain.timezones import local_date
 from scheduler.domain.values import Session
 
@@ -33,7 +33,7 @@ def session_flag(ctx: FlagContext, code: str, s: Session, message: str, fix: str
         code=code,
         message=message,
         patient_id=s.patient_id,
-        session_ids=(s.id,),
+        session_ids=ids_of(s),
         fix=fix,
         course_id=s.course_id,
         starts_at=ctx.local(s.starts_at),

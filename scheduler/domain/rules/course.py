@@ -8,10 +8,11 @@ elapsed hours (:mod:`scheduler.domain.timezones`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from scheduler.domain.protocols import Protocol
-from scheduler.domain.rules.model import CLOSED_COURSE_STATUSES, CourseFacts, Flag, FlagContext
+from scheduler.domain.rules.model import CLOSED_COURSE_STATUSES, CourseFacts, Flag, FlagContext, ids_of
 from scheduler.domain.rules.spacing import cross_course_spacing_flags, maintenance_spacing_flags, spacing_flags
 from scheduler.domain.rules.tms import motor_threshold_flags
 from scheduler.domain.rules.windows import (
@@ -71,7 +72,7 @@ class CourseView:
             code=code,
             message=message,
             patient_id=self.course.patient_id,
-            session_ids=tuple(s.id for s in sessions),
+            session_ids=ids_of(*sessions),
             fix=fix,
             course_id=self.course.id,
             starts_at=self.ctx.local(anchor.starts_at) if anchor else None,
@@ -86,8 +87,8 @@ def course_flags(
     sessions: list[Session],
     *,
     as_of: datetime | None,
-    loose: list[Session] = (),
-    elsewhere: list[Session] = (),
+    loose: Sequence[Session] = (),
+    elsewhere: Sequence[Session] = (),
 ) -> list[Flag]:
     """Every rule of the course's protocol over ``sessions`` (the course's sessions, any status).
     ``loose`` are the patient's sessions without a course (an evaluation booked on its own counts);

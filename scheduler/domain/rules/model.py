@@ -7,7 +7,7 @@ database (plain values of :mod:`scheduler.domain.values` plus protocols) and cal
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -64,7 +64,7 @@ class Flag:
             when,
             day,
             self.code,
-            tuple(i if i is not None else -1 for i in self.session_ids),
+            self.session_ids,
             self.patient_id or 0,
             self.room_id or 0,
             self.message,
@@ -88,6 +88,12 @@ class Flag:
         }
 
 
+def ids_of(*sessions: Session) -> tuple[int, ...]:
+    """The ids a flag names of the sessions it concerns. The engine gives a candidate or a change
+    not yet booked a placeholder id while the rules run; a session given without one is not named."""
+    return tuple(s.id for s in sessions if s.id is not None)
+
+
 @dataclass(frozen=True)
 class CourseFacts:
     """What the flag rules need of a course (values.py has no course value). ``clinic_id``, when
@@ -101,26 +107,18 @@ class CourseFacts:
     clinic_id: int | None = None
 
 
-def _by_id(items: Any) -> dict:
-    if items is None:
-        return {}
-    if isinstance(items, Mapping):
-        return dict(items)
-    return {item.id: item for item in items}
-
-
 @dataclass(frozen=True, eq=False)
 class FlagContext:
-    """Everything the rules look up by id. Each of ``rooms``/``staff``/``patients``/``courses`` may be
-    given as a mapping id -> value or as an iterable of values (keyed by their ``id``).
-    ``protocols`` maps protocol key -> Protocol."""
+    """Everything the rules look up by id: ``rooms``/``staff``/``patients``/``courses`` map id -> value
+    (:func:`scheduler.domain.values.by_id` builds one from values); ``protocols`` maps protocol key ->
+    Protocol."""
 
     clinic: Clinic
     protocols: Mapping[str, Protocol] = field(default_factory=dict)
-    rooms: Mapping[int, Room] | Iterable[Room] = field(default_factory=dict)
-    staff: Mapping[int, StaffMember] | Iterable[StaffMember] = field(default_factory=dict)
-    patients: Mapping[int, Patient] | Iterable[Patient] = field(default_factory=dict)
-    courses: Mapping[int, CourseFacts] | Iterable[CourseFacts] = field(default_factory=dict)
+    rooms: Mapping[int, Room] = field(default_factory=dict)
+    staff: Mapping[int, StaffMember] = field(default_factory=dict)
+    patients: Mapping[int, Patient] = field(default_factory=dict)
+    courses: Mapping[int, CourseFacts] = field(default_factory=dict)
     # Ids of the sessions with a REMS Patient Monitoring Form on file; None: not loaded (the form
     # rules do not run, e.g. in the write gate, which no form can change).
     rems_forms: frozenset[int] | None = None
@@ -130,7 +128,9 @@ class FlagContext:
 
     def __post_init__(self) -> None:
         for name in ("rooms", "staff", "patients", "courses"):
-            object.__setattr__(self, name, _by_id(getattr(self, name)))
+            given = getattr(self, name)
+            if not isinstance(given, Mapping):  # a list of values would fail later, far from here
+                raise TypeError(f"FlagContext.{name} maps id -> value (values.by_id), not {type(given).__name__}")
         object.__setattr__(self, "protocols", dict(self.protocols or {}))
 
     @property
@@ -166,6 +166,10 @@ class FlagContext:
     def staff_name(self, staff_id: int | None) -> str:
         m = self.staff.get(staff_id) if staff_id is not None else None
         return m.name if m is not None and m.name else f"clinician #{staff_id}"
+
+    def protocol_name(self, s: Session) -> str:
+        p = self.protocol_of(s)
+        return p.key if p is not None else "its protocol"
 
     def local(self, instant: datetime) -> datetime:
         return to_local(instant, self.tz)

@@ -63,7 +63,7 @@ def ride_home_flags(ctx: FlagContext, s: Session) -> list[Flag]:
             "ride_home_missing",
             s,
             f"No ride home is arranged for {ctx.patient_name(s.patient_id)} after {ctx.label(s)} on "
-            f"{ctx.when(s.starts_at)}; {ctx.protocol_of(s).key} doses require one.",
+            f"{ctx.when(s.starts_at)}; {ctx.protocol_name(s)} doses require one.",
             "Arrange a ride home and record it on the patient.",
         )
     ]

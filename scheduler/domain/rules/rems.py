@@ -21,13 +21,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import cast
 
 from scheduler.domain.calendar import is_staff_available
 from scheduler.domain.intervals import Interval
 from scheduler.domain.protocols import Check, Protocol
 from scheduler.domain.rules.calendar import session_flag, what
-from scheduler.domain.rules.model import Flag, FlagContext, day_label
+from scheduler.domain.rules.model import Flag, FlagContext, day_label, ids_of
 from scheduler.domain.timezones import local_date
 from scheduler.domain.values import Clinic, Patient, Session, StaffMember
 
@@ -114,8 +113,7 @@ def rems_enrollment_flags(ctx: FlagContext, s: Session) -> list[Flag]:
     enrolled on its day)."""
     if not session_needs_rems(ctx, s):
         return []
-    patients = cast(Mapping[int, Patient], ctx.patients)  # FlagContext turns the sequences into maps
-    missing = rems_missing(ctx.clinic, patients.get(s.patient_id), local_date(s.starts_at, ctx.tz))
+    missing = rems_missing(ctx.clinic, ctx.patients.get(s.patient_id), local_date(s.starts_at, ctx.tz))
     if not missing:
         return []
     return [
@@ -131,9 +129,7 @@ def rems_enrollment_flags(ctx: FlagContext, s: Session) -> list[Flag]:
 
 def prescriber_on_site_flags(ctx: FlagContext, s: Session) -> list[Flag]:
     """prescriber_not_on_site for one live, not completed REMS session no prescriber's working time covers."""
-    if not session_needs_rems(ctx, s) or prescriber_on_site(
-        ctx.clinic, cast(Mapping[int, StaffMember], ctx.staff).values(), s.interval
-    ):
+    if not session_needs_rems(ctx, s) or prescriber_on_site(ctx.clinic, ctx.staff.values(), s.interval):
         return []
     return [
         session_flag(
@@ -180,9 +176,7 @@ def check_spacing_flags(ctx: FlagContext, live: Iterable[Session], scope: set[in
                             f"{int(CHECK_SPACING.total_seconds() // 60)} minutes apart, at "
                             f"{ctx.when(first)} and {ctx.local(second):%H:%M}."
                         ),
-                        session_ids=cast(
-                            tuple[int, ...], tuple(sorted((a.id, b.id), key=lambda x: -1 if x is None else x))
-                        ),
+                        session_ids=tuple(sorted(ids_of(a, b))),
                         fix="Start one of the doses at least 10 minutes earlier or later, or assign another nurse.",
                         staff_member_id=staff_id,
                         starts_at=ctx.local(first),

@@ -17,7 +17,7 @@ from scheduler.domain.calendar import is_staff_working, max_concurrency, time_of
 from scheduler.domain.intervals import Interval, merge, overlaps
 from scheduler.domain.rules.authorization import exceeded_flags
 from scheduler.domain.rules.calendar import closure_flags, outside_hours_flags, session_flag, what
-from scheduler.domain.rules.model import Flag, FlagContext
+from scheduler.domain.rules.model import Flag, FlagContext, ids_of
 from scheduler.domain.rules.patient import dosing_hold_flags, ride_home_flags
 from scheduler.domain.rules.rems import check_spacing_flags, prescriber_on_site_flags, rems_enrollment_flags
 from scheduler.domain.timezones import local_date
@@ -83,7 +83,7 @@ def staff_flags(ctx: FlagContext, s: Session) -> list[Flag]:
             "staff_unavailable",
             s,
             f"{ctx.staff_name(member.id)} is a {member.role}, but is assigned to {what(ctx, s)}; "
-            f"{ctx.protocol_of(s).key} needs a {spec.role} for it.",
+            f"{ctx.protocol_name(s)} needs a {spec.role} for it.",
             f"Assign a {spec.role} to the session.",
             staff_member_id=member.id,
         )
@@ -182,7 +182,7 @@ def double_booking_flags(ctx: FlagContext, live: list[Session], scope: set[int] 
                     f"{ctx.patient_name(b.patient_id)}."
                 ),
                 patient_id=a.patient_id if same else None,
-                session_ids=tuple(sorted((a.id, b.id), key=_id_key)),
+                session_ids=tuple(sorted(ids_of(a, b))),
                 fix="Move one of the two sessions to another room or time.",
                 room_id=a.room_id,
                 starts_at=ctx.local(start),
@@ -203,7 +203,7 @@ def double_booking_flags(ctx: FlagContext, live: list[Session], scope: set[int] 
                     f"({ctx.span(b.starts_at, b.ends_at)})."
                 ),
                 patient_id=a.patient_id,
-                session_ids=tuple(sorted((a.id, b.id), key=_id_key)),
+                session_ids=tuple(sorted(ids_of(a, b))),
                 fix="Reschedule one of the two sessions.",
                 starts_at=ctx.local(start),
                 ends_at=ctx.local(end),
@@ -262,7 +262,7 @@ def capacity_flags(ctx: FlagContext, live: list[Session], scope: set[int] | None
                         f"({', '.join(f'{ctx.label(s)} for {ctx.patient_name(s.patient_id)}' for s in involved)})."
                     ),
                     patient_id=next(iter(patients)) if len(patients) == 1 else None,
-                    session_ids=tuple(s.id for s in involved),
+                    session_ids=ids_of(*involved),
                     fix="Assign another clinician to one of the sessions or move it.",
                     staff_member_id=staff_id,
                     starts_at=ctx.local(excess.start),

@@ -19,7 +19,7 @@ from scheduler.db import db_session
 from scheduler.domain import flags as rules
 from scheduler.domain.flags.model import FlagContext
 from scheduler.domain.intervals import Interval, overlaps
-from scheduler.domain.values import Session
+from scheduler.domain.values import Session, by_id
 from scheduler.models import Patient
 from scheduler.protocols_registry import protocols
 from scheduler.services import holds, inputs
@@ -79,10 +79,10 @@ class FutureChecker:
         ctx = FlagContext(
             clinic=clinic,
             protocols=protocols(),
-            rooms=rooms,
-            staff=staff,
+            rooms=by_id(rooms),
+            staff=by_id(staff),
             patients=self.patients,
-            courses=[course_facts(course)] if course is not None else [],
+            courses=by_id([course_facts(course)] if course is not None else []),
         )
         day = candidate.starts_at.date()
         pool = list(self.history.get(candidate.patient_id, ()))
