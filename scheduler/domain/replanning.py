@@ -530,21 +530,7 @@ class _Judge:
     def changes(self, r: Replan) -> list[Session]:
         m = self.missed
         new = [
-            Session(
-                None,
-                m.patient_id,
-                ps.starts_at,
-                ps.ends_at,
-                ps.room_id,
-                kind=ps.kind,
-                status="booked",
-                clinic_id=m.clinic_id,
-                course_id=m.course_id,
-                phase=ps.phase,
-                sequence=ps.sequence,
-                route=ps.route,
-                staff_member_id=ps.staff_member_id,
-            )
+            ps.as_session(id=None, patient_id=m.patient_id, clinic_id=m.clinic_id, course_id=m.course_id)
             for ps in r.new_sessions
         ]
         moved = [

@@ -155,18 +155,9 @@ def new_dependents_for(
         finder.release(new.starts_at, new.ends_at, new.room_id, new.staff_member_id)
     if not got:
         return None
-    slot = got[0]
     return (
-        Session(
-            None,
-            new.patient_id,
-            slot.starts_at,
-            slot.ends_at,
-            slot.room_id,
-            kind="integration",
-            clinic_id=new.clinic_id,
-            course_id=new.course_id,
-            staff_member_id=slot.staff_member_id,
+        got[0].as_session(
+            patient_id=new.patient_id, kind="integration", clinic_id=new.clinic_id, course_id=new.course_id
         ),
     )
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from scheduler.db import db_session
 from scheduler.domain.timezones import local_time, wall_clock
+from scheduler.domain.values import Session
 from scheduler.domain.vocabulary import MAX_SESSION_DURATION
 from scheduler.errors import CONFLICT_SQLSTATES, Conflict, UnprocessableError, sqlstate
 from scheduler.models import Clinic, TreatmentSession, utcnow
@@ -40,6 +41,25 @@ class SessionRequest:
     dose_mg: Decimal | None = None
     notes: str | None = None
     override_reason: str | None = None
+
+    def as_session(self, id: int | None = None) -> Session:
+        """The booking it asks for as the domain's session (what the rule book judges)."""
+        return Session(
+            id=id,
+            patient_id=self.patient_id,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            room_id=self.room_id,
+            kind=self.kind,
+            status="booked",
+            clinic_id=self.clinic_id,
+            course_id=self.course_id,
+            phase=self.phase,
+            sequence=self.sequence,
+            route=self.route,
+            staff_member_id=self.staff_member_id,
+            override_reason=self.override_reason,
+        )
 
 
 def refuse_double_booking(clashes, what: str = "The session") -> None:

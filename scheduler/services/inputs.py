@@ -10,8 +10,9 @@ clinic / a patient / some rooms or clinicians inside a time window. Every sessio
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
+from operator import attrgetter
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import joinedload
@@ -26,24 +27,11 @@ from scheduler.services import scope, setup_cache
 from scheduler.services.windows import overlapping
 
 TS = TreatmentSession
-_SESSION_COLUMNS = (
-    TS.id,
-    TS.patient_id,
-    TS.starts_at,
-    TS.ends_at,
-    TS.room_id,
-    TS.kind,
-    TS.status,
-    TS.clinic_id,
-    TS.course_id,
-    TS.phase,
-    TS.sequence,
-    TS.route,
-    TS.staff_member_id,
-    TS.override_reason,
-    TS.confirmed_at,
-    TS.ride_home_by,
-)
+# A domain session is a treatment_session row's fields of the same names, in the dataclass's order: the
+# one conversion, for ORM rows (``session_value``) and for Core rows of these columns (``_values``).
+_SESSION_FIELDS = tuple(f.name for f in fields(v.Session))
+_SESSION_COLUMNS = tuple(getattr(TS, name) for name in _SESSION_FIELDS)
+_session_attributes = attrgetter(*_SESSION_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -217,24 +205,8 @@ def authorizations_of(patient_ids: Iterable[int]) -> dict[int, tuple[v.Authoriza
 
 
 def session_value(s: TreatmentSession) -> v.Session:
-    return v.Session(
-        id=s.id,
-        patient_id=s.patient_id,
-        starts_at=s.starts_at,
-        ends_at=s.ends_at,
-        room_id=s.room_id,
-        kind=s.kind,
-        status=s.status,
-        clinic_id=s.clinic_id,
-        course_id=s.course_id,
-        phase=s.phase,
-        sequence=s.sequence,
-        route=s.route,
-        staff_member_id=s.staff_member_id,
-        override_reason=s.override_reason,
-        confirmed_at=s.confirmed_at,
-        ride_home_by=s.ride_home_by,
-    )
+    """The ORM row as the domain's session (its fields of ``_SESSION_FIELDS``)."""
+    return v.Session(*_session_attributes(s))
 
 
 def _in_window(window: Interval):

@@ -82,24 +82,8 @@ def changes_of(result: Replan, missed: TreatmentSession) -> list:
     """The re-plan as changes for the rule book's gate: the new sessions, and the moved ones."""
     from dataclasses import replace
 
-    from scheduler.domain.values import Session
-
     new = [
-        Session(
-            None,
-            missed.patient_id,
-            ps.starts_at,
-            ps.ends_at,
-            ps.room_id,
-            kind=ps.kind,
-            status="booked",
-            clinic_id=missed.clinic_id,
-            course_id=missed.course_id,
-            phase=ps.phase,
-            sequence=ps.sequence,
-            route=ps.route,
-            staff_member_id=ps.staff_member_id,
-        )
+        ps.as_session(id=None, patient_id=missed.patient_id, clinic_id=missed.clinic_id, course_id=missed.course_id)
         for ps in result.new_sessions
     ]
     moved = [

@@ -200,7 +200,7 @@ def check(req: booking.SessionRequest, *, check_flags: bool = True, with_session
         for r in requests:
             booking.refuse_clashes(room_id=r.room_id, patient_id=r.patient_id, starts_at=r.starts_at, ends_at=r.ends_at)
         return None
-    changes = [candidate_of(r) for r in requests]
+    changes = [r.as_session() for r in requests]
     context = flag_service.change_context(changes)
     for r in requests:
         # Double booking first: it is never overridable and names the clashing session. The gate's
@@ -220,27 +220,6 @@ def _record_past(actor_id: int | None, session: TreatmentSession, status: str) -
         from scheduler.services.courses import advance
 
         advance(actor_id, session.course_id)
-
-
-def candidate_of(req: booking.SessionRequest, session_id: int | None = None):
-    from scheduler.domain.values import Session
-
-    return Session(
-        id=session_id,
-        patient_id=req.patient_id,
-        starts_at=req.starts_at,
-        ends_at=req.ends_at,
-        room_id=req.room_id,
-        kind=req.kind,
-        status="booked",
-        clinic_id=req.clinic_id,
-        course_id=req.course_id,
-        phase=req.phase,
-        sequence=req.sequence,
-        route=req.route,
-        staff_member_id=req.staff_member_id,
-        override_reason=req.override_reason,
-    )
 
 
 def reschedule(

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 
 from scheduler.db import db_session
 from scheduler.domain import values as v
+from scheduler.domain.planning.results import Slot
 from scheduler.domain.timezones import zone
 from scheduler.domain.vocabulary import WEEKDAYS
 from scheduler.errors import Conflict, UnprocessableError
@@ -172,15 +173,8 @@ def slot_freed(freed: TreatmentSession, before, now: datetime) -> list[WaitlistO
     if start >= before.ends_at:
         return []
     clinic = db_session.get_one(Clinic, freed.clinic_id)
-    slot = v.Session(
-        id=None,
-        patient_id=freed.patient_id,
-        starts_at=start,
-        ends_at=before.ends_at,
-        room_id=before.room_id,
-        kind=freed.kind,
-        clinic_id=freed.clinic_id,
-        staff_member_id=before.staff_member_id,
+    slot = Slot(start, before.ends_at, before.room_id, before.staff_member_id).as_session(
+        patient_id=freed.patient_id, kind=freed.kind, clinic_id=freed.clinic_id
     )
     waiting = db_session.scalars(
         select(WaitlistEntry)
@@ -270,15 +264,8 @@ def accept(actor_id: int | None, offer: WaitlistOffer, *, now: datetime | None =
     if offer.status != "open" or offer.starts_at <= now:
         raise _gone(offer)
     entry = db_session.get(WaitlistEntry, offer.entry_id)
-    slot = v.Session(
-        id=None,
-        patient_id=entry.patient_id,
-        starts_at=offer.starts_at,
-        ends_at=offer.ends_at,
-        room_id=offer.room_id,
-        kind=entry.kind,
-        clinic_id=offer.clinic_id,
-        staff_member_id=offer.staff_member_id,
+    slot = Slot(offer.starts_at, offer.ends_at, offer.room_id, offer.staff_member_id).as_session(
+        patient_id=entry.patient_id, kind=entry.kind, clinic_id=offer.clinic_id
     )
     candidate = candidate_for(entry, slot)
     req = booking.SessionRequest(

@@ -251,7 +251,6 @@ def test_future_rows_get_the_same_flags_as_a_booking_would(sqlite_app, tmp_path)
     from scheduler.models import Clinic, Patient
     from scheduler.services import booking, directory
     from scheduler.services import flags as flag_service
-    from scheduler.services import sessions as session_service
 
     w = builders.small_clinic()
     clinic = db_session.get(Clinic, w.clinic.id)
@@ -292,7 +291,7 @@ def test_future_rows_get_the_same_flags_as_a_booking_would(sqlite_app, tmp_path)
         )
         expected = [
             f
-            for f in flag_service.for_candidate(session_service.candidate_of(req))
+            for f in flag_service.for_candidate(req.as_session())
             if f.code not in ("room_double_booked", "patient_double_booked")
         ]
         db_session.remove()

@@ -111,3 +111,27 @@ class Slot:
     room_id: int | None
     staff_member_id: int | None
     relaxed: frozenset[str] = frozenset()  # "preferences", "window", "guidance", "room", "staff"
+
+    def as_session(
+        self,
+        *,
+        patient_id: int,
+        kind: str,
+        clinic_id: int | None,
+        course_id: int | None = None,
+        id: int | None = None,
+        status: str = "booked",
+    ) -> Session:
+        """The slot taken by a session of ``kind`` for the patient (its time, room and clinician)."""
+        return Session(
+            id=id,
+            patient_id=patient_id,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            room_id=self.room_id,
+            kind=kind,
+            status=status,
+            clinic_id=clinic_id,
+            course_id=course_id,
+            staff_member_id=self.staff_member_id,
+        )

@@ -34,7 +34,6 @@ from scheduler.domain.vocabulary import (
 from scheduler.models import Clinic, Course, Room, StaffMember, TreatmentSession, utcnow
 from scheduler.protocols_registry import protocols
 from scheduler.services import audit, booking, scope
-from scheduler.services import sessions as session_service
 from scheduler.services.imports.future import FutureChecker
 from scheduler.services.imports.patients import CHUNK, existing_by_mrn
 from scheduler.services.windows import overlapping
@@ -372,7 +371,7 @@ def _future(
             )
             return None
     req = _request(row, course)
-    candidate = session_service.candidate_of(req)
+    candidate = req.as_session()
     hold = checker.hold_on(candidate)
     if hold is not None:
         problems.append(
