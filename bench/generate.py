@@ -272,7 +272,7 @@ class Generator:
             )
             conn.execute(
                 sa.insert(OpeningHours.__table__),
-                [{"clinic_id": c, "weekday": d, "opens_at": time(8), "closes_at": time(18)} for d in range(5)],
+                [{"clinic_id": c, "weekday": d, "start_time": time(8), "end_time": time(18)} for d in range(5)],
             )
             closed, closures = set(), []
             for year in range(cal.first.year, cal.day(cal.ndays - 1).year + 1):

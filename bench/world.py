@@ -54,7 +54,7 @@ def build(db_session, stamp: str, today: date) -> World:
         c = Clinic(
             name=f"Bench board {n} rooms {stamp}",
             timezone=ZONE,
-            opening_hours=[OpeningHours(weekday=w, opens_at=time(8), closes_at=time(18)) for w in range(5)],
+            opening_hours=[OpeningHours(weekday=w, start_time=time(8), end_time=time(18)) for w in range(5)],
         )
         db_session.add(c)
         db_session.flush()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from scheduler.auth import can
 from scheduler.domain.clinical_content import clinical_field
 from scheduler.domain.vocabulary import WEEKDAYS
-from scheduler.models import Clinic, Closure, Patient, Room, StaffMember
+from scheduler.models import Clinic, Closure, OpeningHours, Patient, Room, StaffMember, WorkingHours
 
 
 def hhmm(t: time | None) -> str | None:
@@ -22,10 +23,10 @@ def instant(value: datetime | None, tz: str | ZoneInfo | None = None) -> str | N
     return (value.astimezone(zone) if zone else value).isoformat()
 
 
-def weekly(rows, start_attr: str, end_attr: str) -> dict[str, list[list[str | None]]]:
+def weekly(rows: Iterable[OpeningHours | WorkingHours]) -> dict[str, list[list[str | None]]]:
     out: dict[str, list[list[str | None]]] = {}
     for row in rows:
-        out.setdefault(WEEKDAYS[row.weekday], []).append([hhmm(getattr(row, start_attr)), hhmm(getattr(row, end_attr))])
+        out.setdefault(WEEKDAYS[row.weekday], []).append([hhmm(row.start_time), hhmm(row.end_time)])
     return out
 
 
@@ -46,7 +47,7 @@ def clinic(c: Clinic, *, with_closures: bool = True) -> dict:
         "id": c.id,
         "name": c.name,
         "timezone": c.timezone,
-        "hours": weekly(c.opening_hours, "opens_at", "closes_at"),
+        "hours": weekly(c.opening_hours),
         "waitlist_auto_offer": c.waitlist_auto_offer,
         "reminder_hours": c.reminder_hours,
         "rems_certification_id": c.rems_certification_id,
@@ -74,7 +75,7 @@ def staff_member(s: StaffMember) -> dict:
         "role": s.role,
         "capacity": s.capacity,
         "active": s.active,
-        "hours": weekly(s.working_hours, "starts_at", "ends_at") if s.working_hours else None,
+        "hours": weekly(s.working_hours) if s.working_hours else None,
         "time_off": [
             {
                 "id": t.id,

@@ -37,7 +37,9 @@ class Clinic(Base):
     setup_version: Mapped[int] = mapped_column(default=lambda: secrets.randbelow(2**30) + 1, server_default="1")
 
     opening_hours: Mapped[list[OpeningHours]] = relationship(
-        back_populates="clinic", cascade="all, delete-orphan", order_by="(OpeningHours.weekday, OpeningHours.opens_at)"
+        back_populates="clinic",
+        cascade="all, delete-orphan",
+        order_by="(OpeningHours.weekday, OpeningHours.start_time)",
     )
     closures: Mapped[list[Closure]] = relationship(back_populates="clinic", order_by="Closure.starts_on")
     rooms: Mapped[list[Room]] = relationship(back_populates="clinic", order_by="Room.name")

@@ -13,18 +13,21 @@ if TYPE_CHECKING:
 
 
 class OpeningHours(Base):
-    """One open interval [opens_at, closes_at) of local time on a weekday (0 = Monday)."""
+    """One open interval [start_time, end_time) of the clinic's local wall-clock time on a weekday (0 = Monday).
+
+    ``*_time`` columns are naive local times of day (``*_at`` ones are UTC instants, ``*_on`` local dates).
+    Exports keep the columns' published names ``opens_at``/``closes_at`` (services/exports.py)."""
 
     __tablename__ = "opening_hours"
     __table_args__ = (
         CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
-        CheckConstraint("opens_at < closes_at", name="opens_before_closes"),
+        CheckConstraint("start_time < end_time", name="start_before_end"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"), index=True)
     weekday: Mapped[int] = mapped_column(SmallInteger)
-    opens_at: Mapped[time] = mapped_column(Time)
-    closes_at: Mapped[time] = mapped_column(Time)
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
 
     clinic: Mapped[Clinic] = relationship(back_populates="opening_hours")

@@ -36,6 +36,6 @@ class StaffMember(Base):
     working_hours: Mapped[list[WorkingHours]] = relationship(
         back_populates="staff_member",
         cascade="all, delete-orphan",
-        order_by="(WorkingHours.weekday, WorkingHours.starts_at)",
+        order_by="(WorkingHours.weekday, WorkingHours.start_time)",
     )
     time_off: Mapped[list[TimeOff]] = relationship(back_populates="staff_member", order_by="TimeOff.starts_at")

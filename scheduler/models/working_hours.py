@@ -13,18 +13,20 @@ if TYPE_CHECKING:
 
 
 class WorkingHours(Base):
-    """A clinician's weekly working interval [starts_at, ends_at) of clinic-local time (0 = Monday)."""
+    """A staff member's weekly working interval [start_time, end_time) of the clinic's local wall-clock time
+    on a weekday (0 = Monday): naive local times of day, like ``OpeningHours``. Exports keep the columns'
+    published names ``starts_at``/``ends_at`` (services/exports.py)."""
 
     __tablename__ = "working_hours"
     __table_args__ = (
         CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
-        CheckConstraint("starts_at < ends_at", name="starts_before_ends"),
+        CheckConstraint("start_time < end_time", name="start_before_end"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_member_id: Mapped[int] = mapped_column(ForeignKey("staff_member.id", ondelete="CASCADE"), index=True)
     weekday: Mapped[int] = mapped_column(SmallInteger)
-    starts_at: Mapped[time] = mapped_column(Time)
-    ends_at: Mapped[time] = mapped_column(Time)
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
 
     staff_member: Mapped[StaffMember] = relationship(back_populates="working_hours")

@@ -37,7 +37,9 @@ def create_clinic(
     """A clinic with its weekly hours; ``settings``: ``waitlist_auto_offer``, ``reminder_hours``."""
     clinic = Clinic(name=name, timezone=timezone, **(settings or {}))
     clinic.opening_hours = [
-        OpeningHours(weekday=d, opens_at=o, closes_at=c) for d, intervals in sorted(hours.items()) for o, c in intervals
+        OpeningHours(weekday=d, start_time=o, end_time=c)
+        for d, intervals in sorted(hours.items())
+        for o, c in intervals
     ]
     db_session.add(clinic)
     audit.record(actor_id, "clinic.create", clinic, after={**audit.snapshot(clinic), "hours": _hours_json(hours)})
@@ -87,7 +89,7 @@ def create_staff_member(
 ) -> StaffMember:
     member = StaffMember(clinic_id=clinic.id, name=name, role=role, capacity=capacity)
     member.working_hours = [
-        WorkingHours(weekday=d, starts_at=s, ends_at=e)
+        WorkingHours(weekday=d, start_time=s, end_time=e)
         for d, intervals in sorted((hours or {}).items())
         for s, e in intervals
     ]

@@ -47,6 +47,22 @@ def _all_models() -> tuple:
 MODELS = _all_models()
 CHUNK = 1000
 
+# The export files are a contract (integrations read them): a column renamed after they were published
+# keeps its published name there, in both formats, and a restore reads that name. Migration 0013 gave
+# the hours' local times of day the ``*_time`` names; the files still say ``opens_at``/``starts_at``…
+EXPORTED_AS: dict[tuple[str, str], str] = {
+    ("opening_hours", "start_time"): "opens_at",
+    ("opening_hours", "end_time"): "closes_at",
+    ("working_hours", "start_time"): "starts_at",
+    ("working_hours", "end_time"): "ends_at",
+}
+
+
+def exported_name(table: str, column: str) -> str:
+    """The column's name in the export files."""
+    return EXPORTED_AS.get((table, column), column)
+
+
 Opener = Callable[[str], AbstractContextManager[TextIO]]
 
 
@@ -63,14 +79,15 @@ def _columns(model, *, secrets: bool) -> list[str]:
 
 
 def rows(model, *, clinical: bool, secrets: bool) -> Iterator[dict]:
-    """The table's rows as JSON-safe dicts, by id, streamed."""
+    """The table's rows as JSON-safe dicts keyed by the exported column names, by id, streamed."""
     columns = _columns(model, secrets=secrets)
     table = model.__table__
+    names = [exported_name(table.name, c) for c in columns]
     query = (
         select(*(table.c[c] for c in columns)).order_by(*table.primary_key.columns).execution_options(yield_per=CHUNK)
     )
     for row in db_session.execute(query):
-        record = {c: _json_safe(v) for c, v in zip(columns, row)}
+        record = {name: _json_safe(v) for name, v in zip(names, row)}
         if not clinical:
             record = redact_audit_event(record) if model is AuditEvent else redact_state(table.name, record)
         yield record
@@ -108,7 +125,7 @@ def export(open_file: Opener, fmt: str, *, clinical: bool, secrets: bool = False
         with open_file(f"{name}.{fmt}") as out:
             if fmt == "csv":
                 writer = csv.writer(out, lineterminator="\n")
-                writer.writerow(_columns(model, secrets=secrets))
+                writer.writerow([exported_name(name, c) for c in _columns(model, secrets=secrets)])
             for record in rows(model, clinical=clinical, secrets=secrets):
                 if fmt == "jsonl":
                     out.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
@@ -153,7 +170,9 @@ def _not_json(exc: ValueError) -> str:
     return exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
 
 
-def _record(model, line: int, raw: str, readers: dict) -> dict:
+def _record(model, line: int, raw: str, readers: dict[str, tuple[str, Callable]]) -> dict:
+    """One line of ``<table>.jsonl`` as the table's insert parameters; ``readers``: exported column name
+    → (column key, reader)."""
     where = f"{model.__tablename__}.jsonl line {line}"
     try:
         data = json.loads(raw)
@@ -166,8 +185,9 @@ def _record(model, line: int, raw: str, readers: dict) -> dict:
         raise RestoreError(f"{where}: column {unknown[0]!r} is not in the {model.__tablename__} table")
     out = {}
     for key, value in data.items():
+        column, read = readers[key]
         try:
-            out[key] = None if value is None else readers[key](value)
+            out[column] = None if value is None else read(value)
         except (ValueError, TypeError, ArithmeticError):
             raise RestoreError(f"{where}, column {key}: {value!r} cannot be read") from None
     return out
@@ -212,7 +232,7 @@ def restore(open_file: Opener, exists: Callable[[str], bool], *, actor_id: int |
         name = f"{model.__tablename__}.jsonl"
         if not exists(name):
             raise RestoreError(f"{name} is missing from the export.")
-        readers = {c.key: _reader(c) for c in model.__table__.columns}
+        readers = {exported_name(model.__tablename__, c.key): (c.key, _reader(c)) for c in model.__table__.columns}
         batch: list[dict] = []
         n = 0
         with open_file(name) as f:

@@ -104,9 +104,9 @@ def _load(clinic_id: int, version: int) -> Setup:
     hours = v.weekly_hours(
         _weekly(
             db_session.execute(
-                select(OpeningHours.weekday, OpeningHours.opens_at, OpeningHours.closes_at)
+                select(OpeningHours.weekday, OpeningHours.start_time, OpeningHours.end_time)
                 .where(OpeningHours.clinic_id == clinic_id)
-                .order_by(OpeningHours.weekday, OpeningHours.opens_at)
+                .order_by(OpeningHours.weekday, OpeningHours.start_time)
             )
         )
     )
@@ -137,10 +137,10 @@ def _load(clinic_id: int, version: int) -> Setup:
     away: dict[int, list] = {}
     if members:
         for staff_id, weekday, start, end in db_session.execute(
-            select(WorkingHours.staff_member_id, WorkingHours.weekday, WorkingHours.starts_at, WorkingHours.ends_at)
+            select(WorkingHours.staff_member_id, WorkingHours.weekday, WorkingHours.start_time, WorkingHours.end_time)
             .join(StaffMember, StaffMember.id == WorkingHours.staff_member_id)
             .where(StaffMember.clinic_id == clinic_id)
-            .order_by(WorkingHours.staff_member_id, WorkingHours.weekday, WorkingHours.starts_at)
+            .order_by(WorkingHours.staff_member_id, WorkingHours.weekday, WorkingHours.start_time)
         ):
             working.setdefault(staff_id, []).append((weekday, start, end))
         for staff_id, away_from, away_until in db_session.execute(

@@ -25,6 +25,7 @@ def _populate():
 
     clinic, patient = db_session.get(Clinic, w.clinic.id), db_session.get(Patient, w.patient.id)
     directory.add_closure(None, clinic, starts_on=date(2026, 12, 25), ends_on=date(2026, 12, 25), reason="Christmas")
+    directory.create_staff_member(None, clinic, name="Dr Hours", role="prescriber", hours={0: [(time(8), time(12))]})
     directory.add_time_off(
         None,
         db_session.get(StaffMember, w.nurse.id),
@@ -72,6 +73,10 @@ def test_export_restore_round_trip_finds_the_same_data(app, db_url, tmp_path, re
     user_rows = [json.loads(x) for x in exported["app_user.jsonl"]]
     assert [u["role"] for u in user_rows] == ["clinician"] and user_rows[0]["password_hash"].startswith("$argon2")
     assert json.loads(exported["clinical_note.jsonl"][0])["body"] == "Tolerated well; mild dissociation."
+    # The hours' columns keep their published names (the columns are start_time/end_time since 0013).
+    opening, working = (json.loads(exported[f"{t}.jsonl"][0]) for t in ("opening_hours", "working_hours"))
+    assert (opening["opens_at"], opening["closes_at"]) == ("08:00:00", "18:00:00") and "start_time" not in opening
+    assert (working["starts_at"], working["ends_at"]) == ("08:00:00", "12:00:00") and "start_time" not in working
 
     if db_url.startswith("sqlite"):
         empty = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
@@ -139,8 +144,12 @@ def test_the_admin_api_export_leaves_clinical_content_out(api):
     assert "mild dissociation" not in audit and "BP 190/110" not in audit
     assert "password_hash" not in archive.read("app_user.jsonl").decode()
     assert json.loads(archive.read("manifest.json"))["clinical_content"] is False
-    table = _zip(api.get("/api/v1/exports?format=csv")).read("treatment_session.csv").decode().splitlines()
+    csv_files = _zip(api.get("/api/v1/exports?format=csv"))
+    table = csv_files.read("treatment_session.csv").decode().splitlines()
     assert table[0].startswith("id,") and len(table) == 3
+    hours = [line.split(",") for line in csv_files.read("working_hours.csv").decode().splitlines()]
+    assert hours[0] == ["id", "staff_member_id", "weekday", "starts_at", "ends_at"]  # the published names
+    assert [row[2:] for row in hours[1:]] == [["0", "08:00:00", "12:00:00"]]
     fhir = _zip(api.get("/api/v1/exports?format=fhir"))
     manifest = json.loads(fhir.read("manifest.json"))
     assert {"transactionTime", "request", "requiresAccessToken", "output", "error"} <= set(manifest)

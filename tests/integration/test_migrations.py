@@ -108,3 +108,59 @@ def test_sqlite_upgrades_a_database_that_has_data(tmp_path):
         assert conn.exec_driver_sql("SELECT count(*) FROM treatment_session").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
     engine.dispose()
+
+
+def _check_names(conn, table: str) -> set[str]:
+    return {c["name"] for c in sa.inspect(conn).get_check_constraints(table)}
+
+
+def _hours(conn, table: str, start: str, end: str) -> list[tuple]:
+    rows = conn.exec_driver_sql(f"SELECT weekday, {start}, {end} FROM {table} ORDER BY id").all()
+    return [(d, str(s)[:5], str(e)[:5]) for d, s, e in rows]
+
+
+def test_local_time_names_keep_the_hours_both_ways(empty_url):
+    """0013 renames the hours' local times of day to start_time/end_time (and their CHECK constraints)
+    with the rows kept; the constraint still refuses an interval that ends before it starts; the
+    downgrade gives the old names back with the same rows."""
+    upgrade(empty_url, "0012_setup")
+    engine = sa.create_engine(empty_url, poolclass=sa.NullPool)
+    with engine.begin() as conn:
+        for sql in (
+            "INSERT INTO clinic (id, name, timezone, created_at) VALUES (1, 'C', 'America/New_York', '2026-01-01')",
+            "INSERT INTO staff_member (id, clinic_id, name, role, capacity, active, created_at) "
+            "VALUES (1, 1, 'Nurse', 'nurse', 1, true, '2026-01-01')",
+            "INSERT INTO opening_hours (id, clinic_id, weekday, opens_at, closes_at) VALUES "
+            "(1, 1, 0, '08:00', '18:00'), (2, 1, 5, '09:00', '13:00')",
+            "INSERT INTO working_hours (id, staff_member_id, weekday, starts_at, ends_at) VALUES "
+            "(1, 1, 0, '08:30', '12:00'), (2, 1, 0, '13:00', '17:15')",
+        ):
+            conn.exec_driver_sql(sql)
+    engine.dispose()
+    opening = [(0, "08:00", "18:00"), (5, "09:00", "13:00")]
+    working = [(0, "08:30", "12:00"), (0, "13:00", "17:15")]
+
+    upgrade(empty_url)
+    engine = sa.create_engine(empty_url, poolclass=sa.NullPool)
+    with engine.connect() as conn:
+        assert _hours(conn, "opening_hours", "start_time", "end_time") == opening
+        assert _hours(conn, "working_hours", "start_time", "end_time") == working
+        assert "ck_opening_hours_start_before_end" in _check_names(conn, "opening_hours")
+        assert "ck_working_hours_start_before_end" in _check_names(conn, "working_hours")
+        conn.rollback()
+        for table, owner in (("opening_hours", "clinic_id"), ("working_hours", "staff_member_id")):
+            with pytest.raises(sa.exc.IntegrityError), conn.begin():
+                conn.exec_driver_sql(
+                    f"INSERT INTO {table} ({owner}, weekday, start_time, end_time) VALUES (1, 1, '12:00', '11:00')"
+                )
+    engine.dispose()
+    assert _diff(empty_url) == []
+
+    downgrade(empty_url, "0012_setup")
+    engine = sa.create_engine(empty_url, poolclass=sa.NullPool)
+    with engine.connect() as conn:
+        assert _hours(conn, "opening_hours", "opens_at", "closes_at") == opening
+        assert _hours(conn, "working_hours", "starts_at", "ends_at") == working
+        assert "ck_opening_hours_opens_before_closes" in _check_names(conn, "opening_hours")
+        assert "ck_working_hours_starts_before_ends" in _check_names(conn, "working_hours")
+    engine.dispose()
