@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy.exc import DBAPIError
 
@@ -60,6 +61,23 @@ class SessionRequest:
             staff_member_id=self.staff_member_id,
             override_reason=self.override_reason,
         )
+
+
+class Placed(Protocol):
+    """A session the planner or the slot search placed: a proposal, a move, a moved session."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def room_id(self) -> int | None: ...
+
+
+def placed_room(placed: Placed) -> int:
+    """The room the planner or the slot search placed a session in: they place none without a room
+    (``SlotFinder.resources``); the domain's ``room_id`` is Optional only as a domain Session's may be."""
+    if placed.room_id is None:
+        raise ValueError(f"A {placed.kind} session was placed without a room.")
+    return placed.room_id
 
 
 def refuse_double_booking(clashes, what: str = "The session") -> None:

@@ -343,7 +343,7 @@ def plan_and_book(
             booking.SessionRequest(
                 clinic_id=clinic_id,
                 patient_id=patient_id,
-                room_id=ps.room_id,
+                room_id=booking.placed_room(ps),
                 kind=ps.kind,
                 phase=ps.phase,
                 sequence=ps.sequence,

@@ -151,24 +151,26 @@ def prepare(message_id: int, now: datetime) -> Prepared | None:
     message = db_session.get(Message, message_id)
     if message is None or message.status != "pending":
         return None
-    patient = db_session.get(Patient, message.patient_id)
+    patient = db_session.get_one(Patient, message.patient_id)
     offer = db_session.get(WaitlistOffer, message.offer_id) if message.offer_id else None
     s = db_session.get(TreatmentSession, message.session_id) if message.session_id else None
     if not _still_wanted(message, patient, s, offer, now):
         message.status = "withdrawn"
         return None
     if offer is not None:
-        clinic, room = db_session.get_one(Clinic, offer.clinic_id), db_session.get(Room, offer.room_id)
+        clinic, room = db_session.get_one(Clinic, offer.clinic_id), db_session.get_one(Room, offer.room_id)
         starts_at, ends_at, kind = offer.starts_at, offer.ends_at, None
         lines: list[str] = []
         _, token = patient_links.create(expires_at=offer.starts_at, message_id=message.id, offer_id=offer.id)
-    else:
-        clinic, room = db_session.get_one(Clinic, s.clinic_id), db_session.get(Room, s.room_id)
+    elif s is not None:
+        clinic, room = db_session.get_one(Clinic, s.clinic_id), db_session.get_one(Room, s.room_id)
         starts_at, ends_at, kind = s.starts_at, s.ends_at, s.kind
         lines = instructions_for(s) if message.kind != "cancellation" else []
         token = None
         if message.kind != "cancellation":
             _, token = patient_links.create(expires_at=s.ends_at, message_id=message.id, session_id=s.id)
+    else:  # outbox.enqueue makes every message about a session or an offer
+        raise ValueError(f"Message {message.id} is about neither a session nor a waitlist offer.")
     values = {
         "kind": message.kind,
         "first_name": first_name(patient.name),
@@ -192,7 +194,7 @@ def prepare(message_id: int, now: datetime) -> Prepared | None:
 
 
 def _record(message_id: int, now: datetime, error: str | None, max_attempts: int, result: RoundResult) -> None:
-    message = db_session.get(Message, message_id)
+    message = db_session.get_one(Message, message_id)
     message.attempts += 1
     message.claimed_until = None
     if error is None:

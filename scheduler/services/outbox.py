@@ -163,13 +163,19 @@ def enqueue(
 ) -> Message | None:
     """One outbox row, addressed by the patient's contact preference (None when nothing reaches the
     patient: preference ``none``, opted out, or no address). SMS never falls in quiet hours."""
-    patient = patient or db_session.get(Patient, s.patient_id)
+    if patient is None:
+        if s is None:
+            raise TypeError("enqueue needs the session or the patient the message is for")
+        patient = db_session.get(Patient, s.patient_id)
     reach = address(patient) if patient is not None else None
-    if reach is None:
+    if patient is None or reach is None:
         return None
     channel, to = reach
     if channel == "sms":
-        clinic = clinic or db_session.get_one(Clinic, s.clinic_id)
+        if clinic is None:
+            if s is None:
+                raise TypeError("enqueue needs the session or the clinic of an SMS")
+            clinic = db_session.get_one(Clinic, s.clinic_id)
         due_at = messaging.after_quiet_hours(due_at, clinic.timezone, _quiet_hours())
     message = Message(
         kind=kind,

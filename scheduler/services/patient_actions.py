@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from scheduler.db import db_session
-from scheduler.errors import Conflict, ValidationError
+from scheduler.errors import Conflict, NotFound, ValidationError
 from scheduler.models import Clinic, Patient, PatientLink, Room, TreatmentSession, WaitlistEntry, WaitlistOffer, utcnow
 from scheduler.services import audit, patient_links
 from scheduler.services.delivery import first_name as _first_name
@@ -57,15 +57,22 @@ def _protocol(s: TreatmentSession):
     return protocols().get(course.protocol_key) if course is not None else None
 
 
+def _session_of(link: PatientLink) -> TreatmentSession:
+    """The session a link that is not for an offer names (delivery makes every link for one or the other)."""
+    if link.session_id is None:
+        raise NotFound("This link is not valid. Please call the clinic.")
+    return db_session.get_one(TreatmentSession, link.session_id)
+
+
 def view(link: PatientLink, now: datetime | None = None) -> LinkView:
     from scheduler.services.delivery import instructions_for
 
     now = now or utcnow()
     if link.offer_id is not None:
-        offer = db_session.get(WaitlistOffer, link.offer_id)
-        entry = db_session.get(WaitlistEntry, offer.entry_id)
-        patient = db_session.get(Patient, entry.patient_id)
-        clinic, room = db_session.get_one(Clinic, offer.clinic_id), db_session.get(Room, offer.room_id)
+        offer = db_session.get_one(WaitlistOffer, link.offer_id)
+        entry = db_session.get_one(WaitlistEntry, offer.entry_id)
+        patient = db_session.get_one(Patient, entry.patient_id)
+        clinic, room = db_session.get_one(Clinic, offer.clinic_id), db_session.get_one(Room, offer.room_id)
         note = None if offer.status == "open" or link.outcome else "This time is no longer available."
         return LinkView(
             "offer",
@@ -78,9 +85,9 @@ def view(link: PatientLink, now: datetime | None = None) -> LinkView:
             expired=patient_links.expired(link, now),
             status_note=note,
         )
-    s = db_session.get(TreatmentSession, link.session_id)
-    patient = db_session.get(Patient, s.patient_id)
-    clinic, room = db_session.get_one(Clinic, s.clinic_id), db_session.get(Room, s.room_id)
+    s = _session_of(link)
+    patient = db_session.get_one(Patient, s.patient_id)
+    clinic, room = db_session.get_one(Clinic, s.clinic_id), db_session.get_one(Room, s.room_id)
     note = None
     if s.status == "cancelled" and link.outcome != "cancelled":
         note = "This appointment has been cancelled. Please call the clinic."
@@ -121,8 +128,8 @@ def act(link: PatientLink, action: str, form: dict[str, str], now: datetime | No
     if link.offer_id is not None:
         if action != "accept":
             raise ValidationError("This link accepts an offered time.", field="action")
-        return _accept(link, now)
-    s = db_session.get(TreatmentSession, link.session_id)
+        return _accept(link, link.offer_id, now)
+    s = _session_of(link)
     if s.status != "booked":
         raise Conflict(
             "This appointment can no longer be changed here. Please call the clinic.", code="invalid_transition"
@@ -168,10 +175,10 @@ def _cancel(link: PatientLink, s: TreatmentSession, form: dict[str, str], now: d
     return "cancelled"
 
 
-def _accept(link: PatientLink, now: datetime) -> str:
+def _accept(link: PatientLink, offer_id: int, now: datetime) -> str:
     from scheduler.services import waitlist
 
-    offer = db_session.get(WaitlistOffer, link.offer_id)
+    offer = db_session.get_one(WaitlistOffer, offer_id)
     try:
         waitlist.accept(None, offer, now=now)
     except Conflict as exc:

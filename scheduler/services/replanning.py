@@ -42,14 +42,14 @@ def preferences_of(course: Course) -> Preferences:
     )
 
 
-def propose(session: TreatmentSession, *, now: datetime | None = None) -> tuple[Replan, Course | None]:
+def propose(session: TreatmentSession, *, now: datetime | None = None) -> tuple[Replan, Course]:
     """The replacement for a cancelled / no-show dose of a course, and the moves it needs."""
     now = now or utcnow()
     if session.course_id is None:
         raise UnprocessableError(
             f"Session {session.id} is not part of a course; book a new session instead.", code="not_in_course"
         )
-    course = db_session.get(Course, session.course_id)
+    course = db_session.get_one(Course, session.course_id)
     proto = course_service.protocol(course.protocol_key)
     clinic = inputs.clinic_row(course.clinic_id)
     course_rows = db_session.scalars(select(TS).where(TS.course_id == course.id).order_by(TS.starts_at)).all()
@@ -88,7 +88,7 @@ def changes_of(result: Replan, missed: TreatmentSession) -> list:
     ]
     moved = [
         replace(
-            inputs.session_value(db_session.get(TS, m.session_id)),
+            inputs.session_value(db_session.get_one(TS, m.session_id)),
             starts_at=m.starts_at,
             ends_at=m.ends_at,
             room_id=m.room_id,
@@ -131,10 +131,10 @@ def apply(
     with db_session.begin_nested():
         # Later sessions first: moves push sessions later, so no move lands on one not yet moved.
         for move in sorted(result.moves, key=lambda m: m.starts_at, reverse=True):
-            row = db_session.get(TS, move.session_id)
+            row = db_session.get_one(TS, move.session_id)
             before = audit.snapshot(row)
             row.starts_at, row.ends_at = move.starts_at, move.ends_at
-            row.room_id, row.staff_member_id = move.room_id, move.staff_member_id
+            row.room_id, row.staff_member_id = booking.placed_room(move), move.staff_member_id
             _flush_versioned(row)
             audit.record(actor_id, "session.replan_move", row, before=before, reason=override_reason)
             moved.append(row)
@@ -142,7 +142,7 @@ def apply(
             req = booking.SessionRequest(
                 clinic_id=course.clinic_id,
                 patient_id=session.patient_id,
-                room_id=ps.room_id,
+                room_id=booking.placed_room(ps),
                 kind=ps.kind,
                 phase=ps.phase,
                 sequence=ps.sequence,

@@ -13,8 +13,10 @@ SQLAlchemy's, so a concurrent writer that passed the check still fails at UPDATE
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from types import EllipsisType
 
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -140,7 +142,7 @@ def book(
     record_past: bool = False,
     past_status: str = "booked",
     now: datetime | None = None,
-    with_sessions: list[booking.SessionRequest] = (),
+    with_sessions: Sequence[booking.SessionRequest] = (),
     alone: bool = False,
 ) -> tuple[TreatmentSession, list]:
     """Book one session after the rule book's gate; returns the session and its conflicts.
@@ -187,7 +189,9 @@ def book(
     return session, verdict.conflicts if verdict is not None else []
 
 
-def check(req: booking.SessionRequest, *, check_flags: bool = True, with_sessions: list[booking.SessionRequest] = ()):
+def check(
+    req: booking.SessionRequest, *, check_flags: bool = True, with_sessions: Sequence[booking.SessionRequest] = ()
+):
     """Everything ``book`` checks before writing (also what FHIR $hold checks before holding):
     room and clinician of the clinic, shape, double booking (and holds), and the rule book's gate
     (409 ``flagged`` for an error flag the booking would introduce, unless ``override_reason``).
@@ -230,7 +234,7 @@ def reschedule(
     starts_at: datetime,
     ends_at: datetime,
     room_id: int | None = None,
-    staff_member_id: int | object | None = ...,
+    staff_member_id: int | EllipsisType | None = ...,
     override_reason: str | None = None,
     move_dependents: bool = False,
     now: datetime | None = None,
@@ -279,10 +283,12 @@ def reschedule(
     refuse_introduced(verdict, override_reason=override_reason, what="The new time", hint=hint)
     with db_session.begin_nested():
         for dep in moving:  # first: the dose may take the integration session's old place
+            if dep.id is None:  # suggestions.dependents moves existing sessions only
+                raise ValueError("A session to move with the dose has no id.")
             row = get(dep.id)
             before = audit.snapshot(row)
             row.starts_at, row.ends_at = dep.starts_at, dep.ends_at
-            row.room_id, row.staff_member_id = dep.room_id, dep.staff_member_id
+            row.room_id, row.staff_member_id = booking.placed_room(dep), dep.staff_member_id
             _flush_versioned(row)
             audit.record(
                 actor_id,

@@ -263,11 +263,17 @@ def accept(actor_id: int | None, offer: WaitlistOffer, *, now: datetime | None =
     now = now or utcnow()
     if offer.status != "open" or offer.starts_at <= now:
         raise _gone(offer)
-    entry = db_session.get(WaitlistEntry, offer.entry_id)
+    entry = db_session.get_one(WaitlistEntry, offer.entry_id)
     slot = Slot(offer.starts_at, offer.ends_at, offer.room_id, offer.staff_member_id).as_session(
         patient_id=entry.patient_id, kind=entry.kind, clinic_id=offer.clinic_id
     )
     candidate = candidate_for(entry, slot)
+    if candidate is None:  # the entry's session is now longer than the offered slot (its course moved on)
+        raise Conflict(
+            f"Sorry, the slot of offer {offer.id} no longer fits the waitlisted session.",
+            code="slot_taken",
+            field="offer_id",
+        )
     req = booking.SessionRequest(
         clinic_id=offer.clinic_id,
         patient_id=entry.patient_id,

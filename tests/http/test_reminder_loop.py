@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from scheduler.db import db_session
-from scheduler.models import AuditEvent, PatientLink
+from scheduler.models import AuditEvent, PatientLink, WaitlistOffer
 from scheduler.services import delivery
 from tests.support import builders
 from tests.support.messaging import smtp_server  # noqa: F401 - fixture
@@ -131,6 +131,31 @@ def test_a_cancel_by_link_frees_the_slot_for_the_waitlist_and_the_first_to_accep
     assert again.status_code == 409 and again.json["error"]["code"] == "slot_taken"
     listed = api.get(f"/api/v1/waitlist?clinic_id={w.clinic.id}&status=booked").json["entries"]
     assert [e["id"] for e in listed] == [entry.json["id"]]
+
+
+def test_an_offer_the_waitlisted_session_no_longer_fits_is_gone_not_a_crash(api, loop):
+    w, day = loop["w"], _day(10)
+    entry = api.post(
+        "/api/v1/waitlist",
+        json={
+            "patient_id": loop["other"],
+            "clinic_id": w.clinic.id,
+            "kind": "dose",
+            "protocol": "ketamine-iv",
+            "earliest_on": day.isoformat(),
+            "latest_on": day.isoformat(),
+        },
+    )
+    assert entry.status_code == 201, entry.json
+    s = _book(api, w, day)
+    api.post(f"/api/v1/sessions/{s['id']}/cancel", json={"version": s["version"], "reason": "unwell"})
+    [offer] = api.get(f"/api/v1/waitlist/offers?clinic_id={w.clinic.id}").json["offers"]
+    row = db_session.get_one(WaitlistOffer, offer["id"])
+    row.ends_at = row.starts_at + timedelta(minutes=60)  # shorter than the protocol's 120-minute dose
+    db_session.commit()
+    taken = api.post(f"/api/v1/waitlist/offers/{offer['id']}/accept")
+    assert taken.status_code == 409 and taken.json["error"]["code"] == "slot_taken", taken.json
+    assert "no longer fits" in taken.json["error"]["message"]
 
 
 def test_a_patient_the_rules_forbid_is_not_offered_the_slot(api, loop):

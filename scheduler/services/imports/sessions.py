@@ -82,16 +82,17 @@ class Lookups:
             for s in db_session.scalars(
                 select(TreatmentSession).where(TreatmentSession.external_id.in_(ids[i : i + CHUNK]))
             ):
-                existing[s.external_id] = s
+                if s.external_id is not None:  # always: it is one of ``ids``
+                    existing[s.external_id] = s
         courses: dict[tuple[int, str], Course] = {}
         patient_ids = sorted(p.id for p in patients.values())
         for i in range(0, len(patient_ids), CHUNK):
-            for c in db_session.scalars(
+            for course in db_session.scalars(
                 select(Course)
                 .where(Course.patient_id.in_(patient_ids[i : i + CHUNK]))
                 .order_by(Course.start_on, Course.id)
             ):
-                courses[(c.patient_id, c.protocol_key)] = c  # the latest of that protocol wins
+                courses[(course.patient_id, course.protocol_key)] = course  # the latest of that protocol wins
         return cls(clinics, rooms, staff, patients, existing, courses)
 
 
@@ -226,6 +227,16 @@ def _parse(line: int, row: dict[str, str], known: Lookups, problems: list[Proble
         sequence = check("sequence", cells.whole_number, sequence)
     if any(p.severity == "error" for p in problems):
         return None
+    if (
+        external_id is None
+        or patient is None
+        or clinic is None
+        or kind is None
+        or starts_at is None
+        or ends_at is None
+        or room is None
+    ):  # never: a missing or unreadable required cell is an error above
+        raise ValueError(f"Line {line}: a required cell is missing but no error says so.")
     return Row(
         external_id, patient.id, clinic, kind, starts_at, ends_at, room.id, staff_id, status, protocol, phase, sequence
     )
@@ -374,11 +385,12 @@ def _future(
     candidate = req.as_session()
     hold = checker.hold_on(candidate)
     if hold is not None:
+        hold_id = -hold.id if hold.id is not None else None  # holds.as_sessions: a hold's id, negated
         problems.append(
             Problem(
                 line,
                 "room" if hold.room_id == row.room_id else "mrn",
-                f"The slot is held for a booking in progress (hold {-hold.id}, "
+                f"The slot is held for a booking in progress (hold {hold_id}, "
                 f"{wall_clock(hold.starts_at, row.clinic.timezone)}–"
                 f"{local_time(hold.ends_at, row.clinic.timezone):%H:%M}).",
                 code="slot_held",
