@@ -201,6 +201,18 @@ class _NoSlot(Exception):
         self.message = message
 
 
+def _seq(dose: Session) -> int:
+    """The sequence number of a live induction dose (:func:`_neighbours` keeps only those with one)."""
+    assert dose.sequence is not None
+    return dose.sequence
+
+
+def _stored_id(s: Session) -> int:
+    """The id of a session of the course (stored ones: the course is read from the database)."""
+    assert s.id is not None
+    return s.id
+
+
 @dataclass(frozen=True)
 class _Neighbours:
     """The missed induction dose ``seq`` among the course's live induction doses."""
@@ -221,10 +233,10 @@ def _neighbours(protocol: Protocol, live: list[Session], seq: int, tz: str) -> _
     stage_index, stage = protocol.induction.stage_of(seq)
     doses = sorted(
         (s for s in live if s.kind == "dose" and s.phase == "induction" and s.sequence),
-        key=lambda s: s.sequence,
+        key=_seq,
     )
-    before = [s for s in doses if s.sequence < seq]
-    after = [s for s in doses if s.sequence > seq]
+    before = [s for s in doses if _seq(s) < seq]
+    after = [s for s in doses if _seq(s) > seq]
     stage_start_seq = protocol.induction.first_sequence(stage_index)
     stage_first = next((local_date(s.starts_at, tz) for s in doses if s.sequence == stage_start_seq), None)
     return _Neighbours(
@@ -286,7 +298,7 @@ def _replacement_days(
     windowed = around.stage_first is not None or opens is not None
     if windowed:
         remaining = (
-            sum(1 for s in around.after if s.sequence < around.stage_start_seq + stage.count) // stage.doses_per_day
+            sum(1 for s in around.after if _seq(s) < around.stage_start_seq + stage.count) // stage.doses_per_day
         )
         hi = min(hi, latest_day_for(stage, around.stage_first, remaining, around.course_first))
     return _Days(lo, hi, windowed)
@@ -316,7 +328,7 @@ def _place_replacement(
     hints = _hints(missed, tz)
     nxt = around.after[0] if around.after and not around.stage.doses_per_day > 1 else None
     no_move_hi = (
-        min(days.hi, local_date(nxt.starts_at, tz) - timedelta(days=_gap_rule(protocol, nxt.sequence).min_gap_days))
+        min(days.hi, local_date(nxt.starts_at, tz) - timedelta(days=_gap_rule(protocol, _seq(nxt)).min_gap_days))
         if nxt
         else days.hi
     )  # the latest day the next dose is not doses_too_close after
@@ -370,7 +382,7 @@ def _cascade(
     dose_moved: dict[int, tuple[datetime, datetime]] = {}
     placed_day = local_date(slot.starts_at, tz)
     for s in around.after:
-        rule = _gap_rule(protocol, s.sequence)
+        rule = _gap_rule(protocol, _seq(s))
         if around.stage.doses_per_day > 1:
             break
         day = local_date(s.starts_at, tz)
@@ -395,7 +407,7 @@ def _cascade(
             finder.reserve(moved.starts_at, moved.ends_at, moved.room_id, moved.staff_member_id)
         moves.append(
             Move(
-                s.id,
+                _stored_id(s),
                 "dose",
                 s.sequence,
                 moved.starts_at,
@@ -405,7 +417,7 @@ def _cascade(
                 s.starts_at,
             )
         )
-        dose_moved[s.sequence] = (moved.starts_at, moved.ends_at)
+        dose_moved[_seq(s)] = (moved.starts_at, moved.ends_at)
         placed_day = local_date(moved.starts_at, tz)
     return _Pushed(moves, problems, dose_moved)
 
@@ -435,7 +447,7 @@ def _integration_sessions(
     integ = protocol.integration
     if integ is None:
         return _Integration(new_sessions, moves, problems)
-    starts = {s.sequence: s.starts_at for s in doses}
+    starts = {_seq(s): s.starts_at for s in doses}
     starts.update({q: v[0] for q, v in dose_moved.items()})
     for dseq, (ds, de) in sorted(dose_moved.items()):
         if not integ.applies_to(dseq):
@@ -463,7 +475,7 @@ def _integration_sessions(
         if existing is not None:
             moves.append(
                 Move(
-                    existing.id,
+                    _stored_id(existing),
                     "integration",
                     dseq,
                     got.starts_at,

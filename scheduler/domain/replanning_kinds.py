@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from scheduler.domain.planning import PlanningError, Problem, ProposedSession, SlotFinder, date_range, extended_after
-from scheduler.domain.protocols import Protocol
+from scheduler.domain.protocols import EvaluationSpec, FollowUpSpec, IntegrationSpec, PreparationSpec, Protocol
 from scheduler.domain.rules import (
     doses_needing_integration,
     evaluation_latest_day,
@@ -62,8 +62,7 @@ def _when(t: datetime, tz: str) -> str:
     return wall_clock(t, tz)
 
 
-def _integration_window(protocol: Protocol, live: list[Session], missed: Session, tz: str):
-    spec = protocol.integration
+def _integration_window(protocol: Protocol, spec: IntegrationSpec, live: list[Session], missed: Session, tz: str):
     doses = _induction(live)
     needing = doses_needing_integration(spec, doses, protocol.induction.total_doses)
     # the dose it followed: the live induction dose of its sequence number, else the latest one before it
@@ -86,13 +85,13 @@ def _integration_window(protocol: Protocol, live: list[Session], missed: Session
     )
 
 
-def _follow_up_window(protocol: Protocol, live: list[Session], tz: str):
+def _follow_up_window(protocol: Protocol, spec: FollowUpSpec, live: list[Session], tz: str):
     doses = _induction(live)
     total = protocol.induction.total_doses
     if len(doses) < total:
         return f"the induction has {len(doses)} of {total} doses: the follow-up is planned after the last one"
     last = doses[total - 1]
-    lo, hi = follow_up_days(protocol.follow_up, local_date(last.starts_at, tz))
+    lo, hi = follow_up_days(spec, local_date(last.starts_at, tz))
     return _Window(
         max(day_start_utc(lo, tz), last.ends_at),
         day_start_utc(hi + timedelta(days=1), tz),
@@ -101,14 +100,13 @@ def _follow_up_window(protocol: Protocol, live: list[Session], tz: str):
     )
 
 
-def _before_first_dose(live: list[Session], tz: str) -> tuple[Session | None, date | None]:
+def _first_dose(live: list[Session]) -> Session | None:
     doses = _induction(live)
-    return (doses[0], local_date(doses[0].starts_at, tz)) if doses else (None, None)
+    return doses[0] if doses else None
 
 
-def _evaluation_window(protocol: Protocol, live: list[Session], now: datetime, tz: str):
-    spec = protocol.evaluation
-    first, first_day = _before_first_dose(live, tz)
+def _evaluation_window(spec: EvaluationSpec, live: list[Session], now: datetime, tz: str):
+    first = _first_dose(live)
     if first is None:
         today = local_date(now, tz)
         return _Window(
@@ -117,6 +115,7 @@ def _evaluation_window(protocol: Protocol, live: list[Session], now: datetime, t
             "dose_before_evaluation",
             "before the first dose (none is booked)",
         )
+    first_day = local_date(first.starts_at, tz)
     latest = evaluation_latest_day(spec, first_day)
     earliest = first_day - timedelta(days=spec.valid_days)
     hi = min(day_start_utc(latest + timedelta(days=1), tz), first.starts_at)
@@ -128,9 +127,9 @@ def _evaluation_window(protocol: Protocol, live: list[Session], now: datetime, t
     )
 
 
-def _preparation_window(protocol: Protocol, live: list[Session], missed: Session, now: datetime, tz: str):
-    spec = protocol.preparation
-    first, first_day = _before_first_dose(live, tz)
+def _preparation_window(spec: PreparationSpec, live: list[Session], missed: Session, now: datetime, tz: str):
+    first = _first_dose(live)
+    first_day = local_date(first.starts_at, tz) if first is not None else None
     before = [
         s
         for s in live
@@ -166,14 +165,15 @@ def replan_other_kind(protocol: Protocol, finder: SlotFinder, course: list[Sessi
         return _fail("not_in_protocol", f"{protocol.key} has no {what}")
     tz = finder.tz
     live = [s for s in course if s.live and s.id != missed.id]
-    if missed.kind == "integration":
-        window = _integration_window(protocol, live, missed, tz)
-    elif missed.kind == "follow_up":
-        window = _follow_up_window(protocol, live, tz)
-    elif missed.kind == "evaluation":
-        window = _evaluation_window(protocol, live, now, tz)
-    elif missed.kind == "preparation":
-        window = _preparation_window(protocol, live, missed, now, tz)
+    # (spec_for answered, so the protocol has the part of this kind)
+    if missed.kind == "integration" and protocol.integration is not None:
+        window = _integration_window(protocol, protocol.integration, live, missed, tz)
+    elif missed.kind == "follow_up" and protocol.follow_up is not None:
+        window = _follow_up_window(protocol, protocol.follow_up, live, tz)
+    elif missed.kind == "evaluation" and protocol.evaluation is not None:
+        window = _evaluation_window(protocol.evaluation, live, now, tz)
+    elif missed.kind == "preparation" and protocol.preparation is not None:
+        window = _preparation_window(protocol.preparation, live, missed, now, tz)
     else:
         return _fail("not_in_protocol", f"a {missed.kind} cannot be re-planned")
     if isinstance(window, str):
@@ -183,11 +183,6 @@ def replan_other_kind(protocol: Protocol, finder: SlotFinder, course: list[Sessi
     if window.hi is not None and lo < window.hi:
         strict = date_range(local_date(lo, tz), local_date(window.hi - timedelta(microseconds=1), tz))
     after = local_date(window.hi, tz) if window.hi is not None and window.hi > lo else local_date(lo, tz)
-    hints = {
-        "time_hint": local_time(missed.starts_at, tz),
-        "room_hint": missed.room_id,
-        "staff_hint": missed.staff_member_id,
-    }
     latest = window.hi - spec.duration if missed.kind != "integration" and window.hi is not None else window.hi
     try:
         got = finder.ladder(
@@ -196,7 +191,9 @@ def replan_other_kind(protocol: Protocol, finder: SlotFinder, course: list[Sessi
             [local_date(lo, tz), *extended_after(after)] if not strict else extended_after(strict[-1]),
             not_before=lo,
             latest_start=latest,
-            **hints,
+            time_hint=local_time(missed.starts_at, tz),
+            room_hint=missed.room_id,
+            staff_hint=missed.staff_member_id,
         )[0]
     except PlanningError as exc:
         return _fail("no_slot", exc.message)

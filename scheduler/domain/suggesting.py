@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import date, time
 
 from scheduler.domain.flags import FlagContext, introduced_flags
-from scheduler.domain.planning import SlotFinder, date_range
+from scheduler.domain.planning import Slot, SlotFinder, date_range
 from scheduler.domain.protocols import Protocol, SessionSpec
 from scheduler.domain.rules import doses_needing_integration, integration_window
 from scheduler.domain.timezones import local_date, local_time
@@ -189,7 +189,8 @@ def suggest(
     old = next((s for s in pool if template.id is not None and s.id == template.id), None)
     found: list[Suggestion] = []
     for d in dates:
-        taken, tried, held = 0, 0, []
+        taken, tried = 0, 0
+        held: list[Slot] = []
         while taken < per_day and tried < tries_per_day:
             tried += 1
             slots = finder.search(
@@ -241,12 +242,12 @@ def suggest(
     return found
 
 
-def _hold(finder: SlotFinder, held: list, slot) -> None:
+def _hold(finder: SlotFinder, held: list[Slot], slot: Slot) -> None:
     """Reserve a slot tried (for no patient) so that the next search of the day finds another."""
     finder.reserve(slot.starts_at, slot.ends_at, slot.room_id, slot.staff_member_id, -1)
     held.append(slot)
 
 
-def _free(finder: SlotFinder, held: list) -> None:
+def _free(finder: SlotFinder, held: list[Slot]) -> None:
     for h in held:
         finder.release(h.starts_at, h.ends_at, h.room_id, h.staff_member_id, -1)

@@ -12,7 +12,7 @@ from scheduler.domain.planning.exact import ExactPlanner
 from scheduler.domain.planning.induction import plan_induction
 from scheduler.domain.planning.results import Plan, PlanningError, Slot
 from scheduler.domain.planning.slots import SlotFinder, extended_after
-from scheduler.domain.protocols import Protocol
+from scheduler.domain.protocols import MaintenanceSpec, Protocol
 from scheduler.domain.timezones import local_date
 from scheduler.domain.values import Clinic, Patient, Preferences, Room, Session, StaffMember
 
@@ -94,7 +94,7 @@ def plan_course(
             )
 
     if include_maintenance and protocol.maintenance is not None:
-        _plan_maintenance(b, protocol, last_day, 1, last.ends_at)
+        _plan_maintenance(b, protocol, protocol.maintenance, last_day, 1, last.ends_at)
     return b.build()
 
 
@@ -128,6 +128,7 @@ def _plan_exact(
         if pl.kind == "evaluation":
             b.add("evaluation", pl.spec, slots, sequence=1, label="Evaluation")
         elif pl.kind == "preparation":
+            assert protocol.preparation is not None  # the exact search placed one
             b.add(
                 "preparation",
                 pl.spec,
@@ -137,17 +138,17 @@ def _plan_exact(
             )
         elif pl.kind == "integration":
             b.add("integration", pl.spec, slots, sequence=pl.sequence, label=f"Integration after dose {pl.sequence}")
-        else:
+        else:  # a dose: the exact search places the protocol's dose block
             ids = b.add(
                 "dose",
-                pl.spec,
+                protocol.dose,
                 slots,
                 phase="induction",
                 sequence=pl.sequence,
                 label=f"Induction dose {pl.sequence} of {total}",
-                route=pl.spec.route,
+                route=protocol.dose.route,
             )
-            dose_problems(b, pl.spec, ids)
+            dose_problems(b, protocol.dose, ids)
             dose_slots.extend(slots)
     return dose_slots
 
@@ -215,9 +216,13 @@ def _plan_least_bad(b: PlanBuilder, protocol: Protocol, start_on: date, has_vali
 
 
 def _plan_maintenance(
-    b: PlanBuilder, protocol: Protocol, last_dose_on: date, sequence: int, not_before: datetime | None
+    b: PlanBuilder,
+    protocol: Protocol,
+    rule: MaintenanceSpec,
+    last_dose_on: date,
+    sequence: int,
+    not_before: datetime | None,
 ) -> list[Slot]:
-    rule = protocol.maintenance
     window = due_window(last_dose_on, rule)
     ext = extended_after(window.latest)
     slots = b.finder.ladder(
@@ -261,5 +266,5 @@ def plan_maintenance_dose(
     finder = SlotFinder(clinic, rooms, staff, patient, existing_sessions, preferences, grid_minutes)
     stagger(finder, protocol)
     b = PlanBuilder(protocol, finder)
-    _plan_maintenance(b, protocol, last_dose_on, sequence, not_before)
+    _plan_maintenance(b, protocol, protocol.maintenance, last_dose_on, sequence, not_before)
     return b.build()

@@ -201,10 +201,10 @@ class ExactPlanner:
         if self.pref_days is None:
             return 0
         dd = self.days[j]
-        got = self._ahead(dd.stage_index, dd.stage, dd.left_in_stage, (d - origin).days, d.weekday())
+        got = self._ahead(self.pref_days, dd.stage_index, dd.stage, dd.left_in_stage, (d - origin).days, d.weekday())
         return got if got is not None else 0
 
-    def _ahead(self, si: int, st: Stage, left: int, offset: int, wd: int) -> int | None:
+    def _ahead(self, pref: frozenset[int], si: int, st: Stage, left: int, offset: int, wd: int) -> int | None:
         if left == 0:
             return 0
         key = (si, left, offset, wd)
@@ -215,9 +215,9 @@ class ExactPlanner:
             if offset + gap + (left - 1) * st.min_gap_days > st.window_days:
                 break
             w = (wd + gap) % 7
-            rest = self._ahead(si, st, left - 1, offset + gap, w)
+            rest = self._ahead(pref, si, st, left - 1, offset + gap, w)
             if rest is not None:
-                cost = rest + (0 if w in self.pref_days else st.doses_per_day)
+                cost = rest + (0 if w in pref else st.doses_per_day)
                 if best is None or cost < best:
                     best = cost
         self._ahead_memo[key] = best
@@ -258,7 +258,7 @@ class ExactPlanner:
         for misses, placed, last_prep, eval_day in self._pre_cache[key]:
             if ev is not None and (eval_day is None or not rules.evaluation_covers(ev, eval_day, first_day)):
                 continue
-            if last_prep is not None and rules.preparation_before(prep, last_prep) > first_day:
+            if prep is not None and last_prep is not None and rules.preparation_before(prep, last_prep) > first_day:
                 continue
             if best is None or misses < best[0]:
                 best = (misses, placed)
@@ -336,7 +336,7 @@ class ExactPlanner:
             elif miss == g.miss and o[3] not in g.by_time:
                 g.by_time[o[3]] = (o, it, ff)
 
-        span = timedelta(hours=integ.within_hours) if integ is not None else None
+        span = timedelta(hours=integ.within_hours) if integ is not None else timedelta(0)
         spaced = self.finder.spaced
         for o in opts[i:]:
             dose_slots = o[1]
@@ -344,11 +344,11 @@ class ExactPlanner:
                 continue  # too close to one of the patient's doses of another course or outside any course
             end = dose_slots[-1].ends_at
             miss = 0 if o[2] else len(dose_slots)
-            if pending is not None:
+            if pending is not None and integ is not None:  # (owed only when the protocol has integration)
                 lo, hi, _seq = pending
                 for it in self.opts.earliest_pair(integ, max(lo, end), hi, self._days_from(d, hi - end)):
                     add(o, it, None, it[1][-1].ends_at, miss + (0 if it[2] else 1))
-            elif needs:
+            elif needs and integ is not None:
                 lo, hi = rules.integration_window(integ, end)
                 for it in self.opts.earliest_pair(integ, lo, hi, self._days_from(d, span)):
                     add(o, it, None, it[1][-1].ends_at, miss + (0 if it[2] else 1))
@@ -420,6 +420,7 @@ class ExactPlanner:
             )
             miss = 0 if self.pref_days is None or wd in self.pref_days else n
             origin = rules.window_origin(dd.stage, d if dd.first_in_stage else node.stage_first, course_first)
+            assert origin is not None  # the course's first day is known, and so is the stage's
             ahead = self.misses_ahead(j, d, origin)
             prio = (
                 node.cost[0] + guide,
@@ -445,6 +446,7 @@ class ExactPlanner:
         if not rules.within_stage_window(st, stage_first, course_first, d, dd.left_in_stage):
             return
         origin = rules.window_origin(st, stage_first, course_first)
+        assert origin is not None  # the course's first day is known, and so is the stage's
         week_idx = (d - origin).days // 7
         if dd.first_in_stage:
             in_week = 0
@@ -482,12 +484,13 @@ class ExactPlanner:
             placed = list(pre[1]) if pre else []
             placed.append(Placed("dose", self.p.dose, o[1], dd.sequences[0], not o[2], not guided))
             if integ is not None:
+                assert self.p.integration is not None  # an integration option comes from its spec
                 placed.append(Placed("integration", self.p.integration, integ[1], int_seq, not integ[2]))
             child = _Node(j, d, stage_first, week, ff, grp.owed, g, o[3], tuple(placed), node, course_first)
             heapq.heappush(heap, (prio, next(self._tick), 0, key, child))
 
     @staticmethod
-    def _unwind(node: _Node) -> list[Placed]:
+    def _unwind(node: _Node | None) -> list[Placed]:
         chunks = []
         while node is not None:
             chunks.append(node.placed)

@@ -76,6 +76,7 @@ def plan_induction(
                 first_try = (b.snapshot(), result)
             b.restore(saved)
         else:
+            assert first_try is not None  # the unshifted attempt raised, was clean (break) or was kept
             b.restore(first_try[0])
             result = first_try[1]
         slots, prev_day, hints = result
@@ -167,7 +168,7 @@ def _plan_stage(
                 f"the protocol allows at most {stage.tolerated_gap_days}.",
                 ids,
             )
-        elif not cadence_ok(stage, prev_day, day):
+        elif prev_day is not None and not cadence_ok(stage, prev_day, day):
             b.problem(
                 "protocol_guidance_not_met",
                 f"Dose {seq} is {(day - prev_day).days} days after the previous "
