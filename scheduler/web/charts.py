@@ -1,7 +1,9 @@
 """Server-drawn SVG: the course timeline and the assessment charts (presentation only).
 
-The data comes from ``services.timeline.timeline``; this module only places it on axes. Every mark
-has a ``<title>`` (read by screen readers and shown on hover) and sessions are links.
+The data comes from ``services.timeline.timeline``; this module only places it on axes: it computes
+the geometry (plain numbers, labels, colours) and ``web/templates/svg/*.svg`` draws it (autoescaped,
+so patient and protocol text is escaped like any page's). Every mark has a ``<title>`` (read by screen
+readers and shown on hover) and sessions are links.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import url_for
-from markupsafe import Markup, escape
+from flask import render_template, url_for
+from markupsafe import Markup
 
 from scheduler.domain.instruments import CATALOGUE, MEASUREMENT_CATALOGUE, baseline
 from scheduler.web.geometry import DateScale, ValueScale
@@ -36,10 +38,6 @@ WIDTH, LEFT, RIGHT = 1000, 110, 24
 PLOT_RIGHT = 200  # room for the band labels right of an assessment chart
 
 
-def _e(value) -> str:
-    return str(escape(value))
-
-
 @dataclass
 class CourseSvg:
     svg: Markup
@@ -48,8 +46,54 @@ class CourseSvg:
     hidden_after: int  # sessions beyond the shown range (maintenance months away)
 
 
+def _svg(template: str, **values) -> Markup:
+    """``web/templates/svg/<template>`` rendered with ``values`` (a ``.svg`` template: autoescaped)."""
+    return Markup(render_template(f"svg/{template}", **values))
+
+
 def _local_day(instant, tz: str) -> date:
     return instant.astimezone(ZoneInfo(tz)).date()
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One session on the course line, drawn at (x, y) by its status; ``flag``: its worst flag."""
+
+    href: str
+    kind: str
+    status: str
+    phase: str
+    session_id: int
+    title: str
+    x: float
+    y: float
+    colour: str
+    label: str | None  # the dose number under a dose ("M3": maintenance)
+    flag: FlagMark | None
+
+
+@dataclass(frozen=True)
+class FlagMark:
+    code: str
+    colour: str
+    title: str = ""  # a flag that names no session (a session's flags are in its title)
+    x: float = 0
+    y: float = 0
+
+
+@dataclass(frozen=True)
+class DueWindow:
+    title: str
+    x0: float
+    width: float
+    height: float
+    target_x: float | None
+
+
+@dataclass(frozen=True)
+class Lane:
+    label: str
+    y: float
 
 
 def course_timeline(data, tz: str, *, whole: bool = False, today: date | None = None) -> CourseSvg | None:
@@ -75,129 +119,78 @@ def course_timeline(data, tz: str, *, whole: bool = False, today: date | None = 
     lane_y = {k: 62 + i * 40 for i, (k, _) in enumerate(lanes)}
     height = 62 + len(lanes) * 40 + 20
     scale = DateScale(first, last, LEFT, WIDTH - RIGHT)
-    out: list[str] = [
-        f'<svg viewBox="0 0 {WIDTH} {height}" role="group" aria-labelledby="tl-title" '
-        f'xmlns="http://www.w3.org/2000/svg" data-testid="course-timeline">',
-        f'<title id="tl-title">Course timeline {first:%d %b %Y} to {last:%d %b %Y}</title>',
-    ]
-    # grid and date ticks
-    for x, label in scale.ticks(12):
-        out.append(
-            f'<line x1="{x}" y1="34" x2="{x}" y2="{height - 12}" stroke="#e6ebef"/>'
-            f'<text x="{x}" y="26" font-size="12" fill="#5b6877" text-anchor="middle">{_e(label)}</text>'
-        )
-    # maintenance due window
     due = data.next_due
+    window = due_note = None
     if due and due.earliest <= last and due.latest >= first:
         x0, x1 = scale.x(max(due.earliest, first)), scale.x(min(due.latest, last))
-        xt = scale.x(due.target) if first <= due.target <= last else None
-        out.append(
-            f'<g data-testid="due-window"><title>Maintenance dose due {due.earliest:%d %b %Y} – '
-            f"{due.latest:%d %b %Y}, target {due.target:%d %b %Y}</title>"
-            f'<rect x="{x0}" y="36" width="{max(2, x1 - x0)}" height="{height - 48}" fill="#2f8a8f" '
-            f'fill-opacity="0.08" stroke="#2f8a8f" stroke-dasharray="4 3" stroke-opacity="0.5"/>'
-            f'<text x="{x0 + 4}" y="48" font-size="12" fill="#2f6f73">Maintenance due</text>'
+        window = DueWindow(
+            f"Maintenance dose due {due.earliest:%d %b %Y} – {due.latest:%d %b %Y}, target {due.target:%d %b %Y}",
+            x0,
+            max(2, x1 - x0),
+            height - 48,
+            scale.x(due.target) if first <= due.target <= last else None,
         )
-        if xt is not None:
-            out.append(f'<line x1="{xt}" y1="36" x2="{xt}" y2="{height - 12}" stroke="#2f8a8f" stroke-width="1.5"/>')
-        out.append("</g>")
     elif due:
-        out.append(
-            f'<text x="{WIDTH - RIGHT}" y="11" font-size="12" fill="#2f6f73" text-anchor="end">'
-            f"Maintenance due {due.earliest:%d %b} – {due.latest:%d %b %Y} →</text>"
-        )
-    # today
-    if first <= today <= last:
-        x = scale.x(today)
-        out.append(
-            f'<line x1="{x}" y1="34" x2="{x}" y2="{height - 12}" stroke="#1d2733" stroke-dasharray="2 3"/>'
-            f'<text x="{x + 3}" y="{height - 2}" font-size="11" fill="#1d2733">today</text>'
-        )
-    # lanes
-    for k, label in lanes:
-        y = lane_y[k]
-        out.append(
-            f'<text x="8" y="{y + 4}" font-size="12" fill="#1d2733" font-weight="600">{_e(label)}</text>'
-            f'<line x1="{LEFT}" y1="{y}" x2="{WIDTH - RIGHT}" y2="{y}" stroke="#cfd8df"/>'
-        )
+        due_note = f"Maintenance due {due.earliest:%d %b} – {due.latest:%d %b %Y} →"
     flags_by_session: dict[int, list] = {}
     for f in data.flags:
         for sid in f.session_ids:
             flags_by_session.setdefault(sid, []).append(f)
+    marks = []
     same_day: dict[tuple[str, date], int] = {}
     # live sessions last, so they are drawn over a cancelled one they replace on the same day
     for s, d in sorted(zip(sessions, days), key=lambda sd: (sd[0].status in ("cancelled", "no_show")) is False):
         if d > last or d < first:
             continue
         k = same_day[(s.kind, d)] = same_day.get((s.kind, d), -1) + 1
-        out.append(
+        marks.append(
             _session_mark(
                 s, scale.x(d) + 14 * k, lane_y.get(s.kind, lane_y["dose"]), tz, flags_by_session.get(s.id, [])
             )
         )
-    # flags that name no session, on their date
-    for f in data.flags:
-        if f.session_ids or f.on is None or not first <= f.on <= last:
-            continue
-        x = scale.x(f.on)
-        colour = SEVERITY_COLOURS[f.severity]
-        out.append(
-            f'<g class="flag" data-flag-code="{_e(f.code)}"><title>{_e(f.message)}</title>'
-            f'<path d="M{x - 6},{lane_y["dose"] - 16} l6,-10 l6,10 z" fill="{colour}"/></g>'
-        )
-    out.append("</svg>")
-    return CourseSvg(Markup("".join(out)), first, last, hidden)
+    loose_flags = [  # flags that name no session, on their date
+        FlagMark(f.code, SEVERITY_COLOURS[f.severity], f.message, scale.x(f.on), lane_y["dose"])
+        for f in data.flags
+        if not f.session_ids and f.on is not None and first <= f.on <= last
+    ]
+    svg = _svg(
+        "course_timeline.svg",
+        width=WIDTH,
+        height=height,
+        left=LEFT,
+        right=WIDTH - RIGHT,
+        bottom=height - 12,
+        title=f"Course timeline {first:%d %b %Y} to {last:%d %b %Y}",
+        ticks=scale.ticks(12),
+        due=window,
+        due_note=due_note,
+        today_x=scale.x(today) if first <= today <= last else None,
+        lanes=[Lane(label, lane_y[k]) for k, label in lanes],
+        marks=marks,
+        loose_flags=loose_flags,
+    )
+    return CourseSvg(svg, first, last, hidden)
 
 
-def _session_mark(s, x: float, y: float, tz: str, flags: list) -> str:
-    colour = KIND_COLOURS.get(s.kind, "#4f7ea8")
+def _session_mark(s, x: float, y: float, tz: str, flags: list) -> Mark:
     when = s.starts_at.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y %H:%M")
     name = s.kind.replace("_", "-").capitalize() + (f" {s.sequence}" if s.kind == "dose" and s.sequence else "")
     title = f"{name}, {when}, {s.status.replace('_', ' ')}"
     title += "".join(f" · flag: {f.message}" for f in flags)
-    href = url_for("frontdesk.session_page", session_id=s.id)
-    parts = [
-        f'<a href="{href}" class="tl-session" data-kind="{s.kind}" data-status="{s.status}" '
-        f'data-phase="{s.phase or ""}" data-session-id="{s.id}"><title>{_e(title)}</title>'
-    ]
-    if s.status == "cancelled":
-        parts.append(
-            f'<circle cx="{x}" cy="{y}" r="7" fill="#fff" stroke="#9aa5b1" stroke-width="2"/>'
-            f'<path d="M{x - 4},{y - 4} l8,8 M{x + 4},{y - 4} l-8,8" stroke="#9aa5b1" stroke-width="2"/>'
-        )
-    elif s.status == "no_show":
-        parts.append(
-            f'<circle cx="{x}" cy="{y}" r="7" fill="#fbe6e4" stroke="#b3261e" stroke-width="2"/>'
-            f'<path d="M{x - 4},{y - 4} l8,8 M{x + 4},{y - 4} l-8,8" stroke="#b3261e" stroke-width="2"/>'
-        )
-    elif s.status == "proposed":
-        parts.append(
-            f'<circle cx="{x}" cy="{y}" r="7" fill="#fff" stroke="{colour}" stroke-width="2" stroke-dasharray="3 2"/>'
-        )
-    elif s.status == "completed":
-        parts.append(
-            f'<circle cx="{x}" cy="{y}" r="8" fill="{colour}"/>'
-            f'<path d="M{x - 4},{y} l3,3 l5,-6" stroke="#fff" stroke-width="2" fill="none"/>'
-        )
-    elif s.status == "checked_in":
-        parts.append(f'<circle cx="{x}" cy="{y}" r="8" fill="{colour}" stroke="#2e7d4f" stroke-width="3"/>')
-    else:  # booked
-        parts.append(f'<circle cx="{x}" cy="{y}" r="7" fill="{colour}"/>')
-    if s.kind == "dose" and s.sequence:
-        label = ("M" if s.phase == "maintenance" else "") + str(s.sequence)
-        parts.append(
-            f'<text x="{x}" y="{y + 21}" font-size="11" fill="#5b6877" text-anchor="middle" paint-order="stroke" '
-            f'stroke="#fff" stroke-width="3">{label}</text>'
-        )
-    if flags:
-        worst = min(flags, key=lambda f: ("error", "warning", "info").index(f.severity))
-        colour_f = SEVERITY_COLOURS[worst.severity]
-        parts.append(
-            f'<path class="flag" data-flag-code="{_e(worst.code)}" d="M{x - 6},{y - 11} l6,-10 l6,10 z" '
-            f'fill="{colour_f}"/>'
-        )
-    parts.append("</a>")
-    return "".join(parts)
+    worst = min(flags, key=lambda f: ("error", "warning", "info").index(f.severity)) if flags else None
+    return Mark(
+        href=url_for("frontdesk.session_page", session_id=s.id),
+        kind=s.kind,
+        status=s.status,
+        phase=s.phase or "",
+        session_id=s.id,
+        title=title,
+        x=x,
+        y=y,
+        colour=KIND_COLOURS.get(s.kind, "#4f7ea8"),
+        label=("M" if s.phase == "maintenance" else "") + str(s.sequence) if s.kind == "dose" and s.sequence else None,
+        flag=FlagMark(worst.code, SEVERITY_COLOURS[worst.severity]) if worst is not None else None,
+    )
 
 
 def assessment_charts(data, *, first_dose_on: date | None = None, since: date | None = None) -> list[dict]:
@@ -237,60 +230,61 @@ def assessment_charts(data, *, first_dose_on: date | None = None, since: date | 
     return charts
 
 
+@dataclass(frozen=True)
+class Band:
+    label: str
+    y: float
+    height: float
+    label_y: float
+    fill: str
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+    title: str
+
+
 def _assessment_svg(inst, rows, baseline: int, level: float) -> Markup:
     height, top, bottom = 260, 20, 230
     first = rows[0].taken_on - timedelta(days=3)
     last = rows[-1].taken_on + timedelta(days=3)
     xs = DateScale(first, last, LEFT, WIDTH - PLOT_RIGHT)
     ys = ValueScale(inst.low, inst.high, bottom, top)
-    out = [
-        f'<svg viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="ch-{inst.key}" '
-        f'xmlns="http://www.w3.org/2000/svg" data-testid="assessment-chart" data-instrument="{_e(inst.key)}">',
-        f'<title id="ch-{inst.key}">{_e(inst.key)} scores over time, baseline {baseline}</title>',
-    ]
+    bands = []
     for i, band in enumerate(inst.bands):
         y_top = ys.y(min(inst.high, band.high + (0 if band.high == inst.high else 1)))
         y_bot = ys.y(band.low)
-        out.append(
-            f'<rect x="{LEFT}" y="{y_top}" width="{WIDTH - PLOT_RIGHT - LEFT}" height="{round(y_bot - y_top, 2)}" '
-            f'fill="{BAND_FILLS[min(i, len(BAND_FILLS) - 1)]}"/>'
-            f'<text x="{WIDTH - PLOT_RIGHT + 6}" y="{round((y_top + y_bot) / 2 + 4, 2)}" font-size="12" fill="#5b6877">'
-            f"{_e(band.label)} ({band.low}–{band.high})</text>"
+        bands.append(
+            Band(
+                f"{band.label} ({band.low}–{band.high})",
+                y_top,
+                round(y_bot - y_top, 2),
+                round((y_top + y_bot) / 2, 2),
+                BAND_FILLS[min(i, len(BAND_FILLS) - 1)],
+            )
         )
-    for v in range(inst.low, inst.high + 1, 10 if inst.high > 30 else 5):
-        y = ys.y(v)
-        out.append(
-            f'<text x="{LEFT - 8}" y="{y + 4}" font-size="12" fill="#5b6877" text-anchor="end">{v}</text>'
-            f'<line x1="{LEFT}" y1="{y}" x2="{WIDTH - PLOT_RIGHT}" y2="{y}" stroke="#ffffff" stroke-opacity="0.7"/>'
-        )
-    for x, label in xs.ticks(8):
-        out.append(
-            f'<text x="{x}" y="{bottom + 18}" font-size="12" fill="#5b6877" text-anchor="middle">{_e(label)}</text>'
-        )
-    yb, yl = ys.y(baseline), ys.y(level)
-    out.append(
-        f'<line x1="{LEFT}" y1="{yb}" x2="{WIDTH - PLOT_RIGHT}" y2="{yb}" stroke="#5b6877" stroke-dasharray="5 4"/>'
-        f'<text x="{LEFT + 4}" y="{yb - 4}" font-size="12" fill="#5b6877">Baseline {baseline}</text>'
-        f'<g data-testid="response-threshold"><title>{_e(inst.response_label)} (score {level:.1f} or lower)</title>'
-        f'<line x1="{LEFT}" y1="{yl}" x2="{WIDTH - PLOT_RIGHT}" y2="{yl}" stroke="#2e7d4f" stroke-width="2" '
-        f'stroke-dasharray="8 4"/>'
-        f'<text x="{LEFT + 4}" y="{yl + 14}" font-size="12" fill="#2e7d4f" font-weight="600">'
-        f"{_e(inst.response_label)} (≤ {level:.1f})</text></g>"
+    return _svg(
+        "assessment_chart.svg",
+        width=WIDTH,
+        height=height,
+        left=LEFT,
+        right=WIDTH - PLOT_RIGHT,
+        plot_width=WIDTH - PLOT_RIGHT - LEFT,
+        bottom=bottom,
+        key=inst.key,
+        title=f"{inst.key} scores over time, baseline {baseline}",
+        bands=bands,
+        values=[(v, ys.y(v)) for v in range(inst.low, inst.high + 1, 10 if inst.high > 30 else 5)],
+        ticks=xs.ticks(8),
+        baseline=baseline,
+        baseline_y=ys.y(baseline),
+        response_title=f"{inst.response_label} (score {level:.1f} or lower)",
+        response_label=f"{inst.response_label} (≤ {level:.1f})",
+        response_y=ys.y(level),
+        points=[Point(xs.x(a.taken_on), ys.y(a.score), f"{inst.key} {a.score} on {a.taken_on:%d %b %Y}") for a in rows],
     )
-    points = [(xs.x(a.taken_on), ys.y(a.score), a) for a in rows]
-    if len(points) > 1:
-        out.append(
-            '<polyline fill="none" stroke="#1d2733" stroke-width="2" points="'
-            + " ".join(f"{x},{y}" for x, y, _ in points)
-            + '"/>'
-        )
-    for x, y, a in points:
-        out.append(
-            f'<g class="score"><title>{_e(inst.key)} {a.score} on {a.taken_on:%d %b %Y}</title>'
-            f'<circle cx="{x}" cy="{y}" r="5" fill="#fff" stroke="#1d2733" stroke-width="2"/></g>'
-        )
-    out.append(f'<line x1="{LEFT}" y1="{bottom}" x2="{WIDTH - PLOT_RIGHT}" y2="{bottom}" stroke="#9aa5b1"/></svg>')
-    return Markup("".join(out))
 
 
 def measurement_charts(data) -> list[dict]:
@@ -312,32 +306,19 @@ def _measurement_svg(m, rows) -> Markup:
     lo = max(m.low, min(a.score for a in rows) // 10 * 10 - 10)
     hi = min(m.high, max(a.score for a in rows) // 10 * 10 + 20)
     ys = ValueScale(lo, hi, bottom, top)
-    out = [
-        f'<svg viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="ch-{m.key}" '
-        f'xmlns="http://www.w3.org/2000/svg" data-testid="measurement-chart" data-instrument="{_e(m.key)}">',
-        f'<title id="ch-{m.key}">{_e(m.label)} ({_e(m.unit)}) over time</title>',
-    ]
-    for v in range(lo, hi + 1, 10):
-        y = ys.y(v)
-        out.append(
-            f'<text x="{LEFT - 8}" y="{y + 4}" font-size="12" fill="#5b6877" text-anchor="end">{v} %</text>'
-            f'<line x1="{LEFT}" y1="{y}" x2="{WIDTH - PLOT_RIGHT}" y2="{y}" stroke="#e3e8ee"/>'
-        )
-    for x, label in xs.ticks(8):
-        out.append(
-            f'<text x="{x}" y="{bottom + 18}" font-size="12" fill="#5b6877" text-anchor="middle">{_e(label)}</text>'
-        )
-    points = [(xs.x(a.taken_on), ys.y(a.score), a) for a in rows]
-    if len(points) > 1:
-        out.append(
-            '<polyline fill="none" stroke="#1d2733" stroke-width="2" points="'
-            + " ".join(f"{x},{y}" for x, y, _ in points)
-            + '"/>'
-        )
-    for x, y, a in points:
-        out.append(
-            f'<g class="measurement"><title>{_e(m.label)} {a.score} % on {a.taken_on:%d %b %Y}</title>'
-            f'<circle cx="{x}" cy="{y}" r="5" fill="#fff" stroke="#1d2733" stroke-width="2"/></g>'
-        )
-    out.append(f'<line x1="{LEFT}" y1="{bottom}" x2="{WIDTH - PLOT_RIGHT}" y2="{bottom}" stroke="#9aa5b1"/></svg>')
-    return Markup("".join(out))
+    return _svg(
+        "measurement_chart.svg",
+        width=WIDTH,
+        height=height,
+        left=LEFT,
+        right=WIDTH - PLOT_RIGHT,
+        plot_width=WIDTH - PLOT_RIGHT - LEFT,
+        bottom=bottom,
+        key=m.key,
+        title=f"{m.label} ({m.unit}) over time",
+        values=[(v, ys.y(v)) for v in range(lo, hi + 1, 10)],
+        ticks=xs.ticks(8),
+        points=[
+            Point(xs.x(a.taken_on), ys.y(a.score), f"{m.label} {a.score} % on {a.taken_on:%d %b %Y}") for a in rows
+        ],
+    )
