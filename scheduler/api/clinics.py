@@ -9,7 +9,7 @@ from scheduler.api import bp, serialize
 from scheduler.api import parsing as p
 from scheduler.auth import require
 from scheduler.db import db_session
-from scheduler.domain.messaging import REMINDER_KINDS
+from scheduler.domain.messaging import REMINDER_HOURS_KEYS
 from scheduler.errors import UnprocessableError, ValidationError
 from scheduler.models import Clinic
 from scheduler.services import directory, scope
@@ -43,8 +43,10 @@ def _reminder_hours(value) -> dict | None:
     out = {}
     for kind, hours in value.items():
         where = f"reminder_hours.{kind}"
-        if kind not in REMINDER_KINDS:
-            raise ValidationError(f"{where}: unknown session kind (one of {', '.join(REMINDER_KINDS)}).", field=where)
+        if kind not in REMINDER_HOURS_KEYS:
+            raise ValidationError(
+                f"{where}: unknown session kind (one of {', '.join(REMINDER_HOURS_KEYS)}).", field=where
+            )
         if (
             not isinstance(hours, list)
             or len(hours) > 6

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import available_timezones
 
-from scheduler.domain.messaging import REMINDER_KINDS
+from scheduler.domain.messaging import REMINDER_HOURS_KEYS
 from scheduler.domain.vocabulary import (
     CAPABILITIES,
     INSTRUMENTS,
@@ -101,7 +101,7 @@ CLINIC_SETTINGS = {
     "reminder_hours": {
         "type": ["object", "null"],
         "minProperties": 1,
-        "propertyNames": {"enum": list(REMINDER_KINDS)},
+        "propertyNames": {"enum": list(REMINDER_HOURS_KEYS)},
         "additionalProperties": {
             "type": "array",
             "maxItems": 6,

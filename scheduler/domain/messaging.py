@@ -15,7 +15,7 @@ from scheduler.domain.timezones import zone
 from scheduler.domain.vocabulary import SESSION_KINDS
 
 # Hours before the session's start; a clinic may set its own per session kind ("default": the rest).
-REMINDER_KINDS = (*SESSION_KINDS, "default")  # the keys of a clinic's reminder hours
+REMINDER_HOURS_KEYS = (*SESSION_KINDS, "default")  # the keys of a clinic's reminder hours: session kinds
 DEFAULT_REMINDER_HOURS: dict[str, tuple[int, ...]] = {"dose": (72, 24), "default": (24,)}
 DEFAULT_QUIET_HOURS = "21:00-08:00"
 MAX_BACKOFF = timedelta(hours=1)
@@ -23,15 +23,15 @@ MAX_BACKOFF = timedelta(hours=1)
 
 @dataclass(frozen=True)
 class Due:
-    kind: str  # "reminder" or "booking_confirmation"
+    kind: str  # the message kind (Message.kind): "reminder" or "booking_confirmation"
     at: datetime
 
 
-def reminder_hours(kind: str, clinic_hours: Mapping[str, Sequence[int]] | None = None) -> tuple[int, ...]:
-    """The reminder schedule for a session of ``kind``: the clinic's own, else the defaults."""
+def reminder_hours(session_kind: str, clinic_hours: Mapping[str, Sequence[int]] | None = None) -> tuple[int, ...]:
+    """The reminder schedule for a session of ``session_kind``: the clinic's own, else the defaults."""
     for table in (clinic_hours or {}), DEFAULT_REMINDER_HOURS:
-        if kind in table:
-            return tuple(sorted(table[kind], reverse=True))
+        if session_kind in table:
+            return tuple(sorted(table[session_kind], reverse=True))
         if "default" in table:
             return tuple(sorted(table["default"], reverse=True))
     return ()
@@ -101,11 +101,11 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
-def instructions(kind: str, instructions: Instructions | None, dose: DoseSpec | None) -> list[str]:
-    """The lines a reminder for a session of ``kind`` carries (the protocol's, for a dose)."""
+def instructions(session_kind: str, instructions: Instructions | None, dose: DoseSpec | None) -> list[str]:
+    """The lines a reminder for a session of ``session_kind`` carries (the protocol's, for a dose)."""
     inst = instructions or Instructions()
     lines = [f"Please arrive {inst.arrive_early_minutes} minutes early."] if inst.arrive_early_minutes else []
-    if kind != "dose":
+    if session_kind != "dose":
         return lines
     if inst.fasting_hours:
         lines.append(f"Please do not eat for {inst.fasting_hours} hours before your appointment.")

@@ -65,7 +65,7 @@ def revoke(actor_id: int | None, row: ApiToken, *, reason: str | None = None) ->
     return row
 
 
-def end_sessions(actor_id: int | None, user: User, *, action: str, reason: str | None = None) -> User:
+def end_page_sessions(actor_id: int | None, user: User, *, action: str, reason: str | None = None) -> User:
     """End every page session of ``user`` (each cookie carries the epoch it was made in)."""
     before = audit.snapshot(user)
     user.session_epoch += 1
@@ -76,4 +76,4 @@ def end_sessions(actor_id: int | None, user: User, *, action: str, reason: str |
 def change_password(actor_id: int | None, user: User, password: str) -> User:
     """A new password (argon2) ends every page session of the user."""
     user.password_hash = hash_password(password)
-    return end_sessions(actor_id, user, action="user.password_change")
+    return end_page_sessions(actor_id, user, action="user.password_change")

@@ -30,7 +30,7 @@ from scheduler.services.channels import Channel, DeliveryError, Outgoing, from_c
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
-KIND_WORDS = {
+SESSION_KIND_WORDS = {
     "evaluation": "evaluation appointment",
     "preparation": "preparation session",
     "dose": "treatment",
@@ -159,12 +159,12 @@ def prepare(message_id: int, now: datetime) -> Prepared | None:
         return None
     if offer is not None:
         clinic, room = db_session.get_one(Clinic, offer.clinic_id), db_session.get_one(Room, offer.room_id)
-        starts_at, ends_at, kind = offer.starts_at, offer.ends_at, None
+        starts_at, ends_at, session_kind = offer.starts_at, offer.ends_at, None
         lines: list[str] = []
         _, token = patient_links.create(expires_at=offer.starts_at, message_id=message.id, offer_id=offer.id)
     elif s is not None:
         clinic, room = db_session.get_one(Clinic, s.clinic_id), db_session.get_one(Room, s.room_id)
-        starts_at, ends_at, kind = s.starts_at, s.ends_at, s.kind
+        starts_at, ends_at, session_kind = s.starts_at, s.ends_at, s.kind
         lines = instructions_for(s) if message.kind != "cancellation" else []
         token = None
         if message.kind != "cancellation":
@@ -177,7 +177,7 @@ def prepare(message_id: int, now: datetime) -> Prepared | None:
         "clinic": clinic.name,
         "room": room.name,
         "when": when(starts_at, clinic.timezone),
-        "what": KIND_WORDS.get(kind or "", "appointment"),
+        "what": SESSION_KIND_WORDS.get(session_kind or "", "appointment"),
         "instructions": lines,
         "minutes": int((ends_at - starts_at).total_seconds() // 60),
         "link": patient_links.url(token) if token else None,

@@ -234,7 +234,7 @@ def setup_of_room(room_id: int) -> tuple[Setup, v.Room] | None:
 # ---- raising the version ---------------------------------------------------------------------------
 
 
-def _clinic_of(session: OrmSession, obj) -> int | None:
+def _clinic_of(orm_session: OrmSession, obj) -> int | None:
     if isinstance(obj, Clinic):
         return obj.id
     if isinstance(obj, (OpeningHours, Closure, Room, StaffMember)):
@@ -242,7 +242,7 @@ def _clinic_of(session: OrmSession, obj) -> int | None:
     if isinstance(obj, (WorkingHours, TimeOff)):
         member = obj.staff_member if "staff_member" in obj.__dict__ else None
         if member is None and obj.staff_member_id is not None:
-            member = session.get(StaffMember, obj.staff_member_id)
+            member = orm_session.get(StaffMember, obj.staff_member_id)
         return member.clinic_id if member is not None else None
     return None
 
@@ -251,21 +251,21 @@ _SETUP_TYPES = (Clinic, OpeningHours, Closure, Room, StaffMember, WorkingHours, 
 
 
 @event.listens_for(OrmSession, "before_flush")
-def _raise_versions(session: OrmSession, _context, _instances) -> None:
-    touched = [o for o in (*session.new, *session.dirty, *session.deleted) if isinstance(o, _SETUP_TYPES)]
+def _raise_versions(orm_session: OrmSession, _context, _instances) -> None:
+    touched = [o for o in (*orm_session.new, *orm_session.dirty, *orm_session.deleted) if isinstance(o, _SETUP_TYPES)]
     if not touched:
         return
-    with session.no_autoflush:
+    with orm_session.no_autoflush:
         ids = set()
         for obj in touched:
-            if obj in session.dirty and not session.is_modified(obj):
+            if obj in orm_session.dirty and not orm_session.is_modified(obj):
                 continue
-            clinic_id = _clinic_of(session, obj)
+            clinic_id = _clinic_of(orm_session, obj)
             if clinic_id is not None:
                 ids.add(clinic_id)
     if ids:
-        session.info.setdefault(_WRITTEN, set()).update(ids)
-        session.execute(
+        orm_session.info.setdefault(_WRITTEN, set()).update(ids)
+        orm_session.execute(
             update(Clinic)
             .where(Clinic.id.in_(sorted(ids)))
             .values(setup_version=Clinic.setup_version + 1)
@@ -275,12 +275,12 @@ def _raise_versions(session: OrmSession, _context, _instances) -> None:
 
 @event.listens_for(OrmSession, "after_commit")
 @event.listens_for(OrmSession, "after_soft_rollback")
-def _forget_written(session: OrmSession, *_args) -> None:
+def _forget_written(orm_session: OrmSession, *_args) -> None:
     """The transaction is over: what it wrote is committed or gone, the next one reads the versions anew."""
-    session.info.pop(_MEMO, None)
-    session.info.pop(KEEP, None)
-    if not session.in_transaction():
-        session.info.pop(_WRITTEN, None)
+    orm_session.info.pop(_MEMO, None)
+    orm_session.info.pop(KEEP, None)
+    if not orm_session.in_transaction():
+        orm_session.info.pop(_WRITTEN, None)
 
 
 def clear() -> None:

@@ -100,7 +100,7 @@ def sign_out() -> None:
     if user is not None:
         from scheduler.services import accounts
 
-        accounts.end_sessions(user.id, user, action="user.sign_out")
+        accounts.end_page_sessions(user.id, user, action="user.sign_out")
     session.clear()
 
 
