@@ -7,7 +7,8 @@ from datetime import timedelta
 from flask import flash, render_template, request
 
 from scheduler import access
-from scheduler.domain.flags.model import ALL_CODES, SEVERITIES
+from scheduler.domain.flags import ALL_CODES, SEVERITIES, severity_rank, worst_severity
+from scheduler.domain.vocabulary import SESSION_KINDS, SESSION_STATUSES
 from scheduler.services import dayboard
 from scheduler.services import flags as flag_service
 from scheduler.web import lookups, worklist
@@ -16,8 +17,6 @@ from scheduler.web.frontdesk import bp
 from scheduler.web.geometry import DayAxis
 from scheduler.web.security import page
 
-KINDS = ("evaluation", "preparation", "dose", "integration", "follow_up")
-STATUSES = ("proposed", "booked", "checked_in", "completed", "cancelled", "no_show")
 MAX_FLAG_DAYS = 93
 
 
@@ -50,11 +49,7 @@ def board_view(board) -> dict:
         blocks = []
         for s in r.sessions:
             flags = board.flags_by_session.get(s.id, [])
-            worst = (
-                "error"
-                if any(f.severity == "error" for f in flags)
-                else ("warning" if any(f.severity == "warning" for f in flags) else ("info" if flags else None))
-            )
+            worst = worst_severity(f.severity for f in flags)
             minutes = (s.ends_at - s.starts_at).total_seconds() / 60
             blocks.append(
                 {
@@ -80,7 +75,7 @@ def board_view(board) -> dict:
                 if (f.code, f.message) not in shown:
                     shown.add((f.code, f.message))
                     day_flags.append((b["s"].id, f))
-    day_flags.sort(key=lambda item: (("error", "warning", "info").index(item[1].severity), item[1].message))
+    day_flags.sort(key=lambda item: (severity_rank(item[1].severity), item[1].message))
     agenda = sorted(
         ((b, row["room"]) for row in rooms for b in row["blocks"]),
         key=lambda item: (item[0]["s"].starts_at, item[1].name, item[0]["s"].id),
@@ -126,8 +121,8 @@ def day_board():
         view=board_view(board),
         day=day,
         today=today(clinic.timezone),
-        kinds=KINDS,
-        statuses=STATUSES,
+        kinds=SESSION_KINDS,
+        statuses=SESSION_STATUSES,
         prev_day=day - timedelta(days=1),
         next_day=day + timedelta(days=1),
     )
@@ -150,8 +145,8 @@ def week():
         boards=boards,
         monday=monday,
         today=today(clinic.timezone),
-        kinds=KINDS,
-        statuses=STATUSES,
+        kinds=SESSION_KINDS,
+        statuses=SESSION_STATUSES,
         prev_week=monday - timedelta(days=7),
         next_week=monday + timedelta(days=7),
     )

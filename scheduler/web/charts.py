@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 from flask import render_template, url_for
 from markupsafe import Markup
 
+from scheduler.domain.flags import ERROR, INFO, WARNING, severity_rank
 from scheduler.domain.instruments import CATALOGUE, MEASUREMENT_CATALOGUE, baseline
+from scheduler.domain.vocabulary import DEAD_STATUSES, SESSION_KINDS
 from scheduler.web.geometry import DateScale, ValueScale
 
 KIND_COLOURS = {
@@ -25,14 +27,15 @@ KIND_COLOURS = {
     "integration": "#744a9e",
     "follow_up": "#3b6890",
 }  # the same as app.css's --k-* (the legend's swatches)
-LANES = (
-    ("evaluation", "Evaluation"),
-    ("preparation", "Preparation"),
-    ("dose", "Doses"),
-    ("integration", "Integration"),
-    ("follow_up", "Follow-up"),
-)
-SEVERITY_COLOURS = {"error": "#b3261e", "warning": "#a86200", "info": "#2f5fa7"}
+LANE_LABELS = {
+    "evaluation": "Evaluation",
+    "preparation": "Preparation",
+    "dose": "Doses",
+    "integration": "Integration",
+    "follow_up": "Follow-up",
+}
+LANES = tuple((kind, LANE_LABELS[kind]) for kind in SESSION_KINDS)  # one lane per session kind, in its order
+SEVERITY_COLOURS = {ERROR: "#b3261e", WARNING: "#a86200", INFO: "#2f5fa7"}
 BAND_FILLS = ("#eef6ef", "#f6f7e6", "#fbf1de", "#fbe6dc", "#f7dcdc")
 WIDTH, LEFT, RIGHT = 1000, 110, 24
 PLOT_RIGHT = 200  # room for the band labels right of an assessment chart
@@ -139,13 +142,13 @@ def course_timeline(data, tz: str, *, whole: bool = False, today: date | None = 
     marks = []
     same_day: dict[tuple[str, date], int] = {}
     # live sessions last, so they are drawn over a cancelled one they replace on the same day
-    for s, d in sorted(zip(sessions, days), key=lambda sd: (sd[0].status in ("cancelled", "no_show")) is False):
+    for s, d in sorted(zip(sessions, days), key=lambda sd: (sd[0].status in DEAD_STATUSES) is False):
         if d > last or d < first:
             continue
-        k = same_day[(s.kind, d)] = same_day.get((s.kind, d), -1) + 1
+        nth = same_day[(s.kind, d)] = same_day.get((s.kind, d), -1) + 1
         marks.append(
             _session_mark(
-                s, scale.x(d) + 14 * k, lane_y.get(s.kind, lane_y["dose"]), tz, flags_by_session.get(s.id, [])
+                s, scale.x(d) + 14 * nth, lane_y.get(s.kind, lane_y["dose"]), tz, flags_by_session.get(s.id, [])
             )
         )
     loose_flags = [  # flags that name no session, on their date
@@ -177,7 +180,7 @@ def _session_mark(s, x: float, y: float, tz: str, flags: list) -> Mark:
     name = s.kind.replace("_", "-").capitalize() + (f" {s.sequence}" if s.kind == "dose" and s.sequence else "")
     title = f"{name}, {when}, {s.status.replace('_', ' ')}"
     title += "".join(f" · flag: {f.message}" for f in flags)
-    worst = min(flags, key=lambda f: ("error", "warning", "info").index(f.severity)) if flags else None
+    worst = min(flags, key=lambda f: severity_rank(f.severity)) if flags else None
     return Mark(
         href=url_for("frontdesk.session_page", session_id=s.id),
         kind=s.kind,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from scheduler.db import db_session
+from scheduler.domain.vocabulary import DEAD_STATUSES, LIVE_STATUSES
 from scheduler.models import Course, Patient, TreatmentSession
 from scheduler.services import scope
 
@@ -32,7 +33,7 @@ def missed_dose(course_id: int) -> int | None:
     TS = TreatmentSession
     return db_session.scalar(
         select(TS.id)
-        .where(TS.course_id == course_id, TS.kind == "dose", TS.status.in_(("cancelled", "no_show")))
+        .where(TS.course_id == course_id, TS.kind == "dose", TS.status.in_(DEAD_STATUSES))
         .order_by(TS.starts_at.desc(), TS.id.desc())
         .limit(1)
     )
@@ -64,7 +65,7 @@ def integration_after(dose: TreatmentSession) -> TreatmentSession | None:
             TS.course_id == dose.course_id,
             TS.kind == "dose",
             TS.starts_at > dose.starts_at,
-            TS.status.in_(("proposed", "booked", "checked_in", "completed")),
+            TS.status.in_(LIVE_STATUSES),
         )
         .order_by(TS.starts_at)
         .limit(1)

@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from flask import url_for
 
-SEVERITY_ORDER = ("error", "warning", "info")
+from scheduler.domain.flags import severity_rank
 
 TITLES = {
     "room_double_booked": "Room double-booked",
@@ -105,7 +105,7 @@ def rows(flags, *, replannable=None) -> list[Row]:
     out = list(grouped.values())
     for row in out:
         row.action = fix(row, replannable=replannable)
-    out.sort(key=lambda r: (SEVERITY_ORDER.index(r.severity), _instant_key(r.when), r.code))
+    out.sort(key=lambda r: (severity_rank(r.severity), _instant_key(r.when), r.code))
     return out
 
 

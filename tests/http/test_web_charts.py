@@ -148,3 +148,14 @@ def test_a_measurement_chart_draws_its_values_without_bands(sqlite_app):
     assert not list(svg.iter(f"{SVG}polyline"))  # one value: no line
     assert not list(svg.iter(f"{SVG}rect"))  # no severity bands
     assert "60 %" in [t.text for t in svg.iter(f"{SVG}text")]
+
+
+def test_the_pages_colour_and_name_every_word_of_the_domain_vocabulary():
+    from scheduler.domain.flags import SEVERITIES
+    from scheduler.domain.vocabulary import SESSION_KINDS, SESSION_STATUSES
+    from scheduler.web import filters
+
+    assert [kind for kind, _ in charts.LANES] == list(SESSION_KINDS)
+    assert set(charts.KIND_COLOURS) == set(charts.LANE_LABELS) == set(SESSION_KINDS)
+    assert set(charts.SEVERITY_COLOURS) == set(SEVERITIES)
+    assert set(filters.KIND_LABELS) == set(SESSION_KINDS) and set(filters.STATUS_LABELS) == set(SESSION_STATUSES)

@@ -70,3 +70,14 @@ def test_every_code_has_one_known_severity_and_family():
             "plan",
         )
         assert code.meaning.endswith(".")
+
+
+def test_severities_rank_most_severe_first_and_the_worst_of_none_is_none():
+    from scheduler.domain.rules import SEVERITIES, severity_rank, worst_severity
+
+    assert sorted(["info", "error", "warning"], key=severity_rank) == list(SEVERITIES) == ["error", "warning", "info"]
+    assert worst_severity(["info", "warning", "info"]) == "warning"
+    assert worst_severity(iter(["info", "error"])) == "error"
+    assert worst_severity([]) is None
+    with pytest.raises(ValueError):
+        severity_rank("fatal")

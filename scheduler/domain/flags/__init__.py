@@ -32,6 +32,8 @@ from scheduler.domain.flags.model import (
     CourseFacts,
     Flag,
     FlagContext,
+    severity_rank,
+    worst_severity,
 )
 from scheduler.domain.rules.chairs import idle_chair_flags
 from scheduler.domain.rules.course import course_flags
@@ -57,4 +59,6 @@ __all__ = [
     "idle_chair_flags",
     "patient_flags",
     "resource_flags",
+    "severity_rank",
+    "worst_severity",
 ]

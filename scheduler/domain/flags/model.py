@@ -9,6 +9,8 @@ from scheduler.domain.rules.codes import (
     INFO,
     SEVERITIES,
     WARNING,
+    severity_rank,
+    worst_severity,
 )
 from scheduler.domain.rules.model import CLOSED_COURSE_STATUSES, CourseFacts, Flag, FlagContext, day_label, plural
 
@@ -27,4 +29,6 @@ __all__ = [
     "FlagContext",
     "day_label",
     "plural",
+    "severity_rank",
+    "worst_severity",
 ]

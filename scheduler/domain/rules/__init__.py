@@ -54,6 +54,8 @@ from scheduler.domain.rules.codes import (
     Code,
     is_error,
     severity_of,
+    severity_rank,
+    worst_severity,
 )
 from scheduler.domain.rules.model import CLOSED_COURSE_STATUSES, CourseFacts, Flag, FlagContext
 from scheduler.domain.rules.patient import needs_ride_home, on_dosing_hold
@@ -140,6 +142,8 @@ __all__ = [
     "room_suits",
     "same_day_code",
     "severity_of",
+    "severity_rank",
+    "worst_severity",
     "stage_last_day",
     "stage_of_dose",
     "stage_opens_on",

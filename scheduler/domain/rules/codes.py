@@ -11,10 +11,11 @@ and the planner's ``Problem`` take their severity from here (:func:`severity_of`
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 ERROR, WARNING, INFO = "error", "warning", "info"
-SEVERITIES = (ERROR, WARNING, INFO)
+SEVERITIES = (ERROR, WARNING, INFO)  # most severe first: the one order flags are sorted and shown in
 
 
 @dataclass(frozen=True)
@@ -261,3 +262,13 @@ def severity_of(code: str) -> str:
 
 def is_error(code: str) -> bool:
     return severity_of(code) == ERROR
+
+
+def severity_rank(severity: str) -> int:
+    """0 for the most severe (error), then warning, info (:data:`SEVERITIES`); a sort key."""
+    return SEVERITIES.index(severity)
+
+
+def worst_severity(severities: Iterable[str]) -> str | None:
+    """The most severe of ``severities`` (None when there is none)."""
+    return min(severities, key=severity_rank, default=None)
