@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, time
+from datetime import date, datetime, time
 
 from scheduler.domain.flags import FlagContext, introduced_flags
 from scheduler.domain.planning import Slot, SlotFinder, date_range
@@ -29,8 +29,8 @@ class Suggestion:
     """A slot for the session, and the sessions that go with it: new versions of existing ones (same
     ids: moved with it), or new sessions (no id: booked with it)."""
 
-    starts_at: object
-    ends_at: object
+    starts_at: datetime
+    ends_at: datetime
     room_id: int | None
     staff_member_id: int | None
     dependents: tuple[Session, ...] = ()

@@ -58,7 +58,11 @@ def live(
 
 def intervals(kind: str, ident: int, window) -> list:
     """The live holds' intervals on a room (``kind`` "room") or a clinician ("practitioner")."""
-    rows = live(window.start, window.end, **({"room_ids": [ident]} if kind == "room" else {"staff_ids": [ident]}))
+    rows = (
+        live(window.start, window.end, room_ids=[ident])
+        if kind == "room"
+        else live(window.start, window.end, staff_ids=[ident])
+    )
     from scheduler.domain.intervals import Interval
 
     return [Interval(h.starts_at, h.ends_at) for h in rows]

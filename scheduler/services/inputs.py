@@ -357,3 +357,11 @@ def clinic_inputs(
     return ClinicInputs(
         clinic=clinic, rooms=rooms(clinic_id), staff=staff(clinic_id, window), sessions=ordered, window=window
     )
+
+
+def clinic_of(s: v.Session) -> int:
+    """The clinic of a session the services judge: every stored session and every request names one
+    (a domain Session's ``clinic_id`` is Optional for the domain's own values)."""
+    if s.clinic_id is None:
+        raise ValueError(f"Session {s.id} names no clinic.")
+    return s.clinic_id

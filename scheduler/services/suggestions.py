@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
-from scheduler.domain.planning import Plan, PlanningError, Slot, SlotFinder
+from scheduler.domain.maintenance import DueWindow
+from scheduler.domain.planning import Plan, PlanningError, SlotFinder
 from scheduler.domain.protocols import SessionSpec
 from scheduler.domain.suggesting import Suggestion, dependents_for, suggest
 from scheduler.domain.timezones import local_date, local_time
@@ -65,7 +66,7 @@ def new_session(
     if course is not None and phase is None and kind == "dose":
         phase = "maintenance" if course.status == "maintenance" else "induction"
     spec = spec_for(course, kind, phase)
-    if spec is None:
+    if spec is None or course is None:  # (no course: no protocol's spec)
         if custom is None:
             raise ValidationError(
                 f"The course's protocol has no {kind.replace('_', '-')} session; give its length, "
@@ -173,7 +174,7 @@ def dependents(session: TreatmentSession, moved: Session, *, now: datetime | Non
     history = inputs.patient_sessions([session.patient_id])
     course = [s for s in history if session.course_id is not None and s.course_id == session.course_id]
     others = [s for s in loaded.sessions if s.id != session.id] + holds.as_sessions(
-        loaded.clinic.id, loaded.window, patient_ids=[session.patient_id]
+        clinic.id, loaded.window, patient_ids=[session.patient_id]
     )
     finder = SlotFinder(loaded.clinic, loaded.rooms, loaded.staff, inputs.patient_value(session.patient), others)
     proto = protocols().get(session.course.protocol_key) if session.course is not None else None
@@ -214,7 +215,7 @@ def for_session(session: TreatmentSession, *, now: datetime | None = None) -> li
     )
 
 
-def _in_time_order(slots: list[Slot]) -> list[Slot]:
+def _in_time_order(slots: list[Suggestion]) -> list[Suggestion]:
     return sorted(slots, key=lambda s: (s.starts_at, s.room_id, s.staff_member_id or 0))
 
 
@@ -267,7 +268,7 @@ class MaintenanceProposal:
     course: Course
     last_dose_on: date
     sequence: int
-    window: object  # domain.maintenance.DueWindow after ``last_dose_on``
+    window: DueWindow  # after ``last_dose_on``
     plan: Plan  # one maintenance dose; ``plan.problems`` says when it falls after the due window
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from scheduler.db import db_session
 from scheduler.domain import flags as rules
+from scheduler.domain import values as v
 from scheduler.domain.flags.model import FlagContext
 from scheduler.domain.intervals import Interval, overlaps
 from scheduler.domain.values import Session, by_id
@@ -31,7 +32,7 @@ HARD_CODES = {"room_double_booked", "patient_double_booked"}  # the import's own
 class FutureChecker:
     def __init__(self, rows, patient_ids, now: datetime) -> None:
         self.now = now
-        self.contexts: dict[int, tuple] = {}
+        self.contexts: dict[int, tuple[v.Clinic, tuple[v.Room, ...], tuple[v.StaffMember, ...]]] = {}
         self.near: dict[tuple[int, date], list[Session]] = defaultdict(list)
         self.held: list[Session] = []
         by_clinic: dict[int, list] = defaultdict(list)
@@ -54,13 +55,13 @@ class FutureChecker:
                     others.add(s.patient_id)
             self.held.extend(holds.as_sessions(clinic_id, span, patient_ids))
         ids = sorted(set(patient_ids) | others)
-        self.patients = {}
+        self.patients: dict[int, v.Patient] = {}
         for i in range(0, len(ids), 500):
             for p in db_session.scalars(select(Patient).where(Patient.id.in_(ids[i : i + 500]))):
                 self.patients[p.id] = inputs.patient_value(p)
 
     def _place(self, s: Session) -> None:
-        self.near[(s.clinic_id, s.starts_at.date())].append(s)
+        self.near[(inputs.clinic_of(s), s.starts_at.date())].append(s)
 
     def hold_on(self, candidate: Session) -> Session | None:
         return next(
@@ -75,7 +76,8 @@ class FutureChecker:
 
     def flags(self, candidate: Session, course) -> list:
         """The candidate's conflicts by the rule book (errors, warnings and info)."""
-        clinic, rooms, staff = self.contexts[candidate.clinic_id]
+        clinic_id = inputs.clinic_of(candidate)
+        clinic, rooms, staff = self.contexts[clinic_id]
         ctx = FlagContext(
             clinic=clinic,
             protocols=protocols(),
@@ -87,7 +89,7 @@ class FutureChecker:
         day = candidate.starts_at.date()
         pool = list(self.history.get(candidate.patient_id, ()))
         for d in (day - timedelta(days=1), day, day + timedelta(days=1)):
-            pool.extend(s for s in self.near.get((candidate.clinic_id, d), ()) if s.patient_id != candidate.patient_id)
+            pool.extend(s for s in self.near.get((clinic_id, d), ()) if s.patient_id != candidate.patient_id)
         found = rules.candidate_flags(ctx, candidate, pool, as_of=self.now)
         return [f for f in found if f.code not in HARD_CODES]
 
