@@ -9,17 +9,17 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, g, request
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, select
 
 from scheduler.db import db_session
 from scheduler.errors import Forbidden, Unauthorized
-from scheduler.models import ApiToken, User
+from scheduler.models import ApiToken, User, UserClinic
 from scheduler.services import scope
 
 # What each role may do: the one role table of the product. Routes ask for a permission, never
@@ -102,27 +102,44 @@ def roles_with(permission: str) -> list[str]:
     return sorted(role for role, perms in PERMISSIONS.items() if permission in perms)
 
 
-def user_for_token(token: str) -> User | None:
-    row = (
-        db_session.execute(  # one statement: the user, the token's state and the user's clinics
-            select(User, ApiToken.revoked_at)
-            .join(ApiToken, ApiToken.user_id == User.id)
-            .where(ApiToken.token_hash == token_digest(token))
-            .options(joinedload(User.clinic_links))
-        )
-        .unique()
-        .first()
-    )
-    if row is None or row.revoked_at is not None or not row.User.active:
+@dataclass(frozen=True)
+class Principal:
+    """Who a bearer token speaks for, as plain values: what the API asks of the signed-in user (its
+    id, role and clinics). The pages sign in with the ORM ``User`` instead (``web.security``)."""
+
+    id: int
+    role: str
+    active: bool
+    clinic_ids: tuple[int, ...]
+
+
+# One statement, built once: the token's state, the user and the user's clinics (one row per clinic).
+_BY_TOKEN = (
+    select(User.id, User.role, User.active, ApiToken.revoked_at, UserClinic.clinic_id)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .outerjoin(UserClinic, UserClinic.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("digest"))
+    .order_by(UserClinic.clinic_id)
+)
+
+
+def user_for_token(token: str) -> Principal | None:
+    """The active user of an unrevoked token (read on every request: a revocation or a deactivation
+    counts at once)."""
+    rows = db_session.execute(_BY_TOKEN, {"digest": token_digest(token)}).all()
+    if not rows:
         return None
-    return row.User
+    user_id, role, active, revoked_at, _ = rows[0]
+    if revoked_at is not None or not active:
+        return None
+    return Principal(user_id, role, active, tuple(r.clinic_id for r in rows if r.clinic_id is not None))
 
 
-def current_user() -> User | None:
+def current_user() -> User | Principal | None:
     return g.get("user")
 
 
-def authenticate_bearer() -> User:
+def authenticate_bearer() -> Principal:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -135,7 +152,7 @@ def authenticate_bearer() -> User:
     return user
 
 
-def can(permission: str, user: User | None = None) -> bool:
+def can(permission: str, user: User | Principal | None = None) -> bool:
     user = user or current_user()
     return user is not None and permission in PERMISSIONS.get(user.role, frozenset())
 

@@ -103,11 +103,14 @@ def refuse_clashes(
     exclude_ids: tuple[int, ...] = (),
     what: str = "The session",
     among=None,
+    held=None,
 ) -> None:
     """409 naming the clashing session when the room or the patient is already booked, or held
     through FHIR $hold for a booking in progress (``holds.refuse_held``). ``among``: sessions already
     loaded that hold every live session of the room and the patient around the time (the write
-    gate's): the clash is found in them instead of by a query."""
+    gate's): the clash is found in them instead of by a query. ``held``: likewise the live holds on
+    the room and the patient around the time (``flags.gate_context``): the holds are read again
+    only to name one that is in the way."""
     clashes = (
         find_clashes(
             room_id=room_id, patient_id=patient_id, starts_at=starts_at, ends_at=ends_at, exclude_ids=exclude_ids
@@ -118,8 +121,12 @@ def refuse_clashes(
         )
     )
     refuse_double_booking(clashes, what)
-    from scheduler.services.holds import refuse_held
+    from scheduler.services.holds import held_among, refuse_held
 
+    if held is not None and not held_among(
+        held, room_id=room_id, patient_id=patient_id, starts_at=starts_at, ends_at=ends_at
+    ):
+        return
     refuse_held(room_id=room_id, patient_id=patient_id, starts_at=starts_at, ends_at=ends_at, what=what)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from scheduler.db import db_session
 from scheduler.domain import flags as rules
@@ -489,12 +489,15 @@ def course_fact_rows(patient_ids: Iterable[int]) -> list[CourseFacts]:
         return []
     return [
         CourseFacts(id=i, patient_id=p, protocol_key=k, status=st, start_on=on)
-        for i, p, k, st, on in db_session.execute(
-            select(Course.id, Course.patient_id, Course.protocol_key, Course.status, Course.start_on)
-            .where(Course.patient_id.in_(ids))
-            .order_by(Course.id)
-        )
+        for i, p, k, st, on in db_session.execute(_COURSE_FACTS, {"ids": ids})
     ]
+
+
+_COURSE_FACTS = (  # built once: read by every write gate
+    select(Course.id, Course.patient_id, Course.protocol_key, Course.status, Course.start_on)
+    .where(Course.patient_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Course.id)
+)
 
 
 def _stored_times(changes: list[Session]) -> list[tuple[datetime, datetime]]:
@@ -511,12 +514,22 @@ def _stored_times(changes: list[Session]) -> list[tuple[datetime, datetime]]:
 
 
 def change_context(changes: list[Session], *, courses: Iterable[CourseFacts] = ()) -> tuple[FlagContext, list[Session]]:
+    """``gate_context`` without the holds."""
+    ctx, pool, _held = gate_context(changes, courses=courses)
+    return ctx, pool
+
+
+def gate_context(
+    changes: list[Session], *, courses: Iterable[CourseFacts] = ()
+) -> tuple[FlagContext, list[Session], list[Session]]:
     """The context and sessions the write gate needs for ``changes`` (new sessions and new versions of
     existing ones, at one clinic): of the patients, what the rules can pair the changes with
     (``domain.rules.horizon``: their own and open courses whole, evaluations, any session or course
     near in time), and the clinic's sessions on the changes' days in their rooms or with their
     clinicians. ``courses``: course facts that replace the stored ones by id or add to them (a course
-    being planned, one being stopped). The clinic's setup comes from the setup cache."""
+    being planned, one being stopped). The clinic's setup comes from the setup cache. Third: the live
+    FHIR holds on the changes' rooms and patients around their times, as sessions (read by the same
+    statement; ``holds.held_among``)."""
     clinic_id = changes[0].clinic_id
     setup = setup_cache.setup(clinic_id)
     windows = merge(day_windows(setup.timezone, changes))
@@ -538,8 +551,10 @@ def change_context(changes: list[Session], *, courses: Iterable[CourseFacts] = (
         course_ids=whole,
         room_ids={c.room_id for c in changes},
         staff_ids={c.staff_member_id for c in changes},
+        held_in=Interval(min(c.starts_at for c in changes), max(c.ends_at for c in changes)),
     )
-    pool = [s for s in loaded if s.patient_id in patient_ids or s.live]
+    held = [s for s in loaded if s.id is not None and s.id < 0]
+    pool = [s for s in loaded if (s.id is None or s.id >= 0) and (s.patient_id in patient_ids or s.live)]
     met = {s.course_id for s in pool if s.patient_id in patient_ids and s.course_id is not None}
     ctx = FlagContext(
         clinic=setup.clinic_value(span),
@@ -549,7 +564,7 @@ def change_context(changes: list[Session], *, courses: Iterable[CourseFacts] = (
         patients=by_id(_patients(patient_ids)),
         courses={cid: f for cid, f in facts.items() if cid in whole or cid in met or cid in given},
     )
-    return ctx, pool
+    return ctx, pool, held
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.exc import DBAPIError
 
 from scheduler.db import db_session
@@ -23,7 +23,7 @@ from scheduler.domain.values import Session
 from scheduler.errors import CONFLICT_SQLSTATES, Conflict, sqlstate
 from scheduler.models import AppointmentHold, Clinic, utcnow
 from scheduler.services import audit
-from scheduler.services.windows import overlapping
+from scheduler.services.windows import overlapping, overlapping_bound, window_params
 
 H = AppointmentHold
 HOLD_MINUTES = 10  # config FHIR_HOLD_MINUTES
@@ -53,6 +53,43 @@ def live(
             .where(or_(*holders), _overlapping(starts_at, ends_at), H.status == "held", H.expires_at > now)
             .order_by(H.starts_at, H.id)
         )
+    )
+
+
+def live_where(*, rooms: bool):
+    """The condition of a live hold on the rooms (when ``rooms``) or the patients overlapping an
+    interval, with bound parameters (``live_params``): for statements built once."""
+    holders = [H.patient_id.in_(bindparam("held_patients", expanding=True))]
+    if rooms:
+        holders.append(H.room_id.in_(bindparam("held_rooms", expanding=True)))
+    return and_(
+        or_(*holders),
+        overlapping_bound(H.starts_at, H.ends_at, "held"),
+        H.status == "held",
+        H.expires_at > bindparam("held_now"),
+    )
+
+
+def live_params(starts_at: datetime, ends_at: datetime, *, room_ids, patient_ids, now: datetime | None = None) -> dict:
+    """The parameters of ``live_where`` (``held_rooms`` only when there are rooms)."""
+    params = {
+        "held_patients": sorted(set(patient_ids)),
+        **window_params("held", starts_at, ends_at),
+        "held_now": now or utcnow(),
+    }
+    if room_ids:
+        params["held_rooms"] = sorted(set(room_ids))
+    return params
+
+
+def held_among(held, *, room_id: int | None, patient_id: int | None, starts_at: datetime, ends_at: datetime) -> bool:
+    """Whether any of ``held`` (live holds already loaded as sessions, ``inputs.gate_sessions``)
+    keeps the room or the patient during [starts_at, ends_at)."""
+    return any(
+        h.starts_at < ends_at
+        and h.ends_at > starts_at
+        and ((room_id is not None and h.room_id == room_id) or (patient_id is not None and h.patient_id == patient_id))
+        for h in held
     )
 
 

@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import date
 from operator import attrgetter
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, literal, literal_column, null, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
 from scheduler.db import db_session
@@ -22,9 +23,9 @@ from scheduler.domain import values as v
 from scheduler.domain.intervals import Interval, merge
 from scheduler.domain.timezones import day_bounds_utc, local_date
 from scheduler.errors import NotFound
-from scheduler.models import Clinic, Patient, TreatmentSession
+from scheduler.models import AppointmentHold, Authorization, Clinic, Patient, TreatmentSession
 from scheduler.services import scope, setup_cache
-from scheduler.services.windows import overlapping
+from scheduler.services.windows import overlapping, overlapping_bound, window_params
 
 TS = TreatmentSession
 # A domain session is a treatment_session row's fields of the same names, in the dataclass's order: the
@@ -151,21 +152,25 @@ def authorization_values(patient_id: int) -> tuple[v.Authorization, ...]:
     return authorizations_of([patient_id]).get(patient_id, ())
 
 
+_A = Authorization
+_AUTHORIZATIONS = (  # built once: read by every write gate
+    select(_A.id, _A.patient_id, _A.protocol, _A.payer, _A.reference, _A.units_authorized, _A.valid_from, _A.valid_to)
+    .where(_A.patient_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_A.patient_id, _A.valid_from, _A.id)
+)
+
+
 def authorizations_of(patient_ids: Iterable[int]) -> dict[int, tuple[v.Authorization, ...]]:
     """The patients' payer authorizations by patient, each with the doses that use its units (one
     statement when none of them has one, two otherwise)."""
     from flask import current_app, has_app_context
 
-    from scheduler.models import Authorization, Course
+    from scheduler.models import Course
 
     ids = sorted(set(patient_ids))
     if not ids:
         return {}
-    rows = db_session.scalars(
-        select(Authorization)
-        .where(Authorization.patient_id.in_(ids))
-        .order_by(Authorization.patient_id, Authorization.valid_from, Authorization.id)
-    ).all()
+    rows = db_session.execute(_AUTHORIZATIONS, {"ids": ids}).all()
     if not rows:
         return {}
     low = int(current_app.config.get("AUTHORIZATION_LOW_UNITS", 5)) if has_app_context() else 5
@@ -315,6 +320,53 @@ def patient_history(
     return _values(select(*_SESSION_COLUMNS).where(history_clause(patient_ids, near, course_ids)))
 
 
+# A live hold in the gate's statement: a booked session whose id is minus the hold's (fields a hold
+# lacks are NULL).
+_H = AppointmentHold
+_HOLD_AS_SESSION: dict[str, Any] = {
+    **{name: getattr(_H, name) for name in _SESSION_FIELDS if hasattr(_H, name)},
+    "id": (-_H.id).label("id"),
+    "status": literal("booked", TS.status.type),
+}
+
+# The write gate's statements, built once per shape (SQLAlchemy then reuses their compiled form and
+# cache key; building the expression anew cost about as much as running it).
+_GATE: dict[tuple[int, bool, bool, bool, bool], Any] = {}
+
+
+def _gate_statement(windows: int, *, courses: bool, rooms: bool, staff: bool, held: bool):
+    key = (windows, courses, rooms, staff, held)
+    if (found := _GATE.get(key)) is not None:
+        return found
+    pids: Any = bindparam("pids", expanding=True)
+    in_near = and_(TS.patient_id.in_(pids), overlapping_bound(TS.starts_at, TS.ends_at, "near"))
+    nearby_courses = select(TS.course_id).where(in_near, TS.course_id.is_not(None))
+    mine = [in_near, TS.kind == "evaluation", TS.course_id.in_(nearby_courses)]
+    if courses:
+        mine.append(TS.course_id.in_(bindparam("course_ids", expanding=True)))
+    where = and_(TS.patient_id.in_(pids), or_(*mine))  # history_clause
+    holders = []
+    if rooms:
+        holders.append(TS.room_id.in_(bindparam("room_ids", expanding=True)))
+    if staff:
+        holders.append(TS.staff_member_id.in_(bindparam("staff_ids", expanding=True)))
+    if holders and windows:
+        days = or_(*(overlapping_bound(TS.starts_at, TS.ends_at, f"w{i}") for i in range(windows)))
+        where = or_(where, and_(TS.clinic_id == bindparam("clinic_id"), or_(*holders), days))
+    query = select(*_SESSION_COLUMNS).where(where)
+    if held:
+        from scheduler.services import holds
+
+        held_rows = select(*(_HOLD_AS_SESSION.get(name, null()) for name in _SESSION_FIELDS)).where(
+            holds.live_where(rooms=rooms)
+        )
+        statement: Any = union_all(query, held_rows).order_by(literal_column("starts_at"), literal_column("id"))
+    else:
+        statement = query.order_by(TS.starts_at, TS.id)
+    _GATE[key] = statement
+    return statement
+
+
 def gate_sessions(
     clinic_id: int,
     windows: list[Interval],
@@ -324,20 +376,42 @@ def gate_sessions(
     course_ids: Iterable[int] = (),
     room_ids: Iterable[int | None] = (),
     staff_ids: Iterable[int | None] = (),
+    held_in: Interval | None = None,
 ) -> tuple[v.Session, ...]:
     """In one query, what the write gate needs for a change: the patients' ``history_clause`` (the
     change's time widened by the rules' reach as ``near``; ``course_ids`` the changes' own and the
     patients' open courses) and the clinic's sessions in ``windows`` that hold one of the rooms or
-    clinicians. Any status; by start time."""
-    where = history_clause(patient_ids, near, course_ids)
-    holders = []
-    if rooms_ := sorted({r for r in room_ids if r is not None}):
-        holders.append(TS.room_id.in_(rooms_))
-    if staff_ := sorted({m for m in staff_ids if m is not None}):
-        holders.append(TS.staff_member_id.in_(staff_))
-    if holders and (windows := merge(list(windows))):
-        where = or_(where, and_(TS.clinic_id == clinic_id, or_(*holders), or_(*(_in_window(w) for w in windows))))
-    return _values(select(*_SESSION_COLUMNS).where(where))
+    clinicians. Any status; by start time.
+
+    ``held_in``: also the live FHIR holds (``holds.live_where``) on the rooms or the patients that
+    overlap it, as booked sessions whose id is minus the hold's (so the double-booking check needs
+    no statement of its own); no session has a negative id."""
+    pids = sorted(set(patient_ids))
+    if not pids:
+        return ()
+    rooms_ = sorted({r for r in room_ids if r is not None})
+    staff_ = sorted({m for m in staff_ids if m is not None})
+    courses = sorted(set(course_ids))
+    windows = merge(list(windows)) if rooms_ or staff_ else []
+    params: dict[str, Any] = {"pids": pids, **window_params("near", near.start, near.end)}
+    if courses:
+        params["course_ids"] = courses
+    if windows:
+        params["clinic_id"] = clinic_id
+        if rooms_:
+            params["room_ids"] = rooms_
+        if staff_:
+            params["staff_ids"] = staff_
+        for i, w in enumerate(windows):
+            params.update(window_params(f"w{i}", w.start, w.end))
+    if held_in is not None:
+        from scheduler.services import holds
+
+        params.update(holds.live_params(held_in.start, held_in.end, room_ids=rooms_, patient_ids=pids))
+    statement = _gate_statement(
+        len(windows), courses=bool(courses), rooms=bool(rooms_), staff=bool(staff_), held=held_in is not None
+    )
+    return tuple(v.Session(*row) for row in db_session.execute(statement, params))
 
 
 def clinic_inputs(

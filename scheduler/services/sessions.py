@@ -205,14 +205,20 @@ def check(
             booking.refuse_clashes(room_id=r.room_id, patient_id=r.patient_id, starts_at=r.starts_at, ends_at=r.ends_at)
         return None
     changes = [r.as_session() for r in requests]
-    context = flag_service.change_context(changes)
+    ctx, pool, held = flag_service.gate_context(changes)
     for r in requests:
         # Double booking first: it is never overridable and names the clashing session. The gate's
-        # sessions hold every live session of the room and of the patient around the request.
+        # sessions hold every live session of the room and of the patient around the request, and
+        # the live holds on them.
         booking.refuse_clashes(
-            room_id=r.room_id, patient_id=r.patient_id, starts_at=r.starts_at, ends_at=r.ends_at, among=context[1]
+            room_id=r.room_id,
+            patient_id=r.patient_id,
+            starts_at=r.starts_at,
+            ends_at=r.ends_at,
+            among=pool,
+            held=held,
         )
-    verdict = flag_service.check_changes(changes, context=context)
+    verdict = flag_service.check_changes(changes, context=(ctx, pool))
     refuse_introduced(verdict, override_reason=req.override_reason)
     return verdict
 

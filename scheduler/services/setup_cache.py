@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import event, select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session as OrmSession
 
 from scheduler.db import db_session
@@ -195,16 +195,21 @@ def _resolve(clinic_id: int, version: int) -> Setup:
     return loaded
 
 
+# Read on every request that needs a setup: built once (no expression to build, a memoized cache key).
+_VERSION = select(Clinic.setup_version).where(Clinic.id == bindparam("clinic_id"))
+_ROOM_VERSION = (
+    select(Room.clinic_id, Clinic.setup_version)
+    .join(Clinic, Clinic.id == Room.clinic_id)
+    .where(Room.id == bindparam("room_id"))
+)
+
+
 def setup(clinic_id: int) -> Setup:
     """The clinic's setup (NotFound when there is no such clinic; scope is the caller's)."""
     memo = _memo()
     if clinic_id in memo and clinic_id not in db_session.info.get(_WRITTEN, ()):
         return memo[clinic_id]
-    version = (
-        db_session.execute(select(Clinic.setup_version).where(Clinic.id == clinic_id)).scalar()
-        if isinstance(clinic_id, int)
-        else None
-    )
+    version = db_session.execute(_VERSION, {"clinic_id": clinic_id}).scalar() if isinstance(clinic_id, int) else None
     if version is None:
         raise NotFound(f"No clinic with id {clinic_id}.", field="clinic_id")
     found = _resolve(clinic_id, version)
@@ -214,15 +219,7 @@ def setup(clinic_id: int) -> Setup:
 
 def setup_of_room(room_id: int) -> tuple[Setup, v.Room] | None:
     """The setup of the room's clinic and the room, from one primary-key read (None: no such room)."""
-    row = (
-        db_session.execute(
-            select(Room.clinic_id, Clinic.setup_version)
-            .join(Clinic, Clinic.id == Room.clinic_id)
-            .where(Room.id == room_id)
-        ).first()
-        if isinstance(room_id, int)
-        else None
-    )
+    row = db_session.execute(_ROOM_VERSION, {"room_id": room_id}).first() if isinstance(room_id, int) else None
     if row is None:
         return None
     found = _resolve(row.clinic_id, row.setup_version)

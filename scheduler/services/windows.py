@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, and_, bindparam
 
 from scheduler.domain.vocabulary import MAX_SESSION_DURATION
 
@@ -27,3 +27,19 @@ def overlapping(
     if longest is not None:
         clauses.append(starts_col >= start - longest)  # index bound: implied by the two above
     return and_(*clauses)
+
+
+def overlapping_bound(starts_col: Any, ends_col: Any, prefix: str) -> ColumnElement[bool]:
+    """``overlapping`` (with the index bound of ``MAX_SESSION_DURATION``) over bound parameters
+    ``<prefix>_start``, ``<prefix>_end`` and ``<prefix>_low``, whose values ``window_params`` gives: for
+    a statement built once and run with new values (no expression to build, its cache key memoized)."""
+    return and_(
+        starts_col < bindparam(f"{prefix}_end"),
+        ends_col > bindparam(f"{prefix}_start"),
+        starts_col >= bindparam(f"{prefix}_low"),
+    )
+
+
+def window_params(prefix: str, start: datetime, end: datetime) -> dict[str, datetime]:
+    """The values of ``overlapping_bound``'s parameters for the window ``[start, end)``."""
+    return {f"{prefix}_start": start, f"{prefix}_end": end, f"{prefix}_low": start - MAX_SESSION_DURATION}
