@@ -81,6 +81,7 @@ class DayOptions:
     def __init__(self, finder: SlotFinder):
         self.finder = finder
         self._cache: dict[tuple, tuple[list[datetime], list]] = {}
+        self._inside: dict[tuple, tuple[list[datetime], list]] = {}
 
     def on(self, spec: SessionSpec, d: date, count: int = 1, step: timedelta = timedelta(0)):
         key = (id(spec), d, count, step)
@@ -91,29 +92,35 @@ class DayOptions:
             self._cache[key] = got
         return got
 
+    def _on_inside(self, spec: SessionSpec, d: date):
+        """The options of :meth:`on` (one session) that lie inside the preferences."""
+        key = (id(spec), d)
+        got = self._inside.get(key)
+        if got is None:
+            opts = [o for o in self.on(spec, d)[1] if o[2]]
+            got = self._inside[key] = ([o[0] for o in opts], opts)
+        return got
+
     def earliest(self, spec: SessionSpec, lo: datetime, hi: datetime | None, days, *, inside: bool):
-        """The earliest option starting in ``[lo, hi]`` on ``days`` (in order), inside the preferences
-        when ``inside``."""
+        """The earliest option starting in ``[lo, hi]`` on ``days`` (ascending), inside the
+        preferences when ``inside``. A day's options ascend and lie before the next day's, so the
+        first one from ``lo`` on decides (None when it starts after ``hi``)."""
         for d in days:
             opened = self.finder.open_on(d)
             if not opened:
                 continue
             if hi is not None and opened[0].start > hi:
                 return None
-            starts, opts = self.on(spec, d)
+            starts, opts = self._on_inside(spec, d) if inside else self.on(spec, d)
             i = bisect_left(starts, lo)
-            while i < len(opts):
+            if i < len(opts):
                 o = opts[i]
-                if hi is not None and o[0] > hi:
-                    return None
-                if o[2] or not inside:
-                    return o
-                i += 1
+                return None if hi is not None and o[0] > hi else o
         return None
 
     def earliest_pair(self, spec: SessionSpec, lo: datetime, hi: datetime | None, days):
         """The earliest option in the window, and the earliest inside the preferences when that differs."""
-        days = list(days)
+        days = days if isinstance(days, list) else list(days)
         first = self.earliest(spec, lo, hi, days, inside=False)
         if first is None or first[2]:
             return [first] if first else []

@@ -10,6 +10,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 
 from scheduler.domain.calendar import max_concurrency, open_intervals, staff_available_intervals
 from scheduler.domain.intervals import Interval, merge, overlaps, subtract
@@ -71,6 +72,23 @@ class _FreeTime:
     def holds(self, a: datetime, b: datetime) -> bool:
         i = bisect_right(self.starts, a) - 1
         return i >= 0 and b <= self.intervals[i].end
+
+
+def _fits(free: list[Interval], starts: list[datetime], duration: timedelta, ascending: bool = True) -> bytearray:
+    """For each of ``starts``, whether ``[start, start + duration)`` lies inside one of the disjoint
+    ``free`` intervals (1) or not (0); two bisections per interval when ``starts`` ascend."""
+    if not ascending:
+        free_time = _FreeTime(free)
+        return bytearray(free_time.holds(a, a + duration) for a in starts)
+    out = bytearray(len(starts))
+    for iv in free:
+        last = iv.end - duration
+        if last < iv.start:
+            continue
+        i, j = bisect_left(starts, iv.start), bisect_right(starts, last)
+        if i < j:
+            out[i:j] = b"\x01" * (j - i)
+    return out
 
 
 def saturated(busy: list[Interval], capacity: int) -> list[Interval]:
@@ -136,6 +154,7 @@ class SlotFinder:
         self.other_doses.sort()
         self._open: dict[date, list[Interval]] = {}
         self._candidates: dict[date, list[tuple[time, datetime]]] = {}
+        self._starts: dict[date, tuple[list[datetime], bool]] = {}
         self._staff_hours: dict[tuple[int, date], list[Interval]] = {}
 
     # -- bookkeeping
@@ -350,15 +369,17 @@ class SlotFinder:
         (clinic open, the patient free, a suitable free room and an available clinician with room in
         their capacity), earliest first, each with whether it lies within the course's preferred weekdays
         and times. Preferences do not filter here: the exact planner weighs them. Rooms and clinicians
-        are chosen as :meth:`resources` does (the preferred one first, then by id)."""
+        are chosen as :meth:`resources` does (the preferred one first, then by id).
+
+        Each resource's free time is turned once into the grid starts it can hold (:func:`_fits`, two
+        bisections per free interval) instead of being asked again at every grid start."""
         cands = self.candidates_on(d)
         if not cands:
             return []
         opened = self.open_on(d)
         lo_day, hi_day = opened[0].start, opened[-1].end
-        patient = _FreeTime(subtract(opened, self._busy_within(self.patient_busy, self.patient.id, lo_day, hi_day)))
         rooms = [
-            (r.id, _FreeTime(subtract(opened, self._busy_within(self.room_busy, r.id, lo_day, hi_day))))
+            (r.id, subtract(opened, self._busy_within(self.room_busy, r.id, lo_day, hi_day)))
             for r in self._ordered([r for r in self.rooms if room_suits(r, spec.capability)], (self.prefs.room_id,))
         ]
         staff = []
@@ -366,32 +387,56 @@ class SlotFinder:
             hours = self.staff_hours(m, d)
             if hours:
                 busy = self._busy_within(self.staff_busy, m.id, lo_day, hi_day)
-                staff.append((m.id, _FreeTime(subtract(hours, saturated(busy, m.capacity)))))
+                staff.append((m.id, subtract(hours, saturated(busy, m.capacity))))
         if not rooms or not staff:
             return []
+        patient = subtract(opened, self._busy_within(self.patient_busy, self.patient.id, lo_day, hi_day))
         dur = spec.duration
+        base, ascending = self._grid_starts(d)
+        # per session k of the series: (its starts, the patient's fits, each room's, each clinician's)
+        series = []
+        for k in range(count):
+            starts = base if k == 0 else [a + step * k for a in base]
+            series.append(
+                (
+                    starts,
+                    _fits(patient, starts, dur, ascending),
+                    [(rid, _fits(free, starts, dur, ascending)) for rid, free in rooms],
+                    [(sid, _fits(free, starts, dur, ascending)) for sid, free in staff],
+                )
+            )
         span = step * (count - 1) + dur
         prefs = self.prefs
         day_ok = prefs.weekdays is None or d.weekday() in prefs.weekdays
         lo = to_utc_floor(d, prefs.earliest, self.tz) if prefs.earliest else None
         hi = to_utc_floor(d, prefs.latest, self.tz) if prefs.latest else None
+        checked = bool(getattr(spec, "checks", ())) and bool(self.check_busy.by_key)
+        rems = bool(getattr(spec, "rems", False))
         out = []
         floor = self.not_before
-        for t, start in cands:
+        for x, (t, start) in enumerate(cands):
             if floor is not None and start < floor:
                 continue
             slots = []
-            for k in range(count):
-                a = start + step * k
-                b = a + dur
-                if not patient.holds(a, b):
+            for starts, patient_fits, room_fits, staff_fits in series:
+                if not patient_fits[x]:
                     break
-                room = next((rid for rid, free in rooms if free.holds(a, b)), None)
-                member = (
-                    next((sid for sid, free in staff if free.holds(a, b) and self.checks_free(spec, sid, a, b)), None)
-                    if room is not None and self.prescriber_ok(spec, a, b)
-                    else None
-                )
+                room = None
+                for rid, fits in room_fits:
+                    if fits[x]:
+                        room = rid
+                        break
+                if room is None:
+                    break
+                a = starts[x]
+                b = a + dur
+                if rems and not self.prescriber_ok(spec, a, b):
+                    break
+                member = None
+                for sid, fits in staff_fits:
+                    if fits[x] and (not checked or self.checks_free(spec, sid, a, b)):
+                        member = sid
+                        break
                 if member is None:
                     break
                 slots.append(Slot(a, b, room, member))
@@ -399,6 +444,15 @@ class SlotFinder:
                 inside = day_ok and (lo is None or start >= lo) and (hi is None or start + span <= hi)
                 out.append((start, tuple(slots), inside, t))
         return out
+
+    def _grid_starts(self, d: date) -> tuple[list[datetime], bool]:
+        """The instants of :meth:`candidates_on`, in its order, and whether they ascend (they do on
+        a real grid; :func:`_fits` stays exact when not)."""
+        got = self._starts.get(d)
+        if got is None:
+            starts = [instant for _t, instant in self.candidates_on(d)]
+            got = self._starts[d] = (starts, all(a < b for a, b in pairwise(starts)))
+        return got
 
     @staticmethod
     def _busy_within(index: _Index, key: object, lo: datetime, hi: datetime) -> list[Interval]:
