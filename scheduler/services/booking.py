@@ -225,7 +225,7 @@ def insert(
     ``savepoint`` as for ``flush_guarded``)."""
     session = new_session(req, status)
     flush_guarded([session], savepoint=savepoint)
-    audit.record(actor_id, "session.book", session, reason=req.override_reason)
+    audit.write(actor_id, "session.book", session, reason=req.override_reason)
     return session
 
 

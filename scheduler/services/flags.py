@@ -18,7 +18,7 @@ from scheduler.db import db_session
 from scheduler.domain import flags as rules
 from scheduler.domain.flags.model import CLOSED_COURSE_STATUSES, CourseFacts, FlagContext
 from scheduler.domain.intervals import Interval, merge, overlaps
-from scheduler.domain.rules.authorization import recounted
+from scheduler.domain.rules.authorization import may_use_units, recounted
 from scheduler.domain.rules.horizon import neighbour_horizon
 from scheduler.domain.timezones import day_bounds_utc, local_date, local_days_between
 from scheduler.domain.values import Session, by_id
@@ -46,14 +46,19 @@ def course_facts(c: Course) -> CourseFacts:
     )
 
 
-def _patients(ids) -> list:
+def _patients(ids, *, authorizations: bool = True) -> list:
+    """``authorizations=False``: the patients without their payer authorizations (no statement for
+    them), for a judgement no authorization can change (``rules.authorization.may_use_units``)."""
     ids = sorted({i for i in ids if i is not None})
     if len(ids) == 1:  # by primary key: no statement when the request already read the patient
         patient = db_session.get(Patient, ids[0])
-        return [inputs.patient_value(patient)] if patient is not None else []
+        if patient is None:
+            return []
+        return [inputs.patient_value(patient, None if authorizations else ())]
     if not ids:
         return []
-    return inputs.patient_values(db_session.scalars(select(Patient).where(Patient.id.in_(ids))))
+    rows = db_session.scalars(select(Patient).where(Patient.id.in_(ids)))
+    return inputs.patient_values(rows) if authorizations else [inputs.patient_value(p, ()) for p in rows]
 
 
 def with_forms(ctx: FlagContext, sessions) -> FlagContext:
@@ -561,7 +566,7 @@ def gate_context(
         protocols=protocols(),
         rooms=by_id(inputs.room_values(clinic_id, {c.room_id for c in changes})),
         staff=by_id(setup.staff_values(span)),
-        patients=by_id(_patients(patient_ids)),
+        patients=by_id(_patients(patient_ids, authorizations=may_use_units(changes))),
         courses={cid: f for cid, f in facts.items() if cid in whole or cid in met or cid in given},
     )
     return ctx, pool, held

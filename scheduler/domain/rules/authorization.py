@@ -4,7 +4,7 @@ TMS one session). A dose past the units authorized, or outside the authorization
 authorization with few units left or close to its end date is ``authorization_low`` on the next dose
 that uses it. A patient with no authorization for the protocol is not blocked.
 
-Predicates: :func:`authorization_for`, :func:`unit_number`.
+Predicates: :func:`authorization_for`, :func:`unit_number`, :func:`may_use_units`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,13 @@ def authorizations_for(ctx: FlagContext, s: Session) -> list[Authorization]:
     if protocol is None or patient is None or s.kind != "dose":
         return []
     return [a for a in patient.authorizations if a.protocol == protocol.key]
+
+
+def may_use_units(changes: Iterable[Session]) -> bool:
+    """Whether any of ``changes`` (new sessions, moved ones) can use or give back an authorization's
+    unit: only doses count, so when none is a dose no authorization flag differs before and after
+    them, and a gate judging them needs no authorizations."""
+    return any(c.kind == "dose" for c in changes)
 
 
 def authorization_for(auths: Iterable[Authorization], day: date) -> Authorization | None:
