@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, or_, select
 
 from scheduler.db import db_session
 from scheduler.domain import flags as rules
+from scheduler.domain import values as v
 from scheduler.domain.flags.model import CLOSED_COURSE_STATUSES, CourseFacts, FlagContext
 from scheduler.domain.intervals import Interval, merge, overlaps
 from scheduler.domain.rules.authorization import may_use_units, recounted
@@ -246,7 +247,7 @@ def for_patient(patient_id: int, *, as_of: datetime | None = None, since: dateti
         far = max(as_of, since) + timedelta(days=3660)
         open_ids = {c.id for c in courses if c.status not in CLOSED_COURSE_STATUSES}
         history = inputs.patient_history([patient_id], Interval(since - reach, far), open_ids)
-    clinic_ids = sorted({s.clinic_id for s in history} | {c.clinic_id for c in courses})
+    clinic_ids = sorted({inputs.clinic_of(s) for s in history} | {c.clinic_id for c in courses})
     found: set = set()
     for clinic_id in clinic_ids:
         clinic = inputs.clinic_with_hours(clinic_id)
@@ -274,8 +275,9 @@ def for_patient(patient_id: int, *, as_of: datetime | None = None, since: dateti
 def _patient_context(session: Session) -> tuple[FlagContext, list[Session], list[Session]]:
     """For rules about one session: the context, the patient's whole history and the other live
     sessions of the clinic on the session's days (rooms, clinicians, capacity)."""
-    clinic = inputs.clinic_with_hours(session.clinic_id)
-    loaded = inputs.clinic_inputs(session.clinic_id, day_windows(clinic.timezone, [session]), row=clinic)
+    clinic_id = inputs.clinic_of(session)
+    clinic = inputs.clinic_with_hours(clinic_id)
+    loaded = inputs.clinic_inputs(clinic_id, day_windows(clinic.timezone, [session]), row=clinic)
     history = list(inputs.patient_sessions([session.patient_id]))
     others = [s for s in loaded.sessions if s.patient_id != session.patient_id and s.live]
     ctx = FlagContext(
@@ -294,11 +296,12 @@ def _candidate_context(candidate: Session) -> tuple[FlagContext, list[Session]]:
     other patients' live sessions at the clinic on the candidate's days in its room or with its
     clinician (the only other sessions a candidate's flag can name: double bookings by room,
     clinician capacity)."""
-    row = inputs.clinic_with_hours(candidate.clinic_id)
+    clinic_id = inputs.clinic_of(candidate)
+    row = inputs.clinic_with_hours(clinic_id)
     windows = merge(day_windows(row.timezone, [candidate]))
     span = Interval(windows[0].start, windows[-1].end)
     loaded = inputs.candidate_sessions(
-        candidate.clinic_id,
+        clinic_id,
         windows,
         patient_id=candidate.patient_id,
         room_id=candidate.room_id,
@@ -307,10 +310,10 @@ def _candidate_context(candidate: Session) -> tuple[FlagContext, list[Session]]:
     history = [s for s in loaded if s.patient_id == candidate.patient_id]
     others = [s for s in loaded if s.patient_id != candidate.patient_id and s.live]
     ctx = FlagContext(
-        clinic=inputs.clinic_value(candidate.clinic_id, span, row=row),
+        clinic=inputs.clinic_value(clinic_id, span, row=row),
         protocols=protocols(),
-        rooms=by_id(inputs.room_values(candidate.clinic_id, [candidate.room_id])),
-        staff=by_id(inputs.staff(candidate.clinic_id, span)),
+        rooms=by_id(inputs.room_values(clinic_id, [candidate.room_id])),
+        staff=by_id(inputs.staff(clinic_id, span)),
         patients=by_id(_patients({candidate.patient_id} | {s.patient_id for s in others})),
         courses=by_id(_candidate_course(candidate)),
     )
@@ -353,7 +356,7 @@ class PlanCalendar:
 
     loaded: inputs.ClinicInputs
     history: tuple[Session, ...]
-    patient: object  # values.Patient
+    patient: v.Patient
     courses: tuple[CourseFacts, ...]
 
 
@@ -511,8 +514,8 @@ def _stored_times(changes: list[Session]) -> list[tuple[datetime, datetime]]:
     if not ids:
         return []
     return [
-        tuple(r)
-        for r in db_session.execute(
+        (starts_at, ends_at)
+        for starts_at, ends_at in db_session.execute(
             select(TreatmentSession.starts_at, TreatmentSession.ends_at).where(TreatmentSession.id.in_(ids))
         )
     ]
@@ -535,7 +538,7 @@ def gate_context(
     being planned, one being stopped). The clinic's setup comes from the setup cache. Third: the live
     FHIR holds on the changes' rooms and patients around their times, as sessions (read by the same
     statement; ``holds.held_among``)."""
-    clinic_id = changes[0].clinic_id
+    clinic_id = inputs.clinic_of(changes[0])
     setup = setup_cache.setup(clinic_id)
     windows = merge(day_windows(setup.timezone, changes))
     span = Interval(windows[0].start, windows[-1].end)
