@@ -13,9 +13,8 @@ import pytest
 from scheduler.db import db_session
 from scheduler.models import Course, TreatmentSession
 from scheduler.services import directory
-from tests.browser.seed import clinic_with_users
-from tests.http.test_web_pages import Web, clinician, desk, site  # noqa: F401 - fixtures
-from tests.support import factories
+from tests.support import builders
+from tests.support.builders import clinic_with_users
 
 NY = ZoneInfo("America/New_York")
 
@@ -27,7 +26,7 @@ def _today() -> date:
 def _running_tms_course(clinic) -> dict:
     """A tms-daily course of Ana's: a session yesterday (completed) and one tomorrow (booked)."""
     room = directory.create_room(None, clinic, name="TMS chair", capabilities=["tms"])
-    patient = factories.patient(mrn="TMS-1", name="Ana Ruiz")
+    patient = builders.patient(mrn="TMS-1", name="Ana Ruiz")
     db_session.flush()
     nurse = next(m for m in clinic.staff if m.role == "nurse")
     course = Course(

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from scheduler.db import db_session
 from scheduler.models import Clinic, OpeningHours, Room, StaffMember, TimeOff
 from scheduler.services import setup_cache
-from tests.http.engine_fixtures import build_clinic, future_monday, patient
+from tests.support.builders import equipped_clinic, future_monday, patient_id
 
 
 def _version(clinic_id: int) -> int:
@@ -21,7 +21,7 @@ def _version(clinic_id: int) -> int:
 
 
 def test_every_kind_of_setup_write_raises_the_version(app):
-    clinic = build_clinic()
+    clinic = equipped_clinic()
     seen = [_version(clinic.id)]
     room_id = next(iter(clinic.rooms.values()))
     staff_id = next(iter(clinic.staff.values()))
@@ -53,8 +53,8 @@ def test_every_kind_of_setup_write_raises_the_version(app):
 
 
 def test_a_booking_sees_a_closure_added_after_the_setup_was_cached(api, app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     day = future_monday()
     body = {
         "patient_id": pid,
@@ -83,7 +83,7 @@ def test_a_booking_sees_a_closure_added_after_the_setup_was_cached(api, app):
 
 
 def test_a_setup_changed_by_a_transaction_that_rolls_back_is_not_kept(app):
-    clinic = build_clinic()
+    clinic = equipped_clinic()
     room_id = next(iter(clinic.rooms.values()))
     assert setup_cache.setup(clinic.id).room(room_id).active
     db_session.get(Room, room_id).active = False

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from scheduler.db import db_session
 from scheduler.models import TreatmentSession
-from tests.http.engine_fixtures import build_clinic, patient
 from tests.support import routes as r
+from tests.support.builders import equipped_clinic, patient_id
 
 
 def _history(clinic, pid: int, n: int) -> list[int]:
@@ -32,8 +32,8 @@ def _history(clinic, pid: int, n: int) -> list[int]:
 
 
 def test_paging_back_through_a_timeline_gives_every_session_once(api, app):
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     ids = _history(clinic, pid, 7)
     seen, before, pages = [], None, 0
     while True:
@@ -54,7 +54,7 @@ def test_paging_back_through_a_timeline_gives_every_session_once(api, app):
 
 
 def test_timeline_paging_refuses_a_bad_limit_or_instant(api, app):
-    pid = patient()
+    pid = patient_id()
     for query, field in (
         ("limit=0", "limit"),
         ("limit=1001", "limit"),
@@ -68,8 +68,8 @@ def test_timeline_paging_refuses_a_bad_limit_or_instant(api, app):
 def test_the_clinician_page_links_to_earlier_sessions(app):
     from scheduler.services import timeline
 
-    clinic = build_clinic()
-    pid = patient()
+    clinic = equipped_clinic()
+    pid = patient_id()
     ids = _history(clinic, pid, timeline.DEFAULT_SESSIONS + 2)
     r.user("clin-pages@clinic.test", "clinician")
     db_session.commit()

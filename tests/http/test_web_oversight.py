@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from scheduler.db import db_session
 from scheduler.models import Patient, TreatmentSession
+from tests.support import builders
 from tests.support.builders import clinic_with_users
 from tests.support.pages import Web
 
@@ -69,9 +70,7 @@ def test_reports_page_draws_each_report_with_its_table_for_admins_and_clinicians
 
 
 def _patient():
-    from tests.support import factories
-
-    p = factories.patient(mrn="R-1", name="Rosa Report")
+    p = builders.patient(mrn="R-1", name="Rosa Report")
     db_session.flush()
     return p
 

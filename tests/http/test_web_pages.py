@@ -13,11 +13,7 @@ from sqlalchemy import func, select
 from scheduler.db import db_session
 from scheduler.models import Patient, TreatmentSession
 from tests.support.builders import PASSWORD, email, next_monday
-from tests.support.pages import Web, clinician, desk, induction_doses, new_patient, plan, site  # noqa: F401 - for tests importing them from here
-
-# The old names, for tests importing them from this module.
-_patient, _plan, _doses = new_patient, plan, induction_doses
-
+from tests.support.pages import Web, induction_doses, new_patient, plan
 
 # ---------------------------------------------------------------- sign-in and roles
 
@@ -484,7 +480,7 @@ def test_a_refused_form_shown_again_is_still_logged_as_a_read_of_the_patient(des
     access log keeps that read (written again after the rollback), once."""
     from scheduler.models import AccessLogEntry
 
-    patient_id = _patient(desk)
+    patient_id = new_patient(desk)
     r = desk.post(f"/patients/{patient_id}/edit", {"name": "", "phone": "555"})
     assert r.status_code == 400 and 'id="name-error"' in r.text
     db_session.remove()

@@ -15,8 +15,7 @@ from scheduler.domain.rules.rems import FORM_CHASE_DAYS
 from scheduler.models import AuditEvent, RemsMonitoringForm
 from scheduler.services import directory
 from tests.http.test_rems import FORM, enroll, past_dose
-from tests.http.test_web_pages import clinician, desk, site  # noqa: F401 - fixtures
-from tests.support import factories
+from tests.support import builders
 
 PAGE_FORM = {**{k: str(v) for k, v in FORM.items()}, "monitoring_reason": ""}
 
@@ -25,7 +24,7 @@ PAGE_FORM = {**{k: str(v) for k, v in FORM.items()}, "monitoring_reason": ""}
 def rems(site, sqlite_api):
     c = site["clinic"]
     room = directory.create_room(None, c, name="Spravato", capabilities=["nasal"])
-    patient = factories.patient(mrn="REMS-1", name="Ana Ruiz", ride_home_arranged=True)
+    patient = builders.patient(mrn="REMS-1", name="Ana Ruiz", ride_home_arranged=True)
     db_session.flush()
     staff = {m.role: m.id for m in c.staff}
     world = {

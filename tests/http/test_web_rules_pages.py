@@ -9,7 +9,6 @@ import re
 from datetime import timedelta
 
 from tests.http.test_rems import dose, monday_at, second_patient
-from tests.http.test_web_pages import clinician, desk, site  # noqa: F401 - fixtures
 from tests.http.test_web_rems import rems  # noqa: F401 - fixture
 
 

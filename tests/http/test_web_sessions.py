@@ -11,15 +11,9 @@ from sqlalchemy import select
 from scheduler import create_app
 from scheduler.db import db_session
 from scheduler.models import AuditEvent
+from tests.support import pages
 from tests.support.builders import PASSWORD, clinic_with_users, email
-from tests.support.pages import CSRF, signed_in
-
-_client = signed_in  # (the tests below have a parameter named signed_in; also the old name for imports)
-
-
-def _signed_in(client) -> bool:
-    answer = client.get("/patients")
-    return answer.status_code == 200
+from tests.support.pages import CSRF
 
 
 def _cookie(client) -> str:
@@ -32,29 +26,29 @@ def users(sqlite_app):
 
 
 def test_sign_out_ends_every_cookie_of_the_user(sqlite_app, users):
-    laptop, tablet = _client(sqlite_app), _client(sqlite_app)
-    other_user = _client(sqlite_app, "clinician")
+    laptop, tablet = pages.signed_in(sqlite_app), pages.signed_in(sqlite_app)
+    other_user = pages.signed_in(sqlite_app, "clinician")
     stolen = _cookie(laptop)
     with laptop.session_transaction() as s:
         token = s["csrf_token"]
     assert laptop.post("/sign-out", data={"csrf_token": token}).status_code == 302
-    assert not _signed_in(laptop) and not _signed_in(tablet)
+    assert not pages.is_signed_in(laptop) and not pages.is_signed_in(tablet)
     replay = sqlite_app.test_client()
     replay.set_cookie("session", stolen)  # the cookie as it was before sign-out is refused too
     assert replay.get("/patients").status_code == 302
-    assert _signed_in(other_user)  # other users keep their sessions
-    assert _signed_in(_client(sqlite_app))  # and signing in again works
+    assert pages.is_signed_in(other_user)  # other users keep their sessions
+    assert pages.is_signed_in(pages.signed_in(sqlite_app))  # and signing in again works
     db_session.remove()
     assert db_session.scalars(select(AuditEvent.action).where(AuditEvent.action == "user.sign_out")).all()
 
 
 def test_a_password_change_ends_the_users_sessions(sqlite_app, users, sqlite_api):
-    desk = _client(sqlite_app)
+    desk = pages.signed_in(sqlite_app)
     user_id = users["front_desk"]
     new = "a brand new passphrase"
     answer = sqlite_api.as_("admin").post(f"/api/v1/users/{user_id}/password", json={"password": new})
     assert answer.status_code == 200, answer.json
-    assert not _signed_in(desk)
+    assert not pages.is_signed_in(desk)
     follow = desk.get("/patients", follow_redirects=True)
     assert "password was changed" in follow.text
     client = sqlite_app.test_client()
@@ -65,7 +59,7 @@ def test_a_password_change_ends_the_users_sessions(sqlite_app, users, sqlite_api
         ).status_code
         == 401
     )
-    assert _signed_in(_client(sqlite_app, password=new))
+    assert pages.is_signed_in(pages.signed_in(sqlite_app, password=new))
     db_session.remove()
     event = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "user.password_change")).one()
     assert event.actor_id == sqlite_api.users["admin"] and "password_hash" not in event.after
@@ -99,11 +93,11 @@ def test_only_the_user_or_an_admin_changes_a_password(sqlite_app, users, sqlite_
 
 @pytest.mark.parametrize("idle_seconds, signed_in", [(29 * 60, True), (31 * 60, False)])
 def test_idle_timeout(sqlite_app, users, idle_seconds, signed_in):
-    client = _client(sqlite_app)
+    client = pages.signed_in(sqlite_app)
     with client.session_transaction() as s:
         s["seen_at"] -= idle_seconds
         s["signed_in_at"] -= idle_seconds
-    assert _signed_in(client) is signed_in
+    assert pages.is_signed_in(client) is signed_in
     if signed_in:  # each request refreshes the last-seen time
         with client.session_transaction() as s:
             assert time.time() - s["seen_at"] < 60
@@ -112,22 +106,22 @@ def test_idle_timeout(sqlite_app, users, idle_seconds, signed_in):
 
 
 def test_absolute_lifetime_even_when_active(sqlite_app, users):
-    client = _client(sqlite_app)
+    client = pages.signed_in(sqlite_app)
     with client.session_transaction() as s:
         s["signed_in_at"] -= 12 * 3600 + 1
-    assert not _signed_in(client)
+    assert not pages.is_signed_in(client)
 
 
 def test_lifetimes_are_configurable(sqlite_app, users):
     sqlite_app.config.update(SESSION_IDLE_MINUTES=1, SESSION_MAX_HOURS=1)
-    client = _client(sqlite_app)
+    client = pages.signed_in(sqlite_app)
     with client.session_transaction() as s:
         s["seen_at"] -= 90
-    assert not _signed_in(client)
-    client = _client(sqlite_app)
+    assert not pages.is_signed_in(client)
+    client = pages.signed_in(sqlite_app)
     with client.session_transaction() as s:
         s["signed_in_at"] -= 3601
-    assert not _signed_in(client)
+    assert not pages.is_signed_in(client)
 
 
 def test_outside_development_cookies_are_secure(sqlite_url, tmp_path, users):

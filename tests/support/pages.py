@@ -2,7 +2,8 @@
 (registered for the whole suite by ``pytest_plugins`` in tests/conftest.py):
 
 - ``Web(app)``: a client that signs in with a password and sends the CSRF token with every form;
-- ``signed_in(app, role)``: a plain test client already signed in;
+- ``signed_in(app, role)``: a plain test client already signed in; ``is_signed_in(client)``: whether
+  its cookie still opens a signed-in page;
 - fixtures ``site`` (the SQLite app with ``builders.clinic_with_users()``), ``desk`` and ``clinician``;
 - page builders: ``new_patient(web)`` (the new-patient form), ``plan(web, patient_id, start)`` (the
   plan form) and ``induction_doses(patient_id)`` (what they booked).
@@ -55,6 +56,11 @@ def signed_in(app, role="front_desk", password=PASSWORD):
     answer = client.post("/sign-in", data={"email": email(role), "password": password, "csrf_token": token})
     assert answer.status_code == 302, answer.text
     return client
+
+
+def is_signed_in(client) -> bool:
+    """Whether ``client``'s cookie still opens a signed-in page."""
+    return client.get("/patients").status_code == 200
 
 
 @pytest.fixture
