@@ -38,12 +38,9 @@ def create_app(test_config: dict | None = None, *, skip_database: bool = False, 
     from scheduler.fhir import init_app as init_fhir
 
     init_fhir(app)
-    try:
-        from scheduler.web import init_app as init_web
-    except ImportError:  # pages arrive with their own package
-        init_web = None
-    if init_web is not None:
-        init_web(app)
+    from scheduler.web import init_app as init_web
+
+    init_web(app)
     cli.init_app(app)
     from scheduler import headers
 
@@ -52,5 +49,6 @@ def create_app(test_config: dict | None = None, *, skip_database: bool = False, 
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         hops = int(app.config["TRUSTED_PROXIES"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        # Flask's documented way to add WSGI middleware; its class declares wsgi_app a method
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     return app

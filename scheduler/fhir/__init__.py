@@ -14,7 +14,8 @@ from werkzeug.exceptions import HTTPException
 from scheduler.auth import authenticate_bearer
 from scheduler.errors import AppError, handle_errors
 
-bp = Blueprint("fhir", __name__, url_prefix="/fhir")
+PREFIX = "/fhir"
+bp = Blueprint("fhir", __name__, url_prefix=PREFIX)
 
 FHIR_VERSION = "4.0.1"
 FHIR_JSON = "application/fhir+json"
@@ -48,8 +49,8 @@ def prune(value):
         out = {k: prune(v) for k, v in value.items()}
         return {k: v for k, v in out.items() if v not in (None, "", [], {})}
     if isinstance(value, list):
-        out = [prune(v) for v in value]
-        return [v for v in out if v not in (None, "", [], {})]
+        items = [prune(v) for v in value]
+        return [v for v in items if v not in (None, "", [], {})]
     return value
 
 
@@ -59,7 +60,11 @@ def fhir_response(resource: dict, status: int = 200, headers: dict | None = None
 
 
 def outcome(status: int, message: str, *, field: str | None = None, code: str | None = None) -> Response:
-    issue = {"severity": "error", "code": code or ISSUE_CODES.get(status, "exception"), "diagnostics": message}
+    issue: dict[str, str | list[str]] = {
+        "severity": "error",
+        "code": code or ISSUE_CODES.get(status, "exception"),
+        "diagnostics": message,
+    }
     if field:
         issue["expression"] = [field]
     return fhir_response({"resourceType": "OperationOutcome", "issue": [issue]}, status)
@@ -122,7 +127,7 @@ def http_error(exc: HTTPException) -> Response:
 
 
 def base_url() -> str:
-    return request.host_url.rstrip("/") + bp.url_prefix
+    return request.host_url.rstrip("/") + PREFIX
 
 
 def init_app(app: Flask) -> None:

@@ -170,8 +170,8 @@ def load_hold(ident: str) -> AppointmentHold:
 
 def render(ident: str) -> dict:
     if ident.startswith("hold-"):
-        row = load_hold(ident)
-        return hold_appointment(row, db_session.get_one(Clinic, row.clinic_id))
+        hold = load_hold(ident)
+        return hold_appointment(hold, db_session.get_one(Clinic, hold.clinic_id))
     row = load_session(ident)
     return appointment(row, db_session.get_one(Clinic, row.clinic_id))
 
@@ -255,7 +255,7 @@ def search_appointments():
     clinics = list(db_session.scalars(select(Clinic).order_by(Clinic.id)))
     if tests:
         statement = statement.where(date_clause(tests, clinics))
-    total = db_session.scalar(select(func.count()).select_from(statement.subquery()))
+    total = db_session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     rows = (
         []
         if query.count == 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -101,7 +102,7 @@ def _observations() -> Iterator[dict]:
 
 def _documents() -> Iterator[dict]:
     for n in _pages(ClinicalNote):
-        resource = {
+        resource: dict[str, Any] = {
             "resourceType": "DocumentReference",
             "id": str(n.id),
             "status": "current",

@@ -65,6 +65,7 @@ def _sessions_of(course_ids: list[int]) -> dict[int, list[int]]:
     for course_id, session_id in db_session.execute(
         select(TS.course_id, TS.id).where(TS.course_id.in_(course_ids)).order_by(TS.starts_at, TS.id)
     ):
+        assert course_id is not None  # IN (...) matches no NULL
         out[course_id].append(session_id)
     return out
 
@@ -98,7 +99,7 @@ def search_care_plans():
             statement = statement.where(Course.patient_id.in_([i for i in ids if i is not None]))
     for raw in query.values.get("patient:identifier", []):
         statement = statement.where(Patient.mrn.in_(s.identifier_values(raw, "patient:identifier")))
-    total = db_session.scalar(select(func.count()).select_from(statement.subquery()))
+    total = db_session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     courses = (
         []
         if query.count == 0

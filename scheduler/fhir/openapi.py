@@ -196,7 +196,7 @@ def paths(app: Flask) -> dict[str, dict]:
             continue
         path = re.sub(r"<(?:[a-z]+:)?([a-zA-Z_]+)>", r"{\1}", rule.rule.removeprefix(PREFIX))
         entry = out.setdefault(path, {"servers": [{"url": PREFIX}]})
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             entry[method.lower()] = _operation(rule, method, app.view_functions[rule.endpoint])
     _links(out)
     return out

@@ -177,7 +177,7 @@ def _value(param: dict, name: str) -> str:
 def _find_inputs() -> dict[str, str]:
     names = ("start", "end", "service-type", "location", "patient")
     if request.method == "GET":
-        raw = {n: request.args.get(n) for n in names if request.args.get(n) is not None}
+        raw = {n: v for n in names if (v := request.args.get(n)) is not None}
         for name in names:
             if len(request.args.getlist(name)) > 1:
                 raise ValidationError(f"{name} may be given once.", field=name)
@@ -350,7 +350,7 @@ def _request_from(resource: dict) -> booking.SessionRequest:
 def proposed(patient: Patient, kind: str, slot, tz: str) -> dict:
     from scheduler.api.serialize import instant
 
-    room = db_session.get(Room, slot.room_id)
+    room = db_session.get_one(Room, slot.room_id)
     actors = [
         {
             "actor": {
@@ -363,7 +363,7 @@ def proposed(patient: Patient, kind: str, slot, tz: str) -> dict:
         }
     ]
     if slot.staff_member_id is not None:
-        member = db_session.get(StaffMember, slot.staff_member_id)
+        member = db_session.get_one(StaffMember, slot.staff_member_id)
         actors.append(
             {
                 "actor": {"reference": f"Practitioner/{member.id}", "display": member.name},
@@ -465,14 +465,14 @@ def book():
 def _cancel(ident: str, reason: str):
     check_text(reason, "reason")  # kept with the record: no lone surrogate (the schema refuses NUL)
     if ident.startswith("hold-"):
-        row = load_hold(ident)
-        if row.status == "held":
-            holds.release(g.user.id, row, reason)
-        elif row.status == "booked":
+        hold = load_hold(ident)
+        if hold.status == "held":
+            holds.release(g.user.id, hold, reason)
+        elif hold.status == "booked":
             raise UnprocessableError(
-                f"Hold {row.id} was booked as Appointment/{row.session_id}: cancel that one.", field="appointment"
+                f"Hold {hold.id} was booked as Appointment/{hold.session_id}: cancel that one.", field="appointment"
             )
-        return _hold_answer(row)
+        return _hold_answer(hold)
     row = load_session(ident)
     if row.status != "cancelled":  # a retry of a cancel answers the cancelled appointment again
         sessions.cancel(g.user.id, row, version=row.version, reason=reason)
@@ -534,7 +534,7 @@ def _exists(ident: str) -> None:
 
 
 def _clinic_of_hold(ident: str) -> Clinic:
-    return db_session.get(Clinic, load_hold(ident).clinic_id)
+    return db_session.get_one(Clinic, load_hold(ident).clinic_id)
 
 
 def _check_if_match(version: int) -> None:

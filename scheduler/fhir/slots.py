@@ -100,7 +100,9 @@ def _window(query: s.Query, tz: str) -> Interval:
 
 
 def _held(kind: str, ident: int, window: Interval) -> list[AppointmentHold]:
-    return holds.live(window.start, window.end, **({"room_ids": [ident]} if kind == "room" else {"staff_ids": [ident]}))
+    if kind == "room":
+        return holds.live(window.start, window.end, room_ids=[ident])
+    return holds.live(window.start, window.end, staff_ids=[ident])
 
 
 @bp.get("/Slot")

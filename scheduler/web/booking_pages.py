@@ -7,6 +7,7 @@ Suggested free slots come from ``services.suggestions``; the booking is ``servic
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import Literal, overload
 from zoneinfo import ZoneInfo
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -42,6 +43,10 @@ FIELDS = {
 }
 
 
+@overload
+def _int(form, name: str, *, required: Literal[True], low: int = 1, high: int = 2**31 - 1) -> int: ...
+@overload
+def _int(form, name: str, *, required: bool = False, low: int = 1, high: int = 2**31 - 1) -> int | None: ...
 def _int(form, name: str, *, required: bool = False, low: int = 1, high: int = 2**31 - 1) -> int | None:
     raw = (form.get(name) or "").strip()
     if not raw:
@@ -359,7 +364,7 @@ def book_maintenance(patient_id: int):
         errors, status, conflicts = errors_from(exc, FIELDS), exc.status, _conflicts(exc)
         if exc.code == "flagged":
             errors = {"override_reason": exc.message}
-        course = db_session.get(Course, course.id)
+        course = db_session.get_one(Course, course.id)
         new = suggestions.new_session(clinic.id, patient.id, "dose", course=course, phase="maintenance")
     proposal, problem = None, None
     try:

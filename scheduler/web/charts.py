@@ -213,6 +213,7 @@ def assessment_charts(data, *, first_dose_on: date | None = None, since: date | 
         base = baseline([(a.taken_on, a.score) for a in rows], first_dose_on, since) or baseline(
             [(a.taken_on, a.score) for a in rows], first_dose_on
         )
+        assert base is not None  # rows has a score, and the second call leaves none out
         level = inst.response_level(base.score)
         latest = rows[-1]
         responded = latest.taken_on > base.taken_on and inst.responded(base.score, latest.score)

@@ -125,7 +125,7 @@ def patient_page(patient_id: int, *, errors=None, form=None, status=200):
         sessions=sessions,
         rooms=rooms,
         courses=lookups.courses_of(patient.id),
-        flags=scope.visible_flags(flag_service.for_patient(patient.id), {s.id for s in sessions}),
+        flags=scope.visible_flags(flag_service.for_patient(patient.id), {s.id for s in sessions if s.id is not None}),
         maintenance_course=_maintenance_course(patient.id),
         show_clinical=can("read_clinical", g.user),
         errors=errors or {},
@@ -273,8 +273,8 @@ def plan_course(patient_id: int):
             "latest": "17:00",
         }
         return _plan_form(patient, clinic, defaults)
-    form = {k: request.form.get(k) for k in PLAN_FIELDS} | {"weekdays": request.form.getlist("weekdays")}
-    form["clinic_id"] = clinic.id
+    form: dict[str, str | list[str] | int | None] = {k: request.form.get(k) for k in PLAN_FIELDS}
+    form |= {"weekdays": request.form.getlist("weekdays"), "clinic_id": clinic.id}
     confirm = request.form.get("action") == "confirm"
     try:
         params = _plan_input(request.form, clinic)

@@ -5,6 +5,7 @@ check in, complete, no-show."""
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from types import EllipsisType
 
 from flask import flash, g, redirect, render_template, request, url_for
 
@@ -28,7 +29,7 @@ ACTION_FIELDS = {"reason", "slot", "override_reason", "starts_on", "starts_time"
 def _render(session, *, errors=None, form=None, status=200, confirm_cancel=False):
     from scheduler.services import suggestions
 
-    clinic = db_session.get(Clinic, session.clinic_id)
+    clinic = db_session.get_one(Clinic, session.clinic_id)
     access.log_read("schedule", session.patient_id)
     slots = suggestions.for_session(session) if session.status in service.RESCHEDULABLE else []
     on_its_day = local_date(session.starts_at, clinic.timezone) == today(clinic.timezone)
@@ -192,7 +193,7 @@ def local_instant(on: date, at: time, tz: str) -> datetime:
         ) from None
 
 
-def _new_time(session, tz: str):
+def _new_time(session, tz: str) -> tuple[datetime, int, int | EllipsisType | None]:
     """(starts_at, room id, clinician id or ... to keep the session's) from the chosen suggestion or
     the time typed in."""
     raw = request.form.get("slot") or ""
@@ -210,10 +211,13 @@ def _new_time(session, tz: str):
         room_raw, staff_raw = request.form.get("room_id") or "", request.form.get("staff_member_id") or ""
         try:
             room_id = int(room_raw) if room_raw else session.room_id
-            staff_id = int(staff_raw) if staff_raw else None
         except ValueError:
             raise ValidationError("Choose a room and a clinician from the lists.", field="room_id") from None
-        return local_instant(on, at, tz), room_id, staff_id
+        try:
+            chosen = int(staff_raw) if staff_raw else None
+        except ValueError:
+            raise ValidationError("Choose a room and a clinician from the lists.", field="staff_member_id") from None
+        return local_instant(on, at, tz), room_id, chosen
     parts = raw.split("|")
     if len(parts) == 4 and parts[3] == "move":  # the suggestion moves the integration session too
         parts = parts[:3]
@@ -239,7 +243,7 @@ def replan(session_id: int):
 
     session = service.get(session_id)
     access.log_read("schedule", session.patient_id)
-    clinic = db_session.get(Clinic, session.clinic_id)
+    clinic = db_session.get_one(Clinic, session.clinic_id)
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
