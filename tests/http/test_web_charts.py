@@ -159,3 +159,46 @@ def test_the_pages_colour_and_name_every_word_of_the_domain_vocabulary():
     assert set(charts.KIND_COLOURS) == set(charts.LANE_LABELS) == set(SESSION_KINDS)
     assert set(charts.SEVERITY_COLOURS) == set(SEVERITIES)
     assert set(filters.KIND_LABELS) == set(SESSION_KINDS) and set(filters.STATUS_LABELS) == set(SESSION_STATUSES)
+
+
+def test_the_reports_heatmap_has_a_cell_per_room_and_week_and_escapes_room_names(sqlite_app):
+    from scheduler.web import report_charts
+
+    rows = [
+        {"room": NASTY, "week": "2030-03-04", "utilization": 0.5},
+        {"room": NASTY, "week": "2030-03-11", "utilization": None},
+        {"room": "IV-2", "week": "2030-03-04", "utilization": 1.0},
+    ]
+    with sqlite_app.test_request_context():
+        svg = _parse(report_charts.heatmap(rows, chart_id="util", title="Chair utilisation"))
+    assert (svg.get("role"), svg.get("aria-labelledby")) == ("img", "util-t util-d")
+    cells = [r for r in svg.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
+    assert [_titles(c)[0] for c in cells] == [
+        f"{NASTY}, week of 2030-03-04: 50% used",
+        f"{NASTY}, week of 2030-03-11: closed",
+        "IV-2, week of 2030-03-04: 100% used",
+        "IV-2, week of 2030-03-11: closed",
+    ]
+    assert cells[2].get("fill") == report_charts.HEAT[-1]
+    texts = [t.text for t in svg.iter(f"{SVG}text")]
+    assert texts[:2] == [NASTY, "IV-2"] and "03-04" in texts
+    assert report_charts.heatmap([], chart_id="x", title="x") == ""
+
+
+def test_the_reports_bars_are_as_long_as_their_values_with_a_legend(sqlite_app):
+    from scheduler.web import report_charts
+
+    items = [("IV-1", [("No-shows", 0.25), ("Late cancellations", None)]), (NASTY, [("No-shows", 0.5)])]
+    with sqlite_app.test_request_context():
+        svg = _parse(report_charts.bars(items, chart_id="att", title="Attendance"))
+    bars = [r for r in svg.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
+    assert [_titles(b)[0] for b in bars] == [
+        "IV-1, No-shows: 25%",
+        "IV-1, Late cancellations: no data",
+        f"{NASTY}, No-shows: 50%",
+    ]
+    widths = [float(b.get("width")) for b in bars]
+    assert widths[1] == 0 and widths[2] == 2 * widths[0]
+    texts = [t.text for t in svg.iter(f"{SVG}text")]
+    assert texts[:2] == ["No-shows", "Late cancellations"]  # the legend
+    assert {"IV-1", NASTY, "25%", "no data", "50%"} <= set(texts)
