@@ -182,3 +182,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _reset_clinic_scope():  # each request narrows it again once it knows the user
         scope.limit_to(None)
+
+    @app.teardown_request
+    def _drop_clinic_scope(_exc=None):  # and none outlives it (a test client's caller shares the context)
+        scope.limit_to(None)

@@ -1,4 +1,5 @@
-"""Booking, cancelling and the session actions — the writes that must never double-book.
+"""The guarded writes of a booking — the writes that must never double-book (``services.sessions``
+books, cancels and performs the session actions through them).
 
 PostgreSQL: a plain INSERT guarded by the exclusion constraints; the Python check beforehand only
 names the clash nicely. A racing writer that slips past the check hits the constraint (SQLSTATE
@@ -21,7 +22,7 @@ from scheduler.domain.timezones import local_time, wall_clock
 from scheduler.domain.values import Session
 from scheduler.domain.vocabulary import MAX_SESSION_DURATION
 from scheduler.errors import CONFLICT_SQLSTATES, Conflict, UnprocessableError, sqlstate
-from scheduler.models import Clinic, TreatmentSession, utcnow
+from scheduler.models import Clinic, TreatmentSession
 from scheduler.services import audit
 from scheduler.services.conflicts import clashes_among, describe, find_clashes
 
@@ -226,29 +227,4 @@ def insert(
     session = new_session(req, status)
     flush_guarded([session], savepoint=savepoint)
     audit.write(actor_id, "session.book", session, reason=req.override_reason)
-    return session
-
-
-def book(actor_id: int | None, req: SessionRequest, *, status: str = "booked") -> TreatmentSession:
-    """Book one session (inside the caller's transaction). Refuses a room or patient double booking."""
-    check_shape(req.starts_at, req.ends_at)
-    refuse_clashes(room_id=req.room_id, patient_id=req.patient_id, starts_at=req.starts_at, ends_at=req.ends_at)
-    return insert(actor_id, req, status=status)
-
-
-def cancel(actor_id: int | None, session: TreatmentSession, *, reason: str) -> TreatmentSession:
-    """Cancel, keeping the row: status, reason, who and when."""
-    if session.status in ("cancelled", "no_show", "completed"):
-        raise Conflict(
-            f"Session {session.id} is {session.status}; it cannot be cancelled.",
-            code="invalid_transition",
-            field="status",
-        )
-    before = audit.snapshot(session)
-    session.status = "cancelled"
-    session.cancel_reason = reason
-    session.cancelled_at = utcnow()
-    session.cancelled_by_id = actor_id
-    db_session.flush()
-    audit.record(actor_id, "session.cancel", session, before=before, reason=reason)
     return session

@@ -222,7 +222,9 @@ def future_sessions(course: Course, now: datetime) -> list[TreatmentSession]:
 
 def stop(actor_id: int | None, course: Course, *, reason: str, now: datetime) -> list[TreatmentSession]:
     """Stop a course: status ``stopped`` with the reason, its future sessions cancelled with it."""
-    cancelled = [booking.cancel(actor_id, s, reason=reason) for s in future_sessions(course, now)]
+    from scheduler.services import sessions
+
+    cancelled = [sessions.cancel(actor_id, s, version=s.version, reason=reason) for s in future_sessions(course, now)]
     before = audit.snapshot(course)
     course.status, course.stopped_reason = "stopped", reason
     db_session.flush()
@@ -366,7 +368,7 @@ def book_all(
     actor_id: int | None, requests: list[booking.SessionRequest], statuses: list[str]
 ) -> list[TreatmentSession]:
     """Book many sessions of one patient at once (a course): one clash query for all of them, one
-    flush, one audit event each. Inside the caller's savepoint; refuses like ``booking.book``."""
+    flush, one audit event each. Inside the caller's savepoint; refuses double bookings like ``sessions.book``."""
     if not requests:
         return []
     for r in requests:

@@ -18,7 +18,7 @@ from scheduler.domain.replanning import Replan, replan_after_missed_dose
 from scheduler.domain.values import Preferences
 from scheduler.errors import Conflict, UnprocessableError
 from scheduler.models import Course, TreatmentSession, utcnow
-from scheduler.services import audit, booking, inputs
+from scheduler.services import audit, booking, inputs, sessions
 from scheduler.services import courses as course_service
 from scheduler.services import flags as flag_service
 from scheduler.services.sessions import _check_version, _flush_versioned
@@ -154,7 +154,7 @@ def apply(
                 notes=ps.label,
                 override_reason=override_reason if not result.ok else None,
             )
-            booked.append(booking.book(actor_id, req))
+            booked.append(sessions.book(actor_id, req, check_flags=False)[0])  # judged above
         audit.record(
             actor_id,
             "session.replan",

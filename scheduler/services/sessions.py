@@ -1,4 +1,6 @@
-"""Booking one session and the session actions: reschedule, cancel, check in, complete, no-show.
+"""Booking one session and the session actions: reschedule, cancel, reinstate, check in, complete,
+no-show. The one place that performs them; which status changes are allowed is the lifecycle table
+(``scheduler.domain.lifecycle.TRANSITIONS``). ``services.booking`` holds the guarded writes they use.
 
 Room and patient double bookings are refused by ``services.booking`` (409 naming the clashing
 session). Every other conflict flag of severity ``error`` for the candidate (outside hours, closed,
@@ -21,20 +23,13 @@ from types import EllipsisType
 from sqlalchemy.orm.exc import StaleDataError
 
 from scheduler.db import db_session
+from scheduler.domain.lifecycle import ATTENDANCE, RESCHEDULABLE, TRANSITIONS, allows, restored_status
 from scheduler.domain.timezones import local_date, wall_clock
 from scheduler.domain.vocabulary import DEAD_STATUSES
 from scheduler.errors import Conflict, NotFound, UnprocessableError
 from scheduler.models import TreatmentSession, utcnow
 from scheduler.services import audit, booking, inputs, scope, setup_cache, suggestions
 from scheduler.services import flags as flag_service
-
-# action -> (statuses it may start from, status it leads to)
-TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
-    "check_in": (("proposed", "booked"), "checked_in"),
-    "complete": (("booked", "checked_in"), "completed"),
-    "no_show": (("proposed", "booked"), "no_show"),
-}
-RESCHEDULABLE = ("proposed", "booked")
 
 
 def get(session_id: int) -> TreatmentSession:
@@ -154,10 +149,13 @@ def book(
     integration session its suggestion books with it), all or nothing.
     ``alone``: the booking is the transaction's only work and the caller rolls it all back on a
     refusal (an API request): no savepoint; a racing booking caught by PostgreSQL's exclusion
-    constraints rolls the transaction back before the 409 names the clash."""
+    constraints rolls the transaction back before the 409 names the clash.
+    ``check_flags=False``: not judged by the rule book (a re-plan its own judge passed, test data):
+    booked as asked, at any time, once its shape, room and clinician and double bookings are checked."""
     now = now or utcnow()
     booking.check_shape(req.starts_at, req.ends_at)  # a malformed session is refused for its shape first
-    refuse_the_past(req, record_past=record_past, now=now)
+    if check_flags:
+        refuse_the_past(req, record_past=record_past, now=now)
     past = record_past and req.ends_at <= now
     if past:
         status = past_status
@@ -177,6 +175,8 @@ def book(
         session = booking.insert(actor_id, req, status=status, savepoint=False)
         for r in with_sessions:
             booking.insert(actor_id, r, status=status, savepoint=False)
+    elif not with_sessions:
+        session = booking.insert(actor_id, req, status=status)  # in its own savepoint
     else:
         with db_session.begin_nested():
             session = booking.insert(actor_id, req, status=status)
@@ -251,7 +251,7 @@ def reschedule(
     course) unless ``override_reason``. ``move_dependents``: a dose moves with its integration session
     when that one would no longer count for it (placed as the suggestions place it), in one step."""
     _check_version(session, version)
-    if session.status not in RESCHEDULABLE:
+    if session.status not in RESCHEDULABLE:  # a move keeps the status (lifecycle.RESCHEDULABLE)
         raise Conflict(
             f"Session {session.id} is {session.status}; only proposed or booked sessions can be rescheduled.",
             code="invalid_transition",
@@ -316,12 +316,22 @@ def reschedule(
 
 
 def cancel(actor_id: int | None, session: TreatmentSession, *, version: int, reason: str) -> TreatmentSession:
+    """Cancel, keeping the row: status, reason, who and when (audited)."""
     _check_version(session, version)
-    session_id = session.id
-    try:
-        return booking.cancel(actor_id, session, reason=reason)
-    except StaleDataError as exc:
-        raise _stale(session_id) from exc
+    if not allows("cancel", session.status):
+        raise Conflict(
+            f"Session {session.id} is {session.status}; it cannot be cancelled.",
+            code="invalid_transition",
+            field="status",
+        )
+    before = audit.snapshot(session)
+    session.status = "cancelled"
+    session.cancel_reason = reason
+    session.cancelled_at = utcnow()
+    session.cancelled_by_id = actor_id
+    _flush_versioned(session)
+    audit.record(actor_id, "session.cancel", session, before=before, reason=reason)
+    return session
 
 
 def reinstate(
@@ -335,7 +345,7 @@ def reinstate(
     started, or when its room or patient was booked for that time meanwhile (naming that session;
     on PostgreSQL the exclusion constraints catch a racing booking too)."""
     _check_version(session, version)
-    if session.status != "cancelled":
+    if not allows("reinstate", session.status):
         raise Conflict(
             f"Session {session.id} is {session.status}; only a cancelled session can be reinstated.",
             code="invalid_transition",
@@ -380,8 +390,7 @@ def _status_before_cancel(session: TreatmentSession) -> str:
         .order_by(AuditEvent.id.desc())
         .limit(1)
     )
-    status = (before or {}).get("status")
-    return status if status in (*RESCHEDULABLE, "checked_in") else "booked"
+    return restored_status((before or {}).get("status"))
 
 
 def refuse_check_in_on_another_day(session: TreatmentSession, now: datetime, tz: str) -> None:
@@ -407,8 +416,10 @@ def refuse_check_in_on_another_day(session: TreatmentSession, now: datetime, tz:
 def transition(
     actor_id: int | None, session: TreatmentSession, action: str, *, version: int, now: datetime | None = None
 ) -> TreatmentSession:
-    """check_in, complete or no_show."""
+    """check_in, complete or no_show (``lifecycle.ATTENDANCE``)."""
     allowed, target = TRANSITIONS[action]
+    if action not in ATTENDANCE or target is None:
+        raise ValueError(f"not an attendance action: {action}")
     _check_version(session, version)
     if session.status not in allowed:
         raise Conflict(

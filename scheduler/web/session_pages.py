@@ -12,6 +12,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from scheduler import access
 from scheduler.auth import can
 from scheduler.db import db_session, rollback
+from scheduler.domain.lifecycle import ATTENDANCE, RESCHEDULABLE, allows
 from scheduler.domain.timezones import NonexistentLocalTime, local_date, to_utc
 from scheduler.errors import AppError, UnprocessableError, ValidationError
 from scheduler.models import Clinic, utcnow
@@ -31,13 +32,13 @@ def _render(session, *, errors=None, form=None, status=200, confirm_cancel=False
 
     clinic = db_session.get_one(Clinic, session.clinic_id)
     access.log_read("schedule", session.patient_id)
-    slots = suggestions.for_session(session) if session.status in service.RESCHEDULABLE else []
+    slots = suggestions.for_session(session) if session.status in RESCHEDULABLE else []
     on_its_day = local_date(session.starts_at, clinic.timezone) == today(clinic.timezone)
     started = session.starts_at <= utcnow()
     actions = [
         a
-        for a, (starts, _) in service.TRANSITIONS.items()
-        if session.status in starts
+        for a in ATTENDANCE
+        if allows(a, session.status)
         and (a != "check_in" or on_its_day)  # check-in is offered on the session's day only
         and (a not in ("complete", "no_show") or started)
     ]  # and these once it has started
@@ -60,7 +61,10 @@ def _render(session, *, errors=None, form=None, status=200, confirm_cancel=False
         actions=actions,
         on_its_day=on_its_day,
         integration=lookups.integration_after(session) if session.kind == "dose" else None,
-        reschedulable=session.status in service.RESCHEDULABLE,
+        reschedulable=session.status in RESCHEDULABLE,
+        may_cancel=allows("cancel", session.status),
+        may_reinstate=allows("reinstate", session.status),
+        check_in_later=allows("check_in", session.status) and not on_its_day,
         today=today(clinic.timezone),
         confirm_cancel=confirm_cancel,
     ), status

@@ -22,6 +22,7 @@ from scheduler.auth import PERMISSIONS, issue_token
 from scheduler.db import db_session
 from scheduler.models import ApiToken, Course, User, WaitlistOffer
 from scheduler.services import booking, feeds, waitlist
+from scheduler.services import sessions as session_service
 from tests.support import builders
 from tests.support import routes as r
 
@@ -41,7 +42,7 @@ def _clinic(name: str, tag: str, mrn: str) -> dict:
     db_session.add(course)
     db_session.flush()
     starts = datetime.combine(DAY, time(9), tzinfo=NY)
-    session = booking.book(
+    session = session_service.book(
         None,
         booking.SessionRequest(
             clinic_id=clinic.id,
@@ -53,7 +54,8 @@ def _clinic(name: str, tag: str, mrn: str) -> dict:
             ends_at=starts + timedelta(hours=2),
             course_id=course.id,
         ),
-    )
+        check_flags=False,
+    )[0]
     db_session.flush()
     from scheduler.services import directory
 

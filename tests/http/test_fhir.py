@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from scheduler.db import db_session
 from scheduler.models import Clinic, StaffMember, TreatmentSession
-from scheduler.services import booking, directory
+from scheduler.services import directory
+from scheduler.services import sessions as session_service
 from tests.support import builders
 from tests.support.fhir_check import Fhir
 
@@ -43,7 +44,7 @@ def _one_of_each_status(w):
         day = date(2026, 3, 2) + timedelta(days=offset)
         s = w.book(day, time(9), 90, status="booked" if status in ("cancelled",) else status)
         if status == "cancelled":
-            booking.cancel(None, s, reason="Snowstorm")
+            session_service.cancel(None, s, version=s.version, reason="Snowstorm")
         ids[status] = s.id
     db_session.commit()
     return ids
@@ -136,7 +137,7 @@ def test_date_prefixes_status_actor_and_paging(api):
     w = builders.small_clinic()
     days = [date(2026, 3, 2) + timedelta(days=i) for i in range(5)]
     sessions = [w.book(d, time(9), 60) for d in days]
-    booking.cancel(None, sessions[4], reason="Flu")
+    session_service.cancel(None, sessions[4], version=sessions[4].version, reason="Flu")
     db_session.commit()
     fhir, pid = Fhir(api), w.patient.id
 
@@ -301,7 +302,8 @@ def test_room_slots_are_open_hours_minus_sessions_and_closures(api):
         ("2026-03-09T12:00:00-04:00", "2026-03-09T18:00:00-04:00"),
     ]
     # A cancelled session frees its time.
-    booking.cancel(None, db_session.scalars(select(TreatmentSession)).one(), reason="x")
+    row = db_session.scalars(select(TreatmentSession)).one()
+    session_service.cancel(None, row, version=row.version, reason="x")
     db_session.commit()
     assert _slots(api, f"room-{w.room.id}", "2026-03-09", "2026-03-09") == [
         ("2026-03-09T08:00:00-04:00", "2026-03-09T18:00:00-04:00")

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from scheduler.db import db_session
 from scheduler.models import AuditEvent, Course, TreatmentSession
 from scheduler.services import booking
+from scheduler.services import sessions as session_service
 from tests.support import builders
 from tests.support.fhir_check import Fhir
 
@@ -250,7 +251,7 @@ def test_care_plan_per_course_lists_its_appointments(api):
     for i in range(3):
         starts = datetime.combine(date(2026, 3, 2) + timedelta(days=2 * i), time(9), tzinfo=builders.NY)
         made.append(
-            booking.book(
+            session_service.book(
                 None,
                 booking.SessionRequest(
                     clinic_id=ids["clinic"],
@@ -262,7 +263,8 @@ def test_care_plan_per_course_lists_its_appointments(api):
                     course_id=course.id,
                     sequence=i + 1,
                 ),
-            ).id
+                check_flags=False,
+            )[0].id
         )
     db_session.commit()
     fhir = Fhir(api)

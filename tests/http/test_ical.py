@@ -7,7 +7,7 @@ from datetime import date, time
 from icalendar import Calendar
 
 from scheduler.db import db_session
-from scheduler.services import booking
+from scheduler.services import sessions as session_service
 from tests.support import builders
 
 BEFORE_DST, AFTER_DST = date(2026, 3, 6), date(2026, 3, 9)  # America/New_York springs forward on 2026-03-08
@@ -63,7 +63,8 @@ def test_a_change_raises_sequence_keeps_uid_and_cancelled_shows_as_cancelled(api
 
     from scheduler.models import TreatmentSession
 
-    booking.cancel(None, db_session.get(TreatmentSession, session.id), reason="Patient unwell")
+    row = db_session.get(TreatmentSession, session.id)
+    session_service.cancel(None, row, version=row.version, reason="Patient unwell")
     db_session.commit()
     _, events = _events(api, feed["url"])
     assert list(events) == [uid]

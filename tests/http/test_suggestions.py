@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from scheduler.db import db_session
 from scheduler.domain.intervals import overlaps
 from scheduler.services import booking, directory
+from scheduler.services import sessions as session_service
 from tests.support import builders
 from tests.support.openapi_check import OpenApiChecker
 
@@ -28,7 +29,7 @@ def _clinic():
 
 def _book(clinic, room, nurse, patient, day: date, start: time, minutes: int = 120):
     starts = datetime.combine(day, start, tzinfo=NY)
-    return booking.book(
+    return session_service.book(
         None,
         booking.SessionRequest(
             clinic_id=clinic.id,
@@ -39,7 +40,8 @@ def _book(clinic, room, nurse, patient, day: date, start: time, minutes: int = 1
             starts_at=starts,
             ends_at=starts + timedelta(minutes=minutes),
         ),
-    )
+        check_flags=False,
+    )[0]
 
 
 def test_suggestions_are_free_same_length_slots_elsewhere_and_one_can_be_taken(api):

@@ -12,6 +12,7 @@ from scheduler.db import db_session, transaction
 from scheduler.errors import Conflict
 from scheduler.models import AuditEvent, TreatmentSession
 from scheduler.services import booking
+from scheduler.services import sessions as session_service
 from tests.support import builders
 
 pytestmark = pytest.mark.real_commits  # threads, each with its own connection
@@ -30,7 +31,7 @@ def _race(app, requests: list[booking.SessionRequest]):
             try:
                 barrier.wait()
                 with transaction():
-                    results[i] = booking.book(None, requests[i]).id
+                    results[i] = session_service.book(None, requests[i], check_flags=False)[0].id
             except Conflict as exc:
                 results[i] = exc
             except Exception as exc:  # noqa: BLE001 - recorded and asserted on
@@ -97,11 +98,15 @@ def test_cancelled_session_frees_the_slot_and_keeps_its_row(app):
     req = booking.SessionRequest(
         clinic_id=clinic.id, patient_id=first.id, room_id=room.id, kind="dose", starts_at=START, ends_at=END
     )
-    session = booking.book(None, req)
+    session = session_service.book(None, req, check_flags=False)[0]
     with pytest.raises(Conflict):
-        booking.book(None, booking.SessionRequest(**{**req.__dict__, "patient_id": second.id}))
-    booking.cancel(None, session, reason="patient unwell")
-    again = booking.book(None, booking.SessionRequest(**{**req.__dict__, "patient_id": second.id}))
+        session_service.book(
+            None, booking.SessionRequest(**{**req.__dict__, "patient_id": second.id}), check_flags=False
+        )[0]
+    session_service.cancel(None, session, version=session.version, reason="patient unwell")
+    again = session_service.book(
+        None, booking.SessionRequest(**{**req.__dict__, "patient_id": second.id}), check_flags=False
+    )[0]
     db_session.commit()
     assert again.id != session.id
     kept = db_session.get(TreatmentSession, session.id)
@@ -119,13 +124,14 @@ def test_touching_sessions_do_not_clash(app):
     clinic = builders.clinic()
     room = builders.room(clinic)
     a, b = builders.patient(mrn="A"), builders.patient(mrn="B")
-    booking.book(
+    session_service.book(
         None,
         booking.SessionRequest(
             clinic_id=clinic.id, patient_id=a.id, room_id=room.id, kind="dose", starts_at=START, ends_at=END
         ),
-    )
-    booking.book(
+        check_flags=False,
+    )[0]
+    session_service.book(
         None,
         booking.SessionRequest(
             clinic_id=clinic.id,
@@ -135,7 +141,8 @@ def test_touching_sessions_do_not_clash(app):
             starts_at=END,
             ends_at=END.replace(hour=18),
         ),
-    )
+        check_flags=False,
+    )[0]
     db_session.commit()
 
 

@@ -10,6 +10,7 @@ from scheduler.domain.values import Preferences
 from scheduler.errors import Conflict
 from scheduler.models import AuditEvent, Course, TreatmentSession
 from scheduler.services import booking, courses
+from scheduler.services import sessions as session_service
 from tests.support.builders import count, equipped_clinic, future_monday, patient_id
 
 
@@ -32,7 +33,7 @@ def test_a_clash_on_the_fifth_session_books_nothing(app):
     fifth = plan.sessions[4]
     # Someone else takes the fifth session's room at that time; the planner is made not to see it
     # (as if it was booked between planning and booking), so the booking itself must catch it.
-    intruder = booking.book(
+    intruder = session_service.book(
         None,
         booking.SessionRequest(
             clinic_id=clinic.id,
@@ -42,7 +43,8 @@ def test_a_clash_on_the_fifth_session_books_nothing(app):
             starts_at=fifth.starts_at,
             ends_at=fifth.ends_at,
         ),
-    )
+        check_flags=False,
+    )[0]
     db_session.commit()
     before = (count(Course), count(TreatmentSession))
     with pytest.raises(Conflict) as err:
