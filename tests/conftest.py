@@ -38,8 +38,8 @@ from tests.support.api_client import Api
 
 __all__ = ["Api", "ALL_DATABASES", "DEVELOPMENT"]
 
-# The page tests' fixtures (site, desk, clinician) for every test module.
-pytest_plugins = ["tests.support.pages"]
+# The page tests' fixtures (site, desk, clinician) and the REMS page fixture (rems) for every test module.
+pytest_plugins = ["tests.support.pages", "tests.support.rems"]
 
 # The suite runs the app in development mode (plain http, the development SECRET_KEY), here once for
 # the whole run, subprocesses included (`scheduler serve`, the browser tests' server); the tests of

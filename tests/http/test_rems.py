@@ -4,80 +4,17 @@ recorded by clinicians, redacted for the front desk, chased by rems_form_due / r
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 import pytest
 
-from scheduler.db import db_session
-from scheduler.services import directory
-from tests.support import builders
 from tests.support.builders import clinic_with_users, next_monday
-
-NY = ZoneInfo("America/New_York")
+from tests.support.rems import FORM, NY, dose, enroll, monday_at, past_dose, rems_clinic, second_patient
 
 
 @pytest.fixture
 def world(app):
-    c, _rooms, _ = clinic_with_users()
-    nasal = directory.create_room(None, c, name="Spravato", capabilities=["nasal"])
-    patient = builders.patient(mrn="REMS-1", name="Ana Ruiz", ride_home_arranged=True)
-    db_session.flush()
-    staff = {m.role: m.id for m in c.staff}
-    db_session.commit()
-    return {
-        "clinic": c.id,
-        "patient": patient.id,
-        "room": nasal.id,
-        "nurse": staff["nurse"],
-        "prescriber": staff["prescriber"],
-    }
-
-
-def enroll(api, world, *, clinic=True, patient=True):
-    if clinic:
-        r = api.patch(f"/api/v1/clinics/{world['clinic']}", json={"rems_certification_id": "SPR-HCS-123"})
-        assert r.status_code == 200 and r.json["rems_certification_id"] == "SPR-HCS-123", r.json
-    if patient:
-        r = api.as_("front_desk").patch(
-            f"/api/v1/patients/{world['patient']}",
-            json={"rems_enrollment_id": "SPR-PT-9", "rems_enrolled_on": "2025-01-06"},
-        )
-        assert r.status_code == 200 and r.json["rems_enrollment_id"] == "SPR-PT-9", r.json
-
-
-def dose(api, world, start: datetime, **extra):
-    return api.post(
-        "/api/v1/sessions",
-        json={
-            "patient_id": world["patient"],
-            "room_id": world["room"],
-            "staff_member_id": world["nurse"],
-            "kind": "dose",
-            "route": "nasal",
-            "starts_at": start.isoformat(),
-            "duration_minutes": 135,
-            **extra,
-        },
-    )
-
-
-def second_patient(world) -> dict:
-    """Ben, enrolled, with a second nasal room (Nurse Kim monitors two at once)."""
-    from scheduler.models import Clinic
-
-    ben = builders.patient(mrn="REMS-2", name="Ben Li", ride_home_arranged=True)
-    ben.rems_enrollment_id, ben.rems_enrolled_on = "SPR-PT-2", date(2025, 1, 6)
-    room = directory.create_room(
-        None, db_session.get(Clinic, world["clinic"]), name="Spravato 2", capabilities=["nasal"]
-    )
-    db_session.flush()
-    db_session.commit()
-    return {**world, "patient": ben.id, "room": room.id}
-
-
-def monday_at(hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(next_monday(datetime.now(NY).date()), time(hour, minute), NY)
+    return rems_clinic(clinic_with_users()[0])
 
 
 def flags(api, world, day: date) -> list[dict]:
@@ -197,29 +134,6 @@ def test_one_nurse_checks_apart(api, world):
     )
     assert moved.status_code == 200, moved.json
     assert "bp_checks_too_close" not in {f["code"] for f in flags(api, world, monday_at(9).date())}
-
-
-FORM = {
-    "bp_before_systolic": 128,
-    "bp_before_diastolic": 82,
-    "bp_40min_systolic": 146,
-    "bp_40min_diastolic": 90,
-    "bp_discharge_systolic": 130,
-    "bp_discharge_diastolic": 84,
-    "sedation": "mild",
-    "dissociation": "moderate",
-    "respiratory_status": "normal",
-    "monitoring_minutes": 125,
-    "adverse_events": "Nausea, resolved.",
-}
-
-
-def past_dose(api, world, days_ago: int, status: str = "completed") -> dict:
-    today = datetime.now(NY).date()
-    start = datetime.combine(today - timedelta(days=days_ago), time(9), NY)
-    r = dose(api, world, start, record_past=True, status=status, override_reason="entered as history")
-    assert r.status_code == 201, r.json
-    return r.json
 
 
 @pytest.mark.parametrize("days_ago, code", [(1, "rems_form_due"), (7, "rems_form_due"), (8, "rems_form_overdue")])

@@ -7,36 +7,14 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import select
 
 from scheduler.db import db_session
 from scheduler.domain.rules.rems import FORM_CHASE_DAYS
 from scheduler.models import AuditEvent, RemsMonitoringForm
-from scheduler.services import directory
-from tests.http.test_rems import FORM, enroll, past_dose
-from tests.support import builders
+from tests.support.rems import FORM, past_dose
 
 PAGE_FORM = {**{k: str(v) for k, v in FORM.items()}, "monitoring_reason": ""}
-
-
-@pytest.fixture
-def rems(site, sqlite_api):
-    c = site["clinic"]
-    room = directory.create_room(None, c, name="Spravato", capabilities=["nasal"])
-    patient = builders.patient(mrn="REMS-1", name="Ana Ruiz", ride_home_arranged=True)
-    db_session.flush()
-    staff = {m.role: m.id for m in c.staff}
-    world = {
-        "clinic": c.id,
-        "patient": patient.id,
-        "room": room.id,
-        "nurse": staff["nurse"],
-        "prescriber": staff["prescriber"],
-    }
-    db_session.commit()
-    enroll(sqlite_api, world)
-    return world
 
 
 def _ready(s: dict) -> str:

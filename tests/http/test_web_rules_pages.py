@@ -8,8 +8,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from tests.http.test_rems import dose, monday_at, second_patient
-from tests.http.test_web_rems import rems  # noqa: F401 - fixture
+from tests.support.rems import dose, monday_at, second_patient
 
 
 def _rows(web, day) -> list[str]:
