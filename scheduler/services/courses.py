@@ -103,10 +103,13 @@ def plan(
     planned over (to flag the plan without reading it again); ``courses``: the patient's, if read."""
     proto = protocol(protocol_key)
     patient = inputs.patient_value(inputs.patient_row(patient_id))
-    clinic = inputs.clinic_with_hours(inputs.clinic_row(clinic_id).id)
+    clinic = inputs.clinic_row(clinic_id)
     first = planning_start(start_on, now, clinic.timezone)
     window = inputs.local_range(clinic, first - timedelta(days=1), first + timedelta(days=horizon_days(proto)))
-    loaded = inputs.clinic_inputs(clinic_id, window, row=clinic)
+    # The clinic's calendar over the horizon and the patient's whole history (any clinic), in one
+    # statement: the planner reads the history's part inside the window, and the doses shortly before
+    # it (a planned dose keeps the minimum gap from them too).
+    loaded, history = inputs.clinic_inputs_and_history(clinic_id, window, patient_id)
     if prefs.room_id is not None and loaded.room(prefs.room_id) is None:
         raise NotFound(f"No room with id {prefs.room_id} at clinic {clinic_id}.", field="preferences.room_id")
     if prefs.staff_member_id is not None and loaded.staff_member(prefs.staff_member_id) is None:
@@ -114,9 +117,6 @@ def plan(
             f"No staff member with id {prefs.staff_member_id} at clinic {clinic_id}.",
             field="preferences.staff_member_id",
         )
-    # The patient's whole history (any clinic) once: the planner reads the part inside the window,
-    # and the doses shortly before it (a planned dose keeps the minimum gap from them too).
-    history = inputs.patient_sessions([patient_id])
     mine_here = {s.id for s in loaded.sessions if s.patient_id == patient_id}
     since = window.start - timedelta(days=SPACING_LOOKBACK_DAYS)
     in_window = [

@@ -378,11 +378,19 @@ def _plan_changes(
 
 
 def _plan_context(
-    cal: PlanCalendar, protocol_key: str, start_on: date, planned: list[Session], *, stopped_course_id: int | None
+    cal: PlanCalendar,
+    protocol_key: str,
+    start_on: date,
+    planned: list[Session],
+    *,
+    stopped_course_id: int | None,
+    others_known: bool = False,
 ) -> tuple[FlagContext, list[Session]]:
     """The flag context and sessions for a plan, from its calendar: the patient's history and the
     other patients' live sessions on the plan's days in its rooms or with its clinicians (what its
-    flags can name); the planned course added, the course it replaces stopped."""
+    flags can name); the planned course added, the course it replaces stopped. The other patients
+    themselves (names, holds, authorizations) are read only with ``others_known``: a flag that
+    needs them names one of their sessions (:func:`_flags_of_plan`)."""
     windows = day_windows(cal.loaded.clinic.timezone, planned)
     rooms = {s.room_id for s in planned}
     staff_ids = {s.staff_member_id for s in planned if s.staff_member_id is not None}
@@ -410,10 +418,23 @@ def _plan_context(
         protocols=protocols(),
         rooms=by_id(cal.loaded.rooms),
         staff=by_id(cal.loaded.staff),
-        patients=by_id([cal.patient, *_patients({s.patient_id for s in others})]),
+        patients=by_id([cal.patient, *(_patients({s.patient_id for s in others}) if others_known else ())]),
         courses=by_id(courses),
     )
     return ctx, list(cal.history) + others
+
+
+def _flags_of_plan(cal: PlanCalendar, protocol_key: str, start_on: date, planned: list[Session], stopped, judge):
+    """``judge(ctx, pool)`` over the plan's context: first without reading the other patients; again
+    with them when a flag names one of their sessions (the only flags their names, holds or
+    authorizations can change: the planner books around other patients' sessions, so rarely)."""
+    ctx, pool = _plan_context(cal, protocol_key, start_on, planned, stopped_course_id=stopped)
+    found = judge(ctx, pool)
+    theirs = {s.id for s in pool if s.patient_id != cal.patient.id}
+    if theirs and any(i in theirs for f in found for i in f.session_ids):
+        ctx, pool = _plan_context(cal, protocol_key, start_on, planned, stopped_course_id=stopped, others_known=True)
+        found = judge(ctx, pool)
+    return found
 
 
 def for_plan(
@@ -434,10 +455,14 @@ def for_plan(
     planned = [c for c in changes if c.id is None]
     if not planned:
         return []
-    ctx, pool = _plan_context(cal, protocol_key, start_on, planned, stopped_course_id=stopped_course_id)
-    after, placed = rules.apply_changes(pool, changes)
+    when = as_of or utcnow()
+
+    def judge(ctx: FlagContext, pool: list[Session]) -> list:
+        after, placed = rules.apply_changes(pool, changes)
+        return rules.patient_flags(recounted(ctx, placed), cal.patient.id, after, as_of=when)
+
     out = []
-    for f in rules.patient_flags(recounted(ctx, placed), cal.patient.id, after, as_of=as_of or utcnow()):
+    for f in _flags_of_plan(cal, protocol_key, start_on, planned, stopped_course_id, judge):
         indexes = [-i - 1 for i in f.session_ids if i < 0]
         if not indexes and f.course_id != PLANNED_COURSE_ID:
             continue  # about the patient's existing sessions only
@@ -482,10 +507,13 @@ def introduced_by_plan(
     planned = [c for c in changes if c.id is None]
     if not planned:
         return []
-    ctx, pool = _plan_context(cal, protocol_key, start_on, planned, stopped_course_id=stopped_course_id)
+
+    def judge(ctx: FlagContext, pool: list[Session]) -> list:
+        return rules.introduced_flags(ctx, changes, pool, as_of=now)
+
     return [
         replace(f, course_id=None if f.course_id == PLANNED_COURSE_ID else f.course_id)
-        for f in rules.introduced_flags(ctx, changes, pool, as_of=now)
+        for f in _flags_of_plan(cal, protocol_key, start_on, planned, stopped_course_id, judge)
         if f.code not in rules.HARD_CONFLICT_CODES
     ]
 

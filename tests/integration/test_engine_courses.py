@@ -8,8 +8,9 @@ from sqlalchemy import select
 from scheduler.db import db_session
 from scheduler.domain.values import Preferences
 from scheduler.errors import Conflict
-from scheduler.models import AuditEvent, Course, TreatmentSession
+from scheduler.models import AuditEvent, Course, TreatmentSession, utcnow
 from scheduler.services import booking, courses
+from scheduler.services import flags as flag_service
 from scheduler.services import sessions as session_service
 from tests.support.builders import count, equipped_clinic, future_monday, patient_id
 
@@ -117,3 +118,38 @@ def test_course_status_follows_attendance(app):
     db_session.commit()
     assert db_session.get(Course, course.id).status == "maintenance"
     assert db_session.scalars(select(AuditEvent.after).where(AuditEvent.action == "course.update")).all()
+
+
+def test_the_plan_gate_names_the_other_patient_whose_session_a_flag_is_about(app):
+    """The plan's write gate reads the other patients (names, holds, authorizations) only when a flag
+    names one of their sessions; such a flag then names them as any flag does."""
+    clinic = equipped_clinic()
+    pid = patient_id()
+    other = patient_id(mrn="MRN-2", name="Other Patient")
+    start = future_monday()
+    proposal = courses.plan_and_book(None, pid, clinic.id, "ketamine-iv", start, Preferences(), dry_run=True).plan
+    evaluation = proposal.sessions[0]
+    assert evaluation.kind == "evaluation" and evaluation.staff_member_id == clinic.staff["Dr Prescriber"]
+    # another patient's visit with the same prescriber (capacity 1) at the same time, in another room
+    room = next(r for n, r in clinic.rooms.items() if n in ("Consult", "Therapy") and r != evaluation.room_id)
+    intruder = session_service.book(
+        None,
+        booking.SessionRequest(
+            clinic_id=clinic.id,
+            patient_id=other,
+            room_id=room,
+            staff_member_id=evaluation.staff_member_id,
+            kind="follow_up",
+            starts_at=evaluation.starts_at,
+            ends_at=evaluation.ends_at,
+        ),
+        check_flags=False,
+    )[0]
+    db_session.commit()
+    # the calendar as planning reads it now (with the intruder), judged on the first proposal
+    calendar = courses.plan(pid, clinic.id, "ketamine-iv", start, Preferences())[2]
+    found = flag_service.introduced_by_plan(calendar, "ketamine-iv", start, proposal.sessions, now=utcnow())
+    over = [f for f in found if f.code == "staff_over_capacity"]
+    assert over and all(intruder.id in f.session_ids and -1 in f.session_ids for f in over), found
+    assert all("Other Patient" in f.message for f in over), [f.message for f in over]
+    assert not [f for f in found if f.code != "staff_over_capacity"], found
