@@ -62,13 +62,16 @@ def _compute(
             loose[s.patient_id].append(s)
         else:
             by_course[s.course_id].append(s)
+    # each patient's course sessions, in the order of by_course (course by course), once
+    coursed: dict[int, list[tuple[int, Session]]] = defaultdict(list)
+    for cid, ss in by_course.items():
+        for s in ss:
+            coursed[s.patient_id].append((cid, s))
     for course_id in sorted(course_ids):
         course = ctx.courses.get(course_id)
         if course is None:
             continue
-        elsewhere = [
-            s for cid, ss in by_course.items() if cid != course_id for s in ss if s.patient_id == course.patient_id
-        ]
+        elsewhere = [s for cid, s in coursed.get(course.patient_id, ()) if cid != course_id]
         flags.extend(
             course_flags(
                 ctx,

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from scheduler.domain.calendar import room_free_intervals
 from scheduler.domain.intervals import Interval
 from scheduler.domain.rules.model import Flag, FlagContext
-from scheduler.domain.timezones import iter_days
+from scheduler.domain.timezones import iter_days, local_days_between
 from scheduler.domain.values import Room, Session
 
 
@@ -38,10 +38,16 @@ def idle_chair_flags(
     """One info flag per free stretch of each active room (of ``ctx.rooms``) on each local day in
     ``[first_day, last_day]`` that can hold the shortest dose block the room is suitable for. Time
     before ``as_of`` is not offered (it cannot be booked any more)."""
-    by_room: dict[int, list[Session]] = defaultdict(list)
+    days = list(iter_days(first_day, last_day))
+    wanted = set(days)
+    # Each room's live sessions by the local dates they touch: a day's open time (inside its local
+    # date) can only be taken by those, so each day reads its own few sessions, not the room's all.
+    by_room_day: dict[tuple[int, date], list[Session]] = defaultdict(list)
     for s in live:
-        if s.room_id is not None:
-            by_room[s.room_id].append(s)
+        if s.room_id is not None and s.room_id in ctx.rooms:
+            for d in local_days_between(s.starts_at, s.ends_at, ctx.tz):
+                if d in wanted:
+                    by_room_day[(s.room_id, d)].append(s)
     out: list[Flag] = []
     for room_id in sorted(ctx.rooms):
         room = ctx.rooms[room_id]
@@ -51,8 +57,8 @@ def idle_chair_flags(
         if block is None:
             continue
         length, key = block
-        for d in iter_days(first_day, last_day):
-            for free in room_free_intervals(room_id, ctx.clinic, d, by_room.get(room_id, ())):
+        for d in days:
+            for free in room_free_intervals(room_id, ctx.clinic, d, by_room_day.get((room_id, d), ())):
                 if as_of is not None:
                     if free.end <= as_of:
                         continue
