@@ -10,14 +10,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from scheduler.auth import PERMISSIONS
 from scheduler.db import db_session
 from scheduler.models import AccessLogEntry, Message, utcnow
 from scheduler.services import access_log
-from tests.http.test_clinic_scope import DAY, _callers, _url, world  # noqa: F401 - the fixture
 from tests.support import routes as r
+from tests.support import scope
+from tests.support.scope import DAY
+
+
+@pytest.fixture
+def world(sqlite_app):
+    return scope.two_clinics(sqlite_app)
+
 
 CLINIC = "the clinic's own set-up (rooms, staff, hours, closures), no patient"
 EXEMPT = {
@@ -107,7 +115,7 @@ def _entries_since(last_id: int) -> list[AccessLogEntry]:
 
 def test_every_get_with_patient_data_writes_an_access_log_entry(world):
     w, a = world, world["a"]
-    callers = _callers(w)
+    callers = scope.callers(w)
     users = {who: uid for who, (uid, _token) in w["users"].items()}
     values = {
         "clinic": a["clinic"],
@@ -132,7 +140,7 @@ def test_every_get_with_patient_data_writes_an_access_log_entry(world):
     for route in _gets(w["app"]):
         if route.endpoint in EXEMPT:
             continue
-        url = _url(route, a)
+        url = scope.route_url(route, a)
         assert url is not None, f"{route}: add its id to test_clinic_scope.INT_PARAMS"
         query = QUERY.get(route.endpoint, "").format(**values)
         who = _role(route)

@@ -12,145 +12,30 @@ or a session, or when they have none yet.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from scheduler.auth import PERMISSIONS, issue_token
+from scheduler.auth import PERMISSIONS
 from scheduler.db import db_session
-from scheduler.models import ApiToken, Course, User, WaitlistOffer
-from scheduler.services import booking, feeds, waitlist
-from scheduler.services import sessions as session_service
-from tests.support import builders
+from scheduler.models import User
 from tests.support import routes as r
-
-NY = ZoneInfo("America/New_York")
-EVERY_DAY = {d: [(time(8), time(18))] for d in range(7)}
-MARKER = "Zeta"
-DAY = date.today() + timedelta(days=28)  # booking in the past is refused
-
-
-def _clinic(name: str, tag: str, mrn: str) -> dict:
-    clinic = builders.clinic(name=name, hours=EVERY_DAY)
-    room = builders.room(clinic, name=f"{tag} Room")
-    nurse = builders.staff(clinic, name=f"Nurse {tag}")
-    patient = builders.patient(mrn=mrn, name=f"Pat {tag}")
-    db_session.flush()
-    course = Course(patient_id=patient.id, clinic_id=clinic.id, protocol_key="ketamine-iv", start_on=DAY)
-    db_session.add(course)
-    db_session.flush()
-    starts = datetime.combine(DAY, time(9), tzinfo=NY)
-    session = session_service.book(
-        None,
-        booking.SessionRequest(
-            clinic_id=clinic.id,
-            patient_id=patient.id,
-            room_id=room.id,
-            staff_member_id=nurse.id,
-            kind="dose",
-            starts_at=starts,
-            ends_at=starts + timedelta(hours=2),
-            course_id=course.id,
-        ),
-        check_flags=False,
-    )[0]
-    db_session.flush()
-    from scheduler.services import directory
-
-    directory.add_closure(
-        None, clinic, starts_on=DAY + timedelta(days=30), ends_on=DAY + timedelta(days=30), reason=f"{tag} holiday"
-    )
-    entry = waitlist.add(
-        None,
-        patient=patient,
-        clinic=clinic,
-        kind="dose",
-        protocol=None,
-        earliest_on=DAY,
-        latest_on=DAY + timedelta(days=60),
-        preferences={},
-    )
-    db_session.flush()
-    offer = WaitlistOffer(
-        entry_id=entry.id,
-        clinic_id=clinic.id,
-        room_id=room.id,
-        staff_member_id=nurse.id,
-        starts_at=starts + timedelta(days=1),
-        ends_at=starts + timedelta(days=1, hours=2),
-    )
-    db_session.add(offer)
-    db_session.flush()
-    return {
-        "clinic": clinic.id,
-        "room": room.id,
-        "staff": nurse.id,
-        "patient": patient.id,
-        "mrn": mrn,
-        "session": session.id,
-        "course": course.id,
-        "entry": entry.id,
-        "offer": offer.id,
-    }
-
-
-def _user(email: str, role: str, clinic_ids: list[int], staff_id: int | None = None):
-    user = r.user(email, role, staff_member_id=staff_id)
-    user.limit_to_clinics(clinic_ids)
-    db_session.flush()
-    token = issue_token(user)
-    return user.id, token
+from tests.support import scope
+from tests.support.scope import DAY, MARKER, NY
 
 
 @pytest.fixture
 def world(sqlite_app):
-    return _world(sqlite_app)
+    return scope.two_clinics(sqlite_app)
 
 
 @pytest.fixture
 def world_both(app):
     """The same on SQLite and PostgreSQL (the patient rule is SQL: EXISTS over sessions and courses)."""
-    return _world(app)
+    return scope.two_clinics(app)
 
 
-def _world(app):
-    a = _clinic("Alpha Clinic", "Alpha", "MRN-A1")
-    b = _clinic(f"{MARKER} Clinic", MARKER, "MRN-B1")
-    lone = builders.patient(mrn="MRN-NEW", name="Newly Registered")
-    db_session.flush()
-    users = {}
-    for role in r.ROLES:
-        users[role] = _user(f"{role}-a@scope.test", role, [a["clinic"]], a["staff"] if role == "clinician" else None)
-    users["network"] = _user("network@scope.test", "admin", [])
-    b_user, _ = _user("desk-b@scope.test", "front_desk", [b["clinic"]])
-    a_user_token = db_session.scalars(select(ApiToken.id).where(ApiToken.user_id == users["front_desk"][0])).first()
-    b_user_token = db_session.scalars(select(ApiToken.id).where(ApiToken.user_id == b_user)).first()
-    feed_a, token_a = feeds.create(users["front_desk"][0], "room", a["room"])
-    feed_b, token_b = feeds.create(b_user, "room", b["room"])
-    db_session.commit()
-    a.update(user=users["front_desk"][0], token=a_user_token, feed=feed_a.id, feed_token=token_a)
-    b.update(user=b_user, token=b_user_token, feed=feed_b.id, feed_token=token_b)
-    return {"a": a, "b": b, "lone": lone.id, "users": users, "app": app}
-
-
-# A route's integer parameter -> the entity of each clinic it names.
-INT_PARAMS = {
-    "clinic_id": "clinic",
-    "room_id": "room",
-    "staff_id": "staff",
-    "patient_id": "patient",
-    "session_id": "session",
-    "user_id": "user",
-    "token_id": "token",
-    "feed_id": "feed",
-    "course_id": "course",
-    "entry_id": "entry",
-    "offer_id": "offer",
-    # a payer authorization belongs to the patient in the same URL (checked through it)
-    "authorization_id": "session",
-}
 # Not clinic-bound: the same for everyone. A feed's URL is its secret and shows what its creator may
 # see, whoever fetches it (test_a_feed_shows_what_its_creator_may_see).
 SHARED_ROUTES = {
@@ -162,39 +47,6 @@ SHARED_ROUTES = {
 }  # a patient's own link: the token is the secret
 
 
-def _free_hour() -> str:
-    """The day after DAY, 10:00-11:00 New York: a free hour of each clinic's room (FHIR slot id)."""
-    start = datetime.combine(DAY + timedelta(days=1), time(10), tzinfo=NY)
-    return f"{int(start.timestamp())}-{int(start.timestamp()) + 3600}"
-
-
-def _fhir_ident(rule: str, c: dict) -> str:
-    kind = rule.split("/")[2]
-    return {
-        "Appointment": str(c["session"]),
-        "CarePlan": str(c["course"]),
-        "Location": str(c["room"]),
-        "Patient": str(c["patient"]),
-        "Practitioner": str(c["staff"]),
-        "Schedule": f"room-{c['room']}",
-        "Slot": f"room-{c['room']}-{_free_hour()}",
-    }[kind]
-
-
-def _url(route: r.Route, c: dict) -> str | None:
-    values = {
-        "token": c["feed_token"],
-        "action": "check_in",
-        "ident": _fhir_ident(route.rule, c) if route.area == "fhir" and "<ident>" in route.rule else "x",
-    }
-    for conv, name in route.params:
-        if conv == "int":
-            if name not in INT_PARAMS:
-                return None
-            values[name] = c[INT_PARAMS[name]]
-    return route.url(values)
-
-
 def _query(c: dict) -> str:
     return (
         f"clinic_id={c['clinic']}&patient={c['mrn']}&patient_id={c['patient']}&schedule=Schedule/room-{c['room']}"
@@ -202,33 +54,8 @@ def _query(c: dict) -> str:
     )
 
 
-class Caller:
-    """The API and FHIR with a bearer token, the pages signed in, as one user."""
-
-    def __init__(self, app, email: str, token: str):
-        self.client = app.test_client()
-        self.token = token
-        self.pages = r.Pages(app, email)
-
-    def call(self, route: r.Route, url: str, **kwargs):
-        if route.area == "page":
-            return self.pages.open(route.method, url, data={}, **kwargs)
-        return self.client.open(
-            url,
-            method=route.method,
-            json={} if route.method != "GET" else None,
-            headers={"Authorization": f"Bearer {self.token}"},
-            **kwargs,
-        )
-
-
-def _callers(w) -> dict[str, Caller]:
-    emails = {role: f"{role}-a@scope.test" for role in r.ROLES} | {"network": "network@scope.test"}
-    return {who: Caller(w["app"], emails[who], w["users"][who][1]) for who in emails}
-
-
 def test_another_clinics_entity_is_404_on_every_route_for_every_role(world):
-    w, callers = world, _callers(world)
+    w, callers = world, scope.callers(world)
     checked, unfilled, failures = 0, [], []
     for route in r.routes(w["app"]):
         if route.rule in SHARED_ROUTES or not route.params or route.endpoint == "signin.sign_out":
@@ -236,7 +63,7 @@ def test_another_clinics_entity_is_404_on_every_route_for_every_role(world):
         for role in r.ROLES:
             if route.permission is not None and route.permission not in PERMISSIONS[role]:
                 continue
-            other, own = _url(route, w["b"]), _url(route, w["a"])
+            other, own = scope.route_url(route, w["b"]), scope.route_url(route, w["a"])
             if other is None:
                 unfilled.append(str(route))
                 continue
@@ -261,13 +88,13 @@ def test_another_clinics_entity_is_404_on_every_route_for_every_role(world):
 
 
 def test_no_list_search_feed_or_fhir_search_shows_another_clinic(world):
-    w, callers = world, _callers(world)
+    w, callers = world, scope.callers(world)
     seen_by_network = 0
     failures = []
     for route in r.routes(w["app"]):
         if route.method != "GET" or route.rule in SHARED_ROUTES or route.endpoint == "signin.sign_out":
             continue
-        url = _url(route, w["a"])
+        url = scope.route_url(route, w["a"])
         if url is None:
             continue
         for who in [*r.ROLES, "network"]:
@@ -299,7 +126,7 @@ def test_no_list_search_feed_or_fhir_search_shows_another_clinic(world):
 def test_writes_naming_another_clinic_in_the_body_are_404(world):
     w = world
     b, a = w["b"], w["a"]
-    desk, admin = _callers(w)["front_desk"], _callers(w)["admin"]
+    desk, admin = scope.callers(w)["front_desk"], scope.callers(w)["admin"]
     post = lambda caller, url, body: caller.client.post(  # noqa: E731
         url, json=body, headers={"Authorization": f"Bearer {caller.token}"}
     )
@@ -378,14 +205,14 @@ def test_writes_naming_another_clinic_in_the_body_are_404(world):
 
 def test_a_patient_is_visible_until_seen_only_at_another_clinic(world_both):
     w = world_both
-    desk = _callers(w)["front_desk"]
+    desk = scope.callers(w)["front_desk"]
     get = lambda url: desk.client.get(url, headers={"Authorization": f"Bearer {desk.token}"})  # noqa: E731
     assert get(f"/api/v1/patients/{w['lone']}").status_code == 200  # no course or session yet: visible
     assert get(f"/api/v1/patients/{w['a']['patient']}").status_code == 200
     assert get(f"/api/v1/patients/{w['b']['patient']}").status_code == 404
     assert [p["id"] for p in get("/api/v1/patients?q=Pat").json["patients"]] == [w["a"]["patient"]]
     # Booked at clinic B (by a network admin): now only clinic B's users see the patient.
-    network = _callers(w)["network"]
+    network = scope.callers(w)["network"]
     start = datetime.combine(DAY + timedelta(days=3), time(9), tzinfo=NY).isoformat()
     booked = network.client.post(
         "/api/v1/sessions",
@@ -405,7 +232,7 @@ def test_a_patient_is_visible_until_seen_only_at_another_clinic(world_both):
 
 def test_user_clinics_through_the_api_and_the_cli(world, sqlite_app):
     w = world
-    network = _callers(w)["network"]
+    network = scope.callers(w)["network"]
     auth = {"Authorization": f"Bearer {network.token}"}
     made = network.client.post(
         "/api/v1/users",
@@ -436,7 +263,7 @@ def test_user_clinics_through_the_api_and_the_cli(world, sqlite_app):
 
 def test_a_feed_shows_what_its_creator_may_see(world):
     w = world
-    callers = _callers(w)
+    callers = scope.callers(w)
     network, desk = callers["network"], callers["front_desk"]
     start = datetime.combine(DAY + timedelta(days=2), time(9), tzinfo=NY).isoformat()
     booked = network.client.post(
@@ -466,7 +293,7 @@ def test_a_feed_shows_what_its_creator_may_see(world):
 
 def test_a_patient_seen_at_both_clinics_shows_only_the_users_clinic(world_both):
     w = world_both
-    callers = _callers(w)
+    callers = scope.callers(w)
     network = callers["network"]
     start = datetime.combine(DAY + timedelta(days=2), time(9), tzinfo=NY).isoformat()
     booked = network.client.post(

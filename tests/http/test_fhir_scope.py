@@ -9,12 +9,19 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from scheduler.db import db_session
 from scheduler.models import AppointmentHold, TreatmentSession
-from tests.http.test_clinic_scope import DAY, MARKER, NY, _callers, _free_hour
-from tests.http.test_clinic_scope import world as world  # noqa: F401 - the fixture
+from tests.support import scope
+from tests.support.scope import DAY, MARKER, NY
+
+
+@pytest.fixture
+def world(sqlite_app):
+    return scope.two_clinics(sqlite_app)
+
 
 FHIR_JSON = "application/fhir+json"
 KIND = "urn:scheduler:session-kind|dose"
@@ -54,13 +61,13 @@ def test_another_clinics_fhir_resources_are_404_outcomes_like_unknown_ones(world
     w = world
     b = w["b"]
     for role in ("front_desk", "clinician", "admin"):
-        caller = _callers(w)[role]
+        caller = scope.callers(w)[role]
         for url in (
             f"/fhir/Patient/{b['patient']}",
             f"/fhir/Appointment/{b['session']}",
             f"/fhir/Schedule/room-{b['room']}",
             f"/fhir/Schedule/practitioner-{b['staff']}",
-            f"/fhir/Slot/room-{b['room']}-{_free_hour()}",
+            f"/fhir/Slot/room-{b['room']}-{scope.free_hour()}",
             f"/fhir/Location/{b['room']}",
             f"/fhir/Location/clinic-{b['clinic']}",
             f"/fhir/Practitioner/{b['staff']}",
@@ -90,7 +97,7 @@ def _unknown(url: str) -> str:
 def test_fhir_searches_and_find_naming_clinic_b_find_nothing_of_it(world):
     w = world
     b = w["b"]
-    desk = _callers(w)["front_desk"]
+    desk = scope.callers(w)["front_desk"]
     for url in (
         f"/fhir/Appointment?patient=Patient/{b['patient']}",
         f"/fhir/Appointment?actor=Location/{b['room']}",
@@ -115,7 +122,7 @@ def test_fhir_searches_and_find_naming_clinic_b_find_nothing_of_it(world):
 def test_holding_or_booking_at_clinic_b_is_404_and_writes_nothing(world):
     w = world
     a, b = w["a"], w["b"]
-    desk = _callers(w)["front_desk"]
+    desk = scope.callers(w)["front_desk"]
     count = lambda model: db_session.scalar(select(func.count()).select_from(model))  # noqa: E731
     before = (count(AppointmentHold), count(TreatmentSession))
     for patient, room in ((a["patient"], b["room"]), (b["patient"], a["room"])):
@@ -138,7 +145,7 @@ def test_holding_or_booking_at_clinic_b_is_404_and_writes_nothing(world):
 def test_a_clinician_reads_fhir_but_may_not_hold_book_or_cancel(world):
     w = world
     a = w["a"]
-    callers = _callers(w)
+    callers = scope.callers(w)
     desk, clinician = callers["front_desk"], callers["clinician"]
     proposal = _params(_proposal(a["patient"], a["room"]))
     for op, body in (("$hold", proposal), ("$book", proposal)):
