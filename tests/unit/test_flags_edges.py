@@ -10,7 +10,7 @@ import pytest
 
 from scheduler.domain.flags import ALL_CODES, CourseFacts, FlagContext, candidate_flags, clinic_flags
 from scheduler.domain.values import Closure, Patient, Session, StaffMember, by_id
-from tests.unit.test_flags import (
+from tests.support.flag_scenarios import (
     ANA,
     BEN,
     COURSE,

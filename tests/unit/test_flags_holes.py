@@ -9,8 +9,7 @@ import pytest
 
 from scheduler.domain.flags import CourseFacts, FlagContext, candidate_flags, clinic_flags
 from scheduler.domain.values import Clinic, by_id
-
-from .test_flags import (
+from tests.support.flag_scenarios import (
     ANA,
     COURSE,
     IV_ROOM_2,

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from scheduler.domain.flags import apply_changes, introduced_flags
-from tests.unit.test_flags import BEN, IV_ROOM, NURSE, at, ben, build, session, with_auth
+from tests.support.flag_scenarios import BEN, IV_ROOM, NURSE, at, ben, build, session, with_auth
 
 
 def _gate(sc, *changes):
