@@ -97,7 +97,15 @@ def _require_aware(instant: datetime) -> None:
 
 def to_local(instant: datetime, tz_name: str) -> datetime:
     """The aware local datetime of an instant in ``tz_name``."""
+    if instant.tzinfo is UTC:  # what the database gives: memoized (the rules ask for the same instants often)
+        return _utc_to_local(instant, tz_name)
     _require_aware(instant)
+    return instant.astimezone(zone(tz_name))
+
+
+@lru_cache(maxsize=65536)
+def _utc_to_local(instant: datetime, tz_name: str) -> datetime:
+    """An instant in UTC (``tzinfo is UTC``: equal keys are equal instants, no fold) in ``tz_name``."""
     return instant.astimezone(zone(tz_name))
 
 
