@@ -39,6 +39,16 @@ class _Index:
         if end - start > self.longest:  # (a session is at most 12 h; imported data may not be)
             self.longest = end - start
 
+    def add_all(self, spans: dict[object, list[tuple[datetime, datetime]]]) -> None:
+        """:meth:`add` of every ``(start, end)`` of each key: one sort per key instead of an insort each."""
+        for key, items in spans.items():
+            held = self.by_key.setdefault(key, [])
+            held.extend(items)
+            held.sort()
+            longest = max(end - start for start, end in items)
+            if longest > self.longest:
+                self.longest = longest
+
     def remove(self, key: object, start: datetime, end: datetime) -> None:
         items = self.by_key.get(key, [])
         i = bisect_left(items, (start, end))
@@ -144,14 +154,25 @@ class SlotFinder:
         # the patient's own live doses (other courses, outside any course): a planned dose keeps the
         # protocol's minimum gap from them too (rules.spacing.too_close_across)
         self.other_doses: list[tuple[date, datetime, datetime]] = []
+        by_room: dict[object, list[tuple[datetime, datetime]]] = {}
+        by_staff: dict[object, list[tuple[datetime, datetime]]] = {}
+        by_patient: dict[object, list[tuple[datetime, datetime]]] = {}
         for s in existing_sessions:
-            if s.status in LIVE_STATUSES:
-                self.reserve(s.starts_at, s.ends_at, s.room_id, s.staff_member_id, s.patient_id)
+            if s.status in LIVE_STATUSES:  # held as reserve() holds them, sorted once below
+                span = (s.starts_at, s.ends_at)
+                if s.room_id is not None:
+                    by_room.setdefault(s.room_id, []).append(span)
+                if s.staff_member_id is not None:
+                    by_staff.setdefault(s.staff_member_id, []).append(span)
+                by_patient.setdefault(patient.id if s.patient_id is None else s.patient_id, []).append(span)
                 if s.kind == "dose" and s.staff_member_id is not None:
                     self._live_doses.append(s)
                 if s.patient_id == patient.id and s.kind == "dose":
                     self.other_doses.append((local_date(s.starts_at, self.tz), s.starts_at, s.ends_at))
         self.other_doses.sort()
+        self.room_busy.add_all(by_room)
+        self.staff_busy.add_all(by_staff)
+        self.patient_busy.add_all(by_patient)
         self._open: dict[date, list[Interval]] = {}
         self._candidates: dict[date, list[tuple[time, datetime]]] = {}
         self._starts: dict[date, tuple[list[datetime], bool]] = {}
