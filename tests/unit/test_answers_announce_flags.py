@@ -22,8 +22,7 @@ from scheduler.domain.replanning import replan_after_missed_dose
 from scheduler.domain.suggesting import suggest
 from scheduler.domain.timezones import local_date, local_time
 from scheduler.domain.values import Session, by_id
-
-from .test_planning_properties import PROTOCOLS, START, scenarios
+from tests.support.plan_scenarios import PROTOCOLS, START, scenarios
 
 COURSE = 500
 NOW = datetime.combine(START - timedelta(days=3), time(12), tzinfo=UTC)

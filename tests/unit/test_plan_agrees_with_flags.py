@@ -12,7 +12,7 @@ import pytest
 
 from scheduler.domain.flags import CourseFacts, FlagContext, patient_flags
 from scheduler.domain.values import Preferences, Session, by_id
-from tests.unit.test_planning import PATIENT, PROTOCOLS, ROOMS, STAFF, START, _busy_clinic, make_clinic, plan
+from tests.support.plan_world import PATIENT, PROTOCOLS, ROOMS, STAFF, START, busy_clinic, make_clinic, plan
 
 PREFERENCES = [
     None,
@@ -86,7 +86,7 @@ def test_a_booked_plan_raises_no_flag(key, pref_index):
 def test_in_a_busy_clinic_every_flag_was_announced_by_the_planner(key, seed):
     """Other patients fill rooms and clinicians; what the booked plan breaks, the plan said beforehand
     (e.g. an integration session pushed past the next dose would be integration_missing)."""
-    existing = _busy_clinic(n=400, seed=seed)
+    existing = busy_clinic(n=400, seed=seed)
     p = plan(key, existing=existing, prefs=PREFERENCES[1])
     flags = _flags(key, p, make_clinic(), existing)
     assert {f.code for f in flags} <= p.codes, [f.message for f in flags]

@@ -4,54 +4,20 @@ from datetime import date, time, timedelta
 import pytest
 
 from scheduler.domain.planning import PlanningError, plan_course, plan_maintenance_dose
-from scheduler.domain.protocols import load_protocols
 from scheduler.domain.timezones import local_date, local_time, to_utc
-from scheduler.domain.values import Clinic, Closure, Patient, Preferences, Room, Session, StaffMember
-
-from .plan_checks import check_plan
-
-PROTOCOLS = load_protocols()
-TZ = "America/New_York"
-START = date(2024, 3, 4)  # a Monday; DST starts 2024-03-10 in New York
-WEEKDAYS = {d: [(time(8), time(18))] for d in range(5)}
-
-
-def make_clinic(closures=(), tz=TZ, hours=None, rems_certification_id="SPR-CLINIC-1"):
-    return Clinic(
-        id=1,
-        timezone=tz,
-        hours=hours or WEEKDAYS,
-        closures=tuple(closures),
-        rems_certification_id=rems_certification_id,
-    )
-
-
-ROOMS = [
-    Room(1, "IV 1", ("iv", "im")),
-    Room(2, "IV 2", ("iv", "im")),
-    Room(3, "Therapy", ("therapy", "lozenge")),
-    Room(4, "Consult", ("consult",)),
-    Room(5, "Spravato", ("nasal",)),
-    Room(6, "TMS", ("tms",)),
-    Room(7, "Lozenge", ("lozenge", "therapy")),
-]
-STAFF = [
-    StaffMember(1, "Dr A", "prescriber"),
-    StaffMember(2, "Nurse B", "nurse", capacity=2),
-    StaffMember(3, "Nurse C", "nurse"),
-    StaffMember(4, "Therapist D", "therapist"),
-    StaffMember(5, "Therapist E", "therapist"),
-]
-PATIENT = Patient(
-    1, "MRN1", "Pat", ride_home_arranged=True, rems_enrollment_id="SPR-PT-1", rems_enrolled_on=date(2024, 1, 2)
+from scheduler.domain.values import Closure, Patient, Preferences, Room, Session, StaffMember
+from tests.support.plan_checks import check_plan
+from tests.support.plan_world import (
+    PATIENT,
+    PROTOCOLS,
+    ROOMS,
+    STAFF,
+    START,
+    TZ,
+    busy_clinic,
+    make_clinic,
+    plan,
 )
-
-
-def plan(key, clinic=None, rooms=ROOMS, staff=STAFF, patient=PATIENT, existing=(), prefs=None, **kw):
-    clinic = clinic or make_clinic()
-    p = plan_course(PROTOCOLS[key], clinic, rooms, staff, patient, list(existing), START, prefs, **kw)
-    check_plan(p, PROTOCOLS[key], clinic, rooms, staff, patient, list(existing), prefs)
-    return p
 
 
 @pytest.mark.parametrize(
@@ -180,37 +146,15 @@ def test_impossible_preference_relaxed_and_reported():
 
 
 def test_deterministic():
-    existing = _busy_clinic()
+    existing = busy_clinic()
     a = plan("ketamine-lozenge-kap", existing=existing)
     b = plan("ketamine-lozenge-kap", existing=list(reversed(existing)))
     assert a == b
 
 
-def _busy_clinic(n=300, seed=7):
-    import random
-
-    rnd = random.Random(seed)
-    out = []
-    for i in range(n):
-        d = START + timedelta(days=rnd.randrange(0, 45))
-        s = to_utc(d, time(rnd.randrange(8, 16)), TZ)
-        out.append(
-            Session(
-                1000 + i,
-                100 + i % 50,
-                s,
-                s + timedelta(hours=2),
-                rnd.choice([1, 2, 3, 4, 5, 6, 7]),
-                staff_member_id=rnd.choice([1, 2, 3, 4, 5]),
-                status=rnd.choice(["booked", "booked", "completed", "cancelled"]),
-            )
-        )
-    return out
-
-
 def test_existing_sessions_avoided():
     """Speed is measured in bench/ (planning p50), never in a timed test."""
-    existing = _busy_clinic()
+    existing = busy_clinic()
     p = plan("ketamine-iv", existing=existing)  # check_plan asserts no live overlap
     assert p.sessions
 
@@ -303,12 +247,12 @@ def test_every_shipped_protocol_is_planned_by_the_exact_search(key):
     from scheduler.domain.planning.exact import ExactPlanner
     from scheduler.domain.planning.slots import SlotFinder
 
-    finder = SlotFinder(make_clinic(), ROOMS, STAFF, PATIENT, _busy_clinic(n=150, seed=3))
+    finder = SlotFinder(make_clinic(), ROOMS, STAFF, PATIENT, busy_clinic(n=150, seed=3))
     placed = ExactPlanner(PROTOCOLS[key], finder, START, START, None).search()
     assert placed is not None
     doses = [p for p in placed if p.kind == "dose"]
     assert sum(len(p.slots) for p in doses) == PROTOCOLS[key].induction.total_doses
-    p = plan(key, existing=_busy_clinic(n=150, seed=3))
+    p = plan(key, existing=busy_clinic(n=150, seed=3))
     assert not [x for x in p.problems if x.severity == "error"]
 
 

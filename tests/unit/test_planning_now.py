@@ -6,8 +6,7 @@ import pytest
 
 from scheduler.domain.planning import plan_course, planning_start
 from scheduler.domain.timezones import local_date, to_utc
-
-from .test_planning import PATIENT, PROTOCOLS, ROOMS, STAFF, TZ, make_clinic
+from tests.support.plan_world import PATIENT, PROTOCOLS, ROOMS, STAFF, TZ, make_clinic
 
 MONDAY = date(2024, 3, 4)
 

@@ -9,8 +9,7 @@ import pytest
 from scheduler.domain.replanning import replan_after_missed_dose
 from scheduler.domain.rules import follow_up_days, integration_window
 from scheduler.domain.timezones import local_date
-
-from .test_replanning import PATIENT, PROTOCOLS, ROOMS, STAFF, TZ, booked_course, clinic
+from tests.support.replan_world import PATIENT, PROTOCOLS, ROOMS, STAFF, TZ, booked_course, clinic
 
 LOZENGE_ROOMS = [*ROOMS, type(ROOMS[0])(3, "KAP", ("lozenge", "therapy"))]
 

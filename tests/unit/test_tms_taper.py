@@ -12,7 +12,7 @@ from scheduler.domain.protocols import ProtocolError, validate
 from scheduler.domain.rules import gap_code, induction_window_end, within_window
 from scheduler.domain.timezones import local_date
 from scheduler.domain.values import Closure, Session, by_id
-from tests.unit.test_planning import PATIENT, PROTOCOLS, ROOMS, STAFF, START, TZ, make_clinic, plan
+from tests.support.plan_world import PATIENT, PROTOCOLS, ROOMS, STAFF, START, TZ, make_clinic, plan
 
 TAPER = PROTOCOLS["tms-daily-taper"]
 TMS_ROOMS = ROOMS
