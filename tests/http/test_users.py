@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+import argon2
 import pytest
 from sqlalchemy import select
 
@@ -26,6 +27,22 @@ def test_create_user_hashes_the_password_with_argon2(api):
     event = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "user.create")).one()
     assert event.actor_id == api.users["admin"] and "password_hash" not in event.after
     assert [u["email"] for u in api.get("/api/v1/users").json["users"]] == ["admin@clinic.test", "dr.lee@clinic.test"]
+
+
+def test_the_app_hashes_passwords_with_production_argon2_parameters(api):
+    # Test users made by tests/support/builders carry cheap hashes of their own (TEST_HASHER); every
+    # hash the app makes, on creating a user and on a password change, has argon2-cffi's RFC 9106
+    # low-memory profile (argon2id, 3 passes over 64 MiB in 4 lanes).
+    made = api.post("/api/v1/users", json={"email": "a@clinic.test", "role": "clinician", "password": "x" * 12})
+    assert made.status_code == 201, made.json
+    first = db_session.get(User, made.json["id"]).password_hash
+    changed = api.post(f"/api/v1/users/{made.json['id']}/password", json={"password": "y" * 12})
+    assert changed.status_code == 200, changed.json
+    db_session.expire_all()
+    second = db_session.get(User, made.json["id"]).password_hash
+    assert first != second
+    for hashed in (first, second):
+        assert argon2.extract_parameters(hashed) == argon2.profiles.RFC_9106_LOW_MEMORY
 
 
 @pytest.mark.parametrize(

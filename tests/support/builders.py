@@ -18,9 +18,9 @@ from functools import lru_cache
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
+from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
-from scheduler.auth import hash_password
 from scheduler.db import db_session
 from scheduler.models import User
 from scheduler.services import booking, directory
@@ -166,9 +166,18 @@ PASSWORD = "correct horse battery"
 USER_ROLES = ("admin", "front_desk", "clinician")
 
 
-@lru_cache(maxsize=1)
-def _hash() -> str:
-    return hash_password(PASSWORD)
+# The test users' password hashes: argon2id like production's, at the lowest cost argon2 accepts (one
+# pass over 8 KiB in one lane), so a sign-in verifies in microseconds instead of ~0.3 s of CPU (the
+# cost is read from the hash: sign-in runs the production ``auth.verify_password`` unchanged).
+# Hashes the app makes (users created through the API, password changes, the dummy hash checked for
+# unknown emails) keep production's parameters; tests/http/test_users.py checks that.
+TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@lru_cache(maxsize=8)
+def password_hash(password: str = PASSWORD) -> str:
+    """A low-cost argon2id hash of ``password`` for a test user (see TEST_HASHER)."""
+    return TEST_HASHER.hash(password)
 
 
 def email(role: str) -> str:
@@ -193,7 +202,7 @@ def clinic_with_users():
         user = User(
             email=email(role),
             role=role,
-            password_hash=_hash(),
+            password_hash=password_hash(),
             staff_member_id=nurse.id if role == "clinician" else None,
         )
         db_session.add(user)

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
-from scheduler.auth import PERMISSIONS, hash_password
+from scheduler.auth import PERMISSIONS
 from scheduler.db import db_session
 from scheduler.models import User
+from tests.support.builders import password_hash
 
 ROLES = sorted(PERMISSIONS)
 PASSWORD = "fuzz-and-scope-password"
@@ -68,13 +68,8 @@ def role_for(permission: str | None) -> str:
     return next(role for role in ROLES if permission in PERMISSIONS[role])
 
 
-@lru_cache(maxsize=1)
-def _password_hash() -> str:
-    return hash_password(PASSWORD)
-
-
 def user(email: str, role: str, **fields) -> User:
-    row = User(email=email, role=role, password_hash=_password_hash(), **fields)
+    row = User(email=email, role=role, password_hash=password_hash(PASSWORD), **fields)
     db_session.add(row)
     db_session.flush()
     return row
