@@ -27,7 +27,6 @@ import ast
 import json
 import os
 import re
-import resource
 import statistics
 import subprocess
 import sys
@@ -126,31 +125,41 @@ def same_tests(trees: list[Path], ids: list[list[str]]) -> tuple[list[str], list
     return kept, changed
 
 
-def run(path: Path, ids_file: Path) -> dict:
-    load = os.getloadavg()[0]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.monotonic()
-    done = subprocess.run(
-        [str(path / ".venv" / "bin" / "pytest"), "-q", "-p", "no:cacheprovider", f"@{ids_file}"],
-        cwd=path,
-        env=env(),
-        capture_output=True,
-        text=True,
-    )
-    wall = time.monotonic() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    tail = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
-    outcomes = {kind.rstrip("s") if kind.startswith("error") else kind: int(n) for n, kind in SUMMARY.findall(tail)}
-    return {
-        "user_s": round(after.ru_utime - before.ru_utime, 1),
-        "sys_s": round(after.ru_stime - before.ru_stime, 1),
-        "cpu_s": round(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, 1),
-        "wall_s": round(wall, 1),
-        "load_before": round(load, 2),
-        "load_after": round(os.getloadavg()[0], 2),
-        "outcomes": outcomes,
-        "failures": [line for line in done.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))],
-    }
+class Run:
+    """One pytest run of the id list in a worktree; its CPU is the rusage of that process tree (wait4)."""
+
+    def __init__(self, path: Path, ids_file: Path, log: Path):
+        self.load = os.getloadavg()[0]
+        self.started = time.monotonic()
+        self.log = log
+        with log.open("w") as out:
+            self.process = subprocess.Popen(
+                [str(path / ".venv" / "bin" / "pytest"), "-q", "-p", "no:cacheprovider", f"@{ids_file}"],
+                cwd=path,
+                env=env(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def result(self) -> dict:
+        _, status, usage = os.wait4(self.process.pid, 0)
+        self.process.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.monotonic() - self.started  # with --together: until this run and those waited before it ended
+        text = self.log.read_text()
+        tail = text.strip().splitlines()[-1] if text.strip() else ""
+        outcomes = {kind.rstrip("s") if kind.startswith("error") else kind: int(n) for n, kind in SUMMARY.findall(tail)}
+        return {
+            "user_s": round(usage.ru_utime, 1),
+            "sys_s": round(usage.ru_stime, 1),
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+            "wall_s": round(wall, 1),
+            "pytest_s": float(m.group(1)) if (m := re.search(r" in ([\d.]+)s", tail)) else None,
+            "load_before": round(self.load, 2),
+            "load_after": round(os.getloadavg()[0], 2),
+            "outcomes": outcomes,
+            "failures": [line for line in text.splitlines() if line.startswith(("FAILED", "ERROR"))],
+            "log": str(self.log),
+        }
 
 
 def main() -> None:
@@ -159,6 +168,13 @@ def main() -> None:
     parser.add_argument("new", nargs="+")
     parser.add_argument("--runs", type=int, default=2, help="runs per commit, alternating (default 2)")
     parser.add_argument("--no-browser", action="store_true", help="leave out tests/browser (Chromium)")
+    parser.add_argument("--every", type=int, default=1, help="measure every N-th id of the set only (default 1)")
+    parser.add_argument(
+        "--together",
+        action="store_true",
+        help="start the commits' runs of a round at the same time (each measured by its own process tree); "
+        "for a machine too loaded to run them one after the other in the time there is",
+    )
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/suite-cpu"))
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -167,24 +183,20 @@ def main() -> None:
     kept, changed = same_tests(trees, [collect(t) for t in trees])
     if args.no_browser:
         kept = [nid for nid in kept if not nid.startswith("tests/browser/")]
+    kept = kept[:: args.every]
     ids_file = args.workdir / "ids.txt"
     ids_file.write_text("\n".join(kept) + "\n")
     print(f"{len(kept)} tests at every commit, unchanged ({len(changed)} common ids changed, left out): {ids_file}")
     runs: dict[str, list[dict]] = {name: [] for name in names}
     out = RESULTS / f"suite-cpu-{args.old[:10]}-{args.new[-1][:10]}.json"
     for i in range(args.runs):
+        pending = []
         for name, path in zip(names, trees, strict=True):
-            result = run(path, ids_file)
-            runs[name].append(result)
-            print(
-                f"run {i + 1} {name}: CPU {result['cpu_s']} s (user {result['user_s']}, sys {result['sys_s']}), "
-                f"wall {result['wall_s']} s, load {result['load_before']}->{result['load_after']}, "
-                f"{result['outcomes']}",
-                flush=True,
-            )
-            for line in result["failures"]:
-                print("   ", line)
-            write(out, args, trees, kept, changed, runs)  # after every run: a long measurement cut short keeps its runs
+            pending.append((name, Run(path, ids_file, args.workdir / f"run{i + 1}-{path.name}.log")))
+            if not args.together:
+                report(i, *pending.pop(), runs, lambda: write(out, args, trees, kept, changed, runs))
+        for name, started in pending:
+            report(i, name, started, runs, lambda: write(out, args, trees, kept, changed, runs))
     cpu = {name: statistics.median(r["cpu_s"] for r in results) for name, results in runs.items()}
     for name in args.new:
         print(
@@ -196,6 +208,19 @@ def main() -> None:
     print(out)
 
 
+def report(i: int, name: str, started: Run, runs: dict[str, list[dict]], save) -> None:
+    result = started.result()
+    runs[name].append(result)
+    print(
+        f"run {i + 1} {name}: CPU {result['cpu_s']} s (user {result['user_s']}, sys {result['sys_s']}), "
+        f"pytest's wall {result['pytest_s']} s, load {result['load_before']}->{result['load_after']}, {result['outcomes']}",
+        flush=True,
+    )
+    for line in result["failures"]:
+        print("   ", line)
+    save()  # after every run: a measurement cut short keeps the runs it made
+
+
 def write(out: Path, args, trees: list[Path], kept: list[str], changed: list[str], runs: dict[str, list[dict]]) -> None:
     cpu = {name: statistics.median(r["cpu_s"] for r in results) for name, results in runs.items() if results}
     RESULTS.mkdir(exist_ok=True)
@@ -204,6 +229,8 @@ def write(out: Path, args, trees: list[Path], kept: list[str], changed: list[str
         "tests": len(kept),
         "common_ids_changed_left_out": len(changed),
         "browser": not args.no_browser,
+        "every": args.every,
+        "together": args.together,
         "cpus": os.cpu_count(),
         "median_cpu_s": cpu,
         "saving_vs_first": {n: round(1 - c / cpu[args.old], 3) for n, c in cpu.items() if n != args.old},
