@@ -1,23 +1,26 @@
-"""The test suite's CPU time on the same tests at two commits (issue 16 item 6).
+"""The test suite's CPU time on the same tests at two or more commits (issue 16 item 6).
 
-    python -m bench.suite_cpu OLD NEW [NEWER ...] [--runs 2] [--no-browser] [--workdir /tmp/suite-cpu]
+    python -m bench.suite_cpu OLD NEW [NEWER ...] [--runs 2] [--no-browser] [--every N] [--together]
+                              [--workdir /tmp/suite-cpu]
 
 For each commit: a detached git worktree under ``--workdir`` with its own venv (``pip install -e
 '.[test,bench]'``; reused when it is already there), ``tests/js/node_modules`` linked from this checkout.
 ``pytest --collect-only -q`` at each gives the node ids; the tests measured are the ids present at every
-commit whose test function is the same: its AST at each later commit equals its AST at OLD once the builders move's renames
-(``RENAMES``, b9dabe5: ``world.build`` -> ``builders.small_clinic`` and so on) are applied to OLD and the
-``real_commits`` marker (which says how a test is isolated, not what it checks) is left out. Any other
-change in the function (a status, a parameter, one more assertion) drops the test from the set.
+commit whose test function is the same: its AST at each later commit equals its AST at OLD once the
+builders move's renames (``RENAMES``, b9dabe5: ``world.build`` -> ``builders.small_clinic`` and so on)
+are applied to OLD and the ``real_commits`` marker (which says how a test is isolated, not what it
+checks) is left out. Any other change in the function (a status, a parameter, one more assertion) drops the test from the set.
+``--no-browser`` leaves out tests/browser; ``--every N`` keeps every N-th id of the set (a sample).
 
-That one id list is then run at each commit in turn (OLD, NEW, ..., OLD, NEW, ...), each run
+That one id list is then run at each commit in turn (OLD, NEW, ..., OLD, NEW, ...; with ``--together``
+the commits of a round start at the same time, so they share the machine's load), each run
 ``pytest -q -p no:cacheprovider`` in its worktree with ``SCHEDULER_TEST_POSTGRES=require`` (so the
 PostgreSQL half is never skipped silently). The figure is the CPU time (user + sys) of the pytest
-process tree, from ``resource.getrusage(RUSAGE_CHILDREN)`` around the run: pytest and every process it
+process tree, the rusage ``os.wait4`` returns for the run's pytest: pytest and every process it
 waited for (``scheduler serve``, gunicorn, alembic, Chromium when --no-browser is not given). The
-PostgreSQL server's own CPU is not in it (a shared server). Wall time and the load average are
-printed too, but on a shared machine CPU is the figure. The run's outcome counts must be the same at
-every commit, or the script says so. Results: bench/results/suite-cpu-<old>-<last>.json.
+PostgreSQL server's own CPU is not in it (a shared server). pytest's wall time and the load average
+are printed too, but on a shared machine CPU is the figure. The run's outcome counts must be the same
+at every commit, or the script says so. Results: bench/results/suite-cpu-<old>-<last>.json.
 """
 
 from __future__ import annotations
