@@ -26,6 +26,10 @@ from scheduler.errors import NotFound
 from scheduler.models import Clinic, Closure, OpeningHours, Room, StaffMember, TimeOff, WorkingHours
 
 _WRITTEN = "setup_cache.written"  # ORM session info: clinic ids whose setup this transaction changed
+# ORM session info: the count of this transaction's setup writes (never rolled back with a savepoint),
+# and the setups it read after writing them, each with the version and that count it was read at.
+_WRITES = "setup_cache.writes"
+_UNCOMMITTED = "setup_cache.uncommitted"
 
 
 @dataclass(frozen=True)
@@ -185,13 +189,28 @@ def _memo() -> dict:
 
 
 def _resolve(clinic_id: int, version: int) -> Setup:
-    written = db_session.info.get(_WRITTEN, ())
+    if clinic_id in db_session.info.get(_WRITTEN, ()):
+        return _resolve_uncommitted(clinic_id, version)
     cached = _cache.get(clinic_id)
-    if cached is not None and cached.version == version and clinic_id not in written:
+    if cached is not None and cached.version == version:
         return cached
     loaded = _load(clinic_id, version)
-    if clinic_id not in written:  # never cache what this (uncommitted) transaction changed
-        _cache[clinic_id] = loaded
+    _cache[clinic_id] = loaded
+    return loaded
+
+
+def _resolve_uncommitted(clinic_id: int, version: int) -> Setup:
+    """A setup this transaction changed: never in the process cache, but read again only after the
+    transaction writes it again. Each write (a flush) raises the version and the count of writes; a
+    savepoint rolled back lowers the version but not the count, so no earlier read is taken for the
+    state the rollback restored."""
+    writes = db_session.info.get(_WRITES, 0)
+    mine = db_session.info.setdefault(_UNCOMMITTED, {})
+    held = mine.get(clinic_id)
+    if held is not None and held[0] == (version, writes):
+        return held[1]
+    loaded = _load(clinic_id, version)
+    mine[clinic_id] = ((version, writes), loaded)
     return loaded
 
 
@@ -262,6 +281,7 @@ def _raise_versions(orm_session: OrmSession, _context, _instances) -> None:
                 ids.add(clinic_id)
     if ids:
         orm_session.info.setdefault(_WRITTEN, set()).update(ids)
+        orm_session.info[_WRITES] = orm_session.info.get(_WRITES, 0) + 1
         orm_session.execute(
             update(Clinic)
             .where(Clinic.id.in_(sorted(ids)))
@@ -277,7 +297,8 @@ def _forget_written(orm_session: OrmSession, *_args) -> None:
     orm_session.info.pop(_MEMO, None)
     orm_session.info.pop(KEEP, None)
     if not orm_session.in_transaction():
-        orm_session.info.pop(_WRITTEN, None)
+        for key in (_WRITTEN, _WRITES, _UNCOMMITTED):
+            orm_session.info.pop(key, None)
 
 
 def clear() -> None:

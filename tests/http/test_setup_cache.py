@@ -91,3 +91,34 @@ def test_a_setup_changed_by_a_transaction_that_rolls_back_is_not_kept(app):
     assert not setup_cache.setup(clinic.id).room(room_id).active  # the transaction sees its own change
     db_session.rollback()
     assert setup_cache.setup(clinic.id).room(room_id).active
+
+
+def test_a_transaction_reads_the_setup_it_changed_once_per_write(app, monkeypatch):
+    """The demo and an import write a clinic's setup and then book hundreds of sessions in one
+    transaction: the setup is read again after each write, not at every booking; a savepoint rolled
+    back restores the earlier setup, which is then read again, not taken from before the rollback."""
+    clinic = equipped_clinic()
+    room_id = next(iter(clinic.rooms.values()))
+    loads = []
+    real_load = setup_cache._load
+    monkeypatch.setattr(setup_cache, "_load", lambda *args: loads.append(args) or real_load(*args))
+
+    db_session.get(Room, room_id).name = "Chair A"
+    for _ in range(3):
+        assert setup_cache.setup(clinic.id).room(room_id).name == "Chair A"
+    assert len(loads) == 1
+
+    db_session.get(Room, room_id).name = "Chair B"  # a second write: read once more
+    assert setup_cache.setup(clinic.id).room(room_id).name == "Chair B"
+    assert setup_cache.setup_of_room(room_id)[1].name == "Chair B"
+    assert len(loads) == 2
+
+    with db_session.begin_nested() as savepoint:
+        db_session.get(Room, room_id).name = "Chair C"
+        assert setup_cache.setup(clinic.id).room(room_id).name == "Chair C"
+        savepoint.rollback()
+    with db_session.begin_nested() as savepoint:
+        db_session.get(Room, room_id).name = "Chair D"  # the same version number as C had
+        assert setup_cache.setup(clinic.id).room(room_id).name == "Chair D"
+        savepoint.rollback()
+    assert setup_cache.setup(clinic.id).room(room_id).name == "Chair B"
