@@ -321,7 +321,11 @@ class ExactPlanner:
         last_seq = dd.sequences[-1]
         needs = rules.needs_integration(self.p, last_seq)
         next_needs = nxt is not None and rules.needs_integration(self.p, nxt.sequences[0])
-        shape = (id(dd.stage), step, needs, next_needs, nxt.stage.min_gap_days if nxt else None)
+        may_owe = needs and nxt is not None and len(nxt.sequences) == 1 and not next_needs
+        # An integration owed to the next day names its dose: outcomes that may owe one are this
+        # dose's own (shared by days of the same shape otherwise).
+        owner = last_seq if may_owe else None
+        shape = (id(dd.stage), step, needs, next_needs, nxt.stage.min_gap_days if nxt else None, owner)
         cacheable = free_from is None and pending is None
         if cacheable:
             got = self._outcomes.get((shape, d))
@@ -330,7 +334,6 @@ class ExactPlanner:
         starts, opts = self.opts.on(spec, d, dd.stage.doses_per_day, step)
         i = bisect_left(starts, free_from) if free_from is not None else 0
         integ = self.p.integration
-        may_owe = needs and nxt is not None and len(nxt.sequences) == 1 and not next_needs
         floor = self.day_start(d + timedelta(days=nxt.stage.min_gap_days)) if nxt is not None else None
         groups: dict = {}
 
