@@ -58,6 +58,11 @@ def snapshot(entity: Base | None) -> dict[str, Any] | None:
     }
 
 
+def _actor_of(actor_id: int | None, actor: str | None = None) -> str:
+    """The actor word: ``user`` when a user acts (``actor_id``), else ``actor`` or the ``acting_as``."""
+    return "user" if actor_id is not None else (actor or _actor.get())
+
+
 def event(
     actor_id: int | None,
     action: str,
@@ -73,7 +78,7 @@ def event(
     ``actor_id`` is given, else the given one or the current ``acting_as``."""
     return AuditEvent(
         actor_id=actor_id,
-        actor="user" if actor_id is not None else (actor or _actor.get()),
+        actor=_actor_of(actor_id, actor),
         action=action,
         entity_type=entity_type,
         entity_id=entity_id,
@@ -122,7 +127,7 @@ def write(actor_id: int | None, action: str, entity: Base, *, reason: str | None
         {
             "at": utcnow(),
             "actor_id": actor_id,
-            "actor": "user" if actor_id is not None else _actor.get(),
+            "actor": _actor_of(actor_id),
             "action": action,
             "entity_type": entity.__tablename__,
             "entity_id": getattr(entity, "id", None),
