@@ -114,7 +114,25 @@ def record(
     return added
 
 
-_INSERT = insert(AuditEvent)  # built once (the booking path writes one event per request)
+INSERT_EVENT = insert(AuditEvent)  # built once (the booking path writes one event per request)
+
+
+def created_values(
+    actor_id: int | None, action: str, entity: Base, *, reason: str | None = None, after: dict | None = None
+) -> dict[str, Any]:
+    """The audit row of a new entity (``before`` empty, ``after`` its snapshot unless given) as the
+    column values of one Core INSERT (``write``; the booking's INSERT … RETURNING with its event)."""
+    return {
+        "at": utcnow(),
+        "actor_id": actor_id,
+        "actor": _actor_of(actor_id),
+        "action": action,
+        "entity_type": entity.__tablename__,
+        "entity_id": getattr(entity, "id", None),
+        "before": None,
+        "after": snapshot(entity) if after is None else after,
+        "reason": reason,
+    }
 
 
 def write(actor_id: int | None, action: str, entity: Base, *, reason: str | None = None) -> None:
@@ -122,20 +140,7 @@ def write(actor_id: int | None, action: str, entity: Base, *, reason: str | None
     Core INSERT instead of through the ORM's unit of work at the next flush: for a hot path whose
     caller needs no ``AuditEvent`` object back."""
     db_session.flush()  # the entity has its id
-    db_session.execute(
-        _INSERT,
-        {
-            "at": utcnow(),
-            "actor_id": actor_id,
-            "actor": _actor_of(actor_id),
-            "action": action,
-            "entity_type": entity.__tablename__,
-            "entity_id": getattr(entity, "id", None),
-            "before": None,
-            "after": snapshot(entity),
-            "reason": reason,
-        },
-    )
+    db_session.execute(INSERT_EVENT, created_values(actor_id, action, entity, reason=reason))
 
 
 def record_operation(

@@ -10,20 +10,25 @@ serialised and the check is authoritative.
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
+from sqlalchemy import Table, bindparam, cast, func, literal_column, select
+from sqlalchemy import insert as sa_insert
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import make_transient_to_detached
 
 from scheduler.db import db_session
 from scheduler.domain.timezones import local_time, wall_clock
 from scheduler.domain.values import Session
 from scheduler.domain.vocabulary import MAX_SESSION_DURATION
 from scheduler.errors import CONFLICT_SQLSTATES, Conflict, UnprocessableError, sqlstate
-from scheduler.models import Clinic, TreatmentSession
-from scheduler.services import audit
+from scheduler.models import AuditEvent, Clinic, TreatmentSession, utcnow
+from scheduler.services import audit, outbox
 from scheduler.services.conflicts import clashes_among, describe, find_clashes
 
 
@@ -223,8 +228,95 @@ def insert(
     actor_id: int | None, req: SessionRequest, *, status: str = "booked", savepoint: bool = True
 ) -> TreatmentSession:
     """Write a session whose shape and clashes the caller has just checked (guarded, audited;
-    ``savepoint`` as for ``flush_guarded``)."""
+    ``savepoint`` as for ``flush_guarded``). Without a savepoint (an API booking, the
+    transaction's only work) the row and its audit event are written by Core statements instead of
+    the ORM's unit of work (``_insert_audited``)."""
     session = new_session(req, status)
+    if not savepoint:
+        return _insert_audited(actor_id, session, reason=req.override_reason)
     flush_guarded([session], savepoint=savepoint)
     audit.write(actor_id, "session.book", session, reason=req.override_reason)
+    return session
+
+
+_TS = typing.cast(Table, TreatmentSession.__table__)
+_AUDIT = typing.cast(Table, AuditEvent.__table__)
+_WRITTEN = tuple(c.key for c in _TS.columns if c.key != "id")  # every column but the id, given explicitly
+_STATEMENTS: dict[str, Any] = {}
+
+
+def _audited_insert_pg():
+    """One statement: the session's INSERT … RETURNING its id as a CTE, and the audit event's INSERT
+    selecting from it (the event's ``after`` gets the new id by ``jsonb_set``); returns the id."""
+    if (found := _STATEMENTS.get("pg")) is not None:
+        return found
+    A = _AUDIT
+    booked = (
+        sa_insert(_TS)
+        .values({k: bindparam(f"s_{k}", type_=_TS.c[k].type) for k in _WRITTEN})
+        .returning(_TS.c.id)
+        .cte("booked")
+    )
+    after = cast(
+        func.jsonb_set(
+            cast(bindparam("a_after", type_=A.c.after.type), JSONB),
+            literal_column("'{id}'"),
+            func.to_jsonb(booked.c.id),
+        ),
+        A.c.after.type,
+    )
+    given = ("at", "actor_id", "actor", "action", "entity_type", "before", "reason")
+    rows = select(*(bindparam(f"a_{k}", type_=A.c[k].type) for k in given), booked.c.id, after)
+    statement = sa_insert(A).from_select([*given, "entity_id", "after"], rows).returning(A.c.entity_id)
+    _STATEMENTS["pg"] = statement
+    return statement
+
+
+_INSERT_SESSION = sa_insert(_TS).returning(_TS.c.id)  # SQLite: the row, then its event
+
+
+def _insert_audited(actor_id: int | None, session: TreatmentSession, *, reason: str | None) -> TreatmentSession:
+    """Write a new session and its ``session.book`` audit event by Core statements (one on
+    PostgreSQL, two on SQLite), then attach the object to the ORM session as the persistent row it
+    now is (every column set: nothing is read back) and tell the outbox it was booked. A clash caught
+    by the exclusion constraints rolls the transaction back and becomes the same 409 as the check
+    before it (``flush_guarded`` without a savepoint)."""
+    now = utcnow()
+    session.version, session.created_at, session.updated_at = 1, now, now
+    for key in _WRITTEN:  # every attribute loaded, so that nothing is expired once attached
+        if key not in session.__dict__:
+            setattr(session, key, None)
+    values = {k: session.__dict__[k] for k in _WRITTEN}
+    event = audit.created_values(actor_id, "session.book", session, reason=reason)  # after["id"]: None until written
+    if db_session.new or db_session.dirty:
+        db_session.flush()
+    connection = db_session.connection()
+    try:
+        if connection.dialect.name == "postgresql":
+            params = {f"s_{k}": v for k, v in values.items()}
+            params.update({f"a_{k}": v for k, v in event.items() if k != "entity_id"})
+            new_id = connection.execute(_audited_insert_pg(), params).scalar_one()
+        else:
+            new_id = connection.execute(_INSERT_SESSION, values).scalar_one()
+            event["entity_id"] = new_id
+            event["after"] = {**event["after"], "id": new_id}
+            connection.execute(audit.INSERT_EVENT, event)
+    except DBAPIError as exc:
+        if sqlstate(exc) not in CONFLICT_SQLSTATES:
+            raise
+        db_session.rollback()
+        refuse_clashes(
+            room_id=session.room_id,
+            patient_id=session.patient_id,
+            starts_at=session.starts_at,
+            ends_at=session.ends_at,
+        )
+        raise Conflict(
+            "Another booking for this room or patient was made at the same time; reload and choose again.",
+            code="concurrent_write",
+        ) from exc
+    session.id = new_id
+    make_transient_to_detached(session)
+    db_session.add(session)
+    outbox.booked(session)
     return session

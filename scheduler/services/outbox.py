@@ -4,7 +4,8 @@ back. ``scheduler worker`` (services.delivery) sends them later.
 
 Every write path (a booking, a course, a reschedule, a cancel, a no-show, a reinstate, a re-plan, an
 import, a FHIR ``$book``) changes ``TreatmentSession`` rows through the ORM session, so the outbox
-listens there, once, instead of trusting each path to remember: ``before_flush`` notes each touched
+listens there, once, instead of trusting each path to remember (the one exception, an API booking
+written by Core statements, says so itself: ``booked``): ``before_flush`` notes each touched
 session with the state it had when the transaction first saw it, and ``before_commit`` turns the
 net change into outbox rows (and freed slots into waitlist offers):
 
@@ -67,6 +68,12 @@ def _note_changes(session, _flush_context, _instances) -> None:
             state = inspect(obj)
             if any(state.attrs[name].history.has_changes() for name in _WATCHED):
                 seen[id(obj)] = (obj, Before(*(_old(state, name) for name in _WATCHED)))
+
+
+def booked(s: TreatmentSession) -> None:
+    """Note a session written as new without the ORM's unit of work (``booking._insert_audited``: a
+    Core INSERT, then attached as persistent), as ``before_flush`` notes a new one."""
+    db_session.info.setdefault(_KEY, {}).setdefault(id(s), (s, None))
 
 
 def _write_outbox(session) -> None:

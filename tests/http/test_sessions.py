@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -43,6 +43,47 @@ def test_book_one_session(api, world):
     assert s["starts_at"] == clinic.iso(day, 9) and s["ends_at"] == clinic.iso(day, 10)
     assert s["flags"] == []
     assert api.get(f"{URL}/{s['id']}").json["id"] == s["id"]
+
+
+def test_a_booking_is_audited_as_stored_and_writes_its_reminders(api, world):
+    """The API booking writes its row and audit event by Core statements (services.booking
+    ._insert_audited): the event's ``after`` is the stored row's snapshot with its id, the outbox
+    still writes the reminders, and the session answers later changes at version 1."""
+    from scheduler.models import Message, Patient
+    from scheduler.services import audit
+
+    clinic, pid, _, day = world
+    patient = db_session.get_one(Patient, pid)
+    patient.email, patient.contact_preference = "pat@example.test", "email"
+    db_session.commit()
+    r = api.as_("front_desk").post(
+        URL, json=dose(clinic, pid, day, room="Therapy", staff_member_id=clinic.staff["Dr Prescriber"])
+    )
+    assert r.status_code == 201, r.json
+    db_session.expire_all()
+    stored = db_session.get_one(TreatmentSession, r.json["id"])
+    event = db_session.scalars(
+        select(AuditEvent).where(AuditEvent.entity_type == "treatment_session", AuditEvent.entity_id == stored.id)
+    ).one()
+    assert (event.action, event.actor, event.actor_id, event.before) == (
+        "session.book",
+        "user",
+        api.users["front_desk"],
+        None,
+    )
+    row = audit.snapshot(stored)
+    instants = ("starts_at", "ends_at", "created_at", "updated_at")  # as given (local offset) or as stored (UTC)
+    assert {k: v for k, v in event.after.items() if k not in instants} == {
+        k: v for k, v in row.items() if k not in instants
+    }
+    for key in instants:
+        assert datetime.fromisoformat(event.after[key]) == datetime.fromisoformat(row[key]).replace(
+            tzinfo=datetime.fromisoformat(row[key]).tzinfo or UTC
+        ), key
+    kinds = db_session.scalars(select(Message.kind).where(Message.session_id == stored.id)).all()
+    assert kinds and set(kinds) <= {"reminder", "booking_confirmation"}
+    moved = api.post(f"{URL}/{stored.id}/cancel", json={"reason": "Ill", "version": 1})
+    assert moved.status_code == 200 and moved.json["version"] == 2
 
 
 @pytest.mark.parametrize("holder", ["room", "patient"])
