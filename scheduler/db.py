@@ -41,6 +41,12 @@ def make_engine(url: str, echo: bool = False, config: Mapping[str, Any] | None =
         return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
     from scheduler import dbfaults
 
+    connect_args = dbfaults.postgres_connect_args(config)
+    # The session's time zone named UTC: psycopg then loads a timestamptz with datetime.timezone.utc
+    # (and UTCDateTime's astimezone returns it as it is); any other name, Etc/UTC included, costs a
+    # ZoneInfo conversion per value in each (~2 us per instant read). No statement depends on the
+    # session's zone (reports name the clinic's zone), so this changes nothing else.
+    connect_args["options"] += " -c TimeZone=UTC"
     engine = create_engine(
         url,
         echo=echo,
@@ -48,7 +54,7 @@ def make_engine(url: str, echo: bool = False, config: Mapping[str, Any] | None =
         max_overflow=20,
         pool_timeout=float(config["DATABASE_CONNECT_TIMEOUT"]),
         pool_recycle=float(config.get("DATABASE_POOL_RECYCLE", 1800)),
-        connect_args=dbfaults.postgres_connect_args(config),
+        connect_args=connect_args,
     )
     engine.watchdog = dbfaults.guard_postgres(engine, config)  # type: ignore[attr-defined]  # an idle-connection ping replaces pool_pre_ping
     return engine
