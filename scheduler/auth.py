@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, g, request
 from sqlalchemy import bindparam, select
 
-from scheduler.db import db_session
+from scheduler.db import db_session, read
 from scheduler.errors import Forbidden, Unauthorized
 from scheduler.models import ApiToken, User, UserClinic
 from scheduler.services import scope
@@ -126,7 +126,7 @@ _BY_TOKEN = (
 def user_for_token(token: str) -> Principal | None:
     """The active user of an unrevoked token (read on every request: a revocation or a deactivation
     counts at once)."""
-    rows = db_session.execute(_BY_TOKEN, {"digest": token_digest(token)}).all()
+    rows = read(_BY_TOKEN, {"digest": token_digest(token)}).all()
     if not rows:
         return None
     user_id, role, active, revoked_at, _ = rows[0]

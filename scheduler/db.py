@@ -77,6 +77,18 @@ def _harden_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
 
+def read(statement, params: Mapping[str, Any] | None = None):
+    """A Core statement executed on the ORM session's connection, after the autoflush the ORM would
+    have done: the same rows and the same transaction as ``db_session.execute``, without the ORM's
+    execution layer (its compile state and result wrapping cost about as much CPU as psycopg's part
+    of a small read). For the hot reads of plain values (the token, the room's setup version, the
+    write gate's statements)."""
+    session = db_session()
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, params)
+
+
 def is_postgres(engine_or_session=None) -> bool:
     bind = engine_or_session or db_session.get_bind()
     return bind.dialect.name == "postgresql"

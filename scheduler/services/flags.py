@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, or_, select
 
-from scheduler.db import db_session
+from scheduler.db import db_session, read
 from scheduler.domain import flags as rules
 from scheduler.domain import values as v
 from scheduler.domain.flags.model import CLOSED_COURSE_STATUSES, CourseFacts, FlagContext
@@ -525,7 +525,7 @@ def course_fact_rows(patient_ids: Iterable[int]) -> list[CourseFacts]:
         return []
     return [
         CourseFacts(id=i, patient_id=p, protocol_key=k, status=st, start_on=on)
-        for i, p, k, st, on in db_session.execute(_COURSE_FACTS, {"ids": ids})
+        for i, p, k, st, on in read(_COURSE_FACTS, {"ids": ids})
     ]
 
 

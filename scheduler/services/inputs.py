@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, bindparam, literal, literal_column, null, or_, select, union_all
 from sqlalchemy.orm import joinedload
 
-from scheduler.db import db_session
+from scheduler.db import db_session, read
 from scheduler.domain import values as v
 from scheduler.domain.intervals import Interval, merge
 from scheduler.domain.timezones import day_bounds_utc, local_date
@@ -170,7 +170,7 @@ def authorizations_of(patient_ids: Iterable[int]) -> dict[int, tuple[v.Authoriza
     ids = sorted(set(patient_ids))
     if not ids:
         return {}
-    rows = db_session.execute(_AUTHORIZATIONS, {"ids": ids}).all()
+    rows = read(_AUTHORIZATIONS, {"ids": ids}).all()
     if not rows:
         return {}
     low = int(current_app.config.get("AUTHORIZATION_LOW_UNITS", 5)) if has_app_context() else 5
@@ -223,11 +223,7 @@ def _values(query) -> tuple[v.Session, ...]:
     """The sessions of a Core ``select()`` of ``_SESSION_COLUMNS``, by start time. Executed on the
     session's connection (plain rows, none of the ORM's per-row work: half the CPU on a month's few
     thousand rows), after the autoflush the ORM would have done."""
-    session = db_session()
-    if session.autoflush:
-        session.flush()
-    rows = session.connection().execute(query.order_by(TS.starts_at, TS.id))
-    return tuple(v.Session(*row) for row in rows)
+    return tuple(v.Session(*row) for row in read(query.order_by(TS.starts_at, TS.id)))
 
 
 def clinic_sessions(clinic_id: int, window: Interval | Iterable[Interval]) -> tuple[v.Session, ...]:
@@ -418,7 +414,7 @@ def gate_sessions(
     statement = _gate_statement(
         len(windows), courses=bool(courses), rooms=bool(rooms_), staff=bool(staff_), held=held_in is not None
     )
-    return tuple(v.Session(*row) for row in db_session.execute(statement, params))
+    return tuple(v.Session(*row) for row in read(statement, params))
 
 
 def clinic_inputs(

@@ -18,7 +18,7 @@ from datetime import timedelta
 from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session as OrmSession
 
-from scheduler.db import db_session
+from scheduler.db import db_session, read
 from scheduler.domain import values as v
 from scheduler.domain.intervals import Interval
 from scheduler.domain.timezones import local_date
@@ -228,7 +228,7 @@ def setup(clinic_id: int) -> Setup:
     memo = _memo()
     if clinic_id in memo and clinic_id not in db_session.info.get(_WRITTEN, ()):
         return memo[clinic_id]
-    version = db_session.execute(_VERSION, {"clinic_id": clinic_id}).scalar() if isinstance(clinic_id, int) else None
+    version = read(_VERSION, {"clinic_id": clinic_id}).scalar() if isinstance(clinic_id, int) else None
     if version is None:
         raise NotFound(f"No clinic with id {clinic_id}.", field="clinic_id")
     found = _resolve(clinic_id, version)
@@ -238,7 +238,7 @@ def setup(clinic_id: int) -> Setup:
 
 def setup_of_room(room_id: int) -> tuple[Setup, v.Room] | None:
     """The setup of the room's clinic and the room, from one primary-key read (None: no such room)."""
-    row = db_session.execute(_ROOM_VERSION, {"room_id": room_id}).first() if isinstance(room_id, int) else None
+    row = read(_ROOM_VERSION, {"room_id": room_id}).first() if isinstance(room_id, int) else None
     if row is None:
         return None
     found = _resolve(row.clinic_id, row.setup_version)
