@@ -98,7 +98,7 @@ def _render(session, found: list | None = None):
 def book_session():
     body = p.json_body()
     p.reject_unknown(body, BOOK_FIELDS)
-    patient = inputs.patient_row(p.integer(body, "patient_id", minimum=1))
+    patient, courses = inputs.patient_with_courses(p.integer(body, "patient_id", minimum=1))
     room_id = p.integer(body, "room_id", minimum=1)
     found_room = setup_cache.setup_of_room(room_id)  # the room and its clinic's setup (cached)
     if found_room is None or not scope.may_see_clinic(found_room[0].clinic_id):
@@ -134,7 +134,9 @@ def book_session():
     status = p.choice(body, "status", PAST_STATUSES, required=False)
     if status is not None and not record_past:
         raise ValidationError("status goes with record_past: true (entering a past session).", field="status")
-    session, found = service.book(g.user.id, req, record_past=record_past, past_status=status or "booked", alone=True)
+    session, found = service.book(
+        g.user.id, req, record_past=record_past, past_status=status or "booked", alone=True, stored_courses=courses
+    )
     return serialize.session(session, setup.timezone, flags=found), 201
 
 

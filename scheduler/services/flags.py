@@ -523,14 +523,11 @@ def course_fact_rows(patient_ids: Iterable[int]) -> list[CourseFacts]:
     ids = sorted(set(patient_ids))
     if not ids:
         return []
-    return [
-        CourseFacts(id=i, patient_id=p, protocol_key=k, status=st, start_on=on)
-        for i, p, k, st, on in read(_COURSE_FACTS, {"ids": ids})
-    ]
+    return [inputs.course_fact(row) for row in read(_COURSE_FACTS, {"ids": ids})]
 
 
 _COURSE_FACTS = (  # built once: read by every write gate
-    select(Course.id, Course.patient_id, Course.protocol_key, Course.status, Course.start_on)
+    select(*inputs.COURSE_FACT_COLUMNS)
     .where(Course.patient_id.in_(bindparam("ids", expanding=True)))
     .order_by(Course.id)
 )
@@ -556,7 +553,7 @@ def change_context(changes: list[Session], *, courses: Iterable[CourseFacts] = (
 
 
 def gate_context(
-    changes: list[Session], *, courses: Iterable[CourseFacts] = ()
+    changes: list[Session], *, courses: Iterable[CourseFacts] = (), stored_courses: Iterable[CourseFacts] | None = None
 ) -> tuple[FlagContext, list[Session], list[Session]]:
     """The context and sessions the write gate needs for ``changes`` (new sessions and new versions of
     existing ones, at one clinic): of the patients, what the rules can pair the changes with
@@ -565,13 +562,14 @@ def gate_context(
     clinicians. ``courses``: course facts that replace the stored ones by id or add to them (a course
     being planned, one being stopped). The clinic's setup comes from the setup cache. Third: the live
     FHIR holds on the changes' rooms and patients around their times, as sessions (read by the same
-    statement; ``holds.held_among``)."""
+    statement; ``holds.held_among``). ``stored_courses``: every stored course of the changes' patients,
+    read by the caller in this transaction (``inputs.patient_with_courses``): not read again."""
     clinic_id = inputs.clinic_of(changes[0])
     setup = setup_cache.setup(clinic_id)
     windows = merge(day_windows(setup.timezone, changes))
     span = Interval(windows[0].start, windows[-1].end)
     patient_ids = {c.patient_id for c in changes}
-    facts = {c.id: c for c in course_fact_rows(patient_ids)}
+    facts = {c.id: c for c in (course_fact_rows(patient_ids) if stored_courses is None else stored_courses)}
     given = {c.id: c for c in courses}
     facts.update(given)
     whole = {c.course_id for c in changes if c.course_id is not None}

@@ -23,6 +23,7 @@ from types import EllipsisType
 from sqlalchemy.orm.exc import StaleDataError
 
 from scheduler.db import db_session
+from scheduler.domain.flags.model import CourseFacts
 from scheduler.domain.lifecycle import ATTENDANCE, RESCHEDULABLE, TRANSITIONS, allows, restored_status
 from scheduler.domain.timezones import local_date, wall_clock
 from scheduler.domain.vocabulary import DEAD_STATUSES
@@ -139,6 +140,7 @@ def book(
     now: datetime | None = None,
     with_sessions: Sequence[booking.SessionRequest] = (),
     alone: bool = False,
+    stored_courses: Sequence[CourseFacts] | None = None,
 ) -> tuple[TreatmentSession, list]:
     """Book one session after the rule book's gate; returns the session and its conflicts.
 
@@ -151,7 +153,9 @@ def book(
     refusal (an API request): no savepoint; a racing booking caught by PostgreSQL's exclusion
     constraints rolls the transaction back before the 409 names the clash.
     ``check_flags=False``: not judged by the rule book (a re-plan its own judge passed, test data):
-    booked as asked, at any time, once its shape, room and clinician and double bookings are checked."""
+    booked as asked, at any time, once its shape, room and clinician and double bookings are checked.
+    ``stored_courses``: the patient's stored courses, already read in this transaction
+    (``inputs.patient_with_courses``), for the gate."""
     now = now or utcnow()
     booking.check_shape(req.starts_at, req.ends_at)  # a malformed session is refused for its shape first
     if check_flags:
@@ -170,7 +174,7 @@ def book(
             )
         _record_past(actor_id, session, past_status)
         return session, []
-    verdict = check(req, check_flags=check_flags, with_sessions=with_sessions)
+    verdict = check(req, check_flags=check_flags, with_sessions=with_sessions, stored_courses=stored_courses)
     if alone:
         session = booking.insert(actor_id, req, status=status, savepoint=False)
         for r in with_sessions:
@@ -190,12 +194,17 @@ def book(
 
 
 def check(
-    req: booking.SessionRequest, *, check_flags: bool = True, with_sessions: Sequence[booking.SessionRequest] = ()
+    req: booking.SessionRequest,
+    *,
+    check_flags: bool = True,
+    with_sessions: Sequence[booking.SessionRequest] = (),
+    stored_courses: Sequence[CourseFacts] | None = None,
 ):
     """Everything ``book`` checks before writing (also what FHIR $hold checks before holding):
     room and clinician of the clinic, shape, double booking (and holds), and the rule book's gate
     (409 ``flagged`` for an error flag the booking would introduce, unless ``override_reason``).
-    Returns the rule book's verdict (None without ``check_flags``)."""
+    Returns the rule book's verdict (None without ``check_flags``). ``stored_courses``: as for ``book``
+    (only for requests of that one patient)."""
     requests = (req, *with_sessions)
     for r in requests:
         _resource_checks(r.clinic_id, r.room_id, r.staff_member_id)
@@ -205,7 +214,9 @@ def check(
             booking.refuse_clashes(room_id=r.room_id, patient_id=r.patient_id, starts_at=r.starts_at, ends_at=r.ends_at)
         return None
     changes = [r.as_session() for r in requests]
-    ctx, pool, held = flag_service.gate_context(changes)
+    if stored_courses is not None and any(r.patient_id != req.patient_id for r in requests):
+        raise ValueError("stored_courses are one patient's: the requests are of several.")
+    ctx, pool, held = flag_service.gate_context(changes, stored_courses=stored_courses)
     for r in requests:
         # Double booking first: it is never overridable and names the clashing session. The gate's
         # sessions hold every live session of the room and of the patient around the request, and

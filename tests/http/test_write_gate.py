@@ -181,3 +181,24 @@ def test_suggestions_never_offer_a_slot_that_introduces_an_error(api, app):
         )
         assert back.status_code == 200, back.json
         version = back.json["version"]
+
+
+def test_the_booking_reads_the_patients_courses_with_the_patient(api, app):
+    """An API booking's gate takes the patient's courses from the patient's own statement
+    (inputs.patient_with_courses): the same facts the gate would read, none for a patient without."""
+    import pytest
+
+    from scheduler.errors import NotFound
+    from scheduler.services import flags, inputs
+
+    clinic = equipped_clinic()
+    pid, other = patient_id(), patient_id(mrn="MRN-2", name="No Course")
+    first, _ = _course(api, clinic, pid)
+    db_session.remove()
+    patient, courses = inputs.patient_with_courses(pid)
+    assert patient.id == pid
+    assert list(courses) == flags.course_fact_rows([pid]) and [c.id for c in courses] == [first["id"]]
+    assert inputs.patient_with_courses(other)[1] == ()
+    with pytest.raises(NotFound) as missing:
+        inputs.patient_with_courses(10**9)
+    assert missing.value.field == "patient_id"
