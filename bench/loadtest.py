@@ -45,7 +45,17 @@ from zoneinfo import ZoneInfo
 import requests
 import sqlalchemy as sa
 
-from bench.run import LIVE_SQL, RESULTS, ROOT, drop_pg_database, ensure_pg_database, machine, percentile, rss_mb
+from bench.run import (
+    LIVE_SQL,
+    PG_BENCH_DB,
+    RESULTS,
+    ROOT,
+    drop_pg_database,
+    ensure_pg_database,
+    machine,
+    percentile,
+    rss_mb,
+)
 
 TARGET_BOOKINGS_PER_S = 300
 
@@ -461,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.seconds, args.clients, args.sessions = 5, 4, 2000
-    db_name = f"scheduler_bench_load_{os.getpid()}" if args.quick else f"scheduler_bench_{args.sessions}"
+    db_name = f"scheduler_bench_load_{os.getpid()}" if args.quick else f"{PG_BENCH_DB}_{args.sessions}"
     url = ensure_pg_database(db_name)
     failures: list[str] = []
     try:

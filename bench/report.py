@@ -13,6 +13,7 @@ from bench.run import RESULTS
 FIGURES = (
     "booking",
     "booking_history",
+    "booking_fresh",
     "planning",
     "timeline",
     "timeline_history",

@@ -54,7 +54,8 @@ from bench import planner as planner_bench
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 PG_ADMIN_URL = os.environ.get("SCHEDULER_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-PG_BENCH_DB = "scheduler_bench"
+# The bench databases are <this>_<size>; another name keeps a copy of one's own on a shared server.
+PG_BENCH_DB = os.environ.get("SCHEDULER_BENCH_PG_DB", "scheduler_bench")
 LIVE_SQL = "status NOT IN ('cancelled', 'no_show')"
 MAX_HOURS = 12  # scheduler.domain.vocabulary.MAX_SESSION_DURATION
 
@@ -225,12 +226,14 @@ class Bench:
         self.headers = {"Authorization": f"Bearer {self.token}"}
         self.today = date.today()
         self.booking_slots = self._free_consult_slots()
-        taken_days = set()
-        self.history_slots = []  # one a day: a patient has at most one evaluation a day
-        for slot in self._free_consult_slots():
-            if slot[4].date() not in taken_days:
-                taken_days.add(slot[4].date())
-                self.history_slots.append(slot)
+        # One a day (a patient has at most one evaluation a day), for the patient with 1,000 past
+        # sessions and for one with none booked the same way: distinct cells of one draw.
+        self.history_slots, self.fresh_slots = [], []
+        for slot in self._free_consult_slots(wanted=4 * (self.iterations + self.warmup)):
+            for mine in (self.history_slots, self.fresh_slots):
+                if slot[4].date() not in {s[4].date() for s in mine}:
+                    mine.append(slot)
+                    break
         from bench import world as bench_world
 
         self.world = bench_world.build(self.db, stamp, self.today)
@@ -241,9 +244,9 @@ class Bench:
         days = [self.today + timedelta(days=i) for i in range(first, last)]
         return [d for d in days if d.weekday() < 5 and (d.month, d.day) not in ((1, 1), (7, 4), (12, 25))]
 
-    def _free_consult_slots(self) -> list[tuple]:
+    def _free_consult_slots(self, wanted: int | None = None) -> list[tuple]:
         """Consult-room hourly cells in the next 150 days that hold no live session (checked in SQL)."""
-        wanted = self.iterations + self.warmup + 50
+        wanted = wanted or self.iterations + self.warmup + 50
         days = self._weekdays_ahead(1, 150)
         slots, seen = [], set()
         engine = self.app.extensions["scheduler.engine"]
@@ -384,9 +387,20 @@ class Bench:
 
     def booking_history(self, i: int) -> int:
         """The booking figure for the patient with 1,000 past sessions (``bench.world``), own free cells."""
-        _clinic_id, tz, room_id, staff_id, start = self.history_slots[i % len(self.history_slots)]
+        return self._book_one_patient(self.world.history_patient, self.history_slots, i)
+
+    def booking_fresh(self, i: int) -> int:
+        """``booking_history`` for a patient with no past sessions (``bench.world``), booked the same
+        way (one evaluation a day, its own cells): what booking_history is compared with. Both
+        patients gather the figure's own bookings (up to one per call), which the write gate reads
+        (every evaluation of a patient counts for any course); ``booking``'s 200 patients gather
+        ~1/200 of them."""
+        return self._book_one_patient(self.world.fresh_patient, self.fresh_slots, i)
+
+    def _book_one_patient(self, patient_id: int, slots: list, i: int) -> int:
+        _clinic_id, tz, room_id, staff_id, start = slots[i % len(slots)]
         body = {
-            "patient_id": self.world.history_patient,
+            "patient_id": patient_id,
             "room_id": room_id,
             "kind": "evaluation",
             "starts_at": start.astimezone(ZoneInfo(tz)).isoformat(),
@@ -591,6 +605,7 @@ class Bench:
         booked = [
             ("booking", self.booking, (201,), (409,)),
             ("booking_history", self.booking_history, (201,), (409,)),
+            ("booking_fresh", self.booking_fresh, (201,), (409,)),
             ("raw_booking", self.raw_booking, (201,), (409,)),
         ]
         self.measure_together(booked, self.iterations, self.warmup)
@@ -638,7 +653,7 @@ FLOORS = {
 }
 # growth ratios (issue 15), each from figures measured interleaved in this run
 GROWTH = {
-    "booking_history": "booking",
+    "booking_history": "booking_fresh",
     "day_board_10_history": "day_board_10",
     "day_board_200": "day_board_10",
     "timeline_history": "timeline",
@@ -724,6 +739,7 @@ def print_table(db: str, size: int, results: dict, verdicts: dict) -> None:
     for name in (
         "booking",
         "booking_history",
+        "booking_fresh",
         "planning",
         "timeline",
         "timeline_history",

@@ -4,6 +4,8 @@ before it measures and removed after:
 * two board clinics of 10 and 200 rooms (open Mon–Fri 08:00–18:00, America/Chicago), each room with
   three one-hour sessions (08:00, 11:00, 14:00) of distinct patients on two weekdays ``day_a`` and
   ``day_b`` a week apart — the same board twice;
+* a patient with no sessions (``fresh_patient``), booked by ``bench.run``'s ``booking_fresh`` as
+  ``booking_history`` books the next one;
 * a patient with 1,000 past sessions (every other day back from yesterday, 16:00, completed): 600 in
   20 completed ``tms-daily`` courses of 30, 400 loose follow-up visits, all in the 10-room clinic.
   On ``day_a`` the 10-room board's 08:00 session in the first room is this patient's; on ``day_b``
@@ -32,6 +34,7 @@ class World:
     day_a: date  # the 10-room board shows the long-history patient
     day_b: date  # the same board with a patient without history instead
     history_patient: int
+    fresh_patient: int  # no past sessions: booked like history_patient (bench.run booking_fresh)
     clinic_ids: tuple[int, ...]
     patient_ids: tuple[int, ...]
 
@@ -70,11 +73,11 @@ def build(db_session, stamp: str, today: date) -> World:
         Patient(
             mrn=f"BOARD-{stamp}-{i}", name=f"Board Patient {i}", birth_date=date(1980, 1, 1), ride_home_arranged=True
         )
-        for i in range(3 * 210 + 1)
+        for i in range(3 * 210 + 2)
     ]
     db_session.add_all(patients)
     db_session.flush()
-    heavy, fresh = patients[0].id, [p.id for p in patients[1:]]
+    heavy, newcomer, fresh = patients[0].id, patients[-1].id, [p.id for p in patients[1:-1]]
     rows = []
 
     def at(d: date, hour: int) -> datetime:
@@ -151,8 +154,9 @@ def build(db_session, stamp: str, today: date) -> World:
         day_a=day_a,
         day_b=day_b,
         history_patient=heavy,
+        fresh_patient=newcomer,
         clinic_ids=tuple(clinics.values()),
-        patient_ids=(heavy, *fresh),
+        patient_ids=(heavy, *fresh, newcomer),
     )
 
 
