@@ -98,9 +98,14 @@ def _render(session, found: list | None = None):
 def book_session():
     body = p.json_body()
     p.reject_unknown(body, BOOK_FIELDS)
-    patient, courses = inputs.patient_with_courses(p.integer(body, "patient_id", minimum=1))
+    patient_id = p.integer(body, "patient_id", minimum=1)
+    guess = body.get("room_id")  # read with the patient when well formed; parsed below as always
+    guess = guess if type(guess) is int and guess >= 1 else None
+    first = inputs.patient_with_courses(patient_id, guess)
+    patient, courses = first.patient, first.courses
     room_id = p.integer(body, "room_id", minimum=1)
-    found_room = setup_cache.setup_of_room(room_id)  # the room and its clinic's setup (cached)
+    # the room and its clinic's setup (cached)
+    found_room = setup_cache.setup_of_room(room_id, known=room_id == guess, version=first.room_version)
     if found_room is None or not scope.may_see_clinic(found_room[0].clinic_id):
         raise NotFound(f"No room with id {room_id}.")
     setup, room = found_room

@@ -24,7 +24,7 @@ from scheduler.domain.flags.model import CourseFacts
 from scheduler.domain.intervals import Interval, merge
 from scheduler.domain.timezones import day_bounds_utc, local_date
 from scheduler.errors import NotFound
-from scheduler.models import AppointmentHold, Authorization, Clinic, Course, Patient, TreatmentSession
+from scheduler.models import AppointmentHold, Authorization, Clinic, Course, Patient, Room, TreatmentSession
 from scheduler.services import scope, setup_cache
 from scheduler.services.windows import overlapping, overlapping_bound, window_params
 
@@ -127,18 +127,30 @@ def course_fact(row) -> CourseFacts:
 
 
 _PATIENT_WITH_COURSES = (  # built once: read by every API booking
-    select(Patient, *COURSE_FACT_COLUMNS)
+    select(Patient, *COURSE_FACT_COLUMNS, Room.clinic_id, Clinic.setup_version)
     .outerjoin(Course, Course.patient_id == Patient.id)
+    .outerjoin(Room, Room.id == bindparam("room_id"))
+    .outerjoin(Clinic, Clinic.id == Room.clinic_id)
     .where(Patient.id == bindparam("patient_id"))
     .order_by(Course.id)
 )
 
 
-def patient_with_courses(patient_id: int) -> tuple[Patient, tuple[CourseFacts, ...]]:
-    """``patient_row`` and the patient's courses as facts (what ``flags.course_fact_rows`` reads),
-    in one statement: for a booking, whose write gate then needs no statement of its own for them."""
+@dataclass(frozen=True)
+class BookingRows:
+    """What a booking reads first, from one statement (``patient_with_courses``)."""
+
+    patient: Patient
+    courses: tuple[CourseFacts, ...]  # the patient's courses as the rule book's facts
+    room_version: tuple[int, int] | None  # the room's (clinic_id, setup_version); None: no such room
+
+
+def patient_with_courses(patient_id: int, room_id: int | None = None) -> BookingRows:
+    """``patient_row``, the patient's courses as facts (what ``flags.course_fact_rows`` reads) and,
+    given ``room_id``, the room's clinic and its setup version (``setup_cache.setup_of_room``), in
+    one statement: for a booking, whose write gate and setup then need no statement of their own."""
     rows = (
-        db_session.execute(_PATIENT_WITH_COURSES, {"patient_id": patient_id}).all()
+        db_session.execute(_PATIENT_WITH_COURSES, {"patient_id": patient_id, "room_id": room_id}).all()
         if isinstance(patient_id, int)
         else []
     )
@@ -147,7 +159,12 @@ def patient_with_courses(patient_id: int) -> tuple[Patient, tuple[CourseFacts, .
     patient = rows[0][0]
     _keep_for_request(patient)
     scope.check(patient, field="patient_id")
-    return patient, tuple(course_fact(row[1:]) for row in rows if row[1] is not None)
+    clinic_id, version = rows[0][-2:]
+    return BookingRows(
+        patient=patient,
+        courses=tuple(course_fact(row[1:6]) for row in rows if row[1] is not None),
+        room_version=(clinic_id, version) if clinic_id is not None else None,
+    )
 
 
 def _keep_for_request(row) -> None:

@@ -236,13 +236,20 @@ def setup(clinic_id: int) -> Setup:
     return found
 
 
-def setup_of_room(room_id: int) -> tuple[Setup, v.Room] | None:
-    """The setup of the room's clinic and the room, from one primary-key read (None: no such room)."""
-    row = read(_ROOM_VERSION, {"room_id": room_id}).first() if isinstance(room_id, int) else None
-    if row is None:
+def setup_of_room(
+    room_id: int, *, known: bool = False, version: tuple[int, int] | None = None
+) -> tuple[Setup, v.Room] | None:
+    """The setup of the room's clinic and the room, from one primary-key read (None: no such room).
+    ``known``: the caller read the room's ``(clinic_id, setup_version)`` in this transaction already
+    (``version``; None when there is no such room): no statement here."""
+    if not known:
+        row = read(_ROOM_VERSION, {"room_id": room_id}).first() if isinstance(room_id, int) else None
+        version = (row.clinic_id, row.setup_version) if row is not None else None
+    if version is None:
         return None
-    found = _resolve(row.clinic_id, row.setup_version)
-    _memo()[row.clinic_id] = found
+    clinic_id, setup_version = version
+    found = _resolve(clinic_id, setup_version)
+    _memo()[clinic_id] = found
     room = found.room(room_id)
     return (found, room) if room is not None else None
 

@@ -183,22 +183,45 @@ def test_suggestions_never_offer_a_slot_that_introduces_an_error(api, app):
         version = back.json["version"]
 
 
-def test_the_booking_reads_the_patients_courses_with_the_patient(api, app):
-    """An API booking's gate takes the patient's courses from the patient's own statement
-    (inputs.patient_with_courses): the same facts the gate would read, none for a patient without."""
+def test_the_booking_reads_the_patients_courses_and_the_room_with_the_patient(api, app):
+    """An API booking's gate takes the patient's courses, and its setup the room's clinic and version,
+    from the patient's own statement (inputs.patient_with_courses): the same facts the gate and the
+    setup cache would read, none for a patient without a course or for an unknown room."""
     import pytest
 
     from scheduler.errors import NotFound
+    from scheduler.models import Clinic
     from scheduler.services import flags, inputs
 
     clinic = equipped_clinic()
     pid, other = patient_id(), patient_id(mrn="MRN-2", name="No Course")
     first, _ = _course(api, clinic, pid)
     db_session.remove()
-    patient, courses = inputs.patient_with_courses(pid)
-    assert patient.id == pid
-    assert list(courses) == flags.course_fact_rows([pid]) and [c.id for c in courses] == [first["id"]]
-    assert inputs.patient_with_courses(other)[1] == ()
+    room_id = clinic.rooms["IV-1"]
+    found = inputs.patient_with_courses(pid, room_id)
+    assert found.patient.id == pid
+    assert list(found.courses) == flags.course_fact_rows([pid]) and [c.id for c in found.courses] == [first["id"]]
+    assert found.room_version == (clinic.id, db_session.get_one(Clinic, clinic.id).setup_version)
+    assert inputs.patient_with_courses(other, room_id).courses == ()
+    assert inputs.patient_with_courses(other, 10**9).room_version is None
+    assert inputs.patient_with_courses(other).room_version is None
     with pytest.raises(NotFound) as missing:
-        inputs.patient_with_courses(10**9)
+        inputs.patient_with_courses(10**9, room_id)
     assert missing.value.field == "patient_id"
+
+
+def test_a_booking_names_the_malformed_or_unknown_room_after_the_patient(api, app):
+    clinic = equipped_clinic()
+    pid = patient_id()
+    body = {
+        "patient_id": pid,
+        "kind": "evaluation",
+        "starts_at": clinic.iso(future_monday(), 9),
+        "duration_minutes": 60,
+    }
+    for room, status in (("7", 400), (True, 400), (0, 400), (None, 400), (10**9, 404)):
+        r = api.post("/api/v1/sessions", json=body | {"room_id": room})
+        assert r.status_code == status, (room, r.json)
+        assert r.json["error"]["field"] == "room_id" if status == 400 else "room" in r.json["error"]["message"]
+    r = api.post("/api/v1/sessions", json=body | {"patient_id": 10**9, "room_id": "7"})
+    assert r.status_code == 404 and r.json["error"]["field"] == "patient_id", r.json
