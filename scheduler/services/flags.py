@@ -23,6 +23,7 @@ from scheduler.domain.rules.authorization import may_use_units, recounted
 from scheduler.domain.rules.horizon import neighbour_horizon
 from scheduler.domain.timezones import day_bounds_utc, local_date, local_days_between
 from scheduler.domain.values import Session, by_id
+from scheduler.domain.vocabulary import MAX_SESSION_DURATION
 from scheduler.models import Course, Patient, TreatmentSession, utcnow
 from scheduler.protocols_registry import protocols
 from scheduler.services import inputs, setup_cache
@@ -62,25 +63,33 @@ def _patients(ids, *, authorizations: bool = True) -> list:
     return inputs.patient_values(rows) if authorizations else [inputs.patient_value(p, ()) for p in rows]
 
 
-def with_forms(ctx: FlagContext, sessions) -> FlagContext:
-    """``ctx`` knowing which of ``sessions`` (doses that took place) have a REMS Patient Monitoring
-    Form on file, for the rules rems_form_due / rems_form_overdue (one query, only when there are such
-    doses), and the motor-threshold dates of the patients with an open TMS course
-    (:func:`with_motor_thresholds`)."""
-    from scheduler.models import RemsMonitoringForm
-
-    ids = sorted(
+def _took_place_doses(sessions) -> list[int]:
+    """The ids of the stored doses among ``sessions`` that took place (what a REMS form is owed for)."""
+    return sorted(
         {
             s.id
             for s in sessions
             if s.kind == "dose" and s.status in ("checked_in", "completed") and s.id is not None and s.id > 0
         }
     )
-    filed: frozenset[int] = frozenset()
-    if ids:
+
+
+def with_forms(ctx: FlagContext, sessions, *, filed: frozenset[int] | None = None) -> FlagContext:
+    """``ctx`` knowing which of ``sessions`` (doses that took place) have a REMS Patient Monitoring
+    Form on file, for the rules rems_form_due / rems_form_overdue (one query, only when there are such
+    doses; none when ``filed``, the sessions with a form, was read with them), and the
+    motor-threshold dates of the patients with an open TMS course (:func:`with_motor_thresholds`)."""
+    from scheduler.models import RemsMonitoringForm
+
+    ids = _took_place_doses(sessions)
+    if filed is not None:
+        filed = frozenset(i for i in ids if i in filed)
+    elif ids:
         filed = frozenset(
             db_session.scalars(select(RemsMonitoringForm.session_id).where(RemsMonitoringForm.session_id.in_(ids)))
         )
+    else:
+        filed = frozenset()
     return with_motor_thresholds(replace(ctx, rems_forms=filed))
 
 
@@ -160,30 +169,52 @@ def day_windows(tz: str, sessions) -> list[Interval]:
     return [Interval(*day_bounds_utc(d, tz)) for d in days]
 
 
-def _context(clinic_id: int, windows: list[Interval], patient_ids, *, row=None) -> tuple[FlagContext, list[Session]]:
-    """The FlagContext and sessions: the clinic's sessions in ``windows`` plus, of ``patient_ids`` and
-    of every patient met in the windows, what the rules can pair with them (``inputs.history_clause``:
-    sessions near the windows, their open courses and every course met there whole, evaluations) —
-    not their whole past."""
-    loaded = inputs.clinic_inputs(clinic_id, windows, row=row)
-    sessions = {s.id: s for s in loaded.sessions}
-    everyone = {s.patient_id for s in sessions.values()} | set(patient_ids)
+def _context(
+    clinic_id: int, window: Interval, open_courses: list[CourseFacts], *, row=None
+) -> tuple[FlagContext, list[Session]]:
+    """The FlagContext and sessions: the clinic's sessions in ``window`` plus, of every patient met
+    there and of the patients of ``open_courses`` (the clinic's), what the rules can pair with them
+    (``inputs.history_clause``: sessions near the window, their open courses and every course met
+    there whole, evaluations) — not their whole past; in one statement
+    (``inputs.clinic_range_history``)."""
+    reach = neighbour_horizon(protocols().values())
+    near = Interval(window.start - reach, window.end + reach)
+    loaded, filed = inputs.clinic_range_history(clinic_id, window, near, open_courses=bool(open_courses))
+    low = window.start - MAX_SESSION_DURATION  # the index bound of the statement's window
+    everyone = {
+        s.patient_id
+        for s in loaded
+        if s.clinic_id == clinic_id and s.starts_at >= low and s.starts_at < window.end and s.ends_at > window.start
+    } | {c.patient_id for c in open_courses}
     facts = {c.id: c for c in course_fact_rows(everyone)}
     whole = {c.id for c in facts.values() if c.status not in CLOSED_COURSE_STATUSES}
-    reach = neighbour_horizon(protocols().values())
-    near = Interval(loaded.window.start - reach, loaded.window.end + reach)
-    for s in inputs.patient_history(everyone, near, whole):
-        sessions.setdefault(s.id, s)
-    met = {s.course_id for s in sessions.values() if s.course_id is not None}
+    met = {s.course_id for s in loaded if s.course_id is not None}
     ctx = FlagContext(
-        clinic=loaded.clinic,
+        clinic=inputs.clinic_value(clinic_id, window, row=row),
         protocols=protocols(),
-        rooms=by_id(loaded.rooms),
-        staff=by_id(loaded.staff),
+        rooms=by_id(inputs.rooms(clinic_id)),
+        staff=by_id(inputs.staff(clinic_id, window)),
         patients=by_id(_patients(everyone)),
         courses={cid: f for cid, f in facts.items() if cid in whole or cid in met},
     )
-    return with_forms(ctx, sessions.values()), sorted(sessions.values(), key=lambda s: (s.starts_at, s.id or 0))
+    sessions = sorted(loaded, key=lambda s: (s.starts_at, s.id or 0))
+    return with_forms(ctx, sessions, filed=filed), sessions
+
+
+def _open_course_facts(clinic_id: int) -> list[CourseFacts]:
+    """The clinic's open courses as facts (one Core statement; ``clinic_id`` left out of the facts, as
+    the rules read them here: :func:`for_clinic` asks for their gaps itself)."""
+    return [
+        CourseFacts(id=i, patient_id=p, protocol_key=k, status=st, start_on=on)
+        for i, p, k, st, on in db_session.execute(_OPEN_COURSES, {"clinic_id": clinic_id})
+    ]
+
+
+_OPEN_COURSES = (
+    select(Course.id, Course.patient_id, Course.protocol_key, Course.status, Course.start_on)
+    .where(Course.clinic_id == bindparam("clinic_id"), Course.status.not_in(CLOSED_COURSE_STATUSES))
+    .order_by(Course.id)
+)
 
 
 def for_clinic(
@@ -201,8 +232,8 @@ def for_clinic(
     clinic = inputs.clinic_with_hours(clinic_id)
     as_of = as_of or utcnow()
     window = inputs.local_range(clinic, first, last)
-    open_courses = _courses(clinic_id=clinic_id, open_only=True) if course_gaps else []
-    ctx, sessions = _context(clinic_id, [window], {c.patient_id for c in open_courses}, row=clinic)
+    open_courses = _open_course_facts(clinic_id) if course_gaps else []
+    ctx, sessions = _context(clinic_id, window, open_courses, row=clinic)
     found = set(rules.clinic_flags(ctx, first, last, sessions, as_of=as_of, idle_chairs=idle_chairs))
     # Adapter: clinic_flags runs the course rules only for courses with a session in the range; the
     # open courses with nothing in the range (overdue maintenance) are asked separately.
@@ -227,7 +258,7 @@ def for_clinic(
         loose = loose_by_patient.get(course.patient_id, [])
         found.update(
             f
-            for f in rules.course_flags(ctx, course_facts(course), mine, as_of=as_of, loose=loose)
+            for f in rules.course_flags(ctx, course, mine, as_of=as_of, loose=loose)
             if f.on is not None and first <= f.on <= last
         )
     return sorted(found, key=lambda f: f.sort_key())
