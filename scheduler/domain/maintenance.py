@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
@@ -39,6 +40,7 @@ class DueWindow:
         }
 
 
+@lru_cache(maxsize=4096)
 def add_interval(d: date, amount: int, unit: str) -> date:
     """``d`` plus ``amount`` months or weeks (month-end safe)."""
     if unit == "months":

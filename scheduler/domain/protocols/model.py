@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from scheduler.domain.vocabulary import WEEKDAYS
@@ -110,7 +111,7 @@ class Stage:
 class Induction:
     stages: tuple[Stage, ...]
 
-    @property
+    @cached_property
     def total_doses(self) -> int:
         return sum(s.count for s in self.stages)
 

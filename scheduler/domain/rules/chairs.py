@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from scheduler.domain.calendar import room_free_intervals
 from scheduler.domain.intervals import Interval
 from scheduler.domain.rules.model import Flag, FlagContext
-from scheduler.domain.timezones import iter_days, local_days_between
+from scheduler.domain.timezones import day_bounds_utc, iter_days, local_days_between
 from scheduler.domain.values import Room, Session
 
 
@@ -43,8 +43,10 @@ def idle_chair_flags(
     # Each room's live sessions by the local dates they touch: a day's open time (inside its local
     # date) can only be taken by those, so each day reads its own few sessions, not the room's all.
     by_room_day: dict[tuple[int, date], list[Session]] = defaultdict(list)
+    start, end = day_bounds_utc(first_day, ctx.tz)[0], day_bounds_utc(last_day, ctx.tz)[1]
     for s in live:
-        if s.room_id is not None and s.room_id in ctx.rooms:
+        # (a session that touches a day of the range meets [start, end): the rest need no local dates)
+        if s.room_id is not None and s.room_id in ctx.rooms and s.starts_at < end and s.ends_at >= start:
             for d in local_days_between(s.starts_at, s.ends_at, ctx.tz):
                 if d in wanted:
                     by_room_day[(s.room_id, d)].append(s)

@@ -51,9 +51,13 @@ class CourseView:
         self.live = live
         self.evaluations = sorted((s for s in evaluations if s.live and s.kind == "evaluation"), key=order)
         self.name = ctx.patient_name(course.patient_id)
+        self._days: dict[datetime, date] = {}  # start instant -> its local date (the rules ask often)
 
     def day(self, s: Session) -> date:
-        return local_date(s.starts_at, self.ctx.tz)
+        d = self._days.get(s.starts_at)
+        if d is None:
+            d = self._days[s.starts_at] = local_date(s.starts_at, self.ctx.tz)
+        return d
 
     def label(self, s: Session, ordinal: int | None = None) -> str:
         return self.ctx.label(s, ordinal)

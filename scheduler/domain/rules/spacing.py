@@ -160,8 +160,9 @@ def spacing_flags(c) -> list[Flag]:
         _, stage = stage_of_dose(c.p, n)
         da, db = c.day(a), c.day(b)
         days = (db - da).days
-        what = f"{c.label(b, n).capitalize()} for {c.name} on {c.ctx.when(b.starts_at)}"
-        prev = c.label(a, n - 1)
+        # the words of a flag, built only for a pair that is flagged (most are not)
+        what = lambda b=b, n=n: f"{c.label(b, n).capitalize()} for {c.name} on {c.ctx.when(b.starts_at)}"  # noqa: E731
+        prev = lambda a=a, n=n: c.label(a, n - 1)  # noqa: E731
         per_day_count = per_day_count + 1 if days == 0 else 1
         if days == 0 and stage.doses_per_day > 1:
             if same_day_code(stage, a.ends_at, b.starts_at, per_day_count) is None:
@@ -170,7 +171,7 @@ def spacing_flags(c) -> list[Flag]:
                 out.append(
                     c.flag(
                         "doses_too_close",
-                        f"{what} is dose {per_day_count} on one day; {key} allows {stage.doses_per_day} a day.",
+                        f"{what()} is dose {per_day_count} on one day; {key} allows {stage.doses_per_day} a day.",
                         f"Move {c.label(b, n)} to the next treatment day.",
                         (a, b),
                     )
@@ -181,7 +182,7 @@ def spacing_flags(c) -> list[Flag]:
                 out.append(
                     c.flag(
                         "doses_too_close",
-                        f"{what} starts {gap_min} min after {prev} ends; {key} needs at least "
+                        f"{what()} starts {gap_min} min after {prev()} ends; {key} needs at least "
                         f"{stage.minutes_between_doses} min between doses.",
                         f"Move {c.label(b, n)} to {later} or later.",
                         (a, b),
@@ -195,7 +196,7 @@ def spacing_flags(c) -> list[Flag]:
             out.append(
                 c.flag(
                     "doses_too_close",
-                    f"{what} is {gap} {prev}; {key} needs at least {plural(stage.min_gap_days, 'day')}.",
+                    f"{what()} is {gap} {prev()}; {key} needs at least {plural(stage.min_gap_days, 'day')}.",
                     f"Move {c.label(b, n)} to {day_label(lo)} or later.",
                     (a, b),
                 )
@@ -204,7 +205,7 @@ def spacing_flags(c) -> list[Flag]:
             out.append(
                 c.flag(
                     "induction_gap",
-                    f"{what} is {plural(days, 'day')} after {prev}; {key} allows at most "
+                    f"{what()} is {plural(days, 'day')} after {prev()}; {key} allows at most "
                     f"{plural(stage.tolerated_gap_days, 'day')} between induction doses, so the induction "
                     "is interrupted.",
                     f"Book a dose on or before {day_label(hi)}, "
