@@ -33,6 +33,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import count as counter
+from itertools import pairwise
 
 from scheduler.domain.planning import rules
 from scheduler.domain.planning.results import Slot
@@ -43,6 +44,11 @@ from scheduler.domain.timezones import day_start_utc, local_date
 FIRST_DOSE_HORIZON_DAYS = 35  # the first induction dose falls within this many days of start_on
 MAX_EXPANSIONS = 200_000  # a safety net far above what a real calendar needs (then: the least-bad plan)
 PRE_SEARCH_DAYS = 60  # how far the evaluation and preparation look for a free day
+
+# ExactPlanner._ahead's answers depend on the preferred weekdays and the stage's gaps, window and doses
+# a day only, never on the calendar: kept across plans, one table per (weekdays, those numbers).
+_AHEAD_MEMOS: dict[tuple, dict[tuple[int, int, int], int | None]] = {}
+_AHEAD_MEMOS_MAX = 512  # distinct (weekdays, stage shape) pairs kept; then the tables start anew
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,7 @@ class DayOptions:
         self.finder = finder
         self._cache: dict[tuple, tuple[list[datetime], list]] = {}
         self._inside: dict[tuple, tuple[list[datetime], list]] = {}
+        self._runs: dict[tuple, _Run] = {}
 
     def on(self, spec: SessionSpec, d: date, count: int = 1, step: timedelta = timedelta(0)):
         key = (id(spec), d, count, step)
@@ -126,6 +133,90 @@ class DayOptions:
             return [first] if first else []
         pref = self.earliest(spec, lo, hi, days, inside=True)
         return [first, pref] if pref else [first]
+
+    def earliest_pair_from(self, spec: SessionSpec, lo: datetime, hi: datetime, first_day: date, ndays: int):
+        """:meth:`earliest_pair` on the ``ndays`` days from ``first_day``, each answer one bisection in
+        those days' options joined into one ascending list (:class:`_Run`)."""
+        first = self._earliest_run(spec, lo, hi, first_day, ndays, False)
+        if first is None or first[2]:
+            return [first] if first else []
+        pref = self._earliest_run(spec, lo, hi, first_day, ndays, True)
+        return [first, pref] if pref else [first]
+
+    def _earliest_run(self, spec: SessionSpec, lo: datetime, hi: datetime, first_day: date, ndays: int, inside: bool):
+        """:meth:`earliest` over ``first_day`` and the ``ndays - 1`` days after it. The days' options ascend
+        and each day's lie before the next day's, so the first option from ``lo`` on in the joined list
+        is the one :meth:`earliest` finds day by day; a day is joined only when a look-up reaches it (and
+        not when it opens after ``hi``, where :meth:`earliest` stops too)."""
+        if ndays <= 0:
+            return None
+        key = (id(spec), first_day, inside)
+        run = self._runs.get(key)
+        if run is None:
+            run = self._runs[key] = _Run()
+        starts = run.starts
+        while True:
+            limit = run.ends[ndays - 1] if len(run.ends) >= ndays else len(starts)
+            i = bisect_left(starts, lo, 0, limit)
+            if i < limit:
+                o = run.opts[i]
+                return None if o[0] > hi else o
+            k = len(run.ends)
+            if k >= ndays or not run.ascending:
+                break
+            d = first_day + timedelta(days=k)
+            opened = self.finder.open_on(d)
+            if opened and opened[0].start > hi:
+                return None
+            if opened:
+                day_starts, day_opts = self._on_inside(spec, d) if inside else self.on(spec, d)
+                if day_starts and (
+                    (starts and starts[-1] >= day_starts[0]) or any(a >= b for a, b in pairwise(day_starts))
+                ):
+                    run.ascending = False  # (not on a real grid): asked day by day below
+                    break
+                starts.extend(day_starts)
+                run.opts.extend(day_opts)
+            run.ends.append(len(starts))
+        if run.ascending:
+            return None
+        days = [first_day + timedelta(days=k) for k in range(ndays)]
+        return self.earliest(spec, lo, hi, days, inside=inside)
+
+
+class _Run:
+    """The options of one kind of session on consecutive days from one day on, joined in one list:
+    ``ends[k]`` how many of them lie on the first ``k + 1`` days joined so far."""
+
+    __slots__ = ("ascending", "ends", "opts", "starts")
+
+    def __init__(self) -> None:
+        self.starts: list[datetime] = []
+        self.opts: list = []
+        self.ends: list[int] = []
+        self.ascending = True
+
+
+def _misses_ahead(memo: dict, pref: frozenset[int], st: Stage, left: int, offset: int, wd: int) -> int | None:
+    """:meth:`ExactPlanner.misses_ahead`'s recursion over the stage's next gaps (``memo``: the table
+    of this weekday set and stage shape)."""
+    if left == 0:
+        return 0
+    key = (left, offset, wd)
+    if key in memo:
+        return memo[key]
+    best = None
+    for gap in range(st.min_gap_days, st.max_gap_days + 1):
+        if offset + gap + (left - 1) * st.min_gap_days > st.window_days:
+            break
+        w = (wd + gap) % 7
+        rest = _misses_ahead(memo, pref, st, left - 1, offset + gap, w)
+        if rest is not None:
+            cost = rest + (0 if w in pref else st.doses_per_day)
+            if best is None or cost < best:
+                best = cost
+    memo[key] = best
+    return best
 
 
 def _days(first: date, last: date):
@@ -185,8 +276,7 @@ class ExactPlanner:
         self._day_start: dict[date, datetime] = {}
         self._outcomes: dict = {}
         self.pref_days = finder.prefs.weekdays
-        self._ahead_memo: dict = {}
-        self._spans: dict = {}
+        self._ahead_memo: dict[int, dict] = {}  # stage index -> its table in _AHEAD_MEMOS
         self._lb: dict = {}
         self.anchored = protocol.induction.anchored  # some stage's window counts from the first dose
         self.expansions = 0
@@ -212,23 +302,16 @@ class ExactPlanner:
         return got if got is not None else 0
 
     def _ahead(self, pref: frozenset[int], si: int, st: Stage, left: int, offset: int, wd: int) -> int | None:
-        if left == 0:
-            return 0
-        key = (si, left, offset, wd)
-        if key in self._ahead_memo:
-            return self._ahead_memo[key]
-        best = None
-        for gap in range(st.min_gap_days, st.max_gap_days + 1):
-            if offset + gap + (left - 1) * st.min_gap_days > st.window_days:
-                break
-            w = (wd + gap) % 7
-            rest = self._ahead(pref, si, st, left - 1, offset + gap, w)
-            if rest is not None:
-                cost = rest + (0 if w in pref else st.doses_per_day)
-                if best is None or cost < best:
-                    best = cost
-        self._ahead_memo[key] = best
-        return best
+        memo = self._ahead_memo.get(si)
+        if memo is None:
+            shape = (pref, st.min_gap_days, st.max_gap_days, st.window_days, st.doses_per_day)
+            memo = _AHEAD_MEMOS.get(shape)
+            if memo is None:
+                if len(_AHEAD_MEMOS) >= _AHEAD_MEMOS_MAX:
+                    _AHEAD_MEMOS.clear()
+                memo = _AHEAD_MEMOS[shape] = {}
+            self._ahead_memo[si] = memo
+        return _misses_ahead(memo, pref, st, left, offset, wd)
 
     def lower_bound_last_day(self, j: int, d: date, course_first: date) -> date:
         """The earliest the last dose day can be after dose day ``j`` on ``d`` (guided weekdays, the
@@ -346,8 +429,11 @@ class ExactPlanner:
             elif miss == g.miss and o[3] not in g.by_time:
                 g.by_time[o[3]] = (o, it, ff)
 
-        span = timedelta(hours=integ.within_hours) if integ is not None else timedelta(0)
+        # the days an integration window of ``within_hours`` after a session on ``d`` can reach (a day
+        # too many at most: its options all start too late)
+        span_days = (timedelta(hours=integ.within_hours) if integ is not None else timedelta(0)).days + 2
         spaced = self.finder.spaced
+        pair = self.opts.earliest_pair_from
         for o in opts[i:]:
             dose_slots = o[1]
             if not all(spaced(dd.stage, x.starts_at, x.ends_at) for x in dose_slots):
@@ -356,11 +442,11 @@ class ExactPlanner:
             miss = 0 if o[2] else len(dose_slots)
             if pending is not None and integ is not None:  # (owed only when the protocol has integration)
                 lo, hi, _seq = pending
-                for it in self.opts.earliest_pair(integ, max(lo, end), hi, self._days_from(d, hi - end)):
+                for it in pair(integ, max(lo, end), hi, d, (hi - end).days + 2):
                     add(o, it, None, it[1][-1].ends_at, miss + (0 if it[2] else 1))
             elif needs and integ is not None:
                 lo, hi = rules.integration_window(integ, end)
-                for it in self.opts.earliest_pair(integ, lo, hi, self._days_from(d, span)):
+                for it in pair(integ, lo, hi, d, span_days):
                     add(o, it, None, it[1][-1].ends_at, miss + (0 if it[2] else 1))
                 if may_owe:
                     add(o, None, (lo, hi, last_seq), end, miss)
@@ -370,15 +456,6 @@ class ExactPlanner:
         if cacheable:
             self._outcomes[(shape, d)] = out
         return out
-
-    def _days_from(self, d: date, span: timedelta) -> list[date]:
-        """``d`` and the days an integration window of ``span`` after a session on ``d`` can reach (a
-        day too many at most: its options all start too late and end the scan)."""
-        key = (d, span)
-        got = self._spans.get(key)
-        if got is None:
-            got = self._spans[key] = [d + timedelta(days=k) for k in range(span.days + 2)]
-        return got
 
     # ------------------------------------------------------------ the search
     def search(self) -> list[Placed] | None:
