@@ -25,6 +25,7 @@ from scheduler.domain.vocabulary import LIVE_STATUSES, MAX_SESSION_DURATION
 
 DAY = timedelta(days=1)
 EXTEND_DAYS = 60  # how far past a rule's window the planner looks before giving up
+_TIMES = [time(m // 60, m % 60) for m in range(24 * 60)]  # the local time of each minute of a day
 
 
 class _Index:
@@ -177,6 +178,7 @@ class SlotFinder:
         self._candidates: dict[date, list[tuple[time, datetime]]] = {}
         self._starts: dict[date, tuple[list[datetime], bool]] = {}
         self._staff_hours: dict[tuple[int, date], list[Interval]] = {}
+        self._suits: dict[tuple[str, str], tuple[list[Room], list[StaffMember]]] = {}
 
     # -- bookkeeping
     def _held(self, room_id: int | None, staff_id: int | None, patient_id: int | None) -> list[tuple[_Index, int]]:
@@ -236,20 +238,25 @@ class SlotFinder:
                 midnight = to_utc_lenient(d, time(0), self.tz)
                 # a day without a change of UTC offset: the grid is plain arithmetic from midnight
                 steady = to_utc_lenient(d + DAY, time(0), self.tz) - midnight == DAY
+            step = timedelta(minutes=self.grid)
             for iv in opened:
                 lt = local_time(iv.start, self.tz) if local_date(iv.start, self.tz) == d else time(0)
                 minute = -(-(lt.hour * 60 + lt.minute) // self.grid) * self.grid
+                if steady:  # the instants step by the grid from midnight
+                    instant = midnight + timedelta(minutes=minute)
+                    while minute < 24 * 60 and instant < iv.end:
+                        if instant >= iv.start:
+                            out.append((_TIMES[minute], instant))
+                        minute += self.grid
+                        instant += step
+                    continue
                 while minute < 24 * 60:
-                    t = time(minute // 60, minute % 60)
-                    if steady:
-                        instant = midnight + timedelta(minutes=minute)
-                        minute += self.grid
-                    else:
-                        minute += self.grid
-                        try:
-                            instant = to_utc(d, t, self.tz)
-                        except NonexistentLocalTime:
-                            continue
+                    t = _TIMES[minute]
+                    minute += self.grid
+                    try:
+                        instant = to_utc(d, t, self.tz)
+                    except NonexistentLocalTime:
+                        continue
                     if instant >= iv.end:
                         break
                     if instant >= iv.start:
@@ -399,12 +406,12 @@ class SlotFinder:
             return []
         opened = self.open_on(d)
         lo_day, hi_day = opened[0].start, opened[-1].end
+        suitable_rooms, suitable_staff = self._suitable(spec)
         rooms = [
-            (r.id, subtract(opened, self._busy_within(self.room_busy, r.id, lo_day, hi_day)))
-            for r in self._ordered([r for r in self.rooms if room_suits(r, spec.capability)], (self.prefs.room_id,))
+            (r.id, subtract(opened, self._busy_within(self.room_busy, r.id, lo_day, hi_day))) for r in suitable_rooms
         ]
         staff = []
-        for m in self._ordered([m for m in self.staff if staff_suits(m, spec.role)], (self.prefs.staff_member_id,)):
+        for m in suitable_staff:
             hours = self.staff_hours(m, d)
             if hours:
                 busy = self._busy_within(self.staff_busy, m.id, lo_day, hi_day)
@@ -433,8 +440,31 @@ class SlotFinder:
         hi = to_utc_floor(d, prefs.latest, self.tz) if prefs.latest else None
         checked = bool(getattr(spec, "checks", ())) and bool(self.check_busy.by_key)
         rems = bool(getattr(spec, "rems", False))
-        out = []
+        out: list[tuple[datetime, tuple[Slot, ...], bool, time]] = []
         floor = self.not_before
+        if count == 1 and not rems and not checked:
+            # (the loop below for one session: the first fitting room and clinician at each start)
+            _starts, patient_fits, room_fits, staff_fits = series[0]
+            for x, (t, start) in enumerate(cands):
+                if (floor is not None and start < floor) or not patient_fits[x]:
+                    continue
+                room = member = None
+                for rid, fits in room_fits:
+                    if fits[x]:
+                        room = rid
+                        break
+                if room is None:
+                    continue
+                for sid, fits in staff_fits:
+                    if fits[x]:
+                        member = sid
+                        break
+                if member is None:
+                    continue
+                end = start + dur
+                inside = day_ok and (lo is None or start >= lo) and (hi is None or end <= hi)
+                out.append((start, (Slot(start, end, room, member),), inside, t))
+            return out
         for x, (t, start) in enumerate(cands):
             if floor is not None and start < floor:
                 continue
@@ -465,6 +495,17 @@ class SlotFinder:
                 inside = day_ok and (lo is None or start >= lo) and (hi is None or start + span <= hi)
                 out.append((start, tuple(slots), inside, t))
         return out
+
+    def _suitable(self, spec: SessionSpec) -> tuple[list[Room], list[StaffMember]]:
+        """The rooms and clinicians that suit ``spec``, in the order :meth:`options` tries them."""
+        key = (spec.capability, spec.role)
+        got = self._suits.get(key)
+        if got is None:
+            got = self._suits[key] = (
+                self._ordered([r for r in self.rooms if room_suits(r, spec.capability)], (self.prefs.room_id,)),
+                self._ordered([m for m in self.staff if staff_suits(m, spec.role)], (self.prefs.staff_member_id,)),
+            )
+        return got
 
     def _grid_starts(self, d: date) -> tuple[list[datetime], bool]:
         """The instants of :meth:`candidates_on`, in its order, and whether they ascend (they do on
