@@ -275,6 +275,7 @@ class ExactPlanner:
         self._pre_cache: dict[tuple, list] = {}
         self._day_start: dict[date, datetime] = {}
         self._outcomes: dict = {}
+        self._integrations: dict[tuple[date, datetime], tuple[list, datetime, datetime]] = {}
         self.pref_days = finder.prefs.weekdays
         self._ahead_memo: dict[int, dict] = {}  # stage index -> its table in _AHEAD_MEMOS
         self._lb: dict = {}
@@ -432,11 +433,11 @@ class ExactPlanner:
         # the days an integration window of ``within_hours`` after a session on ``d`` can reach (a day
         # too many at most: its options all start too late)
         span_days = (timedelta(hours=integ.within_hours) if integ is not None else timedelta(0)).days + 2
-        spaced = self.finder.spaced
+        spaced = self.finder.spaced if self.finder.other_doses else None
         pair = self.opts.earliest_pair_from
         for o in opts[i:]:
             dose_slots = o[1]
-            if not all(spaced(dd.stage, x.starts_at, x.ends_at) for x in dose_slots):
+            if spaced is not None and not all(spaced(dd.stage, x.starts_at, x.ends_at) for x in dose_slots):
                 continue  # too close to one of the patient's doses of another course or outside any course
             end = dose_slots[-1].ends_at
             miss = 0 if o[2] else len(dose_slots)
@@ -445,8 +446,14 @@ class ExactPlanner:
                 for it in pair(integ, max(lo, end), hi, d, (hi - end).days + 2):
                     add(o, it, None, it[1][-1].ends_at, miss + (0 if it[2] else 1))
             elif needs and integ is not None:
-                lo, hi = rules.integration_window(integ, end)
-                for it in pair(integ, lo, hi, d, span_days):
+                # the integration of a dose ending at ``end`` on ``d``: the same for every dose day
+                # (and day shape) that tries this time
+                its = self._integrations.get((d, end))
+                if its is None:
+                    lo, hi = rules.integration_window(integ, end)
+                    its = self._integrations[(d, end)] = (pair(integ, lo, hi, d, span_days), lo, hi)
+                lo, hi = its[1], its[2]
+                for it in its[0]:
                     add(o, it, None, it[1][-1].ends_at, miss + (0 if it[2] else 1))
                 if may_owe:
                     add(o, None, (lo, hi, last_seq), end, miss)
