@@ -17,6 +17,8 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Enum,
+    String,
     and_,
     any_,
     bindparam,
@@ -26,6 +28,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    type_coerce,
     union,
     union_all,
 )
@@ -571,8 +574,14 @@ def clinic_inputs(
     )
 
 
+# The session columns with the Enum-typed ones (kind, phase, route, status) read as plain strings: the
+# Enum's result processing is a look-up per value that returns the same string (the CHECK constraints
+# hold the values); ~0.3 ms of CPU on a dry run's ~440 rows, on either database.
+_PLAIN_SESSION_COLUMNS = tuple(
+    type_coerce(c, String).label(c.key) if isinstance(c.type, Enum) else c for c in _SESSION_COLUMNS
+)
 _PLAN_SESSIONS = (
-    select(*_SESSION_COLUMNS)
+    select(*_PLAIN_SESSION_COLUMNS)
     .where(
         or_(
             and_(TS.clinic_id == bindparam("clinic_id"), overlapping_bound(TS.starts_at, TS.ends_at, "w")),
@@ -589,14 +598,11 @@ def clinic_inputs_and_history(
     """``clinic_inputs(clinic_id, window)`` and ``patient_sessions([patient_id])`` (the patient's whole
     history, any clinic) from one statement built once: the rows of either, split here by the same
     predicates."""
+    params = window_params("w", window.start, window.end)
     rows = [
-        v.Session(*row)
-        for row in db_session.execute(
-            _PLAN_SESSIONS,
-            {"clinic_id": clinic_id, "patient_id": patient_id, **window_params("w", window.start, window.end)},
-        )
+        v.Session(*row) for row in read(_PLAN_SESSIONS, {"clinic_id": clinic_id, "patient_id": patient_id, **params})
     ]
-    low = window_params("w", window.start, window.end)["w_low"]
+    low = params["w_low"]
     here = tuple(
         s
         for s in rows
