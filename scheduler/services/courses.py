@@ -21,6 +21,7 @@ from scheduler.domain.intervals import Interval, overlaps
 from scheduler.domain.maintenance import DueWindow, due_window
 from scheduler.domain.planning import Plan, PlanningError, plan_course, planning_start
 from scheduler.domain.protocols import Protocol
+from scheduler.domain.rules.course import spacing_stages
 from scheduler.domain.timezones import local_date
 from scheduler.domain.values import Preferences
 from scheduler.domain.vocabulary import LIVE_STATUSES, WEEKDAYS
@@ -131,6 +132,7 @@ def plan(
         if s.id not in hidden_session_ids
     ]
     visible = [s for s in history if s.id not in hidden_session_ids]
+    rows = courses if courses is not None else patient_courses(patient_id)
     try:
         proposal = plan_course(
             proto,
@@ -144,14 +146,20 @@ def plan(
             last_evaluation_on(visible, clinic.timezone, first),
             include_maintenance=include_maintenance,
             now=now,
+            dose_stages=spacing_stages(visible, _protocols_of(rows)),
         )
     except PlanningError as exc:
         raise UnprocessableError(exc.message, code=exc.code, field="protocol") from exc
-    rows = courses if courses is not None else patient_courses(patient_id)
     calendar = flag_service.PlanCalendar(
         loaded=loaded, history=history, patient=patient, courses=tuple(flag_service.course_facts(c) for c in rows)
     )
     return proposal, clinic.timezone, calendar
+
+
+def _protocols_of(courses: list[Course]) -> dict[int, Protocol]:
+    """Each course's protocol by course id (a course of a protocol no longer shipped has none)."""
+    known = protocols()
+    return {c.id: known[c.protocol_key] for c in courses if c.protocol_key in known}
 
 
 def next_due_of(plan_: Plan, proto: Protocol, tz: str) -> DueWindow | None:

@@ -11,8 +11,10 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from scheduler.domain.flags import CourseFacts, FlagContext, patient_flags
+from scheduler.domain.rules.course import spacing_stages
+from scheduler.domain.timezones import local_date, to_utc
 from scheduler.domain.values import Preferences, Session, by_id
-from tests.support.plan_world import PATIENT, PROTOCOLS, ROOMS, STAFF, START, busy_clinic, make_clinic, plan
+from tests.support.plan_world import PATIENT, PROTOCOLS, ROOMS, STAFF, START, TZ, busy_clinic, make_clinic, plan
 
 PREFERENCES = [
     None,
@@ -122,3 +124,43 @@ def test_integration_is_placed_with_its_dose_not_after_the_next_one():
     new_doses = p.of_kind("dose")
     integration2 = next(s for s in p.of_kind("integration") if s.sequence == 2)
     assert new_doses[1].ends_at <= integration2.starts_at and integration2.ends_at <= new_doses[2].starts_at
+
+
+def test_a_later_dose_of_another_protocols_course_is_spaced_as_that_course_judges_it():
+    """The patient has an esketamine course (3 days between its first doses) with a dose on Wednesday
+    13 March; ketamine-iv needs 2. The rule book judges a pair of doses of two courses by the later
+    dose's own course, so a ketamine dose on Monday the 11th is too close by the esketamine course's
+    rule. Given the other course's stages, the planner keeps 3 days before that dose and 2 after it."""
+    esk_day = START + timedelta(days=9)
+    at = to_utc(esk_day, time(8), TZ)
+    other = Session(
+        9100, PATIENT.id, at, at + timedelta(hours=2), 99, kind="dose", clinic_id=2, course_id=2, phase="induction"
+    )
+    courses = [
+        CourseFacts(id=1, patient_id=PATIENT.id, protocol_key="ketamine-iv", start_on=START, clinic_id=1),
+        CourseFacts(id=2, patient_id=PATIENT.id, protocol_key="esketamine-trd", start_on=esk_day, clinic_id=2),
+    ]
+
+    def too_close(p) -> list[str]:
+        ctx = FlagContext(
+            clinic=make_clinic(),
+            protocols=PROTOCOLS,
+            rooms=by_id(ROOMS),
+            staff=by_id(STAFF),
+            patients=by_id([PATIENT]),
+            courses=by_id(courses),
+        )
+        as_of = datetime.combine(START - timedelta(days=1), time(12), tzinfo=UTC)
+        flags = patient_flags(ctx, PATIENT.id, [*_as_sessions(p), other], as_of=as_of)
+        return [f.message for f in flags if f.code == "doses_too_close"]
+
+    def gaps(p) -> list[int]:
+        return [(local_date(s.starts_at, TZ) - esk_day).days for s in p.of_kind("dose")]
+
+    stages = spacing_stages([other], {2: PROTOCOLS["esketamine-trd"]})
+    p = plan("ketamine-iv", existing=[other], dose_stages=stages)
+    assert too_close(p) == []
+    assert all(g <= -3 or g >= 2 for g in gaps(p)), gaps(p)
+    # spaced by ketamine's own 2 days (as before), a dose lands 2 days before and the rule book flags it
+    unaware = plan("ketamine-iv", existing=[other])
+    assert -2 in gaps(unaware) and too_close(unaware)

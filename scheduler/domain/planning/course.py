@@ -3,7 +3,7 @@ single maintenance dose."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 
 from scheduler.domain.maintenance import dates_nearest_target, due_window
@@ -12,7 +12,7 @@ from scheduler.domain.planning.exact import ExactPlanner
 from scheduler.domain.planning.induction import plan_induction
 from scheduler.domain.planning.results import Plan, PlanningError, Slot
 from scheduler.domain.planning.slots import SlotFinder, extended_after
-from scheduler.domain.protocols import MaintenanceSpec, Protocol
+from scheduler.domain.protocols import MaintenanceSpec, Protocol, Stage
 from scheduler.domain.timezones import local_date
 from scheduler.domain.values import Clinic, Patient, Preferences, Room, Session, StaffMember
 
@@ -45,6 +45,7 @@ def plan_course(
     include_maintenance: bool = True,
     grid_minutes: int = 15,
     now: datetime | None = None,
+    dose_stages: Mapping[int, Stage] | None = None,
 ) -> Plan:
     """Propose every session of a course starting on local date ``start_on``.
 
@@ -55,9 +56,21 @@ def plan_course(
     ``existing_sessions``: the live (and other) sessions of the clinic's rooms and staff and of the
     patient anywhere in the period; the plan overlaps none of the live ones. ``has_valid_evaluation_on``:
     date of the patient's last evaluation, if any; a new one is proposed when it cannot cover the first
-    dose. Raises :class:`PlanningError` when a session cannot be proposed at all.
+    dose. ``dose_stages``: the stage of each of the patient's doses in other courses, by session id
+    (``rules.course.spacing_stages``; see :class:`SlotFinder`). Raises :class:`PlanningError` when a
+    session cannot be proposed at all.
     """
-    finder = SlotFinder(clinic, rooms, staff, patient, existing_sessions, preferences, grid_minutes, not_before=now)
+    finder = SlotFinder(
+        clinic,
+        rooms,
+        staff,
+        patient,
+        existing_sessions,
+        preferences,
+        grid_minutes,
+        not_before=now,
+        dose_stages=dose_stages,
+    )
     stagger(finder, protocol)
     tz = clinic.timezone
     asked_on, start_on = start_on, planning_start(start_on, now, tz)

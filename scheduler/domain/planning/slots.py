@@ -8,7 +8,7 @@ occurrence.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 
@@ -132,8 +132,13 @@ class SlotFinder:
         preferences: Preferences | None = None,
         grid_minutes: int = 15,
         not_before: datetime | None = None,
+        dose_stages: Mapping[int, Stage] | None = None,
     ):
-        """``not_before``: no slot starts before this instant (now, for a plan of the future)."""
+        """``not_before``: no slot starts before this instant (now, for a plan of the future).
+        ``dose_stages``: by session id, the stage of each of the patient's doses in other courses
+        (``rules.course.spacing_stages``): a planned dose before such a dose keeps that stage's gap,
+        as that course's rules judge the pair; without it (or for a dose outside any course) the
+        planned dose's own stage."""
         if grid_minutes < 1 or grid_minutes > 60:
             raise ValueError("grid_minutes must be 1..60")
         self.clinic = clinic
@@ -154,7 +159,8 @@ class SlotFinder:
         self._live_doses: list[Session] = []
         # the patient's own live doses (other courses, outside any course): a planned dose keeps the
         # protocol's minimum gap from them too (rules.spacing.too_close_across)
-        self.other_doses: list[tuple[date, datetime, datetime]] = []
+        self.other_doses: list[tuple[date, datetime, datetime, Stage | None]] = []
+        stages = dose_stages or {}
         by_room: dict[object, list[tuple[datetime, datetime]]] = {}
         by_staff: dict[object, list[tuple[datetime, datetime]]] = {}
         by_patient: dict[object, list[tuple[datetime, datetime]]] = {}
@@ -169,8 +175,9 @@ class SlotFinder:
                 if s.kind == "dose" and s.staff_member_id is not None:
                     self._live_doses.append(s)
                 if s.patient_id == patient.id and s.kind == "dose":
-                    self.other_doses.append((local_date(s.starts_at, self.tz), s.starts_at, s.ends_at))
-        self.other_doses.sort()
+                    day = local_date(s.starts_at, self.tz)
+                    self.other_doses.append((day, s.starts_at, s.ends_at, stages.get(s.id) if s.id else None))
+        self.other_doses.sort(key=lambda o: o[:3])
         self.room_busy.add_all(by_room)
         self.staff_busy.add_all(by_staff)
         self.patient_busy.add_all(by_patient)
@@ -277,14 +284,14 @@ class SlotFinder:
         if stage is None or not self.other_doses:
             return True
         day = local_date(start, self.tz)
-        for o_day, o_start, o_end in self.other_doses:
-            if abs((o_day - day).days) > stage.min_gap_days:
-                continue
-            if o_start <= start:
-                if too_close_across(stage, o_day, o_end, day, start):
+        for o_day, o_start, o_end, o_stage in self.other_doses:
+            if o_start <= start:  # the planned dose is the later one: its own stage judges
+                if (day - o_day).days <= stage.min_gap_days and too_close_across(stage, o_day, o_end, day, start):
                     return False
-            elif too_close_across(stage, day, end, o_day, o_start):
-                return False
+            else:  # the other dose is later: its course's stage judges (a dose outside any course: ours)
+                later = o_stage or stage
+                if (o_day - day).days <= later.min_gap_days and too_close_across(later, day, end, o_day, o_start):
+                    return False
         return True
 
     def is_open(self, d: date, start: datetime, end: datetime) -> bool:

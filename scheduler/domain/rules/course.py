@@ -8,12 +8,17 @@ elapsed hours (:mod:`scheduler.domain.timezones`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 
-from scheduler.domain.protocols import Protocol
+from scheduler.domain.protocols import Protocol, Stage
 from scheduler.domain.rules.model import CLOSED_COURSE_STATUSES, CourseFacts, Flag, FlagContext, ids_of
-from scheduler.domain.rules.spacing import cross_course_spacing_flags, maintenance_spacing_flags, spacing_flags
+from scheduler.domain.rules.spacing import (
+    cross_course_spacing_flags,
+    maintenance_spacing_flags,
+    spacing_flags,
+    spacing_stage,
+)
 from scheduler.domain.rules.tms import motor_threshold_flags
 from scheduler.domain.rules.windows import (
     evaluation_flags,
@@ -24,6 +29,34 @@ from scheduler.domain.rules.windows import (
 )
 from scheduler.domain.timezones import local_date
 from scheduler.domain.values import Session
+
+
+def _order(s: Session) -> tuple:
+    return (s.starts_at, s.ends_at, s.id if s.id is not None else -1)
+
+
+def live_doses(sessions: Iterable[Session]) -> list[Session]:
+    """A course's live doses in the order the rules number them (start, end, id)."""
+    return sorted((s for s in sessions if s.live and s.kind == "dose"), key=_order)
+
+
+def spacing_stages(sessions: Iterable[Session], protocols: Mapping[int, Protocol]) -> dict[int, Stage]:
+    """By session id, the stage each live dose of a course (``protocols``: course id -> the course's
+    protocol) is spaced by from the patient's doses elsewhere (:func:`spacing.spacing_stage`; the
+    n-th live induction dose of its course, as :class:`CourseView` numbers them). The planner spaces a
+    planned dose from a later dose of another course by this, as that course's own rules judge the pair."""
+    by_course: dict[int, list[Session]] = {}
+    for s in sessions:
+        if s.course_id is not None and s.course_id in protocols:
+            by_course.setdefault(s.course_id, []).append(s)
+    out: dict[int, Stage] = {}
+    for course_id, own in by_course.items():
+        n = 0
+        for d in live_doses(own):
+            n += d.phase != "maintenance"
+            if d.id is not None:
+                out[d.id] = spacing_stage(protocols[course_id], None if d.phase == "maintenance" else n)
+    return out
 
 
 class CourseView:
@@ -39,17 +72,16 @@ class CourseView:
     ):
         self.ctx, self.course, self.p = ctx, course, protocol
         live = [s for s in sessions if s.live]
-        order = lambda s: (s.starts_at, s.ends_at, s.id if s.id is not None else -1)  # noqa: E731
-        doses = sorted((s for s in live if s.kind == "dose"), key=order)
+        doses = live_doses(live)
         self.induction = [s for s in doses if s.phase != "maintenance"]
         # induction doses cancelled or missed (a gap until a replacement is booked)
         self.missed_induction = sorted(
-            (s for s in sessions if not s.live and s.kind == "dose" and s.phase != "maintenance"), key=order
+            (s for s in sessions if not s.live and s.kind == "dose" and s.phase != "maintenance"), key=_order
         )
         self.maintenance = [s for s in doses if s.phase == "maintenance"]
         self.doses = doses
         self.live = live
-        self.evaluations = sorted((s for s in evaluations if s.live and s.kind == "evaluation"), key=order)
+        self.evaluations = sorted((s for s in evaluations if s.live and s.kind == "evaluation"), key=_order)
         self.name = ctx.patient_name(course.patient_id)
         self._days: dict[datetime, date] = {}  # start instant -> its local date (the rules ask often)
 

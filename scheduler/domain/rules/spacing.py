@@ -38,6 +38,13 @@ def stage_of_dose(protocol: Protocol, ordinal: int) -> tuple[int, Stage]:
     return protocol.induction.stage_of(ordinal)
 
 
+def spacing_stage(protocol: Protocol, ordinal: int | None) -> Stage:
+    """The stage a course's dose is spaced by from the patient's doses of other courses (and outside
+    any course): the ``ordinal``-th live induction dose's stage; a maintenance dose (``None``) the
+    induction's last stage."""
+    return stage_of_dose(protocol, ordinal)[1] if ordinal is not None else protocol.induction.stages[-1]
+
+
 def next_dose_days(stage: Stage, prev_day: date) -> tuple[date, date]:
     """First and last local date (inclusive) the next dose of ``stage`` may fall on after a dose on
     ``prev_day`` without breaking a rule, on a day of its own (``stage.doses_per_day > 1`` also allows
@@ -298,12 +305,8 @@ def cross_course_spacing_flags(c, elsewhere: list, loose: list) -> list[Flag]:
     others = [s for s in elsewhere if s.live and s.kind == "dose"]
     outside = [s for s in loose if s.live and s.kind == "dose"] if is_open(c.course.status) else []
     key = c.p.key
-
-    def stage_for(n):
-        return stage_of_dose(c.p, n)[1] if n is not None else c.p.induction.stages[-1]
-
     for n, d in mine:
-        stage = stage_for(n)
+        stage = spacing_stage(c.p, n)
         for o in others + outside:
             later_is_mine = (o.starts_at, o.id or 0) <= (d.starts_at, d.id or 0)
             if not later_is_mine and o not in outside:
