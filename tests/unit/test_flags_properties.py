@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from scheduler.domain.flags import FlagContext, resource_flags
@@ -81,3 +81,19 @@ def test_double_booking_and_capacity_match_brute_force(rows, capacity):
         assert (staff in over) is (peak > capacity)
     in_flags = {i for f in flags if f.code == "staff_over_capacity" for i in f.session_ids}
     assert in_flags <= {s.id for s in live}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(session_st, max_size=14), st.integers(1, 3), st.sets(st.integers(1, 14), max_size=4))
+# one clinician over capacity twice, the second time starting as the first ends: one merged excess
+@example(
+    [(0, 4, 1, 1, 1, "booked"), (0, 4, 2, 2, 1, "booked"), (4, 4, 1, 1, 1, "booked"), (4, 4, 2, 2, 1, "booked")], 1, {1}
+)
+def test_a_scope_only_leaves_out_the_flags_naming_none_of_it(rows, capacity, scope):
+    """The pairwise and capacity rules read only the sessions that can meet the scope's; the flags
+    are those of the whole set that name a session of the scope, unchanged."""
+    live = [s for s in make(rows) if s.live]
+    everything = resource_flags(ctx(capacity), live, None)
+    assert set(resource_flags(ctx(capacity), live, scope)) == {
+        f for f in everything if any(i in scope for i in f.session_ids)
+    }

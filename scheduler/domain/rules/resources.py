@@ -166,8 +166,44 @@ def _overlapping_pairs(sessions: Iterable[Session], key: Callable[[Session], obj
     return pairs
 
 
+def _meeting_scope(live: list[Session], scope: set[int] | None) -> list[Session]:
+    """The sessions of ``live`` that can overlap one of ``scope``: those meeting the span from its
+    sessions' earliest start to their latest end (every one when ``scope`` is None). A pair of which
+    neither is in ``scope`` is not reported, so the others need not be paired."""
+    if scope is None:
+        return live
+    mine = [s for s in live if s.id in scope]
+    if not mine:
+        return []
+    lo, hi = min(s.starts_at for s in mine), max(s.ends_at for s in mine)
+    return [s for s in live if s.starts_at <= hi and s.ends_at >= lo]
+
+
+def _chained_to_scope(sessions: list[Session], scope: set[int] | None) -> list[Session]:
+    """The sessions of ``sessions`` (one clinician's) in a chain of overlapping or touching sessions
+    that holds one of ``scope`` (every one when ``scope`` is None). Time outside such a chain is
+    covered by none of its sessions, so its excess intervals, and the sessions they involve, are the
+    same whether the other chains are given or not."""
+    if scope is None:
+        return sessions
+    out: list[Session] = []
+    chain: list[Session] = []
+    end = None
+    for s in sorted(sessions, key=lambda s: (s.starts_at, s.ends_at, _id_key(s.id))):
+        if end is not None and s.starts_at > end:
+            if any(c.id in scope for c in chain):
+                out.extend(chain)
+            chain, end = [], None
+        chain.append(s)
+        end = s.ends_at if end is None else max(end, s.ends_at)
+    if any(c.id in scope for c in chain):
+        out.extend(chain)
+    return out
+
+
 def double_booking_flags(ctx: FlagContext, live: list[Session], scope: set[int] | None) -> list[Flag]:
     out: list[Flag] = []
+    live = _meeting_scope(live, scope)
     for a, b in _overlapping_pairs(live, lambda s: s.room_id):
         if not _in(scope, a, b):
             continue
@@ -241,10 +277,11 @@ def capacity_flags(ctx: FlagContext, live: list[Session], scope: set[int] | None
         if s.staff_member_id is not None and s.staff_member_id in ctx.staff:
             by_staff[s.staff_member_id].append(s)
     out: list[Flag] = []
-    for staff_id, mine in by_staff.items():
+    for staff_id, theirs in by_staff.items():
         capacity = ctx.staff[staff_id].capacity
-        if len(mine) <= capacity:
+        if len(theirs) <= capacity:
             continue
+        mine = _chained_to_scope(theirs, scope)
         for excess in _excess_intervals([s.interval for s in mine], capacity):
             involved = sorted(
                 (s for s in mine if excess.overlaps(s.interval)), key=lambda s: (s.starts_at, _id_key(s.id))
