@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    DateTime,
     Enum,
     String,
     and_,
@@ -41,6 +42,7 @@ from scheduler.domain.intervals import Interval, merge
 from scheduler.domain.timezones import day_bounds_utc, local_date
 from scheduler.errors import NotFound
 from scheduler.models import AppointmentHold, Authorization, Clinic, Course, Patient, Room, TreatmentSession
+from scheduler.models.base import UTCDateTime
 from scheduler.services import scope, setup_cache
 from scheduler.services.windows import overlapping, overlapping_bound, window_params
 
@@ -429,7 +431,7 @@ def _range_history_statement(open_courses: bool, postgres: bool):
         Course.patient_id.in_(select(patients.c.patient_id)), Course.status.not_in(CLOSED_COURSE_STATUSES)
     )
     statement = (
-        select(*_SESSION_COLUMNS, RemsMonitoringForm.id.is_not(None))
+        select(*(_PG_SESSION_COLUMNS if postgres else _PLAIN_SESSION_COLUMNS), RemsMonitoringForm.id.is_not(None))
         .outerjoin(RemsMonitoringForm, RemsMonitoringForm.session_id == TS.id)
         .where(
             mine,
@@ -579,6 +581,13 @@ def clinic_inputs(
 # hold the values); ~0.3 ms of CPU on a dry run's ~440 rows, on either database.
 _PLAIN_SESSION_COLUMNS = tuple(
     type_coerce(c, String).label(c.key) if isinstance(c.type, Enum) else c for c in _SESSION_COLUMNS
+)
+# On PostgreSQL the instants too as psycopg loads them: aware, in UTC (``db`` sets the session's
+# TimeZone; any other zone would still be the same instant), without UTCDateTime's processing per value
+# (SQLite's are naive text until UTCDateTime reads them). For the flag reads of many rows.
+_PG_SESSION_COLUMNS = tuple(
+    type_coerce(c, DateTime(timezone=True)).label(c.key) if isinstance(getattr(c, "type", None), UTCDateTime) else c
+    for c in _PLAIN_SESSION_COLUMNS
 )
 _PLAN_SESSIONS = (
     select(*_PLAIN_SESSION_COLUMNS)
