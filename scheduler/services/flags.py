@@ -59,8 +59,7 @@ def _patients(ids, *, authorizations: bool = True) -> list:
         return [inputs.patient_value(patient, None if authorizations else ())]
     if not ids:
         return []
-    rows = db_session.scalars(select(Patient).where(Patient.id.in_(ids)))
-    return inputs.patient_values(rows) if authorizations else [inputs.patient_value(p, ()) for p in rows]
+    return inputs.patient_values_of(ids, authorizations=authorizations)
 
 
 def _took_place_doses(sessions) -> list[int]:

@@ -197,6 +197,8 @@ def spacing_flags(c) -> list[Flag]:
                 )
             continue
         code = gap_code(stage, da, db)
+        if code is None:
+            continue
         lo, hi = next_dose_days(stage, da)
         if code == "doses_too_close":
             gap = "on the same day as" if days == 0 else f"{plural(days, 'day')} after"
