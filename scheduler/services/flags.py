@@ -8,7 +8,7 @@ sessions of the days concerned only (one query, one index range per day).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
@@ -73,50 +73,37 @@ def _took_place_doses(sessions) -> list[int]:
     )
 
 
-def with_forms(ctx: FlagContext, sessions, *, filed: frozenset[int] | None = None) -> FlagContext:
+def with_forms(
+    ctx: FlagContext,
+    sessions,
+    *,
+    filed: frozenset[int] | None = None,
+    thresholds: Mapping[int, tuple[date, ...]] | None = None,
+) -> FlagContext:
     """``ctx`` knowing which of ``sessions`` (doses that took place) have a REMS Patient Monitoring
     Form on file, for the rules rems_form_due / rems_form_overdue (one query, only when there are such
     doses; none when ``filed``, the sessions with a form, was read with them), and the
-    motor-threshold dates of the patients with an open TMS course (:func:`with_motor_thresholds`)."""
-    from scheduler.models import RemsMonitoringForm
-
+    motor-threshold dates of the patients with an open TMS course (:func:`with_motor_thresholds`;
+    ``thresholds``: read already, by patient, for at least those patients)."""
     ids = _took_place_doses(sessions)
     if filed is not None:
         filed = frozenset(i for i in ids if i in filed)
-    elif ids:
-        filed = frozenset(
-            db_session.scalars(select(RemsMonitoringForm.session_id).where(RemsMonitoringForm.session_id.in_(ids)))
-        )
     else:
-        filed = frozenset()
-    return with_motor_thresholds(replace(ctx, rems_forms=filed))
+        filed = _filed_forms(sessions)
+    return with_motor_thresholds(replace(ctx, rems_forms=filed), thresholds=thresholds)
 
 
-def with_motor_thresholds(ctx: FlagContext) -> FlagContext:
+def with_motor_thresholds(ctx: FlagContext, *, thresholds: Mapping[int, tuple[date, ...]] | None = None) -> FlagContext:
     """``ctx`` with the dates of the motor_threshold assessments of every patient who has an open TMS
-    course in it, for the rule motor_threshold_due (one query, only when there is such a course)."""
-    from scheduler.domain.rules.tms import is_tms
-    from scheduler.models import Assessment
-
-    patients = sorted(
-        {
-            c.patient_id
-            for c in ctx.courses.values()
-            if c.status not in CLOSED_COURSE_STATUSES
-            and (p := ctx.protocols.get(c.protocol_key)) is not None
-            and is_tms(p)
-        }
+    course in it, for the rule motor_threshold_due (one query, only when there is such a course;
+    none when ``thresholds`` holds them)."""
+    patients = {c.patient_id for c in ctx.courses.values() if _open_tms(c.status, c.protocol_key)}
+    dates = (
+        {k: d for k, d in thresholds.items() if k in patients}
+        if thresholds is not None
+        else _motor_threshold_dates(patients)
     )
-    dates: dict[int, list] = {}
-    if patients:
-        rows = db_session.execute(
-            select(Assessment.patient_id, Assessment.taken_on).where(
-                Assessment.patient_id.in_(patients), Assessment.instrument == "motor_threshold"
-            )
-        )
-        for patient_id, taken_on in rows:
-            dates.setdefault(patient_id, []).append(taken_on)
-    return replace(ctx, motor_thresholds={k: tuple(sorted(v)) for k, v in dates.items()})
+    return replace(ctx, motor_thresholds=dates)
 
 
 def owed_rems_forms(clinic_id: int, *, as_of: datetime | None = None) -> list:
@@ -267,7 +254,13 @@ def for_patient(patient_id: int, *, as_of: datetime | None = None, since: dateti
     """Every flag about a patient (over each clinic they have sessions or courses at). ``since``: only
     what the rules need for the sessions from that instant on and the open courses
     (``inputs.history_clause``) is read, not the whole past; flags about earlier sessions may be left
-    out (a timeline page asks for its own)."""
+    out (a timeline page asks for its own).
+
+    The rule book runs once per clinic (that clinic's calendar, rooms and clinicians), but what it
+    reads is loaded for all the clinics at once: their setups (``setup_cache.setups``), the other
+    sessions on the days of the patient's upcoming sessions there (``inputs.clinics_sessions``), the
+    patients met, the REMS forms and the motor thresholds — a fixed number of statements, whatever
+    the number of clinics."""
     as_of = as_of or utcnow()
     courses = _courses(patient_ids=[patient_id])
     if since is None:
@@ -278,28 +271,72 @@ def for_patient(patient_id: int, *, as_of: datetime | None = None, since: dateti
         open_ids = {c.id for c in courses if c.status not in CLOSED_COURSE_STATUSES}
         history = inputs.patient_history([patient_id], Interval(since - reach, far), open_ids)
     clinic_ids = sorted({inputs.clinic_of(s) for s in history} | {c.clinic_id for c in courses})
+    setups = setup_cache.setups(clinic_ids)
+    windows: dict[int, list[Interval]] = {}
+    for clinic_id in clinic_ids:
+        tz = setups[clinic_id].timezone
+        upcoming = [s for s in history if s.clinic_id == clinic_id and s.status in UPCOMING and s.ends_at > as_of]
+        windows[clinic_id] = merge(day_windows(tz, upcoming) or [Interval(*day_bounds_utc(local_date(as_of, tz), tz))])
+    theirs = inputs.clinics_sessions(windows)
+    others = {cid: [s for s in theirs.get(cid, ()) if s.patient_id != patient_id] for cid in clinic_ids}
+    patients = by_id(_patients({patient_id} | {s.patient_id for ss in others.values() for s in ss}))
+    filed = _filed_forms(history)
+    thresholds = _motor_threshold_dates(
+        {patient_id} if any(_open_tms(c.status, c.protocol_key) for c in courses) else set()
+    )
     found: set = set()
     for clinic_id in clinic_ids:
-        clinic = inputs.clinic_with_hours(clinic_id)
-        upcoming = [s for s in history if s.clinic_id == clinic_id and s.status in UPCOMING and s.ends_at > as_of]
-        loaded = inputs.clinic_inputs(
-            clinic_id,
-            day_windows(clinic.timezone, upcoming)
-            or [Interval(*day_bounds_utc(local_date(as_of, clinic.timezone), clinic.timezone))],
-            row=clinic,
-        )
-        others = [s for s in loaded.sessions if s.patient_id != patient_id]
+        setup, mine = setups[clinic_id], windows[clinic_id]
+        span = Interval(mine[0].start, mine[-1].end)
+        met = {patient_id} | {s.patient_id for s in others[clinic_id]}
         ctx = FlagContext(
-            clinic=loaded.clinic,
+            clinic=setup.clinic_value(span),
             protocols=protocols(),
-            rooms=by_id(loaded.rooms),
-            staff=by_id(loaded.staff),
-            patients=by_id(_patients({patient_id} | {s.patient_id for s in others})),
+            rooms=by_id(setup.rooms),
+            staff=by_id(setup.staff_values(span)),
+            patients={i: p for i, p in patients.items() if i in met},
             courses=by_id([course_facts(c) for c in courses if c.clinic_id == clinic_id]),
         )
-        ctx = with_forms(ctx, [s for s in history if s.clinic_id == clinic_id])
-        found.update(rules.patient_flags(ctx, patient_id, history, as_of=as_of, others=others))
+        ctx = with_forms(ctx, [s for s in history if s.clinic_id == clinic_id], filed=filed, thresholds=thresholds)
+        found.update(rules.patient_flags(ctx, patient_id, history, as_of=as_of, others=others[clinic_id]))
     return sorted(found, key=lambda f: f.sort_key())
+
+
+def _filed_forms(sessions) -> frozenset[int]:
+    """Of the doses among ``sessions`` that took place, those with a REMS Patient Monitoring Form on
+    file (one statement, none when there are no such doses)."""
+    from scheduler.models import RemsMonitoringForm
+
+    ids = _took_place_doses(sessions)
+    if not ids:
+        return frozenset()
+    return frozenset(
+        db_session.scalars(select(RemsMonitoringForm.session_id).where(RemsMonitoringForm.session_id.in_(ids)))
+    )
+
+
+def _open_tms(status: str, protocol_key: str) -> bool:
+    from scheduler.domain.rules.tms import is_tms
+
+    return status not in CLOSED_COURSE_STATUSES and (p := protocols().get(protocol_key)) is not None and is_tms(p)
+
+
+def _motor_threshold_dates(patient_ids: Iterable[int]) -> dict[int, tuple[date, ...]]:
+    """The local dates of the patients' motor_threshold assessments, by patient (one statement, none
+    without patients)."""
+    from scheduler.models import Assessment
+
+    patients = sorted(set(patient_ids))
+    dates: dict[int, list] = {}
+    if patients:
+        rows = db_session.execute(
+            select(Assessment.patient_id, Assessment.taken_on).where(
+                Assessment.patient_id.in_(patients), Assessment.instrument == "motor_threshold"
+            )
+        )
+        for pid, taken_on in rows:
+            dates.setdefault(pid, []).append(taken_on)
+    return {k: tuple(sorted(v)) for k, v in dates.items()}
 
 
 def _patient_context(session: Session) -> tuple[FlagContext, list[Session], list[Session]]:
