@@ -186,6 +186,7 @@ class SlotFinder:
         self._starts: dict[date, tuple[list[datetime], bool]] = {}
         self._staff_hours: dict[tuple[int, date], list[Interval]] = {}
         self._suits: dict[tuple[str, str], tuple[list[Room], list[StaffMember]]] = {}
+        self._preferred: dict[date, tuple[datetime | None, datetime | None]] = {}
 
     # -- bookkeeping
     def _held(self, room_id: int | None, staff_id: int | None, patient_id: int | None) -> list[tuple[_Index, int]]:
@@ -443,8 +444,7 @@ class SlotFinder:
         span = step * (count - 1) + dur
         prefs = self.prefs
         day_ok = prefs.weekdays is None or d.weekday() in prefs.weekdays
-        lo = to_utc_floor(d, prefs.earliest, self.tz) if prefs.earliest else None
-        hi = to_utc_floor(d, prefs.latest, self.tz) if prefs.latest else None
+        lo, hi = self._preferred_times(d)
         checked = bool(getattr(spec, "checks", ())) and bool(self.check_busy.by_key)
         rems = bool(getattr(spec, "rems", False))
         out: list[tuple[datetime, tuple[Slot, ...], bool, time]] = []
@@ -502,6 +502,17 @@ class SlotFinder:
                 inside = day_ok and (lo is None or start >= lo) and (hi is None or start + span <= hi)
                 out.append((start, tuple(slots), inside, t))
         return out
+
+    def _preferred_times(self, d: date) -> tuple[datetime | None, datetime | None]:
+        """The preferences' earliest start and latest end on ``d`` as instants (None: no bound)."""
+        got = self._preferred.get(d)
+        if got is None:
+            prefs = self.prefs
+            got = self._preferred[d] = (
+                to_utc_floor(d, prefs.earliest, self.tz) if prefs.earliest else None,
+                to_utc_floor(d, prefs.latest, self.tz) if prefs.latest else None,
+            )
+        return got
 
     def _suitable(self, spec: SessionSpec) -> tuple[list[Room], list[StaffMember]]:
         """The rooms and clinicians that suit ``spec``, in the order :meth:`options` tries them."""
