@@ -258,9 +258,9 @@ def for_patient(patient_id: int, *, as_of: datetime | None = None, since: dateti
 
     The rule book runs once per clinic (that clinic's calendar, rooms and clinicians), but what it
     reads is loaded for all the clinics at once: their setups (``setup_cache.setups``), the other
-    sessions on the days of the patient's upcoming sessions there (``inputs.clinics_sessions``), the
-    patients met, the REMS forms and the motor thresholds — a fixed number of statements, whatever
-    the number of clinics."""
+    sessions on the days of the patient's upcoming sessions there that hold one of the patient's
+    rooms or clinicians (``inputs.clinics_sessions``), the patients met, the REMS forms and the motor
+    thresholds — a fixed number of statements, whatever the number of clinics."""
     as_of = as_of or utcnow()
     courses = _courses(patient_ids=[patient_id])
     if since is None:
@@ -277,9 +277,16 @@ def for_patient(patient_id: int, *, as_of: datetime | None = None, since: dateti
         tz = setups[clinic_id].timezone
         upcoming = [s for s in history if s.clinic_id == clinic_id and s.status in UPCOMING and s.ends_at > as_of]
         windows[clinic_id] = merge(day_windows(tz, upcoming) or [Interval(*day_bounds_utc(local_date(as_of, tz), tz))])
-    theirs = inputs.clinics_sessions(windows)
+    # Only the other sessions in the rooms or with the clinicians of the patient's: no rule of a
+    # patient's flags pairs theirs with another (double bookings, capacity and check spacing pair by
+    # room or clinician; every other rule judges the patient's own sessions).
+    theirs = inputs.clinics_sessions(
+        windows, room_ids={s.room_id for s in history}, staff_ids={s.staff_member_id for s in history}
+    )
     others = {cid: [s for s in theirs.get(cid, ()) if s.patient_id != patient_id] for cid in clinic_ids}
-    patients = by_id(_patients({patient_id} | {s.patient_id for ss in others.values() for s in ss}))
+    # the others by name only (their holds and authorizations judge none of the patient's sessions)
+    patients = by_id(_patients({patient_id}))
+    patients.update(by_id(_patients({s.patient_id for ss in others.values() for s in ss}, authorizations=False)))
     filed = _filed_forms(history)
     thresholds = _motor_threshold_dates(
         {patient_id} if any(_open_tms(c.status, c.protocol_key) for c in courses) else set()

@@ -338,17 +338,33 @@ def clinic_sessions(clinic_id: int, window: Interval | Iterable[Interval]) -> tu
     return _values(select(*_SESSION_COLUMNS).where(TS.clinic_id == clinic_id, or_(*(_in_window(w) for w in windows))))
 
 
-def clinics_sessions(windows: dict[int, list[Interval]]) -> dict[int, tuple[v.Session, ...]]:
+def clinics_sessions(
+    windows: dict[int, list[Interval]],
+    *,
+    room_ids: Iterable[int | None] | None = None,
+    staff_ids: Iterable[int | None] = (),
+) -> dict[int, tuple[v.Session, ...]]:
     """``clinic_sessions`` of several clinics, each over its own windows, in one statement (one index
-    range per clinic and window): by clinic, each by start time."""
+    range per clinic and window): by clinic, each by start time. ``room_ids`` given: only the
+    sessions that hold one of those rooms or of the clinicians ``staff_ids``."""
     arms = [
         and_(TS.clinic_id == clinic_id, or_(*(_in_window(w) for w in merge(list(ws)))))
         for clinic_id, ws in sorted(windows.items())
         if ws
     ]
+    where: ColumnElement[bool] = or_(*arms) if arms else literal(False)
+    if room_ids is not None:
+        holders = []
+        if rooms_ := sorted({r for r in room_ids if r is not None}):
+            holders.append(TS.room_id.in_(rooms_))
+        if staff_ := sorted({m for m in staff_ids if m is not None}):
+            holders.append(TS.staff_member_id.in_(staff_))
+        if not holders:
+            return {}
+        where = and_(or_(*holders), where)
     out: dict[int, list[v.Session]] = {}
     if arms:
-        for s in _values(select(*_SESSION_COLUMNS).where(or_(*arms))):
+        for s in _values(select(*_SESSION_COLUMNS).where(where)):
             out.setdefault(clinic_of(s), []).append(s)
     return {clinic_id: tuple(ss) for clinic_id, ss in out.items()}
 
