@@ -345,12 +345,14 @@ def clinics_sessions(
     staff_ids: Iterable[int | None] = (),
 ) -> dict[int, tuple[v.Session, ...]]:
     """``clinic_sessions`` of several clinics, each over its own windows, in one statement (one index
-    range per clinic and window): by clinic, each by start time. ``room_ids`` given: only the
+    range per clinic and window, each its own arm): by clinic, each by start time. ``room_ids`` given: only the
     sessions that hold one of those rooms or of the clinicians ``staff_ids``."""
+    # one arm per clinic and window, each an index range (SQLite searched ``clinic_id = ?`` alone for a
+    # clinic's OR of windows, the clinic's whole index range: 69 ms at 10k for 45 upcoming days)
     arms = [
-        and_(TS.clinic_id == clinic_id, or_(*(_in_window(w) for w in merge(list(ws)))))
+        and_(TS.clinic_id == clinic_id, _in_window(w))
         for clinic_id, ws in sorted(windows.items())
-        if ws
+        for w in merge(list(ws))
     ]
     where: ColumnElement[bool] = or_(*arms) if arms else literal(False)
     if room_ids is not None:
