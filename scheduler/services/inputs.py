@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from datetime import date, timedelta
+from datetime import date
 from operator import attrgetter
 from typing import Any
 
@@ -40,7 +40,6 @@ from scheduler.domain import values as v
 from scheduler.domain.flags.model import CourseFacts
 from scheduler.domain.intervals import Interval, merge
 from scheduler.domain.timezones import day_bounds_utc, local_date
-from scheduler.domain.vocabulary import LIVE_STATUSES
 from scheduler.errors import NotFound
 from scheduler.models import AppointmentHold, Authorization, Clinic, Course, Patient, Room, TreatmentSession
 from scheduler.models.base import UTCDateTime
@@ -541,100 +540,29 @@ _HOLD_AS_SESSION: dict[str, Any] = {
 
 # The write gate's statements, built once per shape (SQLAlchemy then reuses their compiled form and
 # cache key; building the expression anew cost about as much as running it).
-_GATE: dict[tuple[int, bool, bool, bool, bool, bool, int], Any] = {}
-
-
-def _days_before(column: Any, days: int, postgres: bool) -> Any:
-    """``column`` (an instant) less ``days`` days, in SQL."""
-    if postgres:
-        return column - literal_column(f"interval '{int(days)} days'")
-    return func.datetime(column, literal_column(f"'-{int(days)} days'"))
-
-
-def _evaluations_that_matter(pids: Any, whole: list[Any], lead_days: int, postgres: bool) -> Any:
-    """The ids of the patients' live evaluations the rule book can use for the courses it will judge
-    (``domain.rules.windows.evaluation_flags``): for a course's first live induction dose F, the
-    latest evaluation early enough before F (any age: an expired one is named) and the first one after
-    it (named as too late). Live evaluations of a patient do not overlap, so "early enough" is a prefix
-    of them in time: an evaluation in it starts before F, one outside it starts after F less
-    ``lead_days`` (the longest ``min_days_before_first_dose`` plus a margin for zones). An evaluation is
-    kept when it can sit at the edge of that prefix for some F that can be the first dose once the
-    change is applied: any dose of a course ``whole`` names (``IN`` operands: the courses the gate reads
-    whole), or any instant in
-    ``near`` (the changes and their stored places lie there). Other evaluations take part in no flag
-    the change can alter."""
-    ev = aliased(TS, name="e")  # short names: psycopg caches the parsing of a statement of at most 4,096 characters
-    order = (ev.starts_at, ev.id)
-    live = (
-        select(
-            ev.id,
-            ev.patient_id,
-            ev.starts_at,
-            func.lag(ev.starts_at).over(partition_by=ev.patient_id, order_by=order).label("prev"),
-            func.lead(ev.starts_at).over(partition_by=ev.patient_id, order_by=order).label("nxt"),
-        )
-        .where(ev.patient_id.in_(pids), ev.kind == "evaluation", ev.status.in_(LIVE_STATUSES))
-        .subquery("le")
-    )
-
-    def at_edge(lo: Any, hi: Any) -> ColumnElement[bool]:  # the prefix's edge for some F in [lo + lead, hi]
-        return or_(
-            and_(live.c.starts_at <= hi, or_(live.c.nxt.is_(None), live.c.nxt >= lo)),
-            and_(live.c.starts_at >= lo, or_(live.c.prev.is_(None), live.c.prev <= hi)),
-        )
-
-    dose = aliased(TS, name="d")
-    by_dose = (
-        select(dose.id)
-        .where(
-            dose.patient_id == live.c.patient_id,
-            dose.kind == "dose",
-            or_(*(dose.course_id.in_(w) for w in whole)),
-            at_edge(_days_before(dose.starts_at, lead_days, postgres), dose.starts_at),
-        )
-        .exists()
-    )
-    by_near = at_edge(bindparam("near_eval_low"), bindparam("near_end"))
-    return select(live.c.id).where(or_(by_near, by_dose))
-
-
-def evaluation_lead_days() -> int:
-    """``lead_days`` of ``_evaluations_that_matter`` for the shipped protocols."""
-    from scheduler.domain.rules.horizon import MARGIN
-    from scheduler.protocols_registry import protocols
-
-    most = max((p.evaluation.min_days_before_first_dose for p in protocols().values() if p.evaluation), default=0)
-    return most + 1 + MARGIN.days
+_GATE: dict[tuple[int, bool, bool, bool, bool], Any] = {}
 
 
 def _gate_statement(windows: int, *, courses: bool, rooms: bool, staff: bool, held: bool):
-    postgres = is_postgres()
-    lead_days = evaluation_lead_days()
-    key = (windows, courses, rooms, staff, held, postgres, lead_days)
+    key = (windows, courses, rooms, staff, held)
     if (found := _GATE.get(key)) is not None:
         return found
-    # Short table names throughout: psycopg caches its parsing of a statement only up to 4,096 characters.
-    s, n = aliased(TS, name="s"), aliased(TS, name="n")
     pids: Any = bindparam("pids", expanding=True)
-    nearby_courses = select(n.course_id).where(
-        n.patient_id.in_(pids), overlapping_bound(n.starts_at, n.ends_at, "near"), n.course_id.is_not(None)
-    )
-    whole: list[Any] = [nearby_courses]
+    in_near = and_(TS.patient_id.in_(pids), overlapping_bound(TS.starts_at, TS.ends_at, "near"))
+    nearby_courses = select(TS.course_id).where(in_near, TS.course_id.is_not(None))
+    mine = [in_near, TS.kind == "evaluation", TS.course_id.in_(nearby_courses)]
     if courses:
-        whole.append(bindparam("course_ids", expanding=True))
-    in_near = and_(s.patient_id.in_(pids), overlapping_bound(s.starts_at, s.ends_at, "near"))
-    evaluations = _evaluations_that_matter(pids, whole, lead_days, postgres)
-    mine = [in_near, s.id.in_(evaluations), *(s.course_id.in_(w) for w in whole)]
-    where = and_(s.patient_id.in_(pids), or_(*mine))  # history_clause, its evaluations bounded
+        mine.append(TS.course_id.in_(bindparam("course_ids", expanding=True)))
+    where = and_(TS.patient_id.in_(pids), or_(*mine))  # history_clause
     holders = []
     if rooms:
-        holders.append(s.room_id.in_(bindparam("room_ids", expanding=True)))
+        holders.append(TS.room_id.in_(bindparam("room_ids", expanding=True)))
     if staff:
-        holders.append(s.staff_member_id.in_(bindparam("staff_ids", expanding=True)))
+        holders.append(TS.staff_member_id.in_(bindparam("staff_ids", expanding=True)))
     if holders and windows:
-        days = or_(*(overlapping_bound(s.starts_at, s.ends_at, f"w{i}") for i in range(windows)))
-        where = or_(where, and_(s.clinic_id == bindparam("clinic_id"), or_(*holders), days))
-    query = select(*(getattr(s, name) for name in _SESSION_FIELDS)).where(where)
+        days = or_(*(overlapping_bound(TS.starts_at, TS.ends_at, f"w{i}") for i in range(windows)))
+        where = or_(where, and_(TS.clinic_id == bindparam("clinic_id"), or_(*holders), days))
+    query = select(*_SESSION_COLUMNS).where(where)
     if held:
         from scheduler.services import holds
 
@@ -643,7 +571,7 @@ def _gate_statement(windows: int, *, courses: bool, rooms: bool, staff: bool, he
         )
         statement: Any = union_all(query, held_rows).order_by(literal_column("starts_at"), literal_column("id"))
     else:
-        statement = query.order_by(s.starts_at, s.id)
+        statement = query.order_by(TS.starts_at, TS.id)
     _GATE[key] = statement
     return statement
 
@@ -675,7 +603,6 @@ def gate_sessions(
     courses = sorted(set(course_ids))
     windows = merge(list(windows)) if rooms_ or staff_ else []
     params: dict[str, Any] = {"pids": pids, **window_params("near", near.start, near.end)}
-    params["near_eval_low"] = near.start - timedelta(days=evaluation_lead_days())
     if courses:
         params["course_ids"] = courses
     if windows:
