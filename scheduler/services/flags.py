@@ -190,14 +190,11 @@ def _context(
 def _open_course_facts(clinic_id: int) -> list[CourseFacts]:
     """The clinic's open courses as facts (one Core statement; ``clinic_id`` left out of the facts, as
     the rules read them here: :func:`for_clinic` asks for their gaps itself)."""
-    return [
-        CourseFacts(id=i, patient_id=p, protocol_key=k, status=st, start_on=on)
-        for i, p, k, st, on in db_session.execute(_OPEN_COURSES, {"clinic_id": clinic_id})
-    ]
+    return [inputs.course_fact(row) for row in read(_OPEN_COURSES, {"clinic_id": clinic_id})]
 
 
 _OPEN_COURSES = (
-    select(Course.id, Course.patient_id, Course.protocol_key, Course.status, Course.start_on)
+    select(*inputs.COURSE_FACT_COLUMNS)
     .where(Course.clinic_id == bindparam("clinic_id"), Course.status.not_in(CLOSED_COURSE_STATUSES))
     .order_by(Course.id)
 )

@@ -33,6 +33,7 @@ from sqlalchemy import (
     union,
     union_all,
 )
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased, joinedload
 
 from scheduler.db import db_session, is_postgres, read
@@ -191,8 +192,9 @@ def _keep_for_request(row) -> None:
     db_session.info.setdefault(setup_cache.KEEP, []).append(row)
 
 
-def patient_value(patient: Patient, authorizations: tuple[v.Authorization, ...] | None = None) -> v.Patient:
-    """``authorizations``: already loaded (``patient_values``), else read here."""
+def patient_value(patient: Patient | Row, authorizations: tuple[v.Authorization, ...] | None = None) -> v.Patient:
+    """The patient (an entity, or a Core row of its columns: ``patient_values_of``) as the rule book's
+    value; ``authorizations``: already loaded (``patient_values``), else read here."""
     return v.Patient(
         id=patient.id,
         mrn=patient.mrn,
@@ -230,19 +232,7 @@ def patient_values_of(ids: Iterable[int], *, authorizations: bool = True) -> lis
         return []
     rows = read(_PATIENT_VALUES, {"ids": ids}).all()
     auths = authorizations_of(ids) if authorizations else {}
-    return [
-        v.Patient(
-            id=i,
-            mrn=mrn,
-            name=name,
-            ride_home_arranged=ride,
-            dosing_hold_reason=hold,
-            authorizations=auths.get(i, ()),
-            rems_enrollment_id=rems_id,
-            rems_enrolled_on=rems_on,
-        )
-        for i, mrn, name, ride, hold, rems_id, rems_on in rows
-    ]
+    return [patient_value(row, auths.get(row.id, ())) for row in rows]
 
 
 COUNTED_STATUSES = ("booked", "checked_in", "completed")

@@ -223,17 +223,27 @@ _ROOM_VERSION = (
 )
 
 
-def setup(clinic_id: int) -> Setup:
-    """The clinic's setup (NotFound when there is no such clinic; scope is the caller's)."""
-    memo = _memo()
-    if clinic_id in memo and clinic_id not in db_session.info.get(_WRITTEN, ()):
-        return memo[clinic_id]
-    version = read(_VERSION, {"clinic_id": clinic_id}).scalar() if isinstance(clinic_id, int) else None
+def _remembered(clinic_id: int) -> Setup | None:
+    """The setup this transaction already resolved, unless it has changed it since."""
+    if clinic_id in db_session.info.get(_WRITTEN, ()):
+        return None
+    return _memo().get(clinic_id)
+
+
+def _remember(clinic_id: int, version: int | None) -> Setup:
+    """The clinic's setup at ``version`` (NotFound: None, no such clinic), kept for the transaction."""
     if version is None:
         raise NotFound(f"No clinic with id {clinic_id}.", field="clinic_id")
-    found = _resolve(clinic_id, version)
-    memo[clinic_id] = found
+    found = _memo()[clinic_id] = _resolve(clinic_id, version)
     return found
+
+
+def setup(clinic_id: int) -> Setup:
+    """The clinic's setup (NotFound when there is no such clinic; scope is the caller's)."""
+    if (found := _remembered(clinic_id)) is not None:
+        return found
+    version = read(_VERSION, {"clinic_id": clinic_id}).scalar() if isinstance(clinic_id, int) else None
+    return _remember(clinic_id, version)
 
 
 _VERSIONS = select(Clinic.id, Clinic.setup_version).where(Clinic.id.in_(bindparam("clinic_ids", expanding=True)))
@@ -241,20 +251,13 @@ _VERSIONS = select(Clinic.id, Clinic.setup_version).where(Clinic.id.in_(bindpara
 
 def setups(clinic_ids) -> dict[int, Setup]:
     """``setup`` of several clinics, their versions read in one statement (NotFound for a missing one)."""
-    memo = _memo()
-    written = db_session.info.get(_WRITTEN, ())
-    out = {i: memo[i] for i in clinic_ids if i in memo and i not in written}
+    out = {i: found for i in clinic_ids if (found := _remembered(i)) is not None}
     wanted = sorted({i for i in clinic_ids if i not in out})
     if not wanted:
         return out
     versions = dict(read(_VERSIONS, {"clinic_ids": wanted}).all())
     for clinic_id in wanted:
-        version = versions.get(clinic_id)
-        if version is None:
-            raise NotFound(f"No clinic with id {clinic_id}.", field="clinic_id")
-        found = _resolve(clinic_id, version)
-        memo[clinic_id] = found
-        out[clinic_id] = found
+        out[clinic_id] = _remember(clinic_id, versions.get(clinic_id))
     return out
 
 
@@ -270,8 +273,7 @@ def setup_of_room(
     if version is None:
         return None
     clinic_id, setup_version = version
-    found = _resolve(clinic_id, setup_version)
-    _memo()[clinic_id] = found
+    found = _remember(clinic_id, setup_version)
     room = found.room(room_id)
     return (found, room) if room is not None else None
 
