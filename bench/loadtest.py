@@ -28,10 +28,12 @@ Exit status non-zero when a check fails (not when the throughput target is misse
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import random
 import secrets
+import select
 import signal
 import socket
 import subprocess
@@ -65,6 +67,71 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _proc_stats() -> dict[int, tuple[str, int, float]]:
+    """Every process: (name, parent pid, CPU seconds used so far: user + system, all its threads)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                text = (entry / "stat").read_text()
+            except OSError:
+                continue
+            name, rest = text[text.index("(") + 1 : text.rindex(")")], text.rsplit(")", 1)[1].split()
+            out[int(entry.name)] = (name, int(rest[1]), (int(rest[11]) + int(rest[12])) / tick)
+    return out
+
+
+def _machine_busy() -> float:
+    """CPU seconds the whole machine spent busy (all cores, not idle or waiting for I/O) so far."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuAccount:
+    """Where the machine's CPU went while the clients ran: the app workers (children of the gunicorn
+    masters), PostgreSQL's processes, this load generator, and the machine in all (the rest: the
+    kernel's network work for the loopback connections, anything else running). A worker recycled
+    after ``max_requests`` (and a database connection it closed) has left: its processes are read every
+    0.2 s and the last reading of each kept, so only its last fraction of a second is missed."""
+
+    def __init__(self, masters: list[int]):
+        self.masters = set(masters)
+        self.seen: dict[int, tuple[str, float]] = {}  # pid -> (part, CPU seconds at the last reading)
+        self.before = self._totals()
+        self.machine_before, self.own_before = _machine_busy(), sum(os.times()[:2])
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        for pid, (name, parent, cpu) in _proc_stats().items():
+            if parent in self.masters:
+                self.seen[pid] = ("app_workers", cpu)
+            elif name in ("postgres", "postmaster"):
+                self.seen[pid] = ("postgres", cpu)
+
+    def _totals(self) -> dict[int, float]:
+        self._read()
+        return {pid: cpu for pid, (_part, cpu) in self.seen.items()}
+
+    def _watch(self) -> None:
+        while not self.stopped.wait(0.2):
+            self._read()
+
+    def per_request(self, requests_done: int) -> dict[str, float]:
+        """ms of CPU per request, by part."""
+        self.stopped.set()
+        self.thread.join()
+        self._read()
+        used = {"app_workers": 0.0, "postgres": 0.0}
+        for pid, (part, cpu) in self.seen.items():
+            used[part] += cpu - self.before.get(pid, 0.0)
+        used["load_generator"] = sum(os.times()[:2]) - self.own_before
+        used["machine"] = _machine_busy() - self.machine_before
+        return {k: round(v * 1000 / max(requests_done, 1), 2) for k, v in used.items()}
 
 
 def worker_pids(master: int) -> list[int]:
@@ -105,7 +172,7 @@ class World:
                     birth_date=date(1980, 1, 1),
                     ride_home_arranged=True,
                 )
-                for i in range(1000 if free_cells else 400)
+                for i in range(free_cells or 400)
             ]
             db_session.add_all(patients)
             db_session.flush()
@@ -151,22 +218,20 @@ class World:
         days = [d for d in days if d.weekday() < 5 and (d.month, d.day) not in ((1, 1), (7, 4), (12, 25))]
         cells = []
         for day in days:
-            k = 0
             for clinic_id, room_id, staff_id in self.rooms:
                 tz = ZoneInfo(self.clinics[clinic_id])
                 for hour in range(8, 17):
                     start = datetime.combine(day, time(hour), tzinfo=tz)
-                    if (room_id, start.astimezone(UTC)) in taken or k >= len(self.patients):
+                    if (room_id, start.astimezone(UTC)) in taken or len(cells) >= len(self.patients):
                         continue
                     cells.append(
                         {
                             "room_id": room_id,
                             "staff_member_id": staff_id,
                             "starts_at": start.isoformat(),
-                            "patient_id": self.patients[k],
+                            "patient_id": self.patients[len(cells)],
                         }
                     )
-                    k += 1
             if len(cells) >= wanted:
                 break
         random.Random(11).shuffle(cells)
@@ -187,14 +252,67 @@ class World:
         }
 
 
+class Answer:
+    """What the load test reads of an HTTP answer."""
+
+    def __init__(self, status_code: int, body: bytes):
+        self.status_code, self.content = status_code, body
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.content)
+
+
+class KeepAlive:
+    """One persistent HTTP/1.1 connection (``http.client``), reopened when the server has closed it
+    (keep-alive timeout, a worker recycled after ``max_requests``): the load generator shares the
+    machine with the app, so it costs as little CPU per request as a client can in Python (about a
+    third of ``requests``' cost, which spent ~1.9 ms of this 2-core machine's CPU per booking)."""
+
+    def __init__(self, base: str, token: str):
+        host, port = base.removeprefix("http://").split(":")
+        self.host, self.port = host, int(port)
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        self.conn: http.client.HTTPConnection | None = None
+
+    def _connection(self) -> http.client.HTTPConnection:
+        conn = self.conn
+        if conn is not None and conn.sock is not None:
+            readable, _, _ = select.select([conn.sock], [], [], 0)
+            if readable:  # the server closed it (EOF waiting): a new one, as urllib3 does
+                conn.close()
+                conn = None
+        if conn is None or conn.sock is None:
+            conn = self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        return conn
+
+    def request(self, method: str, path: str, *, json_body=None) -> Answer:
+        body = json.dumps(json_body).encode() if json_body is not None else None
+        conn = self._connection()
+        try:
+            conn.request(method, path, body=body, headers=self.headers)
+            resp = conn.getresponse()
+            answer = Answer(resp.status, resp.read())
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            self.conn = None
+            raise
+        if resp.will_close:
+            conn.close()
+            self.conn = None
+        return answer
+
+
 class Client(threading.Thread):
     def __init__(self, index: int, bases: list[str], world: World, deadline: float, max_requests: int):
         super().__init__(daemon=True)
         base = bases[index % len(bases)]  # the clients are spread over the app instances
         self.rng = random.Random(1000 + index)
         self.base, self.world, self.deadline, self.max_requests = base, world, deadline, max_requests
-        self.http = requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {world.tokens[index]}"
+        self.http = KeepAlive(base, world.tokens[index])
         self.samples: dict[str, list[float]] = {}
         self.statuses: dict[str, dict[int, int]] = {}
         self.mine: dict[int, int] = {}  # session id -> last version seen
@@ -206,9 +324,9 @@ class Client(threading.Thread):
     def call(self, op: str, method: str, path: str, **kw):
         began = timer.perf_counter()
         try:
-            resp = self.http.request(method, self.base + path, timeout=30, **kw)
+            resp = self.http.request(method, path, json_body=kw.get("json"))
             status = resp.status_code
-        except requests.RequestException as exc:
+        except (OSError, http.client.HTTPException) as exc:
             resp, status = None, 599
             self.errors.append(f"{op}: {exc}")
         self.samples.setdefault(op, []).append((timer.perf_counter() - began) * 1000)
@@ -501,6 +619,7 @@ def main(argv: list[str] | None = None) -> int:
                 Client(i, [f"http://127.0.0.1:{port}" for port in ports], world, deadline, args.max_requests)
                 for i in range(args.clients)
             ]
+            cpu = CpuAccount([server.pid for server in servers])
             for c in clients:
                 c.start()
             for c in clients:
@@ -508,6 +627,7 @@ def main(argv: list[str] | None = None) -> int:
                 if c.is_alive():
                     failures.append(f"client {c.name} still running after the deadline")
             elapsed = timer.perf_counter() - began
+            cpu_per_request = cpu.per_request(sum(len(v) for c in clients for v in c.samples.values()))
             workers = {pid: rss_mb(pid) for server in servers for pid in worker_pids(server.pid)}
         finally:
             for server in servers:
@@ -558,6 +678,7 @@ def main(argv: list[str] | None = None) -> int:
             "requests_per_s": round(total / elapsed, 1),
             "operations": table,
             "worker_rss": {str(k): v for k, v in workers.items()},
+            "cpu_ms_per_request": cpu_per_request,
             "checks": checks,
             "target_bookings_per_s": {
                 "target": TARGET_BOOKINGS_PER_S,
@@ -579,6 +700,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['statuses']} {r['conflicts_409'] or ''}"
             )
         print(f"worker RSS: {report['worker_rss']}")
+        print(f"CPU ms per request: {report['cpu_ms_per_request']}")
         print(f"checks: {checks}")
         print(
             f"target successful bookings/s >= {TARGET_BOOKINGS_PER_S}: {booking_rate} -> "
