@@ -87,7 +87,8 @@ def loadtest() -> str:
         r = json.loads(path.read_text())
         out.append(
             f"`{path.name}`: {r['clients']} clients, {r['workers']} gunicorn workers, {r['seconds']} s, "
-            f"{r['sessions']:,} sessions in the database, {r['requests']} requests ({r['requests_per_s']}/s)\n"
+            f"{r['sessions']:,} sessions in the database, {r['requests']} requests ({r['requests_per_s']}/s), "
+            f"run at {r['when']} UTC\n"
         )
         out.append("| operation | requests | per s | p50 ms | p95 ms | p99 ms | statuses | 409 codes |")
         out.append("|---|---|---|---|---|---|---|---|")
@@ -97,12 +98,18 @@ def loadtest() -> str:
                 f"{x['statuses']} | {x.get('conflicts_409', '')} |"
             )
         out.append("")
-        out.append(
+        line = (
             f"Checks: {r['checks']}; worker RSS: "
             + ", ".join(f"{v['rss_mb']} MB" for v in r["worker_rss"].values())
             + f"; bookings/s target {r['target_bookings_per_s']['target']}: "
-            f"{r['target_bookings_per_s']['value']} → {r['target_bookings_per_s']['verdict']}\n"
+            f"{r['target_bookings_per_s']['value']} → {r['target_bookings_per_s']['verdict']}"
         )
+        if r.get("cpu_ms_per_request"):
+            line += "; CPU ms per request: " + ", ".join(
+                f"{part.replace('_', ' ')} {ms}" for part, ms in r["cpu_ms_per_request"].items()
+            )
+        out.append(line)
+        out.append("")
     return "\n".join(out)
 
 
