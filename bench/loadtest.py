@@ -557,18 +557,19 @@ def check_database(url: str, world: World, clients: list[Client], t0: datetime) 
     return out
 
 
-def remove_created(url: str, ids: list[int]) -> None:
-    """Booking-only mode leaves the database as it found it (the next run finds the same free cells)."""
-    if not ids:
-        return
+def remove_created(url: str, ids: list[int], patient_ids: list[int]) -> None:
+    """Booking-only mode leaves the database as it found it: its bookings and its patients (one per
+    free cell) go, so the next run finds the same free cells and the same number of patients."""
     engine = sa.create_engine(url, poolclass=sa.NullPool)
     with engine.begin() as conn:
-        params = {"ids": ids}
+        params = {"ids": ids, "pids": patient_ids}
         conn.execute(
             sa.text("DELETE FROM audit_event WHERE entity_type = 'treatment_session' AND entity_id = ANY(:ids)"), params
         )
         conn.execute(sa.text("DELETE FROM message WHERE session_id = ANY(:ids)"), params)
         conn.execute(sa.text("DELETE FROM treatment_session WHERE id = ANY(:ids)"), params)
+        conn.execute(sa.text("DELETE FROM message WHERE patient_id = ANY(:pids)"), params)
+        conn.execute(sa.text("DELETE FROM patient WHERE id = ANY(:pids)"), params)
     engine.dispose()
 
 
@@ -723,7 +724,7 @@ def main(argv: list[str] | None = None) -> int:
                 json.dumps(report, indent=2) + "\n"
             )
         if args.booking_only:
-            remove_created(url, [sid for c in clients for sid in c.created])
+            remove_created(url, [sid for c in clients for sid in c.created], world.patients)
     finally:
         if args.quick:
             drop_pg_database(db_name)
