@@ -123,28 +123,46 @@ _BY_TOKEN = (
 )
 
 
-def user_for_token(token: str) -> Principal | None:
-    """The active user of an unrevoked token (read on every request: a revocation or a deactivation
-    counts at once)."""
-    rows = read(_BY_TOKEN, {"digest": token_digest(token)}).all()
+# What a token's look-up reads: (user id, role, active, the token's revoked_at, the user's clinic ids).
+TokenRow = tuple[int, str, bool, object, tuple[int, ...]]
+
+
+def principal_of(found: TokenRow | None) -> Principal | None:
+    """The active user of an unrevoked token, from what its look-up read (None: no such token)."""
+    if found is None:
+        return None
+    user_id, role, active, revoked_at, clinic_ids = found
+    if revoked_at is not None or not active:
+        return None
+    return Principal(user_id, role, active, clinic_ids)
+
+
+def token_row(digest: str) -> TokenRow | None:
+    """The token's look-up on its own (one statement)."""
+    rows = read(_BY_TOKEN, {"digest": digest}).all()
     if not rows:
         return None
     user_id, role, active, revoked_at, _ = rows[0]
-    if revoked_at is not None or not active:
-        return None
-    return Principal(user_id, role, active, tuple(r.clinic_id for r in rows if r.clinic_id is not None))
+    return user_id, role, active, revoked_at, tuple(r.clinic_id for r in rows if r.clinic_id is not None)
+
+
+def user_for_token(token: str, lookup: Callable[[str], TokenRow | None] = token_row) -> Principal | None:
+    """The active user of an unrevoked token (read on every request: a revocation or a deactivation
+    counts at once). ``lookup``: reads the token's row by its digest, maybe with more in the same
+    statement (a booking reads its patient with it: ``api.sessions.token_with_patient``)."""
+    return principal_of(lookup(token_digest(token)))
 
 
 def current_user() -> User | Principal | None:
     return g.get("user")
 
 
-def authenticate_bearer() -> Principal:
+def authenticate_bearer(lookup: Callable[[str], TokenRow | None] = token_row) -> Principal:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send 'Authorization: Bearer <token>' (tokens come from 'scheduler user add').")
-    user = user_for_token(token.strip())
+    user = user_for_token(token.strip(), lookup)
     if user is None:
         raise Unauthorized("The API token is unknown or revoked.")
     g.user = user

@@ -9,7 +9,7 @@ from typing import Literal, overload
 
 from flask import g, request
 
-from scheduler import access
+from scheduler import access, auth
 from scheduler.api import bp, serialize
 from scheduler.api import parsing as p
 from scheduler.api.flags import plausible, query_window
@@ -92,6 +92,31 @@ def _render(session, found: list | None = None):
     return serialize.session(session, flags=found)
 
 
+_READ_WITH_TOKEN = "scheduler.booking_rows"  # request.environ: what token_with_patient read with the token
+_MAX_ID = 2**31 - 1
+
+
+def _well_formed_id(value) -> int | None:
+    return value if type(value) is int and 1 <= value <= _MAX_ID else None
+
+
+def token_with_patient(digest: str):
+    """The token's look-up for ``book_session`` (``auth.authenticate_bearer``): when the body names a
+    well-formed patient id, the patient, its courses and the room's setup version
+    (``inputs.patient_with_courses``) are read by the token's statement and kept for the view
+    (``request.environ``, this request's only); else the token alone. Whatever the body holds is
+    still parsed and refused by the view, after the token: a bad token is 401 first, as for any route."""
+    body = request.get_json(silent=True)  # parsed already by the input guard
+    body = body if isinstance(body, dict) else {}
+    patient_id = _well_formed_id(body.get("patient_id"))
+    if patient_id is None:
+        return auth.token_row(digest)
+    room_id = _well_formed_id(body.get("room_id"))
+    found, rows = inputs.token_with_patient(digest, patient_id, room_id)
+    request.environ[_READ_WITH_TOKEN] = (patient_id, room_id, rows)
+    return found
+
+
 @bp.post("/sessions")
 @require("book")
 @idempotent
@@ -101,7 +126,12 @@ def book_session():
     patient_id = p.integer(body, "patient_id", minimum=1)
     guess = body.get("room_id")  # read with the patient when well formed; parsed below as always
     guess = guess if type(guess) is int and guess >= 1 else None
-    first = inputs.patient_with_courses(patient_id, guess)
+    read = request.environ.pop(_READ_WITH_TOKEN, None)
+    first = (
+        inputs.booking_rows(read[2], patient_id)
+        if read is not None and read[:2] == (patient_id, guess)
+        else inputs.patient_with_courses(patient_id, guess)
+    )
     patient, courses = first.patient, first.courses
     room_id = p.integer(body, "room_id", minimum=1)
     # the room and its clinic's setup (cached)

@@ -173,7 +173,14 @@ def patient_with_courses(patient_id: int, room_id: int | None = None) -> Booking
         if isinstance(patient_id, int)
         else []
     )
-    if not rows:
+    return booking_rows(rows, patient_id)
+
+
+def booking_rows(rows, patient_id: int) -> BookingRows:
+    """``patient_with_courses`` from its statement's rows (the patient entity, the course fact
+    columns, the room's clinic id and setup version; the same columns at the end of
+    ``token_with_patient``'s rows): NotFound when the patient does not exist or is out of scope."""
+    if not rows or rows[0][0] is None:
         raise NotFound(f"No patient with id {patient_id}.", field="patient_id")
     patient = rows[0][0]
     _keep_for_request(patient)
@@ -184,6 +191,65 @@ def patient_with_courses(patient_id: int, room_id: int | None = None) -> Booking
         courses=tuple(course_fact(row[1:6]) for row in rows if row[1] is not None),
         room_version=(clinic_id, version) if clinic_id is not None else None,
     )
+
+
+# The API token's look-up (``auth.token_row``) and ``patient_with_courses`` in one statement, per
+# database (how the user's clinic ids are gathered into the token's one row differs): read by every
+# API booking, whose token and patient then cost one statement.
+_TOKEN_WITH_PATIENT: dict[bool, Any] = {}
+
+
+def _token_with_patient_statement(postgres: bool):
+    if (found := _TOKEN_WITH_PATIENT.get(postgres)) is not None:
+        return found
+    from scheduler.models import ApiToken, User, UserClinic
+
+    theirs = select(UserClinic.clinic_id).where(UserClinic.user_id == User.id)
+    clinic_ids = (
+        func.array(theirs.order_by(UserClinic.clinic_id).scalar_subquery())
+        if postgres
+        else select(func.group_concat(UserClinic.clinic_id)).where(UserClinic.user_id == User.id).scalar_subquery()
+    )
+    statement = (
+        select(
+            User.id,
+            User.role,
+            User.active,
+            ApiToken.revoked_at,
+            clinic_ids,
+            Patient,
+            *COURSE_FACT_COLUMNS,
+            Room.clinic_id,
+            Clinic.setup_version,
+        )
+        .select_from(ApiToken)
+        .join(User, User.id == ApiToken.user_id)
+        .outerjoin(Patient, Patient.id == bindparam("patient_id"))
+        .outerjoin(Course, Course.patient_id == Patient.id)
+        .outerjoin(Room, Room.id == bindparam("room_id"))
+        .outerjoin(Clinic, Clinic.id == Room.clinic_id)
+        .where(ApiToken.token_hash == bindparam("digest"))
+        .order_by(Course.id)
+    )
+    _TOKEN_WITH_PATIENT[postgres] = statement
+    return statement
+
+
+def token_with_patient(digest: str, patient_id: int, room_id: int | None) -> tuple[tuple | None, list]:
+    """In one statement: the API token's row as ``auth.token_row`` reads it (None: no such token) and
+    the rows of ``patient_with_courses(patient_id, room_id)`` for ``booking_rows`` (none without
+    the token). Nothing is checked here: the token is judged by ``auth``, the patient by
+    ``booking_rows``, each when its turn comes."""
+    rows = db_session.execute(
+        _token_with_patient_statement(is_postgres()), {"digest": digest, "patient_id": patient_id, "room_id": room_id}
+    ).all()
+    if not rows:
+        return None, []
+    user_id, role, active, revoked_at, clinic_ids = rows[0][:5]
+    if isinstance(clinic_ids, str):  # SQLite's group_concat
+        clinic_ids = sorted(int(i) for i in clinic_ids.split(","))
+    found = (user_id, role, active, revoked_at, tuple(clinic_ids or ()))
+    return found, [row[5:] for row in rows]
 
 
 def _keep_for_request(row) -> None:

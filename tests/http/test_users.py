@@ -82,12 +82,17 @@ def test_a_token_is_stored_hashed_works_and_a_revoked_token_gets_401(api):
     client = api.as_(None)
     bearer = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/rooms", headers=bearer).status_code == 200
+    # a booking reads its token with the patient it names (api.sessions.token_with_patient)
+    booking = {"patient_id": 1, "room_id": 1}
+    assert client.post("/api/v1/sessions", json=booking, headers=bearer).status_code == 403  # a clinician
     listed = api.get(f"/api/v1/users/{user['id']}/tokens").json["tokens"]
     assert [t["label"] for t in listed] == ["tablet"] and "token" not in listed[0]
 
     revoked = api.post(f"/api/v1/tokens/{row.id}/revoke", json={"reason": "tablet lost"})
     assert revoked.status_code == 200 and revoked.json["revoked_at"]
     refused = client.get("/api/v1/rooms", headers=bearer)
+    assert refused.status_code == 401 and refused.json["error"]["code"] == "unauthorized"
+    refused = client.post("/api/v1/sessions", json=booking, headers=bearer)
     assert refused.status_code == 401 and refused.json["error"]["code"] == "unauthorized"
     assert api.post(f"/api/v1/tokens/{row.id}/revoke").status_code == 409
     db_session.expire_all()
