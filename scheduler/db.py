@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from flask import Flask, current_app, g, request
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import ARRAY, Engine, Integer, any_, bindparam, create_engine, event
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,16 @@ def read(statement, params: Mapping[str, Any] | None = None):
     if session.autoflush:
         session.flush()
     return session.connection().execute(statement, params)
+
+
+def one_of(column, name: str, *, postgres: bool):
+    """``column IN`` the list of integers bound as ``name``, for a statement built once: on PostgreSQL
+    ``column = ANY(:name)``, one array parameter, the same text and plan for any number of values
+    and nothing for SQLAlchemy to render per execution (an expanding IN is re-rendered with one
+    parameter per value on every run); on SQLite an expanding IN."""
+    if postgres:
+        return column == any_(bindparam(name, type_=ARRAY(Integer)))
+    return column.in_(bindparam(name, expanding=True))
 
 
 def is_postgres(engine_or_session=None) -> bool:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.exc import DBAPIError
 
-from scheduler.db import db_session
+from scheduler.db import db_session, one_of
 from scheduler.domain.timezones import local_time, to_local, wall_clock
 from scheduler.domain.values import Session
 from scheduler.errors import CONFLICT_SQLSTATES, Conflict, sqlstate
@@ -56,12 +56,13 @@ def live(
     )
 
 
-def live_where(*, rooms: bool):
+def live_where(*, rooms: bool, postgres: bool = False):
     """The condition of a live hold on the rooms (when ``rooms``) or the patients overlapping an
-    interval, with bound parameters (``live_params``): for statements built once."""
-    holders = [H.patient_id.in_(bindparam("held_patients", expanding=True))]
+    interval, with bound parameters (``live_params``): for statements built once (``postgres``: the
+    lists as arrays, ``db.one_of``)."""
+    holders = [one_of(H.patient_id, "held_patients", postgres=postgres)]
     if rooms:
-        holders.append(H.room_id.in_(bindparam("held_rooms", expanding=True)))
+        holders.append(one_of(H.room_id, "held_rooms", postgres=postgres))
     return and_(
         or_(*holders),
         overlapping_bound(H.starts_at, H.ends_at, "held"),

@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased, joinedload
 
-from scheduler.db import db_session, is_postgres, read
+from scheduler.db import db_session, is_postgres, one_of, read
 from scheduler.domain import values as v
 from scheduler.domain.flags.model import CourseFacts
 from scheduler.domain.intervals import Interval, merge
@@ -596,34 +596,38 @@ _HOLD_AS_SESSION: dict[str, Any] = {
 
 # The write gate's statements, built once per shape (SQLAlchemy then reuses their compiled form and
 # cache key; building the expression anew cost about as much as running it).
-_GATE: dict[tuple[int, bool, bool, bool, bool], Any] = {}
+_GATE: dict[tuple[int, bool, bool, bool, bool, bool], Any] = {}
 
 
-def _gate_statement(windows: int, *, courses: bool, rooms: bool, staff: bool, held: bool):
-    key = (windows, courses, rooms, staff, held)
+def _gate_statement(windows: int, *, courses: bool, rooms: bool, staff: bool, held: bool, postgres: bool):
+    """``postgres``: the lists of ids as arrays (``db.one_of``: ~0.03 ms of CPU less per booking than
+    the expanding IN's rendering), the instants as psycopg loads them."""
+    key = (windows, courses, rooms, staff, held, postgres)
     if (found := _GATE.get(key)) is not None:
         return found
-    pids: Any = bindparam("pids", expanding=True)
-    in_near = and_(TS.patient_id.in_(pids), overlapping_bound(TS.starts_at, TS.ends_at, "near"))
+    in_near = and_(
+        one_of(TS.patient_id, "pids", postgres=postgres), overlapping_bound(TS.starts_at, TS.ends_at, "near")
+    )
     nearby_courses = select(TS.course_id).where(in_near, TS.course_id.is_not(None))
     mine = [in_near, TS.kind == "evaluation", TS.course_id.in_(nearby_courses)]
     if courses:
-        mine.append(TS.course_id.in_(bindparam("course_ids", expanding=True)))
-    where = and_(TS.patient_id.in_(pids), or_(*mine))  # history_clause
+        mine.append(one_of(TS.course_id, "course_ids", postgres=postgres))
+    where = and_(one_of(TS.patient_id, "pids", postgres=postgres), or_(*mine))  # history_clause
     holders = []
     if rooms:
-        holders.append(TS.room_id.in_(bindparam("room_ids", expanding=True)))
+        holders.append(one_of(TS.room_id, "room_ids", postgres=postgres))
     if staff:
-        holders.append(TS.staff_member_id.in_(bindparam("staff_ids", expanding=True)))
+        holders.append(one_of(TS.staff_member_id, "staff_ids", postgres=postgres))
     if holders and windows:
         days = or_(*(overlapping_bound(TS.starts_at, TS.ends_at, f"w{i}") for i in range(windows)))
         where = or_(where, and_(TS.clinic_id == bindparam("clinic_id"), or_(*holders), days))
-    query = select(*_SESSION_COLUMNS).where(where)
+    # the columns as the flag reads of many rows read them (no result processing per value)
+    query = select(*(_PG_SESSION_COLUMNS if postgres else _PLAIN_SESSION_COLUMNS)).where(where)
     if held:
         from scheduler.services import holds
 
         held_rows = select(*(_HOLD_AS_SESSION.get(name, null()) for name in _SESSION_FIELDS)).where(
-            holds.live_where(rooms=rooms)
+            holds.live_where(rooms=rooms, postgres=postgres)
         )
         statement: Any = union_all(query, held_rows).order_by(literal_column("starts_at"), literal_column("id"))
     else:
@@ -674,7 +678,12 @@ def gate_sessions(
 
         params.update(holds.live_params(held_in.start, held_in.end, room_ids=rooms_, patient_ids=pids))
     statement = _gate_statement(
-        len(windows), courses=bool(courses), rooms=bool(rooms_), staff=bool(staff_), held=held_in is not None
+        len(windows),
+        courses=bool(courses),
+        rooms=bool(rooms_),
+        staff=bool(staff_),
+        held=held_in is not None,
+        postgres=is_postgres(),
     )
     return tuple(v.Session(*row) for row in read(statement, params))
 
