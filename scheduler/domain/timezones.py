@@ -82,9 +82,12 @@ def to_utc(local_date: date, local_time: time, tz_name: str) -> datetime:
     return instant
 
 
+@lru_cache(maxsize=65536)
 def to_utc_lenient(local_date: date, local_time: time, tz_name: str) -> datetime:
     """Like :func:`to_utc` but a nonexistent time is shifted forward by the gap (02:30 -> 03:30 on
-    a spring-forward night). For interval bounds (opening hours, day starts), not for bookings."""
+    a spring-forward night). For interval bounds (opening hours, day starts), not for bookings.
+    Memoized (the result is immutable): the planner and the rules ask for the same days' bounds
+    again and again, within a plan and across requests."""
     z = zone(tz_name)
     naive = datetime.combine(local_date, local_time.replace(tzinfo=None))
     return naive.replace(tzinfo=z, fold=0).astimezone(UTC)

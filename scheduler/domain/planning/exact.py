@@ -36,8 +36,7 @@ from itertools import count as counter
 from itertools import pairwise
 
 from scheduler.domain.planning import rules
-from scheduler.domain.planning.results import Slot
-from scheduler.domain.planning.slots import SlotFinder
+from scheduler.domain.planning.slots import SlotFinder, Span
 from scheduler.domain.protocols import Protocol, SessionSpec, Stage
 from scheduler.domain.timezones import day_start_utc, local_date
 
@@ -57,7 +56,7 @@ class Placed:
 
     kind: str
     spec: SessionSpec
-    slots: tuple[Slot, ...]
+    slots: tuple[Span, ...]  # (course._plan_exact makes them the plan's slots)
     sequence: int
     outside_preferences: bool = False
     breaks_guidance: bool = False

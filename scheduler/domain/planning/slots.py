@@ -8,9 +8,11 @@ occurrence.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
-from itertools import pairwise
+from itertools import pairwise, starmap
+from operator import sub
+from typing import NamedTuple
 
 from scheduler.domain.calendar import max_concurrency, open_intervals, staff_available_intervals
 from scheduler.domain.intervals import Interval, merge, overlaps, subtract
@@ -26,6 +28,16 @@ from scheduler.domain.vocabulary import LIVE_STATUSES, MAX_SESSION_DURATION
 DAY = timedelta(days=1)
 EXTEND_DAYS = 60  # how far past a rule's window the planner looks before giving up
 _TIMES = [time(m // 60, m % 60) for m in range(24 * 60)]  # the local time of each minute of a day
+
+
+class Span(NamedTuple):
+    """Where one session of a day's option (:meth:`SlotFinder.options`) would go: a plain tuple, not a
+    :class:`Slot` (a day holds dozens of options, few of which a plan takes)."""
+
+    starts_at: datetime
+    ends_at: datetime
+    room_id: int | None
+    staff_member_id: int | None
 
 
 class _Index:
@@ -46,7 +58,7 @@ class _Index:
             held = self.by_key.setdefault(key, [])
             held.extend(items)
             held.sort()
-            longest = max(end - start for start, end in items)
+            longest = -min(starmap(sub, items))  # the longest end - start
             if longest > self.longest:
                 self.longest = longest
 
@@ -85,6 +97,18 @@ class _FreeTime:
         return i >= 0 and b <= self.intervals[i].end
 
 
+def _fit_ranges(free: list[Interval], starts: list[datetime], duration: timedelta) -> Iterator[tuple[int, int]]:
+    """The index ranges ``[i, j)`` of the ascending ``starts`` where ``[start, start + duration)``
+    lies inside one of the disjoint ``free`` intervals: two bisections per interval."""
+    for iv in free:
+        last = iv.end - duration
+        if last < iv.start:
+            continue
+        i, j = bisect_left(starts, iv.start), bisect_right(starts, last)
+        if i < j:
+            yield i, j
+
+
 def _fits(free: list[Interval], starts: list[datetime], duration: timedelta, ascending: bool = True) -> bytearray:
     """For each of ``starts``, whether ``[start, start + duration)`` lies inside one of the disjoint
     ``free`` intervals (1) or not (0); two bisections per interval when ``starts`` ascend."""
@@ -92,13 +116,26 @@ def _fits(free: list[Interval], starts: list[datetime], duration: timedelta, asc
         free_time = _FreeTime(free)
         return bytearray(free_time.holds(a, a + duration) for a in starts)
     out = bytearray(len(starts))
-    for iv in free:
-        last = iv.end - duration
-        if last < iv.start:
-            continue
-        i, j = bisect_left(starts, iv.start), bisect_right(starts, last)
-        if i < j:
-            out[i:j] = b"\x01" * (j - i)
+    for i, j in _fit_ranges(free, starts, duration):
+        out[i:j] = b"\x01" * (j - i)
+    return out
+
+
+def _first_fit(
+    free_by_id: list[tuple[int, list[Interval]]], starts: list[datetime], duration: timedelta, ascending: bool
+) -> list[int | None]:
+    """For each of ``starts``, the id of the first resource (in the order given) whose ``free``
+    intervals hold ``[start, start + duration)``, None when none does: each resource's ranges
+    (:func:`_fit_ranges`) written over the later ones' instead of a look at every start."""
+    out: list[int | None] = [None] * len(starts)
+    for rid, free in reversed(free_by_id):
+        if ascending:
+            for i, j in _fit_ranges(free, starts, duration):
+                out[i:j] = [rid] * (j - i)
+        else:
+            for x, fit in enumerate(_fits(free, starts, duration, False)):
+                if fit:
+                    out[x] = rid
     return out
 
 
@@ -163,24 +200,28 @@ class SlotFinder:
         stages = dose_stages or {}
         by_room: dict[object, list[tuple[datetime, datetime]]] = {}
         by_staff: dict[object, list[tuple[datetime, datetime]]] = {}
-        by_patient: dict[object, list[tuple[datetime, datetime]]] = {}
+        # Of the patients' sessions only the planned patient's are ever asked about (other patients'
+        # lists would be held and sorted for nothing).
+        mine: list[tuple[datetime, datetime]] = []
+        me = patient.id
         for s in existing_sessions:
             if s.status in LIVE_STATUSES:  # held as reserve() holds them, sorted once below
                 span = (s.starts_at, s.ends_at)
-                if s.room_id is not None:
-                    by_room.setdefault(s.room_id, []).append(span)
-                if s.staff_member_id is not None:
-                    by_staff.setdefault(s.staff_member_id, []).append(span)
-                by_patient.setdefault(patient.id if s.patient_id is None else s.patient_id, []).append(span)
-                if s.kind == "dose" and s.staff_member_id is not None:
-                    self._live_doses.append(s)
-                if s.patient_id == patient.id and s.kind == "dose":
-                    day = local_date(s.starts_at, self.tz)
-                    self.other_doses.append((day, s.starts_at, s.ends_at, stages.get(s.id) if s.id else None))
+                if (room_id := s.room_id) is not None:
+                    by_room.setdefault(room_id, []).append(span)
+                if (staff_id := s.staff_member_id) is not None:
+                    by_staff.setdefault(staff_id, []).append(span)
+                    if s.kind == "dose":
+                        self._live_doses.append(s)
+                if (patient_id := s.patient_id) is None or patient_id == me:
+                    mine.append(span)
+                    if patient_id is not None and s.kind == "dose":
+                        day = local_date(s.starts_at, self.tz)
+                        self.other_doses.append((day, s.starts_at, s.ends_at, stages.get(s.id) if s.id else None))
         self.other_doses.sort(key=lambda o: o[:3])
         self.room_busy.add_all(by_room)
         self.staff_busy.add_all(by_staff)
-        self.patient_busy.add_all(by_patient)
+        self.patient_busy.add_all({me: mine} if mine else {})
         self._open: dict[date, list[Interval]] = {}
         self._candidates: dict[date, list[tuple[time, datetime]]] = {}
         self._starts: dict[date, tuple[list[datetime], bool]] = {}
@@ -400,7 +441,7 @@ class SlotFinder:
 
     def options(
         self, spec: SessionSpec, d: date, *, count: int = 1, step: timedelta = timedelta(0)
-    ) -> list[tuple[datetime, tuple[Slot, ...], bool, time]]:
+    ) -> list[tuple[datetime, tuple[Span, ...], bool, time]]:
         """Every grid start on local date ``d`` where ``count`` sessions ``step`` apart fit the calendar
         (clinic open, the patient free, a suitable free room and an available clinician with room in
         their capacity), earliest first, each with whether it lies within the course's preferred weekdays
@@ -429,6 +470,31 @@ class SlotFinder:
         patient = subtract(opened, self._busy_within(self.patient_busy, self.patient.id, lo_day, hi_day))
         dur = spec.duration
         base, ascending = self._grid_starts(d)
+        span = step * (count - 1) + dur
+        prefs = self.prefs
+        day_ok = prefs.weekdays is None or d.weekday() in prefs.weekdays
+        lo, hi = self._preferred_times(d)
+        checked = bool(getattr(spec, "checks", ())) and bool(self.check_busy.by_key)
+        rems = bool(getattr(spec, "rems", False))
+        out: list[tuple[datetime, tuple[Span, ...], bool, time]] = []
+        floor = self.not_before
+        if count == 1 and not rems and not checked:
+            # (the loop below for one session: the first fitting room and clinician at each start)
+            patient_fits = _fits(patient, base, dur, ascending)
+            room_at = _first_fit(rooms, base, dur, ascending)
+            for x, member in enumerate(_first_fit(staff, base, dur, ascending)):
+                if member is None or not patient_fits[x]:
+                    continue
+                room = room_at[x]
+                if room is None:
+                    continue
+                t, start = cands[x]
+                if floor is not None and start < floor:
+                    continue
+                end = start + dur
+                inside = day_ok and (lo is None or start >= lo) and (hi is None or end <= hi)
+                out.append((start, (Span(start, end, room, member),), inside, t))
+            return out
         # per session k of the series: (its starts, the patient's fits, each room's, each clinician's)
         series = []
         for k in range(count):
@@ -441,37 +507,6 @@ class SlotFinder:
                     [(sid, _fits(free, starts, dur, ascending)) for sid, free in staff],
                 )
             )
-        span = step * (count - 1) + dur
-        prefs = self.prefs
-        day_ok = prefs.weekdays is None or d.weekday() in prefs.weekdays
-        lo, hi = self._preferred_times(d)
-        checked = bool(getattr(spec, "checks", ())) and bool(self.check_busy.by_key)
-        rems = bool(getattr(spec, "rems", False))
-        out: list[tuple[datetime, tuple[Slot, ...], bool, time]] = []
-        floor = self.not_before
-        if count == 1 and not rems and not checked:
-            # (the loop below for one session: the first fitting room and clinician at each start)
-            _starts, patient_fits, room_fits, staff_fits = series[0]
-            for x, (t, start) in enumerate(cands):
-                if (floor is not None and start < floor) or not patient_fits[x]:
-                    continue
-                room = member = None
-                for rid, fits in room_fits:
-                    if fits[x]:
-                        room = rid
-                        break
-                if room is None:
-                    continue
-                for sid, fits in staff_fits:
-                    if fits[x]:
-                        member = sid
-                        break
-                if member is None:
-                    continue
-                end = start + dur
-                inside = day_ok and (lo is None or start >= lo) and (hi is None or end <= hi)
-                out.append((start, (Slot(start, end, room, member),), inside, t))
-            return out
         for x, (t, start) in enumerate(cands):
             if floor is not None and start < floor:
                 continue
@@ -497,7 +532,7 @@ class SlotFinder:
                         break
                 if member is None:
                     break
-                slots.append(Slot(a, b, room, member))
+                slots.append(Span(a, b, room, member))
             else:
                 inside = day_ok and (lo is None or start >= lo) and (hi is None or start + span <= hi)
                 out.append((start, tuple(slots), inside, t))
