@@ -112,8 +112,9 @@ def token_with_patient(digest: str):
     if patient_id is None:
         return auth.token_row(digest)
     room_id = _well_formed_id(body.get("room_id"))
-    found, rows = inputs.token_with_patient(digest, patient_id, room_id)
-    request.environ[_READ_WITH_TOKEN] = (patient_id, room_id, rows)
+    found, booking_rows = inputs.token_with_patient(digest, patient_id, room_id)
+    if booking_rows is not None:
+        request.environ[_READ_WITH_TOKEN] = (patient_id, room_id, booking_rows)
     return found
 
 
@@ -128,7 +129,7 @@ def book_session():
     guess = guess if type(guess) is int and guess >= 1 else None
     read = request.environ.pop(_READ_WITH_TOKEN, None)
     first = (
-        inputs.booking_rows(read[2], patient_id)
+        read[2]()
         if read is not None and read[:2] == (patient_id, guess)
         else inputs.patient_with_courses(patient_id, guess)
     )
