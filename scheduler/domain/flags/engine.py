@@ -48,13 +48,19 @@ def _sorted(flags: Iterable[Flag]) -> list[Flag]:
 def _compute(
     ctx: FlagContext, sessions: list[Session], scope: set[int] | None, course_ids: set[int], as_of: datetime | None
 ) -> list[Flag]:
-    live = [s for s in sessions if s.live]
-    flags = resource_flags(ctx, live, scope)
-    if as_of is not None:
-        flags.extend(unconfirmed_flags(ctx, live, as_of, scope))
-        flags.extend(attendance_flags(ctx, sessions, scope, as_of))
-        flags.extend(authorization_low_flags(ctx, live, as_of, scope))
-        flags.extend(rems_form_flags(ctx, sessions, scope, as_of))
+    flags: list[Flag] = []
+    # The rules of sessions (resources, confirmation, attendance, authorization, REMS forms) report
+    # only flags that name a session of ``scope``: with none of those among ``sessions`` (the state
+    # before a new session is booked, in the write gate) they have nothing to report; the course
+    # rules below still run.
+    if scope is None or any(s.id in scope for s in sessions):
+        live = [s for s in sessions if s.live]
+        flags = resource_flags(ctx, live, scope)
+        if as_of is not None:
+            flags.extend(unconfirmed_flags(ctx, live, as_of, scope))
+            flags.extend(attendance_flags(ctx, sessions, scope, as_of))
+            flags.extend(authorization_low_flags(ctx, live, as_of, scope))
+            flags.extend(rems_form_flags(ctx, sessions, scope, as_of))
     by_course: dict[int, list[Session]] = defaultdict(list)
     loose: dict[int, list[Session]] = defaultdict(list)
     for s in sessions:
