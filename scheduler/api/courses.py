@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import g, request
 
-from scheduler import access
+from scheduler import access, auth
 from scheduler.api import bp, serialize
 from scheduler.api import parsing as p
 from scheduler.api.flags import plausible
@@ -96,11 +96,30 @@ def _render(result: service.CourseResult, flags: list) -> dict:
     }
 
 
+_READ_WITH_TOKEN = "scheduler.course_rows"  # request.environ: what token_with_patient read with the token
+
+
+def token_with_patient(digest: str):
+    """The token's look-up for ``create_course`` (``auth.authenticate_bearer``): the patient the path
+    names and its courses (``inputs.patient_with_courses``) are read by the token's statement and
+    kept for the view (``request.environ``, this request's only). The patient is judged by the view
+    (404, scope), after the token: a bad token is 401 first, as for any route."""
+    patient_id = (request.view_args or {}).get("patient_id")
+    if not isinstance(patient_id, int) or patient_id < 1:  # (a too large id is 0: api.BoundedInt)
+        return auth.token_row(digest)
+    found, course_rows = inputs.token_with_patient(digest, patient_id, None)
+    if course_rows is not None:
+        request.environ[_READ_WITH_TOKEN] = (patient_id, course_rows)
+    return found
+
+
 @bp.post("/patients/<int:patient_id>/courses")
 @require("book")
 @idempotent
 def create_course(patient_id: int):
-    patient = inputs.patient_row(patient_id)
+    read = request.environ.pop(_READ_WITH_TOKEN, None)
+    first = read[1]() if read is not None and read[0] == patient_id else inputs.patient_with_courses(patient_id)
+    patient = first.patient
     body = p.json_body()
     p.reject_unknown(body, FIELDS)
     key = p.string(body, "protocol", max_length=64)
@@ -124,6 +143,7 @@ def create_course(patient_id: int):
         include_maintenance=p.boolean(body, "include_maintenance", default=True),
         replaces_course_id=replaces,
         stop_reason=stop_reason,
+        courses=first.courses,
     )
     if dry_run:  # what the plan would show once booked; plan_sessions index into "sessions"
         flags = [{**serialize.flag(f), "plan_sessions": indexes} for f, indexes in result.flags]

@@ -9,6 +9,7 @@ clashing session. A plan that breaks a rule (problems of severity ``error``) is 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from scheduler.db import db_session
 from scheduler.domain import courses as course_rules
 from scheduler.domain.calendar import clashes
+from scheduler.domain.flags import CourseFacts
 from scheduler.domain.intervals import Interval, overlaps
 from scheduler.domain.maintenance import DueWindow, due_window
 from scheduler.domain.planning import Plan, PlanningError, plan_course, planning_start
@@ -97,7 +99,7 @@ def plan(
     include_maintenance: bool = True,
     hidden_session_ids: frozenset[int] = frozenset(),
     now: datetime | None = None,
-    courses: list[Course] | None = None,
+    courses: Sequence[CourseFacts] | None = None,
 ) -> tuple[Plan, str, flag_service.PlanCalendar]:
     """The planner's proposal for the patient's course, over the clinic's real calendar; with ``now``
     nothing is proposed before it (a past ``start_on`` plans from today). Also the calendar it was
@@ -150,13 +152,11 @@ def plan(
         )
     except PlanningError as exc:
         raise UnprocessableError(exc.message, code=exc.code, field="protocol") from exc
-    calendar = flag_service.PlanCalendar(
-        loaded=loaded, history=history, patient=patient, courses=tuple(flag_service.course_facts(c) for c in rows)
-    )
+    calendar = flag_service.PlanCalendar(loaded=loaded, history=history, patient=patient, courses=tuple(rows))
     return proposal, clinic.timezone, calendar
 
 
-def _protocols_of(courses: list[Course]) -> dict[int, Protocol]:
+def _protocols_of(courses: Sequence[CourseFacts]) -> dict[int, Protocol]:
     """Each course's protocol by course id (a course of a protocol no longer shipped has none)."""
     known = protocols()
     return {c.id: known[c.protocol_key] for c in courses if c.protocol_key in known}
@@ -169,14 +169,15 @@ def next_due_of(plan_: Plan, proto: Protocol, tz: str) -> DueWindow | None:
     return due_window(local_date(doses[-1].starts_at, tz), proto)
 
 
-def summary(c: Course) -> course_rules.CourseSummary:
+def summary(c: CourseFacts) -> course_rules.CourseSummary:
     return course_rules.CourseSummary(
         id=c.id, patient_id=c.patient_id, protocol_key=c.protocol_key, status=c.status, start_on=c.start_on
     )
 
 
-def patient_courses(patient_id: int) -> list[Course]:
-    return list(db_session.scalars(select(Course).where(Course.patient_id == patient_id).order_by(Course.id)))
+def patient_courses(patient_id: int) -> list[CourseFacts]:
+    """The patient's courses as the rule book's facts, by id (one Core statement)."""
+    return flag_service.course_fact_rows([patient_id])
 
 
 def refuse_second_course(
@@ -185,7 +186,7 @@ def refuse_second_course(
     *,
     override_reason: str | None,
     replaces_course_id: int | None,
-    courses: list[Course] | None = None,
+    courses: Sequence[CourseFacts] | None = None,
 ) -> list[course_rules.CourseSummary]:
     """409 ``course_active`` naming the patient's open course(s), unless the request replaces it or
     gives an ``override_reason``; returns the open courses overridden (to audit)."""
@@ -256,6 +257,7 @@ def plan_and_book(
     now: datetime | None = None,
     replaces_course_id: int | None = None,
     stop_reason: str | None = None,
+    courses: Sequence[CourseFacts] | None = None,
 ) -> CourseResult:
     """Plan, and unless ``dry_run`` book the whole course in one savepoint (all or nothing).
 
@@ -266,11 +268,14 @@ def plan_and_book(
     ``past_status`` (demo and imports only, entering history): the plan may start in the past and
     planned sessions that ended before ``now`` get this status. Otherwise nothing is planned before
     ``now`` (a past ``start_on`` plans from today: problem ``start_moved_to_today``).
+
+    ``courses``: the patient's courses as facts, when the caller read them in this transaction
+    (``inputs.patient_with_courses``); else read here.
     """
     now = now or utcnow()
     protocol(protocol_key)  # 404 for an unknown protocol before anything else
     replaced = replaceable(patient_id, replaces_course_id) if replaces_course_id is not None else None
-    rows = patient_courses(patient_id)
+    rows = list(courses) if courses is not None else patient_courses(patient_id)
     overridden = refuse_second_course(
         patient_id, protocol_key, override_reason=override_reason, replaces_course_id=replaces_course_id, courses=rows
     )

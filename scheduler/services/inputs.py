@@ -746,16 +746,24 @@ _PG_SESSION_COLUMNS = tuple(
     type_coerce(c, DateTime(timezone=True)).label(c.key) if isinstance(getattr(c, "type", None), UTCDateTime) else c
     for c in _PLAIN_SESSION_COLUMNS
 )
-_PLAN_SESSIONS = (
-    select(*_PLAIN_SESSION_COLUMNS)
-    .where(
-        or_(
-            and_(TS.clinic_id == bindparam("clinic_id"), overlapping_bound(TS.starts_at, TS.ends_at, "w")),
-            TS.patient_id == bindparam("patient_id"),
+_PLAN_SESSIONS: dict[bool, Any] = {}  # by database: built once each
+
+
+def _plan_sessions_statement(postgres: bool):
+    if (found := _PLAN_SESSIONS.get(postgres)) is not None:
+        return found
+    statement = _PLAN_SESSIONS[postgres] = (
+        # the columns as the flag reads of many rows read them (no result processing per value)
+        select(*(_PG_SESSION_COLUMNS if postgres else _PLAIN_SESSION_COLUMNS))
+        .where(
+            or_(
+                and_(TS.clinic_id == bindparam("clinic_id"), overlapping_bound(TS.starts_at, TS.ends_at, "w")),
+                TS.patient_id == bindparam("patient_id"),
+            )
         )
+        .order_by(TS.starts_at, TS.id)
     )
-    .order_by(TS.starts_at, TS.id)
-)
+    return statement
 
 
 def clinic_inputs_and_history(
@@ -765,24 +773,25 @@ def clinic_inputs_and_history(
     history, any clinic) from one statement built once: the rows of either, split here by the same
     predicates."""
     params = window_params("w", window.start, window.end)
-    rows = [
-        v.Session(*row) for row in read(_PLAN_SESSIONS, {"clinic_id": clinic_id, "patient_id": patient_id, **params})
-    ]
-    low = params["w_low"]
-    here = tuple(
-        s
-        for s in rows
-        if s.clinic_id == clinic_id and s.starts_at < window.end and s.ends_at > window.start and s.starts_at >= low
-    )
-    history = tuple(s for s in rows if s.patient_id == patient_id)
+    rows = read(
+        _plan_sessions_statement(is_postgres()), {"clinic_id": clinic_id, "patient_id": patient_id, **params}
+    ).all()
+    low, start, end = params["w_low"], window.start, window.end
+    here, history = [], []
+    for row in rows:
+        s = v.Session(*row)
+        if s.clinic_id == clinic_id and s.starts_at < end and s.ends_at > start and s.starts_at >= low:
+            here.append(s)
+        if s.patient_id == patient_id:
+            history.append(s)
     loaded = ClinicInputs(
         clinic=clinic_value(clinic_id, window),
         rooms=rooms(clinic_id),
         staff=staff(clinic_id, window),
-        sessions=here,
+        sessions=tuple(here),
         window=window,
     )
-    return loaded, history
+    return loaded, tuple(history)
 
 
 def clinic_of(s: v.Session) -> int:

@@ -85,6 +85,9 @@ def test_a_token_is_stored_hashed_works_and_a_revoked_token_gets_401(api):
     # a booking reads its token with the patient it names (api.sessions.token_with_patient)
     booking = {"patient_id": 1, "room_id": 1}
     assert client.post("/api/v1/sessions", json=booking, headers=bearer).status_code == 403  # a clinician
+    # so does planning a course, with the patient of its path (api.courses.token_with_patient)
+    course = {"protocol": "ketamine-iv", "clinic_id": 1, "start_on": "2030-01-07", "dry_run": True}
+    assert client.post("/api/v1/patients/1/courses", json=course, headers=bearer).status_code == 403
     listed = api.get(f"/api/v1/users/{user['id']}/tokens").json["tokens"]
     assert [t["label"] for t in listed] == ["tablet"] and "token" not in listed[0]
 
@@ -93,6 +96,8 @@ def test_a_token_is_stored_hashed_works_and_a_revoked_token_gets_401(api):
     refused = client.get("/api/v1/rooms", headers=bearer)
     assert refused.status_code == 401 and refused.json["error"]["code"] == "unauthorized"
     refused = client.post("/api/v1/sessions", json=booking, headers=bearer)
+    assert refused.status_code == 401 and refused.json["error"]["code"] == "unauthorized"
+    refused = client.post("/api/v1/patients/1/courses", json=course, headers=bearer)
     assert refused.status_code == 401 and refused.json["error"]["code"] == "unauthorized"
     assert api.post(f"/api/v1/tokens/{row.id}/revoke").status_code == 409
     db_session.expire_all()
