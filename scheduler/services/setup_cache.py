@@ -12,7 +12,7 @@ versions start at random values) would have to raise the version themselves.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import bindparam, event, select, update
@@ -47,15 +47,20 @@ class Setup:
     rooms: tuple[v.Room, ...]  # by name, id
     staff: tuple[v.StaffMember, ...]  # by name, id; time off left out (see staff_values)
     time_off: dict  # staff id -> (Interval, ...)
+    # clinic_value's values by the closures they hold (values are frozen, so they can be shared)
+    _clinic_values: dict[tuple[v.Closure, ...], v.Clinic] = field(default_factory=dict, compare=False, repr=False)
 
     def clinic_value(self, window: Interval | None = None) -> v.Clinic:
-        """The clinic with the closures touching ``window`` (all when None), as ``inputs.clinic_value``."""
+        """The clinic with the closures touching ``window`` (all when None), as ``inputs.clinic_value``;
+        one value per choice of closures, made once (``_clinic_values``)."""
         closures = self.closures
         if window is not None:
             first = local_date(window.start, self.timezone) - timedelta(days=1)
             last = local_date(window.end, self.timezone) + timedelta(days=1)
             closures = tuple(c for c in closures if c.ends_on >= first and c.starts_on <= last)
-        return v.Clinic(
+        if (found := self._clinic_values.get(closures)) is not None:
+            return found
+        value = v.Clinic(
             id=self.clinic_id,
             timezone=self.timezone,
             name=self.name,
@@ -63,14 +68,20 @@ class Setup:
             hours=self.hours,
             rems_certification_id=self.rems_certification_id,
         )
+        if len(self._clinic_values) < 64:  # a few choices of closures are met again and again
+            self._clinic_values[closures] = value
+        return value
 
     def staff_values(self, window: Interval) -> tuple[v.StaffMember, ...]:
-        """The clinicians with the time off touching ``window``."""
+        """The clinicians with the time off touching ``window`` (those with none there: the values of
+        ``staff`` as they are, which hold no time off)."""
         out = []
         for m in self.staff:
             away = tuple(t for t in self.time_off.get(m.id, ()) if t.overlaps(window))
             out.append(
-                v.StaffMember(
+                m
+                if not away
+                else v.StaffMember(
                     id=m.id,
                     name=m.name,
                     role=m.role,
