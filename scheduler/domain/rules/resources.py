@@ -279,12 +279,14 @@ def capacity_flags(ctx: FlagContext, live: list[Session], scope: set[int] | None
     out: list[Flag] = []
     for staff_id, theirs in by_staff.items():
         capacity = ctx.staff[staff_id].capacity
-        if len(theirs) <= capacity:
-            continue
+        if len(theirs) <= capacity or (scope is not None and not any(s.id in scope for s in theirs)):
+            continue  # (without a session of scope no chain of theirs holds one: _chained_to_scope)
         mine = _chained_to_scope(theirs, scope)
-        for excess in _excess_intervals([s.interval for s in mine], capacity):
+        intervals = [s.interval for s in mine]
+        for excess in _excess_intervals(intervals, capacity):
             involved = sorted(
-                (s for s in mine if excess.overlaps(s.interval)), key=lambda s: (s.starts_at, _id_key(s.id))
+                (s for s, iv in zip(mine, intervals, strict=True) if excess.overlaps(iv)),
+                key=lambda s: (s.starts_at, _id_key(s.id)),
             )
             if not _in(scope, *involved):
                 continue
@@ -314,7 +316,7 @@ def resource_flags(ctx: FlagContext, live: list[Session], scope: set[int] | None
     """All resource conflicts among ``live`` sessions that involve a session of ``scope`` (None: all)."""
     out: list[Flag] = []
     for s in live:
-        if _in(scope, s):
+        if scope is None or s.id in scope:
             out.extend(single_session_flags(ctx, s))
     out.extend(double_booking_flags(ctx, live, scope))
     out.extend(capacity_flags(ctx, live, scope))
