@@ -8,6 +8,7 @@ sessions of the days concerned only (one query, one index range per day).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -463,15 +464,22 @@ def _plan_context(
     themselves (names, holds, authorizations) are read only with ``others_known``: a flag that
     needs them names one of their sessions (:func:`_flags_of_plan`)."""
     windows = day_windows(cal.loaded.clinic.timezone, planned)
+    ends = [w.end for w in windows]  # (the days ascend and are disjoint: so do their ends)
     rooms = {s.room_id for s in planned}
     staff_ids = {s.staff_member_id for s in planned if s.staff_member_id is not None}
+
+    def on_the_days(s: Session) -> bool:
+        """``s`` overlaps one of the days: the first day ending after it starts is the only one that can."""
+        i = bisect_right(ends, s.starts_at)
+        return i < len(windows) and overlaps(s.starts_at, s.ends_at, windows[i].start, windows[i].end)
+
     others = [
         s
         for s in cal.loaded.sessions
         if s.patient_id != cal.patient.id
         and s.live
         and (s.room_id in rooms or s.staff_member_id in staff_ids)
-        and any(overlaps(s.starts_at, s.ends_at, w.start, w.end) for w in windows)
+        and on_the_days(s)
     ]
     courses = [replace(c, status="stopped") if c.id == stopped_course_id else c for c in cal.courses]
     courses.append(
