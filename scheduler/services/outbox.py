@@ -141,11 +141,14 @@ def session_changed(s: TreatmentSession, before: Before | None, now: datetime) -
 def schedule_reminders(s: TreatmentSession, now: datetime) -> list[Message]:
     from scheduler.services import setup_cache
 
+    patient = db_session.get(Patient, s.patient_id)
+    if patient is None or address(patient) is None:
+        return []  # nothing reaches the patient: enqueue would write none of them
     hours = messaging.reminder_hours(s.kind, setup_cache.setup(s.clinic_id).reminder_hours)
     return [
         m
         for due in messaging.messages_for_booking(s.starts_at, hours, now)
-        if (m := enqueue(s, due.kind, due.at)) is not None
+        if (m := enqueue(s, due.kind, due.at, patient=patient)) is not None
     ]
 
 
