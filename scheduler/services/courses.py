@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from operator import attrgetter
 
 from sqlalchemy import select
 
@@ -33,6 +34,7 @@ from scheduler.protocols_registry import protocols
 from scheduler.services import audit, booking, inputs, scope
 from scheduler.services import flags as flag_service
 
+_START_AND_ID = attrgetter("starts_at", "id")
 PLANNER_EXTEND_DAYS = 60  # the planner looks this far past a rule's window before giving up
 SPACING_LOOKBACK_DAYS = 31  # the patient's doses this far before the plan are spaced from (no protocol's gap is longer)
 
@@ -128,11 +130,9 @@ def plan(
         if s.id not in mine_here
         and overlaps(s.starts_at, s.ends_at, since if s.kind == "dose" else window.start, window.end)
     ]
-    existing = [
-        s
-        for s in sorted((*loaded.sessions, *in_window), key=lambda s: (s.starts_at, s.id or 0))
-        if s.id not in hidden_session_ids
-    ]
+    existing = sorted((*loaded.sessions, *in_window), key=_START_AND_ID)  # (stored sessions: ids are set)
+    if hidden_session_ids:
+        existing = [s for s in existing if s.id not in hidden_session_ids]
     visible = [s for s in history if s.id not in hidden_session_ids]
     rows = courses if courses is not None else patient_courses(patient_id)
     try:
