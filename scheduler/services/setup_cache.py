@@ -48,7 +48,10 @@ class Setup:
     staff: tuple[v.StaffMember, ...]  # by name, id; time off left out (see staff_values)
     time_off: dict  # staff id -> (Interval, ...)
     # clinic_value's values by the closures they hold (values are frozen, so they can be shared)
-    _clinic_values: dict[tuple[v.Closure, ...], v.Clinic] = field(default_factory=dict, compare=False, repr=False)
+    # (not an init field: a Setup made by dataclasses.replace starts with a memo of its own)
+    _clinic_values: dict[tuple[v.Closure, ...], v.Clinic] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
     def clinic_value(self, window: Interval | None = None) -> v.Clinic:
         """The clinic with the closures touching ``window`` (all when None), as ``inputs.clinic_value``;
