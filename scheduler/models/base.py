@@ -43,6 +43,28 @@ class UTCDateTime(TypeDecorator):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
+    def result_processor(self, dialect, coltype):
+        """On SQLite, the text SQLAlchemy stores for a naive UTC instant (what ``process_bind_param``
+        hands it: ``YYYY-MM-DD HH:MM:SS.ffffff``, 26 characters) is read in one parse with its zone,
+        ``datetime.fromisoformat(text + "+00:00")``: the same instant with the same ``tzinfo``
+        (``datetime.UTC``) as SQLite's DATETIME parse (``fromisoformat``) followed by
+        ``process_result_value``, ~1 µs less per value (``datetime.replace`` with a keyword is the dear
+        part; a dry run reads ~2,500 instants). Any other text or value goes the general way."""
+        general = super().result_processor(dialect, coltype)
+        if dialect.name != "sqlite" or general is None:
+            return general
+        parse = datetime.fromisoformat
+
+        def process(value):
+            if type(value) is str and len(value) == 26 and value[10] == " " and value[19] == ".":
+                try:
+                    return parse(value + "+00:00")
+                except ValueError:  # not a date and time after all: the general way says what it is
+                    pass
+            return general(value)
+
+        return process
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
