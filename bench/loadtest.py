@@ -170,6 +170,7 @@ class World:
                     mrn=f"LOAD-{stamp}-{i}",
                     name=f"Load Patient {i}",
                     birth_date=date(1980, 1, 1),
+                    email=f"load-{stamp}-{i}@example.org",  # reachable: a booking writes its reminders
                     ride_home_arranged=True,
                 )
                 for i in range(free_cells or 400)

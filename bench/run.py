@@ -188,13 +188,15 @@ class Bench:
         db_session.add(user)
         db_session.flush()
         self.token = issue_token(user, label="bench")
-        # Bench patients for booking: no history, so a refused booking can only be a real clash.
+        # Bench patients for booking: no history, so a refused booking can only be a real clash; an
+        # email address, as a clinic's patients have, so each booking writes its reminders.
         self.bench_patients = []
         for i in range(200):
             p = Patient(
                 mrn=f"BENCH-{stamp}-{i}",
                 name=f"Bench Patient {i}",
                 birth_date=date(1985, 1, 1),
+                email=f"bench-{stamp}-{i}@example.org",
                 ride_home_arranged=True,
             )
             db_session.add(p)

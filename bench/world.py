@@ -71,7 +71,11 @@ def build(db_session, stamp: str, today: date) -> World:
         rooms[n] = [r.id for r in made]
     patients = [
         Patient(
-            mrn=f"BOARD-{stamp}-{i}", name=f"Board Patient {i}", birth_date=date(1980, 1, 1), ride_home_arranged=True
+            mrn=f"BOARD-{stamp}-{i}",
+            name=f"Board Patient {i}",
+            birth_date=date(1980, 1, 1),
+            email=f"board-{stamp}-{i}@example.org",  # reachable: a booking writes its reminders
+            ride_home_arranged=True,
         )
         for i in range(3 * 210 + 2)
     ]
