@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, request
 from werkzeug.routing import IntegerConverter
 
+from scheduler.api import with_token
 from scheduler.auth import authenticate_bearer
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -17,17 +18,8 @@ PUBLIC_ENDPOINTS = {"api.health", "api.openapi", "api.feed_ics"}
 def _authenticate():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    if request.endpoint == "api.book_session":  # the token read with the patient to book for
-        from scheduler.api.sessions import token_with_patient
-
-        authenticate_bearer(token_with_patient)
-        return None
-    if request.endpoint == "api.create_course":  # the token read with the patient to plan for
-        from scheduler.api import courses
-
-        authenticate_bearer(courses.token_with_patient)
-        return None
-    authenticate_bearer()
+    # a booking, a course plan: the patient they name read by the token's statement (with_token)
+    authenticate_bearer(with_token.lookup_for(request.endpoint))
     return None
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import g, request
 
-from scheduler import access, auth
-from scheduler.api import bp, serialize
+from scheduler import access
+from scheduler.api import bp, serialize, with_token
 from scheduler.api import parsing as p
 from scheduler.api.flags import plausible
 from scheduler.api.idempotency import idempotent
@@ -96,29 +96,18 @@ def _render(result: service.CourseResult, flags: list) -> dict:
     }
 
 
-_READ_WITH_TOKEN = "scheduler.course_rows"  # request.environ: what token_with_patient read with the token
-
-
-def token_with_patient(digest: str):
-    """The token's look-up for ``create_course`` (``auth.authenticate_bearer``): the patient the path
-    names and its courses (``inputs.patient_with_courses``) are read by the token's statement and
-    kept for the view (``request.environ``, this request's only). The patient is judged by the view
-    (404, scope), after the token: a bad token is 401 first, as for any route."""
-    patient_id = (request.view_args or {}).get("patient_id")
-    if not isinstance(patient_id, int) or patient_id < 1:  # (a too large id is 0: api.BoundedInt)
-        return auth.token_row(digest)
-    found, course_rows = inputs.token_with_patient(digest, patient_id, None)
-    if course_rows is not None:
-        request.environ[_READ_WITH_TOKEN] = (patient_id, course_rows)
-    return found
+def _course_reads() -> tuple[int, int, None] | None:
+    """What a course request's token statement reads with it (``with_token``): the patient the path
+    names (a too large id is 0 there: ``api.BoundedInt``)."""
+    patient_id = with_token.well_formed_id((request.view_args or {}).get("patient_id"))
+    return None if patient_id is None else (patient_id, patient_id, None)
 
 
 @bp.post("/patients/<int:patient_id>/courses")
 @require("book")
 @idempotent
 def create_course(patient_id: int):
-    read = request.environ.pop(_READ_WITH_TOKEN, None)
-    first = read[1]() if read is not None and read[0] == patient_id else inputs.patient_with_courses(patient_id)
+    first = with_token.take(patient_id) or inputs.patient_with_courses(patient_id)
     patient = first.patient
     body = p.json_body()
     p.reject_unknown(body, FIELDS)
@@ -150,6 +139,9 @@ def create_course(patient_id: int):
     else:
         flags = [serialize.flag(f) for f in flag_service.for_patient(patient.id)]
     return _render(result, flags), 200 if dry_run else 201
+
+
+with_token.reads_with_token("api.create_course", _course_reads)
 
 
 @bp.get("/patients/<int:patient_id>/courses")

@@ -9,8 +9,8 @@ from typing import Literal, overload
 
 from flask import g, request
 
-from scheduler import access, auth
-from scheduler.api import bp, serialize
+from scheduler import access
+from scheduler.api import bp, serialize, with_token
 from scheduler.api import parsing as p
 from scheduler.api.flags import plausible, query_window
 from scheduler.api.idempotency import idempotent
@@ -92,30 +92,16 @@ def _render(session, found: list | None = None):
     return serialize.session(session, flags=found)
 
 
-_READ_WITH_TOKEN = "scheduler.booking_rows"  # request.environ: what token_with_patient read with the token
-_MAX_ID = 2**31 - 1
-
-
-def _well_formed_id(value) -> int | None:
-    return value if type(value) is int and 1 <= value <= _MAX_ID else None
-
-
-def token_with_patient(digest: str):
-    """The token's look-up for ``book_session`` (``auth.authenticate_bearer``): when the body names a
-    well-formed patient id, the patient, its courses and the room's setup version
-    (``inputs.patient_with_courses``) are read by the token's statement and kept for the view
-    (``request.environ``, this request's only); else the token alone. Whatever the body holds is
-    still parsed and refused by the view, after the token: a bad token is 401 first, as for any route."""
+def _booking_reads() -> tuple[tuple[int, int | None], int, int | None] | None:
+    """What a booking's token statement reads with it (``with_token``): the patient the body names and
+    the room's setup version, when the patient id is well formed."""
     body = request.get_json(silent=True)  # parsed already by the input guard
     body = body if isinstance(body, dict) else {}
-    patient_id = _well_formed_id(body.get("patient_id"))
+    patient_id = with_token.well_formed_id(body.get("patient_id"))
     if patient_id is None:
-        return auth.token_row(digest)
-    room_id = _well_formed_id(body.get("room_id"))
-    found, booking_rows = inputs.token_with_patient(digest, patient_id, room_id)
-    if booking_rows is not None:
-        request.environ[_READ_WITH_TOKEN] = (patient_id, room_id, booking_rows)
-    return found
+        return None
+    room_id = with_token.well_formed_id(body.get("room_id"))
+    return (patient_id, room_id), patient_id, room_id
 
 
 @bp.post("/sessions")
@@ -127,12 +113,7 @@ def book_session():
     patient_id = p.integer(body, "patient_id", minimum=1)
     guess = body.get("room_id")  # read with the patient when well formed; parsed below as always
     guess = guess if type(guess) is int and guess >= 1 else None
-    read = request.environ.pop(_READ_WITH_TOKEN, None)
-    first = (
-        read[2]()
-        if read is not None and read[:2] == (patient_id, guess)
-        else inputs.patient_with_courses(patient_id, guess)
-    )
+    first = with_token.take((patient_id, guess)) or inputs.patient_with_courses(patient_id, guess)
     patient, courses = first.patient, first.courses
     room_id = p.integer(body, "room_id", minimum=1)
     # the room and its clinic's setup (cached)
@@ -174,6 +155,9 @@ def book_session():
         g.user.id, req, record_past=record_past, past_status=status or "booked", alone=True, stored_courses=courses
     )
     return serialize.session(session, setup.timezone, flags=found), 201
+
+
+with_token.reads_with_token("api.book_session", _booking_reads)
 
 
 @bp.get("/sessions")
