@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import Table, bindparam, cast, func, literal_column, select
+from sqlalchemy import Table, bindparam, cast, func, literal_column, select, union_all
 from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError
@@ -27,7 +27,7 @@ from scheduler.domain.timezones import local_time, wall_clock
 from scheduler.domain.values import Session
 from scheduler.domain.vocabulary import MAX_SESSION_DURATION
 from scheduler.errors import CONFLICT_SQLSTATES, Conflict, UnprocessableError, sqlstate
-from scheduler.models import AuditEvent, Clinic, TreatmentSession, utcnow
+from scheduler.models import AuditEvent, Clinic, Message, TreatmentSession, utcnow
 from scheduler.services import audit, outbox
 from scheduler.services.conflicts import clashes_among, describe, find_clashes
 
@@ -241,16 +241,31 @@ def insert(
 
 _TS = typing.cast(Table, TreatmentSession.__table__)
 _AUDIT = typing.cast(Table, AuditEvent.__table__)
+_MESSAGE = typing.cast(Table, Message.__table__)
 _WRITTEN = tuple(c.key for c in _TS.columns if c.key != "id")  # every column but the id, given explicitly
-_STATEMENTS: dict[str, Any] = {}
+# a booking's messages: every column an outbox row starts with but its session's id
+_MESSAGE_WRITTEN = (
+    "kind",
+    "channel",
+    "recipient",
+    "patient_id",
+    "offer_id",
+    "due_at",
+    "status",
+    "attempts",
+    "created_at",
+)
+_STATEMENTS: dict[int, Any] = {}
 
 
-def _audited_insert_pg():
-    """One statement: the session's INSERT … RETURNING its id as a CTE, and the audit event's INSERT
-    selecting from it (the event's ``after`` gets the new id by ``jsonb_set``); returns the id."""
-    if (found := _STATEMENTS.get("pg")) is not None:
+def _audited_insert_pg(messages: int = 0):
+    """One statement: the session's INSERT … RETURNING its id as a CTE, the audit event's INSERT
+    selecting from it (the event's ``after`` gets the new id by ``jsonb_set``) and, for
+    ``messages`` > 0, the INSERT of that many outbox rows selecting the session's id from it (a
+    further CTE: ``m{i}_{column}`` parameters, one row each); returns the id."""
+    if (found := _STATEMENTS.get(messages)) is not None:
         return found
-    A = _AUDIT
+    A, M = _AUDIT, _MESSAGE
     booked = (
         sa_insert(_TS)
         .values({k: bindparam(f"s_{k}", type_=_TS.c[k].type) for k in _WRITTEN})
@@ -268,19 +283,48 @@ def _audited_insert_pg():
     given = ("at", "actor_id", "actor", "action", "entity_type", "before", "reason")
     rows = select(*(bindparam(f"a_{k}", type_=A.c[k].type) for k in given), booked.c.id, after)
     statement = sa_insert(A).from_select([*given, "entity_id", "after"], rows).returning(A.c.entity_id)
-    _STATEMENTS["pg"] = statement
+    if messages:
+        each = [
+            select(*(bindparam(f"m{i}_{k}", type_=M.c[k].type) for k in _MESSAGE_WRITTEN), booked.c.id)
+            for i in range(messages)
+        ]
+        chosen = each[0] if messages == 1 else union_all(*each)
+        reminded = sa_insert(M).from_select([*_MESSAGE_WRITTEN, "session_id"], chosen).cte("reminded")
+        statement = statement.add_cte(reminded)
+    _STATEMENTS[messages] = statement
     return statement
 
 
-_INSERT_SESSION = sa_insert(_TS).returning(_TS.c.id)  # SQLite: the row, then its event
+_INSERT_SESSION = sa_insert(_TS).returning(_TS.c.id)  # SQLite: the row, then its event and its messages
+_INSERT_MESSAGE = sa_insert(_MESSAGE)
+
+
+def _message_rows(session: TreatmentSession, now: datetime) -> list[dict[str, Any]]:
+    """The outbox rows the session's booking writes (``outbox.booking_values``), as the message
+    table's column values but the session's id."""
+    return [
+        {
+            "kind": v["kind"],
+            "channel": v["channel"],
+            "recipient": v["to"],
+            "patient_id": v["patient_id"],
+            "offer_id": v["offer_id"],
+            "due_at": v["due_at"],
+            "status": "pending",
+            "attempts": 0,
+            "created_at": now,
+        }
+        for v in outbox.booking_values(session, now)
+    ]
 
 
 def _insert_audited(actor_id: int | None, session: TreatmentSession, *, reason: str | None) -> TreatmentSession:
-    """Write a new session and its ``session.book`` audit event by Core statements (one on
-    PostgreSQL, two on SQLite), then attach the object to the ORM session as the persistent row it
-    now is (every column set: nothing is read back) and tell the outbox it was booked. A clash caught
-    by the exclusion constraints rolls the transaction back and becomes the same 409 as the check
-    before it (``flush_guarded`` without a savepoint)."""
+    """Write a new session, its ``session.book`` audit event and the outbox rows its booking writes
+    (its reminders, worked out beforehand by the outbox's rules) by Core statements (one on
+    PostgreSQL, three on SQLite), then attach the object to the ORM session as the persistent row it
+    now is (every column set: nothing is read back) and tell the outbox it was booked with its
+    messages. A clash caught by the exclusion constraints rolls the transaction back and becomes the
+    same 409 as the check before it (``flush_guarded`` without a savepoint)."""
     now = utcnow()
     session.version, session.created_at, session.updated_at = 1, now, now
     for key in _WRITTEN:  # every attribute loaded, so that nothing is expired once attached
@@ -288,6 +332,7 @@ def _insert_audited(actor_id: int | None, session: TreatmentSession, *, reason: 
             setattr(session, key, None)
     values = {k: session.__dict__[k] for k in _WRITTEN}
     event = audit.created_values(actor_id, "session.book", session, reason=reason)  # after["id"]: None until written
+    messages = _message_rows(session, now)
     if db_session.new or db_session.dirty:
         db_session.flush()
     connection = db_session.connection()
@@ -295,12 +340,16 @@ def _insert_audited(actor_id: int | None, session: TreatmentSession, *, reason: 
         if connection.dialect.name == "postgresql":
             params = {f"s_{k}": v for k, v in values.items()}
             params.update({f"a_{k}": v for k, v in event.items() if k != "entity_id"})
-            new_id = connection.execute(_audited_insert_pg(), params).scalar_one()
+            for i, row in enumerate(messages):
+                params.update({f"m{i}_{k}": v for k, v in row.items()})
+            new_id = connection.execute(_audited_insert_pg(len(messages)), params).scalar_one()
         else:
             new_id = connection.execute(_INSERT_SESSION, values).scalar_one()
             event["entity_id"] = new_id
             event["after"] = {**event["after"], "id": new_id}
             connection.execute(audit.INSERT_EVENT, event)
+            if messages:
+                connection.execute(_INSERT_MESSAGE, [{**row, "session_id": new_id} for row in messages])
     except DBAPIError as exc:
         if sqlstate(exc) not in CONFLICT_SQLSTATES:
             raise
@@ -318,5 +367,5 @@ def _insert_audited(actor_id: int | None, session: TreatmentSession, *, reason: 
     session.id = new_id
     make_transient_to_detached(session)
     db_session.add(session)
-    outbox.booked(session)
+    outbox.booked(session, written=True)
     return session

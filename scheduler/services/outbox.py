@@ -5,7 +5,9 @@ back. ``scheduler worker`` (services.delivery) sends them later.
 Every write path (a booking, a course, a reschedule, a cancel, a no-show, a reinstate, a re-plan, an
 import, a FHIR ``$book``) changes ``TreatmentSession`` rows through the ORM session, so the outbox
 listens there, once, instead of trusting each path to remember (the one exception, an API booking
-written by Core statements, says so itself: ``booked``): ``before_flush`` notes each touched
+written by Core statements, says so itself: ``booked``; it writes the rows of its booking,
+``booking_values``, in its own statement, and they are written again only if the session changes
+later in the transaction, in place of those): ``before_flush`` notes each touched
 session with the state it had when the transaction first saw it, and ``before_commit`` turns the
 net change into outbox rows (and freed slots into waitlist offers):
 
@@ -21,15 +23,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import event, inspect, select, update
+from sqlalchemy import delete, event, inspect, select, update
 
 from scheduler.db import db_session
 from scheduler.domain import messaging
 from scheduler.models import Clinic, Message, Patient, TreatmentSession, utcnow
 
 _KEY = "scheduler.outbox"
+_WRITTEN_KEY = "scheduler.outbox.written"  # new sessions whose booking messages were written with them
 _WATCHED = ("status", "starts_at", "ends_at", "room_id", "staff_member_id")
 LIVE = ("proposed", "booked")
 
@@ -70,10 +74,19 @@ def _note_changes(session, _flush_context, _instances) -> None:
                 seen[id(obj)] = (obj, Before(*(_old(state, name) for name in _WATCHED)))
 
 
-def booked(s: TreatmentSession) -> None:
+def booked(s: TreatmentSession, *, written: bool = False) -> None:
     """Note a session written as new without the ORM's unit of work (``booking._insert_audited``: a
-    Core INSERT, then attached as persistent), as ``before_flush`` notes a new one."""
+    Core INSERT, then attached as persistent), as ``before_flush`` notes a new one. ``written``: the
+    rows its booking writes (``booking_values``) were written with it, so ``before_commit`` writes
+    them only if the session has changed since (then in place of those)."""
     db_session.info.setdefault(_KEY, {}).setdefault(id(s), (s, None))
+    if written:
+        db_session.info.setdefault(_WRITTEN_KEY, {})[id(s)] = _booked_as(s)
+
+
+def _booked_as(s: TreatmentSession) -> tuple:
+    """What a new session's booking messages depend on."""
+    return (s.status, s.kind, s.patient_id, s.clinic_id, *(getattr(s, name) for name in _WATCHED))
 
 
 def _write_outbox(session) -> None:
@@ -82,13 +95,21 @@ def _write_outbox(session) -> None:
         return
     session.flush()  # ids for new sessions; later changes of this flush are noted again
     seen.update(session.info.pop(_KEY, {}))
+    written = session.info.pop(_WRITTEN_KEY, {})
     now = utcnow()
     for obj, before in list(seen.values()):
+        if (booked_as := written.get(id(obj))) is not None:
+            if booked_as == _booked_as(obj):
+                continue  # its booking's messages were written with it
+            # changed since, in this transaction: the messages its booking wrote give way to those of
+            # its change, as if they had never been written
+            session.execute(delete(Message).where(Message.session_id == obj.id))
         session_changed(obj, before, now)
 
 
 def _forget(session) -> None:
     session.info.pop(_KEY, None)
+    session.info.pop(_WRITTEN_KEY, None)
 
 
 _LISTENERS = (("before_flush", _note_changes), ("before_commit", _write_outbox), ("after_rollback", _forget))
@@ -106,8 +127,8 @@ def session_changed(s: TreatmentSession, before: Before | None, now: datetime) -
     from scheduler.services import waitlist
 
     if before is None:
-        if s.status == "booked":
-            schedule_reminders(s, now)
+        for values in booking_values(s, now):
+            _add(values)
         return
     moved = (before.starts_at, before.ends_at, before.room_id) != (s.starts_at, s.ends_at, s.room_id)
     was_live = before.status in LIVE
@@ -138,18 +159,30 @@ def session_changed(s: TreatmentSession, before: Before | None, now: datetime) -
             waitlist.slot_freed(s, before, now)
 
 
-def schedule_reminders(s: TreatmentSession, now: datetime) -> list[Message]:
+def booking_values(s: TreatmentSession, now: datetime) -> list[dict[str, Any]]:
+    """The outbox rows a new session's booking at ``now`` writes (its reminders, when it is booked),
+    as ``Message`` attribute values; ``session_id`` is None while the session has no id
+    (``booking._insert_audited`` writes them in the session's own statement)."""
+    return reminder_values(s, now) if s.status == "booked" else []
+
+
+def reminder_values(s: TreatmentSession, now: datetime) -> list[dict[str, Any]]:
+    """The session's reminders (``messaging.messages_for_booking``) as ``Message`` attribute values."""
     from scheduler.services import setup_cache
 
     patient = db_session.get(Patient, s.patient_id)
     if patient is None or address(patient) is None:
-        return []  # nothing reaches the patient: enqueue would write none of them
+        return []  # nothing reaches the patient: message_values would make none of them
     hours = messaging.reminder_hours(s.kind, setup_cache.setup(s.clinic_id).reminder_hours)
     return [
-        m
+        values
         for due in messaging.messages_for_booking(s.starts_at, hours, now)
-        if (m := enqueue(s, due.kind, due.at, patient=patient)) is not None
+        if (values := message_values(s, due.kind, due.at, patient=patient)) is not None
     ]
+
+
+def schedule_reminders(s: TreatmentSession, now: datetime) -> list[Message]:
+    return [_add(values) for values in reminder_values(s, now)]
 
 
 def _quiet_hours() -> tuple:
@@ -173,6 +206,20 @@ def enqueue(
 ) -> Message | None:
     """One outbox row, addressed by the patient's contact preference (None when nothing reaches the
     patient: preference ``none``, opted out, or no address). SMS never falls in quiet hours."""
+    values = message_values(s, kind, due_at, patient=patient, offer_id=offer_id, clinic=clinic)
+    return _add(values) if values is not None else None
+
+
+def message_values(
+    s: TreatmentSession | None,
+    kind: str,
+    due_at: datetime,
+    *,
+    patient: Patient | None = None,
+    offer_id: int | None = None,
+    clinic: Clinic | None = None,
+) -> dict[str, Any] | None:
+    """The ``Message`` attribute values of one outbox row (``enqueue``), or None."""
     if patient is None:
         if s is None:
             raise TypeError("enqueue needs the session or the patient the message is for")
@@ -187,15 +234,19 @@ def enqueue(
                 raise TypeError("enqueue needs the session or the clinic of an SMS")
             clinic = db_session.get_one(Clinic, s.clinic_id)
         due_at = messaging.after_quiet_hours(due_at, clinic.timezone, _quiet_hours())
-    message = Message(
-        kind=kind,
-        channel=channel,
-        to=to,
-        patient_id=patient.id,
-        session_id=s.id if s is not None else None,
-        offer_id=offer_id,
-        due_at=due_at,
-    )
+    return {
+        "kind": kind,
+        "channel": channel,
+        "to": to,
+        "patient_id": patient.id,
+        "session_id": s.id if s is not None else None,
+        "offer_id": offer_id,
+        "due_at": due_at,
+    }
+
+
+def _add(values: dict[str, Any]) -> Message:
+    message = Message(**values)
     db_session.add(message)
     return message
 

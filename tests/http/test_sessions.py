@@ -80,9 +80,18 @@ def test_a_booking_is_audited_as_stored_and_writes_its_reminders(api, world):
         assert datetime.fromisoformat(event.after[key]) == datetime.fromisoformat(row[key]).replace(
             tzinfo=datetime.fromisoformat(row[key]).tzinfo or UTC
         ), key
-    kinds = db_session.scalars(select(Message.kind).where(Message.session_id == stored.id)).all()
-    assert kinds and set(kinds) <= {"reminder", "booking_confirmation"}
-    moved = api.post(f"{URL}/{stored.id}/cancel", json={"reason": "Ill", "version": 1})
+    written = db_session.scalars(select(Message).where(Message.session_id == stored.id)).all()
+    assert [(m.kind, m.channel, m.to, m.status, stored.starts_at - m.due_at) for m in written] == [
+        ("reminder", "email", "pat@example.test", "pending", timedelta(hours=24))
+    ]  # once: written with the session, not again by the outbox's listener
+    stored_id = stored.id
+    clash = api.as_("front_desk").post(
+        URL, json=dose(clinic, pid, day, room="Therapy", staff_member_id=clinic.staff["Dr Prescriber"])
+    )
+    assert clash.status_code == 409
+    db_session.expire_all()
+    assert db_session.scalars(select(Message.session_id)).all() == [stored_id]  # none for the refused one
+    moved = api.post(f"{URL}/{stored_id}/cancel", json={"reason": "Ill", "version": 1})
     assert moved.status_code == 200 and moved.json["version"] == 2
 
 

@@ -258,3 +258,126 @@ def test_a_reinstated_session_takes_its_slot_back_from_the_waitlist(w):
     db_session.expire_all()
     assert [o.status for o in db_session.scalars(select(WaitlistOffer))] == ["gone"]
     assert [m.kind for m in _messages(s.id) if m.status == "pending"] == ["reminder", "reminder"]
+
+
+# ---------------------------------------------------------------- an API booking's reminders (booking._insert_audited)
+
+
+def _request(w, day: date, start: time, *, kind: str = "dose", minutes: int = 120):
+    from scheduler.services import booking
+
+    starts = datetime.combine(day, start, tzinfo=NY)
+    return booking.SessionRequest(
+        clinic_id=w.clinic.id,
+        patient_id=w.patient.id,
+        room_id=w.room.id,
+        staff_member_id=w.nurse.id,
+        kind=kind,
+        starts_at=starts,
+        ends_at=starts + timedelta(minutes=minutes),
+    )
+
+
+def _rows(session_id: int) -> list[tuple]:
+    """A session's outbox rows as the outbox writes them (a confirmation's due time is its booking's now)."""
+    return [
+        (
+            m.kind,
+            m.channel,
+            m.to,
+            m.patient_id,
+            m.offer_id,
+            m.status,
+            m.attempts,
+            m.due_at if m.kind == "reminder" else None,
+        )
+        for m in _messages(session_id)
+    ]
+
+
+def _booked_by_the_outbox(w, req) -> list[tuple]:
+    """The rows the outbox's listener writes for the booking (the ORM path), the session then cancelled
+    so that the slot is free again."""
+    s = sessions.book(None, req, check_flags=False)[0]
+    db_session.commit()
+    rows = _rows(s.id)
+    sessions.cancel(None, s, reason="Test", version=s.version)
+    db_session.commit()
+    return rows
+
+
+def _late(hours: int) -> tuple[date, time]:
+    local = (datetime.now(UTC) + timedelta(hours=hours)).astimezone(NY)
+    return local.date(), time(min(max(local.hour, 8), 15))
+
+
+@pytest.mark.parametrize(
+    "case", ["email", "two_reminders", "one_kind_default", "late", "sms_quiet_hours", "sms_without_provider", "none"]
+)
+def test_an_api_booking_writes_the_outboxs_reminders_once_with_its_session(app, w, case):
+    """A booking that is its transaction's only work (``alone``: an API booking) writes its messages in
+    its own statements: exactly the rows the outbox's listener writes for an ORM booking (kinds, due
+    times, channel, address, quiet hours), once."""
+    day, start, kind = _ahead(10), time(9), "dose"
+    if case == "one_kind_default":
+        kind = "evaluation"
+    if case == "late":
+        day, start = _late(30)
+    if case == "sms_quiet_hours":
+        app.config.update(SMS_URL="http://127.0.0.1:9/2010-04-01", QUIET_HOURS="07:00-09:30")
+        _patient(contact_preference="sms")
+    if case == "sms_without_provider":
+        _patient(contact_preference="sms")
+    if case == "none":
+        _patient(contact_preference="none")
+    req = _request(w, day, start, kind=kind)
+    expected = _booked_by_the_outbox(w, req)
+    s = sessions.book(None, req, check_flags=False, alone=True)[0]
+    db_session.commit()
+    assert _rows(s.id) == expected
+    if case == "none":
+        assert expected == []
+    else:
+        assert expected and all(m.created_at is not None for m in _messages(s.id))
+    if case == "sms_quiet_hours":
+        assert {(m.channel, m.due_at.astimezone(NY).time()) for m in _messages(s.id)} == {("sms", time(9, 30))}
+    if case == "late":
+        assert expected[0][0] == "booking_confirmation"
+
+
+def test_an_api_booking_changed_later_in_its_transaction_writes_the_messages_of_what_it_became(w):
+    req = _request(w, _ahead(10), time(9))
+    moved_req = _request(w, _ahead(12), time(11))
+    expected = _booked_by_the_outbox(w, moved_req)
+    s = sessions.book(None, req, check_flags=False, alone=True)[0]
+    s.starts_at, s.ends_at = moved_req.starts_at, moved_req.ends_at
+    db_session.commit()
+    assert _rows(s.id) == expected and len(expected) == 2
+
+    other = sessions.book(None, _request(w, _ahead(14), time(9)), check_flags=False, alone=True)[0]
+    sessions.cancel(None, other, reason="Test", version=other.version)
+    db_session.commit()
+    assert _messages(other.id) == []  # as for an ORM booking cancelled in its transaction: nothing
+
+
+def test_an_api_booking_refused_with_409_writes_no_message(app, w, monkeypatch):
+    from scheduler.errors import Conflict
+    from scheduler.services import booking
+
+    first = sessions.book(None, _request(w, _ahead(10), time(9)), check_flags=False, alone=True)[0]
+    db_session.commit()
+    written = _rows(first.id)
+    assert len(written) == 2
+    clash = _request(w, _ahead(10), time(10))
+    with pytest.raises(Conflict):  # the check refuses it before anything is written
+        sessions.book(None, clash, check_flags=False, alone=True)
+    db_session.rollback()
+    if db_session.get_bind().dialect.name == "postgresql":
+        # a racing booking the check let through: the exclusion constraint refuses the one statement
+        monkeypatch.setattr(booking, "find_clashes", lambda **_: [])
+        with pytest.raises(Conflict) as raised:
+            sessions.book(None, clash, check_flags=False, alone=True)
+        assert raised.value.code == "concurrent_write"
+        db_session.rollback()
+    assert [m.session_id for m in _messages()] == [first.id] * 2
+    assert _rows(first.id) == written
