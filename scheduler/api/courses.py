@@ -133,6 +133,7 @@ def create_course(patient_id: int):
         replaces_course_id=replaces,
         stop_reason=stop_reason,
         courses=first.courses,
+        has_authorizations=first.has_authorizations,
     )
     if dry_run:  # what the plan would show once booked; plan_sessions index into "sessions"
         flags = [{**serialize.flag(f), "plan_sessions": indexes} for f, indexes in result.flags]

@@ -102,12 +102,14 @@ def plan(
     hidden_session_ids: frozenset[int] = frozenset(),
     now: datetime | None = None,
     courses: Sequence[CourseFacts] | None = None,
+    no_authorizations: bool = False,
 ) -> tuple[Plan, str, flag_service.PlanCalendar]:
     """The planner's proposal for the patient's course, over the clinic's real calendar; with ``now``
     nothing is proposed before it (a past ``start_on`` plans from today). Also the calendar it was
-    planned over (to flag the plan without reading it again); ``courses``: the patient's, if read."""
+    planned over (to flag the plan without reading it again); ``courses``: the patient's, if read;
+    ``no_authorizations``: the patient is known to have no payer authorization (none is read)."""
     proto = protocol(protocol_key)
-    patient = inputs.patient_value(inputs.patient_row(patient_id))
+    patient = inputs.patient_value(inputs.patient_row(patient_id), () if no_authorizations else None)
     clinic = inputs.clinic_row(clinic_id)
     first = planning_start(start_on, now, clinic.timezone)
     window = inputs.local_range(clinic, first - timedelta(days=1), first + timedelta(days=horizon_days(proto)))
@@ -258,6 +260,7 @@ def plan_and_book(
     replaces_course_id: int | None = None,
     stop_reason: str | None = None,
     courses: Sequence[CourseFacts] | None = None,
+    has_authorizations: bool | None = None,
 ) -> CourseResult:
     """Plan, and unless ``dry_run`` book the whole course in one savepoint (all or nothing).
 
@@ -270,7 +273,9 @@ def plan_and_book(
     ``now`` (a past ``start_on`` plans from today: problem ``start_moved_to_today``).
 
     ``courses``: the patient's courses as facts, when the caller read them in this transaction
-    (``inputs.patient_with_courses``); else read here.
+    (``inputs.patient_with_courses``); else read here. ``has_authorizations``: whether the patient
+    has a payer authorization, when the caller read it (``inputs.token_with_patient``): a dry run then
+    reads no authorizations for a patient without any (a booking reads them as before).
     """
     now = now or utcnow()
     protocol(protocol_key)  # 404 for an unknown protocol before anything else
@@ -291,6 +296,7 @@ def plan_and_book(
         hidden_session_ids=hidden,
         now=None if past_status else now,
         courses=rows,
+        no_authorizations=dry_run and has_authorizations is False,
     )
     proto = protocol(protocol_key)
     due = next_due_of(proposal, proto, tz)

@@ -25,6 +25,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    exists,
     func,
     literal,
     literal_column,
@@ -164,6 +165,8 @@ class BookingRows:
     patient: Patient
     courses: tuple[CourseFacts, ...]  # the patient's courses as the rule book's facts
     room_version: tuple[int, int] | None  # the room's (clinic_id, setup_version); None: no such room
+    # whether the patient has a payer authorization, when the statement read it (``token_with_patient``)
+    has_authorizations: bool | None = None
 
 
 def patient_with_courses(patient_id: int, room_id: int | None = None) -> BookingRows:
@@ -178,7 +181,7 @@ def patient_with_courses(patient_id: int, room_id: int | None = None) -> Booking
     return booking_rows(rows[0][0] if rows else None, [row[1:] for row in rows], patient_id)
 
 
-def booking_rows(patient: Patient | None, rows, patient_id: int) -> BookingRows:
+def booking_rows(patient: Patient | None, rows, patient_id: int, has_authorizations: bool | None = None) -> BookingRows:
     """``patient_with_courses`` from what its statement read: the patient entity and, per row, the
     course fact columns, the room's clinic id and setup version (as ``token_with_patient`` reads them
     too): NotFound when the patient does not exist or is out of scope."""
@@ -191,6 +194,7 @@ def booking_rows(patient: Patient | None, rows, patient_id: int) -> BookingRows:
         patient=patient,
         courses=tuple(course_fact(row) for row in rows if row[0] is not None),
         room_version=(clinic_id, version) if clinic_id is not None else None,
+        has_authorizations=has_authorizations,
     )
 
 
@@ -223,6 +227,8 @@ def _token_with_patient_statement(postgres: bool):
             ApiToken.revoked_at,
             clinic_ids,
             *_PATIENT_COLUMNS,
+            # (a dry run then reads no authorizations for a patient without any: ``courses.plan``)
+            exists().where(Authorization.patient_id == Patient.id),
             *COURSE_FACT_COLUMNS,
             Room.clinic_id,
             Clinic.setup_version,
@@ -273,7 +279,7 @@ def token_with_patient(digest: str, patient_id: int, room_id: int | None) -> tup
     def booking() -> BookingRows:
         first = rows[0][_TOKEN_FIELDS:rest]
         patient = _patient_entity(first) if first[0] is not None else None
-        return booking_rows(patient, [row[rest:] for row in rows], patient_id)
+        return booking_rows(patient, [row[rest + 1 :] for row in rows], patient_id, bool(rows[0][rest]))
 
     return found, booking
 

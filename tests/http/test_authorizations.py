@@ -151,3 +151,43 @@ def test_the_timeline_page_shows_units_used_and_the_end_date(app, api, clinic):
     page = client.get(f"/patients/{clinic['patient']}/timeline")
     assert page.status_code == 200
     assert f"7 of 36 used</strong>, until 30 Jun {start.year + 1}" in page.text
+
+
+def test_a_dry_run_reads_authorizations_only_for_a_patient_with_one(api, clinic):
+    """The token's statement tells whether the patient has a payer authorization: a dry run for one
+    without any reads none (no statement), one with an authorization is judged against it as before."""
+    from sqlalchemy import event
+
+    start = next_monday(datetime.now(NY).date())
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        if statement.startswith("SELECT payer_authorization.id"):  # (the token's statement asks EXISTS)
+            statements.append(statement)
+
+    bind = db_session.get_bind()
+    event.listen(bind, "before_cursor_execute", seen)
+    try:
+        dry = _plan(api, clinic, start, True)
+        assert dry.status_code == 200, dry.json
+        assert statements == []
+        assert not [f for f in dry.json["flags"] if f["code"].startswith("authorization_")]
+        made = api.post(
+            f"/api/v1/patients/{clinic['patient']}/authorizations",
+            json={
+                "payer": "Acme Health",
+                "reference": "PA-9",
+                "protocol": "ketamine-iv",
+                "units_authorized": 4,
+                "valid_from": start.isoformat(),
+                "valid_to": (start + timedelta(days=120)).isoformat(),
+            },
+        )
+        assert made.status_code == 201, made.json
+        statements.clear()
+        dry = _plan(api, clinic, start, True)
+        assert dry.status_code == 200, dry.json
+        assert len(statements) == 1
+        assert len([f for f in dry.json["flags"] if f["code"] == "authorization_exceeded"]) == 3
+    finally:
+        event.remove(bind, "before_cursor_execute", seen)
