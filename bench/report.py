@@ -86,7 +86,8 @@ def loadtest() -> str:
     for path in files:
         r = json.loads(path.read_text())
         out.append(
-            f"`{path.name}`: {r['clients']} clients, {r['workers']} gunicorn workers, {r['seconds']} s, "
+            f"`{path.name}`: {r['clients']} clients, {r.get('instances', 1)} gunicorn instances × {r['workers']} "
+            f"worker(s) × {r.get('threads', '?')} threads, {r['seconds']} s, "
             f"{r['sessions']:,} sessions in the database, {r['requests']} requests ({r['requests_per_s']}/s), "
             f"run at {r['when']} UTC\n"
         )
