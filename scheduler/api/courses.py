@@ -96,11 +96,11 @@ def _render(result: service.CourseResult, flags: list) -> dict:
     }
 
 
-def _course_reads() -> tuple[int, int, None] | None:
+def _course_reads() -> tuple[int, None] | None:
     """What a course request's token statement reads with it (``with_token``): the patient the path
     names (a too large id is 0 there: ``api.BoundedInt``)."""
     patient_id = with_token.well_formed_id((request.view_args or {}).get("patient_id"))
-    return None if patient_id is None else (patient_id, patient_id, None)
+    return None if patient_id is None else (patient_id, None)
 
 
 @bp.post("/patients/<int:patient_id>/courses")

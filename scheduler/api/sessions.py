@@ -92,7 +92,7 @@ def _render(session, found: list | None = None):
     return serialize.session(session, flags=found)
 
 
-def _booking_reads() -> tuple[tuple[int, int | None], int, int | None] | None:
+def _booking_reads() -> tuple[int, int | None] | None:
     """What a booking's token statement reads with it (``with_token``): the patient the body names and
     the room's setup version, when the patient id is well formed."""
     body = request.get_json(silent=True)  # parsed already by the input guard
@@ -100,8 +100,7 @@ def _booking_reads() -> tuple[tuple[int, int | None], int, int | None] | None:
     patient_id = with_token.well_formed_id(body.get("patient_id"))
     if patient_id is None:
         return None
-    room_id = with_token.well_formed_id(body.get("room_id"))
-    return (patient_id, room_id), patient_id, room_id
+    return patient_id, with_token.well_formed_id(body.get("room_id"))
 
 
 @bp.post("/sessions")
@@ -111,9 +110,8 @@ def book_session():
     body = p.json_body()
     p.reject_unknown(body, BOOK_FIELDS)
     patient_id = p.integer(body, "patient_id", minimum=1)
-    guess = body.get("room_id")  # read with the patient when well formed; parsed below as always
-    guess = guess if type(guess) is int and guess >= 1 else None
-    first = with_token.take((patient_id, guess)) or inputs.patient_with_courses(patient_id, guess)
+    guess = with_token.well_formed_id(body.get("room_id"))  # read with the patient; parsed below as always
+    first = with_token.take(patient_id, guess) or inputs.patient_with_courses(patient_id, guess)
     patient, courses = first.patient, first.courses
     room_id = p.integer(body, "room_id", minimum=1)
     # the room and its clinic's setup (cached)

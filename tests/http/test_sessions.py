@@ -146,6 +146,8 @@ def test_room_unsuitable_is_flagged(api, world):
         ({"patient_id": "7"}, "patient_id", 400),
         ({"patient_id": 999999}, "patient_id", 404),
         ({"room_id": 999999}, None, 404),
+        ({"patient_id": 2**31}, "patient_id", 400),  # beyond the integer columns, read with the token or not
+        ({"room_id": 2**31}, "room_id", 400),
         ({"kind": "massage"}, "kind", 400),
         ({"starts_at": "2026-13-01T09:00"}, "starts_at", 400),
         ({"starts_at": "2026-03-02T09:00:00"}, "starts_at", 400),
