@@ -149,7 +149,7 @@ def token_row(digest: str) -> TokenRow | None:
 def user_for_token(token: str, lookup: Callable[[str], TokenRow | None] = token_row) -> Principal | None:
     """The active user of an unrevoked token (read on every request: a revocation or a deactivation
     counts at once). ``lookup``: reads the token's row by its digest, maybe with more in the same
-    statement (a booking reads its patient with it: ``api.sessions.token_with_patient``)."""
+    statement (a booking or a course plan reads its patient with it: ``api.with_token``)."""
     return principal_of(lookup(token_digest(token)))
 
 

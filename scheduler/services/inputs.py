@@ -148,13 +148,22 @@ def course_fact(row) -> CourseFacts:
     return CourseFacts(id=row[0], patient_id=row[1], protocol_key=row[2], status=row[3], start_on=row[4])
 
 
-_PATIENT_WITH_COURSES = (  # built once: read by every API booking
-    select(Patient, *COURSE_FACT_COLUMNS, Room.clinic_id, Clinic.setup_version)
-    .outerjoin(Course, Course.patient_id == Patient.id)
-    .outerjoin(Room, Room.id == bindparam("room_id"))
-    .outerjoin(Clinic, Clinic.id == Room.clinic_id)
-    .where(Patient.id == bindparam("patient_id"))
-    .order_by(Course.id)
+def _with_courses_and_room(statement):
+    """``statement``, which reads a patient, joined to the patient's courses (a row each, by id) and to
+    the room bound as ``room_id`` with its clinic: what ``booking_rows`` takes (the course fact
+    columns, the room's clinic id and setup version, last in each row)."""
+    return (
+        statement.outerjoin(Course, Course.patient_id == Patient.id)
+        .outerjoin(Room, Room.id == bindparam("room_id"))
+        .outerjoin(Clinic, Clinic.id == Room.clinic_id)
+        .order_by(Course.id)
+    )
+
+
+_PATIENT_WITH_COURSES = _with_courses_and_room(  # built once: read by web bookings and other views
+    select(Patient, *COURSE_FACT_COLUMNS, Room.clinic_id, Clinic.setup_version).where(
+        Patient.id == bindparam("patient_id")
+    )
 )
 
 
@@ -219,7 +228,7 @@ def _token_with_patient_statement(postgres: bool):
         if postgres
         else select(func.group_concat(UserClinic.clinic_id)).where(UserClinic.user_id == User.id).scalar_subquery()
     )
-    statement = (
+    statement = _with_courses_and_room(
         select(
             User.id,
             User.role,
@@ -236,11 +245,7 @@ def _token_with_patient_statement(postgres: bool):
         .select_from(ApiToken)
         .join(User, User.id == ApiToken.user_id)
         .outerjoin(Patient, Patient.id == bindparam("patient_id"))
-        .outerjoin(Course, Course.patient_id == Patient.id)
-        .outerjoin(Room, Room.id == bindparam("room_id"))
-        .outerjoin(Clinic, Clinic.id == Room.clinic_id)
         .where(ApiToken.token_hash == bindparam("digest"))
-        .order_by(Course.id)
     )
     _TOKEN_WITH_PATIENT[postgres] = statement
     return statement
