@@ -21,6 +21,7 @@ from sqlalchemy import insert as sa_insert
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from scheduler.db import db_session
 from scheduler.domain.timezones import local_time, wall_clock
@@ -299,22 +300,23 @@ _INSERT_SESSION = sa_insert(_TS).returning(_TS.c.id)  # SQLite: the row, then it
 _INSERT_MESSAGE = sa_insert(_MESSAGE)
 
 
+# a message's attribute -> its column ("to" is the column "recipient"), and the columns' own defaults
+_MESSAGE_COLUMN = {a.key: a.columns[0].key for a in Message.__mapper__.column_attrs}
+_MESSAGE_DEFAULTS = {
+    c.key: c.default.arg for c in _MESSAGE.columns if isinstance(c.default, ScalarElementColumnDefault)
+}
+
+
 def _message_rows(session: TreatmentSession, now: datetime) -> list[dict[str, Any]]:
     """The outbox rows the session's booking writes (``outbox.booking_values``), as the message
-    table's column values but the session's id."""
+    table's column values (its defaults, created ``now``) but the session's id."""
     return [
         {
-            "kind": v["kind"],
-            "channel": v["channel"],
-            "recipient": v["to"],
-            "patient_id": v["patient_id"],
-            "offer_id": v["offer_id"],
-            "due_at": v["due_at"],
-            "status": "pending",
-            "attempts": 0,
+            **_MESSAGE_DEFAULTS,
             "created_at": now,
+            **{_MESSAGE_COLUMN[k]: value for k, value in values.items() if k != "session_id"},
         }
-        for v in outbox.booking_values(session, now)
+        for values in outbox.booking_values(session, now)
     ]
 
 
